@@ -1,0 +1,160 @@
+"""Neutral event and message types, and the small protocol every chat adapter meets.
+
+Adapters translate platform payloads into these events on the way in and these
+messages into API calls on the way out; nothing else in the bot knows a platform.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who did something, as the platform names them."""
+
+    user_id: str
+    display_name: str = ""
+    email: str | None = None
+    tz: str | None = None
+    is_platform_admin: bool = False
+    is_bot: bool = False
+
+
+@dataclass(frozen=True)
+class Event:
+    """Fields every inbound event has. ``event_id`` is unique per platform and is
+    what makes a re-delivered event a no-op."""
+
+    platform: str
+    workspace_id: str
+    event_id: str
+    actor: Actor
+    channel_id: str
+
+
+@dataclass(frozen=True)
+class IncomingMessage(Event):
+    """A message someone wrote where the bot can see it."""
+
+    text: str = ""
+    message_id: str = ""
+    thread_id: str | None = None
+    is_direct: bool = False
+    mentions_bot: bool = False
+
+
+@dataclass(frozen=True)
+class CommandInvoked(Event):
+    """A slash command or console command: ``/ticket claim 4`` is name "ticket", text "claim 4"."""
+
+    name: str = ""
+    text: str = ""
+    thread_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ButtonPressed(Event):
+    """A button on a message the bot posted; ``value`` carries what the button is about."""
+
+    action: str = ""
+    value: str = ""
+    message_id: str | None = None
+    thread_id: str | None = None
+    form: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ReactionAdded(Event):
+    """An emoji reaction on a message (the ticket emoji opens a ticket for its author)."""
+
+    emoji: str = ""
+    message_id: str = ""
+    message_author: Actor | None = None
+    message_text: str = ""
+    thread_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Button:
+    """A button under a message: ``action`` is routed back as a ButtonPressed."""
+
+    label: str
+    action: str
+    value: str = ""
+    style: str = "default"  # default | primary | danger
+
+
+@dataclass(frozen=True)
+class OutboundMessage:
+    """What to say, where. ``ephemeral_to`` shows it only to that user;
+    ``edit_of`` replaces an earlier message the bot posted."""
+
+    channel_id: str
+    text: str
+    thread_id: str | None = None
+    ephemeral_to: str | None = None
+    buttons: tuple[Button, ...] = ()
+    edit_of: str | None = None
+    title: str | None = None
+    fields: tuple[tuple[str, str], ...] = ()
+    # Which ticket this is about: lets adapters label threads and tag message metadata.
+    ticket_number: int | None = None
+    # "requester" (the requester's thread), "agents" (triage) or "person" (one person).
+    audience: str = "requester"
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict for the outbox."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "OutboundMessage":
+        """The inverse of :meth:`to_dict`."""
+        data = dict(data)
+        data["buttons"] = tuple(Button(**b) for b in data.get("buttons", ()))
+        data["fields"] = tuple(tuple(f) for f in data.get("fields", ()))
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A message as the platform stored it: its id, for threads and later edits."""
+
+    message_id: str
+    channel_id: str
+    thread_id: str | None = None
+
+
+class DeliveryError(Exception):
+    """A send failed. ``retry_after`` (seconds) is set when the platform rate-limited us;
+    ``permanent`` when trying again cannot help (a deleted channel, a missing scope)."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, permanent: bool = False):
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.permanent = permanent
+
+
+@runtime_checkable
+class ChatAdapter(Protocol):
+    """A chat platform, as the bot needs it: start, send, stop."""
+
+    platform: str
+
+    async def start(self, dispatch: "EventSink") -> None:
+        """Connect and feed every inbound event to ``dispatch``; return once listening."""
+
+    async def send(self, message: OutboundMessage, *, idempotency_key: str) -> Delivery:
+        """Post (or edit) a message. ``idempotency_key`` is stable across retries of the
+        same outbox row, so a re-attempt never posts twice. Raises DeliveryError."""
+
+    async def stop(self) -> None:
+        """Disconnect and release resources."""
+
+
+class EventSink(Protocol):
+    """Where adapters hand inbound events (the router)."""
+
+    async def __call__(self, event: Event) -> None:
+        """Handle one event."""

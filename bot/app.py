@@ -1,0 +1,111 @@
+"""The composition root: settings -> database -> desk -> router -> adapters -> ticker."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from typing import TextIO
+
+from bot.adapters.base import ChatAdapter
+from bot.adapters.console import ConsoleAdapter
+from bot.clock import Clock, OffsetClock
+from bot.desk import Desk
+from bot.handlers import register_all
+from bot.handlers.router import Router
+from bot.scheduling.outbox import OutboxDispatcher
+from bot.scheduling.runner import Ticker
+from bot.settings import Settings, SettingsError
+from bot.storage import migrate
+from bot.storage.uow import Database
+
+logger = logging.getLogger(__name__)
+
+
+class App:
+    """One running desk: its database, router, adapters and scheduler."""
+
+    def __init__(self, settings: Settings, *, console: bool = False, clock: Clock | None = None,
+                 stdin: TextIO | None = None, stdout: TextIO | None = None,
+                 run_migrations: bool | None = None) -> None:
+        self.settings = settings
+        self.use_console = console or not (settings.slack_enabled or settings.discord_enabled)
+        # The console lets time pass on request (/wait), so it needs a clock it can move.
+        self.clock = clock or OffsetClock()
+        self.run_migrations = settings.auto_migrate if run_migrations is None else run_migrations
+        self.db = Database.from_url(settings.database_url, self.clock)
+        self.desk = Desk.from_settings(settings, self.clock)
+        self.router = Router(self.db, self.desk)
+        register_all(self.router)
+        self.adapters: dict[str, ChatAdapter] = {}
+        self.console: ConsoleAdapter | None = None
+        if self.use_console:
+            if not isinstance(self.clock, OffsetClock):
+                raise SettingsError("the console needs an OffsetClock")
+            self.console = ConsoleAdapter(self.clock, self.settle, stdin, stdout)
+            self.adapters["console"] = self.console
+        self.adapters.update(_platform_adapters(settings, console_only=console))
+        self.dispatcher = OutboxDispatcher(self.db, self.adapters)
+        self.ticker = Ticker(settings.tick_seconds, self.dispatcher, jobs={})
+
+    async def settle(self) -> None:
+        """Run every scheduled job once and deliver what is due (the console's heartbeat)."""
+        for job in self.ticker.jobs.values():
+            await job()
+        await self.dispatcher.drain()
+
+    async def start(self) -> None:
+        """Migrate (unless told not to), connect the adapters and start ticking."""
+        if self.run_migrations:
+            await migrate.upgrade(self.db.engine)
+        for adapter in self.adapters.values():
+            await adapter.start(self.router)
+        # A piped console is driven line by line through `settle`; a background
+        # ticker would race it and print scheduled messages out of order.
+        if not (self.console is not None and not self.console.interactive and len(self.adapters) == 1):
+            self.ticker.start()
+
+    async def serve(self) -> None:
+        """Run until the console's input ends, or until SIGINT/SIGTERM."""
+        if self.console is not None:
+            await self.console.serve()
+            return
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        logger.info("help desk running with %s", ", ".join(self.adapters))
+        await stop.wait()
+
+    async def stop(self) -> None:
+        """Stop ticking, disconnect adapters and close the database."""
+        await self.ticker.stop()
+        for adapter in self.adapters.values():
+            try:
+                await adapter.stop()
+            except Exception:
+                logger.exception("stopping the %s adapter failed", adapter.platform)
+        await self.db.dispose()
+
+
+def _platform_adapters(settings: Settings, *, console_only: bool) -> dict[str, ChatAdapter]:
+    """Adapters for every platform whose credentials are configured."""
+    if console_only:
+        return {}
+    adapters: dict[str, ChatAdapter] = {}
+    if settings.slack_enabled:
+        raise SettingsError("SLACK_BOT_TOKEN is set, but this version has no Slack adapter yet; "
+                            "unset it or run with --console.")
+    if settings.discord_enabled:
+        raise SettingsError("DISCORD_BOT_TOKEN is set, but this version has no Discord adapter "
+                            "yet; unset it or run with --console.")
+    return adapters
+
+
+async def run_app(app: App) -> None:
+    """Start ``app``, serve until done, and always stop it."""
+    try:
+        await app.start()
+        await app.serve()
+    finally:
+        await app.stop()

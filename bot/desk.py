@@ -1,0 +1,98 @@
+"""The desk's services and each workspace's policy (hours, SLA targets, wording).
+
+Defaults come from ``config/policy.toml``; a workspace's own choices, made with the
+``/helpdesk`` admin commands, are stored in its settings and win over the defaults.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bot.clock import Clock
+from bot.domain.calendar import BusinessCalendar
+from bot.domain.people import Workspace
+from bot.domain.priority import Priority
+from bot.domain.sla import SlaPolicy, SlaTarget, parse_duration
+from bot.settings import Settings
+from bot.templates import Templates, config_dir
+
+
+@dataclass(frozen=True)
+class DeskPolicy:
+    """How one workspace's desk runs."""
+
+    calendar: BusinessCalendar
+    sla: SlaPolicy
+    templates: Templates
+    ticket_emoji: str
+    max_message_chars: int
+
+
+@dataclass(frozen=True)
+class Defaults:
+    """Policy every workspace starts from."""
+
+    calendar: BusinessCalendar
+    sla: SlaPolicy
+    ticket_emoji: str
+    max_message_chars: int
+
+    @classmethod
+    def load(cls, path: Path, timezone_override: str | None = None) -> "Defaults":
+        """Read ``policy.toml``; ``timezone_override`` (HELPDESK_TIMEZONE) replaces its zone."""
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+        hours, sla, intake = data["hours"], data["sla"], data.get("intake", {})
+        calendar = BusinessCalendar.from_spec(
+            hours["days"], hours["span"], timezone_override or hours["timezone"],
+            holidays=[_date(d) for d in hours.get("holidays", [])],
+        )
+        targets = {
+            Priority.parse(p): SlaTarget(parse_duration(t["first"]), parse_duration(t["update"]),
+                                         parse_duration(t["resolve"]))
+            for p, t in sla.items() if p.upper().startswith("P")
+        }
+        return cls(calendar, SlaPolicy(targets, sla.get("warn_at", 0.75)),
+                   intake.get("ticket_emoji", "ticket"), int(intake.get("max_message_chars", 8000)))
+
+
+def _date(value: Any):
+    from datetime import date
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+class Desk:
+    """Everything a handler needs besides its unit of work: settings, clock, defaults
+    and wording. Built once by the composition root."""
+
+    def __init__(self, settings: Settings, clock: Clock, templates: Templates,
+                 defaults: Defaults) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.templates = templates
+        self.defaults = defaults
+        self.admins = frozenset(settings.admins)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, clock: Clock) -> "Desk":
+        """Load templates and default policy from the config folder."""
+        directory = config_dir(settings.config_dir)
+        timezone_override = settings.timezone if settings.timezone != "UTC" else None
+        return cls(settings, clock, Templates.load(directory),
+                   Defaults.load(directory / "policy.toml", timezone_override))
+
+    def policy(self, workspace: Workspace) -> DeskPolicy:
+        """The policy in force for ``workspace``."""
+        stored = workspace.settings
+        calendar = (BusinessCalendar.from_dict(stored["calendar"]) if "calendar" in stored
+                    else self.defaults.calendar)
+        sla = SlaPolicy.from_dict(stored["sla"]) if "sla" in stored else self.defaults.sla
+        return DeskPolicy(
+            calendar=calendar, sla=sla,
+            templates=self.templates.with_overrides(stored.get("templates")),
+            ticket_emoji=stored.get("ticket_emoji", self.defaults.ticket_emoji),
+            max_message_chars=self.defaults.max_message_chars,
+        )

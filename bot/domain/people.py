@@ -1,0 +1,56 @@
+"""People and workspaces as the domain sees them: plain values, no I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+
+class Role(str, Enum):
+    """What someone may do at the desk. Each role includes the ones before it."""
+
+    REQUESTER = "requester"
+    AGENT = "agent"
+    LEAD = "lead"
+    ADMIN = "admin"
+
+    @property
+    def rank(self) -> int:
+        """Order for comparisons: requester < agent < lead < admin."""
+        return _RANKS[self]
+
+    def at_least(self, other: "Role") -> bool:
+        """True when this role includes ``other``'s permissions."""
+        return self.rank >= other.rank
+
+
+_RANKS = {Role.REQUESTER: 0, Role.AGENT: 1, Role.LEAD: 2, Role.ADMIN: 3}
+
+
+@dataclass(frozen=True)
+class Person:
+    """Someone the desk knows in one workspace."""
+
+    id: int
+    workspace_id: int
+    external_id: str
+    display_name: str
+    role: Role = Role.REQUESTER
+    email: str | None = None
+    tz: str | None = None
+
+    @property
+    def name(self) -> str:
+        """What to call them: their display name, or their platform id."""
+        return self.display_name or self.external_id
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """A tenant: a Slack team, a Discord guild or the console."""
+
+    id: int
+    platform: str
+    external_id: str
+    name: str
+    settings: dict

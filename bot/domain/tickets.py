@@ -1,0 +1,215 @@
+"""Ticket states and the guarded transitions between them.
+
+A ticket moves through a small, explicit state machine. Every change of state goes
+through :func:`transition`, which either returns the new state or raises
+:class:`IllegalTransition`, a :class:`DomainError` whose message handlers can show
+to people as it is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+
+from bot.domain.priority import Priority
+
+
+class DomainError(Exception):
+    """A rule of the desk was broken; the message is fit to show to a person.
+
+    ``template`` names a message template under ``config/`` and ``fields`` fills it, so
+    handlers can answer in the desk's voice; ``str(error)`` is a plain fallback.
+    """
+
+    def __init__(self, message: str, template: str | None = None, **fields: object) -> None:
+        super().__init__(message)
+        self.template = template
+        self.fields = fields
+
+
+class TicketStatus(str, Enum):
+    """Where a ticket stands in its life."""
+
+    NEW = "new"
+    OPEN = "open"
+    IN_PROGRESS = "in_progress"
+    WAITING_REQUESTER = "waiting_requester"
+    WAITING_THIRD_PARTY = "waiting_third_party"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+    @property
+    def label(self) -> str:
+        """Plain words for people."""
+        return _LABELS[self]
+
+    @property
+    def is_active(self) -> bool:
+        """True while the desk still owes the requester work on this ticket."""
+        return self not in (TicketStatus.RESOLVED, TicketStatus.CLOSED)
+
+
+_LABELS = {
+    TicketStatus.NEW: "new",
+    TicketStatus.OPEN: "open, waiting for an agent",
+    TicketStatus.IN_PROGRESS: "in progress",
+    TicketStatus.WAITING_REQUESTER: "waiting for your reply",
+    TicketStatus.WAITING_THIRD_PARTY: "waiting on a third party",
+    TicketStatus.RESOLVED: "resolved, waiting for your confirmation",
+    TicketStatus.CLOSED: "closed",
+}
+
+
+class TicketAction(str, Enum):
+    """Everything that can change a ticket's state."""
+
+    ACKNOWLEDGE = "acknowledge"
+    CLAIM = "claim"
+    WAIT_ON_REQUESTER = "wait_on_requester"
+    WAIT_ON_THIRD_PARTY = "wait_on_third_party"
+    RESUME = "resume"
+    RESOLVE = "resolve"
+    CONFIRM = "confirm"
+    REJECT_RESOLUTION = "reject_resolution"
+    AUTO_CLOSE = "auto_close"
+    REOPEN = "reopen"
+
+
+S = TicketStatus
+_WORKING = frozenset({S.OPEN, S.IN_PROGRESS, S.WAITING_REQUESTER, S.WAITING_THIRD_PARTY})
+
+# action -> states it may start from. The target state is decided in `transition`
+# because reopening depends on whether the ticket still has an owner.
+_ALLOWED_FROM: dict[TicketAction, frozenset[TicketStatus]] = {
+    TicketAction.ACKNOWLEDGE: frozenset({S.NEW}),
+    TicketAction.CLAIM: frozenset({S.NEW}) | _WORKING,
+    TicketAction.WAIT_ON_REQUESTER: frozenset({S.OPEN, S.IN_PROGRESS, S.WAITING_THIRD_PARTY}),
+    TicketAction.WAIT_ON_THIRD_PARTY: frozenset({S.OPEN, S.IN_PROGRESS, S.WAITING_REQUESTER}),
+    TicketAction.RESUME: frozenset({S.WAITING_REQUESTER, S.WAITING_THIRD_PARTY}),
+    TicketAction.RESOLVE: _WORKING,
+    TicketAction.CONFIRM: frozenset({S.RESOLVED}),
+    TicketAction.REJECT_RESOLUTION: frozenset({S.RESOLVED}),
+    TicketAction.AUTO_CLOSE: frozenset({S.RESOLVED, S.WAITING_REQUESTER}),
+    TicketAction.REOPEN: frozenset({S.RESOLVED, S.CLOSED}),
+}
+
+_FIXED_TARGET = {
+    TicketAction.ACKNOWLEDGE: S.OPEN,
+    TicketAction.CLAIM: S.IN_PROGRESS,
+    TicketAction.WAIT_ON_REQUESTER: S.WAITING_REQUESTER,
+    TicketAction.WAIT_ON_THIRD_PARTY: S.WAITING_THIRD_PARTY,
+    TicketAction.RESOLVE: S.RESOLVED,
+    TicketAction.CONFIRM: S.CLOSED,
+    TicketAction.AUTO_CLOSE: S.CLOSED,
+}
+
+
+class IllegalTransition(DomainError):
+    """The ticket's current state does not allow the requested action."""
+
+    def __init__(self, number: int | None, status: TicketStatus, action: TicketAction) -> None:
+        where = f"#{number}" if number is not None else "This ticket"
+        super().__init__(
+            f"{where} is {status.label}, so it can't be {_PAST[action]} right now.",
+            template="errors.illegal_transition",
+            number=number,
+            status=status.label,
+            action=_PAST[action],
+        )
+        self.status = status
+        self.action = action
+
+
+_PAST = {
+    TicketAction.ACKNOWLEDGE: "acknowledged",
+    TicketAction.CLAIM: "claimed",
+    TicketAction.WAIT_ON_REQUESTER: "put on hold for the requester",
+    TicketAction.WAIT_ON_THIRD_PARTY: "put on hold for a third party",
+    TicketAction.RESUME: "resumed",
+    TicketAction.RESOLVE: "resolved",
+    TicketAction.CONFIRM: "confirmed as solved",
+    TicketAction.REJECT_RESOLUTION: "marked as not solved",
+    TicketAction.AUTO_CLOSE: "closed automatically",
+    TicketAction.REOPEN: "reopened",
+}
+
+
+def allowed_actions(status: TicketStatus) -> frozenset[TicketAction]:
+    """The actions that may be taken on a ticket in ``status``."""
+    return frozenset(a for a, sources in _ALLOWED_FROM.items() if status in sources)
+
+
+def transition(
+    status: TicketStatus, action: TicketAction, *, has_owner: bool, number: int | None = None
+) -> TicketStatus:
+    """Return the state ``action`` leads to from ``status``, or raise IllegalTransition.
+
+    Resuming, a "no, not solved" answer and reopening send a ticket back to its owner
+    when it has one, and back to the open queue when it does not.
+    """
+    if status not in _ALLOWED_FROM[action]:
+        raise IllegalTransition(number, status, action)
+    if action in _FIXED_TARGET:
+        return _FIXED_TARGET[action]
+    return S.IN_PROGRESS if has_owner else S.OPEN
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """A request from one person, as the domain sees it (a plain value, no I/O)."""
+
+    id: int
+    workspace_id: int
+    number: int
+    requester_id: int
+    status: TicketStatus
+    priority: Priority
+    subject: str
+    first_message: str
+    created_at: datetime
+    owner_id: int | None = None
+    channel_id: str | None = None
+    thread_id: str | None = None
+    triage_channel_id: str | None = None
+    triage_message_id: str | None = None
+    first_response_at: datetime | None = None
+    resolved_at: datetime | None = None
+    closed_at: datetime | None = None
+    in_a_hurry: bool = False
+
+    @property
+    def ref(self) -> str:
+        """How people write this ticket: ``#N``."""
+        return f"#{self.number}"
+
+
+SUBJECT_LIMIT = 80
+
+
+def subject_from(text: str) -> str:
+    """A one-line subject from the requester's first message, cut at a word boundary."""
+    line = " ".join(text.split())
+    if len(line) <= SUBJECT_LIMIT:
+        return line or "(no text)"
+    cut = line[: SUBJECT_LIMIT - 1].rsplit(" ", 1)[0]
+    return (cut or line[: SUBJECT_LIMIT - 1]) + "…"
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One line of a ticket's history. ``kind`` is one of: ``opened``, ``requester``
+    (a message from the requester), ``reply`` (public, from an agent), ``note``
+    (internal, never shown to the requester), ``status``, ``owner``, ``priority``,
+    ``promise``, ``bot`` (something the bot said on its own), ``feedback``."""
+
+    kind: str
+    body: str
+    created_at: datetime
+    author_id: int | None = None
+    data: dict | None = None
+
+    @property
+    def is_internal(self) -> bool:
+        """True for entries the requester must never see."""
+        return self.kind == "note"

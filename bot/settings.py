@@ -1,0 +1,225 @@
+"""One typed settings object, loaded once from the environment, `.env` and a TOML file.
+
+Precedence, highest first: process environment, `.env` in the working directory, the
+TOML file named by ``HELPDESK_CONFIG``, then defaults. Secrets are wrapped in
+:class:`Secret` so that printing or logging settings never shows them.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Mapping
+
+from dotenv import dotenv_values
+
+DEFAULT_DATABASE_URL = "sqlite:///helpdesk.sqlite3"
+
+
+class SettingsError(ValueError):
+    """The configuration is unusable; the message names the problem in one line."""
+
+
+class Secret:
+    """A string that never shows itself in ``repr``, ``str`` or logs."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        """The secret itself, for handing to a client library."""
+        return self._value
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __repr__(self) -> str:
+        return "Secret('***')" if self._value else "Secret('')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+def _no_secret() -> Secret:
+    return Secret("")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the bot reads from its configuration. Field names match the
+    environment variables without their prefix (``HELPDESK_`` for the desk's own)."""
+
+    database_url: str = DEFAULT_DATABASE_URL
+    admins: tuple[str, ...] = ()
+    tick_seconds: float = 1.0
+    # Empty means: INFO when serving platforms, WARNING in the console (logs would
+    # interleave with the conversation on the same terminal).
+    log_level: str = ""
+    timezone: str = "UTC"
+    config_dir: str = ""
+    auto_migrate: bool = True
+    http_host: str = "0.0.0.0"
+    http_port: int = 3000
+    slack_bot_token: Secret = field(default_factory=_no_secret)
+    slack_app_token: Secret = field(default_factory=_no_secret)
+    slack_signing_secret: Secret = field(default_factory=_no_secret)
+    slack_api_url: str = ""
+    discord_bot_token: Secret = field(default_factory=_no_secret)
+    discord_api_url: str = ""
+    discord_gateway_url: str = ""
+
+    @property
+    def slack_enabled(self) -> bool:
+        """Slack runs when a bot token is configured."""
+        return bool(self.slack_bot_token)
+
+    @property
+    def discord_enabled(self) -> bool:
+        """Discord runs when a bot token is configured."""
+        return bool(self.discord_bot_token)
+
+    @property
+    def async_database_url(self) -> str:
+        """The database URL with an async driver, whatever form it was given in."""
+        return to_async_url(self.database_url)
+
+
+# Platform variables keep the names their own SDKs use; everything else is HELPDESK_*.
+_UNPREFIXED = {
+    "slack_bot_token", "slack_app_token", "slack_signing_secret", "slack_api_url",
+    "discord_bot_token", "discord_api_url", "discord_gateway_url",
+}
+_FIELDS = {f.name: f for f in fields(Settings)}
+_ENV_NAMES = {(n.upper() if n in _UNPREFIXED else f"HELPDESK_{n.upper()}"): n for n in _FIELDS}
+# Read by `load_settings` itself or by the test harness, so never "unknown".
+_META_VARIABLES = {"HELPDESK_CONFIG", "HELPDESK_TEST_POSTGRES_URL", "HELPDESK_ENV_FILE"}
+
+
+def env_name(field_name: str) -> str:
+    """The environment variable that sets ``field_name``."""
+    return next(k for k, v in _ENV_NAMES.items() if v == field_name)
+
+
+def to_async_url(url: str) -> str:
+    """Give a plain SQLAlchemy URL its async driver (aiosqlite or asyncpg)."""
+    for plain, driver in (
+        ("sqlite://", "sqlite+aiosqlite://"),
+        ("postgresql://", "postgresql+asyncpg://"),
+        ("postgres://", "postgresql+asyncpg://"),
+    ):
+        if url.startswith(plain):
+            return driver + url[len(plain):]
+    return url
+
+
+def _coerce(name: str, raw: Any, source: str) -> Any:
+    kind = _FIELDS[name].type
+    try:
+        if kind == "Secret":
+            return Secret(str(raw).strip())
+        if kind == "bool":
+            if isinstance(raw, bool):
+                return raw
+            word = str(raw).strip().lower()
+            if word in ("1", "true", "yes", "on"):
+                return True
+            if word in ("0", "false", "no", "off"):
+                return False
+            raise ValueError
+        if kind == "int":
+            return int(raw)
+        if kind == "float":
+            value = float(raw)
+            if value <= 0:
+                raise ValueError
+            return value
+        if kind == "tuple[str, ...]":
+            items = raw if isinstance(raw, list) else str(raw).split(",")
+            return tuple(str(i).strip() for i in items if str(i).strip())
+        return str(raw).strip()
+    except (TypeError, ValueError):
+        raise SettingsError(
+            f"{source}: {_describe(name)} has an invalid value; expected {_expected(kind)}."
+        ) from None
+
+
+def _describe(name: str) -> str:
+    return env_name(name)
+
+
+def _expected(kind: str) -> str:
+    return {
+        "bool": "true or false",
+        "int": "a whole number",
+        "float": "a positive number",
+        "tuple[str, ...]": "a comma-separated list",
+    }.get(kind, "text")
+
+
+def _unknown(key: str, candidates: list[str], source: str) -> SettingsError:
+    close = difflib.get_close_matches(key, candidates, n=1)
+    hint = f" (did you mean {close[0]}?)" if close else ""
+    return SettingsError(f"{source}: unknown setting {key}{hint}.")
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except FileNotFoundError:
+        raise SettingsError(f"HELPDESK_CONFIG names {path}, which does not exist.") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"{path} is not valid TOML: {exc}.") from None
+    except OSError as exc:
+        raise SettingsError(f"{path} cannot be read: {exc.strerror}.") from None
+    # Accept both a flat file and one with a [helpdesk] table.
+    table = data.get("helpdesk", data) if isinstance(data.get("helpdesk"), dict) else data
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        if key == "helpdesk":
+            continue
+        name = key.lower()
+        if name not in _FIELDS:
+            raise _unknown(key, list(_FIELDS), str(path))
+        values[name] = value
+    return values
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, env_file: str | os.PathLike[str] | None = ".env"
+) -> Settings:
+    """Build :class:`Settings` from the sources above; raise SettingsError on bad input.
+
+    ``environ`` defaults to ``os.environ``; tests pass their own mapping.
+    """
+    env = dict(os.environ if environ is None else environ)
+    file_values: dict[str, str] = {}
+    env_path = Path(env.get("HELPDESK_ENV_FILE", env_file or ""))
+    if env_file and env_path.is_file():
+        file_values = {k: v for k, v in dotenv_values(env_path).items() if v is not None}
+    merged = {**file_values, **env}
+
+    values: dict[str, Any] = {}
+    config_path = merged.get("HELPDESK_CONFIG")
+    if config_path:
+        for name, raw in _read_toml(Path(config_path)).items():
+            values[name] = _coerce(name, raw, config_path)
+
+    for key, raw in merged.items():
+        if key in _ENV_NAMES:
+            source = ".env" if key in file_values and key not in env else "environment"
+            values[_ENV_NAMES[key]] = _coerce(_ENV_NAMES[key], raw, source)
+        elif key.startswith("HELPDESK_") and key not in _META_VARIABLES:
+            source = ".env" if key in file_values and key not in env else "environment"
+            raise _unknown(key, list(_ENV_NAMES) + sorted(_META_VARIABLES), source)
+    return Settings(**values)

@@ -1,0 +1,33 @@
+"""Writing to the outbox: what the desk must say, in the same transaction as its cause."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.adapters.base import OutboundMessage
+from bot.storage.tables import OutboxRow
+
+
+class OutboxRepository:
+    """Adds outbox rows; the dispatcher delivers them after the transaction commits."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.added = 0
+
+    async def add(self, workspace_id: int, platform: str, message: OutboundMessage,
+                  now: datetime, *, ticket_id: int | None = None, kind: str = "post",
+                  due_at: datetime | None = None) -> int:
+        """Queue ``message`` for delivery at ``due_at`` (default: now); returns its id."""
+        row = OutboxRow(
+            workspace_id=workspace_id, platform=platform, kind=kind, ticket_id=ticket_id,
+            payload_json=json.dumps(message.to_dict()), status="pending",
+            due_at=due_at or now, attempts=0, created_at=now,
+        )
+        self.session.add(row)
+        await self.session.flush()
+        self.added += 1
+        return row.id

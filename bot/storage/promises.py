@@ -1,0 +1,78 @@
+"""Recording promises and marking them kept; claiming due ones is the sweeper's job."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain.promises import KeptBy, Promise, PromiseKind, PromiseStatus, kept_by_action
+from bot.storage.tables import PromiseRow
+
+_OPEN = (PromiseStatus.PENDING.value, PromiseStatus.SENDING.value)
+
+
+def promise_from_row(row: PromiseRow) -> Promise:
+    """Domain value for a promise row."""
+    return Promise(
+        id=row.id, workspace_id=row.workspace_id, ticket_id=row.ticket_id,
+        kind=PromiseKind(row.kind), due_at=row.due_at, made_at=row.made_at,
+        status=PromiseStatus(row.status), owner_id=row.owner_id, text=row.text,
+        misses_in_row=row.misses_in_row, warn_at=row.warn_at,
+    )
+
+
+class PromiseRepository:
+    """The ledger's writes that happen inside handlers' units of work."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def make(self, workspace_id: int, ticket_id: int, kind: PromiseKind, due_at: datetime,
+                   now: datetime, *, owner_id: int | None = None, text: str = "",
+                   warn_at: datetime | None = None, misses_in_row: int = 0,
+                   parent_id: int | None = None) -> Promise:
+        """Record a promise the desk has just stated."""
+        row = PromiseRow(
+            workspace_id=workspace_id, ticket_id=ticket_id, kind=kind.value, owner_id=owner_id,
+            text=text, made_at=now, due_at=due_at, warn_at=warn_at,
+            status=PromiseStatus.PENDING.value, misses_in_row=misses_in_row,
+            parent_id=parent_id, attempts=0,
+        )
+        self.session.add(row)
+        await self.session.flush()
+        return promise_from_row(row)
+
+    async def open_for_ticket(self, ticket_id: int) -> list[Promise]:
+        """Promises on this ticket not yet kept, missed or cancelled, soonest first."""
+        rows = await self.session.execute(select(PromiseRow).where(
+            PromiseRow.ticket_id == ticket_id, PromiseRow.status.in_(_OPEN)
+        ).order_by(PromiseRow.due_at))
+        return [promise_from_row(r) for r in rows.scalars()]
+
+    async def keep(self, ticket_id: int, action: str, now: datetime) -> list[Promise]:
+        """Mark kept every open promise on the ticket that ``action`` keeps. One kept
+        after its due time (before the sweeper covered it) is recorded as ``late``."""
+        kept = []
+        for promise in await self.open_for_ticket(ticket_id):
+            if kept_by_action(promise.kind, action):
+                resolution = KeptBy.PERSON.value if promise.due_at > now else "late"
+                await self._resolve(promise.id, PromiseStatus.KEPT, now, resolution)
+                kept.append(promise)
+        return kept
+
+    async def cancel(self, ticket_id: int, now: datetime, kinds: tuple[PromiseKind, ...] = ()) -> int:
+        """Cancel open promises on the ticket (of ``kinds``, or all); returns how many."""
+        query = update(PromiseRow).where(PromiseRow.ticket_id == ticket_id,
+                                         PromiseRow.status.in_(_OPEN))
+        if kinds:
+            query = query.where(PromiseRow.kind.in_([k.value for k in kinds]))
+        result = await self.session.execute(query.values(
+            status=PromiseStatus.CANCELLED.value, resolved_at=now, claim_token=None))
+        return result.rowcount or 0
+
+    async def _resolve(self, promise_id: int, status: PromiseStatus, now: datetime,
+                       resolution: str | None) -> None:
+        await self.session.execute(update(PromiseRow).where(PromiseRow.id == promise_id).values(
+            status=status.value, resolved_at=now, resolution=resolution, claim_token=None))

@@ -1,0 +1,216 @@
+"""SQLAlchemy 2 mapped tables: the desk's whole state, every deadline included.
+
+Times are stored as timezone-aware UTC (`UtcDateTime`), because SQLite has no time zone
+type and a naive datetime read back from it would otherwise be ambiguous.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import (
+    BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, MetaData, String, Text,
+    TypeDecorator, UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# Named constraints keep Alembic's batch mode on SQLite and PostgreSQL in step.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets BIGINT.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UtcDateTime(TypeDecorator):
+    """A DateTime that only accepts aware values and always returns aware UTC."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect):  # noqa: D102
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(timezone.utc)
+        # SQLite stores text; keep it naive-UTC so ordering by text is ordering by time.
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect):  # noqa: D102
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    """Declarative base with the naming convention above."""
+
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class WorkspaceRow(Base):
+    """A tenant: one Slack team, one Discord guild or the console."""
+
+    __tablename__ = "workspaces"
+    __table_args__ = (UniqueConstraint("platform", "external_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200), default="")
+    # Calendar, SLA policy and template overrides as JSON text.
+    settings_json: Mapped[str] = mapped_column(Text, default="{}")
+    next_ticket_number: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class PersonRow(Base):
+    """Someone the desk knows in one workspace, with their role."""
+
+    __tablename__ = "people"
+    __table_args__ = (UniqueConstraint("workspace_id", "external_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    external_id: Mapped[str] = mapped_column(String(64))
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    email: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    tz: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    role: Mapped[str] = mapped_column(String(16), default="requester")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class ChannelConfigRow(Base):
+    """A channel with a job in the desk: intake or triage."""
+
+    __tablename__ = "channel_configs"
+    __table_args__ = (UniqueConstraint("workspace_id", "purpose", "channel_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    purpose: Mapped[str] = mapped_column(String(16))
+    channel_id: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class TicketRow(Base):
+    """One request, numbered per workspace."""
+
+    __tablename__ = "tickets"
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "number"),
+        Index("ix_tickets_requester_status", "requester_id", "status"),
+        Index("ix_tickets_thread", "workspace_id", "channel_id", "thread_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    requester_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), nullable=True)
+    status: Mapped[str] = mapped_column(String(24))
+    priority: Mapped[str] = mapped_column(String(2))
+    impact: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    urgency: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    priority_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    subject: Mapped[str] = mapped_column(String(200))
+    first_message: Mapped[str] = mapped_column(Text)
+    channel_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    thread_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    source_message_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    triage_channel_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    triage_message_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    in_a_hurry: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    first_response_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class TicketEventRow(Base):
+    """One line of a ticket's timeline: a message, a note or a change, with who and when."""
+
+    __tablename__ = "ticket_events"
+    __table_args__ = (Index("ix_ticket_events_ticket", "ticket_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(24))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), nullable=True)
+    body: Mapped[str] = mapped_column(Text, default="")
+    data_json: Mapped[str] = mapped_column(Text, default="{}")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class PromiseRow(Base):
+    """A time the desk stated: kept by a person, or covered by the bot when it falls due."""
+
+    __tablename__ = "promises"
+    __table_args__ = (
+        Index("ix_promises_due", "status", "due_at"),
+        Index("ix_promises_ticket", "ticket_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(24))
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), nullable=True)
+    text: Mapped[str] = mapped_column(Text, default="")
+    made_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    due_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    warn_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    status: Mapped[str] = mapped_column(String(12), default="pending")
+    resolution: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    misses_in_row: Mapped[int] = mapped_column(Integer, default=0)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("promises.id"), nullable=True)
+    claim_token: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class OutboxRow(Base):
+    """Something the desk must say, written in the same transaction as its cause."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "status", "due_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    ticket_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tickets.id", ondelete="SET NULL"), nullable=True
+    )
+    platform: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(16), default="post")
+    payload_json: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(12), default="pending")
+    due_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claim_token: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    result_message_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class ProcessedEventRow(Base):
+    """An inbound platform event already handled; a retry of it is dropped."""
+
+    __tablename__ = "processed_events"
+    __table_args__ = (UniqueConstraint("platform", "event_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    event_id: Mapped[str] = mapped_column(String(128))
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -1,0 +1,92 @@
+"""The database handle and its unit of work: one transaction per event or job."""
+
+from __future__ import annotations
+
+import logging
+from typing import Callable
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from bot.clock import Clock, SystemClock
+from bot.storage.db import create_engine, session_factory
+from bot.storage.outbox import OutboxRepository
+from bot.storage.promises import PromiseRepository
+from bot.storage.repositories import (
+    InboundEventLog, PeopleRepository, TicketRepository, WorkspaceRepository,
+)
+
+logger = logging.getLogger(__name__)
+
+
+class Database:
+    """Owns the engine; hands out units of work; tells listeners when outbox rows commit."""
+
+    def __init__(self, engine: AsyncEngine, clock: Clock | None = None) -> None:
+        self.engine = engine
+        self.sessions = session_factory(engine)
+        self.clock = clock or SystemClock()
+        self._outbox_listeners: list[Callable[[], None]] = []
+
+    @classmethod
+    def from_url(cls, url: str, clock: Clock | None = None) -> "Database":
+        """A database for a plain or async SQLAlchemy URL."""
+        return cls(create_engine(url), clock)
+
+    def on_outbox_commit(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` after any transaction that added outbox rows commits."""
+        self._outbox_listeners.append(listener)
+
+    def unit_of_work(self) -> "UnitOfWork":
+        """A new unit of work; use it as ``async with db.unit_of_work() as uow``."""
+        return UnitOfWork(self)
+
+    def outbox_committed(self) -> None:
+        """Wake whoever delivers the outbox."""
+        for listener in self._outbox_listeners:
+            listener()
+
+    async def dispose(self) -> None:
+        """Close every pooled connection."""
+        await self.engine.dispose()
+
+
+class UnitOfWork:
+    """One session and transaction, with the repositories that work inside it.
+
+    Commits when the block ends normally and rolls back on an exception, so a handler's
+    state change and the messages it queued are saved together or not at all.
+    """
+
+    session: AsyncSession
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.clock = db.clock
+
+    async def __aenter__(self) -> "UnitOfWork":
+        self.session = self.db.sessions()
+        await self.session.begin()
+        self.workspaces = WorkspaceRepository(self.session)
+        self.people = PeopleRepository(self.session)
+        self.tickets = TicketRepository(self.session)
+        self.events = InboundEventLog(self.session)
+        self.promises = PromiseRepository(self.session)
+        self.outbox = OutboxRepository(self.session)
+        return self
+
+    async def __aexit__(self, exc_type, exc, tb) -> None:
+        try:
+            if exc_type is None:
+                await self.session.commit()
+            else:
+                await self.session.rollback()
+        finally:
+            await self.session.close()
+        if exc_type is None and self.outbox.added:
+            self.db.outbox_committed()
+
+    async def rollback(self) -> None:
+        """Discard everything done so far in this unit of work and start afresh."""
+        await self.session.rollback()
+        self.outbox.added = 0
+        await self.session.begin()

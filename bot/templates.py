@@ -1,0 +1,86 @@
+"""Words the user reads are data: message templates from ``config/messages.toml``.
+
+Templates use ``str.format`` fields. A workspace may override any key (stored in its
+settings under ``templates``). A missing key or field is a bug, so it raises rather
+than showing a half-filled sentence to someone.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, Mapping
+
+import bot
+
+_PACKAGE_CONFIG = Path(bot.__file__).resolve().parent.parent / "config"
+
+
+def config_dir(configured: str = "") -> Path:
+    """Where ``messages.toml`` and the other policy files live.
+
+    ``HELPDESK_CONFIG_DIR`` wins; otherwise the ``config/`` folder beside the package
+    (a source checkout or the Docker image), then ``./config``.
+    """
+    for candidate in (Path(configured) if configured else None, _PACKAGE_CONFIG, Path("config")):
+        if candidate is not None and (candidate / "messages.toml").is_file():
+            return candidate
+    raise FileNotFoundError(
+        "cannot find config/messages.toml; set HELPDESK_CONFIG_DIR to the folder holding it"
+    )
+
+
+def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in table.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(_flatten(value, name + "."))
+        else:
+            flat[name] = value
+    return flat
+
+
+class Templates:
+    """Renders message keys like ``intake.ack`` with their fields."""
+
+    def __init__(self, messages: Mapping[str, Any]) -> None:
+        self._messages = _flatten(messages)
+
+    @classmethod
+    def load(cls, directory: Path) -> "Templates":
+        """Read ``messages.toml`` from ``directory``."""
+        with (directory / "messages.toml").open("rb") as handle:
+            return cls(tomllib.load(handle))
+
+    def keys(self) -> list[str]:
+        """Every template key, for tests and documentation."""
+        return sorted(self._messages)
+
+    def raw(self, key: str) -> Any:
+        """The template (or list of strings) under ``key``."""
+        try:
+            return self._messages[key]
+        except KeyError:
+            raise KeyError(f"no message template named {key!r}") from None
+
+    def render(self, key: str, **fields: Any) -> str:
+        """The message ``key`` filled with ``fields``."""
+        return str(self.raw(key)).format_map(_Strict(fields, key)).strip()
+
+    def with_overrides(self, overrides: Mapping[str, Any] | None) -> "Templates":
+        """A copy where the workspace's own wording replaces the defaults."""
+        if not overrides:
+            return self
+        merged = Templates({})
+        merged._messages = {**self._messages, **_flatten(overrides)}
+        return merged
+
+
+class _Strict(dict):
+    def __init__(self, fields: Mapping[str, Any], key: str) -> None:
+        super().__init__(fields)
+        self.key = key
+
+    def __missing__(self, name: str) -> Any:
+        raise KeyError(f"template {self.key!r} needs a value for {{{name}}}")

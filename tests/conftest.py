@@ -1,0 +1,69 @@
+"""Shared fixtures: a network guard, and databases (SQLite always, PostgreSQL when
+HELPDESK_TEST_POSTGRES_URL is set; its tests skip cleanly otherwise)."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+
+import pytest
+
+POSTGRES_URL = os.environ.get("HELPDESK_TEST_POSTGRES_URL", "")
+
+_real_connect = socket.socket.connect
+_real_connect_ex = socket.socket.connect_ex
+
+
+def _check_address(sock: socket.socket, address) -> None:
+    # No test may reach the internet: only loopback and local (unix) sockets.
+    if sock.family == socket.AF_UNIX:
+        return
+    host = address[0] if isinstance(address, tuple) else address
+    try:
+        if ipaddress.ip_address(host).is_loopback:
+            return
+    except ValueError:
+        if host in ("localhost",):
+            return
+    raise RuntimeError(f"a test tried to reach {host}; tests must stay on this machine")
+
+
+def _guarded_connect(self, address):
+    _check_address(self, address)
+    return _real_connect(self, address)
+
+
+def _guarded_connect_ex(self, address):
+    _check_address(self, address)
+    return _real_connect_ex(self, address)
+
+
+def pytest_configure(config) -> None:
+    """Install the network guard for the whole run."""
+    socket.socket.connect = _guarded_connect
+    socket.socket.connect_ex = _guarded_connect_ex
+
+
+@pytest.fixture
+def sqlite_url(tmp_path) -> str:
+    """A SQLite file of the test's own (never :memory:, see FACTS.md)."""
+    return f"sqlite:///{tmp_path / 'desk.sqlite3'}"
+
+
+@pytest.fixture
+def postgres_url() -> str:
+    """The PostgreSQL test database, or skip."""
+    if not POSTGRES_URL:
+        pytest.skip("HELPDESK_TEST_POSTGRES_URL is not set")
+    return POSTGRES_URL
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request, tmp_path) -> str:
+    """Run the test once on SQLite and once on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'desk.sqlite3'}"
+    if not POSTGRES_URL:
+        pytest.skip("HELPDESK_TEST_POSTGRES_URL is not set")
+    return POSTGRES_URL
