@@ -7,8 +7,9 @@ time; when one falls due unkept, the bot covers it (see the ledger sweeper).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import Enum
+from typing import Callable
 
 
 class PromiseKind(str, Enum):
@@ -54,6 +55,7 @@ class Promise:
     text: str = ""
     misses_in_row: int = 0
     warn_at: datetime | None = None
+    step: int = 0
 
 
 # What a person does that keeps each kind of promise (see `kept_by_action`).
@@ -71,3 +73,46 @@ def kept_by_action(kind: PromiseKind, action: str) -> bool:
     """True when ``action`` (claim, reply, resolve, requester_reply, requester_confirm)
     keeps a promise of ``kind``."""
     return action in _KEPT_BY[kind]
+
+
+# A bot update delivered more than this after the promise fell due owns its lateness
+# ("sorry this update is late"): the process was down, or the platform held us back.
+LATE_AFTER = timedelta(minutes=2)
+
+# Kinds the desk owes (a miss is the desk's fault and earns an apology and an escalation)
+# versus kinds where the desk waits on the requester (a lapse is a nudge, then a close).
+DESK_OWES = frozenset({PromiseKind.FIRST_RESPONSE, PromiseKind.FOLLOW_UP,
+                       PromiseKind.STATUS_UPDATE, PromiseKind.RESOLUTION})
+WAITS_ON_REQUESTER = frozenset({PromiseKind.AWAITING_REQUESTER,
+                                PromiseKind.AWAITING_CONFIRMATION})
+
+
+def is_late(due_at: datetime, now: datetime, grace: timedelta = LATE_AFTER) -> bool:
+    """True when covering a promise now is itself late, and the wording must say so."""
+    return now - due_at > grace
+
+
+def next_promise_due(missed: Promise, now: datetime, update_interval: timedelta,
+                     add_business_time: Callable[[datetime, timedelta], datetime]) -> datetime:
+    """The new time the bot gives when ``missed`` lapses unkept.
+
+    It is the ticket's update interval (in business time) from now, but never sooner
+    than the length of the promise that was missed: a missed "5 minutes" must not turn
+    into an update every 5 minutes.
+    """
+    by_interval = add_business_time(now, update_interval)
+    by_length = now + max(missed.due_at - missed.made_at, timedelta(0))
+    return max(by_interval, by_length)
+
+
+def should_escalate(misses_in_row: int, is_p1: bool) -> bool:
+    """Escalate to the lead on the second consecutive miss, or at once for P1."""
+    return is_p1 or misses_in_row >= 2
+
+
+@dataclass(frozen=True)
+class WaitPlan:
+    """How long the desk waits on a requester before a nudge, then before closing."""
+
+    nudge_after: timedelta
+    close_after: timedelta

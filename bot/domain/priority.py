@@ -1,0 +1,209 @@
+"""Ticket priority: impact/urgency levels, the priority matrix and decisions.
+
+Priority is derived from an ITIL-style impact x urgency matrix. An agent may
+override the computed priority, but only with a recorded reason, so that the
+audit trail can explain every priority a ticket ever had.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+__all__ = [
+    "Impact",
+    "Urgency",
+    "Priority",
+    "PriorityDecision",
+    "priority_from",
+]
+
+_LEVEL_RANK = {"high": 0, "medium": 1, "low": 2}
+
+
+def _parse_level(cls: type[Enum], text: object, what: str) -> Any:
+    """Parse a case-insensitive level word into a member of ``cls``."""
+    if isinstance(text, cls):
+        return text
+    if not isinstance(text, str):
+        raise ValueError(f"{what} must be text like 'high', 'medium' or 'low', got {text!r}")
+    word = text.strip().lower()
+    for member in cls:
+        if member.value == word:
+            return member
+    raise ValueError(f"unknown {what} {text!r}: expected one of high, medium, low")
+
+
+class Impact(str, Enum):
+    """How many people or how much of the business a problem affects."""
+
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+    @classmethod
+    def parse(cls, text: str) -> Impact:
+        """Parse ``"High"``, ``" low "`` etc.; raise ``ValueError`` otherwise."""
+        return _parse_level(cls, text, "impact")
+
+
+class Urgency(str, Enum):
+    """How quickly the affected people need the problem solved."""
+
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+    @classmethod
+    def parse(cls, text: str) -> Urgency:
+        """Parse ``"High"``, ``" low "`` etc.; raise ``ValueError`` otherwise."""
+        return _parse_level(cls, text, "urgency")
+
+
+_LABELS = {"P1": "critical", "P2": "high", "P3": "normal", "P4": "low"}
+
+
+class Priority(str, Enum):
+    """Ticket priority, P1 (most urgent) to P4 (least urgent)."""
+
+    P1 = "P1"
+    P2 = "P2"
+    P3 = "P3"
+    P4 = "P4"
+
+    @classmethod
+    def parse(cls, text: str) -> Priority:
+        """Parse ``"p1"``, ``"P1"``, ``" P2 "`` or a bare ``"3"``.
+
+        Raises ``ValueError`` with a message suitable for showing to a user.
+        """
+        if isinstance(text, cls):
+            return text
+        if not isinstance(text, str):
+            raise ValueError(f"priority must be text like 'P1'..'P4', got {text!r}")
+        word = text.strip().upper()
+        if len(word) == 1:
+            # Chat users often type just the digit ("priority 2").
+            word = "P" + word
+        try:
+            return cls(word)
+        except ValueError:
+            raise ValueError(
+                f"unknown priority {text!r}: expected P1, P2, P3 or P4 "
+                "(P1 is the most urgent)"
+            ) from None
+
+    @property
+    def label(self) -> str:
+        """Human label, e.g. ``"P1 (critical)"``."""
+        return f"{self.value} ({_LABELS[self.value]})"
+
+    @property
+    def rank(self) -> int:
+        """Numeric rank, 1 for P1 (most urgent) up to 4 for P4."""
+        return int(self.value[1])
+
+
+def priority_from(impact: Impact | str, urgency: Impact | Urgency | str) -> Priority:
+    """Look up the priority matrix for ``impact`` and ``urgency``.
+
+    high/high is P1; high/medium and medium/high are P2; high/low,
+    medium/medium and low/high are P3; everything else is P4.
+    """
+    score = _LEVEL_RANK[Impact.parse(impact).value] + _LEVEL_RANK[Urgency.parse(urgency).value]
+    # The matrix is symmetric, so the sum of the two ranks decides the cell.
+    return (Priority.P1, Priority.P2, Priority.P3)[score] if score < 3 else Priority.P4
+
+
+def _clean(text: str | None, what: str) -> str:
+    if text is None or not str(text).strip():
+        raise ValueError(f"a priority override needs a non-empty {what}")
+    return str(text).strip()
+
+
+@dataclass(frozen=True)
+class PriorityDecision:
+    """A ticket's priority together with how it was arrived at.
+
+    Either computed from impact and urgency (``override_reason`` and
+    ``overridden_by`` are ``None``), or an override set by a person with a
+    mandatory reason (impact/urgency then optional, kept for context).
+    """
+
+    priority: Priority
+    impact: Impact | None = None
+    urgency: Urgency | None = None
+    override_reason: str | None = None
+    overridden_by: str | None = None
+
+    def __post_init__(self) -> None:
+        """Normalise enum fields and enforce the computed/override invariants."""
+        set_ = object.__setattr__
+        set_(self, "priority", Priority.parse(self.priority))
+        if self.impact is not None:
+            set_(self, "impact", Impact.parse(self.impact))
+        if self.urgency is not None:
+            set_(self, "urgency", Urgency.parse(self.urgency))
+        if self.override_reason is None and self.overridden_by is None:
+            if self.impact is None or self.urgency is None:
+                raise ValueError("a computed priority needs both impact and urgency")
+            expected = priority_from(self.impact, self.urgency)
+            if self.priority is not expected:
+                raise ValueError(
+                    f"{self.impact.value}/{self.urgency.value} gives {expected.value}, "
+                    f"not {self.priority.value}; use PriorityDecision.override()"
+                )
+        else:
+            set_(self, "override_reason", _clean(self.override_reason, "reason"))
+            set_(self, "overridden_by", _clean(self.overridden_by, "author (overridden_by)"))
+
+    @classmethod
+    def computed(cls, impact: Impact | str, urgency: Urgency | str) -> PriorityDecision:
+        """Decision taken straight from the impact x urgency matrix."""
+        imp, urg = Impact.parse(impact), Urgency.parse(urgency)
+        return cls(priority=priority_from(imp, urg), impact=imp, urgency=urg)
+
+    @classmethod
+    def override(
+        cls,
+        priority: Priority | str,
+        reason: str,
+        by: str,
+        impact: Impact | str | None = None,
+        urgency: Urgency | str | None = None,
+    ) -> PriorityDecision:
+        """Decision forced by ``by`` for ``reason``; an empty reason raises ``ValueError``."""
+        return cls(
+            priority=Priority.parse(priority),
+            impact=impact,  # type: ignore[arg-type]  # normalised in __post_init__
+            urgency=urgency,  # type: ignore[arg-type]
+            override_reason=_clean(reason, "reason"),
+            overridden_by=_clean(by, "author (overridden_by)"),
+        )
+
+    @property
+    def is_override(self) -> bool:
+        """True when a person overrode the matrix."""
+        return self.override_reason is not None
+
+    def to_dict(self) -> dict[str, str | None]:
+        """JSON-friendly form; inverse of :meth:`from_dict`."""
+        return {
+            "priority": self.priority.value,
+            "impact": self.impact.value if self.impact else None,
+            "urgency": self.urgency.value if self.urgency else None,
+            "override_reason": self.override_reason,
+            "overridden_by": self.overridden_by,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PriorityDecision:
+        """Rebuild a decision stored with :meth:`to_dict` (validating it again)."""
+        return cls(
+            priority=data["priority"],
+            impact=data.get("impact"),
+            urgency=data.get("urgency"),
+            override_reason=data.get("override_reason"),
+            overridden_by=data.get("overridden_by"),
+        )
