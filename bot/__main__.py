@@ -11,6 +11,7 @@ import asyncio
 import logging
 import sys
 
+from alembic.util.exc import CommandError
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.settings import SettingsError, load_settings
@@ -74,6 +75,8 @@ def main(argv: list[str] | None = None) -> int:
         return _run(settings, console=args.console, migrate=not args.no_migrate)
     except (SettingsError, DatabaseUrlError) as error:
         return _fail(str(error), EXIT_CONFIG)
+    except CommandError as error:  # Alembic: an unknown revision, for one
+        return _fail(f"migration: {error}", EXIT_CONFIG)
     except (OSError, SQLAlchemyError, asyncio.TimeoutError) as error:
         return _fail(f"cannot reach the database at {redact_url(settings.database_url)}: "
                      f"{_reason(error)}", EXIT_RUNTIME)

@@ -13,6 +13,7 @@ from bot.clock import Clock, OffsetClock
 from bot.desk import Desk
 from bot.handlers import register_all
 from bot.handlers.router import Router
+from bot.scheduling.ledger import PromiseSweeper
 from bot.scheduling.outbox import OutboxDispatcher
 from bot.scheduling.runner import Ticker
 from bot.settings import Settings, SettingsError
@@ -46,7 +47,9 @@ class App:
             self.adapters["console"] = self.console
         self.adapters.update(_platform_adapters(settings, console_only=console))
         self.dispatcher = OutboxDispatcher(self.db, self.adapters)
-        self.ticker = Ticker(settings.tick_seconds, self.dispatcher, jobs={})
+        self.sweeper = PromiseSweeper(self.db, self.desk)
+        self.ticker = Ticker(settings.tick_seconds, self.dispatcher,
+                             jobs={"helpdesk-promise-sweep": self.sweeper.sweep})
 
     async def settle(self) -> None:
         """Run every scheduled job once and deliver what is due (the console's heartbeat)."""

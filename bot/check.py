@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from typing import TextIO
 
-from bot.settings import Settings
+from bot.settings import Settings, SettingsError
 from bot.storage.db import DatabaseUrlError, create_engine, redact_url
 
 
@@ -69,8 +69,8 @@ def policy_findings(settings: Settings) -> list[tuple[bool, str]]:
     from bot.desk import Desk
     try:
         desk = Desk.from_settings(settings, SystemClock())
-    except (OSError, ValueError, KeyError) as error:
-        return [(False, f"config folder: {error}")]
+    except SettingsError as error:
+        return [(False, str(error))]
     return [(True, f"{len(desk.templates.keys())} message templates and the default policy load "
                    f"(hours in {desk.defaults.calendar.timezone})")]
 

@@ -15,8 +15,9 @@ from bot.clock import Clock
 from bot.domain.calendar import BusinessCalendar
 from bot.domain.people import Workspace
 from bot.domain.priority import Priority
+from bot.domain.promises import WaitPlan
 from bot.domain.sla import SlaPolicy, SlaTarget, parse_duration
-from bot.settings import Settings
+from bot.settings import Settings, SettingsError
 from bot.templates import Templates, config_dir
 
 
@@ -29,6 +30,8 @@ class DeskPolicy:
     templates: Templates
     ticket_emoji: str
     max_message_chars: int
+    waiting: WaitPlan
+    confirmation: WaitPlan
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,8 @@ class Defaults:
     sla: SlaPolicy
     ticket_emoji: str
     max_message_chars: int
+    waiting: WaitPlan
+    confirmation: WaitPlan
 
     @classmethod
     def load(cls, path: Path, timezone_override: str | None = None) -> "Defaults":
@@ -55,8 +60,13 @@ class Defaults:
                                          parse_duration(t["resolve"]))
             for p, t in sla.items() if p.upper().startswith("P")
         }
+        waiting, confirmation = data["waiting"], data["confirmation"]
         return cls(calendar, SlaPolicy(targets, sla.get("warn_at", 0.75)),
-                   intake.get("ticket_emoji", "ticket"), int(intake.get("max_message_chars", 8000)))
+                   intake.get("ticket_emoji", "ticket"), int(intake.get("max_message_chars", 8000)),
+                   WaitPlan(parse_duration(waiting["nudge_after"]),
+                            parse_duration(waiting["close_after"])),
+                   WaitPlan(parse_duration(confirmation["remind_after"]),
+                            parse_duration(confirmation["close_after"])))
 
 
 def _date(value: Any):
@@ -78,11 +88,28 @@ class Desk:
 
     @classmethod
     def from_settings(cls, settings: Settings, clock: Clock) -> "Desk":
-        """Load templates and default policy from the config folder."""
-        directory = config_dir(settings.config_dir)
+        """Load templates and default policy from the config folder; any problem with
+        them is a SettingsError naming the file."""
+        try:
+            directory = config_dir(settings.config_dir)
+        except FileNotFoundError as error:
+            raise SettingsError(str(error)) from None
         timezone_override = settings.timezone if settings.timezone != "UTC" else None
-        return cls(settings, clock, Templates.load(directory),
-                   Defaults.load(directory / "policy.toml", timezone_override))
+        current = directory / "messages.toml"
+        try:
+            templates = Templates.load(directory)
+            current = directory / "policy.toml"
+            defaults = Defaults.load(current, timezone_override)
+        except FileNotFoundError:
+            raise SettingsError(f"{current} is missing.") from None
+        except tomllib.TOMLDecodeError as error:
+            raise SettingsError(f"{current} is not valid TOML: {error}.") from None
+        except (KeyError, TypeError, ValueError) as error:
+            detail = f"missing {error}" if isinstance(error, KeyError) else str(error)
+            if timezone_override and "time zone" in detail:
+                raise SettingsError(f"HELPDESK_TIMEZONE: {detail}.") from None
+            raise SettingsError(f"{current}: {detail}.") from None
+        return cls(settings, clock, templates, defaults)
 
     def policy(self, workspace: Workspace) -> DeskPolicy:
         """The policy in force for ``workspace``."""
@@ -95,4 +122,5 @@ class Desk:
             templates=self.templates.with_overrides(stored.get("templates")),
             ticket_emoji=stored.get("ticket_emoji", self.defaults.ticket_emoji),
             max_message_chars=self.defaults.max_message_chars,
+            waiting=self.defaults.waiting, confirmation=self.defaults.confirmation,
         )

@@ -8,6 +8,7 @@ TOML file named by ``HELPDESK_CONFIG``, then defaults. Secrets are wrapped in
 from __future__ import annotations
 
 import difflib
+import math
 import os
 import tomllib
 from dataclasses import dataclass, field, fields
@@ -59,7 +60,8 @@ class Settings:
     """Everything the bot reads from its configuration. Field names match the
     environment variables without their prefix (``HELPDESK_`` for the desk's own)."""
 
-    database_url: str = DEFAULT_DATABASE_URL
+    # Kept out of repr: a database URL may carry a password.
+    database_url: str = field(default=DEFAULT_DATABASE_URL, repr=False)
     admins: tuple[str, ...] = ()
     tick_seconds: float = 1.0
     # Empty means: INFO when serving platforms, WARNING in the console (logs would
@@ -140,7 +142,7 @@ def _coerce(name: str, raw: Any, source: str) -> Any:
             return int(raw)
         if kind == "float":
             value = float(raw)
-            if value <= 0:
+            if not math.isfinite(value) or value <= 0:
                 raise ValueError
             return value
         if kind == "tuple[str, ...]":

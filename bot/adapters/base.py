@@ -103,6 +103,9 @@ class OutboundMessage:
     ticket_number: int | None = None
     # "requester" (the requester's thread), "agents" (triage) or "person" (one person).
     audience: str = "requester"
+    # A direct message to this user id; the adapter opens the conversation itself and
+    # ``channel_id`` is ignored.
+    direct_to: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict for the outbox."""

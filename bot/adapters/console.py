@@ -12,7 +12,8 @@ from __future__ import annotations
 import asyncio
 import itertools
 import sys
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, replace
 from typing import Awaitable, Callable, TextIO
 
 from bot.adapters.base import (
@@ -45,6 +46,9 @@ class ConsoleAdapter:
         self.persona = Persona.default("requester")
         self.dispatch: EventSink | None = None
         self._ids = itertools.count(1)
+        # Ids must stay unique across runs on one database: a repeated event id is a
+        # platform retry to the desk, and a repeated thread id would find an old ticket.
+        self._run = uuid.uuid4().hex[:6]
         self._threads: dict[tuple[str, int], _Thread] = {}  # (audience, ticket) -> thread
         self._buttons: list[tuple[str, str, str, str | None]] = []  # label, action, value, channel
         self._print_lock = asyncio.Lock()
@@ -63,7 +67,9 @@ class ConsoleAdapter:
 
     async def send(self, message: OutboundMessage, *, idempotency_key: str) -> Delivery:
         """Print a message the desk sends, labelled with where it appears."""
-        message_id = f"m{next(self._ids)}"
+        if message.direct_to:
+            message = replace(message, channel_id=f"dm-{message.direct_to}")
+        message_id = self._next_id()
         if message.ticket_number is not None:
             thread = message.thread_id or message_id
             self._threads.setdefault((message.audience, message.ticket_number),
@@ -122,7 +128,7 @@ class ConsoleAdapter:
         return True
 
     def _next_id(self) -> str:
-        return f"m{next(self._ids)}"
+        return f"{self._run}-{next(self._ids)}"
 
     def _dm(self) -> str:
         return f"dm-{self.persona.user_id}"
@@ -155,7 +161,7 @@ class ConsoleAdapter:
             platform=self.platform, workspace_id=WORKSPACE, event_id=self._next_id(),
             actor=Actor(admin.user_id, admin.name, is_platform_admin=True),
             channel_id=f"dm-{admin.user_id}", name="helpdesk",
-            text=f"agents add {self.persona.user_id}"))
+            text=f"agents add <@{self.persona.user_id}|{self.persona.name}>"))
 
     async def _wait(self, rest: str) -> None:
         try:

@@ -22,19 +22,17 @@ async def _change_roles(ctx: Context, group: str) -> None:
                        ctx.t("admin.role_usage", group=group))
     role = _GROUPS[group]
     names = []
-    for ref in refs:
+    for ref, label in refs:
         person = await ctx.uow.people.find(ctx.workspace.id, ref)
         if person is None:
-            person = await ctx.uow.people.ensure(ctx.workspace.id, ref, ref, ctx.now)
+            person = await ctx.uow.people.ensure(ctx.workspace.id, ref, label, ctx.now)
         await ctx.uow.people.set_role(person.id, role if verb == "add" else Role.REQUESTER)
         names.append(person.name)
     joined = ", ".join(names)
-    if verb == "add":
-        await ctx.answer(ctx.t("admin.role_added", names=joined, role=role.value))
-    else:
-        await ctx.answer(ctx.t("admin.role_removed", names=joined,
-                               verb=("is an " if len(names) == 1 else "are ") + role.value
-                               + ("" if len(names) == 1 else "s")))
+    phrase = (("an " if role is Role.AGENT else "a ") + role.value) if len(names) == 1 \
+        else role.value + "s"
+    key = "admin.role_added" if verb == "add" else "admin.role_removed"
+    await ctx.answer(ctx.t(key, names=joined, role=phrase))
     ctx.handled = True
 
 
@@ -93,10 +91,23 @@ async def show(ctx: Context) -> None:
 
 
 def describe_hours(calendar) -> str:
-    """``Mon-Fri 09:00-17:00 (Europe/London), 2 holidays``."""
+    """``Mon-Fri 09:00-17:00 (Europe/London), 2 holiday(s)``: runs of days with the
+    same hours are grouped."""
     days = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
-    spans = [f"{days[i]} {h[0]:%H:%M}-{h[1]:%H:%M}" for i, h in enumerate(calendar.hours) if h]
-    text = ", ".join(spans) or "closed every day"
+
+    def span(hours) -> str:
+        close = "24:00" if hours[1].hour == 0 and hours[1].minute == 0 else f"{hours[1]:%H:%M}"
+        return f"{hours[0]:%H:%M}-{close}"
+
+    groups: list[list] = []  # [first day, last day, hours]
+    for index, hours in enumerate(calendar.hours):
+        if hours and groups and groups[-1][1] == index - 1 and groups[-1][2] == hours:
+            groups[-1][1] = index
+        elif hours:
+            groups.append([index, index, hours])
+    text = ", ".join(
+        (days[a] if a == b else f"{days[a]}-{days[b]}") + " " + span(h) for a, b, h in groups
+    ) or "closed every day"
     holidays = len(calendar.holidays)
     return f"{text} ({calendar.timezone})" + (f", {holidays} holiday(s)" if holidays else "")
 

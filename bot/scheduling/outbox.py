@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, or_, select, update
 
 from bot.adapters.base import ChatAdapter, DeliveryError, OutboundMessage
+from bot.scheduling.pacing import Pacer
 from bot.storage.tables import OutboxRow
 from bot.storage.uow import Database
 
@@ -63,6 +64,7 @@ class OutboxDispatcher:
         self.batch_size = batch_size
         self.lease = lease
         self.retry = retry
+        self.pacer = Pacer()
         self._wake = asyncio.Event()
         db.on_outbox_commit(self.wake)
 
@@ -81,6 +83,7 @@ class OutboxDispatcher:
     async def drain(self) -> int:
         """Deliver everything due now, batch after batch; returns how many were sent."""
         sent = 0
+        self.pacer.forget_before(self.db.clock.now() - timedelta(minutes=1))
         while True:
             claimed = await self.claim()
             if not claimed:
@@ -115,6 +118,14 @@ class OutboxDispatcher:
     async def deliver(self, row: ClaimedRow) -> int:
         """Send one claimed row and record the outcome; returns 1 if it was sent."""
         adapter = self.adapters[row.platform]
+        now = self.db.clock.now()
+        channel = row.message.direct_to or row.message.channel_id
+        ready = self.pacer.reserve(getattr(adapter, "pacing", None), row.platform,
+                                   row.workspace_id, channel, now)
+        if ready is not None:
+            # Too soon for this channel: hand the row back for later, attempt unspent.
+            await self._complete(row, status="pending", due_at=ready, attempts=row.attempts - 1)
+            return 0
         try:
             delivery = await adapter.send(row.message, idempotency_key=f"hd-{row.id}")
         except DeliveryError as error:

@@ -19,7 +19,7 @@ def promise_from_row(row: PromiseRow) -> Promise:
         id=row.id, workspace_id=row.workspace_id, ticket_id=row.ticket_id,
         kind=PromiseKind(row.kind), due_at=row.due_at, made_at=row.made_at,
         status=PromiseStatus(row.status), owner_id=row.owner_id, text=row.text,
-        misses_in_row=row.misses_in_row, warn_at=row.warn_at,
+        misses_in_row=row.misses_in_row, warn_at=row.warn_at, step=row.step,
     )
 
 
@@ -32,13 +32,13 @@ class PromiseRepository:
     async def make(self, workspace_id: int, ticket_id: int, kind: PromiseKind, due_at: datetime,
                    now: datetime, *, owner_id: int | None = None, text: str = "",
                    warn_at: datetime | None = None, misses_in_row: int = 0,
-                   parent_id: int | None = None) -> Promise:
+                   parent_id: int | None = None, step: int = 0) -> Promise:
         """Record a promise the desk has just stated."""
         row = PromiseRow(
             workspace_id=workspace_id, ticket_id=ticket_id, kind=kind.value, owner_id=owner_id,
             text=text, made_at=now, due_at=due_at, warn_at=warn_at,
             status=PromiseStatus.PENDING.value, misses_in_row=misses_in_row,
-            parent_id=parent_id, attempts=0,
+            parent_id=parent_id, attempts=0, step=step,
         )
         self.session.add(row)
         await self.session.flush()

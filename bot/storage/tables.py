@@ -157,6 +157,7 @@ class PromiseRow(Base):
     __tablename__ = "promises"
     __table_args__ = (
         Index("ix_promises_due", "status", "due_at"),
+        Index("ix_promises_warn", "status", "warned_at", "warn_at"),
         Index("ix_promises_ticket", "ticket_id", "status"),
     )
 
@@ -173,6 +174,11 @@ class PromiseRow(Base):
     resolution: Mapped[str | None] = mapped_column(String(16), nullable=True)
     resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     misses_in_row: Mapped[int] = mapped_column(Integer, default=0)
+    # Waiting promises lapse in steps: 0 = nudge the requester, 1 = close the ticket.
+    step: Mapped[int] = mapped_column(Integer, default=0)
+    warned_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # The outbox row that covered this promise when it lapsed (for the keep-our-word report).
+    cover_outbox_id: Mapped[int | None] = mapped_column(BigId, nullable=True)
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("promises.id"), nullable=True)
     claim_token: Mapped[str | None] = mapped_column(String(36), nullable=True)
     lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)

@@ -47,8 +47,8 @@ async def test_configured_admins_and_platform_admins_may_change_the_desk(sqlite_
         await desk.command("boss", "helpdesk agents add sam")
         await desk.command("owner", "helpdesk leads add <@lee|Lee>", is_platform_admin=True)
         texts = [s.text for s in desk.adapter.sent]
-        assert "sam" in texts[0] and "agent" in texts[0]
-        assert "lee" in texts[1] and "lead" in texts[1]
+        assert texts[0] == "Done: sam can now work the desk as an agent."
+        assert texts[1] == "Done: Lee can now work the desk as a lead."
         async with desk.db.unit_of_work() as uow:
             ws = await uow.workspaces.ensure("test", WORKSPACE, "", desk.clock.now())
             assert [p.external_id for p in await uow.people.with_role(ws.id, Role.AGENT)] == ["sam"]

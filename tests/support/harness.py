@@ -15,6 +15,7 @@ from bot.clock import OffsetClock
 from bot.desk import Desk
 from bot.handlers import register_all
 from bot.handlers.router import Router
+from bot.scheduling.ledger import PromiseSweeper
 from bot.scheduling.outbox import OutboxDispatcher
 from bot.settings import Settings
 from bot.storage.tables import Base
@@ -47,7 +48,8 @@ class DeskHarness:
         self.adapter = RecordingAdapter(platform)
         self.dispatcher = OutboxDispatcher(self.db, {platform: self.adapter})
         self._ids = itertools.count(1)
-        self.jobs: list = []
+        self.sweeper = PromiseSweeper(self.db, self.desk)
+        self.jobs: list = [self.sweeper.sweep]
 
     async def __aenter__(self) -> "DeskHarness":
         await reset_schema(self.db)

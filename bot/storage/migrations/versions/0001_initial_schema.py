@@ -8,6 +8,7 @@ from alembic import op
 import sqlalchemy as sa
 
 
+
 revision = '0001'
 down_revision = None
 branch_labels = None
@@ -130,6 +131,9 @@ def upgrade() -> None:
     sa.Column('resolution', sa.String(length=16), nullable=True),
     sa.Column('resolved_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('misses_in_row', sa.Integer(), nullable=False),
+    sa.Column('step', sa.Integer(), nullable=False),
+    sa.Column('warned_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('cover_outbox_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('parent_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('claim_token', sa.String(length=36), nullable=True),
     sa.Column('lease_until', sa.DateTime(timezone=True), nullable=True),
@@ -143,6 +147,7 @@ def upgrade() -> None:
     with op.batch_alter_table('promises', schema=None) as batch_op:
         batch_op.create_index('ix_promises_due', ['status', 'due_at'], unique=False)
         batch_op.create_index('ix_promises_ticket', ['ticket_id', 'status'], unique=False)
+        batch_op.create_index('ix_promises_warn', ['status', 'warned_at', 'warn_at'], unique=False)
 
     op.create_table('ticket_events',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -170,6 +175,7 @@ def downgrade() -> None:
 
     op.drop_table('ticket_events')
     with op.batch_alter_table('promises', schema=None) as batch_op:
+        batch_op.drop_index('ix_promises_warn')
         batch_op.drop_index('ix_promises_ticket')
         batch_op.drop_index('ix_promises_due')
 

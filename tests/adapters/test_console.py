@@ -1,0 +1,68 @@
+"""The console adapter, scripted through the real App on a fresh SQLite file."""
+
+from __future__ import annotations
+
+import io
+
+from bot.app import App, run_app
+from bot.settings import Settings
+
+
+async def play(sqlite_url: str, script: str) -> str:
+    """Run the desk over ``script`` as piped input; return what it printed."""
+    out = io.StringIO()
+    app = App(Settings(database_url=sqlite_url), console=True, stdin=io.StringIO(script),
+              stdout=out)
+    await run_app(app)
+    return out.getvalue()
+
+
+async def test_a_piped_message_is_acknowledged_with_the_ticket_number(sqlite_url):
+    printed = await play(sqlite_url, "My VPN keeps dropping\n")
+    assert "#1" in printed and "Alex" in printed and "My VPN keeps dropping" in printed
+
+
+async def test_the_desk_remembers_between_runs(sqlite_url):
+    await play(sqlite_url, "First problem\n")
+    assert "ticket #2" in await play(sqlite_url, "Second problem\n")
+
+
+async def test_help_lists_the_console_commands(sqlite_url):
+    printed = await play(sqlite_url, "/help\n")
+    for command in ("/as", "/wait", "/thread", "/press", "/ticket help", "/quit"):
+        assert command in printed
+
+
+async def test_switching_persona_makes_an_agent_of_the_desk(sqlite_url):
+    printed = await play(sqlite_url, "/as agent Sam\n/as admin\n/helpdesk show\n")
+    assert "You are now Sam, an agent." in printed
+    assert "Agents: Sam" in printed
+
+
+async def test_a_bad_persona_and_unknown_console_commands_get_usage(sqlite_url):
+    printed = await play(sqlite_url, "/as wizard\n/teleport\n/wait forever\n")
+    assert "Usage: /as requester|agent|admin" in printed
+    assert "I don't know /teleport" in printed
+    assert "Usage: /wait <duration>" in printed
+
+
+async def test_wait_moves_the_clock(sqlite_url):
+    out = io.StringIO()
+    app = App(Settings(database_url=sqlite_url), console=True, stdin=io.StringIO("/wait 2h\n"),
+              stdout=out)
+    before = app.clock.now()
+    await run_app(app)
+    assert (app.clock.now() - before).total_seconds() >= 7200
+    assert "2h pass" in out.getvalue()
+
+
+async def test_thread_replies_attach_to_the_ticket(sqlite_url):
+    printed = await play(sqlite_url, "Printer on floor 2 is jammed\n/thread 1 It shows error E4\n"
+                                     "/thread 9 hello\n")
+    assert printed.count("I've opened ticket") == 1  # the reply opened no second ticket
+    assert "Usage: /thread <ticket number> <text>" in printed
+
+
+async def test_quit_stops_reading(sqlite_url):
+    printed = await play(sqlite_url, "/quit\nThis line is never read\n")
+    assert "#1" not in printed
