@@ -12,6 +12,7 @@ from bot.adapters.console import ConsoleAdapter
 from bot.clock import Clock, OffsetClock
 from bot.desk import Desk
 from bot.handlers import register_all
+from bot.handlers.alerts import dead_letter_alerter
 from bot.handlers.router import Router
 from bot.scheduling.ledger import PromiseSweeper
 from bot.scheduling.outbox import OutboxDispatcher
@@ -46,7 +47,8 @@ class App:
             self.console = ConsoleAdapter(self.clock, self.settle, stdin, stdout)
             self.adapters["console"] = self.console
         self.adapters.update(_platform_adapters(settings, console_only=console))
-        self.dispatcher = OutboxDispatcher(self.db, self.adapters)
+        self.dispatcher = OutboxDispatcher(self.db, self.adapters,
+                                           on_dead=dead_letter_alerter(self.desk))
         self.sweeper = PromiseSweeper(self.db, self.desk)
         self.ticker = Ticker(settings.tick_seconds, self.dispatcher,
                              jobs={"helpdesk-promise-sweep": self.sweeper.sweep})

@@ -122,6 +122,27 @@ def describe_sla(sla) -> str:
         for p, t in sorted(sla.targets.items(), key=lambda item: item[0].value))
 
 
+async def promises(ctx: Context) -> None:
+    """``/helpdesk promises``: how the desk keeps its word, per agent and in total."""
+    from bot.storage.reports import promise_report
+    assert ctx.workspace is not None
+    tallies = await promise_report(ctx.uow, ctx.workspace.id)
+    if tallies[-1].made == 0:
+        await ctx.answer(ctx.t("report.empty"))
+        ctx.handled = True
+        return
+    lines = [ctx.t("report.header", since="")]
+    for tally in tallies:
+        owner = {None: ctx.t("report.unowned"), "all": ctx.t("report.total")}.get(
+            tally.owner, tally.owner)
+        share = tally.on_time_share
+        lines.append(ctx.t("report.row", owner=owner, made=tally.made, kept=tally.kept,
+                           covered=tally.covered, late=tally.late, dead=tally.dead,
+                           open=tally.open, share="n/a" if share is None else f"{share:.0%}"))
+    await ctx.answer("\n".join(lines))
+    ctx.handled = True
+
+
 def register(router) -> None:
     """Wire the admin commands into the router."""
     for word, handler, description in (
@@ -130,5 +151,6 @@ def register(router) -> None:
         ("intake", intake, "choosing intake channels"),
         ("triage", triage, "choosing the triage channel"),
         ("show", show, "showing the desk's setup"),
+        ("promises", promises, "the promise report"),
     ):
         router.on_command("helpdesk", word, handler, role=Role.ADMIN, description=description)

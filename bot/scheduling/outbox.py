@@ -14,15 +14,19 @@ import random
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Awaitable, Callable
 
 from sqlalchemy import and_, or_, select, update
 
 from bot.adapters.base import ChatAdapter, DeliveryError, OutboundMessage
 from bot.scheduling.pacing import Pacer
 from bot.storage.tables import OutboxRow
-from bot.storage.uow import Database
+from bot.storage.uow import Database, UnitOfWork
 
 logger = logging.getLogger(__name__)
+
+# Called in the transaction that marks a row dead, to tell someone who can fix it.
+OnDead = Callable[["UnitOfWork", "ClaimedRow", DeliveryError], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -58,8 +62,10 @@ class OutboxDispatcher:
     """Delivers due outbox rows through the adapters registered for their platforms."""
 
     def __init__(self, db: Database, adapters: dict[str, ChatAdapter], *, batch_size: int = 100,
-                 lease: timedelta = timedelta(seconds=60), retry: RetryPolicy = RetryPolicy()) -> None:
+                 lease: timedelta = timedelta(seconds=60), retry: RetryPolicy = RetryPolicy(),
+                 on_dead: OnDead | None = None) -> None:
         self.db = db
+        self.on_dead = on_dead
         self.adapters = adapters
         self.batch_size = batch_size
         self.lease = lease
@@ -149,17 +155,22 @@ class OutboxDispatcher:
             return
         if error.permanent or row.attempts >= self.retry.max_attempts:
             logger.error("outbox row %d is dead after %d attempts: %s", row.id, row.attempts, error)
-            await self._complete(row, status="dead", last_error=str(error)[:500])
+            await self._complete(row, status="dead", last_error=str(error)[:500],
+                                 then=(lambda uow: self.on_dead(uow, row, error))
+                                 if self.on_dead and row.kind != "alert" else None)
             return
         await self._complete(row, status="pending", due_at=now + self.retry.delay(row.attempts),
                              last_error=str(error)[:500])
 
-    async def _complete(self, row: ClaimedRow, **values) -> bool:
-        """Write the outcome only if we still hold the claim (fenced by its token)."""
+    async def _complete(self, row: ClaimedRow, then=None, **values) -> bool:
+        """Write the outcome only if we still hold the claim (fenced by its token); ``then``
+        runs in the same transaction when the fence holds."""
         async with self.db.unit_of_work() as uow:
             result = await uow.session.execute(
                 update(OutboxRow).where(OutboxRow.id == row.id, OutboxRow.claim_token == row.token)
                 .values(claim_token=None, lease_until=None, **values))
+            if result.rowcount and then is not None:
+                await then(uow)
         if not result.rowcount:
             logger.warning("outbox row %d was re-claimed by another worker; outcome dropped", row.id)
         return bool(result.rowcount)
