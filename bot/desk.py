@@ -94,7 +94,7 @@ class Desk:
             directory = config_dir(settings.config_dir)
         except FileNotFoundError as error:
             raise SettingsError(str(error)) from None
-        timezone_override = settings.timezone if settings.timezone != "UTC" else None
+        timezone_override = settings.timezone or None
         current = directory / "messages.toml"
         try:
             templates = Templates.load(directory)

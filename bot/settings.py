@@ -67,7 +67,8 @@ class Settings:
     # Empty means: INFO when serving platforms, WARNING in the console (logs would
     # interleave with the conversation on the same terminal).
     log_level: str = ""
-    timezone: str = "UTC"
+    # Empty means: the time zone in config/policy.toml.
+    timezone: str = ""
     config_dir: str = ""
     auto_migrate: bool = True
     http_host: str = "0.0.0.0"

@@ -22,8 +22,14 @@ def config_dir(configured: str = "") -> Path:
     ``HELPDESK_CONFIG_DIR`` wins; otherwise the ``config/`` folder beside the package
     (a source checkout or the Docker image), then ``./config``.
     """
-    for candidate in (Path(configured) if configured else None, _PACKAGE_CONFIG, Path("config")):
-        if candidate is not None and (candidate / "messages.toml").is_file():
+    if configured:
+        # A folder named on purpose must be used or refused, never silently replaced.
+        if (Path(configured) / "messages.toml").is_file():
+            return Path(configured)
+        raise FileNotFoundError(
+            f"HELPDESK_CONFIG_DIR is {configured}, which has no messages.toml")
+    for candidate in (_PACKAGE_CONFIG, Path("config")):
+        if (candidate / "messages.toml").is_file():
             return candidate
     raise FileNotFoundError(
         "cannot find config/messages.toml; set HELPDESK_CONFIG_DIR to the folder holding it"

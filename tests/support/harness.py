@@ -14,6 +14,7 @@ from bot.adapters.base import (
 from bot.clock import OffsetClock
 from bot.desk import Desk
 from bot.handlers import register_all
+from bot.handlers.alerts import dead_letter_alerter
 from bot.handlers.router import Router
 from bot.scheduling.ledger import PromiseSweeper
 from bot.scheduling.outbox import OutboxDispatcher
@@ -46,7 +47,8 @@ class DeskHarness:
         register_all(self.router)
         self.platform = platform
         self.adapter = RecordingAdapter(platform)
-        self.dispatcher = OutboxDispatcher(self.db, {platform: self.adapter})
+        self.dispatcher = OutboxDispatcher(self.db, {platform: self.adapter},
+                                           on_dead=dead_letter_alerter(self.desk))
         self._ids = itertools.count(1)
         self.sweeper = PromiseSweeper(self.db, self.desk)
         self.jobs: list = [self.sweeper.sweep]

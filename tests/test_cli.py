@@ -1,0 +1,322 @@
+"""End-to-end tests of the ``helpdesk-bot`` command line, run as a real subprocess.
+
+Each test runs ``python -m bot`` (and once the installed ``helpdesk-bot`` script) in a
+temporary working directory with a clean environment: no HELPDESK_*, SLACK_* or
+DISCORD_* variable leaks in from the developer's shell, and no ``.env`` is found.
+The contract under test: configuration and database problems end in exactly one line
+on stderr starting with ``helpdesk-bot:``, a non-zero exit status, no traceback, and
+never a secret.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.storage.migrate import head_revision
+
+TIMEOUT = 60
+_PREFIXES = ("HELPDESK_", "SLACK_", "DISCORD_")
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """os.environ without the bot's own variables, plus ``extra``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(_PREFIXES)}
+    env.update(extra)
+    return env
+
+
+def cli(tmp_path: Path, *args: str, input: str | None = None,
+        command: list[str] | None = None, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run the bot's command line in ``tmp_path`` with ``env`` added to a clean environment."""
+    kwargs: dict = {"input": input} if input is not None else {"stdin": subprocess.DEVNULL}
+    return subprocess.run(
+        [*(command or [sys.executable, "-m", "bot"]), *args],
+        cwd=tmp_path, env=clean_env(**env), capture_output=True, text=True,
+        timeout=TIMEOUT, **kwargs,
+    )
+
+
+def sqlite_url(path: Path) -> str:
+    return f"sqlite:///{path}"
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[str], code: int) -> str:
+    """The failure contract: exit ``code``, one ``helpdesk-bot:`` line, no traceback."""
+    assert result.returncode == code, (result.returncode, result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr + result.stdout
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("helpdesk-bot: ")
+    return lines[0]
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    """A fresh SQLite file (not yet created) in the test's folder."""
+    return sqlite_url(tmp_path / "x.sqlite3")
+
+
+# --- help -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("args, expected", [
+    ((), ["usage: helpdesk-bot", "run", "migrate", "check"]),
+    (("run",), ["usage: helpdesk-bot run", "--console", "--no-migrate"]),
+    (("migrate",), ["usage: helpdesk-bot migrate", "--revision", "--downgrade"]),
+    (("check",), ["usage: helpdesk-bot check", "Secrets are never printed"]),
+])
+def test_help(tmp_path, args, expected):
+    result = cli(tmp_path, *args, "--help")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    for text in expected:
+        assert text in result.stdout
+
+
+def test_installed_console_script_runs(tmp_path):
+    script = Path(sys.executable).with_name("helpdesk-bot")
+    if not script.exists():
+        pytest.skip("the helpdesk-bot console script is not installed beside this Python")
+    result = cli(tmp_path, "--help", command=[str(script)])
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("usage: helpdesk-bot")
+
+
+def test_no_command_prints_help_and_exits_2(tmp_path):
+    result = cli(tmp_path)
+    assert result.returncode == 2
+    assert "usage: helpdesk-bot" in result.stdout
+
+
+def test_unknown_command_is_a_usage_error(tmp_path):
+    result = cli(tmp_path, "serve")
+    assert result.returncode == 2
+    assert "invalid choice" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+# --- run --console --------------------------------------------------------------------
+
+
+def test_console_opens_ticket_one_on_a_fresh_database(tmp_path, db_url):
+    result = cli(tmp_path, "run", "--console", input="My VPN keeps dropping\n",
+                 HELPDESK_DATABASE_URL=db_url)
+    assert result.returncode == 0, result.stderr
+    assert "#1" in result.stdout
+    assert "My VPN keeps dropping" in result.stdout
+    assert "Traceback" not in result.stderr
+    assert (tmp_path / "x.sqlite3").is_file()
+
+
+def test_second_console_run_on_the_same_database_opens_ticket_two(tmp_path, db_url):
+    first = cli(tmp_path, "run", "--console", input="My VPN keeps dropping\n",
+                HELPDESK_DATABASE_URL=db_url)
+    assert first.returncode == 0 and "#1" in first.stdout, first.stderr
+    second = cli(tmp_path, "run", "--console", input="The printer is on fire\n",
+                 HELPDESK_DATABASE_URL=db_url)
+    assert second.returncode == 0, second.stderr
+    assert "#2" in second.stdout
+    assert "The printer is on fire" in second.stdout
+    assert "#1" not in second.stdout
+
+
+def test_console_with_empty_input_exits_cleanly(tmp_path, db_url):
+    result = cli(tmp_path, "run", "--console", HELPDESK_DATABASE_URL=db_url)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+
+
+# --- migrate --------------------------------------------------------------------------
+
+
+def test_migrate_up_then_down_to_base(tmp_path, db_url):
+    head = head_revision()
+    up = cli(tmp_path, "migrate", HELPDESK_DATABASE_URL=db_url)
+    assert up.returncode == 0, up.stderr
+    assert up.stdout.strip() == f"database at revision {head}"
+    with sqlite3.connect(tmp_path / "x.sqlite3") as db:
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {"tickets", "alembic_version"} <= tables
+
+    again = cli(tmp_path, "migrate", HELPDESK_DATABASE_URL=db_url)
+    assert again.returncode == 0 and again.stdout.strip() == f"database at revision {head}"
+
+    down = cli(tmp_path, "migrate", "--downgrade", "--revision", "base",
+               HELPDESK_DATABASE_URL=db_url)
+    assert down.returncode == 0, down.stderr
+    assert down.stdout.strip() == "database at revision base (empty)"
+    with sqlite3.connect(tmp_path / "x.sqlite3") as db:
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert "tickets" not in tables
+
+
+def test_migrate_to_an_unknown_revision_is_one_line(tmp_path, db_url):
+    result = cli(tmp_path, "migrate", "--revision", "nonsense", HELPDESK_DATABASE_URL=db_url)
+    line = assert_one_line_error(result, 2)
+    assert "nonsense" in line
+
+
+# --- configuration errors -------------------------------------------------------------
+
+COMMANDS = [("run", "--console"), ("migrate",), ("check",)]
+
+
+@pytest.mark.parametrize("args", COMMANDS, ids=lambda a: a[0])
+def test_malformed_toml_config_is_one_line_naming_the_file(tmp_path, db_url, args):
+    config = tmp_path / "broken.toml"
+    config.write_text("[helpdesk\ndatabase_url = \n", encoding="utf-8")
+    result = cli(tmp_path, *args, HELPDESK_CONFIG=str(config), HELPDESK_DATABASE_URL=db_url)
+    line = assert_one_line_error(result, 2)
+    assert str(config) in line
+    assert "not valid TOML" in line
+    assert result.stdout == ""
+
+
+def test_missing_toml_config_is_one_line(tmp_path, db_url):
+    missing = tmp_path / "absent.toml"
+    result = cli(tmp_path, "check", HELPDESK_CONFIG=str(missing), HELPDESK_DATABASE_URL=db_url)
+    line = assert_one_line_error(result, 2)
+    assert str(missing) in line and "does not exist" in line
+
+
+@pytest.mark.parametrize("args", COMMANDS, ids=lambda a: a[0])
+def test_unknown_setting_is_one_line_with_a_suggestion(tmp_path, args):
+    result = cli(tmp_path, *args, HELPDESK_DATABSE_URL=sqlite_url(tmp_path / "typo.sqlite3"))
+    line = assert_one_line_error(result, 2)
+    assert "HELPDESK_DATABSE_URL" in line
+    assert "did you mean HELPDESK_DATABASE_URL?" in line
+    assert not (tmp_path / "typo.sqlite3").exists()
+
+
+def test_unknown_setting_in_dot_env_in_working_directory(tmp_path):
+    (tmp_path / ".env").write_text("HELPDESK_TICK_SECOND=2\n", encoding="utf-8")
+    result = cli(tmp_path, "check")
+    line = assert_one_line_error(result, 2)
+    assert line == ("helpdesk-bot: .env: unknown setting HELPDESK_TICK_SECOND "
+                    "(did you mean HELPDESK_TICK_SECONDS?).")
+
+
+def test_invalid_value_is_one_line(tmp_path, db_url):
+    result = cli(tmp_path, "run", "--console", HELPDESK_HTTP_PORT="lots",
+                 HELPDESK_DATABASE_URL=db_url)
+    line = assert_one_line_error(result, 2)
+    assert "HELPDESK_HTTP_PORT" in line and "whole number" in line
+
+
+def test_invalid_log_level_is_one_line(tmp_path, db_url):
+    result = cli(tmp_path, "run", "--console", HELPDESK_LOG_LEVEL="LOUD",
+                 HELPDESK_DATABASE_URL=db_url)
+    line = assert_one_line_error(result, 2)
+    assert "HELPDESK_LOG_LEVEL" in line and "LOUD" in line
+
+
+def test_unknown_time_zone_for_run_is_one_line(tmp_path, db_url):
+    result = cli(tmp_path, "run", "--console", HELPDESK_TIMEZONE="Mars/Olympus",
+                 HELPDESK_DATABASE_URL=db_url)
+    line = assert_one_line_error(result, 2)
+    assert "Mars/Olympus" in line
+
+
+def config_dir_copy(tmp_path: Path, *, drop: str = "", append_to: str = "") -> Path:
+    """A copy of the shipped config folder, with one file dropped or broken."""
+    shipped = Path(__file__).resolve().parent.parent / "config"
+    folder = tmp_path / "myconfig"
+    folder.mkdir()
+    for name in ("messages.toml", "policy.toml"):
+        if name != drop:
+            text = (shipped / name).read_text(encoding="utf-8")
+            (folder / name).write_text(text + ("\n[[[\n" if name == append_to else ""),
+                                       encoding="utf-8")
+    return folder
+
+
+def test_missing_policy_file_is_not_called_a_database_problem(tmp_path, db_url):
+    folder = config_dir_copy(tmp_path, drop="policy.toml")
+    result = cli(tmp_path, "run", "--console", HELPDESK_CONFIG_DIR=str(folder),
+                 HELPDESK_DATABASE_URL=db_url)
+    line = assert_one_line_error(result, 2)
+    assert "policy.toml" in line
+    assert "database" not in line
+
+
+def test_malformed_messages_file_for_run_is_one_line(tmp_path, db_url):
+    folder = config_dir_copy(tmp_path, append_to="messages.toml")
+    result = cli(tmp_path, "run", "--console", HELPDESK_CONFIG_DIR=str(folder),
+                 HELPDESK_DATABASE_URL=db_url)
+    line = assert_one_line_error(result, 2)
+    assert "messages.toml" in line
+
+
+def test_check_reports_a_missing_policy_file(tmp_path, db_url):
+    folder = config_dir_copy(tmp_path, drop="policy.toml")
+    result = cli(tmp_path, "check", HELPDESK_CONFIG_DIR=str(folder),
+                 HELPDESK_DATABASE_URL=db_url)
+    assert result.returncode == 1
+    problems = [line for line in result.stdout.splitlines() if line.startswith("problem")]
+    assert len(problems) == 1 and "policy.toml" in problems[0]
+    assert "Traceback" not in result.stderr
+
+
+# --- database errors ------------------------------------------------------------------
+
+UNREACHABLE = "postgresql://postgres:s3cretpw@127.0.0.1:1/test"
+
+
+@pytest.mark.parametrize("args", [("run", "--console"), ("migrate",)], ids=lambda a: a[0])
+def test_unreachable_database_is_one_line_without_the_password(tmp_path, args):
+    result = cli(tmp_path, *args, HELPDESK_DATABASE_URL=UNREACHABLE)
+    line = assert_one_line_error(result, 1)
+    assert "cannot reach the database" in line
+    assert "127.0.0.1:1" in line
+    assert "s3cretpw" not in result.stdout + result.stderr
+
+
+def test_check_reports_unreachable_database_without_the_password(tmp_path):
+    result = cli(tmp_path, "check", HELPDESK_DATABASE_URL=UNREACHABLE)
+    assert result.returncode == 1
+    assert "problem  cannot reach the database" in result.stdout
+    assert "s3cretpw" not in result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("args", [("run", "--console"), ("migrate",)], ids=lambda a: a[0])
+def test_sqlite_file_in_a_missing_folder_is_one_clear_line(tmp_path, args):
+    folder = tmp_path / "no" / "such" / "folder"
+    result = cli(tmp_path, *args, HELPDESK_DATABASE_URL=sqlite_url(folder / "x.sqlite3"))
+    line = assert_one_line_error(result, 2)
+    assert "folder" in line and str(folder) in line
+    assert not folder.exists()
+
+
+def test_check_reports_a_missing_sqlite_folder(tmp_path):
+    folder = tmp_path / "nowhere"
+    result = cli(tmp_path, "check", HELPDESK_DATABASE_URL=sqlite_url(folder / "x.sqlite3"))
+    assert result.returncode == 1
+    assert f"problem  the folder for the SQLite database does not exist: {folder}" in result.stdout
+
+
+# --- check ----------------------------------------------------------------------------
+
+
+def test_check_reports_missing_slack_signing_secret_without_the_token(tmp_path, db_url):
+    result = cli(tmp_path, "check", SLACK_BOT_TOKEN="xoxb-verysecret-123",
+                 HELPDESK_DATABASE_URL=db_url)
+    assert result.returncode == 1
+    assert "SLACK_SIGNING_SECRET is missing" in result.stdout
+    assert "1 problem(s) found" in result.stdout
+    assert "verysecret" not in result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_check_without_platform_credentials_on_a_fresh_database_is_all_good(tmp_path, db_url):
+    result = cli(tmp_path, "check", HELPDESK_DATABASE_URL=db_url)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "problem" not in result.stdout
+    assert "no platform credentials" in result.stdout
+    assert result.stdout.rstrip().endswith("all good")
