@@ -118,7 +118,8 @@ def test_second_console_run_on_the_same_database_opens_ticket_two(tmp_path, db_u
     first = cli(tmp_path, "run", "--console", input="My VPN keeps dropping\n",
                 HELPDESK_DATABASE_URL=db_url)
     assert first.returncode == 0 and "#1" in first.stdout, first.stderr
-    second = cli(tmp_path, "run", "--console", input="The printer is on fire\n",
+    # Another requester: Alex still has #1 open, so Alex would be asked "same or new?".
+    second = cli(tmp_path, "run", "--console", input="/as requester Bea\nThe printer is on fire\n",
                  HELPDESK_DATABASE_URL=db_url)
     assert second.returncode == 0, second.stderr
     assert "#2" in second.stdout

@@ -32,6 +32,9 @@ class Event:
     event_id: str
     actor: Actor
     channel_id: str
+    # Opaque to the bot: what the platform needs to answer this very event privately
+    # (Slack's response_url, Discord's interaction id and token). Copied onto answers.
+    reply_token: str | None = field(default=None, kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -77,13 +80,26 @@ class ReactionAdded(Event):
 
 
 @dataclass(frozen=True)
+class FormField:
+    """One input a button asks for before it is pressed (adapters show a modal)."""
+
+    name: str
+    label: str
+    multiline: bool = False
+    optional: bool = False
+
+
+@dataclass(frozen=True)
 class Button:
-    """A button under a message: ``action`` is routed back as a ButtonPressed."""
+    """A button under a message: ``action`` is routed back as a ButtonPressed. A button
+    with ``form`` fields is pressed only once they are filled in, and the answers
+    arrive in ``ButtonPressed.form``."""
 
     label: str
     action: str
     value: str = ""
     style: str = "default"  # default | primary | danger
+    form: tuple[FormField, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -106,6 +122,8 @@ class OutboundMessage:
     # A direct message to this user id; the adapter opens the conversation itself and
     # ``channel_id`` is ignored.
     direct_to: str | None = None
+    # The event's reply_token when this answers an interaction (see Event).
+    reply_token: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict for the outbox."""
@@ -115,7 +133,9 @@ class OutboundMessage:
     def from_dict(cls, data: dict[str, Any]) -> "OutboundMessage":
         """The inverse of :meth:`to_dict`."""
         data = dict(data)
-        data["buttons"] = tuple(Button(**b) for b in data.get("buttons", ()))
+        data["buttons"] = tuple(
+            Button(**{**b, "form": tuple(FormField(**f) for f in b.get("form", ()))})
+            for b in data.get("buttons", ()))
         data["fields"] = tuple(tuple(f) for f in data.get("fields", ()))
         return cls(**data)
 

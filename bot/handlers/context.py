@@ -79,11 +79,12 @@ class Context:
         return await self.uow.outbox.add(self.workspace.id, self.workspace.platform, message,
                                          self.now, ticket_id=ticket_id, kind=kind, due_at=due_at)
 
-    async def answer(self, text: str, *, private: bool = True,
-                     buttons: tuple[Button, ...] = ()) -> int:
+    async def answer(self, text: str, *, private: bool = True, buttons: tuple[Button, ...] = (),
+                     thread_id: str | None = None) -> int:
         """Answer the person who acted, where they acted; ``private`` shows it only to them."""
-        thread = getattr(self.event, "thread_id", None)
+        thread = thread_id or getattr(self.event, "thread_id", None)
         return await self.post(OutboundMessage(
             channel_id=self.event.channel_id, thread_id=thread, text=text, buttons=buttons,
             ephemeral_to=self.event.actor.user_id if private else None,
+            reply_token=self.event.reply_token, audience="person" if private else "requester",
         ))

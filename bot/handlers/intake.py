@@ -1,27 +1,34 @@
 """Intake: one plain message opens a ticket, acknowledged in its thread with an honest wait.
 
-The ticket, its timeline entry, the first-response promise and the acknowledgement are
-written in one unit of work, so the requester never has a ticket without an answer.
+A ticket opens from a direct message, a message in an intake channel, a mention, a
+ticket-emoji reaction or ``/ticket new``. The ticket, its timeline entry, the
+first-response promise, the acknowledgement and the triage card are written in one
+unit of work, so the requester never has a ticket without an answer.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import statistics
+from datetime import timedelta
 
-from bot.adapters.base import IncomingMessage, OutboundMessage
-from bot.domain.people import Person
+from bot.adapters.base import IncomingMessage, OutboundMessage, ReactionAdded
+from bot.domain.people import Person, Role
 from bot.domain.priority import Impact, PriorityDecision, Urgency
 from bot.domain.promises import PromiseKind
 from bot.domain.sla import format_duration
 from bot.domain.tickets import Ticket, TicketAction, TicketStatus, subject_from, transition
 from bot.domain.timefmt import format_when
-from bot.handlers.context import Context
+from bot.handlers.cards import queue_card
+from bot.handlers.context import BadInput, Context
 
 logger = logging.getLogger(__name__)
 
 _HURRY = re.compile(r"\b(asap|urgent(ly)?|in a (hurry|rush)|right away|emergency)\b", re.I)
 _WAITING_QUEUE = (TicketStatus.NEW, TicketStatus.OPEN)
+RECENT_SAMPLE = 20
+MIN_SAMPLES = 5
 
 
 def said_they_are_in_a_hurry(text: str) -> bool:
@@ -30,7 +37,8 @@ def said_they_are_in_a_hurry(text: str) -> bool:
 
 
 async def open_ticket(ctx: Context, requester: Person, text: str, *, channel_id: str,
-                      thread_id: str, source_message_id: str | None) -> Ticket:
+                      thread_id: str, source_message_id: str | None,
+                      opened_by: Person | None = None) -> Ticket:
     """Open a ticket for ``requester`` and queue its acknowledgement in their thread."""
     assert ctx.workspace is not None and ctx.policy is not None
     uow, now, policy = ctx.uow, ctx.now, ctx.policy
@@ -46,25 +54,47 @@ async def open_ticket(ctx: Context, requester: Person, text: str, *, channel_id:
         channel_id=channel_id, thread_id=thread_id, source_message_id=source_message_id,
         in_a_hurry=said_they_are_in_a_hurry(text), created_at=now, updated_at=now,
     )
-    await uow.tickets.add_event(ticket.id, "opened", now, author_id=requester.id, body=text)
-
-    deadline = policy.sla.first_response_deadline(ticket.priority, now, policy.calendar)
-    await uow.promises.make(ctx.workspace.id, ticket.id, PromiseKind.FIRST_RESPONSE,
-                            deadline.due_at, now, warn_at=deadline.warn_at)
-    eta = _eta_sentence(ctx, requester, deadline.due_at, ahead)
-    await ctx.post(OutboundMessage(
-        channel_id=channel_id, thread_id=thread_id,
-        text=ctx.t("intake.ack", requester=requester.name, ref=ticket.ref,
-                   subject=ticket.subject, eta=eta),
-        ticket_number=ticket.number,
-    ), ticket_id=ticket.id)
+    await uow.tickets.add_event(ticket.id, "opened", now, author_id=(opened_by or requester).id,
+                                body=text)
+    span = await expected_first_response(ctx, ticket)
+    due = policy.calendar.add_business_time(now, span)
+    warn_at = policy.calendar.add_business_time(now, span * policy.sla.warn_at)
+    await uow.promises.make(ctx.workspace.id, ticket.id, PromiseKind.FIRST_RESPONSE, due, now,
+                            warn_at=warn_at)
+    text = ctx.t("intake.ack", requester=requester.name, ref=ticket.ref, subject=ticket.subject,
+                 eta=_eta_sentence(ctx, requester, due, ahead))
+    if opened_by is not None and opened_by.id != requester.id:
+        text += " " + ctx.t("intake.reaction_on_behalf", agent=opened_by.name)
+    # With no message to thread under (a slash command), the acknowledgement itself
+    # becomes the thread: the dispatcher records its id on the ticket once posted.
+    await ctx.post(OutboundMessage(channel_id=channel_id, thread_id=thread_id or None, text=text,
+                                   ticket_number=ticket.number), ticket_id=ticket.id,
+                   kind="post" if thread_id else "thread_root")
+    await queue_card(ctx, ticket)
     logger.info("opened ticket #%d in workspace %d", number, ctx.workspace.id)
     return ticket
 
 
+async def expected_first_response(ctx: Context, ticket: Ticket) -> timedelta:
+    """Business time until a first response, honestly: the SLA target, or the desk's
+    recent median when it has been slower than that (a promise we can keep)."""
+    assert ctx.policy is not None and ctx.workspace is not None
+    target = ctx.policy.sla.target(ticket.priority).first_response
+    recent = [t for t in await ctx.uow.tickets.list(ctx.workspace.id, limit=RECENT_SAMPLE * 3)
+              if t.first_response_at is not None][:RECENT_SAMPLE]
+    if len(recent) < MIN_SAMPLES:
+        return target
+    calendar = ctx.policy.calendar
+    median = statistics.median(
+        calendar.business_time_between(t.created_at, t.first_response_at).total_seconds()
+        for t in recent)
+    return max(target, timedelta(seconds=median))
+
+
 def _eta_sentence(ctx: Context, requester: Person, due, ahead: int) -> str:
     assert ctx.policy is not None
-    calendar, now, tz = ctx.policy.calendar, ctx.now, requester.tz or calendar_tz(ctx)
+    calendar, now = ctx.policy.calendar, ctx.now
+    tz = requester.tz or calendar.timezone
     due_text = format_when(due, now, tz)
     if not calendar.is_open(now):
         return ctx.t("intake.eta_closed", opens=format_when(calendar.next_opening(now), now, tz),
@@ -75,25 +105,48 @@ def _eta_sentence(ctx: Context, requester: Person, due, ahead: int) -> str:
     return ctx.t("intake.eta_open", due=due_text, wait=wait)
 
 
-def calendar_tz(ctx: Context) -> str:
-    """The desk's own time zone, for people whose platform gives none."""
-    assert ctx.policy is not None
-    return ctx.policy.calendar.timezone
+async def ticket_new(ctx: Context) -> None:
+    """``/ticket new <text>``: open a ticket from a command."""
+    assert ctx.person is not None
+    if not ctx.args.strip():
+        raise BadInput("I need a few words about the problem.", "Usage: `/ticket new <text>`")
+    event = ctx.event
+    # A command has no message to thread under: the acknowledgement starts the thread.
+    await open_ticket(ctx, ctx.person, ctx.args.strip(), channel_id=event.channel_id,
+                      thread_id=getattr(event, "thread_id", None) or "", source_message_id=None)
+    ctx.handled = True
 
 
-async def on_message(ctx: Context) -> None:
-    """A requester's message: attach it to its ticket's thread, or open a new ticket."""
+async def on_reaction(ctx: Context) -> None:
+    """The ticket emoji on a message opens a ticket for its author, if the one reacting
+    is that author or an agent acting on their behalf."""
+    event = ctx.event
+    assert isinstance(event, ReactionAdded) and ctx.workspace and ctx.person and ctx.policy
+    if event.emoji.strip(":") not in (ctx.policy.ticket_emoji, "🎫"):
+        return
+    author = event.message_author
+    if author is None or author.is_bot or not event.message_text.strip():
+        return
+    if author.user_id != event.actor.user_id and not ctx.role.at_least(Role.AGENT):
+        return  # only the author, or an agent on their behalf
+    thread = event.thread_id or event.message_id
+    if await ctx.uow.tickets.by_thread(ctx.workspace.id, event.channel_id, thread):
+        ctx.handled = True
+        return  # this message already has its ticket
+    requester = await ctx.uow.people.ensure(ctx.workspace.id, author.user_id, author.display_name,
+                                            ctx.now, email=author.email, tz=author.tz)
+    await open_ticket(ctx, requester, event.message_text, channel_id=event.channel_id,
+                      thread_id=thread, source_message_id=event.message_id, opened_by=ctx.person)
+    ctx.handled = True
+
+
+async def open_from_message(ctx: Context) -> None:
+    """A top-level message that asks for help: DM, intake channel or a mention."""
     event = ctx.event
     assert isinstance(event, IncomingMessage) and ctx.workspace and ctx.person
-    if event.thread_id:
-        ticket = await ctx.uow.tickets.by_thread(ctx.workspace.id, event.channel_id, event.thread_id)
-        if ticket is not None:
-            await attach_to_ticket(ctx, ticket, event.text)
-            ctx.handled = True
-            return
-    if not (event.is_direct or event.mentions_bot or await _is_intake_channel(ctx)):
-        return
     if not event.text.strip():
+        return
+    if not (event.is_direct or event.mentions_bot or await _is_intake_channel(ctx)):
         return
     await open_ticket(ctx, ctx.person, event.text, channel_id=event.channel_id,
                       thread_id=event.thread_id or event.message_id,
@@ -106,14 +159,8 @@ async def _is_intake_channel(ctx: Context) -> bool:
     return ctx.event.channel_id in await ctx.uow.workspaces.channels(ctx.workspace.id, "intake")
 
 
-async def attach_to_ticket(ctx: Context, ticket: Ticket, text: str) -> None:
-    """Record a requester's message in their ticket's timeline."""
-    assert ctx.person is not None
-    await ctx.uow.tickets.add_event(ticket.id, "requester", ctx.now, author_id=ctx.person.id,
-                                    body=text)
-    await ctx.uow.promises.keep(ticket.id, "requester_reply", ctx.now)
-
-
 def register(router) -> None:
-    """Wire intake into the router."""
-    router.on_message(on_message)
+    """Wire intake into the router (thread replies are offered first, in conversation.py)."""
+    router.on_message(open_from_message)
+    router.on_reaction(on_reaction)
+    router.on_command("ticket", "new", ticket_new, description="opening tickets")

@@ -19,6 +19,7 @@ from typing import Awaitable, Callable
 from sqlalchemy import and_, or_, select, update
 
 from bot.adapters.base import ChatAdapter, DeliveryError, OutboundMessage
+from bot.scheduling.cards import prepare_card, remember_card, remember_thread_root
 from bot.scheduling.pacing import Pacer
 from bot.storage.tables import OutboxRow
 from bot.storage.uow import Database, UnitOfWork
@@ -132,8 +133,14 @@ class OutboxDispatcher:
             # Too soon for this channel: hand the row back for later, attempt unspent.
             await self._complete(row, status="pending", due_at=ready, attempts=row.attempts - 1)
             return 0
+        message, key = row.message, f"hd-{row.id}"
+        if row.kind == "card":
+            message, key = await prepare_card(self.db, row)
+            if message is None:
+                await self._complete(row, status="superseded")
+                return 0
         try:
-            delivery = await adapter.send(row.message, idempotency_key=f"hd-{row.id}")
+            delivery = await adapter.send(message, idempotency_key=key)
         except DeliveryError as error:
             await self._failed(row, error)
             return 0
@@ -141,6 +148,10 @@ class OutboxDispatcher:
             logger.exception("adapter %s raised while sending outbox row %d", row.platform, row.id)
             await self._failed(row, DeliveryError(type(error).__name__))
             return 0
+        if row.kind == "card" and not message.edit_of:
+            await remember_card(self.db, row, delivery)
+        elif row.kind == "thread_root":
+            await remember_thread_root(self.db, row, delivery)
         await self._complete(row, status="sent", result_message_id=delivery.message_id,
                              sent_at=self.db.clock.now())
         return 1

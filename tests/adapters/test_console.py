@@ -24,7 +24,9 @@ async def test_a_piped_message_is_acknowledged_with_the_ticket_number(sqlite_url
 
 async def test_the_desk_remembers_between_runs(sqlite_url):
     await play(sqlite_url, "First problem\n")
-    assert "ticket #2" in await play(sqlite_url, "Second problem\n")
+    printed = await play(sqlite_url, "Second problem\n/press Something new\n")
+    assert "You already have #1 open" in printed
+    assert "I've opened ticket #2" in printed
 
 
 async def test_help_lists_the_console_commands(sqlite_url):

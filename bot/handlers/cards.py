@@ -1,0 +1,77 @@
+"""The ticket card agents see in the triage channel, rebuilt after every change.
+
+Handlers queue a ``card`` outbox row; the dispatcher posts the first one and edits that
+same message for every later one (see bot/scheduling/cards.py), so the card is
+updated in place and only the newest version is ever sent.
+"""
+
+from __future__ import annotations
+
+from bot.adapters.base import Button, FormField, OutboundMessage
+from bot.domain.tickets import Ticket
+from bot.domain.timefmt import format_when
+from bot.handlers.context import Context
+from bot.handlers.text import defang, excerpt
+
+CARD_TEXT_LIMIT = 2500
+HISTORY_SIZE = 5
+
+
+async def queue_card(ctx: Context, ticket: Ticket) -> None:
+    """Queue the ticket's card for the triage channel, if the workspace has one."""
+    assert ctx.workspace is not None
+    triage = await ctx.uow.workspaces.channels(ctx.workspace.id, "triage")
+    if not triage:
+        return
+    if ticket.triage_channel_id is None:
+        ticket = await ctx.uow.tickets.update(ticket.id, triage_channel_id=triage[0])
+    await ctx.post(await build_card(ctx, ticket), ticket_id=ticket.id, kind="card")
+
+
+async def build_card(ctx: Context, ticket: Ticket) -> OutboundMessage:
+    """The card as a neutral message: title, fields and the agents' buttons."""
+    uow, t = ctx.uow, ctx.t
+    requester = await uow.people.get(ticket.requester_id)
+    owner = await uow.people.get(ticket.owner_id) if ticket.owner_id else None
+    tz = ctx.policy.calendar.timezone if ctx.policy else None
+    promises = await uow.promises.open_for_ticket(ticket.id)
+    next_promise = t("card.no_promise")
+    if promises:
+        soonest = promises[0]
+        next_promise = t("card.promise_line", what=t(f"what.{soonest.kind.value}"),
+                         due=format_when(soonest.due_at, ctx.now, tz))
+    earlier = [x for x in await uow.tickets.list(ticket.workspace_id,
+                                                  requester_id=ticket.requester_id,
+                                                  limit=HISTORY_SIZE + 1) if x.id != ticket.id]
+    history = ", ".join(t("card.history_item", ref=x.ref, status=x.status.label)
+                        for x in earlier[:HISTORY_SIZE]) or t("card.no_history")
+    value = str(ticket.id)
+    return OutboundMessage(
+        channel_id=ticket.triage_channel_id or "", audience="agents",
+        ticket_number=ticket.number,
+        title=t("card.title", ref=ticket.ref, subject=defang(ticket.subject)),
+        text=defang(excerpt(ticket.first_message, CARD_TEXT_LIMIT)),
+        fields=(
+            (t("card.status"), ticket.status.label),
+            (t("card.owner"), owner.name if owner else t("card.unowned")),
+            (t("card.priority"), ticket.priority.label),
+            (t("card.requester"), requester.name),
+            (t("card.next_promise"), next_promise),
+            (t("card.history"), history),
+        ),
+        buttons=(
+            Button(t("card.claim"), "card.claim", value, "primary"),
+            Button(t("card.reply"), "card.reply", value,
+                   form=(FormField("text", t("card.reply_field"), multiline=True),)),
+            Button(t("card.followup"), "card.followup", value,
+                   form=(FormField("when", t("card.followup_when")),
+                         FormField("text", t("card.followup_text"), optional=True))),
+            Button(t("card.priority_button"), "card.priority", value,
+                   form=(FormField("priority", t("card.priority_field")),)),
+            Button(t("card.escalate"), "card.escalate", value,
+                   form=(FormField("reason", t("card.escalate_field"), optional=True),)),
+            Button(t("card.resolve"), "card.resolve", value, "danger",
+                   form=(FormField("summary", t("card.resolve_field"), multiline=True,
+                                   optional=True),)),
+        ),
+    )
