@@ -90,6 +90,11 @@ class FormField:
 
 
 @dataclass(frozen=True)
+class HomeOpened(Event):
+    """Someone opened the bot's home surface (Slack's App Home tab)."""
+
+
+@dataclass(frozen=True)
 class Button:
     """A button under a message: ``action`` is routed back as a ButtonPressed. A button
     with ``form`` fields is pressed only once they are filled in, and the answers
@@ -168,9 +173,15 @@ class ChatAdapter(Protocol):
     async def start(self, dispatch: "EventSink") -> None:
         """Connect and feed every inbound event to ``dispatch``; return once listening."""
 
-    async def send(self, message: OutboundMessage, *, idempotency_key: str) -> Delivery:
+    async def send(self, message: OutboundMessage, *, idempotency_key: str,
+                   attempt: int = 1) -> Delivery:
         """Post (or edit) a message. ``idempotency_key`` is stable across retries of the
-        same outbox row, so a re-attempt never posts twice. Raises DeliveryError."""
+        same outbox row, so a re-attempt never posts twice; ``attempt`` > 1 tells the
+        adapter a previous try may have reached the platform. Raises DeliveryError.
+
+        ``audience`` "home" means: publish ``message`` as ``direct_to``'s home view.
+        A post queued as a thread root returns, as ``Delivery.message_id``, the id
+        later replies thread under."""
 
     async def stop(self) -> None:
         """Disconnect and release resources."""

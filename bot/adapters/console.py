@@ -65,7 +65,8 @@ class ConsoleAdapter:
     async def stop(self) -> None:
         """Nothing to release."""
 
-    async def send(self, message: OutboundMessage, *, idempotency_key: str) -> Delivery:
+    async def send(self, message: OutboundMessage, *, idempotency_key: str,
+                   attempt: int = 1) -> Delivery:
         """Print a message the desk sends, labelled with where it appears."""
         if message.direct_to:
             message = replace(message, channel_id=f"dm-{message.direct_to}")

@@ -12,7 +12,9 @@ import uuid
 from dataclasses import dataclass
 from typing import Awaitable, Callable
 
-from bot.adapters.base import ButtonPressed, CommandInvoked, Event, IncomingMessage, ReactionAdded
+from bot.adapters.base import (
+    ButtonPressed, CommandInvoked, Event, HomeOpened, IncomingMessage, ReactionAdded,
+)
 from bot.desk import Desk
 from bot.domain.people import Role
 from bot.domain.tickets import DomainError
@@ -54,6 +56,7 @@ class Router:
         self.reaction_handlers: list[Route] = []
         self.commands: dict[tuple[str, str], Route] = {}
         self.buttons: dict[str, Route] = {}
+        self.home_handlers: list[Route] = []
 
     def on_message(self, handler: Handler) -> None:
         """Offer every message to ``handler``; handlers run in order until one handles it."""
@@ -62,6 +65,10 @@ class Router:
     def on_reaction(self, handler: Handler) -> None:
         """Offer every reaction to ``handler``."""
         self.reaction_handlers.append(Route(handler))
+
+    def on_home(self, handler: Handler) -> None:
+        """Offer every home-surface opening to ``handler``."""
+        self.home_handlers.append(Route(handler))
 
     def on_command(self, name: str, word: str, handler: Handler, *,
                    role: Role = Role.REQUESTER, description: str = "") -> None:
@@ -90,6 +97,8 @@ class Router:
             return list(self.reaction_handlers), ""
         if isinstance(event, IncomingMessage):
             return list(self.message_handlers), event.text
+        if isinstance(event, HomeOpened):
+            return list(self.home_handlers), ""
         return [], ""
 
     async def __call__(self, event: Event) -> None:

@@ -140,7 +140,7 @@ class OutboxDispatcher:
                 await self._complete(row, status="superseded")
                 return 0
         try:
-            delivery = await adapter.send(message, idempotency_key=key)
+            delivery = await adapter.send(message, idempotency_key=key, attempt=row.attempts)
         except DeliveryError as error:
             await self._failed(row, error)
             return 0

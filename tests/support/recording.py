@@ -39,7 +39,8 @@ class RecordingAdapter:
     async def stop(self) -> None:
         """Nothing to release."""
 
-    async def send(self, message: OutboundMessage, *, idempotency_key: str) -> Delivery:
+    async def send(self, message: OutboundMessage, *, idempotency_key: str,
+                   attempt: int = 1) -> Delivery:
         """Record the message, or raise the next queued failure."""
         if self.failures:
             raise self.failures.pop(0)
