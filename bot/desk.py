@@ -29,7 +29,6 @@ class DeskPolicy:
     sla: SlaPolicy
     templates: Templates
     ticket_emoji: str
-    max_message_chars: int
     waiting: WaitPlan
     confirmation: WaitPlan
 
@@ -41,7 +40,6 @@ class Defaults:
     calendar: BusinessCalendar
     sla: SlaPolicy
     ticket_emoji: str
-    max_message_chars: int
     waiting: WaitPlan
     confirmation: WaitPlan
 
@@ -62,7 +60,7 @@ class Defaults:
         }
         waiting, confirmation = data["waiting"], data["confirmation"]
         return cls(calendar, SlaPolicy(targets, sla.get("warn_at", 0.75)),
-                   intake.get("ticket_emoji", "ticket"), int(intake.get("max_message_chars", 8000)),
+                   intake.get("ticket_emoji", "ticket"),
                    WaitPlan(parse_duration(waiting["nudge_after"]),
                             parse_duration(waiting["close_after"])),
                    WaitPlan(parse_duration(confirmation["remind_after"]),
@@ -121,6 +119,5 @@ class Desk:
             calendar=calendar, sla=sla,
             templates=self.templates.with_overrides(stored.get("templates")),
             ticket_emoji=stored.get("ticket_emoji", self.defaults.ticket_emoji),
-            max_message_chars=self.defaults.max_message_chars,
             waiting=self.defaults.waiting, confirmation=self.defaults.confirmation,
         )
