@@ -52,6 +52,7 @@ class ConsoleAdapter:
         self._threads: dict[tuple[str, int], _Thread] = {}  # (audience, ticket) -> thread
         self._buttons: list[tuple[str, str, str, str | None]] = []  # label, action, value, channel
         self._print_lock = asyncio.Lock()
+        self._at_prompt = False
 
     @property
     def interactive(self) -> bool:
@@ -88,7 +89,9 @@ class ConsoleAdapter:
             if self.interactive:
                 self.stdout.write(self.persona.prompt)
                 self.stdout.flush()
+            self._at_prompt = True
             line = await asyncio.to_thread(self.stdin.readline)
+            self._at_prompt = False
             if not line:
                 break
             if await self.handle_line(line.rstrip("\n")) is False:
@@ -199,5 +202,10 @@ class ConsoleAdapter:
 
     async def _write(self, text: str) -> None:
         async with self._print_lock:
-            self.stdout.write(text + "\n")
+            if self._at_prompt and self.interactive:
+                # A scheduled message arrived while the person was typing: print it on
+                # its own lines and show the prompt again.
+                self.stdout.write("\n" + text + "\n" + self.persona.prompt)
+            else:
+                self.stdout.write(text + "\n")
             self.stdout.flush()
