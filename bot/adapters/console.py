@@ -50,7 +50,7 @@ class ConsoleAdapter:
         # platform retry to the desk, and a repeated thread id would find an old ticket.
         self._run = uuid.uuid4().hex[:6]
         self._threads: dict[tuple[str, int], _Thread] = {}  # (audience, ticket) -> thread
-        self._buttons: list[tuple[str, str, str, str | None]] = []  # label, action, value, channel
+        self._shown: list[OutboundMessage] = []  # messages with buttons, oldest first
         self._print_lock = asyncio.Lock()
         self._at_prompt = False
 
@@ -77,7 +77,7 @@ class ConsoleAdapter:
             self._threads.setdefault((message.audience, message.ticket_number),
                                      _Thread(message.channel_id, thread))
         if message.buttons:
-            self._buttons = [(b.label, b.action, b.value, message.channel_id) for b in message.buttons]
+            self._shown.append(message)
         await self._write(render(message))
         return Delivery(message_id, message.channel_id, message.thread_id)
 
@@ -190,15 +190,30 @@ class ConsoleAdapter:
             message_id=message_id, thread_id=thread.thread_id,
             is_direct=thread.channel_id.startswith("dm-")))
 
+    def _visible(self, message: OutboundMessage) -> bool:
+        """Whether the current persona can see ``message`` (and so press its buttons)."""
+        me = self.persona.user_id
+        if message.ephemeral_to or message.direct_to:
+            return me in (message.ephemeral_to, message.direct_to)
+        if message.audience == "agents":
+            return self.persona.kind != "requester"
+        return message.channel_id == f"dm-{me}" or not message.channel_id.startswith("dm-")
+
     async def _press(self, rest: str) -> None:
-        wanted = rest.strip().lower()
-        for label, action, value, channel in self._buttons:
-            if label.lower() == wanted or wanted == action.lower():
-                await self._dispatch(ButtonPressed(
-                    **self._common(channel or self._dm()), action=action, value=value))
-                return
-        labels = ", ".join(label for label, *_ in self._buttons) or "none yet"
-        await self._write(f"(console) No button “{rest.strip()}”. Buttons shown last: {labels}.")
+        wanted, _, form_text = rest.strip().partition(" | ")
+        wanted = wanted.strip().lower()
+        for message in reversed([m for m in self._shown if self._visible(m)]):
+            for button in message.buttons:
+                if wanted in (button.label.lower(), button.action.lower()):
+                    # A button that asks for input gets it after " | " on the same line.
+                    form = {button.form[0].name: form_text.strip()} if button.form else {}
+                    await self._dispatch(ButtonPressed(
+                        **self._common(message.channel_id or self._dm()), action=button.action,
+                        value=button.value, form=form))
+                    return
+        labels = sorted({b.label for m in self._shown if self._visible(m) for b in m.buttons})
+        await self._write(f"(console) No button “{rest.strip()}” for you. Buttons you can see: "
+                          f"{', '.join(labels) or 'none yet'}.")
 
     async def _write(self, text: str) -> None:
         async with self._print_lock:

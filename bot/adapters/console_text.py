@@ -12,7 +12,7 @@ HELP = """Help desk console: you are talking to the desk as if in Slack or Disco
   <text>                       a direct message to the bot (opens a ticket)
   /thread <n> <text>           write in ticket #n's thread
   /ticket help                 the desk's commands (/ticket ..., /helpdesk ...)
-  /press <label>               press a button the bot showed you
+  /press <label> [| text]      press a button the bot showed you (text fills its form)
   /as requester|agent|admin [name]   switch persona (agents are added to the desk)
   /wait <duration>             let time pass (90s, 45m, 2h, 3d) so scheduled messages arrive
   /help                        this list     /quit   leave"""

@@ -45,6 +45,11 @@ class TicketStatus(str, Enum):
         return _LABELS[self]
 
     @property
+    def agent_label(self) -> str:
+        """Plain words for agents (the requester's labels speak to the requester)."""
+        return _AGENT_LABELS.get(self, _LABELS[self])
+
+    @property
     def is_active(self) -> bool:
         """True while the desk still owes the requester work on this ticket."""
         return self not in (TicketStatus.RESOLVED, TicketStatus.CLOSED)
@@ -58,6 +63,13 @@ _LABELS = {
     TicketStatus.WAITING_THIRD_PARTY: "waiting on a third party",
     TicketStatus.RESOLVED: "resolved, waiting for your confirmation",
     TicketStatus.CLOSED: "closed",
+}
+
+
+_AGENT_LABELS = {
+    TicketStatus.OPEN: "open, not claimed yet",
+    TicketStatus.WAITING_REQUESTER: "waiting on the requester",
+    TicketStatus.RESOLVED: "resolved, awaiting the requester's confirmation",
 }
 
 

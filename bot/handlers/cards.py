@@ -7,11 +7,16 @@ updated in place and only the newest version is ever sent.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from bot.adapters.base import Button, FormField, OutboundMessage
+from bot.desk import DeskPolicy
+from bot.domain.people import Workspace
 from bot.domain.tickets import Ticket
 from bot.domain.timefmt import format_when
 from bot.handlers.context import Context
 from bot.handlers.text import defang, excerpt
+from bot.storage.uow import UnitOfWork
 
 CARD_TEXT_LIMIT = 2500
 HISTORY_SIZE = 5
@@ -19,31 +24,43 @@ HISTORY_SIZE = 5
 
 async def queue_card(ctx: Context, ticket: Ticket) -> None:
     """Queue the ticket's card for the triage channel, if the workspace has one."""
-    assert ctx.workspace is not None
-    triage = await ctx.uow.workspaces.channels(ctx.workspace.id, "triage")
+    assert ctx.workspace is not None and ctx.policy is not None
+    await queue_card_in(ctx.uow, ctx.workspace, ctx.policy, ctx.now, ticket)
+
+
+async def queue_card_in(uow: UnitOfWork, workspace: Workspace, policy: DeskPolicy,
+                        now: datetime, ticket: Ticket) -> None:
+    """:func:`queue_card` for code without a handler context (the ledger sweeper)."""
+    triage = await uow.workspaces.channels(workspace.id, "triage")
     if not triage:
         return
+    ticket = await uow.tickets.refresh(ticket.id)
     if ticket.triage_channel_id is None:
-        ticket = await ctx.uow.tickets.update(ticket.id, triage_channel_id=triage[0])
-    await ctx.post(await build_card(ctx, ticket), ticket_id=ticket.id, kind="card")
+        ticket = await uow.tickets.update(ticket.id, triage_channel_id=triage[0])
+    card = await build_card(uow, policy, now, ticket)
+    await uow.outbox.add(workspace.id, workspace.platform, card, now, ticket_id=ticket.id,
+                         kind="card")
 
 
-async def build_card(ctx: Context, ticket: Ticket) -> OutboundMessage:
+async def build_card(uow: UnitOfWork, policy: DeskPolicy, now: datetime,
+                     ticket: Ticket) -> OutboundMessage:
     """The card as a neutral message: title, fields and the agents' buttons."""
-    uow, t = ctx.uow, ctx.t
+    def t(key: str, **fields) -> str:
+        return policy.templates.render(key, **fields)
+
     requester = await uow.people.get(ticket.requester_id)
     owner = await uow.people.get(ticket.owner_id) if ticket.owner_id else None
-    tz = ctx.policy.calendar.timezone if ctx.policy else None
+    tz = policy.calendar.timezone
     promises = await uow.promises.open_for_ticket(ticket.id)
     next_promise = t("card.no_promise")
     if promises:
         soonest = promises[0]
         next_promise = t("card.promise_line", what=t(f"what.{soonest.kind.value}"),
-                         due=format_when(soonest.due_at, ctx.now, tz))
+                         due=format_when(soonest.due_at, now, tz))
     earlier = [x for x in await uow.tickets.list(ticket.workspace_id,
                                                   requester_id=ticket.requester_id,
                                                   limit=HISTORY_SIZE + 1) if x.id != ticket.id]
-    history = ", ".join(t("card.history_item", ref=x.ref, status=x.status.label)
+    history = ", ".join(t("card.history_item", ref=x.ref, status=x.status.agent_label)
                         for x in earlier[:HISTORY_SIZE]) or t("card.no_history")
     value = str(ticket.id)
     return OutboundMessage(
@@ -52,7 +69,7 @@ async def build_card(ctx: Context, ticket: Ticket) -> OutboundMessage:
         title=t("card.title", ref=ticket.ref, subject=defang(ticket.subject)),
         text=defang(excerpt(ticket.first_message, CARD_TEXT_LIMIT)),
         fields=(
-            (t("card.status"), ticket.status.label),
+            (t("card.status"), ticket.status.agent_label),
             (t("card.owner"), owner.name if owner else t("card.unowned")),
             (t("card.priority"), ticket.priority.label),
             (t("card.requester"), requester.name),

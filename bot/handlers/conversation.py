@@ -75,9 +75,11 @@ async def requester_wrote(ctx: Context, ticket: Ticket, text: str) -> None:
         return
     await ctx.uow.tickets.add_event(ticket.id, "requester", ctx.now, author_id=ctx.person.id,
                                     body=text)
-    if ticket.status in (TicketStatus.RESOLVED, TicketStatus.CLOSED):
+    if ticket.status is TicketStatus.CLOSED:
+        # The closing messages invite a reply here to reopen.
         await reopen_ticket(ctx, ticket)
         return
+    # While resolved, words ("thanks!") are not an answer: the yes/no buttons are.
     await ctx.uow.promises.keep(ticket.id, "requester_reply", ctx.now)
     if ticket.status is TicketStatus.WAITING_REQUESTER:
         ticket = await change_status(ctx, ticket, TicketAction.RESUME)
@@ -112,7 +114,7 @@ async def ask_same_or_new(ctx: Context) -> None:
                                     body=event.text, message_id=event.message_id,
                                     channel_id=event.channel_id)
     value = f"{ticket.id}:{event.message_id}"
-    await ctx.answer(ctx.t("intake.same_or_new", ref=ticket.ref, subject=ticket.subject),
+    await ctx.answer(ctx.t("intake.same_or_new", ref=ticket.ref, subject=defang(ticket.subject)),
                      private=False, buttons=(
                          Button(ctx.t("intake.same_button", ref=ticket.ref), "intake.same", value,
                                 "primary"),

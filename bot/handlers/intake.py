@@ -22,6 +22,7 @@ from bot.domain.tickets import Ticket, TicketAction, TicketStatus, subject_from,
 from bot.domain.timefmt import format_when
 from bot.handlers.cards import queue_card
 from bot.handlers.context import BadInput, Context
+from bot.handlers.text import defang
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +62,7 @@ async def open_ticket(ctx: Context, requester: Person, text: str, *, channel_id:
     warn_at = policy.calendar.add_business_time(now, span * policy.sla.warn_at)
     await uow.promises.make(ctx.workspace.id, ticket.id, PromiseKind.FIRST_RESPONSE, due, now,
                             warn_at=warn_at)
-    text = ctx.t("intake.ack", requester=requester.name, ref=ticket.ref, subject=ticket.subject,
+    text = ctx.t("intake.ack", requester=requester.name, ref=ticket.ref, subject=defang(ticket.subject),
                  eta=_eta_sentence(ctx, requester, due, ahead))
     if opened_by is not None and opened_by.id != requester.id:
         text += " " + ctx.t("intake.reaction_on_behalf", agent=opened_by.name)
@@ -101,7 +102,8 @@ def _eta_sentence(ctx: Context, requester: Person, due, ahead: int) -> str:
                      due=due_text)
     wait = format_duration(due - now)
     if ahead:
-        return ctx.t("intake.eta_busy", ahead=ahead, due=due_text, wait=wait)
+        key = "intake.eta_busy_one" if ahead == 1 else "intake.eta_busy"
+        return ctx.t(key, ahead=ahead, due=due_text, wait=wait)
     return ctx.t("intake.eta_open", due=due_text, wait=wait)
 
 

@@ -18,6 +18,7 @@ from bot.domain.promises import (
 )
 from bot.domain.tickets import Ticket, TicketAction, TicketStatus, transition
 from bot.domain.timefmt import format_when
+from bot.handlers.cards import queue_card_in
 from bot.handlers.notify import confirmation_buttons, to_agents, to_person, to_requester
 from bot.storage.uow import UnitOfWork
 
@@ -45,10 +46,14 @@ class LapseCover:
         if promise.kind in WAITS_ON_REQUESTER:
             if self.ticket.status is not _WAIT_STATUS[promise.kind]:
                 return None  # the wait ended some other way; nothing to say
-            return await self._cover_wait()
-        if not self.ticket.status.is_active:
+            cover_id = await self._cover_wait()
+        elif not self.ticket.status.is_active:
             return None  # a resolved or closed ticket owes nothing more
-        return await self._cover_desk_promise()
+        else:
+            cover_id = await self._cover_desk_promise()
+        # The card shows the next promise and the status: both may have changed.
+        await queue_card_in(uow, self.workspace, self.policy, self.now, self.ticket)
+        return cover_id
 
     def t(self, key: str, **fields) -> str:
         """Render a template in the workspace's wording."""

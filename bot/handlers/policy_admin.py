@@ -14,6 +14,7 @@ from bot.domain.priority import Priority
 from bot.domain.sla import SlaTarget, format_duration, parse_duration
 from bot.handlers.admin import describe_hours
 from bot.handlers.context import BadInput, Context
+from bot.handlers.text import sentence
 
 
 async def _save(ctx: Context, key: str, value) -> None:
@@ -34,7 +35,7 @@ async def hours(ctx: Context) -> None:
         calendar = BusinessCalendar.from_spec(parts[0], parts[1], parts[2],
                                               holidays=ctx.policy.calendar.holidays)
     except ValueError as error:
-        raise BadInput(str(error).capitalize() + ".", usage) from None
+        raise BadInput(sentence(str(error)), usage) from None
     await _save(ctx, "calendar", calendar.to_dict())
     await ctx.answer(ctx.t("policy.hours_set", hours=describe_hours(calendar)))
     ctx.handled = True
@@ -73,7 +74,7 @@ async def sla(ctx: Context) -> None:
             parse_duration(values["update"]) if "update" in values else current.update_interval,
             parse_duration(values["resolve"]) if "resolve" in values else current.resolution)
     except ValueError as error:
-        raise BadInput(str(error).rstrip(".").capitalize() + ".", usage) from None
+        raise BadInput(sentence(str(error)), usage) from None
     policy = ctx.policy.sla.with_target(priority, target)
     await _save(ctx, "sla", policy.to_dict())
     await ctx.answer(ctx.t("policy.sla_set", priority=priority.value,

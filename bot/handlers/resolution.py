@@ -131,7 +131,7 @@ async def reopen(ctx: Context) -> None:
     assert ctx.person is not None
     ctx.handled = True
     if ticket.requester_id != ctx.person.id and not ctx.role.at_least(Role.AGENT):
-        await ctx.answer(ctx.t("errors.not_your_ticket", number=number))
+        await ctx.answer(ctx.t("errors.not_yours_to_reopen", number=number))
         return
     await reopen_ticket(ctx, ticket)
     await ctx.answer(ctx.t("resolution.reopened_agent", ref=ticket.ref))

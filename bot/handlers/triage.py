@@ -10,7 +10,7 @@ from bot.domain.timefmt import format_when
 from bot.handlers.cards import queue_card
 from bot.handlers.context import BadInput, Context
 from bot.handlers.notify import to_agents, to_person, to_requester
-from bot.handlers.text import defang, excerpt
+from bot.handlers.text import defang, excerpt, sentence
 from bot.handlers.tickets_common import change_status, load_ticket, split_number, when_for
 from bot.handlers.working import start_update_cadence
 
@@ -31,7 +31,7 @@ def _decision(ctx: Context, words: list[str]) -> PriorityDecision:
             urgency = values.get("urgency") or words[1].split("=")[-1]
             return PriorityDecision.computed(Impact.parse(impact), Urgency.parse(urgency))
     except ValueError as error:
-        raise BadInput(str(error).capitalize() + ".", usage) from None
+        raise BadInput(sentence(str(error)), usage) from None
     raise BadInput("I need a priority.", usage)
 
 
@@ -88,12 +88,14 @@ async def wait(ctx: Context) -> None:
                         nudge=when_for(ctx, nudge_at, requester))
     else:
         ticket = await change_status(ctx, ticket, TicketAction.WAIT_ON_THIRD_PARTY)
+        # The cadence replaces any follow-up: one clock of updates, not two.
+        await ctx.uow.promises.cancel(ticket.id, ctx.now, (PromiseKind.FOLLOW_UP,))
         update = await start_update_cadence(ctx, ticket)
         message = ctx.t("agent.wait_third_party", ref=ticket.ref, agent=ctx.person.name,
                         party=defang(excerpt(text, 200)) or ctx.t("agent.third_party_default"),
                         next=when_for(ctx, update.due_at, requester))
     await ctx.post(to_requester(ticket, message), ticket_id=ticket.id)
-    await ctx.answer(ctx.t("agent.waiting_noted", ref=ticket.ref, status=ticket.status.label))
+    await ctx.answer(ctx.t("agent.waiting_noted", ref=ticket.ref, status=ticket.status.agent_label))
     await queue_card(ctx, ticket)
     ctx.handled = True
 

@@ -45,7 +45,7 @@ async def show(ctx: Context) -> None:
                 names[entry.author_id] = (await ctx.uow.people.get(entry.author_id)).name
             who = names[entry.author_id]
         what = ctx.t(f"view.kind_{entry.kind}")
-        detail = _detail(entry, who, ctx.now, tz)
+        detail = _detail(entry, who, ctx.now, tz) if is_agent or entry.kind != "escalated" else ""
         lines.append(ctx.t("view.line", when=format_when(entry.created_at, ctx.now, tz), who=who,
                            what=f"{what} {defang(excerpt(detail, 300))}".strip()))
     await ctx.answer("\n".join(lines))

@@ -47,8 +47,14 @@ async def give_ownership(ctx: Context, ticket: Ticket, owner: Person) -> Ticket:
 
 
 async def _hand_over(ctx: Context, ticket: Ticket, owner: Person) -> None:
-    """Give the ticket to ``owner`` and tell the requester, by name, who has it now."""
+    """Give the ticket to ``owner`` and tell the requester, by name, who has it now
+    (and the previous owner, if someone else had it)."""
+    previous = ticket.owner_id
     ticket = await give_ownership(ctx, ticket, owner)
+    if previous is not None and previous not in (owner.id, ctx.person.id):
+        await ctx.post(to_person(await ctx.uow.people.get(previous), ctx.t(
+            "agent.taken_over", agent=owner.name, ref=ticket.ref,
+            subject=defang(ticket.subject)), ticket), ticket_id=ticket.id)
     update = await start_update_cadence(ctx, ticket)
     requester = await ctx.uow.people.get(ticket.requester_id)
     key = "work.claimed" if owner.id == ctx.person.id else "agent.assigned_requester"
@@ -56,13 +62,13 @@ async def _hand_over(ctx: Context, ticket: Ticket, owner: Person) -> None:
         key, agent=owner.name, owner=owner.name, ref=ticket.ref,
         next=when_for(ctx, update.due_at, requester))), ticket_id=ticket.id)
     if owner.id == ctx.person.id:
-        await ctx.answer(ctx.t("work.claimed_agent", ref=ticket.ref, subject=ticket.subject,
+        await ctx.answer(ctx.t("work.claimed_agent", ref=ticket.ref, subject=defang(ticket.subject),
                                requester=requester.name, next=when_for(ctx, update.due_at)))
     else:
         await ctx.answer(ctx.t("agent.assigned_agent", owner=owner.name, ref=ticket.ref))
         await ctx.post(to_person(owner, ctx.t(
             "agent.assigned_you", assigner=ctx.person.name, ref=ticket.ref,
-            subject=ticket.subject, requester=requester.name,
+            subject=defang(ticket.subject), requester=requester.name,
             next=when_for(ctx, update.due_at, owner)), ticket), ticket_id=ticket.id)
     await queue_card(ctx, await ctx.uow.tickets.refresh(ticket.id))
 

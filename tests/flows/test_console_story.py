@@ -1,0 +1,111 @@
+"""The CONSOLE story: one ticket's whole life played through the real terminal adapter.
+
+The real App runs with ``console=True`` on piped input, on a clock pinned to Monday
+10:00 UTC (the console's ``/wait`` moves it). Alex opens a ticket and is told when to
+expect an answer; Sam claims it, notes, replies, keeps one follow-up and misses the
+next (the bot covers it), resolves; Alex says "No, not yet"; Sam resolves again; Alex
+says "Yes, it's solved" and rates it 5. The key lines must appear in this order.
+"""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from bot.app import App, run_app
+from bot.clock import OffsetClock
+from bot.settings import Settings
+from tests.flows.story import MONDAY, pin_clock
+
+STORY = """\
+My VPN keeps dropping
+/as agent Sam
+/ticket claim 1
+/ticket note 1 NOTE-c0ffee: the router logs show DHCP timeouts
+/ticket reply 1 Can you try the wired network for now?
+/ticket followup 1 1h checking with the network team
+/wait 30m
+/ticket reply 1 The network team found a faulty switch port
+/ticket followup 1 2h
+/wait 2h
+/ticket resolve 1 Replaced the cable
+/as requester
+/press No, not yet
+/as agent Sam
+/ticket resolve 1 Moved you to a new switch port
+/as requester
+/press Yes, it's solved
+/press 5
+"""
+
+KEY_LINES = [
+    "[DM with alex · ticket #1] Help Desk:",
+    ("Thanks, Alex. I've opened ticket #1 for you: “My VPN keeps dropping”. Someone from the "
+     "IT desk will reply by tomorrow at 10:00 UTC (within 1 day)."),
+    "(console) You are now Sam, an agent.",
+    "Good news: Sam from the IT desk is now looking after #1.",
+    "You now own #1 (“My VPN keeps dropping”, from Alex).",
+    "Note added to #1. Only agents can see it.",
+    "Sam: Can you try the wired network for now?",
+    "Sam will update you on #1 by today at 11:00 UTC. “checking with the network team”",
+    "(console) 30m pass…",
+    "Sam: The network team found a faulty switch port",
+    "Sam will update you on #1 by today at 12:30 UTC.",
+    "(console) 2h pass…",
+    ("An update on #1: Sam planned to get back to you by today at 12:30 UTC and hasn't managed "
+     "yet. Sorry about that. They're still on it, and you'll get an update by tomorrow at 12:30 "
+     "UTC."),
+    "[DM with sam · ticket #1] Help Desk:",
+    "Reminder: #1 for Alex had a promised follow-up due today at 12:30 UTC",
+    "Sam has marked #1 as resolved: “Replaced the cable”. Has this solved your problem?",
+    "[Yes, it's solved]  [No, not yet]",
+    "(console) You are now Alex, a requester.",
+    "Sorry it isn't sorted yet. I've reopened #1 and told Sam; you'll hear from us by",
+    "Alex says #1 is not solved yet, so it's back in progress.",
+    ("Sam has marked #1 as resolved: “Moved you to a new switch port”. Has this solved your "
+     "problem?"),
+    "Great, thanks for confirming! #1 is closed.",
+    "Are you satisfied with how this was handled? 1 is not at all, 5 is very.",
+    "[1]  [2]  [3]  [4]  [5]",
+    "One tip while you're here: If the VPN drops again",
+    "Alex confirmed #1 is solved.",
+    "Thank you for rating it 5/5. Is there anything we could have done better?",
+]
+
+
+async def play(url: str, script: str) -> str:
+    """Run the real console App over ``script`` on a pinned clock; return what it printed."""
+    clock = OffsetClock()
+    pin_clock(clock, MONDAY)
+    out = io.StringIO()
+    app = App(Settings(database_url=url), console=True, clock=clock,
+              stdin=io.StringIO(script), stdout=out)
+    await run_app(app)
+    return out.getvalue()
+
+
+def assert_in_order(printed: str, lines: list[str]) -> None:
+    """Every one of ``lines`` appears in ``printed``, each after the one before."""
+    position = 0
+    for line in lines:
+        found = printed.find(line, position)
+        assert found >= 0, f"missing (in order): {line!r}\n---\n{printed}"
+        position = found + len(line)
+
+
+async def test_the_whole_story_in_the_console(sqlite_url):
+    printed = await play(sqlite_url, STORY)
+    assert_in_order(printed, KEY_LINES)
+    # The follow-up kept in time was never covered by the bot.
+    assert "get back to you by today at 11:00 UTC" not in printed
+    # The note stayed internal: the console never printed it anywhere.
+    assert "NOTE-c0ffee" not in printed
+    assert "No button" not in printed  # every press found its button
+
+
+async def test_the_whole_story_in_the_console_with_a_triage_channel(sqlite_url):
+    printed = await play(sqlite_url, "/as admin\n/helpdesk triage triage\n/as requester\n"
+                         + STORY)
+    assert "[triage · ticket #1] Help Desk:" in printed
+    assert_in_order(printed, KEY_LINES)

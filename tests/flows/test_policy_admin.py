@@ -1,0 +1,103 @@
+"""An admin shapes the desk's promises: business hours, holidays and SLA targets.
+
+Each change is confirmed in plain words and applies to the next ticket's promised time;
+promises already made keep the times the desk stated. Bad input gets a specific answer
+with the usage, and changes nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from tests.flows.story import MONDAY, FlowDesk
+from tests.support.harness import WORKSPACE
+
+
+async def _settings(desk: FlowDesk) -> dict:
+    """The workspace's stored policy settings."""
+    async with desk.db.unit_of_work() as uow:
+        return (await uow.workspaces.ensure(desk.platform, WORKSPACE, WORKSPACE,
+                                            desk.clock.now())).settings
+
+
+async def test_new_hours_and_time_zone_change_the_next_promise(sqlite_url):
+    async with FlowDesk(sqlite_url) as desk:
+        await desk.staffed()
+        await desk.dm("ann", "Before the change")
+        await desk.command("boss", "helpdesk hours mon-fri 08:00-16:00 Europe/London")
+        assert desk.last().text == "Done: the desk is open Mon-Fri 08:00-16:00 (Europe/London)."
+        await desk.dm("bob", "After the change")
+        # 11:00 in London: 5 business hours today, 3 tomorrow, written in London time.
+        assert "will reply by tomorrow at 11:00 BST (within 1 day)" in desk.ack(2).text
+        await desk.advance(timedelta(hours=5, minutes=30))  # 16:30 in London: closed
+        await desk.dm("cat", "Late in the day")
+        assert ("The desk is closed right now and opens tomorrow at 08:00 BST; someone will "
+                "reply by tomorrow at 16:00 BST.") in desk.ack(3).text
+        # The promise already made keeps its time.
+        [first] = await desk.promises(1)
+        assert first.due_at == MONDAY + timedelta(days=1)
+        await desk.command("boss", "helpdesk show")
+        assert "• Hours: Mon-Fri 08:00-16:00 (Europe/London)" in desk.last().text
+
+
+async def test_a_holiday_moves_the_next_promise_past_it(sqlite_url):
+    async with FlowDesk(sqlite_url) as desk:
+        await desk.staffed()
+        await desk.dm("ann", "Before the holiday is set")
+        await desk.command("boss", "helpdesk holiday add 2030-06-04")
+        assert desk.last().text == "Done: 2030-06-04 is a holiday; SLA clocks won't run that day."
+        await desk.dm("bob", "After the holiday is set")
+        assert "will reply by Wednesday at 10:00 UTC (within 2 days)" in desk.ack(2).text
+        [first] = await desk.promises(1)
+        assert first.due_at == MONDAY + timedelta(days=1)  # Tuesday, as Ann was told
+
+
+async def test_a_new_sla_target_changes_the_next_promise(sqlite_url):
+    async with FlowDesk(sqlite_url) as desk:
+        await desk.staffed()
+        await desk.command("boss", "helpdesk sla P3 first=2h")
+        assert desk.last().text == ("Done: P3 targets are now first reply 2 hours, updates every "
+                                    "8 hours, resolved in 2 days (business time).")
+        await desk.dm("ann", "The VPN drops")
+        assert "will reply by today at 12:00 UTC (within 2 hours)" in desk.ack(1).text
+        [promise] = await desk.promises(1)
+        assert promise.due_at == MONDAY + timedelta(hours=2)
+
+
+BAD_POLICY_INPUT = [
+    ("helpdesk hours", "I need the days, the hours and the time zone. Usage: "),
+    ("helpdesk hours mon-fri 9-17", "I need the days, the hours and the time zone. Usage: "),
+    ("helpdesk hours someday 9-17 UTC", "Unknown day 'someday'"),
+    ("helpdesk holiday add", ("I need a date like 2026-12-25. Usage: `/helpdesk holiday add "
+                              "<YYYY-MM-DD>`")),
+    ("helpdesk holiday add next friday", "I need a date like 2026-12-25."),
+    ("helpdesk holiday remove 2030-06-04", "Only `add` is supported."),
+    ("helpdesk sla", "I need a priority and at least one of first=, update=, resolve=."),
+    ("helpdesk sla P3", "I need a priority and at least one of first=, update=, resolve=."),
+    ("helpdesk sla P3 speed=fast", ("I need a priority and at least one of first=, update=, "
+                                    "resolve=.")),
+    ("helpdesk sla P3 first=soon", "Cannot read duration 'soon'"),
+    ("helpdesk sla P9 first=2h", "Unknown priority"),
+]
+
+
+async def test_bad_policy_input_gets_a_specific_answer_and_changes_nothing(sqlite_url):
+    async with FlowDesk(sqlite_url) as desk:
+        await desk.staffed()
+        before = await _settings(desk)
+        for line, answer in BAD_POLICY_INPUT:
+            mark = len(desk.adapter.sent)
+            await desk.command("boss", line)
+            [reply] = desk.since(mark)
+            assert reply.message.ephemeral_to == "boss"
+            assert reply.text.startswith(answer) and "Usage: `/helpdesk " in reply.text, line
+        assert await _settings(desk) == before
+
+
+async def test_an_unknown_time_zone_gets_advice_that_works(sqlite_url):
+    async with FlowDesk(sqlite_url) as desk:
+        await desk.staffed()
+        await desk.command("boss", "helpdesk hours mon-fri 9-17 Mars/Olympus")
+        assert "'Mars/Olympus'" in desk.last().text and "Europe/London" in desk.last().text

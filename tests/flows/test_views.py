@@ -1,0 +1,132 @@
+"""Looking at tickets: ``/ticket show``, ``mine``, ``queue``, ``help`` and the home view.
+
+Requesters see only their own tickets and never internal notes; agents see everything,
+notes included. Every answer is private to the person who asked.
+"""
+
+from __future__ import annotations
+
+from tests.flows.story import FlowDesk
+
+
+async def _worked(desk: FlowDesk) -> None:
+    """Ann's #1 with a claim, a note, a reply and a requester message; Bob's #2 unclaimed."""
+    await desk.staffed()
+    await desk.dm("ann", "The VPN drops every few minutes")
+    await desk.command("sam", "ticket claim 1")
+    await desk.command("sam", "ticket note 1 Her laptop is on the old client")
+    await desk.command("sam", "ticket reply 1 Could you tell me your laptop's name?")
+    await desk.requester_says("ann", 1, "It's LT-0423")
+    await desk.dm("bob", "Teams has no sound")
+
+
+async def test_a_requester_sees_their_own_ticket_without_notes(sqlite_url):
+    async with FlowDesk(sqlite_url) as desk:
+        await _worked(desk)
+        await desk.command("ann", "ticket show 1")
+        answer = desk.last()
+        assert answer.message.ephemeral_to == "ann"
+        assert answer.text.splitlines()[:4] == [
+            "#1 · The VPN drops every few minutes",
+            "Status: in progress · Owner: Sam · Priority: P3 (normal) · Opened today at 10:00 UTC",
+            "First message:",
+            "The VPN drops every few minutes",
+        ]
+        assert "• today at 10:00 UTC Sam: replied Could you tell me your laptop's name?" \
+            in answer.text
+        assert "• today at 10:00 UTC Ann: wrote It's LT-0423" in answer.text
+        assert "old client" not in answer.text and "noted" not in answer.text
+
+
+async def test_a_requester_cannot_see_someone_elses_ticket(sqlite_url):
+    async with FlowDesk(sqlite_url) as desk:
+        await _worked(desk)
+        await desk.command("bob", "ticket show 1")
+        assert desk.last().text == ("Ticket #1 isn't one of yours, so I can't show it. "
+                                    "`/ticket mine` lists your tickets.")
+        assert "VPN" not in desk.last().text
+
+
+async def test_an_agent_sees_everything_notes_included(sqlite_url):
+    async with FlowDesk(sqlite_url) as desk:
+        await _worked(desk)
+        await desk.command("sam", "ticket show 1")
+        answer = desk.last()
+        assert answer.message.ephemeral_to == "sam"
+        assert "• today at 10:00 UTC Sam: noted (internal) Her laptop is on the old client" \
+            in answer.text
+        await desk.command("sam", "ticket show 2")
+        assert desk.last().text.startswith("#2 · Teams has no sound")
+
+
+async def test_mine_lists_what_you_asked_for_and_for_agents_what_you_own(sqlite_url):
+    async with FlowDesk(sqlite_url) as desk:
+        await desk.command("ann", "ticket mine")
+        assert desk.last().text == ("You have no tickets yet. Write to me any time and I'll "
+                                    "open one.")
+        await _worked(desk)
+        await desk.command("ann", "ticket mine")
+        assert desk.last().text == ("Your tickets:\n"
+                                    "• #1 The VPN drops every few minutes — in progress")
+        await desk.command("sam", "ticket mine")
+        assert desk.last().text == ("Tickets you own:\n• #1 The VPN drops every few minutes — "
+                                    "in progress")
+
+
+async def test_the_queue_shows_unclaimed_tickets_and_yours(sqlite_url):
+    async with FlowDesk(sqlite_url) as desk:
+        await desk.staffed()
+        await desk.command("sam", "ticket queue")
+        assert desk.last().text == "The queue is empty. Nice work!"
+        await _worked(desk)
+        await desk.command("sam", "ticket queue")
+        assert desk.last().text == (
+            "The queue:\n"
+            "Waiting for someone to claim them:\n"
+            "• #2 P3 Teams has no sound — Bob, next: tomorrow at 10:00 UTC\n"
+            "Yours:\n"
+            "• #1 P3 The VPN drops every few minutes — Ann, next: tomorrow at 10:00 UTC")
+
+
+async def test_help_shows_each_person_what_they_can_do(sqlite_url):
+    async with FlowDesk(sqlite_url) as desk:
+        await desk.staffed()
+        await desk.command("ann", "ticket help")
+        requester_help = desk.last().text
+        assert requester_help.startswith("Here's what I can do:")
+        assert "`/ticket new <text>` opens a ticket." in requester_help
+        assert "/ticket claim" not in requester_help and "/helpdesk" not in requester_help
+        await desk.command("sam", "ticket help")
+        assert "`/ticket queue`, `/ticket claim <n>`" in desk.last().text
+        assert "/helpdesk hours" not in desk.last().text
+        await desk.command("boss", "helpdesk help")
+        assert "`/helpdesk hours <days> <from>-<to> <time zone>`" in desk.last().text
+        await desk.command("ann", "ticket")  # no sub-command is help too
+        assert desk.last().text == requester_help
+
+
+async def test_the_desks_setup_in_one_message(sqlite_url):
+    async with FlowDesk(sqlite_url) as desk:
+        await desk.staffed(leads=("lee",), intake="C-help")
+        await desk.command("boss", "helpdesk show")
+        text = desk.last().text
+        assert "• Intake channels: <#C-help>" in text and "• Triage channel: <#C-triage>" in text
+        assert "• Agents: Sam" in text and "• Leads: Lee" in text
+        assert "• Hours: Mon-Fri 09:00-17:00 (UTC)" in text
+        assert "P3: first reply 8 hours, updates every 8 hours, resolved in 2 days" in text
+
+
+async def test_the_home_view_lists_open_tickets_with_the_next_promised_time(sqlite_url):
+    async with FlowDesk(sqlite_url) as desk:
+        await _worked(desk)
+        await desk.home("ann")
+        await desk.home("sam")
+        ann_home, sam_home = (s.message for s in desk.adapter.sent[-2:])
+        assert ann_home.direct_to == "ann" and ann_home.audience == "home"
+        assert ("#1 The VPN drops every few minutes — in progress, next update by tomorrow at "
+                "10:00 UTC") in ann_home.text
+        assert ann_home.fields == ()  # no agent sections for a requester
+        sections = dict(sam_home.fields)
+        assert sections["Yours"] == ("#1 P3 The VPN drops every few minutes — next: tomorrow "
+                                     "at 10:00 UTC")
+        assert sections["Waiting to be claimed"].startswith("#2 P3 Teams has no sound")
