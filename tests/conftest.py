@@ -3,13 +3,16 @@ HELPDESK_TEST_POSTGRES_URL is set; its tests skip cleanly otherwise)."""
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import os
 import socket
 
 import pytest
+from sqlalchemy.engine import make_url
 
 POSTGRES_URL = os.environ.get("HELPDESK_TEST_POSTGRES_URL", "")
+_run_database: str | None = None
 
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
@@ -40,9 +43,34 @@ def _guarded_connect_ex(self, address):
 
 
 def pytest_configure(config) -> None:
-    """Install the network guard for the whole run."""
+    """Install the network guard; give this run a PostgreSQL database of its own."""
     socket.socket.connect = _guarded_connect
     socket.socket.connect_ex = _guarded_connect_ex
+    global POSTGRES_URL, _run_database
+    if POSTGRES_URL and _run_database is None:
+        # Tests empty their database; two runs sharing one would break each other.
+        url = make_url(POSTGRES_URL)
+        _run_database = f"{url.database}_{os.getpid()}"
+        asyncio.run(_admin(url, f'CREATE DATABASE "{_run_database}"'))
+        POSTGRES_URL = url.set(database=_run_database).render_as_string(hide_password=False)
+
+
+def pytest_unconfigure(config) -> None:
+    """Drop this run's PostgreSQL database."""
+    if _run_database is not None:
+        asyncio.run(_admin(make_url(POSTGRES_URL),
+                           f'DROP DATABASE IF EXISTS "{_run_database}" WITH (FORCE)'))
+
+
+async def _admin(url, statement: str) -> None:
+    import asyncpg
+    connection = await asyncpg.connect(host=url.host or "127.0.0.1", port=url.port or 5432,
+                                       user=url.username, password=url.password,
+                                       database="postgres")
+    try:
+        await connection.execute(statement)
+    finally:
+        await connection.close()
 
 
 @pytest.fixture

@@ -78,7 +78,9 @@ class LapseCover:
         misses = promise.misses_in_row + 1
         late = is_late(promise.due_at, self.now)
         owner_name = self.owner.name if self.owner else self.t("lapse_words.the_desk")
-        key = f"lapse.{promise.kind.value}" + ("_late" if late else "")
+        # A promise the bot itself set after an earlier miss is not the owner's own word.
+        kind = "repeat" if promise.misses_in_row else promise.kind.value
+        key = f"lapse.{kind}" + ("_late" if late else "")
         cover_id = await self.post(to_requester(ticket, self.t(
             key, ref=ticket.ref, owner=owner_name, due=self.when(promise.due_at),
             next=self.when(next_due))))
@@ -98,10 +100,11 @@ class LapseCover:
         next_kind = PromiseKind.STATUS_UPDATE if promise.kind is PromiseKind.RESOLUTION else promise.kind
         if next_kind is PromiseKind.STATUS_UPDATE:
             await self.uow.promises.cancel(ticket.id, self.now, (PromiseKind.STATUS_UPDATE,))
+        warn_at = self.now + (next_due - self.now) * policy.sla.warn_at
         await self.uow.promises.make(
             self.workspace.id, ticket.id, next_kind, next_due, self.now,
             owner_id=promise.owner_id, text=promise.text, misses_in_row=misses,
-            parent_id=promise.id)
+            parent_id=promise.id, warn_at=warn_at)
         await self.uow.tickets.add_event(ticket.id, "bot", self.now, body=f"covered {what}",
                                          promise_id=promise.id, next_due=next_due.isoformat())
         return cover_id

@@ -27,6 +27,7 @@ from bot.storage.uow import Database
 logger = logging.getLogger(__name__)
 
 _PENDING, _SENDING = PromiseStatus.PENDING.value, PromiseStatus.SENDING.value
+MAX_COVER_ATTEMPTS = 5
 
 
 class PromiseSweeper:
@@ -88,9 +89,24 @@ class PromiseSweeper:
                                               .values(cover_outbox_id=cover_id))
             return 1
         except Exception:
-            # The lease will expire and another sweep will try again.
-            logger.exception("covering promise %d failed; it will be retried", promise_id)
+            logger.exception("covering promise %d failed", promise_id)
+            await self._give_up_if_exhausted(promise_id, token)
             return 0
+
+    async def _give_up_if_exhausted(self, promise_id: int, token: str) -> None:
+        """After ``MAX_COVER_ATTEMPTS`` failures stop retrying (a bug, not a lapse, is
+        at work) and record it as failed, visible in the report as undelivered."""
+        async with self.db.unit_of_work() as uow:
+            result = await uow.session.execute(
+                update(PromiseRow).where(PromiseRow.id == promise_id,
+                                         PromiseRow.claim_token == token,
+                                         PromiseRow.attempts >= MAX_COVER_ATTEMPTS)
+                .values(status=PromiseStatus.MISSED.value, resolution="failed",
+                        resolved_at=self.db.clock.now(), claim_token=None, lease_until=None))
+        if result.rowcount:
+            logger.error("gave up covering promise %d after %d attempts", promise_id,
+                         MAX_COVER_ATTEMPTS)
+        # Otherwise the lease expires and a later sweep tries again.
 
     async def warn(self) -> int:
         """Warn owners of promises that reached their warning time; each warning once."""

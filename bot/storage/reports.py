@@ -77,7 +77,7 @@ def _count(t: PromiseTally, kind, status, resolution, due_at, cover_status, sent
         else:
             t.kept += 1
     elif status == "missed":
-        if cover_status == "dead":
+        if cover_status == "dead" or resolution == "failed":
             t.dead += 1
         elif cover_status == "sent" and sent_at is not None and sent_at - due_at > LATE_AFTER:
             t.late += 1
