@@ -41,6 +41,11 @@ def build_parser() -> argparse.ArgumentParser:
     migrate.add_argument("--revision", default="head", help="target revision (default: head)")
     migrate.add_argument("--downgrade", action="store_true",
                          help="downgrade to --revision instead (use 'base' to empty it)")
+    invite = commands.add_parser(
+        "discord-invite", help="print the URL that adds the bot to a Discord server",
+        description="Print the invite URL with exactly the permissions and scopes the bot uses. "
+                    "The application id is read from DISCORD_BOT_TOKEN unless given.")
+    invite.add_argument("--application-id", help="the Discord application id")
     commands.add_parser(
         "check", help="validate the configuration",
         description="Check settings, templates, policy and the database connection, and say "
@@ -69,6 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "check":
         from bot.check import run_checks
         return asyncio.run(run_checks(settings, sys.stdout))
+    if args.command == "discord-invite":
+        return _discord_invite(settings, args.application_id)
     try:
         if args.command == "migrate":
             return asyncio.run(_migrate(settings, args.revision, args.downgrade))
@@ -82,6 +89,17 @@ def main(argv: list[str] | None = None) -> int:
                      f"{_reason(error)}", EXIT_RUNTIME)
     except KeyboardInterrupt:
         return 130
+
+
+def _discord_invite(settings, application_id: str | None) -> int:
+    from bot.adapters.discord import application_id_from_token, invite_url
+    application_id = application_id or application_id_from_token(
+        settings.discord_bot_token.reveal())
+    if not application_id or not application_id.isdigit():
+        return _fail("give --application-id (a number from the Discord developer portal), or "
+                     "set DISCORD_BOT_TOKEN to a bot token it can be read from.", EXIT_CONFIG)
+    print(invite_url(application_id))
+    return 0
 
 
 def _run(settings, *, console: bool, migrate: bool) -> int:

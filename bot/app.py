@@ -98,12 +98,13 @@ def _platform_adapters(settings: Settings, *, console_only: bool) -> dict[str, C
     if console_only:
         return {}
     adapters: dict[str, ChatAdapter] = {}
+    # Imported only when configured: each pulls in its platform's SDK.
     if settings.slack_enabled:
-        raise SettingsError("SLACK_BOT_TOKEN is set, but this version has no Slack adapter yet; "
-                            "unset it or run with --console.")
+        from bot.adapters.slack import SlackAdapter
+        adapters["slack"] = SlackAdapter(settings)
     if settings.discord_enabled:
-        raise SettingsError("DISCORD_BOT_TOKEN is set, but this version has no Discord adapter "
-                            "yet; unset it or run with --console.")
+        from bot.adapters.discord import DiscordAdapter
+        adapters["discord"] = DiscordAdapter(settings)
     return adapters
 
 

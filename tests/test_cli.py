@@ -321,3 +321,19 @@ def test_check_without_platform_credentials_on_a_fresh_database_is_all_good(tmp_
     assert "problem" not in result.stdout
     assert "no platform credentials" in result.stdout
     assert result.stdout.rstrip().endswith("all good")
+
+
+def test_discord_invite_prints_the_url_with_the_bots_permissions(tmp_path):
+    import base64
+    token = base64.urlsafe_b64encode(b"123456789012345678").decode().rstrip("=") + ".x.secretpart"
+    result = cli(tmp_path, "discord-invite", DISCORD_BOT_TOKEN=token)
+    assert result.returncode == 0, result.stderr
+    assert "client_id=123456789012345678" in result.stdout
+    assert "scope=bot+applications.commands" in result.stdout and "permissions=" in result.stdout
+    assert "secretpart" not in result.stdout + result.stderr
+
+
+def test_discord_invite_without_an_id_says_what_to_give(tmp_path):
+    result = cli(tmp_path, "discord-invite")
+    line = assert_one_line_error(result, 2)
+    assert "--application-id" in line
