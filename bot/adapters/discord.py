@@ -13,19 +13,35 @@ Both are class attributes of discord.py, so they apply to every client in the pr
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 
 import discord
 import yarl
 from discord.gateway import DiscordWebSocket
 
-from bot.adapters.base import ButtonPressed, CommandInvoked, Delivery, DeliveryError, EventSink, \
-    OutboundMessage
+from bot.adapters.base import (
+    ButtonPressed,
+    CommandInvoked,
+    Delivery,
+    DeliveryError,
+    EventSink,
+    OutboundMessage,
+)
 from bot.adapters.discord_inbound import PLATFORM, Inbound
 from bot.adapters.discord_outbound import Outbound
 from bot.adapters.discord_replies import InteractionReplies, ReplyToken
-from bot.adapters.discord_ui import COMMAND_NAMES, DeskButton, FormBook, command_payloads, \
-    command_text, command_words, form_modal, modal_values, parse_modal_id
+from bot.adapters.discord_ui import (
+    COMMAND_NAMES,
+    DeskButton,
+    FormBook,
+    command_payloads,
+    command_text,
+    command_words,
+    form_modal,
+    modal_values,
+    parse_modal_id,
+)
 from bot.settings import Settings, SettingsError
 
 logger = logging.getLogger(__name__)
@@ -49,6 +65,17 @@ def intents() -> discord.Intents:
 def invite_url(application_id: str) -> str:
     """The URL that adds the bot to a guild with exactly the permissions and scopes used."""
     return discord.utils.oauth_url(application_id, permissions=PERMISSIONS, scopes=SCOPES)
+
+
+def application_id_from_token(token: str) -> str | None:
+    """The bot's user id, read from the first part of its token (base64 of the id; for
+    every application made since 2020 the bot's id is the application's), or None."""
+    first = token.strip().split(".", 1)[0]
+    try:
+        decoded = base64.urlsafe_b64decode(first + "=" * (-len(first) % 4)).decode("ascii")
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return decoded if decoded.isdigit() else None
 
 
 class DeskClient(discord.Client):
@@ -89,7 +116,10 @@ class DeskClient(discord.Client):
 class DiscordAdapter:
     """The desk on Discord. ``guild_ready_timeout`` is discord.py's wait for guilds at
     start-up; ``thinking_grace`` how long a command's "thinking" state waits for an
-    answer before it is cleared (tests shorten both)."""
+    answer before it is cleared (tests shorten both). ``max_concurrent_events`` bounds
+    how many events the desk handles at once (default: 2 on SQLite, whose single writer
+    gains nothing from more and, overloaded, makes them wait in its busy handler until
+    they fail; 16 on PostgreSQL); the rest wait their turn in memory."""
 
     platform = PLATFORM
     # No pacing here: discord.py waits on Discord's per-route buckets itself, and the
@@ -97,10 +127,15 @@ class DiscordAdapter:
     pacing = None
 
     def __init__(self, settings: Settings, *, guild_ready_timeout: float = 2.0,
-                 thinking_grace: float = 5.0, startup_timeout: float = 60.0) -> None:
+                 thinking_grace: float = 5.0, startup_timeout: float = 60.0,
+                 max_concurrent_events: int | None = None) -> None:
         if not settings.discord_bot_token:
             raise SettingsError("DISCORD_BOT_TOKEN is not set.")
         self.settings = settings
+        if max_concurrent_events is None:
+            sqlite = settings.async_database_url.startswith("sqlite")
+            max_concurrent_events = 2 if sqlite else 16
+        self._handling = asyncio.Semaphore(max_concurrent_events)
         self.guild_ready_timeout = guild_ready_timeout
         self.thinking_grace = thinking_grace
         self.startup_timeout = startup_timeout
@@ -181,9 +216,10 @@ class DiscordAdapter:
     # -- inbound -------------------------------------------------------------------
 
     async def deliver(self, event) -> None:
-        """Hand a translated event (or nothing) to the desk."""
+        """Hand a translated event (or nothing) to the desk, a few at a time."""
         if event is not None and self._dispatch is not None:
-            await self._dispatch(event)
+            async with self._handling:
+                await self._dispatch(event)
 
     def sync_commands(self, guilds) -> None:
         """Register /ticket and /helpdesk in each guild, in the background."""

@@ -38,6 +38,7 @@ class _Lru(OrderedDict):
         self.size = size
 
     def put(self, key, value) -> None:
+        """Remember ``value``, forgetting the least recently stored beyond ``size``."""
         self[key] = value
         self.move_to_end(key)
         while len(self) > self.size:
@@ -171,11 +172,11 @@ class Inbound:
             return None
         replied = reference.resolved
         me = self.client.user
-        if isinstance(replied, discord.Message) and me is not None and replied.author.id == me.id:
-            # The bot replies to a ticket's first message; a reply to the bot's reply
-            # belongs to that same ticket.
-            if replied.reference is not None and replied.reference.message_id is not None:
-                return str(replied.reference.message_id)
+        # The bot replies to a ticket's first message; a reply to the bot's reply
+        # belongs to that same ticket.
+        if isinstance(replied, discord.Message) and me is not None and replied.author.id == me.id \
+                and replied.reference is not None and replied.reference.message_id is not None:
+            return str(replied.reference.message_id)
         return str(reference.message_id)
 
     def _text(self, message: discord.Message) -> str:

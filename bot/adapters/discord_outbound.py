@@ -107,6 +107,8 @@ class Outbound:
             if message.edit_of:
                 return await self._edit(message)
             return await self._post(message, key)
+        except ValueError as error:  # an id that is not a snowflake: no retry will help
+            raise DeliveryError(f"not a Discord id: {error}", permanent=True) from error
         except (discord.HTTPException, discord.RateLimited, aiohttp.ClientError, OSError,
                 asyncio.TimeoutError) as error:
             raise delivery_error(error) from error
@@ -138,6 +140,8 @@ class Outbound:
         channel_id = message.channel_id
         if message.direct_to:
             channel_id = await self.dm_channel(message.direct_to)
+        if not channel_id:
+            raise DeliveryError("the message has no channel to go to", permanent=True)
         kind = await self.channel_kind(channel_id)
         reference, target = None, channel_id
         if message.thread_id and not message.direct_to:
