@@ -43,8 +43,7 @@ async def open_ticket(ctx: Context, requester: Person, text: str, *, channel_id:
     """Open a ticket for ``requester`` and queue its acknowledgement in their thread."""
     assert ctx.workspace is not None and ctx.policy is not None
     uow, now, policy = ctx.uow, ctx.now, ctx.policy
-    ahead = len(await uow.tickets.list(ctx.workspace.id, statuses=_WAITING_QUEUE, unowned=True,
-                                       limit=1000))
+    ahead = await uow.tickets.count_waiting(ctx.workspace.id, _WAITING_QUEUE)
     number = await uow.workspaces.take_ticket_number(ctx.workspace.id)
     decision = PriorityDecision.computed(Impact.MEDIUM, Urgency.MEDIUM)
     status = transition(TicketStatus.NEW, TicketAction.ACKNOWLEDGE, has_owner=False)
@@ -81,14 +80,13 @@ async def expected_first_response(ctx: Context, ticket: Ticket) -> timedelta:
     recent median when it has been slower than that (a promise we can keep)."""
     assert ctx.policy is not None and ctx.workspace is not None
     target = ctx.policy.sla.target(ticket.priority).first_response
-    recent = [t for t in await ctx.uow.tickets.list(ctx.workspace.id, limit=RECENT_SAMPLE * 3)
-              if t.first_response_at is not None][:RECENT_SAMPLE]
+    recent = await ctx.uow.tickets.recent_first_responses(ctx.workspace.id, RECENT_SAMPLE)
     if len(recent) < MIN_SAMPLES:
         return target
     calendar = ctx.policy.calendar
     median = statistics.median(
-        calendar.business_time_between(t.created_at, t.first_response_at).total_seconds()
-        for t in recent)
+        calendar.business_time_between(opened, answered).total_seconds()
+        for opened, answered in recent)
     return max(target, timedelta(seconds=median))
 
 

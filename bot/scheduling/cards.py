@@ -19,7 +19,7 @@ from bot.storage.uow import Database
 async def prepare_card(db: Database, row) -> tuple[OutboundMessage | None, str]:
     """The message to send for a claimed card row and its idempotency key, or None
     when a newer card for the same ticket makes this one pointless."""
-    async with db.unit_of_work() as uow:
+    async with db.reading() as uow:
         newer = (await uow.session.execute(
             select(func.count()).select_from(OutboxRow).where(
                 OutboxRow.ticket_id == row.ticket_id, OutboxRow.kind == "card",

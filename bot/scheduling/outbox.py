@@ -188,7 +188,7 @@ class OutboxDispatcher:
 
     async def next_due_at(self) -> datetime | None:
         """When the earliest pending row falls due, or None when nothing is pending."""
-        async with self.db.unit_of_work() as uow:
+        async with self.db.reading() as uow:
             return (await uow.session.execute(
                 select(OutboxRow.due_at).where(OutboxRow.status == "pending",
                                                OutboxRow.platform.in_(list(self.adapters)))

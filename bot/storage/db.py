@@ -20,6 +20,7 @@ from bot.settings import to_async_url
 logger = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+READ_ONLY = "helpdesk_read_only"
 
 
 class DatabaseUrlError(ValueError):
@@ -84,14 +85,21 @@ def _sqlite_engine(url: str, database: str | None, echo: bool) -> AsyncEngine:
     def _on_begin(connection) -> None:
         # Take the write lock up front: a deferred transaction that later upgrades
         # to a writer can fail with SQLITE_BUSY without waiting on busy_timeout.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Read-only units of work (see UnitOfWork.read_only) need no lock at all.
+        if connection.get_execution_options().get(READ_ONLY):
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 
 
-def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    """Sessions that keep loaded values after commit (no lazy loads under asyncio)."""
-    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+def session_factory(engine: AsyncEngine, *, read_only: bool = False
+                    ) -> async_sessionmaker[AsyncSession]:
+    """Sessions that keep loaded values after commit (no lazy loads under asyncio);
+    ``read_only`` sessions take no write lock on SQLite."""
+    bind = engine.execution_options(**{READ_ONLY: True}) if read_only else engine
+    return async_sessionmaker(bind, expire_on_commit=False, autoflush=False)
 
 
 def is_sqlite(engine: AsyncEngine) -> bool:

@@ -228,6 +228,23 @@ class TicketRepository:
         rows = await self.session.execute(query.order_by(TicketRow.number.desc()).limit(limit))
         return [ticket_from_row(r) for r in rows.scalars()]
 
+    async def count_waiting(self, workspace_id: int, statuses: tuple[TicketStatus, ...]) -> int:
+        """How many unowned tickets in ``statuses`` wait in the queue."""
+        return (await self.session.execute(
+            select(func.count()).select_from(TicketRow).where(
+                TicketRow.workspace_id == workspace_id, TicketRow.owner_id.is_(None),
+                TicketRow.status.in_([s.value for s in statuses])))).scalar_one()
+
+    async def recent_first_responses(self, workspace_id: int,
+                                     limit: int) -> list[tuple[datetime, datetime]]:
+        """(opened, first response) of the latest tickets that have had a first response."""
+        rows = await self.session.execute(
+            select(TicketRow.created_at, TicketRow.first_response_at)
+            .where(TicketRow.workspace_id == workspace_id,
+                   TicketRow.first_response_at.is_not(None))
+            .order_by(TicketRow.id.desc()).limit(limit))
+        return [(opened, answered) for opened, answered in rows.all()]
+
     async def add_event(self, ticket_id: int, kind: str, now: datetime, *,
                         author_id: int | None = None, body: str = "", **data: Any) -> None:
         """Append one line to the ticket's timeline."""

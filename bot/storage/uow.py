@@ -24,6 +24,7 @@ class Database:
     def __init__(self, engine: AsyncEngine, clock: Clock | None = None) -> None:
         self.engine = engine
         self.sessions = session_factory(engine)
+        self.read_sessions = session_factory(engine, read_only=True)
         self.clock = clock or SystemClock()
         self._outbox_listeners: list[Callable[[], None]] = []
 
@@ -39,6 +40,11 @@ class Database:
     def unit_of_work(self) -> "UnitOfWork":
         """A new unit of work; use it as ``async with db.unit_of_work() as uow``."""
         return UnitOfWork(self)
+
+    def reading(self) -> "UnitOfWork":
+        """A unit of work that only reads: on SQLite it takes no write lock, so it
+        never queues behind writers. Writing in it is a bug."""
+        return UnitOfWork(self, read_only=True)
 
     def outbox_committed(self) -> None:
         """Wake whoever delivers the outbox."""
@@ -59,12 +65,13 @@ class UnitOfWork:
 
     session: AsyncSession
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, read_only: bool = False) -> None:
         self.db = db
         self.clock = db.clock
+        self.read_only = read_only
 
     async def __aenter__(self) -> "UnitOfWork":
-        self.session = self.db.sessions()
+        self.session = (self.db.read_sessions if self.read_only else self.db.sessions)()
         await self.session.begin()
         self.workspaces = WorkspaceRepository(self.session)
         self.people = PeopleRepository(self.session)
