@@ -14,7 +14,7 @@ import logging
 import uuid
 from datetime import timedelta
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 
 from bot.desk import Desk
 from bot.domain.promises import PromiseStatus
@@ -42,6 +42,8 @@ class PromiseSweeper:
 
     async def sweep(self) -> int:
         """Warn before breaches, then cover every due promise; returns how many were covered."""
+        if not await self.anything_due():
+            return 0
         await self.warn()
         covered = 0
         while True:
@@ -50,6 +52,21 @@ class PromiseSweeper:
                 return covered
             for promise_id, token in claimed:
                 covered += await self.cover(promise_id, token)
+
+    async def anything_due(self) -> bool:
+        """One cheap read (no write lock) that says whether a sweep has work: most ticks
+        have none, and the claims below each need a write transaction."""
+        now = self.db.clock.now()
+        async with self.db.reading() as uow:
+            due, lease, warn = (await uow.session.execute(select(
+                select(func.min(PromiseRow.due_at)).where(PromiseRow.status == _PENDING)
+                .scalar_subquery(),
+                select(func.min(PromiseRow.lease_until)).where(PromiseRow.status == _SENDING)
+                .scalar_subquery(),
+                select(func.min(PromiseRow.warn_at))
+                .where(PromiseRow.status == _PENDING, PromiseRow.warned_at.is_(None))
+                .scalar_subquery()))).one()
+        return any(moment is not None and moment <= now for moment in (due, lease, warn))
 
     async def claim(self) -> list[tuple[int, str]]:
         """Claim up to ``batch_size`` due promises (or ones whose lease expired)."""

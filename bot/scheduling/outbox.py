@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Awaitable, Callable
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 
 from bot.adapters.base import ChatAdapter, DeliveryError, OutboundMessage
 from bot.scheduling.cards import prepare_card, remember_card, remember_thread_root
@@ -91,12 +91,28 @@ class OutboxDispatcher:
         """Deliver everything due now, batch after batch; returns how many were sent."""
         sent = 0
         self.pacer.forget_before(self.db.clock.now() - timedelta(minutes=1))
+        if not await self.anything_due():
+            return 0
         while True:
             claimed = await self.claim()
             if not claimed:
                 return sent
             for row in claimed:
                 sent += await self.deliver(row)
+
+    async def anything_due(self) -> bool:
+        """One cheap read (no write lock) that says whether a claim could find work."""
+        now = self.db.clock.now()
+        platforms = list(self.adapters)
+        async with self.db.reading() as uow:
+            due, lease = (await uow.session.execute(select(
+                select(func.min(OutboxRow.due_at))
+                .where(OutboxRow.status == "pending", OutboxRow.platform.in_(platforms))
+                .scalar_subquery(),
+                select(func.min(OutboxRow.lease_until))
+                .where(OutboxRow.status == "sending", OutboxRow.platform.in_(platforms))
+                .scalar_subquery()))).one()
+        return any(moment is not None and moment <= now for moment in (due, lease))
 
     async def claim(self) -> list[ClaimedRow]:
         """Claim up to ``batch_size`` due rows (or rows whose lease expired) in one statement."""

@@ -49,7 +49,9 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         # prepared statements; a small cache keeps that failure rare and cheap.
         return create_async_engine(
             async_url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10,
-            connect_args={"prepared_statement_cache_size": 100},
+            # Custom plans: a generic plan for the claim queries scans the whole table.
+            connect_args={"prepared_statement_cache_size": 100,
+                          "server_settings": {"plan_cache_mode": "force_custom_plan"}},
         )
     raise DatabaseUrlError(
         f"HELPDESK_DATABASE_URL uses {parsed.get_backend_name()!r}; "
