@@ -92,7 +92,8 @@ def button_elements(buttons: tuple[Button, ...]) -> list[dict]:
         count = seen.get(button.action, 0)
         seen[button.action] = count + 1
         element: dict[str, Any] = {
-            "type": "button", "action_id": button.action if not count else f"{button.action}~{count}",
+            "type": "button",
+            "action_id": button.action if not count else f"{button.action}~{count}",
             "text": {"type": "plain_text", "text": plain(button.label, BUTTON_LABEL_CHARS),
                      "emoji": True},
             "value": encode_value(button),

@@ -19,10 +19,22 @@ from typing import Awaitable, Callable
 from slack_bolt.async_app import AsyncApp
 
 from bot.adapters.base import (
-    Actor, ButtonPressed, CommandInvoked, Event, HomeOpened, IncomingMessage, ReactionAdded,
+    Actor,
+    ButtonPressed,
+    CommandInvoked,
+    Event,
+    HomeOpened,
+    IncomingMessage,
+    ReactionAdded,
 )
-from bot.adapters.slack_blocks import CALLBACK_PREFIX, FormOrigin, action_of, decode_value, \
-    form_values, modal
+from bot.adapters.slack_blocks import (
+    CALLBACK_PREFIX,
+    FormOrigin,
+    action_of,
+    decode_value,
+    form_values,
+    modal,
+)
 from bot.adapters.slack_markup import mentions, strip_mention, unescape
 from bot.adapters.slack_people import PeopleDirectory
 from bot.adapters.slack_reactions import ReactedMessages

@@ -41,7 +41,9 @@ def strip_mention(text: str, user_id: str | None) -> str:
 
 def mentions(text: str, user_id: str | None) -> bool:
     """True when ``text`` mentions ``user_id``."""
-    return bool(user_id) and re.search(_BOT_MENTION.format(user=re.escape(user_id)), text) is not None
+    if not user_id:
+        return False
+    return re.search(_BOT_MENTION.format(user=re.escape(user_id)), text) is not None
 
 
 def _escape_plain(text: str) -> str:
