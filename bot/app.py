@@ -46,7 +46,8 @@ class App:
                 raise SettingsError("the console needs an OffsetClock")
             self.console = ConsoleAdapter(self.clock, self.settle, stdin, stdout)
             self.adapters["console"] = self.console
-        self.adapters.update(_platform_adapters(settings, console_only=console))
+        self.adapters.update(_platform_adapters(settings, console_only=console, clock=self.clock,
+                                                desk=self.desk))
         self.dispatcher = OutboxDispatcher(self.db, self.adapters,
                                            on_dead=dead_letter_alerter(self.desk))
         self.sweeper = PromiseSweeper(self.db, self.desk)
@@ -93,7 +94,8 @@ class App:
         await self.db.dispose()
 
 
-def _platform_adapters(settings: Settings, *, console_only: bool) -> dict[str, ChatAdapter]:
+def _platform_adapters(settings: Settings, *, console_only: bool, clock: Clock,
+                       desk: Desk) -> dict[str, ChatAdapter]:
     """Adapters for every platform whose credentials are configured."""
     if console_only:
         return {}
@@ -101,7 +103,9 @@ def _platform_adapters(settings: Settings, *, console_only: bool) -> dict[str, C
     # Imported only when configured: each pulls in its platform's SDK.
     if settings.slack_enabled:
         from bot.adapters.slack import SlackAdapter
-        adapters["slack"] = SlackAdapter(settings)
+        # The limiter's Retry-After must be on the clock the dispatcher re-schedules by.
+        adapters["slack"] = SlackAdapter(settings, clock=clock,
+                                         ticket_emojis=(desk.defaults.ticket_emoji,))
     if settings.discord_enabled:
         from bot.adapters.discord import DiscordAdapter
         adapters["discord"] = DiscordAdapter(settings)

@@ -21,8 +21,9 @@ def dead_letter_alerter(desk: Desk):
         ref = "a ticket"
         if row.ticket_id is not None:
             ref = (await uow.tickets.get(row.ticket_id)).ref
-        text = templates.render("lapse.dead_alert", ref=ref,
-                                channel=row.message.direct_to or row.message.channel_id,
+        where = (f"a direct message to <@{row.message.direct_to}>" if row.message.direct_to
+                 else f"<#{row.message.channel_id}>")
+        text = templates.render("lapse.dead_alert", ref=ref, where=where,
                                 attempts=row.attempts, error=excerpt(str(error), 200))
         admins = {p.external_id: p for p in await uow.people.with_role(workspace.id, Role.ADMIN)}
         for admin_id in sorted(set(admins) | set(desk.admins)):
