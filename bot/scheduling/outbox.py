@@ -143,12 +143,8 @@ class OutboxDispatcher:
         adapter = self.adapters[row.platform]
         now = self.db.clock.now()
         channel = row.message.direct_to or row.message.channel_id
-        # Only new posts count against a channel's posting rate; private answers, edits
-        # and home views go through other methods with limits of their own.
-        paced = not (row.message.ephemeral_to or row.message.edit_of or row.kind == "card"
-                     or row.message.audience == "home")
-        ready = self.pacer.reserve(getattr(adapter, "pacing", None) if paced else None,
-                                   row.platform, row.workspace_id, channel, now)
+        ready = self.pacer.reserve(getattr(adapter, "pacing", None), row.platform,
+                                   row.workspace_id, channel, now)
         if ready is not None:
             # Too soon for this channel: hand the row back for later, attempt unspent.
             await self._complete(row, status="pending", due_at=ready, attempts=row.attempts - 1)
