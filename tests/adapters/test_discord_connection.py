@@ -10,19 +10,7 @@ import pytest
 from bot.adapters.discord import DiscordAdapter, intents
 from bot.settings import Secret, Settings, SettingsError
 from tests.support.fake_discord import FakeDiscord
-from tests.support.fake_discord_desk import DiscordDesk, World
-
-
-@pytest.fixture
-async def fake():
-    fake = await FakeDiscord().start()
-    yield fake
-    await fake.stop()
-
-
-@pytest.fixture
-def world(fake):
-    return World(fake)
+from tests.support.fake_discord_desk import DiscordDesk
 
 
 def settings_for(fake: FakeDiscord, token: str = "fake-token") -> Settings:

@@ -4,20 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.fake_discord import FakeDiscord
-from tests.support.fake_discord_desk import DiscordDesk, World
-
-
-@pytest.fixture
-async def fake():
-    fake = await FakeDiscord().start()
-    yield fake
-    await fake.stop()
-
-
-@pytest.fixture
-def world(fake):
-    return World(fake)
+from tests.support.fake_discord_desk import DiscordDesk
 
 
 @pytest.fixture

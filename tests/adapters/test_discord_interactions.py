@@ -8,20 +8,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tests.support.fake_discord import FakeDiscord, ephemeral_texts
-from tests.support.fake_discord_desk import DiscordDesk, World
-
-
-@pytest.fixture
-async def fake():
-    fake = await FakeDiscord().start()
-    yield fake
-    await fake.stop()
-
-
-@pytest.fixture
-def world(fake):
-    return World(fake)
+from tests.support.fake_discord import ephemeral_texts
+from tests.support.fake_discord_desk import DiscordDesk
 
 
 @pytest.fixture

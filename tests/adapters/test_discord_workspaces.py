@@ -3,26 +3,13 @@ and one database without seeing each other's tickets; DMs belong to a shared gui
 
 from __future__ import annotations
 
-import pytest
 
 from bot.adapters.base import Actor, CommandInvoked, IncomingMessage
-from tests.support.fake_discord import FakeDiscord, ephemeral_texts
-from tests.support.fake_discord_desk import DiscordDesk, World
+from tests.support.fake_discord import ephemeral_texts
+from tests.support.fake_discord_desk import DiscordDesk
 from tests.support.recording import RecordingAdapter
 
 SLACK_TEAM = "T-acme"
-
-
-@pytest.fixture
-async def fake():
-    fake = await FakeDiscord().start()
-    yield fake
-    await fake.stop()
-
-
-@pytest.fixture
-def world(fake):
-    return World(fake)
 
 
 def slack(kind, event_id: str, user: str, **fields):
