@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import math
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -18,6 +19,11 @@ from typing import Any, Mapping
 from dotenv import dotenv_values
 
 DEFAULT_DATABASE_URL = "sqlite:///helpdesk.sqlite3"
+# A Discord snowflake: a 64-bit number, 17 digits for anything made since early 2015.
+_SNOWFLAKE = re.compile(r"\d{17,20}")
+
+# Discord role ids, comma-separated; a field annotated so is checked id by id.
+RoleIds = tuple[str, ...]
 
 
 class SettingsError(ValueError):
@@ -80,6 +86,10 @@ class Settings:
     discord_bot_token: Secret = field(default_factory=_no_secret)
     discord_api_url: str = ""
     discord_gateway_url: str = ""
+    # Members holding any of these Discord roles are the desk's agents (leads): ids only,
+    # because role names can repeat and anyone with Manage Roles can rename one.
+    discord_agent_roles: RoleIds = ()
+    discord_lead_roles: RoleIds = ()
 
     @property
     def slack_enabled(self) -> bool:
@@ -146,9 +156,12 @@ def _coerce(name: str, raw: Any, source: str) -> Any:
             if not math.isfinite(value) or value <= 0:
                 raise ValueError
             return value
-        if kind == "tuple[str, ...]":
+        if kind in ("tuple[str, ...]", "RoleIds"):
             items = raw if isinstance(raw, list) else str(raw).split(",")
-            return tuple(str(i).strip() for i in items if str(i).strip())
+            values = tuple(str(i).strip() for i in items if str(i).strip())
+            if kind == "RoleIds" and not all(_SNOWFLAKE.fullmatch(v) for v in values):
+                raise ValueError
+            return values
         return str(raw).strip()
     except (TypeError, ValueError):
         raise SettingsError(
@@ -166,6 +179,8 @@ def _expected(kind: str) -> str:
         "int": "a whole number",
         "float": "a positive number",
         "tuple[str, ...]": "a comma-separated list",
+        "RoleIds": ("comma-separated Discord role ids, 17-20 digits each (with Developer Mode "
+                    "on, right-click the role and choose Copy Role ID)"),
     }.get(kind, "text")
 
 

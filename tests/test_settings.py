@@ -57,6 +57,7 @@ def test_defaults_with_empty_environment():
         assert isinstance(secret, Secret) and not secret and secret.reveal() == ""
     assert settings.slack_api_url == settings.discord_api_url == ""
     assert settings.discord_gateway_url == ""
+    assert settings.discord_agent_roles == settings.discord_lead_roles == ()
     assert not settings.slack_enabled and not settings.discord_enabled
     assert settings.async_database_url == "sqlite+aiosqlite:///helpdesk.sqlite3"
 
@@ -99,6 +100,8 @@ def test_every_field_can_be_set_from_its_environment_variable():
         "DISCORD_BOT_TOKEN": "disc-1",
         "DISCORD_API_URL": "http://127.0.0.1:9/discord",
         "DISCORD_GATEWAY_URL": "ws://127.0.0.1:9/gw",
+        "HELPDESK_DISCORD_AGENT_ROLES": "112233445566778899",
+        "HELPDESK_DISCORD_LEAD_ROLES": "998877665544332211",
     }
     assert set(environ) == {env_name(f.name) for f in fields(Settings)}
     s = load(environ)
@@ -119,6 +122,8 @@ def test_every_field_can_be_set_from_its_environment_variable():
     assert s.discord_bot_token.reveal() == "disc-1"
     assert s.discord_api_url == "http://127.0.0.1:9/discord"
     assert s.discord_gateway_url == "ws://127.0.0.1:9/gw"
+    assert s.discord_agent_roles == ("112233445566778899",)
+    assert s.discord_lead_roles == ("998877665544332211",)
     assert s.slack_enabled and s.discord_enabled
 
 
@@ -127,6 +132,9 @@ def test_env_names_keep_platform_names_unprefixed():
     assert env_name("http_port") == "HELPDESK_HTTP_PORT"
     assert env_name("slack_bot_token") == "SLACK_BOT_TOKEN"
     assert env_name("discord_gateway_url") == "DISCORD_GATEWAY_URL"
+    # The desk's own Discord settings are the desk's, so they carry its prefix.
+    assert env_name("discord_agent_roles") == "HELPDESK_DISCORD_AGENT_ROLES"
+    assert env_name("discord_lead_roles") == "HELPDESK_DISCORD_LEAD_ROLES"
 
 
 def test_values_are_stripped():
@@ -161,6 +169,48 @@ def test_meta_variables_are_not_unknown(meta, tmp_path):
 ])
 def test_admins_comma_list(raw, expected):
     assert load({"HELPDESK_ADMINS": raw}).admins == expected
+
+
+# --- Discord agent and lead roles -----------------------------------------------------
+
+AGENTS, LEADS = "112233445566778899", "1122334455667788990"
+
+
+@pytest.mark.parametrize("raw, expected", [
+    (AGENTS, (AGENTS,)),
+    (f" {AGENTS} , {LEADS} ,", (AGENTS, LEADS)),
+    ("12345678901234567", ("12345678901234567",)),  # 17 digits: the oldest ids
+    (" , ", ()),
+    ("", ()),
+])
+def test_discord_role_ids(raw, expected):
+    s = load({"HELPDESK_DISCORD_AGENT_ROLES": raw, "HELPDESK_DISCORD_LEAD_ROLES": raw})
+    assert s.discord_agent_roles == s.discord_lead_roles == expected
+
+
+@pytest.mark.parametrize("raw", ["IT Agents", f"{AGENTS},Agents", "@Agents", f"<@&{AGENTS}>",
+                                 "1234", "123456789012345678901", "1e18"])
+def test_discord_roles_must_be_ids(raw):
+    with pytest.raises(SettingsError) as caught:
+        load({"HELPDESK_DISCORD_LEAD_ROLES": raw})
+    message = str(caught.value)
+    assert message.startswith("environment: HELPDESK_DISCORD_LEAD_ROLES has an invalid value; "
+                              "expected comma-separated Discord role ids, 17-20 digits each")
+    assert "Copy Role ID" in message and "\n" not in message
+    assert raw not in message
+
+
+def test_discord_roles_from_toml_list_of_numbers_or_strings(tmp_path):
+    config = write(tmp_path / "desk.toml", f'discord_agent_roles = [{AGENTS}, "{LEADS}"]\n'
+                                           f'discord_lead_roles = "{LEADS}"\n')
+    s = load({"HELPDESK_CONFIG": str(config)})
+    assert s.discord_agent_roles == (AGENTS, LEADS)
+    assert s.discord_lead_roles == (LEADS,)
+
+
+def test_discord_role_setting_typo_suggests_the_real_name():
+    with pytest.raises(SettingsError, match=r"did you mean HELPDESK_DISCORD_AGENT_ROLES\?"):
+        load({"HELPDESK_DISCORD_AGENT_ROLE": AGENTS})
 
 
 # --- coercion -------------------------------------------------------------------------

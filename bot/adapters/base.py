@@ -20,6 +20,10 @@ class Actor:
     tz: str | None = None
     is_platform_admin: bool = False
     is_bot: bool = False
+    # The desk role ("requester", "agent" or "lead") the person's roles on the platform
+    # give them, when the adapter maps platform roles (Discord); None when it does not
+    # or could not tell, which leaves the stored role alone.
+    platform_role: str | None = None
 
 
 @dataclass(frozen=True)

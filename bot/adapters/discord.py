@@ -8,6 +8,7 @@ Interactions are acknowledged before the desk does any work, well within Discord
 Configuration: DISCORD_BOT_TOKEN enables it; DISCORD_API_URL replaces the REST base
 (with its version path) and DISCORD_GATEWAY_URL the gateway, for tests and proxies.
 Both are class attributes of discord.py, so they apply to every client in the process.
+HELPDESK_DISCORD_AGENT_ROLES and _LEAD_ROLES name the roles whose members work the desk.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from bot.adapters.base import (
     EventSink,
     OutboundMessage,
 )
-from bot.adapters.discord_inbound import PLATFORM, Inbound
+from bot.adapters.discord_inbound import PLATFORM, Inbound, RoleMap
 from bot.adapters.discord_outbound import Outbound
 from bot.adapters.discord_replies import InteractionReplies, ReplyToken
 from bot.adapters.discord_ui import (
@@ -158,7 +159,8 @@ class DiscordAdapter:
             self, intents=intents(), max_messages=None, max_ratelimit_timeout=30.0,
             guild_ready_timeout=self.guild_ready_timeout, chunk_guilds_at_startup=False,
             allowed_mentions=discord.AllowedMentions.none())
-        self.inbound = Inbound(self.client)
+        self.inbound = Inbound(self.client, roles=RoleMap(self.settings.discord_agent_roles,
+                                                          self.settings.discord_lead_roles))
         self.replies = InteractionReplies(self.client, thinking_grace=self.thinking_grace)
         self.outbound = Outbound(self.client, self.inbound, self.book, self.replies)
         try:
@@ -281,22 +283,5 @@ class DiscordAdapter:
         return ReplyToken(str(interaction.application_id), str(interaction.id), interaction.token)
 
     async def _event(self, interaction: discord.Interaction, kind, **fields):
-        workspace, member = await self.inbound.workspace_and_member(interaction.guild,
-                                                                    interaction.user)
-        if workspace is None:
-            return None
-        if interaction.guild is None:
-            self.inbound.dm_channels.put(interaction.channel_id, True)
-            channel_id, thread_id = str(interaction.channel_id), None
-            reference = interaction.message.reference if interaction.message else None
-            if reference is not None and reference.message_id is not None:
-                thread_id = str(reference.message_id)
-            permissions = None
-        else:
-            channel_id, thread_id = await self.inbound.place(
-                interaction.channel or interaction.channel_id)
-            permissions = interaction.permissions
-        return kind(platform=PLATFORM, workspace_id=workspace, event_id=str(interaction.id),
-                    actor=self.inbound.actor(interaction.user, member, permissions),
-                    channel_id=channel_id, thread_id=thread_id,
-                    reply_token=str(self._token(interaction)), **fields)
+        return await self.inbound.interaction(interaction, kind, str(self._token(interaction)),
+                                              **fields)

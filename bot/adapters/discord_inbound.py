@@ -10,13 +10,17 @@ Where things are, in the desk's terms:
   thread is always the id of the message that opened it.
 - In a DM, replying to a message is the thread: replying to the bot's message lands in
   the thread that message was posted in.
+
+Who people are: a member with Manage Server (or Administrator) is a platform admin, and
+the member's roles give their desk role through :class:`RoleMap`
+(HELPDESK_DISCORD_AGENT_ROLES, HELPDESK_DISCORD_LEAD_ROLES).
 """
 
 from __future__ import annotations
 
 import logging
 from collections import OrderedDict
-from typing import Any
+from typing import Any, Iterable
 
 import discord
 
@@ -45,11 +49,36 @@ class _Lru(OrderedDict):
             self.popitem(last=False)
 
 
+class RoleMap:
+    """Which Discord roles make a member an agent or a lead of the desk (role ids)."""
+
+    def __init__(self, agent_roles: Iterable[str] = (), lead_roles: Iterable[str] = ()) -> None:
+        self.agents = frozenset(int(r) for r in agent_roles)
+        self.leads = frozenset(int(r) for r in lead_roles)
+
+    def desk_role(self, member: Any) -> str | None:
+        """The desk role a guild member's roles give now: lead, agent or requester
+        (as ``Role`` values); None when there is no member to ask (a DM from someone we
+        could not look up), so the desk leaves their stored role alone."""
+        if not isinstance(member, discord.Member):
+            return None
+        held = {role.id for role in member.roles}
+        if held & self.leads:
+            return "lead"
+        if held & self.agents:
+            return "agent"
+        # Known to hold neither, even with nothing configured: a role the desk once took
+        # from a Discord role is given back when that role (or the setting) is gone.
+        return "requester"
+
+
 class Inbound:
     """Translates what the gateway delivers into the desk's events."""
 
-    def __init__(self, client: discord.Client, cache_size: int = 10_000) -> None:
+    def __init__(self, client: discord.Client, cache_size: int = 10_000,
+                 roles: RoleMap | None = None) -> None:
         self.client = client
+        self.roles = roles or RoleMap()
         self._home: _Lru = _Lru(cache_size)  # user id -> guild id (for DMs)
         self._parents: _Lru = _Lru(cache_size)  # channel id -> parent id, or None
         self.dm_channels: _Lru = _Lru(cache_size)  # DM channel ids seen, for outbound
@@ -125,10 +154,10 @@ class Inbound:
 
     # -- who ---------------------------------------------------------------------
 
-    @staticmethod
-    def actor(user: Any, member: discord.Member | None = None,
+    def actor(self, user: Any, member: discord.Member | None = None,
               permissions: discord.Permissions | None = None) -> Actor:
-        """The person, with ``is_platform_admin`` when they may manage the guild."""
+        """The person, with ``is_platform_admin`` when they may manage the guild and
+        ``platform_role`` from the member's roles."""
         admin = False
         if permissions is not None:
             admin = permissions.manage_guild or permissions.administrator
@@ -136,9 +165,32 @@ class Inbound:
             perms = member.guild_permissions
             admin = perms.manage_guild or perms.administrator
         return Actor(str(user.id), getattr(user, "display_name", "") or str(user),
-                     is_platform_admin=admin, is_bot=bool(getattr(user, "bot", False)))
+                     is_platform_admin=admin, is_bot=bool(getattr(user, "bot", False)),
+                     platform_role=self.roles.desk_role(member))
 
     # -- what --------------------------------------------------------------------
+
+    async def interaction(self, interaction: discord.Interaction, kind, reply_token: str,
+                          **fields) -> Any:
+        """A command, button press or modal as the event ``kind``, or None for one from
+        someone who shares no guild with the bot."""
+        workspace, member = await self.workspace_and_member(interaction.guild, interaction.user)
+        if workspace is None:
+            return None
+        permissions = None
+        if interaction.guild is None:
+            self.dm_channels.put(interaction.channel_id, True)
+            channel_id, thread_id = str(interaction.channel_id), None
+            reference = interaction.message.reference if interaction.message else None
+            if reference is not None and reference.message_id is not None:
+                thread_id = str(reference.message_id)
+        else:
+            channel_id, thread_id = await self.place(interaction.channel or interaction.channel_id)
+            permissions = interaction.permissions
+        return kind(platform=PLATFORM, workspace_id=workspace, event_id=str(interaction.id),
+                    actor=self.actor(interaction.user, member, permissions),
+                    channel_id=channel_id, thread_id=thread_id, reply_token=reply_token,
+                    **fields)
 
     async def message(self, message: discord.Message) -> IncomingMessage | None:
         """A person's message, or None for the bot's own, system messages and DMs from

@@ -26,7 +26,8 @@ async def _change_roles(ctx: Context, group: str) -> None:
         person = await ctx.uow.people.find(ctx.workspace.id, ref)
         if person is None:
             person = await ctx.uow.people.ensure(ctx.workspace.id, ref, label, ctx.now)
-        await ctx.uow.people.set_role(person.id, role if verb == "add" else Role.REQUESTER)
+        # The desk's own grant: it outlives any Discord role the person loses later.
+        await ctx.uow.people.record_role(person.id, role if verb == "add" else Role.REQUESTER)
         names.append(person.name)
     joined = ", ".join(names)
     phrase = (("an " if role is Role.AGENT else "a ") + role.value) if len(names) == 1 \

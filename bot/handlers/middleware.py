@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import replace
 from typing import Awaitable, Callable
 
-from bot.domain.people import Role
+from bot.adapters.base import Actor
+from bot.domain.people import Person, Role
 from bot.handlers.context import Context, PermissionDenied
 
 logger = logging.getLogger(__name__)
@@ -47,8 +49,10 @@ async def ignore_bots(ctx: Context, call_next: Next) -> None:
 async def resolve_identity(ctx: Context, call_next: Next) -> None:
     """Load (or create) the workspace and the person who acted, with their role.
 
-    People named in HELPDESK_ADMINS and the platform's own workspace admins act as
-    admins of the desk whatever role is stored for them.
+    The effective role is the highest of the stored role, the role the platform's own
+    roles give (``Actor.platform_role``, stored so that lookups by role such as
+    escalations find the person) and admin: people named in HELPDESK_ADMINS and the
+    platform's own workspace admins act as admins whatever role is stored for them.
     """
     event, uow = ctx.event, ctx.uow
     ctx.workspace = await uow.workspaces.ensure(event.platform, event.workspace_id,
@@ -56,11 +60,50 @@ async def resolve_identity(ctx: Context, call_next: Next) -> None:
     actor = event.actor
     ctx.person = await uow.people.ensure(ctx.workspace.id, actor.user_id, actor.display_name,
                                          ctx.now, email=actor.email, tz=actor.tz)
+    ctx.person = await _apply_platform_role(ctx, ctx.person, actor)
     ctx.role = ctx.person.role
     if actor.user_id in ctx.desk.admins or actor.is_platform_admin:
         ctx.role = Role.ADMIN
     ctx.policy = ctx.desk.policy(ctx.workspace)
     await call_next(ctx)
+
+
+_PLATFORM_ROLES = {Role.REQUESTER.value: Role.REQUESTER, Role.AGENT.value: Role.AGENT,
+                   Role.LEAD.value: Role.LEAD}
+
+
+def settle_role(stored: Role, platform: Role, raised_to: Role | None,
+                granted: Role | None) -> tuple[Role, Role | None, Role | None]:
+    """``(role, raised_to, granted)`` to store, given the stored role, the role the
+    platform gives now, and the markers of an earlier raise (see PersonRow).
+
+    A platform role above what the desk granted raises the stored role and remembers the
+    grant; once the platform role is lower again (the Discord role was taken away) the
+    person goes back to the grant. A stored role that differs from the one a platform
+    raised it to was changed by the desk since, so it is the desk's grant now."""
+    if raised_to is not stored:
+        raised_to, granted = None, None
+    desk = granted if raised_to is not None and granted is not None else stored
+    if platform.rank > desk.rank:
+        return platform, platform, desk
+    return desk, None, None
+
+
+async def _apply_platform_role(ctx: Context, person: Person, actor: Actor) -> Person:
+    platform = _PLATFORM_ROLES.get(actor.platform_role or "")
+    # Nothing to learn when the platform says nothing, or agrees with what is stored.
+    if platform is None or platform is person.role:
+        return person
+    raised_to, granted = await ctx.uow.people.platform_grant(person.id)
+    settled = settle_role(person.role, platform, raised_to, granted)
+    if settled != (person.role, raised_to, granted):
+        role, raised_to, granted = settled
+        await ctx.uow.people.record_role(person.id, role, platform_role=raised_to,
+                                         granted_role=granted)
+        if role is not person.role:
+            logger.info("%s person %s is now %s (was %s) by their %s roles", ctx.event.platform,
+                        actor.user_id, role.value, person.role.value, ctx.event.platform)
+    return replace(person, role=settled[0])
 
 
 async def check_permissions(ctx: Context, call_next: Next) -> None:

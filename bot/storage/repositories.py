@@ -167,6 +167,25 @@ class PeopleRepository:
         ).order_by(PersonRow.id))
         return [person_from_row(r) for r in rows.scalars()]
 
+    async def platform_grant(self, person_id: int) -> tuple[Role | None, Role | None]:
+        """``(platform_role, granted_role)``: the role a platform role raised this person
+        to, and the desk's own grant beneath it; ``(None, None)`` when the stored role is
+        the desk's own grant."""
+        row = (await self.session.execute(
+            select(PersonRow.platform_role, PersonRow.granted_role)
+            .where(PersonRow.id == person_id))).one()
+        return (Role(row.platform_role) if row.platform_role else None,
+                Role(row.granted_role) if row.granted_role else None)
+
+    async def record_role(self, person_id: int, role: Role, *, platform_role: Role | None = None,
+                          granted_role: Role | None = None) -> None:
+        """Store a role and where it came from: ``platform_role`` (with the desk's
+        ``granted_role`` beneath it) when a platform role raised it; neither when the
+        desk granted it, which forgets any role a platform had given."""
+        await self.session.execute(update(PersonRow).where(PersonRow.id == person_id).values(
+            role=role.value, platform_role=platform_role.value if platform_role else None,
+            granted_role=granted_role.value if granted_role else None))
+
 
 class TicketRepository:
     """Tickets and their timelines."""

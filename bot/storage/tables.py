@@ -86,6 +86,11 @@ class PersonRow(Base):
     tz: Mapped[str | None] = mapped_column(String(64), nullable=True)
     role: Mapped[str] = mapped_column(String(16), default="requester")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # Set while ``role`` is one a platform role raised it to (a Discord role named in
+    # HELPDESK_DISCORD_*_ROLES): that role, and the role the desk had granted before,
+    # to return to when the platform role goes. NULL: the desk granted ``role`` itself.
+    platform_role: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    granted_role: Mapped[str | None] = mapped_column(String(16), nullable=True)
 
 
 class ChannelConfigRow(Base):

@@ -131,8 +131,26 @@ class FakeDiscord(RestMixin, GatewayMixin):
         guild_id = self.ids.next()
         owner = owner or self.add_user(f"{name} owner")
         self.guilds[guild_id] = {"name": name, "owner": owner, "admins": set(),
-                                 "members": {self.bot["id"], owner}, "channels": []}
+                                 "members": {self.bot["id"], owner}, "channels": [],
+                                 "roles": {}, "member_roles": {}}
         return guild_id
+
+    def add_role(self, guild_id: str, name: str) -> str:
+        """A role in ``guild_id`` (no permissions of its own); returns its id."""
+        role_id = self.ids.next()
+        self.guilds[guild_id]["roles"][role_id] = p.role(role_id, name, 0)
+        self.dispatch_soon("GUILD_ROLE_CREATE", {"guild_id": guild_id,
+                                                 "role": self.guilds[guild_id]["roles"][role_id]})
+        return role_id
+
+    def give_role(self, guild_id: str, user_id: str, role_id: str, *, given: bool = True) -> None:
+        """Give ``user_id`` the role (or, with ``given=False``, take it away). Without the
+        members intent the bot hears of it only in the member of their next event."""
+        held = self.guilds[guild_id]["member_roles"].setdefault(user_id, [])
+        if given and role_id not in held:
+            held.append(role_id)
+        elif not given and role_id in held:
+            held.remove(role_id)
 
     def add_member(self, guild_id: str, user_id: str, *, admin: bool = False) -> None:
         """Make ``user_id`` a member; ``admin`` gives them Manage Server."""
@@ -155,7 +173,8 @@ class FakeDiscord(RestMixin, GatewayMixin):
         if with_permissions:
             admin = user_id in info["admins"] or user_id == info["owner"]
             perms = p.EVERYONE_PERMISSIONS | (p.MANAGE_GUILD if admin else 0)
-        return p.member(self.users[user_id], permissions=perms)
+        roles = list(info["member_roles"].get(user_id, []))
+        return p.member(self.users[user_id], roles=roles, permissions=perms)
 
     def guild_payload(self, guild_id: str) -> dict:
         """GUILD_CREATE for ``guild_id`` as it is now."""
@@ -165,7 +184,8 @@ class FakeDiscord(RestMixin, GatewayMixin):
         threads = [c for c in self.channels.values()
                    if c.get("guild_id") == guild_id and c["type"] == p.PUBLIC_THREAD]
         return p.guild(guild_id, info["name"], info["owner"],
-                       roles=[p.role(guild_id, "@everyone", p.EVERYONE_PERMISSIONS)],
+                       roles=[p.role(guild_id, "@everyone", p.EVERYONE_PERMISSIONS),
+                              *info["roles"].values()],
                        channels=channels, threads=threads,
                        members=[self.member_payload(guild_id, self.bot["id"])])
 

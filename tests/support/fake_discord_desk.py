@@ -55,15 +55,17 @@ class CountingSink:
 
 
 class DiscordDesk:
-    """A desk serving the fake Discord; ``extra`` adapters share its dispatcher."""
+    """A desk serving the fake Discord; ``extra`` adapters share its dispatcher;
+    ``settings`` adds further Settings fields (say, ``discord_agent_roles``)."""
 
     def __init__(self, url: str, fake: FakeDiscord, *, admins: tuple[str, ...] = (),
-                 extra: dict | None = None) -> None:
+                 extra: dict | None = None, **settings) -> None:
         self.fake = fake
         self.clock = OffsetClock()
         self.settings = Settings(database_url=url, admins=admins,
                                  discord_bot_token=Secret("fake-token"),
-                                 discord_api_url=fake.api_url, discord_gateway_url=fake.gateway_url)
+                                 discord_api_url=fake.api_url, discord_gateway_url=fake.gateway_url,
+                                 **settings)
         self.db = Database.from_url(url, self.clock)
         self.desk = Desk.from_settings(self.settings, self.clock)
         self.router = Router(self.db, self.desk)
