@@ -30,6 +30,7 @@ from bot.adapters.base import (
     OutboundMessage,
 )
 from bot.adapters.discord_inbound import PLATFORM, Inbound, RoleMap
+from bot.adapters.discord_once import SendOnce
 from bot.adapters.discord_outbound import Outbound
 from bot.adapters.discord_replies import InteractionReplies, ReplyToken
 from bot.adapters.discord_ui import (
@@ -161,8 +162,11 @@ class DiscordAdapter:
             allowed_mentions=discord.AllowedMentions.none())
         self.inbound = Inbound(self.client, roles=RoleMap(self.settings.discord_agent_roles,
                                                           self.settings.discord_lead_roles))
-        self.replies = InteractionReplies(self.client, thinking_grace=self.thinking_grace)
-        self.outbound = Outbound(self.client, self.inbound, self.book, self.replies)
+        self.once = SendOnce(self.settings.discord_bot_token.reveal(),
+                             self.client.http.user_agent)
+        self.replies = InteractionReplies(self.client, self.once,
+                                          thinking_grace=self.thinking_grace)
+        self.outbound = Outbound(self.client, self.inbound, self.book, self.replies, self.once)
         try:
             await self.client.login(self.settings.discord_bot_token.reveal())
         except discord.LoginFailure:
@@ -199,6 +203,7 @@ class DiscordAdapter:
             task.cancel()
         if self.client is not None:
             await self.replies.close()
+            await self.once.close()
             await self.client.close()
         if self._runner is not None:
             try:
@@ -210,10 +215,11 @@ class DiscordAdapter:
     async def send(self, message: OutboundMessage, *, idempotency_key: str,
                    attempt: int = 1) -> Delivery:
         """Post, edit or answer privately (see discord_outbound.py); the nonce made from
-        ``idempotency_key`` makes any attempt after the first return the same message."""
+        ``idempotency_key`` makes any attempt after the first return the same message,
+        and where Discord takes no nonce ``attempt`` > 1 looks for an earlier try's."""
         if self.client is None or self.client.is_closed():
             raise DeliveryError("the Discord adapter is not connected")
-        return await self.outbound.send(message, idempotency_key)
+        return await self.outbound.send(message, idempotency_key, attempt)
 
     # -- inbound -------------------------------------------------------------------
 

@@ -3,6 +3,8 @@
 - Every post carries ``allowed_mentions`` none, so relayed text pings nobody, and a
   ``nonce`` (with ``enforce_nonce``) made from the outbox key, so a re-attempt returns
   the message already posted instead of posting it twice.
+- A forum post takes no nonce: it is made once per attempt (discord_once.py), and a
+  re-attempt first looks for the post an earlier try may have started.
 - A ticket's thread is the id of the message that opened it: in a text channel the
   thread is created from that message on first use; a forum post already is one; in a
   DM the "thread" is a reply to that message.
@@ -23,6 +25,7 @@ import discord
 
 from bot.adapters.base import Delivery, DeliveryError, OutboundMessage
 from bot.adapters.discord_inbound import Inbound, _Lru
+from bot.adapters.discord_once import SendOnce
 from bot.adapters.discord_replies import InteractionReplies, ReplyToken
 from bot.adapters.discord_ui import FormBook, render_view
 
@@ -88,41 +91,44 @@ class Outbound:
     """Delivers one outbound message; see the module docstring."""
 
     def __init__(self, client: discord.Client, inbound: Inbound, book: FormBook,
-                 replies: InteractionReplies) -> None:
+                 replies: InteractionReplies, once: SendOnce) -> None:
         self.client = client
         self.inbound = inbound
         self.book = book
         self.replies = replies
+        self.once = once
         self._dms: _Lru = _Lru(10_000)  # user id -> DM channel id
         self._threads: _Lru = _Lru(10_000)  # thread ids known to exist
 
-    async def send(self, message: OutboundMessage, key: str) -> Delivery:
-        """Post, edit or answer privately; raises DeliveryError."""
+    async def send(self, message: OutboundMessage, key: str, attempt: int = 1) -> Delivery:
+        """Post, edit or answer privately; raises DeliveryError. ``attempt`` > 1 means an
+        earlier try may have reached Discord."""
         if message.audience == "home":
             # Discord has no home surface; the desk's home view is Slack's App Home.
             return Delivery("", message.channel_id, None)
         try:
             if message.ephemeral_to:
-                return await self._private(message, key)
+                return await self._private(message, key, attempt)
             if message.edit_of:
                 return await self._edit(message)
-            return await self._post(message, key)
+            return await self._post(message, key, attempt)
         except ValueError as error:  # an id that is not a snowflake: no retry will help
             raise DeliveryError(f"not a Discord id: {error}", permanent=True) from error
         except (discord.HTTPException, discord.RateLimited, aiohttp.ClientError, OSError,
                 asyncio.TimeoutError) as error:
             raise delivery_error(error) from error
 
-    async def _private(self, message: OutboundMessage, key: str) -> Delivery:
+    async def _private(self, message: OutboundMessage, key: str, attempt: int) -> Delivery:
         token = ReplyToken.parse(message.reply_token)
         if token is not None and token.usable():
             try:
-                return await self.replies.send(token, message, self._payloads(message))
+                return await self.replies.send(token, message, self._payloads(message), key)
             except discord.NotFound:
                 logger.info("interaction %s expired; answering by DM", token.interaction_id)
         # No interaction to answer (or it expired): a DM is the private place on Discord.
         return await self._post(replace(message, channel_id="", thread_id=None,
-                                        direct_to=message.ephemeral_to, edit_of=None), key)
+                                        direct_to=message.ephemeral_to, edit_of=None),
+                                key, attempt)
 
     def _payloads(self, message: OutboundMessage) -> list[dict]:
         embed, view = render_embed(message), render_view(message.buttons, self.book)
@@ -136,7 +142,7 @@ class Outbound:
                 "components": view.to_components() if view and last else []})
         return payloads
 
-    async def _post(self, message: OutboundMessage, key: str) -> Delivery:
+    async def _post(self, message: OutboundMessage, key: str, attempt: int = 1) -> Delivery:
         channel_id = message.channel_id
         if message.direct_to:
             channel_id = await self.dm_channel(message.direct_to)
@@ -153,7 +159,7 @@ class Outbound:
                 await self._ensure_thread(channel_id, message.thread_id, message.ticket_number)
                 target = message.thread_id
         elif kind == discord.ChannelType.forum:
-            return await self._forum_post(channel_id, message)
+            return await self._forum_post(channel_id, message, attempt)
         embed, view = render_embed(message), render_view(message.buttons, self.book)
         chunks = [None] if embed else split_text(message.text or "…")
         messageable = self.client.get_partial_messageable(int(target))
@@ -168,19 +174,45 @@ class Outbound:
         thread = None if message.direct_to else message.thread_id
         return Delivery(first_id or "", channel_id, thread)
 
-    async def _forum_post(self, forum_id: str, message: OutboundMessage) -> Delivery:
+    async def _forum_post(self, forum_id: str, message: OutboundMessage,
+                          attempt: int) -> Delivery:
         """A message to a forum with no thread starts a post (a ticket opened by the
-        panel in a forum); the post's id is its first message's."""
+        panel in a forum); the post's id is its first message's. Discord takes no nonce
+        here, so a re-attempt first looks for the post an earlier try may have started:
+        the bot's own post named after the ticket."""
         forum = self.client.get_channel(int(forum_id))
         if not isinstance(forum, discord.ForumChannel):
             raise DeliveryError(f"channel {forum_id} is not a forum I can see", permanent=True)
-        created = await forum.create_thread(
-            name=self.thread_name(message.ticket_number), content=message.text[:CONTENT_LIMIT],
-            embed=render_embed(message) or discord.utils.MISSING,
-            view=render_view(message.buttons, self.book) or discord.utils.MISSING,
-            allowed_mentions=NO_MENTIONS, auto_archive_duration=ARCHIVE_MINUTES)
-        self._threads.put(str(created.thread.id), True)
-        return Delivery(str(created.thread.id), forum_id, str(created.thread.id))
+        name = self.thread_name(message.ticket_number)
+        if attempt > 1 and message.ticket_number is not None:
+            found = await self._started_post(forum, name)
+            if found is not None:
+                logger.info("forum post %s was started by an earlier attempt", found)
+                self._threads.put(found, True)
+                return Delivery(found, forum_id, found)
+        embed, view = render_embed(message), render_view(message.buttons, self.book)
+        created = await self.once.request("POST", f"/channels/{forum_id}/threads", {
+            "name": name, "auto_archive_duration": ARCHIVE_MINUTES,
+            "message": {"content": (message.text or "…")[:CONTENT_LIMIT],
+                        "embeds": [embed.to_dict()] if embed else [],
+                        "components": view.to_components() if view else [],
+                        "allowed_mentions": NO_MENTIONS.to_dict()}})
+        thread_id = str(created["id"])
+        self._threads.put(thread_id, True)
+        return Delivery(thread_id, forum_id, thread_id)
+
+    async def _started_post(self, forum: discord.ForumChannel, name: str) -> str | None:
+        """The bot's post called ``name`` in ``forum``: from the cache (the gateway tells
+        of every new thread), else from the guild's active threads (another process
+        may have started it, or the gateway not told us yet)."""
+        me = self.client.user.id if self.client.user else None
+        for thread in forum.threads:
+            if thread.owner_id == me and thread.name == name:
+                return str(thread.id)
+        for thread in await forum.guild.active_threads():
+            if thread.parent_id == forum.id and thread.owner_id == me and thread.name == name:
+                return str(thread.id)
+        return None
 
     async def _edit(self, message: OutboundMessage) -> Delivery:
         target = message.channel_id

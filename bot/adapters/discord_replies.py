@@ -5,6 +5,13 @@ token works for 15 minutes. A command is deferred with Discord's "thinking" stat
 first answer replaces that state, later ones are ephemeral follow-ups, and if no answer
 comes within a few seconds (``/ticket new`` answers in public instead) the thinking
 message is deleted. Button presses are deferred silently and answered by follow-ups.
+
+Discord takes no nonce on a follow-up, so re-attempts are made safe where they can be:
+replacing the thinking state is an edit, repeated until it succeeds; each chunk of an
+answer is remembered once delivered, so a re-attempt sends only what is missing; and
+follow-ups go through :class:`SendOnce`, which discord.py cannot repeat on a 5xx. A
+follow-up whose response was lost (Discord made it, we never heard) may still be shown
+twice, to that one person: nothing on Discord's side can tell us it exists.
 """
 
 from __future__ import annotations
@@ -20,6 +27,8 @@ import discord
 from discord.http import Route
 
 from bot.adapters.base import Delivery, OutboundMessage
+from bot.adapters.discord_inbound import _Lru
+from bot.adapters.discord_once import SendOnce
 
 logger = logging.getLogger(__name__)
 
@@ -58,10 +67,14 @@ class ReplyToken:
 class InteractionReplies:
     """Sends ephemeral answers through interaction webhooks."""
 
-    def __init__(self, client: discord.Client, *, thinking_grace: float = 5.0) -> None:
+    def __init__(self, client: discord.Client, once: SendOnce, *,
+                 thinking_grace: float = 5.0) -> None:
         self.client = client
+        self.once = once
         self.thinking_grace = thinking_grace
         self._thinking: dict[str, float] = {}  # token -> when the thinking state was shown
+        self._replacing: set[str] = set()  # tokens whose thinking state an answer is replacing
+        self._delivered: _Lru = _Lru(10_000)  # (outbox key, chunk) -> message id
         self._tasks: set[asyncio.Task] = set()
 
     def thinking(self, token: ReplyToken) -> None:
@@ -79,7 +92,7 @@ class InteractionReplies:
 
     async def _clear_later(self, token: ReplyToken) -> None:
         await asyncio.sleep(self.thinking_grace)
-        if self._thinking.pop(token.token, None) is None:
+        if token.token in self._replacing or self._thinking.pop(token.token, None) is None:
             return
         try:
             await self.client.http.request(self._route("DELETE", token, original=True))
@@ -94,24 +107,38 @@ class InteractionReplies:
         self._thinking.clear()
 
     async def send(self, token: ReplyToken, message: OutboundMessage,
-                   payloads: list[dict[str, Any]]) -> Delivery:
+                   payloads: list[dict[str, Any]], key: str) -> Delivery:
         """Post ``payloads`` (one per chunk of the message) privately; the first replaces
-        the thinking state when there is one. Raises NotFound once the token died."""
+        the thinking state when there is one. A chunk already delivered under the outbox
+        key ``key`` is not sent again. Raises NotFound once the token died."""
         first_id = None
-        for payload in payloads:
-            data = None
-            if self._thinking.pop(token.token, None) is not None:
-                try:
-                    data = await self.client.http.request(
-                        self._route("PATCH", token, original=True), json=payload)
-                except discord.NotFound:
-                    data = None  # cleared meanwhile: fall back to a follow-up
-            if data is None:
-                data = await self.client.http.request(
-                    self._route("POST", token), json={**payload, "flags": EPHEMERAL},
-                    params={"wait": "true"})
-            first_id = first_id or str(data["id"])
+        for index, payload in enumerate(payloads):
+            message_id = self._delivered.get((key, index))
+            if message_id is None:
+                message_id = await self._send_one(token, payload)
+                self._delivered.put((key, index), message_id)
+            first_id = first_id or message_id
         return Delivery(first_id or "", message.channel_id, message.thread_id)
+
+    async def _send_one(self, token: ReplyToken, payload: dict[str, Any]) -> str:
+        if token.token in self._thinking and token.token not in self._replacing:
+            # The thinking state is forgotten only once replaced: after a failure the
+            # re-attempt edits it again, which cannot show the answer twice.
+            self._replacing.add(token.token)
+            try:
+                data = await self.client.http.request(
+                    self._route("PATCH", token, original=True), json=payload)
+            except discord.NotFound:
+                data = None  # cleared meanwhile: fall back to a follow-up
+            finally:
+                self._replacing.discard(token.token)
+            self._thinking.pop(token.token, None)
+            if data is not None:
+                return str(data["id"])
+        data = await self.once.request(
+            "POST", f"/webhooks/{token.application_id}/{token.token}",
+            {**payload, "flags": EPHEMERAL}, params={"wait": "true"}, auth=False)
+        return str(data["id"])
 
     @staticmethod
     def _route(method: str, token: ReplyToken, *, original: bool = False) -> Route:

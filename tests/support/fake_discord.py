@@ -48,6 +48,7 @@ class Fault:
     via: bool = True
     times: int = 1
     applied: bool = False  # do the request, then answer with the error (a lost response)
+    skip: int = 0  # let this many matching requests through first
 
 
 @dataclass
@@ -201,13 +202,14 @@ class FakeDiscord(RestMixin, GatewayMixin):
 
     def fail(self, method: str, path: str, status: int, *, code: int = 0,
              retry_after: float | None = None, via: bool = True, times: int = 1,
-             applied: bool = False) -> None:
+             applied: bool = False, skip: int = 0) -> None:
         """Answer the next ``times`` requests whose path matches the regex ``path``
         with ``status`` (a 429 carries ``retry_after`` and, unless ``via`` is False,
         the ``Via`` header that tells discord.py it is Discord's own rate limit).
-        ``applied`` carries the request out first, as when only the response is lost."""
+        ``applied`` carries the request out first, as when only the response is lost;
+        ``skip`` lets that many matching requests through before the first fault."""
         self.faults.append(Fault(method, re.compile(path), status, code, retry_after, via, times,
-                                 applied))
+                                 applied, skip))
 
     def calls_to(self, method: str, path: str = ".*") -> list[Call]:
         """Recorded calls with this method whose path matches the regex ``path``."""
@@ -243,6 +245,9 @@ class FakeDiscord(RestMixin, GatewayMixin):
     def _fault_for(self, method: str, path: str) -> Fault | None:
         for fault in self.faults:
             if fault.times > 0 and fault.method == method and fault.pattern.fullmatch(path):
+                if fault.skip > 0:
+                    fault.skip -= 1
+                    continue
                 fault.times -= 1
                 return fault
         return None

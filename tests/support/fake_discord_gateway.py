@@ -41,6 +41,9 @@ class GatewayMixin:
         self.resumed: list[dict] = []  # every RESUME payload received
         self.heartbeats = 0
         self.privileged_intents_allowed = True  # False: close with 4014 like Discord
+        # Event names not sent to the bot, as when another process made the change and
+        # this one's gateway has not told it yet.
+        self.muted: set[str] = set()
 
     async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse()
@@ -97,6 +100,8 @@ class GatewayMixin:
 
     def dispatch_soon(self, name: str, data: dict) -> None:
         """Send an event to every identified session, after what is already queued."""
+        if name in self.muted:
+            return
         for session in self.sessions:
             if session.ready:
                 self._event(session, name, data)

@@ -35,6 +35,7 @@ class RestMixin:
             ("POST", r"/channels/(\d+)/threads", self._forum_post),
             ("POST", r"/users/@me/channels", self._open_dm),
             ("GET", r"/guilds/(\d+)/members/(\d+)", self._get_member),
+            ("GET", r"/guilds/(\d+)/threads/active", self._active_threads),
             ("PUT", r"/applications/(\d+)/guilds/(\d+)/commands", self._sync_commands),
             ("POST", r"/interactions/(\d+)/([^/]+)/callback", self._callback),
             ("POST", r"/webhooks/(\d+)/([^/]+)", self._followup),
@@ -212,6 +213,11 @@ class RestMixin:
         if guild is None or user_id not in guild["members"]:
             return self.error(404, 10007, "Unknown Member")
         return self.json_response(self.member_payload(guild_id, user_id))
+
+    def _active_threads(self, guild_id: str, *, body) -> web.Response:
+        threads = [c for c in self.channels.values() if c.get("guild_id") == guild_id
+                   and c["type"] == p.PUBLIC_THREAD and not c["thread_metadata"]["archived"]]
+        return self.json_response({"threads": threads, "members": []})
 
     def _sync_commands(self, application_id: str, guild_id: str, *, body) -> web.Response:
         synced = [{**command, "id": self.ids.next(), "application_id": application_id,
