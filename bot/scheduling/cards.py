@@ -13,7 +13,7 @@ from sqlalchemy import func, select, update
 
 from bot.adapters.base import Delivery, OutboundMessage
 from bot.storage.tables import OutboxRow, TicketRow
-from bot.storage.uow import Database
+from bot.storage.uow import Database, UnitOfWork
 
 
 async def prepare_card(db: Database, row) -> tuple[OutboundMessage | None, str]:
@@ -34,20 +34,21 @@ async def prepare_card(db: Database, row) -> tuple[OutboundMessage | None, str]:
     return row.message, f"hd-card-{row.ticket_id}"
 
 
-async def remember_card(db: Database, row, delivery: Delivery) -> None:
-    """After a card's first post, store where it lives so later cards edit it."""
-    async with db.unit_of_work() as uow:
-        await uow.session.execute(
-            update(TicketRow).where(TicketRow.id == row.ticket_id,
-                                    TicketRow.triage_message_id.is_(None))
-            .values(triage_channel_id=delivery.channel_id, triage_message_id=delivery.message_id))
+async def remember_card(uow: UnitOfWork, row, delivery: Delivery) -> None:
+    """After a card's first post, store where it lives so later cards edit it.
+
+    Runs in the transaction that records the delivery; the ``IS NULL`` guard keeps the
+    first message if two workers ever both posted one."""
+    await uow.session.execute(
+        update(TicketRow).where(TicketRow.id == row.ticket_id,
+                                TicketRow.triage_message_id.is_(None))
+        .values(triage_channel_id=delivery.channel_id, triage_message_id=delivery.message_id))
 
 
-async def remember_thread_root(db: Database, row, delivery: Delivery) -> None:
+async def remember_thread_root(uow: UnitOfWork, row, delivery: Delivery) -> None:
     """A ticket opened by a command has no thread until its acknowledgement is posted;
     that message becomes the requester's thread."""
-    async with db.unit_of_work() as uow:
-        await uow.session.execute(
-            update(TicketRow).where(TicketRow.id == row.ticket_id,
-                                    (TicketRow.thread_id.is_(None)) | (TicketRow.thread_id == ""))
-            .values(thread_id=delivery.message_id, channel_id=delivery.channel_id))
+    await uow.session.execute(
+        update(TicketRow).where(TicketRow.id == row.ticket_id,
+                                (TicketRow.thread_id.is_(None)) | (TicketRow.thread_id == ""))
+        .values(thread_id=delivery.message_id, channel_id=delivery.channel_id))

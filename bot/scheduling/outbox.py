@@ -1,8 +1,13 @@
 """The outbox dispatcher: reliable, idempotent delivery of what handlers queued.
 
 Rows are claimed with a lease in one statement, so several processes can share the
-outbox without sending a row twice; completion is fenced by the claim token, so a
+outbox without sending a row twice; outcomes are written fenced by the claim token, so a
 process whose lease expired cannot overwrite the row another process now owns.
+
+The loop is: claim a batch, send it (channels concurrently), then in *one* transaction
+write every outcome of that batch and claim the next. In a steady stream that is one
+write transaction per batch rather than two or three per message, which matters most on
+SQLite's single writer.
 """
 
 from __future__ import annotations
@@ -10,24 +15,21 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import random
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Awaitable, Callable
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import bindparam, func, select, update
 
-from bot.adapters.base import ChatAdapter, DeliveryError, OutboundMessage
-from bot.scheduling.cards import prepare_card, remember_card, remember_thread_root
-from bot.scheduling.pacing import Pacer
+from bot.adapters.base import ChatAdapter, OutboundMessage
+from bot.scheduling.delivery import OnDead, Outcome, RetryPolicy, RowSender
 from bot.storage.tables import OutboxRow
 from bot.storage.uow import Database, UnitOfWork
 
-logger = logging.getLogger(__name__)
+__all__ = ["ClaimedRow", "OutboxDispatcher", "Outcome", "RetryPolicy"]
 
-# Called in the transaction that marks a row dead, to tell someone who can fix it.
-OnDead = Callable[["UnitOfWork", "ClaimedRow", DeliveryError], Awaitable[None]]
+logger = logging.getLogger(__name__)
+_outbox = OutboxRow.__table__
 
 
 @dataclass(frozen=True)
@@ -44,64 +46,70 @@ class ClaimedRow:
     token: str
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Back-off for failed sends: exponential from ``base`` up to ``cap``, with jitter,
-    and ``max_attempts`` before a row is declared dead."""
-
-    base: timedelta = timedelta(seconds=2)
-    cap: timedelta = timedelta(minutes=10)
-    max_attempts: int = 8
-
-    def delay(self, attempts: int) -> timedelta:
-        """How long to wait before attempt ``attempts + 1``; full jitter avoids herds."""
-        ceiling = min(self.cap, self.base * (2 ** max(attempts - 1, 0)))
-        return ceiling * (0.5 + random.random() / 2)
-
-
 class OutboxDispatcher:
     """Delivers due outbox rows through the adapters registered for their platforms."""
 
     def __init__(self, db: Database, adapters: dict[str, ChatAdapter], *, batch_size: int = 100,
                  lease: timedelta = timedelta(seconds=60), retry: RetryPolicy = RetryPolicy(),
-                 on_dead: OnDead | None = None) -> None:
+                 on_dead: OnDead | None = None, concurrency: int = 8) -> None:
         self.db = db
-        self.on_dead = on_dead
         self.adapters = adapters
         self.batch_size = batch_size
         self.lease = lease
-        self.retry = retry
-        self.pacer = Pacer()
+        self.sender = RowSender(db, adapters, retry, on_dead, concurrency)
+        self.pacer = self.sender.pacer
         self._wake = asyncio.Event()
+        self._stopping = False
         db.on_outbox_commit(self.wake)
 
     def wake(self) -> None:
         """Deliver as soon as possible (called after a transaction adds rows)."""
         self._wake.set()
 
-    async def wait_for_work(self, timeout: float) -> None:
-        """Sleep until woken or ``timeout`` seconds pass."""
+    def stop_soon(self) -> None:
+        """Let the current batch finish and record its outcomes, then claim no more."""
+        self._stopping = True
+        self._wake.set()
+
+    async def wait_for_work(self, timeout: float) -> bool:
+        """Sleep until woken or ``timeout`` seconds pass; True when woken."""
         try:
             await asyncio.wait_for(self._wake.wait(), timeout)
         except asyncio.TimeoutError:
             pass
+        woken = self._wake.is_set()
         self._wake.clear()
+        return woken
 
-    async def drain(self) -> int:
-        """Deliver everything due now, batch after batch; returns how many were sent."""
-        sent = 0
+    async def drain(self, *, probe: bool = True) -> int:
+        """Deliver everything due now, batch after batch; returns how many were sent.
+
+        ``probe`` first asks, without a write lock, whether anything is due: most ticks
+        have nothing to do. A caller woken by a commit that added rows can skip it."""
         self.pacer.forget_before(self.db.clock.now() - timedelta(minutes=1))
-        if not await self.anything_due():
-            return 0
+        # Expired leases (a crashed worker's rows) are looked for only when the probe
+        # saw one: they are rare, and the ticker probes every tick.
+        expired = False
+        if probe:
+            due, expired = await self._due()
+            if not (due or expired):
+                return 0
+        sent, outcomes = 0, []
         while True:
-            claimed = await self.claim()
+            claimed = await self.record_and_claim(outcomes, claim=not self._stopping,
+                                                  expired=expired)
             if not claimed:
                 return sent
-            for row in claimed:
-                sent += await self.deliver(row)
+            expired = False
+            outcomes = await self.sender.send_all(claimed)
+            sent += sum(outcome.sent for outcome in outcomes)
 
     async def anything_due(self) -> bool:
         """One cheap read (no write lock) that says whether a claim could find work."""
+        return any(await self._due())
+
+    async def _due(self) -> tuple[bool, bool]:
+        """Whether a pending row is due, and whether a lease has expired."""
         now = self.db.clock.now()
         platforms = list(self.adapters)
         async with self.db.reading() as uow:
@@ -112,15 +120,51 @@ class OutboxDispatcher:
                 select(func.min(OutboxRow.lease_until))
                 .where(OutboxRow.status == "sending", OutboxRow.platform.in_(platforms))
                 .scalar_subquery()))).one()
-        return any(moment is not None and moment <= now for moment in (due, lease))
+        return (due is not None and due <= now), (lease is not None and lease <= now)
 
     async def claim(self) -> list[ClaimedRow]:
-        """Claim up to ``batch_size`` due rows (or rows whose lease expired) in one statement."""
-        now, token = self.db.clock.now(), uuid.uuid4().hex
-        due = or_(and_(OutboxRow.status == "pending", OutboxRow.due_at <= now),
-                  and_(OutboxRow.status == "sending", OutboxRow.lease_until < now))
-        pick = (select(OutboxRow.id).where(due, OutboxRow.platform.in_(list(self.adapters)))
-                .order_by(OutboxRow.due_at, OutboxRow.id).limit(self.batch_size))
+        """Claim up to ``batch_size`` due rows (or rows whose lease expired)."""
+        return await self.record_and_claim([], claim=True, expired=True)
+
+    async def deliver(self, row: ClaimedRow) -> Outcome:
+        """Send one claimed row; its outcome is written by ``record_and_claim``."""
+        return await self.sender.send(row)
+
+    async def record_and_claim(self, outcomes: list[Outcome], *, claim: bool,
+                               expired: bool = True) -> list[ClaimedRow]:
+        """In one transaction: write ``outcomes``, then (if ``claim``) claim the next
+        batch of due rows, and rows whose lease expired when ``expired``."""
+        if not outcomes and not claim:
+            return []
+        token, rows = uuid.uuid4().hex, []
+        async with self.db.unit_of_work() as uow:
+            await self._record(uow, outcomes)
+            if claim:  # "now" after recording, so an alert just queued is due
+                rows = await self._claim(uow, self.db.clock.now(), token, expired)
+        return sorted((ClaimedRow(r.id, r.workspace_id, r.ticket_id, r.platform, r.kind,
+                                  OutboundMessage.from_dict(json.loads(r.payload_json)),
+                                  r.attempts, token) for r in rows), key=lambda c: c.id)
+
+    async def _claim(self, uow: UnitOfWork, now: datetime, token: str, expired: bool) -> list:
+        # Two statements, not one with OR: each is an ordered index range scan that stops
+        # at its LIMIT (an OR becomes a bitmap scan on PostgreSQL that revisits every dead
+        # index entry a burst left behind, and a sort of every due row on SQLite).
+        platforms = list(self.adapters)
+        rows = await self._claim_where(uow, now, token, self.batch_size,
+                                       OutboxRow.status == "pending", OutboxRow.due_at <= now,
+                                       OutboxRow.platform.in_(platforms))
+        room = self.batch_size - len(rows)
+        if room > 0 and expired:
+            rows += await self._claim_where(uow, now, token, room,
+                                            OutboxRow.status == "sending",
+                                            OutboxRow.lease_until < now,
+                                            OutboxRow.platform.in_(platforms))
+        return rows
+
+    async def _claim_where(self, uow: UnitOfWork, now: datetime, token: str, limit: int,
+                           *conditions) -> list:
+        pick = (select(OutboxRow.id).where(*conditions)
+                .order_by(OutboxRow.due_at, OutboxRow.id).limit(limit))
         if self.db.engine.dialect.name == "postgresql":
             pick = pick.with_for_update(skip_locked=True)
         statement = (
@@ -129,78 +173,45 @@ class OutboxDispatcher:
                     attempts=OutboxRow.attempts + 1)
             .returning(OutboxRow.id, OutboxRow.workspace_id, OutboxRow.ticket_id,
                        OutboxRow.platform, OutboxRow.kind, OutboxRow.payload_json,
-                       OutboxRow.attempts)
-        )
-        async with self.db.unit_of_work() as uow:
-            rows = (await uow.session.execute(statement)).all()
-        claimed = [ClaimedRow(r.id, r.workspace_id, r.ticket_id, r.platform, r.kind,
-                              OutboundMessage.from_dict(json.loads(r.payload_json)), r.attempts,
-                              token) for r in rows]
-        return sorted(claimed, key=lambda c: c.id)
+                       OutboxRow.attempts))
+        return list((await uow.session.execute(statement)).all())
 
-    async def deliver(self, row: ClaimedRow) -> int:
-        """Send one claimed row and record the outcome; returns 1 if it was sent."""
-        adapter = self.adapters[row.platform]
-        now = self.db.clock.now()
-        channel = row.message.direct_to or row.message.channel_id
-        ready = self.pacer.reserve(getattr(adapter, "pacing", None), row.platform,
-                                   row.workspace_id, channel, now)
-        if ready is not None:
-            # Too soon for this channel: hand the row back for later, attempt unspent.
-            await self._complete(row, status="pending", due_at=ready, attempts=row.attempts - 1)
-            return 0
-        message, key = row.message, f"hd-{row.id}"
-        if row.kind == "card":
-            message, key = await prepare_card(self.db, row)
-            if message is None:
-                await self._complete(row, status="superseded")
-                return 0
-        try:
-            delivery = await adapter.send(message, idempotency_key=key, attempt=row.attempts)
-        except DeliveryError as error:
-            await self._failed(row, error)
-            return 0
-        except Exception as error:  # an adapter bug must not stop the dispatcher
-            logger.exception("adapter %s raised while sending outbox row %d", row.platform, row.id)
-            await self._failed(row, DeliveryError(type(error).__name__))
-            return 0
-        if row.kind == "card" and not message.edit_of:
-            await remember_card(self.db, row, delivery)
-        elif row.kind == "thread_root":
-            await remember_thread_root(self.db, row, delivery)
-        await self._complete(row, status="sent", result_message_id=delivery.message_id,
-                             sent_at=self.db.clock.now())
-        return 1
-
-    async def _failed(self, row: ClaimedRow, error: DeliveryError) -> None:
-        now = self.db.clock.now()
-        if error.retry_after is not None:
-            # A rate limit is not the row's fault: re-schedule without spending an attempt.
-            await self._complete(row, status="pending", attempts=row.attempts - 1,
-                                 due_at=now + timedelta(seconds=error.retry_after),
-                                 last_error=str(error)[:500])
-            return
-        if error.permanent or row.attempts >= self.retry.max_attempts:
-            logger.error("outbox row %d is dead after %d attempts: %s", row.id, row.attempts, error)
-            await self._complete(row, status="dead", last_error=str(error)[:500],
-                                 then=(lambda uow: self.on_dead(uow, row, error))
-                                 if self.on_dead and row.kind != "alert" else None)
-            return
-        await self._complete(row, status="pending", due_at=now + self.retry.delay(row.attempts),
-                             last_error=str(error)[:500])
-
-    async def _complete(self, row: ClaimedRow, then=None, **values) -> bool:
-        """Write the outcome only if we still hold the claim (fenced by its token); ``then``
-        runs in the same transaction when the fence holds."""
-        async with self.db.unit_of_work() as uow:
+    async def _record(self, uow: UnitOfWork, outcomes: list[Outcome]) -> None:
+        """Write outcomes fenced by their claim tokens: plain ones of one shape with a
+        single executemany, ones with follow-up work one by one."""
+        by_shape: dict[tuple[str, ...], list[Outcome]] = {}
+        for outcome in outcomes:
+            if outcome.then is None:
+                by_shape.setdefault(outcome.shape, []).append(outcome)
+                continue
             result = await uow.session.execute(
-                update(OutboxRow).where(OutboxRow.id == row.id, OutboxRow.claim_token == row.token)
-                .values(claim_token=None, lease_until=None, **values))
-            if result.rowcount and then is not None:
-                await then(uow)
-        if not result.rowcount:
-            logger.warning("outbox row %d was re-claimed by another worker; outcome dropped", row.id)
-        return bool(result.rowcount)
+                update(OutboxRow).where(OutboxRow.id == outcome.row.id,
+                                        OutboxRow.claim_token == outcome.row.token)
+                .values(claim_token=None, lease_until=None, **outcome.values))
+            if result.rowcount:
+                await outcome.then(uow)
+            else:
+                self._lost_claim([outcome])
+        for shape, group in by_shape.items():
+            statement = (update(_outbox)
+                         .where(_outbox.c.id == bindparam("_id"),
+                                _outbox.c.claim_token == bindparam("_token"))
+                         .values(claim_token=None, lease_until=None,
+                                 **{column: bindparam(column) for column in shape}))
+            params = [{"_id": o.row.id, "_token": o.row.token, **o.values} for o in group]
+            result = await uow.session.execute(statement, params)
+            if 0 <= (result.rowcount if result.rowcount is not None else -1) < len(group):
+                self._lost_claim(group, written=result.rowcount)
+
+    @staticmethod
+    def _lost_claim(outcomes: list[Outcome], written: int | None = None) -> None:
+        ids = ", ".join(str(o.row.id) for o in outcomes[:10])
+        if written is None:
+            logger.warning("outbox row %s was re-claimed by another worker; outcome dropped", ids)
+        else:
+            logger.warning("%d of %d outbox outcomes (rows %s...) were dropped: re-claimed by "
+                           "another worker after their lease expired",
+                           len(outcomes) - written, len(outcomes), ids)
 
     async def next_due_at(self) -> datetime | None:
         """When the earliest pending row falls due, or None when nothing is pending."""

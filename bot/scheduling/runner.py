@@ -55,22 +55,24 @@ class Ticker:
         return run
 
     async def _deliver_forever(self) -> None:
+        woken = False
         while not self._stopping:
             try:
-                await self.dispatcher.drain()
+                # A wake-up means a commit just added rows: no need to probe for them.
+                await self.dispatcher.drain(probe=not woken)
             except Exception:
                 logger.exception("outbox delivery failed; retrying next tick")
-            await self.dispatcher.wait_for_work(self.tick_seconds)
+            woken = await self.dispatcher.wait_for_work(self.tick_seconds)
 
-    async def stop(self) -> None:
-        """Stop ticking and wait for the delivery loop to finish its current row."""
+    async def stop(self, grace_seconds: float = 5.0) -> None:
+        """Stop ticking; let the delivery loop record what it has already sent (for up
+        to ``grace_seconds``) so nothing sent is sent again after a restart."""
         self._stopping = True
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         if self._delivery is not None:
-            self.dispatcher.wake()
-            self._delivery.cancel()
+            self.dispatcher.stop_soon()
             try:
-                await self._delivery
-            except asyncio.CancelledError:
+                await asyncio.wait_for(self._delivery, grace_seconds)
+            except (asyncio.TimeoutError, asyncio.CancelledError):
                 pass

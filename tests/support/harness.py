@@ -47,8 +47,10 @@ class DeskHarness:
         register_all(self.router)
         self.platform = platform
         self.adapter = RecordingAdapter(platform)
+        # One row at a time, so the transcript reads in the order the desk queued it;
+        # concurrent lanes are tested on their own (tests/scheduling/test_dispatcher.py).
         self.dispatcher = OutboxDispatcher(self.db, {platform: self.adapter},
-                                           on_dead=dead_letter_alerter(self.desk))
+                                           on_dead=dead_letter_alerter(self.desk), concurrency=1)
         self._ids = itertools.count(1)
         self.sweeper = PromiseSweeper(self.db, self.desk)
         self.jobs: list = [self.sweeper.sweep]
