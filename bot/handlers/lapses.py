@@ -20,6 +20,7 @@ from bot.domain.tickets import Ticket, TicketAction, TicketStatus, transition
 from bot.domain.timefmt import format_when
 from bot.handlers.cards import queue_card_in
 from bot.handlers.notify import confirmation_buttons, to_agents, to_person, to_requester
+from bot.storage.tables import OutboxRow
 from bot.storage.uow import UnitOfWork
 
 logger = logging.getLogger(__name__)
@@ -31,11 +32,15 @@ _WAIT_STATUS = {PromiseKind.AWAITING_REQUESTER: TicketStatus.WAITING_REQUESTER,
 class LapseCover:
     """Everything needed to cover one lapsed promise, loaded once."""
 
-    def __init__(self, uow: UnitOfWork, desk: Desk, promise: Promise, now: datetime) -> None:
+    def __init__(self, uow: UnitOfWork, desk: Desk, promise: Promise, now: datetime, *,
+                 card: bool = True) -> None:
         self.uow, self.desk, self.promise, self.now = uow, desk, promise, now
+        # The sweeper covering a batch queues the cards itself, after one flush.
+        self.card = card
 
-    async def run(self) -> int | None:
-        """Cover the promise; returns the id of the requester-facing outbox row, if any."""
+    async def run(self) -> OutboxRow | None:
+        """Cover the promise; returns the requester-facing outbox row, if any. Rows are
+        queued without flushing: they get their ids at the unit of work's next flush."""
         uow, promise = self.uow, self.promise
         self.ticket: Ticket = await uow.tickets.get(promise.ticket_id)
         self.workspace: Workspace = await uow.workspaces.get(self.ticket.workspace_id)
@@ -52,7 +57,8 @@ class LapseCover:
         else:
             cover_id = await self._cover_desk_promise()
         # The card shows the next promise and the status: both may have changed.
-        await queue_card_in(uow, self.workspace, self.policy, self.now, self.ticket)
+        if self.card:
+            await queue_card_in(uow, self.workspace, self.policy, self.now, self.ticket)
         return cover_id
 
     def t(self, key: str, **fields) -> str:
@@ -64,14 +70,14 @@ class LapseCover:
         tz = (person or self.requester).tz or self.policy.calendar.timezone
         return format_when(moment, self.now, tz)
 
-    async def post(self, message) -> int | None:
-        """Queue ``message`` (None is skipped) and return its outbox id."""
+    async def post(self, message) -> OutboxRow | None:
+        """Queue ``message`` (None is skipped) and return its outbox row."""
         if message is None:
             return None
-        return await self.uow.outbox.add(self.workspace.id, self.workspace.platform, message,
-                                         self.now, ticket_id=self.ticket.id)
+        return self.uow.outbox.queue(self.workspace.id, self.workspace.platform, message,
+                                     self.now, ticket_id=self.ticket.id)
 
-    async def _cover_desk_promise(self) -> int | None:
+    async def _cover_desk_promise(self) -> OutboxRow | None:
         promise, ticket, policy = self.promise, self.ticket, self.policy
         interval = policy.sla.target(ticket.priority).update_interval
         next_due = next_promise_due(promise, self.now, interval, policy.calendar.add_business_time)
@@ -101,7 +107,7 @@ class LapseCover:
         if next_kind is PromiseKind.STATUS_UPDATE:
             await self.uow.promises.cancel(ticket.id, self.now, (PromiseKind.STATUS_UPDATE,))
         warn_at = self.now + (next_due - self.now) * policy.sla.warn_at
-        await self.uow.promises.make(
+        self.uow.promises.queue(
             self.workspace.id, ticket.id, next_kind, next_due, self.now,
             owner_id=promise.owner_id, text=promise.text, misses_in_row=misses,
             parent_id=promise.id, warn_at=warn_at)
@@ -123,7 +129,7 @@ class LapseCover:
         await self.uow.tickets.add_event(ticket.id, "escalated", self.now,
                                          body=f"{what} missed {misses} time(s)", automatic=True)
 
-    async def _cover_wait(self) -> int | None:
+    async def _cover_wait(self) -> OutboxRow | None:
         promise, ticket, policy = self.promise, self.ticket, self.policy
         waiting = promise.kind is PromiseKind.AWAITING_REQUESTER
         plan = policy.waiting if waiting else policy.confirmation
@@ -138,9 +144,9 @@ class LapseCover:
                     confirmation_buttons(ticket, self.t("buttons.solved_yes"),
                                          self.t("buttons.solved_no")))
             cover_id = await self.post(message)
-            await self.uow.promises.make(self.workspace.id, ticket.id, promise.kind, close_at,
-                                         self.now, owner_id=promise.owner_id, step=1,
-                                         parent_id=promise.id)
+            self.uow.promises.queue(self.workspace.id, ticket.id, promise.kind, close_at,
+                                    self.now, owner_id=promise.owner_id, step=1,
+                                    parent_id=promise.id)
             return cover_id
         status = transition(ticket.status, TicketAction.AUTO_CLOSE,
                             has_owner=ticket.owner_id is not None, number=ticket.number)

@@ -28,4 +28,4 @@ async def warn_before_breach(uow: UnitOfWork, desk: Desk, promise: Promise, now:
         due=format_when(promise.due_at, now, tz))
     message = to_person(owner, text, ticket) if owner else to_agents(ticket, text)
     if message is not None:
-        await uow.outbox.add(workspace.id, workspace.platform, message, now, ticket_id=ticket.id)
+        uow.outbox.queue(workspace.id, workspace.platform, message, now, ticket_id=ticket.id)

@@ -1,11 +1,15 @@
 """The ledger sweeper: no promise passes silently.
 
 Due promises are claimed with a lease in one statement (``FOR UPDATE SKIP LOCKED`` on
-PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite). Each is then covered in its own
-transaction that first marks it missed *fenced by the claim token*: if another worker
-re-claimed it after our lease expired, or a person kept it meanwhile, the fence fails
-and we write nothing. A worker killed after claiming leaves a lease that expires and
-the promise is claimed again, so every lapse is covered exactly once.
+PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite). A claimed batch is then covered *as a set*
+in one transaction: one UPDATE marks them missed, fenced by the claim token (if another
+worker re-claimed one after our lease expired, or a person kept it meanwhile, the fence
+leaves it out), three IN-queries load their tickets, workspaces and people, the updates,
+reminders and next promises are worked out in memory and written with multi-row
+INSERTs. If anything in a batch fails, the batch rolls back and each promise is covered
+on its own, so one bad promise cannot hold up the others. A worker killed after
+claiming leaves a lease that expires and the promise is claimed again, so every lapse is
+covered exactly once.
 """
 
 from __future__ import annotations
@@ -13,21 +17,35 @@ from __future__ import annotations
 import logging
 import uuid
 from datetime import timedelta
+from typing import NamedTuple
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from bot.desk import Desk
 from bot.domain.promises import PromiseStatus
+from bot.handlers.cards import queue_card_in
 from bot.handlers.lapses import LapseCover
 from bot.handlers.warnings import warn_before_breach
 from bot.storage.promises import promise_from_row
-from bot.storage.tables import PromiseRow
-from bot.storage.uow import Database
+from bot.storage.batch import number_new_rows
+from bot.storage.tables import (
+    OutboxRow, PersonRow, PromiseRow, TicketEventRow, TicketRow, WorkspaceRow,
+)
+from bot.storage.uow import Database, UnitOfWork
 
 logger = logging.getLogger(__name__)
 
 _PENDING, _SENDING = PromiseStatus.PENDING.value, PromiseStatus.SENDING.value
+_promises = PromiseRow.__table__
 MAX_COVER_ATTEMPTS = 5
+
+
+class Claimed(NamedTuple):
+    """A promise this worker holds under a lease."""
+
+    id: int
+    token: str
+    ticket_id: int
 
 
 class PromiseSweeper:
@@ -50,8 +68,7 @@ class PromiseSweeper:
             claimed = await self.claim()
             if not claimed:
                 return covered
-            for promise_id, token in claimed:
-                covered += await self.cover(promise_id, token)
+            covered += await self.cover_batch(claimed)
 
     async def anything_due(self) -> bool:
         """One cheap read (no write lock) that says whether a sweep has work: most ticks
@@ -68,21 +85,107 @@ class PromiseSweeper:
                 .scalar_subquery()))).one()
         return any(moment is not None and moment <= now for moment in (due, lease, warn))
 
-    async def claim(self) -> list[tuple[int, str]]:
+    async def claim(self) -> list[Claimed]:
         """Claim up to ``batch_size`` due promises (or ones whose lease expired)."""
         now, token = self.db.clock.now(), uuid.uuid4().hex
-        due = or_(and_(PromiseRow.status == _PENDING, PromiseRow.due_at <= now),
-                  and_(PromiseRow.status == _SENDING, PromiseRow.lease_until < now))
-        pick = select(PromiseRow.id).where(due).order_by(PromiseRow.due_at).limit(self.batch_size)
+        async with self.db.unit_of_work() as uow:
+            # Two statements rather than one OR: each is an ordered index range scan that
+            # stops at its LIMIT (see docs/performance.md on dead index entries).
+            ids = await self._claim_where(uow, now, token, self.batch_size,
+                                          PromiseRow.status == _PENDING, PromiseRow.due_at <= now)
+            if len(ids) < self.batch_size:
+                ids += await self._claim_where(uow, now, token, self.batch_size - len(ids),
+                                               PromiseRow.status == _SENDING,
+                                               PromiseRow.lease_until < now)
+        return sorted(Claimed(promise_id, token, ticket_id) for promise_id, ticket_id in ids)
+
+    async def _claim_where(self, uow: UnitOfWork, now, token: str, limit: int,
+                           *conditions) -> list[tuple[int, int]]:
+        pick = select(PromiseRow.id).where(*conditions).order_by(PromiseRow.due_at).limit(limit)
         if self.db.engine.dialect.name == "postgresql":
             pick = pick.with_for_update(skip_locked=True)
         statement = (update(PromiseRow).where(PromiseRow.id.in_(pick.scalar_subquery()))
                      .values(status=_SENDING, claim_token=token, lease_until=now + self.lease,
                              attempts=PromiseRow.attempts + 1)
-                     .returning(PromiseRow.id))
+                     .returning(PromiseRow.id, PromiseRow.ticket_id))
+        return [tuple(row) for row in (await uow.session.execute(statement)).all()]
+
+    async def cover_batch(self, claimed: list[Claimed]) -> int:
+        """Cover a claimed batch: together in one transaction, and one by one if that
+        fails. A ticket with several promises in the batch has all but its first covered
+        on their own afterwards, so each cover sees what the one before it did."""
+        together, alone, seen = [], [], set()
+        for claim in claimed:
+            (alone if claim.ticket_id in seen else together).append(claim)
+            seen.add(claim.ticket_id)
+        covered = 0
+        if together:
+            try:
+                covered += await self._cover_set(together)
+            except Exception:
+                logger.exception("covering %d promises together failed; covering them one "
+                                 "by one", len(together))
+                alone = together + alone
+        for claim in alone:
+            covered += await self.cover(claim.id, claim.token)
+        return covered
+
+    async def _cover_set(self, claimed: list[Claimed]) -> int:
+        token = claimed[0].token
         async with self.db.unit_of_work() as uow:
-            ids = (await uow.session.execute(statement)).scalars().all()
-        return [(promise_id, token) for promise_id in sorted(ids)]
+            now = self.db.clock.now()
+            first = (await uow.session.execute(self._fence(now).where(
+                PromiseRow.id.in_([c.id for c in claimed]), PromiseRow.claim_token == token))
+            ).scalars().all()
+            loaded = await self._load(uow, first)
+            covers = []
+            with uow.session.no_autoflush:
+                for row in first:
+                    cover = LapseCover(uow, self.desk, promise_from_row(row), now, card=False)
+                    covers.append((row, await cover.run(), cover))
+            await number_new_rows(uow.session, OutboxRow, PromiseRow, TicketEventRow)
+            await uow.session.flush()  # every INSERT of the batch, a few statements in all
+            links = [{"_id": row.id, "cover": out.id} for row, out, _ in covers if out is not None]
+            if links:
+                await uow.session.execute(
+                    update(_promises).where(_promises.c.id == bindparam("_id"))
+                    .values(cover_outbox_id=bindparam("cover")), links)
+            await self._queue_cards(uow, covers, now)
+            del loaded
+        return len(first)
+
+    def _fence(self, now):
+        return (update(PromiseRow).where(PromiseRow.status == _SENDING)
+                .values(status=PromiseStatus.MISSED.value, resolution="bot", resolved_at=now,
+                        claim_token=None, lease_until=None)
+                .returning(PromiseRow))
+
+    async def _load(self, uow: UnitOfWork, rows: list[PromiseRow]) -> list:
+        """Load the batch's tickets, workspaces and people into the session's identity
+        map (three queries), so the covers' lookups need none. The returned list keeps
+        them referenced: the identity map alone would let them go."""
+        tickets = (await uow.session.execute(select(TicketRow).where(
+            TicketRow.id.in_({r.ticket_id for r in rows})))).scalars().all()
+        workspaces = (await uow.session.execute(select(WorkspaceRow).where(
+            WorkspaceRow.id.in_({t.workspace_id for t in tickets})))).scalars().all()
+        people_ids = ({t.requester_id for t in tickets} | {t.owner_id for t in tickets}
+                      | {r.owner_id for r in rows}) - {None}
+        people = (await uow.session.execute(select(PersonRow).where(
+            PersonRow.id.in_(people_ids)))).scalars().all()
+        return [*tickets, *workspaces, *people]
+
+    async def _queue_cards(self, uow: UnitOfWork, covers: list, now) -> None:
+        """The triage cards of the covered tickets, for workspaces that have a triage
+        channel (after the flush, so each card shows the ticket's new next promise)."""
+        triage: dict[int, bool] = {}
+        for _, _, cover in covers:
+            workspace = getattr(cover, "workspace", None)
+            if workspace is None:
+                continue
+            if workspace.id not in triage:
+                triage[workspace.id] = bool(await uow.workspaces.channels(workspace.id, "triage"))
+            if triage[workspace.id]:
+                await queue_card_in(uow, workspace, cover.policy, now, cover.ticket)
 
     async def cover(self, promise_id: int, token: str) -> int:
         """Cover one claimed promise; returns 1 if this worker covered it."""
@@ -100,10 +203,11 @@ class PromiseSweeper:
                 if row is None:
                     logger.info("promise %d was kept or re-claimed meanwhile; skipping", promise_id)
                     return 0
-                cover_id = await LapseCover(uow, self.desk, promise_from_row(row), now).run()
-                if cover_id is not None:
+                cover = await LapseCover(uow, self.desk, promise_from_row(row), now).run()
+                if cover is not None:
+                    await uow.session.flush()
                     await uow.session.execute(update(PromiseRow).where(PromiseRow.id == promise_id)
-                                              .values(cover_outbox_id=cover_id))
+                                              .values(cover_outbox_id=cover.id))
             return 1
         except Exception:
             logger.exception("covering promise %d failed", promise_id)
@@ -138,6 +242,10 @@ class PromiseSweeper:
             rows = (await uow.session.execute(
                 update(PromiseRow).where(PromiseRow.id.in_(pick.scalar_subquery()))
                 .values(warned_at=now).returning(PromiseRow))).scalars().all()
-            for row in rows:
-                await warn_before_breach(uow, self.desk, promise_from_row(row), now)
+            loaded = await self._load(uow, rows) if rows else []
+            with uow.session.no_autoflush:
+                for row in rows:
+                    await warn_before_breach(uow, self.desk, promise_from_row(row), now)
+            await number_new_rows(uow.session, OutboxRow)
+            del loaded
         return len(rows)

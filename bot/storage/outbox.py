@@ -22,12 +22,21 @@ class OutboxRepository:
                   now: datetime, *, ticket_id: int | None = None, kind: str = "post",
                   due_at: datetime | None = None) -> int:
         """Queue ``message`` for delivery at ``due_at`` (default: now); returns its id."""
+        row = self.queue(workspace_id, platform, message, now, ticket_id=ticket_id, kind=kind,
+                         due_at=due_at)
+        await self.session.flush()
+        return row.id
+
+    def queue(self, workspace_id: int, platform: str, message: OutboundMessage,
+              now: datetime, *, ticket_id: int | None = None, kind: str = "post",
+              due_at: datetime | None = None) -> OutboxRow:
+        """Like :meth:`add` but without flushing: the row gets its id at the next flush,
+        so many rows queued together are written with one multi-row INSERT."""
         row = OutboxRow(
             workspace_id=workspace_id, platform=platform, kind=kind, ticket_id=ticket_id,
             payload_json=json.dumps(message.to_dict()), status="pending",
             due_at=due_at or now, attempts=0, created_at=now,
         )
         self.session.add(row)
-        await self.session.flush()
         self.added += 1
-        return row.id
+        return row

@@ -30,10 +30,17 @@ class PromiseRepository:
         self.session = session
 
     async def make(self, workspace_id: int, ticket_id: int, kind: PromiseKind, due_at: datetime,
-                   now: datetime, *, owner_id: int | None = None, text: str = "",
-                   warn_at: datetime | None = None, misses_in_row: int = 0,
-                   parent_id: int | None = None, step: int = 0) -> Promise:
-        """Record a promise the desk has just stated."""
+                   now: datetime, **details) -> Promise:
+        """Record a promise the desk has just stated (see :meth:`queue` for ``details``)."""
+        row = self.queue(workspace_id, ticket_id, kind, due_at, now, **details)
+        await self.session.flush()
+        return promise_from_row(row)
+
+    def queue(self, workspace_id: int, ticket_id: int, kind: PromiseKind, due_at: datetime,
+              now: datetime, *, owner_id: int | None = None, text: str = "",
+              warn_at: datetime | None = None, misses_in_row: int = 0,
+              parent_id: int | None = None, step: int = 0) -> PromiseRow:
+        """Like :meth:`make` without flushing, so a batch is written with one INSERT."""
         row = PromiseRow(
             workspace_id=workspace_id, ticket_id=ticket_id, kind=kind.value, owner_id=owner_id,
             text=text, made_at=now, due_at=due_at, warn_at=warn_at,
@@ -41,8 +48,7 @@ class PromiseRepository:
             parent_id=parent_id, attempts=0, step=step,
         )
         self.session.add(row)
-        await self.session.flush()
-        return promise_from_row(row)
+        return row
 
     async def open_for_ticket(self, ticket_id: int) -> list[Promise]:
         """Promises on this ticket not yet kept, missed or cancelled, soonest first."""
