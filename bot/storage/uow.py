@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Callable
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bot.clock import Clock, SystemClock
-from bot.storage.db import create_engine, session_factory
+from bot.storage.db import SQLITE_BUSY_TIMEOUT_MS, create_engine, session_factory
 from bot.storage.outbox import OutboxRepository
 from bot.storage.promises import PromiseRepository
 from bot.storage.repositories import (
@@ -16,6 +17,38 @@ from bot.storage.repositories import (
 )
 
 logger = logging.getLogger(__name__)
+
+
+class WriteGate:
+    """One writing unit of work at a time in this process, first come first served.
+
+    SQLite has one writer. Left to its busy handler, writers waiting for the lock poll
+    with growing sleeps and whoever polls at the right moment wins, so under load one
+    busy loop (say, the sweeper) can starve another (the outbox). Queueing writers here
+    first makes the order fair and the hand-over immediate. Other processes still meet
+    at SQLite's own lock and its busy timeout.
+    """
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self._lock = asyncio.Lock()
+        self._holder: asyncio.Task | None = None
+
+    async def acquire(self) -> bool:
+        """Wait for our turn to write (at most ``timeout`` seconds). Returns False, and
+        waits for nothing, when this task already holds the gate: a unit of work opened
+        inside another one is left to SQLite's own lock, as it was before the gate."""
+        task = asyncio.current_task()
+        if task is not None and task is self._holder:
+            return False
+        await asyncio.wait_for(self._lock.acquire(), self.timeout)
+        self._holder = task
+        return True
+
+    def release(self) -> None:
+        """Let the next writer in."""
+        self._holder = None
+        self._lock.release()
 
 
 class Database:
@@ -27,6 +60,8 @@ class Database:
         self.read_sessions = session_factory(engine, read_only=True)
         self.clock = clock or SystemClock()
         self._outbox_listeners: list[Callable[[], None]] = []
+        self.write_gate = (WriteGate(SQLITE_BUSY_TIMEOUT_MS / 1000)
+                           if engine.dialect.name == "sqlite" else None)
 
     @classmethod
     def from_url(cls, url: str, clock: Clock | None = None) -> "Database":
@@ -71,8 +106,15 @@ class UnitOfWork:
         self.read_only = read_only
 
     async def __aenter__(self) -> "UnitOfWork":
-        self.session = (self.db.read_sessions if self.read_only else self.db.sessions)()
-        await self.session.begin()
+        self.gate = None if self.read_only else self.db.write_gate
+        if self.gate is not None and not await self.gate.acquire():
+            self.gate = None  # nested in this task's own unit of work, which holds it
+        try:
+            self.session = (self.db.read_sessions if self.read_only else self.db.sessions)()
+            await self.session.begin()
+        except BaseException:
+            self._release()
+            raise
         self.workspaces = WorkspaceRepository(self.session)
         self.people = PeopleRepository(self.session)
         self.tickets = TicketRepository(self.session)
@@ -88,9 +130,17 @@ class UnitOfWork:
             else:
                 await self.session.rollback()
         finally:
-            await self.session.close()
+            try:
+                await self.session.close()
+            finally:
+                self._release()
         if exc_type is None and self.outbox.added:
             self.db.outbox_committed()
+
+    def _release(self) -> None:
+        if self.gate is not None:
+            self.gate.release()
+            self.gate = None
 
     async def rollback(self) -> None:
         """Discard everything done so far in this unit of work and start afresh."""
