@@ -152,7 +152,7 @@ async def desk_stage(adapter, sink, world: dict, folder: str, rate: int, triage:
     router = Router(db, desk)
     register_all(router)
     dispatcher = OutboxDispatcher(db, {"discord": adapter})
-    ticker = Ticker(1.0, dispatcher, jobs={"sweep": PromiseSweeper(db, desk).sweep})
+    ticker = Ticker(1.0, dispatcher, PromiseSweeper(db, desk))
     sink.router = router
     ticker.start()
 

@@ -8,7 +8,7 @@ For each database, on a fresh schema (``bot.storage.migrate.upgrade``):
 
 1. creating N open promises on N tickets through ``uow.promises.make`` (1,000 per unit of
    work), due in about 30 days so they stay open;
-2. the idle tick (``sweeper.sweep()`` + ``dispatcher.drain()``) at 1%, 10% and 100% of N
+2. the idle tick (``Ticker.tick()``, one probe for sweeper and dispatcher) at 1%, 10%, 100% of N
    open promises, plus EXPLAIN of the claim and warn statements the code really sends;
 3. lateness when ``--due`` promises fall due at once under the real ``Ticker`` (1 s tick)
    with the real ``PromiseSweeper`` and ``OutboxDispatcher`` and an adapter that accepts
@@ -264,20 +264,27 @@ async def analyze_postgres(db) -> None:
 
 
 async def idle_ticks(db, desk, ticks: int, gap: float) -> dict[str, Any]:
-    """Median/p99 of a full idle tick, and of its parts. Ticks are ``gap`` seconds apart,
-    as real ones are (1 s): back-to-back calls are about twice as fast, because the worker
-    threads and the CPU are still warm, and would flatter the figure."""
+    """Median/p99 of a full idle tick (``Ticker.tick``, what the running desk does every
+    second), and of its parts. Ticks are ``gap`` seconds apart, as real ones are (1 s):
+    back-to-back calls are about twice as fast, because the worker threads and the CPU
+    are still warm, and would flatter the figure."""
     from sqlalchemy import text
 
     from bot.scheduling.ledger import PromiseSweeper
     from bot.scheduling.outbox import OutboxDispatcher
+    from bot.scheduling.runner import Ticker
 
     sweeper = PromiseSweeper(db, desk)
     dispatcher = OutboxDispatcher(db, {PLATFORM: TimingAdapter()})
+    ticker = Ticker(1.0, dispatcher, sweeper)  # never started: we call its tick ourselves
 
     async def tick() -> None:
-        if await sweeper.sweep():
-            raise RuntimeError("the idle tick covered a promise: the data set is wrong")
+        await ticker.tick()
+        if dispatcher._wake.is_set():  # a cover's commit or a due row would set it
+            raise RuntimeError("the idle tick found work: the data set is wrong")
+
+    async def old_tick() -> None:  # before: the sweeper and the dispatcher probed apart
+        await sweeper.sweep()
         await dispatcher.drain()
 
     async def floor() -> None:
@@ -299,7 +306,8 @@ async def idle_ticks(db, desk, ticks: int, gap: float) -> dict[str, Any]:
     parts: dict[str, list[float]] = defaultdict(list)
     for _ in range(max(ticks // 8, 20)):
         for name, call in (("warn", sweeper.warn), ("claim", sweeper.claim),
-                           ("drain", dispatcher.drain), ("SELECT 1 uow", floor)):
+                           ("drain", dispatcher.drain), ("old tick", old_tick),
+                           ("SELECT 1 uow", floor)):
             await asyncio.sleep(gap / 2)
             began = time.perf_counter()
             await call()
@@ -461,7 +469,7 @@ async def run_desk(url: str, desk):
     adapter = TimingAdapter()
     dispatcher = OutboxDispatcher(db, {PLATFORM: adapter}, on_dead=dead_letter_alerter(desk))
     sweeper = PromiseSweeper(db, desk)
-    ticker = Ticker(1.0, dispatcher, jobs={"helpdesk-promise-sweep": sweeper.sweep})
+    ticker = Ticker(1.0, dispatcher, sweeper)
     return db, adapter, ticker
 
 
@@ -575,16 +583,17 @@ async def ledger_child(args, scale: Scale) -> dict[str, Any]:
         p = idle["parts"]
         idle_rows.append([stage, idle["tick"]["p50"], idle["tick"]["p99"], idle["tick"]["max"],
                           idle["back_to_back"]["p50"], p["warn"]["p50"], p["claim"]["p50"],
-                          p["drain"]["p50"], p["SELECT 1 uow"]["p50"]])
+                          p["drain"]["p50"], p["old tick"]["p50"], p["SELECT 1 uow"]["p50"]])
     memory.append(rss_row("created promises + idle ticks"))
     say(common.table(["open promises", "made", "seconds", "promises/s"], create_rows,
                      title="\n1. Creating open promises (uow.promises.make, 1,000 per unit of work)"))
     say(f"   overall: {have:,} in {create_s:.1f} s = {have / create_s:,.0f} promises/s")
     say(common.table(["open promises", "tick p50 ms", "tick p99 ms", "tick max ms",
                       "back-to-back p50", "warn p50", "claim p50", "drain p50",
-                      "SELECT 1 uow p50"], idle_rows,
+                      "sweep+drain p50", "SELECT 1 uow p50"], idle_rows,
                      title=f"\n2. Idle tick, nothing due ({scale.ticks} ticks {args.tick_gap} s "
-                           "apart; tick = sweeper.sweep() + dispatcher.drain(); all in ms)"))
+                           "apart; tick = Ticker.tick(), one probe; sweep+drain = the two "
+                           "probing apart, as before; all in ms)"))
     plans = await explain(db, desk)
     say(f"\n   EXPLAIN at {have:,} open promises "
         f"({'EXPLAIN (ANALYZE, BUFFERS)' if pg_version else 'EXPLAIN QUERY PLAN'}):")

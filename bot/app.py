@@ -51,13 +51,11 @@ class App:
         self.dispatcher = OutboxDispatcher(self.db, self.adapters,
                                            on_dead=dead_letter_alerter(self.desk))
         self.sweeper = PromiseSweeper(self.db, self.desk)
-        self.ticker = Ticker(settings.tick_seconds, self.dispatcher,
-                             jobs={"helpdesk-promise-sweep": self.sweeper.sweep})
+        self.ticker = Ticker(settings.tick_seconds, self.dispatcher, self.sweeper)
 
     async def settle(self) -> None:
-        """Run every scheduled job once and deliver what is due (the console's heartbeat)."""
-        for job in self.ticker.jobs.values():
-            await job()
+        """Tick once and deliver what is due (the console's heartbeat)."""
+        await self.ticker.tick()
         await self.dispatcher.drain()
 
     async def start(self) -> None:

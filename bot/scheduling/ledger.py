@@ -19,13 +19,14 @@ import uuid
 from datetime import timedelta
 from typing import NamedTuple
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, select, update
 
 from bot.desk import Desk
 from bot.domain.promises import PromiseStatus
 from bot.handlers.cards import queue_card_in
 from bot.handlers.lapses import LapseCover
 from bot.handlers.warnings import warn_before_breach
+from bot.scheduling.probe import Due, what_is_due
 from bot.storage.promises import promise_from_row
 from bot.storage.batch import number_new_rows
 from bot.storage.tables import (
@@ -58,11 +59,15 @@ class PromiseSweeper:
         self.batch_size = batch_size
         self.lease = lease
 
-    async def sweep(self) -> int:
-        """Warn before breaches, then cover every due promise; returns how many were covered."""
-        if not await self.anything_due():
+    async def sweep(self, due: Due | None = None) -> int:
+        """Warn before breaches, then cover every due promise; returns how many were
+        covered. ``due`` is what a tick's probe already found (else we probe here)."""
+        if due is None:
+            due = await what_is_due(self.db, outbox=False)
+        if not due.ledger_work:
             return 0
-        await self.warn()
+        if due.warnings:
+            await self.warn()
         covered = 0
         while True:
             claimed = await self.claim()
@@ -71,19 +76,8 @@ class PromiseSweeper:
             covered += await self.cover_batch(claimed)
 
     async def anything_due(self) -> bool:
-        """One cheap read (no write lock) that says whether a sweep has work: most ticks
-        have none, and the claims below each need a write transaction."""
-        now = self.db.clock.now()
-        async with self.db.reading() as uow:
-            due, lease, warn = (await uow.session.execute(select(
-                select(func.min(PromiseRow.due_at)).where(PromiseRow.status == _PENDING)
-                .scalar_subquery(),
-                select(func.min(PromiseRow.lease_until)).where(PromiseRow.status == _SENDING)
-                .scalar_subquery(),
-                select(func.min(PromiseRow.warn_at))
-                .where(PromiseRow.status == _PENDING, PromiseRow.warned_at.is_(None))
-                .scalar_subquery()))).one()
-        return any(moment is not None and moment <= now for moment in (due, lease, warn))
+        """One cheap read (no write lock) that says whether a sweep has work."""
+        return (await what_is_due(self.db, outbox=False)).ledger_work
 
     async def claim(self) -> list[Claimed]:
         """Claim up to ``batch_size`` due promises (or ones whose lease expired)."""

@@ -19,10 +19,11 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, select, update
 
 from bot.adapters.base import ChatAdapter, OutboundMessage
 from bot.scheduling.delivery import OnDead, Outcome, RetryPolicy, RowSender
+from bot.scheduling.probe import what_is_due
 from bot.storage.tables import OutboxRow
 from bot.storage.uow import Database, UnitOfWork
 
@@ -60,10 +61,13 @@ class OutboxDispatcher:
         self.pacer = self.sender.pacer
         self._wake = asyncio.Event()
         self._stopping = False
+        self._leases_expired = False
         db.on_outbox_commit(self.wake)
 
-    def wake(self) -> None:
-        """Deliver as soon as possible (called after a transaction adds rows)."""
+    def wake(self, *, leases_expired: bool = False) -> None:
+        """Deliver as soon as possible (called after a transaction adds rows, and by the
+        tick when a row comes due); ``leases_expired`` when a probe saw expired leases."""
+        self._leases_expired = self._leases_expired or leases_expired
         self._wake.set()
 
     def stop_soon(self) -> None:
@@ -71,8 +75,9 @@ class OutboxDispatcher:
         self._stopping = True
         self._wake.set()
 
-    async def wait_for_work(self, timeout: float) -> bool:
-        """Sleep until woken or ``timeout`` seconds pass; True when woken."""
+    async def wait_for_work(self, timeout: float | None) -> bool:
+        """Sleep until woken or ``timeout`` seconds pass (None: until woken); True when
+        woken."""
         try:
             await asyncio.wait_for(self._wake.wait(), timeout)
         except asyncio.TimeoutError:
@@ -89,9 +94,10 @@ class OutboxDispatcher:
         self.pacer.forget_before(self.db.clock.now() - timedelta(minutes=1))
         # Expired leases (a crashed worker's rows) are looked for only when the probe
         # saw one: they are rare, and the ticker probes every tick.
-        expired = False
+        expired, self._leases_expired = self._leases_expired, False
         if probe:
-            due, expired = await self._due()
+            due, leases = await self._due()
+            expired = expired or leases
             if not (due or expired):
                 return 0
         sent, outcomes = 0, []
@@ -110,17 +116,8 @@ class OutboxDispatcher:
 
     async def _due(self) -> tuple[bool, bool]:
         """Whether a pending row is due, and whether a lease has expired."""
-        now = self.db.clock.now()
-        platforms = list(self.adapters)
-        async with self.db.reading() as uow:
-            due, lease = (await uow.session.execute(select(
-                select(func.min(OutboxRow.due_at))
-                .where(OutboxRow.status == "pending", OutboxRow.platform.in_(platforms))
-                .scalar_subquery(),
-                select(func.min(OutboxRow.lease_until))
-                .where(OutboxRow.status == "sending", OutboxRow.platform.in_(platforms))
-                .scalar_subquery()))).one()
-        return (due is not None and due <= now), (lease is not None and lease <= now)
+        due = await what_is_due(self.db, list(self.adapters), ledger=False)
+        return due.outbox, due.outbox_leases
 
     async def claim(self) -> list[ClaimedRow]:
         """Claim up to ``batch_size`` due rows (or rows whose lease expired)."""

@@ -13,56 +13,73 @@ from typing import Awaitable, Callable
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.scheduling.ledger import PromiseSweeper
 from bot.scheduling.outbox import OutboxDispatcher
+from bot.scheduling.probe import what_is_due
 
 logger = logging.getLogger(__name__)
 
 Job = Callable[[], Awaitable[object]]
+TICK_JOB_ID = "helpdesk-tick"
 
 
 class Ticker:
-    """Runs ``jobs`` every ``tick_seconds`` and keeps the dispatcher delivering.
+    """Every ``tick_seconds``: one read asks what is due; the sweeper covers lapsed
+    promises if any, and the dispatcher is woken if any outbox row came due.
 
     The dispatcher also wakes at once when a transaction adds outbox rows, so the tick
-    only bounds how late a scheduled row or a retry can be.
+    only bounds how late a scheduled row, a retry or another process's row can be. An
+    idle tick is that one read. Extra ``jobs`` run on every tick after it.
     """
 
     def __init__(self, tick_seconds: float, dispatcher: OutboxDispatcher,
-                 jobs: dict[str, Job]) -> None:
+                 sweeper: PromiseSweeper | None = None, jobs: dict[str, Job] | None = None
+                 ) -> None:
         self.tick_seconds = tick_seconds
         self.dispatcher = dispatcher
-        self.jobs = jobs
+        self.sweeper = sweeper
+        self.jobs = dict(jobs or {})
         self.scheduler = AsyncIOScheduler(timezone=timezone.utc)
         self._delivery: asyncio.Task | None = None
         self._stopping = False
 
+    async def tick(self) -> None:
+        """One tick: probe, sweep if promises are due, wake the dispatcher if rows are."""
+        due = await what_is_due(self.dispatcher.db, list(self.dispatcher.adapters),
+                                ledger=self.sweeper is not None)
+        if self.sweeper is not None and due.ledger_work:
+            await self.sweeper.sweep(due)  # its commits wake the dispatcher themselves
+        if due.outbox_work:
+            self.dispatcher.wake(leases_expired=due.outbox_leases)
+        for job in self.jobs.values():
+            await job()
+
     def start(self) -> None:
         """Start ticking (needs a running event loop)."""
-        for job_id, job in self.jobs.items():
-            self.scheduler.add_job(self._guard(job_id, job), "interval", id=job_id,
-                                   seconds=self.tick_seconds, max_instances=1, coalesce=True,
-                                   misfire_grace_time=None, replace_existing=True)
+        self.scheduler.add_job(self._guarded_tick, "interval", id=TICK_JOB_ID,
+                               seconds=self.tick_seconds, max_instances=1, coalesce=True,
+                               misfire_grace_time=None, replace_existing=True)
         self.scheduler.start()
         self._delivery = asyncio.create_task(self._deliver_forever(), name="outbox-delivery")
+        self.dispatcher.wake()  # whatever was queued before we started
 
-    def _guard(self, job_id: str, job: Job) -> Job:
-        async def run() -> None:
-            try:
-                await job()
-            except Exception:
-                logger.exception("scheduled job %s failed; it runs again next tick", job_id)
-            self.dispatcher.wake()
-        return run
+    async def _guarded_tick(self) -> None:
+        try:
+            await self.tick()
+        except Exception:
+            logger.exception("the scheduler tick failed; it runs again next tick")
 
     async def _deliver_forever(self) -> None:
-        woken = False
         while not self._stopping:
+            await self.dispatcher.wait_for_work(None)
+            if self._stopping:
+                return
             try:
-                # A wake-up means a commit just added rows: no need to probe for them.
-                await self.dispatcher.drain(probe=not woken)
+                # Woken by a commit that added rows, or by the tick's probe: no need to
+                # probe again before claiming.
+                await self.dispatcher.drain(probe=False)
             except Exception:
                 logger.exception("outbox delivery failed; retrying next tick")
-            woken = await self.dispatcher.wait_for_work(self.tick_seconds)
 
     async def stop(self, grace_seconds: float = 5.0) -> None:
         """Stop ticking; let the delivery loop record what it has already sent (for up

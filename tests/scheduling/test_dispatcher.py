@@ -151,7 +151,7 @@ async def test_stopping_records_what_was_already_sent(sqlite_url):
     hold = asyncio.Event()
     adapter = SlowAdapter(hold)
     dispatcher = OutboxDispatcher(db, {"test": adapter})
-    ticker = Ticker(0.05, dispatcher, {})
+    ticker = Ticker(0.05, dispatcher)
     try:
         ticker.start()
         while adapter.in_flight < 3:
@@ -181,5 +181,29 @@ async def test_failures_are_rescheduled_without_a_second_send(sqlite_url, retry_
         assert row.status == "pending" and row.claim_token is None
         assert row.attempts == (0 if retry_after else 1)  # a 429 spends no attempt
         assert row.due_at > db.clock.now() + timedelta(seconds=0.5)
+    finally:
+        await db.dispose()
+
+
+async def test_an_idle_tick_is_one_read_and_a_due_row_wakes_the_dispatcher(sqlite_url):
+    from bot.desk import Desk
+    from bot.scheduling.ledger import PromiseSweeper
+    from bot.settings import Settings
+
+    db = await seeded(sqlite_url, channels=1, per_channel=1)
+    statements = []
+    try:
+        dispatcher = OutboxDispatcher(db, {"test": SlowAdapter()})
+        sweeper = PromiseSweeper(db, Desk.from_settings(Settings(), db.clock))
+        ticker = Ticker(1.0, dispatcher, sweeper)
+        await ticker.tick()  # the seeded row is due
+        assert await dispatcher.wait_for_work(0) is True
+        assert await dispatcher.drain(probe=False) == 1
+
+        event.listen(db.engine.sync_engine, "before_cursor_execute",
+                     lambda conn, cursor, statement, *rest: statements.append(statement))
+        await ticker.tick()
+        assert [s.split()[0] for s in statements] == ["BEGIN", "SELECT"]
+        assert await dispatcher.wait_for_work(0) is False
     finally:
         await db.dispose()

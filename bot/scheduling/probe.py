@@ -1,0 +1,84 @@
+"""One cheap read that tells a tick what there is to do.
+
+Most ticks find nothing due. Claims are write transactions (and on SQLite each takes
+the database's one write lock), so a tick first asks, in one read-only statement, for
+the earliest moment of each kind of work, and writes only if one has come. ``min()``
+over a status-led index is an index-only lookup whatever the parameters; an ``EXISTS
+... <= :now`` would let a generic PostgreSQL plan scan the table (docs/performance.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from bot.domain.promises import PromiseStatus
+from bot.storage.tables import OutboxRow, PromiseRow
+from bot.storage.uow import Database
+
+_PENDING, _SENDING = PromiseStatus.PENDING.value, PromiseStatus.SENDING.value
+
+
+@dataclass(frozen=True)
+class Due:
+    """What has come due: promises to cover, warnings to send, outbox rows to deliver,
+    and leases (of promises or rows) that a crashed worker left to expire."""
+
+    promises: bool = False
+    promise_leases: bool = False
+    warnings: bool = False
+    outbox: bool = False
+    outbox_leases: bool = False
+
+    @property
+    def ledger_work(self) -> bool:
+        """Whether the sweeper has anything to do."""
+        return self.promises or self.promise_leases or self.warnings
+
+    @property
+    def outbox_work(self) -> bool:
+        """Whether the dispatcher has anything to do."""
+        return self.outbox or self.outbox_leases
+
+
+def _earliest(column, *conditions):
+    return select(func.min(column)).where(*conditions).scalar_subquery()
+
+
+async def what_is_due(db: Database, platforms: list[str] | None = None, *,
+                      ledger: bool = True, outbox: bool = True) -> Due:
+    """Read, without a write lock, what is due now. ``platforms`` limits the outbox to
+    rows this process can deliver (None: no outbox at all)."""
+    now = db.clock.now()
+    columns = []
+    if ledger:
+        columns += [
+            _earliest(PromiseRow.due_at, PromiseRow.status == _PENDING),
+            _earliest(PromiseRow.lease_until, PromiseRow.status == _SENDING),
+            _earliest(PromiseRow.warn_at, PromiseRow.status == _PENDING,
+                      PromiseRow.warned_at.is_(None)),
+        ]
+    if outbox and platforms:
+        columns += [
+            _earliest(OutboxRow.due_at, OutboxRow.status == "pending",
+                      OutboxRow.platform.in_(platforms)),
+            _earliest(OutboxRow.lease_until, OutboxRow.status == "sending",
+                      OutboxRow.platform.in_(platforms)),
+        ]
+    if not columns:
+        return Due()
+    async with db.reading() as uow:
+        moments = list((await uow.session.execute(select(*columns))).one())
+
+    def come(moment: datetime | None) -> bool:
+        return moment is not None and moment <= now
+
+    found: dict[str, bool] = {}
+    if ledger:
+        found.update(promises=come(moments.pop(0)), promise_leases=come(moments.pop(0)),
+                     warnings=come(moments.pop(0)))
+    if outbox and platforms:
+        found.update(outbox=come(moments.pop(0)), outbox_leases=come(moments.pop(0)))
+    return Due(**found)
