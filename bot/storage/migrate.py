@@ -16,6 +16,16 @@ logger = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
+def objects_for(dialect: str):
+    """Alembic's ``include_object`` for ``dialect``: leaves out schema objects the models
+    create only on another database (``Index(...).ddl_if(dialect=...)``), so comparing
+    models with a migrated SQLite database does not ask for a PostgreSQL-only index."""
+    def include(obj, name, type_, reflected, compare_to) -> bool:
+        condition = getattr(obj, "_ddl_if", None)
+        return condition is None or condition.dialect in (None, dialect)
+    return include
+
+
 def alembic_config() -> Config:
     """Alembic's configuration, pointing at the migrations shipped with the package."""
     config = Config()

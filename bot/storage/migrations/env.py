@@ -9,6 +9,7 @@ import asyncio
 from alembic import context
 
 from bot.storage.db import create_engine
+from bot.storage.migrate import objects_for
 from bot.storage.tables import Base
 
 config = context.config
@@ -20,6 +21,7 @@ def run_with_connection(connection) -> None:
     context.configure(
         connection=connection, target_metadata=target_metadata,
         render_as_batch=True, compare_type=True,
+        include_object=objects_for(connection.dialect.name),
     )
     with context.begin_transaction():
         context.run_migrations()
