@@ -58,15 +58,16 @@ class WorkspaceRepository:
 
     async def ensure(self, platform: str, external_id: str, name: str, now: datetime) -> Workspace:
         """The workspace for (platform, id), created if this is its first event."""
-        stmt = _insert(self.session, WorkspaceRow).values(
-            platform=platform, external_id=external_id, name=name, settings_json="{}",
-            next_ticket_number=1, created_at=now,
-        ).on_conflict_do_nothing(index_elements=["platform", "external_id"])
-        await self.session.execute(stmt)
-        row = (await self.session.execute(
-            select(WorkspaceRow).where(WorkspaceRow.platform == platform,
-                                       WorkspaceRow.external_id == external_id)
-        )).scalar_one()
+        lookup = select(WorkspaceRow).where(WorkspaceRow.platform == platform,
+                                            WorkspaceRow.external_id == external_id)
+        # Read first: every event but the first finds it, and that saves a statement.
+        row = (await self.session.execute(lookup)).scalar_one_or_none()
+        if row is None:
+            await self.session.execute(_insert(self.session, WorkspaceRow).values(
+                platform=platform, external_id=external_id, name=name, settings_json="{}",
+                next_ticket_number=1, created_at=now,
+            ).on_conflict_do_nothing(index_elements=["platform", "external_id"]))
+            row = (await self.session.execute(lookup)).scalar_one()
         return workspace_from_row(row)
 
     async def get(self, workspace_id: int) -> Workspace:
@@ -122,13 +123,17 @@ class PeopleRepository:
                      *, email: str | None = None, tz: str | None = None) -> Person:
         """The person, created on first sight; a newer display name, email or time zone
         from the platform replaces the stored one. Roles are never changed here."""
-        await self.session.execute(
-            _insert(self.session, PersonRow).values(
-                workspace_id=workspace_id, external_id=external_id, display_name=display_name,
-                email=email, tz=tz, role=Role.REQUESTER.value, created_at=now,
-            ).on_conflict_do_nothing(index_elements=["workspace_id", "external_id"])
-        )
-        row = await self._row(workspace_id, external_id)
+        row = await self._row(workspace_id, external_id)  # read first: most are known
+        if row is None:
+            await self.session.execute(
+                _insert(self.session, PersonRow).values(
+                    workspace_id=workspace_id, external_id=external_id,
+                    display_name=display_name, email=email, tz=tz, role=Role.REQUESTER.value,
+                    created_at=now,
+                ).on_conflict_do_nothing(index_elements=["workspace_id", "external_id"])
+            )
+            row = await self._row(workspace_id, external_id)
+            assert row is not None
         changes = {k: v for k, v in (("display_name", display_name), ("email", email), ("tz", tz))
                    if v and getattr(row, k) != v}
         if changes:
@@ -137,10 +142,10 @@ class PeopleRepository:
             await self.session.flush()
         return person_from_row(row)
 
-    async def _row(self, workspace_id: int, external_id: str) -> PersonRow:
+    async def _row(self, workspace_id: int, external_id: str) -> PersonRow | None:
         return (await self.session.execute(select(PersonRow).where(
             PersonRow.workspace_id == workspace_id, PersonRow.external_id == external_id
-        ))).scalar_one()
+        ))).scalar_one_or_none()
 
     async def get(self, person_id: int) -> Person:
         """The person with this id."""

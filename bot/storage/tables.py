@@ -114,6 +114,9 @@ class TicketRow(Base):
         UniqueConstraint("workspace_id", "number"),
         Index("ix_tickets_requester_status", "requester_id", "status"),
         Index("ix_tickets_thread", "workspace_id", "channel_id", "thread_id"),
+        # The queue: every new ticket counts the unowned open ones ahead of it, and the
+        # queue views list them; without this that reads every ticket the desk ever had.
+        Index("ix_tickets_queue", "workspace_id", "status", "owner_id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

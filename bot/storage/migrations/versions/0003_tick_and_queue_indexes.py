@@ -1,4 +1,4 @@
-"""promises: a partial index for the tick's min(warn_at) on PostgreSQL
+"""indexes for the queue count and, on PostgreSQL, for the tick's min(warn_at)
 
 Revision ID: 0003
 Revises: 0002
@@ -15,7 +15,11 @@ depends_on = None
 
 
 def upgrade() -> None:
-    """Apply this revision (PostgreSQL only: SQLite reads the minimum from ix_promises_warn)."""
+    """Apply this revision (the partial index is PostgreSQL only: SQLite reads the minimum
+    from ix_promises_warn)."""
+    with op.batch_alter_table('tickets', schema=None) as batch_op:
+        batch_op.create_index('ix_tickets_queue', ['workspace_id', 'status', 'owner_id'],
+                              unique=False)
     if op.get_bind().dialect.name != 'postgresql':
         return
     op.create_index('ix_promises_warn_open', 'promises', ['warn_at'], unique=False,
@@ -24,6 +28,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     """Revert this revision."""
+    with op.batch_alter_table('tickets', schema=None) as batch_op:
+        batch_op.drop_index('ix_tickets_queue')
     if op.get_bind().dialect.name != 'postgresql':
         return
     op.drop_index('ix_promises_warn_open', table_name='promises')
