@@ -23,6 +23,7 @@ from sqlalchemy import bindparam, select, update
 
 from bot.adapters.base import ChatAdapter, OutboundMessage
 from bot.scheduling.delivery import OnDead, Outcome, RetryPolicy, RowSender
+from bot.scheduling.handoff import Handoff
 from bot.scheduling.probe import what_is_due
 from bot.storage.tables import OutboxRow
 from bot.storage.uow import Database, UnitOfWork
@@ -45,6 +46,7 @@ class ClaimedRow:
     message: OutboundMessage
     attempts: int
     token: str
+    lease_until: datetime | None = None
 
 
 class OutboxDispatcher:
@@ -61,19 +63,44 @@ class OutboxDispatcher:
         self.pacer = self.sender.pacer
         self._wake = asyncio.Event()
         self._stopping = False
-        self._leases_expired = False
+        self._leases_expired = self._claim_wanted = False
+        self.handoff = Handoff(set(adapters), lease, lambda: db.clock.now(), self._wake.set)
         db.on_outbox_commit(self.wake)
 
     def wake(self, *, leases_expired: bool = False) -> None:
-        """Deliver as soon as possible (called after a transaction adds rows, and by the
-        tick when a row comes due); ``leases_expired`` when a probe saw expired leases."""
+        """Claim and deliver as soon as possible (called after a transaction adds pending
+        rows, and by the tick when a row comes due); ``leases_expired`` when a probe saw
+        expired leases."""
+        self._claim_wanted = True
         self._leases_expired = self._leases_expired or leases_expired
         self._wake.set()
+
+    def take_handoffs(self) -> None:
+        """From now on, rows this process's handlers queue for now are written claimed
+        for this dispatcher and handed to it in memory (bot/scheduling/handoff.py). Only
+        for a dispatcher that is draining: a handed row nobody sends waits out its lease."""
+        self.handoff.accepting = True
+        self.db.outbox_preclaim = self.handoff.preclaim
+        self.db.outbox_handoff = self.handoff.accept
 
     def stop_soon(self) -> None:
         """Let the current batch finish and record its outcomes, then claim no more."""
         self._stopping = True
+        self.handoff.accepting = False
         self._wake.set()
+
+    async def release_handoffs(self) -> int:
+        """Hand rows given to us but not sent back to the database as pending, so another
+        process can deliver them at once; returns how many."""
+        rows = self.handoff.drop_all()
+        if rows:
+            async with self.db.unit_of_work() as uow:
+                await uow.session.execute(
+                    update(OutboxRow).where(OutboxRow.id.in_([r.id for r in rows]),
+                                            OutboxRow.claim_token == self.handoff.token)
+                    .values(status="pending", claim_token=None, lease_until=None,
+                            attempts=OutboxRow.attempts - 1))
+        return len(rows)
 
     async def wait_for_work(self, timeout: float | None) -> bool:
         """Sleep until woken or ``timeout`` seconds pass (None: until woken); True when
@@ -90,24 +117,36 @@ class OutboxDispatcher:
         """Deliver everything due now, batch after batch; returns how many were sent.
 
         ``probe`` first asks, without a write lock, whether anything is due: most ticks
-        have nothing to do. A caller woken by a commit that added rows can skip it."""
+        have nothing to do. Without it, the dispatcher claims only when woken to (by a
+        commit that left rows pending, or a tick that saw one due), and otherwise sends
+        just the rows handed to it."""
         self.pacer.forget_before(self.db.clock.now() - timedelta(minutes=1))
         # Expired leases (a crashed worker's rows) are looked for only when the probe
         # saw one: they are rare, and the ticker probes every tick.
         expired, self._leases_expired = self._leases_expired, False
+        claim, self._claim_wanted = self._claim_wanted, False
         if probe:
             due, leases = await self._due()
-            expired = expired or leases
-            if not (due or expired):
-                return 0
+            claim, expired = claim or due, expired or leases
+        if not (claim or expired or self.handoff.waiting):
+            return 0
         sent, outcomes = 0, []
         while True:
-            claimed = await self.record_and_claim(outcomes, claim=not self._stopping,
-                                                  expired=expired)
-            if not claimed:
+            # Woken meanwhile by a commit that left rows pending (an alert, say)?
+            claim, self._claim_wanted = claim or self._claim_wanted, False
+            claiming = (claim or expired) and not self._stopping
+            claimed = (await self.record_and_claim(outcomes, claim=claiming, expired=expired)
+                       if outcomes or claiming else [])
+            # After recording: an alert written with the outcomes is handed over too.
+            handed = [] if self._stopping else self.handoff.take()
+            batch = sorted(handed + claimed, key=lambda row: row.id)
+            if not batch:
+                if self._claim_wanted and not self._stopping:
+                    continue  # our own commit just left a row pending
                 return sent
-            expired = False
-            outcomes = await self.sender.send_all(claimed)
+            # A full claim may have left more behind; otherwise new rows wake us again.
+            claim, expired = len(claimed) >= self.batch_size, False
+            outcomes = await self.sender.send_all(batch)
             sent += sum(outcome.sent for outcome in outcomes)
 
     async def anything_due(self) -> bool:

@@ -60,6 +60,7 @@ class Ticker:
                                seconds=self.tick_seconds, max_instances=1, coalesce=True,
                                misfire_grace_time=None, replace_existing=True)
         self.scheduler.start()
+        self.dispatcher.take_handoffs()
         self._delivery = asyncio.create_task(self._deliver_forever(), name="outbox-delivery")
         self.dispatcher.wake()  # whatever was queued before we started
 
@@ -93,3 +94,7 @@ class Ticker:
                 await asyncio.wait_for(self._delivery, grace_seconds)
             except (asyncio.TimeoutError, asyncio.CancelledError):
                 pass
+            try:
+                await self.dispatcher.release_handoffs()
+            except Exception:  # their leases expire and a later claim takes them
+                logger.exception("could not hand unsent outbox rows back")

@@ -5,18 +5,27 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
+from typing import Callable
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.adapters.base import OutboundMessage
 from bot.storage.tables import OutboxRow
 
+# (platform, due_at) -> (claim token, lease end) to write on a new row, or None.
+Preclaim = Callable[[str, "datetime | None"], "tuple[str, datetime] | None"]
+
 
 class OutboxRepository:
     """Adds outbox rows; the dispatcher delivers them after the transaction commits."""
 
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, preclaim: Preclaim | None = None) -> None:
         self.session = session
         self.added = 0
+        self.preclaim = preclaim
+        # Rows written already claimed for this process's dispatcher (see
+        # bot/scheduling/handoff.py), handed to it after the commit.
+        self.claimed: list[tuple[OutboxRow, OutboundMessage]] = []
 
     async def add(self, workspace_id: int, platform: str, message: OutboundMessage,
                   now: datetime, *, ticket_id: int | None = None, kind: str = "post",
@@ -37,6 +46,11 @@ class OutboxRepository:
             payload_json=json.dumps(message.to_dict()), status="pending",
             due_at=due_at or now, attempts=0, created_at=now,
         )
+        claim = self.preclaim(platform, due_at) if self.preclaim is not None else None
+        if claim is not None:
+            row.status, row.attempts = "sending", 1
+            row.claim_token, row.lease_until = claim
+            self.claimed.append((row, message))
         self.session.add(row)
         self.added += 1
         return row

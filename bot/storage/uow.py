@@ -60,6 +60,10 @@ class Database:
         self.read_sessions = session_factory(engine, read_only=True)
         self.clock = clock or SystemClock()
         self._outbox_listeners: list[Callable[[], None]] = []
+        # Set by a running dispatcher (bot/scheduling/handoff.py): fresh rows are written
+        # claimed for it and handed over in memory after the commit.
+        self.outbox_preclaim: Callable | None = None
+        self.outbox_handoff: Callable[[list], None] | None = None
         self.write_gate = (WriteGate(SQLITE_BUSY_TIMEOUT_MS / 1000)
                            if engine.dialect.name == "sqlite" else None)
 
@@ -120,7 +124,8 @@ class UnitOfWork:
         self.tickets = TicketRepository(self.session)
         self.events = InboundEventLog(self.session)
         self.promises = PromiseRepository(self.session)
-        self.outbox = OutboxRepository(self.session)
+        self.outbox = OutboxRepository(self.session,
+                                       None if self.read_only else self.db.outbox_preclaim)
         return self
 
     async def __aexit__(self, exc_type, exc, tb) -> None:
@@ -134,8 +139,10 @@ class UnitOfWork:
                 await self.session.close()
             finally:
                 self._release()
-        if exc_type is None and self.outbox.added:
-            self.db.outbox_committed()
+        if exc_type is None and self.outbox.claimed and self.db.outbox_handoff is not None:
+            self.db.outbox_handoff(self.outbox.claimed)
+        if exc_type is None and self.outbox.added > len(self.outbox.claimed):
+            self.db.outbox_committed()  # rows left pending: a claim will find them
 
     def _release(self) -> None:
         if self.gate is not None:
@@ -146,4 +153,5 @@ class UnitOfWork:
         """Discard everything done so far in this unit of work and start afresh."""
         await self.session.rollback()
         self.outbox.added = 0
+        self.outbox.claimed.clear()
         await self.session.begin()
