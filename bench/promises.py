@@ -328,6 +328,9 @@ async def explain(db, desk) -> dict[str, list[str]]:
 
     def capture(conn, cursor, statement, parameters, context, executemany):
         text = " ".join(statement.split())
+        if text.startswith("SELECT (SELECT min("):
+            captured.setdefault("tick probe (bot/scheduling/probe.py)", (statement, parameters))
+            return
         if "IN (SELECT" not in text:
             return
         if text.startswith("UPDATE promises SET warned_at"):
@@ -340,8 +343,13 @@ async def explain(db, desk) -> dict[str, list[str]]:
     sync_engine = db.engine.sync_engine
     event.listen(sync_engine, "before_cursor_execute", capture)
     try:
-        await PromiseSweeper(db, desk).sweep()
-        await OutboxDispatcher(db, {PLATFORM: TimingAdapter()}).drain()
+        # An idle tick sends only the probe now, so run each statement on its own (with
+        # nothing due they change nothing).
+        sweeper = PromiseSweeper(db, desk)
+        await sweeper.anything_due()
+        await sweeper.warn()
+        await sweeper.claim()
+        await OutboxDispatcher(db, {PLATFORM: TimingAdapter()}).claim()
     finally:
         event.remove(sync_engine, "before_cursor_execute", capture)
     plans: dict[str, list[str]] = {}
