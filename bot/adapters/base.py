@@ -81,6 +81,10 @@ class ReactionAdded(Event):
     message_author: Actor | None = None
     message_text: str = ""
     thread_id: str | None = None
+    # The platform would not let us read the message (rate limit, missing scope,
+    # deleted): the ticket still opens, with a link to it when there is one.
+    message_unreadable: bool = False
+    message_link: str = ""
 
 
 @dataclass(frozen=True)

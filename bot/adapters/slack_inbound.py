@@ -170,7 +170,8 @@ class SlackInbound:
         await self.dispatch(ReactionAdded(
             platform=PLATFORM, workspace_id=team, event_id=body["event_id"], actor=actor,
             channel_id=item["channel"], emoji=event["reaction"], message_id=item["ts"],
-            message_author=author, message_text=found.text, thread_id=found.thread_id))
+            message_author=author, message_text=found.text, thread_id=found.thread_id,
+            message_unreadable=not found.read, message_link=found.link))
 
     async def home(self, body: dict, event: dict, context) -> None:
         """The App Home tab opened."""

@@ -19,8 +19,6 @@ from bot.adapters.slack_markup import unescape
 
 logger = logging.getLogger(__name__)
 
-# Said in the ticket's first message when the reacted message could not be read.
-UNREADABLE = "(I couldn't read the message this ticket was opened from.{link})"
 
 
 @dataclass(frozen=True)
@@ -32,6 +30,7 @@ class ReactedMessage:
     thread_id: str | None = None
     bot_id: str | None = None
     read: bool = True
+    link: str = ""  # a permalink, when the message itself could not be read
 
 
 class ReactedMessages:
@@ -48,7 +47,8 @@ class ReactedMessages:
             logger.warning("could not read the reacted message %s in %s: %s", ts, channel, error)
             message = None
         if message is None:
-            return ReactedMessage(await self._placeholder(channel, ts), author_id, read=False)
+            return ReactedMessage("", author_id, read=False,
+                                  link=await self._permalink(channel, ts))
         thread = message.get("thread_ts")
         return ReactedMessage(
             text=unescape(message.get("text") or ""),
@@ -69,11 +69,10 @@ class ReactedMessages:
             found = next((m for m in response.get("messages") or [] if m.get("ts") == ts), None)
         return found
 
-    async def _placeholder(self, channel: str, ts: str) -> str:
-        link = ""
+    async def _permalink(self, channel: str, ts: str) -> str:
         try:
             response = await self.client.chat_getPermalink(channel=channel, message_ts=ts)
-            link = f" {response['permalink']}"
+            return str(response["permalink"])
         except Exception as error:
             logger.warning("no permalink for %s in %s either: %s", ts, channel, error)
-        return UNREADABLE.format(link=link)
+            return ""

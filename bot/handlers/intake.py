@@ -125,7 +125,11 @@ async def on_reaction(ctx: Context) -> None:
     if event.emoji.strip(":") not in (ctx.policy.ticket_emoji, "🎫"):
         return
     author = event.message_author
-    if author is None or author.is_bot or not event.message_text.strip():
+    text = event.message_text
+    if event.message_unreadable:
+        text = ctx.t("intake.unreadable_message" if not event.message_link
+                     else "intake.unreadable_message_link", link=event.message_link)
+    if author is None or author.is_bot or not text.strip():
         return
     if author.user_id != event.actor.user_id and not ctx.role.at_least(Role.AGENT):
         return  # only the author, or an agent on their behalf
@@ -135,7 +139,7 @@ async def on_reaction(ctx: Context) -> None:
         return  # this message already has its ticket
     requester = await ctx.uow.people.ensure(ctx.workspace.id, author.user_id, author.display_name,
                                             ctx.now, email=author.email, tz=author.tz)
-    await open_ticket(ctx, requester, event.message_text, channel_id=event.channel_id,
+    await open_ticket(ctx, requester, text, channel_id=event.channel_id,
                       thread_id=thread, source_message_id=event.message_id, opened_by=ctx.person)
     ctx.handled = True
 

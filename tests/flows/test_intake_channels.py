@@ -169,3 +169,17 @@ async def test_a_redelivered_event_never_makes_a_second_ticket(db_url, kind):
         assert await desk.ticket_count() == 1
         assert len(desk.adapter.sent) == said  # and nothing is said twice
 
+
+
+async def test_a_reaction_to_a_message_the_platform_would_not_show_still_opens_a_ticket(
+        sqlite_url):
+    async with FlowDesk(sqlite_url) as desk:
+        await desk.staffed()
+        await desk.deliver(ReactionAdded(
+            platform=desk.platform, workspace_id=WORKSPACE, event_id="rx-unreadable",
+            actor=desk.actor("eve"), channel_id="C-general", emoji="🎫", message_id="m-gone",
+            message_author=desk.actor("eve"), message_unreadable=True))
+        ticket = await desk.ticket(1)
+        assert ticket.first_message == ("(I couldn't read the message this ticket was "
+                                        "opened from.)")
+        assert desk.adapter.sent[0].text.startswith("Thanks, Eve. I've opened ticket #1")
