@@ -93,20 +93,23 @@ class RowSender:
     async def send(self, row: "ClaimedRow") -> Outcome:
         """Send one claimed row; nothing is written here (see the dispatcher)."""
         adapter = self.adapters[row.platform]
-        now = self.db.clock.now()
-        channel = row.message.direct_to or row.message.channel_id
-        ready = self.pacer.reserve(getattr(adapter, "pacing", None), row.platform,
-                                   row.workspace_id, channel, now)
-        if ready is not None:
-            # Too soon for this channel: hand the row back for later, attempt unspent.
-            return Outcome(row, {"status": "pending", "due_at": ready,
-                                 "attempts": row.attempts - 1})
         message: OutboundMessage | None = row.message
         key = f"hd-{row.id}"
         if row.kind == "card":
             message, key = await prepare_card(self.db, row)
             if message is None:
                 return Outcome(row, {"status": "superseded"})
+        # Only new posts count against a channel's posting rate: private answers, card
+        # edits and home views use other methods, with limits of their own (a 429 still
+        # re-schedules them), and must not wait behind the channel's posts.
+        paced = not (message.ephemeral_to or message.edit_of or message.audience == "home")
+        channel = message.direct_to or message.channel_id
+        ready = self.pacer.reserve(getattr(adapter, "pacing", None) if paced else None,
+                                   row.platform, row.workspace_id, channel, self.db.clock.now())
+        if ready is not None:
+            # Too soon for this channel: hand the row back for later, attempt unspent.
+            return Outcome(row, {"status": "pending", "due_at": ready,
+                                 "attempts": row.attempts - 1})
         try:
             delivery = await adapter.send(message, idempotency_key=key, attempt=row.attempts)
         except DeliveryError as error:

@@ -207,3 +207,36 @@ async def test_an_idle_tick_is_one_read_and_a_due_row_wakes_the_dispatcher(sqlit
         assert await dispatcher.wait_for_work(0) is False
     finally:
         await db.dispose()
+
+
+async def test_only_new_posts_wait_for_the_channels_pace(sqlite_url):
+    from bot.scheduling.pacing import Pacing
+
+    db = Database.from_url(sqlite_url, OffsetClock())
+    await reset_schema(db)
+    now = db.clock.now()
+    async with db.unit_of_work() as uow:
+        workspace = await uow.workspaces.ensure("test", "T1", "T1", now)
+        for message in (OutboundMessage(channel_id="C1", text="post 1"),
+                        OutboundMessage(channel_id="C1", text="private", ephemeral_to="U1"),
+                        OutboundMessage(channel_id="C1", text="edited", edit_of="m-1"),
+                        OutboundMessage(channel_id="C1", text="post 2")):
+            await uow.outbox.add(workspace.id, "test", message, now)
+
+    class Paced(SlowAdapter):
+        pacing = Pacing(per_channel=1.0)
+
+    adapter = Paced()
+    try:
+        dispatcher = OutboxDispatcher(db, {"test": adapter})
+        assert await dispatcher.drain() == 3
+        assert adapter.by_channel["C1"] == ["post 1", "private", "edited"]
+        async with db.reading() as uow:
+            [held] = (await uow.session.execute(
+                select(OutboxRow).where(OutboxRow.status == "pending"))).scalars().all()
+        assert held.attempts == 0 and held.due_at > now  # "post 2" waits its turn
+        db.clock.advance(timedelta(seconds=1))
+        assert await dispatcher.drain() == 1
+        assert adapter.by_channel["C1"][-1] == "post 2"
+    finally:
+        await db.dispose()

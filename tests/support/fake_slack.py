@@ -56,7 +56,7 @@ class FakeSlack(SlackState):
         self.latency = 0.0  # seconds each Web API answer waits (benchmarks)
         self._throttled: dict[str, list[float]] = defaultdict(list)
         self._failing: dict[str, list[str]] = defaultdict(list)
-        self._losing: dict[str, int] = defaultdict(int)
+        self._losing: dict[tuple[str, str | None], int] = defaultdict(int)
         self._forbidden: dict[str, str] = {}
         self._response_ids = itertools.count(1)
         self.socket = SocketModeFake(self)
@@ -110,9 +110,10 @@ class FakeSlack(SlackState):
         """Answer the next ``times`` calls of ``method`` with ``ok: false, error``."""
         self._failing[method].extend([error] * times)
 
-    def lose_response(self, method: str, times: int = 1) -> None:
-        """Let the next ``times`` calls of ``method`` take effect, then answer HTTP 500."""
-        self._losing[method] += times
+    def lose_response(self, method: str, times: int = 1, *, channel: str | None = None) -> None:
+        """Let the next ``times`` calls of ``method`` (to ``channel``, or to any) take
+        effect, then answer HTTP 500."""
+        self._losing[(method, channel)] += times
 
     def forbid(self, channel: str, error: str = "not_in_channel") -> None:
         """The bot may not post (or post ephemerally) in ``channel``."""
@@ -151,9 +152,10 @@ class FakeSlack(SlackState):
             return 200, {"ok": False, "error": self._forbidden[channel]}, {}
         handler = getattr(self, "api_" + method.replace(".", "_"), None)
         body = handler(args) if handler else {"ok": True}
-        if self._losing.get(method):
-            self._losing[method] -= 1
-            return 500, {"ok": False, "error": "internal_error"}, {}
+        for key in ((method, channel), (method, None)):
+            if self._losing.get(key):
+                self._losing[key] -= 1
+                return 500, {"ok": False, "error": "internal_error"}, {}
         return 200, body, {}
 
     async def _response_url(self, request: web.Request) -> web.Response:

@@ -22,7 +22,7 @@ from bot.handlers import register_all
 from bot.handlers.alerts import dead_letter_alerter
 from bot.handlers.router import Router
 from bot.scheduling.ledger import PromiseSweeper
-from bot.scheduling.outbox import OutboxDispatcher
+from bot.scheduling.outbox import OutboxDispatcher, RetryPolicy
 from bot.settings import Secret, Settings
 from bot.storage.uow import Database
 from tests.support import fake_slack_events as payloads
@@ -59,8 +59,11 @@ class SlackDesk:
         self.router = Router(self.db, self.desk)
         register_all(self.router)
         self.adapter = SlackAdapter(self.settings, clock=self.clock, **self.adapter_options)
+        # A first retry within 1 s (full jitter on a 1 s base), so `settle`, which moves
+        # the clock over waits shorter than its pace window, always sees it go out.
         self.dispatcher = OutboxDispatcher(self.db, {"slack": self.adapter},
-                                           on_dead=dead_letter_alerter(self.desk))
+                                           on_dead=dead_letter_alerter(self.desk),
+                                           retry=RetryPolicy(base=timedelta(seconds=1)))
         self.sweeper = PromiseSweeper(self.db, self.desk)
         await self.adapter.start(self.router)
         self.sender = None
