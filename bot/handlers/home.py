@@ -22,36 +22,39 @@ async def home_opened(ctx: Context) -> None:
     assert ctx.workspace and ctx.person and ctx.policy
     tz = ctx.person.tz or ctx.policy.calendar.timezone
     fields: list[tuple[str, str]] = []
-
-    async def next_due(ticket: Ticket):
-        promises = await ctx.uow.promises.open_for_ticket(ticket.id)
-        return promises[0].due_at if promises else None
-
     mine = await ctx.uow.tickets.list(ctx.workspace.id, requester_id=ctx.person.id,
                                       statuses=_ACTIVE, limit=20)
+    agent = ctx.role.at_least(Role.AGENT)
+    owned = unowned = active = []
+    if agent:
+        owned = await ctx.uow.tickets.list(ctx.workspace.id, owner_id=ctx.person.id,
+                                           statuses=_ACTIVE, limit=20)
+        unowned = await ctx.uow.tickets.list(ctx.workspace.id, unowned=True, statuses=_ACTIVE,
+                                             limit=20)
+        active = await ctx.uow.tickets.list(ctx.workspace.id, statuses=_ACTIVE, limit=200)
+    # The next promised time of every ticket shown, in one query.
+    due_of = await ctx.uow.promises.next_due(
+        list({t.id for t in (*mine, *owned, *unowned, *active)}))
+
+    def next_due(ticket: Ticket):
+        return due_of.get(ticket.id)
+
     lines = []
     for ticket in mine:
-        due = await next_due(ticket)
+        due = next_due(ticket)
         lines.append(ctx.t("home.requester_line", ref=ticket.ref, subject=defang(ticket.subject),
                            status=ticket.status.label,
                            next=ctx.t("home.requester_next", due=format_when(due, ctx.now, tz))
                            if due else ""))
     text = ctx.t("home.requester_intro") + "\n" + ("\n".join(lines) or ctx.t("home.requester_none"))
-    if ctx.role.at_least(Role.AGENT):
-        owned = await ctx.uow.tickets.list(ctx.workspace.id, owner_id=ctx.person.id,
-                                           statuses=_ACTIVE, limit=20)
-        unowned = await ctx.uow.tickets.list(ctx.workspace.id, unowned=True, statuses=_ACTIVE,
-                                             limit=20)
-        breaching = []
-        for ticket in await ctx.uow.tickets.list(ctx.workspace.id, statuses=_ACTIVE, limit=200):
-            due = await next_due(ticket)
-            if due is not None and due - ctx.now <= BREACHING_WITHIN:
-                breaching.append(ticket)
+    if agent:
+        breaching = [t for t in active if next_due(t) is not None
+                     and next_due(t) - ctx.now <= BREACHING_WITHIN]
         for title, tickets in (("home.agent_mine", owned), ("home.agent_unowned", unowned),
                                ("home.agent_breaching", breaching)):
             rows = []
             for ticket in tickets:
-                due = await next_due(ticket)
+                due = next_due(ticket)
                 rows.append(ctx.t("home.agent_line", ref=ticket.ref,
                                   priority=ticket.priority.value, subject=defang(ticket.subject),
                                   next=format_when(due, ctx.now, tz) if due else "—"))

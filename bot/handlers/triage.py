@@ -136,18 +136,19 @@ async def queue(ctx: Context) -> None:
         ctx.handled = True
         return
     lines = [ctx.t("view.queue_header")]
+    # Two queries for every ticket listed, not two per ticket.
+    due_of = await ctx.uow.promises.next_due([t.id for t in (*unowned, *mine)])
+    people = await ctx.uow.people.many({t.requester_id for t in (*unowned, *mine)})
+    tz = ctx.person.tz or ctx.policy.calendar.timezone
     for title, tickets in (("view.queue_unowned", unowned), ("view.queue_mine", mine)):
         if tickets:
             lines.append(ctx.t(title))
         for ticket in sorted(tickets, key=lambda t: (t.priority.value, t.number)):
-            promises = await ctx.uow.promises.open_for_ticket(ticket.id)
-            requester = await ctx.uow.people.get(ticket.requester_id)
+            due = due_of.get(ticket.id)
             lines.append(ctx.t(
                 "view.queue_line", ref=ticket.ref, priority=ticket.priority.value,
-                subject=defang(ticket.subject), requester=requester.name,
-                next=format_when(promises[0].due_at, ctx.now, ctx.person.tz
-                                 or ctx.policy.calendar.timezone)
-                if promises else ctx.t("view.nothing")))
+                subject=defang(ticket.subject), requester=people[ticket.requester_id].name,
+                next=format_when(due, ctx.now, tz) if due else ctx.t("view.nothing")))
     await ctx.answer("\n".join(lines))
     ctx.handled = True
 

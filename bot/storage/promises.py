@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.promises import KeptBy, Promise, PromiseKind, PromiseStatus, kept_by_action
@@ -56,6 +56,17 @@ class PromiseRepository:
             PromiseRow.ticket_id == ticket_id, PromiseRow.status.in_(_OPEN)
         ).order_by(PromiseRow.due_at))
         return [promise_from_row(r) for r in rows.scalars()]
+
+    async def next_due(self, ticket_ids: list[int]) -> dict[int, datetime]:
+        """For each ticket with an open promise, when the soonest falls due (one query:
+        queue and home views list many tickets)."""
+        if not ticket_ids:
+            return {}
+        rows = await self.session.execute(
+            select(PromiseRow.ticket_id, func.min(PromiseRow.due_at))
+            .where(PromiseRow.ticket_id.in_(ticket_ids), PromiseRow.status.in_(_OPEN))
+            .group_by(PromiseRow.ticket_id))
+        return {ticket_id: due for ticket_id, due in rows.all()}
 
     async def keep(self, ticket_id: int, action: str, now: datetime) -> list[Promise]:
         """Mark kept every open promise on the ticket that ``action`` keeps. One kept

@@ -16,11 +16,11 @@ from bot.domain.people import Person, Role, Workspace
 from bot.domain.priority import Priority
 from bot.domain.tickets import Ticket, TicketStatus, TimelineEntry
 from bot.storage.tables import (
-    ChannelConfigRow, PersonRow, ProcessedEventRow, TicketEventRow, TicketRow, WorkspaceRow,
+    ChannelConfigRow, PersonRow, TicketEventRow, TicketRow, WorkspaceRow,
 )
 
 
-def _insert(session: AsyncSession, table):
+def insert_for(session: AsyncSession, table):
     """An INSERT that supports ON CONFLICT for the session's dialect."""
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
     return (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
@@ -63,7 +63,7 @@ class WorkspaceRepository:
         # Read first: every event but the first finds it, and that saves a statement.
         row = (await self.session.execute(lookup)).scalar_one_or_none()
         if row is None:
-            await self.session.execute(_insert(self.session, WorkspaceRow).values(
+            await self.session.execute(insert_for(self.session, WorkspaceRow).values(
                 platform=platform, external_id=external_id, name=name, settings_json="{}",
                 next_ticket_number=1, created_at=now,
             ).on_conflict_do_nothing(index_elements=["platform", "external_id"]))
@@ -107,7 +107,7 @@ class WorkspaceRepository:
             await self.session.execute(delete(ChannelConfigRow).where(
                 ChannelConfigRow.workspace_id == workspace_id, ChannelConfigRow.purpose == purpose))
         await self.session.execute(
-            _insert(self.session, ChannelConfigRow).values(
+            insert_for(self.session, ChannelConfigRow).values(
                 workspace_id=workspace_id, purpose=purpose, channel_id=channel_id, created_at=now
             ).on_conflict_do_nothing(index_elements=["workspace_id", "purpose", "channel_id"])
         )
@@ -126,7 +126,7 @@ class PeopleRepository:
         row = await self._row(workspace_id, external_id)  # read first: most are known
         if row is None:
             await self.session.execute(
-                _insert(self.session, PersonRow).values(
+                insert_for(self.session, PersonRow).values(
                     workspace_id=workspace_id, external_id=external_id,
                     display_name=display_name, email=email, tz=tz, role=Role.REQUESTER.value,
                     created_at=now,
@@ -150,6 +150,11 @@ class PeopleRepository:
     async def get(self, person_id: int) -> Person:
         """The person with this id."""
         return person_from_row(await self.session.get_one(PersonRow, person_id))
+
+    async def many(self, person_ids: set[int]) -> dict[int, Person]:
+        """The people with these ids, in one query."""
+        rows = await self.session.execute(select(PersonRow).where(PersonRow.id.in_(person_ids)))
+        return {row.id: person_from_row(row) for row in rows.scalars()}
 
     async def find(self, workspace_id: int, reference: str) -> Person | None:
         """A person by platform id or (case-insensitive) display name."""
@@ -281,20 +286,3 @@ class TicketRepository:
             TicketEventRow.ticket_id == ticket_id).order_by(TicketEventRow.id))
         return [TimelineEntry(r.kind, r.body, r.created_at, r.author_id, json.loads(r.data_json))
                 for r in rows.scalars()]
-
-
-class InboundEventLog:
-    """Inbound event ids already handled, so a platform's re-delivery is dropped."""
-
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    async def first_time(self, platform: str, event_id: str, now: datetime) -> bool:
-        """Record the event; False if it was recorded before (a duplicate delivery)."""
-        result = await self.session.execute(
-            _insert(self.session, ProcessedEventRow).values(
-                platform=platform, event_id=event_id, received_at=now
-            ).on_conflict_do_nothing(index_elements=["platform", "event_id"])
-            .returning(ProcessedEventRow.id)
-        )
-        return result.scalar_one_or_none() is not None

@@ -12,9 +12,8 @@ from bot.clock import Clock, SystemClock
 from bot.storage.db import SQLITE_BUSY_TIMEOUT_MS, create_engine, session_factory
 from bot.storage.outbox import OutboxRepository
 from bot.storage.promises import PromiseRepository
-from bot.storage.repositories import (
-    InboundEventLog, PeopleRepository, TicketRepository, WorkspaceRepository,
-)
+from bot.storage.events import InboundEventLog
+from bot.storage.repositories import PeopleRepository, TicketRepository, WorkspaceRepository
 
 logger = logging.getLogger(__name__)
 

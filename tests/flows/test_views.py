@@ -130,3 +130,29 @@ async def test_the_home_view_lists_open_tickets_with_the_next_promised_time(sqli
         assert sections["Yours"] == ("#1 P3 The VPN drops every few minutes — next: tomorrow "
                                      "at 10:00 UTC")
         assert sections["Waiting to be claimed"].startswith("#2 P3 Teams has no sound")
+
+
+async def test_the_queue_and_the_home_view_cost_the_same_queries_for_any_number_of_tickets(
+        sqlite_url):
+    from sqlalchemy import event
+
+    async with FlowDesk(sqlite_url) as desk:
+        await desk.staffed()
+        selects: list[str] = []
+        event.listen(desk.db.engine.sync_engine, "before_cursor_execute",
+                     lambda conn, cursor, statement, *rest: selects.append(statement)
+                     if statement.lstrip().startswith("SELECT") else None)
+
+        async def cost(action) -> int:
+            selects.clear()
+            await action()
+            return len(selects)
+
+        counts = []
+        for opened in (2, 8):
+            while (await desk.ticket_count()) < opened:
+                await desk.dm(f"user{await desk.ticket_count()}", "Something broke")
+            counts.append((await cost(lambda: desk.command("sam", "ticket queue")),
+                           await cost(lambda: desk.home("sam"))))
+        assert counts[0] == counts[1]
+        assert "#8" in desk.last().text or any("#8" in f for _, f in desk.last().message.fields)
