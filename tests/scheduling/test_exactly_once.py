@@ -422,7 +422,11 @@ async def test_a_burst_of_429s_delays_but_loses_or_doubles_nothing_and_pacing_ho
             arrivals = fake.arrivals(channel)
             assert len(arrivals) == 10
             gaps = [b - a for a, b in itertools.pairwise(arrivals)]
-            assert min(gaps) >= 0.2 - 0.05, f"{channel} was posted to {min(gaps):.3f} s apart"
+            # Sends leave 0.2 s apart; arrivals also carry each request's own latency,
+            # which varies with the other channels' requests in flight on a busy machine.
+            # Unpaced, these posts would arrive milliseconds apart.
+            assert min(gaps) >= 0.1, f"{channel} was posted to {min(gaps):.3f} s apart"
+            assert sum(gaps) / len(gaps) >= 0.2 - 0.02, f"{channel} averaged under 5/s"
     finally:
         await adapter.stop()
         await db.dispose()
