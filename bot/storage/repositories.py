@@ -125,14 +125,16 @@ class PeopleRepository:
         from the platform replaces the stored one. Roles are never changed here."""
         row = await self._row(workspace_id, external_id)  # read first: most are known
         if row is None:
-            await self.session.execute(
+            # RETURNING gives the new row in the same statement; None means another
+            # transaction created the person in between, so read theirs.
+            row = (await self.session.execute(
                 insert_for(self.session, PersonRow).values(
                     workspace_id=workspace_id, external_id=external_id,
                     display_name=display_name, email=email, tz=tz, role=Role.REQUESTER.value,
                     created_at=now,
                 ).on_conflict_do_nothing(index_elements=["workspace_id", "external_id"])
-            )
-            row = await self._row(workspace_id, external_id)
+                .returning(PersonRow))).scalar_one_or_none()
+            row = row or await self._row(workspace_id, external_id)
             assert row is not None
         changes = {k: v for k, v in (("display_name", display_name), ("email", email), ("tz", tz))
                    if v and getattr(row, k) != v}
