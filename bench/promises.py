@@ -52,9 +52,9 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench import _common as common  # noqa: E402
+from bench._common import say  # noqa: E402
 
 RESULT_MARK = "@@bench-result "
-DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/helpdesk_bench"
 PLATFORM = "bench"
 APS_SCHEMA = "apscheduler_bench"
 CREATE_BATCH = 1_000
@@ -62,11 +62,6 @@ WORKSPACES = 10
 AGENTS_PER_WORKSPACE = 20
 REQUESTERS_PER_WORKSPACE = 1_000
 FAR = timedelta(days=30)
-
-
-def say(text: str = "") -> None:
-    """Print and flush (children's output is streamed through the parent)."""
-    print(text, flush=True)
 
 
 @dataclass(frozen=True)
@@ -130,33 +125,6 @@ class CountingHandler(logging.Handler):
 def rss_row(phase: str) -> list:
     """A row for the memory table."""
     return [phase, common.current_rss_mb(), common.peak_rss_mb()]
-
-
-async def prepare_postgres(url: str, schema: str) -> str:
-    """Create the database if missing, empty ``schema``; returns the server version."""
-    import asyncpg
-    from sqlalchemy.engine import make_url
-
-    parsed = make_url(url)
-    target = parsed.database or "helpdesk_bench"
-    dsn = parsed.set(drivername="postgresql").render_as_string(hide_password=False)
-    admin_dsn = parsed.set(drivername="postgresql", database="postgres").render_as_string(
-        hide_password=False)
-    try:
-        conn = await asyncpg.connect(dsn)
-    except asyncpg.InvalidCatalogNameError:
-        admin = await asyncpg.connect(admin_dsn)
-        try:
-            await admin.execute(f'CREATE DATABASE "{target}"')
-        finally:
-            await admin.close()
-        conn = await asyncpg.connect(dsn)
-    try:
-        await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        await conn.execute(f'CREATE SCHEMA "{schema}"')
-        return await conn.fetchval("SHOW server_version")
-    finally:
-        await conn.close()
 
 
 async def postgres_version(url: str) -> str | None:
@@ -345,8 +313,10 @@ async def explain(db, desk) -> dict[str, list[str]]:
     try:
         # An idle tick sends only the probe now, so run each statement on its own (with
         # nothing due they change nothing).
+        from bot.scheduling.probe import what_is_due
+
         sweeper = PromiseSweeper(db, desk)
-        await sweeper.anything_due()
+        await what_is_due(db, [PLATFORM])
         await sweeper.warn()
         await sweeper.claim()
         await OutboxDispatcher(db, {PLATFORM: TimingAdapter()}).claim()
@@ -505,6 +475,24 @@ async def burst(url: str, desk, chosen, thread_of, timeout: float) -> dict[str, 
     return result
 
 
+async def start_and_wait(url: str, desk, chosen, thread_of, timeout: float,
+                         due_ts: float | None, linger: float) -> tuple[dict[str, Any], float]:
+    """A new process's ledger starts; wait until ``chosen`` are all answered (or
+    ``timeout``), then ``linger`` s to catch duplicates. Returns the outcome and the
+    wall time the process started."""
+    db, adapter, ticker = await run_desk(url, desk)
+    started = time.time()
+    ticker.start()
+    complete = await wait_for(adapter, {thread_of[t] for _, t in chosen}, timeout)
+    await asyncio.sleep(linger)
+    await ticker.stop()
+    counts = await statuses(db, [p for p, _ in chosen])
+    await db.dispose()
+    result = outcome(adapter, chosen, thread_of, due_ts, counts, started)
+    result["complete"] = complete
+    return result, started
+
+
 async def restart(url: str, desk, chosen, thread_of, timeout: float, outage_s: float = 2.5,
                   long_outage: list | None = None) -> dict[str, Any]:
     """Phase 5 (ledger side): promises fall due while nothing sweeps; then a new process
@@ -517,32 +505,15 @@ async def restart(url: str, desk, chosen, thread_of, timeout: float, outage_s: f
     await set_due(db, [p for p, _ in chosen], datetime.fromtimestamp(due_ts, timezone.utc))
     await db.dispose()
     await asyncio.sleep(max(0.0, due_ts + outage_s - time.time()))
-    db, adapter, ticker = await run_desk(url, desk)
-    started = time.time()
-    ticker.start()
-    complete = await wait_for(adapter, {thread_of[t] for _, t in chosen}, timeout)
-    await asyncio.sleep(2.0)
-    await ticker.stop()
-    counts = await statuses(db, [p for p, _ in chosen])
-    await db.dispose()
-    result = outcome(adapter, chosen, thread_of, due_ts, counts, started)
-    result["complete"] = complete
+    result, started = await start_and_wait(url, desk, chosen, thread_of, timeout, due_ts, 2.0)
     result["restarted_after_due_s"] = started - due_ts
     if long_outage:
         db = Database.from_url(url)
         await set_due(db, [p for p, _ in long_outage],
                       datetime.now(timezone.utc) - timedelta(minutes=10))
         await db.dispose()
-        db, adapter, ticker = await run_desk(url, desk)
-        started = time.time()
-        ticker.start()
-        done = await wait_for(adapter, {thread_of[t] for _, t in long_outage}, timeout)
-        await asyncio.sleep(1.0)
-        await ticker.stop()
-        counts = await statuses(db, [p for p, _ in long_outage])
-        await db.dispose()
-        result["long_outage"] = outcome(adapter, long_outage, thread_of, None, counts, started)
-        result["long_outage"]["complete"] = done
+        result["long_outage"], _ = await start_and_wait(url, desk, long_outage, thread_of,
+                                                        timeout, None, 1.0)
     return result
 
 
@@ -557,7 +528,7 @@ async def ledger_child(args, scale: Scale) -> dict[str, Any]:
     pg_version = None
     if args.db == "postgres":
         url = args.pg_url
-        pg_version = await prepare_postgres(url, "public")
+        pg_version = await common.prepare_postgres(url, "public")
     else:
         path = Path(args.workdir) / "ledger.sqlite3"
         for suffix in ("", "-wal", "-shm"):
@@ -801,7 +772,7 @@ def apscheduler_child(args, scale: Scale) -> dict[str, Any]:
                 "(pip install \"psycopg[binary]\") ==")
             return {"bench": "promises-apscheduler", "db": args.db,
                     "skipped": "no synchronous PostgreSQL driver (psycopg, psycopg2 or pg8000)"}
-        asyncio.run(prepare_postgres(args.pg_url, APS_SCHEMA))
+        asyncio.run(common.prepare_postgres(args.pg_url, APS_SCHEMA))
     else:
         Path(args.workdir).mkdir(parents=True, exist_ok=True)
         for suffix in ("", "-wal", "-shm"):
@@ -1069,7 +1040,7 @@ def parse_args(argv=None):
     parser.add_argument("--only", choices=["ledger", "apscheduler"], default=None,
                         help="run only one side (the comparison is fairest with both)")
     parser.add_argument("--pg-url", default=os.environ.get("HELPDESK_BENCH_POSTGRES_URL",
-                                                           DEFAULT_PG_URL))
+                                                           common.DEFAULT_PG_URL))
     parser.add_argument("--workdir", default=None,
                         help="folder for the SQLite files (default: a temporary one, removed)")
     parser.add_argument("--child", choices=["ledger", "apscheduler"], help=argparse.SUPPRESS)

@@ -13,22 +13,37 @@ import logging
 import random
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, Awaitable, Callable
+from datetime import datetime
+from typing import Any, Awaitable, Callable
 
 from bot.adapters.base import ChatAdapter, DeliveryError, OutboundMessage
 from bot.scheduling.cards import prepare_card, remember_card, remember_thread_root
 from bot.scheduling.pacing import Pacer
 from bot.storage.uow import Database, UnitOfWork
 
-if TYPE_CHECKING:
-    from bot.scheduling.outbox import ClaimedRow
-
 logger = logging.getLogger(__name__)
+
+
+
+@dataclass(frozen=True)
+class ClaimedRow:
+    """An outbox row this process holds under a lease."""
+
+    id: int
+    workspace_id: int
+    ticket_id: int | None
+    platform: str
+    kind: str
+    message: OutboundMessage
+    attempts: int
+    token: str
+    lease_until: datetime | None = None
+
 
 # Runs in the transaction that records an outcome, only if the claim still holds.
 AfterRecord = Callable[[UnitOfWork], Awaitable[None]]
 # Called in the transaction that marks a row dead, to tell someone who can fix it.
-OnDead = Callable[[UnitOfWork, "ClaimedRow", DeliveryError], Awaitable[None]]
+OnDead = Callable[[UnitOfWork, ClaimedRow, DeliveryError], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -51,7 +66,7 @@ class Outcome:
     """What became of one claimed row: the columns to write and, optionally, more to
     do in the same transaction when the claim still holds."""
 
-    row: "ClaimedRow"
+    row: ClaimedRow
     values: dict[str, Any]
     then: AfterRecord | None = None
     sent: bool = False
@@ -73,24 +88,24 @@ class RowSender:
     concurrency: int = 8
     pacer: Pacer = field(default_factory=Pacer)
 
-    async def send_all(self, rows: list["ClaimedRow"]) -> list[Outcome]:
+    async def send_all(self, rows: list[ClaimedRow]) -> list[Outcome]:
         """Send ``rows``: one channel's rows in order, different channels at once."""
         if self.concurrency <= 1:
             return [await self.send(row) for row in rows]
-        lanes: dict[tuple[str, str], list["ClaimedRow"]] = {}
+        lanes: dict[tuple[str, str], list[ClaimedRow]] = {}
         for row in rows:
             lanes.setdefault((row.platform, row.message.direct_to or row.message.channel_id),
                              []).append(row)
         gate = asyncio.Semaphore(self.concurrency)
 
-        async def run_lane(lane: list["ClaimedRow"]) -> list[Outcome]:
+        async def run_lane(lane: list[ClaimedRow]) -> list[Outcome]:
             async with gate:
                 return [await self.send(row) for row in lane]
 
         done = await asyncio.gather(*(run_lane(lane) for lane in lanes.values()))
         return [outcome for lane in done for outcome in lane]
 
-    async def send(self, row: "ClaimedRow") -> Outcome:
+    async def send(self, row: ClaimedRow) -> Outcome:
         """Send one claimed row; nothing is written here (see the dispatcher)."""
         adapter = self.adapters[row.platform]
         message: OutboundMessage | None = row.message
@@ -125,7 +140,7 @@ class RowSender:
         return Outcome(row, {"status": "sent", "result_message_id": delivery.message_id,
                              "sent_at": self.db.clock.now()}, then, sent=True)
 
-    def failed(self, row: "ClaimedRow", error: DeliveryError) -> Outcome:
+    def failed(self, row: ClaimedRow, error: DeliveryError) -> Outcome:
         """The outcome of a failed send: re-scheduled, retried later, or dead."""
         now = self.db.clock.now()
         reason = str(error)[:500]

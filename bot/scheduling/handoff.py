@@ -13,13 +13,11 @@ from __future__ import annotations
 import uuid
 from collections import deque
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Callable
+from typing import Callable
 
 from bot.adapters.base import OutboundMessage
-
-if TYPE_CHECKING:
-    from bot.scheduling.outbox import ClaimedRow
-    from bot.storage.tables import OutboxRow
+from bot.scheduling.delivery import ClaimedRow
+from bot.storage.tables import OutboxRow
 
 # A handed row is sent only with at least this much of its lease left; otherwise it
 # is left for the lease to expire and a regular claim to pick it up.
@@ -37,7 +35,7 @@ class Handoff:
         self.wake = wake
         self.token = uuid.uuid4().hex  # fences outcomes like any claim's token
         self.accepting = False
-        self._rows: deque["ClaimedRow"] = deque()
+        self._rows: deque[ClaimedRow] = deque()
 
     @property
     def waiting(self) -> int:
@@ -51,24 +49,22 @@ class Handoff:
             return None
         return self.token, now + self.lease
 
-    def accept(self, rows: list[tuple["OutboxRow", OutboundMessage]]) -> None:
+    def accept(self, rows: list[tuple[OutboxRow, OutboundMessage]]) -> None:
         """Queue rows whose claiming transaction has committed, and wake the dispatcher."""
-        from bot.scheduling.outbox import ClaimedRow
-
         for row, message in rows:
             self._rows.append(ClaimedRow(row.id, row.workspace_id, row.ticket_id, row.platform,
                                          row.kind, message, row.attempts, row.claim_token,
                                          lease_until=row.lease_until))
         self.wake()
 
-    def take(self) -> list["ClaimedRow"]:
+    def take(self) -> list[ClaimedRow]:
         """Every handed row still safely inside its lease."""
         cutoff = self.now() + _MARGIN
         taken = [row for row in self._rows if row.lease_until is None or row.lease_until > cutoff]
         self._rows.clear()
         return taken
 
-    def drop_all(self) -> list["ClaimedRow"]:
+    def drop_all(self) -> list[ClaimedRow]:
         """Forget every waiting row (to hand back to the database when stopping)."""
         rows = list(self._rows)
         self._rows.clear()

@@ -28,7 +28,7 @@ from bot.handlers.lapses import LapseCover
 from bot.handlers.warnings import warn_before_breach
 from bot.scheduling.probe import Due, what_is_due
 from bot.storage.promises import promise_from_row
-from bot.storage.batch import number_new_rows
+from bot.storage.batch import claimable, number_new_rows
 from bot.storage.tables import (
     OutboxRow, PersonRow, PromiseRow, TicketEventRow, TicketRow, WorkspaceRow,
 )
@@ -75,10 +75,6 @@ class PromiseSweeper:
                 return covered
             covered += await self.cover_batch(claimed)
 
-    async def anything_due(self) -> bool:
-        """One cheap read (no write lock) that says whether a sweep has work."""
-        return (await what_is_due(self.db, outbox=False)).ledger_work
-
     async def claim(self) -> list[Claimed]:
         """Claim up to ``batch_size`` due promises (or ones whose lease expired)."""
         now, token = self.db.clock.now(), uuid.uuid4().hex
@@ -95,10 +91,9 @@ class PromiseSweeper:
 
     async def _claim_where(self, uow: UnitOfWork, now, token: str, limit: int,
                            *conditions) -> list[tuple[int, int]]:
-        pick = select(PromiseRow.id).where(*conditions).order_by(PromiseRow.due_at).limit(limit)
-        if self.db.engine.dialect.name == "postgresql":
-            pick = pick.with_for_update(skip_locked=True)
-        statement = (update(PromiseRow).where(PromiseRow.id.in_(pick.scalar_subquery()))
+        picked = claimable(self.db.engine.dialect.name, PromiseRow, *conditions,
+                           order_by=(PromiseRow.due_at,), limit=limit)
+        statement = (update(PromiseRow).where(picked)
                      .values(status=_SENDING, claim_token=token, lease_until=now + self.lease,
                              attempts=PromiseRow.attempts + 1)
                      .returning(PromiseRow.id, PromiseRow.ticket_id))
@@ -226,15 +221,13 @@ class PromiseSweeper:
     async def warn(self) -> int:
         """Warn owners of promises that reached their warning time; each warning once."""
         now = self.db.clock.now()
-        pick = (select(PromiseRow.id)
-                .where(PromiseRow.status == _PENDING, PromiseRow.warned_at.is_(None),
-                       PromiseRow.warn_at <= now, PromiseRow.due_at > now)
-                .order_by(PromiseRow.warn_at).limit(self.batch_size))
-        if self.db.engine.dialect.name == "postgresql":
-            pick = pick.with_for_update(skip_locked=True)
+        picked = claimable(self.db.engine.dialect.name, PromiseRow,
+                           PromiseRow.status == _PENDING, PromiseRow.warned_at.is_(None),
+                           PromiseRow.warn_at <= now, PromiseRow.due_at > now,
+                           order_by=(PromiseRow.warn_at,), limit=self.batch_size)
         async with self.db.unit_of_work() as uow:
             rows = (await uow.session.execute(
-                update(PromiseRow).where(PromiseRow.id.in_(pick.scalar_subquery()))
+                update(PromiseRow).where(picked)
                 .values(warned_at=now).returning(PromiseRow))).scalars().all()
             loaded = await self._load(uow, rows) if rows else []
             with uow.session.no_autoflush:

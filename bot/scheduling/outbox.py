@@ -16,15 +16,15 @@ import asyncio
 import json
 import logging
 import uuid
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, select, update
 
 from bot.adapters.base import ChatAdapter, OutboundMessage
-from bot.scheduling.delivery import OnDead, Outcome, RetryPolicy, RowSender
+from bot.scheduling.delivery import ClaimedRow, OnDead, Outcome, RetryPolicy, RowSender
 from bot.scheduling.handoff import Handoff
 from bot.scheduling.probe import what_is_due
+from bot.storage.batch import claimable
 from bot.storage.tables import OutboxRow
 from bot.storage.uow import Database, UnitOfWork
 
@@ -32,21 +32,6 @@ __all__ = ["ClaimedRow", "OutboxDispatcher", "Outcome", "RetryPolicy"]
 
 logger = logging.getLogger(__name__)
 _outbox = OutboxRow.__table__
-
-
-@dataclass(frozen=True)
-class ClaimedRow:
-    """An outbox row this process holds under a lease."""
-
-    id: int
-    workspace_id: int
-    ticket_id: int | None
-    platform: str
-    kind: str
-    message: OutboundMessage
-    attempts: int
-    token: str
-    lease_until: datetime | None = None
 
 
 class OutboxDispatcher:
@@ -149,10 +134,6 @@ class OutboxDispatcher:
             outcomes = await self.sender.send_all(batch)
             sent += sum(outcome.sent for outcome in outcomes)
 
-    async def anything_due(self) -> bool:
-        """One cheap read (no write lock) that says whether a claim could find work."""
-        return any(await self._due())
-
     async def _due(self) -> tuple[bool, bool]:
         """Whether a pending row is due, and whether a lease has expired."""
         due = await what_is_due(self.db, list(self.adapters), ledger=False)
@@ -199,12 +180,10 @@ class OutboxDispatcher:
 
     async def _claim_where(self, uow: UnitOfWork, now: datetime, token: str, limit: int,
                            *conditions) -> list:
-        pick = (select(OutboxRow.id).where(*conditions)
-                .order_by(OutboxRow.due_at, OutboxRow.id).limit(limit))
-        if self.db.engine.dialect.name == "postgresql":
-            pick = pick.with_for_update(skip_locked=True)
+        picked = claimable(self.db.engine.dialect.name, OutboxRow, *conditions,
+                           order_by=(OutboxRow.due_at, OutboxRow.id), limit=limit)
         statement = (
-            update(OutboxRow).where(OutboxRow.id.in_(pick.scalar_subquery()))
+            update(OutboxRow).where(picked)
             .values(status="sending", claim_token=token, lease_until=now + self.lease,
                     attempts=OutboxRow.attempts + 1)
             .returning(OutboxRow.id, OutboxRow.workspace_id, OutboxRow.ticket_id,
