@@ -230,3 +230,39 @@ def json_line(obj: dict[str, Any]) -> str:
 def emit(obj: dict[str, Any]) -> None:
     """Print one result line and flush, so a parent process or a pipe sees it at once."""
     print(json_line(obj), flush=True)
+
+
+# --------------------------------------------------------------------------- shared set-up
+
+DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/helpdesk_bench"
+
+
+def say(text: str = "") -> None:
+    """Print and flush (children's output is streamed through their parent)."""
+    print(text, flush=True)
+
+
+async def prepare_postgres(url: str, schema: str) -> str:
+    """Create the database if missing, empty ``schema``; returns the server version."""
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    dsn = parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+    try:
+        conn = await asyncpg.connect(dsn)
+    except asyncpg.InvalidCatalogNameError:
+        admin = await asyncpg.connect(parsed.set(drivername="postgresql", database="postgres")
+                                      .render_as_string(hide_password=False))
+        try:
+            await admin.execute(f'CREATE DATABASE "{parsed.database or "helpdesk_bench"}"')
+        finally:
+            await admin.close()
+        conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        await conn.execute(f'CREATE SCHEMA "{schema}"')
+        return await conn.fetchval("SHOW server_version")
+    finally:
+        await conn.close()
+

@@ -50,20 +50,12 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench import _common as common  # noqa: E402
+from bench._common import say  # noqa: E402
 
-DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/helpdesk_bench"
 PG_SCHEMA = "slack_bench"
 SECRET = "bench-signing-secret"
 READY = "@@ready "
 DRAIN_TIMEOUT = 60.0
-
-
-def say(text: str = "") -> None:
-    """Print and flush."""
-    print(text, flush=True)
-
-
-# --------------------------------------------------------------------------- the desk (child)
 
 
 async def serve_null_desk(api_url: str) -> None:
@@ -256,7 +248,7 @@ async def bench_database(db: str, args) -> list[dict[str, Any]]:
     workdir = tempfile.mkdtemp(prefix="helpdesk-slack-bench-")
     db_url = {"sqlite": f"sqlite:///{workdir}/desk.sqlite3", "null": "null"}.get(db, args.pg_url)
     if db == "postgres":
-        await prepare_postgres(args.pg_url)
+        await common.prepare_postgres(args.pg_url, PG_SCHEMA)
     fake = await FakeSlack().start()
     fake.auto_users = True
     children, urls = [], []
@@ -314,30 +306,6 @@ async def bench_database(db: str, args) -> list[dict[str, Any]]:
     return results
 
 
-async def prepare_postgres(url: str) -> None:
-    """Create the database if missing; empty the bench's own schema."""
-    import asyncpg
-    from sqlalchemy.engine import make_url
-
-    parsed = make_url(url)
-    dsn = parsed.set(drivername="postgresql").render_as_string(hide_password=False)
-    try:
-        conn = await asyncpg.connect(dsn)
-    except asyncpg.InvalidCatalogNameError:
-        admin = await asyncpg.connect(parsed.set(drivername="postgresql", database="postgres")
-                                      .render_as_string(hide_password=False))
-        try:
-            await admin.execute(f'CREATE DATABASE "{parsed.database}"')
-        finally:
-            await admin.close()
-        conn = await asyncpg.connect(dsn)
-    try:
-        await conn.execute(f'DROP SCHEMA IF EXISTS "{PG_SCHEMA}" CASCADE')
-        await conn.execute(f'CREATE SCHEMA "{PG_SCHEMA}"')
-    finally:
-        await conn.close()
-
-
 def goals(results: list[dict[str, Any]]) -> str:
     """The issue's goals, met or not (a stage the run stopped before counts as not met)."""
     rows = []
@@ -374,7 +342,7 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help="5 s stages, rates up to 100/s")
     parser.add_argument("--triage", action="store_true", help="also post a card per ticket")
     parser.add_argument("--pg-url", default=os.environ.get("HELPDESK_BENCH_POSTGRES_URL",
-                                                           DEFAULT_PG_URL))
+                                                           common.DEFAULT_PG_URL))
     parser.add_argument("--desks", type=int, default=1,
                         help="desk processes sharing the database, events spread over them "
                              "as by a load balancer (HTTP mode scales out this way)")
