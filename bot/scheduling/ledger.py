@@ -144,6 +144,8 @@ class PromiseSweeper:
         return len(first)
 
     def _fence(self, now):
+        """Mark claimed promises missed, covered by the bot; the caller adds which ones
+        and the claim token, so a promise kept or re-claimed meanwhile is left out."""
         return (update(PromiseRow).where(PromiseRow.status == _SENDING)
                 .values(status=PromiseStatus.MISSED.value, resolution="bot", resolved_at=now,
                         claim_token=None, lease_until=None)
@@ -181,13 +183,8 @@ class PromiseSweeper:
         try:
             async with self.db.unit_of_work() as uow:
                 now = self.db.clock.now()
-                fenced = await uow.session.execute(
-                    update(PromiseRow)
-                    .where(PromiseRow.id == promise_id, PromiseRow.claim_token == token,
-                           PromiseRow.status == _SENDING)
-                    .values(status=PromiseStatus.MISSED.value, resolution="bot", resolved_at=now,
-                            claim_token=None, lease_until=None)
-                    .returning(PromiseRow))
+                fenced = await uow.session.execute(self._fence(now).where(
+                    PromiseRow.id == promise_id, PromiseRow.claim_token == token))
                 row = fenced.scalar_one_or_none()
                 if row is None:
                     logger.info("promise %d was kept or re-claimed meanwhile; skipping", promise_id)
