@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import timezone
-from typing import Awaitable, Callable
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -19,7 +18,6 @@ from bot.scheduling.probe import what_is_due
 
 logger = logging.getLogger(__name__)
 
-Job = Callable[[], Awaitable[object]]
 TICK_JOB_ID = "helpdesk-tick"
 
 
@@ -29,16 +27,14 @@ class Ticker:
 
     The dispatcher also wakes at once when a transaction adds outbox rows, so the tick
     only bounds how late a scheduled row, a retry or another process's row can be. An
-    idle tick is that one read. Extra ``jobs`` run on every tick after it.
+    idle tick is that one read.
     """
 
     def __init__(self, tick_seconds: float, dispatcher: OutboxDispatcher,
-                 sweeper: PromiseSweeper | None = None, jobs: dict[str, Job] | None = None
-                 ) -> None:
+                 sweeper: PromiseSweeper | None = None) -> None:
         self.tick_seconds = tick_seconds
         self.dispatcher = dispatcher
         self.sweeper = sweeper
-        self.jobs = dict(jobs or {})
         self.scheduler = AsyncIOScheduler(timezone=timezone.utc)
         self._delivery: asyncio.Task | None = None
         self._stopping = False
@@ -51,8 +47,6 @@ class Ticker:
             await self.sweeper.sweep(due)  # its commits wake the dispatcher themselves
         if due.outbox_work:
             self.dispatcher.wake(leases_expired=due.outbox_leases)
-        for job in self.jobs.values():
-            await job()
 
     def start(self) -> None:
         """Start ticking (needs a running event loop)."""
@@ -76,8 +70,8 @@ class Ticker:
             if self._stopping:
                 return
             try:
-                # Woken by a commit that added rows, or by the tick's probe: no need to
-                # probe again before claiming.
+                # Woken by a hand-over, a commit that left rows pending, or the tick's
+                # probe: no need to probe again.
                 await self.dispatcher.drain(probe=False)
             except Exception:
                 logger.exception("outbox delivery failed; retrying next tick")
