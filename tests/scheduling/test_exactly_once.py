@@ -44,6 +44,11 @@ HELP_CHANNEL = "C-help"
 # The thousand-promise runs take 15-20 s on a quiet 2-core machine; the generous
 # limits only keep a busy machine from failing them (a hang still fails, later).
 BIG_RUN = ("--batch-size", "50", "--max-seconds", "150")
+# SQLite hands its one write lock to whichever process asks at the right moment, and a
+# process that finishes a batch asks again at once; with large batches one process can
+# cover all thousand before the other's busy handler wakes in a gap. Small batches make
+# many gaps, so both get a share (the test checks that they did).
+SQLITE_RUN = ("--batch-size", "2", "--max-seconds", "150")
 
 
 # -- helpers ---------------------------------------------------------------------------
@@ -288,7 +293,7 @@ async def test_two_processes_on_sqlite_cover_a_thousand_promises_exactly_once(
     url = f"sqlite:///{tmp_path / 'shared.sqlite3'}"
     db = await seed_due_followups(url, 1000)
     try:
-        workers = await run_workers(url, fake, 2, *BIG_RUN)
+        workers = await run_workers(url, fake, 2, *SQLITE_RUN)
         for worker in workers:
             worker.assert_clean_exit()
         assert sum(w.summary["covered"] for w in workers) == 1000
