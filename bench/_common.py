@@ -62,6 +62,15 @@ def _version(package: str) -> str | None:
         return None
 
 
+def load_average() -> list[float] | None:
+    """The 1, 5 and 15 minute load averages now: on a shared machine, how busy the
+    neighbours were while the figures were taken (two cores: above 2 means waiting)."""
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return None
+
+
 def machine(postgres_version: str | None = None,
             packages: Sequence[str] = ("sqlalchemy", "aiosqlite", "asyncpg", "apscheduler",
                                        "alembic")) -> dict[str, Any]:
@@ -74,6 +83,7 @@ def machine(postgres_version: str | None = None,
         "os": _os_name(),
         "python": platform.python_version(),
         "sqlite": sqlite3.sqlite_version,
+        "load_avg_at_start": load_average(),
     }
     if postgres_version:
         info["postgresql"] = postgres_version
@@ -88,13 +98,14 @@ def describe_machine(info: dict[str, Any]) -> str:
     """The machine as a few readable lines."""
     libraries = ", ".join(f"{k} {v}" for k, v in info.items()
                           if k not in {"cpu", "cores", "ram_gib", "os", "python", "sqlite",
-                                       "postgresql"})
+                                       "postgresql", "load_avg_at_start"})
     lines = [
         f"CPU:        {info.get('cpu')} ({info.get('cores')} cores visible)",
         f"RAM:        {info.get('ram_gib')} GiB",
         f"OS:         {info.get('os')}",
         f"Python:     {info.get('python')}",
         f"SQLite:     {info.get('sqlite')}",
+        f"Load:       {info.get('load_avg_at_start')} (1/5/15-minute averages at the start)",
     ]
     if info.get("postgresql"):
         lines.append(f"PostgreSQL: {info['postgresql']}")

@@ -230,8 +230,10 @@ def main(argv=None) -> int:
         met = goal["p99_s"] < GOAL_P99_S and goal["acknowledged"] == goal["events"]
         print(f"\nGoal p99 < {GOAL_P99_S:.0f} s at {GOAL_RATE}/s: {'met' if met else 'NOT met'}")
     print()
+    load_at_end = common.load_average()
     for result in results:
-        common.emit({**result, "triage": args.triage, "machine": info})
+        common.emit({**result, "triage": args.triage, "machine": info,
+                     "load_avg_at_end": load_at_end})
     return 0
 
 

@@ -1013,7 +1013,8 @@ def parent_main(args) -> int:
             "covers_per_s", "lost", "duplicated", "owner_reminders", "restart_due",
             "restart_covered", "restart_lost", "restart_duplicated", "long_outage_due",
             "long_outage_late_wording", "peak_rss_mb", "error") if k in r}
-        common.emit(line)
+        common.emit({**line, "load_avg_at_start": info["load_avg_at_start"],
+                     "load_avg_at_end": common.load_average()})
     for a in aps_results:
         common.emit({k: v for k, v in a.items() if k != "log_counts"})
     return 0 if all("error" not in r for r in results + aps_results) else 1

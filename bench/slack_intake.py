@@ -375,8 +375,9 @@ def main(argv=None) -> int:
     dbs = {"both": ["sqlite", "postgres"], "none": ["null"]}.get(args.db, [args.db])
     say("Slack intake benchmark (bench/slack_intake.py)")
     say(f"command: {' '.join([Path(sys.executable).name, 'bench/slack_intake.py'] + sys.argv[1:])}")
-    say(common.describe_machine(common.machine(packages=(
-        "slack_bolt", "slack_sdk", "aiohttp", "sqlalchemy", "aiosqlite", "asyncpg"))))
+    info = common.machine(packages=(
+        "slack_bolt", "slack_sdk", "aiohttp", "sqlalchemy", "aiosqlite", "asyncpg"))
+    say(common.describe_machine(info))
     results: list[dict[str, Any]] = []
     for db in dbs:
         try:
@@ -391,8 +392,10 @@ def main(argv=None) -> int:
           r["tickets_per_s"], r["timeouts"], r["lost"], r.get("desk_cpu_ms_per_ticket")]
          for r in results], digits=3))
     say("\n" + goals(results))
+    load_at_end = common.load_average()
     for result in results:
-        common.emit(result)
+        common.emit({**result, "load_avg_at_start": info["load_avg_at_start"],
+                     "load_avg_at_end": load_at_end})
     return 0
 
 
