@@ -28,7 +28,7 @@ from bot.handlers.lapses import LapseCover
 from bot.handlers.warnings import warn_before_breach
 from bot.scheduling.probe import Due, what_is_due
 from bot.storage.promises import promise_from_row
-from bot.storage.batch import claimable, number_new_rows
+from bot.storage.batch import claimable, write_new_rows
 from bot.storage.tables import (
     OutboxRow, PersonRow, PromiseRow, TicketEventRow, TicketRow, WorkspaceRow,
 )
@@ -132,14 +132,15 @@ class PromiseSweeper:
                 for row in first:
                     cover = LapseCover(uow, self.desk, promise_from_row(row), now, card=False)
                     covers.append((row, await cover.run(), cover))
-            await number_new_rows(uow.session, OutboxRow, PromiseRow, TicketEventRow)
-            await uow.session.flush()  # every INSERT of the batch, a few statements in all
+            # Every row the covers queued, a few statements in all.
+            await write_new_rows(uow.session, OutboxRow, PromiseRow, TicketEventRow)
             links = [{"_id": row.id, "cover": out.id} for row, out, _ in covers if out is not None]
             if links:
                 await uow.session.execute(
                     update(_promises).where(_promises.c.id == bindparam("_id"))
                     .values(cover_outbox_id=bindparam("cover")), links)
             await self._queue_cards(uow, covers, now)
+            await write_new_rows(uow.session, OutboxRow)
             del loaded
         return len(first)
 
@@ -230,6 +231,6 @@ class PromiseSweeper:
             with uow.session.no_autoflush:
                 for row in rows:
                     await warn_before_breach(uow, self.desk, promise_from_row(row), now)
-            await number_new_rows(uow.session, OutboxRow)
+            await write_new_rows(uow.session, OutboxRow)
             del loaded
         return len(rows)

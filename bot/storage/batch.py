@@ -10,13 +10,13 @@ Writing: SQLAlchemy's ORM writes new rows with ``INSERT ... RETURNING`` so it le
 PostgreSQL gets those batched into multi-row INSERTs. SQLite cannot promise the order of
 RETURNING rows for a multi-row INSERT, so SQLAlchemy sends those rows one statement at a
 time: for a set of 200 lapsed promises that is 600 round trips through the driver's
-thread instead of three. Rows whose ids are already set need no RETURNING, and the ORM
-writes them with one ``executemany`` per table.
+thread instead of three. :func:`write_new_rows` takes the ids first and writes the rows
+with one plain ``executemany`` per table, skipping the ORM's per-object bookkeeping.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -30,20 +30,54 @@ def claimable(dialect: str, model: type, *conditions, order_by, limit: int) -> C
     return model.id.in_(pick.scalar_subquery())
 
 
-async def number_new_rows(session: AsyncSession, *models: type) -> None:
-    """On SQLite, give the session's new rows of ``models`` their ids before a flush.
+async def write_new_rows(session: AsyncSession, *models: type) -> int:
+    """Write the session's new rows of ``models`` with plain multi-row INSERTs, and take
+    them out of the session; returns how many were written.
 
-    Safe only inside a write transaction: on SQLite ours begins with ``BEGIN
-    IMMEDIATE`` (bot/storage/db.py), which holds the database's one write lock, so no
-    other connection can take an id between our ``max(id)`` and our INSERT. On other
-    databases this does nothing; they batch with RETURNING already.
+    For hundreds of rows the ORM's flush costs more than building them: it tracks each
+    object's history, sorts the work and refreshes every row after its INSERT. Rows that
+    nothing else in the transaction changes need none of that. Their ids are taken first
+    (see :func:`_take_ids`), so each row's ``id`` is set when this returns and the rows
+    can still be read, detached from the session.
     """
-    if session.bind is None or session.bind.dialect.name != "sqlite":
-        return
+    written = 0
     for model in models:
-        rows = [row for row in session.new if type(row) is model and row.id is None]
+        rows = [row for row in session.new if type(row) is model]
         if not rows:
             continue
-        highest = (await session.execute(select(func.max(model.id)))).scalar() or 0
-        for offset, row in enumerate(rows, start=1):
-            row.id = highest + offset
+        await _take_ids(session, model, [row for row in rows if row.id is None])
+        attributes = [(prop.key, prop.columns[0].key)
+                      for prop in inspect(model).column_attrs]
+        by_shape: dict[tuple[str, ...], list[dict]] = {}
+        for row in rows:
+            values = {column: row.__dict__[key] for key, column in attributes
+                      if key in row.__dict__}
+            by_shape.setdefault(tuple(values), []).append(values)
+            session.expunge(row)
+        for values in by_shape.values():
+            await session.execute(insert(model.__table__), values)
+        written += len(rows)
+    return written
+
+
+async def _take_ids(session: AsyncSession, model: type, rows: list) -> None:
+    """Give ``rows`` their ids before they are inserted.
+
+    SQLite: ``max(id)`` plus one, two, ...: safe only inside a write transaction, and ours
+    begins with ``BEGIN IMMEDIATE`` (bot/storage/db.py), which holds the database's one
+    write lock, so no other connection can take an id between our read and our INSERT.
+    PostgreSQL: as many values from the table's own sequence, in one statement, so other
+    processes writing at the same time never collide.
+    """
+    if not rows:
+        return
+    table = model.__table__
+    if session.bind.dialect.name == "sqlite":
+        highest = (await session.execute(select(func.max(table.c.id)))).scalar() or 0
+        ids = range(highest + 1, highest + 1 + len(rows))
+    else:
+        sequence = func.pg_get_serial_sequence(table.name, "id")
+        ids = (await session.execute(select(func.nextval(sequence)).select_from(
+            func.generate_series(1, len(rows))))).scalars().all()
+    for row, new_id in zip(rows, ids):
+        row.id = new_id
