@@ -11,7 +11,8 @@ from datetime import datetime
 
 from bot.adapters.base import Button, FormField, OutboundMessage
 from bot.desk import DeskPolicy
-from bot.domain.people import Workspace
+from bot.domain.people import Person, Workspace
+from bot.domain.promises import PromiseKind
 from bot.domain.tickets import Ticket
 from bot.domain.timefmt import format_when
 from bot.handlers.context import Context
@@ -45,23 +46,40 @@ async def queue_card_in(uow: UnitOfWork, workspace: Workspace, policy: DeskPolic
 async def build_card(uow: UnitOfWork, policy: DeskPolicy, now: datetime,
                      ticket: Ticket) -> OutboundMessage:
     """The card as a neutral message: title, fields and the agents' buttons."""
+    requester = await uow.people.get(ticket.requester_id)
+    owner = await uow.people.get(ticket.owner_id) if ticket.owner_id else None
+    promises = await uow.promises.open_for_ticket(ticket.id)
+    soonest = (promises[0].kind, promises[0].due_at) if promises else None
+    earlier = await earlier_tickets(uow, ticket.workspace_id, ticket.requester_id,
+                                    but=ticket.id)
+    return render_card(policy, now, ticket, requester=requester, owner=owner,
+                       soonest=soonest, earlier=earlier)
+
+
+async def earlier_tickets(uow: UnitOfWork, workspace_id: int, requester_id: int, *,
+                          but: int | None = None) -> list[Ticket]:
+    """The requester's latest tickets (other than ``but``) for the card's history."""
+    tickets = await uow.tickets.list(workspace_id, requester_id=requester_id,
+                                     limit=HISTORY_SIZE + 1)
+    return [x for x in tickets if x.id != but][:HISTORY_SIZE]
+
+
+def render_card(policy: DeskPolicy, now: datetime, ticket: Ticket, *, requester: Person,
+                owner: Person | None, soonest: tuple[PromiseKind, datetime] | None,
+                earlier: list[Ticket]) -> OutboundMessage:
+    """The card from what it shows, with no database work: ``soonest`` is the kind and
+    due time of the ticket's next open promise, ``earlier`` the requester's history."""
     def t(key: str, **fields) -> str:
         return policy.templates.render(key, **fields)
 
-    requester = await uow.people.get(ticket.requester_id)
-    owner = await uow.people.get(ticket.owner_id) if ticket.owner_id else None
     tz = policy.calendar.timezone
-    promises = await uow.promises.open_for_ticket(ticket.id)
     next_promise = t("card.no_promise")
-    if promises:
-        soonest = promises[0]
-        next_promise = t("card.promise_line", what=t(f"what.{soonest.kind.value}"),
-                         due=format_when(soonest.due_at, now, tz))
-    earlier = [x for x in await uow.tickets.list(ticket.workspace_id,
-                                                  requester_id=ticket.requester_id,
-                                                  limit=HISTORY_SIZE + 1) if x.id != ticket.id]
+    if soonest is not None:
+        kind, due_at = soonest
+        next_promise = t("card.promise_line", what=t(f"what.{kind.value}"),
+                         due=format_when(due_at, now, tz))
     history = ", ".join(t("card.history_item", ref=x.ref, status=x.status.agent_label)
-                        for x in earlier[:HISTORY_SIZE]) or t("card.no_history")
+                        for x in earlier) or t("card.no_history")
     value = str(ticket.id)
     return OutboundMessage(
         channel_id=ticket.triage_channel_id or "", audience="agents",

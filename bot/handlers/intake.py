@@ -15,12 +15,12 @@ from datetime import timedelta
 
 from bot.adapters.base import IncomingMessage, OutboundMessage, ReactionAdded
 from bot.domain.people import Person, Role
-from bot.domain.priority import Impact, PriorityDecision, Urgency
+from bot.domain.priority import Impact, Priority, PriorityDecision, Urgency
 from bot.domain.promises import PromiseKind
 from bot.domain.sla import format_duration
 from bot.domain.tickets import Ticket, TicketAction, TicketStatus, subject_from, transition
 from bot.domain.timefmt import format_when
-from bot.handlers.cards import queue_card
+from bot.handlers.cards import earlier_tickets, render_card
 from bot.handlers.context import BadInput, Context
 from bot.handlers.text import defang
 
@@ -42,44 +42,57 @@ async def open_ticket(ctx: Context, requester: Person, text: str, *, channel_id:
                       opened_by: Person | None = None) -> Ticket:
     """Open a ticket for ``requester`` and queue its acknowledgement in their thread."""
     assert ctx.workspace is not None and ctx.policy is not None
-    uow, now, policy = ctx.uow, ctx.now, ctx.policy
-    ahead = await uow.tickets.count_waiting(ctx.workspace.id, _WAITING_QUEUE)
-    number = await uow.workspaces.take_ticket_number(ctx.workspace.id)
+    uow, now, policy, workspace = ctx.uow, ctx.now, ctx.policy, ctx.workspace
+    # Everything is read before the ticket number is taken: that locks the workspace's
+    # row until the commit (on PostgreSQL), so every opening in the workspace waits for
+    # it, and after it come only writes.
+    ahead = await uow.tickets.count_waiting(workspace.id, _WAITING_QUEUE)
     decision = PriorityDecision.computed(Impact.MEDIUM, Urgency.MEDIUM)
+    span = await expected_first_response(ctx, decision.priority)
+    due = policy.calendar.add_business_time(now, span)
+    warn_at = policy.calendar.add_business_time(now, span * policy.sla.warn_at)
+    triage = await uow.workspaces.channels(workspace.id, "triage")
+    earlier = await earlier_tickets(uow, workspace.id, requester.id) if triage else []
+
+    number = await uow.workspaces.take_ticket_number(workspace.id)
     status = transition(TicketStatus.NEW, TicketAction.ACKNOWLEDGE, has_owner=False)
     ticket = await uow.tickets.add(
-        workspace_id=ctx.workspace.id, number=number, requester_id=requester.id,
+        workspace_id=workspace.id, number=number, requester_id=requester.id,
         status=status.value, priority=decision.priority.value, impact=decision.impact.value,
         urgency=decision.urgency.value, subject=subject_from(text), first_message=text,
         channel_id=channel_id, thread_id=thread_id, source_message_id=source_message_id,
         in_a_hurry=said_they_are_in_a_hurry(text), created_at=now, updated_at=now,
+        triage_channel_id=triage[0] if triage else None,
     )
+    # The rest is queued and written together at the commit.
     await uow.tickets.add_event(ticket.id, "opened", now, author_id=(opened_by or requester).id,
                                 body=text)
-    span = await expected_first_response(ctx, ticket)
-    due = policy.calendar.add_business_time(now, span)
-    warn_at = policy.calendar.add_business_time(now, span * policy.sla.warn_at)
-    await uow.promises.make(ctx.workspace.id, ticket.id, PromiseKind.FIRST_RESPONSE, due, now,
-                            warn_at=warn_at)
+    uow.promises.queue(workspace.id, ticket.id, PromiseKind.FIRST_RESPONSE, due, now,
+                       warn_at=warn_at)
     text = ctx.t("intake.ack", requester=requester.name, ref=ticket.ref, subject=defang(ticket.subject),
                  eta=_eta_sentence(ctx, requester, due, ahead))
     if opened_by is not None and opened_by.id != requester.id:
         text += " " + ctx.t("intake.reaction_on_behalf", agent=opened_by.name)
     # With no message to thread under (a slash command), the acknowledgement itself
     # becomes the thread: the dispatcher records its id on the ticket once posted.
-    await ctx.post(OutboundMessage(channel_id=channel_id, thread_id=thread_id or None, text=text,
-                                   ticket_number=ticket.number), ticket_id=ticket.id,
-                   kind="post" if thread_id else "thread_root")
-    await queue_card(ctx, ticket)
-    logger.info("opened ticket #%d in workspace %d", number, ctx.workspace.id)
+    uow.outbox.queue(workspace.id, workspace.platform,
+                     OutboundMessage(channel_id=channel_id, thread_id=thread_id or None,
+                                     text=text, ticket_number=ticket.number),
+                     now, ticket_id=ticket.id, kind="post" if thread_id else "thread_root")
+    if triage:
+        card = render_card(policy, now, ticket, requester=requester, owner=None,
+                           soonest=(PromiseKind.FIRST_RESPONSE, due), earlier=earlier)
+        uow.outbox.queue(workspace.id, workspace.platform, card, now, ticket_id=ticket.id,
+                         kind="card")
+    logger.info("opened ticket #%d in workspace %d", number, workspace.id)
     return ticket
 
 
-async def expected_first_response(ctx: Context, ticket: Ticket) -> timedelta:
+async def expected_first_response(ctx: Context, priority: Priority) -> timedelta:
     """Business time until a first response, honestly: the SLA target, or the desk's
     recent median when it has been slower than that (a promise we can keep)."""
     assert ctx.policy is not None and ctx.workspace is not None
-    target = ctx.policy.sla.target(ticket.priority).first_response
+    target = ctx.policy.sla.target(priority).first_response
     recent = await ctx.uow.tickets.recent_first_responses(ctx.workspace.id, RECENT_SAMPLE)
     if len(recent) < MIN_SAMPLES:
         return target
