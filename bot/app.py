@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from datetime import timedelta
 from typing import TextIO
 
 from bot.adapters.base import ChatAdapter
@@ -50,7 +51,8 @@ class App:
                                                 desk=self.desk))
         self.dispatcher = OutboxDispatcher(self.db, self.adapters,
                                            on_dead=dead_letter_alerter(self.desk))
-        self.sweeper = PromiseSweeper(self.db, self.desk)
+        self.sweeper = PromiseSweeper(
+            self.db, self.desk, prepare_ahead=timedelta(seconds=max(0, settings.prepare_seconds)))
         self.ticker = Ticker(settings.tick_seconds, self.dispatcher, self.sweeper)
 
     async def settle(self) -> None:

@@ -70,6 +70,8 @@ class Settings:
     database_url: str = field(default=DEFAULT_DATABASE_URL, repr=False)
     admins: tuple[str, ...] = ()
     tick_seconds: float = 1.0
+    # Covers of promises due within this many seconds are worked out ahead (0: never).
+    prepare_seconds: int = 30
     # Empty means: INFO when serving platforms, WARNING in the console (logs would
     # interleave with the conversation on the same terminal).
     log_level: str = ""

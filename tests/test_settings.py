@@ -87,6 +87,7 @@ def test_every_field_can_be_set_from_its_environment_variable():
         "HELPDESK_DATABASE_URL": "postgresql://desk@db/desk",
         "HELPDESK_ADMINS": "U1,U2",
         "HELPDESK_TICK_SECONDS": "0.25",
+        "HELPDESK_PREPARE_SECONDS": "0",
         "HELPDESK_LOG_LEVEL": "DEBUG",
         "HELPDESK_TIMEZONE": "Europe/London",
         "HELPDESK_CONFIG_DIR": "/srv/config",
@@ -109,6 +110,7 @@ def test_every_field_can_be_set_from_its_environment_variable():
     assert s.async_database_url == "postgresql+asyncpg://desk@db/desk"
     assert s.admins == ("U1", "U2")
     assert s.tick_seconds == 0.25
+    assert s.prepare_seconds == 0
     assert s.log_level == "DEBUG"
     assert s.timezone == "Europe/London"
     assert s.config_dir == "/srv/config"

@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 import uuid
 from datetime import timedelta
-from typing import NamedTuple
 
 from sqlalchemy import bindparam, select, update
 
@@ -26,6 +25,8 @@ from bot.domain.promises import PromiseStatus
 from bot.handlers.cards import queue_card_in
 from bot.handlers.lapses import LapseCover
 from bot.handlers.warnings import warn_before_breach
+from bot.scheduling import prepared as ahead
+from bot.scheduling.prepared import Claimed
 from bot.scheduling.probe import Due, what_is_due
 from bot.storage.promises import promise_from_row
 from bot.storage.batch import claimable, write_new_rows
@@ -41,39 +42,46 @@ _promises = PromiseRow.__table__
 MAX_COVER_ATTEMPTS = 5
 
 
-class Claimed(NamedTuple):
-    """A promise this worker holds under a lease."""
-
-    id: int
-    token: str
-    ticket_id: int
-
-
-class PromiseSweeper:
+class PromiseSweeper(ahead.PreparesAhead):
     """Finds promises that fell due unkept and has the bot cover each one."""
 
     def __init__(self, db: Database, desk: Desk, *, batch_size: int = 200,
-                 lease: timedelta = timedelta(seconds=60)) -> None:
+                 lease: timedelta = timedelta(seconds=60),
+                 prepare_ahead: timedelta = timedelta(0)) -> None:
         self.db = db
         self.desk = desk
         self.batch_size = batch_size
         self.lease = lease
+        # Covers of promises due within this are worked out before their time
+        # (bot/scheduling/prepared.py); zero turns that off.
+        self.prepare_ahead = prepare_ahead
+        self._prepared: dict[int, ahead.Prepared] = {}
+        self._prepared_tickets: set[int] = set()
+
+    @property
+    def next_prepared_at(self):
+        """When the earliest cover prepared ahead falls due (None: there is none)."""
+        return min((e.due_at for e in self._prepared.values()), default=None)
 
     async def sweep(self, due: Due | None = None) -> int:
-        """Warn before breaches, then cover every due promise; returns how many were
-        covered. ``due`` is what a tick's probe already found (else we probe here)."""
+        """Warn before breaches, cover every due promise, and prepare the covers of
+        promises due soon; returns how many were covered. ``due`` is what a tick's probe
+        already found (else we probe here)."""
         if due is None:
-            due = await what_is_due(self.db, outbox=False)
+            due = await what_is_due(self.db, outbox=False, ahead=self.prepare_ahead)
+        covered = await self.commit_prepared()
         if not due.ledger_work:
-            return 0
+            return covered
         if due.warnings:
             await self.warn()
-        covered = 0
-        while True:
-            claimed = await self.claim()
-            if not claimed:
-                return covered
-            covered += await self.cover_batch(claimed)
+        if due.promises or due.promise_leases or due.warnings:
+            while claimed := await self.claim():
+                covered += await self.cover_batch(claimed)
+                covered += await self.commit_prepared()
+        if due.promises_soon and self.prepare_ahead > timedelta(0):
+            while await self.prepare():
+                covered += await self.commit_prepared()
+        return covered + await self.commit_prepared()
 
     async def claim(self) -> list[Claimed]:
         """Claim up to ``batch_size`` due promises (or ones whose lease expired)."""
@@ -90,11 +98,12 @@ class PromiseSweeper:
         return sorted(Claimed(promise_id, token, ticket_id) for promise_id, ticket_id in ids)
 
     async def _claim_where(self, uow: UnitOfWork, now, token: str, limit: int,
-                           *conditions) -> list[tuple[int, int]]:
+                           *conditions, lease_until=None) -> list[tuple[int, int]]:
         picked = claimable(self.db.engine.dialect.name, PromiseRow, *conditions,
                            order_by=(PromiseRow.due_at,), limit=limit)
         statement = (update(PromiseRow).where(picked)
-                     .values(status=_SENDING, claim_token=token, lease_until=now + self.lease,
+                     .values(status=_SENDING, claim_token=token,
+                             lease_until=lease_until or now + self.lease,
                              attempts=PromiseRow.attempts + 1)
                      .returning(PromiseRow.id, PromiseRow.ticket_id))
         return [tuple(row) for row in (await uow.session.execute(statement)).all()]

@@ -10,7 +10,7 @@ over a status-led index is an index-only lookup whatever the parameters; an ``EX
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
@@ -27,6 +27,7 @@ class Due:
     and leases (of promises or rows) that a crashed worker left to expire."""
 
     promises: bool = False
+    promises_soon: bool = False  # one falls due within the sweeper's prepare-ahead window
     promise_leases: bool = False
     warnings: bool = False
     outbox: bool = False
@@ -35,7 +36,7 @@ class Due:
     @property
     def ledger_work(self) -> bool:
         """Whether the sweeper has anything to do."""
-        return self.promises or self.promise_leases or self.warnings
+        return self.promises or self.promises_soon or self.promise_leases or self.warnings
 
     @property
     def outbox_work(self) -> bool:
@@ -48,9 +49,11 @@ def _earliest(column, *conditions):
 
 
 async def what_is_due(db: Database, platforms: list[str] | None = None, *,
-                      ledger: bool = True, outbox: bool = True) -> Due:
+                      ledger: bool = True, outbox: bool = True,
+                      ahead: timedelta = timedelta(0)) -> Due:
     """Read, without a write lock, what is due now. ``platforms`` limits the outbox to
-    rows this process can deliver (None: no outbox at all)."""
+    rows this process can deliver (None: no outbox at all); ``ahead`` is how far ahead
+    promises count as due soon."""
     now = db.clock.now()
     columns = []
     if ledger:
@@ -77,8 +80,11 @@ async def what_is_due(db: Database, platforms: list[str] | None = None, *,
 
     found: dict[str, bool] = {}
     if ledger:
-        found.update(promises=come(moments.pop(0)), promise_leases=come(moments.pop(0)),
+        earliest_promise = moments.pop(0)
+        found.update(promises=come(earliest_promise), promise_leases=come(moments.pop(0)),
                      warnings=come(moments.pop(0)))
+        if ahead > timedelta(0) and earliest_promise is not None:
+            found["promises_soon"] = earliest_promise <= now + ahead
     if outbox and platforms:
         found.update(outbox=come(moments.pop(0)), outbox_leases=come(moments.pop(0)))
     return Due(**found)

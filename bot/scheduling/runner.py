@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timezone
+from datetime import datetime, timedelta, timezone
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -38,15 +38,36 @@ class Ticker:
         self.scheduler = AsyncIOScheduler(timezone=timezone.utc)
         self._delivery: asyncio.Task | None = None
         self._stopping = False
+        self._one_at_a_time = asyncio.Lock()  # the scheduled tick and a _wake_at tick
+        self._timer: asyncio.TimerHandle | None = None
 
     async def tick(self) -> None:
-        """One tick: probe, sweep if promises are due, wake the dispatcher if rows are."""
-        due = await what_is_due(self.dispatcher.db, list(self.dispatcher.adapters),
-                                ledger=self.sweeper is not None)
-        if self.sweeper is not None and due.ledger_work:
-            await self.sweeper.sweep(due)  # its commits wake the dispatcher themselves
-        if due.outbox_work:
-            self.dispatcher.wake(leases_expired=due.outbox_leases)
+        """One tick: probe, sweep if promises are due (or due soon, or prepared ahead and
+        now due), wake the dispatcher if rows are."""
+        async with self._one_at_a_time:
+            sweeper = self.sweeper
+            due = await what_is_due(self.dispatcher.db, list(self.dispatcher.adapters),
+                                    ledger=sweeper is not None,
+                                    ahead=sweeper.prepare_ahead if sweeper else timedelta(0))
+            if sweeper is not None and (due.ledger_work or sweeper.next_prepared_at):
+                await sweeper.sweep(due)  # its commits wake the dispatcher themselves
+                self._wake_at(sweeper.next_prepared_at)
+            if due.outbox_work:
+                self.dispatcher.wake(leases_expired=due.outbox_leases)
+
+    def _wake_at(self, moment: datetime | None) -> None:
+        """Tick again at ``moment`` (the earliest prepared cover's due time), so covers
+        prepared ahead go out on time rather than at the next tick."""
+        if moment is None or self._stopping:
+            return
+        delay = (moment - self.dispatcher.db.clock.now()).total_seconds()
+        if delay >= self.tick_seconds:
+            return  # an ordinary tick comes first
+        if self._timer is not None:
+            self._timer.cancel()
+        loop = asyncio.get_running_loop()
+        self._timer = loop.call_later(max(delay, 0.0), lambda: loop.create_task(
+            self._guarded_tick(), name="prepared-covers-due"))
 
     def start(self) -> None:
         """Start ticking (needs a running event loop)."""
@@ -80,8 +101,12 @@ class Ticker:
         """Stop ticking; let the delivery loop record what it has already sent (for up
         to ``grace_seconds``) so nothing sent is sent again after a restart."""
         self._stopping = True
+        if self._timer is not None:
+            self._timer.cancel()
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        if self.sweeper is not None:
+            await self._release_prepared(grace_seconds)
         if self._delivery is not None:
             self.dispatcher.stop_soon()
             try:
@@ -92,3 +117,19 @@ class Ticker:
                 await self.dispatcher.release_handoffs()
             except Exception:  # their leases expire and a later claim takes them
                 logger.exception("could not hand unsent outbox rows back")
+
+    async def _release_prepared(self, grace_seconds: float) -> None:
+        # After any running tick, which may be preparing more; if it runs long, the
+        # claims' leases expire and another process covers them the ordinary way.
+        try:
+            await asyncio.wait_for(self._one_at_a_time.acquire(), grace_seconds)
+        except asyncio.TimeoutError:
+            logger.warning("a sweep was still running; promises prepared ahead are left "
+                           "to their leases")
+            return
+        try:
+            await self.sweeper.release_prepared()
+        except Exception:
+            logger.exception("could not hand back the promises prepared ahead")
+        finally:
+            self._one_at_a_time.release()

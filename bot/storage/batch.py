@@ -40,24 +40,31 @@ async def write_new_rows(session: AsyncSession, *models: type) -> int:
     (see :func:`_take_ids`), so each row's ``id`` is set when this returns and the rows
     can still be read, detached from the session.
     """
-    written = 0
-    for model in models:
-        rows = [row for row in session.new if type(row) is model]
-        if not rows:
-            continue
-        await _take_ids(session, model, [row for row in rows if row.id is None])
+    rows = [row for row in session.new if type(row) in models]
+    for row in rows:
+        session.expunge(row)
+    return await write_rows(session, rows)
+
+
+async def write_rows(session: AsyncSession, rows: list) -> int:
+    """Write ORM rows that are in no session (built elsewhere, or taken out of one) in
+    this session's transaction: ids first, then one ``executemany`` per table and shape,
+    in the order given within each table. Returns how many were written."""
+    by_model: dict[type, list] = {}
+    for row in rows:
+        by_model.setdefault(type(row), []).append(row)
+    for model, of_model in by_model.items():
+        await _take_ids(session, model, [row for row in of_model if row.id is None])
         attributes = [(prop.key, prop.columns[0].key)
                       for prop in inspect(model).column_attrs]
         by_shape: dict[tuple[str, ...], list[dict]] = {}
-        for row in rows:
-            values = {column: row.__dict__[key] for key, column in attributes
-                      if key in row.__dict__}
+        for row in of_model:
+            state = row.__dict__
+            values = {column: state[key] for key, column in attributes if key in state}
             by_shape.setdefault(tuple(values), []).append(values)
-            session.expunge(row)
         for values in by_shape.values():
             await session.execute(insert(model.__table__), values)
-        written += len(rows)
-    return written
+    return len(rows)
 
 
 async def _take_ids(session: AsyncSession, model: type, rows: list) -> None:

@@ -26,6 +26,9 @@ class OutboxRepository:
         # Rows written already claimed for this process's dispatcher (see
         # bot/scheduling/handoff.py), handed to it after the commit.
         self.claimed: list[tuple[OutboxRow, OutboundMessage]] = []
+        # Set to a dict to keep each queued row's message (by the row's id()): covers
+        # prepared ahead hand the rows to another unit of work with their messages.
+        self.messages: dict[int, OutboundMessage] | None = None
 
     async def add(self, workspace_id: int, platform: str, message: OutboundMessage,
                   now: datetime, *, ticket_id: int | None = None, kind: str = "post",
@@ -46,11 +49,24 @@ class OutboxRepository:
             payload_json=json.dumps(message.to_dict()), status="pending",
             due_at=due_at or now, attempts=0, created_at=now,
         )
-        claim = self.preclaim(platform, due_at) if self.preclaim is not None else None
+        self._enlist(row, message, due_at)
+        return row
+
+    def adopt(self, row: OutboxRow, message: OutboundMessage) -> None:
+        """Count in, and claim as :meth:`queue` would, a row built earlier outside this
+        unit of work (a cover prepared ahead, see bot/scheduling/prepared.py). The caller
+        writes it, with ``bot.storage.batch.write_rows``."""
+        self._enlist(row, message, row.due_at, add=False)
+
+    def _enlist(self, row: OutboxRow, message: OutboundMessage, due_at: datetime | None, *,
+                add: bool = True) -> None:
+        claim = self.preclaim(row.platform, due_at) if self.preclaim is not None else None
         if claim is not None:
             row.status, row.attempts = "sending", 1
             row.claim_token, row.lease_until = claim
             self.claimed.append((row, message))
-        self.session.add(row)
+        if self.messages is not None:
+            self.messages[id(row)] = message
+        if add:
+            self.session.add(row)
         self.added += 1
-        return row

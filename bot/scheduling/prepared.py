@@ -1,0 +1,286 @@
+"""Covers prepared ahead: when a promise will fall due within the next few seconds, the
+sweeper works out its cover before the moment comes, so at the due time only a fenced
+commit and the sends are left.
+
+Promises often fall due together (everything promised "by opening time" lapses at
+9:00), and covering is the slow part: reading the ticket and people, wording the
+update, working out the next time. A promise due within ``ahead`` is claimed with a
+lease as usual, and its cover is worked out by the same code that covers it at the due
+time (``LapseCover``, told the due time as "now"), in a read-only unit of work. Its rows
+are kept in memory, not written. At the due time one transaction marks the promise
+missed, fenced by the claim token exactly like an ordinary cover, and writes the rows.
+
+What keeps this honest:
+
+* A promise kept, cancelled or re-claimed meanwhile fails the fence: nothing is sent.
+* A ticket whose status, owner or priority changed meanwhile is covered afresh at the
+  due time; so is a cover committed more than ``FRESH_FOR`` after its due time (its
+  wording would not own the lateness).
+* A cover that would change anything besides adding rows (closing a ticket, cancelling
+  other promises) is not prepared: it is covered at the due time as always. Likewise a
+  second promise of a ticket that already has one prepared.
+* A process that stops hands its claims back; one that dies leaves leases that expire,
+  and the promises are then covered the ordinary way.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime, timedelta
+from typing import NamedTuple
+
+from sqlalchemy import bindparam, event, or_, select, update
+
+from bot.desk import Desk
+from bot.domain.promises import PromiseStatus
+from bot.domain.tickets import Ticket
+from bot.handlers.lapses import LapseCover
+from bot.storage.batch import write_new_rows, write_rows
+from bot.storage.promises import promise_from_row
+from bot.storage.tables import OutboxRow, PromiseRow, TicketRow
+from bot.storage.uow import UnitOfWork
+
+logger = logging.getLogger(__name__)
+
+# A prepared cover committed later than this after its due time is worked out afresh.
+FRESH_FOR = timedelta(seconds=30)
+# Prepared covers committed per transaction: their work is done, so a commit is a few
+# statements whatever its size, and fewer, larger ones take SQLite's one write lock
+# fewer times while the dispatcher records what it sent in between.
+COMMIT_CHUNK = 1000
+PENDING, SENDING = PromiseStatus.PENDING.value, PromiseStatus.SENDING.value
+
+
+class Claimed(NamedTuple):
+    """A promise this worker holds under a lease."""
+
+    id: int
+    token: str
+    ticket_id: int
+
+
+class Prepared(NamedTuple):
+    """A claimed promise and, when it could be worked out ahead, its cover."""
+
+    id: int
+    token: str
+    ticket_id: int
+    due_at: datetime
+    rows: list | None  # the cover's new rows (outbox, promises, timeline); None: cover live
+    cover_row: OutboxRow | None  # the requester-facing update among ``rows``
+    cover: LapseCover | None  # for the card: its workspace, policy and ticket
+    ticket_state: tuple | None  # (status, owner, priority) the cover was worked out for
+    messages: dict | None = None  # each outbox row's message, by the row's id()
+
+
+class _WouldWrite(Exception):
+    """A cover tried to change a row: it cannot be prepared ahead."""
+
+
+def _refuse_writes(state) -> None:
+    if state.is_update or state.is_delete or state.is_insert:
+        raise _WouldWrite
+
+
+_promises = PromiseRow.__table__
+
+
+def _fence_ids(now: datetime):
+    """The ledger's fence (``PromiseSweeper._fence``) returning only the ids: the
+    prepared covers need no promise rows loaded."""
+    return (update(_promises).where(_promises.c.status == SENDING)
+            .values(status=PromiseStatus.MISSED.value, resolution="bot", resolved_at=now,
+                    claim_token=None, lease_until=None)
+            .returning(_promises.c.id))
+
+
+def ticket_state(ticket: Ticket) -> tuple:
+    """What a prepared cover depends on besides the promise itself."""
+    return (ticket.status.value, ticket.owner_id, ticket.priority.value)
+
+
+async def prepare(uow: UnitOfWork, desk: Desk, rows: list[PromiseRow], token: str,
+                  busy_tickets: set[int]) -> list[Prepared]:
+    """Work out the covers of claimed ``rows`` in a read-only unit of work, each as of its
+    own due time. ``busy_tickets`` (tickets with a cover already prepared) grows."""
+    session = uow.session
+    event.listen(session.sync_session, "do_orm_execute", _refuse_writes)
+    uow.outbox.messages = {}
+    prepared = []
+    try:
+        with session.no_autoflush:
+            for row in rows:
+                promise = promise_from_row(row)
+                entry = Prepared(row.id, token, row.ticket_id, row.due_at, None, None, None, None)
+                if row.ticket_id not in busy_tickets:
+                    entry = await _prepare_one(uow, desk, promise, entry)
+                    if entry.rows is not None:
+                        busy_tickets.add(row.ticket_id)
+                prepared.append(entry)
+    finally:
+        event.remove(session.sync_session, "do_orm_execute", _refuse_writes)
+    return prepared
+
+
+async def _prepare_one(uow: UnitOfWork, desk: Desk, promise, entry: Prepared) -> Prepared:
+    session = uow.session
+    cover = LapseCover(uow, desk, promise, promise.due_at, card=False)
+    try:
+        cover_row = await cover.run()
+        pure = not session.dirty
+    except _WouldWrite:
+        cover_row, pure = None, False
+    new_rows = list(session.new)
+    for row in new_rows:
+        session.expunge(row)
+    if not pure:
+        for changed in list(session.dirty):
+            session.expunge(changed)  # nothing it changed may leak into the next cover
+        return entry
+    return entry._replace(rows=new_rows, cover_row=cover_row, cover=cover,
+                          ticket_state=ticket_state(cover.ticket),
+                          messages={id(r): uow.outbox.messages[id(r)] for r in new_rows
+                                    if isinstance(r, OutboxRow)})
+
+
+async def changed_tickets(uow: UnitOfWork, entries: list[Prepared]) -> set[int]:
+    """Tickets whose status, owner or priority differ from what their cover assumed."""
+    found = {ticket_id: (status, owner_id, priority) for ticket_id, status, owner_id, priority in (
+        await uow.session.execute(select(TicketRow.id, TicketRow.status, TicketRow.owner_id,
+                                         TicketRow.priority)
+                                  .where(TicketRow.id.in_({e.ticket_id for e in entries})))
+    ).all()}
+    return {e.ticket_id for e in entries if found.get(e.ticket_id) != e.ticket_state}
+
+
+def enlist(uow: UnitOfWork, entry: Prepared, *, first: bool) -> list:
+    """A prepared cover's rows for this unit of work to write (``first``: only the
+    requester's update; else the rest); outbox rows are claimed for this process's
+    dispatcher as freshly queued ones would be."""
+    rows = [row for row in entry.rows or () if (row is entry.cover_row) == first]
+    for row in rows:
+        if isinstance(row, OutboxRow):
+            uow.outbox.adopt(row, entry.messages[id(row)])
+    return rows
+
+
+def is_fresh(entry: Prepared, now: datetime) -> bool:
+    """Whether the prepared wording still holds at ``now``."""
+    return entry.rows is not None and now - entry.due_at <= FRESH_FOR
+
+
+class PreparesAhead:
+    """The sweeper's side of preparing covers ahead (mixed into ``PromiseSweeper``, whose
+    claim, fence, load and batch cover it reuses)."""
+
+    async def prepare(self) -> int:
+        """Claim up to a batch of promises due within ``prepare_ahead`` and work out their
+        covers; returns how many were claimed. A promise whose owner is still to be warned
+        waits for its warning first."""
+        now, token = self.db.clock.now(), uuid.uuid4().hex
+        horizon = now + self.prepare_ahead
+        async with self.db.unit_of_work() as uow:
+            ids = [promise_id for promise_id, _ in await self._claim_where(
+                uow, now, token, self.batch_size, PromiseRow.status == PENDING,
+                PromiseRow.due_at > now, PromiseRow.due_at <= horizon,
+                or_(PromiseRow.warn_at.is_(None), PromiseRow.warned_at.is_not(None),
+                    PromiseRow.warn_at <= now),
+                lease_until=horizon + self.lease)]
+        if not ids:
+            return 0
+        async with self.db.reading() as uow:
+            rows = (await uow.session.execute(
+                select(PromiseRow).where(PromiseRow.id.in_(ids)))).scalars().all()
+            try:
+                loaded = await self._load(uow, rows)
+                entries = await prepare(uow, self.desk, rows, token, self._prepared_tickets)
+                del loaded
+            except Exception:
+                logger.exception("preparing %d covers failed; they are covered at their "
+                                 "due time instead", len(rows))
+                entries = [Prepared(r.id, token, r.ticket_id, r.due_at, None, None, None, None)
+                           for r in rows]
+        self._prepared.update((e.id, e) for e in entries)
+        return len(ids)
+
+    async def commit_prepared(self) -> int:
+        """Commit every prepared cover whose promise is now due; returns how many were
+        covered (those worked out afresh included)."""
+        now = self.db.clock.now()
+        due = sorted((e for e in self._prepared.values() if e.due_at <= now),
+                     key=lambda e: (e.due_at, e.id))
+        covered = 0
+        for start in range(0, len(due), COMMIT_CHUNK):
+            chunk = due[start:start + COMMIT_CHUNK]
+            for entry in chunk:
+                del self._prepared[entry.id]
+                self._prepared_tickets.discard(entry.ticket_id)
+            covered += await self._commit_chunk(chunk)
+        return covered
+
+    async def _commit_chunk(self, chunk: list[Prepared]) -> int:
+        now = self.db.clock.now()
+        ready = [e for e in chunk if is_fresh(e, now)]
+        live = [e for e in chunk if not is_fresh(e, now)]
+        covered = 0
+        if ready:
+            try:
+                done, stale = await self._write_prepared(ready)
+                covered += done
+                live += stale
+            except Exception:
+                logger.exception("committing %d prepared covers failed; covering them "
+                                 "afresh", len(ready))
+                live += ready
+        by_token: dict[str, list] = {}
+        for e in live:
+            by_token.setdefault(e.token, []).append(Claimed(e.id, e.token, e.ticket_id))
+        for claims in by_token.values():
+            covered += await self.cover_batch(sorted(claims))
+        return covered
+
+    async def _write_prepared(self, ready: list[Prepared]) -> tuple[int, list[Prepared]]:
+        """One transaction: fence, write the rows; returns (covered, stale entries)."""
+        async with self.db.unit_of_work() as uow:
+            stale = await changed_tickets(uow, ready)
+            now = self.db.clock.now()
+            fenced: set[int] = set()
+            for token in {e.token for e in ready}:
+                ids = [e.id for e in ready if e.token == token and e.ticket_id not in stale]
+                if ids:
+                    fenced.update((await uow.session.execute(
+                        _fence_ids(now).where(_promises.c.id.in_(ids),
+                                              _promises.c.claim_token == token))).scalars())
+            entries = [e for e in ready if e.id in fenced]
+            # Requesters' updates first: in a burst they are not queued behind reminders.
+            rows = [row for first in (True, False) for entry in entries
+                    for row in enlist(uow, entry, first=first)]
+            await write_rows(uow.session, rows)
+            links = [{"_id": e.id, "cover": e.cover_row.id} for e in entries
+                     if e.cover_row is not None]
+            if links:
+                await uow.session.execute(
+                    update(_promises).where(_promises.c.id == bindparam("_id"))
+                    .values(cover_outbox_id=bindparam("cover")), links)
+            await self._queue_cards(uow, [(None, None, e.cover) for e in entries], now)
+            await write_new_rows(uow.session, OutboxRow)
+        return len(entries), [e for e in ready if e.ticket_id in stale]
+
+    async def release_prepared(self) -> int:
+        """Hand back the claims of covers not yet committed (when stopping), so another
+        process covers them on time; returns how many."""
+        entries, self._prepared = list(self._prepared.values()), {}
+        self._prepared_tickets.clear()
+        released = 0
+        async with self.db.unit_of_work() as uow:
+            for token in {e.token for e in entries}:
+                result = await uow.session.execute(
+                    update(PromiseRow).where(
+                        PromiseRow.id.in_([e.id for e in entries if e.token == token]),
+                        PromiseRow.status == SENDING, PromiseRow.claim_token == token)
+                    # The claim counted an attempt; handing it back undoes that.
+                    .values(status=PENDING, claim_token=None, lease_until=None,
+                            attempts=PromiseRow.attempts - 1))
+                released += result.rowcount or 0
+        return released
