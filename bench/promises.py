@@ -12,7 +12,9 @@ For each database, on a fresh schema (``bot.storage.migrate.upgrade``):
    open promises, plus EXPLAIN of the claim and warn statements the code really sends;
 3. lateness when ``--due`` promises fall due at once under the real ``Ticker`` (1 s tick)
    with the real ``PromiseSweeper`` and ``OutboxDispatcher`` and an adapter that accepts
-   at once and notes when each message arrives;
+   at once and notes when each message arrives; the due time is set ``--notice`` seconds
+   ahead (default 20.5), and the sweeper prepares covers ``--prepare-seconds`` ahead as
+   the desk does by default (30; 0 turns that off);
 4. peak RSS after each phase (each database runs in its own child process);
 5. a restart: promises fall due while no sweeper runs, then one starts; and the same
    reminders as APScheduler 3 ``SQLAlchemyJobStore`` date jobs: adding them, a burst while
@@ -435,8 +437,9 @@ def outcome(adapter: TimingAdapter, chosen: list[tuple[int, int]], thread_of: di
     }
 
 
-async def run_desk(url: str, desk):
-    """A fresh process's worth of ledger: new Database, sweeper, dispatcher and Ticker."""
+async def run_desk(url: str, desk, prepare_seconds: float = 0.0):
+    """A fresh process's worth of ledger: new Database, sweeper, dispatcher and Ticker
+    (preparing covers ``prepare_seconds`` ahead)."""
     from bot.handlers.alerts import dead_letter_alerter
     from bot.scheduling.ledger import PromiseSweeper
     from bot.scheduling.outbox import OutboxDispatcher
@@ -446,25 +449,28 @@ async def run_desk(url: str, desk):
     db = Database.from_url(url)
     adapter = TimingAdapter()
     dispatcher = OutboxDispatcher(db, {PLATFORM: adapter}, on_dead=dead_letter_alerter(desk))
-    sweeper = PromiseSweeper(db, desk)
+    sweeper = PromiseSweeper(db, desk, prepare_ahead=timedelta(seconds=prepare_seconds))
     ticker = Ticker(1.0, dispatcher, sweeper)
     return db, adapter, ticker
 
 
-async def burst(url: str, desk, chosen, thread_of, timeout: float) -> dict[str, Any]:
-    """Phase 3: ``chosen`` fall due together while the Ticker runs."""
-    db, adapter, ticker = await run_desk(url, desk)
+async def burst(url: str, desk, chosen, thread_of, timeout: float, notice: float,
+                prepare_seconds: float) -> dict[str, Any]:
+    """Phase 3: ``chosen`` fall due together, ``notice`` seconds after their due time is
+    set, while the Ticker runs."""
+    db, adapter, ticker = await run_desk(url, desk, prepare_seconds)
     started = time.time()
     ticker.start()
-    # Put the due moment half-way between two ticks, so the figures include the
-    # average wait for the next tick (0.5 s), not a lucky or unlucky alignment.
-    due_ts = started + 3.5
+    # With a whole number of ticks plus a half, the due moment falls half-way between
+    # two ticks, so the figures include the average wait for the next tick (0.5 s) when
+    # nothing was prepared, not a lucky or unlucky alignment.
+    due_ts = started + notice
     moved_s = await set_due(db, [p for p, _ in chosen],
                             datetime.fromtimestamp(due_ts, timezone.utc))
-    if moved_s > 2.5:
+    if moved_s > notice - 1:
         say(f"  (moving the due times took {moved_s:.2f} s; the due moment had passed)")
     wanted = {thread_of[t] for _, t in chosen}
-    complete = await wait_for(adapter, wanted, timeout + 3.5)
+    complete = await wait_for(adapter, wanted, timeout + notice)
     await asyncio.sleep(2.0)  # room for any duplicate to show up
     await ticker.stop()
     await asyncio.sleep(0.2)
@@ -591,7 +597,10 @@ async def ledger_child(args, scale: Scale) -> dict[str, Any]:
     timeout = max(120.0, scale.due * 0.06)
 
     say(f"\n3. {len(burst_set):,} promises fall due at once (real Ticker, 1 s tick) ...")
-    late = await burst(url, desk, burst_set, thread_of, timeout)
+    say(f"   (due {args.notice} s after being set; covers prepared "
+        f"{args.prepare_seconds:g} s ahead{' (off)' if not args.prepare_seconds else ''})")
+    late = await burst(url, desk, burst_set, thread_of, timeout, args.notice,
+                       args.prepare_seconds)
     memory.append(rss_row("burst of lapses"))
     lat = late["lateness"]
     say(common.table(
@@ -894,7 +903,8 @@ def run_child(kind: str, db: str, args, workdir: str) -> dict[str, Any] | None:
     """Run one child process, streaming its output; returns its result."""
     command = [sys.executable, str(Path(__file__).resolve()), "--child", kind, "--db", db,
                "--workdir", workdir, "--pg-url", args.pg_url, "--ticks", str(args.ticks),
-               "--tick-gap", str(args.tick_gap)]
+               "--tick-gap", str(args.tick_gap), "--notice", str(args.notice),
+               "--prepare-seconds", str(args.prepare_seconds)]
     for option, value in (("--open", args.open), ("--due", args.due),
                           ("--aps-budget", args.aps_budget)):
         if value is not None:
@@ -1013,6 +1023,7 @@ def parent_main(args) -> int:
             "covers_per_s", "lost", "duplicated", "owner_reminders", "restart_due",
             "restart_covered", "restart_lost", "restart_duplicated", "long_outage_due",
             "long_outage_late_wording", "peak_rss_mb", "error") if k in r}
+        line.update(notice_s=args.notice, prepare_seconds=args.prepare_seconds)
         common.emit({**line, "load_avg_at_start": info["load_avg_at_start"],
                      "load_avg_at_end": common.load_average()})
     for a in aps_results:
@@ -1040,6 +1051,12 @@ def parse_args(argv=None):
                         help="skip the APScheduler comparison")
     parser.add_argument("--only", choices=["ledger", "apscheduler"], default=None,
                         help="run only one side (the comparison is fairest with both)")
+    parser.add_argument("--notice", type=float, default=20.5,
+                        help="seconds between setting the burst's due time and that time "
+                             "(default 20.5: half-way between two ticks)")
+    parser.add_argument("--prepare-seconds", type=float, default=30.0,
+                        help="how far ahead the sweeper prepares covers (default 30, the "
+                             "desk's HELPDESK_PREPARE_SECONDS; 0 turns it off)")
     parser.add_argument("--pg-url", default=os.environ.get("HELPDESK_BENCH_POSTGRES_URL",
                                                            common.DEFAULT_PG_URL))
     parser.add_argument("--workdir", default=None,
