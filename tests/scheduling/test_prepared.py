@@ -4,11 +4,16 @@ kept or a ticket that changed meanwhile."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
+
+from sqlalchemy import update
 
 from bot.domain.promises import PromiseKind
 from bot.handlers.lapses import LapseCover
 from bot.scheduling.ledger import PromiseSweeper
+from bot.scheduling.runner import Ticker
+from bot.storage.tables import PromiseRow
 from tests.scheduling.test_ledger import promises
 from tests.scheduling.test_ledger_batch import many_followups, updates_to
 from tests.support.harness import DeskHarness
@@ -153,3 +158,34 @@ async def test_stopping_hands_prepared_promises_back_for_another_process(sqlite_
         assert await desk.sweeper.sweep() == 3  # another sweeper, preparing nothing
         await desk.dispatcher.drain()
         assert all(len(updates_to(desk, f"user{n}", mark)) == 1 for n in range(1, 4))
+
+
+async def test_the_ticker_wakes_at_a_prepared_due_time_and_hands_the_rest_back_on_stop(
+        sqlite_url):
+    async with DeskHarness(sqlite_url) as desk:
+        sweeper = sweeper_preparing(desk)
+        await many_followups(desk, 2)
+        mark = len(desk.adapter.sent)
+        first, second = await promises(desk, PromiseKind.FOLLOW_UP)
+        now = desk.clock.now()
+        async with desk.db.unit_of_work() as uow:
+            for promise, due in ((first, now + timedelta(seconds=0.3)),
+                                 (second, now + timedelta(seconds=20))):
+                await uow.session.execute(update(PromiseRow).where(PromiseRow.id == promise.id)
+                                          .values(due_at=due, warn_at=None))
+        # Never started, so no scheduled tick comes: only the wake-up at the first due
+        # time can cover it.
+        ticker = Ticker(60.0, desk.dispatcher, sweeper)
+        await ticker.tick()
+        assert {p.status for p in await promises(desk, PromiseKind.FOLLOW_UP)} == {"sending"}
+        for _ in range(100):
+            await asyncio.sleep(0.05)
+            if (await promises(desk, PromiseKind.FOLLOW_UP))[0].status == "missed":
+                break
+        await desk.dispatcher.drain()
+        assert len(updates_to(desk, "user1", mark)) == 1
+
+        await ticker.stop()  # the second is not due yet: its claim is handed back
+        statuses = [p.status for p in await promises(desk, PromiseKind.FOLLOW_UP)][:2]
+        assert statuses == ["missed", "pending"]
+        assert updates_to(desk, "user2", mark) == []
