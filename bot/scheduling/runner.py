@@ -58,8 +58,8 @@ class Ticker:
     def _wake_at(self, moment: datetime | None) -> None:
         """Tick again at ``moment`` (the earliest prepared cover's due time), so covers
         prepared ahead go out on time rather than at the next tick."""
-        if moment is None or self._stopping:
-            return
+        if moment is None or self._stopping or not self.scheduler.running:
+            return  # a piped console ticks line by line and must not be raced
         delay = (moment - self.dispatcher.db.clock.now()).total_seconds()
         if delay >= self.tick_seconds:
             return  # an ordinary tick comes first
