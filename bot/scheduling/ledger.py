@@ -143,23 +143,30 @@ class PromiseSweeper(ahead.PreparesAhead):
                     covers.append((row, await cover.run(), cover))
             # Every row the covers queued, a few statements in all.
             await write_new_rows(uow.session, OutboxRow, PromiseRow, TicketEventRow)
-            links = [{"_id": row.id, "cover": out.id} for row, out, _ in covers if out is not None]
-            if links:
-                await uow.session.execute(
-                    update(_promises).where(_promises.c.id == bindparam("_id"))
-                    .values(cover_outbox_id=bindparam("cover")), links)
+            await self._link_covers(uow, [(row.id, out) for row, out, _ in covers])
             await self._queue_cards(uow, covers, now)
             await write_new_rows(uow.session, OutboxRow)
             del loaded
         return len(first)
 
-    def _fence(self, now):
+    async def _link_covers(self, uow: UnitOfWork, covered: list) -> None:
+        """Point each covered promise at the update that covered it, one ``executemany``;
+        ``covered`` is (promise id, requester-facing outbox row or None) pairs."""
+        links = [{"_id": promise_id, "cover": out.id} for promise_id, out in covered
+                 if out is not None]
+        if links:
+            await uow.session.execute(
+                update(_promises).where(_promises.c.id == bindparam("_id"))
+                .values(cover_outbox_id=bindparam("cover")), links)
+
+    def _fence(self, now, returning=PromiseRow):
         """Mark claimed promises missed, covered by the bot; the caller adds which ones
-        and the claim token, so a promise kept or re-claimed meanwhile is left out."""
+        and the claim token, so a promise kept or re-claimed meanwhile is left out.
+        Returns the rows (or just ``returning``, say their ids)."""
         return (update(PromiseRow).where(PromiseRow.status == _SENDING)
                 .values(status=PromiseStatus.MISSED.value, resolution="bot", resolved_at=now,
                         claim_token=None, lease_until=None)
-                .returning(PromiseRow))
+                .returning(returning))
 
     async def _load(self, uow: UnitOfWork, rows: list[PromiseRow]) -> list:
         """Load the batch's tickets, workspaces and people into the session's identity

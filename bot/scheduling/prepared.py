@@ -30,7 +30,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
-from sqlalchemy import bindparam, event, or_, select, update
+from sqlalchemy import event, or_, select, update
 
 from bot.desk import Desk
 from bot.domain.promises import PromiseStatus
@@ -83,25 +83,13 @@ def _refuse_writes(state) -> None:
         raise _WouldWrite
 
 
-_promises = PromiseRow.__table__
-
-
-def _fence_ids(now: datetime):
-    """The ledger's fence (``PromiseSweeper._fence``) returning only the ids: the
-    prepared covers need no promise rows loaded."""
-    return (update(_promises).where(_promises.c.status == SENDING)
-            .values(status=PromiseStatus.MISSED.value, resolution="bot", resolved_at=now,
-                    claim_token=None, lease_until=None)
-            .returning(_promises.c.id))
-
-
 def ticket_state(ticket: Ticket) -> tuple:
     """What a prepared cover depends on besides the promise itself."""
     return (ticket.status.value, ticket.owner_id, ticket.priority.value)
 
 
-async def prepare(uow: UnitOfWork, desk: Desk, rows: list[PromiseRow], token: str,
-                  busy_tickets: set[int]) -> list[Prepared]:
+async def work_out_covers(uow: UnitOfWork, desk: Desk, rows: list[PromiseRow], token: str,
+                          busy_tickets: set[int]) -> list[Prepared]:
     """Work out the covers of claimed ``rows`` in a read-only unit of work, each as of its
     own due time. ``busy_tickets`` (tickets with a cover already prepared) grows."""
     session = uow.session
@@ -194,7 +182,8 @@ class PreparesAhead:
                 select(PromiseRow).where(PromiseRow.id.in_(ids)))).scalars().all()
             try:
                 loaded = await self._load(uow, rows)
-                entries = await prepare(uow, self.desk, rows, token, self._prepared_tickets)
+                entries = await work_out_covers(uow, self.desk, rows, token,
+                                                self._prepared_tickets)
                 del loaded
             except Exception:
                 logger.exception("preparing %d covers failed; they are covered at their "
@@ -250,19 +239,14 @@ class PreparesAhead:
                 ids = [e.id for e in ready if e.token == token and e.ticket_id not in stale]
                 if ids:
                     fenced.update((await uow.session.execute(
-                        _fence_ids(now).where(_promises.c.id.in_(ids),
-                                              _promises.c.claim_token == token))).scalars())
+                        self._fence(now, PromiseRow.id).where(
+                            PromiseRow.id.in_(ids), PromiseRow.claim_token == token))).scalars())
             entries = [e for e in ready if e.id in fenced]
             # Requesters' updates first: in a burst they are not queued behind reminders.
             rows = [row for first in (True, False) for entry in entries
                     for row in enlist(uow, entry, first=first)]
             await write_rows(uow.session, rows)
-            links = [{"_id": e.id, "cover": e.cover_row.id} for e in entries
-                     if e.cover_row is not None]
-            if links:
-                await uow.session.execute(
-                    update(_promises).where(_promises.c.id == bindparam("_id"))
-                    .values(cover_outbox_id=bindparam("cover")), links)
+            await self._link_covers(uow, [(e.id, e.cover_row) for e in entries])
             await self._queue_cards(uow, [(None, None, e.cover) for e in entries], now)
             await write_new_rows(uow.session, OutboxRow)
         return len(entries), [e for e in ready if e.ticket_id in stale]

@@ -31,6 +31,15 @@ def sweeper_preparing(desk: DeskHarness) -> PromiseSweeper:
     return sweeper
 
 
+async def prepared_before_due(desk: DeskHarness, sweeper: PromiseSweeper) -> int:
+    """Let time run to just before the follow-ups fall due and sweep once (so their
+    covers are prepared); returns the transcript mark from before."""
+    mark = len(desk.adapter.sent)
+    desk.clock.advance(ALMOST_DUE)
+    await sweeper.sweep()
+    return mark
+
+
 def count_live_covers(monkeypatch) -> list[int]:
     """Tickets covered by LapseCover from now on (a prepared cover is not re-run)."""
     seen: list[int] = []
@@ -88,9 +97,7 @@ async def test_a_promise_kept_after_its_cover_was_prepared_sends_nothing(sqlite_
     async with DeskHarness(sqlite_url) as desk:
         sweeper = sweeper_preparing(desk)
         await many_followups(desk, 2)
-        mark = len(desk.adapter.sent)
-        desk.clock.advance(ALMOST_DUE)
-        await sweeper.sweep()
+        mark = await prepared_before_due(desk, sweeper)
         await desk.command("alex", "ticket reply 1 Found it: the VPN client needs an update")
         desk.clock.advance(PAST_DUE)
         assert await sweeper.sweep() == 1
@@ -107,9 +114,7 @@ async def test_a_ticket_changed_after_preparing_is_covered_afresh(sqlite_url, mo
         sweeper = sweeper_preparing(desk)
         await desk.command("boss", "helpdesk agents add bea")
         await many_followups(desk, 2)
-        mark = len(desk.adapter.sent)
-        desk.clock.advance(ALMOST_DUE)
-        await sweeper.sweep()
+        mark = await prepared_before_due(desk, sweeper)
         await desk.command("alex", "ticket assign 1 <@bea|Bea>")  # a new owner meanwhile
         live = count_live_covers(monkeypatch)
         desk.clock.advance(PAST_DUE)
@@ -133,9 +138,7 @@ async def test_a_cover_that_would_change_rows_is_not_prepared_but_covered_on_tim
             return await real(self)
 
         monkeypatch.setattr(LapseCover, "_cover_desk_promise", also_cancels)
-        mark = len(desk.adapter.sent)
-        desk.clock.advance(ALMOST_DUE)
-        await sweeper.sweep()
+        mark = await prepared_before_due(desk, sweeper)
         [entry] = sweeper._prepared.values()
         assert entry.rows is None  # the write was refused, so nothing was worked out ahead
         desk.clock.advance(PAST_DUE)
@@ -148,9 +151,7 @@ async def test_stopping_hands_prepared_promises_back_for_another_process(sqlite_
     async with DeskHarness(sqlite_url) as desk:
         sweeper = sweeper_preparing(desk)
         await many_followups(desk, 3)
-        mark = len(desk.adapter.sent)
-        desk.clock.advance(ALMOST_DUE)
-        await sweeper.sweep()
+        mark = await prepared_before_due(desk, sweeper)
         assert await sweeper.release_prepared() == 3
         assert sweeper.next_prepared_at is None
         assert {p.status for p in await promises(desk, PromiseKind.FOLLOW_UP)} == {"pending"}
