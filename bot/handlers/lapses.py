@@ -2,7 +2,9 @@
 
 Called by the ledger sweeper inside the same transaction that marks the promise
 missed, so the honest update, the owner's reminder, any escalation and the new
-promise are all written together, exactly once.
+promise are all written together, exactly once. A sweeper covering many promises at
+once collects the reminders and escalations and sends each person one message
+(bot/handlers/notices.py).
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from bot.domain.promises import (
 from bot.domain.tickets import Ticket, TicketAction, TicketStatus, transition
 from bot.domain.timefmt import format_when
 from bot.handlers.cards import queue_card_in
-from bot.handlers.notify import confirmation_buttons, to_agents, to_person, to_requester
+from bot.handlers.notices import Notice, notice
+from bot.handlers.notify import confirmation_buttons, to_agents, to_requester
 from bot.storage.tables import OutboxRow
 from bot.storage.uow import UnitOfWork
 
@@ -33,10 +36,13 @@ class LapseCover:
     """Everything needed to cover one lapsed promise, loaded once."""
 
     def __init__(self, uow: UnitOfWork, desk: Desk, promise: Promise, now: datetime, *,
-                 card: bool = True) -> None:
+                 card: bool = True, notices: list[Notice] | None = None) -> None:
         self.uow, self.desk, self.promise, self.now = uow, desk, promise, now
         # The sweeper covering a batch queues the cards itself, after one flush.
         self.card = card
+        # Given a list, reminders and escalations go there for the caller to send, one
+        # message per person for the whole batch; without one they are sent at once.
+        self.notices = notices
 
     async def run(self) -> OutboxRow | None:
         """Cover the promise; returns the requester-facing outbox row, if any. Rows are
@@ -77,6 +83,14 @@ class LapseCover:
         return self.uow.outbox.queue(self.workspace.id, self.workspace.platform, message,
                                      self.now, ticket_id=self.ticket.id)
 
+    async def tell(self, person: Person, key: str, **fields) -> None:
+        """Remind or alert a member of staff (``lapse.<key>``) about this ticket."""
+        item = notice(person, self.workspace, self.policy, self.ticket, key, **fields)
+        if self.notices is not None:
+            self.notices.append(item)
+        else:
+            await self.post(item.alone)
+
     async def _cover_desk_promise(self) -> OutboxRow | None:
         promise, ticket, policy = self.promise, self.ticket, self.policy
         interval = policy.sla.target(ticket.priority).update_interval
@@ -92,10 +106,10 @@ class LapseCover:
             next=self.when(next_due))))
         what = self.t(f"what.{promise.kind.value}")
         if self.owner is not None:
-            await self.post(to_person(self.owner, self.t(
-                "lapse.owner_reminder", ref=ticket.ref, requester=self.requester.name, what=what,
-                due=self.when(promise.due_at, self.owner), next=self.when(next_due, self.owner)),
-                ticket))
+            await self.tell(self.owner, "owner_reminder", ref=ticket.ref,
+                            requester=self.requester.name, what=what,
+                            due=self.when(promise.due_at, self.owner),
+                            next=self.when(next_due, self.owner))
         else:
             await self.post(to_agents(ticket, self.t(
                 "lapse.triage_unowned", ref=ticket.ref, requester=self.requester.name,
@@ -119,10 +133,10 @@ class LapseCover:
         ticket = self.ticket
         leads = await self.uow.people.with_role(self.workspace.id, Role.LEAD)
         for lead in leads:
-            await self.post(to_person(lead, self.t(
-                "lapse.escalation", ref=ticket.ref, requester=self.requester.name, what=what,
-                misses=misses, priority=ticket.priority.value, owner=owner_name,
-                due=self.when(self.promise.due_at, lead), next=self.when(next_due, lead)), ticket))
+            await self.tell(lead, "escalation", ref=ticket.ref, requester=self.requester.name,
+                            what=what, misses=misses, priority=ticket.priority.value,
+                            owner=owner_name, due=self.when(self.promise.due_at, lead),
+                            next=self.when(next_due, lead))
         if not leads:
             logger.warning("ticket %s needs escalating but workspace %d has no leads",
                            ticket.ref, self.workspace.id)

@@ -24,6 +24,7 @@ from bot.desk import Desk
 from bot.domain.promises import PromiseStatus
 from bot.handlers.cards import queue_card_in
 from bot.handlers.lapses import LapseCover
+from bot.handlers.notices import queue_notices
 from bot.handlers.warnings import warn_before_breach
 from bot.scheduling import prepared as ahead
 from bot.scheduling.prepared import Claimed
@@ -136,11 +137,13 @@ class PromiseSweeper(ahead.PreparesAhead):
                 PromiseRow.id.in_([c.id for c in claimed]), PromiseRow.claim_token == token))
             ).scalars().all()
             loaded = await self._load(uow, first)
-            covers = []
+            covers, notices = [], []
             with uow.session.no_autoflush:
                 for row in first:
-                    cover = LapseCover(uow, self.desk, promise_from_row(row), now, card=False)
+                    cover = LapseCover(uow, self.desk, promise_from_row(row), now, card=False,
+                                       notices=notices)
                     covers.append((row, await cover.run(), cover))
+            queue_notices(uow, notices, now)  # one reminder per owner for the batch
             # Every row the covers queued, a few statements in all.
             await write_new_rows(uow.session, OutboxRow, PromiseRow, TicketEventRow)
             await self._link_covers(uow, [(row.id, out) for row, out, _ in covers])

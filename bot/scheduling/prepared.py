@@ -36,6 +36,7 @@ from bot.desk import Desk
 from bot.domain.promises import PromiseStatus
 from bot.domain.tickets import Ticket
 from bot.handlers.lapses import LapseCover
+from bot.handlers.notices import queue_notices
 from bot.storage.batch import write_new_rows, write_rows
 from bot.storage.promises import promise_from_row
 from bot.storage.tables import OutboxRow, PromiseRow, TicketRow
@@ -72,6 +73,7 @@ class Prepared(NamedTuple):
     cover: LapseCover | None  # for the card: its workspace, policy and ticket
     ticket_state: tuple | None  # (status, owner, priority) the cover was worked out for
     messages: dict | None = None  # each outbox row's message, by the row's id()
+    notices: list | None = None  # reminders and escalations, sent per person at commit
 
 
 class _WouldWrite(Exception):
@@ -113,7 +115,8 @@ async def work_out_covers(uow: UnitOfWork, desk: Desk, rows: list[PromiseRow], t
 
 async def _prepare_one(uow: UnitOfWork, desk: Desk, promise, entry: Prepared) -> Prepared:
     session = uow.session
-    cover = LapseCover(uow, desk, promise, promise.due_at, card=False)
+    notices: list = []
+    cover = LapseCover(uow, desk, promise, promise.due_at, card=False, notices=notices)
     try:
         cover_row = await cover.run()
         pure = not session.dirty
@@ -127,7 +130,7 @@ async def _prepare_one(uow: UnitOfWork, desk: Desk, promise, entry: Prepared) ->
             session.expunge(changed)  # nothing it changed may leak into the next cover
         return entry
     return entry._replace(rows=new_rows, cover_row=cover_row, cover=cover,
-                          ticket_state=ticket_state(cover.ticket),
+                          ticket_state=ticket_state(cover.ticket), notices=notices,
                           messages={id(r): uow.outbox.messages[id(r)] for r in new_rows
                                     if isinstance(r, OutboxRow)})
 
@@ -247,6 +250,7 @@ class PreparesAhead:
                     for row in enlist(uow, entry, first=first)]
             await write_rows(uow.session, rows)
             await self._link_covers(uow, [(e.id, e.cover_row) for e in entries])
+            queue_notices(uow, [n for e in entries for n in e.notices or ()], now)
             await self._queue_cards(uow, [(None, None, e.cover) for e in entries], now)
             await write_new_rows(uow.session, OutboxRow)
         return len(entries), [e for e in ready if e.ticket_id in stale]

@@ -46,14 +46,18 @@ async def test_a_batch_is_covered_with_a_few_statements_and_the_usual_words(db_u
         await desk.dispatcher.drain()
 
         assert covered == TICKETS
-        # Twelve covers queue 24 messages, written by one multi-row INSERT (SQLAlchemy
+        # Twelve covers queue 13 messages, written by one multi-row INSERT (SQLAlchemy
         # may split it by parameter count, never one per row).
         assert 1 <= len(inserts) <= 3
         for n in range(1, TICKETS + 1):
             [update] = updates_to(desk, f"user{n}", mark)
             assert update.text.startswith(f"An update on #{n}: Alex planned to get back to you")
-        reminders = [s for s in desk.adapter.sent[mark:] if s.message.direct_to == "alex"]
-        assert len(reminders) == TICKETS
+        # Alex gets one reminder naming all twelve, not twelve messages in a second.
+        [reminder] = [s for s in desk.adapter.sent[mark:] if s.message.direct_to == "alex"]
+        heading, *lines = reminder.message.text.splitlines()
+        assert heading.startswith("Reminder: 12 of your tickets had a promised time pass")
+        assert lines == [f"• #{n} for User{n}: promised follow-up was due today at 10:06 UTC; "
+                         "next by tomorrow at 10:07 UTC" for n in range(1, TICKETS + 1)]
         follow_ups = await promises(desk, PromiseKind.FOLLOW_UP)
         missed = [p for p in follow_ups if p.status == "missed"]
         assert len(missed) == TICKETS and {p.resolution for p in missed} == {"bot"}
