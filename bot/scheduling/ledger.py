@@ -146,17 +146,19 @@ class PromiseSweeper(ahead.PreparesAhead):
             queue_notices(uow, notices, now)  # one reminder per owner for the batch
             # Every row the covers queued, a few statements in all.
             await write_new_rows(uow.session, OutboxRow, PromiseRow, TicketEventRow)
-            await self._link_covers(uow, [(row.id, out) for row, out, _ in covers])
-            await self._queue_cards(uow, covers, now)
+            await self._link_covers(uow, [(row.id, out.id if out is not None else None)
+                                          for row, out, _ in covers])
+            await self._queue_cards(uow, [(cover.workspace, cover.policy, cover.ticket)
+                                          for _, _, cover in covers], now)
             await write_new_rows(uow.session, OutboxRow)
             del loaded
         return len(first)
 
     async def _link_covers(self, uow: UnitOfWork, covered: list) -> None:
         """Point each covered promise at the update that covered it, one ``executemany``;
-        ``covered`` is (promise id, requester-facing outbox row or None) pairs."""
-        links = [{"_id": promise_id, "cover": out.id} for promise_id, out in covered
-                 if out is not None]
+        ``covered`` is (promise id, id of the requester-facing outbox row or None) pairs."""
+        links = [{"_id": promise_id, "cover": cover_id} for promise_id, cover_id in covered
+                 if cover_id is not None]
         if links:
             await uow.session.execute(
                 update(_promises).where(_promises.c.id == bindparam("_id"))
@@ -185,18 +187,14 @@ class PromiseSweeper(ahead.PreparesAhead):
             PersonRow.id.in_(people_ids)))).scalars().all()
         return [*tickets, *workspaces, *people]
 
-    async def _queue_cards(self, uow: UnitOfWork, covers: list, now) -> None:
-        """The triage cards of the covered tickets, for workspaces that have a triage
-        channel (after the flush, so each card shows the ticket's new next promise)."""
-        triage: dict[int, bool] = {}
-        for _, _, cover in covers:
-            workspace = getattr(cover, "workspace", None)
-            if workspace is None:
-                continue
-            if workspace.id not in triage:
-                triage[workspace.id] = bool(await uow.workspaces.channels(workspace.id, "triage"))
-            if triage[workspace.id]:
-                await queue_card_in(uow, workspace, cover.policy, now, cover.ticket)
+    async def _queue_cards(self, uow: UnitOfWork, covered: list, now) -> None:
+        """The triage cards of the covered tickets, ``covered`` being (workspace, policy,
+        ticket) triples, for workspaces that have a triage channel (after the rows are
+        written, so each card shows the ticket's new next promise)."""
+        triage = await uow.workspaces.having_channel({c[0].id for c in covered}, "triage")
+        for workspace, policy, ticket in covered:
+            if workspace.id in triage:
+                await queue_card_in(uow, workspace, policy, now, ticket)
 
     async def cover(self, promise_id: int, token: str) -> int:
         """Cover one claimed promise; returns 1 if this worker covered it."""

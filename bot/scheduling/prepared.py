@@ -7,7 +7,8 @@ Promises often fall due together (everything promised "by opening time" lapses a
 update, working out the next time. A promise due within ``ahead`` is claimed with a
 lease as usual, and its cover is worked out by the same code that covers it at the due
 time (``LapseCover``, told the due time as "now"), in a read-only unit of work. Its rows
-are kept in memory, not written. At the due time one transaction marks the promise
+are kept in memory, not written, already turned into the database driver's values
+(``bot.storage.batch.bind_row``). At the due time one transaction marks the promise
 missed, fenced by the claim token exactly like an ordinary cover, and writes the rows.
 
 What keeps this honest:
@@ -37,7 +38,8 @@ from bot.domain.promises import PromiseStatus
 from bot.domain.tickets import Ticket
 from bot.handlers.lapses import LapseCover
 from bot.handlers.notices import queue_notices
-from bot.storage.batch import write_new_rows, write_rows
+from bot.storage.batch import Bound, bind_row, write_bound, write_new_rows
+from bot.storage.outbox import BoundPost
 from bot.storage.promises import promise_from_row
 from bot.storage.tables import OutboxRow, PromiseRow, TicketRow
 from bot.storage.uow import UnitOfWork
@@ -68,11 +70,11 @@ class Prepared(NamedTuple):
     token: str
     ticket_id: int
     due_at: datetime
-    rows: list | None  # the cover's new rows (outbox, promises, timeline); None: cover live
-    cover_row: OutboxRow | None  # the requester-facing update among ``rows``
-    cover: LapseCover | None  # for the card: its workspace, policy and ticket
-    ticket_state: tuple | None  # (status, owner, priority) the cover was worked out for
-    messages: dict | None = None  # each outbox row's message, by the row's id()
+    rows: list[Bound] | None = None  # new promises and timeline rows; None: cover live
+    update: BoundPost | None = None  # the requester-facing update, if the cover has one
+    posts: tuple[BoundPost, ...] = ()  # any other outbox rows (a note to the agents)
+    card: tuple | None = None  # (workspace, policy, ticket), for the triage card
+    ticket_state: tuple | None = None  # (status, owner, priority) the cover assumed
     notices: list | None = None  # reminders and escalations, sent per person at commit
 
 
@@ -102,7 +104,7 @@ async def work_out_covers(uow: UnitOfWork, desk: Desk, rows: list[PromiseRow], t
         with session.no_autoflush:
             for row in rows:
                 promise = promise_from_row(row)
-                entry = Prepared(row.id, token, row.ticket_id, row.due_at, None, None, None, None)
+                entry = Prepared(row.id, token, row.ticket_id, row.due_at)
                 if row.ticket_id not in busy_tickets:
                     entry = await _prepare_one(uow, desk, promise, entry)
                     if entry.rows is not None:
@@ -129,10 +131,14 @@ async def _prepare_one(uow: UnitOfWork, desk: Desk, promise, entry: Prepared) ->
         for changed in list(session.dirty):
             session.expunge(changed)  # nothing it changed may leak into the next cover
         return entry
-    return entry._replace(rows=new_rows, cover_row=cover_row, cover=cover,
-                          ticket_state=ticket_state(cover.ticket), notices=notices,
-                          messages={id(r): uow.outbox.messages[id(r)] for r in new_rows
-                                    if isinstance(r, OutboxRow)})
+    dialect = session.bind.dialect
+    posts = {id(row): uow.outbox.bind(dialect, row, uow.outbox.messages.pop(id(row)))
+             for row in new_rows if isinstance(row, OutboxRow)}
+    return entry._replace(
+        rows=[bind_row(dialect, row) for row in new_rows if not isinstance(row, OutboxRow)],
+        update=posts.pop(id(cover_row), None),
+        posts=tuple(posts.values()), card=(cover.workspace, cover.policy, cover.ticket),
+        ticket_state=ticket_state(cover.ticket), notices=notices)
 
 
 async def changed_tickets(uow: UnitOfWork, entries: list[Prepared]) -> set[int]:
@@ -143,17 +149,6 @@ async def changed_tickets(uow: UnitOfWork, entries: list[Prepared]) -> set[int]:
                                   .where(TicketRow.id.in_({e.ticket_id for e in entries})))
     ).all()}
     return {e.ticket_id for e in entries if found.get(e.ticket_id) != e.ticket_state}
-
-
-def enlist(uow: UnitOfWork, entry: Prepared, *, first: bool) -> list:
-    """A prepared cover's rows for this unit of work to write (``first``: only the
-    requester's update; else the rest); outbox rows are claimed for this process's
-    dispatcher as freshly queued ones would be."""
-    rows = [row for row in entry.rows or () if (row is entry.cover_row) == first]
-    for row in rows:
-        if isinstance(row, OutboxRow):
-            uow.outbox.adopt(row, entry.messages[id(row)])
-    return rows
 
 
 def is_fresh(entry: Prepared, now: datetime) -> bool:
@@ -191,8 +186,7 @@ class PreparesAhead:
             except Exception:
                 logger.exception("preparing %d covers failed; they are covered at their "
                                  "due time instead", len(rows))
-                entries = [Prepared(r.id, token, r.ticket_id, r.due_at, None, None, None, None)
-                           for r in rows]
+                entries = [Prepared(r.id, token, r.ticket_id, r.due_at) for r in rows]
         self._prepared.update((e.id, e) for e in entries)
         return len(ids)
 
@@ -245,13 +239,14 @@ class PreparesAhead:
                         self._fence(now, PromiseRow.id).where(
                             PromiseRow.id.in_(ids), PromiseRow.claim_token == token))).scalars())
             entries = [e for e in ready if e.id in fenced]
-            # Requesters' updates first: in a burst they are not queued behind reminders.
-            rows = [row for first in (True, False) for entry in entries
-                    for row in enlist(uow, entry, first=first)]
-            await write_rows(uow.session, rows)
-            await self._link_covers(uow, [(e.id, e.cover_row) for e in entries])
+            # Requesters' updates first: in a burst they are not queued behind the rest.
+            updates = [e for e in entries if e.update is not None]
+            ids = await uow.outbox.write_bound([e.update for e in updates]
+                                               + [post for e in entries for post in e.posts])
+            await write_bound(uow.session, [row for e in entries for row in e.rows])
+            await self._link_covers(uow, [(e.id, cover_id) for e, cover_id in zip(updates, ids)])
             queue_notices(uow, [n for e in entries for n in e.notices or ()], now)
-            await self._queue_cards(uow, [(None, None, e.cover) for e in entries], now)
+            await self._queue_cards(uow, [e.card for e in entries], now)
             await write_new_rows(uow.session, OutboxRow)
         return len(entries), [e for e in ready if e.ticket_id in stale]
 

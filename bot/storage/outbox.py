@@ -5,15 +5,45 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from typing import Callable
+from typing import Callable, NamedTuple
 
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.adapters.base import OutboundMessage
+from bot.storage.batch import Bound, bind_row, write_bound
 from bot.storage.tables import OutboxRow
 
 # (platform, due_at) -> (claim token, lease end) to write on a new row, or None.
 Preclaim = Callable[[str, "datetime | None"], "tuple[str, datetime] | None"]
+# Columns of a bound row filled in when it is written: whether it is claimed then.
+_CLAIM_COLUMNS = ("status", "attempts", "claim_token", "lease_until")
+
+
+class BoundPost(NamedTuple):
+    """An outbox row bound ahead of time (see ``bot.storage.batch.bind_row``) with
+    what claiming and handing it over need."""
+
+    bound: Bound
+    message: OutboundMessage
+    workspace_id: int
+    ticket_id: int | None
+    platform: str
+    kind: str
+    due_at: datetime
+
+
+class WrittenRow(NamedTuple):
+    """What the dispatcher's handoff reads of a row written by :meth:`write_bound`."""
+
+    id: int
+    workspace_id: int
+    ticket_id: int | None
+    platform: str
+    kind: str
+    attempts: int
+    claim_token: str | None
+    lease_until: datetime | None
 
 
 class OutboxRepository:
@@ -27,7 +57,7 @@ class OutboxRepository:
         # bot/scheduling/handoff.py), handed to it after the commit.
         self.claimed: list[tuple[OutboxRow, OutboundMessage]] = []
         # Set to a dict to keep each queued row's message (by the row's id()): covers
-        # prepared ahead hand the rows to another unit of work with their messages.
+        # prepared ahead bind their rows with their messages for a later unit of work.
         self.messages: dict[int, OutboundMessage] | None = None
 
     async def add(self, workspace_id: int, platform: str, message: OutboundMessage,
@@ -52,14 +82,7 @@ class OutboxRepository:
         self._enlist(row, message, due_at)
         return row
 
-    def adopt(self, row: OutboxRow, message: OutboundMessage) -> None:
-        """Count in, and claim as :meth:`queue` would, a row built earlier outside this
-        unit of work (a cover prepared ahead, see bot/scheduling/prepared.py). The caller
-        writes it, with ``bot.storage.batch.write_rows``."""
-        self._enlist(row, message, row.due_at, add=False)
-
-    def _enlist(self, row: OutboxRow, message: OutboundMessage, due_at: datetime | None, *,
-                add: bool = True) -> None:
+    def _enlist(self, row: OutboxRow, message: OutboundMessage, due_at: datetime | None) -> None:
         claim = self.preclaim(row.platform, due_at) if self.preclaim is not None else None
         if claim is not None:
             row.status, row.attempts = "sending", 1
@@ -67,6 +90,30 @@ class OutboxRepository:
             self.claimed.append((row, message))
         if self.messages is not None:
             self.messages[id(row)] = message
-        if add:
-            self.session.add(row)
+        self.session.add(row)
         self.added += 1
+
+    @staticmethod
+    def bind(dialect: Dialect, row: OutboxRow, message: OutboundMessage) -> BoundPost:
+        """A queued row (taken out of its session) bound for :meth:`write_bound` in a
+        later unit of work; whether it is claimed is decided then."""
+        return BoundPost(bind_row(dialect, row, later=_CLAIM_COLUMNS), message,
+                         row.workspace_id, row.ticket_id, row.platform, row.kind, row.due_at)
+
+    async def write_bound(self, posts: list[BoundPost]) -> list[int]:
+        """Write bound rows in this unit of work, claimed as :meth:`queue` would claim
+        them, in the order given; returns their ids."""
+        claims = [self.preclaim(post.platform, post.due_at) if self.preclaim is not None
+                  else None for post in posts]
+        later = [{"status": "sending", "attempts": 1, "claim_token": claim[0],
+                  "lease_until": claim[1]} if claim else
+                 {"status": "pending", "attempts": 0, "claim_token": None, "lease_until": None}
+                 for claim in claims]
+        ids = await write_bound(self.session, [post.bound for post in posts], later)
+        for post, new_id, claim in zip(posts, ids, claims):
+            if claim is not None:
+                self.claimed.append((WrittenRow(new_id, post.workspace_id, post.ticket_id,
+                                                post.platform, post.kind, 1, *claim),
+                                     post.message))
+        self.added += len(posts)
+        return ids

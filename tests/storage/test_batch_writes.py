@@ -10,8 +10,8 @@ from sqlalchemy import event, select
 
 from bot.adapters.base import OutboundMessage
 from bot.clock import OffsetClock
-from bot.storage.batch import write_new_rows
-from bot.storage.tables import OutboxRow
+from bot.storage.batch import bind_row, write_bound, write_new_rows
+from bot.storage.tables import OutboxRow, TicketEventRow
 from bot.storage.uow import Database
 from tests.support.harness import reset_schema
 
@@ -79,6 +79,51 @@ async def test_a_rolled_back_batch_leaves_nothing(db_url):
         async with db.unit_of_work() as uow:
             left = (await uow.session.execute(select(OutboxRow.id))).scalars().all()
         assert left == []
+    finally:
+        await db.dispose()
+
+
+async def test_rows_bound_ahead_are_written_as_the_orm_would_write_them(db_url):
+    db = Database.from_url(db_url, OffsetClock())
+    await reset_schema(db)
+    try:
+        async with db.unit_of_work() as uow:
+            ws = await uow.workspaces.ensure("test", "T1", "T", NOW)
+            ann = await uow.people.ensure(ws.id, "ann", "Ann", NOW)
+            ticket = await uow.tickets.add(
+                workspace_id=ws.id, number=1, requester_id=ann.id, status="open",
+                priority="P3", subject="VPN", first_message="VPN", in_a_hurry=False,
+                created_at=NOW, updated_at=NOW)
+            by_orm = await uow.outbox.add(ws.id, "test", _message("by the ORM"), NOW)
+        dialect = db.engine.dialect
+        # Bound long before they are written, as a cover prepared ahead is.
+        lease = NOW.replace(minute=5)
+        posts = [bind_row(dialect, outbox_row(ws.id, f"bound {i}"),
+                          later=("status", "claim_token", "lease_until")) for i in range(3)]
+        event_row = bind_row(dialect, TicketEventRow(ticket_id=ticket.id, kind="bot",
+                                                     created_at=NOW))  # body: its default
+        async with db.unit_of_work() as uow:
+            ids = await write_bound(uow.session, [*posts, event_row], [
+                {"status": "sending", "claim_token": "tok", "lease_until": lease},
+                {"status": "pending", "claim_token": None, "lease_until": None},
+                {"status": "pending", "claim_token": None, "lease_until": None}, None])
+        assert len(set(ids[:3])) == 3 and min(ids[:3]) > by_orm
+        async with db.reading() as uow:
+            stored = {row.id: row for row in (await uow.session.execute(select(OutboxRow))).scalars()}
+            written_event = await uow.session.get(TicketEventRow, ids[3])
+        orm, first, second = stored[by_orm], stored[ids[0]], stored[ids[1]]
+        assert (first.payload_json, first.status, first.claim_token) == ('{"t": "bound 0"}',
+                                                                        "sending", "tok")
+        assert first.lease_until == lease and first.kind == orm.kind == "post"
+        assert first.due_at == orm.due_at == NOW and first.created_at == NOW
+        assert (second.status, second.claim_token, second.lease_until) == ("pending", None, None)
+        assert (written_event.ticket_id, written_event.body, written_event.created_at) == (
+            ticket.id, "", NOW)
+        # Due-time ordering in SQL still holds between bound and ORM-written rows.
+        async with db.reading() as uow:
+            due = (await uow.session.execute(select(OutboxRow.id).where(
+                OutboxRow.due_at <= NOW, OutboxRow.status == "pending"))).scalars().all()
+        assert set(due) == {by_orm, ids[1], ids[2]}
     finally:
         await db.dispose()
 
