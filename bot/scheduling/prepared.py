@@ -26,19 +26,20 @@ What keeps this honest:
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
-from sqlalchemy import event, or_, select, update
+from sqlalchemy import case, event, or_, select, update
 
 from bot.desk import Desk
 from bot.domain.promises import PromiseStatus
 from bot.domain.tickets import Ticket
 from bot.handlers.lapses import LapseCover
 from bot.handlers.notices import queue_notices
-from bot.storage.batch import Bound, bind_row, write_bound, write_new_rows
+from bot.storage.batch import Bound, bind_row, new_ids, write_bound, write_new_rows
 from bot.storage.outbox import BoundPost
 from bot.storage.promises import promise_from_row
 from bot.storage.tables import OutboxRow, PromiseRow, TicketRow
@@ -52,7 +53,12 @@ FRESH_FOR = timedelta(seconds=30)
 # statements whatever its size, and fewer, larger ones take SQLite's one write lock
 # fewer times while the dispatcher records what it sent in between.
 COMMIT_CHUNK = 1000
+# PostgreSQL has no single writer: chunks commit side by side on their own connections,
+# so the server's work on one overlaps ours on the next. Smaller chunks let the first
+# updates out sooner.
+COMMIT_CHUNK_SHARED, COMMIT_LANES = 500, 3
 PENDING, SENDING = PromiseStatus.PENDING.value, PromiseStatus.SENDING.value
+_outbox = OutboxRow.__table__
 
 
 class Claimed(NamedTuple):
@@ -196,14 +202,22 @@ class PreparesAhead:
         now = self.db.clock.now()
         due = sorted((e for e in self._prepared.values() if e.due_at <= now),
                      key=lambda e: (e.due_at, e.id))
-        covered = 0
-        for start in range(0, len(due), COMMIT_CHUNK):
-            chunk = due[start:start + COMMIT_CHUNK]
-            for entry in chunk:
-                del self._prepared[entry.id]
-                self._prepared_tickets.discard(entry.ticket_id)
-            covered += await self._commit_chunk(chunk)
-        return covered
+        for entry in due:
+            del self._prepared[entry.id]
+            self._prepared_tickets.discard(entry.ticket_id)
+        size, lanes = COMMIT_CHUNK, 1
+        if self.db.engine.dialect.name != "sqlite":
+            size, lanes = COMMIT_CHUNK_SHARED, COMMIT_LANES
+        chunks = [due[start:start + size] for start in range(0, len(due), size)]
+        if lanes == 1:
+            return sum([await self._commit_chunk(chunk) for chunk in chunks])
+        lane = asyncio.Semaphore(lanes)
+
+        async def commit(chunk: list[Prepared]) -> int:
+            async with lane:
+                return await self._commit_chunk(chunk)
+
+        return sum(await asyncio.gather(*(commit(chunk) for chunk in chunks)))
 
     async def _commit_chunk(self, chunk: list[Prepared]) -> int:
         now = self.db.clock.now()
@@ -231,20 +245,31 @@ class PreparesAhead:
         async with self.db.unit_of_work() as uow:
             stale = await changed_tickets(uow, ready)
             now = self.db.clock.now()
+            candidates = [e for e in ready if e.ticket_id not in stale]
+            # The updates' ids are taken first, so the fence itself links each promise to
+            # its update: a second UPDATE of the same rows costs PostgreSQL a new row
+            # version and its foreign-key checks again. Ids of promises the fence leaves
+            # out are simply never used.
+            with_update = [e for e in candidates if e.update is not None]
+            cover_ids = dict(zip((e.id for e in with_update),
+                                 await new_ids(uow.session, _outbox, len(with_update))))
             fenced: set[int] = set()
-            for token in {e.token for e in ready}:
-                ids = [e.id for e in ready if e.token == token and e.ticket_id not in stale]
-                if ids:
-                    fenced.update((await uow.session.execute(
-                        self._fence(now, PromiseRow.id).where(
-                            PromiseRow.id.in_(ids), PromiseRow.claim_token == token))).scalars())
-            entries = [e for e in ready if e.id in fenced]
+            for token in {e.token for e in candidates}:
+                group = [e.id for e in candidates if e.token == token]
+                fence = self._fence(now, PromiseRow.id).where(
+                    PromiseRow.id.in_(group), PromiseRow.claim_token == token)
+                links = {promise_id: cover_ids[promise_id] for promise_id in group
+                         if promise_id in cover_ids}
+                if links:
+                    fence = fence.values(cover_outbox_id=case(links, value=PromiseRow.id))
+                fenced.update((await uow.session.execute(fence)).scalars())
+            entries = [e for e in candidates if e.id in fenced]
             # Requesters' updates first: in a burst they are not queued behind the rest.
             updates = [e for e in entries if e.update is not None]
-            ids = await uow.outbox.write_bound([e.update for e in updates]
-                                               + [post for e in entries for post in e.posts])
+            posts = [post for e in entries for post in e.posts]
+            await uow.outbox.write_bound([e.update for e in updates] + posts,
+                                         ids=[cover_ids[e.id] for e in updates])
             await write_bound(uow.session, [row for e in entries for row in e.rows])
-            await self._link_covers(uow, [(e.id, cover_id) for e, cover_id in zip(updates, ids)])
             queue_notices(uow, [n for e in entries for n in e.notices or ()], now)
             await self._queue_cards(uow, [e.card for e in entries], now)
             await write_new_rows(uow.session, OutboxRow)

@@ -87,15 +87,20 @@ async def _take_ids(session: AsyncSession, model: type, rows: list) -> None:
     """
     if not rows:
         return
-    for row, new_id in zip(rows, await _new_ids(session, model.__table__, len(rows))):
+    for row, new_id in zip(rows, await new_ids(session, model.__table__, len(rows))):
         row.id = new_id
 
 
-async def _new_ids(session: AsyncSession, table: Table, count: int) -> list[int]:
+async def new_ids(session: AsyncSession, table: Table, count: int) -> list[int]:
+    """``count`` ids for new rows of ``table``, in this session's transaction (on SQLite
+    valid only until the transaction writes other rows of the table with new ids)."""
+    if not count:
+        return []
     if session.bind.dialect.name == "sqlite":
         highest = (await session.execute(select(func.max(table.c.id)))).scalar() or 0
         return list(range(highest + 1, highest + 1 + count))
-    sequence = func.pg_get_serial_sequence(table.name, "id")
+    # As a scalar subquery the sequence's name is looked up once, not once per id.
+    sequence = select(func.pg_get_serial_sequence(table.name, "id")).scalar_subquery()
     return list((await session.execute(select(func.nextval(sequence)).select_from(
         func.generate_series(1, count)))).scalars().all())
 
@@ -172,23 +177,39 @@ def bind_row(dialect: Dialect, row: Any, *, later: tuple[str, ...] = ()) -> Boun
 
 
 async def write_bound(session: AsyncSession, rows: list[Bound],
-                      later: list[dict[str, Any] | None] | None = None) -> list[int]:
+                      later: list[dict[str, Any] | None] | None = None,
+                      ids: list[int] | None = None) -> list[int]:
     """Write bound ``rows`` in this session's transaction (``later[i]``: row i's later
-    columns); returns their new ids, in the order given."""
-    ids: list[int] = [0] * len(rows)
+    columns); returns their ids, in the order given. The first ``len(ids)`` rows take
+    ``ids`` (from :func:`new_ids`), and are written before the rest take new ones."""
+    given = list(ids or ())
+    if given:
+        await _write_bound_with(session, rows[:len(given)], later, given)
+    rest = range(len(given), len(rows))
+    by_table: dict[Table, list[int]] = {}
+    for index in rest:
+        by_table.setdefault(rows[index].shape.table, []).append(index)
+    taken: dict[int, int] = {}
+    for table, indexes in by_table.items():
+        taken.update(zip(indexes, await new_ids(session, table, len(indexes))))
+    await _write_bound_with(session, [rows[i] for i in rest],
+                            [later[i] for i in rest] if later else None,
+                            [taken[i] for i in rest])
+    return given + [taken[i] for i in rest]
+
+
+async def _write_bound_with(session: AsyncSession, rows: list[Bound],
+                            later: list[dict[str, Any] | None] | None, ids: list[int]) -> None:
+    connection = await session.connection()
     by_table: dict[Table, list[int]] = {}
     for index, row in enumerate(rows):
         by_table.setdefault(row.shape.table, []).append(index)
-    connection = await session.connection()
     for table, indexes in by_table.items():
-        new_ids = await _new_ids(session, table, len(indexes))
         by_shape: dict[BoundShape, list[tuple]] = {}
-        for index, new_id in zip(indexes, new_ids):
+        for index, new_id in ((i, ids[i]) for i in indexes):
             shape, values = rows[index]
-            ids[index] = new_id
             tail = shape.bind_later(later[index]) if shape.later else ()
             ours = (new_id, *values, *tail)
             by_shape.setdefault(shape, []).append(tuple(ours[i] for i in shape.order))
         for shape, params in by_shape.items():
             await connection.exec_driver_sql(shape.sql, params)
-    return ids

@@ -100,16 +100,17 @@ class OutboxRepository:
         return BoundPost(bind_row(dialect, row, later=_CLAIM_COLUMNS), message,
                          row.workspace_id, row.ticket_id, row.platform, row.kind, row.due_at)
 
-    async def write_bound(self, posts: list[BoundPost]) -> list[int]:
+    async def write_bound(self, posts: list[BoundPost], ids: list[int] | None = None) -> list[int]:
         """Write bound rows in this unit of work, claimed as :meth:`queue` would claim
-        them, in the order given; returns their ids."""
+        them, in the order given (the first ones with ``ids`` taken earlier, see
+        ``bot.storage.batch.write_bound``); returns their ids."""
         claims = [self.preclaim(post.platform, post.due_at) if self.preclaim is not None
                   else None for post in posts]
         later = [{"status": "sending", "attempts": 1, "claim_token": claim[0],
                   "lease_until": claim[1]} if claim else
                  {"status": "pending", "attempts": 0, "claim_token": None, "lease_until": None}
                  for claim in claims]
-        ids = await write_bound(self.session, [post.bound for post in posts], later)
+        ids = await write_bound(self.session, [post.bound for post in posts], later, ids)
         for post, new_id, claim in zip(posts, ids, claims):
             if claim is not None:
                 self.claimed.append((WrittenRow(new_id, post.workspace_id, post.ticket_id,

@@ -11,6 +11,7 @@ from sqlalchemy import update
 
 from bot.domain.promises import PromiseKind
 from bot.handlers.lapses import LapseCover
+from bot.scheduling import prepared
 from bot.scheduling.ledger import PromiseSweeper
 from bot.scheduling.runner import Ticker
 from bot.storage.tables import PromiseRow
@@ -193,3 +194,27 @@ async def test_the_ticker_wakes_at_a_prepared_due_time_and_hands_the_rest_back_o
         statuses = [p.status for p in await promises(desk, PromiseKind.FOLLOW_UP)][:2]
         assert statuses == ["missed", "pending"]
         assert updates_to(desk, "user2", mark) == []
+
+
+async def test_many_chunks_commit_each_cover_once_linked_to_its_own_update(db_url, monkeypatch):
+    # Two covers a chunk: on PostgreSQL the chunks commit side by side.
+    monkeypatch.setattr(prepared, "COMMIT_CHUNK", 2)
+    monkeypatch.setattr(prepared, "COMMIT_CHUNK_SHARED", 2)
+    async with DeskHarness(db_url) as desk:
+        sweeper = sweeper_preparing(desk)
+        await many_followups(desk, 7)
+        mark = await prepared_before_due(desk, sweeper)
+        desk.clock.advance(PAST_DUE)
+        assert await sweeper.sweep() == 7
+        await desk.dispatcher.drain()
+        sent_as = {s.idempotency_key: s for s in desk.adapter.sent[mark:]}
+        for promise in await promises(desk, PromiseKind.FOLLOW_UP):
+            if promise.status == "pending":
+                continue
+            assert (promise.status, promise.resolution) == ("missed", "bot")
+            # The fence wrote the link: the cover is the update in this ticket's thread.
+            update = sent_as[f"hd-{promise.cover_outbox_id}"]
+            assert update.message.audience == "requester"
+            assert update.message.ticket_number == promise.ticket_id
+        for n in range(1, 8):
+            assert len(updates_to(desk, f"user{n}", mark)) == 1
