@@ -605,7 +605,7 @@ async def ledger_child(args, scale: Scale) -> dict[str, Any]:
     lat = late["lateness"]
     say(common.table(
         ["due", "delivered", "lost", "duplicated", "p50 late s", "p99 late s", "max late s",
-         "all delivered s", "covers/s", "owner reminders"],
+         "all delivered s", "covers/s", "owner reminder msgs"],
         [[late["due"], late["delivered"], late["lost"], late["duplicated"], lat["p50"],
           lat["p99"], lat["max"], late["all_delivered_s"], late["rate_per_s"],
           late["owner_reminders"]]]))

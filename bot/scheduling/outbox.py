@@ -18,7 +18,8 @@ import logging
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, select, text, update
+from sqlalchemy.dialects import postgresql
 
 from bot.adapters.base import ChatAdapter, OutboundMessage
 from bot.scheduling.delivery import ClaimedRow, OnDead, Outcome, RetryPolicy, RowSender
@@ -208,13 +209,16 @@ class OutboxDispatcher:
             else:
                 self._lost_claim([outcome])
         for shape, group in by_shape.items():
-            statement = (update(_outbox)
-                         .where(_outbox.c.id == bindparam("_id"),
-                                _outbox.c.claim_token == bindparam("_token"))
-                         .values(claim_token=None, lease_until=None,
-                                 **{column: bindparam(column) for column in shape}))
-            params = [{"_id": o.row.id, "_token": o.row.token, **o.values} for o in group]
-            result = await uow.session.execute(statement, params)
+            if self.db.engine.dialect.name == "postgresql" and len(group) > 1:
+                result = await uow.session.execute(*_record_at_once(shape, group))
+            else:
+                statement = (update(_outbox)
+                             .where(_outbox.c.id == bindparam("_id"),
+                                    _outbox.c.claim_token == bindparam("_token"))
+                             .values(claim_token=None, lease_until=None,
+                                     **{column: bindparam(column) for column in shape}))
+                params = [{"_id": o.row.id, "_token": o.row.token, **o.values} for o in group]
+                result = await uow.session.execute(statement, params)
             if 0 <= (result.rowcount if result.rowcount is not None else -1) < len(group):
                 self._lost_claim(group, written=result.rowcount)
 
@@ -235,3 +239,23 @@ class OutboxDispatcher:
                 select(OutboxRow.due_at).where(OutboxRow.status == "pending",
                                                OutboxRow.platform.in_(list(self.adapters)))
                 .order_by(OutboxRow.due_at).limit(1))).scalar_one_or_none()
+
+
+def _record_at_once(shape: tuple[str, ...], group: list[Outcome]) -> tuple:
+    """PostgreSQL: one UPDATE for a whole group of outcomes, its values passed as one
+    array per column (``unnest``), fenced by each row's claim token. An ``executemany``
+    would run the UPDATE once per row, each with its own round of work on the server."""
+    dialect = postgresql.dialect()
+    arrays = {"_id": ("BIGINT", [o.row.id for o in group]),
+              "_token": ("VARCHAR", [o.row.token for o in group])}
+    for column in shape:
+        arrays[column] = (_outbox.c[column].type.compile(dialect), [
+            o.values[column] for o in group])
+    names = ", ".join(arrays)
+    statement = text(
+        "UPDATE outbox SET claim_token = NULL, lease_until = NULL, "
+        + ", ".join(f"{column} = v.{column}" for column in shape)
+        + " FROM unnest(" + ", ".join(f"CAST(:{name} AS {kind}[])"
+                                       for name, (kind, _) in arrays.items())
+        + f") AS v({names}) WHERE outbox.id = v._id AND outbox.claim_token = v._token")
+    return statement, {name: values for name, (_, values) in arrays.items()}

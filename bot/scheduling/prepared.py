@@ -29,26 +29,23 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from datetime import datetime, timedelta
-from typing import NamedTuple
+from datetime import datetime
 
-from sqlalchemy import case, event, or_, select, update
+from sqlalchemy import case, or_, select, text, update
 
-from bot.desk import Desk
 from bot.domain.promises import PromiseStatus
-from bot.domain.tickets import Ticket
-from bot.handlers.lapses import LapseCover
 from bot.handlers.notices import queue_notices
-from bot.storage.batch import Bound, bind_row, new_ids, write_bound, write_new_rows
-from bot.storage.outbox import BoundPost
-from bot.storage.promises import promise_from_row
-from bot.storage.tables import OutboxRow, PromiseRow, TicketRow
+from bot.scheduling.cover_ahead import (
+    Claimed, Prepared, changed_tickets, is_fresh, owner_of, work_out_covers,
+)
+from bot.storage.batch import new_ids, write_bound, write_new_rows
+from bot.storage.tables import OutboxRow, PromiseRow
 from bot.storage.uow import UnitOfWork
+
+__all__ = ["COMMIT_CHUNK", "Claimed", "Prepared", "PreparesAhead"]
 
 logger = logging.getLogger(__name__)
 
-# A prepared cover committed later than this after its due time is worked out afresh.
-FRESH_FOR = timedelta(seconds=30)
 # Prepared covers committed per transaction: their work is done, so a commit is a few
 # statements whatever its size, and fewer, larger ones take SQLite's one write lock
 # fewer times while the dispatcher records what it sent in between.
@@ -59,107 +56,6 @@ COMMIT_CHUNK = 1000
 COMMIT_CHUNK_SHARED, COMMIT_LANES = 500, 3
 PENDING, SENDING = PromiseStatus.PENDING.value, PromiseStatus.SENDING.value
 _outbox = OutboxRow.__table__
-
-
-class Claimed(NamedTuple):
-    """A promise this worker holds under a lease."""
-
-    id: int
-    token: str
-    ticket_id: int
-
-
-class Prepared(NamedTuple):
-    """A claimed promise and, when it could be worked out ahead, its cover."""
-
-    id: int
-    token: str
-    ticket_id: int
-    due_at: datetime
-    rows: list[Bound] | None = None  # new promises and timeline rows; None: cover live
-    update: BoundPost | None = None  # the requester-facing update, if the cover has one
-    posts: tuple[BoundPost, ...] = ()  # any other outbox rows (a note to the agents)
-    card: tuple | None = None  # (workspace, policy, ticket), for the triage card
-    ticket_state: tuple | None = None  # (status, owner, priority) the cover assumed
-    notices: list | None = None  # reminders and escalations, sent per person at commit
-
-
-class _WouldWrite(Exception):
-    """A cover tried to change a row: it cannot be prepared ahead."""
-
-
-def _refuse_writes(state) -> None:
-    if state.is_update or state.is_delete or state.is_insert:
-        raise _WouldWrite
-
-
-def ticket_state(ticket: Ticket) -> tuple:
-    """What a prepared cover depends on besides the promise itself."""
-    return (ticket.status.value, ticket.owner_id, ticket.priority.value)
-
-
-async def work_out_covers(uow: UnitOfWork, desk: Desk, rows: list[PromiseRow], token: str,
-                          busy_tickets: set[int]) -> list[Prepared]:
-    """Work out the covers of claimed ``rows`` in a read-only unit of work, each as of its
-    own due time. ``busy_tickets`` (tickets with a cover already prepared) grows."""
-    session = uow.session
-    event.listen(session.sync_session, "do_orm_execute", _refuse_writes)
-    uow.outbox.messages = {}
-    prepared = []
-    try:
-        with session.no_autoflush:
-            for row in rows:
-                promise = promise_from_row(row)
-                entry = Prepared(row.id, token, row.ticket_id, row.due_at)
-                if row.ticket_id not in busy_tickets:
-                    entry = await _prepare_one(uow, desk, promise, entry)
-                    if entry.rows is not None:
-                        busy_tickets.add(row.ticket_id)
-                prepared.append(entry)
-    finally:
-        event.remove(session.sync_session, "do_orm_execute", _refuse_writes)
-    return prepared
-
-
-async def _prepare_one(uow: UnitOfWork, desk: Desk, promise, entry: Prepared) -> Prepared:
-    session = uow.session
-    notices: list = []
-    cover = LapseCover(uow, desk, promise, promise.due_at, card=False, notices=notices)
-    try:
-        cover_row = await cover.run()
-        pure = not session.dirty
-    except _WouldWrite:
-        cover_row, pure = None, False
-    new_rows = list(session.new)
-    for row in new_rows:
-        session.expunge(row)
-    if not pure:
-        for changed in list(session.dirty):
-            session.expunge(changed)  # nothing it changed may leak into the next cover
-        return entry
-    dialect = session.bind.dialect
-    posts = {id(row): uow.outbox.bind(dialect, row, uow.outbox.messages.pop(id(row)))
-             for row in new_rows if isinstance(row, OutboxRow)}
-    return entry._replace(
-        rows=[bind_row(dialect, row) for row in new_rows if not isinstance(row, OutboxRow)],
-        update=posts.pop(id(cover_row), None),
-        posts=tuple(posts.values()), card=(cover.workspace, cover.policy, cover.ticket),
-        ticket_state=ticket_state(cover.ticket), notices=notices)
-
-
-async def changed_tickets(uow: UnitOfWork, entries: list[Prepared]) -> set[int]:
-    """Tickets whose status, owner or priority differ from what their cover assumed."""
-    found = {ticket_id: (status, owner_id, priority) for ticket_id, status, owner_id, priority in (
-        await uow.session.execute(select(TicketRow.id, TicketRow.status, TicketRow.owner_id,
-                                         TicketRow.priority)
-                                  .where(TicketRow.id.in_({e.ticket_id for e in entries})))
-    ).all()}
-    return {e.ticket_id for e in entries if found.get(e.ticket_id) != e.ticket_state}
-
-
-def is_fresh(entry: Prepared, now: datetime) -> bool:
-    """Whether the prepared wording still holds at ``now``."""
-    return entry.rows is not None and now - entry.due_at <= FRESH_FOR
 
 
 class PreparesAhead:
@@ -200,8 +96,10 @@ class PreparesAhead:
         """Commit every prepared cover whose promise is now due; returns how many were
         covered (those worked out afresh included)."""
         now = self.db.clock.now()
+        # By owner within a due time, so each owner's reminders share a chunk (and so a
+        # message, bot/handlers/notices.py) rather than one message per chunk.
         due = sorted((e for e in self._prepared.values() if e.due_at <= now),
-                     key=lambda e: (e.due_at, e.id))
+                     key=lambda e: (e.due_at, owner_of(e), e.id))
         for entry in due:
             del self._prepared[entry.id]
             self._prepared_tickets.discard(entry.ticket_id)
@@ -253,16 +151,7 @@ class PreparesAhead:
             with_update = [e for e in candidates if e.update is not None]
             cover_ids = dict(zip((e.id for e in with_update),
                                  await new_ids(uow.session, _outbox, len(with_update))))
-            fenced: set[int] = set()
-            for token in {e.token for e in candidates}:
-                group = [e.id for e in candidates if e.token == token]
-                fence = self._fence(now, PromiseRow.id).where(
-                    PromiseRow.id.in_(group), PromiseRow.claim_token == token)
-                links = {promise_id: cover_ids[promise_id] for promise_id in group
-                         if promise_id in cover_ids}
-                if links:
-                    fence = fence.values(cover_outbox_id=case(links, value=PromiseRow.id))
-                fenced.update((await uow.session.execute(fence)).scalars())
+            fenced = await self._fence_linked(uow, now, candidates, cover_ids)
             entries = [e for e in candidates if e.id in fenced]
             # Requesters' updates first: in a burst they are not queued behind the rest.
             updates = [e for e in entries if e.update is not None]
@@ -274,6 +163,37 @@ class PreparesAhead:
             await self._queue_cards(uow, [e.card for e in entries], now)
             await write_new_rows(uow.session, OutboxRow)
         return len(entries), [e for e in ready if e.ticket_id in stale]
+
+    async def _fence_linked(self, uow: UnitOfWork, now: datetime, entries: list[Prepared],
+                            cover_ids: dict[int, int]) -> set[int]:
+        """Fence ``entries`` by their claim tokens, pointing each at its update's id;
+        returns the ids of the promises fenced."""
+        if not entries:
+            return set()
+        if self.db.engine.dialect.name == "postgresql":
+            # One statement for the whole chunk, its values as arrays.
+            result = await uow.session.execute(text(
+                "UPDATE promises SET status = 'missed', resolution = 'bot', resolved_at = :now,"
+                " claim_token = NULL, lease_until = NULL, cover_outbox_id = v.cover"
+                " FROM unnest(CAST(:ids AS BIGINT[]), CAST(:tokens AS VARCHAR[]),"
+                " CAST(:covers AS BIGINT[])) AS v(id, token, cover)"
+                " WHERE promises.id = v.id AND promises.claim_token = v.token"
+                " AND promises.status = 'sending' RETURNING promises.id"),
+                {"now": now, "ids": [e.id for e in entries],
+                 "tokens": [e.token for e in entries],
+                 "covers": [cover_ids.get(e.id) for e in entries]})
+            return set(result.scalars())
+        fenced: set[int] = set()
+        for token in {e.token for e in entries}:
+            group = [e.id for e in entries if e.token == token]
+            fence = self._fence(now, PromiseRow.id).where(
+                PromiseRow.id.in_(group), PromiseRow.claim_token == token)
+            links = {promise_id: cover_ids[promise_id] for promise_id in group
+                     if promise_id in cover_ids}
+            if links:
+                fence = fence.values(cover_outbox_id=case(links, value=PromiseRow.id))
+            fenced.update((await uow.session.execute(fence)).scalars())
+        return fenced
 
     async def release_prepared(self) -> int:
         """Hand back the claims of covers not yet committed (when stopping), so another

@@ -120,6 +120,15 @@ class BoundShape:
         self.sql = compiled.string
         # Where each parameter of the statement is in (id, *columns, *later).
         self.order = tuple(order.index(name) for name in compiled.positiontup)
+        self.arrays_sql = None
+        if dialect.name == "postgresql":
+            # One INSERT of many rows from one array per column: the server runs one
+            # statement instead of one per row, as an executemany would.
+            names = compiled.positiontup
+            self.arrays_sql = (
+                f"INSERT INTO {table.name} ({', '.join(names)}) SELECT * FROM unnest("
+                + ", ".join(f"CAST(${n} AS {table.c[name].type.compile(dialect)}[])"
+                            for n, name in enumerate(names, 1)) + ")")
         self.processors = [self._processor(dialect, name) for name in columns]
         self.later_processors = [self._processor(dialect, name) for name in later]
 
@@ -212,4 +221,8 @@ async def _write_bound_with(session: AsyncSession, rows: list[Bound],
             ours = (new_id, *values, *tail)
             by_shape.setdefault(shape, []).append(tuple(ours[i] for i in shape.order))
         for shape, params in by_shape.items():
-            await connection.exec_driver_sql(shape.sql, params)
+            if shape.arrays_sql is not None and len(params) > 1:
+                await connection.exec_driver_sql(shape.arrays_sql,
+                                                 tuple(list(column) for column in zip(*params)))
+            else:
+                await connection.exec_driver_sql(shape.sql, params)

@@ -120,6 +120,10 @@ async def test_an_outcome_for_a_row_someone_else_now_holds_is_dropped(db_url):
         assert rows[claimed[0].id].status == "sending"
         assert rows[claimed[0].id].claim_token == "someone-else"
         assert [rows[c.id].status for c in claimed[1:]] == ["sent", "sent"]
+        # Each written outcome is its own row's (on PostgreSQL all go in one statement).
+        assert [(rows[o.row.id].result_message_id, rows[o.row.id].sent_at,
+                 rows[o.row.id].claim_token) for o in outcomes[1:]] == [
+            (o.values["result_message_id"], o.values["sent_at"], None) for o in outcomes[1:]]
     finally:
         await db.dispose()
 
