@@ -27,11 +27,14 @@ What keeps this honest:
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import uuid
+from contextlib import contextmanager
 from datetime import datetime
+from typing import Iterator
 
-from sqlalchemy import case, or_, select, text, update
+from sqlalchemy import or_, select, text, tuple_, update
 
 from bot.domain.promises import PromiseStatus
 from bot.handlers.notices import queue_notices
@@ -46,16 +49,34 @@ __all__ = ["COMMIT_CHUNK", "Claimed", "Prepared", "PreparesAhead"]
 
 logger = logging.getLogger(__name__)
 
-# Prepared covers committed per transaction: their work is done, so a commit is a few
-# statements whatever its size, and fewer, larger ones take SQLite's one write lock
-# fewer times while the dispatcher records what it sent in between.
-COMMIT_CHUNK = 1000
+# Prepared covers committed per transaction on SQLite: their work is done, so a commit
+# is a few statements whatever its size, and each commit costs fixed work besides (its
+# statements, the dispatcher's sends and records in between). Measured at 100,000 open
+# / 10,000 due: p99 lateness 3.0 s with 500 a commit, 2.7 s with 1,000, 2.1 s with
+# 2,500, 2.0 s with 5,000. 5,000 holds SQLite's one write lock about 0.7 s, which is
+# how long a new ticket may wait in the middle of such a burst.
+COMMIT_CHUNK = 5000
 # PostgreSQL has no single writer: chunks commit side by side on their own connections,
-# so the server's work on one overlaps ours on the next. Smaller chunks let the first
-# updates out sooner.
-COMMIT_CHUNK_SHARED, COMMIT_LANES = 500, 3
+# so the server's work on one overlaps ours on the next.
+COMMIT_CHUNK_SHARED, COMMIT_LANES = 1000, 3
+# A burst of at least this many covers is committed with the cyclic GC paused.
+PAUSE_COLLECTOR_AT = 1000
 PENDING, SENDING = PromiseStatus.PENDING.value, PromiseStatus.SENDING.value
 _outbox = OutboxRow.__table__
+
+
+@contextmanager
+def collector_paused(pause: bool) -> Iterator[None]:
+    """Pause Python's cyclic garbage collector inside the block, when ``pause`` and it
+    was running."""
+    paused = pause and gc.isenabled()
+    if paused:
+        gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
 
 
 class PreparesAhead:
@@ -107,15 +128,19 @@ class PreparesAhead:
         if self.db.engine.dialect.name != "sqlite":
             size, lanes = COMMIT_CHUNK_SHARED, COMMIT_LANES
         chunks = [due[start:start + size] for start in range(0, len(due), size)]
-        if lanes == 1:
-            return sum([await self._commit_chunk(chunk) for chunk in chunks])
         lane = asyncio.Semaphore(lanes)
 
         async def commit(chunk: list[Prepared]) -> int:
             async with lane:
                 return await self._commit_chunk(chunk)
 
-        return sum(await asyncio.gather(*(commit(chunk) for chunk in chunks)))
+        # A full garbage collection walks every object the process holds (a few hundred
+        # ms in a large desk); reference counting frees the burst's garbage meanwhile,
+        # and the collector runs again as soon as the burst is committed.
+        with collector_paused(len(due) >= PAUSE_COLLECTOR_AT):
+            if lanes == 1:
+                return sum([await self._commit_chunk(chunk) for chunk in chunks])
+            return sum(await asyncio.gather(*(commit(chunk) for chunk in chunks)))
 
     async def _commit_chunk(self, chunk: list[Prepared]) -> int:
         now = self.db.clock.now()
@@ -183,16 +208,15 @@ class PreparesAhead:
                  "tokens": [e.token for e in entries],
                  "covers": [cover_ids.get(e.id) for e in entries]})
             return set(result.scalars())
-        fenced: set[int] = set()
-        for token in {e.token for e in entries}:
-            group = [e.id for e in entries if e.token == token]
-            fence = self._fence(now, PromiseRow.id).where(
-                PromiseRow.id.in_(group), PromiseRow.claim_token == token)
-            links = {promise_id: cover_ids[promise_id] for promise_id in group
-                     if promise_id in cover_ids}
-            if links:
-                fence = fence.values(cover_outbox_id=case(links, value=PromiseRow.id))
-            fenced.update((await uow.session.execute(fence)).scalars())
+        # One statement for the chunk, whatever claims its covers came from: each
+        # promise by its own claim token (the id IN lets SQLite use the primary key).
+        fence = self._fence(now, PromiseRow.id).where(
+            PromiseRow.id.in_([e.id for e in entries]),
+            tuple_(PromiseRow.id, PromiseRow.claim_token).in_([(e.id, e.token) for e in entries]))
+        fenced = set((await uow.session.execute(fence)).scalars())
+        # SQLite: a CASE of a thousand ids in the fence costs more than linking after.
+        await self._link_covers(uow, [(promise_id, cover_ids.get(promise_id))
+                                      for promise_id in fenced])
         return fenced
 
     async def release_prepared(self) -> int:

@@ -20,6 +20,8 @@ from bot.settings import to_async_url
 logger = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# Page cache per SQLite connection, KiB (the pool keeps a few connections open).
+SQLITE_CACHE_KIB = 32_768
 READ_ONLY = "helpdesk_read_only"
 
 
@@ -81,6 +83,9 @@ def _sqlite_engine(url: str, database: str | None, echo: bool) -> AsyncEngine:
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
+        # SQLite's default page cache is 2 MiB; past ~20,000 open promises the ledger's
+        # indexes outgrow it and every batch re-reads pages from the OS. Grown lazily.
+        cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
