@@ -17,15 +17,15 @@ import json
 import logging
 import uuid
 from datetime import datetime, timedelta
+from functools import lru_cache
 
-from sqlalchemy import bindparam, select, text, update
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import TextClause, bindparam, select, text, update
 
 from bot.adapters.base import ChatAdapter, OutboundMessage
 from bot.scheduling.delivery import ClaimedRow, OnDead, Outcome, RetryPolicy, RowSender
 from bot.scheduling.handoff import Handoff
 from bot.scheduling.probe import what_is_due
-from bot.storage.batch import claimable
+from bot.storage.batch import array_type, claimable
 from bot.storage.tables import OutboxRow
 from bot.storage.uow import Database, UnitOfWork
 
@@ -245,17 +245,19 @@ def _record_at_once(shape: tuple[str, ...], group: list[Outcome]) -> tuple:
     """PostgreSQL: one UPDATE for a whole group of outcomes, its values passed as one
     array per column (``unnest``), fenced by each row's claim token. An ``executemany``
     would run the UPDATE once per row, each with its own round of work on the server."""
-    dialect = postgresql.dialect()
-    arrays = {"_id": ("BIGINT", [o.row.id for o in group]),
-              "_token": ("VARCHAR", [o.row.token for o in group])}
-    for column in shape:
-        arrays[column] = (_outbox.c[column].type.compile(dialect), [
-            o.values[column] for o in group])
-    names = ", ".join(arrays)
-    statement = text(
+    values = {"_id": [o.row.id for o in group], "_token": [o.row.token for o in group]}
+    values.update((column, [o.values[column] for o in group]) for column in shape)
+    return _record_statement(shape), values
+
+
+@lru_cache(maxsize=32)
+def _record_statement(shape: tuple[str, ...]) -> TextClause:
+    """The statement of :func:`_record_at_once` for one shape, built once."""
+    names = ("_id", "_token", *shape)
+    kinds = ["BIGINT", "VARCHAR", *(array_type(_outbox, column) for column in shape)]
+    return text(
         "UPDATE outbox SET claim_token = NULL, lease_until = NULL, "
         + ", ".join(f"{column} = v.{column}" for column in shape)
         + " FROM unnest(" + ", ".join(f"CAST(:{name} AS {kind}[])"
-                                       for name, (kind, _) in arrays.items())
-        + f") AS v({names}) WHERE outbox.id = v._id AND outbox.claim_token = v._token")
-    return statement, {name: values for name, (_, values) in arrays.items()}
+                                       for name, kind in zip(names, kinds))
+        + f") AS v({', '.join(names)}) WHERE outbox.id = v._id AND outbox.claim_token = v._token")

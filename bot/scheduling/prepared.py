@@ -128,7 +128,7 @@ class PreparesAhead:
         if self.db.engine.dialect.name != "sqlite":
             size, lanes = COMMIT_CHUNK_SHARED, COMMIT_LANES
         chunks = [due[start:start + size] for start in range(0, len(due), size)]
-        lane = asyncio.Semaphore(lanes)
+        lane = asyncio.Semaphore(lanes)  # one on SQLite: its chunks commit in turn
 
         async def commit(chunk: list[Prepared]) -> int:
             async with lane:
@@ -138,8 +138,6 @@ class PreparesAhead:
         # ms in a large desk); reference counting frees the burst's garbage meanwhile,
         # and the collector runs again as soon as the burst is committed.
         with collector_paused(len(due) >= PAUSE_COLLECTOR_AT):
-            if lanes == 1:
-                return sum([await self._commit_chunk(chunk) for chunk in chunks])
             return sum(await asyncio.gather(*(commit(chunk) for chunk in chunks)))
 
     async def _commit_chunk(self, chunk: list[Prepared]) -> int:

@@ -25,9 +25,13 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from sqlalchemy import Table, func, insert, inspect, select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
+
+
+_POSTGRESQL = postgresql.dialect()
 
 
 def claimable(dialect: str, model: type, *conditions, order_by, limit: int) -> ColumnElement:
@@ -105,6 +109,12 @@ async def new_ids(session: AsyncSession, table: Table, count: int) -> list[int]:
         func.generate_series(1, count)))).scalars().all())
 
 
+def array_type(table: Table, column: str) -> str:
+    """PostgreSQL's name for ``column``'s type, to cast an array of its values to
+    (``unnest`` takes one array per column)."""
+    return table.c[column].type.compile(dialect=_POSTGRESQL)
+
+
 class BoundShape:
     """An INSERT of one table's chosen columns, compiled for one dialect, with each
     column's bind processor; ``later`` columns are bound only when the row is written."""
@@ -127,7 +137,7 @@ class BoundShape:
             names = compiled.positiontup
             self.arrays_sql = (
                 f"INSERT INTO {table.name} ({', '.join(names)}) SELECT * FROM unnest("
-                + ", ".join(f"CAST(${n} AS {table.c[name].type.compile(dialect)}[])"
+                + ", ".join(f"CAST(${n} AS {array_type(table, name)}[])"
                             for n, name in enumerate(names, 1)) + ")")
         self.processors = [self._processor(dialect, name) for name in columns]
         self.later_processors = [self._processor(dialect, name) for name in later]
