@@ -130,12 +130,18 @@ def rss_row(phase: str) -> list:
 
 
 async def postgres_version(url: str) -> str | None:
-    """The server's version, or None when it cannot be reached."""
+    """The server's version, or None when it cannot be reached. A missing database is
+    not unreachable: the run creates it (``common.prepare_postgres``)."""
     import asyncpg
     from sqlalchemy.engine import make_url
+    parsed = make_url(url).set(drivername="postgresql")
     try:
-        conn = await asyncpg.connect(make_url(url).set(drivername="postgresql")
-                                     .render_as_string(hide_password=False), timeout=5)
+        try:
+            conn = await asyncpg.connect(parsed.render_as_string(hide_password=False),
+                                         timeout=5)
+        except asyncpg.InvalidCatalogNameError:
+            conn = await asyncpg.connect(parsed.set(database="postgres")
+                                         .render_as_string(hide_password=False), timeout=5)
     except Exception:
         return None
     try:
