@@ -7,12 +7,16 @@ from datetime import datetime
 from bot.desk import Desk
 from bot.domain.promises import Promise
 from bot.domain.timefmt import format_when
-from bot.handlers.notify import to_agents, to_person
+from bot.handlers.notices import Notice, notice
+from bot.handlers.notify import to_agents
 from bot.storage.uow import UnitOfWork
 
 
-async def warn_before_breach(uow: UnitOfWork, desk: Desk, promise: Promise, now: datetime) -> None:
-    """Tell the owner (or the triage channel, when nobody owns the ticket) what is due when."""
+async def warn_before_breach(uow: UnitOfWork, desk: Desk, promise: Promise, now: datetime,
+                             notices: list[Notice] | None = None) -> None:
+    """Tell the owner (or the triage channel, when nobody owns the ticket) what is due when.
+    With ``notices``, an owner's heads-up is added there for the sweep to send with the
+    others it gathered (bot/handlers/notices.py) rather than queued on its own."""
     ticket = await uow.tickets.get(promise.ticket_id)
     if not ticket.status.is_active:
         return
@@ -22,10 +26,17 @@ async def warn_before_breach(uow: UnitOfWork, desk: Desk, promise: Promise, now:
     owner_id = promise.owner_id or ticket.owner_id
     owner = await uow.people.get(owner_id) if owner_id else None
     tz = (owner.tz if owner else None) or policy.calendar.timezone
-    text = policy.templates.render(
-        "lapse.warning", ref=ticket.ref, requester=requester.name,
-        what=policy.templates.render(f"what.{promise.kind.value}"),
-        due=format_when(promise.due_at, now, tz))
-    message = to_person(owner, text, ticket) if owner else to_agents(ticket, text)
-    if message is not None:
-        uow.outbox.queue(workspace.id, workspace.platform, message, now, ticket_id=ticket.id)
+    fields = dict(ref=ticket.ref, requester=requester.name,
+                  what=policy.templates.render(f"what.{promise.kind.value}"),
+                  due=format_when(promise.due_at, now, tz))
+    if owner is None:
+        message = to_agents(ticket, policy.templates.render("lapse.warning", **fields))
+        if message is not None:
+            uow.outbox.queue(workspace.id, workspace.platform, message, now, ticket_id=ticket.id)
+        return
+    heads_up = notice(owner, workspace, policy, ticket, "warning", **fields)
+    if notices is not None:
+        notices.append(heads_up)
+    else:
+        uow.outbox.queue(workspace.id, workspace.platform, heads_up.alone, now,
+                         ticket_id=ticket.id)

@@ -245,9 +245,11 @@ class PromiseSweeper(ahead.PreparesAhead):
                 update(PromiseRow).where(picked)
                 .values(warned_at=now).returning(PromiseRow))).scalars().all()
             loaded = await self._load(uow, rows) if rows else []
+            notices: list = []  # one heads-up per owner for the batch, not one per promise
             with uow.session.no_autoflush:
                 for row in rows:
-                    await warn_before_breach(uow, self.desk, promise_from_row(row), now)
+                    await warn_before_breach(uow, self.desk, promise_from_row(row), now, notices)
+            queue_notices(uow, notices, now)
             await write_new_rows(uow.session, OutboxRow)
             del loaded
         return len(rows)

@@ -285,6 +285,29 @@ async def test_the_owner_is_warned_once_at_three_quarters_of_a_followup(sqlite_u
         assert followup.warned_at is not None and followup.status == "missed"
 
 
+async def test_an_owners_warnings_due_in_one_sweep_come_as_one_heads_up(sqlite_url):
+    async with DeskHarness(sqlite_url) as desk:
+        pin(desk, MONDAY_10)
+        await open_claimed_ticket(desk)
+        await desk.dm("bob", "The printer on floor 3 jams")
+        await desk.dm("cat", "I cannot open the shared drive")
+        for number in (2, 3):
+            await desk.command("alex", f"ticket claim {number}")
+        for number in (1, 2, 3):
+            await desk.command("alex", f"ticket followup {number} 40m")
+        mark = len(desk.adapter.sent)
+
+        await advance_to(desk, MONDAY_10 + timedelta(minutes=31))  # all three at 75%
+        [heads_up] = [s for s in dms(desk, "alex", mark) if s.text.startswith("Heads-up")]
+        lines = heads_up.text.splitlines()
+        assert lines[0].startswith("Heads-up: 3 of your tickets have a promised time coming up")
+        assert sorted(line.split(" for ")[0] for line in lines[1:]) == ["• #1", "• #2", "• #3"]
+        assert all("promised follow-up due today at 10:4" in line for line in lines[1:])
+        for minutes in (33, 36):  # nothing is warned twice
+            await advance_to(desk, MONDAY_10 + timedelta(minutes=minutes))
+        assert [s for s in dms(desk, "alex", mark) if s.text.startswith("Heads-up")] == [heads_up]
+
+
 # -- waiting on the requester ----------------------------------------------------------
 
 
