@@ -2,7 +2,9 @@
 
 Most ticks find nothing due. Claims are write transactions (and on SQLite each takes
 the database's one write lock), so a tick first asks, in one read-only statement, for
-the earliest moment of each kind of work, and writes only if one has come. ``min()``
+the earliest moment of each kind of work, and writes only if one has come. The
+statement is built once and runs as a peek (bot/storage/peek.py): alone, on a kept
+connection, with no transaction around it. ``min()``
 over a status-led index is an index-only lookup whatever the parameters; an ``EXISTS
 ... <= :now`` would let a generic PostgreSQL plan scan the table (docs/performance.md).
 """
@@ -11,8 +13,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 
 from bot.domain.promises import PromiseStatus
 from bot.storage.tables import OutboxRow, PromiseRow
@@ -48,13 +51,11 @@ def _earliest(column, *conditions):
     return select(func.min(column)).where(*conditions).scalar_subquery()
 
 
-async def what_is_due(db: Database, platforms: list[str] | None = None, *,
-                      ledger: bool = True, outbox: bool = True,
-                      ahead: timedelta = timedelta(0)) -> Due:
-    """Read, without a write lock, what is due now. ``platforms`` limits the outbox to
-    rows this process can deliver (None: no outbox at all); ``ahead`` is how far ahead
-    promises count as due soon."""
-    now = db.clock.now()
+@lru_cache(maxsize=16)
+def _probe(ledger: bool, platforms: tuple[str, ...]) -> Select | None:
+    """The probe's statement, built once per shape: it has no parameter that changes
+    from tick to tick ("due" is decided here, against the clock), and building it
+    cost a third of an idle tick."""
     columns = []
     if ledger:
         columns += [
@@ -63,17 +64,28 @@ async def what_is_due(db: Database, platforms: list[str] | None = None, *,
             _earliest(PromiseRow.warn_at, PromiseRow.status == _PENDING,
                       PromiseRow.warned_at.is_(None)),
         ]
-    if outbox and platforms:
+    if platforms:
         columns += [
             _earliest(OutboxRow.due_at, OutboxRow.status == "pending",
                       OutboxRow.platform.in_(platforms)),
             _earliest(OutboxRow.lease_until, OutboxRow.status == "sending",
                       OutboxRow.platform.in_(platforms)),
         ]
-    if not columns:
+    return select(*columns) if columns else None
+
+
+async def what_is_due(db: Database, platforms: list[str] | None = None, *,
+                      ledger: bool = True, outbox: bool = True,
+                      ahead: timedelta = timedelta(0)) -> Due:
+    """Read, without a write lock or a transaction, what is due now. ``platforms``
+    limits the outbox to rows this process can deliver (None: no outbox at all);
+    ``ahead`` is how far ahead promises count as due soon."""
+    now = db.clock.now()
+    outbox = bool(outbox and platforms)
+    statement = _probe(ledger, tuple(platforms) if outbox else ())
+    if statement is None:
         return Due()
-    async with db.reading() as uow:
-        moments = list((await uow.session.execute(select(*columns))).one())
+    moments = list(await db.peek.one(statement))
 
     def come(moment: datetime | None) -> bool:
         return moment is not None and moment <= now
@@ -85,6 +97,6 @@ async def what_is_due(db: Database, platforms: list[str] | None = None, *,
                      warnings=come(moments.pop(0)))
         if ahead > timedelta(0) and earliest_promise is not None:
             found["promises_soon"] = earliest_promise <= now + ahead
-    if outbox and platforms:
+    if outbox:
         found.update(outbox=come(moments.pop(0)), outbox_leases=come(moments.pop(0)))
     return Due(**found)

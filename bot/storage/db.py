@@ -23,6 +23,8 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 # Page cache per SQLite connection, KiB (the pool keeps a few connections open).
 SQLITE_CACHE_KIB = 32_768
 READ_ONLY = "helpdesk_read_only"
+# A connection that runs single statements outside any transaction (bot/storage/peek.py).
+PEEK = "helpdesk_peek"
 
 
 class DatabaseUrlError(ValueError):
@@ -92,8 +94,12 @@ def _sqlite_engine(url: str, database: str | None, echo: bool) -> AsyncEngine:
     def _on_begin(connection) -> None:
         # Take the write lock up front: a deferred transaction that later upgrades
         # to a writer can fail with SQLITE_BUSY without waiting on busy_timeout.
-        # Read-only units of work (see UnitOfWork.read_only) need no lock at all.
-        if connection.get_execution_options().get(READ_ONLY):
+        # Read-only units of work (see UnitOfWork.read_only) need no lock at all, and a
+        # peek no transaction: the driver runs its one statement on its own.
+        options = connection.get_execution_options()
+        if options.get(PEEK):
+            return
+        if options.get(READ_ONLY):
             connection.exec_driver_sql("BEGIN")
         else:
             connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from bot.clock import Clock, SystemClock
 from bot.storage.db import SQLITE_BUSY_TIMEOUT_MS, create_engine, session_factory
 from bot.storage.outbox import OutboxRepository
+from bot.storage.peek import Peeker
 from bot.storage.promises import PromiseRepository
 from bot.storage.events import InboundEventLog
 from bot.storage.repositories import PeopleRepository, TicketRepository, WorkspaceRepository
@@ -58,6 +59,7 @@ class Database:
         self.sessions = session_factory(engine)
         self.read_sessions = session_factory(engine, read_only=True)
         self.clock = clock or SystemClock()
+        self.peek = Peeker(engine)  # the tick's one cheap read (bot/storage/peek.py)
         self._outbox_listeners: list[Callable[[], None]] = []
         # Set by a running dispatcher (bot/scheduling/handoff.py): fresh rows are written
         # claimed for it and handed over in memory after the commit.
@@ -91,6 +93,7 @@ class Database:
 
     async def dispose(self) -> None:
         """Close every pooled connection."""
+        await self.peek.close()
         await self.engine.dispose()
 
 

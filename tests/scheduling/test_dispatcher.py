@@ -207,7 +207,7 @@ async def test_an_idle_tick_is_one_read_and_a_due_row_wakes_the_dispatcher(sqlit
         event.listen(db.engine.sync_engine, "before_cursor_execute",
                      lambda conn, cursor, statement, *rest: statements.append(statement))
         await ticker.tick()
-        assert [s.split()[0] for s in statements] == ["BEGIN", "SELECT"]
+        assert [s.split()[0] for s in statements] == ["SELECT"]  # a peek: no BEGIN
         assert await dispatcher.wait_for_work(0) is False
     finally:
         await db.dispose()
