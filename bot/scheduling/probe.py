@@ -4,9 +4,9 @@ Most ticks find nothing due. Claims are write transactions (and on SQLite each t
 the database's one write lock), so a tick first asks, in one read-only statement, for
 the earliest moment of each kind of work, and writes only if one has come. The
 statement is built once and runs as a peek (bot/storage/peek.py): alone, on a kept
-connection, with no transaction around it. ``min()``
-over a status-led index is an index-only lookup whatever the parameters; an ``EXISTS
-... <= :now`` would let a generic PostgreSQL plan scan the table (docs/performance.md).
+connection, with no transaction around it. ``min()`` over a status-led index is an
+index-only lookup whatever the parameters; an ``EXISTS ... <= :now`` would let a
+generic PostgreSQL plan scan the table (docs/performance.md).
 """
 
 from __future__ import annotations
