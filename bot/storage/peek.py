@@ -38,22 +38,25 @@ class Peeker:
         """The single row ``statement`` returns. Never use it for a write: there is no
         transaction to roll back."""
         async with self._one_at_a_time:
-            for attempt in (1, 2):
-                connection = self._connection or await self._open()
-                try:
-                    row = (await connection.execute(statement)).one()
-                    # Ends what SQLAlchemy counts as a transaction; there is none on the
-                    # server, so this sends nothing to PostgreSQL.
-                    await connection.rollback()
-                    return row
-                except DBAPIError as error:
-                    await self._drop()
-                    if attempt == 2 or not error.connection_invalidated:
-                        raise
-                except BaseException:  # cancelled mid-statement: its state is unknown
-                    await self._drop()
+            try:
+                return await self._run(statement)
+            except DBAPIError as error:
+                if not error.connection_invalidated:
                     raise
-        raise AssertionError("unreachable")  # pragma: no cover
+            # The server had dropped the kept connection: once more, on a fresh one.
+            return await self._run(statement)
+
+    async def _run(self, statement: Executable) -> Row:
+        connection = self._connection or await self._open()
+        try:
+            row = (await connection.execute(statement)).one()
+            # Ends what SQLAlchemy counts as a transaction; there is none on the server,
+            # so this sends nothing to PostgreSQL.
+            await connection.rollback()
+            return row
+        except BaseException:  # a failure, or cancelled mid-statement: state unknown
+            await self._drop()
+            raise
 
     async def close(self) -> None:
         """Give the kept connection back (before the engine is disposed)."""
