@@ -62,13 +62,14 @@ def pytest_unconfigure(config) -> None:
                            f'DROP DATABASE IF EXISTS "{_run_database}" WITH (FORCE)'))
 
 
-async def _admin(url, statement: str) -> None:
+async def _admin(url, statement: str):
+    """Run ``statement`` on the server's ``postgres`` database; returns its first value."""
     import asyncpg
     connection = await asyncpg.connect(host=url.host or "127.0.0.1", port=url.port or 5432,
                                        user=url.username, password=url.password,
                                        database="postgres")
     try:
-        await connection.execute(statement)
+        return await connection.fetchval(statement)
     finally:
         await connection.close()
 

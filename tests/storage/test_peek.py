@@ -3,7 +3,6 @@ every commit, holds nothing open, and outlives a dropped or failed connection.""
 
 from __future__ import annotations
 
-import asyncpg
 import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
@@ -12,6 +11,7 @@ from sqlalchemy.exc import DBAPIError
 from bot.clock import OffsetClock
 from bot.storage.tables import WorkspaceRow
 from bot.storage.uow import Database
+from tests.conftest import _admin
 from tests.support.harness import reset_schema
 
 WORKSPACES = select(func.count()).select_from(WorkspaceRow)
@@ -57,13 +57,8 @@ async def test_a_peek_survives_the_server_dropping_its_connection(postgres_url):
     db = Database.from_url(postgres_url, OffsetClock())
     try:
         (first,) = await db.peek.one(select(func.pg_backend_pid()))
-        admin = await asyncpg.connect(
-            make_url(postgres_url).set(drivername="postgresql")
-            .render_as_string(hide_password=False))
-        try:
-            assert await admin.fetchval("SELECT pg_terminate_backend($1)", first) is True
-        finally:
-            await admin.close()
+        assert await _admin(make_url(postgres_url),
+                            f"SELECT pg_terminate_backend({int(first)})") is True
         (second,) = await db.peek.one(select(func.pg_backend_pid()))
         assert second != first
     finally:
