@@ -253,27 +253,33 @@ def say(text: str = "") -> None:
     print(text, flush=True)
 
 
+def postgres_dsn(url: str, database: str | None = None) -> str:
+    """asyncpg's DSN for a SQLAlchemy ``url``, or for ``database`` on the same server."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url).set(drivername="postgresql")
+    if database is not None:
+        parsed = parsed.set(database=database)
+    return parsed.render_as_string(hide_password=False)
+
+
 async def prepare_postgres(url: str, schema: str) -> str:
     """Create the database if missing, empty ``schema``; returns the server version."""
     import asyncpg
     from sqlalchemy.engine import make_url
 
-    parsed = make_url(url)
-    dsn = parsed.set(drivername="postgresql").render_as_string(hide_password=False)
     try:
-        conn = await asyncpg.connect(dsn)
+        conn = await asyncpg.connect(postgres_dsn(url))
     except asyncpg.InvalidCatalogNameError:
-        admin = await asyncpg.connect(parsed.set(drivername="postgresql", database="postgres")
-                                      .render_as_string(hide_password=False))
+        admin = await asyncpg.connect(postgres_dsn(url, "postgres"))
         try:
-            await admin.execute(f'CREATE DATABASE "{parsed.database or "helpdesk_bench"}"')
+            await admin.execute(f'CREATE DATABASE "{make_url(url).database or "helpdesk_bench"}"')
         finally:
             await admin.close()
-        conn = await asyncpg.connect(dsn)
+        conn = await asyncpg.connect(postgres_dsn(url))
     try:
         await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
         await conn.execute(f'CREATE SCHEMA "{schema}"')
         return await conn.fetchval("SHOW server_version")
     finally:
         await conn.close()
-

@@ -133,15 +133,11 @@ async def postgres_version(url: str) -> str | None:
     """The server's version, or None when it cannot be reached. A missing database is
     not unreachable: the run creates it (``common.prepare_postgres``)."""
     import asyncpg
-    from sqlalchemy.engine import make_url
-    parsed = make_url(url).set(drivername="postgresql")
     try:
         try:
-            conn = await asyncpg.connect(parsed.render_as_string(hide_password=False),
-                                         timeout=5)
+            conn = await asyncpg.connect(common.postgres_dsn(url), timeout=5)
         except asyncpg.InvalidCatalogNameError:
-            conn = await asyncpg.connect(parsed.set(database="postgres")
-                                         .render_as_string(hide_password=False), timeout=5)
+            conn = await asyncpg.connect(common.postgres_dsn(url, "postgres"), timeout=5)
     except Exception:
         return None
     try:
