@@ -13,10 +13,10 @@ from bot.storage.uow import UnitOfWork
 
 
 async def warn_before_breach(uow: UnitOfWork, desk: Desk, promise: Promise, now: datetime,
-                             notices: list[Notice] | None = None) -> None:
+                             notices: list[Notice]) -> None:
     """Tell the owner (or the triage channel, when nobody owns the ticket) what is due when.
-    With ``notices``, an owner's heads-up is added there for the sweep to send with the
-    others it gathered (bot/handlers/notices.py) rather than queued on its own."""
+    An owner's heads-up goes into ``notices``, for the sweep to send with the others it
+    gathered (bot/handlers/notices.py); the triage channel's is queued at once."""
     ticket = await uow.tickets.get(promise.ticket_id)
     if not ticket.status.is_active:
         return
@@ -34,9 +34,4 @@ async def warn_before_breach(uow: UnitOfWork, desk: Desk, promise: Promise, now:
         if message is not None:
             uow.outbox.queue(workspace.id, workspace.platform, message, now, ticket_id=ticket.id)
         return
-    heads_up = notice(owner, workspace, policy, ticket, "warning", **fields)
-    if notices is not None:
-        notices.append(heads_up)
-    else:
-        uow.outbox.queue(workspace.id, workspace.platform, heads_up.alone, now,
-                         ticket_id=ticket.id)
+    notices.append(notice(owner, workspace, policy, ticket, "warning", **fields))
