@@ -63,7 +63,7 @@ def fake_process(conn, rates: list[int], seconds: float) -> None:
 
 
 async def _play(conn, rates: list[int], seconds: float) -> None:
-    from tests.support.fake_discord import FakeDiscord
+    from tests.support.discord.server import FakeDiscord
 
     fake = await FakeDiscord().start()
     guild = fake.add_guild("Bench")
@@ -124,13 +124,13 @@ async def _load(fake, world: dict, rate: int, seconds: float) -> dict:
 async def desk_stage(adapter, sink, world: dict, folder: str, rate: int, triage: bool):
     """A fresh desk on a fresh SQLite file, delivering with the real Ticker."""
     from bot.clock import SystemClock
-    from bot.desk import Desk
+    from bot.desk.policy import Desk
     from bot.domain.people import Role
-    from bot.handlers import register_all
-    from bot.handlers.router import Router
-    from bot.scheduling.ledger import PromiseSweeper
-    from bot.scheduling.outbox import OutboxDispatcher
-    from bot.scheduling.runner import Ticker
+    from bot.desk.features import register_all
+    from bot.desk.router import Router
+    from bot.ledger.sweeper import PromiseSweeper
+    from bot.outbox.dispatcher import OutboxDispatcher
+    from bot.ticker import Ticker
     from bot.settings import Settings
     from bot.storage import migrate
     from bot.storage.uow import Database
@@ -166,7 +166,7 @@ async def desk_stage(adapter, sink, world: dict, folder: str, rate: int, triage:
 
 async def run(rates: list[int], seconds: float, triage: bool = False) -> list[dict]:
     """Start the fake in its own process, then serve it stage after stage."""
-    from bot.adapters.discord import DiscordAdapter
+    from bot.platforms.discord.adapter import DiscordAdapter
     from bot.settings import Secret, Settings
 
     context = multiprocessing.get_context("spawn")

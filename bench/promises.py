@@ -102,7 +102,7 @@ class TimingAdapter:
 
     async def send(self, message, *, idempotency_key: str, attempt: int = 1,
                    **_more):  # noqa: D102
-        from bot.adapters.base import Delivery
+        from bot.core import Delivery
         self.arrivals.append((time.time(), message, idempotency_key))
         if message.audience == "requester" and message.thread_id:
             self.requester_threads[message.thread_id] += 1
@@ -242,9 +242,9 @@ async def idle_ticks(db, desk, ticks: int, gap: float) -> dict[str, Any]:
     are still warm, and would flatter the figure."""
     from sqlalchemy import text
 
-    from bot.scheduling.ledger import PromiseSweeper
-    from bot.scheduling.outbox import OutboxDispatcher
-    from bot.scheduling.runner import Ticker
+    from bot.ledger.sweeper import PromiseSweeper
+    from bot.outbox.dispatcher import OutboxDispatcher
+    from bot.ticker import Ticker
 
     sweeper = PromiseSweeper(db, desk)
     dispatcher = OutboxDispatcher(db, {PLATFORM: TimingAdapter()})
@@ -293,15 +293,15 @@ async def explain(db, desk) -> dict[str, list[str]]:
     (captured from one real tick, run again with their own parameters)."""
     from sqlalchemy import event
 
-    from bot.scheduling.ledger import PromiseSweeper
-    from bot.scheduling.outbox import OutboxDispatcher
+    from bot.ledger.sweeper import PromiseSweeper
+    from bot.outbox.dispatcher import OutboxDispatcher
 
     captured: dict[str, tuple[str, Any]] = {}
 
     def capture(conn, cursor, statement, parameters, context, executemany):
         text = " ".join(statement.split())
         if text.startswith("SELECT (SELECT min("):
-            captured.setdefault("tick probe (bot/scheduling/probe.py)", (statement, parameters))
+            captured.setdefault("tick probe (bot/storage/due.py)", (statement, parameters))
             return
         if "IN (SELECT" not in text:
             return
@@ -317,7 +317,7 @@ async def explain(db, desk) -> dict[str, list[str]]:
     try:
         # An idle tick sends only the probe now, so run each statement on its own (with
         # nothing due they change nothing).
-        from bot.scheduling.probe import what_is_due
+        from bot.storage.due import what_is_due
 
         sweeper = PromiseSweeper(db, desk)
         await what_is_due(db, [PLATFORM])
@@ -442,10 +442,10 @@ def outcome(adapter: TimingAdapter, chosen: list[tuple[int, int]], thread_of: di
 async def run_desk(url: str, desk, prepare_seconds: float = 0.0):
     """A fresh process's worth of ledger: new Database, sweeper, dispatcher and Ticker
     (preparing covers ``prepare_seconds`` ahead)."""
-    from bot.handlers.alerts import dead_letter_alerter
-    from bot.scheduling.ledger import PromiseSweeper
-    from bot.scheduling.outbox import OutboxDispatcher
-    from bot.scheduling.runner import Ticker
+    from bot.desk.alerts import dead_letter_alerter
+    from bot.ledger.sweeper import PromiseSweeper
+    from bot.outbox.dispatcher import OutboxDispatcher
+    from bot.ticker import Ticker
     from bot.storage.uow import Database
 
     db = Database.from_url(url)
@@ -527,7 +527,7 @@ async def restart(url: str, desk, chosen, thread_of, timeout: float, outage_s: f
 
 async def ledger_child(args, scale: Scale) -> dict[str, Any]:
     """Everything on the ledger's side, for one database."""
-    from bot.desk import Desk
+    from bot.desk.policy import Desk
     from bot.settings import Settings
     from bot.storage import migrate
     from bot.storage.uow import Database

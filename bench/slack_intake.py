@@ -8,7 +8,7 @@ HTTP endpoint, to acknowledgements posted on a locally faked Web API.
 A child process runs the desk as it runs in production in HTTP mode: the real
 ``SlackAdapter`` (Bolt ``AsyncApp`` behind aiohttp on 127.0.0.1), router, handlers,
 outbox dispatcher and ticker, on a fresh schema. This process plays Slack: the Web API
-(``tests/support/fake_slack.py``, with ``SLACK_API_URL`` pointing at it) and the Events
+(``tests/support/slack/server.py``, with ``SLACK_API_URL`` pointing at it) and the Events
 API, sending ``message.im`` events from a new person each (each opens a ticket), signed
 over the exact bytes, at a steady rate per stage, concurrently as Slack does, with
 Slack's 3 s timeout. For every stage it reports:
@@ -61,8 +61,8 @@ DRAIN_TIMEOUT = 60.0
 async def serve_null_desk(api_url: str) -> None:
     """The adapter alone: every event is answered straight away with one post, no
     database. Its figures are the adapter's own ceiling."""
-    from bot.adapters.base import OutboundMessage
-    from bot.adapters.slack import SlackAdapter
+    from bot.core import OutboundMessage
+    from bot.platforms.slack.adapter import SlackAdapter
     from bot.settings import Secret, Settings
 
     settings = Settings(slack_bot_token=Secret("xoxb-fake-bot-token"),
@@ -87,14 +87,14 @@ async def serve_desk(db_url: str, api_url: str, triage: bool, handling: int | No
     """Run the desk behind the Slack adapter until stdin closes."""
     from sqlalchemy import event
 
-    from bot.adapters.slack import SlackAdapter
+    from bot.platforms.slack.adapter import SlackAdapter
     from bot.clock import SystemClock
-    from bot.desk import Desk
-    from bot.handlers import register_all
-    from bot.handlers.router import Router
-    from bot.scheduling.ledger import PromiseSweeper
-    from bot.scheduling.outbox import OutboxDispatcher
-    from bot.scheduling.runner import Ticker
+    from bot.desk.policy import Desk
+    from bot.desk.features import register_all
+    from bot.desk.router import Router
+    from bot.ledger.sweeper import PromiseSweeper
+    from bot.outbox.dispatcher import OutboxDispatcher
+    from bot.ticker import Ticker
     from bot.settings import Secret, Settings
     from bot.storage import migrate
     from bot.storage.tables import ChannelConfigRow
@@ -153,7 +153,7 @@ class Stage:
 async def run_stage(session, urls: list[str], fake, stage: Stage, counter) -> None:
     """Send ``rate`` events a second for ``seconds``, each from a new person, spread
     over the desks' URLs in turn (as a load balancer would)."""
-    from tests.support import fake_slack_events as payloads
+    from tests.support.slack import events as payloads
 
     tasks = []
     stage.started = time.monotonic()
@@ -175,7 +175,7 @@ async def run_stage(session, urls: list[str], fake, stage: Stage, counter) -> No
 
 async def send(session, url: str, body: bytes, ts: str, stage: Stage) -> None:
     """One signed delivery, timed like Slack times it."""
-    from tests.support.fake_slack_events import SLACK_TIMEOUT, sign
+    from tests.support.slack.events import SLACK_TIMEOUT, sign
 
     stamp = str(int(time.time()))
     headers = {"Content-Type": "application/json", "X-Slack-Request-Timestamp": stamp,
@@ -243,7 +243,7 @@ def figures(db: str, stage: Stage, posted: dict[str, float]) -> dict[str, Any]:
 
 async def bench_database(db: str, args) -> list[dict[str, Any]]:
     """Start the fake Slack and the desk, run the stages, stop both."""
-    from tests.support.fake_slack import FakeSlack
+    from tests.support.slack.server import FakeSlack
 
     workdir = tempfile.mkdtemp(prefix="helpdesk-slack-bench-")
     db_url = {"sqlite": f"sqlite:///{workdir}/desk.sqlite3", "null": "null"}.get(db, args.pg_url)

@@ -15,7 +15,7 @@ from alembic.util.exc import CommandError
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.settings import SettingsError, load_settings
-from bot.storage.db import DatabaseUrlError, redact_url
+from bot.storage.engine import DatabaseUrlError, redact_url
 
 EXIT_CONFIG = 2
 EXIT_RUNTIME = 1
@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _discord_invite(settings, application_id: str | None) -> int:
-    from bot.adapters.discord import application_id_from_token, invite_url
+    from bot.platforms.discord.adapter import application_id_from_token, invite_url
     application_id = application_id or application_id_from_token(
         settings.discord_bot_token.reveal())
     if not application_id or not application_id.isdigit():
@@ -111,7 +111,7 @@ def _run(settings, *, console: bool, migrate: bool) -> int:
 
 async def _migrate(settings, revision: str, downgrade: bool) -> int:
     from bot.storage import migrate
-    from bot.storage.db import create_engine
+    from bot.storage.engine import create_engine
     engine = create_engine(settings.database_url)
     try:
         if downgrade:

@@ -8,16 +8,16 @@ import signal
 from datetime import timedelta
 from typing import TextIO
 
-from bot.adapters.base import ChatAdapter
-from bot.adapters.console import ConsoleAdapter
+from bot.core import ChatAdapter
+from bot.platforms.console.adapter import ConsoleAdapter
 from bot.clock import Clock, OffsetClock
-from bot.desk import Desk
-from bot.handlers import register_all
-from bot.handlers.alerts import dead_letter_alerter
-from bot.handlers.router import Router
-from bot.scheduling.ledger import PromiseSweeper
-from bot.scheduling.outbox import OutboxDispatcher
-from bot.scheduling.runner import Ticker
+from bot.desk.policy import Desk
+from bot.desk.features import register_all
+from bot.desk.alerts import dead_letter_alerter
+from bot.desk.router import Router
+from bot.ledger.sweeper import PromiseSweeper
+from bot.outbox.dispatcher import OutboxDispatcher
+from bot.ticker import Ticker
 from bot.settings import Settings, SettingsError
 from bot.storage import migrate
 from bot.storage.uow import Database
@@ -102,12 +102,12 @@ def _platform_adapters(settings: Settings, *, console_only: bool, clock: Clock,
     adapters: dict[str, ChatAdapter] = {}
     # Imported only when configured: each pulls in its platform's SDK.
     if settings.slack_enabled:
-        from bot.adapters.slack import SlackAdapter
+        from bot.platforms.slack.adapter import SlackAdapter
         # The limiter's Retry-After must be on the clock the dispatcher re-schedules by.
         adapters["slack"] = SlackAdapter(settings, clock=clock,
                                          ticket_emojis=(desk.defaults.ticket_emoji,))
     if settings.discord_enabled:
-        from bot.adapters.discord import DiscordAdapter
+        from bot.platforms.discord.adapter import DiscordAdapter
         adapters["discord"] = DiscordAdapter(settings)
     return adapters
 

@@ -10,7 +10,7 @@ import asyncio
 from typing import TextIO
 
 from bot.settings import Settings, SettingsError
-from bot.storage.db import DatabaseUrlError, create_engine, redact_url
+from bot.storage.engine import DatabaseUrlError, create_engine, redact_url
 
 
 def platform_findings(settings: Settings) -> list[tuple[bool, str]]:
@@ -66,7 +66,7 @@ async def database_finding(settings: Settings) -> tuple[bool, str]:
 def policy_findings(settings: Settings) -> list[tuple[bool, str]]:
     """Whether the templates and default policy in the config folder load."""
     from bot.clock import SystemClock
-    from bot.desk import Desk
+    from bot.desk.policy import Desk
     try:
         desk = Desk.from_settings(settings, SystemClock())
     except SettingsError as error:

@@ -84,7 +84,7 @@ async def _take_ids(session: AsyncSession, model: type, rows: list) -> None:
     """Give ``rows`` their ids before they are inserted.
 
     SQLite: ``max(id)`` plus one, two, ...: safe only inside a write transaction, and ours
-    begins with ``BEGIN IMMEDIATE`` (bot/storage/db.py), which holds the database's one
+    begins with ``BEGIN IMMEDIATE`` (bot/storage/engine.py), which holds the database's one
     write lock, so no other connection can take an id between our read and our INSERT.
     PostgreSQL: as many values from the table's own sequence, in one statement, so other
     processes writing at the same time never collide.

@@ -1,7 +1,7 @@
 """Single reads outside any transaction, on a connection kept for them.
 
 The scheduler's tick asks the database one question a second, "is anything due?"
-(bot/scheduling/probe.py), and nearly always the answer is no. Asked through a unit of
+(bot/storage/due.py), and nearly always the answer is no. Asked through a unit of
 work, that one statement came with a pool checkout and its liveness ping, a session,
 ``BEGIN`` and ``COMMIT``: four round trips, and three quarters of the tick. A peek runs
 the statement alone on a connection it keeps: in autocommit on PostgreSQL, and on
@@ -23,7 +23,7 @@ from sqlalchemy import Executable, Row
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bot.storage.db import PEEK
+from bot.storage.engine import PEEK
 
 
 class Peeker:

@@ -9,11 +9,11 @@ from typing import Callable
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bot.clock import Clock, SystemClock
-from bot.storage.db import SQLITE_BUSY_TIMEOUT_MS, create_engine, session_factory
-from bot.storage.outbox import OutboxRepository
+from bot.storage.engine import SQLITE_BUSY_TIMEOUT_MS, create_engine, session_factory
+from bot.storage.outbox_repository import OutboxRepository
 from bot.storage.peek import Peeker
-from bot.storage.promises import PromiseRepository
-from bot.storage.events import InboundEventLog
+from bot.storage.promise_repository import PromiseRepository
+from bot.storage.event_log import InboundEventLog
 from bot.storage.repositories import PeopleRepository, TicketRepository, WorkspaceRepository
 
 logger = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ class Database:
         self.clock = clock or SystemClock()
         self.peek = Peeker(engine)  # the tick's one cheap read (bot/storage/peek.py)
         self._outbox_listeners: list[Callable[[], None]] = []
-        # Set by a running dispatcher (bot/scheduling/handoff.py): fresh rows are written
+        # Set by a running dispatcher (bot/outbox/handoff.py): fresh rows are written
         # claimed for it and handed over in memory after the commit.
         self.outbox_preclaim: Callable | None = None
         self.outbox_handoff: Callable[[list], None] | None = None

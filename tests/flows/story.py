@@ -13,10 +13,10 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select
 
-from bot.adapters.base import Button, HomeOpened
+from bot.core import Button, HomeOpened
 from bot.domain.promises import Promise
 from bot.domain.tickets import Ticket, TimelineEntry
-from bot.storage.promises import promise_from_row
+from bot.storage.promise_repository import promise_from_row
 from bot.storage.tables import PromiseRow
 from tests.support.harness import WORKSPACE, DeskHarness
 from tests.support.recording import Sent

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.adapters.base import ButtonPressed, ReactionAdded
+from bot.core import ButtonPressed, ReactionAdded
 from bot.domain.tickets import TicketStatus
 from tests.flows.story import FlowDesk
 from tests.support.harness import WORKSPACE

@@ -12,7 +12,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.adapters.base import DeliveryError
+from bot.core import DeliveryError
 from bot.domain.promises import PromiseKind, PromiseStatus
 from tests.flows.story import FlowDesk
 

@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 import pytest
 from sqlalchemy import event, select
 
-from bot.adapters.base import OutboundMessage
+from bot.core import OutboundMessage
 from bot.clock import OffsetClock
 from bot.storage.batch import bind_row, write_bound, write_new_rows
 from bot.storage.tables import OutboxRow, TicketEventRow

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from sqlalchemy import text
 
-from bot.storage.db import DatabaseUrlError, create_engine, redact_url
+from bot.storage.engine import DatabaseUrlError, create_engine, redact_url
 from bot.storage.tables import Base
 from bot.storage.uow import Database
 

@@ -7,7 +7,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
 from bot.storage import migrate
-from bot.storage.db import create_engine
+from bot.storage.engine import create_engine
 from bot.storage.tables import Base
 
 TABLES = {"workspaces", "people", "channel_configs", "tickets", "ticket_events", "promises",

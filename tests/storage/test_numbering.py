@@ -53,7 +53,7 @@ async def test_a_rolled_back_opening_gives_its_number_back(sqlite_url):
 
 def desk_event(desk: DeskHarness, user: str, text: str, workspace: str = "T-test"):
     """A direct message event, not yet delivered."""
-    from bot.adapters.base import IncomingMessage
+    from bot.core import IncomingMessage
     message_id = desk.next_id("msg")
     return IncomingMessage(platform="test", workspace_id=workspace, event_id=message_id,
                            actor=desk.actor(user), channel_id=f"D-{user}", text=text,

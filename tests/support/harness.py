@@ -8,16 +8,16 @@ from __future__ import annotations
 import itertools
 from datetime import timedelta
 
-from bot.adapters.base import (
+from bot.core import (
     Actor, ButtonPressed, CommandInvoked, IncomingMessage, ReactionAdded,
 )
 from bot.clock import OffsetClock
-from bot.desk import Desk
-from bot.handlers import register_all
-from bot.handlers.alerts import dead_letter_alerter
-from bot.handlers.router import Router
-from bot.scheduling.ledger import PromiseSweeper
-from bot.scheduling.outbox import OutboxDispatcher
+from bot.desk.policy import Desk
+from bot.desk.features import register_all
+from bot.desk.alerts import dead_letter_alerter
+from bot.desk.router import Router
+from bot.ledger.sweeper import PromiseSweeper
+from bot.outbox.dispatcher import OutboxDispatcher
 from bot.settings import Settings
 from bot.storage.tables import Base
 from bot.storage.uow import Database
@@ -48,7 +48,7 @@ class DeskHarness:
         self.platform = platform
         self.adapter = RecordingAdapter(platform)
         # One row at a time, so the transcript reads in the order the desk queued it;
-        # concurrent lanes are tested on their own (tests/scheduling/test_dispatcher.py).
+        # concurrent lanes are tested on their own (tests/outbox/test_dispatcher.py).
         self.dispatcher = OutboxDispatcher(self.db, {platform: self.adapter},
                                            on_dead=dead_letter_alerter(self.desk), concurrency=1)
         self.dispatcher.take_handoffs()  # as a running desk does (Ticker.start)

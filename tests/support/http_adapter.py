@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import aiohttp
 
-from bot.adapters.base import Delivery, DeliveryError, EventSink, OutboundMessage
-from bot.scheduling.pacing import Pacing
+from bot.core import Delivery, DeliveryError, EventSink, OutboundMessage
+from bot.outbox.pacing import Pacing
 
 
 class HttpChatAdapter:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
-from bot.adapters.base import Delivery, DeliveryError, EventSink, OutboundMessage
+from bot.core import Delivery, DeliveryError, EventSink, OutboundMessage
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ import asyncio
 
 from alembic import context
 
-from bot.storage.db import create_engine
+from bot.storage.engine import create_engine
 from bot.storage.migrate import objects_for
 from bot.storage.tables import Base
 

@@ -1,0 +1,14 @@
+"""The neutral language of the desk: inbound events, outbound messages, and the ports
+through which platforms and the desk meet. Nothing here knows a platform or a table."""
+
+from bot.core.events import (
+    Actor, ButtonPressed, CommandInvoked, Event, HomeOpened, IncomingMessage, ReactionAdded,
+)
+from bot.core.messages import Button, Delivery, DeliveryError, FormField, OutboundMessage
+from bot.core.ports import ChatAdapter, EventSink, Pacing
+
+__all__ = [
+    "Actor", "Button", "ButtonPressed", "ChatAdapter", "CommandInvoked", "Delivery",
+    "DeliveryError", "Event", "EventSink", "FormField", "HomeOpened", "IncomingMessage",
+    "OutboundMessage", "Pacing", "ReactionAdded",
+]

@@ -1,0 +1,47 @@
+"""The ports between the desk and the platforms: what an adapter offers, what it is
+handed, and how fast it may post."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from bot.core.events import Event
+from bot.core.messages import Delivery, OutboundMessage
+
+
+@dataclass(frozen=True)
+class Pacing:
+    """Sustained rates an adapter asks for, in messages per second (0 = unlimited); the
+    outbox keeps each channel and workspace under them (bot/outbox/pacing.py)."""
+
+    per_channel: float = 0.0
+    per_workspace: float = 0.0
+
+class ChatAdapter(Protocol):
+    """A chat platform, as the bot needs it: start, send, stop."""
+
+    platform: str
+
+    async def start(self, dispatch: "EventSink") -> None:
+        """Connect and feed every inbound event to ``dispatch``; return once listening."""
+
+    async def send(self, message: OutboundMessage, *, idempotency_key: str,
+                   attempt: int = 1) -> Delivery:
+        """Post (or edit) a message. ``idempotency_key`` is stable across retries of the
+        same outbox row, so a re-attempt never posts twice; ``attempt`` > 1 tells the
+        adapter a previous try may have reached the platform. Raises DeliveryError.
+
+        ``audience`` "home" means: publish ``message`` as ``direct_to``'s home view.
+        A post queued as a thread root returns, as ``Delivery.message_id``, the id
+        later replies thread under."""
+
+    async def stop(self) -> None:
+        """Disconnect and release resources."""
+
+class EventSink(Protocol):
+    """Where adapters hand inbound events (the router)."""
+
+    async def __call__(self, event: Event) -> None:
+        """Handle one event."""
+

@@ -1,0 +1,18 @@
+"""Platform-neutral use cases. Each feature module has ``register(router)``; this is the
+one place that calls them all. Order matters for messages: a reply in a ticket's
+thread is attached before anything else, then the "same issue or new?" question,
+then a new ticket."""
+
+from bot.desk.features import (
+    admin, card_buttons, conversation, home, intake, policy_admin, resolution, triage, views,
+    working,
+)
+
+FEATURES = (conversation, intake, working, triage, resolution, views, admin, policy_admin,
+            card_buttons, home)
+
+
+def register_all(router) -> None:
+    """Register every feature's handlers on ``router``."""
+    for feature in FEATURES:
+        feature.register(router)

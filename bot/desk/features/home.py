@@ -1,0 +1,95 @@
+"""The bot's home surface (Slack's App Home): a queue for agents, open tickets for
+requesters, each with the next time the desk has promised something."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.core import Button, FormField, OutboundMessage
+from bot.domain.people import Role
+from bot.domain.tickets import Ticket, TicketStatus
+from bot.domain.timefmt import format_when
+from bot.desk.context import Context
+from bot.desk.quoting import defang
+
+_ACTIVE = (TicketStatus.OPEN, TicketStatus.IN_PROGRESS, TicketStatus.WAITING_REQUESTER,
+           TicketStatus.WAITING_THIRD_PARTY)
+BREACHING_WITHIN = timedelta(hours=2)
+
+
+async def home_opened(ctx: Context) -> None:
+    """Publish this person's home view."""
+    assert ctx.workspace and ctx.person and ctx.policy
+    tz = ctx.person.tz or ctx.policy.calendar.timezone
+    fields: list[tuple[str, str]] = []
+    mine = await ctx.uow.tickets.list(ctx.workspace.id, requester_id=ctx.person.id,
+                                      statuses=_ACTIVE, limit=20)
+    agent = ctx.role.at_least(Role.AGENT)
+    owned = unowned = active = []
+    if agent:
+        owned = await ctx.uow.tickets.list(ctx.workspace.id, owner_id=ctx.person.id,
+                                           statuses=_ACTIVE, limit=20)
+        unowned = await ctx.uow.tickets.list(ctx.workspace.id, unowned=True, statuses=_ACTIVE,
+                                             limit=20)
+        active = await ctx.uow.tickets.list(ctx.workspace.id, statuses=_ACTIVE, limit=200)
+    # The next promised time of every ticket shown, in one query.
+    due_of = await ctx.uow.promises.next_due(
+        list({t.id for t in (*mine, *owned, *unowned, *active)}))
+
+    def next_due(ticket: Ticket):
+        return due_of.get(ticket.id)
+
+    lines = []
+    for ticket in mine:
+        due = next_due(ticket)
+        lines.append(ctx.t("home.requester_line", ref=ticket.ref, subject=defang(ticket.subject),
+                           status=ticket.status.label,
+                           next=ctx.t("home.requester_next", due=format_when(due, ctx.now, tz))
+                           if due else ""))
+    text = ctx.t("home.requester_intro") + "\n" + ("\n".join(lines) or ctx.t("home.requester_none"))
+    if agent:
+        breaching = [t for t in active if next_due(t) is not None
+                     and next_due(t) - ctx.now <= BREACHING_WITHIN]
+        for title, tickets in (("home.agent_mine", owned), ("home.agent_unowned", unowned),
+                               ("home.agent_breaching", breaching)):
+            rows = []
+            for ticket in tickets:
+                due = next_due(ticket)
+                rows.append(ctx.t("home.agent_line", ref=ticket.ref,
+                                  priority=ticket.priority.value, subject=defang(ticket.subject),
+                                  next=format_when(due, ctx.now, tz) if due else "—"))
+            fields.append((ctx.t(title), "\n".join(rows) or ctx.t("home.agent_none")))
+    await ctx.post(OutboundMessage(channel_id="", direct_to=ctx.person.external_id,
+                                   audience="home", title=ctx.t("home.title"), text=text,
+                                   fields=tuple(fields)), kind="home")
+    ctx.handled = True
+
+
+async def panel(ctx: Context) -> None:
+    """``/helpdesk panel``: post a message with an "Open a ticket" button here."""
+    await ctx.post(OutboundMessage(
+        channel_id=ctx.event.channel_id, text=ctx.t("panel.text"), audience="requester",
+        buttons=(Button(ctx.t("panel.button"), "intake.panel", "", "primary",
+                        form=(FormField("text", ctx.t("panel.field"), multiline=True),)),)))
+    await ctx.answer(ctx.t("panel.posted"))
+    ctx.handled = True
+
+
+async def panel_pressed(ctx: Context) -> None:
+    """The panel's button, with the problem typed into its form: open a ticket in a new
+    thread of the panel's channel."""
+    from bot.desk.features.intake import open_ticket
+    assert ctx.person is not None
+    text = (getattr(ctx.event, "form", {}) or {}).get("text", "").strip()
+    ctx.handled = True
+    if text:
+        await open_ticket(ctx, ctx.person, text, channel_id=ctx.event.channel_id, thread_id="",
+                          source_message_id=None)
+
+
+def register(router) -> None:
+    """Wire the home view and the intake panel into the router."""
+    router.on_home(home_opened)
+    router.on_command("helpdesk", "panel", panel, role=Role.ADMIN,
+                      description="posting the intake panel")
+    router.on_button("intake.panel", panel_pressed)

@@ -1,0 +1,183 @@
+"""Intake: one plain message opens a ticket, acknowledged in its thread with an honest wait.
+
+A ticket opens from a direct message, a message in an intake channel, a mention, a
+ticket-emoji reaction or ``/ticket new``. The ticket, its timeline entry, the
+first-response promise, the acknowledgement and the triage card are written in one
+unit of work, so the requester never has a ticket without an answer.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import statistics
+from datetime import timedelta
+
+from bot.core import IncomingMessage, OutboundMessage, ReactionAdded
+from bot.domain.people import Person, Role
+from bot.domain.priority import Impact, Priority, PriorityDecision, Urgency
+from bot.domain.promises import PromiseKind
+from bot.domain.sla import format_duration
+from bot.domain.tickets import Ticket, TicketAction, TicketStatus, subject_from, transition
+from bot.domain.timefmt import format_when
+from bot.desk.cards import earlier_tickets, render_card
+from bot.desk.context import BadInput, Context
+from bot.desk.quoting import defang
+
+logger = logging.getLogger(__name__)
+
+_HURRY = re.compile(r"\b(asap|urgent(ly)?|in a (hurry|rush)|right away|emergency)\b", re.I)
+_WAITING_QUEUE = (TicketStatus.NEW, TicketStatus.OPEN)
+RECENT_SAMPLE = 20
+MIN_SAMPLES = 5
+
+
+def said_they_are_in_a_hurry(text: str) -> bool:
+    """True when the requester's words say they are short of time."""
+    return bool(_HURRY.search(text))
+
+
+async def open_ticket(ctx: Context, requester: Person, text: str, *, channel_id: str,
+                      thread_id: str, source_message_id: str | None,
+                      opened_by: Person | None = None) -> Ticket:
+    """Open a ticket for ``requester`` and queue its acknowledgement in their thread."""
+    assert ctx.workspace is not None and ctx.policy is not None
+    uow, now, policy, workspace = ctx.uow, ctx.now, ctx.policy, ctx.workspace
+    # Everything is read before the ticket number is taken: that locks the workspace's
+    # row until the commit (on PostgreSQL), so every opening in the workspace waits for
+    # it, and after it come only writes.
+    ahead = await uow.tickets.count_waiting(workspace.id, _WAITING_QUEUE)
+    decision = PriorityDecision.computed(Impact.MEDIUM, Urgency.MEDIUM)
+    span = await expected_first_response(ctx, decision.priority)
+    due = policy.calendar.add_business_time(now, span)
+    warn_at = policy.calendar.add_business_time(now, span * policy.sla.warn_at)
+    triage = await uow.workspaces.channels(workspace.id, "triage")
+    earlier = await earlier_tickets(uow, workspace.id, requester.id) if triage else []
+
+    number = await uow.workspaces.take_ticket_number(workspace.id)
+    status = transition(TicketStatus.NEW, TicketAction.ACKNOWLEDGE, has_owner=False)
+    ticket = await uow.tickets.add(
+        workspace_id=workspace.id, number=number, requester_id=requester.id,
+        status=status.value, priority=decision.priority.value, impact=decision.impact.value,
+        urgency=decision.urgency.value, subject=subject_from(text), first_message=text,
+        channel_id=channel_id, thread_id=thread_id, source_message_id=source_message_id,
+        in_a_hurry=said_they_are_in_a_hurry(text), created_at=now, updated_at=now,
+        triage_channel_id=triage[0] if triage else None,
+    )
+    # The rest is queued and written together at the commit.
+    await uow.tickets.add_event(ticket.id, "opened", now, author_id=(opened_by or requester).id,
+                                body=text)
+    uow.promises.queue(workspace.id, ticket.id, PromiseKind.FIRST_RESPONSE, due, now,
+                       warn_at=warn_at)
+    text = ctx.t("intake.ack", requester=requester.name, ref=ticket.ref, subject=defang(ticket.subject),
+                 eta=_eta_sentence(ctx, requester, due, ahead))
+    if opened_by is not None and opened_by.id != requester.id:
+        text += " " + ctx.t("intake.reaction_on_behalf", agent=opened_by.name)
+    # With no message to thread under (a slash command), the acknowledgement itself
+    # becomes the thread: the dispatcher records its id on the ticket once posted.
+    uow.outbox.queue(workspace.id, workspace.platform,
+                     OutboundMessage(channel_id=channel_id, thread_id=thread_id or None,
+                                     text=text, ticket_number=ticket.number),
+                     now, ticket_id=ticket.id, kind="post" if thread_id else "thread_root")
+    if triage:
+        card = render_card(policy, now, ticket, requester=requester, owner=None,
+                           soonest=(PromiseKind.FIRST_RESPONSE, due), earlier=earlier)
+        uow.outbox.queue(workspace.id, workspace.platform, card, now, ticket_id=ticket.id,
+                         kind="card")
+    logger.info("opened ticket #%d in workspace %d", number, workspace.id)
+    return ticket
+
+
+async def expected_first_response(ctx: Context, priority: Priority) -> timedelta:
+    """Business time until a first response, honestly: the SLA target, or the desk's
+    recent median when it has been slower than that (a promise we can keep)."""
+    assert ctx.policy is not None and ctx.workspace is not None
+    target = ctx.policy.sla.target(priority).first_response
+    recent = await ctx.uow.tickets.recent_first_responses(ctx.workspace.id, RECENT_SAMPLE)
+    if len(recent) < MIN_SAMPLES:
+        return target
+    calendar = ctx.policy.calendar
+    median = statistics.median(
+        calendar.business_time_between(opened, answered).total_seconds()
+        for opened, answered in recent)
+    return max(target, timedelta(seconds=median))
+
+
+def _eta_sentence(ctx: Context, requester: Person, due, ahead: int) -> str:
+    assert ctx.policy is not None
+    calendar, now = ctx.policy.calendar, ctx.now
+    tz = requester.tz or calendar.timezone
+    due_text = format_when(due, now, tz)
+    if not calendar.is_open(now):
+        return ctx.t("intake.eta_closed", opens=format_when(calendar.next_opening(now), now, tz),
+                     due=due_text)
+    wait = format_duration(due - now)
+    if ahead:
+        key = "intake.eta_busy_one" if ahead == 1 else "intake.eta_busy"
+        return ctx.t(key, ahead=ahead, due=due_text, wait=wait)
+    return ctx.t("intake.eta_open", due=due_text, wait=wait)
+
+
+async def ticket_new(ctx: Context) -> None:
+    """``/ticket new <text>``: open a ticket from a command."""
+    assert ctx.person is not None
+    if not ctx.args.strip():
+        raise BadInput("I need a few words about the problem.", "Usage: `/ticket new <text>`")
+    event = ctx.event
+    # A command has no message to thread under: the acknowledgement starts the thread.
+    await open_ticket(ctx, ctx.person, ctx.args.strip(), channel_id=event.channel_id,
+                      thread_id=getattr(event, "thread_id", None) or "", source_message_id=None)
+    ctx.handled = True
+
+
+async def on_reaction(ctx: Context) -> None:
+    """The ticket emoji on a message opens a ticket for its author, if the one reacting
+    is that author or an agent acting on their behalf."""
+    event = ctx.event
+    assert isinstance(event, ReactionAdded) and ctx.workspace and ctx.person and ctx.policy
+    if event.emoji.strip(":") not in (ctx.policy.ticket_emoji, "🎫"):
+        return
+    author = event.message_author
+    text = event.message_text
+    if event.message_unreadable:
+        text = ctx.t("intake.unreadable_message" if not event.message_link
+                     else "intake.unreadable_message_link", link=event.message_link)
+    if author is None or author.is_bot or not text.strip():
+        return
+    if author.user_id != event.actor.user_id and not ctx.role.at_least(Role.AGENT):
+        return  # only the author, or an agent on their behalf
+    thread = event.thread_id or event.message_id
+    if await ctx.uow.tickets.by_thread(ctx.workspace.id, event.channel_id, thread):
+        ctx.handled = True
+        return  # this message already has its ticket
+    requester = await ctx.uow.people.ensure(ctx.workspace.id, author.user_id, author.display_name,
+                                            ctx.now, email=author.email, tz=author.tz)
+    await open_ticket(ctx, requester, text, channel_id=event.channel_id,
+                      thread_id=thread, source_message_id=event.message_id, opened_by=ctx.person)
+    ctx.handled = True
+
+
+async def open_from_message(ctx: Context) -> None:
+    """A top-level message that asks for help: DM, intake channel or a mention."""
+    event = ctx.event
+    assert isinstance(event, IncomingMessage) and ctx.workspace and ctx.person
+    if not event.text.strip():
+        return
+    if not (event.is_direct or event.mentions_bot or await _is_intake_channel(ctx)):
+        return
+    await open_ticket(ctx, ctx.person, event.text, channel_id=event.channel_id,
+                      thread_id=event.thread_id or event.message_id,
+                      source_message_id=event.message_id)
+    ctx.handled = True
+
+
+async def _is_intake_channel(ctx: Context) -> bool:
+    assert ctx.workspace is not None
+    return ctx.event.channel_id in await ctx.uow.workspaces.channels(ctx.workspace.id, "intake")
+
+
+def register(router) -> None:
+    """Wire intake into the router (thread replies are offered first, in conversation.py)."""
+    router.on_message(open_from_message)
+    router.on_reaction(on_reaction)
+    router.on_command("ticket", "new", ticket_new, description="opening tickets")

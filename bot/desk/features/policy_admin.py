@@ -1,0 +1,94 @@
+"""Admin commands for the desk's policy: business hours, holidays and SLA targets.
+
+Changes are stored in the workspace's own settings and apply to promises made from
+then on; promises already made keep the times the desk stated.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from bot.domain.calendar import BusinessCalendar
+from bot.domain.people import Role
+from bot.domain.priority import Priority
+from bot.domain.sla import SlaTarget, format_duration, parse_duration
+from bot.desk.features.admin import describe_hours
+from bot.desk.context import BadInput, Context
+from bot.desk.quoting import sentence
+
+
+async def _save(ctx: Context, key: str, value) -> None:
+    assert ctx.workspace is not None
+    settings = dict(ctx.workspace.settings)
+    settings[key] = value
+    await ctx.uow.workspaces.save_settings(ctx.workspace.id, settings)
+
+
+async def hours(ctx: Context) -> None:
+    """``/helpdesk hours mon-fri 09:00-17:00 Europe/London``"""
+    assert ctx.policy is not None
+    usage = ctx.t("policy.hours_usage")
+    parts = ctx.args.split()
+    if len(parts) != 3:
+        raise BadInput("I need the days, the hours and the time zone.", usage)
+    try:
+        calendar = BusinessCalendar.from_spec(parts[0], parts[1], parts[2],
+                                              holidays=ctx.policy.calendar.holidays)
+    except ValueError as error:
+        raise BadInput(sentence(str(error)), usage) from None
+    await _save(ctx, "calendar", calendar.to_dict())
+    await ctx.answer(ctx.t("policy.hours_set", hours=describe_hours(calendar)))
+    ctx.handled = True
+
+
+async def holiday(ctx: Context) -> None:
+    """``/helpdesk holiday add 2026-12-25``"""
+    assert ctx.policy is not None
+    usage = ctx.t("policy.holiday_usage")
+    verb, _, when = ctx.args.strip().partition(" ")
+    try:
+        day = date.fromisoformat(when.strip())
+    except ValueError:
+        raise BadInput("I need a date like 2026-12-25.", usage) from None
+    if verb != "add":
+        raise BadInput("Only `add` is supported.", usage)
+    await _save(ctx, "calendar", ctx.policy.calendar.with_holiday(day).to_dict())
+    await ctx.answer(ctx.t("policy.holiday_added", date=day.isoformat()))
+    ctx.handled = True
+
+
+async def sla(ctx: Context) -> None:
+    """``/helpdesk sla P2 first=4h update=4h resolve=24h`` (any subset of the three)."""
+    assert ctx.policy is not None
+    usage = ctx.t("policy.sla_usage")
+    parts = ctx.args.split()
+    try:
+        priority = Priority.parse(parts[0]) if parts else None
+        current = ctx.policy.sla.target(priority) if priority else None
+        values = dict(p.split("=", 1) for p in parts[1:])
+        unknown = set(values) - {"first", "update", "resolve"}
+        if priority is None or current is None or not values or unknown:
+            raise ValueError("I need a priority and at least one of first=, update=, resolve=")
+        target = SlaTarget(
+            parse_duration(values["first"]) if "first" in values else current.first_response,
+            parse_duration(values["update"]) if "update" in values else current.update_interval,
+            parse_duration(values["resolve"]) if "resolve" in values else current.resolution)
+    except ValueError as error:
+        raise BadInput(sentence(str(error)), usage) from None
+    policy = ctx.policy.sla.with_target(priority, target)
+    await _save(ctx, "sla", policy.to_dict())
+    await ctx.answer(ctx.t("policy.sla_set", priority=priority.value,
+                           first=format_duration(target.first_response),
+                           update=format_duration(target.update_interval),
+                           resolve=format_duration(target.resolution)))
+    ctx.handled = True
+
+
+def register(router) -> None:
+    """Wire the policy commands into the router."""
+    for word, handler, description in (
+        ("hours", hours, "changing business hours"),
+        ("holiday", holiday, "adding holidays"),
+        ("sla", sla, "changing SLA targets"),
+    ):
+        router.on_command("helpdesk", word, handler, role=Role.ADMIN, description=description)

@@ -1,0 +1,196 @@
+"""Resolution the requester confirms: "Has this solved your problem?", then feedback.
+
+Resolving never closes a ticket by itself. Yes closes it and asks how it went; no
+reopens it with an apology and tells the owner; no answer earns one reminder and then
+a close at a time announced in advance (both covered by the ledger sweeper).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import timedelta
+from functools import lru_cache
+from pathlib import Path
+
+from bot.core import Button
+from bot.domain.people import Role
+from bot.domain.priority import Priority
+from bot.domain.promises import PromiseKind
+from bot.domain.tickets import Ticket, TicketAction, TicketStatus
+from bot.desk.cards import queue_card
+from bot.desk.context import Context
+from bot.desk.notify import confirmation_buttons, to_person, to_requester
+from bot.desk.quoting import defang, excerpt
+from bot.desk.features.lookup import change_status, load_ticket, split_number, when_for
+from bot.desk.features.working import start_update_cadence
+from bot.templates import config_dir
+
+COMMENT_WINDOW = timedelta(days=2)
+
+
+async def resolve(ctx: Context) -> None:
+    """``/ticket resolve <n> [summary]``: ask the requester to confirm."""
+    number, summary = split_number(ctx.args, "Usage: `/ticket resolve <n> [summary]`")
+    ticket = await load_ticket(ctx, number)
+    assert ctx.person is not None and ctx.workspace is not None and ctx.policy is not None
+    if ticket.owner_id is None:
+        ticket = await ctx.uow.tickets.update(ticket.id, owner_id=ctx.person.id)
+    ticket = await change_status(ctx, ticket, TicketAction.RESOLVE, resolved_at=ctx.now,
+                                 first_response_at=ticket.first_response_at or ctx.now)
+    await ctx.uow.promises.keep(ticket.id, "resolve", ctx.now)
+    await ctx.uow.promises.keep(ticket.id, "reply", ctx.now)  # the resolution is an update
+    await ctx.uow.promises.cancel(ticket.id, ctx.now)
+    remind_at = ctx.policy.calendar.add_business_time(ctx.now, ctx.policy.confirmation.nudge_after)
+    await ctx.uow.promises.make(ctx.workspace.id, ticket.id, PromiseKind.AWAITING_CONFIRMATION,
+                                remind_at, ctx.now, owner_id=ticket.owner_id)
+    if summary:
+        await ctx.uow.tickets.add_event(ticket.id, "reply", ctx.now, author_id=ctx.person.id,
+                                        body=summary)
+    requester = await ctx.uow.people.get(ticket.requester_id)
+    await ctx.post(to_requester(ticket, ctx.t(
+        "resolution.resolved", agent=ctx.person.name, ref=ticket.ref,
+        summary=f": “{defang(excerpt(summary))}”" if summary else ""),
+        confirmation_buttons(ticket, ctx.t("buttons.solved_yes"), ctx.t("buttons.solved_no"))),
+        ticket_id=ticket.id)
+    await ctx.answer(ctx.t("resolution.resolved_agent", ref=ticket.ref, requester=requester.name))
+    await queue_card(ctx, ticket)
+    ctx.handled = True
+
+
+async def _requesters_ticket(ctx: Context, *, must_be_resolved: bool = True) -> Ticket | None:
+    """The ticket a confirmation or rating button is about, if the presser asked for it."""
+    ticket_id = ctx.args.partition(":")[0]
+    ticket = await ctx.uow.tickets.get(int(ticket_id)) if ticket_id.isdigit() else None
+    ctx.handled = True
+    if ticket is None or ctx.person is None or ticket.requester_id != ctx.person.id:
+        ref = ticket.ref if ticket else "this ticket"
+        await ctx.answer(ctx.t("resolution.not_yours", ref=ref))
+        return None
+    if must_be_resolved and ticket.status is not TicketStatus.RESOLVED:
+        await ctx.answer(ctx.t("resolution.already_answered", ref=ticket.ref,
+                               status=ticket.status.label))
+        return None
+    return ticket
+
+
+async def confirmed(ctx: Context) -> None:
+    """The requester pressed "Yes, it's solved": close, thank, ask for a rating, tip."""
+    ticket = await _requesters_ticket(ctx)
+    if ticket is None:
+        return
+    ticket = await change_status(ctx, ticket, TicketAction.CONFIRM, closed_at=ctx.now)
+    await ctx.uow.promises.keep(ticket.id, "requester_confirm", ctx.now)
+    await ctx.uow.promises.cancel(ticket.id, ctx.now)
+    ratings = tuple(Button(str(n), "feedback.rate", f"{ticket.id}:{n}") for n in range(1, 6))
+    text = ctx.t("resolution.yes", ref=ticket.ref) + "\n" + ctx.t("resolution.rating_question")
+    await ctx.post(to_requester(ticket, text, ratings), ticket_id=ticket.id)
+    tip = bonus_tip(ticket, ctx)
+    if tip:
+        await ctx.post(to_requester(ticket, ctx.t("resolution.tip", tip=tip)), ticket_id=ticket.id)
+    if ticket.owner_id:
+        owner = await ctx.uow.people.get(ticket.owner_id)
+        await ctx.post(to_person(owner, ctx.t("resolution.confirmed_owner", ref=ticket.ref,
+                                              requester=ctx.person.name), ticket),
+                       ticket_id=ticket.id)
+    await queue_card(ctx, ticket)
+
+
+async def not_solved(ctx: Context) -> None:
+    """The requester pressed "No, not yet": reopen with an apology and tell the owner."""
+    ticket = await _requesters_ticket(ctx)
+    if ticket is not None:
+        await ctx.uow.promises.keep(ticket.id, "requester_confirm", ctx.now)
+        await reopen_ticket(ctx, ticket, action=TicketAction.REJECT_RESOLUTION)
+
+
+async def reopen_ticket(ctx: Context, ticket: Ticket,
+                        action: TicketAction = TicketAction.REOPEN) -> None:
+    """Back to work: apologise to the requester, tell the owner, restart the cadence."""
+    ticket = await change_status(ctx, ticket, action, resolved_at=None, closed_at=None)
+    await ctx.uow.promises.cancel(ticket.id, ctx.now, (PromiseKind.AWAITING_CONFIRMATION,))
+    update = await start_update_cadence(ctx, ticket)
+    requester = await ctx.uow.people.get(ticket.requester_id)
+    owner = await ctx.uow.people.get(ticket.owner_id) if ticket.owner_id else None
+    owner_name = owner.name if owner else ctx.t("lapse_words.the_desk")
+    key = "resolution.no" if action is TicketAction.REJECT_RESOLUTION else "resolution.reopened"
+    await ctx.post(to_requester(ticket, ctx.t(key, ref=ticket.ref, owner=owner_name,
+                                              next=when_for(ctx, update.due_at, requester))),
+                   ticket_id=ticket.id)
+    if owner is not None:
+        await ctx.post(to_person(owner, ctx.t("resolution.no_owner", requester=requester.name,
+                                              ref=ticket.ref,
+                                              next=when_for(ctx, update.due_at, owner)), ticket),
+                       ticket_id=ticket.id)
+    await queue_card(ctx, ticket)
+
+
+async def reopen(ctx: Context) -> None:
+    """``/ticket reopen <n>``: for agents, and for the requester on their own ticket."""
+    number, _ = split_number(ctx.args, "Usage: `/ticket reopen <n>`")
+    ticket = await load_ticket(ctx, number)
+    assert ctx.person is not None
+    ctx.handled = True
+    if ticket.requester_id != ctx.person.id and not ctx.role.at_least(Role.AGENT):
+        await ctx.answer(ctx.t("errors.not_yours_to_reopen", number=number))
+        return
+    await reopen_ticket(ctx, ticket)
+    await ctx.answer(ctx.t("resolution.reopened_agent", ref=ticket.ref))
+
+
+async def rated(ctx: Context) -> None:
+    """A 1-5 rating after closing; then an optional free-text comment."""
+    ticket = await _requesters_ticket(ctx, must_be_resolved=False)
+    rating = ctx.args.partition(":")[2]
+    if ticket is None or not rating.isdigit() or not 1 <= int(rating) <= 5:
+        return
+    await ctx.uow.tickets.add_event(ticket.id, "feedback", ctx.now, author_id=ctx.person.id,
+                                    body=rating, rating=int(rating), owner_id=ticket.owner_id)
+    await ctx.post(to_requester(ticket, ctx.t("resolution.rated", rating=rating)),
+                   ticket_id=ticket.id)
+
+
+async def record_comment_if_expected(ctx: Context, ticket: Ticket, text: str) -> bool:
+    """After a rating, the requester's next words in the thread are their comment."""
+    timeline = await ctx.uow.tickets.timeline(ticket.id)
+    feedback = [e for e in timeline if e.kind == "feedback"]
+    if not feedback or (feedback[-1].data or {}).get("comment") is not None:
+        return False
+    if ctx.now - feedback[-1].created_at > COMMENT_WINDOW:
+        return False
+    await ctx.uow.tickets.add_event(ticket.id, "feedback", ctx.now, author_id=ctx.person.id,
+                                    body=text, comment=text, owner_id=ticket.owner_id)
+    await ctx.post(to_requester(ticket, ctx.t("resolution.comment_thanks")), ticket_id=ticket.id)
+    return True
+
+
+def bonus_tip(ticket: Ticket, ctx: Context) -> str | None:
+    """One relevant tip, unless the ticket was P1 or the requester said they're in a hurry."""
+    if ticket.priority is Priority.P1 or ticket.in_a_hurry:
+        return None
+    words = f"{ticket.subject} {ticket.first_message}".lower()
+    tips = _tips(str(config_dir(ctx.desk.settings.config_dir)))
+    for keywords, text in tips:
+        if keywords and any(k in words for k in keywords):
+            return text
+    return next((text for keywords, text in tips if not keywords), None)
+
+
+@lru_cache(maxsize=4)
+def _tips(directory: str) -> tuple[tuple[tuple[str, ...], str], ...]:
+    path = Path(directory) / "tips.toml"
+    if not path.is_file():
+        return ()
+    with path.open("rb") as handle:
+        data = tomllib.load(handle)
+    return tuple((tuple(k.lower() for k in tip.get("keywords", ())), tip["text"])
+                 for tip in data.get("tip", ()))
+
+
+def register(router) -> None:
+    """Wire resolution into the router."""
+    router.on_command("ticket", "resolve", resolve, role=Role.AGENT,
+                      description="resolving tickets")
+    router.on_command("ticket", "reopen", reopen, description="reopening tickets")
+    router.on_button("resolution.yes", confirmed)
+    router.on_button("resolution.no", not_solved)
+    router.on_button("feedback.rate", rated)

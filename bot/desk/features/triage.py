@@ -1,0 +1,164 @@
+"""Triage commands: priority, waiting, escalation and the queue."""
+
+from __future__ import annotations
+
+from bot.domain.people import Role
+from bot.domain.priority import Impact, Priority, PriorityDecision, Urgency
+from bot.domain.promises import PromiseKind
+from bot.domain.tickets import TicketAction, TicketStatus
+from bot.domain.timefmt import format_when
+from bot.desk.cards import queue_card
+from bot.desk.context import BadInput, Context
+from bot.desk.notify import to_agents, to_person, to_requester
+from bot.desk.quoting import defang, excerpt, sentence
+from bot.desk.features.lookup import change_status, load_ticket, split_number, when_for
+from bot.desk.features.working import start_update_cadence
+
+_ACTIVE = (TicketStatus.OPEN, TicketStatus.IN_PROGRESS, TicketStatus.WAITING_REQUESTER,
+           TicketStatus.WAITING_THIRD_PARTY)
+
+
+def _decision(ctx: Context, words: list[str]) -> PriorityDecision:
+    usage = ctx.t("agent.priority_usage")
+    assert ctx.person is not None
+    try:
+        if len(words) == 1:
+            return PriorityDecision.override(Priority.parse(words[0]),
+                                             f"set by {ctx.person.name}", ctx.person.name)
+        if len(words) == 2:
+            values = dict(w.split("=", 1) if "=" in w else ("", w) for w in words)
+            impact = values.get("impact") or words[0].split("=")[-1]
+            urgency = values.get("urgency") or words[1].split("=")[-1]
+            return PriorityDecision.computed(Impact.parse(impact), Urgency.parse(urgency))
+    except ValueError as error:
+        raise BadInput(sentence(str(error)), usage) from None
+    raise BadInput("I need a priority.", usage)
+
+
+async def priority(ctx: Context) -> None:
+    """``/ticket priority <n> <P1-P4>`` or ``<impact> <urgency>``: targets follow."""
+    number, rest = split_number(ctx.args, ctx.t("agent.priority_usage"))
+    ticket = await load_ticket(ctx, number)
+    decision = _decision(ctx, rest.split())
+    assert ctx.policy is not None and ctx.workspace is not None
+    ticket = await ctx.uow.tickets.update(
+        ticket.id, priority=decision.priority.value, updated_at=ctx.now,
+        impact=decision.impact.value if decision.impact else None,
+        urgency=decision.urgency.value if decision.urgency else None,
+        priority_reason=decision.override_reason)
+    await ctx.uow.tickets.add_event(ticket.id, "priority", ctx.now, author_id=ctx.person.id,
+                                    body=decision.priority.value,
+                                    reason=decision.override_reason)
+    # New targets for the new priority: first response and resolution count from opening.
+    sla, calendar = ctx.policy.sla, ctx.policy.calendar
+    for promise in await ctx.uow.promises.open_for_ticket(ticket.id):
+        if promise.kind in (PromiseKind.FIRST_RESPONSE, PromiseKind.RESOLUTION):
+            deadline = (sla.first_response_deadline if promise.kind is PromiseKind.FIRST_RESPONSE
+                        else sla.resolution_deadline)(ticket.priority, ticket.created_at, calendar)
+            await ctx.uow.promises.cancel(ticket.id, ctx.now, (promise.kind,))
+            await ctx.uow.promises.make(ctx.workspace.id, ticket.id, promise.kind,
+                                        max(deadline.due_at, ctx.now), ctx.now,
+                                        owner_id=promise.owner_id, warn_at=deadline.warn_at)
+    await ctx.answer(ctx.t("agent.priority_set", ref=ticket.ref, priority=ticket.priority.label))
+    await queue_card(ctx, ticket)
+    ctx.handled = True
+
+
+async def wait(ctx: Context) -> None:
+    """``/ticket wait <n> requester|third-party [text]``"""
+    usage = ctx.t("agent.wait_usage")
+    number, rest = split_number(ctx.args, usage)
+    on, _, text = rest.partition(" ")
+    on = on.lower().replace("_", "-")
+    if on not in ("requester", "third-party", "thirdparty", "vendor"):
+        raise BadInput("Wait on whom?", usage)
+    ticket = await load_ticket(ctx, number)
+    assert ctx.person is not None and ctx.workspace is not None and ctx.policy is not None
+    requester = await ctx.uow.people.get(ticket.requester_id)
+    text = text.strip()
+    if on == "requester":
+        ticket = await change_status(ctx, ticket, TicketAction.WAIT_ON_REQUESTER)
+        await ctx.uow.promises.cancel(ticket.id, ctx.now,
+                                      (PromiseKind.STATUS_UPDATE, PromiseKind.FOLLOW_UP))
+        nudge_at = ctx.policy.calendar.add_business_time(ctx.now, ctx.policy.waiting.nudge_after)
+        await ctx.uow.promises.make(ctx.workspace.id, ticket.id, PromiseKind.AWAITING_REQUESTER,
+                                    nudge_at, ctx.now, owner_id=ticket.owner_id)
+        message = ctx.t("agent.wait_requester", agent=ctx.person.name, ref=ticket.ref,
+                        text=f": “{defang(excerpt(text))}”" if text else "",
+                        nudge=when_for(ctx, nudge_at, requester))
+    else:
+        ticket = await change_status(ctx, ticket, TicketAction.WAIT_ON_THIRD_PARTY)
+        # The cadence replaces any follow-up: one clock of updates, not two.
+        await ctx.uow.promises.cancel(ticket.id, ctx.now, (PromiseKind.FOLLOW_UP,))
+        update = await start_update_cadence(ctx, ticket)
+        message = ctx.t("agent.wait_third_party", ref=ticket.ref, agent=ctx.person.name,
+                        party=defang(excerpt(text, 200)) or ctx.t("agent.third_party_default"),
+                        next=when_for(ctx, update.due_at, requester))
+    await ctx.post(to_requester(ticket, message), ticket_id=ticket.id)
+    await ctx.answer(ctx.t("agent.waiting_noted", ref=ticket.ref, status=ticket.status.agent_label))
+    await queue_card(ctx, ticket)
+    ctx.handled = True
+
+
+async def escalate(ctx: Context) -> None:
+    """``/ticket escalate <n> [reason]``: bring in the leads; the owner stays the contact."""
+    number, reason = split_number(ctx.args, "Usage: `/ticket escalate <n> [reason]`")
+    ticket = await load_ticket(ctx, number)
+    assert ctx.person is not None and ctx.workspace is not None
+    requester = await ctx.uow.people.get(ticket.requester_id)
+    owner = await ctx.uow.people.get(ticket.owner_id) if ticket.owner_id else None
+    owner_name = owner.name if owner else ctx.t("lapse_words.the_desk")
+    leads = await ctx.uow.people.with_role(ctx.workspace.id, Role.LEAD)
+    text = ctx.t("agent.escalated_lead", agent=ctx.person.name, ref=ticket.ref,
+                 requester=requester.name, reason=f": “{defang(excerpt(reason, 500))}”" if reason else "",
+                 priority=ticket.priority.value, owner=owner_name)
+    for lead in leads:
+        await ctx.post(to_person(lead, text, ticket), ticket_id=ticket.id)
+    triage = to_agents(ticket, text)
+    if triage is not None:
+        await ctx.post(triage, ticket_id=ticket.id)
+    await ctx.uow.tickets.add_event(ticket.id, "escalated", ctx.now, author_id=ctx.person.id,
+                                    body=reason)
+    await ctx.post(to_requester(ticket, ctx.t("agent.escalated_requester", ref=ticket.ref,
+                                              owner=owner_name)), ticket_id=ticket.id)
+    await ctx.answer(ctx.t("agent.escalated_agent", ref=ticket.ref,
+                           leads=", ".join(p.name for p in leads) or ctx.t("agent.no_leads")))
+    ctx.handled = True
+
+
+async def queue(ctx: Context) -> None:
+    """``/ticket queue``: what is waiting to be claimed, and what the agent owns."""
+    assert ctx.workspace is not None and ctx.person is not None and ctx.policy is not None
+    unowned = await ctx.uow.tickets.list(ctx.workspace.id, statuses=_ACTIVE, unowned=True)
+    mine = await ctx.uow.tickets.list(ctx.workspace.id, statuses=_ACTIVE, owner_id=ctx.person.id)
+    if not unowned and not mine:
+        await ctx.answer(ctx.t("view.queue_empty"))
+        ctx.handled = True
+        return
+    lines = [ctx.t("view.queue_header")]
+    # Two queries for every ticket listed, not two per ticket.
+    due_of = await ctx.uow.promises.next_due([t.id for t in (*unowned, *mine)])
+    people = await ctx.uow.people.many({t.requester_id for t in (*unowned, *mine)})
+    tz = ctx.person.tz or ctx.policy.calendar.timezone
+    for title, tickets in (("view.queue_unowned", unowned), ("view.queue_mine", mine)):
+        if tickets:
+            lines.append(ctx.t(title))
+        for ticket in sorted(tickets, key=lambda t: (t.priority.value, t.number)):
+            due = due_of.get(ticket.id)
+            lines.append(ctx.t(
+                "view.queue_line", ref=ticket.ref, priority=ticket.priority.value,
+                subject=defang(ticket.subject), requester=people[ticket.requester_id].name,
+                next=format_when(due, ctx.now, tz) if due else ctx.t("view.nothing")))
+    await ctx.answer("\n".join(lines))
+    ctx.handled = True
+
+
+def register(router) -> None:
+    """Wire the triage commands into the router."""
+    for word, handler, description in (
+        ("priority", priority, "changing priorities"),
+        ("wait", wait, "putting tickets on hold"),
+        ("escalate", escalate, "escalating tickets"),
+        ("queue", queue, "the queue"),
+    ):
+        router.on_command("ticket", word, handler, role=Role.AGENT, description=description)

@@ -1,0 +1,109 @@
+"""Looking at tickets: ``show``, ``mine`` and ``help``.
+
+Requesters see only their own tickets and never internal notes; agents see everything.
+"""
+
+from __future__ import annotations
+
+from bot.domain.people import Role
+from bot.domain.tickets import DomainError, TicketStatus
+from bot.domain.timefmt import format_when
+from bot.desk.context import Context
+from bot.desk.quoting import defang, excerpt
+from bot.desk.features.lookup import load_ticket, split_number
+
+_REQUESTER_KINDS = ("opened", "requester", "reply", "status", "owner", "priority", "promise",
+                    "bot", "escalated")
+_AGENT_ONLY = ("note",)
+TIMELINE_LIMIT = 30
+
+
+async def show(ctx: Context) -> None:
+    """``/ticket show <n>``: status, owner, priority, the first message and the timeline."""
+    number, _ = split_number(ctx.args, "Usage: `/ticket show <n>`")
+    ticket = await load_ticket(ctx, number)
+    assert ctx.person is not None and ctx.policy is not None
+    is_agent = ctx.role.at_least(Role.AGENT)
+    if not is_agent and ticket.requester_id != ctx.person.id:
+        raise DomainError(f"Ticket #{number} isn't one of yours.",
+                          template="errors.not_your_ticket", number=number)
+    tz = ctx.person.tz or ctx.policy.calendar.timezone
+    owner = await ctx.uow.people.get(ticket.owner_id) if ticket.owner_id else None
+    lines = [ctx.t("view.header", ref=ticket.ref, subject=defang(ticket.subject),
+                   status=ticket.status.label, owner=owner.name if owner else ctx.t("card.unowned"),
+                   priority=ticket.priority.label,
+                   opened=format_when(ticket.created_at, ctx.now, tz)),
+             ctx.t("view.first_message", text=defang(excerpt(ticket.first_message, 1500))),
+             ctx.t("view.timeline")]
+    allowed = _REQUESTER_KINDS + (_AGENT_ONLY if is_agent else ())
+    names: dict[int, str] = {}
+    entries = [e for e in await ctx.uow.tickets.timeline(ticket.id) if e.kind in allowed]
+    for entry in entries[-TIMELINE_LIMIT:]:
+        who = "the bot"
+        if entry.author_id is not None:
+            if entry.author_id not in names:
+                names[entry.author_id] = (await ctx.uow.people.get(entry.author_id)).name
+            who = names[entry.author_id]
+        what = ctx.t(f"view.kind_{entry.kind}")
+        detail = _detail(entry, who, ctx.now, tz) if is_agent or entry.kind != "escalated" else ""
+        lines.append(ctx.t("view.line", when=format_when(entry.created_at, ctx.now, tz), who=who,
+                           what=f"{what} {defang(excerpt(detail, 300))}".strip()))
+    await ctx.answer("\n".join(lines))
+    ctx.handled = True
+
+
+def _detail(entry, who: str, now, tz: str) -> str:
+    """What to show after the verb for one timeline entry."""
+    data = entry.data or {}
+    if entry.kind == "status":
+        return TicketStatus(entry.body).label
+    if entry.kind == "owner":
+        return "" if entry.body == who else f"for {entry.body}"
+    if entry.kind == "promise" and data.get("due_at"):
+        from datetime import datetime
+        due = format_when(datetime.fromisoformat(data["due_at"]), now, tz)
+        return f"{due} “{entry.body}”" if entry.body else due
+    if entry.kind in ("opened", "bot"):
+        return ""
+    return entry.body
+
+
+async def mine(ctx: Context) -> None:
+    """``/ticket mine``: tickets you asked for (and, for agents, the ones you own)."""
+    assert ctx.workspace is not None and ctx.person is not None
+    asked = await ctx.uow.tickets.list(ctx.workspace.id, requester_id=ctx.person.id, limit=20)
+    owned = []
+    if ctx.role.at_least(Role.AGENT):
+        owned = [t for t in await ctx.uow.tickets.list(ctx.workspace.id, owner_id=ctx.person.id,
+                                                        limit=20) if t.status.is_active]
+    if not asked and not owned:
+        await ctx.answer(ctx.t("view.mine_empty"))
+        ctx.handled = True
+        return
+    lines = []
+    for title, tickets in (("view.mine_header", asked), ("view.mine_owned", owned)):
+        if tickets:
+            lines.append(ctx.t(title))
+            lines.extend(ctx.t("view.mine_line", ref=t.ref, subject=defang(t.subject),
+                               status=t.status.label) for t in tickets)
+    await ctx.answer("\n".join(lines))
+    ctx.handled = True
+
+
+async def help_(ctx: Context) -> None:
+    """``/ticket help``: what this person can do."""
+    text = ctx.t("help.requester")
+    if ctx.role.at_least(Role.AGENT):
+        text += "\n" + ctx.t("help.agent")
+    if ctx.role.at_least(Role.ADMIN):
+        text += "\n" + ctx.t("help.admin")
+    await ctx.answer(text)
+    ctx.handled = True
+
+
+def register(router) -> None:
+    """Wire the viewing commands into the router."""
+    router.on_command("ticket", "show", show, description="showing tickets")
+    router.on_command("ticket", "mine", mine, description="listing your tickets")
+    router.on_command("ticket", "help", help_, description="help")
+    router.on_command("helpdesk", "help", help_, description="help")

@@ -1,0 +1,210 @@
+"""Agents at work: claim, assign, reply, note and promise a follow-up.
+
+Each keeps or makes promises in the same unit of work as the change, so the ledger
+always knows what the desk has said, and each refreshes the ticket's card.
+"""
+
+from __future__ import annotations
+
+from bot.domain.people import Person, Role
+from bot.domain.promises import Promise, PromiseKind
+from bot.domain.tickets import Ticket, TicketAction, TicketStatus
+from bot.domain.when import parse_when
+from bot.desk.cards import queue_card
+from bot.desk.context import BadInput, Context
+from bot.desk.notify import to_person, to_requester
+from bot.desk.people_refs import person_refs
+from bot.desk.quoting import defang, excerpt
+from bot.desk.features.lookup import change_status, load_ticket, split_number, when_for
+
+
+async def start_update_cadence(ctx: Context, ticket: Ticket) -> Promise:
+    """Replace the ticket's status-update promise with one due an update interval from now."""
+    assert ctx.workspace is not None and ctx.policy is not None
+    await ctx.uow.promises.cancel(ticket.id, ctx.now, (PromiseKind.STATUS_UPDATE,))
+    deadline = ctx.policy.sla.update_deadline(ticket.priority, ctx.now, ctx.policy.calendar)
+    return await ctx.uow.promises.make(ctx.workspace.id, ticket.id, PromiseKind.STATUS_UPDATE,
+                                       deadline.due_at, ctx.now, owner_id=ticket.owner_id,
+                                       warn_at=deadline.warn_at)
+
+
+async def give_ownership(ctx: Context, ticket: Ticket, owner: Person) -> Ticket:
+    """Make ``owner`` the ticket's owner; the first response is kept, the cadence starts."""
+    assert ctx.workspace is not None and ctx.policy is not None
+    ticket = await change_status(ctx, ticket, TicketAction.CLAIM, owner_id=owner.id,
+                                 first_response_at=ticket.first_response_at or ctx.now)
+    await ctx.uow.tickets.add_event(ticket.id, "owner", ctx.now, author_id=ctx.person.id,
+                                    body=owner.name, owner_id=owner.id)
+    await ctx.uow.promises.keep(ticket.id, "claim", ctx.now)
+    open_kinds = {p.kind for p in await ctx.uow.promises.open_for_ticket(ticket.id)}
+    if PromiseKind.RESOLUTION not in open_kinds:
+        target = ctx.policy.sla.resolution_deadline(ticket.priority, ticket.created_at,
+                                                    ctx.policy.calendar)
+        await ctx.uow.promises.make(ctx.workspace.id, ticket.id, PromiseKind.RESOLUTION,
+                                    target.due_at, ctx.now, owner_id=owner.id,
+                                    warn_at=target.warn_at)
+    return ticket
+
+
+async def _hand_over(ctx: Context, ticket: Ticket, owner: Person) -> None:
+    """Give the ticket to ``owner`` and tell the requester, by name, who has it now
+    (and the previous owner, if someone else had it)."""
+    previous = ticket.owner_id
+    ticket = await give_ownership(ctx, ticket, owner)
+    if previous is not None and previous not in (owner.id, ctx.person.id):
+        await ctx.post(to_person(await ctx.uow.people.get(previous), ctx.t(
+            "agent.taken_over", agent=owner.name, ref=ticket.ref,
+            subject=defang(ticket.subject)), ticket), ticket_id=ticket.id)
+    update = await start_update_cadence(ctx, ticket)
+    requester = await ctx.uow.people.get(ticket.requester_id)
+    key = "work.claimed" if owner.id == ctx.person.id else "agent.assigned_requester"
+    await ctx.post(to_requester(ticket, ctx.t(
+        key, agent=owner.name, owner=owner.name, ref=ticket.ref,
+        next=when_for(ctx, update.due_at, requester))), ticket_id=ticket.id)
+    if owner.id == ctx.person.id:
+        await ctx.answer(ctx.t("work.claimed_agent", ref=ticket.ref, subject=defang(ticket.subject),
+                               requester=requester.name, next=when_for(ctx, update.due_at)))
+    else:
+        await ctx.answer(ctx.t("agent.assigned_agent", owner=owner.name, ref=ticket.ref))
+        await ctx.post(to_person(owner, ctx.t(
+            "agent.assigned_you", assigner=ctx.person.name, ref=ticket.ref,
+            subject=defang(ticket.subject), requester=requester.name,
+            next=when_for(ctx, update.due_at, owner)), ticket), ticket_id=ticket.id)
+    await queue_card(ctx, await ctx.uow.tickets.refresh(ticket.id))
+
+
+async def claim(ctx: Context) -> None:
+    """``/ticket claim <n>``: take ownership and tell the requester who has it."""
+    number, _ = split_number(ctx.args, "Usage: `/ticket claim <n>`")
+    ticket = await load_ticket(ctx, number)
+    assert ctx.person is not None
+    ctx.handled = True
+    if ticket.owner_id == ctx.person.id and ticket.status is TicketStatus.IN_PROGRESS:
+        await ctx.answer(ctx.t("work.already_owner", ref=ticket.ref))
+        return
+    await _hand_over(ctx, ticket, ctx.person)
+
+
+async def assign(ctx: Context) -> None:
+    """``/ticket assign <n> <person>``: hand the ticket to another agent."""
+    usage = "Usage: `/ticket assign <n> <person>`"
+    number, rest = split_number(ctx.args, usage)
+    refs = person_refs(rest)
+    if not refs:
+        raise BadInput("I need the person to give it to.", usage)
+    ticket = await load_ticket(ctx, number)
+    assert ctx.workspace is not None
+    ref, label = refs[0]
+    owner = await ctx.uow.people.find(ctx.workspace.id, ref)
+    if owner is None or not owner.role.at_least(Role.AGENT):
+        raise BadInput(f"{label} isn't an agent of the desk yet.",
+                       "An admin can add them with `/helpdesk agents add`.")
+    ctx.handled = True
+    await _hand_over(ctx, ticket, owner)
+
+
+async def reply(ctx: Context) -> None:
+    """``/ticket reply <n> <text>``: a public reply, relayed to the requester's thread."""
+    usage = "Usage: `/ticket reply <n> <text>`"
+    number, text = split_number(ctx.args, usage)
+    if not text:
+        raise BadInput("I need the text of the reply.", usage)
+    await send_public_reply(ctx, await load_ticket(ctx, number), text)
+    ctx.handled = True
+
+
+async def send_public_reply(ctx: Context, ticket: Ticket, text: str, *,
+                            already_visible: bool = False) -> None:
+    """An agent's words to the requester, keeping whatever promises a reply keeps.
+    ``already_visible`` when the agent wrote in the requester's own thread."""
+    assert ctx.person is not None
+    if ticket.owner_id is None and ticket.status.is_active:
+        ticket = await give_ownership(ctx, ticket, ctx.person)
+    elif ticket.first_response_at is None:
+        ticket = await ctx.uow.tickets.update(ticket.id, first_response_at=ctx.now)
+    await ctx.uow.tickets.add_event(ticket.id, "reply", ctx.now, author_id=ctx.person.id, body=text)
+    await ctx.uow.promises.keep(ticket.id, "reply", ctx.now)
+    body = ctx.t("work.reply", agent=ctx.person.name, text=defang(excerpt(text)))
+    if ticket.status in (TicketStatus.OPEN, TicketStatus.IN_PROGRESS,
+                         TicketStatus.WAITING_THIRD_PARTY):
+        update = await start_update_cadence(ctx, ticket)
+        requester = await ctx.uow.people.get(ticket.requester_id)
+        body += "\n" + ctx.t("work.reply_next", next=when_for(ctx, update.due_at, requester))
+    if not already_visible:
+        await ctx.post(to_requester(ticket, body), ticket_id=ticket.id)
+    await queue_card(ctx, ticket)
+
+
+async def note(ctx: Context) -> None:
+    """``/ticket note <n> <text>``: an internal note, for agents' eyes only."""
+    usage = "Usage: `/ticket note <n> <text>`"
+    number, text = split_number(ctx.args, usage)
+    if not text:
+        raise BadInput("I need the text of the note.", usage)
+    await add_note(ctx, await load_ticket(ctx, number), text)
+    ctx.handled = True
+
+
+async def add_note(ctx: Context, ticket: Ticket, text: str) -> None:
+    """Record an internal note. It goes to the timeline and the triage thread only:
+    nothing here may ever address the requester."""
+    assert ctx.person is not None
+    await ctx.uow.tickets.add_event(ticket.id, "note", ctx.now, author_id=ctx.person.id, body=text)
+    await ctx.answer(ctx.t("agent.note_saved", ref=ticket.ref))
+
+
+async def followup(ctx: Context) -> None:
+    """``/ticket followup <n> <when> [text]``: a promise, in the agent's name, to update."""
+    usage = "Usage: `/ticket followup <n> <when> [text]`, e.g. `/ticket followup 4 2h`."
+    number, rest = split_number(ctx.args, usage)
+    ticket = await load_ticket(ctx, number)
+    assert ctx.person is not None and ctx.workspace is not None and ctx.policy is not None
+    due, words = _split_when(ctx, rest, usage)
+    if ticket.owner_id is None:
+        ticket = await give_ownership(ctx, ticket, ctx.person)
+    await ctx.uow.promises.cancel(ticket.id, ctx.now,
+                                  (PromiseKind.STATUS_UPDATE, PromiseKind.FOLLOW_UP))
+    warn_at = ctx.now + (due - ctx.now) * ctx.policy.sla.warn_at
+    await ctx.uow.promises.make(ctx.workspace.id, ticket.id, PromiseKind.FOLLOW_UP, due, ctx.now,
+                                owner_id=ctx.person.id, text=words, warn_at=warn_at)
+    await ctx.uow.tickets.add_event(ticket.id, "promise", ctx.now, author_id=ctx.person.id,
+                                    body=words, promise_kind=PromiseKind.FOLLOW_UP.value,
+                                    due_at=due.isoformat())
+    requester = await ctx.uow.people.get(ticket.requester_id)
+    extra = f" “{defang(excerpt(words))}”" if words else ""
+    await ctx.post(to_requester(ticket, ctx.t(
+        "work.followup", agent=ctx.person.name, ref=ticket.ref,
+        due=when_for(ctx, due, requester), text=extra)), ticket_id=ticket.id)
+    await ctx.answer(ctx.t("work.followup_agent", requester=requester.name, ref=ticket.ref,
+                           due=when_for(ctx, due)))
+    await queue_card(ctx, ticket)
+    ctx.handled = True
+
+
+def _split_when(ctx: Context, rest: str, usage: str):
+    """The longest leading words (up to three) that read as a time, and the rest."""
+    assert ctx.person is not None and ctx.policy is not None
+    words = rest.split()
+    if not words:
+        raise BadInput("I need a time.", usage)
+    tz = ctx.person.tz or ctx.policy.calendar.timezone
+    problem = ""
+    for take in range(min(3, len(words)), 0, -1):
+        try:
+            return parse_when(" ".join(words[:take]), ctx.now, tz), " ".join(words[take:])
+        except ValueError as error:
+            problem = str(error)
+    raise BadInput(problem, usage)
+
+
+def register(router) -> None:
+    """Wire the agent commands into the router."""
+    for word, handler, description in (
+        ("claim", claim, "claiming tickets"),
+        ("assign", assign, "assigning tickets"),
+        ("reply", reply, "replying on tickets"),
+        ("note", note, "adding internal notes"),
+        ("followup", followup, "promising follow-ups"),
+    ):
+        router.on_command("ticket", word, handler, role=Role.AGENT, description=description)
+

@@ -1,0 +1,34 @@
+"""Where the desk speaks about a ticket: the requester's thread, a person, the agents."""
+
+from __future__ import annotations
+
+from bot.core import Button, OutboundMessage
+from bot.domain.people import Person
+from bot.domain.tickets import Ticket
+
+
+def to_requester(ticket: Ticket, text: str, buttons: tuple[Button, ...] = ()) -> OutboundMessage:
+    """A message in the requester's thread: the one place they look."""
+    return OutboundMessage(channel_id=ticket.channel_id or "", thread_id=ticket.thread_id,
+                           text=text, buttons=buttons, ticket_number=ticket.number,
+                           audience="requester")
+
+
+def to_person(person: Person, text: str, ticket: Ticket | None = None) -> OutboundMessage:
+    """A direct message to one person (an owner's reminder, a lead's escalation)."""
+    return OutboundMessage(channel_id="", direct_to=person.external_id, text=text,
+                           ticket_number=ticket.number if ticket else None, audience="person")
+
+
+def to_agents(ticket: Ticket, text: str) -> OutboundMessage | None:
+    """A message in the ticket card's thread in the triage channel, if it has a card."""
+    if not ticket.triage_channel_id:
+        return None
+    return OutboundMessage(channel_id=ticket.triage_channel_id, thread_id=ticket.triage_message_id,
+                           text=text, ticket_number=ticket.number, audience="agents")
+
+
+def confirmation_buttons(ticket: Ticket, yes: str, no: str) -> tuple[Button, ...]:
+    """The requester's "Has this solved your problem?" answer buttons."""
+    return (Button(yes, "resolution.yes", str(ticket.id), "primary"),
+            Button(no, "resolution.no", str(ticket.id), "danger"))

@@ -1,0 +1,163 @@
+"""The router: matches an event to its handler and runs it through the middleware chain.
+
+Every event gets one unit of work. Middleware (dedupe, identity, permissions, logging)
+wraps every handler; one error handler turns a broken rule into a polite answer and
+anything unexpected into a sincere apology with a reference, never a lost event.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import Awaitable, Callable
+
+from bot.core import (
+    ButtonPressed, CommandInvoked, Event, HomeOpened, IncomingMessage, ReactionAdded,
+)
+from bot.desk.policy import Desk
+from bot.domain.people import Role
+from bot.domain.tickets import DomainError
+from bot.desk.context import Context
+from bot.desk.middleware import DEFAULT_MIDDLEWARE, Middleware
+from bot.storage.uow import Database
+
+logger = logging.getLogger(__name__)
+
+Handler = Callable[[Context], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Route:
+    """A handler and the least role allowed to use it."""
+
+    handler: Handler
+    role: Role = Role.REQUESTER
+    description: str = ""
+
+
+class UnknownCommand(DomainError):
+    """No handler knows this command."""
+
+    def __init__(self, command: str) -> None:
+        super().__init__(f"I don't know “{command}”.", template="errors.unknown_command",
+                         command=command)
+
+
+class Router:
+    """Routes neutral events to handlers registered by feature modules."""
+
+    def __init__(self, db: Database, desk: Desk,
+                 middleware: tuple[Middleware, ...] = DEFAULT_MIDDLEWARE) -> None:
+        self.db = db
+        self.desk = desk
+        self.middleware = middleware
+        self.message_handlers: list[Route] = []
+        self.reaction_handlers: list[Route] = []
+        self.commands: dict[tuple[str, str], Route] = {}
+        self.buttons: dict[str, Route] = {}
+        self.home_handlers: list[Route] = []
+
+    def on_message(self, handler: Handler) -> None:
+        """Offer every message to ``handler``; handlers run in order until one handles it."""
+        self.message_handlers.append(Route(handler))
+
+    def on_reaction(self, handler: Handler) -> None:
+        """Offer every reaction to ``handler``."""
+        self.reaction_handlers.append(Route(handler))
+
+    def on_home(self, handler: Handler) -> None:
+        """Offer every home-surface opening to ``handler``."""
+        self.home_handlers.append(Route(handler))
+
+    def on_command(self, name: str, word: str, handler: Handler, *,
+                   role: Role = Role.REQUESTER, description: str = "") -> None:
+        """Route ``/name word ...`` to ``handler`` for people with at least ``role``;
+        ``word`` "" is the command with no sub-command."""
+        self.commands[(name, word)] = Route(handler, role, description)
+
+    def on_button(self, action: str, handler: Handler, *, role: Role = Role.REQUESTER) -> None:
+        """Route presses of buttons with this ``action`` to ``handler``."""
+        self.buttons[action] = Route(handler, role)
+
+    def match(self, event: Event) -> tuple[list[Route], str]:
+        """The routes to try for ``event`` and the arguments left for them."""
+        if isinstance(event, CommandInvoked):
+            word, _, rest = event.text.strip().partition(" ")
+            route = self.commands.get((event.name, word.lower()))
+            if route is None and not word:
+                route = self.commands.get((event.name, "help"))
+            if route is None:
+                raise UnknownCommand(f"/{event.name} {word}".strip())
+            return [route], rest.strip()
+        if isinstance(event, ButtonPressed):
+            route = self.buttons.get(event.action)
+            return ([route] if route else []), event.value
+        if isinstance(event, ReactionAdded):
+            return list(self.reaction_handlers), ""
+        if isinstance(event, IncomingMessage):
+            return list(self.message_handlers), event.text
+        if isinstance(event, HomeOpened):
+            return list(self.home_handlers), ""
+        return [], ""
+
+    async def __call__(self, event: Event) -> None:
+        """Handle one event in its own unit of work; never raises."""
+        try:
+            async with self.db.unit_of_work() as uow:
+                ctx = Context(event=event, uow=uow, desk=self.desk, now=self.db.clock.now())
+                routes, ctx.args = self.match(event)
+                await self._run(ctx, routes)
+        except DomainError as error:
+            await self._answer_error(event, error)
+        except Exception:
+            reference = uuid.uuid4().hex[:8]
+            logger.exception("handling %s %s failed (reference %s)", event.platform,
+                             type(event).__name__, reference)
+            await self._answer_error(event, None, reference)
+
+    async def _run(self, ctx: Context, routes: list[Route]) -> None:
+        async def run_routes(ctx: Context) -> None:
+            for route in routes:
+                await route.handler(ctx)
+                if ctx.handled:
+                    return
+
+        # Middleware wraps the whole event once, so dedupe and identity run once even
+        # when several message handlers are offered the same message in turn.
+        ctx.extras["routes"] = routes
+        await _chain(self.middleware, run_routes)(ctx)
+
+    async def _answer_error(self, event: Event, error: DomainError | None,
+                            reference: str = "") -> None:
+        """Tell the person what went wrong, privately, in a fresh unit of work."""
+        try:
+            async with self.db.unit_of_work() as uow:
+                ctx = Context(event=event, uow=uow, desk=self.desk, now=self.db.clock.now())
+                await _chain(self.middleware, _noop)(ctx)
+                if ctx.extras.get("duplicate"):
+                    return
+                text = (ctx.error_text(error) if error is not None
+                        else ctx.t("errors.internal", reference=reference))
+                await ctx.answer(text)
+        except Exception:
+            logger.exception("could not tell %s about a failed %s", event.actor.user_id,
+                             type(event).__name__)
+
+
+async def _noop(ctx: Context) -> None:
+    ctx.handled = True
+
+
+def _chain(middleware: tuple[Middleware, ...], handler: Handler) -> Handler:
+    """Wrap ``handler`` in ``middleware``, the first one outermost."""
+    call = handler
+    for layer in reversed(middleware):
+        call = _bind(layer, call)
+    return call
+
+
+def _bind(layer: Middleware, inner: Handler) -> Handler:
+    async def bound(ctx: Context) -> None:
+        await layer(ctx, inner)
+    return bound

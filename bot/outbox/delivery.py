@@ -1,0 +1,160 @@
+"""Sending claimed outbox rows, and what becomes of each one.
+
+Sending and recording are split: ``RowSender.send`` talks to the platform and returns an
+``Outcome``; the dispatcher writes the outcomes of a whole batch in one transaction
+(fenced by the claim token), together with its next claim. Rows for different channels
+go out concurrently; rows for one channel keep their order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from dataclasses import dataclass, field
+from datetime import timedelta
+from datetime import datetime
+from typing import Any, Awaitable, Callable
+
+from bot.core import ChatAdapter, DeliveryError, OutboundMessage
+from bot.outbox.card_delivery import prepare_card, remember_card, remember_thread_root
+from bot.outbox.pacing import Pacer
+from bot.storage.uow import Database, UnitOfWork
+
+logger = logging.getLogger(__name__)
+
+
+
+@dataclass(frozen=True)
+class ClaimedRow:
+    """An outbox row this process holds under a lease."""
+
+    id: int
+    workspace_id: int
+    ticket_id: int | None
+    platform: str
+    kind: str
+    message: OutboundMessage
+    attempts: int
+    token: str
+    lease_until: datetime | None = None
+
+
+# Runs in the transaction that records an outcome, only if the claim still holds.
+AfterRecord = Callable[[UnitOfWork], Awaitable[None]]
+# Called in the transaction that marks a row dead, to tell someone who can fix it.
+OnDead = Callable[[UnitOfWork, ClaimedRow, DeliveryError], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Back-off for failed sends: exponential from ``base`` up to ``cap``, with jitter,
+    and ``max_attempts`` before a row is declared dead."""
+
+    base: timedelta = timedelta(seconds=2)
+    cap: timedelta = timedelta(minutes=10)
+    max_attempts: int = 8
+
+    def delay(self, attempts: int) -> timedelta:
+        """How long to wait before attempt ``attempts + 1``; full jitter avoids herds."""
+        ceiling = min(self.cap, self.base * (2 ** max(attempts - 1, 0)))
+        return ceiling * (0.5 + random.random() / 2)
+
+
+@dataclass
+class Outcome:
+    """What became of one claimed row: the columns to write and, optionally, more to
+    do in the same transaction when the claim still holds."""
+
+    row: ClaimedRow
+    values: dict[str, Any]
+    then: AfterRecord | None = None
+    sent: bool = False
+
+    @property
+    def shape(self) -> tuple[str, ...]:
+        """The written columns; outcomes of one shape are written with one statement."""
+        return tuple(sorted(self.values))
+
+
+@dataclass
+class RowSender:
+    """Sends claimed rows through the adapters, with pacing, retries and dead letters."""
+
+    db: Database
+    adapters: dict[str, ChatAdapter]
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    on_dead: OnDead | None = None
+    concurrency: int = 8
+    pacer: Pacer = field(default_factory=Pacer)
+
+    async def send_all(self, rows: list[ClaimedRow]) -> list[Outcome]:
+        """Send ``rows``: one channel's rows in order, different channels at once."""
+        if self.concurrency <= 1:
+            return [await self.send(row) for row in rows]
+        lanes: dict[tuple[str, str], list[ClaimedRow]] = {}
+        for row in rows:
+            lanes.setdefault((row.platform, row.message.direct_to or row.message.channel_id),
+                             []).append(row)
+        gate = asyncio.Semaphore(self.concurrency)
+
+        async def run_lane(lane: list[ClaimedRow]) -> list[Outcome]:
+            async with gate:
+                return [await self.send(row) for row in lane]
+
+        done = await asyncio.gather(*(run_lane(lane) for lane in lanes.values()))
+        return [outcome for lane in done for outcome in lane]
+
+    async def send(self, row: ClaimedRow) -> Outcome:
+        """Send one claimed row; nothing is written here (see the dispatcher)."""
+        adapter = self.adapters[row.platform]
+        message: OutboundMessage | None = row.message
+        key = f"hd-{row.id}"
+        if row.kind == "card":
+            message, key = await prepare_card(self.db, row)
+            if message is None:
+                return Outcome(row, {"status": "superseded"})
+        # Only new posts count against a channel's posting rate: private answers, card
+        # edits and home views use other methods, with limits of their own (a 429 still
+        # re-schedules them), and must not wait behind the channel's posts.
+        paced = not (message.ephemeral_to or message.edit_of or message.audience == "home")
+        channel = message.direct_to or message.channel_id
+        ready = self.pacer.reserve(getattr(adapter, "pacing", None) if paced else None,
+                                   row.platform, row.workspace_id, channel, self.db.clock.now())
+        if ready is not None:
+            # Too soon for this channel: hand the row back for later, attempt unspent.
+            return Outcome(row, {"status": "pending", "due_at": ready,
+                                 "attempts": row.attempts - 1})
+        try:
+            delivery = await adapter.send(message, idempotency_key=key, attempt=row.attempts)
+        except DeliveryError as error:
+            return self.failed(row, error)
+        except Exception as error:  # an adapter bug must not stop the dispatcher
+            logger.exception("adapter %s raised while sending outbox row %d", row.platform, row.id)
+            return self.failed(row, DeliveryError(type(error).__name__))
+        then: AfterRecord | None = None
+        if row.kind == "card" and not message.edit_of:
+            then = lambda uow: remember_card(uow, row, delivery)  # noqa: E731
+        elif row.kind == "thread_root":
+            then = lambda uow: remember_thread_root(uow, row, delivery)  # noqa: E731
+        return Outcome(row, {"status": "sent", "result_message_id": delivery.message_id,
+                             "sent_at": self.db.clock.now()}, then, sent=True)
+
+    def failed(self, row: ClaimedRow, error: DeliveryError) -> Outcome:
+        """The outcome of a failed send: re-scheduled, retried later, or dead."""
+        now = self.db.clock.now()
+        reason = str(error)[:500]
+        if error.retry_after is not None:
+            # A rate limit is not the row's fault: re-schedule without spending an attempt.
+            return Outcome(row, {"status": "pending", "attempts": row.attempts - 1,
+                                 "due_at": now + timedelta(seconds=error.retry_after),
+                                 "last_error": reason})
+        if error.permanent or row.attempts >= self.retry.max_attempts:
+            logger.error("outbox row %d is dead after %d attempts: %s", row.id, row.attempts, error)
+            alert = None
+            if self.on_dead is not None and row.kind != "alert":
+                on_dead = self.on_dead
+                alert = lambda uow: on_dead(uow, row, error)  # noqa: E731
+            return Outcome(row, {"status": "dead", "last_error": reason}, alert)
+        return Outcome(row, {"status": "pending", "due_at": now + self.retry.delay(row.attempts),
+                             "last_error": reason})

@@ -1,0 +1,226 @@
+"""The console adapter: try the desk in a terminal, with no platform account.
+
+Every line is a message or command from the current persona. Lines starting with ``/``
+are commands: the desk's own (``/ticket ...``, ``/helpdesk ...``) and the console's
+(``/as``, ``/wait``, ``/thread``, ``/press``, ``/help``, ``/quit``). Plain lines are
+direct messages to the bot. Fed from a pipe, it runs the lines in order, delivers
+what is due after each, and exits 0 at the end of input.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import sys
+import uuid
+from dataclasses import dataclass, replace
+from typing import Awaitable, Callable, TextIO
+
+from bot.core import (
+    Actor, ButtonPressed, CommandInvoked, Delivery, EventSink, IncomingMessage, OutboundMessage,
+)
+from bot.platforms.console.render import HELP, Persona, parse_wait, render
+from bot.clock import OffsetClock
+
+WORKSPACE = "console"
+TRIAGE_CHANNEL = "triage"
+
+
+@dataclass
+class _Thread:
+    channel_id: str
+    thread_id: str
+
+
+class ConsoleAdapter:
+    """A terminal platform. ``settle`` runs the desk's scheduler once (sweep + deliver)."""
+
+    platform = "console"
+
+    def __init__(self, clock: OffsetClock, settle: Callable[[], Awaitable[None]],
+                 stdin: TextIO | None = None, stdout: TextIO | None = None) -> None:
+        self.clock = clock
+        self.settle = settle
+        self.stdin = stdin or sys.stdin
+        self.stdout = stdout or sys.stdout
+        self.persona = Persona.default("requester")
+        self.dispatch: EventSink | None = None
+        self._ids = itertools.count(1)
+        # Ids must stay unique across runs on one database: a repeated event id is a
+        # platform retry to the desk, and a repeated thread id would find an old ticket.
+        self._run = uuid.uuid4().hex[:6]
+        self._threads: dict[tuple[str, int], _Thread] = {}  # (audience, ticket) -> thread
+        self._shown: list[OutboundMessage] = []  # messages with buttons, oldest first
+        self._print_lock = asyncio.Lock()
+        self._at_prompt = False
+
+    @property
+    def interactive(self) -> bool:
+        """True when a person is typing (stdin is a terminal)."""
+        return self.stdin.isatty()
+
+    async def start(self, dispatch: EventSink) -> None:
+        """Remember where to send events; the console has nothing to connect to."""
+        self.dispatch = dispatch
+
+    async def stop(self) -> None:
+        """Nothing to release."""
+
+    async def send(self, message: OutboundMessage, *, idempotency_key: str,
+                   attempt: int = 1) -> Delivery:
+        """Print a message the desk sends, labelled with where it appears."""
+        if message.direct_to:
+            message = replace(message, channel_id=f"dm-{message.direct_to}")
+        message_id = self._next_id()
+        if message.ticket_number is not None:
+            thread = message.thread_id or message_id
+            self._threads.setdefault((message.audience, message.ticket_number),
+                                     _Thread(message.channel_id, thread))
+        if message.buttons:
+            self._shown.append(message)
+        await self._write(render(message))
+        return Delivery(message_id, message.channel_id, message.thread_id)
+
+    async def serve(self) -> None:
+        """Read lines until end of input (or ``/quit``), then deliver what is due."""
+        if self.interactive:
+            await self._write(HELP.splitlines()[0] + "  Type /help for more.")
+        while True:
+            if self.interactive:
+                self.stdout.write(self.persona.prompt)
+                self.stdout.flush()
+            self._at_prompt = True
+            line = await asyncio.to_thread(self.stdin.readline)
+            self._at_prompt = False
+            if not line:
+                break
+            if await self.handle_line(line.rstrip("\n")) is False:
+                break
+        await self.settle()
+
+    async def handle_line(self, line: str) -> bool:
+        """Act on one line; returns False when the person asked to quit."""
+        text = line.strip()
+        if not text:
+            return True
+        if text.startswith("/"):
+            word, _, rest = text[1:].partition(" ")
+            word, rest = word.lower(), rest.strip()
+            if word in ("quit", "exit"):
+                return False
+            if word == "help":
+                await self._write(HELP)
+            elif word == "as":
+                await self._switch(rest)
+            elif word == "wait":
+                await self._wait(rest)
+            elif word == "thread":
+                await self._thread_message(rest)
+            elif word == "press":
+                await self._press(rest)
+            elif word in ("ticket", "helpdesk"):
+                await self._dispatch(CommandInvoked(
+                    **self._common(self._dm()), name=word, text=rest))
+            else:
+                await self._write(f"(console) I don't know /{word}. Type /help for the list.")
+        else:
+            message_id = self._next_id()
+            await self._dispatch(IncomingMessage(
+                **self._common(self._dm(), message_id), text=text, message_id=message_id,
+                is_direct=True))
+        await self.settle()
+        return True
+
+    def _next_id(self) -> str:
+        return f"{self._run}-{next(self._ids)}"
+
+    def _dm(self) -> str:
+        return f"dm-{self.persona.user_id}"
+
+    def _common(self, channel_id: str, event_id: str | None = None) -> dict:
+        actor = Actor(self.persona.user_id, self.persona.name,
+                      is_platform_admin=self.persona.kind == "admin")
+        return dict(platform=self.platform, workspace_id=WORKSPACE,
+                    event_id=event_id or self._next_id(), actor=actor, channel_id=channel_id)
+
+    async def _dispatch(self, event) -> None:
+        assert self.dispatch is not None, "start() was not called"
+        await self.dispatch(event)
+
+    async def _switch(self, rest: str) -> None:
+        kind, _, name = rest.partition(" ")
+        try:
+            self.persona = Persona.default(kind.lower(), name.strip() or None)
+        except ValueError as error:
+            await self._write(f"(console) {error}")
+            return
+        await self._write(f"(console) You are now {self.persona.describe()}.")
+        if self.persona.kind == "agent":
+            await self._make_agent()
+
+    async def _make_agent(self) -> None:
+        # The console stands in for a workspace admin who has made this persona an agent.
+        admin = Persona.default("admin")
+        await self._dispatch(CommandInvoked(
+            platform=self.platform, workspace_id=WORKSPACE, event_id=self._next_id(),
+            actor=Actor(admin.user_id, admin.name, is_platform_admin=True),
+            channel_id=f"dm-{admin.user_id}", name="helpdesk",
+            text=f"agents add <@{self.persona.user_id}|{self.persona.name}>"))
+
+    async def _wait(self, rest: str) -> None:
+        try:
+            delta = parse_wait(rest)
+        except ValueError as error:
+            await self._write(f"(console) {error}")
+            return
+        self.clock.advance(delta)
+        await self._write(f"(console) {rest.strip()} pass…")
+
+    async def _thread_message(self, rest: str) -> None:
+        number, _, text = rest.partition(" ")
+        audience = "requester" if self.persona.kind == "requester" else "agents"
+        thread = self._threads.get((audience, int(number.lstrip("#")))) if number.lstrip("#").isdigit() else None
+        if thread is None or not text.strip():
+            await self._write("(console) Usage: /thread <ticket number> <text>, for a ticket "
+                              "whose thread you can see.")
+            return
+        message_id = self._next_id()
+        await self._dispatch(IncomingMessage(
+            **self._common(thread.channel_id, message_id), text=text.strip(),
+            message_id=message_id, thread_id=thread.thread_id,
+            is_direct=thread.channel_id.startswith("dm-")))
+
+    def _visible(self, message: OutboundMessage) -> bool:
+        """Whether the current persona can see ``message`` (and so press its buttons)."""
+        me = self.persona.user_id
+        if message.ephemeral_to or message.direct_to:
+            return me in (message.ephemeral_to, message.direct_to)
+        if message.audience == "agents":
+            return self.persona.kind != "requester"
+        return message.channel_id == f"dm-{me}" or not message.channel_id.startswith("dm-")
+
+    async def _press(self, rest: str) -> None:
+        wanted, _, form_text = rest.strip().partition(" | ")
+        wanted = wanted.strip().lower()
+        for message in reversed([m for m in self._shown if self._visible(m)]):
+            for button in message.buttons:
+                if wanted in (button.label.lower(), button.action.lower()):
+                    # A button that asks for input gets it after " | " on the same line.
+                    form = {button.form[0].name: form_text.strip()} if button.form else {}
+                    await self._dispatch(ButtonPressed(
+                        **self._common(message.channel_id or self._dm()), action=button.action,
+                        value=button.value, form=form))
+                    return
+        labels = sorted({b.label for m in self._shown if self._visible(m) for b in m.buttons})
+        await self._write(f"(console) No button “{rest.strip()}” for you. Buttons you can see: "
+                          f"{', '.join(labels) or 'none yet'}.")
+
+    async def _write(self, text: str) -> None:
+        async with self._print_lock:
+            if self._at_prompt and self.interactive:
+                # A scheduled message arrived while the person was typing: print it on
+                # its own lines and show the prompt again.
+                self.stdout.write("\n" + text + "\n" + self.persona.prompt)
+            else:
+                self.stdout.write(text + "\n")
+            self.stdout.flush()

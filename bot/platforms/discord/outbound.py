@@ -1,0 +1,268 @@
+"""Neutral messages out, Discord API calls in: posts, threads, DMs, edits and errors.
+
+- Every post carries ``allowed_mentions`` none, so relayed text pings nobody, and a
+  ``nonce`` (with ``enforce_nonce``) made from the outbox key, so a re-attempt returns
+  the message already posted instead of posting it twice.
+- A forum post takes no nonce: it is made once per attempt (discord_once.py), and a
+  re-attempt first looks for the post an earlier try may have started.
+- A ticket's thread is the id of the message that opened it: in a text channel the
+  thread is created from that message on first use; a forum post already is one; in a
+  DM the "thread" is a reply to that message.
+- Cards (a title or fields) are an embed; buttons are persistent components.
+- Text over 2,000 characters is sent in several messages; the first one's id is the
+  delivery's, so replies thread under it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from dataclasses import replace
+
+import aiohttp
+import discord
+
+from bot.core import Delivery, DeliveryError, OutboundMessage
+from bot.platforms.discord.inbound import Inbound, _Lru
+from bot.platforms.discord.once import SendOnce
+from bot.platforms.discord.replies import InteractionReplies, ReplyToken
+from bot.platforms.discord.ui import FormBook, render_view
+
+logger = logging.getLogger(__name__)
+
+CONTENT_LIMIT = 2000
+NONCE_LIMIT = 25
+NO_MENTIONS = discord.AllowedMentions.none()
+THREAD_EXISTS = 160004
+ARCHIVE_MINUTES = 10080
+
+
+def nonce_for(key: str, part: int = 0) -> str:
+    """A Discord nonce (at most 25 characters) for chunk ``part`` of outbox key ``key``."""
+    raw = key if part == 0 else f"{key}/{part}"
+    return raw if len(raw) <= NONCE_LIMIT else "hd" + hashlib.sha256(raw.encode()).hexdigest()[:23]
+
+
+def split_text(text: str, limit: int = CONTENT_LIMIT) -> list[str]:
+    """``text`` in pieces of at most ``limit`` characters, cut at lines or words."""
+    pieces = []
+    while len(text) > limit:
+        cut = text.rfind("\n", 0, limit)
+        if cut < limit // 2:
+            cut = text.rfind(" ", 0, limit)
+        if cut < limit // 2:
+            cut = limit
+        pieces.append(text[:cut].rstrip())
+        text = text[cut:].lstrip()
+    return pieces + [text]
+
+
+def render_embed(message: OutboundMessage) -> discord.Embed | None:
+    """A card as an embed: title, the text as description, fields; None for plain text."""
+    if not (message.title or message.fields):
+        return None
+    embed = discord.Embed(title=(message.title or "")[:256] or None,
+                          description=message.text[:4096] or None)
+    for name, value in message.fields[:25]:
+        embed.add_field(name=(name or "\u200b")[:256], value=(value or "—")[:1024], inline=True)
+    return embed
+
+
+def delivery_error(error: Exception) -> DeliveryError:
+    """What a failed call means to the outbox: retry later, retry after a rate limit,
+    or give up (the channel is gone, access was removed, the request is invalid)."""
+    if isinstance(error, discord.RateLimited):
+        return DeliveryError(f"rate limited for {error.retry_after:.1f}s",
+                             retry_after=error.retry_after)
+    if isinstance(error, (discord.Forbidden, discord.NotFound)):
+        return DeliveryError(f"{error.status} {error.text}", permanent=True)
+    if isinstance(error, discord.DiscordServerError):
+        return DeliveryError(f"Discord {error.status}")
+    if isinstance(error, discord.HTTPException):
+        if error.status == 429:  # no Via header: Cloudflare, not Discord, is limiting us
+            retry = float(error.response.headers.get("Retry-After") or 60)
+            return DeliveryError("rate limited by Cloudflare", retry_after=retry)
+        return DeliveryError(f"{error.status} {error.text}", permanent=400 <= error.status < 500)
+    return DeliveryError(f"{type(error).__name__}: {error}")
+
+
+class Outbound:
+    """Delivers one outbound message; see the module docstring."""
+
+    def __init__(self, client: discord.Client, inbound: Inbound, book: FormBook,
+                 replies: InteractionReplies, once: SendOnce) -> None:
+        self.client = client
+        self.inbound = inbound
+        self.book = book
+        self.replies = replies
+        self.once = once
+        self._dms: _Lru = _Lru(10_000)  # user id -> DM channel id
+        self._threads: _Lru = _Lru(10_000)  # thread ids known to exist
+
+    async def send(self, message: OutboundMessage, key: str, attempt: int = 1) -> Delivery:
+        """Post, edit or answer privately; raises DeliveryError. ``attempt`` > 1 means an
+        earlier try may have reached Discord."""
+        if message.audience == "home":
+            # Discord has no home surface; the desk's home view is Slack's App Home.
+            return Delivery("", message.channel_id, None)
+        try:
+            if message.ephemeral_to:
+                return await self._private(message, key, attempt)
+            if message.edit_of:
+                return await self._edit(message)
+            return await self._post(message, key, attempt)
+        except ValueError as error:  # an id that is not a snowflake: no retry will help
+            raise DeliveryError(f"not a Discord id: {error}", permanent=True) from error
+        except (discord.HTTPException, discord.RateLimited, aiohttp.ClientError, OSError,
+                asyncio.TimeoutError) as error:
+            raise delivery_error(error) from error
+
+    async def _private(self, message: OutboundMessage, key: str, attempt: int) -> Delivery:
+        token = ReplyToken.parse(message.reply_token)
+        if token is not None and token.usable():
+            try:
+                return await self.replies.send(token, message, self._payloads(message), key)
+            except discord.NotFound:
+                logger.info("interaction %s expired; answering by DM", token.interaction_id)
+        # No interaction to answer (or it expired): a DM is the private place on Discord.
+        return await self._post(replace(message, channel_id="", thread_id=None,
+                                        direct_to=message.ephemeral_to, edit_of=None),
+                                key, attempt)
+
+    def _payloads(self, message: OutboundMessage) -> list[dict]:
+        embed, view = render_embed(message), render_view(message.buttons, self.book)
+        chunks = [""] if embed else split_text(message.text or "…")
+        payloads = []
+        for index, chunk in enumerate(chunks):
+            last = index == len(chunks) - 1
+            payloads.append({
+                "content": chunk, "allowed_mentions": NO_MENTIONS.to_dict(),
+                "embeds": [embed.to_dict()] if embed and last else [],
+                "components": view.to_components() if view and last else []})
+        return payloads
+
+    async def _post(self, message: OutboundMessage, key: str, attempt: int = 1) -> Delivery:
+        channel_id = message.channel_id
+        if message.direct_to:
+            channel_id = await self.dm_channel(message.direct_to)
+        if not channel_id:
+            raise DeliveryError("the message has no channel to go to", permanent=True)
+        kind = await self.channel_kind(channel_id)
+        reference, target = None, channel_id
+        if message.thread_id and not message.direct_to:
+            if kind == discord.ChannelType.private:
+                reference = discord.MessageReference(
+                    message_id=int(message.thread_id), channel_id=int(channel_id),
+                    fail_if_not_exists=False)
+            else:
+                await self._ensure_thread(channel_id, message.thread_id, message.ticket_number)
+                target = message.thread_id
+        elif kind == discord.ChannelType.forum:
+            return await self._forum_post(channel_id, message, attempt)
+        embed, view = render_embed(message), render_view(message.buttons, self.book)
+        chunks = [None] if embed else split_text(message.text or "…")
+        messageable = self.client.get_partial_messageable(int(target))
+        first_id = None
+        for index, chunk in enumerate(chunks):
+            last = index == len(chunks) - 1
+            sent = await messageable.send(
+                chunk, embed=embed if last else None, view=view if last else None,
+                nonce=nonce_for(key, index), allowed_mentions=NO_MENTIONS,
+                reference=reference if index == 0 else None, mention_author=False)
+            first_id = first_id or str(sent.id)
+        thread = None if message.direct_to else message.thread_id
+        return Delivery(first_id or "", channel_id, thread)
+
+    async def _forum_post(self, forum_id: str, message: OutboundMessage,
+                          attempt: int) -> Delivery:
+        """A message to a forum with no thread starts a post (a ticket opened by the
+        panel in a forum); the post's id is its first message's. Discord takes no nonce
+        here, so a re-attempt first looks for the post an earlier try may have started:
+        the bot's own post named after the ticket."""
+        forum = self.client.get_channel(int(forum_id))
+        if not isinstance(forum, discord.ForumChannel):
+            raise DeliveryError(f"channel {forum_id} is not a forum I can see", permanent=True)
+        name = self.thread_name(message.ticket_number)
+        if attempt > 1 and message.ticket_number is not None:
+            found = await self._started_post(forum, name)
+            if found is not None:
+                logger.info("forum post %s was started by an earlier attempt", found)
+                self._threads.put(found, True)
+                return Delivery(found, forum_id, found)
+        embed, view = render_embed(message), render_view(message.buttons, self.book)
+        created = await self.once.request("POST", f"/channels/{forum_id}/threads", {
+            "name": name, "auto_archive_duration": ARCHIVE_MINUTES,
+            "message": {"content": (message.text or "…")[:CONTENT_LIMIT],
+                        "embeds": [embed.to_dict()] if embed else [],
+                        "components": view.to_components() if view else [],
+                        "allowed_mentions": NO_MENTIONS.to_dict()}})
+        thread_id = str(created["id"])
+        self._threads.put(thread_id, True)
+        return Delivery(thread_id, forum_id, thread_id)
+
+    async def _started_post(self, forum: discord.ForumChannel, name: str) -> str | None:
+        """The bot's post called ``name`` in ``forum``: from the cache (the gateway tells
+        of every new thread), else from the guild's active threads (another process
+        may have started it, or the gateway not told us yet)."""
+        me = self.client.user.id if self.client.user else None
+        for thread in forum.threads:
+            if thread.owner_id == me and thread.name == name:
+                return str(thread.id)
+        for thread in await forum.guild.active_threads():
+            if thread.parent_id == forum.id and thread.owner_id == me and thread.name == name:
+                return str(thread.id)
+        return None
+
+    async def _edit(self, message: OutboundMessage) -> Delivery:
+        target = message.channel_id
+        if message.thread_id and message.thread_id != message.edit_of \
+                and await self.channel_kind(message.channel_id) != discord.ChannelType.private:
+            target = message.thread_id
+        embed = render_embed(message)
+        partial = self.client.get_partial_messageable(int(target)) \
+            .get_partial_message(int(message.edit_of))
+        await partial.edit(content=None if embed else message.text[:CONTENT_LIMIT],
+                           embed=embed, view=render_view(message.buttons, self.book),
+                           allowed_mentions=NO_MENTIONS)
+        return Delivery(message.edit_of, message.channel_id, message.thread_id)
+
+    @staticmethod
+    def thread_name(ticket_number: int | None) -> str:
+        """What a ticket's thread is called."""
+        return f"Ticket #{ticket_number}" if ticket_number is not None else "Help desk"
+
+    async def _ensure_thread(self, parent_id: str, thread_id: str, number: int | None) -> None:
+        if thread_id in self._threads or self.client.get_channel(int(thread_id)) is not None:
+            return
+        try:
+            await self.client.http.start_thread_with_message(
+                int(parent_id), int(thread_id), name=self.thread_name(number),
+                auto_archive_duration=ARCHIVE_MINUTES)
+        except discord.HTTPException as error:
+            if error.code != THREAD_EXISTS:
+                # Not a message of this channel: perhaps an older thread (say, an
+                # archived forum post) that simply is not in the cache.
+                try:
+                    await self.client.fetch_channel(int(thread_id))
+                except discord.NotFound:
+                    raise error from None
+        self._threads.put(thread_id, True)
+
+    async def dm_channel(self, user_id: str) -> str:
+        """The DM channel with ``user_id``, opened once and remembered."""
+        if user_id not in self._dms:
+            data = await self.client.http.start_private_message(int(user_id))
+            self._dms.put(user_id, str(data["id"]))
+            self.inbound.dm_channels.put(int(data["id"]), True)
+        return self._dms[user_id]
+
+    async def channel_kind(self, channel_id: str) -> discord.ChannelType | None:
+        """The type of a channel (private for DMs), from what the bot has seen or Discord."""
+        if int(channel_id) in self.inbound.dm_channels:
+            return discord.ChannelType.private
+        channel = self.client.get_channel(int(channel_id))
+        if channel is None:
+            await self.inbound.parent_of(int(channel_id))  # fetches and records the kind
+            return self.inbound.kinds.get(int(channel_id))
+        return getattr(channel, "type", None)

@@ -1,0 +1,230 @@
+"""The Slack adapter: a Bolt ``AsyncApp`` in Socket Mode or HTTP mode, translating
+Slack payloads into neutral events and neutral messages into Web API calls.
+
+* Socket Mode when ``SLACK_APP_TOKEN`` is set; otherwise HTTP mode on
+  ``HELPDESK_HTTP_HOST``:``HELPDESK_HTTP_PORT`` with everything at ``/slack/events``.
+* ``SLACK_API_URL`` points every Web API call elsewhere (tests, GovSlack).
+* A re-delivered event (``X-Slack-Retry-Num``, or Socket Mode's ``retry_attempt``) that
+  this process already took is answered 200 by a Bolt middleware and goes no further;
+  one taken by another instance is dropped by the router's database dedupe.
+* Outbound pacing: about one message a second per channel (the dispatcher's pacer) and
+  per-method tier buckets here; 429s come back as ``DeliveryError(retry_after=...)``.
+
+The adapter only translates: what to say and when is the desk's business.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict
+
+import aiohttp
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.response import BoltResponse
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.core import Delivery, Event, EventSink, OutboundMessage
+from bot.platforms.slack.http import SlackHttpServer
+from bot.platforms.slack.inbound import SlackInbound
+from bot.platforms.slack.limits import MethodLimiter
+from bot.platforms.slack.outbound import SlackSender
+from bot.platforms.slack.users import PeopleDirectory
+from bot.platforms.slack.reactions import ReactedMessages
+from bot.clock import Clock
+from bot.core import Pacing
+from bot.settings import Settings, SettingsError
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_API_URL = "https://slack.com/api/"
+RECENT_EVENTS = 10_000
+SOCKET_CONNECT_WAIT = 10.0
+# Events handled at once. Measured (bench/slack_intake.py, PostgreSQL, 25 events/s):
+# 4 kept the acknowledgements' p99 under 2 s where no cap let it reach 4-5 s, for the
+# same throughput, because the outbox was no longer starved of connections.
+MAX_HANDLING = 4
+_AUTH_ERRORS = {"invalid_auth", "not_authed", "account_inactive", "token_revoked",
+                "token_expired", "not_allowed_token_type"}
+
+
+class SlackAdapter:
+    """Slack, as the desk needs it: ``start(dispatch)``, ``send(...)``, ``stop()``."""
+
+    platform = "slack"
+    # Read by the outbox dispatcher: Slack takes about one message a second per channel.
+    pacing = Pacing(per_channel=1.0)
+
+    def __init__(self, settings: Settings, *, clock: Clock | None = None,
+                 ticket_emojis: tuple[str, ...] = ("ticket",), allow_bots: bool = False,
+                 max_handling: int | None = MAX_HANDLING, timeout: int = 10) -> None:
+        """``clock`` should be the dispatcher's (its time decides when a rate-limited row
+        is due again); ``ticket_emojis`` are the reactions that open tickets (the desk
+        checks the workspace's own choice too); ``allow_bots`` lets other bots' messages
+        in as if people wrote them; ``max_handling`` caps how many events the desk handles
+        at once (the rest wait here, already acknowledged; 0 or None: no cap), so a burst
+        cannot take every database connection from the outbox."""
+        token = settings.slack_bot_token.reveal()
+        if not token:
+            raise SettingsError("SLACK_BOT_TOKEN is not set.")
+        self.settings = settings
+        self.app_token = settings.slack_app_token.reveal()
+        self.socket_mode = bool(self.app_token)
+        secret = settings.slack_signing_secret.reveal()
+        if not self.socket_mode and not secret:
+            raise SettingsError("SLACK_SIGNING_SECRET is needed for HTTP mode (or set "
+                                "SLACK_APP_TOKEN to use Socket Mode).")
+        base_url = api_base_url(settings.slack_api_url)
+        # Bolt's client keeps the SDK's retry of connection errors (inbound look-ups);
+        # the outbox's has none: the outbox retries, idempotently, by itself.
+        self.client = AsyncWebClient(token=token, base_url=base_url, timeout=timeout)
+        self.outbound_client = AsyncWebClient(token=token, base_url=base_url, timeout=timeout,
+                                              retry_handlers=[])
+        self.app = AsyncApp(client=self.client, signing_secret=secret or None, name="helpdesk",
+                            request_verification_enabled=not self.socket_mode)
+        self.app.middleware(self._drop_known_retries)
+        self.limiter = MethodLimiter(
+            clock=(lambda: clock.now().timestamp()) if clock is not None else time.monotonic)
+        self.sender = SlackSender(self.outbound_client, self.limiter)
+        self.people = PeopleDirectory(self.client)
+        self.inbound = SlackInbound(self.people, ReactedMessages(self.client),
+                                    self.sender.dm_channel, self._dispatch,
+                                    ticket_emojis=ticket_emojis, allow_bots=allow_bots)
+        self.inbound.register(self.app, self._run)
+        self.http: SlackHttpServer | None = None
+        self.socket: AsyncSocketModeHandler | None = None
+        self._connecting: asyncio.Future | None = None
+        self.bot_user_id: str | None = None
+        self._sink: EventSink | None = None
+        self._session: aiohttp.ClientSession | None = None
+        self._recent: OrderedDict[str, None] = OrderedDict()
+        self._in_flight: set[asyncio.Task] = set()
+        self._handling = asyncio.Semaphore(max_handling) if max_handling else None
+
+    async def start(self, dispatch: EventSink) -> None:
+        """Check the token, then listen (Socket Mode or HTTP); returns once listening."""
+        self._sink = dispatch
+        self._session = aiohttp.ClientSession()
+        self.client.session = self.outbound_client.session = self._session
+        await self._check_token()
+        if self.socket_mode:
+            await self._connect_socket()
+        else:
+            self.http = SlackHttpServer(self.app, self.settings.http_host, self.settings.http_port)
+            await self.http.start()
+
+    async def _connect_socket(self) -> None:
+        """Open the Socket Mode connection; a refused app token is a settings error. When
+        Slack cannot be reached the SDK keeps trying in the background."""
+        self.socket = AsyncSocketModeHandler(self.app, self.app_token)
+        try:
+            response = await self.client.apps_connections_open(app_token=self.app_token)
+            self.socket.client.wss_uri = response["url"]
+        except SlackApiError as error:
+            code = error.response.get("error") if error.response is not None else ""
+            if code in _AUTH_ERRORS:
+                await self.socket.close_async()
+                self.socket = None
+                raise SettingsError(f"Slack refused SLACK_APP_TOKEN ({code}).") from None
+            logger.warning("apps.connections.open failed (%s); retrying in the background", code)
+        except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as error:
+            logger.warning("cannot reach Slack yet (%s); retrying in the background",
+                           type(error).__name__)
+        self._connecting = asyncio.ensure_future(self.socket.connect_async())
+        done, _ = await asyncio.wait({self._connecting}, timeout=SOCKET_CONNECT_WAIT)
+        if done:
+            logger.info("Slack Socket Mode connected")
+        else:
+            logger.warning("Socket Mode is not connected yet; it keeps trying")
+
+    async def _check_token(self) -> None:
+        try:
+            identity = await self.client.auth_test()
+        except SlackApiError as error:
+            code = error.response.get("error") if error.response is not None else ""
+            if code in _AUTH_ERRORS:
+                raise SettingsError(f"Slack refused SLACK_BOT_TOKEN ({code}).") from None
+            logger.warning("auth.test failed (%s); Bolt will try again on the first event", code)
+            return
+        except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as error:
+            logger.warning("cannot reach Slack yet (%s); carrying on", type(error).__name__)
+            return
+        self.bot_user_id = identity.get("user_id")
+        logger.info("Slack: signed in as %s in team %s", identity.get("user"),
+                    identity.get("team_id"))
+
+    async def stop(self) -> None:
+        """Stop listening, let in-flight events reach the desk, and close connections."""
+        if self._connecting is not None and not self._connecting.done():
+            self._connecting.cancel()
+        if self.socket is not None:
+            await self.socket.close_async()
+            self.socket = None
+        if self.http is not None:
+            await self.http.stop()
+            self.http = None
+        await self.idle(timeout=5)
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def send(self, message: OutboundMessage, *, idempotency_key: str,
+                   attempt: int = 1) -> Delivery:
+        """Post, edit, show privately or publish ``message``; raises DeliveryError."""
+        return await self.sender.send(message, idempotency_key, attempt)
+
+    async def idle(self, timeout: float | None = None) -> None:
+        """Wait until every request acknowledged so far has been handed to the desk."""
+        while True:
+            for _ in range(5):  # listeners Bolt scheduled at the ack start on the next turns
+                await asyncio.sleep(0)
+            if not self._in_flight:
+                return
+            done, _ = await asyncio.wait(set(self._in_flight), timeout=timeout)
+            if not done:
+                return
+
+    async def _run(self, work) -> None:
+        task = asyncio.ensure_future(work)
+        self._in_flight.add(task)
+        task.add_done_callback(self._in_flight.discard)
+        try:
+            await task
+        except Exception:
+            logger.exception("translating a Slack request failed")
+
+    async def _dispatch(self, event: Event) -> None:
+        assert self._sink is not None, "start() was not called"
+        if self._handling is None:
+            await self._sink(event)
+            return
+        async with self._handling:
+            await self._sink(event)
+
+    def _remember(self, event_id: str) -> None:
+        self._recent[event_id] = None
+        self._recent.move_to_end(event_id)
+        while len(self._recent) > RECENT_EVENTS:
+            self._recent.popitem(last=False)
+
+    async def _drop_known_retries(self, req, body, next_):
+        """Answer 200, and do nothing more, for a re-delivery of an event this process
+        has taken already (even one still being translated). A middleware that stops
+        without a response makes Bolt answer 404, and Slack would retry yet again."""
+        event_id = body.get("event_id")
+        if event_id:
+            if req.headers.get("x-slack-retry-num") and event_id in self._recent:
+                logger.info("retry %s of event %s already taken; acknowledged",
+                            req.headers["x-slack-retry-num"][0], event_id)
+                return BoltResponse(status=200, body="")
+            self._remember(event_id)
+        return await next_()
+
+
+def api_base_url(configured: str) -> str:
+    """The Web API base URL, ending in "/" as the SDK needs."""
+    url = (configured or DEFAULT_API_URL).strip()
+    return url if url.endswith("/") else url + "/"

@@ -1,0 +1,196 @@
+"""Translate out: neutral messages as Slack Web API calls, sent at most once.
+
+* Posts carry message metadata ``helpdesk_outbox`` with the idempotency key. On a
+  re-attempt (``attempt`` > 1) the recent messages of the thread (``conversations.replies``)
+  or channel (``conversations.history``) are searched for that key first, and a message
+  found there is returned instead of posting again (Slack has no idempotency key).
+* ``edit_of`` is ``chat.update``; ``direct_to`` opens the DM with ``conversations.open``;
+  audience "home" is ``views.publish``.
+* ``ephemeral_to`` in the person's own DM with the bot is an ordinary post; elsewhere it
+  is ``chat.postEphemeral``, and where the bot cannot post, the interaction's
+  ``response_url`` (the event's ``reply_token``), else a DM. A private answer is never lost.
+* Failures become ``DeliveryError``: 429s with ``retry_after``, hopeless ones permanent.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import aiohttp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.core import Delivery, DeliveryError, OutboundMessage
+from bot.platforms.slack.blocks import fallback_text, home_view, message_blocks, needs_blocks
+from bot.platforms.slack.limits import MethodLimiter, SlackCallError, delivery_error
+from bot.platforms.slack.markup import mrkdwn
+
+logger = logging.getLogger(__name__)
+
+METADATA_TYPE = "helpdesk_outbox"
+TEXT_CHARS = 39_000
+LOOKUP_WINDOW = 6 * 3600.0  # how far back a re-attempt looks for its earlier post
+LOOKUP_PAGES = 3
+LOOKUP_LIMIT = 15  # conversations.* pages hold at most 15 for apps outside the Marketplace
+# Where the bot cannot post an ephemeral message, another way is tried.
+_NOT_HERE = frozenset({"channel_not_found", "not_in_channel", "user_not_in_channel",
+                       "is_archived", "channel_is_archived", "restricted_action"})
+
+
+class SlackSender:
+    """Sends neutral messages through one Web API client."""
+
+    def __init__(self, client: AsyncWebClient, limiter: MethodLimiter,
+                 lookup_window: float = LOOKUP_WINDOW) -> None:
+        self.client = client
+        self.limiter = limiter
+        self.lookup_window = lookup_window
+        self._dms: dict[str, str] = {}  # user id -> the bot's DM channel with them
+
+    async def call(self, method: str, **arguments: Any) -> Any:
+        """One Web API call, paced by method tier; failures raise SlackCallError."""
+        # Slack limits posting per channel: a 429 there holds only that channel.
+        scope = arguments.get("channel", "") if method == "chat.postMessage" else ""
+        self.limiter.check(method, scope)
+        # The SDK's typed methods know which calls take JSON and which take a form.
+        function = getattr(self.client, method.replace(".", "_"))
+        try:
+            return await function(**{k: v for k, v in arguments.items() if v is not None})
+        except Exception as error:
+            raise delivery_error(method, error, self.limiter, scope) from error
+
+    async def send(self, message: OutboundMessage, key: str, attempt: int) -> Delivery:
+        """Deliver ``message`` (see the module doc); raises DeliveryError."""
+        if message.audience == "home":
+            return await self.publish_home(message)
+        if message.ephemeral_to:
+            return await self.send_private(message, key, attempt)
+        channel = await self.dm_channel(message.direct_to) if message.direct_to \
+            else message.channel_id
+        if not channel:
+            raise DeliveryError("the message has no channel", permanent=True)
+        if message.edit_of:
+            return await self.update(channel, message)
+        return await self.post(channel, message, key, attempt)
+
+    async def dm_channel(self, user_id: str) -> str:
+        """The bot's DM with ``user_id``, opened once and remembered."""
+        if user_id not in self._dms:
+            response = await self.call("conversations.open", users=user_id)
+            self._dms[user_id] = response["channel"]["id"]
+        return self._dms[user_id]
+
+    async def post(self, channel: str, message: OutboundMessage, key: str,
+                   attempt: int) -> Delivery:
+        """``chat.postMessage`` with the idempotency key as metadata, unless a re-attempt
+        finds the earlier post."""
+        if attempt > 1:
+            found = await self.find_posted(channel, message.thread_id, key)
+            if found:
+                logger.info("outbox %s was already posted as %s; not posting again", key, found)
+                return Delivery(found, channel, message.thread_id)
+        payload = {"key": key}
+        if message.ticket_number is not None:
+            payload["ticket"] = message.ticket_number
+        response = await self.call(
+            "chat.postMessage", channel=channel, thread_ts=message.thread_id or None,
+            metadata={"event_type": METADATA_TYPE, "event_payload": payload},
+            unfurl_links=False, unfurl_media=False, **self._content(message))
+        return Delivery(response["ts"], response.get("channel") or channel, message.thread_id)
+
+    async def find_posted(self, channel: str, thread_ts: str | None, key: str) -> str | None:
+        """The ts of a recent message in the thread (or channel) tagged with ``key``."""
+        oldest = f"{time.time() - self.lookup_window:.6f}"
+        cursor = None
+        for _ in range(LOOKUP_PAGES):
+            if thread_ts:
+                response = await self.call(
+                    "conversations.replies", channel=channel, ts=thread_ts, oldest=oldest,
+                    include_all_metadata=True, limit=LOOKUP_LIMIT, cursor=cursor)
+            else:
+                response = await self.call(
+                    "conversations.history", channel=channel, oldest=oldest,
+                    include_all_metadata=True, limit=LOOKUP_LIMIT, cursor=cursor)
+            for item in response.get("messages") or []:
+                metadata = item.get("metadata") or {}
+                if (metadata.get("event_type") == METADATA_TYPE
+                        and (metadata.get("event_payload") or {}).get("key") == key):
+                    return item["ts"]
+            cursor = (response.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return None
+        return None
+
+    async def update(self, channel: str, message: OutboundMessage) -> Delivery:
+        """``chat.update`` of the message ``edit_of``."""
+        response = await self.call("chat.update", channel=channel, ts=message.edit_of,
+                                   **self._content(message))
+        return Delivery(response.get("ts") or message.edit_of, response.get("channel") or channel,
+                        message.thread_id)
+
+    async def publish_home(self, message: OutboundMessage) -> Delivery:
+        """``views.publish`` of ``message`` as ``direct_to``'s App Home."""
+        if not message.direct_to:
+            raise DeliveryError("a home view needs direct_to", permanent=True)
+        response = await self.call("views.publish", user_id=message.direct_to,
+                                   view=home_view(message))
+        return Delivery((response.get("view") or {}).get("id") or f"home-{message.direct_to}", "")
+
+    async def send_private(self, message: OutboundMessage, key: str, attempt: int) -> Delivery:
+        """Show ``message`` to ``ephemeral_to`` only (see the module doc)."""
+        user, channel = message.ephemeral_to or "", message.channel_id
+        if channel.startswith("D") or not channel:
+            if channel:
+                try:
+                    return await self.post(channel, message, key, attempt)
+                except SlackCallError as error:
+                    if error.code not in _NOT_HERE:
+                        raise
+            # Someone else's DM (or no channel at all): the interaction's own reply
+            # path, else the person's DM with the bot.
+            if message.reply_token and await self.respond(message.reply_token, message):
+                return Delivery(f"response-{key}", channel)
+            return await self.post(await self.dm_channel(user), message, key, attempt)
+        try:
+            response = await self.call("chat.postEphemeral", channel=channel, user=user,
+                                       thread_ts=message.thread_id or None,
+                                       **self._content(message))
+            return Delivery(response.get("message_ts") or f"ephemeral-{key}", channel,
+                            message.thread_id)
+        except SlackCallError as error:
+            if error.code not in _NOT_HERE:
+                raise
+            logger.info("cannot post privately in %s (%s); trying another way", channel, error.code)
+        if message.reply_token and await self.respond(message.reply_token, message):
+            return Delivery(f"response-{key}", channel)
+        dm = await self.dm_channel(user)
+        return await self.post(dm, message, key, attempt)
+
+    async def respond(self, response_url: str, message: OutboundMessage) -> bool:
+        """Post to an interaction's ``response_url`` (valid 5 times in 30 minutes)."""
+        body = {"response_type": "ephemeral", "replace_original": False, **self._content(message)}
+        session = self.client.session
+        try:
+            if session is None or session.closed:
+                async with aiohttp.ClientSession() as own:
+                    return await _post_json(own, response_url, body)
+            return await _post_json(session, response_url, body)
+        except (aiohttp.ClientError, OSError, TimeoutError) as error:
+            logger.warning("response_url failed: %s", type(error).__name__)
+            return False
+
+    @staticmethod
+    def _content(message: OutboundMessage) -> dict[str, Any]:
+        if needs_blocks(message):
+            return {"text": fallback_text(message), "blocks": message_blocks(message)}
+        return {"text": mrkdwn(message.text, TEXT_CHARS)}
+
+
+async def _post_json(session: aiohttp.ClientSession, url: str, body: dict) -> bool:
+    async with session.post(url, json=body, timeout=aiohttp.ClientTimeout(total=10)) as response:
+        if response.status == 200:
+            return True
+        logger.warning("response_url answered %d: %s", response.status,
+                       (await response.text())[:100])
+        return False

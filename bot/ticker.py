@@ -1,0 +1,135 @@
+"""The ticker: APScheduler's AsyncIOScheduler in UTC, used only to say "tick".
+
+Deadlines live in our tables, never in APScheduler's job store: its jobs carry fixed
+ids and no state, so a restart or a second instance loses and duplicates nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime, timedelta, timezone
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.ledger.sweeper import PromiseSweeper
+from bot.outbox.dispatcher import OutboxDispatcher
+from bot.storage.due import what_is_due
+
+logger = logging.getLogger(__name__)
+
+TICK_JOB_ID = "helpdesk-tick"
+
+
+class Ticker:
+    """Every ``tick_seconds``: one read asks what is due; the sweeper covers lapsed
+    promises if any, and the dispatcher is woken if any outbox row came due.
+
+    The dispatcher also wakes at once when a transaction adds outbox rows, so the tick
+    only bounds how late a scheduled row, a retry or another process's row can be. An
+    idle tick is that one read.
+    """
+
+    def __init__(self, tick_seconds: float, dispatcher: OutboxDispatcher,
+                 sweeper: PromiseSweeper | None = None) -> None:
+        self.tick_seconds = tick_seconds
+        self.dispatcher = dispatcher
+        self.sweeper = sweeper
+        self.scheduler = AsyncIOScheduler(timezone=timezone.utc)
+        self._delivery: asyncio.Task | None = None
+        self._stopping = False
+        self._one_at_a_time = asyncio.Lock()  # the scheduled tick and a _wake_at tick
+        self._timer: asyncio.TimerHandle | None = None
+
+    async def tick(self) -> None:
+        """One tick: probe, sweep if promises are due (or due soon, or prepared ahead and
+        now due), wake the dispatcher if rows are."""
+        async with self._one_at_a_time:
+            sweeper = self.sweeper
+            due = await what_is_due(self.dispatcher.db, list(self.dispatcher.adapters),
+                                    ledger=sweeper is not None,
+                                    ahead=sweeper.prepare_ahead if sweeper else timedelta(0))
+            if sweeper is not None and (due.ledger_work or sweeper.next_prepared_at):
+                await sweeper.sweep(due)  # its commits wake the dispatcher themselves
+                self._wake_at(sweeper.next_prepared_at)
+            if due.outbox_work:
+                self.dispatcher.wake(leases_expired=due.outbox_leases)
+
+    def _wake_at(self, moment: datetime | None) -> None:
+        """Tick again at ``moment`` (the earliest prepared cover's due time), so covers
+        prepared ahead go out on time rather than at the next tick."""
+        if moment is None or self._stopping or not self.scheduler.running:
+            return  # a piped console ticks line by line and must not be raced
+        delay = (moment - self.dispatcher.db.clock.now()).total_seconds()
+        if delay >= self.tick_seconds:
+            return  # an ordinary tick comes first
+        if self._timer is not None:
+            self._timer.cancel()
+        loop = asyncio.get_running_loop()
+        self._timer = loop.call_later(max(delay, 0.0), lambda: loop.create_task(
+            self._guarded_tick(), name="prepared-covers-due"))
+
+    def start(self) -> None:
+        """Start ticking (needs a running event loop)."""
+        self.scheduler.add_job(self._guarded_tick, "interval", id=TICK_JOB_ID,
+                               seconds=self.tick_seconds, max_instances=1, coalesce=True,
+                               misfire_grace_time=None, replace_existing=True)
+        self.scheduler.start()
+        self.dispatcher.take_handoffs()
+        self._delivery = asyncio.create_task(self._deliver_forever(), name="outbox-delivery")
+        self.dispatcher.wake()  # whatever was queued before we started
+
+    async def _guarded_tick(self) -> None:
+        try:
+            await self.tick()
+        except Exception:
+            logger.exception("the scheduler tick failed; it runs again next tick")
+
+    async def _deliver_forever(self) -> None:
+        while not self._stopping:
+            await self.dispatcher.wait_for_work(None)
+            if self._stopping:
+                return
+            try:
+                # Woken by a hand-over, a commit that left rows pending, or the tick's
+                # probe: no need to probe again.
+                await self.dispatcher.drain(probe=False)
+            except Exception:
+                logger.exception("outbox delivery failed; retrying next tick")
+
+    async def stop(self, grace_seconds: float = 5.0) -> None:
+        """Stop ticking; let the delivery loop record what it has already sent (for up
+        to ``grace_seconds``) so nothing sent is sent again after a restart."""
+        self._stopping = True
+        if self._timer is not None:
+            self._timer.cancel()
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        if self.sweeper is not None:
+            await self._release_prepared(grace_seconds)
+        if self._delivery is not None:
+            self.dispatcher.stop_soon()
+            try:
+                await asyncio.wait_for(self._delivery, grace_seconds)
+            except (asyncio.TimeoutError, asyncio.CancelledError):
+                pass
+            try:
+                await self.dispatcher.release_handoffs()
+            except Exception:  # their leases expire and a later claim takes them
+                logger.exception("could not hand unsent outbox rows back")
+
+    async def _release_prepared(self, grace_seconds: float) -> None:
+        # After any running tick, which may be preparing more; if it runs long, the
+        # claims' leases expire and another process covers them the ordinary way.
+        try:
+            await asyncio.wait_for(self._one_at_a_time.acquire(), grace_seconds)
+        except asyncio.TimeoutError:
+            logger.warning("a sweep was still running; promises prepared ahead are left "
+                           "to their leases")
+            return
+        try:
+            await self.sweeper.release_prepared()
+        except Exception:
+            logger.exception("could not hand back the promises prepared ahead")
+        finally:
+            self._one_at_a_time.release()

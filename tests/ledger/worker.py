@@ -1,0 +1,162 @@
+"""A desk worker process for the exactly-once tests (run as a script, not collected by pytest).
+
+    python tests/ledger/worker.py DATABASE_URL FAKE_URL MODE [options]
+
+It builds what :mod:`bot.app` builds for delivery (Settings -> Database -> Desk, a
+PromiseSweeper, an OutboxDispatcher with the dead-letter alerter) with an :class:`HttpChatAdapter` pointed at the
+test's fake chat platform. Modes:
+
+``run``
+    Loop ``sweep()`` + ``drain()`` until, for 2 consecutive rounds, no promise is due
+    or held and no outbox row is pending or held (or until ``--max-seconds``). Prints a
+    JSON summary line ``{"covered": ..., "sent": ..., "rounds": ..., "idle": ...}``;
+    exits 0 when the work ran out, 3 when the time ran out.
+``claim-then-die``
+    Claim outbox rows with ``dispatcher.claim()``, print how many, then SIGKILL itself.
+``send-then-die``
+    Claim outbox rows and send each one (through the dispatcher's own ``deliver``, so
+    the idempotency key and pacing are the real ones), but die by SIGKILL before the
+    outcome of any of them is written.
+``claim-promises-then-die``
+    Claim due promises with ``sweeper.claim()``, print how many, then SIGKILL itself.
+
+``--ready-gate`` makes the worker print ``ready`` once it is connected and wait for a
+line on stdin before it starts, so several workers can be released at the same moment.
+``--clock-offset-seconds`` runs the worker on ``OffsetClock`` that far ahead (past a
+dead worker's lease, for instance).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import signal
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+# The repository root, so that ``tests.support`` imports when run as a script.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from sqlalchemy import and_, func, or_, select
+
+from bot.clock import OffsetClock
+from bot.desk.policy import Desk
+from bot.desk.alerts import dead_letter_alerter
+from bot.ledger.sweeper import PromiseSweeper
+from bot.outbox.dispatcher import OutboxDispatcher
+from bot.settings import Settings
+from bot.storage.tables import OutboxRow, PromiseRow
+from bot.storage.uow import Database
+from tests.support.http_adapter import HttpChatAdapter
+
+MODES = ("run", "claim-then-die", "send-then-die", "claim-promises-then-die")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The worker's command line."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("database_url")
+    parser.add_argument("fake_url")
+    parser.add_argument("mode", choices=MODES)
+    parser.add_argument("--clock-offset-seconds", type=float, default=0.0)
+    parser.add_argument("--lease-seconds", type=float, default=60.0)
+    parser.add_argument("--batch-size", type=int, default=100)
+    parser.add_argument("--max-seconds", type=float, default=60.0)
+    parser.add_argument("--ready-gate", action="store_true")
+    return parser.parse_args(argv)
+
+
+async def outstanding(db: Database) -> int:
+    """Work left for someone: promises due or held under a lease, outbox rows pending
+    or held. (Follow-on promises due in the future are not work yet.)"""
+    now = db.clock.now()
+    async with db.unit_of_work() as uow:
+        promises = (await uow.session.execute(select(func.count()).select_from(PromiseRow).where(
+            or_(and_(PromiseRow.status == "pending", PromiseRow.due_at <= now),
+                PromiseRow.status == "sending")))).scalar_one()
+        outbox = (await uow.session.execute(select(func.count()).select_from(OutboxRow).where(
+            OutboxRow.status.in_(("pending", "sending"))))).scalar_one()
+    return promises + outbox
+
+
+def die() -> None:
+    """Crash the way a power cut or the OOM killer does: no cleanup, no finally blocks."""
+    sys.stdout.flush()
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+async def wait_for_gate() -> None:
+    """Say ``ready`` and block until the test writes a line to our stdin."""
+    print("ready", flush=True)
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+
+
+async def main(args: argparse.Namespace) -> int:
+    """Build the desk's delivery side and run ``args.mode``; returns the exit status."""
+    clock = OffsetClock(timedelta(seconds=args.clock_offset_seconds))
+    settings = Settings(database_url=args.database_url)
+    db = Database.from_url(settings.database_url, clock)
+    desk = Desk.from_settings(settings, clock)
+    lease = timedelta(seconds=args.lease_seconds)
+    adapter = HttpChatAdapter(args.fake_url, platform="test")
+    await adapter.start(None)
+    sweeper = PromiseSweeper(db, desk, batch_size=args.batch_size, lease=lease)
+    dispatcher = OutboxDispatcher(db, {"test": adapter}, batch_size=args.batch_size, lease=lease,
+                                  on_dead=dead_letter_alerter(desk))
+    try:
+        await outstanding(db)  # connect (and fail here, not mid-run, if we cannot)
+        if args.ready_gate:
+            await wait_for_gate()
+        if args.mode == "claim-then-die":
+            print(json.dumps({"claimed": len(await dispatcher.claim())}), flush=True)
+            die()
+        if args.mode == "claim-promises-then-die":
+            print(json.dumps({"claimed": len(await sweeper.claim())}), flush=True)
+            die()
+        if args.mode == "send-then-die":
+            # deliver() only sends; outcomes are written with the next claim, which the
+            # crash comes before.
+            claimed = await dispatcher.claim()
+            sent = sum([(await dispatcher.deliver(row)).sent for row in claimed])
+            print(json.dumps({"claimed": len(claimed), "sent": sent}), flush=True)
+            die()
+        return await run(args, db, sweeper, dispatcher)
+    finally:
+        await adapter.stop()
+        await db.dispose()
+
+
+async def run(args: argparse.Namespace, db: Database, sweeper: PromiseSweeper,
+              dispatcher: OutboxDispatcher) -> int:
+    """Sweep and drain until the work has run out twice in a row, or time is up."""
+    started = time.monotonic()
+    covered = sent = rounds = idle = 0
+    while time.monotonic() - started < args.max_seconds:
+        rounds += 1
+        covered_now = await sweeper.sweep()
+        sent_now = await dispatcher.drain()
+        covered, sent = covered + covered_now, sent + sent_now
+        if await outstanding(db):
+            idle = 0
+        else:
+            idle += 1
+            if idle >= 2:
+                print(json.dumps({"covered": covered, "sent": sent, "rounds": rounds,
+                                  "idle": idle}), flush=True)
+                return 0
+        if not (covered_now or sent_now):
+            await asyncio.sleep(0.05)  # others hold the rest, or a retry is not due yet
+    print(json.dumps({"covered": covered, "sent": sent, "rounds": rounds, "idle": idle,
+                      "timed_out": True}), flush=True)
+    return 3
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
+                        format="%(asctime)s %(process)d %(name)s %(levelname)s %(message)s")
+    sys.exit(asyncio.run(main(parse_args())))

@@ -1,0 +1,161 @@
+"""HTTP mode's front door: signatures, Slack's re-deliveries, and the 3-second ack."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.platforms.slack.adapter import SlackAdapter
+from bot.settings import Secret, Settings, SettingsError
+from bot.storage.tables import ProcessedEventRow, TicketRow
+from tests.support.slack import events as payloads
+from tests.support.slack.server import BOT_TOKEN, FakeSlack
+from tests.support.slack.desk import SECRET, SlackDesk, slack  # noqa: F401
+from tests.support.slack.events import SignedSender, sign
+
+
+async def count(desk, table) -> int:
+    async with desk.db.unit_of_work() as uow:
+        return (await uow.session.execute(select(func.count()).select_from(table))).scalar_one()
+
+
+def dm_event(desk, text: str = "My screen is black", user: str = "UREQ") -> dict:
+    message = desk.fake.add_message(f"D{user}", user, text)
+    return payloads.event_callback(payloads.message_event(message, channel_type="im"),
+                                   team=desk.team)
+
+
+async def test_bad_or_stale_signatures_get_401_and_change_nothing(slack):
+    body = json.dumps(dm_event(slack)).encode()
+    calls = len(slack.fake.calls)
+    forged = await slack.sender.post(body, "application/json", secret="not-the-secret")
+    stale = await slack.sender.post(body, "application/json",
+                                     timestamp=str(int(time.time()) - 6 * 60))
+    missing = await slack.sender.post(body, "application/json", signature="v0=")
+    stamp = str(int(time.time()))
+    tampered = await slack.sender.post(body.replace(b"black", b"white"), "application/json",
+                                       timestamp=stamp, signature=sign(SECRET, stamp, body))
+    assert [r.status for r in (forged, stale, missing, tampered)] == [401, 401, 401, 401]
+    await slack.settle()
+    assert len(slack.fake.calls) == calls and await count(slack, TicketRow) == 0
+    assert (await slack.sender.post(body, "application/json")).status == 200
+
+
+async def test_slack_re_delivers_a_refused_request_with_retry_numbers(slack):
+    sender = SignedSender(slack.adapter.http.url, "wrong-secret")
+    try:
+        results = await sender.deliver(dm_event(slack))
+    finally:
+        await sender.close()
+    assert [(r.status, r.retry_num) for r in results] == [(401, None), (401, 1), (401, 2),
+                                                          (401, 3)]
+
+
+async def test_a_retry_of_an_event_already_taken_gets_200_and_does_nothing(slack):
+    payload = dm_event(slack)
+    first = await slack.sender.event(payload)
+    await slack.settle()
+    calls = len(slack.fake.calls)
+    retry = await slack.sender.event(payload, retry_num=1, retry_reason="http_timeout")
+    await slack.settle()
+    assert (first.status, retry.status, retry.body) == (200, 200, "")
+    assert len(slack.fake.calls) == calls  # not even a profile look-up
+    assert await count(slack, TicketRow) == 1
+
+
+async def test_a_timeout_retry_while_the_first_is_still_running_is_dropped(slack):
+    slack.fake.latency = 0.3  # the first delivery is slow to translate (users.info)
+    slack.adapter.people.forget()
+    payload = dm_event(slack)
+    first = await slack.sender.event(payload)
+    retry = await slack.sender.event(payload, retry_num=1, retry_reason="http_timeout")
+    assert first.seconds < 0.3 and retry.status == 200  # acknowledged before the work
+    slack.fake.latency = 0
+    await slack.settle()
+    assert await count(slack, TicketRow) == 1
+    assert len([m for m in slack.fake.bot_messages("DUREQ") if "opened ticket" in m["text"]]) == 1
+
+
+async def test_a_retry_reaching_another_instance_is_dropped_by_the_database(slack):
+    payload = dm_event(slack)
+    await slack.sender.event(payload)
+    await slack.settle()
+    twin = SlackAdapter(slack.settings, clock=slack.clock)  # a second bot process
+    await twin.start(slack.router)
+    sender = SignedSender(twin.http.url, SECRET)
+    try:
+        result = await sender.event(payload, retry_num=1)
+        await twin.idle()
+    finally:
+        await sender.close()
+        await twin.stop()
+    await slack.settle()
+    assert result.status == 200
+    assert await count(slack, TicketRow) == 1
+    assert await count(slack, ProcessedEventRow) >= 1
+
+
+async def test_url_verification_is_answered_with_its_challenge(slack):
+    result = await slack.sender.event({"type": "url_verification", "challenge": "c-123",
+                                       "token": "legacy"})
+    assert result.status == 200 and json.loads(result.body) == {"challenge": "c-123"}
+
+
+async def test_acknowledgements_come_well_inside_three_seconds(slack):
+    slack.fake.latency = 0.5  # a slow Web API must not slow the acks
+    results = [await slack.sender.event(dm_event(slack, f"problem {i}")) for i in range(5)]
+    results.append(await slack.sender.command(payloads.slash_command(
+        "/ticket", "help", team=slack.team, user="UBOB", channel="CGENERAL",
+        response_url=slack.fake.response_url())))
+    slack.fake.latency = 0
+    await slack.settle()
+    assert all(r.status == 200 and r.seconds < 1.0 for r in results), results
+
+
+async def test_http_mode_needs_the_signing_secret_and_a_valid_token(sqlite_url):
+    with pytest.raises(SettingsError, match="SLACK_SIGNING_SECRET"):
+        SlackAdapter(Settings(database_url=sqlite_url, slack_bot_token=Secret(BOT_TOKEN)))
+    with pytest.raises(SettingsError, match="SLACK_BOT_TOKEN"):
+        SlackAdapter(Settings(database_url=sqlite_url))
+    async with FakeSlack() as fake:
+        adapter = SlackAdapter(Settings(
+            database_url=sqlite_url, slack_bot_token=Secret("xoxb-wrong"),
+            slack_signing_secret=Secret(SECRET), slack_api_url=fake.api_url,
+            http_host="127.0.0.1", http_port=0))
+        with pytest.raises(SettingsError, match="invalid_auth"):
+            await adapter.start(lambda event: None)
+        await adapter.stop()
+
+
+async def test_the_http_endpoint_listens_where_it_is_told(sqlite_url):
+    import aiohttp
+    async with SlackDesk(sqlite_url) as desk:
+        assert desk.adapter.http.url.endswith("/slack/events")
+        assert desk.adapter.http.host == "127.0.0.1" and desk.adapter.http.port > 0
+        health = desk.adapter.http.url.replace("/slack/events", "/healthz")
+        async with aiohttp.ClientSession() as session, session.get(health) as response:
+            assert (response.status, await response.text()) == (200, "ok")
+
+
+async def test_a_burst_is_acknowledged_at_once_and_handed_to_the_desk_a_few_at_a_time(sqlite_url):
+    import asyncio
+    async with SlackDesk(sqlite_url, max_handling=2) as desk:
+        router, running, most = desk.adapter._sink, [0], [0]
+
+        async def counting(event):
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+            try:
+                await router(event)
+            finally:
+                running[0] -= 1
+        desk.adapter._sink = counting
+        desk.fake.auto_users = True
+        results = await asyncio.gather(*(desk.sender.event(dm_event(desk, "issue", f"UP{i}"))
+                                         for i in range(8)))
+        assert all(r.status == 200 for r in results)
+        await desk.settle()
+        assert most[0] == 2 and await count(desk, TicketRow) == 8
