@@ -152,6 +152,7 @@ async def desk_stage(adapter, sink, world: dict, folder: str, rate: int, triage:
     router = Router(db, desk)
     register_all(router)
     dispatcher = OutboxDispatcher(db, {"discord": adapter})
+    db.deliver_outbox_to(dispatcher)
     ticker = Ticker(1.0, dispatcher, PromiseSweeper(db, desk))
     sink.router = router
     ticker.start()

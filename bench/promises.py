@@ -248,6 +248,7 @@ async def idle_ticks(db, desk, ticks: int, gap: float) -> dict[str, Any]:
 
     sweeper = PromiseSweeper(db, desk)
     dispatcher = OutboxDispatcher(db, {PLATFORM: TimingAdapter()})
+    db.deliver_outbox_to(dispatcher)
     ticker = Ticker(1.0, dispatcher, sweeper)  # never started: we call its tick ourselves
 
     async def tick() -> None:
@@ -451,6 +452,7 @@ async def run_desk(url: str, desk, prepare_seconds: float = 0.0):
     db = Database.from_url(url)
     adapter = TimingAdapter()
     dispatcher = OutboxDispatcher(db, {PLATFORM: adapter}, on_dead=dead_letter_alerter(desk))
+    db.deliver_outbox_to(dispatcher)
     sweeper = PromiseSweeper(db, desk, prepare_ahead=timedelta(seconds=prepare_seconds))
     ticker = Ticker(1.0, dispatcher, sweeper)
     return db, adapter, ticker

@@ -119,6 +119,7 @@ async def serve_desk(db_url: str, api_url: str, triage: bool, handling: int | No
     adapter = SlackAdapter(settings, clock=clock,
                            **({"max_handling": handling} if handling is not None else {}))
     dispatcher = OutboxDispatcher(db, {"slack": adapter})
+    db.deliver_outbox_to(dispatcher)
     ticker = Ticker(1.0, dispatcher, PromiseSweeper(db, desk))
     if triage:
         async with db.unit_of_work() as uow:

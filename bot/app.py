@@ -51,6 +51,7 @@ class App:
                                                 desk=self.desk))
         self.dispatcher = OutboxDispatcher(self.db, self.adapters,
                                            on_dead=dead_letter_alerter(self.desk))
+        self.db.deliver_outbox_to(self.dispatcher)
         self.sweeper = PromiseSweeper(
             self.db, self.desk, prepare_ahead=timedelta(seconds=max(0, settings.prepare_seconds)))
         self.ticker = Ticker(settings.tick_seconds, self.dispatcher, self.sweeper)

@@ -51,7 +51,21 @@ class OutboxDispatcher:
         self._stopping = False
         self._leases_expired = self._claim_wanted = False
         self.handoff = Handoff(set(adapters), lease, lambda: db.clock.now(), self._wake.set)
-        db.on_outbox_commit(self.wake)
+
+    # The unit of work's OutboxSink (bot/storage/uow.py), connected by the composition
+    # root: rows written for now are handed over in memory, others wake a claim.
+
+    def preclaim(self, platform: str, due_at: datetime | None) -> tuple[str, datetime] | None:
+        """The claim to write on a new row for this dispatcher, or None (see Handoff)."""
+        return self.handoff.preclaim(platform, due_at)
+
+    def accept(self, rows: list) -> None:
+        """Rows written claimed for us have committed: send them."""
+        self.handoff.accept(rows)
+
+    def committed(self) -> None:
+        """A commit left rows pending: claim them."""
+        self.wake()
 
     def wake(self, *, leases_expired: bool = False) -> None:
         """Claim and deliver as soon as possible (called after a transaction adds pending
@@ -66,8 +80,6 @@ class OutboxDispatcher:
         for this dispatcher and handed to it in memory (bot/outbox/handoff.py). Only
         for a dispatcher that is draining: a handed row nobody sends waits out its lease."""
         self.handoff.accepting = True
-        self.db.outbox_preclaim = self.handoff.preclaim
-        self.db.outbox_handoff = self.handoff.accept
 
     def stop_soon(self) -> None:
         """Let the current batch finish and record its outcomes, then claim no more."""

@@ -17,7 +17,7 @@ from typing import Callable
 
 from bot.core import OutboundMessage
 from bot.outbox.delivery import ClaimedRow
-from bot.storage.tables import OutboxRow
+from bot.storage.outbox_repository import WrittenRow
 
 # A handed row is sent only with at least this much of its lease left; otherwise it
 # is left for the lease to expire and a regular claim to pick it up.
@@ -49,7 +49,7 @@ class Handoff:
             return None
         return self.token, now + self.lease
 
-    def accept(self, rows: list[tuple[OutboxRow, OutboundMessage]]) -> None:
+    def accept(self, rows: list[tuple[WrittenRow, OutboundMessage]]) -> None:
         """Queue rows whose claiming transaction has committed, and wake the dispatcher."""
         for row, message in rows:
             self._rows.append(ClaimedRow(row.id, row.workspace_id, row.ticket_id, row.platform,

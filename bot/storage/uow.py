@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Callable
+from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from bot.core import OutboundMessage
+
 from bot.clock import Clock, SystemClock
 from bot.storage.engine import SQLITE_BUSY_TIMEOUT_MS, create_engine, session_factory
-from bot.storage.outbox_repository import OutboxRepository
+from bot.storage.outbox_repository import OutboxRepository, WrittenRow
 from bot.storage.peek import Peeker
 from bot.storage.promise_repository import PromiseRepository
 from bot.storage.event_log import InboundEventLog
@@ -51,8 +54,24 @@ class WriteGate:
         self._lock.release()
 
 
+class OutboxSink(Protocol):
+    """Whoever delivers the outbox in this process, as a unit of work sees them (the
+    dispatcher, bot/outbox/dispatcher.py). The composition root connects one with
+    :meth:`Database.deliver_outbox_to`; without one, rows simply wait to be claimed."""
+
+    def preclaim(self, platform: str, due_at: datetime | None) -> tuple[str, datetime] | None:
+        """The claim (token, lease end) to write on a new row so that it is handed over
+        in memory after the commit, or None to leave it pending."""
+
+    def accept(self, rows: list[tuple[WrittenRow, OutboundMessage]]) -> None:
+        """Rows written pre-claimed have committed: send them."""
+
+    def committed(self) -> None:
+        """A commit left rows pending: claim them soon."""
+
+
 class Database:
-    """Owns the engine; hands out units of work; tells listeners when outbox rows commit."""
+    """Owns the engine and hands out units of work."""
 
     def __init__(self, engine: AsyncEngine, clock: Clock | None = None) -> None:
         self.engine = engine
@@ -60,11 +79,7 @@ class Database:
         self.read_sessions = session_factory(engine, read_only=True)
         self.clock = clock or SystemClock()
         self.peek = Peeker(engine)  # the tick's one cheap read (bot/storage/peek.py)
-        self._outbox_listeners: list[Callable[[], None]] = []
-        # Set by a running dispatcher (bot/outbox/handoff.py): fresh rows are written
-        # claimed for it and handed over in memory after the commit.
-        self.outbox_preclaim: Callable | None = None
-        self.outbox_handoff: Callable[[list], None] | None = None
+        self.outbox_sink: OutboxSink | None = None
         self.write_gate = (WriteGate(SQLITE_BUSY_TIMEOUT_MS / 1000)
                            if engine.dialect.name == "sqlite" else None)
 
@@ -73,9 +88,9 @@ class Database:
         """A database for a plain or async SQLAlchemy URL."""
         return cls(create_engine(url), clock)
 
-    def on_outbox_commit(self, listener: Callable[[], None]) -> None:
-        """Call ``listener`` after any transaction that added outbox rows commits."""
-        self._outbox_listeners.append(listener)
+    def deliver_outbox_to(self, sink: OutboxSink) -> None:
+        """Tell ``sink`` about every outbox row a unit of work commits."""
+        self.outbox_sink = sink
 
     def unit_of_work(self) -> "UnitOfWork":
         """A new unit of work; use it as ``async with db.unit_of_work() as uow``."""
@@ -85,11 +100,6 @@ class Database:
         """A unit of work that only reads: on SQLite it takes no write lock, so it
         never queues behind writers. Writing in it is a bug."""
         return UnitOfWork(self, read_only=True)
-
-    def outbox_committed(self) -> None:
-        """Wake whoever delivers the outbox."""
-        for listener in self._outbox_listeners:
-            listener()
 
     async def dispose(self) -> None:
         """Close every pooled connection."""
@@ -126,8 +136,8 @@ class UnitOfWork:
         self.tickets = TicketRepository(self.session)
         self.events = InboundEventLog(self.session)
         self.promises = PromiseRepository(self.session)
-        self.outbox = OutboxRepository(self.session,
-                                       None if self.read_only else self.db.outbox_preclaim)
+        sink = None if self.read_only else self.db.outbox_sink
+        self.outbox = OutboxRepository(self.session, sink.preclaim if sink else None)
         return self
 
     async def __aexit__(self, exc_type, exc, tb) -> None:
@@ -141,19 +151,14 @@ class UnitOfWork:
                 await self.session.close()
             finally:
                 self._release()
-        if exc_type is None and self.outbox.claimed and self.db.outbox_handoff is not None:
-            self.db.outbox_handoff(self.outbox.claimed)
-        if exc_type is None and self.outbox.added > len(self.outbox.claimed):
-            self.db.outbox_committed()  # rows left pending: a claim will find them
+        sink = self.db.outbox_sink
+        if exc_type is None and sink is not None:
+            if self.outbox.claimed:
+                sink.accept(self.outbox.claimed)
+            if self.outbox.added > len(self.outbox.claimed):
+                sink.committed()  # rows left pending: a claim will find them
 
     def _release(self) -> None:
         if self.gate is not None:
             self.gate.release()
             self.gate = None
-
-    async def rollback(self) -> None:
-        """Discard everything done so far in this unit of work and start afresh."""
-        await self.session.rollback()
-        self.outbox.added = 0
-        self.outbox.claimed.clear()
-        await self.session.begin()

@@ -429,6 +429,7 @@ async def test_a_burst_of_429s_delays_but_loses_or_doubles_nothing_and_pacing_ho
                     channel_id=f"C{n % 4 + 1}", text=f"Update {n}"), now)
         fake.throttle_next(30, 0.2)
         dispatcher = OutboxDispatcher(db, {"test": adapter})
+        db.deliver_outbox_to(dispatcher)
         await drain_until_done(db, dispatcher)
 
         assert fake.rate_limited == 30
@@ -464,6 +465,7 @@ async def test_a_channel_that_keeps_answering_429_holds_up_nothing_else_and_kill
                     channel_id="C-busy" if n % 2 else "C-calm", text=f"Update {n}"), now)
         fake.throttle("C-busy", 0.05)
         dispatcher = OutboxDispatcher(db, {"test": adapter})
+        db.deliver_outbox_to(dispatcher)
         deadline = time.monotonic() + 1.0
         while time.monotonic() < deadline:
             await dispatcher.drain()

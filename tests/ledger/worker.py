@@ -108,6 +108,7 @@ async def main(args: argparse.Namespace) -> int:
     sweeper = PromiseSweeper(db, desk, batch_size=args.batch_size, lease=lease)
     dispatcher = OutboxDispatcher(db, {"test": adapter}, batch_size=args.batch_size, lease=lease,
                                   on_dead=dead_letter_alerter(desk))
+    db.deliver_outbox_to(dispatcher)
     try:
         await outstanding(db)  # connect (and fail here, not mid-run, if we cannot)
         if args.ready_gate:

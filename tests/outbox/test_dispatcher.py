@@ -79,6 +79,7 @@ async def test_channels_go_out_at_once_and_each_channel_keeps_its_order(db_url):
     adapter = SlowAdapter()
     try:
         dispatcher = OutboxDispatcher(db, {"test": adapter}, concurrency=4, batch_size=100)
+        db.deliver_outbox_to(dispatcher)
         assert await dispatcher.drain() == 30
         assert 2 <= adapter.most_in_flight <= 4
         assert all(texts == ["0", "1", "2", "3", "4"] for texts in adapter.by_channel.values())
@@ -96,6 +97,7 @@ async def test_a_batch_is_recorded_in_the_transaction_that_claims_the_next(sqlit
                  else None)
     try:
         dispatcher = OutboxDispatcher(db, {"test": SlowAdapter()}, batch_size=25)
+        db.deliver_outbox_to(dispatcher)
         assert await dispatcher.drain() == 100
         # Four batches of 25: claim, then record+claim four times. Written one row at a
         # time this would be 100 completions plus the claims.
@@ -109,6 +111,7 @@ async def test_an_outcome_for_a_row_someone_else_now_holds_is_dropped(db_url):
     db = await seeded(db_url, channels=3, per_channel=1)
     try:
         dispatcher = OutboxDispatcher(db, {"test": SlowAdapter()})
+        db.deliver_outbox_to(dispatcher)
         claimed = await dispatcher.claim()
         outcomes = [await dispatcher.deliver(row) for row in claimed]
         async with db.unit_of_work() as uow:  # our lease expired; another worker took row 1
@@ -142,6 +145,7 @@ async def test_a_dead_row_alerts_in_the_same_transaction_as_its_outcome(sqlite_u
 
     try:
         dispatcher = OutboxDispatcher(db, {"test": adapter}, on_dead=on_dead)
+        db.deliver_outbox_to(dispatcher)
         assert await dispatcher.drain() == 2  # C0, then the alert claimed with the outcome
         assert alerted == [("C1", "channel_not_found")]
         assert adapter.by_channel["C-admins"] == ["a message could not be delivered"]
@@ -155,6 +159,7 @@ async def test_stopping_records_what_was_already_sent(sqlite_url):
     hold = asyncio.Event()
     adapter = SlowAdapter(hold)
     dispatcher = OutboxDispatcher(db, {"test": adapter})
+    db.deliver_outbox_to(dispatcher)
     ticker = Ticker(0.05, dispatcher)
     try:
         ticker.start()
@@ -179,6 +184,7 @@ async def test_failures_are_rescheduled_without_a_second_send(sqlite_url, retry_
 
     try:
         dispatcher = OutboxDispatcher(db, {"test": Flaky()})
+        db.deliver_outbox_to(dispatcher)
         assert await dispatcher.drain() == 0
         async with db.reading() as uow:
             row = (await uow.session.execute(select(OutboxRow))).scalar_one()
@@ -198,6 +204,7 @@ async def test_an_idle_tick_is_one_read_and_a_due_row_wakes_the_dispatcher(sqlit
     statements = []
     try:
         dispatcher = OutboxDispatcher(db, {"test": SlowAdapter()})
+        db.deliver_outbox_to(dispatcher)
         sweeper = PromiseSweeper(db, Desk.from_settings(Settings(), db.clock))
         ticker = Ticker(1.0, dispatcher, sweeper)
         await ticker.tick()  # the seeded row is due
@@ -233,6 +240,7 @@ async def test_only_new_posts_wait_for_the_channels_pace(sqlite_url):
     adapter = Paced()
     try:
         dispatcher = OutboxDispatcher(db, {"test": adapter})
+        db.deliver_outbox_to(dispatcher)
         assert await dispatcher.drain() == 3
         assert adapter.by_channel["C1"] == ["post 1", "private", "edited"]
         async with db.reading() as uow:

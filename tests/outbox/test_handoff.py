@@ -41,6 +41,7 @@ async def test_rows_handed_to_a_process_that_dies_are_sent_once_after_the_lease(
         assert lost.status == "sending" and lost.claim_token
         other = RecordingAdapter("test")
         survivor = OutboxDispatcher(desk.db, {"test": other})
+        desk.db.deliver_outbox_to(survivor)
         assert await survivor.drain() == 0  # inside the lease nobody takes it
         desk.clock.advance(timedelta(seconds=61))
         assert await survivor.drain() == 1

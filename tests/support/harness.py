@@ -51,6 +51,7 @@ class DeskHarness:
         # concurrent lanes are tested on their own (tests/outbox/test_dispatcher.py).
         self.dispatcher = OutboxDispatcher(self.db, {platform: self.adapter},
                                            on_dead=dead_letter_alerter(self.desk), concurrency=1)
+        self.db.deliver_outbox_to(self.dispatcher)
         self.dispatcher.take_handoffs()  # as a running desk does (Ticker.start)
         self._ids = itertools.count(1)
         self.sweeper = PromiseSweeper(self.db, self.desk)

@@ -75,6 +75,7 @@ class DiscordDesk:
         self.extra = extra or {}
         self.dispatcher = OutboxDispatcher(self.db, {"discord": self.adapter, **self.extra},
                                            on_dead=dead_letter_alerter(self.desk))
+        self.db.deliver_outbox_to(self.dispatcher)
         self.sweeper = PromiseSweeper(self.db, self.desk)
 
     def _new_adapter(self) -> DiscordAdapter:

@@ -64,6 +64,7 @@ class SlackDesk:
         self.dispatcher = OutboxDispatcher(self.db, {"slack": self.adapter},
                                            on_dead=dead_letter_alerter(self.desk),
                                            retry=RetryPolicy(base=timedelta(seconds=1)))
+        self.db.deliver_outbox_to(self.dispatcher)
         self.sweeper = PromiseSweeper(self.db, self.desk)
         await self.adapter.start(self.router)
         self.sender = None
