@@ -18,6 +18,7 @@ class Pacing:
     per_channel: float = 0.0
     per_workspace: float = 0.0
 
+@runtime_checkable
 class ChatAdapter(Protocol):
     """A chat platform, as the bot needs it: start, send, stop."""
 

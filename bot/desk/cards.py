@@ -17,6 +17,7 @@ from bot.domain.tickets import Ticket
 from bot.domain.timefmt import format_when
 from bot.desk.context import Context
 from bot.desk.quoting import defang, excerpt
+from bot.storage.outbox_repository import NewPost
 from bot.storage.uow import UnitOfWork
 
 CARD_TEXT_LIMIT = 2500
@@ -26,42 +27,45 @@ HISTORY_SIZE = 5
 async def queue_card(ctx: Context, ticket: Ticket) -> None:
     """Queue the ticket's card for the triage channel, if the workspace has one."""
     assert ctx.workspace is not None and ctx.policy is not None
-    await queue_card_in(ctx.uow, ctx.workspace, ctx.policy, ctx.now, ticket)
+    await queue_cards(ctx.uow, ctx.now, [(ctx.workspace, ctx.policy, ticket)])
 
 
-async def queue_card_in(uow: UnitOfWork, workspace: Workspace, policy: DeskPolicy,
-                        now: datetime, ticket: Ticket) -> None:
-    """:func:`queue_card` for code without a handler context (the ledger sweeper)."""
-    triage = await uow.workspaces.channels(workspace.id, "triage")
-    if not triage:
-        return
-    ticket = await uow.tickets.refresh(ticket.id)
-    if ticket.triage_channel_id is None:
-        ticket = await uow.tickets.update(ticket.id, triage_channel_id=triage[0])
-    card = await build_card(uow, policy, now, ticket)
-    await uow.outbox.add(workspace.id, workspace.platform, card, now, ticket_id=ticket.id,
-                         kind="card")
+async def queue_cards(uow: UnitOfWork, now: datetime,
+                      tickets: list[tuple[Workspace, DeskPolicy, Ticket]]) -> int:
+    """Queue the cards of ``tickets`` (with their workspace and policy) whose workspace
+    has a triage channel, as the tickets stand in this unit of work now; returns how
+    many. A few queries whatever the number of tickets: the ledger refreshes thousands
+    of cards after a burst of lapses, a handler one."""
+    workspaces = {workspace.id: (workspace, policy) for workspace, policy, _ in tickets}
+    triage = await uow.workspaces.first_channels(set(workspaces), "triage")
+    wanted = {ticket.id for workspace, _, ticket in tickets if workspace.id in triage}
+    if not wanted:
+        return 0
+    for workspace_id, channel_id in triage.items():
+        await uow.tickets.place_in_triage(
+            {t.id for w, _, t in tickets if w.id == workspace_id and t.id in wanted}, channel_id)
+    current = await uow.tickets.many(wanted)
+    people = await uow.people.many({t.requester_id for t in current.values()}
+                                   | {t.owner_id for t in current.values() if t.owner_id})
+    soonest = await uow.promises.soonest_open(set(current))
+    history = await uow.tickets.latest_of_requesters(
+        {(t.workspace_id, t.requester_id) for t in current.values()}, HISTORY_SIZE + 1)
+    posts = []
+    for ticket in current.values():
+        workspace, policy = workspaces[ticket.workspace_id]
+        earlier = [x for x in history[(ticket.workspace_id, ticket.requester_id)]
+                   if x.id != ticket.id][:HISTORY_SIZE]
+        card = render_card(policy, now, ticket, requester=people[ticket.requester_id],
+                           owner=people.get(ticket.owner_id) if ticket.owner_id else None,
+                           soonest=soonest.get(ticket.id), earlier=earlier)
+        posts.append(NewPost(workspace.id, workspace.platform, card, ticket.id, kind="card"))
+    await uow.outbox.add_many(posts, now)
+    return len(posts)
 
 
-async def build_card(uow: UnitOfWork, policy: DeskPolicy, now: datetime,
-                     ticket: Ticket) -> OutboundMessage:
-    """The card as a neutral message: title, fields and the agents' buttons."""
-    requester = await uow.people.get(ticket.requester_id)
-    owner = await uow.people.get(ticket.owner_id) if ticket.owner_id else None
-    promises = await uow.promises.open_for_ticket(ticket.id)
-    soonest = (promises[0].kind, promises[0].due_at) if promises else None
-    earlier = await earlier_tickets(uow, ticket.workspace_id, ticket.requester_id,
-                                    but=ticket.id)
-    return render_card(policy, now, ticket, requester=requester, owner=owner,
-                       soonest=soonest, earlier=earlier)
-
-
-async def earlier_tickets(uow: UnitOfWork, workspace_id: int, requester_id: int, *,
-                          but: int | None = None) -> list[Ticket]:
-    """The requester's latest tickets (other than ``but``) for the card's history."""
-    tickets = await uow.tickets.list(workspace_id, requester_id=requester_id,
-                                     limit=HISTORY_SIZE + 1)
-    return [x for x in tickets if x.id != but][:HISTORY_SIZE]
+async def earlier_tickets(uow: UnitOfWork, workspace_id: int, requester_id: int) -> list[Ticket]:
+    """The requester's latest tickets, for the card of the one about to open."""
+    return await uow.tickets.list(workspace_id, requester_id=requester_id, limit=HISTORY_SIZE)
 
 
 def render_card(policy: DeskPolicy, now: datetime, ticket: Ticket, *, requester: Person,

@@ -1,39 +1,49 @@
 """The ledger sweeper: no promise passes silently.
 
 Due promises are claimed with a lease in one statement (``FOR UPDATE SKIP LOCKED`` on
-PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite). A claimed batch is then covered *as a set*
-in one transaction: one UPDATE marks them missed, fenced by the claim token (if another
-worker re-claimed one after our lease expired, or a person kept it meanwhile, the fence
-leaves it out), three IN-queries load their tickets, workspaces and people, the updates,
-reminders and next promises are worked out in memory and written with multi-row
-INSERTs. If anything in a batch fails, the batch rolls back and each promise is covered
-on its own, so one bad promise cannot hold up the others. A worker killed after
-claiming leaves a lease that expires and the promise is claimed again, so every lapse is
+PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite). A claimed batch is covered as a set in one
+transaction: one UPDATE marks them missed, fenced by the claim token (a promise another
+worker re-claimed after our lease expired, or one a person kept meanwhile, is left
+out); their inputs are loaded with a few IN-queries; the pure planner works out each
+cover (bot/ledger/plans.py); and the plans are written together (bot/ledger/sets.py).
+If anything in a batch fails, the batch rolls back and each promise is covered on its
+own, so one bad promise cannot hold up the others. A worker killed after claiming
+leaves a lease that expires and the promise is claimed again, so every lapse is
 covered exactly once.
+
+**Covers prepared ahead.** Covering is the slow part of a burst (everything promised
+"by opening time" lapses at 9:00 together), so a promise due within ``prepare_ahead``
+is claimed early, with a lease running past its due time, and planned by the same
+planner with its due time as "now". At the due time one transaction per chunk
+checks that each ticket is as the plan assumed, fences the promises and applies the
+plans: the same fence and the same writes as an ordinary cover, with the planning
+already done. A plan whose ticket changed meanwhile, or that would be committed more
+than ``FRESH_FOR`` after its due time (its wording would not own the lateness), is
+covered afresh; a promise kept, cancelled or re-claimed meanwhile fails the fence and
+nothing is said. Stopping hands the claims back; a process that dies leaves leases
+that expire, and the promises are covered the ordinary way.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import NamedTuple
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import or_, select, tuple_, update
 
 from bot.desk.policy import Desk
-from bot.domain.promises import PromiseStatus
-from bot.desk.cards import queue_card_in
-from bot.ledger.lapses import LapseCover
-from bot.ledger.notices import queue_notices
-from bot.ledger.warnings import warn_before_breach
-from bot.ledger import prepared as ahead
-from bot.ledger.prepared import Claimed
+from bot.domain.promises import Promise, PromiseStatus
+from bot.domain.tickets import Ticket
+from bot.ledger.plans import CoverPlan, plan_cover
+from bot.ledger.sets import Policies, apply_plans, apply_warnings, load_inputs
+from bot.ledger.warnings import plan_warning
+from bot.storage.batch import claimable
 from bot.storage.due import Due, what_is_due
 from bot.storage.promise_repository import promise_from_row
-from bot.storage.batch import claimable, write_new_rows
-from bot.storage.tables import (
-    OutboxRow, PersonRow, PromiseRow, TicketEventRow, TicketRow, WorkspaceRow,
-)
+from bot.storage.tables import PromiseRow, TicketRow
 from bot.storage.uow import Database, UnitOfWork
 
 logger = logging.getLogger(__name__)
@@ -41,9 +51,50 @@ logger = logging.getLogger(__name__)
 _PENDING, _SENDING = PromiseStatus.PENDING.value, PromiseStatus.SENDING.value
 _promises = PromiseRow.__table__
 MAX_COVER_ATTEMPTS = 5
+# A cover prepared ahead and committed later than this after its due time is worked
+# out afresh (its wording would not own the lateness).
+FRESH_FOR = timedelta(seconds=30)
+# Prepared covers committed per transaction. Each commit is a few statements whatever
+# its size, but holds SQLite's one write lock while it writes: bigger chunks finish a
+# burst sooner, smaller ones let a new ticket in sooner (docs/performance.md).
+COMMIT_CHUNK = 2500
 
 
-class PromiseSweeper(ahead.PreparesAhead):
+class Claimed(NamedTuple):
+    """A promise this worker holds under a lease."""
+
+    id: int
+    token: str
+    ticket_id: int
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A promise claimed ahead of its due time and, when it could be planned ahead
+    (the first of its ticket's promises in the window), the plan for its cover."""
+
+    claim: Claimed
+    due_at: datetime
+    plan: CoverPlan | None = None
+
+    def is_fresh(self, now: datetime) -> bool:
+        """Whether the plan's wording still holds at ``now``."""
+        return self.plan is not None and now - self.due_at <= FRESH_FOR
+
+    @property
+    def owner(self) -> int:
+        """Whose reminder the cover carries (0: none), to keep an owner's covers in one
+        commit, and so in one gathered message."""
+        notices = self.plan.notices if self.plan else ()
+        return notices[0].person.id if notices else 0
+
+
+def _ticket_state(ticket: Ticket) -> tuple:
+    """What a prepared plan depends on besides the promise itself."""
+    return (ticket.status.value, ticket.owner_id, ticket.priority.value)
+
+
+class PromiseSweeper:
     """Finds promises that fell due unkept and has the bot cover each one."""
 
     def __init__(self, db: Database, desk: Desk, *, batch_size: int = 200,
@@ -53,16 +104,15 @@ class PromiseSweeper(ahead.PreparesAhead):
         self.desk = desk
         self.batch_size = batch_size
         self.lease = lease
-        # Covers of promises due within this are worked out before their time
-        # (bot/ledger/prepared.py); zero turns that off.
+        # Covers of promises due within this are planned before their time; zero turns
+        # that off.
         self.prepare_ahead = prepare_ahead
-        self._prepared: dict[int, ahead.Prepared] = {}
-        self._prepared_tickets: set[int] = set()
+        self._prepared: dict[int, Prepared] = {}
 
     @property
-    def next_prepared_at(self):
+    def next_prepared_at(self) -> datetime | None:
         """When the earliest cover prepared ahead falls due (None: there is none)."""
-        return min((e.due_at for e in self._prepared.values()), default=None)
+        return min((entry.due_at for entry in self._prepared.values()), default=None)
 
     async def sweep(self, due: Due | None = None) -> int:
         """Warn before breaches, cover every due promise, and prepare the covers of
@@ -84,6 +134,8 @@ class PromiseSweeper(ahead.PreparesAhead):
                 covered += await self.commit_prepared()
         return covered + await self.commit_prepared()
 
+    # -- claiming and covering ------------------------------------------------------
+
     async def claim(self) -> list[Claimed]:
         """Claim up to ``batch_size`` due promises (or ones whose lease expired)."""
         now, token = self.db.clock.now(), uuid.uuid4().hex
@@ -98,8 +150,9 @@ class PromiseSweeper(ahead.PreparesAhead):
                                                PromiseRow.lease_until < now)
         return sorted(Claimed(promise_id, token, ticket_id) for promise_id, ticket_id in ids)
 
-    async def _claim_where(self, uow: UnitOfWork, now, token: str, limit: int,
-                           *conditions, lease_until=None) -> list[tuple[int, int]]:
+    async def _claim_where(self, uow: UnitOfWork, now: datetime, token: str, limit: int,
+                           *conditions, lease_until: datetime | None = None
+                           ) -> list[tuple[int, int]]:
         picked = claimable(self.db.engine.dialect.name, PromiseRow, *conditions,
                            order_by=(PromiseRow.due_at,), limit=limit)
         statement = (update(PromiseRow).where(picked)
@@ -110,131 +163,82 @@ class PromiseSweeper(ahead.PreparesAhead):
         return [tuple(row) for row in (await uow.session.execute(statement)).all()]
 
     async def cover_batch(self, claimed: list[Claimed]) -> int:
-        """Cover a claimed batch: together in one transaction, and one by one if that
-        fails. A ticket with several promises in the batch has all but its first covered
-        on their own afterwards, so each cover sees what the one before it did."""
-        together, alone, seen = [], [], set()
-        for claim in claimed:
-            (alone if claim.ticket_id in seen else together).append(claim)
-            seen.add(claim.ticket_id)
-        covered = 0
-        if together:
-            try:
-                covered += await self._cover_set(together)
-            except Exception:
-                logger.exception("covering %d promises together failed; covering them one "
-                                 "by one", len(together))
-                alone = together + alone
-        for claim in alone:
-            covered += await self.cover(claim.id, claim.token)
-        return covered
-
-    async def _cover_set(self, claimed: list[Claimed]) -> int:
-        token = claimed[0].token
-        async with self.db.unit_of_work() as uow:
-            now = self.db.clock.now()
-            first = (await uow.session.execute(self._fence(now).where(
-                PromiseRow.id.in_([c.id for c in claimed]), PromiseRow.claim_token == token))
-            ).scalars().all()
-            loaded = await self._load(uow, first)
-            covers, notices = [], []
-            with uow.session.no_autoflush:
-                for row in first:
-                    cover = LapseCover(uow, self.desk, promise_from_row(row), now, card=False,
-                                       notices=notices)
-                    covers.append((row, await cover.run(), cover))
-            queue_notices(uow, notices, now)  # one reminder per owner for the batch
-            # Every row the covers queued, a few statements in all.
-            await write_new_rows(uow.session, OutboxRow, PromiseRow, TicketEventRow)
-            await self._link_covers(uow, [(row.id, out.id if out is not None else None)
-                                          for row, out, _ in covers])
-            await self._queue_cards(uow, [(cover.workspace, cover.policy, cover.ticket)
-                                          for _, _, cover in covers], now)
-            await write_new_rows(uow.session, OutboxRow)
-            del loaded
-        return len(first)
-
-    async def _link_covers(self, uow: UnitOfWork, covered: list) -> None:
-        """Point each covered promise at the update that covered it, one ``executemany``;
-        ``covered`` is (promise id, id of the requester-facing outbox row or None) pairs."""
-        links = [{"_id": promise_id, "cover": cover_id} for promise_id, cover_id in covered
-                 if cover_id is not None]
-        if links:
-            await uow.session.execute(
-                update(_promises).where(_promises.c.id == bindparam("_id"))
-                .values(cover_outbox_id=bindparam("cover")), links)
-
-    def _fence(self, now, returning=PromiseRow):
-        """Mark claimed promises missed, covered by the bot; the caller adds which ones
-        and the claim token, so a promise kept or re-claimed meanwhile is left out.
-        Returns the rows (or just ``returning``, say their ids)."""
-        return (update(PromiseRow).where(PromiseRow.status == _SENDING)
-                .values(status=PromiseStatus.MISSED.value, resolution="bot", resolved_at=now,
-                        claim_token=None, lease_until=None)
-                .returning(returning))
-
-    async def _load(self, uow: UnitOfWork, rows: list[PromiseRow]) -> list:
-        """Load the batch's tickets, workspaces and people into the session's identity
-        map (three queries), so the covers' lookups need none. The returned list keeps
-        them referenced: the identity map alone would let them go."""
-        tickets = (await uow.session.execute(select(TicketRow).where(
-            TicketRow.id.in_({r.ticket_id for r in rows})))).scalars().all()
-        workspaces = (await uow.session.execute(select(WorkspaceRow).where(
-            WorkspaceRow.id.in_({t.workspace_id for t in tickets})))).scalars().all()
-        people_ids = ({t.requester_id for t in tickets} | {t.owner_id for t in tickets}
-                      | {r.owner_id for r in rows}) - {None}
-        people = (await uow.session.execute(select(PersonRow).where(
-            PersonRow.id.in_(people_ids)))).scalars().all()
-        return [*tickets, *workspaces, *people]
-
-    async def _queue_cards(self, uow: UnitOfWork, covered: list, now) -> None:
-        """The triage cards of the covered tickets, ``covered`` being (workspace, policy,
-        ticket) triples, for workspaces that have a triage channel (after the rows are
-        written, so each card shows the ticket's new next promise)."""
-        triage = await uow.workspaces.having_channel({c[0].id for c in covered}, "triage")
-        for workspace, policy, ticket in covered:
-            if workspace.id in triage:
-                await queue_card_in(uow, workspace, policy, now, ticket)
-
-    async def cover(self, promise_id: int, token: str) -> int:
-        """Cover one claimed promise; returns 1 if this worker covered it."""
+        """Cover claimed promises together in one transaction, and one by one if that
+        fails; returns how many this worker covered."""
+        if not claimed:
+            return 0
         try:
             async with self.db.unit_of_work() as uow:
                 now = self.db.clock.now()
-                fenced = await uow.session.execute(self._fence(now).where(
-                    PromiseRow.id == promise_id, PromiseRow.claim_token == token))
-                row = fenced.scalar_one_or_none()
-                if row is None:
-                    logger.info("promise %d was kept or re-claimed meanwhile; skipping", promise_id)
-                    return 0
-                cover = await LapseCover(uow, self.desk, promise_from_row(row), now).run()
-                if cover is not None:
-                    await uow.session.flush()
-                    await uow.session.execute(update(PromiseRow).where(PromiseRow.id == promise_id)
-                                              .values(cover_outbox_id=cover.id))
-            return 1
+                fenced = await self._fence(uow, now, claimed)
+                await self._cover(uow, fenced, now)
+            return len(fenced)
         except Exception:
-            logger.exception("covering promise %d failed", promise_id)
-            await self._give_up_if_exhausted(promise_id, token)
-            return 0
+            if len(claimed) == 1:
+                logger.exception("covering promise %d failed", claimed[0].id)
+                await self._give_up_if_exhausted(claimed[0])
+                return 0
+            logger.exception("covering %d promises together failed; covering them one by "
+                             "one", len(claimed))
+        return sum([await self.cover_batch([claim]) for claim in claimed])
 
-    async def _give_up_if_exhausted(self, promise_id: int, token: str) -> None:
+    async def _fence(self, uow: UnitOfWork, now: datetime,
+                     claimed: list[Claimed]) -> list[Promise]:
+        """Mark claimed promises missed, covered by the bot, each only while it is still
+        ours under its claim token (a promise kept or re-claimed meanwhile is left out);
+        returns the promises fenced, in the order claimed."""
+        result = await uow.session.execute(
+            update(_promises)
+            .where(_promises.c.id.in_([c.id for c in claimed]),
+                   tuple_(_promises.c.id, _promises.c.claim_token).in_(
+                       [(c.id, c.token) for c in claimed]),
+                   _promises.c.status == _SENDING)
+            .values(status=PromiseStatus.MISSED.value, resolution="bot", resolved_at=now,
+                    claim_token=None, lease_until=None)
+            .returning(*_promises.c))
+        fenced = {row.id: promise_from_row(row) for row in result}
+        skipped = len(claimed) - len(fenced)
+        if skipped:
+            logger.info("%d claimed promise(s) were kept or re-claimed meanwhile; skipping",
+                        skipped)
+        return [fenced[c.id] for c in claimed if c.id in fenced]
+
+    async def _cover(self, uow: UnitOfWork, promises: list[Promise], now: datetime) -> None:
+        """Plan and apply the covers of fenced ``promises``. A ticket with several in
+        the batch has them covered in turn, each planned after the one before it is
+        written, so each sees what the last did (a close, a cancelled update)."""
+        rounds: list[list[Promise]] = []
+        seen: dict[int, int] = {}
+        for promise in promises:
+            turn = seen.get(promise.ticket_id, 0)
+            seen[promise.ticket_id] = turn + 1
+            if turn == len(rounds):
+                rounds.append([])
+            rounds[turn].append(promise)
+        for batch in rounds:
+            inputs = await load_inputs(uow, self.desk, batch, lambda _: now)
+            await apply_plans(uow, [plan_cover(item) for item in inputs], now)
+
+    async def _give_up_if_exhausted(self, claim: Claimed) -> None:
         """After ``MAX_COVER_ATTEMPTS`` failures stop retrying (a bug, not a lapse, is
         at work) and record it as failed, visible in the report as undelivered."""
         async with self.db.unit_of_work() as uow:
             result = await uow.session.execute(
-                update(PromiseRow).where(PromiseRow.id == promise_id,
-                                         PromiseRow.claim_token == token,
+                update(PromiseRow).where(PromiseRow.id == claim.id,
+                                         PromiseRow.claim_token == claim.token,
                                          PromiseRow.attempts >= MAX_COVER_ATTEMPTS)
                 .values(status=PromiseStatus.MISSED.value, resolution="failed",
                         resolved_at=self.db.clock.now(), claim_token=None, lease_until=None))
         if result.rowcount:
-            logger.error("gave up covering promise %d after %d attempts", promise_id,
+            logger.error("gave up covering promise %d after %d attempts", claim.id,
                          MAX_COVER_ATTEMPTS)
         # Otherwise the lease expires and a later sweep tries again.
 
+    # -- warnings before a breach ---------------------------------------------------
+
     async def warn(self) -> int:
-        """Warn owners of promises that reached their warning time; each warning once."""
+        """Warn owners of promises that reached their warning time; each warning once,
+        and one message per owner for the sweep."""
         now = self.db.clock.now()
         picked = claimable(self.db.engine.dialect.name, PromiseRow,
                            PromiseRow.status == _PENDING, PromiseRow.warned_at.is_(None),
@@ -242,14 +246,135 @@ class PromiseSweeper(ahead.PreparesAhead):
                            order_by=(PromiseRow.warn_at,), limit=self.batch_size)
         async with self.db.unit_of_work() as uow:
             rows = (await uow.session.execute(
-                update(PromiseRow).where(picked)
-                .values(warned_at=now).returning(PromiseRow))).scalars().all()
-            loaded = await self._load(uow, rows) if rows else []
-            notices: list = []  # one heads-up per owner for the batch, not one per promise
-            with uow.session.no_autoflush:
-                for row in rows:
-                    await warn_before_breach(uow, self.desk, promise_from_row(row), now, notices)
-            queue_notices(uow, notices, now)
-            await write_new_rows(uow.session, OutboxRow)
-            del loaded
+                update(_promises).where(picked).values(warned_at=now).returning(*_promises.c)
+            )).all()
+            if not rows:
+                return 0
+            promises = [promise_from_row(row) for row in rows]
+            tickets = await uow.tickets.many({p.ticket_id for p in promises})
+            workspaces = await uow.workspaces.many({t.workspace_id for t in tickets.values()})
+            people = await uow.people.many(
+                {t.requester_id for t in tickets.values()}
+                | {p.owner_id or tickets[p.ticket_id].owner_id for p in promises} - {None})
+            policies = Policies(self.desk)
+            plans = []
+            for promise in promises:
+                ticket = tickets[promise.ticket_id]
+                workspace = workspaces[ticket.workspace_id]
+                owner_id = promise.owner_id or ticket.owner_id
+                plan = plan_warning(promise, ticket, workspace, policies.of(workspace),
+                                    people[ticket.requester_id],
+                                    people[owner_id] if owner_id else None, now)
+                plans.append((plan, workspace, ticket.id))
+            await apply_warnings(uow, plans, now)
         return len(rows)
+
+    # -- covers prepared ahead ------------------------------------------------------
+
+    async def prepare(self) -> int:
+        """Claim up to a batch of promises due within ``prepare_ahead`` and plan their
+        covers as of their due times; returns how many were claimed. A promise whose
+        owner is still to be warned waits for its warning first."""
+        now, token = self.db.clock.now(), uuid.uuid4().hex
+        horizon = now + self.prepare_ahead
+        async with self.db.unit_of_work() as uow:
+            ids = [promise_id for promise_id, _ in await self._claim_where(
+                uow, now, token, self.batch_size, PromiseRow.status == _PENDING,
+                PromiseRow.due_at > now, PromiseRow.due_at <= horizon,
+                or_(PromiseRow.warn_at.is_(None), PromiseRow.warned_at.is_not(None),
+                    PromiseRow.warn_at <= now),
+                lease_until=horizon + self.lease)]
+        if not ids:
+            return 0
+        async with self.db.reading() as uow:
+            rows = (await uow.session.execute(
+                select(_promises).where(_promises.c.id.in_(ids)).order_by(_promises.c.id))).all()
+            promises = [promise_from_row(row) for row in rows]
+            # One plan per ticket in the window: a ticket's second promise is covered at
+            # its due time, after the first one's plan is written.
+            busy = {entry.claim.ticket_id for entry in self._prepared.values()}
+            first = []
+            for promise in promises:
+                if promise.ticket_id not in busy:
+                    busy.add(promise.ticket_id)
+                    first.append(promise)
+            plans: dict[int, CoverPlan] = {}
+            try:
+                inputs = await load_inputs(uow, self.desk, first, lambda p: p.due_at)
+                plans = {item.promise.id: plan_cover(item) for item in inputs}
+            except Exception:
+                logger.exception("preparing %d covers failed; they are covered at their "
+                                 "due time instead", len(first))
+        for promise in promises:
+            self._prepared[promise.id] = Prepared(
+                Claimed(promise.id, token, promise.ticket_id), promise.due_at,
+                plans.get(promise.id))
+        return len(ids)
+
+    async def commit_prepared(self) -> int:
+        """Commit every prepared cover whose promise is now due; returns how many were
+        covered (those worked out afresh included)."""
+        now = self.db.clock.now()
+        # By owner within a due time, so each owner's reminders share a commit (and so
+        # a message) rather than one message per commit.
+        due = sorted((e for e in self._prepared.values() if e.due_at <= now),
+                     key=lambda e: (e.due_at, e.owner, e.claim.id))
+        for entry in due:
+            del self._prepared[entry.claim.id]
+        covered = 0
+        for start in range(0, len(due), COMMIT_CHUNK):
+            covered += await self._commit_chunk(due[start:start + COMMIT_CHUNK])
+        return covered
+
+    async def _commit_chunk(self, chunk: list[Prepared]) -> int:
+        now = self.db.clock.now()
+        ready = [e for e in chunk if e.is_fresh(now)]
+        again = [e.claim for e in chunk if not e.is_fresh(now)]
+        covered = 0
+        if ready:
+            try:
+                async with self.db.unit_of_work() as uow:
+                    now = self.db.clock.now()
+                    changed = await self._changed_tickets(uow, ready)
+                    again += [e.claim for e in ready if e.claim.ticket_id in changed]
+                    planned = [e for e in ready if e.claim.ticket_id not in changed]
+                    fenced = {p.id for p in await self._fence(uow, now, [e.claim for e in planned])}
+                    await apply_plans(uow, [e.plan for e in planned if e.claim.id in fenced], now)
+                covered += len(fenced)
+            except Exception:
+                logger.exception("committing %d prepared covers failed; covering them "
+                                 "afresh", len(ready))
+                again += [e.claim for e in ready]
+        for token in {claim.token for claim in again}:
+            covered += await self.cover_batch(sorted(c for c in again if c.token == token))
+        return covered
+
+    async def _changed_tickets(self, uow: UnitOfWork, entries: list[Prepared]) -> set[int]:
+        """Tickets whose status, owner or priority differ from what their plan assumed."""
+        found = {ticket_id: (status, owner_id, priority)
+                 for ticket_id, status, owner_id, priority in (await uow.session.execute(
+                     select(TicketRow.id, TicketRow.status, TicketRow.owner_id,
+                            TicketRow.priority)
+                     .where(TicketRow.id.in_({e.claim.ticket_id for e in entries})))).all()}
+        return {e.claim.ticket_id for e in entries
+                if found.get(e.claim.ticket_id) != _ticket_state(e.plan.ticket)}
+
+    async def release_prepared(self) -> int:
+        """Hand back the claims of covers not yet committed (when stopping), so another
+        process covers them on time; returns how many."""
+        entries, self._prepared = list(self._prepared.values()), {}
+        released = 0
+        async with self.db.unit_of_work() as uow:
+            for token in {e.claim.token for e in entries}:
+                result = await uow.session.execute(
+                    update(PromiseRow).where(
+                        PromiseRow.id.in_([e.claim.id for e in entries if e.claim.token == token]),
+                        PromiseRow.status == _SENDING, PromiseRow.claim_token == token)
+                    # The claim counted an attempt; handing it back undoes that.
+                    .values(status=_PENDING, claim_token=None, lease_until=None,
+                            attempts=PromiseRow.attempts - 1))
+                released += result.rowcount or 0
+        return released
+
+
+__all__ = ["Claimed", "Prepared", "PromiseSweeper"]

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.storage.repositories import insert_for
+from bot.storage.workspace_repository import insert_for
 from bot.storage.tables import ProcessedEventRow
 
 

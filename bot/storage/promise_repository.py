@@ -1,16 +1,31 @@
-"""Recording promises and marking them kept; claiming due ones is the sweeper's job."""
+"""Recording promises, marking them kept or cancelled; claiming due ones is the
+sweeper's job (bot/ledger/sweeper.py)."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.promises import KeptBy, Promise, PromiseKind, PromiseStatus, kept_by_action
+from bot.storage.batch import insert_many
 from bot.storage.tables import PromiseRow
 
 _OPEN = (PromiseStatus.PENDING.value, PromiseStatus.SENDING.value)
+_promises = PromiseRow.__table__
+
+
+def promise_row(workspace_id: int, ticket_id: int, kind: PromiseKind, due_at: datetime,
+                now: datetime, *, owner_id: int | None = None, text: str = "",
+                warn_at: datetime | None = None, misses_in_row: int = 0,
+                parent_id: int | None = None, step: int = 0) -> dict[str, Any]:
+    """A new promise as column values, for :meth:`PromiseRepository.make_many`."""
+    return {"workspace_id": workspace_id, "ticket_id": ticket_id, "kind": kind.value,
+            "owner_id": owner_id, "text": text, "made_at": now, "due_at": due_at,
+            "warn_at": warn_at, "status": PromiseStatus.PENDING.value,
+            "misses_in_row": misses_in_row, "parent_id": parent_id, "attempts": 0, "step": step}
 
 
 def promise_from_row(row: PromiseRow) -> Promise:
@@ -30,25 +45,19 @@ class PromiseRepository:
         self.session = session
 
     async def make(self, workspace_id: int, ticket_id: int, kind: PromiseKind, due_at: datetime,
-                   now: datetime, **details) -> Promise:
-        """Record a promise the desk has just stated (see :meth:`queue` for ``details``)."""
-        row = self.queue(workspace_id, ticket_id, kind, due_at, now, **details)
-        await self.session.flush()
-        return promise_from_row(row)
+                   now: datetime, **details: Any) -> Promise:
+        """Record a promise the desk has just stated. ``details``: ``owner_id``, ``text``,
+        ``warn_at``, ``misses_in_row``, ``parent_id``, ``step``."""
+        row = promise_row(workspace_id, ticket_id, kind, due_at, now, **details)
+        (promise_id,) = await insert_many(self.session, _promises, [row])
+        return Promise(id=promise_id, workspace_id=workspace_id, ticket_id=ticket_id, kind=kind,
+                       due_at=due_at, made_at=now, owner_id=row["owner_id"], text=row["text"],
+                       misses_in_row=row["misses_in_row"], warn_at=row["warn_at"],
+                       step=row["step"])
 
-    def queue(self, workspace_id: int, ticket_id: int, kind: PromiseKind, due_at: datetime,
-              now: datetime, *, owner_id: int | None = None, text: str = "",
-              warn_at: datetime | None = None, misses_in_row: int = 0,
-              parent_id: int | None = None, step: int = 0) -> PromiseRow:
-        """Like :meth:`make` without flushing, so a batch is written with one INSERT."""
-        row = PromiseRow(
-            workspace_id=workspace_id, ticket_id=ticket_id, kind=kind.value, owner_id=owner_id,
-            text=text, made_at=now, due_at=due_at, warn_at=warn_at,
-            status=PromiseStatus.PENDING.value, misses_in_row=misses_in_row,
-            parent_id=parent_id, attempts=0, step=step,
-        )
-        self.session.add(row)
-        return row
+    async def make_many(self, rows: list[dict[str, Any]]) -> list[int]:
+        """Record many promises at once (each from :func:`promise_row`); returns their ids."""
+        return await insert_many(self.session, _promises, rows)
 
     async def open_for_ticket(self, ticket_id: int) -> list[Promise]:
         """Promises on this ticket not yet kept, missed or cancelled, soonest first."""
@@ -68,6 +77,28 @@ class PromiseRepository:
             .group_by(PromiseRow.ticket_id))
         return {ticket_id: due for ticket_id, due in rows.all()}
 
+    async def soonest_open(self, ticket_ids: set[int]) -> dict[int, tuple[PromiseKind, datetime]]:
+        """For each ticket with an open promise, the kind and due time of the soonest
+        (one query, for the cards of many tickets)."""
+        soonest: dict[int, tuple[PromiseKind, datetime]] = {}
+        if not ticket_ids:
+            return soonest
+        rows = await self.session.execute(
+            select(PromiseRow.ticket_id, PromiseRow.kind, PromiseRow.due_at)
+            .where(PromiseRow.ticket_id.in_(ticket_ids), PromiseRow.status.in_(_OPEN))
+            .order_by(PromiseRow.due_at.desc()))
+        for ticket_id, kind, due_at in rows.all():
+            soonest[ticket_id] = (PromiseKind(kind), due_at)  # the last one written wins
+        return soonest
+
+    async def link_covers(self, covers: dict[int, int]) -> None:
+        """Point each covered promise (key) at the outbox row that covered it (value)."""
+        if covers:
+            await self.session.execute(
+                update(_promises).where(_promises.c.id == bindparam("_id"))
+                .values(cover_outbox_id=bindparam("_cover")),
+                [{"_id": promise_id, "_cover": row_id} for promise_id, row_id in covers.items()])
+
     async def keep(self, ticket_id: int, action: str, now: datetime) -> list[Promise]:
         """Mark kept every open promise on the ticket that ``action`` keeps. One kept
         after its due time (before the sweeper covered it) is recorded as ``late``."""
@@ -81,7 +112,14 @@ class PromiseRepository:
 
     async def cancel(self, ticket_id: int, now: datetime, kinds: tuple[PromiseKind, ...] = ()) -> int:
         """Cancel open promises on the ticket (of ``kinds``, or all); returns how many."""
-        query = update(PromiseRow).where(PromiseRow.ticket_id == ticket_id,
+        return await self.cancel_many({ticket_id}, now, kinds)
+
+    async def cancel_many(self, ticket_ids: set[int], now: datetime,
+                          kinds: tuple[PromiseKind, ...] = ()) -> int:
+        """:meth:`cancel` for several tickets at once, in one statement."""
+        if not ticket_ids:
+            return 0
+        query = update(PromiseRow).where(PromiseRow.ticket_id.in_(ticket_ids),
                                          PromiseRow.status.in_(_OPEN))
         if kinds:
             query = query.where(PromiseRow.kind.in_([k.value for k in kinds]))

@@ -17,7 +17,9 @@ from bot.storage.outbox_repository import OutboxRepository, WrittenRow
 from bot.storage.peek import Peeker
 from bot.storage.promise_repository import PromiseRepository
 from bot.storage.event_log import InboundEventLog
-from bot.storage.repositories import PeopleRepository, TicketRepository, WorkspaceRepository
+from bot.storage.people_repository import PeopleRepository
+from bot.storage.ticket_repository import TicketRepository
+from bot.storage.workspace_repository import WorkspaceRepository
 
 logger = logging.getLogger(__name__)
 

@@ -8,10 +8,11 @@ from datetime import timedelta
 from sqlalchemy import event, select
 
 from bot.domain.promises import PromiseKind
-from bot.ledger.lapses import LapseCover
+from bot.ledger import sweeper as sweeper_module
 from bot.ledger.sweeper import MAX_COVER_ATTEMPTS
 from bot.storage.tables import OutboxRow, PromiseRow
 from tests.ledger.test_ledger import MONDAY_10, lapse_updates, pin, promises
+from tests.flows.story import FlowDesk
 from tests.support.harness import DeskHarness
 
 TICKETS = 12
@@ -73,14 +74,14 @@ async def test_a_batch_is_covered_with_a_few_statements_and_the_usual_words(db_u
 async def test_one_failing_cover_neither_blocks_nor_loses_the_others(sqlite_url, monkeypatch):
     async with DeskHarness(sqlite_url) as desk:
         await many_followups(desk, 4)
-        real = LapseCover._cover_desk_promise
+        real = sweeper_module.plan_cover
 
-        async def broken_for_ticket_two(self):
-            if self.ticket.number == 2:
+        def broken_for_ticket_two(inputs):
+            if inputs.ticket.number == 2:
                 raise RuntimeError("a bug in covering #2")
-            return await real(self)
+            return real(inputs)
 
-        monkeypatch.setattr(LapseCover, "_cover_desk_promise", broken_for_ticket_two)
+        monkeypatch.setattr(sweeper_module, "plan_cover", broken_for_ticket_two)
         mark = len(desk.adapter.sent)
         desk.clock.advance(timedelta(minutes=6))
         assert await desk.sweeper.sweep() == 3
@@ -98,7 +99,7 @@ async def test_one_failing_cover_neither_blocks_nor_loses_the_others(sqlite_url,
             gave_up = await uow.session.get(PromiseRow, held.id)
         assert (gave_up.status, gave_up.resolution) == ("missed", "failed")
 
-        monkeypatch.setattr(LapseCover, "_cover_desk_promise", real)
+        monkeypatch.setattr(sweeper_module, "plan_cover", real)
         assert [len(updates_to(desk, f"user{n}", mark)) for n in (1, 2, 3, 4)] == [1, 0, 1, 1]
 
 
@@ -118,3 +119,35 @@ async def test_two_promises_of_one_ticket_lapsing_together_are_each_covered_once
         rows = await promises(desk, PromiseKind.FOLLOW_UP)
         assert sum(p.status == "missed" and p.resolution == "bot" for p in rows) == 3
         assert sum(p.status == "pending" for p in rows) == 3
+
+
+async def test_the_card_after_a_cover_shows_the_new_promise_when_covered_one_by_one(
+        sqlite_url, monkeypatch):
+    """A batch that fails together is covered one by one; each card then shows the
+    ticket's next promise as the cover left it, not the one that lapsed."""
+    async with FlowDesk(sqlite_url) as desk:
+        await desk.staffed()
+        for n, user in ((1, "ann"), (2, "bob")):
+            await desk.dm(user, f"Problem number {n}")
+            await desk.command("sam", f"ticket claim {n}")
+            await desk.command("sam", f"ticket followup {n} 5m")
+        assert dict(desk.cards(1)[-1].message.fields)["Next promise"] == \
+            "promised follow-up due today at 10:05 UTC"
+        real, failed = sweeper_module.apply_plans, []
+
+        async def fails_for_a_batch(uow, plans, now):
+            if len(plans) > 1:
+                failed.append(len(plans))
+                raise RuntimeError("the set failed")
+            return await real(uow, plans, now)
+
+        monkeypatch.setattr(sweeper_module, "apply_plans", fails_for_a_batch)
+        await desk.advance(timedelta(minutes=6))
+        assert failed == [2]  # the set was tried, then each promise alone
+        for n in (1, 2):
+            # The new time the cover gave: a business day on, never sooner than the
+            # missed promise's own length.
+            assert dict(desk.cards(n)[-1].message.fields)["Next promise"] == \
+                "promised follow-up due tomorrow at 10:06 UTC"
+        follow_ups = await promises(desk, PromiseKind.FOLLOW_UP)
+        assert sorted(p.status for p in follow_ups) == ["missed", "missed", "pending", "pending"]

@@ -10,7 +10,7 @@ from bot.desk.policy import Desk
 from bot.domain.people import Person, Role, Workspace
 from bot.domain.priority import Priority
 from bot.domain.tickets import Ticket, TicketStatus
-from bot.ledger.notices import MAX_LINES, messages_for, notice
+from bot.ledger.notices import MAX_LINES, gather, notice
 from bot.settings import Settings
 
 WORKSPACE = Workspace(1, "console", "T1", "Acme", {})
@@ -38,8 +38,9 @@ def escalation(person: Person, number: int):
 
 def test_a_lone_notice_is_the_message_it_always_was():
     alone = reminder(ALEX, 7)
-    [(workspace, message, ticket_id)] = messages_for([alone])
-    assert message == alone.alone and workspace == WORKSPACE and ticket_id == 107
+    [post] = gather([alone])
+    message = post.message
+    assert message == alone.alone and post.workspace_id == WORKSPACE.id and post.ticket_id == 107
     assert message.text == (
         "Reminder: #7 for User7 had a promised follow-up due today at 10:00 UTC, and it passed "
         "without one. I've told them they'll hear from you by today at 11:00 UTC; please reply "
@@ -51,7 +52,7 @@ def test_many_notices_become_one_message_per_person_and_kind_naming_every_ticket
     count = MAX_LINES + 5
     notices = ([reminder(ALEX, n) for n in range(1, count + 1)]
                + [escalation(LEE, 1), escalation(LEE, 2), reminder(LEE, 3)])
-    messages = messages_for(notices)
+    messages = [(p.workspace_id, p.message, p.ticket_id) for p in gather(notices)]
     assert [(m.direct_to, ticket_id) for _, m, ticket_id in messages] == [
         ("alex", None), ("alex", None), ("lee", None), ("lee", 103)]
 

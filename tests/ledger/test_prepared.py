@@ -1,4 +1,4 @@
-"""Covers prepared ahead (bot/ledger/prepared.py): worked out before the due time,
+"""Covers prepared ahead (bot/ledger/sweeper.py): worked out before the due time,
 committed at it with the same words, exactly once, and never for a promise that was
 kept or a ticket that changed meanwhile."""
 
@@ -7,14 +7,13 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from bot.domain.promises import PromiseKind
-from bot.ledger.lapses import LapseCover
-from bot.ledger import prepared
+from bot.ledger import sweeper as sweeper_module
 from bot.ledger.sweeper import PromiseSweeper
 from bot.ticker import Ticker
-from bot.storage.tables import PromiseRow
+from bot.storage.tables import PromiseRow, TicketRow
 from tests.ledger.test_ledger import promises
 from tests.ledger.test_ledger_batch import many_followups, updates_to
 from tests.support.harness import DeskHarness
@@ -42,15 +41,15 @@ async def prepared_before_due(desk: DeskHarness, sweeper: PromiseSweeper) -> int
 
 
 def count_live_covers(monkeypatch) -> list[int]:
-    """Tickets covered by LapseCover from now on (a prepared cover is not re-run)."""
+    """Tickets covered afresh from now on (a prepared cover is not planned again)."""
     seen: list[int] = []
-    real = LapseCover.run
+    real = PromiseSweeper._cover
 
-    async def counting(self):
-        seen.append(self.promise.ticket_id)
-        return await real(self)
+    async def counting(self, uow, promises, now):
+        seen.extend(p.ticket_id for p in promises)
+        return await real(self, uow, promises, now)
 
-    monkeypatch.setattr(LapseCover, "run", counting)
+    monkeypatch.setattr(PromiseSweeper, "_cover", counting)
     return seen
 
 
@@ -130,27 +129,6 @@ async def test_a_ticket_changed_after_preparing_is_covered_afresh(sqlite_url, mo
         assert len(updates_to(desk, "user2", mark)) == 1
 
 
-async def test_a_cover_that_would_change_rows_is_not_prepared_but_covered_on_time(
-        sqlite_url, monkeypatch):
-    async with DeskHarness(sqlite_url) as desk:
-        sweeper = sweeper_preparing(desk)
-        await many_followups(desk, 1)
-        real = LapseCover._cover_desk_promise
-
-        async def also_cancels(self):
-            await self.uow.promises.cancel(self.ticket.id, self.now, (PromiseKind.STATUS_UPDATE,))
-            return await real(self)
-
-        monkeypatch.setattr(LapseCover, "_cover_desk_promise", also_cancels)
-        mark = await prepared_before_due(desk, sweeper)
-        [entry] = sweeper._prepared.values()
-        assert entry.rows is None  # the write was refused, so nothing was worked out ahead
-        desk.clock.advance(PAST_DUE)
-        assert await sweeper.sweep() == 1
-        await desk.dispatcher.drain()
-        assert len(updates_to(desk, "user1", mark)) == 1
-
-
 async def test_stopping_hands_prepared_promises_back_for_another_process(sqlite_url):
     async with DeskHarness(sqlite_url) as desk:
         sweeper = sweeper_preparing(desk)
@@ -197,9 +175,7 @@ async def test_the_ticker_wakes_at_a_prepared_due_time_and_hands_the_rest_back_o
 
 
 async def test_many_chunks_commit_each_cover_once_linked_to_its_own_update(db_url, monkeypatch):
-    # Two covers a chunk: on PostgreSQL the chunks commit side by side.
-    monkeypatch.setattr(prepared, "COMMIT_CHUNK", 2)
-    monkeypatch.setattr(prepared, "COMMIT_CHUNK_SHARED", 2)
+    monkeypatch.setattr(sweeper_module, "COMMIT_CHUNK", 2)
     async with DeskHarness(db_url) as desk:
         sweeper = sweeper_preparing(desk)
         await many_followups(desk, 7)
@@ -212,9 +188,77 @@ async def test_many_chunks_commit_each_cover_once_linked_to_its_own_update(db_ur
             if promise.status == "pending":
                 continue
             assert (promise.status, promise.resolution) == ("missed", "bot")
-            # The fence wrote the link: the cover is the update in this ticket's thread.
+            # Each promise is linked to its own update in this ticket's thread.
             update = sent_as[f"hd-{promise.cover_outbox_id}"]
             assert update.message.audience == "requester"
             assert update.message.ticket_number == promise.ticket_id
         for n in range(1, 8):
             assert len(updates_to(desk, f"user{n}", mark)) == 1
+
+
+async def test_every_kind_is_prepared_ahead_closes_and_cancels_included(db_url, monkeypatch):
+    """Status updates, resolution targets, first responses and both kinds of wait (a
+    nudge, a reminder, a close) are planned ahead and go out at their due time from
+    the plan, with the same writes a live cover makes."""
+    async with DeskHarness(db_url) as desk:
+        sweeper = sweeper_preparing(desk)
+        await many_followups(desk, 6)  # Alex owns #1-#6, each with a follow-up
+        await desk.command("alex", "ticket reply 2 Looking into it now")  # a status update
+        await desk.command("alex", "ticket wait 4 requester Which laptop is it?")
+        await desk.command("alex", "ticket wait 5 requester Which printer?")
+        await desk.command("alex", "ticket resolve 6 Updated the client")
+        await desk.dm("user7", "The printer is jammed")  # #7: new, a first response
+        mark = len(desk.adapter.sent)
+        # One promise per ticket falls due in the window, a different kind each.
+        chosen = {1: PromiseKind.FOLLOW_UP, 2: PromiseKind.STATUS_UPDATE,
+                  3: PromiseKind.RESOLUTION, 4: PromiseKind.AWAITING_REQUESTER,
+                  5: PromiseKind.AWAITING_REQUESTER, 6: PromiseKind.AWAITING_CONFIRMATION,
+                  7: PromiseKind.FIRST_RESPONSE}
+        async with desk.db.unit_of_work() as uow:
+            numbers = dict((await uow.session.execute(
+                select(TicketRow.id, TicketRow.number))).all())
+            due = desk.clock.now() + AHEAD / 2
+            rows = (await uow.session.execute(select(PromiseRow).where(
+                PromiseRow.status == "pending"))).scalars().all()
+            picked = {}
+            for row in rows:
+                number = numbers[row.ticket_id]
+                if row.kind == chosen[number].value and number not in picked:
+                    picked[number] = row.id
+            assert sorted(picked) == list(range(1, 8))
+            await uow.session.execute(update(PromiseRow).where(
+                PromiseRow.id.in_(picked.values())).values(due_at=due, warn_at=None))
+            # #5's requester was nudged already: this lapse is the close.
+            await uow.session.execute(update(PromiseRow).where(
+                PromiseRow.id == picked[5]).values(step=1))
+        live = count_live_covers(monkeypatch)
+        desk.clock.advance(AHEAD / 4)
+        assert await sweeper.sweep() == 0
+        assert {entry.plan is not None for entry in sweeper._prepared.values()} == {True}
+        desk.clock.advance(AHEAD / 2)
+        assert await sweeper.sweep() == 7
+        await desk.dispatcher.drain()
+        assert live == []  # every cover went out as planned ahead
+        said = {n: [s.message.text for s in desk.adapter.sent[mark:]
+                    if s.message.audience == "requester" and s.message.ticket_number == n]
+                for n in range(1, 8)}
+        assert said[1][0].startswith("An update on #1")
+        assert said[2][0].startswith("A quick update on #2")
+        assert said[3][0].startswith("#3 is taking longer than we aimed for")
+        assert said[4][0].startswith("Just checking in on #4")
+        assert said[5][0].startswith("We've closed #5")
+        assert said[6][0].startswith("Has #6 been solved for you?")
+        assert said[7][0].startswith("An update on #7: nobody from the desk")
+        assert all(len(texts) == 1 for texts in said.values())
+        async with desk.db.reading() as uow:
+            five = (await uow.session.execute(select(TicketRow).where(
+                TicketRow.number == 5))).scalar_one()
+            open_on_five = (await uow.session.execute(select(PromiseRow).where(
+                PromiseRow.ticket_id == five.id,
+                PromiseRow.status.in_(("pending", "sending"))))).scalars().all()
+            status_updates = (await uow.session.execute(select(PromiseRow).where(
+                PromiseRow.ticket_id == next(k for k, v in numbers.items() if v == 2),
+                PromiseRow.kind == "status_update", PromiseRow.status == "pending"))
+            ).scalars().all()
+        assert five.status == "closed" and open_on_five == []
+        assert len(status_updates) == 1 and status_updates[0].misses_in_row == 1

@@ -1,6 +1,6 @@
-"""Many new rows written at once (bot/storage/batch.py): ids taken first, one plain
-INSERT per table and shape, the rows readable afterwards, and later ORM inserts never
-colliding with the ids taken."""
+"""One way to write (bot/storage/batch.py, the repositories): ids taken first, one
+statement per table and shape however many rows, every row readable at once by a
+later read in the same unit of work, and nothing left behind by a rollback."""
 
 from __future__ import annotations
 
@@ -9,9 +9,13 @@ from datetime import datetime, timezone
 import pytest
 from sqlalchemy import event, select
 
-from bot.core import OutboundMessage
 from bot.clock import OffsetClock
-from bot.storage.batch import bind_row, write_bound, write_new_rows
+from bot.core import OutboundMessage
+from bot.domain.promises import PromiseKind
+from bot.storage.batch import insert_many
+from bot.storage.outbox_repository import NewPost
+from bot.storage.promise_repository import promise_row
+from bot.storage.ticket_repository import event_row
 from bot.storage.tables import OutboxRow, TicketEventRow
 from bot.storage.uow import Database
 from tests.support.harness import reset_schema
@@ -28,99 +32,77 @@ async def db(db_url):
     await database.dispose()
 
 
-def outbox_row(workspace_id: int, text: str, **extra) -> OutboxRow:
-    return OutboxRow(workspace_id=workspace_id, platform="test", payload_json=f'{{"t": "{text}"}}',
-                     status="pending", due_at=NOW, attempts=0, created_at=NOW, **extra)
-
-
-async def test_new_rows_get_ids_and_are_written_with_one_insert_per_shape(db):
-    inserts: list[tuple[str, bool]] = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):
-        if statement.lstrip().upper().startswith("INSERT"):
-            inserts.append((statement, executemany))
-
-    async with db.unit_of_work() as uow:
-        ws = await uow.workspaces.ensure("test", "T1", "T", NOW)
-        already = await uow.outbox.add(ws.id, "test", _message("first"), NOW)
-    event.listen(db.engine.sync_engine, "before_cursor_execute", count)
-    async with db.unit_of_work() as uow:
-        rows = [outbox_row(ws.id, f"plain {i}") for i in range(5)]
-        # Another shape: a row written already claimed, and one leaving `kind` to
-        # the column's default.
-        rows.append(outbox_row(ws.id, "claimed", kind="edit", claim_token="tok"))
-        uow.session.add_all(rows)
-        assert await write_new_rows(uow.session, OutboxRow) == 6
-        assert not uow.session.new, "written rows must leave the session"
-        ids = [row.id for row in rows]
-    event.remove(db.engine.sync_engine, "before_cursor_execute", count)
-    assert len(set(ids)) == 6 and min(ids) > already
-    assert len(inserts) == 2  # one per shape, not one per row
-
-    async with db.unit_of_work() as uow:
-        later = await uow.outbox.add(ws.id, "test", _message("later"), NOW)  # the ORM's way
-        stored = {row.id: row for row in (await uow.session.execute(
-            select(OutboxRow).where(OutboxRow.workspace_id == ws.id))).scalars()}
-    assert later not in ids and later > already
-    assert set(stored) == {already, later, *ids}
-    assert stored[ids[0]].payload_json == '{"t": "plain 0"}'
-    assert stored[ids[0]].kind == "post"  # the column default applied
-    assert (stored[ids[-1]].kind, stored[ids[-1]].claim_token) == ("edit", "tok")
-
-
-async def test_a_rolled_back_batch_leaves_nothing(db):
-    async with db.unit_of_work() as uow:
-        ws = await uow.workspaces.ensure("test", "T1", "T", NOW)
-    try:
-        async with db.unit_of_work() as uow:
-            uow.session.add_all([outbox_row(ws.id, "gone") for _ in range(3)])
-            await write_new_rows(uow.session, OutboxRow)
-            raise RuntimeError("the batch failed after writing")
-    except RuntimeError:
-        pass
-    async with db.unit_of_work() as uow:
-        left = (await uow.session.execute(select(OutboxRow.id))).scalars().all()
-    assert left == []
-
-
-async def test_rows_bound_ahead_are_written_as_the_orm_would_write_them(db):
+async def a_ticket(db):
     async with db.unit_of_work() as uow:
         ws = await uow.workspaces.ensure("test", "T1", "T", NOW)
         ann = await uow.people.ensure(ws.id, "ann", "Ann", NOW)
         ticket = await uow.tickets.add(
-            workspace_id=ws.id, number=1, requester_id=ann.id, status="open",
+            workspace_id=ws.id, number=1, requester_id=ann.id, status="in_progress",
             priority="P3", subject="VPN", first_message="VPN", in_a_hurry=False,
             created_at=NOW, updated_at=NOW)
-        by_orm = await uow.outbox.add(ws.id, "test", _message("by the ORM"), NOW)
-    dialect = db.engine.dialect
-    # Bound long before they are written, as a cover prepared ahead is.
-    lease = NOW.replace(minute=5)
-    posts = [bind_row(dialect, outbox_row(ws.id, f"bound {i}"),
-                      later=("status", "claim_token", "lease_until")) for i in range(3)]
-    event_row = bind_row(dialect, TicketEventRow(ticket_id=ticket.id, kind="bot",
-                                                 created_at=NOW))  # body: its default
+    return ws, ticket
+
+
+def counting_inserts(db) -> list[str]:
+    inserts: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("INSERT"):
+            inserts.append(statement)
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", count)
+    return inserts
+
+
+async def test_many_rows_take_ids_first_and_go_in_one_statement_per_shape(db):
+    ws, _ = await a_ticket(db)
     async with db.unit_of_work() as uow:
-        ids = await write_bound(uow.session, [*posts, event_row], [
-            {"status": "sending", "claim_token": "tok", "lease_until": lease},
-            {"status": "pending", "claim_token": None, "lease_until": None},
-            {"status": "pending", "claim_token": None, "lease_until": None}, None])
-    assert len(set(ids[:3])) == 3 and min(ids[:3]) > by_orm
+        already = await uow.outbox.add(ws.id, "test", _message("first"), NOW)
+    inserts = counting_inserts(db)
+    async with db.unit_of_work() as uow:
+        posts = [NewPost(ws.id, "test", _message(f"plain {i}")) for i in range(5)]
+        posts.append(NewPost(ws.id, "test", _message("a card"), kind="card"))
+        ids = await uow.outbox.add_many(posts, NOW)
+    assert len(set(ids)) == 6 and min(ids) > already and ids == sorted(ids)
+    assert len([s for s in inserts if "outbox" in s]) == 1  # not one per row
     async with db.reading() as uow:
         stored = {row.id: row for row in (await uow.session.execute(select(OutboxRow))).scalars()}
-        written_event = await uow.session.get(TicketEventRow, ids[3])
-    orm, first, second = stored[by_orm], stored[ids[0]], stored[ids[1]]
-    assert (first.payload_json, first.status, first.claim_token) == ('{"t": "bound 0"}',
-                                                                    "sending", "tok")
-    assert first.lease_until == lease and first.kind == orm.kind == "post"
-    assert first.due_at == orm.due_at == NOW and first.created_at == NOW
-    assert (second.status, second.claim_token, second.lease_until) == ("pending", None, None)
-    assert (written_event.ticket_id, written_event.body, written_event.created_at) == (
-        ticket.id, "", NOW)
-    # Due-time ordering in SQL still holds between bound and ORM-written rows.
+    assert '"text": "plain 0"' in stored[ids[0]].payload_json
+    assert (stored[ids[-1]].kind, stored[ids[0]].kind) == ("card", "post")
+
+
+async def test_a_later_read_in_the_same_unit_of_work_sees_every_write(db):
+    """Whichever method wrote a row, a later read in the same unit of work sees it:
+    the ledger builds each card after its covers, from what they wrote."""
+    ws, ticket = await a_ticket(db)
+    due = NOW.replace(hour=10)
+    async with db.unit_of_work() as uow:
+        await uow.promises.make(ws.id, ticket.id, PromiseKind.STATUS_UPDATE, due, NOW)
+        assert await uow.promises.soonest_open({ticket.id}) == {
+            ticket.id: (PromiseKind.STATUS_UPDATE, due)}
+        await uow.promises.make_many([promise_row(ws.id, ticket.id, PromiseKind.FOLLOW_UP,
+                                                  due.replace(hour=9, minute=30), NOW)])
+        assert await uow.promises.soonest_open({ticket.id}) == {
+            ticket.id: (PromiseKind.FOLLOW_UP, due.replace(hour=9, minute=30))}
+        await uow.tickets.add_event(ticket.id, "note", NOW, body="one")
+        await uow.tickets.add_events([event_row(ticket.id, "note", NOW, body="two")])
+        assert [e.body for e in await uow.tickets.timeline(ticket.id)] == ["one", "two"]
+        await uow.promises.cancel_many({ticket.id}, NOW, (PromiseKind.FOLLOW_UP,))
+        assert await uow.promises.soonest_open({ticket.id}) == {
+            ticket.id: (PromiseKind.STATUS_UPDATE, due)}
+
+
+async def test_a_rolled_back_batch_leaves_nothing(db):
+    ws, ticket = await a_ticket(db)
+    with pytest.raises(RuntimeError):
+        async with db.unit_of_work() as uow:
+            await uow.outbox.add_many([NewPost(ws.id, "test", _message("gone"))] * 3, NOW)
+            await insert_many(uow.session, TicketEventRow.__table__,
+                              [event_row(ticket.id, "note", NOW)])
+            raise RuntimeError("the batch failed after writing")
     async with db.reading() as uow:
-        due = (await uow.session.execute(select(OutboxRow.id).where(
-            OutboxRow.due_at <= NOW, OutboxRow.status == "pending"))).scalars().all()
-    assert set(due) == {by_orm, ids[1], ids[2]}
+        assert (await uow.session.execute(select(OutboxRow.id))).scalars().all() == []
+        assert await uow.tickets.timeline(ticket.id) == []
 
 
 def _message(text: str) -> OutboundMessage:

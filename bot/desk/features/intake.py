@@ -22,6 +22,7 @@ from bot.domain.tickets import Ticket, TicketAction, TicketStatus, subject_from,
 from bot.domain.timefmt import format_when
 from bot.desk.cards import earlier_tickets, render_card
 from bot.desk.context import BadInput, Context
+from bot.storage.outbox_repository import NewPost
 from bot.desk.quoting import defang
 
 logger = logging.getLogger(__name__)
@@ -64,26 +65,25 @@ async def open_ticket(ctx: Context, requester: Person, text: str, *, channel_id:
         in_a_hurry=said_they_are_in_a_hurry(text), created_at=now, updated_at=now,
         triage_channel_id=triage[0] if triage else None,
     )
-    # The rest is queued and written together at the commit.
     await uow.tickets.add_event(ticket.id, "opened", now, author_id=(opened_by or requester).id,
                                 body=text)
-    uow.promises.queue(workspace.id, ticket.id, PromiseKind.FIRST_RESPONSE, due, now,
-                       warn_at=warn_at)
+    await uow.promises.make(workspace.id, ticket.id, PromiseKind.FIRST_RESPONSE, due, now,
+                            warn_at=warn_at)
     text = ctx.t("intake.ack", requester=requester.name, ref=ticket.ref, subject=defang(ticket.subject),
                  eta=_eta_sentence(ctx, requester, due, ahead))
     if opened_by is not None and opened_by.id != requester.id:
         text += " " + ctx.t("intake.reaction_on_behalf", agent=opened_by.name)
     # With no message to thread under (a slash command), the acknowledgement itself
     # becomes the thread: the dispatcher records its id on the ticket once posted.
-    uow.outbox.queue(workspace.id, workspace.platform,
+    posts = [NewPost(workspace.id, workspace.platform,
                      OutboundMessage(channel_id=channel_id, thread_id=thread_id or None,
                                      text=text, ticket_number=ticket.number),
-                     now, ticket_id=ticket.id, kind="post" if thread_id else "thread_root")
+                     ticket.id, kind="post" if thread_id else "thread_root")]
     if triage:
         card = render_card(policy, now, ticket, requester=requester, owner=None,
                            soonest=(PromiseKind.FIRST_RESPONSE, due), earlier=earlier)
-        uow.outbox.queue(workspace.id, workspace.platform, card, now, ticket_id=ticket.id,
-                         kind="card")
+        posts.append(NewPost(workspace.id, workspace.platform, card, ticket.id, kind="card"))
+    await uow.outbox.add_many(posts, now)  # the acknowledgement and the card, one statement
     logger.info("opened ticket #%d in workspace %d", number, workspace.id)
     return ticket
 

@@ -1,0 +1,217 @@
+"""Covering a lapsed promise, as a pure plan.
+
+When a promise falls due and nobody kept it, the desk covers it: an honest update in
+the requester's thread (owning the lateness when the update is itself late), a reminder
+to the owner (or a note in the triage thread when nobody owns the ticket), an
+escalation to the leads on a repeated miss or at once for P1, and a new time, which is
+itself a new promise. A promise the desk waits on the requester for lapses in two
+steps instead: a nudge (or a reminder with the yes/no buttons) announcing the close,
+then the close.
+
+:func:`plan_cover` decides all of that from what it is given and returns a
+:class:`CoverPlan`: the rows to write, the promises to cancel, the ticket to close, the
+next promise. It reads no database and no clock, so it is tested on its own, and the
+sweeper (bot/ledger/sweeper.py) loads the inputs of a whole batch as sets and applies
+the plans as sets. Preparing a cover ahead of its due time is the same call with the
+due time as ``now``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from bot.core import OutboundMessage
+from bot.desk.notify import confirmation_buttons, to_agents, to_requester
+from bot.desk.policy import DeskPolicy
+from bot.domain.people import Person, Workspace
+from bot.domain.priority import Priority
+from bot.domain.promises import (
+    WAITS_ON_REQUESTER, Promise, PromiseKind, is_late, next_promise_due, should_escalate,
+)
+from bot.domain.tickets import Ticket, TicketAction, TicketStatus, transition
+from bot.domain.timefmt import format_when
+from bot.ledger.notices import Notice, notice
+
+# The ticket status each kind of waiting promise belongs to: if the ticket has left it,
+# the wait ended some other way and there is nothing to say.
+_WAIT_STATUS = {PromiseKind.AWAITING_REQUESTER: TicketStatus.WAITING_REQUESTER,
+                PromiseKind.AWAITING_CONFIRMATION: TicketStatus.RESOLVED}
+
+
+@dataclass(frozen=True)
+class CoverInputs:
+    """Everything covering one promise depends on, loaded before planning."""
+
+    promise: Promise
+    ticket: Ticket
+    workspace: Workspace
+    policy: DeskPolicy
+    requester: Person
+    owner: Person | None  # the promise's owner, else the ticket's
+    leads: tuple[Person, ...]
+    now: datetime
+
+
+@dataclass(frozen=True)
+class NextPromise:
+    """The promise a cover makes: the new time it gave."""
+
+    kind: PromiseKind
+    due_at: datetime
+    owner_id: int | None = None
+    text: str = ""
+    misses_in_row: int = 0
+    warn_at: datetime | None = None
+    step: int = 0
+
+
+@dataclass(frozen=True)
+class TimelineLine:
+    """A line the cover adds to the ticket's timeline."""
+
+    kind: str
+    body: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CoverPlan:
+    """What covering one promise writes. An empty plan (no update, nothing else) means
+    the promise owed nothing any more: it is recorded as missed and nothing is said."""
+
+    promise: Promise
+    ticket: Ticket
+    workspace: Workspace
+    policy: DeskPolicy
+    # The requester-facing update: the promise's cover, linked to it once written.
+    update: OutboundMessage | None = None
+    # Other messages, written at once (a note in the triage thread).
+    posts: tuple[OutboundMessage, ...] = ()
+    # Reminders and escalations, gathered per person across the sweep.
+    notices: tuple[Notice, ...] = ()
+    # Open promises of the ticket to cancel before the next one is recorded: None
+    # cancels nothing, () cancels every open promise.
+    cancel: tuple[PromiseKind, ...] | None = None
+    next_promise: NextPromise | None = None
+    # The status the ticket moves to (a close), if any.
+    status: TicketStatus | None = None
+    timeline: tuple[TimelineLine, ...] = ()
+    # Escalation was due but the workspace has no leads: the sweeper logs it.
+    no_leads: bool = False
+
+    @property
+    def changes_ticket(self) -> bool:
+        """Whether applying the plan changes the ticket beyond adding rows."""
+        return self.status is not None
+
+
+def plan_cover(inputs: CoverInputs) -> CoverPlan:
+    """The plan for covering ``inputs.promise`` at ``inputs.now``."""
+    promise, ticket = inputs.promise, inputs.ticket
+    if promise.kind in WAITS_ON_REQUESTER:
+        if ticket.status is not _WAIT_STATUS[promise.kind]:
+            return _nothing(inputs)  # the wait ended some other way
+        return _plan_wait(inputs)
+    if not ticket.status.is_active:
+        return _nothing(inputs)  # a resolved or closed ticket owes nothing more
+    return _plan_desk_promise(inputs)
+
+
+def _nothing(inputs: CoverInputs) -> CoverPlan:
+    return CoverPlan(inputs.promise, inputs.ticket, inputs.workspace, inputs.policy)
+
+
+class _Words:
+    """The workspace's wording and times as each reader sees them."""
+
+    def __init__(self, inputs: CoverInputs) -> None:
+        self.inputs = inputs
+        self.render = inputs.policy.templates.render
+
+    def when(self, moment: datetime, person: Person | None = None) -> str:
+        """A time in ``person``'s zone (the requester's by default)."""
+        inputs = self.inputs
+        tz = (person or inputs.requester).tz or inputs.policy.calendar.timezone
+        return format_when(moment, inputs.now, tz)
+
+
+def _plan_desk_promise(inputs: CoverInputs) -> CoverPlan:
+    promise, ticket, policy, now = inputs.promise, inputs.ticket, inputs.policy, inputs.now
+    words = _Words(inputs)
+    t, when = words.render, words.when
+    interval = policy.sla.target(ticket.priority).update_interval
+    next_due = next_promise_due(promise, now, interval, policy.calendar.add_business_time)
+    misses = promise.misses_in_row + 1
+    owner = inputs.owner
+    owner_name = owner.name if owner else t("lapse_words.the_desk")
+    # A promise the bot itself set after an earlier miss is not the owner's own word.
+    kind = "repeat" if promise.misses_in_row else promise.kind.value
+    key = f"lapse.{kind}" + ("_late" if is_late(promise.due_at, now) else "")
+    update = to_requester(ticket, t(key, ref=ticket.ref, owner=owner_name,
+                                    due=when(promise.due_at), next=when(next_due)))
+    what = t(f"what.{promise.kind.value}")
+    notices: list[Notice] = []
+    posts: list[OutboundMessage] = []
+    if owner is not None:
+        notices.append(notice(owner, inputs.workspace, policy, ticket, "owner_reminder",
+                              ref=ticket.ref, requester=inputs.requester.name, what=what,
+                              due=when(promise.due_at, owner), next=when(next_due, owner)))
+    else:
+        note = to_agents(ticket, t("lapse.triage_unowned", ref=ticket.ref,
+                                   requester=inputs.requester.name,
+                                   due=when(promise.due_at), next=when(next_due)))
+        if note is not None:
+            posts.append(note)
+    timeline = []
+    escalate = should_escalate(misses, ticket.priority is Priority.P1)
+    if escalate:
+        for lead in inputs.leads:
+            notices.append(notice(lead, inputs.workspace, policy, ticket, "escalation",
+                                  ref=ticket.ref, requester=inputs.requester.name, what=what,
+                                  misses=misses, priority=ticket.priority.value,
+                                  owner=owner_name, due=when(promise.due_at, lead),
+                                  next=when(next_due, lead)))
+        timeline.append(TimelineLine("escalated", t("timeline.escalated", what=what,
+                                                     misses=misses), {"automatic": True}))
+    # A missed resolution target is not promised again; the update cadence goes on.
+    next_kind = (PromiseKind.STATUS_UPDATE if promise.kind is PromiseKind.RESOLUTION
+                 else promise.kind)
+    timeline.append(TimelineLine("bot", t("timeline.covered", what=what),
+                                 {"promise_id": promise.id, "next_due": next_due.isoformat()}))
+    return CoverPlan(
+        promise, ticket, inputs.workspace, policy, update=update, posts=tuple(posts),
+        notices=tuple(notices),
+        cancel=(PromiseKind.STATUS_UPDATE,) if next_kind is PromiseKind.STATUS_UPDATE else None,
+        next_promise=NextPromise(next_kind, next_due, owner_id=promise.owner_id,
+                                 text=promise.text, misses_in_row=misses,
+                                 warn_at=now + (next_due - now) * policy.sla.warn_at),
+        timeline=tuple(timeline), no_leads=escalate and not inputs.leads)
+
+
+def _plan_wait(inputs: CoverInputs) -> CoverPlan:
+    promise, ticket, policy, now = inputs.promise, inputs.ticket, inputs.policy, inputs.now
+    words = _Words(inputs)
+    t = words.render
+    waiting = promise.kind is PromiseKind.AWAITING_REQUESTER
+    plan = policy.waiting if waiting else policy.confirmation
+    if promise.step == 0:
+        close_at = policy.calendar.add_business_time(now, plan.close_after)
+        if waiting:
+            update = to_requester(ticket, t("lapse.nudge", ref=ticket.ref,
+                                            close=words.when(close_at)))
+        else:
+            update = to_requester(
+                ticket, t("lapse.confirm_reminder", ref=ticket.ref, close=words.when(close_at)),
+                confirmation_buttons(ticket, t("buttons.solved_yes"), t("buttons.solved_no")))
+        return CoverPlan(promise, ticket, inputs.workspace, policy, update=update,
+                         next_promise=NextPromise(promise.kind, close_at,
+                                                  owner_id=promise.owner_id, step=1))
+    status = transition(ticket.status, TicketAction.AUTO_CLOSE,
+                        has_owner=ticket.owner_id is not None, number=ticket.number)
+    key = "lapse.closed_no_reply" if waiting else "lapse.closed_unconfirmed"
+    return CoverPlan(promise, ticket, inputs.workspace, policy,
+                     update=to_requester(ticket, t(key, ref=ticket.ref)), cancel=(),
+                     status=status,
+                     timeline=(TimelineLine("status", status.value, {"automatic": True}),))

@@ -1,0 +1,134 @@
+"""The ledger's reads and writes, each over a whole batch of promises at once.
+
+:func:`load_inputs` gathers what covering a batch depends on with a few IN-queries
+(tickets, workspaces, people, leads), however many promises there are; the pure
+planner (bot/ledger/plans.py) turns each into a plan; :func:`apply_plans` writes all
+the plans of a batch with one statement per table and kind of change. Everything is
+written through the repositories' one write API, so any read later in the same unit
+of work (the cards, built last) sees what the covers wrote.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Callable, Iterable
+
+from bot.desk.cards import queue_cards
+from bot.desk.policy import Desk, DeskPolicy
+from bot.domain.people import Role, Workspace
+from bot.domain.promises import Promise, PromiseKind
+from bot.ledger.notices import gather
+from bot.ledger.plans import CoverInputs, CoverPlan
+from bot.ledger.warnings import WarningPlan
+from bot.storage.outbox_repository import NewPost
+from bot.storage.promise_repository import promise_row
+from bot.storage.ticket_repository import event_row
+from bot.storage.uow import UnitOfWork
+
+logger = logging.getLogger(__name__)
+
+
+class Policies:
+    """Each workspace's policy, worked out once per batch."""
+
+    def __init__(self, desk: Desk) -> None:
+        self.desk = desk
+        self._known: dict[int, DeskPolicy] = {}
+
+    def of(self, workspace: Workspace) -> DeskPolicy:
+        """The policy in force for ``workspace``."""
+        policy = self._known.get(workspace.id)
+        if policy is None:
+            policy = self._known[workspace.id] = self.desk.policy(workspace)
+        return policy
+
+
+async def load_inputs(uow: UnitOfWork, desk: Desk, promises: list[Promise],
+                      now_of: Callable[[Promise], datetime]) -> list[CoverInputs]:
+    """What covering each of ``promises`` depends on, as it stands in this unit of work;
+    ``now_of`` gives the moment each is covered at (its due time, when prepared ahead)."""
+    tickets = await uow.tickets.many({p.ticket_id for p in promises})
+    workspaces = await uow.workspaces.many({t.workspace_id for t in tickets.values()})
+    people = await uow.people.many(
+        {t.requester_id for t in tickets.values()}
+        | {p.owner_id or tickets[p.ticket_id].owner_id for p in promises} - {None})
+    leads = await uow.people.with_role_in(set(workspaces), Role.LEAD)
+    policies = Policies(desk)
+    inputs = []
+    for promise in promises:
+        ticket = tickets[promise.ticket_id]
+        workspace = workspaces[ticket.workspace_id]
+        owner_id = promise.owner_id or ticket.owner_id
+        inputs.append(CoverInputs(
+            promise, ticket, workspace, policies.of(workspace), people[ticket.requester_id],
+            people[owner_id] if owner_id else None, tuple(leads[workspace.id]),
+            now_of(promise)))
+    return inputs
+
+
+async def apply_plans(uow: UnitOfWork, plans: list[CoverPlan], now: datetime) -> None:
+    """Write every plan of a batch in this unit of work.
+
+    Order matters twice. Cancellations come before the next promises, so a cover that
+    cancels a ticket's status updates does not cancel the one it makes. And the outbox
+    rows go requesters' updates first, then notes to the agents, then the staff's
+    gathered notices, then the cards: in a burst, the dispatcher sends them in that
+    order, so what people are waiting for is not queued behind the rest.
+    """
+    for kinds, ticket_ids in _grouped(plans, lambda plan: plan.cancel):
+        await uow.promises.cancel_many(ticket_ids, now, kinds)
+    for plan in plans:
+        if plan.status is not None:
+            await uow.tickets.update(plan.ticket.id, status=plan.status.value, closed_at=now,
+                                     updated_at=now)
+    await uow.promises.make_many([
+        promise_row(plan.workspace.id, plan.ticket.id, p.kind, p.due_at, now,
+                    owner_id=p.owner_id, text=p.text, warn_at=p.warn_at,
+                    misses_in_row=p.misses_in_row, parent_id=plan.promise.id, step=p.step)
+        for plan in plans if (p := plan.next_promise) is not None])
+    await uow.tickets.add_events([event_row(plan.ticket.id, line.kind, now, body=line.body,
+                                            **line.data)
+                                  for plan in plans for line in plan.timeline])
+    with_update = [plan for plan in plans if plan.update is not None]
+    ids = await uow.outbox.add_many(
+        [_post(plan, plan.update) for plan in with_update]
+        + [_post(plan, message) for plan in plans for message in plan.posts]
+        + gather([item for plan in plans for item in plan.notices]), now)
+    await uow.promises.link_covers({plan.promise.id: row_id
+                                    for plan, row_id in zip(with_update, ids)})
+    for plan in plans:
+        if plan.no_leads:
+            logger.warning("ticket %s needs escalating but workspace %d has no leads",
+                           plan.ticket.ref, plan.workspace.id)
+    # Last, so each card shows the ticket as the covers left it: its new next promise.
+    await queue_cards(uow, now, [(plan.workspace, plan.policy, plan.ticket)
+                                 for plan in plans if not _empty(plan)])
+
+
+async def apply_warnings(uow: UnitOfWork, plans: list[tuple[WarningPlan, Workspace, int]],
+                         now: datetime) -> None:
+    """Write the heads-ups of one sweep: the triage threads' notes, and one message per
+    owner for all their notices (``plans`` holds each plan's workspace and ticket id)."""
+    posts = [NewPost(workspace.id, workspace.platform, plan.post, ticket_id)
+             for plan, workspace, ticket_id in plans if plan.post is not None]
+    posts += gather([plan.notice for plan, _, _ in plans if plan.notice is not None])
+    await uow.outbox.add_many(posts, now)
+
+
+def _post(plan: CoverPlan, message) -> NewPost:
+    return NewPost(plan.workspace.id, plan.workspace.platform, message, plan.ticket.id)
+
+
+def _empty(plan: CoverPlan) -> bool:
+    return plan.update is None and plan.next_promise is None and plan.status is None
+
+
+def _grouped(plans: Iterable[CoverPlan], key) -> list[tuple[tuple[PromiseKind, ...], set[int]]]:
+    """The plans' tickets grouped by ``key`` (None: left out)."""
+    groups: dict[tuple[PromiseKind, ...], set[int]] = {}
+    for plan in plans:
+        kinds = key(plan)
+        if kinds is not None:
+            groups.setdefault(kinds, set()).add(plan.ticket.id)
+    return list(groups.items())

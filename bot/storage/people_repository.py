@@ -1,0 +1,115 @@
+"""People per workspace, refreshed from what the platform tells us, and their roles."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain.people import Person, Role
+from bot.storage.tables import PersonRow
+from bot.storage.workspace_repository import insert_for
+
+
+def person_from_row(row: PersonRow) -> Person:
+    """Domain value for a person row."""
+    return Person(row.id, row.workspace_id, row.external_id, row.display_name, Role(row.role),
+                  row.email, row.tz)
+
+
+class PeopleRepository:
+    """People per workspace, refreshed from what the platform tells us."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def ensure(self, workspace_id: int, external_id: str, display_name: str, now: datetime,
+                     *, email: str | None = None, tz: str | None = None) -> Person:
+        """The person, created on first sight; a newer display name, email or time zone
+        from the platform replaces the stored one. Roles are never changed here."""
+        row = await self._row(workspace_id, external_id)  # read first: most are known
+        if row is None:
+            # RETURNING gives the new row in the same statement; None means another
+            # transaction created the person in between, so read theirs.
+            row = (await self.session.execute(
+                insert_for(self.session, PersonRow).values(
+                    workspace_id=workspace_id, external_id=external_id,
+                    display_name=display_name, email=email, tz=tz, role=Role.REQUESTER.value,
+                    created_at=now,
+                ).on_conflict_do_nothing(index_elements=["workspace_id", "external_id"])
+                .returning(PersonRow))).scalar_one_or_none()
+            row = row or await self._row(workspace_id, external_id)
+            assert row is not None
+        changes = {k: v for k, v in (("display_name", display_name), ("email", email), ("tz", tz))
+                   if v and getattr(row, k) != v}
+        if changes:
+            for key, value in changes.items():
+                setattr(row, key, value)
+            await self.session.flush()
+        return person_from_row(row)
+
+    async def _row(self, workspace_id: int, external_id: str) -> PersonRow | None:
+        return (await self.session.execute(select(PersonRow).where(
+            PersonRow.workspace_id == workspace_id, PersonRow.external_id == external_id
+        ))).scalar_one_or_none()
+
+    async def get(self, person_id: int) -> Person:
+        """The person with this id."""
+        return person_from_row(await self.session.get_one(PersonRow, person_id))
+
+    async def many(self, person_ids: set[int]) -> dict[int, Person]:
+        """The people with these ids, in one query."""
+        rows = await self.session.execute(select(PersonRow).where(PersonRow.id.in_(person_ids)))
+        return {row.id: person_from_row(row) for row in rows.scalars()}
+
+    async def find(self, workspace_id: int, reference: str) -> Person | None:
+        """A person by platform id or (case-insensitive) display name."""
+        ref = reference.strip().lstrip("@")
+        rows = (await self.session.execute(select(PersonRow).where(
+            PersonRow.workspace_id == workspace_id,
+            (PersonRow.external_id == ref) | (func.lower(PersonRow.display_name) == ref.lower()),
+        ).order_by(PersonRow.id))).scalars().all()
+        return person_from_row(rows[0]) if rows else None
+
+    async def set_role(self, person_id: int, role: Role) -> None:
+        """Give a person a role."""
+        await self.session.execute(
+            update(PersonRow).where(PersonRow.id == person_id).values(role=role.value))
+
+    async def with_role(self, workspace_id: int, role: Role) -> list[Person]:
+        """Everyone with exactly this role."""
+        rows = await self.session.execute(select(PersonRow).where(
+            PersonRow.workspace_id == workspace_id, PersonRow.role == role.value
+        ).order_by(PersonRow.id))
+        return [person_from_row(r) for r in rows.scalars()]
+
+    async def platform_grant(self, person_id: int) -> tuple[Role | None, Role | None]:
+        """``(platform_role, granted_role)``: the role a platform role raised this person
+        to, and the desk's own grant beneath it; ``(None, None)`` when the stored role is
+        the desk's own grant."""
+        row = (await self.session.execute(
+            select(PersonRow.platform_role, PersonRow.granted_role)
+            .where(PersonRow.id == person_id))).one()
+        return (Role(row.platform_role) if row.platform_role else None,
+                Role(row.granted_role) if row.granted_role else None)
+
+    async def record_role(self, person_id: int, role: Role, *, platform_role: Role | None = None,
+                          granted_role: Role | None = None) -> None:
+        """Store a role and where it came from: ``platform_role`` (with the desk's
+        ``granted_role`` beneath it) when a platform role raised it; neither when the
+        desk granted it, which forgets any role a platform had given."""
+        await self.session.execute(update(PersonRow).where(PersonRow.id == person_id).values(
+            role=role.value, platform_role=platform_role.value if platform_role else None,
+            granted_role=granted_role.value if granted_role else None))
+
+    async def with_role_in(self, workspace_ids: set[int], role: Role) -> dict[int, list[Person]]:
+        """:meth:`with_role` for several workspaces at once, by workspace id."""
+        found: dict[int, list[Person]] = {workspace_id: [] for workspace_id in workspace_ids}
+        if workspace_ids:
+            rows = await self.session.execute(select(PersonRow).where(
+                PersonRow.workspace_id.in_(workspace_ids), PersonRow.role == role.value
+            ).order_by(PersonRow.id))
+            for row in rows.scalars():
+                found[row.workspace_id].append(person_from_row(row))
+        return found

@@ -1,0 +1,168 @@
+"""Tickets and their timelines."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain.priority import Priority
+from bot.domain.tickets import Ticket, TicketStatus, TimelineEntry
+from bot.storage.batch import insert_many
+from bot.storage.tables import TicketEventRow, TicketRow
+
+_events = TicketEventRow.__table__
+_tickets = TicketRow.__table__
+
+
+def ticket_from_row(row: TicketRow) -> Ticket:
+    """Domain value for a ticket row."""
+    return Ticket(
+        id=row.id, workspace_id=row.workspace_id, number=row.number,
+        requester_id=row.requester_id, status=TicketStatus(row.status),
+        priority=Priority(row.priority), subject=row.subject, first_message=row.first_message,
+        created_at=row.created_at, owner_id=row.owner_id, channel_id=row.channel_id,
+        thread_id=row.thread_id, triage_channel_id=row.triage_channel_id,
+        triage_message_id=row.triage_message_id, first_response_at=row.first_response_at,
+        resolved_at=row.resolved_at, closed_at=row.closed_at, in_a_hurry=row.in_a_hurry,
+    )
+
+
+class TicketRepository:
+    """Tickets and their timelines."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, **values: Any) -> Ticket:
+        """Insert a ticket row built from ``values`` and return it."""
+        row = TicketRow(**values)
+        self.session.add(row)
+        await self.session.flush()
+        return ticket_from_row(row)
+
+    async def get(self, ticket_id: int) -> Ticket:
+        """The ticket with this id."""
+        return ticket_from_row(await self.session.get_one(TicketRow, ticket_id))
+
+    async def by_number(self, workspace_id: int, number: int) -> Ticket | None:
+        """The ticket ``#number`` in this workspace, if there is one."""
+        row = (await self.session.execute(select(TicketRow).where(
+            TicketRow.workspace_id == workspace_id, TicketRow.number == number
+        ))).scalar_one_or_none()
+        return ticket_from_row(row) if row else None
+
+    async def by_thread(self, workspace_id: int, channel_id: str, thread_id: str) -> Ticket | None:
+        """The ticket whose requester thread or triage card thread this is."""
+        row = (await self.session.execute(select(TicketRow).where(
+            TicketRow.workspace_id == workspace_id,
+            ((TicketRow.channel_id == channel_id) & (TicketRow.thread_id == thread_id))
+            | ((TicketRow.triage_channel_id == channel_id)
+               & (TicketRow.triage_message_id == thread_id)),
+        ).order_by(TicketRow.id.desc()).limit(1))).scalar_one_or_none()
+        return ticket_from_row(row) if row else None
+
+    async def update(self, ticket_id: int, **values: Any) -> Ticket:
+        """Change a ticket's columns and return the new value."""
+        await self.session.execute(update(TicketRow).where(TicketRow.id == ticket_id).values(**values))
+        return await self.refresh(ticket_id)
+
+    async def place_in_triage(self, ticket_ids: set[int], channel_id: str) -> None:
+        """Record ``channel_id`` as the triage channel of those of ``ticket_ids`` that
+        have none yet (their first card goes there)."""
+        if ticket_ids:
+            await self.session.execute(update(TicketRow).where(
+                TicketRow.id.in_(ticket_ids), TicketRow.triage_channel_id.is_(None)
+            ).values(triage_channel_id=channel_id))
+
+    async def refresh(self, ticket_id: int) -> Ticket:
+        """Re-read a ticket from the database."""
+        row = await self.session.get_one(TicketRow, ticket_id, populate_existing=True)
+        return ticket_from_row(row)
+
+    async def list(self, workspace_id: int, *, requester_id: int | None = None,
+                   owner_id: int | None = None, statuses: tuple[TicketStatus, ...] = (),
+                   unowned: bool = False, limit: int = 50) -> list[Ticket]:
+        """Tickets matching every filter given, newest first."""
+        query = select(TicketRow).where(TicketRow.workspace_id == workspace_id)
+        if requester_id is not None:
+            query = query.where(TicketRow.requester_id == requester_id)
+        if owner_id is not None:
+            query = query.where(TicketRow.owner_id == owner_id)
+        if unowned:
+            query = query.where(TicketRow.owner_id.is_(None))
+        if statuses:
+            query = query.where(TicketRow.status.in_([s.value for s in statuses]))
+        rows = await self.session.execute(query.order_by(TicketRow.number.desc()).limit(limit))
+        return [ticket_from_row(r) for r in rows.scalars()]
+
+    async def count_waiting(self, workspace_id: int, statuses: tuple[TicketStatus, ...]) -> int:
+        """How many unowned tickets in ``statuses`` wait in the queue."""
+        return (await self.session.execute(
+            select(func.count()).select_from(TicketRow).where(
+                TicketRow.workspace_id == workspace_id, TicketRow.owner_id.is_(None),
+                TicketRow.status.in_([s.value for s in statuses])))).scalar_one()
+
+    async def recent_first_responses(self, workspace_id: int,
+                                     limit: int) -> list[tuple[datetime, datetime]]:
+        """(opened, first response) of the latest tickets that have had a first response."""
+        rows = await self.session.execute(
+            select(TicketRow.created_at, TicketRow.first_response_at)
+            .where(TicketRow.workspace_id == workspace_id,
+                   TicketRow.first_response_at.is_not(None))
+            .order_by(TicketRow.id.desc()).limit(limit))
+        return [(opened, answered) for opened, answered in rows.all()]
+
+    async def add_event(self, ticket_id: int, kind: str, now: datetime, *,
+                        author_id: int | None = None, body: str = "", **data: Any) -> None:
+        """Append one line to the ticket's timeline."""
+        await self.add_events([event_row(ticket_id, kind, now, author_id=author_id, body=body,
+                                         **data)])
+
+    async def add_events(self, rows: list[dict[str, Any]]) -> None:
+        """Append many timeline lines at once (each from :func:`event_row`)."""
+        await insert_many(self.session, _events, rows)
+
+    async def many(self, ticket_ids: set[int]) -> dict[int, Ticket]:
+        """Several tickets by id, in one query, as they are in the database now."""
+        if not ticket_ids:
+            return {}
+        rows = await self.session.execute(select(_tickets).where(_tickets.c.id.in_(ticket_ids)))
+        return {row.id: ticket_from_row(row) for row in rows}
+
+    async def latest_of_requesters(self, workspace_requesters: set[tuple[int, int]],
+                                   limit: int) -> dict[tuple[int, int], list[Ticket]]:
+        """The ``limit`` newest tickets of each (workspace, requester), newest first, in
+        one query (the cards of many tickets show their requesters' history)."""
+        if not workspace_requesters:
+            return {}
+        rank = func.row_number().over(
+            partition_by=(_tickets.c.workspace_id, _tickets.c.requester_id),
+            order_by=_tickets.c.number.desc()).label("rank")
+        requesters = {requester for _, requester in workspace_requesters}
+        ranked = select(_tickets, rank).where(_tickets.c.requester_id.in_(requesters)).subquery()
+        rows = await self.session.execute(
+            select(ranked).where(ranked.c.rank <= limit).order_by(ranked.c.number.desc()))
+        found: dict[tuple[int, int], list[Ticket]] = {key: [] for key in workspace_requesters}
+        for row in rows:
+            key = (row.workspace_id, row.requester_id)
+            if key in found:
+                found[key].append(ticket_from_row(row))
+        return found
+
+    async def timeline(self, ticket_id: int) -> list[TimelineEntry]:
+        """The ticket's timeline, oldest first."""
+        rows = await self.session.execute(select(TicketEventRow).where(
+            TicketEventRow.ticket_id == ticket_id).order_by(TicketEventRow.id))
+        return [TimelineEntry(r.kind, r.body, r.created_at, r.author_id, json.loads(r.data_json))
+                for r in rows.scalars()]
+
+
+def event_row(ticket_id: int, kind: str, now: datetime, *, author_id: int | None = None,
+              body: str = "", **data: Any) -> dict[str, Any]:
+    """One timeline line as column values, for :meth:`TicketRepository.add_events`."""
+    return {"ticket_id": ticket_id, "kind": kind, "author_id": author_id, "body": body,
+            "data_json": json.dumps(data), "created_at": now}
