@@ -187,6 +187,15 @@ class PromiseSweeper:
         """Mark claimed promises missed, covered by the bot, each only while it is still
         ours under its claim token (a promise kept or re-claimed meanwhile is left out);
         returns the promises fenced, in the order claimed."""
+        fenced = {row.id: promise_from_row(row)
+                  for row in await self._fence_returning(uow, now, claimed, *_promises.c)}
+        return [fenced[c.id] for c in claimed if c.id in fenced]
+
+    async def _fence_returning(self, uow: UnitOfWork, now: datetime, claimed: list[Claimed],
+                               *columns) -> list:
+        """The fence itself, returning ``columns`` of the promises it marked."""
+        if not claimed:
+            return []
         result = await uow.session.execute(
             update(_promises)
             .where(_promises.c.id.in_([c.id for c in claimed]),
@@ -195,13 +204,12 @@ class PromiseSweeper:
                    _promises.c.status == _SENDING)
             .values(status=PromiseStatus.MISSED.value, resolution="bot", resolved_at=now,
                     claim_token=None, lease_until=None)
-            .returning(*_promises.c))
-        fenced = {row.id: promise_from_row(row) for row in result}
-        skipped = len(claimed) - len(fenced)
-        if skipped:
+            .returning(*columns))
+        rows = result.all()
+        if len(rows) < len(claimed):
             logger.info("%d claimed promise(s) were kept or re-claimed meanwhile; skipping",
-                        skipped)
-        return [fenced[c.id] for c in claimed if c.id in fenced]
+                        len(claimed) - len(rows))
+        return rows
 
     async def _cover(self, uow: UnitOfWork, promises: list[Promise], now: datetime) -> None:
         """Plan and apply the covers of fenced ``promises``. A ticket with several in
@@ -338,7 +346,9 @@ class PromiseSweeper:
                     changed = await self._changed_tickets(uow, ready)
                     again += [e.claim for e in ready if e.claim.ticket_id in changed]
                     planned = [e for e in ready if e.claim.ticket_id not in changed]
-                    fenced = {p.id for p in await self._fence(uow, now, [e.claim for e in planned])}
+                    # The plans already hold the promises: the fence need return only ids.
+                    fenced = {row.id for row in await self._fence_returning(
+                        uow, now, [e.claim for e in planned], _promises.c.id)}
                     await apply_plans(uow, [e.plan for e in planned if e.claim.id in fenced], now)
                 covered += len(fenced)
             except Exception:

@@ -16,22 +16,35 @@ from bot.storage.tables import OutboxRow, TicketRow
 from bot.storage.uow import Database, UnitOfWork
 
 
-async def prepare_card(db: Database, row) -> tuple[OutboundMessage | None, str]:
-    """The message to send for a claimed card row and its idempotency key, or None
-    when a newer card for the same ticket makes this one pointless."""
+async def prepare_cards(db: Database, rows: list) -> dict[int, tuple[OutboundMessage | None, str]]:
+    """For each claimed card row, the message to send and its idempotency key, or None
+    when a newer card for the same ticket makes it pointless. One read for a whole
+    batch: after a burst of lapses, thousands of cards are sent together."""
+    if not rows:
+        return {}
+    tickets_of = {row.ticket_id for row in rows}
     async with db.reading() as uow:
-        newer = (await uow.session.execute(
-            select(func.count()).select_from(OutboxRow).where(
-                OutboxRow.ticket_id == row.ticket_id, OutboxRow.kind == "card",
-                OutboxRow.id > row.id, OutboxRow.status.in_(("pending", "sending"))))).scalar_one()
-        if newer:
-            return None, ""
-        ticket = await uow.session.get(TicketRow, row.ticket_id)
-    if ticket is None:
-        return None, ""
-    if ticket.triage_message_id and ticket.triage_channel_id == row.message.channel_id:
-        return replace(row.message, edit_of=ticket.triage_message_id), f"hd-{row.id}"
-    return row.message, f"hd-card-{row.ticket_id}"
+        newest = dict((await uow.session.execute(
+            select(OutboxRow.ticket_id, func.max(OutboxRow.id))
+            .where(OutboxRow.ticket_id.in_(tickets_of), OutboxRow.kind == "card",
+                   OutboxRow.status.in_(("pending", "sending")))
+            .group_by(OutboxRow.ticket_id))).all())
+        where = {ticket_id: (channel_id, message_id)
+                 for ticket_id, channel_id, message_id in (await uow.session.execute(
+                     select(TicketRow.id, TicketRow.triage_channel_id,
+                            TicketRow.triage_message_id)
+                     .where(TicketRow.id.in_(tickets_of)))).all()}
+    prepared: dict[int, tuple[OutboundMessage | None, str]] = {}
+    for row in rows:
+        if row.ticket_id not in where or newest.get(row.ticket_id, row.id) > row.id:
+            prepared[row.id] = (None, "")
+            continue
+        channel_id, message_id = where[row.ticket_id]
+        if message_id and channel_id == row.message.channel_id:
+            prepared[row.id] = (replace(row.message, edit_of=message_id), f"hd-{row.id}")
+        else:
+            prepared[row.id] = (row.message, f"hd-card-{row.ticket_id}")
+    return prepared
 
 
 async def remember_card(uow: UnitOfWork, row, delivery: Delivery) -> None:

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any, Awaitable, Callable
 
 from bot.core import ChatAdapter, DeliveryError, OutboundMessage
-from bot.outbox.card_delivery import prepare_card, remember_card, remember_thread_root
+from bot.outbox.card_delivery import prepare_cards, remember_card, remember_thread_root
 from bot.outbox.pacing import Pacer
 from bot.storage.uow import Database, UnitOfWork
 
@@ -90,8 +90,9 @@ class RowSender:
 
     async def send_all(self, rows: list[ClaimedRow]) -> list[Outcome]:
         """Send ``rows``: one channel's rows in order, different channels at once."""
+        cards = await prepare_cards(self.db, [row for row in rows if row.kind == "card"])
         if self.concurrency <= 1:
-            return [await self.send(row) for row in rows]
+            return [await self.send(row, cards.get(row.id)) for row in rows]
         lanes: dict[tuple[str, str], list[ClaimedRow]] = {}
         for row in rows:
             lanes.setdefault((row.platform, row.message.direct_to or row.message.channel_id),
@@ -100,18 +101,21 @@ class RowSender:
 
         async def run_lane(lane: list[ClaimedRow]) -> list[Outcome]:
             async with gate:
-                return [await self.send(row) for row in lane]
+                return [await self.send(row, cards.get(row.id)) for row in lane]
 
         done = await asyncio.gather(*(run_lane(lane) for lane in lanes.values()))
         return [outcome for lane in done for outcome in lane]
 
-    async def send(self, row: ClaimedRow) -> Outcome:
-        """Send one claimed row; nothing is written here (see the dispatcher)."""
+    async def send(self, row: ClaimedRow,
+                   card: tuple[OutboundMessage | None, str] | None = None) -> Outcome:
+        """Send one claimed row; nothing is written here (see the dispatcher). A card
+        row goes as ``card`` says (from :func:`prepare_cards`: an edit of the posted
+        card, a first post, or nothing when a newer card supersedes it)."""
         adapter = self.adapters[row.platform]
         message: OutboundMessage | None = row.message
         key = f"hd-{row.id}"
         if row.kind == "card":
-            message, key = await prepare_card(self.db, row)
+            message, key = card or (await prepare_cards(self.db, [row]))[row.id]
             if message is None:
                 return Outcome(row, {"status": "superseded"})
         # Only new posts count against a channel's posting rate: private answers, card
