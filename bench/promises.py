@@ -2,7 +2,14 @@
 """Benchmark of the promise ledger, side by side with APScheduler's own job store.
 
     .venv/bin/python bench/promises.py [--db sqlite|postgres|both] [--open 100000]
-                                       [--due 10000] [--quick]
+                                       [--due 10000] [--quick] [--mix | --follow-up-only]
+
+The promises are a Monday 09:00 mix by default (``--mix``): every kind the desk states,
+each on a ticket in the state that kind has in the desk, in the shares of ``MONDAY_MIX``,
+priorities mixed, every workspace with a triage channel (so covers queue ticket cards).
+``--follow-up-only`` (or ``--no-mix``) is the earlier benchmark: only ``follow_up``
+promises on owned in-progress P3 tickets, no triage channel, for comparing with runs of
+older commits like for like.
 
 For each database, on a fresh schema (``bot.storage.migrate.upgrade``):
 
@@ -64,6 +71,57 @@ WORKSPACES = 10
 AGENTS_PER_WORKSPACE = 20
 REQUESTERS_PER_WORKSPACE = 1_000
 FAR = timedelta(days=30)
+LEADS_PER_WORKSPACE = 2  # only with --mix: a P1's first miss escalates to the leads
+
+# The promises of a desk at 09:00 on a Monday, when everything promised "by opening time"
+# falls due at once: the share of each kind (of the burst, of the open population and of
+# the restart phase's promises). docs/performance.md ("The Monday mix") says why.
+MONDAY_MIX: tuple[tuple[str, float], ...] = (
+    ("first_response", 0.35),         # the weekend's new tickets: "a reply by Monday 09:00"
+    ("status_update", 0.22),          # update cadences that ran out over the weekend
+    ("follow_up", 0.18),              # "I'll get back to you Monday morning"
+    ("resolution", 0.12),             # resolution targets counted in business time
+    ("awaiting_requester", 0.08),     # nudges of tickets put on hold for the requester
+    ("awaiting_confirmation", 0.05),  # reminders to confirm Friday's resolutions
+)
+FOLLOW_UP_ONLY: tuple[tuple[str, float], ...] = (("follow_up", 1.0),)
+# Mostly P3 and P2, some P1 and P4 (with --mix; --follow-up-only is all P3).
+MONDAY_PRIORITIES: tuple[tuple[str, float], ...] = (
+    ("P3", 0.55), ("P2", 0.27), ("P4", 0.12), ("P1", 0.06))
+# The ticket each kind of promise sits on in the desk (bot/desk/features): its status and
+# whether it has an owner. Intake acknowledges a new ticket at once (new -> open,
+# intake.py), so a first response is owed on an open, unowned ticket; `/ticket wait <n>
+# requester` sets waiting_requester (triage.py); `/ticket resolve` sets resolved and
+# asks for the requester's confirmation (resolution.py).
+TICKET_STATE: dict[str, tuple[str, bool]] = {
+    "first_response": ("open", False),
+    "follow_up": ("in_progress", True),
+    "status_update": ("in_progress", True),
+    "resolution": ("in_progress", True),
+    "awaiting_requester": ("waiting_requester", True),
+    "awaiting_confirmation": ("resolved", True),
+}
+# Kinds whose lapse is a nudge or reminder to the requester: no late wording exists.
+WAITING_KINDS = frozenset({"awaiting_requester", "awaiting_confirmation"})
+FOLLOW_UP_TEXT = "I'll check the VPN gateway logs and get back to you"
+
+
+def shares(total: int, mix: tuple[tuple[str, float], ...]) -> dict[str, int]:
+    """``total`` split by the shares of ``mix`` (largest remainder, so they add up)."""
+    weight = sum(share for _, share in mix)
+    exact = [(name, total * share / weight) for name, share in mix]
+    counts = {name: int(value) for name, value in exact}
+    left = total - sum(counts.values())
+    for name, value in sorted(exact, key=lambda e: e[1] - int(e[1]), reverse=True)[:left]:
+        counts[name] += 1
+    return counts
+
+
+def spread(total: int, mix: tuple[tuple[str, float], ...], rng: random.Random) -> list[str]:
+    """``total`` names in the shares of ``mix``, shuffled."""
+    names = [name for name, count in shares(total, mix).items() for _ in range(count)]
+    rng.shuffle(names)
+    return names
 
 
 @dataclass(frozen=True)
@@ -124,6 +182,14 @@ class CountingHandler(logging.Handler):
             sys.stderr.write(f"  [log {record.levelname} {record.name}] {record.getMessage()}\n")
 
 
+def connect_outbox(db, dispatcher) -> None:
+    """Give the units of work the dispatcher, as the composition root does
+    (``Database.deliver_outbox_to``). Commits before 9a449a9 have no such call: there the
+    dispatcher's constructor connected itself, so this benchmark still runs on them."""
+    if hasattr(db, "deliver_outbox_to"):
+        db.deliver_outbox_to(dispatcher)
+
+
 def rss_row(phase: str) -> list:
     """A row for the memory table."""
     return [phase, common.current_rss_mb(), common.peak_rss_mb()]
@@ -146,13 +212,23 @@ async def postgres_version(url: str) -> str | None:
         await conn.close()
 
 
-async def seed(db, n: int) -> list[tuple[int, int, int, str]]:
-    """Workspaces, people and ``n`` in-progress tickets, inserted in bulk. Returns
-    (ticket id, workspace id, owner id, thread id) per ticket, in id order."""
+async def seed(db, n: int, mix: bool) -> list[tuple[int, int, int | None, str, str]]:
+    """Workspaces, people and ``n`` tickets, inserted in bulk. Returns (ticket id,
+    workspace id, owner id, thread id, kind of its promise) per ticket, in id order.
+
+    Without ``mix``: every ticket in progress, owned, P3, and no triage channel, as the
+    benchmark always had. With it: each ticket in the state its promise's kind has in the
+    desk (``TICKET_STATE``), in the shares of ``MONDAY_MIX``, priorities mixed, two leads
+    per workspace, and every workspace's triage channel set as ``/helpdesk triage`` does
+    (``uow.workspaces.set_channel``), so covers queue ticket cards. Every ticket's card
+    was posted long ago (``triage_message_id``), so a new card edits it."""
     from sqlalchemy import insert, select, update
 
     from bot.storage.tables import PersonRow, TicketRow, WorkspaceRow
 
+    plan = random.Random(20260309)  # a Monday
+    kinds = spread(n, MONDAY_MIX, plan) if mix else ["follow_up"] * n
+    priorities = spread(n, MONDAY_PRIORITIES, plan) if mix else ["P3"] * n
     now = db.clock.now()
     spaces = min(WORKSPACES, n)
     requesters = min(REQUESTERS_PER_WORKSPACE, max(1, math.ceil(n / spaces)))
@@ -163,6 +239,10 @@ async def seed(db, n: int) -> list[tuple[int, int, int, str]]:
                  settings_json="{}", next_ticket_number=1, created_at=now)
             for w in range(spaces)])
         ws_ids = list((await s.execute(select(WorkspaceRow.id).order_by(WorkspaceRow.id))).scalars())
+        if mix:
+            for ws in ws_ids:
+                await uow.workspaces.set_channel(ws, "triage", f"C-triage-{ws}", now,
+                                                 only_one=True)
         people = []
         for w, ws in enumerate(ws_ids):
             people += [dict(workspace_id=ws, external_id=f"agent-{w}-{a}",
@@ -171,6 +251,10 @@ async def seed(db, n: int) -> list[tuple[int, int, int, str]]:
             people += [dict(workspace_id=ws, external_id=f"user-{w}-{r}",
                             display_name=f"User {w}-{r}", role="requester", created_at=now)
                        for r in range(requesters)]
+            if mix:
+                people += [dict(workspace_id=ws, external_id=f"lead-{w}-{l}",
+                                display_name=f"Lead {w}-{l}", role="lead", created_at=now)
+                           for l in range(LEADS_PER_WORKSPACE)]
         for i in range(0, len(people), 5_000):
             await s.execute(insert(PersonRow), people[i:i + 5_000])
         agents: dict[int, list[int]] = defaultdict(list)
@@ -178,22 +262,27 @@ async def seed(db, n: int) -> list[tuple[int, int, int, str]]:
         for pid, ws, role in (await s.execute(
                 select(PersonRow.id, PersonRow.workspace_id, PersonRow.role)
                 .order_by(PersonRow.id))).all():
-            (agents if role == "agent" else users)[ws].append(pid)
+            if role in ("agent", "requester"):
+                (agents if role == "agent" else users)[ws].append(pid)
         numbers: Counter[int] = Counter()
         batch = []
         for i in range(n):
             ws = ws_ids[i % spaces]
             numbers[ws] += 1
             k = numbers[ws]
+            status, owned = TICKET_STATE[kinds[i]]
+            answered = kinds[i] != "first_response"
             batch.append(dict(
                 workspace_id=ws, number=k, requester_id=users[ws][k % len(users[ws])],
-                owner_id=agents[ws][k % len(agents[ws])], status="in_progress", priority="P3",
+                owner_id=agents[ws][k % len(agents[ws])] if owned else None, status=status,
+                priority=priorities[i],
                 subject=f"Laptop will not join the VPN ({i})",
                 first_message="Since this morning my laptop cannot connect to the VPN.",
                 channel_id=f"C-help-{ws}", thread_id=f"th-{i}", source_message_id=f"th-{i}",
                 triage_channel_id=f"C-triage-{ws}", triage_message_id=f"card-{i}",
                 in_a_hurry=False, created_at=now - timedelta(days=1), updated_at=now,
-                first_response_at=now - timedelta(hours=20)))
+                first_response_at=now - timedelta(hours=20) if answered else None,
+                resolved_at=now - timedelta(hours=18) if status == "resolved" else None))
             if len(batch) == 5_000:
                 await s.execute(insert(TicketRow), batch)
                 batch = []
@@ -204,12 +293,14 @@ async def seed(db, n: int) -> list[tuple[int, int, int, str]]:
                             .values(next_ticket_number=numbers[ws] + 1))
         rows = (await s.execute(select(TicketRow.id, TicketRow.workspace_id, TicketRow.owner_id,
                                        TicketRow.thread_id).order_by(TicketRow.id))).all()
-    return [tuple(r) for r in rows]
+    # Ticket i has thread th-i.
+    return [(*row, kinds[int(row[3][3:])]) for row in rows]
 
 
 async def grow(db, tickets, start: int, stop: int, promises: list[tuple[int, int]]) -> float:
     """Make open promises for tickets[start:stop] through ``uow.promises.make``,
-    CREATE_BATCH per unit of work; returns the seconds it took."""
+    CREATE_BATCH per unit of work, each as the desk makes a promise of its kind (owner,
+    text, warning time); returns the seconds it took."""
     from bot.domain.promises import PromiseKind
 
     began = time.perf_counter()
@@ -217,13 +308,16 @@ async def grow(db, tickets, start: int, stop: int, promises: list[tuple[int, int
         async with db.unit_of_work() as uow:
             now = db.clock.now()
             for i in range(first, min(first + CREATE_BATCH, stop)):
-                ticket_id, ws, owner, _thread = tickets[i]
+                ticket_id, ws, owner, _thread, kind = tickets[i]
                 # Spread over a day so due times are distinct, as real ones are.
                 due = now + FAR + timedelta(seconds=i % 86_400)
+                # Intake's first-response promise has no owner; the waits (triage.py,
+                # resolution.py) have no warning time: nobody at the desk can keep them.
                 promise = await uow.promises.make(
-                    ws, ticket_id, PromiseKind.FOLLOW_UP, due, now, owner_id=owner,
-                    text="I'll check the VPN gateway logs and get back to you",
-                    warn_at=due - timedelta(hours=6))
+                    ws, ticket_id, PromiseKind(kind), due, now,
+                    owner_id=None if kind == "first_response" else owner,
+                    text=FOLLOW_UP_TEXT if kind == "follow_up" else "",
+                    warn_at=None if kind in WAITING_KINDS else due - timedelta(hours=6))
                 promises.append((promise.id, ticket_id))
     return time.perf_counter() - began
 
@@ -248,7 +342,7 @@ async def idle_ticks(db, desk, ticks: int, gap: float) -> dict[str, Any]:
 
     sweeper = PromiseSweeper(db, desk)
     dispatcher = OutboxDispatcher(db, {PLATFORM: TimingAdapter()})
-    db.deliver_outbox_to(dispatcher)
+    connect_outbox(db, dispatcher)
     ticker = Ticker(1.0, dispatcher, sweeper)  # never started: we call its tick ourselves
 
     async def tick() -> None:
@@ -352,6 +446,29 @@ def _sqlite_plan(rows) -> list[str]:
     return lines
 
 
+def pick(promises: list[tuple[int, int]], kind_of: dict[int, str],
+         mix: tuple[tuple[str, float], ...], scale: Scale) -> tuple[list, list, list]:
+    """The burst's, the restart's and the long outage's promises: disjoint, random over
+    the table, each in the shares of ``mix``. (With one kind this is the earlier
+    benchmark's choice exactly: one shuffle, then three slices.)"""
+    rng = random.Random(20240611)
+    pool = list(promises)
+    rng.shuffle(pool)
+    left: dict[str, list[tuple[int, int]]] = defaultdict(list)
+    for promise in pool:
+        left[kind_of[promise[1]]].append(promise)
+    sets = []
+    for total in (scale.due, scale.due, scale.long_outage):
+        chosen = []
+        for kind, count in shares(total, mix).items():
+            if len(left[kind]) < count:
+                raise SystemExit(f"too few open {kind} promises for the phases: raise --open")
+            chosen += left[kind][:count]
+            del left[kind][:count]
+        sets.append(sorted(chosen))
+    return sets[0], sets[1], sets[2]
+
+
 async def set_due(db, promise_ids: list[int], due_at: datetime) -> float:
     """Move these promises' due time (and clear their warning time); returns seconds."""
     from sqlalchemy import update
@@ -393,14 +510,62 @@ async def statuses(db, promise_ids: list[int]) -> dict[int, str]:
     return found
 
 
-def outcome(adapter: TimingAdapter, chosen: list[tuple[int, int]], thread_of: dict[int, str],
+class Wording:
+    """Which of the desk's ``lapse.*`` templates a requester's message was rendered from
+    (None: none of them), and whether that wording owns its lateness (a ``*_late``
+    template). Read from the desk's own templates, so it holds for any commit's wording."""
+
+    def __init__(self, desk) -> None:
+        import re
+
+        self.patterns: list[tuple[str, Any]] = []
+        try:
+            for key in desk.templates.keys():
+                raw = desk.templates.raw(key)
+                if key.startswith("lapse.") and isinstance(raw, str):
+                    pieces = re.split(r"\{[^{}]*\}", raw.strip())
+                    self.patterns.append(
+                        (key, re.compile(".*?".join(re.escape(p) for p in pieces), re.S)))
+        except Exception:  # an older Templates: fall back to the words " is late"
+            self.patterns = []
+
+    def key_of(self, text: str) -> str | None:
+        """The template ``text`` was rendered from."""
+        for key, pattern in self.patterns:
+            if pattern.fullmatch(text.strip()):
+                return key
+        return None
+
+    def is_late(self, text: str) -> bool:
+        """Whether ``text`` says that it is late."""
+        if not self.patterns:
+            return " is late" in text
+        key = self.key_of(text)
+        return key is not None and key.endswith("_late")
+
+
+@dataclass
+class Book:
+    """What the benchmark knows about its tickets: each one's thread and the kind of
+    its promise, and how to read the desk's wording."""
+
+    thread_of: dict[int, str]
+    kind_of: dict[int, str]
+    wording: Wording
+
+
+def outcome(adapter: TimingAdapter, chosen: list[tuple[int, int]], book: Book,
             due_ts: float | None, status_of: dict[int, str], started_ts: float) -> dict[str, Any]:
-    """Lateness, completeness and duplicates of one burst of lapses. A promise is lost when
-    its ticket got no requester-facing update or the ledger does not show it covered
-    (``missed/bot``)."""
+    """Lateness, completeness and duplicates of one burst of lapses, overall and per kind
+    of promise. A promise is lost when its ticket got no requester-facing message (an
+    update, or for the waits a nudge or reminder) or the ledger does not show it covered
+    (``missed/bot``). Lateness counts requester-facing messages only."""
+    thread_of = book.thread_of
     firsts: dict[str, float] = {}
+    first_text: dict[str, str] = {}
     per_thread: Counter[str] = Counter()
     late_words = 0
+    late_threads: set[str] = set()
     audiences: Counter[str] = Counter()
     keys = []
     for arrived, message, key in adapter.arrivals:
@@ -409,15 +574,34 @@ def outcome(adapter: TimingAdapter, chosen: list[tuple[int, int]], thread_of: di
         if message.audience != "requester":
             continue
         per_thread[message.thread_id] += 1
-        firsts.setdefault(message.thread_id, arrived)
-        if " is late" in message.text:
+        if message.thread_id not in firsts:
+            firsts[message.thread_id] = arrived
+            first_text[message.thread_id] = message.text
+        if book.wording.is_late(message.text):
             late_words += 1
+            late_threads.add(message.thread_id)
     wanted = {thread_of[ticket] for _pid, ticket in chosen}
     arrived_first = [firsts[t] for t in wanted if t in firsts]
     lost = sum(1 for pid, ticket in chosen
                if thread_of[ticket] not in firsts or status_of.get(pid) != "missed/bot")
     lateness = [a - due_ts for a in arrived_first] if due_ts is not None else []
     last = max(arrived_first) if arrived_first else math.nan
+    by_kind: dict[str, dict[str, Any]] = {}
+    for kind in sorted({book.kind_of[t] for _p, t in chosen},
+                       key=lambda k: [name for name, _ in MONDAY_MIX].index(k)):
+        mine = [(pid, t) for pid, t in chosen if book.kind_of[t] == kind]
+        threads = {thread_of[t] for _p, t in mine}
+        got = [firsts[x] for x in threads if x in firsts]
+        by_kind[kind] = {
+            "due": len(mine), "delivered": len(got),
+            "lost": sum(1 for pid, t in mine
+                        if thread_of[t] not in firsts or status_of.get(pid) != "missed/bot"),
+            "duplicated": sum(per_thread[x] - 1 for x in threads if per_thread[x] > 1),
+            "lateness": common.summarize([a - due_ts for a in got] if due_ts is not None else []),
+            "late_wording": len(threads & late_threads),
+            "wording": dict(Counter(book.wording.key_of(first_text[x]) or "(not a lapse template)"
+                                    for x in threads if x in first_text)),
+        }
     return {
         "due": len(chosen),
         "delivered": len(arrived_first),
@@ -431,7 +615,9 @@ def outcome(adapter: TimingAdapter, chosen: list[tuple[int, int]], thread_of: di
         "owner_reminders": audiences["person"],
         "agents": audiences["agents"],
         "late_wording": late_words,
+        "desk_owes": sum(1 for _p, t in chosen if book.kind_of[t] not in WAITING_KINDS),
         "lateness": common.summarize(lateness),
+        "by_kind": by_kind,
         "all_delivered_s": (last - due_ts) if due_ts is not None else math.nan,
         "from_start_s": last - started_ts,
         "rate_per_s": (len(arrived_first) / (last - min(arrived_first))
@@ -452,13 +638,13 @@ async def run_desk(url: str, desk, prepare_seconds: float = 0.0):
     db = Database.from_url(url)
     adapter = TimingAdapter()
     dispatcher = OutboxDispatcher(db, {PLATFORM: adapter}, on_dead=dead_letter_alerter(desk))
-    db.deliver_outbox_to(dispatcher)
+    connect_outbox(db, dispatcher)
     sweeper = PromiseSweeper(db, desk, prepare_ahead=timedelta(seconds=prepare_seconds))
     ticker = Ticker(1.0, dispatcher, sweeper)
     return db, adapter, ticker
 
 
-async def burst(url: str, desk, chosen, thread_of, timeout: float, notice: float,
+async def burst(url: str, desk, chosen, book: Book, timeout: float, notice: float,
                 prepare_seconds: float) -> dict[str, Any]:
     """Phase 3: ``chosen`` fall due together, ``notice`` seconds after their due time is
     set, while the Ticker runs."""
@@ -473,19 +659,19 @@ async def burst(url: str, desk, chosen, thread_of, timeout: float, notice: float
                             datetime.fromtimestamp(due_ts, timezone.utc))
     if moved_s > notice - 1:
         say(f"  (moving the due times took {moved_s:.2f} s; the due moment had passed)")
-    wanted = {thread_of[t] for _, t in chosen}
+    wanted = {book.thread_of[t] for _, t in chosen}
     complete = await wait_for(adapter, wanted, timeout + notice)
     await asyncio.sleep(2.0)  # room for any duplicate to show up
     await ticker.stop()
     await asyncio.sleep(0.2)
     counts = await statuses(db, [p for p, _ in chosen])
     await db.dispose()
-    result = outcome(adapter, chosen, thread_of, due_ts, counts, started)
+    result = outcome(adapter, chosen, book, due_ts, counts, started)
     result["complete"] = complete
     return result
 
 
-async def start_and_wait(url: str, desk, chosen, thread_of, timeout: float,
+async def start_and_wait(url: str, desk, chosen, book: Book, timeout: float,
                          due_ts: float | None, linger: float) -> tuple[dict[str, Any], float]:
     """A new process's ledger starts; wait until ``chosen`` are all answered (or
     ``timeout``), then ``linger`` s to catch duplicates. Returns the outcome and the
@@ -493,17 +679,17 @@ async def start_and_wait(url: str, desk, chosen, thread_of, timeout: float,
     db, adapter, ticker = await run_desk(url, desk)
     started = time.time()
     ticker.start()
-    complete = await wait_for(adapter, {thread_of[t] for _, t in chosen}, timeout)
+    complete = await wait_for(adapter, {book.thread_of[t] for _, t in chosen}, timeout)
     await asyncio.sleep(linger)
     await ticker.stop()
     counts = await statuses(db, [p for p, _ in chosen])
     await db.dispose()
-    result = outcome(adapter, chosen, thread_of, due_ts, counts, started)
+    result = outcome(adapter, chosen, book, due_ts, counts, started)
     result["complete"] = complete
     return result, started
 
 
-async def restart(url: str, desk, chosen, thread_of, timeout: float, outage_s: float = 2.5,
+async def restart(url: str, desk, chosen, book: Book, timeout: float, outage_s: float = 2.5,
                   long_outage: list | None = None) -> dict[str, Any]:
     """Phase 5 (ledger side): promises fall due while nothing sweeps; then a new process
     starts. ``long_outage`` promises are given a due time 10 minutes in the past instead
@@ -515,14 +701,14 @@ async def restart(url: str, desk, chosen, thread_of, timeout: float, outage_s: f
     await set_due(db, [p for p, _ in chosen], datetime.fromtimestamp(due_ts, timezone.utc))
     await db.dispose()
     await asyncio.sleep(max(0.0, due_ts + outage_s - time.time()))
-    result, started = await start_and_wait(url, desk, chosen, thread_of, timeout, due_ts, 2.0)
+    result, started = await start_and_wait(url, desk, chosen, book, timeout, due_ts, 2.0)
     result["restarted_after_due_s"] = started - due_ts
     if long_outage:
         db = Database.from_url(url)
         await set_due(db, [p for p, _ in long_outage],
                       datetime.now(timezone.utc) - timedelta(minutes=10))
         await db.dispose()
-        result["long_outage"], _ = await start_and_wait(url, desk, long_outage, thread_of,
+        result["long_outage"], _ = await start_and_wait(url, desk, long_outage, book,
                                                         timeout, None, 1.0)
     return result
 
@@ -547,13 +733,17 @@ async def ledger_child(args, scale: Scale) -> dict[str, Any]:
     db = Database.from_url(url)
     await migrate.upgrade(db.engine)
     desk = Desk.from_settings(Settings(database_url=url), db.clock)
-    say(f"\n== Ledger on {args.db}: {scale.open:,} open promises, {scale.due:,} falling due ==")
+    mix = MONDAY_MIX if args.mix else FOLLOW_UP_ONLY
+    say(f"\n== Ledger on {args.db}: {scale.open:,} open promises, {scale.due:,} falling due "
+        f"({'the Monday 09:00 mix' if args.mix else 'follow-ups only'}) ==")
 
     with common.stopwatch() as t:
-        tickets = await seed(db, scale.open)
-    say(f"seeded {WORKSPACES} workspaces and {len(tickets):,} tickets in bulk in {t['s']:.1f} s")
+        tickets = await seed(db, scale.open, args.mix)
+    say(f"seeded {WORKSPACES} workspaces and {len(tickets):,} tickets in bulk in {t['s']:.1f} s"
+        + (" (every workspace with a triage channel)" if args.mix else ""))
     memory.append(rss_row("seeded tickets"))
-    thread_of = {ticket_id: thread for ticket_id, _ws, _o, thread in tickets}
+    book = Book({ticket_id: thread for ticket_id, _ws, _o, thread, _k in tickets},
+                {ticket_id: kind for ticket_id, _ws, _o, _t, kind in tickets}, Wording(desk))
 
     promises: list[tuple[int, int]] = []
     create_rows, idle_rows, idle_results = [], [], {}
@@ -592,29 +782,30 @@ async def ledger_child(args, scale: Scale) -> dict[str, Any]:
             say(f"      {line}")
     await db.dispose()
 
-    rng = random.Random(20240611)
-    pool = list(promises)
-    rng.shuffle(pool)
-    burst_set = sorted(pool[:scale.due])
-    restart_set = sorted(pool[scale.due:2 * scale.due])
-    long_set = sorted(pool[2 * scale.due:2 * scale.due + scale.long_outage])
+    burst_set, restart_set, long_set = pick(promises, book.kind_of, mix, scale)
     timeout = max(120.0, scale.due * 0.06)
 
     say(f"\n3. {len(burst_set):,} promises fall due at once (real Ticker, 1 s tick) ...")
     say(f"   (due {args.notice} s after being set; covers prepared "
         f"{args.prepare_seconds:g} s ahead{' (off)' if not args.prepare_seconds else ''})")
-    late = await burst(url, desk, burst_set, thread_of, timeout, args.notice,
+    late = await burst(url, desk, burst_set, book, timeout, args.notice,
                        args.prepare_seconds)
     memory.append(rss_row("burst of lapses"))
     lat = late["lateness"]
     say(common.table(
-        ["due", "delivered", "lost", "duplicated", "p50 late s", "p99 late s", "max late s",
-         "all delivered s", "covers/s", "owner reminder msgs"],
-        [[late["due"], late["delivered"], late["lost"], late["duplicated"], lat["p50"],
+        ["kind", "due", "delivered", "lost", "duplicated", "p50 late s", "p99 late s",
+         "max late s", "all delivered s", "covers/s", "owner reminder msgs", "agents msgs"],
+        [["all", late["due"], late["delivered"], late["lost"], late["duplicated"], lat["p50"],
           lat["p99"], lat["max"], late["all_delivered_s"], late["rate_per_s"],
-          late["owner_reminders"]]]))
+          late["owner_reminders"], late["agents"]]]
+        + [[kind, k["due"], k["delivered"], k["lost"], k["duplicated"], k["lateness"]["p50"],
+            k["lateness"]["p99"], k["lateness"]["max"], None, None, None, None]
+           for kind, k in late["by_kind"].items()]))
     say(f"   promise statuses afterwards: {late['statuses']}; duplicate idempotency keys: "
         f"{late['duplicate_keys']}; unexpected requester messages: {late['unexpected']}")
+    say("   wording of each ticket's first requester message, by kind (template keys):")
+    for kind, k in late["by_kind"].items():
+        say(f"     {kind}: " + ", ".join(f"{key} {n:,}" for key, n in sorted(k["wording"].items())))
 
     # Idle again, now that the outbox holds the burst's sent rows.
     db = Database.from_url(url)
@@ -623,7 +814,8 @@ async def ledger_child(args, scale: Scale) -> dict[str, Any]:
     after = await idle_ticks(db, desk, scale.ticks, args.tick_gap)
     after_plans = await explain(db, desk)
     await db.dispose()
-    say(f"   idle tick after the burst (outbox holds {late['requester'] + late['owner_reminders']:,}"
+    sent_rows = late["requester"] + late["owner_reminders"] + late["agents"]
+    say(f"   idle tick after the burst (outbox holds {sent_rows:,}"
         f" sent rows): p50 {after['tick']['p50']:.2f} ms, p99 {after['tick']['p99']:.2f} ms")
     say("   EXPLAIN after the burst (promises now include missed rows, the outbox sent rows):")
     for name, lines in after_plans.items():
@@ -635,17 +827,25 @@ async def ledger_child(args, scale: Scale) -> dict[str, Any]:
 
     say(f"\n5a. Restart, ledger side: {len(restart_set):,} fall due while no sweeper runs; "
         f"a new one starts 2.5 s after the due time ...")
-    again = await restart(url, desk, restart_set, thread_of, timeout, long_outage=long_set)
+    again = await restart(url, desk, restart_set, book, timeout, long_outage=long_set)
     memory.append(rss_row("restart"))
     lo = again.get("long_outage", {})
     say(common.table(
-        ["scenario", "due", "covered", "lost", "duplicated", "late wording", "all delivered s"],
+        ["scenario", "due", "covered", "lost", "duplicated", "late wording",
+         "of them owed by the desk", "all delivered s"],
         [["down 2.5 s past due", again["due"], again["delivered"], again["lost"],
-          again["duplicated"], again["late_wording"], again["from_start_s"]],
+          again["duplicated"], again["late_wording"], again["desk_owes"], again["from_start_s"]],
          ["down 10 min past due", lo.get("due"), lo.get("delivered"), lo.get("lost"),
-          lo.get("duplicated"), lo.get("late_wording"), lo.get("from_start_s")]]))
+          lo.get("duplicated"), lo.get("late_wording"), lo.get("desk_owes"),
+          lo.get("from_start_s")]]))
     say("   (all delivered s = from the new sweeper's start; 'late wording' counts updates that "
-        "say they are late,\n    which the desk does only past its 2-minute grace)")
+        "say they are late,\n    which the desk does only past its 2-minute grace, and only "
+        "for promises the desk owes:\n    a nudge or a reminder to confirm has no late wording)")
+    for name, result in (("down 2.5 s", again), ("down 10 min", lo)):
+        wrong = {kind: (k["lost"], k["duplicated"]) for kind, k in result.get("by_kind", {}).items()
+                 if k["lost"] or k["duplicated"]}
+        if wrong:
+            say(f"   {name}: lost, duplicated by kind: {wrong}")
     say(common.table(["after phase", "RSS now MiB", "peak RSS MiB"], memory,
                      title="\n4. Memory of this process"))
 
@@ -657,15 +857,20 @@ async def ledger_child(args, scale: Scale) -> dict[str, Any]:
         "idle_tick_ms_p50_by_open": {str(k): v["tick"]["p50"] for k, v in idle_results.items()},
         "idle_tick_ms_p99_by_open": {str(k): v["tick"]["p99"] for k, v in idle_results.items()},
         "idle_tick_ms_p50_after_burst": after["tick"]["p50"],
+        "mix": bool(args.mix),
         "p50_lateness_s": lat["p50"], "p99_lateness_s": lat["p99"], "max_lateness_s": lat["max"],
+        "p99_by_kind": {kind: k["lateness"]["p99"] for kind, k in late["by_kind"].items()},
+        "due_by_kind": {kind: k["due"] for kind, k in late["by_kind"].items()},
+        "lost_by_kind": {kind: k["lost"] for kind, k in late["by_kind"].items()},
         "all_delivered_s": late["all_delivered_s"], "covers_per_s": late["rate_per_s"],
         "lost": late["lost"], "duplicated": late["duplicated"],
-        "owner_reminders": late["owner_reminders"],
+        "owner_reminders": late["owner_reminders"], "agents_messages": late["agents"],
         "restart_due": again["due"], "restart_covered": again["delivered"],
         "restart_lost": again["lost"], "restart_duplicated": again["duplicated"],
         "restart_all_delivered_s": again["from_start_s"],
         "long_outage_due": lo.get("due"), "long_outage_covered": lo.get("delivered"),
         "long_outage_late_wording": lo.get("late_wording"),
+        "long_outage_desk_owes": lo.get("desk_owes"),
         "peak_rss_mb": common.peak_rss_mb(),
         "postgresql": pg_version,
         "plans": plans, "plans_after_burst": after_plans,
@@ -915,6 +1120,7 @@ def run_child(kind: str, db: str, args, workdir: str) -> dict[str, Any] | None:
             command += [option, str(value)]
     if args.quick:
         command.append("--quick")
+    command.append("--mix" if args.mix else "--no-mix")
     result = None
     with subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=ROOT) as process:
         assert process.stdout is not None
@@ -929,6 +1135,14 @@ def run_child(kind: str, db: str, args, workdir: str) -> dict[str, Any] | None:
         return {"bench": "promises" if kind == "ledger" else "promises-apscheduler", "db": db,
                 "error": f"exit {process.returncode}"}
     return result
+
+
+RSS_GOAL_MB = 300
+
+
+def by_kind_text(p99_by_kind: dict[str, float] | None) -> str:
+    """``first_response 1.20, follow_up 0.90, ...`` for a table cell."""
+    return ", ".join(f"{kind} {common.fmt(p99)}" for kind, p99 in (p99_by_kind or {}).items())
 
 
 def goals_table(results: list[dict[str, Any]]) -> str:
@@ -949,6 +1163,8 @@ def goals_table(results: list[dict[str, Any]]) -> str:
              met(r["all_delivered_s"] is not None and r["all_delivered_s"] < 30)],
             [r["db"], "zero lost", r["lost"], met(r["lost"] == 0)],
             [r["db"], "zero duplicated", r["duplicated"], met(r["duplicated"] == 0)],
+            [r["db"], f"peak RSS < {RSS_GOAL_MB} MiB", r["peak_rss_mb"],
+             met(r["peak_rss_mb"] < RSS_GOAL_MB)],
         ]
     return common.table(["db", "goal", "measured", "verdict"], rows, title="Goals")
 
@@ -963,6 +1179,10 @@ def parent_main(args) -> int:
     say(f"command: {' '.join([Path(sys.executable).name, 'bench/promises.py'] + sys.argv[1:])}")
     say(f"scale: {scale.open:,} open promises, {scale.due:,} falling due at once, "
         f"{scale.ticks} idle ticks per size" + (" (--quick)" if args.quick else ""))
+    say("promises: " + ("the Monday 09:00 mix (--mix): " + ", ".join(
+        f"{kind} {n:,}" for kind, n in shares(scale.due, MONDAY_MIX).items()) + " of the "
+        f"{scale.due:,}; every workspace has a triage channel" if args.mix else
+        "follow-ups only (--follow-up-only), owned in-progress P3 tickets, no triage channel"))
     say(common.describe_machine(info))
     if "postgres" in dbs and pg_version is None:
         say(f"!! PostgreSQL is not reachable at "
@@ -991,14 +1211,16 @@ def parent_main(args) -> int:
     rows = []
     for r in results:
         if "error" in r:
-            rows.append([r["db"], "error: " + r["error"]] + ["-"] * 9)
+            rows.append([r["db"], "error: " + r["error"]] + ["-"] * 10)
             continue
         rows.append([r["db"], r["open"], r["create_per_s"], r["idle_tick_ms_p50"],
                      r["idle_tick_ms_p99"], r["p50_lateness_s"], r["p99_lateness_s"],
-                     r["all_delivered_s"], r["lost"], r["duplicated"], r["peak_rss_mb"]])
+                     r["all_delivered_s"], r["lost"], r["duplicated"], r["peak_rss_mb"],
+                     by_kind_text(r.get("p99_by_kind"))])
     if rows:
         say(common.table(["db", "open", "create/s", "idle p50 ms", "idle p99 ms", "p50 late s",
-                          "p99 late s", "all delivered s", "lost", "dup", "peak RSS MiB"], rows))
+                          "p99 late s", "all delivered s", "lost", "dup", "peak RSS MiB",
+                          "p99 late s by kind"], rows))
     rows = []
     for a in aps_results:
         if "skipped" in a or "error" in a:
@@ -1026,7 +1248,10 @@ def parent_main(args) -> int:
             "p50_lateness_s", "p99_lateness_s", "max_lateness_s", "all_delivered_s",
             "covers_per_s", "lost", "duplicated", "owner_reminders", "restart_due",
             "restart_covered", "restart_lost", "restart_duplicated", "long_outage_due",
-            "long_outage_late_wording", "peak_rss_mb", "error") if k in r}
+            "long_outage_late_wording", "peak_rss_mb", "error",
+            "mix", "p99_by_kind", "due_by_kind", "lost_by_kind", "agents_messages",
+            "long_outage_desk_owes") if k in r}
+        line.setdefault("mix", bool(args.mix))
         line.update(notice_s=args.notice, prepare_seconds=args.prepare_seconds)
         common.emit({**line, "load_avg_at_start": info["load_avg_at_start"],
                      "load_avg_at_end": common.load_average()})
@@ -1045,6 +1270,13 @@ def parse_args(argv=None):
     parser.add_argument("--due", type=int, default=None,
                         help="promises falling due at once (default 10,000; 1,000 with --quick)")
     parser.add_argument("--quick", action="store_true", help="1/10 scale smoke run")
+    parser.add_argument("--mix", action=argparse.BooleanOptionalAction, default=True,
+                        help="the promises are the Monday 09:00 mix of every kind, on tickets "
+                             "in their real states, with triage channels (the default); "
+                             "--no-mix is the earlier follow-ups-only benchmark")
+    parser.add_argument("--follow-up-only", dest="mix", action="store_false",
+                        help="the same as --no-mix: only follow_up promises on owned "
+                             "in-progress P3 tickets, no triage channel, as older runs did")
     parser.add_argument("--ticks", type=int, default=200, help="idle ticks measured per size")
     parser.add_argument("--tick-gap", type=float, default=0.1,
                         help="seconds between measured idle ticks (default 0.1)")
