@@ -52,6 +52,7 @@ class Templates:
 
     def __init__(self, messages: Mapping[str, Any]) -> None:
         self._messages = _flatten(messages)
+        self._plain: dict[str, str] = {}
 
     @classmethod
     def load(cls, directory: Path) -> "Templates":
@@ -72,7 +73,22 @@ class Templates:
 
     def render(self, key: str, **fields: Any) -> str:
         """The message ``key`` filled with ``fields``."""
-        return str(self.raw(key)).format_map(_Strict(fields, key)).strip()
+        if not fields:
+            # Labels (a card's field names, a button's text) are rendered thousands of
+            # times in a burst; with no fields their text never changes.
+            plain = self._plain.get(key)
+            if plain is None:
+                plain = self._plain[key] = self._fill(key, fields)
+            return plain
+        return self._fill(key, fields)
+
+    def _fill(self, key: str, fields: Mapping[str, Any]) -> str:
+        try:
+            return str(self.raw(key)).format_map(fields).strip()
+        except KeyError as missing:
+            if missing.args and str(missing.args[0]).startswith("no message template"):
+                raise
+            raise KeyError(f"template {key!r} needs a value for {{{missing.args[0]}}}") from None
 
     def with_overrides(self, overrides: Mapping[str, Any] | None) -> "Templates":
         """A copy where the workspace's own wording replaces the defaults."""
@@ -80,13 +96,5 @@ class Templates:
             return self
         merged = Templates({})
         merged._messages = {**self._messages, **_flatten(overrides)}
+        merged._plain = {}
         return merged
-
-
-class _Strict(dict):
-    def __init__(self, fields: Mapping[str, Any], key: str) -> None:
-        super().__init__(fields)
-        self.key = key
-
-    def __missing__(self, name: str) -> Any:
-        raise KeyError(f"template {self.key!r} needs a value for {{{name}}}")

@@ -60,8 +60,11 @@ class PeopleRepository:
 
     async def many(self, person_ids: set[int]) -> dict[int, Person]:
         """The people with these ids, in one query."""
-        rows = await self.session.execute(select(PersonRow).where(PersonRow.id.in_(person_ids)))
-        return {row.id: person_from_row(row) for row in rows.scalars()}
+        if not person_ids:
+            return {}
+        people = PersonRow.__table__
+        rows = await self.session.execute(select(people).where(people.c.id.in_(person_ids)))
+        return {row.id: person_from_row(row) for row in rows}
 
     async def find(self, workspace_id: int, reference: str) -> Person | None:
         """A person by platform id or (case-insensitive) display name."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.promises import KeptBy, Promise, PromiseKind, PromiseStatus, kept_by_action
@@ -93,7 +93,16 @@ class PromiseRepository:
 
     async def link_covers(self, covers: dict[int, int]) -> None:
         """Point each covered promise (key) at the outbox row that covered it (value)."""
-        if covers:
+        if not covers:
+            return
+        if self.session.bind.dialect.name == "postgresql":
+            # One statement for the lot (an executemany is one UPDATE per row there).
+            await self.session.execute(text(
+                "UPDATE promises SET cover_outbox_id = v.cover FROM unnest("
+                "CAST(:ids AS BIGINT[]), CAST(:covers AS BIGINT[])) AS v(id, cover) "
+                "WHERE promises.id = v.id"),
+                {"ids": list(covers), "covers": list(covers.values())})
+        else:
             await self.session.execute(
                 update(_promises).where(_promises.c.id == bindparam("_id"))
                 .values(cover_outbox_id=bindparam("_cover")),
