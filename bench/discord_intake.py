@@ -124,6 +124,7 @@ async def _load(fake, world: dict, rate: int, seconds: float) -> dict:
 async def desk_stage(adapter, sink, world: dict, folder: str, rate: int, triage: bool):
     """A fresh desk on a fresh SQLite file, delivering with the real Ticker."""
     from bot.clock import SystemClock
+    from bot.desk.cards import CardRenderer
     from bot.desk.policy import Desk
     from bot.domain.people import Role
     from bot.desk.features import register_all
@@ -151,7 +152,7 @@ async def desk_stage(adapter, sink, world: dict, folder: str, rate: int, triage:
         await uow.people.set_role(agent.id, Role.AGENT)
     router = Router(db, desk)
     register_all(router)
-    dispatcher = OutboxDispatcher(db, {"discord": adapter})
+    dispatcher = OutboxDispatcher(db, {"discord": adapter}, render_cards=CardRenderer(desk))
     db.deliver_outbox_to(dispatcher)
     ticker = Ticker(1.0, dispatcher, PromiseSweeper(db, desk))
     sink.router = router

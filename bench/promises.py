@@ -190,6 +190,16 @@ def connect_outbox(db, dispatcher) -> None:
         db.deliver_outbox_to(dispatcher)
 
 
+def card_renderer(desk) -> dict:
+    """The dispatcher's card renderer, as the composition root gives it (commits before
+    the cards were drawn when sent have none: there a card row carries its card)."""
+    try:
+        from bot.desk.cards import CardRenderer
+    except ImportError:
+        return {}
+    return {"render_cards": CardRenderer(desk)}
+
+
 def rss_row(phase: str) -> list:
     """A row for the memory table."""
     return [phase, common.current_rss_mb(), common.peak_rss_mb()]
@@ -637,7 +647,8 @@ async def run_desk(url: str, desk, prepare_seconds: float = 0.0):
 
     db = Database.from_url(url)
     adapter = TimingAdapter()
-    dispatcher = OutboxDispatcher(db, {PLATFORM: adapter}, on_dead=dead_letter_alerter(desk))
+    dispatcher = OutboxDispatcher(db, {PLATFORM: adapter}, on_dead=dead_letter_alerter(desk),
+                                  **card_renderer(desk))
     connect_outbox(db, dispatcher)
     sweeper = PromiseSweeper(db, desk, prepare_ahead=timedelta(seconds=prepare_seconds))
     ticker = Ticker(1.0, dispatcher, sweeper)

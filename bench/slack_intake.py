@@ -89,6 +89,7 @@ async def serve_desk(db_url: str, api_url: str, triage: bool, handling: int | No
 
     from bot.platforms.slack.adapter import SlackAdapter
     from bot.clock import SystemClock
+    from bot.desk.cards import CardRenderer
     from bot.desk.policy import Desk
     from bot.desk.features import register_all
     from bot.desk.router import Router
@@ -118,7 +119,7 @@ async def serve_desk(db_url: str, api_url: str, triage: bool, handling: int | No
     register_all(router)
     adapter = SlackAdapter(settings, clock=clock,
                            **({"max_handling": handling} if handling is not None else {}))
-    dispatcher = OutboxDispatcher(db, {"slack": adapter})
+    dispatcher = OutboxDispatcher(db, {"slack": adapter}, render_cards=CardRenderer(desk))
     db.deliver_outbox_to(dispatcher)
     ticker = Ticker(1.0, dispatcher, PromiseSweeper(db, desk))
     if triage:

@@ -14,6 +14,7 @@ from bot.clock import Clock, OffsetClock
 from bot.desk.policy import Desk
 from bot.desk.features import register_all
 from bot.desk.alerts import dead_letter_alerter
+from bot.desk.cards import CardRenderer
 from bot.desk.router import Router
 from bot.ledger.sweeper import PromiseSweeper
 from bot.outbox.dispatcher import OutboxDispatcher
@@ -50,7 +51,8 @@ class App:
         self.adapters.update(_platform_adapters(settings, console_only=console, clock=self.clock,
                                                 desk=self.desk))
         self.dispatcher = OutboxDispatcher(self.db, self.adapters,
-                                           on_dead=dead_letter_alerter(self.desk))
+                                           on_dead=dead_letter_alerter(self.desk),
+                                           render_cards=CardRenderer(self.desk))
         self.db.deliver_outbox_to(self.dispatcher)
         self.sweeper = PromiseSweeper(
             self.db, self.desk, prepare_ahead=timedelta(seconds=max(0, settings.prepare_seconds)))

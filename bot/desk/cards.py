@@ -1,8 +1,15 @@
-"""The ticket card agents see in the triage channel, rebuilt after every change.
+"""The ticket card agents see in the triage channel: asked for on every change, drawn
+when it is sent.
 
-Handlers queue a ``card`` outbox row; the dispatcher posts the first one and edits that
-same message for every later one (see bot/outbox/card_delivery.py), so the card is
-updated in place and only the newest version is ever sent.
+A change to a ticket queues a ``card`` outbox row in the same transaction as the change
+(:func:`queue_cards`); the row says which ticket's card to draw, and where. The card
+itself is drawn by :class:`CardRenderer` at the moment the dispatcher sends it
+(bot/outbox/card_delivery.py, which the composition root gives the renderer), from the
+ticket as it stands then: its status, owner, next open promise and the requester's
+history. So a card is never older than what it shows, a burst of changes to a ticket
+costs one drawing, and drawing thousands of cards after a burst of lapses is off the
+path of the requesters' updates. The dispatcher posts the first card and edits that
+message ever after; only the newest queued card of a ticket is sent.
 """
 
 from __future__ import annotations
@@ -10,7 +17,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.core import Button, FormField, OutboundMessage
-from bot.desk.policy import DeskPolicy
+from bot.desk.policy import Desk, DeskPolicy
 from bot.domain.people import Person, Workspace
 from bot.domain.promises import PromiseKind
 from bot.domain.tickets import Ticket
@@ -26,46 +33,65 @@ HISTORY_SIZE = 5
 
 async def queue_card(ctx: Context, ticket: Ticket) -> None:
     """Queue the ticket's card for the triage channel, if the workspace has one."""
-    assert ctx.workspace is not None and ctx.policy is not None
-    await queue_cards(ctx.uow, ctx.now, [(ctx.workspace, ctx.policy, ticket)])
+    assert ctx.workspace is not None
+    await queue_cards(ctx.uow, ctx.now, [(ctx.workspace, ticket)])
 
 
 async def queue_cards(uow: UnitOfWork, now: datetime,
-                      tickets: list[tuple[Workspace, DeskPolicy, Ticket]]) -> int:
-    """Queue the cards of ``tickets`` (with their workspace and policy) whose workspace
-    has a triage channel, as the tickets stand in this unit of work now; returns how
-    many. A few queries whatever the number of tickets: the ledger refreshes thousands
-    of cards after a burst of lapses, a handler one."""
-    workspaces = {workspace.id: (workspace, policy) for workspace, policy, _ in tickets}
-    triage = await uow.workspaces.first_channels(set(workspaces), "triage")
-    wanted = {ticket.id for workspace, _, ticket in tickets if workspace.id in triage}
-    if not wanted:
-        return 0
+                      tickets: list[tuple[Workspace, Ticket]]) -> int:
+    """Queue the cards of ``tickets`` (each with its workspace) whose workspace has a
+    triage channel; returns how many. Three statements whatever their number."""
+    triage = await uow.workspaces.first_channels({w.id for w, _ in tickets}, "triage")
+    wanted = [(workspace, ticket) for workspace, ticket in tickets if workspace.id in triage]
     for workspace_id, channel_id in triage.items():
         await uow.tickets.place_in_triage(
-            {t.id for w, _, t in tickets if w.id == workspace_id and t.id in wanted}, channel_id)
-    current = await uow.tickets.many(wanted)
-    people = await uow.people.many({t.requester_id for t in current.values()}
-                                   | {t.owner_id for t in current.values() if t.owner_id})
-    soonest = await uow.promises.soonest_open(set(current))
-    history = await uow.tickets.latest_of_requesters(
-        {(t.workspace_id, t.requester_id) for t in current.values()}, HISTORY_SIZE + 1)
-    posts = []
-    for ticket in current.values():
-        workspace, policy = workspaces[ticket.workspace_id]
-        earlier = [x for x in history[(ticket.workspace_id, ticket.requester_id)]
-                   if x.id != ticket.id][:HISTORY_SIZE]
-        card = render_card(policy, now, ticket, requester=people[ticket.requester_id],
-                           owner=people.get(ticket.owner_id) if ticket.owner_id else None,
-                           soonest=soonest.get(ticket.id), earlier=earlier)
-        posts.append(NewPost(workspace.id, workspace.platform, card, ticket.id, kind="card"))
-    await uow.outbox.add_many(posts, now)
-    return len(posts)
+            {t.id for w, t in wanted if w.id == workspace_id}, channel_id)
+    await uow.outbox.add_many([card_request(w, t, t.triage_channel_id or triage[w.id])
+                               for w, t in wanted], now)
+    return len(wanted)
 
 
-async def earlier_tickets(uow: UnitOfWork, workspace_id: int, requester_id: int) -> list[Ticket]:
-    """The requester's latest tickets, for the card of the one about to open."""
-    return await uow.tickets.list(workspace_id, requester_id=requester_id, limit=HISTORY_SIZE)
+def card_request(workspace: Workspace, ticket: Ticket, channel_id: str) -> NewPost:
+    """The outbox row that asks for ``ticket``'s card in ``channel_id``: the card is drawn
+    when it is sent (:class:`CardRenderer`)."""
+    return NewPost(workspace.id, workspace.platform,
+                   OutboundMessage(channel_id=channel_id, text="", audience="agents",
+                                   ticket_number=ticket.number),
+                   ticket.id, kind="card")
+
+
+class CardRenderer:
+    """Draws the cards of many tickets at once, as they stand in a unit of work: a
+    handful of queries however many there are. The dispatcher calls it when it sends
+    card rows."""
+
+    def __init__(self, desk: Desk) -> None:
+        self.desk = desk
+
+    async def __call__(self, uow: UnitOfWork, ticket_ids: set[int],
+                       now: datetime) -> dict[int, OutboundMessage]:
+        """The card of each of ``ticket_ids`` that still exists, by ticket id."""
+        current = await uow.tickets.many(ticket_ids)
+        workspaces = await uow.workspaces.many({t.workspace_id for t in current.values()})
+        people = await uow.people.many({t.requester_id for t in current.values()}
+                                       | {t.owner_id for t in current.values() if t.owner_id})
+        soonest = await uow.promises.soonest_open(set(current))
+        history = await uow.tickets.latest_of_requesters(
+            {(t.workspace_id, t.requester_id) for t in current.values()}, HISTORY_SIZE + 1)
+        policies: dict[int, DeskPolicy] = {}
+        cards = {}
+        for ticket in current.values():
+            policy = policies.get(ticket.workspace_id)
+            if policy is None:
+                policy = policies[ticket.workspace_id] = self.desk.policy(
+                    workspaces[ticket.workspace_id])
+            earlier = [x for x in history[(ticket.workspace_id, ticket.requester_id)]
+                       if x.id != ticket.id][:HISTORY_SIZE]
+            cards[ticket.id] = render_card(
+                policy, now, ticket, requester=people[ticket.requester_id],
+                owner=people.get(ticket.owner_id) if ticket.owner_id else None,
+                soonest=soonest.get(ticket.id), earlier=earlier)
+        return cards
 
 
 def render_card(policy: DeskPolicy, now: datetime, ticket: Ticket, *, requester: Person,

@@ -101,8 +101,8 @@ async def apply_plans(uow: UnitOfWork, plans: list[CoverPlan], now: datetime) ->
         if plan.no_leads:
             logger.warning("ticket %s needs escalating but workspace %d has no leads",
                            plan.ticket.ref, plan.workspace.id)
-    # Last, so each card shows the ticket as the covers left it: its new next promise.
-    await queue_cards(uow, now, [(plan.workspace, plan.policy, plan.ticket)
+    # The cards are drawn when sent, from the tickets as the covers left them.
+    await queue_cards(uow, now, [(plan.workspace, plan.ticket)
                                  for plan in plans if not _empty(plan)])
 
 

@@ -1,13 +1,18 @@
-"""Delivering ticket cards: post once, then edit that message in place.
+"""Delivering ticket cards: draw them as they are sent, post once, then edit in place.
 
-Only the newest card row for a ticket is worth sending; an older one still queued is
-marked ``superseded``. The first post of a card uses an idempotency key per ticket, so
-two workers racing to post a ticket's first card make one message on the platform.
+A card row asks for a ticket's card; the card is drawn when the row is sent, by the
+``RenderCards`` the composition root gives the dispatcher (the desk's CardRenderer),
+from the ticket as it stands then. Only the newest card row for a ticket is worth
+sending; an older one still queued is marked ``superseded``. The first post of a card
+uses an idempotency key per ticket, so two workers racing to post a ticket's first card
+make one message on the platform.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
+from typing import Awaitable, Callable
 
 from sqlalchemy import func, select, update
 
@@ -16,10 +21,16 @@ from bot.storage.tables import OutboxRow, TicketRow
 from bot.storage.uow import Database, UnitOfWork
 
 
-async def prepare_cards(db: Database, rows: list) -> dict[int, tuple[OutboundMessage | None, str]]:
+# Draws the cards of these tickets as they stand in this unit of work, by ticket id.
+RenderCards = Callable[[UnitOfWork, set[int], datetime], Awaitable[dict[int, OutboundMessage]]]
+
+
+async def prepare_cards(db: Database, rows: list, render: RenderCards | None = None
+                        ) -> dict[int, tuple[OutboundMessage | None, str]]:
     """For each claimed card row, the message to send and its idempotency key, or None
     when a newer card for the same ticket makes it pointless. One read for a whole
-    batch: after a burst of lapses, thousands of cards are sent together."""
+    batch: after a burst of lapses, thousands of cards are sent together. Without
+    ``render`` a row's own message is sent as it was queued."""
     if not rows:
         return {}
     tickets_of = {row.ticket_id for row in rows}
@@ -34,16 +45,20 @@ async def prepare_cards(db: Database, rows: list) -> dict[int, tuple[OutboundMes
                      select(TicketRow.id, TicketRow.triage_channel_id,
                             TicketRow.triage_message_id)
                      .where(TicketRow.id.in_(tickets_of)))).all()}
+        live = {row.ticket_id for row in rows
+                if row.ticket_id in where and newest.get(row.ticket_id, row.id) <= row.id}
+        drawn = await render(uow, live, db.clock.now()) if render and live else {}
     prepared: dict[int, tuple[OutboundMessage | None, str]] = {}
     for row in rows:
         if row.ticket_id not in where or newest.get(row.ticket_id, row.id) > row.id:
             prepared[row.id] = (None, "")
             continue
         channel_id, message_id = where[row.ticket_id]
-        if message_id and channel_id == row.message.channel_id:
-            prepared[row.id] = (replace(row.message, edit_of=message_id), f"hd-{row.id}")
+        message = drawn.get(row.ticket_id, row.message)
+        if message_id and channel_id == message.channel_id:
+            prepared[row.id] = (replace(message, edit_of=message_id), f"hd-{row.id}")
         else:
-            prepared[row.id] = (row.message, f"hd-card-{row.ticket_id}")
+            prepared[row.id] = (message, f"hd-card-{row.ticket_id}")
     return prepared
 
 

@@ -17,7 +17,9 @@ from datetime import datetime
 from typing import Any, Awaitable, Callable
 
 from bot.core import ChatAdapter, DeliveryError, OutboundMessage
-from bot.outbox.card_delivery import prepare_cards, remember_card, remember_thread_root
+from bot.outbox.card_delivery import (
+    RenderCards, prepare_cards, remember_card, remember_thread_root,
+)
 from bot.outbox.pacing import Pacer
 from bot.storage.uow import Database, UnitOfWork
 
@@ -87,10 +89,12 @@ class RowSender:
     on_dead: OnDead | None = None
     concurrency: int = 8
     pacer: Pacer = field(default_factory=Pacer)
+    render_cards: RenderCards | None = None
 
     async def send_all(self, rows: list[ClaimedRow]) -> list[Outcome]:
         """Send ``rows``: one channel's rows in order, different channels at once."""
-        cards = await prepare_cards(self.db, [row for row in rows if row.kind == "card"])
+        cards = await prepare_cards(self.db, [row for row in rows if row.kind == "card"],
+                                    self.render_cards)
         if self.concurrency <= 1:
             return [await self.send(row, cards.get(row.id)) for row in rows]
         lanes: dict[tuple[str, str], list[ClaimedRow]] = {}
@@ -115,7 +119,7 @@ class RowSender:
         message: OutboundMessage | None = row.message
         key = f"hd-{row.id}"
         if row.kind == "card":
-            message, key = card or (await prepare_cards(self.db, [row]))[row.id]
+            message, key = card or (await prepare_cards(self.db, [row], self.render_cards))[row.id]
             if message is None:
                 return Outcome(row, {"status": "superseded"})
         # Only new posts count against a channel's posting rate: private answers, card

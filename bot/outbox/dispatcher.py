@@ -22,6 +22,7 @@ from functools import lru_cache
 from sqlalchemy import TextClause, bindparam, select, text, update
 
 from bot.core import ChatAdapter, OutboundMessage
+from bot.outbox.card_delivery import RenderCards
 from bot.outbox.delivery import ClaimedRow, OnDead, Outcome, RetryPolicy, RowSender
 from bot.outbox.handoff import Handoff
 from bot.storage.due import what_is_due
@@ -40,12 +41,14 @@ class OutboxDispatcher:
 
     def __init__(self, db: Database, adapters: dict[str, ChatAdapter], *, batch_size: int = 100,
                  lease: timedelta = timedelta(seconds=60), retry: RetryPolicy = RetryPolicy(),
-                 on_dead: OnDead | None = None, concurrency: int = 8) -> None:
+                 on_dead: OnDead | None = None, concurrency: int = 8,
+                 render_cards: RenderCards | None = None) -> None:
         self.db = db
         self.adapters = adapters
         self.batch_size = batch_size
         self.lease = lease
-        self.sender = RowSender(db, adapters, retry, on_dead, concurrency)
+        self.sender = RowSender(db, adapters, retry, on_dead, concurrency,
+                                render_cards=render_cards)
         self.pacer = self.sender.pacer
         self._wake = asyncio.Event()
         self._stopping = False
@@ -55,9 +58,10 @@ class OutboxDispatcher:
     # The unit of work's OutboxSink (bot/storage/uow.py), connected by the composition
     # root: rows written for now are handed over in memory, others wake a claim.
 
-    def preclaim(self, platform: str, due_at: datetime | None) -> tuple[str, datetime] | None:
+    def preclaim(self, platform: str, kind: str,
+                 due_at: datetime | None) -> tuple[str, datetime] | None:
         """The claim to write on a new row for this dispatcher, or None (see Handoff)."""
-        return self.handoff.preclaim(platform, due_at)
+        return self.handoff.preclaim(platform, kind, due_at)
 
     def accept(self, rows: list) -> None:
         """Rows written claimed for us have committed: send them."""
@@ -132,18 +136,22 @@ class OutboxDispatcher:
         while True:
             # Woken meanwhile by a commit that left rows pending (an alert, say)?
             claim, self._claim_wanted = claim or self._claim_wanted, False
-            claiming = (claim or expired) and not self._stopping
+            # Rows handed over in memory (what people are waiting for) go before what a
+            # claim would bring: in a burst of lapses that is thousands of cards, which
+            # are then sent a batch at a time once the people's messages are out.
+            claiming = (claim or expired) and not self._stopping and not self.handoff.waiting
             claimed = (await self.record_and_claim(outcomes, claim=claiming, expired=expired)
                        if outcomes or claiming else [])
             # After recording: an alert written with the outcomes is handed over too.
             handed = [] if self._stopping else self.handoff.take()
             batch = sorted(handed + claimed, key=lambda row: row.id)
+            if claiming:
+                # A full claim may have left more behind; otherwise new rows wake us again.
+                claim, expired = len(claimed) >= self.batch_size, False
             if not batch:
-                if self._claim_wanted and not self._stopping:
-                    continue  # our own commit just left a row pending
+                if (claim or self._claim_wanted) and not self._stopping:
+                    continue  # a claim put off for handed rows, or our own commit's row
                 return sent
-            # A full claim may have left more behind; otherwise new rows wake us again.
-            claim, expired = len(claimed) >= self.batch_size, False
             outcomes = await self.sender.send_all(batch)
             sent += sum(outcome.sent for outcome in outcomes)
 

@@ -42,10 +42,14 @@ class Handoff:
         """How many handed rows wait to be sent."""
         return len(self._rows)
 
-    def preclaim(self, platform: str, due_at: datetime | None) -> tuple[str, datetime] | None:
-        """The claim (token, lease end) to write on a new row, or None to leave it pending."""
+    def preclaim(self, platform: str, kind: str,
+                 due_at: datetime | None) -> tuple[str, datetime] | None:
+        """The claim (token, lease end) to write on a new row, or None to leave it pending.
+        Cards are never handed over: they are drawn when sent, after the messages people
+        wait for, so they wait for a claim (see OutboxDispatcher.drain)."""
         now = self.now()
-        if not self.accepting or platform not in self.platforms or (due_at and due_at > now):
+        if (not self.accepting or platform not in self.platforms or kind == "card"
+                or (due_at and due_at > now)):
             return None
         return self.token, now + self.lease
 

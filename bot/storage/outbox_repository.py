@@ -13,8 +13,8 @@ from bot.core import OutboundMessage
 from bot.storage.batch import insert_many
 from bot.storage.tables import OutboxRow
 
-# (platform, due_at) -> (claim token, lease end) to write on a new row, or None.
-Preclaim = Callable[[str, "datetime | None"], "tuple[str, datetime] | None"]
+# (platform, kind, due_at) -> (claim token, lease end) to write on a new row, or None.
+Preclaim = Callable[[str, str, "datetime | None"], "tuple[str, datetime] | None"]
 _outbox = OutboxRow.__table__
 
 
@@ -70,7 +70,8 @@ class OutboxRepository:
         people wait for most."""
         rows, claims = [], []
         for post in posts:
-            claim = self.preclaim(post.platform, post.due_at) if self.preclaim else None
+            claim = (self.preclaim(post.platform, post.kind, post.due_at) if self.preclaim
+                     else None)
             claims.append(claim)
             rows.append({
                 "workspace_id": post.workspace_id, "platform": post.platform,

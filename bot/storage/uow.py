@@ -61,9 +61,10 @@ class OutboxSink(Protocol):
     dispatcher, bot/outbox/dispatcher.py). The composition root connects one with
     :meth:`Database.deliver_outbox_to`; without one, rows simply wait to be claimed."""
 
-    def preclaim(self, platform: str, due_at: datetime | None) -> tuple[str, datetime] | None:
-        """The claim (token, lease end) to write on a new row so that it is handed over
-        in memory after the commit, or None to leave it pending."""
+    def preclaim(self, platform: str, kind: str,
+                 due_at: datetime | None) -> tuple[str, datetime] | None:
+        """The claim (token, lease end) to write on a new row of ``kind`` so that it is
+        handed over in memory after the commit, or None to leave it pending."""
 
     def accept(self, rows: list[tuple[WrittenRow, OutboundMessage]]) -> None:
         """Rows written pre-claimed have committed: send them."""

@@ -65,9 +65,12 @@ class FlowDesk(DeskHarness):
         return [full_text(s) for s in self.adapter.sent]
 
     def last(self) -> Sent:
-        """The last message sent."""
-        assert self.adapter.sent, "the desk said nothing"
-        return self.adapter.sent[-1]
+        """The last message sent to a person or a thread. Ticket cards are left out: they
+        are the agents' board, redrawn after the messages of any change (``cards``)."""
+        said = [s for s in self.adapter.sent
+                if not (s.message.audience == "agents" and s.message.title)]
+        assert said, "the desk said nothing"
+        return said[-1]
 
     def since(self, mark: int) -> list[Sent]:
         """Messages sent after ``mark`` (a previous ``len(desk.adapter.sent)``)."""

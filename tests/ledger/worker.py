@@ -47,6 +47,7 @@ from sqlalchemy import and_, func, or_, select
 from bot.clock import OffsetClock
 from bot.desk.policy import Desk
 from bot.desk.alerts import dead_letter_alerter
+from bot.desk.cards import CardRenderer
 from bot.ledger.sweeper import PromiseSweeper
 from bot.outbox.dispatcher import OutboxDispatcher
 from bot.settings import Settings
@@ -107,7 +108,8 @@ async def main(args: argparse.Namespace) -> int:
     await adapter.start(None)
     sweeper = PromiseSweeper(db, desk, batch_size=args.batch_size, lease=lease)
     dispatcher = OutboxDispatcher(db, {"test": adapter}, batch_size=args.batch_size, lease=lease,
-                                  on_dead=dead_letter_alerter(desk))
+                                  on_dead=dead_letter_alerter(desk),
+                                  render_cards=CardRenderer(desk))
     db.deliver_outbox_to(dispatcher)
     try:
         await outstanding(db)  # connect (and fail here, not mid-run, if we cannot)

@@ -15,6 +15,7 @@ from bot.clock import OffsetClock
 from bot.desk.policy import Desk
 from bot.desk.features import register_all
 from bot.desk.alerts import dead_letter_alerter
+from bot.desk.cards import CardRenderer
 from bot.desk.router import Router
 from bot.ledger.sweeper import PromiseSweeper
 from bot.outbox.dispatcher import OutboxDispatcher
@@ -50,7 +51,8 @@ class DeskHarness:
         # One row at a time, so the transcript reads in the order the desk queued it;
         # concurrent lanes are tested on their own (tests/outbox/test_dispatcher.py).
         self.dispatcher = OutboxDispatcher(self.db, {platform: self.adapter},
-                                           on_dead=dead_letter_alerter(self.desk), concurrency=1)
+                                           on_dead=dead_letter_alerter(self.desk), concurrency=1,
+                                           render_cards=CardRenderer(self.desk))
         self.db.deliver_outbox_to(self.dispatcher)
         self.dispatcher.take_handoffs()  # as a running desk does (Ticker.start)
         self._ids = itertools.count(1)

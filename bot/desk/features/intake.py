@@ -20,7 +20,7 @@ from bot.domain.promises import PromiseKind
 from bot.domain.sla import format_duration
 from bot.domain.tickets import Ticket, TicketAction, TicketStatus, subject_from, transition
 from bot.domain.timefmt import format_when
-from bot.desk.cards import earlier_tickets, render_card
+from bot.desk.cards import card_request
 from bot.desk.context import BadInput, Context
 from bot.storage.outbox_repository import NewPost
 from bot.desk.quoting import defang
@@ -53,7 +53,6 @@ async def open_ticket(ctx: Context, requester: Person, text: str, *, channel_id:
     due = policy.calendar.add_business_time(now, span)
     warn_at = policy.calendar.add_business_time(now, span * policy.sla.warn_at)
     triage = await uow.workspaces.channels(workspace.id, "triage")
-    earlier = await earlier_tickets(uow, workspace.id, requester.id) if triage else []
 
     number = await uow.workspaces.take_ticket_number(workspace.id)
     status = transition(TicketStatus.NEW, TicketAction.ACKNOWLEDGE, has_owner=False)
@@ -80,9 +79,7 @@ async def open_ticket(ctx: Context, requester: Person, text: str, *, channel_id:
                                      text=text, ticket_number=ticket.number),
                      ticket.id, kind="post" if thread_id else "thread_root")]
     if triage:
-        card = render_card(policy, now, ticket, requester=requester, owner=None,
-                           soonest=(PromiseKind.FIRST_RESPONSE, due), earlier=earlier)
-        posts.append(NewPost(workspace.id, workspace.platform, card, ticket.id, kind="card"))
+        posts.append(card_request(workspace, ticket, triage[0]))
     await uow.outbox.add_many(posts, now)  # the acknowledgement and the card, one statement
     logger.info("opened ticket #%d in workspace %d", number, workspace.id)
     return ticket

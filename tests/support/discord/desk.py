@@ -17,6 +17,7 @@ from bot.desk.policy import Desk
 from bot.domain.people import Role
 from bot.desk.features import register_all
 from bot.desk.alerts import dead_letter_alerter
+from bot.desk.cards import CardRenderer
 from bot.desk.router import Router
 from bot.ledger.sweeper import PromiseSweeper
 from bot.outbox.dispatcher import OutboxDispatcher
@@ -74,7 +75,8 @@ class DiscordDesk:
         self.adapter = self._new_adapter()
         self.extra = extra or {}
         self.dispatcher = OutboxDispatcher(self.db, {"discord": self.adapter, **self.extra},
-                                           on_dead=dead_letter_alerter(self.desk))
+                                           on_dead=dead_letter_alerter(self.desk),
+                                           render_cards=CardRenderer(self.desk))
         self.db.deliver_outbox_to(self.dispatcher)
         self.sweeper = PromiseSweeper(self.db, self.desk)
 

@@ -20,6 +20,7 @@ from bot.clock import OffsetClock
 from bot.desk.policy import Desk
 from bot.desk.features import register_all
 from bot.desk.alerts import dead_letter_alerter
+from bot.desk.cards import CardRenderer
 from bot.desk.router import Router
 from bot.ledger.sweeper import PromiseSweeper
 from bot.outbox.dispatcher import OutboxDispatcher, RetryPolicy
@@ -63,6 +64,7 @@ class SlackDesk:
         # the clock over waits shorter than its pace window, always sees it go out.
         self.dispatcher = OutboxDispatcher(self.db, {"slack": self.adapter},
                                            on_dead=dead_letter_alerter(self.desk),
+                                           render_cards=CardRenderer(self.desk),
                                            retry=RetryPolicy(base=timedelta(seconds=1)))
         self.db.deliver_outbox_to(self.dispatcher)
         self.sweeper = PromiseSweeper(self.db, self.desk)
