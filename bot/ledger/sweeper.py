@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
-from sqlalchemy import or_, select, tuple_, update
+from sqlalchemy import or_, select, update
 
 from bot.desk.policy import Desk
 from bot.domain.promises import Promise, PromiseStatus
@@ -40,7 +40,7 @@ from bot.domain.tickets import Ticket
 from bot.ledger.plans import CoverPlan, plan_cover
 from bot.ledger.sets import Policies, apply_plans, apply_warnings, load_inputs
 from bot.ledger.warnings import plan_warning
-from bot.storage.batch import claimable
+from bot.storage.batch import among, claimable, pairs_among
 from bot.storage.due import Due, what_is_due
 from bot.storage.promise_repository import promise_from_row
 from bot.storage.tables import PromiseRow, TicketRow
@@ -108,6 +108,7 @@ class PromiseSweeper:
         # that off.
         self.prepare_ahead = prepare_ahead
         self._prepared: dict[int, Prepared] = {}
+        self._dialect = db.engine.dialect.name
 
     @property
     def next_prepared_at(self) -> datetime | None:
@@ -198,9 +199,9 @@ class PromiseSweeper:
             return []
         result = await uow.session.execute(
             update(_promises)
-            .where(_promises.c.id.in_([c.id for c in claimed]),
-                   tuple_(_promises.c.id, _promises.c.claim_token).in_(
-                       [(c.id, c.token) for c in claimed]),
+            .where(among(_promises.c.id, [c.id for c in claimed], self._dialect),
+                   pairs_among(_promises.c.id, _promises.c.claim_token,
+                               [(c.id, c.token) for c in claimed], self._dialect),
                    _promises.c.status == _SENDING)
             .values(status=PromiseStatus.MISSED.value, resolution="bot", resolved_at=now,
                     claim_token=None, lease_until=None)
@@ -365,7 +366,8 @@ class PromiseSweeper:
                  for ticket_id, status, owner_id, priority in (await uow.session.execute(
                      select(TicketRow.id, TicketRow.status, TicketRow.owner_id,
                             TicketRow.priority)
-                     .where(TicketRow.id.in_({e.claim.ticket_id for e in entries})))).all()}
+                     .where(among(TicketRow.id, list({e.claim.ticket_id for e in entries}),
+                                  self._dialect)))).all()}
         return {e.claim.ticket_id for e in entries
                 if found.get(e.claim.ticket_id) != _ticket_state(e.plan.ticket)}
 
