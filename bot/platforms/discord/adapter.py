@@ -29,6 +29,7 @@ from bot.core import (
     EventSink,
     OutboundMessage,
 )
+from bot.core.tasks import BackgroundTasks
 from bot.platforms.discord.inbound import PLATFORM, Inbound, RoleMap
 from bot.platforms.discord.once import SendOnce
 from bot.platforms.discord.outbound import Outbound
@@ -145,7 +146,8 @@ class DiscordAdapter:
         self.client: DeskClient | None = None
         self._dispatch: EventSink | None = None
         self._runner: asyncio.Task | None = None
-        self._tasks: set[asyncio.Task] = set()
+        self._ready = False
+        self._tasks = BackgroundTasks(logger)
         self._words: dict[str, dict[str, str]] = {}
 
     async def start(self, dispatch: EventSink) -> None:
@@ -174,7 +176,9 @@ class DiscordAdapter:
             raise SettingsError("Discord refused DISCORD_BOT_TOKEN; copy the bot's token "
                                 "from the developer portal again.") from None
         self._runner = asyncio.create_task(self.client.connect(reconnect=True))
+        self._runner.add_done_callback(self._connection_ended)
         await self._until_ready()
+        self._ready = True
         logger.info("Discord connected as %s in %d guild(s)", self.client.user,
                     len(self.client.guilds))
 
@@ -197,10 +201,18 @@ class DiscordAdapter:
         await self.stop()
         raise TimeoutError(f"Discord was not ready after {self.startup_timeout:.0f}s")
 
+    def _connection_ended(self, runner: asyncio.Task) -> None:
+        # discord.py reconnects by itself: the connection ends with an error only when it
+        # gives up, and from then on the desk hears nothing from Discord until a restart.
+        # (Before ready, start() raises the error itself.)
+        if self._ready and not runner.cancelled() and runner.exception() is not None:
+            logger.error("the Discord gateway connection ended; the bot no longer hears "
+                         "Discord", exc_info=runner.exception())
+
     async def stop(self) -> None:
         """Disconnect and forget pending work."""
-        for task in list(self._tasks):
-            task.cancel()
+        self._ready = False
+        self._tasks.cancel()
         if self.client is not None:
             await self.replies.close()
             await self.once.close()
@@ -231,9 +243,7 @@ class DiscordAdapter:
 
     def sync_commands(self, guilds) -> None:
         """Register /ticket and /helpdesk in each guild, in the background."""
-        task = asyncio.create_task(self._sync(list(guilds)))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks.start(self._sync(list(guilds)), name="discord-command-sync")
 
     async def _sync(self, guilds) -> None:
         assert self.client is not None

@@ -134,11 +134,12 @@ class SlackAdapter:
             logger.warning("cannot reach Slack yet (%s); retrying in the background",
                            type(error).__name__)
         self._connecting = asyncio.ensure_future(self.socket.connect_async())
+        self._connecting.add_done_callback(_log_connect_failure)
         done, _ = await asyncio.wait({self._connecting}, timeout=SOCKET_CONNECT_WAIT)
-        if done:
-            logger.info("Slack Socket Mode connected")
-        else:
+        if not done:
             logger.warning("Socket Mode is not connected yet; it keeps trying")
+        elif self._connecting.exception() is None:
+            logger.info("Slack Socket Mode connected")
 
     async def _check_token(self) -> None:
         try:
@@ -222,6 +223,13 @@ class SlackAdapter:
                 return BoltResponse(status=200, body="")
             self._remember(event_id)
         return await next_()
+
+
+def _log_connect_failure(connecting: asyncio.Future) -> None:
+    """Log why the Socket Mode connection failed, whenever it does (its future is not
+    awaited once start-up has stopped waiting for it)."""
+    if not connecting.cancelled() and connecting.exception() is not None:
+        logger.error("Slack Socket Mode could not connect", exc_info=connecting.exception())
 
 
 def api_base_url(configured: str) -> str:
