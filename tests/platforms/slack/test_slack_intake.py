@@ -197,7 +197,7 @@ async def test_a_failed_profile_lookup_does_not_lose_the_request(slack):
 
 async def test_concurrent_lookups_of_one_person_share_one_request(slack):
     import asyncio
-    slack.adapter.people.forget()
+    slack.forget_people()
     before = len(slack.fake.calls_to("users.info"))
     actors = await asyncio.gather(*(slack.adapter.people.actor(slack.team, "UADMIN")
                                     for _ in range(5)))
