@@ -46,6 +46,7 @@ from bot.platforms.discord.ui import (
     parse_modal_id,
 )
 from bot.settings import Settings, SettingsError
+from bot.templates import Templates, config_dir
 
 logger = logging.getLogger(__name__)
 
@@ -131,10 +132,13 @@ class DiscordAdapter:
 
     def __init__(self, settings: Settings, *, guild_ready_timeout: float = 2.0,
                  thinking_grace: float = 5.0, startup_timeout: float = 60.0,
-                 max_concurrent_events: int | None = None) -> None:
+                 max_concurrent_events: int | None = None,
+                 templates: Templates | None = None) -> None:
         if not settings.discord_bot_token:
             raise SettingsError("DISCORD_BOT_TOKEN is not set.")
         self.settings = settings
+        # The desk's wording of what each command does, for Discord's command list.
+        self.templates = templates or Templates.load(config_dir(settings.config_dir))
         if max_concurrent_events is None:
             sqlite = settings.async_database_url.startswith("sqlite")
             max_concurrent_events = 2 if sqlite else 16
@@ -157,7 +161,7 @@ class DiscordAdapter:
         if self.settings.discord_gateway_url:
             DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(self.settings.discord_gateway_url)
         self._dispatch = dispatch
-        self._words = command_words(dispatch)
+        self._words = command_words(dispatch, self.templates)
         self.client = DeskClient(
             self, intents=intents(), max_messages=None, max_ratelimit_timeout=30.0,
             guild_ready_timeout=self.guild_ready_timeout, chunk_guilds_at_startup=False,
@@ -247,7 +251,7 @@ class DiscordAdapter:
 
     async def _sync(self, guilds) -> None:
         assert self.client is not None
-        payload = command_payloads(self._words)
+        payload = command_payloads(self._words, self.templates)
         for guild in guilds:
             try:
                 await self.client.http.bulk_upsert_guild_commands(

@@ -21,6 +21,7 @@ from typing import Any, Mapping
 import discord
 
 from bot.core import Button, FormField
+from bot.templates import Templates
 
 logger = logging.getLogger(__name__)
 
@@ -149,19 +150,23 @@ def modal_values(components: list[dict[str, Any]]) -> dict[str, str]:
     return values
 
 
-def command_words(sink: Any) -> dict[str, dict[str, str]]:
-    """The sub-command words and descriptions the router knows, by command name;
-    empty when the sink does not say (then each command takes free text)."""
+def command_words(sink: Any, templates: Templates) -> dict[str, dict[str, str]]:
+    """The sub-command words the router knows, by command name, each with its
+    description in the desk's words; empty when the sink does not say (then each
+    command takes free text)."""
     routes = getattr(sink, "commands", None)
     words: dict[str, dict[str, str]] = {name: {} for name in COMMAND_NAMES}
     if isinstance(routes, Mapping):
         for key, route in routes.items():
             if isinstance(key, tuple) and len(key) == 2 and key[0] in words and key[1]:
-                words[key[0]][key[1]] = getattr(route, "description", "") or key[1]
+                description = getattr(route, "description", "")
+                words[key[0]][key[1]] = (templates.render(description) if description
+                                         else key[1])
     return words
 
 
-def command_payloads(words: dict[str, dict[str, str]]) -> list[dict[str, Any]]:
+def command_payloads(words: dict[str, dict[str, str]],
+                     templates: Templates) -> list[dict[str, Any]]:
     """``/ticket`` and ``/helpdesk`` as application commands: a sub-command per word,
     each with one optional free-text ``args`` (or just ``args`` when no words are known)."""
     args = {"type": 3, "name": "args", "description": "What follows the command word",
