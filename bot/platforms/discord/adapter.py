@@ -137,7 +137,7 @@ class DiscordAdapter:
         if not settings.discord_bot_token:
             raise SettingsError("DISCORD_BOT_TOKEN is not set.")
         self.settings = settings
-        # The desk's wording of what each command does, for Discord's command list.
+        # Discord's own words (thread names, command descriptions) in the desk's wording.
         self.templates = templates or Templates.load(config_dir(settings.config_dir))
         if max_concurrent_events is None:
             sqlite = settings.async_database_url.startswith("sqlite")
@@ -172,7 +172,8 @@ class DiscordAdapter:
                              self.client.http.user_agent)
         self.replies = InteractionReplies(self.client, self.once,
                                           thinking_grace=self.thinking_grace)
-        self.outbound = Outbound(self.client, self.inbound, self.book, self.replies, self.once)
+        self.outbound = Outbound(self.client, self.inbound, self.book, self.replies, self.once,
+                                 self.templates)
         try:
             await self.client.login(self.settings.discord_bot_token.reveal())
         except discord.LoginFailure:
@@ -279,8 +280,8 @@ class DiscordAdapter:
             return
         action, value, fields = parsed
         if fields:
-            await interaction.response.send_modal(
-                form_modal(item.label or "", action, value, fields))
+            title = item.label or self.templates.render("discord.form_title")
+            await interaction.response.send_modal(form_modal(title, action, value, fields))
             return
         await interaction.response.defer()
         message_id = str(interaction.message.id) if interaction.message else None

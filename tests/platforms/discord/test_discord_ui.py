@@ -70,6 +70,8 @@ def test_sub_commands_are_described_in_the_desks_words():
     [ticket, helpdesk] = command_payloads(command_words(sink, templates), templates)
     assert [(o["name"], o["description"]) for o in ticket["options"]] == [
         ("claim", "Taking a ticket on"), ("odd", "Odd")]
+    assert (ticket["description"], helpdesk["description"]) == (
+        templates.render("discord.ticket_command"), templates.render("discord.helpdesk_command"))
 
 
 def test_nonces_are_short_and_stable():
