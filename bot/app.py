@@ -111,7 +111,7 @@ def _platform_adapters(settings: Settings, *, console_only: bool, clock: Clock,
                                          ticket_emojis=(desk.defaults.ticket_emoji,))
     if settings.discord_enabled:
         from bot.platforms.discord.adapter import DiscordAdapter
-        adapters["discord"] = DiscordAdapter(settings)
+        adapters["discord"] = DiscordAdapter(settings, templates=desk.templates)
     return adapters
 
 

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta, timezone
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.core.tasks import BackgroundTasks
 from bot.ledger.sweeper import PromiseSweeper
 from bot.outbox.dispatcher import OutboxDispatcher
 from bot.storage.due import what_is_due
@@ -40,6 +41,7 @@ class Ticker:
         self._stopping = False
         self._one_at_a_time = asyncio.Lock()  # the scheduled tick and a _wake_at tick
         self._timer: asyncio.TimerHandle | None = None
+        self._tasks = BackgroundTasks(logger)  # the delivery loop and early ticks
 
     async def tick(self) -> None:
         """One tick: probe, sweep if promises are due (or due soon, or prepared ahead and
@@ -65,9 +67,10 @@ class Ticker:
             return  # an ordinary tick comes first
         if self._timer is not None:
             self._timer.cancel()
-        loop = asyncio.get_running_loop()
-        self._timer = loop.call_later(max(delay, 0.0), lambda: loop.create_task(
-            self._guarded_tick(), name="prepared-covers-due"))
+        self._timer = asyncio.get_running_loop().call_later(max(delay, 0.0), self._tick_early)
+
+    def _tick_early(self) -> None:
+        self._tasks.start(self._guarded_tick(), name="prepared-covers-due")
 
     def start(self) -> None:
         """Start ticking (needs a running event loop)."""
@@ -76,10 +79,12 @@ class Ticker:
                                misfire_grace_time=None, replace_existing=True)
         self.scheduler.start()
         self.dispatcher.take_handoffs()
-        self._delivery = asyncio.create_task(self._deliver_forever(), name="outbox-delivery")
+        self._delivery = self._tasks.start(self._deliver_forever(), name="outbox-delivery")
         self.dispatcher.wake()  # whatever was queued before we started
 
     async def _guarded_tick(self) -> None:
+        if self._stopping:
+            return  # stop() hands back what was prepared; a tick now would prepare more
         try:
             await self.tick()
         except Exception:
@@ -112,6 +117,8 @@ class Ticker:
             try:
                 await asyncio.wait_for(self._delivery, grace_seconds)
             except (asyncio.TimeoutError, asyncio.CancelledError):
+                pass
+            except Exception:  # logged when it happened (BackgroundTasks)
                 pass
             try:
                 await self.dispatcher.release_handoffs()

@@ -11,26 +11,34 @@ from datetime import datetime
 from typing import Any
 
 from bot.core import Button, Event, OutboundMessage
-from bot.desk.policy import Desk, DeskPolicy
+from bot.desk.policy import Desk, DeskPolicy, words_for
 from bot.domain.people import Person, Role, Workspace
-from bot.domain.tickets import DomainError
+from bot.domain.errors import DomainError, Phrase, Unreadable
 from bot.storage.uow import UnitOfWork
 
 
 class PermissionDenied(DomainError):
-    """The person's role does not allow this action."""
+    """The person's role does not allow this action; ``action`` names the template that
+    describes it (a command's description)."""
 
     def __init__(self, action: str, role: Role) -> None:
-        super().__init__(f"{action} is for {role.value}s of the desk.", template="errors.permission",
-                         action=action, role=role.value)
+        super().__init__("errors.permission", action=Phrase(action), role=role.value)
 
 
 class BadInput(DomainError):
-    """The command's arguments could not be understood; ``usage`` says how to write it."""
+    """The command's arguments could not be understood. ``problem`` names the message
+    saying what was wrong and ``usage`` the one showing how to write the command;
+    ``fields`` fill both."""
 
-    def __init__(self, problem: str, usage: str = "") -> None:
-        super().__init__(f"{problem} {usage}".strip(), template="errors.bad_input",
-                         problem=problem, usage=usage)
+    def __init__(self, problem: str, usage: str | None = None, **fields: Any) -> None:
+        super().__init__("errors.bad_input" if usage else problem, **fields)
+        if usage:
+            self.fields.update(problem=Phrase(problem, **fields), usage=Phrase(usage, **fields))
+
+    @classmethod
+    def unreadable(cls, error: Unreadable, usage: str | None = None) -> "BadInput":
+        """What the domain could not read in the person's words, with the usage."""
+        return cls(error.template, usage, **error.fields)
 
 
 @dataclass
@@ -61,16 +69,10 @@ class Context:
         return self.policy.templates.render(key, **fields)
 
     def error_text(self, error: DomainError) -> str:
-        """A domain error in the desk's voice (its template, or its plain message)."""
-        if error.template and self.policy is not None:
-            fields = dict(error.fields)
-            if "number" in fields:
-                fields.setdefault("number_ref", f"#{fields['number']}" if fields["number"] else "This ticket")
-            try:
-                return self.t(error.template, **fields)
-            except KeyError:
-                pass
-        return str(error)
+        """A domain error in this workspace's words (see :func:`words_for`); a missing
+        template or field raises KeyError."""
+        assert self.policy is not None
+        return words_for(self.policy.templates, error, prefix=self.command_prefix)
 
     async def post(self, message: OutboundMessage, *, ticket_id: int | None = None,
                    due_at: datetime | None = None, kind: str = "post") -> int:

@@ -112,7 +112,7 @@ async def check_permissions(ctx: Context, call_next: Next) -> None:
     needed = max((r.role for r in routes), key=lambda r: r.rank, default=Role.REQUESTER)
     if not ctx.role.at_least(needed):
         route = routes[0]
-        raise PermissionDenied(route.description or "that", needed)
+        raise PermissionDenied(route.description or "commands.unnamed", needed)
     await call_next(ctx)
 
 

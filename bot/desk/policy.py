@@ -13,6 +13,7 @@ from typing import Any
 
 from bot.clock import Clock
 from bot.domain.calendar import BusinessCalendar
+from bot.domain.errors import DomainError, Phrase, Unreadable
 from bot.domain.people import Workspace
 from bot.domain.priority import Priority
 from bot.domain.promises import WaitPlan
@@ -67,6 +68,18 @@ class Defaults:
                             parse_duration(confirmation["close_after"])))
 
 
+def words_for(templates: Templates, error: DomainError, **defaults: Any) -> str:
+    """``error`` in the desk's words: its template filled with its fields, any
+    :class:`Phrase` among them rendered first, and ``defaults`` for what the error leaves
+    out (the command prefix). A missing template or field raises KeyError."""
+    def filled(fields: dict[str, Any]) -> dict[str, Any]:
+        return {**defaults, **{name: templates.render(value.key, **filled(value.fields))
+                               if isinstance(value, Phrase) else value
+                               for name, value in fields.items()}}
+
+    return templates.render(error.template, **filled(error.fields))
+
+
 def _date(value: Any):
     from datetime import date
     return value if isinstance(value, date) else date.fromisoformat(str(value))
@@ -102,10 +115,13 @@ class Desk:
             raise SettingsError(f"{current} is missing.") from None
         except tomllib.TOMLDecodeError as error:
             raise SettingsError(f"{current} is not valid TOML: {error}.") from None
+        except Unreadable as error:  # a value the file (or HELPDESK_TIMEZONE) got wrong
+            detail = words_for(templates, error)
+            if timezone_override and error.template == "input.unknown_time_zone":
+                raise SettingsError(f"HELPDESK_TIMEZONE: {detail}") from None
+            raise SettingsError(f"{current}: {detail}") from None
         except (KeyError, TypeError, ValueError) as error:
             detail = f"missing {error}" if isinstance(error, KeyError) else str(error)
-            if timezone_override and "time zone" in detail:
-                raise SettingsError(f"HELPDESK_TIMEZONE: {detail}.") from None
             raise SettingsError(f"{current}: {detail}.") from None
         return cls(settings, clock, templates, defaults)
 

@@ -26,9 +26,3 @@ def excerpt(text: str, limit: int = MAX_RELAY_CHARS) -> str:
         return text
     return text[: limit - 1].rstrip() + "…"
 
-
-def sentence(text: str) -> str:
-    """``text`` as a sentence: first letter upper-cased (the rest untouched, so names like
-    Europe/London survive) and a full stop at the end."""
-    text = text.strip().rstrip(".")
-    return (text[:1].upper() + text[1:] + ".") if text else ""

@@ -17,7 +17,7 @@ from bot.core import (
 )
 from bot.desk.policy import Desk
 from bot.domain.people import Role
-from bot.domain.tickets import DomainError
+from bot.domain.errors import DomainError
 from bot.desk.context import Context
 from bot.desk.middleware import DEFAULT_MIDDLEWARE, Middleware
 from bot.storage.uow import Database
@@ -29,7 +29,9 @@ Handler = Callable[[Context], Awaitable[None]]
 
 @dataclass(frozen=True)
 class Route:
-    """A handler and the least role allowed to use it."""
+    """A handler and the least role allowed to use it. ``description`` names the template
+    that says what the command does ("claiming tickets"): a refusal tells the person
+    what they may not do in those words, and Discord lists sub-commands with them."""
 
     handler: Handler
     role: Role = Role.REQUESTER
@@ -40,8 +42,7 @@ class UnknownCommand(DomainError):
     """No handler knows this command."""
 
     def __init__(self, command: str) -> None:
-        super().__init__(f"I don't know “{command}”.", template="errors.unknown_command",
-                         command=command)
+        super().__init__("errors.unknown_command", command=command)
 
 
 class Router:
@@ -73,7 +74,7 @@ class Router:
     def on_command(self, name: str, word: str, handler: Handler, *,
                    role: Role = Role.REQUESTER, description: str = "") -> None:
         """Route ``/name word ...`` to ``handler`` for people with at least ``role``;
-        ``word`` "" is the command with no sub-command."""
+        ``word`` "" is the command with no sub-command, ``description`` a template key."""
         self.commands[(name, word)] = Route(handler, role, description)
 
     def on_button(self, action: str, handler: Handler, *, role: Role = Role.REQUESTER) -> None:
@@ -137,8 +138,15 @@ class Router:
                 await _chain(self.middleware, _noop)(ctx)
                 if ctx.extras.get("duplicate"):
                     return
-                text = (ctx.error_text(error) if error is not None
-                        else ctx.t("errors.internal", reference=reference))
+                text = None
+                if error is not None:
+                    try:
+                        text = ctx.error_text(error)
+                    except KeyError:  # a template or field missing: a bug, not their fault
+                        reference = uuid.uuid4().hex[:8]
+                        logger.exception("cannot word %s (reference %s)", error, reference)
+                if text is None:
+                    text = ctx.t("errors.internal", reference=reference)
                 await ctx.answer(text)
         except Exception:
             logger.exception("could not tell %s about a failed %s", event.actor.user_id,

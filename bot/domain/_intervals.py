@@ -21,6 +21,8 @@ from collections.abc import Collection, Iterator, Sequence
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+from bot.domain.errors import Unreadable
+
 UTC = timezone.utc
 MIDNIGHT = time(0, 0)
 ONE_DAY = timedelta(days=1)
@@ -100,7 +102,7 @@ def _day_index(token: str) -> int:
             # Accept "mon", "monday", "tues", "thurs" ... but not ambiguous "t" or "s".
             if (len(token) >= 3 and name.startswith(token)) or token == name[:2]:
                 return index
-    raise ValueError(f"unknown day {token!r}: use mon, tue, wed, thu, fri, sat or sun")
+    raise Unreadable("input.unknown_day", text=token)
 
 
 def parse_days(spec: str) -> frozenset[int]:
@@ -109,7 +111,7 @@ def parse_days(spec: str) -> frozenset[int]:
     for raw in str(spec).lower().split(","):
         token = raw.strip()
         if not token:
-            raise ValueError(f"empty day in {spec!r}: expected e.g. 'mon-fri' or 'mon,wed,fri'")
+            raise Unreadable("input.empty_day", days=str(spec))
         if token in _DAY_GROUPS:
             days.update(_DAY_GROUPS[token])
         elif "-" in token:
@@ -125,12 +127,10 @@ def parse_days(spec: str) -> frozenset[int]:
 def _parse_clock(text: str, *, closing: bool, spec: str) -> time:
     match = _CLOCK.fullmatch(text.strip())
     if not match:
-        raise ValueError(
-            f"cannot read time {text.strip()!r} in {spec!r}: use e.g. '09:00-17:30' or '9-17'"
-        )
+        raise Unreadable("input.clock_unreadable", text=text.strip(), hours=spec)
     hour, minute = int(match.group(1)), int(match.group(2) or 0)
     if minute > 59 or hour > 24 or (hour == 24 and (minute or not closing)):
-        raise ValueError(f"invalid time {text.strip()!r} in {spec!r}")
+        raise Unreadable("input.clock_invalid", text=text.strip(), hours=spec)
     return MIDNIGHT if hour == 24 else time(hour, minute)
 
 
@@ -138,7 +138,7 @@ def parse_span(spec: str) -> Span:
     """Parse ``"09:00-17:30"``, ``"9-17"`` or ``"0-24"`` into local (open, close)."""
     parts = str(spec).split("-")
     if len(parts) != 2:
-        raise ValueError(f"cannot read opening hours {spec!r}: use e.g. '09:00-17:30' or '9-17'")
+        raise Unreadable("input.hours_unreadable", hours=str(spec))
     open_ = _parse_clock(parts[0], closing=False, spec=spec)
     close = _parse_clock(parts[1], closing=True, spec=spec)
     return check_span((open_, close))
@@ -154,9 +154,8 @@ def check_span(span: object) -> Span:
     if open_.tzinfo is not None or close.tzinfo is not None:
         raise ValueError("opening hours are local wall times and must not carry a tzinfo")
     if close != MIDNIGHT and not open_ < close:
-        raise ValueError(
-            f"opening time {open_.isoformat()} must be before closing time {close.isoformat()}"
-        )
+        raise Unreadable("input.opens_after_closing", open=format_clock(open_, closing=False),
+                         close=format_clock(close, closing=True))
     return open_, close
 
 

@@ -25,6 +25,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.domain import _intervals as iv
+from bot.domain.errors import Unreadable
 
 __all__ = ["BusinessCalendar"]
 
@@ -69,9 +70,7 @@ class BusinessCalendar:
                 raise ValueError
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(
-                f"unknown time zone {self.timezone!r}: use an IANA name such as 'Europe/London'"
-            ) from None
+            raise Unreadable("input.unknown_time_zone", zone=str(self.timezone)) from None
         hours = tuple(self.hours)
         if len(hours) != 7:
             raise ValueError(f"hours must have 7 entries (Monday..Sunday), got {len(hours)}")

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+from bot.domain.errors import Unreadable
+
 __all__ = [
     "Impact",
     "Urgency",
@@ -32,7 +34,7 @@ def _parse_level(cls: type[Enum], text: object, what: str) -> Any:
     for member in cls:
         if member.value == word:
             return member
-    raise ValueError(f"unknown {what} {text!r}: expected one of high, medium, low")
+    raise Unreadable(f"input.unknown_{what}", text=text.strip())
 
 
 class Impact(str, Enum):
@@ -76,7 +78,7 @@ class Priority(str, Enum):
     def parse(cls, text: str) -> Priority:
         """Parse ``"p1"``, ``"P1"``, ``" P2 "`` or a bare ``"3"``.
 
-        Raises ``ValueError`` with a message suitable for showing to a user.
+        Raises :class:`Unreadable` (a ValueError) for text that names no priority.
         """
         if isinstance(text, cls):
             return text
@@ -89,10 +91,7 @@ class Priority(str, Enum):
         try:
             return cls(word)
         except ValueError:
-            raise ValueError(
-                f"unknown priority {text!r}: expected P1, P2, P3 or P4 "
-                "(P1 is the most urgent)"
-            ) from None
+            raise Unreadable("input.unknown_priority", text=text.strip()) from None
 
     @property
     def label(self) -> str:

@@ -15,6 +15,7 @@ from types import MappingProxyType
 from typing import Any
 
 from bot.domain.calendar import BusinessCalendar
+from bot.domain.errors import Phrase, Unreadable
 from bot.domain.priority import Priority
 
 __all__ = [
@@ -211,38 +212,35 @@ _UNITS = {
     "w": 604800, "wk": 604800, "week": 604800, "weeks": 604800,
 }  # fmt: skip
 _PART = re.compile(r"\s*(\d+(?:\.\d+)?|\.\d+)\s*([a-z]+)\s*")
-_HELP = "use e.g. '45m', '2h', '1h30m', '1.5h' or '3d'"
+_HELP = Phrase("input.duration_help")
 
 
 def parse_duration(text: str) -> timedelta:
     """Parse a human duration such as "90s", "45m", "1h30m", "1.5h" or "3d".
 
     Case-insensitive; units s/m/h/d/w and their long forms. Bare numbers,
-    zero, negative and over-365-day values raise ``ValueError`` with a
-    message that can be shown to the user as is.
+    zero, negative and over-365-day values raise :class:`Unreadable` (a
+    ValueError) naming the message that tells the person what was wrong.
     """
     if not isinstance(text, str) or not text.strip():
-        raise ValueError(f"empty duration: {_HELP}")
-    cleaned = text.strip().lower()
+        raise Unreadable("input.duration_empty", help=_HELP)
+    written, cleaned = text.strip(), text.strip().lower()
     if cleaned.startswith("-"):
-        raise ValueError(f"duration {text.strip()!r} must be positive")
+        raise Unreadable("input.duration_not_positive", text=written)
     if re.fullmatch(r"\d+(\.\d+)?", cleaned):
-        raise ValueError(
-            f"duration {cleaned!r} needs a unit, "
-            f"e.g. '{cleaned}m' for minutes or '{cleaned}h' for hours"
-        )
+        raise Unreadable("input.duration_needs_unit", text=cleaned)
     total, pos = 0.0, 0
     while pos < len(cleaned):
         match = _PART.match(cleaned, pos)
         if not match or match.group(2) not in _UNITS:
-            raise ValueError(f"cannot read duration {text.strip()!r}: {_HELP}")
+            raise Unreadable("input.duration_unreadable", text=written, help=_HELP)
         total += float(match.group(1)) * _UNITS[match.group(2)]
         pos = match.end()
     if total > MAX_DURATION.total_seconds():
-        raise ValueError(f"duration {text.strip()!r} is too long: the maximum is 365 days")
+        raise Unreadable("input.duration_too_long", text=written)
     result = timedelta(seconds=total)
     if result <= _ZERO:
-        raise ValueError(f"duration {text.strip()!r} must be positive")
+        raise Unreadable("input.duration_not_positive", text=written)
     return result
 
 

@@ -2,8 +2,8 @@
 
 A ticket moves through a small, explicit state machine. Every change of state goes
 through :func:`transition`, which either returns the new state or raises
-:class:`IllegalTransition`, a :class:`DomainError` whose message handlers can show
-to people as it is.
+:class:`IllegalTransition`, a :class:`DomainError` that names the message telling
+people why.
 """
 
 from __future__ import annotations
@@ -12,20 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 
+from bot.domain.errors import DomainError, Phrase
 from bot.domain.priority import Priority
-
-
-class DomainError(Exception):
-    """A rule of the desk was broken; the message is fit to show to a person.
-
-    ``template`` names a message template under ``config/`` and ``fields`` fills it, so
-    handlers can answer in the desk's voice; ``str(error)`` is a plain fallback.
-    """
-
-    def __init__(self, message: str, template: str | None = None, **fields: object) -> None:
-        super().__init__(message)
-        self.template = template
-        self.fields = fields
 
 
 class TicketStatus(str, Enum):
@@ -121,30 +109,12 @@ class IllegalTransition(DomainError):
     """The ticket's current state does not allow the requested action."""
 
     def __init__(self, number: int | None, status: TicketStatus, action: TicketAction) -> None:
-        where = f"#{number}" if number is not None else "This ticket"
         super().__init__(
-            f"{where} is {status.label}, so it can't be {_PAST[action]} right now.",
-            template="errors.illegal_transition",
-            number=number,
-            status=status.label,
-            action=_PAST[action],
-        )
+            "errors.illegal_transition" if number is not None
+            else "errors.illegal_transition_unnumbered",
+            number=number, status=status.label, action=Phrase(f"transitions.{action.value}"))
         self.status = status
         self.action = action
-
-
-_PAST = {
-    TicketAction.ACKNOWLEDGE: "acknowledged",
-    TicketAction.CLAIM: "claimed",
-    TicketAction.WAIT_ON_REQUESTER: "put on hold for the requester",
-    TicketAction.WAIT_ON_THIRD_PARTY: "put on hold for a third party",
-    TicketAction.RESUME: "resumed",
-    TicketAction.RESOLVE: "resolved",
-    TicketAction.CONFIRM: "confirmed as solved",
-    TicketAction.REJECT_RESOLUTION: "marked as not solved",
-    TicketAction.AUTO_CLOSE: "closed automatically",
-    TicketAction.REOPEN: "reopened",
-}
 
 
 def allowed_actions(status: TicketStatus) -> frozenset[TicketAction]:

@@ -19,7 +19,7 @@ import uuid
 from datetime import datetime, timedelta
 from functools import lru_cache
 
-from sqlalchemy import TextClause, bindparam, select, text, update
+from sqlalchemy import TextClause, bindparam, text, update
 
 from bot.core import ChatAdapter, OutboundMessage
 from bot.outbox.card_delivery import RenderCards
@@ -140,7 +140,7 @@ class OutboxDispatcher:
             # claim would bring: in a burst of lapses that is thousands of cards, which
             # are then sent a batch at a time once the people's messages are out.
             claiming = (claim or expired) and not self._stopping and not self.handoff.waiting
-            claimed = (await self.record_and_claim(outcomes, claim=claiming, expired=expired)
+            claimed = (await self._record_and_claim(outcomes, claim=claiming, expired=expired)
                        if outcomes or claiming else [])
             # After recording: an alert written with the outcomes is handed over too.
             handed = [] if self._stopping else self.handoff.take()
@@ -160,16 +160,8 @@ class OutboxDispatcher:
         due = await what_is_due(self.db, list(self.adapters), ledger=False)
         return due.outbox, due.outbox_leases
 
-    async def claim(self) -> list[ClaimedRow]:
-        """Claim up to ``batch_size`` due rows (or rows whose lease expired)."""
-        return await self.record_and_claim([], claim=True, expired=True)
-
-    async def deliver(self, row: ClaimedRow) -> Outcome:
-        """Send one claimed row; its outcome is written by ``record_and_claim``."""
-        return await self.sender.send(row)
-
-    async def record_and_claim(self, outcomes: list[Outcome], *, claim: bool,
-                               expired: bool = True) -> list[ClaimedRow]:
+    async def _record_and_claim(self, outcomes: list[Outcome], *, claim: bool,
+                                expired: bool = True) -> list[ClaimedRow]:
         """In one transaction: write ``outcomes``, then (if ``claim``) claim the next
         batch of due rows, and rows whose lease expired when ``expired``."""
         if not outcomes and not claim:
@@ -251,14 +243,6 @@ class OutboxDispatcher:
             logger.warning("%d of %d outbox outcomes (rows %s...) were dropped: re-claimed by "
                            "another worker after their lease expired",
                            len(outcomes) - written, len(outcomes), ids)
-
-    async def next_due_at(self) -> datetime | None:
-        """When the earliest pending row falls due, or None when nothing is pending."""
-        async with self.db.reading() as uow:
-            return (await uow.session.execute(
-                select(OutboxRow.due_at).where(OutboxRow.status == "pending",
-                                               OutboxRow.platform.in_(list(self.adapters)))
-                .order_by(OutboxRow.due_at).limit(1))).scalar_one_or_none()
 
 
 def _record_at_once(shape: tuple[str, ...], group: list[Outcome]) -> tuple:

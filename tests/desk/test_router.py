@@ -91,3 +91,36 @@ async def test_the_router_accepts_events_of_unknown_shape_quietly(sqlite_url):
                                 message_id="x1")
         await desk.deliver(event)
         assert desk.adapter.sent == [] and await _ticket_count(desk) == 0
+
+
+async def test_a_refusal_with_no_words_for_it_is_an_apology_with_a_reference(sqlite_url, caplog):
+    """A refusal naming a template that does not exist is the desk's bug: the person is
+    told so, with a reference for the log, never shown a key or half a sentence."""
+    from bot.domain.errors import DomainError
+
+    async with DeskHarness(sqlite_url) as desk:
+        async def refuses(ctx):
+            raise DomainError("errors.no_such_refusal", number=4)
+        desk.router.on_command("ticket", "odd", refuses)
+        await desk.command("ann", "ticket odd")
+        [answer] = desk.adapter.sent
+        assert answer.text.startswith("Sorry, something went wrong on my side")
+        assert "no_such_refusal" not in answer.text
+        reference = answer.text.rsplit("reference ", 1)[1].rstrip(").")
+        assert f"errors.no_such_refusal (number=4) (reference {reference})" in caplog.text
+
+
+async def test_a_refusal_is_worded_by_the_workspace_when_it_rewords_it(sqlite_url):
+    async with DeskHarness(sqlite_url) as desk:
+        await desk.command("ann", "ticket claim 1")  # the workspace exists from here on
+        async with desk.db.unit_of_work() as uow:
+            ws = await uow.workspaces.ensure("test", WORKSPACE, "", desk.clock.now())
+            await uow.workspaces.save_settings(ws.id, {"templates": {
+                "input": {"need_ticket_number": "Which ticket? A number, please."},
+                "commands": {"ticket_claim": "taking tickets on"}}})
+        await desk.command("boss", "ticket claim")
+        await desk.command("ann", "ticket claim 1")
+        assert [s.text for s in desk.adapter.sent[-2:]] == [
+            "Which ticket? A number, please. Usage: `/ticket claim <n>`",
+            "Sorry, taking tickets on is for agents of the desk. If you need it, ask an admin "
+            "of the help desk."]

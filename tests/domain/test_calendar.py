@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from bot.domain.calendar import BusinessCalendar
+from bot.domain.errors import Unreadable
 
 UTC = timezone.utc
 NY = ZoneInfo("America/New_York")
@@ -255,38 +256,44 @@ def test_from_spec_span(span, expected):
 
 
 @pytest.mark.parametrize(
-    ("days", "span", "message"),
+    ("days", "span", "template", "fields"),
     [
-        ("mon-fry", "9-17", "unknown day"),
-        ("", "9-17", "empty day"),
-        ("mon,,fri", "9-17", "empty day"),
-        ("t", "9-17", "unknown day"),
-        ("mon", "9to17", "cannot read"),
-        ("mon", "17-9", "before closing"),
-        ("mon", "9-9", "before closing"),
-        ("mon", "9:75-17", "invalid time"),
-        ("mon", "25-26", "invalid time"),
-        ("mon", "24-24", "invalid time"),
-        ("mon", "9-24:30", "invalid time"),
-        ("mon", "22-6", "before closing"),
-        ("mon", "9-17-18", "cannot read"),
+        ("mon-fry", "9-17", "input.unknown_day", {"text": "fry"}),
+        ("", "9-17", "input.empty_day", {"days": ""}),
+        ("mon,,fri", "9-17", "input.empty_day", {"days": "mon,,fri"}),
+        ("t", "9-17", "input.unknown_day", {"text": "t"}),
+        ("mon", "9to17", "input.hours_unreadable", {"hours": "9to17"}),
+        ("mon", "17-9", "input.opens_after_closing", {"open": "17:00", "close": "09:00"}),
+        ("mon", "9-9", "input.opens_after_closing", {"open": "09:00", "close": "09:00"}),
+        ("mon", "9:75-17", "input.clock_invalid", {"text": "9:75", "hours": "9:75-17"}),
+        ("mon", "25-26", "input.clock_invalid", {"text": "25", "hours": "25-26"}),
+        ("mon", "24-24", "input.clock_invalid", {"text": "24", "hours": "24-24"}),
+        ("mon", "9-24:30", "input.clock_invalid", {"text": "24:30", "hours": "9-24:30"}),
+        ("mon", "22-6", "input.opens_after_closing", {"open": "22:00", "close": "06:00"}),
+        ("mon", "9-17-18", "input.hours_unreadable", {"hours": "9-17-18"}),
     ],
 )
-def test_from_spec_errors(days, span, message):
-    with pytest.raises(ValueError, match=message):
+def test_from_spec_errors(days, span, template, fields):
+    """Text an admin wrote is refused with the message that says what was wrong (a
+    ValueError too, as a bad settings file's value is)."""
+    with pytest.raises(Unreadable) as raised:
         BusinessCalendar.from_spec(days, span, "UTC")
+    assert (raised.value.template, raised.value.fields) == (template, fields)
+    assert isinstance(raised.value, ValueError)
 
 
 def test_unknown_time_zone():
     for name in ["Mars/Olympus", "", "../etc/passwd", None]:
-        with pytest.raises(ValueError, match="unknown time zone"):
+        with pytest.raises(Unreadable) as raised:
             BusinessCalendar.always_open(name)  # type: ignore[arg-type]
+        assert raised.value.template == "input.unknown_time_zone"
+        assert raised.value.fields == {"zone": str(name)}
 
 
 def test_hours_validation():
     with pytest.raises(ValueError, match="7 entries"):
         BusinessCalendar("UTC", ((time(9), time(17)),) * 6)
-    with pytest.raises(ValueError, match="before closing"):
+    with pytest.raises(Unreadable, match="opens_after_closing"):
         BusinessCalendar.weekdays(time(17), time(9), "UTC")
     with pytest.raises(ValueError, match="pair"):
         BusinessCalendar("UTC", ("9-17",) * 7)  # type: ignore[arg-type]

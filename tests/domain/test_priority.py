@@ -7,6 +7,7 @@ import itertools
 
 import pytest
 
+from bot.domain.errors import Unreadable
 from bot.domain.priority import Impact, Priority, PriorityDecision, Urgency, priority_from
 
 H, M, L = "high", "medium", "low"
@@ -67,8 +68,10 @@ def test_priority_parse_other_levels(text, expected):
 
 @pytest.mark.parametrize("text", ["", "  ", "P0", "P5", "p12", "high", "P 1", "1p", "5"])
 def test_priority_parse_rejects_with_helpful_message(text):
-    with pytest.raises(ValueError, match=r"P1, P2, P3 or P4"):
+    with pytest.raises(Unreadable) as raised:
         Priority.parse(text)
+    assert (raised.value.template, raised.value.fields) == ("input.unknown_priority",
+                                                            {"text": text.strip()})
 
 
 def test_priority_parse_non_string():
@@ -92,10 +95,19 @@ def test_level_parse(cls, text, value):
 
 
 @pytest.mark.parametrize("cls", [Impact, Urgency])
-@pytest.mark.parametrize("text", ["", "hi", "critical", "med ium", None, 3])
+@pytest.mark.parametrize("text", ["", "hi", "critical", "med ium"])
 def test_level_parse_rejects(cls, text):
-    with pytest.raises(ValueError, match="high, medium, low|must be text"):
+    with pytest.raises(Unreadable) as raised:
         cls.parse(text)
+    assert raised.value.template == f"input.unknown_{cls.__name__.lower()}"
+    assert raised.value.fields == {"text": text.strip()}
+
+
+@pytest.mark.parametrize("cls", [Impact, Urgency])
+@pytest.mark.parametrize("value", [None, 3])
+def test_level_parse_rejects_what_is_not_text(cls, value):
+    with pytest.raises(ValueError, match="must be text"):
+        cls.parse(value)
 
 
 def test_level_parse_passes_members_through():
@@ -138,7 +150,7 @@ def test_override_requires_author(by):
 
 
 def test_override_rejects_bad_priority():
-    with pytest.raises(ValueError, match="P1, P2"):
+    with pytest.raises(Unreadable, match="unknown_priority"):
         PriorityDecision.override("urgent", "because", "alice")
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from bot.domain.errors import DomainError, Phrase
 from bot.domain.tickets import (
-    DomainError, IllegalTransition, TicketAction, TicketStatus, allowed_actions, subject_from,
+    IllegalTransition, TicketAction, TicketStatus, allowed_actions, subject_from,
     transition,
 )
 
@@ -40,7 +41,9 @@ def test_every_state_and_action(status, action):
         with pytest.raises(IllegalTransition) as raised:
             transition(status, action, has_owner=True, number=7)
         assert isinstance(raised.value, DomainError)
-        assert "#7" in str(raised.value) and status.label in str(raised.value)
+        assert raised.value.fields["number"] == 7
+        assert raised.value.fields["status"] == status.label
+        assert raised.value.fields["action"] == Phrase(f"transitions.{action.value}")
         assert action not in allowed_actions(status)
     else:
         assert transition(status, action, has_owner=True) == expected[0]
@@ -59,7 +62,10 @@ def test_only_resolved_and_closed_are_inactive():
 def test_illegal_transition_names_its_template_for_polite_wording():
     error = IllegalTransition(3, S.CLOSED, A.RESOLVE)
     assert error.template == "errors.illegal_transition"
-    assert error.fields["number"] == 3 and error.fields["action"] == "resolved"
+    assert error.fields == {"number": 3, "status": "closed",
+                            "action": Phrase("transitions.resolve")}
+    unnumbered = IllegalTransition(None, S.CLOSED, A.RESOLVE)
+    assert unnumbered.template == "errors.illegal_transition_unnumbered"
 
 
 @pytest.mark.parametrize("text, subject", [

@@ -169,9 +169,9 @@ async def test_raising_the_priority_brings_the_promised_first_response_forward(s
 
 BAD_PRIORITIES = [
     ("", "I need a priority."),
-    ("urgent", "Unknown priority"),
-    ("huge tiny", "Unknown impact 'huge': expected one of high, medium, low."),
-    ("high tiny", "Unknown urgency 'tiny': expected one of high, medium, low."),
+    ("urgent", "“urgent” isn't a priority I know: use P1, P2, P3 or P4 (P1 is the most urgent)."),
+    ("huge tiny", "“huge” isn't an impact I know: use high, medium or low."),
+    ("high tiny", "“tiny” isn't an urgency I know: use high, medium or low."),
     ("high medium low", "I need a priority."),
 ]
 
@@ -197,4 +197,4 @@ async def test_a_bad_priority_is_echoed_as_it_was_typed(sqlite_url):
         await desk.staffed()
         await desk.dm("ann", "The printer is jammed")
         await desk.command("sam", "ticket priority 1 P9")
-        assert "'P9'" in desk.last().text and "P1, P2, P3 or P4" in desk.last().text
+        assert "“P9”" in desk.last().text and "P1, P2, P3 or P4" in desk.last().text

@@ -334,8 +334,12 @@ async def test_a_worker_killed_right_after_claiming_leaves_leases_a_later_worker
         assert all(r.claim_token and now < r.lease_until <= now + timedelta(seconds=61)
                    for r in held)
 
-        # Inside the lease nobody else may take them...
-        assert await OutboxDispatcher(db, {"test": HttpChatAdapter(fake.url)}).claim() == []
+        # Inside the lease nobody else may take them, even when told leases expired...
+        other = OutboxDispatcher(db, {"test": HttpChatAdapter(fake.url)})
+        other.wake(leases_expired=True)
+        assert await other.drain(probe=False) == 0 and fake.accepted == []
+        assert {(r.claim_token, r.lease_until) for r in await rows(db, OutboxRow)} == {
+            (r.claim_token, r.lease_until) for r in held}
         # ... and once it has expired, the next worker delivers each row once.
         later = await (await Worker.start(db_url, fake, "run", "--clock-offset-seconds",
                                           PAST_THE_LEASE)).finish()

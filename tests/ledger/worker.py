@@ -12,11 +12,12 @@ test's fake chat platform. Modes:
     JSON summary line ``{"covered": ..., "sent": ..., "rounds": ..., "idle": ...}``;
     exits 0 when the work ran out, 3 when the time ran out.
 ``claim-then-die``
-    Claim outbox rows with ``dispatcher.claim()``, print how many, then SIGKILL itself.
+    ``drain()`` once and SIGKILL itself at the first send, when every row of the batch
+    is claimed and none is sent; prints how many it held.
 ``send-then-die``
-    Claim outbox rows and send each one (through the dispatcher's own ``deliver``, so
-    the idempotency key and pacing are the real ones), but die by SIGKILL before the
-    outcome of any of them is written.
+    ``drain()`` once, sending every claimed row through the real adapter (so the
+    idempotency keys are the real ones), and SIGKILL itself after the last send, before
+    the dispatcher writes any outcome.
 ``claim-promises-then-die``
     Claim due promises with ``sweeper.claim()``, print how many, then SIGKILL itself.
 
@@ -45,6 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from sqlalchemy import and_, func, or_, select
 
 from bot.clock import OffsetClock
+from bot.core import Delivery, OutboundMessage
 from bot.desk.policy import Desk
 from bot.desk.alerts import dead_letter_alerter
 from bot.desk.cards import CardRenderer
@@ -85,6 +87,50 @@ async def outstanding(db: Database) -> int:
     return promises + outbox
 
 
+async def held(db: Database) -> int:
+    """Outbox rows held under a lease (by this worker: the crash tests run it alone)."""
+    async with db.reading() as uow:
+        return (await uow.session.execute(select(func.count()).select_from(OutboxRow).where(
+            OutboxRow.status == "sending"))).scalar_one()
+
+
+class CrashingAdapter:
+    """The real adapter in a process that dies mid-delivery: at the first send (every
+    claimed row held, none sent), or right after the last claimed row is sent (none of
+    their outcomes written: the dispatcher writes them with its next claim)."""
+
+    def __init__(self, adapter: HttpChatAdapter, db: Database, *, after_sending: bool) -> None:
+        self.adapter = adapter
+        self.platform = adapter.platform
+        self.pacing = adapter.pacing
+        self.db = db
+        self.after_sending = after_sending
+        self.sent = 0
+        self._claimed: asyncio.Task | None = None
+
+    async def start(self, dispatch) -> None:
+        await self.adapter.start(dispatch)
+
+    async def stop(self) -> None:
+        await self.adapter.stop()
+
+    async def send(self, message: OutboundMessage, *, idempotency_key: str,
+                   attempt: int = 1) -> Delivery:
+        if self._claimed is None:  # lanes send at once: count the claim only once
+            self._claimed = asyncio.create_task(held(self.db))
+        claimed = await self._claimed
+        if not self.after_sending:
+            print(json.dumps({"claimed": claimed}), flush=True)
+            die()
+        delivery = await self.adapter.send(message, idempotency_key=idempotency_key,
+                                           attempt=attempt)
+        self.sent += 1
+        if self.sent == claimed:
+            print(json.dumps({"claimed": claimed, "sent": self.sent}), flush=True)
+            die()
+        return delivery
+
+
 def die() -> None:
     """Crash the way a power cut or the OOM killer does: no cleanup, no finally blocks."""
     sys.stdout.flush()
@@ -105,6 +151,8 @@ async def main(args: argparse.Namespace) -> int:
     desk = Desk.from_settings(settings, clock)
     lease = timedelta(seconds=args.lease_seconds)
     adapter = HttpChatAdapter(args.fake_url, platform="test")
+    if args.mode in ("claim-then-die", "send-then-die"):
+        adapter = CrashingAdapter(adapter, db, after_sending=args.mode == "send-then-die")
     await adapter.start(None)
     sweeper = PromiseSweeper(db, desk, batch_size=args.batch_size, lease=lease)
     dispatcher = OutboxDispatcher(db, {"test": adapter}, batch_size=args.batch_size, lease=lease,
@@ -115,18 +163,12 @@ async def main(args: argparse.Namespace) -> int:
         await outstanding(db)  # connect (and fail here, not mid-run, if we cannot)
         if args.ready_gate:
             await wait_for_gate()
-        if args.mode == "claim-then-die":
-            print(json.dumps({"claimed": len(await dispatcher.claim())}), flush=True)
-            die()
+        if args.mode in ("claim-then-die", "send-then-die"):
+            await dispatcher.drain()  # the adapter kills the process part-way
+            print(json.dumps({"error": "nothing was claimed"}), flush=True)
+            return 4
         if args.mode == "claim-promises-then-die":
             print(json.dumps({"claimed": len(await sweeper.claim())}), flush=True)
-            die()
-        if args.mode == "send-then-die":
-            # deliver() only sends; outcomes are written with the next claim, which the
-            # crash comes before.
-            claimed = await dispatcher.claim()
-            sent = sum([(await dispatcher.deliver(row)).sent for row in claimed])
-            print(json.dumps({"claimed": len(claimed), "sent": sent}), flush=True)
             die()
         return await run(args, db, sweeper, dispatcher)
     finally:

@@ -107,26 +107,38 @@ async def test_a_batch_is_recorded_in_the_transaction_that_claims_the_next(sqlit
         await db.dispose()
 
 
-async def test_an_outcome_for_a_row_someone_else_now_holds_is_dropped(db_url):
+async def test_an_outcome_for_a_row_someone_else_now_holds_is_dropped(db_url, caplog):
     db = await seeded(db_url, channels=3, per_channel=1)
+
+    class Overtaken(SlowAdapter):
+        """While row C0 is being sent our lease runs out and another worker claims it."""
+
+        async def send(self, message, *, idempotency_key, attempt=1):
+            if message.channel_id == "C0":
+                async with db.unit_of_work() as uow:
+                    await uow.session.execute(
+                        update(OutboxRow).where(OutboxRow.id == int(idempotency_key[3:]))
+                        .values(claim_token="someone-else"))
+            return await super().send(message, idempotency_key=idempotency_key,
+                                      attempt=attempt)
+
+    adapter = Overtaken()
     try:
-        dispatcher = OutboxDispatcher(db, {"test": SlowAdapter()})
+        dispatcher = OutboxDispatcher(db, {"test": adapter})
         db.deliver_outbox_to(dispatcher)
-        claimed = await dispatcher.claim()
-        outcomes = [await dispatcher.deliver(row) for row in claimed]
-        async with db.unit_of_work() as uow:  # our lease expired; another worker took row 1
-            await uow.session.execute(update(OutboxRow).where(OutboxRow.id == claimed[0].id)
-                                      .values(claim_token="someone-else"))
-        await dispatcher.record_and_claim(outcomes, claim=False)
+        started = db.clock.now()
+        with caplog.at_level("WARNING", logger="bot.outbox.dispatcher"):
+            assert await dispatcher.drain() == 3
         async with db.reading() as uow:
-            rows = {r.id: r for r in (await uow.session.execute(select(OutboxRow))).scalars()}
-        assert rows[claimed[0].id].status == "sending"
-        assert rows[claimed[0].id].claim_token == "someone-else"
-        assert [rows[c.id].status for c in claimed[1:]] == ["sent", "sent"]
+            rows = list((await uow.session.execute(select(OutboxRow).order_by(OutboxRow.id)))
+                        .scalars())
+        overtaken, *written = rows
+        assert (overtaken.status, overtaken.claim_token) == ("sending", "someone-else")
+        assert "dropped" in caplog.text
         # Each written outcome is its own row's (on PostgreSQL all go in one statement).
-        assert [(rows[o.row.id].result_message_id, rows[o.row.id].sent_at,
-                 rows[o.row.id].claim_token) for o in outcomes[1:]] == [
-            (o.values["result_message_id"], o.values["sent_at"], None) for o in outcomes[1:]]
+        assert [(r.status, r.result_message_id, r.claim_token) for r in written] == [
+            ("sent", f"m-hd-{r.id}", None) for r in written]
+        assert all(started <= r.sent_at <= db.clock.now() for r in written)
     finally:
         await db.dispose()
 

@@ -18,8 +18,7 @@ async def _change_roles(ctx: Context, group: str) -> None:
     verb, _, rest = ctx.args.partition(" ")
     refs = person_refs(rest)
     if verb not in ("add", "remove") or not refs:
-        raise BadInput("I need add or remove and at least one person.",
-                       ctx.t("admin.role_usage", group=group))
+        raise BadInput("input.need_role_change", "admin.role_usage", group=group)
     role = _GROUPS[group]
     names = []
     for ref, label in refs:
@@ -51,8 +50,7 @@ async def _set_channel(ctx: Context, purpose: str) -> None:
     assert ctx.workspace is not None
     channel = channel_ref(ctx.args) if ctx.args.strip() else ctx.event.channel_id
     if not channel:
-        raise BadInput("I couldn't tell which channel you meant.",
-                       ctx.t("admin.channel_usage", purpose=purpose))
+        raise BadInput("input.unknown_channel", "admin.channel_usage", purpose=purpose)
     await ctx.uow.workspaces.set_channel(ctx.workspace.id, purpose, channel, ctx.now,
                                          only_one=purpose == "triage")
     await ctx.answer(ctx.t("admin.channel_set", channel=channel, purpose=purpose))
@@ -146,12 +144,13 @@ async def promises(ctx: Context) -> None:
 
 def register(router) -> None:
     """Wire the admin commands into the router."""
-    for word, handler, description in (
-        ("agents", agents, "changing who the agents are"),
-        ("leads", leads, "changing who the leads are"),
-        ("intake", intake, "choosing intake channels"),
-        ("triage", triage, "choosing the triage channel"),
-        ("show", show, "showing the desk's setup"),
-        ("promises", promises, "the promise report"),
+    for word, handler in (
+        ("agents", agents),
+        ("leads", leads),
+        ("intake", intake),
+        ("triage", triage),
+        ("show", show),
+        ("promises", promises),
     ):
-        router.on_command("helpdesk", word, handler, role=Role.ADMIN, description=description)
+        router.on_command("helpdesk", word, handler, role=Role.ADMIN,
+                          description=f"commands.helpdesk_{word}")

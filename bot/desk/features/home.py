@@ -91,5 +91,5 @@ def register(router) -> None:
     """Wire the home view and the intake panel into the router."""
     router.on_home(home_opened)
     router.on_command("helpdesk", "panel", panel, role=Role.ADMIN,
-                      description="posting the intake panel")
+                      description="commands.helpdesk_panel")
     router.on_button("intake.panel", panel_pressed)

@@ -119,7 +119,7 @@ async def ticket_new(ctx: Context) -> None:
     """``/ticket new <text>``: open a ticket from a command."""
     assert ctx.person is not None
     if not ctx.args.strip():
-        raise BadInput("I need a few words about the problem.", "Usage: `/ticket new <text>`")
+        raise BadInput("input.need_subject", "usage.ticket_new")
     event = ctx.event
     # A command has no message to thread under: the acknowledgement starts the thread.
     await open_ticket(ctx, ctx.person, ctx.args.strip(), channel_id=event.channel_id,
@@ -177,4 +177,4 @@ def register(router) -> None:
     """Wire intake into the router (thread replies are offered first, in conversation.py)."""
     router.on_message(open_from_message)
     router.on_reaction(on_reaction)
-    router.on_command("ticket", "new", ticket_new, description="opening tickets")
+    router.on_command("ticket", "new", ticket_new, description="commands.ticket_new")

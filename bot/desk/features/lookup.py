@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from bot.domain.tickets import DomainError, Ticket, TicketAction, transition
+from bot.domain.errors import DomainError
+from bot.domain.tickets import Ticket, TicketAction, transition
 from bot.domain.timefmt import format_when
 from bot.desk.context import BadInput, Context
 
@@ -11,16 +12,16 @@ class UnknownTicket(DomainError):
     """No ticket with that number in this workspace."""
 
     def __init__(self, number: int) -> None:
-        super().__init__(f"I can't find ticket #{number}.", template="errors.unknown_ticket",
-                         number=number)
+        super().__init__("errors.unknown_ticket", number=number)
 
 
 def split_number(args: str, usage: str) -> tuple[int, str]:
-    """``"12 rest of text"`` (or ``"#12 ..."``) as (12, "rest of text")."""
+    """``"12 rest of text"`` (or ``"#12 ..."``) as (12, "rest of text"); without a number,
+    BadInput with the command's ``usage`` (a template key)."""
     first, _, rest = args.strip().partition(" ")
     digits = first.lstrip("#")
     if not digits.isdigit():
-        raise BadInput("I need a ticket number.", usage)
+        raise BadInput("input.need_ticket_number", usage)
     return int(digits), rest.strip()
 
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 from datetime import date
 
 from bot.domain.calendar import BusinessCalendar
+from bot.domain.errors import Unreadable
 from bot.domain.people import Role
 from bot.domain.priority import Priority
 from bot.domain.sla import SlaTarget, format_duration, parse_duration
 from bot.desk.features.admin import describe_hours
 from bot.desk.context import BadInput, Context
-from bot.desk.quoting import sentence
 
 
 async def _save(ctx: Context, key: str, value) -> None:
@@ -27,15 +27,14 @@ async def _save(ctx: Context, key: str, value) -> None:
 async def hours(ctx: Context) -> None:
     """``/helpdesk hours mon-fri 09:00-17:00 Europe/London``"""
     assert ctx.policy is not None
-    usage = ctx.t("policy.hours_usage")
     parts = ctx.args.split()
     if len(parts) != 3:
-        raise BadInput("I need the days, the hours and the time zone.", usage)
+        raise BadInput("input.need_hours", "policy.hours_usage")
     try:
         calendar = BusinessCalendar.from_spec(parts[0], parts[1], parts[2],
                                               holidays=ctx.policy.calendar.holidays)
-    except ValueError as error:
-        raise BadInput(sentence(str(error)), usage) from None
+    except Unreadable as error:
+        raise BadInput.unreadable(error, "policy.hours_usage") from None
     await _save(ctx, "calendar", calendar.to_dict())
     await ctx.answer(ctx.t("policy.hours_set", hours=describe_hours(calendar)))
     ctx.handled = True
@@ -44,14 +43,13 @@ async def hours(ctx: Context) -> None:
 async def holiday(ctx: Context) -> None:
     """``/helpdesk holiday add 2026-12-25``"""
     assert ctx.policy is not None
-    usage = ctx.t("policy.holiday_usage")
     verb, _, when = ctx.args.strip().partition(" ")
     try:
         day = date.fromisoformat(when.strip())
     except ValueError:
-        raise BadInput("I need a date like 2026-12-25.", usage) from None
+        raise BadInput("input.need_date", "policy.holiday_usage") from None
     if verb != "add":
-        raise BadInput("Only `add` is supported.", usage)
+        raise BadInput("input.only_add", "policy.holiday_usage")
     await _save(ctx, "calendar", ctx.policy.calendar.with_holiday(day).to_dict())
     await ctx.answer(ctx.t("policy.holiday_added", date=day.isoformat()))
     ctx.handled = True
@@ -60,21 +58,21 @@ async def holiday(ctx: Context) -> None:
 async def sla(ctx: Context) -> None:
     """``/helpdesk sla P2 first=4h update=4h resolve=24h`` (any subset of the three)."""
     assert ctx.policy is not None
-    usage = ctx.t("policy.sla_usage")
     parts = ctx.args.split()
     try:
         priority = Priority.parse(parts[0]) if parts else None
         current = ctx.policy.sla.target(priority) if priority else None
-        values = dict(p.split("=", 1) for p in parts[1:])
-        unknown = set(values) - {"first", "update", "resolve"}
-        if priority is None or current is None or not values or unknown:
-            raise ValueError("I need a priority and at least one of first=, update=, resolve=")
+        pairs = [part.partition("=") for part in parts[1:]]
+        values = {name: value for name, equals, value in pairs if equals}
+        if priority is None or current is None or not values or len(values) < len(pairs) \
+                or set(values) - {"first", "update", "resolve"}:
+            raise BadInput("input.need_sla", "policy.sla_usage")
         target = SlaTarget(
             parse_duration(values["first"]) if "first" in values else current.first_response,
             parse_duration(values["update"]) if "update" in values else current.update_interval,
             parse_duration(values["resolve"]) if "resolve" in values else current.resolution)
-    except ValueError as error:
-        raise BadInput(sentence(str(error)), usage) from None
+    except Unreadable as error:
+        raise BadInput.unreadable(error, "policy.sla_usage") from None
     policy = ctx.policy.sla.with_target(priority, target)
     await _save(ctx, "sla", policy.to_dict())
     await ctx.answer(ctx.t("policy.sla_set", priority=priority.value,
@@ -86,9 +84,10 @@ async def sla(ctx: Context) -> None:
 
 def register(router) -> None:
     """Wire the policy commands into the router."""
-    for word, handler, description in (
-        ("hours", hours, "changing business hours"),
-        ("holiday", holiday, "adding holidays"),
-        ("sla", sla, "changing SLA targets"),
+    for word, handler in (
+        ("hours", hours),
+        ("holiday", holiday),
+        ("sla", sla),
     ):
-        router.on_command("helpdesk", word, handler, role=Role.ADMIN, description=description)
+        router.on_command("helpdesk", word, handler, role=Role.ADMIN,
+                          description=f"commands.helpdesk_{word}")

@@ -30,7 +30,7 @@ COMMENT_WINDOW = timedelta(days=2)
 
 async def resolve(ctx: Context) -> None:
     """``/ticket resolve <n> [summary]``: ask the requester to confirm."""
-    number, summary = split_number(ctx.args, "Usage: `/ticket resolve <n> [summary]`")
+    number, summary = split_number(ctx.args, "usage.ticket_resolve")
     ticket = await load_ticket(ctx, number)
     assert ctx.person is not None and ctx.workspace is not None and ctx.policy is not None
     if ticket.owner_id is None:
@@ -126,7 +126,7 @@ async def reopen_ticket(ctx: Context, ticket: Ticket,
 
 async def reopen(ctx: Context) -> None:
     """``/ticket reopen <n>``: for agents, and for the requester on their own ticket."""
-    number, _ = split_number(ctx.args, "Usage: `/ticket reopen <n>`")
+    number, _ = split_number(ctx.args, "usage.ticket_reopen")
     ticket = await load_ticket(ctx, number)
     assert ctx.person is not None
     ctx.handled = True
@@ -189,8 +189,8 @@ def _tips(directory: str) -> tuple[tuple[tuple[str, ...], str], ...]:
 def register(router) -> None:
     """Wire resolution into the router."""
     router.on_command("ticket", "resolve", resolve, role=Role.AGENT,
-                      description="resolving tickets")
-    router.on_command("ticket", "reopen", reopen, description="reopening tickets")
+                      description="commands.ticket_resolve")
+    router.on_command("ticket", "reopen", reopen, description="commands.ticket_reopen")
     router.on_button("resolution.yes", confirmed)
     router.on_button("resolution.no", not_solved)
     router.on_button("feedback.rate", rated)

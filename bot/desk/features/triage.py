@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.domain.people import Role
+from bot.domain.errors import Unreadable
 from bot.domain.priority import Impact, Priority, PriorityDecision, Urgency
 from bot.domain.promises import PromiseKind
 from bot.domain.tickets import TicketAction, TicketStatus
@@ -10,7 +11,7 @@ from bot.domain.timefmt import format_when
 from bot.desk.cards import queue_card
 from bot.desk.context import BadInput, Context
 from bot.desk.notify import to_agents, to_person, to_requester
-from bot.desk.quoting import defang, excerpt, sentence
+from bot.desk.quoting import defang, excerpt
 from bot.desk.features.lookup import change_status, load_ticket, split_number, when_for
 from bot.desk.features.working import start_update_cadence
 
@@ -19,7 +20,6 @@ _ACTIVE = (TicketStatus.OPEN, TicketStatus.IN_PROGRESS, TicketStatus.WAITING_REQ
 
 
 def _decision(ctx: Context, words: list[str]) -> PriorityDecision:
-    usage = ctx.t("agent.priority_usage")
     assert ctx.person is not None
     try:
         if len(words) == 1:
@@ -30,14 +30,14 @@ def _decision(ctx: Context, words: list[str]) -> PriorityDecision:
             impact = values.get("impact") or words[0].split("=")[-1]
             urgency = values.get("urgency") or words[1].split("=")[-1]
             return PriorityDecision.computed(Impact.parse(impact), Urgency.parse(urgency))
-    except ValueError as error:
-        raise BadInput(sentence(str(error)), usage) from None
-    raise BadInput("I need a priority.", usage)
+    except Unreadable as error:
+        raise BadInput.unreadable(error, "agent.priority_usage") from None
+    raise BadInput("input.need_priority", "agent.priority_usage")
 
 
 async def priority(ctx: Context) -> None:
     """``/ticket priority <n> <P1-P4>`` or ``<impact> <urgency>``: targets follow."""
-    number, rest = split_number(ctx.args, ctx.t("agent.priority_usage"))
+    number, rest = split_number(ctx.args, "agent.priority_usage")
     ticket = await load_ticket(ctx, number)
     decision = _decision(ctx, rest.split())
     assert ctx.policy is not None and ctx.workspace is not None
@@ -66,12 +66,11 @@ async def priority(ctx: Context) -> None:
 
 async def wait(ctx: Context) -> None:
     """``/ticket wait <n> requester|third-party [text]``"""
-    usage = ctx.t("agent.wait_usage")
-    number, rest = split_number(ctx.args, usage)
+    number, rest = split_number(ctx.args, "agent.wait_usage")
     on, _, text = rest.partition(" ")
     on = on.lower().replace("_", "-")
     if on not in ("requester", "third-party", "thirdparty", "vendor"):
-        raise BadInput("Wait on whom?", usage)
+        raise BadInput("input.wait_on_whom", "agent.wait_usage")
     ticket = await load_ticket(ctx, number)
     assert ctx.person is not None and ctx.workspace is not None and ctx.policy is not None
     requester = await ctx.uow.people.get(ticket.requester_id)
@@ -102,7 +101,7 @@ async def wait(ctx: Context) -> None:
 
 async def escalate(ctx: Context) -> None:
     """``/ticket escalate <n> [reason]``: bring in the leads; the owner stays the contact."""
-    number, reason = split_number(ctx.args, "Usage: `/ticket escalate <n> [reason]`")
+    number, reason = split_number(ctx.args, "usage.ticket_escalate")
     ticket = await load_ticket(ctx, number)
     assert ctx.person is not None and ctx.workspace is not None
     requester = await ctx.uow.people.get(ticket.requester_id)
@@ -155,10 +154,11 @@ async def queue(ctx: Context) -> None:
 
 def register(router) -> None:
     """Wire the triage commands into the router."""
-    for word, handler, description in (
-        ("priority", priority, "changing priorities"),
-        ("wait", wait, "putting tickets on hold"),
-        ("escalate", escalate, "escalating tickets"),
-        ("queue", queue, "the queue"),
+    for word, handler in (
+        ("priority", priority),
+        ("wait", wait),
+        ("escalate", escalate),
+        ("queue", queue),
     ):
-        router.on_command("ticket", word, handler, role=Role.AGENT, description=description)
+        router.on_command("ticket", word, handler, role=Role.AGENT,
+                          description=f"commands.ticket_{word}")

@@ -6,7 +6,8 @@ Requesters see only their own tickets and never internal notes; agents see every
 from __future__ import annotations
 
 from bot.domain.people import Role
-from bot.domain.tickets import DomainError, TicketStatus
+from bot.domain.errors import DomainError
+from bot.domain.tickets import TicketStatus
 from bot.domain.timefmt import format_when
 from bot.desk.context import Context
 from bot.desk.quoting import defang, excerpt
@@ -20,13 +21,12 @@ TIMELINE_LIMIT = 30
 
 async def show(ctx: Context) -> None:
     """``/ticket show <n>``: status, owner, priority, the first message and the timeline."""
-    number, _ = split_number(ctx.args, "Usage: `/ticket show <n>`")
+    number, _ = split_number(ctx.args, "usage.ticket_show")
     ticket = await load_ticket(ctx, number)
     assert ctx.person is not None and ctx.policy is not None
     is_agent = ctx.role.at_least(Role.AGENT)
     if not is_agent and ticket.requester_id != ctx.person.id:
-        raise DomainError(f"Ticket #{number} isn't one of yours.",
-                          template="errors.not_your_ticket", number=number)
+        raise DomainError("errors.not_your_ticket", number=number)
     tz = ctx.person.tz or ctx.policy.calendar.timezone
     owner = await ctx.uow.people.get(ticket.owner_id) if ticket.owner_id else None
     lines = [ctx.t("view.header", ref=ticket.ref, subject=defang(ticket.subject),
@@ -103,7 +103,7 @@ async def help_(ctx: Context) -> None:
 
 def register(router) -> None:
     """Wire the viewing commands into the router."""
-    router.on_command("ticket", "show", show, description="showing tickets")
-    router.on_command("ticket", "mine", mine, description="listing your tickets")
-    router.on_command("ticket", "help", help_, description="help")
-    router.on_command("helpdesk", "help", help_, description="help")
+    router.on_command("ticket", "show", show, description="commands.ticket_show")
+    router.on_command("ticket", "mine", mine, description="commands.ticket_mine")
+    router.on_command("ticket", "help", help_, description="commands.help")
+    router.on_command("helpdesk", "help", help_, description="commands.help")

@@ -6,6 +6,7 @@ always knows what the desk has said, and each refreshes the ticket's card.
 
 from __future__ import annotations
 
+from bot.domain.errors import Unreadable
 from bot.domain.people import Person, Role
 from bot.domain.promises import Promise, PromiseKind
 from bot.domain.tickets import Ticket, TicketAction, TicketStatus
@@ -75,7 +76,7 @@ async def _hand_over(ctx: Context, ticket: Ticket, owner: Person) -> None:
 
 async def claim(ctx: Context) -> None:
     """``/ticket claim <n>``: take ownership and tell the requester who has it."""
-    number, _ = split_number(ctx.args, "Usage: `/ticket claim <n>`")
+    number, _ = split_number(ctx.args, "usage.ticket_claim")
     ticket = await load_ticket(ctx, number)
     assert ctx.person is not None
     ctx.handled = True
@@ -87,28 +88,25 @@ async def claim(ctx: Context) -> None:
 
 async def assign(ctx: Context) -> None:
     """``/ticket assign <n> <person>``: hand the ticket to another agent."""
-    usage = "Usage: `/ticket assign <n> <person>`"
-    number, rest = split_number(ctx.args, usage)
+    number, rest = split_number(ctx.args, "usage.ticket_assign")
     refs = person_refs(rest)
     if not refs:
-        raise BadInput("I need the person to give it to.", usage)
+        raise BadInput("input.need_assignee", "usage.ticket_assign")
     ticket = await load_ticket(ctx, number)
     assert ctx.workspace is not None
     ref, label = refs[0]
     owner = await ctx.uow.people.find(ctx.workspace.id, ref)
     if owner is None or not owner.role.at_least(Role.AGENT):
-        raise BadInput(f"{label} isn't an agent of the desk yet.",
-                       "An admin can add them with `/helpdesk agents add`.")
+        raise BadInput("input.not_an_agent", name=label)
     ctx.handled = True
     await _hand_over(ctx, ticket, owner)
 
 
 async def reply(ctx: Context) -> None:
     """``/ticket reply <n> <text>``: a public reply, relayed to the requester's thread."""
-    usage = "Usage: `/ticket reply <n> <text>`"
-    number, text = split_number(ctx.args, usage)
+    number, text = split_number(ctx.args, "usage.ticket_reply")
     if not text:
-        raise BadInput("I need the text of the reply.", usage)
+        raise BadInput("input.need_reply_text", "usage.ticket_reply")
     await send_public_reply(ctx, await load_ticket(ctx, number), text)
     ctx.handled = True
 
@@ -137,10 +135,9 @@ async def send_public_reply(ctx: Context, ticket: Ticket, text: str, *,
 
 async def note(ctx: Context) -> None:
     """``/ticket note <n> <text>``: an internal note, for agents' eyes only."""
-    usage = "Usage: `/ticket note <n> <text>`"
-    number, text = split_number(ctx.args, usage)
+    number, text = split_number(ctx.args, "usage.ticket_note")
     if not text:
-        raise BadInput("I need the text of the note.", usage)
+        raise BadInput("input.need_note_text", "usage.ticket_note")
     await add_note(ctx, await load_ticket(ctx, number), text)
     ctx.handled = True
 
@@ -155,11 +152,10 @@ async def add_note(ctx: Context, ticket: Ticket, text: str) -> None:
 
 async def followup(ctx: Context) -> None:
     """``/ticket followup <n> <when> [text]``: a promise, in the agent's name, to update."""
-    usage = "Usage: `/ticket followup <n> <when> [text]`, e.g. `/ticket followup 4 2h`."
-    number, rest = split_number(ctx.args, usage)
+    number, rest = split_number(ctx.args, "usage.ticket_followup")
     ticket = await load_ticket(ctx, number)
     assert ctx.person is not None and ctx.workspace is not None and ctx.policy is not None
-    due, words = _split_when(ctx, rest, usage)
+    due, words = _split_when(ctx, rest)
     if ticket.owner_id is None:
         ticket = await give_ownership(ctx, ticket, ctx.person)
     await ctx.uow.promises.cancel(ticket.id, ctx.now,
@@ -181,30 +177,30 @@ async def followup(ctx: Context) -> None:
     ctx.handled = True
 
 
-def _split_when(ctx: Context, rest: str, usage: str):
+def _split_when(ctx: Context, rest: str):
     """The longest leading words (up to three) that read as a time, and the rest."""
     assert ctx.person is not None and ctx.policy is not None
     words = rest.split()
     if not words:
-        raise BadInput("I need a time.", usage)
+        raise BadInput("input.need_time", "usage.ticket_followup")
     tz = ctx.person.tz or ctx.policy.calendar.timezone
-    problem = ""
     for take in range(min(3, len(words)), 0, -1):
         try:
             return parse_when(" ".join(words[:take]), ctx.now, tz), " ".join(words[take:])
-        except ValueError as error:
-            problem = str(error)
-    raise BadInput(problem, usage)
+        except Unreadable as error:
+            problem = error  # the last try, the first word alone, says what is wrong
+    raise BadInput.unreadable(problem, "usage.ticket_followup")
 
 
 def register(router) -> None:
     """Wire the agent commands into the router."""
-    for word, handler, description in (
-        ("claim", claim, "claiming tickets"),
-        ("assign", assign, "assigning tickets"),
-        ("reply", reply, "replying on tickets"),
-        ("note", note, "adding internal notes"),
-        ("followup", followup, "promising follow-ups"),
+    for word, handler in (
+        ("claim", claim),
+        ("assign", assign),
+        ("reply", reply),
+        ("note", note),
+        ("followup", followup),
     ):
-        router.on_command("ticket", word, handler, role=Role.AGENT, description=description)
+        router.on_command("ticket", word, handler, role=Role.AGENT,
+                          description=f"commands.ticket_{word}")
 

@@ -29,6 +29,7 @@ from bot.core import (
     EventSink,
     OutboundMessage,
 )
+from bot.core.tasks import BackgroundTasks
 from bot.platforms.discord.inbound import PLATFORM, Inbound, RoleMap
 from bot.platforms.discord.once import SendOnce
 from bot.platforms.discord.outbound import Outbound
@@ -45,6 +46,7 @@ from bot.platforms.discord.ui import (
     parse_modal_id,
 )
 from bot.settings import Settings, SettingsError
+from bot.templates import Templates, config_dir
 
 logger = logging.getLogger(__name__)
 
@@ -130,10 +132,13 @@ class DiscordAdapter:
 
     def __init__(self, settings: Settings, *, guild_ready_timeout: float = 2.0,
                  thinking_grace: float = 5.0, startup_timeout: float = 60.0,
-                 max_concurrent_events: int | None = None) -> None:
+                 max_concurrent_events: int | None = None,
+                 templates: Templates | None = None) -> None:
         if not settings.discord_bot_token:
             raise SettingsError("DISCORD_BOT_TOKEN is not set.")
         self.settings = settings
+        # Discord's own words (thread names, command descriptions) in the desk's wording.
+        self.templates = templates or Templates.load(config_dir(settings.config_dir))
         if max_concurrent_events is None:
             sqlite = settings.async_database_url.startswith("sqlite")
             max_concurrent_events = 2 if sqlite else 16
@@ -145,7 +150,8 @@ class DiscordAdapter:
         self.client: DeskClient | None = None
         self._dispatch: EventSink | None = None
         self._runner: asyncio.Task | None = None
-        self._tasks: set[asyncio.Task] = set()
+        self._ready = False
+        self._tasks = BackgroundTasks(logger)
         self._words: dict[str, dict[str, str]] = {}
 
     async def start(self, dispatch: EventSink) -> None:
@@ -155,7 +161,7 @@ class DiscordAdapter:
         if self.settings.discord_gateway_url:
             DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(self.settings.discord_gateway_url)
         self._dispatch = dispatch
-        self._words = command_words(dispatch)
+        self._words = command_words(dispatch, self.templates)
         self.client = DeskClient(
             self, intents=intents(), max_messages=None, max_ratelimit_timeout=30.0,
             guild_ready_timeout=self.guild_ready_timeout, chunk_guilds_at_startup=False,
@@ -166,7 +172,8 @@ class DiscordAdapter:
                              self.client.http.user_agent)
         self.replies = InteractionReplies(self.client, self.once,
                                           thinking_grace=self.thinking_grace)
-        self.outbound = Outbound(self.client, self.inbound, self.book, self.replies, self.once)
+        self.outbound = Outbound(self.client, self.inbound, self.book, self.replies, self.once,
+                                 self.templates)
         try:
             await self.client.login(self.settings.discord_bot_token.reveal())
         except discord.LoginFailure:
@@ -174,7 +181,9 @@ class DiscordAdapter:
             raise SettingsError("Discord refused DISCORD_BOT_TOKEN; copy the bot's token "
                                 "from the developer portal again.") from None
         self._runner = asyncio.create_task(self.client.connect(reconnect=True))
+        self._runner.add_done_callback(self._connection_ended)
         await self._until_ready()
+        self._ready = True
         logger.info("Discord connected as %s in %d guild(s)", self.client.user,
                     len(self.client.guilds))
 
@@ -197,10 +206,18 @@ class DiscordAdapter:
         await self.stop()
         raise TimeoutError(f"Discord was not ready after {self.startup_timeout:.0f}s")
 
+    def _connection_ended(self, runner: asyncio.Task) -> None:
+        # discord.py reconnects by itself: the connection ends with an error only when it
+        # gives up, and from then on the desk hears nothing from Discord until a restart.
+        # (Before ready, start() raises the error itself.)
+        if self._ready and not runner.cancelled() and runner.exception() is not None:
+            logger.error("the Discord gateway connection ended; the bot no longer hears "
+                         "Discord", exc_info=runner.exception())
+
     async def stop(self) -> None:
         """Disconnect and forget pending work."""
-        for task in list(self._tasks):
-            task.cancel()
+        self._ready = False
+        self._tasks.cancel()
         if self.client is not None:
             await self.replies.close()
             await self.once.close()
@@ -231,13 +248,11 @@ class DiscordAdapter:
 
     def sync_commands(self, guilds) -> None:
         """Register /ticket and /helpdesk in each guild, in the background."""
-        task = asyncio.create_task(self._sync(list(guilds)))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks.start(self._sync(list(guilds)), name="discord-command-sync")
 
     async def _sync(self, guilds) -> None:
         assert self.client is not None
-        payload = command_payloads(self._words)
+        payload = command_payloads(self._words, self.templates)
         for guild in guilds:
             try:
                 await self.client.http.bulk_upsert_guild_commands(
@@ -265,8 +280,8 @@ class DiscordAdapter:
             return
         action, value, fields = parsed
         if fields:
-            await interaction.response.send_modal(
-                form_modal(item.label or "", action, value, fields))
+            title = item.label or self.templates.render("discord.form_title")
+            await interaction.response.send_modal(form_modal(title, action, value, fields))
             return
         await interaction.response.defer()
         message_id = str(interaction.message.id) if interaction.message else None

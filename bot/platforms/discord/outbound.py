@@ -28,6 +28,7 @@ from bot.platforms.discord.inbound import Inbound, _Lru
 from bot.platforms.discord.once import SendOnce
 from bot.platforms.discord.replies import InteractionReplies, ReplyToken
 from bot.platforms.discord.ui import FormBook, render_view
+from bot.templates import Templates
 
 logger = logging.getLogger(__name__)
 
@@ -91,8 +92,9 @@ class Outbound:
     """Delivers one outbound message; see the module docstring."""
 
     def __init__(self, client: discord.Client, inbound: Inbound, book: FormBook,
-                 replies: InteractionReplies, once: SendOnce) -> None:
+                 replies: InteractionReplies, once: SendOnce, templates: Templates) -> None:
         self.client = client
+        self.templates = templates
         self.inbound = inbound
         self.book = book
         self.replies = replies
@@ -227,10 +229,11 @@ class Outbound:
                            allowed_mentions=NO_MENTIONS)
         return Delivery(message.edit_of, message.channel_id, message.thread_id)
 
-    @staticmethod
-    def thread_name(ticket_number: int | None) -> str:
+    def thread_name(self, ticket_number: int | None) -> str:
         """What a ticket's thread is called."""
-        return f"Ticket #{ticket_number}" if ticket_number is not None else "Help desk"
+        if ticket_number is None:
+            return self.templates.render("discord.thread_unnumbered")
+        return self.templates.render("discord.thread", number=ticket_number)
 
     async def _ensure_thread(self, parent_id: str, thread_id: str, number: int | None) -> None:
         if thread_id in self._threads or self.client.get_channel(int(thread_id)) is not None:

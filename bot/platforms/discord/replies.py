@@ -27,6 +27,7 @@ import discord
 from discord.http import Route
 
 from bot.core import Delivery, OutboundMessage
+from bot.core.tasks import BackgroundTasks
 from bot.platforms.discord.inbound import _Lru
 from bot.platforms.discord.once import SendOnce
 
@@ -75,7 +76,7 @@ class InteractionReplies:
         self._thinking: dict[str, float] = {}  # token -> when the thinking state was shown
         self._replacing: set[str] = set()  # tokens whose thinking state an answer is replacing
         self._delivered: _Lru = _Lru(10_000)  # (outbox key, chunk) -> message id
-        self._tasks: set[asyncio.Task] = set()
+        self._tasks = BackgroundTasks(logger)
 
     def thinking(self, token: ReplyToken) -> None:
         """A command was deferred with the thinking state: its first answer replaces it."""
@@ -86,9 +87,7 @@ class InteractionReplies:
         replaced it within ``thinking_grace`` seconds."""
         if token.token not in self._thinking:
             return
-        task = asyncio.create_task(self._clear_later(token))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks.start(self._clear_later(token), name="discord-clear-thinking")
 
     async def _clear_later(self, token: ReplyToken) -> None:
         await asyncio.sleep(self.thinking_grace)
@@ -102,8 +101,7 @@ class InteractionReplies:
 
     async def close(self) -> None:
         """Stop waiting to clear thinking states."""
-        for task in list(self._tasks):
-            task.cancel()
+        self._tasks.cancel()
         self._thinking.clear()
 
     async def send(self, token: ReplyToken, message: OutboundMessage,

@@ -21,6 +21,7 @@ from typing import Any, Mapping
 import discord
 
 from bot.core import Button, FormField
+from bot.templates import Templates
 
 logger = logging.getLogger(__name__)
 
@@ -29,8 +30,6 @@ LABEL_LIMIT = 80
 INPUT_LABEL_LIMIT = 45
 COMMAND_NAMES = ("ticket", "helpdesk")
 _STYLES = {"primary": discord.ButtonStyle.primary, "danger": discord.ButtonStyle.danger}
-_COMMAND_TEXT = {"ticket": "Open, follow and work help desk tickets",
-                 "helpdesk": "Set up and run the help desk"}
 
 
 class FormBook:
@@ -117,8 +116,9 @@ def render_view(buttons: tuple[Button, ...], book: FormBook) -> discord.ui.View 
 
 def form_modal(title: str, action: str, value: str,
                fields: tuple[FormField, ...]) -> discord.ui.Modal:
-    """The modal a form button opens; its submit carries ``hdm:{action}:{value}``."""
-    modal = discord.ui.Modal(title=(title or "Help desk")[:INPUT_LABEL_LIMIT],
+    """The modal a form button opens, titled ``title``; its submit carries
+    ``hdm:{action}:{value}``."""
+    modal = discord.ui.Modal(title=title[:INPUT_LABEL_LIMIT],
                              custom_id=f"hdm:{action}:{value}"[:CUSTOM_ID_LIMIT], timeout=900)
     for item in fields[:5]:
         modal.add_item(discord.ui.TextInput(
@@ -149,29 +149,34 @@ def modal_values(components: list[dict[str, Any]]) -> dict[str, str]:
     return values
 
 
-def command_words(sink: Any) -> dict[str, dict[str, str]]:
-    """The sub-command words and descriptions the router knows, by command name;
-    empty when the sink does not say (then each command takes free text)."""
+def command_words(sink: Any, templates: Templates) -> dict[str, dict[str, str]]:
+    """The sub-command words the router knows, by command name, each with its
+    description in the desk's words; empty when the sink does not say (then each
+    command takes free text)."""
     routes = getattr(sink, "commands", None)
     words: dict[str, dict[str, str]] = {name: {} for name in COMMAND_NAMES}
     if isinstance(routes, Mapping):
         for key, route in routes.items():
             if isinstance(key, tuple) and len(key) == 2 and key[0] in words and key[1]:
-                words[key[0]][key[1]] = getattr(route, "description", "") or key[1]
+                description = getattr(route, "description", "")
+                words[key[0]][key[1]] = (templates.render(description) if description
+                                         else key[1])
     return words
 
 
-def command_payloads(words: dict[str, dict[str, str]]) -> list[dict[str, Any]]:
+def command_payloads(words: dict[str, dict[str, str]],
+                     templates: Templates) -> list[dict[str, Any]]:
     """``/ticket`` and ``/helpdesk`` as application commands: a sub-command per word,
     each with one optional free-text ``args`` (or just ``args`` when no words are known)."""
-    args = {"type": 3, "name": "args", "description": "What follows the command word",
+    args = {"type": 3, "name": "args", "description": templates.render("discord.args"),
             "required": False}
     commands = []
     for name in COMMAND_NAMES:
         known = sorted(words.get(name, {}).items())[:25]
         options = [{"type": 1, "name": word, "description": (text[:1].upper() + text[1:])[:100],
                     "options": [args]} for word, text in known] or [args]
-        commands.append({"name": name, "type": 1, "description": _COMMAND_TEXT[name],
+        commands.append({"name": name, "type": 1,
+                         "description": templates.render(f"discord.{name}_command")[:100],
                          "options": options, "contexts": [0]})
     return commands
 

@@ -93,7 +93,7 @@ class SlackAdapter:
         self.inbound = SlackInbound(self.people, ReactedMessages(self.client),
                                     self.sender.dm_channel, self._dispatch,
                                     ticket_emojis=ticket_emojis, allow_bots=allow_bots)
-        self.inbound.register(self.app, self._run)
+        self.inbound.register(self.app, self._run, taken=self._take)
         self.http: SlackHttpServer | None = None
         self.socket: AsyncSocketModeHandler | None = None
         self._connecting: asyncio.Future | None = None
@@ -101,7 +101,8 @@ class SlackAdapter:
         self._sink: EventSink | None = None
         self._session: aiohttp.ClientSession | None = None
         self._recent: OrderedDict[str, None] = OrderedDict()
-        self._in_flight: set[asyncio.Task] = set()
+        self._in_flight = _InFlight()
+        self._listeners: set[asyncio.Task] = set()
         self._handling = asyncio.Semaphore(max_handling) if max_handling else None
 
     async def start(self, dispatch: EventSink) -> None:
@@ -134,11 +135,12 @@ class SlackAdapter:
             logger.warning("cannot reach Slack yet (%s); retrying in the background",
                            type(error).__name__)
         self._connecting = asyncio.ensure_future(self.socket.connect_async())
+        self._connecting.add_done_callback(_log_connect_failure)
         done, _ = await asyncio.wait({self._connecting}, timeout=SOCKET_CONNECT_WAIT)
-        if done:
-            logger.info("Slack Socket Mode connected")
-        else:
+        if not done:
             logger.warning("Socket Mode is not connected yet; it keeps trying")
+        elif self._connecting.exception() is None:
+            logger.info("Slack Socket Mode connected")
 
     async def _check_token(self) -> None:
         try:
@@ -177,24 +179,30 @@ class SlackAdapter:
         return await self.sender.send(message, idempotency_key, attempt)
 
     async def idle(self, timeout: float | None = None) -> None:
-        """Wait until every request acknowledged so far has been handed to the desk."""
-        while True:
-            for _ in range(5):  # listeners Bolt scheduled at the ack start on the next turns
-                await asyncio.sleep(0)
-            if not self._in_flight:
-                return
-            done, _ = await asyncio.wait(set(self._in_flight), timeout=timeout)
-            if not done:
-                return
+        """Wait until the desk has handled every request Bolt took so far (at most
+        ``timeout`` seconds)."""
+        await self._in_flight.until_none(timeout)
+
+    async def _take(self, resp, next_):
+        """Bolt middleware on every listener: the request is ours from here. It runs
+        before Slack is acknowledged and before Bolt starts the listener in a task of its
+        own, so a request is counted in flight before anyone can be told it was taken."""
+        self._in_flight.begin()
+        await next_()
+        return resp
 
     async def _run(self, work) -> None:
-        task = asyncio.ensure_future(work)
-        self._in_flight.add(task)
-        task.add_done_callback(self._in_flight.discard)
+        """Await a listener's work; it is no longer in flight once this returns. Bolt
+        keeps no reference to the task it runs a listener in, so it is held here."""
+        task = asyncio.current_task()
+        self._listeners.add(task)
         try:
-            await task
+            await work
         except Exception:
             logger.exception("translating a Slack request failed")
+        finally:
+            self._listeners.discard(task)
+            self._in_flight.end()
 
     async def _dispatch(self, event: Event) -> None:
         assert self._sink is not None, "start() was not called"
@@ -222,6 +230,42 @@ class SlackAdapter:
                 return BoltResponse(status=200, body="")
             self._remember(event_id)
         return await next_()
+
+
+class _InFlight:
+    """How many requests Bolt has taken whose listener has not finished, and a way to
+    wait until there are none."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._none = asyncio.Event()
+        self._none.set()
+
+    def begin(self) -> None:
+        """A request was taken."""
+        self._count += 1
+        self._none.clear()
+
+    def end(self) -> None:
+        """A taken request's listener has finished."""
+        self._count -= 1
+        if self._count == 0:
+            self._none.set()
+
+    async def until_none(self, timeout: float | None) -> None:
+        """Return once no request is in flight, or after ``timeout`` seconds."""
+        try:
+            await asyncio.wait_for(self._none.wait(), timeout)
+        except asyncio.TimeoutError:
+            logger.warning("%d Slack request(s) still being handled after %s s",
+                           self._count, timeout)
+
+
+def _log_connect_failure(connecting: asyncio.Future) -> None:
+    """Log why the Socket Mode connection failed, whenever it does (its future is not
+    awaited once start-up has stopped waiting for it)."""
+    if not connecting.cancelled() and connecting.exception() is not None:
+        logger.error("Slack Socket Mode could not connect", exc_info=connecting.exception())
 
 
 def api_base_url(configured: str) -> str:

@@ -70,9 +70,12 @@ class SlackInbound:
         self.ticket_emojis = frozenset(e.strip(":") for e in ticket_emojis) | {"ticket"}
         self.allow_bots = allow_bots
 
-    def register(self, app: AsyncApp, run: Callable[[Awaitable[None]], Awaitable[None]]) -> None:
-        """Add every listener to ``app``; ``run`` awaits the work (and lets the adapter
-        know what is still in flight)."""
+    def register(self, app: AsyncApp, run: Callable[[Awaitable[None]], Awaitable[None]], *,
+                 taken: Callable[..., Awaitable[None]]) -> None:
+        """Add every listener to ``app``. ``taken`` is listener middleware, run once Bolt
+        has matched a request to a listener and before it acknowledges the request; each
+        listener then hands its work to ``run``, which awaits it. Between the two the
+        adapter counts the request as in flight."""
         async def on_message(body, event, context):
             await run(self.message(body, event, context))
 
@@ -97,12 +100,15 @@ class SlackInbound:
             await ack()
             await run(self.submission(body, view, context))
 
+        counted = [taken]
         for event, listener in zip(EVENTS, (on_message, on_mention, on_reaction, on_home)):
-            app.event(event)(listener)
+            app.event(event, middleware=counted)(listener)
         for command in COMMANDS:
-            app.command(command)(on_command)
-        app.action({"type": "block_actions", "action_id": re.compile(".")})(on_action)
-        app.view({"type": "view_submission", "callback_id": _callback_pattern()})(on_view)
+            app.command(command, middleware=counted)(on_command)
+        app.action({"type": "block_actions", "action_id": re.compile(".")},
+                   middleware=counted)(on_action)
+        app.view({"type": "view_submission", "callback_id": _callback_pattern()},
+                 middleware=counted)(on_view)
 
     # -- events ---------------------------------------------------------------
 

@@ -91,7 +91,3 @@ class PeopleDirectory:
             if len(self._cache) >= MAX_ENTRIES:
                 self._cache.clear()
         self._cache[key] = (self.clock() + ttl, actor)
-
-    def forget(self) -> None:
-        """Drop every cached person."""
-        self._cache.clear()

@@ -17,6 +17,7 @@ from bot.platforms.discord.ui import (
     modal_values,
     parse_modal_id,
 )
+from bot.templates import Templates, config_dir
 
 
 def test_a_button_routes_itself_and_its_form_survives_without_labels():
@@ -47,7 +48,8 @@ def test_modal_answers_are_read_from_rows_or_labels():
 
 
 def test_commands_take_free_text_when_the_desk_names_no_words():
-    payloads = command_payloads(command_words(object()))
+    templates = Templates.load(config_dir())
+    payloads = command_payloads(command_words(object(), templates), templates)
     assert [c["name"] for c in payloads] == ["ticket", "helpdesk"]
     assert payloads[0]["options"] == [{"type": 3, "name": "args", "required": False,
                                        "description": "What follows the command word"}]
@@ -56,6 +58,20 @@ def test_commands_take_free_text_when_the_desk_names_no_words():
     assert command_text({"options": [{"type": 1, "name": "claim",
                                       "options": [{"type": 3, "name": "args", "value": "4"}]}]}) \
         == "claim 4"
+
+
+def test_sub_commands_are_described_in_the_desks_words():
+    from types import SimpleNamespace
+
+    templates = Templates.load(config_dir()).with_overrides(
+        {"commands": {"ticket_claim": "taking a ticket on"}})
+    sink = SimpleNamespace(commands={("ticket", "claim"): SimpleNamespace(
+        description="commands.ticket_claim"), ("ticket", "odd"): SimpleNamespace()})
+    [ticket, helpdesk] = command_payloads(command_words(sink, templates), templates)
+    assert [(o["name"], o["description"]) for o in ticket["options"]] == [
+        ("claim", "Taking a ticket on"), ("odd", "Odd")]
+    assert (ticket["description"], helpdesk["description"]) == (
+        templates.render("discord.ticket_command"), templates.render("discord.helpdesk_command"))
 
 
 def test_nonces_are_short_and_stable():

@@ -9,6 +9,7 @@ from sqlalchemy import select, update
 
 from bot.platforms.slack.adapter import SlackAdapter
 from bot.storage.tables import OutboxRow, PromiseRow
+from tests.support.outbox import next_due_at
 from tests.support.slack import events as payloads
 from tests.support.slack.desk import INTAKE, TRIAGE, slack  # noqa: F401
 
@@ -94,7 +95,7 @@ async def test_posts_to_one_channel_are_paced_about_a_second_apart(slack):
     await slack.adapter.idle()
     await slack.dispatcher.drain()
     assert len([t for t in texts(slack, INTAKE) if "opened ticket" in t]) == 1
-    gap = await slack.dispatcher.next_due_at() - slack.clock.now()
+    gap = await next_due_at(slack.db, ["slack"]) - slack.clock.now()
     assert timedelta(seconds=0) < gap <= timedelta(seconds=1)
     await slack.settle()
     assert len([t for t in texts(slack, INTAKE) if "opened ticket" in t]) == 2

@@ -197,10 +197,34 @@ async def test_a_failed_profile_lookup_does_not_lose_the_request(slack):
 
 async def test_concurrent_lookups_of_one_person_share_one_request(slack):
     import asyncio
-    slack.adapter.people.forget()
+    slack.forget_people()
     before = len(slack.fake.calls_to("users.info"))
     actors = await asyncio.gather(*(slack.adapter.people.actor(slack.team, "UADMIN")
                                     for _ in range(5)))
     assert len(slack.fake.calls_to("users.info")) == before + 1
     assert {(a.display_name, a.is_platform_admin, a.tz) for a in actors} == \
         {("Pat", True, "Europe/London")}
+
+
+async def test_idle_waits_for_a_listener_bolt_starts_late(slack, monkeypatch):
+    """Bolt acknowledges an event and starts its listener in a task of its own, as late
+    as the event loop lets it: ``idle`` must wait for that listener however late it
+    starts, not for a guessed number of turns of the loop."""
+    import asyncio
+
+    from slack_bolt.listener.async_listener_start_handler import (
+        AsyncDefaultListenerStartHandler,
+    )
+
+    async def late_start(self, request, response) -> None:
+        await asyncio.sleep(0.2)
+
+    monkeypatch.setattr(AsyncDefaultListenerStartHandler, "handle", late_start)
+    message = slack.fake.add_message(slack.fake.dm_of("UREQ"), "UREQ", "The printer is on fire")
+    body = payloads.event_callback(payloads.message_event(message, channel_type="im"),
+                                   team=slack.team)
+    assert (await slack.sender.event(body)).status == 200  # acknowledged before the work
+    assert await tickets(slack) == []
+    await slack.adapter.idle()
+    [ticket] = await tickets(slack)
+    assert ticket.first_message == "The printer is on fire"

@@ -68,7 +68,7 @@ async def test_a_retry_of_an_event_already_taken_gets_200_and_does_nothing(slack
 
 async def test_a_timeout_retry_while_the_first_is_still_running_is_dropped(slack):
     slack.fake.latency = 0.3  # the first delivery is slow to translate (users.info)
-    slack.adapter.people.forget()
+    slack.forget_people()
     payload = dm_event(slack)
     first = await slack.sender.event(payload)
     retry = await slack.sender.event(payload, retry_num=1, retry_reason="http_timeout")

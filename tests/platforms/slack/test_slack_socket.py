@@ -74,10 +74,7 @@ async def test_app_home_over_the_socket(socket_desk):
 async def test_stopping_closes_the_websocket(sqlite_url):
     async with SlackDesk(sqlite_url, mode="socket") as desk:
         await desk.adapter.stop()
-        for _ in range(50):
-            if not desk.fake.socket.connections:
-                break
-            await desk.adapter.idle()
+        await desk.fake.socket.wait_disconnected()
         assert not desk.fake.socket.connections
 
 

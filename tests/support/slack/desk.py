@@ -30,6 +30,7 @@ from tests.support.slack import events as payloads
 from tests.support.slack.server import APP_TOKEN, BOT_TOKEN, TEAM, FakeSlack
 from tests.support.slack.events import SignedSender
 from tests.support.harness import reset_schema
+from tests.support.outbox import next_due_at
 
 SECRET = "fake-signing-secret"
 INTAKE, TRIAGE, GENERAL = "CINTAKE", "CTRIAGE", "CGENERAL"
@@ -102,12 +103,19 @@ class SlackDesk:
             await self.adapter.idle()
             await self.sweeper.sweep()
             await self.dispatcher.drain()
-            due = await self.dispatcher.next_due_at()
+            due = await next_due_at(self.db, ["slack"])
             if due is None or due - self.clock.now() > timedelta(seconds=pace_window):
                 return
             if due > self.clock.now():
                 self.clock.advance(due - self.clock.now())
         raise AssertionError("the outbox never settled")
+
+    def forget_people(self) -> None:
+        """Let every profile the adapter has cached expire, as if its TTL had passed:
+        the next event from each person looks them up again."""
+        directory = self.adapter.people
+        earlier = directory.clock
+        directory.clock = lambda: earlier() + directory.ttl + 1
 
     # -- acting as Slack -----------------------------------------------------------------
 

@@ -37,12 +37,15 @@ class SocketModeFake:
         self._waiting: dict[str, tuple[float, asyncio.Future]] = {}
         self._ids = itertools.count(1)
         self._connected = asyncio.Event()
+        self._none_open = asyncio.Event()
+        self._none_open.set()
 
     async def handle(self, request: web.Request) -> web.WebSocketResponse:
         """The websocket endpoint."""
         ws = web.WebSocketResponse(autoping=True)
         await ws.prepare(request)
         self.connections.append(ws)
+        self._none_open.clear()
         await ws.send_str(json.dumps({"type": "hello", "num_connections": len(self.connections),
                                       "connection_info": {"app_id": "A0FAKE"},
                                       "debug_info": {"host": "fake"}}))
@@ -63,11 +66,17 @@ class SocketModeFake:
         finally:
             if ws in self.connections:
                 self.connections.remove(ws)
+            if not self.connections:
+                self._none_open.set()
         return ws
 
     async def wait_connected(self, timeout: float = 5.0) -> None:
         """Until the app has connected."""
         await asyncio.wait_for(self._connected.wait(), timeout)
+
+    async def wait_disconnected(self, timeout: float = 5.0) -> None:
+        """Until no connection is open."""
+        await asyncio.wait_for(self._none_open.wait(), timeout)
 
     async def send(self, kind: str, payload: dict, *, retry_attempt: int | None = None,
                    retry_reason: str | None = None, timeout: float = 3.0) -> Ack | None:

@@ -1,0 +1,46 @@
+"""Tasks started in the background, kept referenced until they end.
+
+The event loop holds only a weak reference to a task, so a task nobody keeps can be
+garbage-collected before it finishes, and an exception it ends with is reported, if at
+all, whenever the collector gets to it. Every task the bot starts without awaiting it
+on the spot belongs to a :class:`BackgroundTasks`, which keeps it until it is done and
+logs how it failed, at the time it fails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, Coroutine
+
+
+class BackgroundTasks:
+    """A set of running tasks; each leaves the set when done, its failure logged to
+    ``logger`` (the owner's, so the log names the module that started it)."""
+
+    def __init__(self, logger: logging.Logger) -> None:
+        self.logger = logger
+        self._tasks: set[asyncio.Task] = set()
+
+    def start(self, work: Coroutine[Any, Any, Any], *, name: str | None = None) -> asyncio.Task:
+        """Run ``work`` as a task held here until it ends."""
+        task = asyncio.get_running_loop().create_task(work, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+        return task
+
+    def cancel(self) -> None:
+        """Cancel every task still running."""
+        for task in list(self._tasks):
+            task.cancel()
+
+    def __len__(self) -> int:
+        return len(self._tasks)
+
+    def _done(self, task: asyncio.Task) -> None:
+        self._tasks.discard(task)
+        if task.cancelled():
+            return
+        error = task.exception()
+        if error is not None:
+            self.logger.error("background task %s failed", task.get_name(), exc_info=error)
