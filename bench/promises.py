@@ -415,7 +415,7 @@ async def explain(db, desk) -> dict[str, list[str]]:
         elif text.startswith("UPDATE promises"):
             captured.setdefault("promise claim (PromiseSweeper.claim)", (statement, parameters))
         elif text.startswith("UPDATE outbox"):
-            captured.setdefault("outbox claim (OutboxDispatcher.claim)", (statement, parameters))
+            captured.setdefault("outbox claim (OutboxDispatcher.drain)", (statement, parameters))
 
     sync_engine = db.engine.sync_engine
     event.listen(sync_engine, "before_cursor_execute", capture)
@@ -428,7 +428,10 @@ async def explain(db, desk) -> dict[str, list[str]]:
         await what_is_due(db, [PLATFORM])
         await sweeper.warn()
         await sweeper.claim()
-        await OutboxDispatcher(db, {PLATFORM: TimingAdapter()}).claim()
+        # The dispatcher's claim, as a tick that saw due rows and expired leases runs it.
+        dispatcher = OutboxDispatcher(db, {PLATFORM: TimingAdapter()})
+        dispatcher.wake(leases_expired=True)
+        await dispatcher.drain(probe=False)
     finally:
         event.remove(sync_engine, "before_cursor_execute", capture)
     plans: dict[str, list[str]] = {}
