@@ -45,7 +45,8 @@ async def queue_cards(uow: UnitOfWork, now: datetime,
     wanted = [(workspace, ticket) for workspace, ticket in tickets if workspace.id in triage]
     for workspace_id, channel_id in triage.items():
         await uow.tickets.place_in_triage(
-            {t.id for w, t in wanted if w.id == workspace_id}, channel_id)
+            {t.id for w, t in wanted if w.id == workspace_id and not t.triage_channel_id},
+            channel_id)
     await uow.outbox.add_many([card_request(w, t, t.triage_channel_id or triage[w.id])
                                for w, t in wanted], now)
     return len(wanted)

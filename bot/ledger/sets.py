@@ -11,8 +11,9 @@ of work (the cards, built last) sees what the covers wrote.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable
 
 from bot.desk.cards import queue_cards
 from bot.desk.policy import Desk, DeskPolicy
@@ -67,36 +68,65 @@ async def load_inputs(uow: UnitOfWork, desk: Desk, promises: list[Promise],
     return inputs
 
 
+@dataclass(frozen=True)
+class PlanRows:
+    """One cover's plan as the rows it writes, worked out before the transaction that
+    writes them: a cover prepared ahead does this at preparing time, so that at its due
+    time only the writing is left. Times in the rows are the plan's own ``now``."""
+
+    plan: CoverPlan
+    promise: dict[str, Any] | None
+    events: list[dict[str, Any]]
+    update: NewPost | None
+    posts: list[NewPost]
+
+
+def rows_of(plan: CoverPlan, now: datetime) -> PlanRows:
+    """The rows ``plan`` writes at ``now`` (no I/O)."""
+    p = plan.next_promise
+    promise = None if p is None else promise_row(
+        plan.workspace.id, plan.ticket.id, p.kind, p.due_at, now, owner_id=p.owner_id,
+        text=p.text, warn_at=p.warn_at, misses_in_row=p.misses_in_row,
+        parent_id=plan.promise.id, step=p.step)
+    return PlanRows(
+        plan, promise,
+        [event_row(plan.ticket.id, line.kind, now, body=line.body, **line.data)
+         for line in plan.timeline],
+        _post(plan, plan.update) if plan.update is not None else None,
+        [_post(plan, message) for message in plan.posts])
+
+
 async def apply_plans(uow: UnitOfWork, plans: list[CoverPlan], now: datetime) -> None:
-    """Write every plan of a batch in this unit of work.
+    """Write every plan of a batch in this unit of work (see :func:`write_rows`)."""
+    await write_rows(uow, [rows_of(plan, now) for plan in plans], now)
+
+
+async def write_rows(uow: UnitOfWork, batch: list[PlanRows], now: datetime) -> None:
+    """Write a batch of plans' rows in this unit of work, one statement per table and
+    kind of change.
 
     Order matters twice. Cancellations come before the next promises, so a cover that
     cancels a ticket's status updates does not cancel the one it makes. And the outbox
     rows go requesters' updates first, then notes to the agents, then the staff's
-    gathered notices, then the cards: in a burst, the dispatcher sends them in that
-    order, so what people are waiting for is not queued behind the rest.
+    gathered notices: the dispatcher is handed them in that order, so in a burst what
+    requesters wait for goes first. The cards follow, drawn when sent.
     """
+    plans = [rows.plan for rows in batch]
     for kinds, ticket_ids in _grouped(plans, lambda plan: plan.cancel):
         await uow.promises.cancel_many(ticket_ids, now, kinds)
     for plan in plans:
         if plan.status is not None:
             await uow.tickets.update(plan.ticket.id, status=plan.status.value, closed_at=now,
                                      updated_at=now)
-    await uow.promises.make_many([
-        promise_row(plan.workspace.id, plan.ticket.id, p.kind, p.due_at, now,
-                    owner_id=p.owner_id, text=p.text, warn_at=p.warn_at,
-                    misses_in_row=p.misses_in_row, parent_id=plan.promise.id, step=p.step)
-        for plan in plans if (p := plan.next_promise) is not None])
-    await uow.tickets.add_events([event_row(plan.ticket.id, line.kind, now, body=line.body,
-                                            **line.data)
-                                  for plan in plans for line in plan.timeline])
-    with_update = [plan for plan in plans if plan.update is not None]
+    await uow.promises.make_many([rows.promise for rows in batch if rows.promise is not None])
+    await uow.tickets.add_events([event for rows in batch for event in rows.events])
+    with_update = [rows for rows in batch if rows.update is not None]
     ids = await uow.outbox.add_many(
-        [_post(plan, plan.update) for plan in with_update]
-        + [_post(plan, message) for plan in plans for message in plan.posts]
+        [rows.update for rows in with_update]
+        + [post for rows in batch for post in rows.posts]
         + gather([item for plan in plans for item in plan.notices]), now)
-    await uow.promises.link_covers({plan.promise.id: row_id
-                                    for plan, row_id in zip(with_update, ids)})
+    await uow.promises.link_covers({rows.plan.promise.id: row_id
+                                    for rows, row_id in zip(with_update, ids)})
     for plan in plans:
         if plan.no_leads:
             logger.warning("ticket %s needs escalating but workspace %d has no leads",

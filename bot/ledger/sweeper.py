@@ -26,6 +26,7 @@ that expire, and the promises are covered the ordinary way.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from dataclasses import dataclass
@@ -37,8 +38,10 @@ from sqlalchemy import or_, select, update
 from bot.desk.policy import Desk
 from bot.domain.promises import Promise, PromiseStatus
 from bot.domain.tickets import Ticket
-from bot.ledger.plans import CoverPlan, plan_cover
-from bot.ledger.sets import Policies, apply_plans, apply_warnings, load_inputs
+from bot.ledger.plans import plan_cover
+from bot.ledger.sets import (
+    PlanRows, Policies, apply_plans, apply_warnings, load_inputs, rows_of, write_rows,
+)
 from bot.ledger.warnings import plan_warning
 from bot.storage.batch import among, claimable, pairs_among
 from bot.storage.due import Due, what_is_due
@@ -58,6 +61,10 @@ FRESH_FOR = timedelta(seconds=30)
 # its size, but holds SQLite's one write lock while it writes: bigger chunks finish a
 # burst sooner, smaller ones let a new ticket in sooner (docs/performance.md).
 COMMIT_CHUNK = 2500
+# PostgreSQL has no single writer, and most of a commit's time there is the server's
+# (index and foreign-key work on every row): smaller chunks commit side by side on
+# their own connections, so the server works on one while this process builds the next.
+COMMIT_CHUNK_SHARED, COMMIT_LANES = 1000, 3
 
 
 class Claimed(NamedTuple):
@@ -75,17 +82,17 @@ class Prepared:
 
     claim: Claimed
     due_at: datetime
-    plan: CoverPlan | None = None
+    rows: PlanRows | None = None
 
     def is_fresh(self, now: datetime) -> bool:
         """Whether the plan's wording still holds at ``now``."""
-        return self.plan is not None and now - self.due_at <= FRESH_FOR
+        return self.rows is not None and now - self.due_at <= FRESH_FOR
 
     @property
     def owner(self) -> int:
         """Whose reminder the cover carries (0: none), to keep an owner's covers in one
         commit, and so in one gathered message."""
-        notices = self.plan.notices if self.plan else ()
+        notices = self.rows.plan.notices if self.rows else ()
         return notices[0].person.id if notices else 0
 
 
@@ -307,10 +314,11 @@ class PromiseSweeper:
                 if promise.ticket_id not in busy:
                     busy.add(promise.ticket_id)
                     first.append(promise)
-            plans: dict[int, CoverPlan] = {}
+            plans: dict[int, PlanRows] = {}
             try:
                 inputs = await load_inputs(uow, self.desk, first, lambda p: p.due_at)
-                plans = {item.promise.id: plan_cover(item) for item in inputs}
+                plans = {item.promise.id: rows_of(plan_cover(item), item.now)
+                         for item in inputs}
             except Exception:
                 logger.exception("preparing %d covers failed; they are covered at their "
                                  "due time instead", len(first))
@@ -330,10 +338,17 @@ class PromiseSweeper:
                      key=lambda e: (e.due_at, e.owner, e.claim.id))
         for entry in due:
             del self._prepared[entry.claim.id]
-        covered = 0
-        for start in range(0, len(due), COMMIT_CHUNK):
-            covered += await self._commit_chunk(due[start:start + COMMIT_CHUNK])
-        return covered
+        size, lanes = COMMIT_CHUNK, 1
+        if self._dialect != "sqlite":
+            size, lanes = COMMIT_CHUNK_SHARED, COMMIT_LANES
+        lane = asyncio.Semaphore(lanes)
+
+        async def commit(chunk: list[Prepared]) -> int:
+            async with lane:
+                return await self._commit_chunk(chunk)
+
+        return sum(await asyncio.gather(*(commit(due[start:start + size])
+                                          for start in range(0, len(due), size))))
 
     async def _commit_chunk(self, chunk: list[Prepared]) -> int:
         now = self.db.clock.now()
@@ -350,7 +365,7 @@ class PromiseSweeper:
                     # The plans already hold the promises: the fence need return only ids.
                     fenced = {row.id for row in await self._fence_returning(
                         uow, now, [e.claim for e in planned], _promises.c.id)}
-                    await apply_plans(uow, [e.plan for e in planned if e.claim.id in fenced], now)
+                    await write_rows(uow, [e.rows for e in planned if e.claim.id in fenced], now)
                 covered += len(fenced)
             except Exception:
                 logger.exception("committing %d prepared covers failed; covering them "
@@ -369,7 +384,7 @@ class PromiseSweeper:
                      .where(among(TicketRow.id, list({e.claim.ticket_id for e in entries}),
                                   self._dialect)))).all()}
         return {e.claim.ticket_id for e in entries
-                if found.get(e.claim.ticket_id) != _ticket_state(e.plan.ticket)}
+                if found.get(e.claim.ticket_id) != _ticket_state(e.rows.plan.ticket)}
 
     async def release_prepared(self) -> int:
         """Hand back the claims of covers not yet committed (when stopping), so another

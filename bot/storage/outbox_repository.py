@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Callable, NamedTuple
 
@@ -28,6 +28,12 @@ class NewPost:
     ticket_id: int | None = None
     kind: str = "post"  # post | card | alert
     due_at: datetime | None = None  # None: now
+    # The message as stored, worked out once when the post is made (a cover prepared
+    # ahead makes its posts long before they are written).
+    payload_json: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "payload_json", json.dumps(self.message.to_dict()))
 
 
 class WrittenRow(NamedTuple):
@@ -76,7 +82,7 @@ class OutboxRepository:
             rows.append({
                 "workspace_id": post.workspace_id, "platform": post.platform,
                 "kind": post.kind, "ticket_id": post.ticket_id,
-                "payload_json": json.dumps(post.message.to_dict()),
+                "payload_json": post.payload_json,
                 "due_at": post.due_at or now, "created_at": now,
                 "status": "sending" if claim else "pending", "attempts": 1 if claim else 0,
                 "claim_token": claim[0] if claim else None,

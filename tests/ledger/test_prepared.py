@@ -175,7 +175,9 @@ async def test_the_ticker_wakes_at_a_prepared_due_time_and_hands_the_rest_back_o
 
 
 async def test_many_chunks_commit_each_cover_once_linked_to_its_own_update(db_url, monkeypatch):
+    # Two covers a chunk: on PostgreSQL the chunks commit side by side.
     monkeypatch.setattr(sweeper_module, "COMMIT_CHUNK", 2)
+    monkeypatch.setattr(sweeper_module, "COMMIT_CHUNK_SHARED", 2)
     async with DeskHarness(db_url) as desk:
         sweeper = sweeper_preparing(desk)
         await many_followups(desk, 7)
@@ -234,7 +236,7 @@ async def test_every_kind_is_prepared_ahead_closes_and_cancels_included(db_url, 
         live = count_live_covers(monkeypatch)
         desk.clock.advance(AHEAD / 4)
         assert await sweeper.sweep() == 0
-        assert {entry.plan is not None for entry in sweeper._prepared.values()} == {True}
+        assert {entry.rows is not None for entry in sweeper._prepared.values()} == {True}
         desk.clock.advance(AHEAD / 2)
         assert await sweeper.sweep() == 7
         await desk.dispatcher.drain()
