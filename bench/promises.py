@@ -676,13 +676,35 @@ async def burst(url: str, desk, chosen, book: Book, timeout: float, notice: floa
     wanted = {book.thread_of[t] for _, t in chosen}
     complete = await wait_for(adapter, wanted, timeout + notice)
     await asyncio.sleep(2.0)  # room for any duplicate to show up
+    # The desk goes on with what follows the requesters' updates (the agents' cards,
+    # drawn when sent); the phase ends when it has nothing left to send.
+    outbox_idle_s = await outbox_drained(db, timeout) - due_ts
     await ticker.stop()
     await asyncio.sleep(0.2)
     counts = await statuses(db, [p for p, _ in chosen])
     await db.dispose()
     result = outcome(adapter, chosen, book, due_ts, counts, started)
     result["complete"] = complete
+    result["outbox_drained_s"] = outbox_idle_s
     return result
+
+
+async def outbox_drained(db, timeout: float) -> float:
+    """Wait until no outbox row is pending or being sent (or ``timeout`` s); returns the
+    wall time it happened."""
+    from sqlalchemy import func, select
+
+    from bot.storage.tables import OutboxRow
+
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        async with db.reading() as uow:
+            left = (await uow.session.execute(select(func.count()).select_from(OutboxRow).where(
+                OutboxRow.status.in_(("pending", "sending"))))).scalar_one()
+        if not left:
+            break
+        await asyncio.sleep(0.1)
+    return time.time()
 
 
 async def start_and_wait(url: str, desk, chosen, book: Book, timeout: float,
@@ -815,6 +837,8 @@ async def ledger_child(args, scale: Scale) -> dict[str, Any]:
         + [[kind, k["due"], k["delivered"], k["lost"], k["duplicated"], k["lateness"]["p50"],
             k["lateness"]["p99"], k["lateness"]["max"], None, None, None, None]
            for kind, k in late["by_kind"].items()]))
+    say(f"   everything the burst queued (the agents' cards too) was sent "
+        f"{late['outbox_drained_s']:.2f} s after the due time")
     say(f"   promise statuses afterwards: {late['statuses']}; duplicate idempotency keys: "
         f"{late['duplicate_keys']}; unexpected requester messages: {late['unexpected']}")
     say("   wording of each ticket's first requester message, by kind (template keys):")
@@ -877,6 +901,7 @@ async def ledger_child(args, scale: Scale) -> dict[str, Any]:
         "due_by_kind": {kind: k["due"] for kind, k in late["by_kind"].items()},
         "lost_by_kind": {kind: k["lost"] for kind, k in late["by_kind"].items()},
         "all_delivered_s": late["all_delivered_s"], "covers_per_s": late["rate_per_s"],
+        "outbox_drained_s": late.get("outbox_drained_s"),
         "lost": late["lost"], "duplicated": late["duplicated"],
         "owner_reminders": late["owner_reminders"], "agents_messages": late["agents"],
         "restart_due": again["due"], "restart_covered": again["delivered"],
