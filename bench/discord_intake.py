@@ -149,7 +149,7 @@ async def desk_stage(adapter, sink, world: dict, folder: str, rate: int, triage:
             await uow.workspaces.set_channel(workspace.id, "triage", world["triage"],
                                              clock.now(), only_one=True)
         agent = await uow.people.ensure(workspace.id, world["people"][0], "Agent", clock.now())
-        await uow.people.set_role(agent.id, Role.AGENT)
+        await uow.people.record_role(agent.id, Role.AGENT)
     router = Router(db, desk)
     register_all(router)
     dispatcher = OutboxDispatcher(db, {"discord": adapter}, render_cards=CardRenderer(desk))

@@ -202,12 +202,6 @@ class BusinessCalendar:
             remaining -= hi - lo
         raise AssertionError("unreachable: unbounded interval walk ended")  # pragma: no cover
 
-    def add_business_minutes(self, start: datetime, minutes: float) -> datetime:
-        """:meth:`add_business_time` with a (possibly fractional) number of minutes."""
-        if isinstance(minutes, bool) or not isinstance(minutes, (int, float)):
-            raise ValueError(f"minutes must be a number, got {minutes!r}")
-        return self.add_business_time(start, timedelta(minutes=minutes))
-
     def business_time_between(self, start: datetime, end: datetime) -> timedelta:
         """Open time in ``[start, end)``; zero when ``end <= start``.
 

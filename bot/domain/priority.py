@@ -181,11 +181,6 @@ class PriorityDecision:
             overridden_by=_clean(by, "author (overridden_by)"),
         )
 
-    @property
-    def is_override(self) -> bool:
-        """True when a person overrode the matrix."""
-        return self.override_reason is not None
-
     def to_dict(self) -> dict[str, str | None]:
         """JSON-friendly form; inverse of :meth:`from_dict`."""
         return {

@@ -190,8 +190,3 @@ class TimelineEntry:
     created_at: datetime
     author_id: int | None = None
     data: dict | None = None
-
-    @property
-    def is_internal(self) -> bool:
-        """True for entries the requester must never see."""
-        return self.kind == "note"

@@ -101,11 +101,6 @@ class CoverPlan:
     # Escalation was due but the workspace has no leads: the sweeper logs it.
     no_leads: bool = False
 
-    @property
-    def changes_ticket(self) -> bool:
-        """Whether applying the plan changes the ticket beyond adding rows."""
-        return self.status is not None
-
 
 def plan_cover(inputs: CoverInputs) -> CoverPlan:
     """The plan for covering ``inputs.promise`` at ``inputs.now``."""

@@ -113,8 +113,3 @@ def session_factory(engine: AsyncEngine, *, read_only: bool = False
     ``read_only`` sessions take no write lock on SQLite."""
     bind = engine.execution_options(**{READ_ONLY: True}) if read_only else engine
     return async_sessionmaker(bind, expire_on_commit=False, autoflush=False)
-
-
-def is_sqlite(engine: AsyncEngine) -> bool:
-    """True when the engine talks to SQLite."""
-    return engine.dialect.name == "sqlite"

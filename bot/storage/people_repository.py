@@ -75,11 +75,6 @@ class PeopleRepository:
         ).order_by(PersonRow.id))).scalars().all()
         return person_from_row(rows[0]) if rows else None
 
-    async def set_role(self, person_id: int, role: Role) -> None:
-        """Give a person a role."""
-        await self.session.execute(
-            update(PersonRow).where(PersonRow.id == person_id).values(role=role.value))
-
     async def with_role(self, workspace_id: int, role: Role) -> list[Person]:
         """Everyone with exactly this role."""
         rows = await self.session.execute(select(PersonRow).where(

@@ -77,16 +77,6 @@ class WorkspaceRepository:
         )
         return list(rows.scalars())
 
-    async def having_channel(self, workspace_ids: set[int], purpose: str) -> set[int]:
-        """Which of ``workspace_ids`` have a channel configured for ``purpose``."""
-        if not workspace_ids:
-            return set()
-        rows = await self.session.execute(
-            select(ChannelConfigRow.workspace_id).distinct().where(
-                ChannelConfigRow.workspace_id.in_(workspace_ids),
-                ChannelConfigRow.purpose == purpose))
-        return set(rows.scalars())
-
     async def set_channel(self, workspace_id: int, purpose: str, channel_id: str,
                           now: datetime, *, only_one: bool) -> None:
         """Give ``channel_id`` a purpose; ``only_one`` replaces any earlier channel."""

@@ -102,15 +102,6 @@ def test_start_before_opening_counts_from_opening():
     assert NINE_FIVE_NY.add_business_time(ny(2024, 6, 10, 3), 2 * H) == ny(2024, 6, 10, 11)
 
 
-def test_add_business_minutes():
-    assert NINE_FIVE_NY.add_business_minutes(ny(2024, 6, 10, 16), 90.5) == ny(2024, 6, 11, 9, 30, 30)
-    assert NINE_FIVE_NY.add_business_minutes(ny(2024, 6, 10, 16), 0) == ny(2024, 6, 10, 16)
-    with pytest.raises(ValueError):
-        NINE_FIVE_NY.add_business_minutes(ny(2024, 6, 10, 16), -1)
-    with pytest.raises(ValueError):
-        NINE_FIVE_NY.add_business_minutes(ny(2024, 6, 10, 16), "5")  # type: ignore[arg-type]
-
-
 def test_week_has_forty_business_hours():
     assert NINE_FIVE_NY.business_time_between(ny(2024, 6, 10), ny(2024, 6, 17)) == 40 * H
     assert NINE_FIVE_NY.business_time_between(ny(2024, 6, 10, 12), ny(2024, 6, 10, 12)) == timedelta(0)

@@ -120,13 +120,13 @@ def test_computed_decision():
     assert decision.priority is Priority.P2
     assert decision.impact is Impact.HIGH and decision.urgency is Urgency.MEDIUM
     assert decision.override_reason is None and decision.overridden_by is None
-    assert not decision.is_override
+    assert decision.override_reason is None
 
 
 def test_override_decision():
     decision = PriorityDecision.override("p1", " CEO laptop ", "alice", impact="low", urgency="low")
     assert decision.priority is Priority.P1
-    assert decision.is_override
+    assert decision.override_reason is not None
     assert decision.override_reason == "CEO laptop"
     assert decision.overridden_by == "alice"
     assert decision.impact is Impact.LOW and decision.urgency is Urgency.LOW
@@ -134,7 +134,7 @@ def test_override_decision():
 
 def test_override_without_impact_urgency():
     decision = PriorityDecision.override(Priority.P4, "duplicate", "bob")
-    assert decision.impact is None and decision.urgency is None and decision.is_override
+    assert decision.impact is None and decision.urgency is None and decision.override_reason is not None
 
 
 @pytest.mark.parametrize("reason", ["", "   ", None])

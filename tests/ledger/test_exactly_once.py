@@ -72,7 +72,7 @@ async def fresh_database(url: str) -> tuple[Database, int, int]:
         ws = await uow.workspaces.ensure("test", WORKSPACE, "Test", now)
         await uow.people.ensure(ws.id, "ann", "Ann", now)
         alex = await uow.people.ensure(ws.id, "alex", "Alex", now)
-        await uow.people.set_role(alex.id, Role.AGENT)
+        await uow.people.record_role(alex.id, Role.AGENT)
     return db, ws.id, alex.id
 
 

@@ -136,7 +136,7 @@ class DiscordDesk:
                                                  only_one=True)
             for user_id, name in agents:
                 person = await uow.people.ensure(workspace.id, user_id, name, now)
-                await uow.people.set_role(person.id, Role.AGENT)
+                await uow.people.record_role(person.id, Role.AGENT)
 
 
 class World:
