@@ -200,9 +200,13 @@ def _plan_wait(inputs: CoverInputs) -> CoverPlan:
             update = to_requester(
                 ticket, t("lapse.confirm_reminder", ref=ticket.ref, close=words.when(close_at)),
                 confirmation_buttons(ticket, t("buttons.solved_yes"), t("buttons.solved_no")))
+        # The agents' timeline shows the nudge too, and when the ticket will close.
+        line = TimelineLine("bot", t("timeline.nudged" if waiting else "timeline.reminded"),
+                            {"promise_id": promise.id, "close_at": close_at.isoformat()})
         return CoverPlan(promise, ticket, inputs.workspace, policy, update=update,
                          next_promise=NextPromise(promise.kind, close_at,
-                                                  owner_id=promise.owner_id, step=1))
+                                                  owner_id=promise.owner_id, step=1),
+                         timeline=(line,))
     status = transition(ticket.status, TicketAction.AUTO_CLOSE,
                         has_owner=ticket.owner_id is not None, number=ticket.number)
     key = "lapse.closed_no_reply" if waiting else "lapse.closed_unconfirmed"

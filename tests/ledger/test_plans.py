@@ -96,6 +96,9 @@ def test_a_wait_on_the_requester_nudges_then_closes():
     assert nudge.update.text.startswith("Just checking in on #7")
     assert nudge.next_promise.kind is PromiseKind.AWAITING_REQUESTER
     assert nudge.next_promise.step == 1 and nudge.status is None and nudge.notices == ()
+    # The agents see the nudge in the ticket's timeline.
+    assert [line.body for line in nudge.timeline] == [
+        "nudged the requester for a reply; the ticket closes at the stated time without one"]
     close = plan_cover(inputs(PromiseKind.AWAITING_REQUESTER, the_ticket=waiting, step=1))
     assert close.status is TicketStatus.CLOSED and close.cancel == ()
     assert close.next_promise is None
