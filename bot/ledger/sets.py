@@ -101,7 +101,8 @@ async def apply_plans(uow: UnitOfWork, plans: list[CoverPlan], now: datetime) ->
     await write_rows(uow, [rows_of(plan, now) for plan in plans], now)
 
 
-async def write_rows(uow: UnitOfWork, batch: list[PlanRows], now: datetime) -> None:
+async def write_rows(uow: UnitOfWork, batch: list[PlanRows], now: datetime,
+                     linked: dict[int, int] | None = None) -> None:
     """Write a batch of plans' rows in this unit of work, one statement per table and
     kind of change.
 
@@ -109,7 +110,9 @@ async def write_rows(uow: UnitOfWork, batch: list[PlanRows], now: datetime) -> N
     cancels a ticket's status updates does not cancel the one it makes. And the outbox
     rows go requesters' updates first, then notes to the agents, then the staff's
     gathered notices: the dispatcher is handed them in that order, so in a burst what
-    requesters wait for goes first. The cards follow, drawn when sent.
+    requesters wait for goes first. The cards follow, drawn when sent. ``linked``: the
+    outbox ids the fence already linked the promises to (promise id: id), to give their
+    updates; the other updates are linked here.
     """
     plans = [rows.plan for rows in batch]
     for kinds, ticket_ids in _grouped(plans, lambda plan: plan.cancel):
@@ -120,13 +123,19 @@ async def write_rows(uow: UnitOfWork, batch: list[PlanRows], now: datetime) -> N
                                      updated_at=now)
     await uow.promises.make_many([rows.promise for rows in batch if rows.promise is not None])
     await uow.tickets.add_events([event for rows in batch for event in rows.events])
-    with_update = [rows for rows in batch if rows.update is not None]
+    linked = linked or {}
+    # The updates with ids the fence already linked go first, so they take those ids.
+    with_update = sorted((rows for rows in batch if rows.update is not None),
+                         key=lambda rows: rows.plan.promise.id not in linked)
+    given = [linked[rows.plan.promise.id] for rows in with_update
+             if rows.plan.promise.id in linked]
     ids = await uow.outbox.add_many(
         [rows.update for rows in with_update]
         + [post for rows in batch for post in rows.posts]
-        + gather([item for plan in plans for item in plan.notices]), now)
+        + gather([item for plan in plans for item in plan.notices]), now, given)
     await uow.promises.link_covers({rows.plan.promise.id: row_id
-                                    for rows, row_id in zip(with_update, ids)})
+                                    for rows, row_id in zip(with_update, ids)
+                                    if rows.plan.promise.id not in linked})
     for plan in plans:
         if plan.no_leads:
             logger.warning("ticket %s needs escalating but workspace %d has no leads",

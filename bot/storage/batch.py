@@ -64,10 +64,13 @@ def pairs_among(first: ColumnElement, second: ColumnElement, pairs: list[tuple],
         func.json_extract(each.c.value, "$[0]"), func.json_extract(each.c.value, "$[1]")))
 
 
-async def insert_many(session: AsyncSession, table: Table, rows: list[dict[str, Any]]) -> list[int]:
+async def insert_many(session: AsyncSession, table: Table, rows: list[dict[str, Any]],
+                      ids: list[int] | None = None) -> list[int]:
     """Insert ``rows`` (column values, without ``id``) into ``table`` in this session's
-    transaction; returns their new ids, in the order given."""
-    ids = await new_ids(session, table, len(rows))
+    transaction; returns their new ids, in the order given. The first ``len(ids)`` rows
+    take ``ids``, reserved earlier (:func:`reserve_ids`)."""
+    given = list(ids or ())
+    ids = given + await new_ids(session, table, len(rows) - len(given))
     defaults = _scalar_defaults(table)  # as an INSERT through SQLAlchemy would apply them
     by_shape: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for new_id, row in zip(ids, rows):
@@ -138,6 +141,15 @@ def _unnest_insert(table: Table, columns: tuple[str, ...]) -> TextClause:
         statement = _unnest_inserts[(table.name, columns)] = text(
             f"INSERT INTO {table.name} ({', '.join(columns)}) SELECT * FROM unnest({arrays})")
     return statement
+
+
+async def reserve_ids(session: AsyncSession, table: Table, count: int) -> list[int]:
+    """Ids for rows of ``table`` to be inserted later in this transaction, where the
+    database can hand them out ahead: PostgreSQL's sequence does. SQLite cannot (an id
+    is the highest plus one at the moment of writing), so there the answer is empty."""
+    if session.bind.dialect.name == "sqlite":
+        return []
+    return await new_ids(session, table, count)
 
 
 async def new_ids(session: AsyncSession, table: Table, count: int) -> list[int]:

@@ -10,7 +10,7 @@ from typing import Callable, NamedTuple
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import OutboundMessage
-from bot.storage.batch import insert_many
+from bot.storage.batch import insert_many, reserve_ids
 from bot.storage.tables import OutboxRow
 
 # (platform, kind, due_at) -> (claim token, lease end) to write on a new row, or None.
@@ -70,10 +70,17 @@ class OutboxRepository:
         return (await self.add_many(
             [NewPost(workspace_id, platform, message, ticket_id, kind, due_at)], now))[0]
 
-    async def add_many(self, posts: list[NewPost], now: datetime) -> list[int]:
-        """Queue many messages with one statement; returns their ids, in order. The
-        dispatcher receives the pre-claimed ones in this order, so put first what
-        people wait for most."""
+    async def reserve_ids(self, count: int) -> list[int]:
+        """Ids for posts to add later in this unit of work, where the database can give
+        them out ahead (see ``bot.storage.batch.reserve_ids``; empty on SQLite)."""
+        return await reserve_ids(self.session, _outbox, count)
+
+    async def add_many(self, posts: list[NewPost], now: datetime,
+                       ids: list[int] | None = None) -> list[int]:
+        """Queue many messages with one statement; returns their ids, in order (the
+        first ``len(ids)`` take ``ids``, from :meth:`reserve_ids`). The dispatcher
+        receives the pre-claimed ones in this order, so put first what people wait for
+        most."""
         rows, claims = [], []
         for post in posts:
             claim = (self.preclaim(post.platform, post.kind, post.due_at) if self.preclaim
@@ -88,7 +95,7 @@ class OutboxRepository:
                 "claim_token": claim[0] if claim else None,
                 "lease_until": claim[1] if claim else None,
             })
-        ids = await insert_many(self.session, _outbox, rows)
+        ids = await insert_many(self.session, _outbox, rows, ids)
         for post, new_id, claim in zip(posts, ids, claims):
             if claim is not None:
                 self.claimed.append((WrittenRow(new_id, post.workspace_id, post.ticket_id,

@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.promises import KeptBy, Promise, PromiseKind, PromiseStatus, kept_by_action
-from bot.storage.batch import insert_many
+from bot.storage.batch import among, insert_many, pairs_among
 from bot.storage.tables import PromiseRow
 
 _OPEN = (PromiseStatus.PENDING.value, PromiseStatus.SENDING.value)
@@ -90,6 +90,49 @@ class PromiseRepository:
         for ticket_id, kind, due_at in rows.all():
             soonest[ticket_id] = (PromiseKind(kind), due_at)  # the last one written wins
         return soonest
+
+    async def many(self, promise_ids: set[int]) -> dict[int, Promise]:
+        """Several promises by id, in one query."""
+        if not promise_ids:
+            return {}
+        dialect = self.session.bind.dialect.name
+        rows = await self.session.execute(
+            select(_promises).where(among(_promises.c.id, list(promise_ids), dialect)))
+        return {row.id: promise_from_row(row) for row in rows}
+
+    async def fence(self, claims: list[tuple[int, str]], now: datetime,
+                    covers: dict[int, int] | None = None) -> set[int]:
+        """Mark claimed promises missed, covered by the bot, each only while it is still
+        held under its claim token (``claims``: id and token); returns the ids marked.
+        ``covers`` (promise id: outbox id reserved for its update) are linked in the
+        same statement on PostgreSQL, where a second UPDATE of the same rows would cost
+        the server a new version of each; elsewhere they are linked just after."""
+        if not claims:
+            return set()
+        dialect = self.session.bind.dialect.name
+        if covers and dialect == "postgresql":
+            result = await self.session.execute(text(
+                "UPDATE promises SET status = 'missed', resolution = 'bot', resolved_at = :now,"
+                " claim_token = NULL, lease_until = NULL, cover_outbox_id = v.cover"
+                " FROM unnest(CAST(:ids AS BIGINT[]), CAST(:tokens AS VARCHAR[]),"
+                " CAST(:covers AS BIGINT[])) AS v(id, token, cover)"
+                " WHERE promises.id = v.id AND promises.claim_token = v.token"
+                " AND promises.status = 'sending' RETURNING promises.id"),
+                {"now": now, "ids": [i for i, _ in claims], "tokens": [t for _, t in claims],
+                 "covers": [covers.get(i) for i, _ in claims]})
+            return set(result.scalars())
+        result = await self.session.execute(
+            update(_promises)
+            .where(among(_promises.c.id, [i for i, _ in claims], dialect),
+                   pairs_among(_promises.c.id, _promises.c.claim_token, claims, dialect),
+                   _promises.c.status == PromiseStatus.SENDING.value)
+            .values(status=PromiseStatus.MISSED.value, resolution="bot", resolved_at=now,
+                    claim_token=None, lease_until=None)
+            .returning(_promises.c.id))
+        fenced = set(result.scalars())
+        if covers:
+            await self.link_covers({i: c for i, c in covers.items() if i in fenced})
+        return fenced
 
     async def link_covers(self, covers: dict[int, int]) -> None:
         """Point each covered promise (key) at the outbox row that covered it (value)."""
