@@ -1289,7 +1289,7 @@ def parent_main(args) -> int:
             "restart_covered", "restart_lost", "restart_duplicated", "long_outage_due",
             "long_outage_late_wording", "peak_rss_mb", "error",
             "mix", "p99_by_kind", "due_by_kind", "lost_by_kind", "agents_messages",
-            "long_outage_desk_owes") if k in r}
+            "long_outage_desk_owes", "outbox_drained_s") if k in r}
         line.setdefault("mix", bool(args.mix))
         line.update(notice_s=args.notice, prepare_seconds=args.prepare_seconds)
         common.emit({**line, "load_avg_at_start": info["load_avg_at_start"],
