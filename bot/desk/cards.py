@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.core import Button, FormField, OutboundMessage
-from bot.desk.policy import Desk, DeskPolicy
+from bot.desk.policy import Desk, DeskPolicy, Policies
 from bot.domain.people import Person, Workspace
 from bot.domain.promises import PromiseKind
 from bot.domain.tickets import Ticket
@@ -79,13 +79,10 @@ class CardRenderer:
         soonest = await uow.promises.soonest_open(set(current))
         history = await uow.tickets.latest_of_requesters(
             {(t.workspace_id, t.requester_id) for t in current.values()}, HISTORY_SIZE + 1)
-        policies: dict[int, DeskPolicy] = {}
+        policies = Policies(self.desk)
         cards = {}
         for ticket in current.values():
-            policy = policies.get(ticket.workspace_id)
-            if policy is None:
-                policy = policies[ticket.workspace_id] = self.desk.policy(
-                    workspaces[ticket.workspace_id])
+            policy = policies.of(workspaces[ticket.workspace_id])
             earlier = [x for x in history[(ticket.workspace_id, ticket.requester_id)]
                        if x.id != ticket.id][:HISTORY_SIZE]
             cards[ticket.id] = render_card(

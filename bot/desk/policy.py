@@ -137,3 +137,19 @@ class Desk:
             ticket_emoji=stored.get("ticket_emoji", self.defaults.ticket_emoji),
             waiting=self.defaults.waiting, confirmation=self.defaults.confirmation,
         )
+
+
+class Policies:
+    """Each workspace's policy, worked out once for a batch of work (a sweep's covers,
+    a batch of cards) rather than once per ticket."""
+
+    def __init__(self, desk: Desk) -> None:
+        self.desk = desk
+        self._known: dict[int, DeskPolicy] = {}
+
+    def of(self, workspace: Workspace) -> DeskPolicy:
+        """The policy in force for ``workspace``."""
+        policy = self._known.get(workspace.id)
+        if policy is None:
+            policy = self._known[workspace.id] = self.desk.policy(workspace)
+        return policy

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any, Callable, Iterable
 
 from bot.desk.cards import queue_cards
-from bot.desk.policy import Desk, DeskPolicy
+from bot.desk.policy import Desk, Policies
 from bot.domain.people import Role, Workspace
 from bot.domain.promises import Promise, PromiseKind
 from bot.ledger.notices import gather
@@ -28,21 +28,6 @@ from bot.storage.ticket_repository import event_row
 from bot.storage.uow import UnitOfWork
 
 logger = logging.getLogger(__name__)
-
-
-class Policies:
-    """Each workspace's policy, worked out once per batch."""
-
-    def __init__(self, desk: Desk) -> None:
-        self.desk = desk
-        self._known: dict[int, DeskPolicy] = {}
-
-    def of(self, workspace: Workspace) -> DeskPolicy:
-        """The policy in force for ``workspace``."""
-        policy = self._known.get(workspace.id)
-        if policy is None:
-            policy = self._known[workspace.id] = self.desk.policy(workspace)
-        return policy
 
 
 async def load_inputs(uow: UnitOfWork, desk: Desk, promises: list[Promise],

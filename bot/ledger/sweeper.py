@@ -40,7 +40,7 @@ from bot.domain.promises import Promise, PromiseStatus
 from bot.domain.tickets import Ticket
 from bot.ledger.plans import plan_cover
 from bot.ledger.sets import (
-    PlanRows, Policies, apply_plans, apply_warnings, load_inputs, rows_of, write_rows,
+    PlanRows, apply_plans, apply_warnings, load_inputs, rows_of, write_rows,
 )
 from bot.ledger.warnings import plan_warning
 from bot.storage.batch import among, claimable
@@ -167,7 +167,7 @@ class PromiseSweeper:
     async def _claim_where(self, uow: UnitOfWork, now: datetime, token: str, limit: int,
                            *conditions, lease_until: datetime | None = None
                            ) -> list[tuple[int, int]]:
-        picked = claimable(self.db.engine.dialect.name, PromiseRow, *conditions,
+        picked = claimable(self._dialect, PromiseRow, *conditions,
                            order_by=(PromiseRow.due_at,), limit=limit)
         statement = (update(PromiseRow).where(picked)
                      .values(status=_SENDING, claim_token=token,
@@ -245,7 +245,7 @@ class PromiseSweeper:
         """Warn owners of promises that reached their warning time; each warning once,
         and one message per owner for the sweep."""
         now = self.db.clock.now()
-        picked = claimable(self.db.engine.dialect.name, PromiseRow,
+        picked = claimable(self._dialect, PromiseRow,
                            PromiseRow.status == _PENDING, PromiseRow.warned_at.is_(None),
                            PromiseRow.warn_at <= now, PromiseRow.due_at > now,
                            order_by=(PromiseRow.warn_at,), limit=self.batch_size)
@@ -255,22 +255,9 @@ class PromiseSweeper:
             )).all()
             if not rows:
                 return 0
-            promises = [promise_from_row(row) for row in rows]
-            tickets = await uow.tickets.many({p.ticket_id for p in promises})
-            workspaces = await uow.workspaces.many({t.workspace_id for t in tickets.values()})
-            people = await uow.people.many(
-                {t.requester_id for t in tickets.values()}
-                | {p.owner_id or tickets[p.ticket_id].owner_id for p in promises} - {None})
-            policies = Policies(self.desk)
-            plans = []
-            for promise in promises:
-                ticket = tickets[promise.ticket_id]
-                workspace = workspaces[ticket.workspace_id]
-                owner_id = promise.owner_id or ticket.owner_id
-                plan = plan_warning(promise, ticket, workspace, policies.of(workspace),
-                                    people[ticket.requester_id],
-                                    people[owner_id] if owner_id else None, now)
-                plans.append((plan, workspace, ticket.id))
+            inputs = await load_inputs(uow, self.desk, [promise_from_row(row) for row in rows],
+                                       lambda _: now)
+            plans = [(plan_warning(item), item.workspace, item.ticket.id) for item in inputs]
             await apply_warnings(uow, plans, now)
         return len(rows)
 
@@ -292,9 +279,8 @@ class PromiseSweeper:
         if not ids:
             return 0
         async with self.db.reading() as uow:
-            rows = (await uow.session.execute(
-                select(_promises).where(_promises.c.id.in_(ids)).order_by(_promises.c.id))).all()
-            promises = [promise_from_row(row) for row in rows]
+            found = await uow.promises.many(set(ids))
+            promises = [found[promise_id] for promise_id in sorted(found)]
             # One plan per ticket in the window: a ticket's second promise is covered at
             # its due time, after the first one's plan is written.
             busy = {entry.claim.ticket_id for entry in self._prepared.values()}

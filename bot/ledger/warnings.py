@@ -4,16 +4,12 @@ planned as a pure function of the promise and what it is about."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 from bot.core import OutboundMessage
 from bot.desk.notify import to_agents
-from bot.desk.policy import DeskPolicy
-from bot.domain.people import Person, Workspace
-from bot.domain.promises import Promise
-from bot.domain.tickets import Ticket
 from bot.domain.timefmt import format_when
 from bot.ledger.notices import Notice, notice
+from bot.ledger.plans import CoverInputs
 
 
 @dataclass(frozen=True)
@@ -26,9 +22,11 @@ class WarningPlan:
     post: OutboundMessage | None = None
 
 
-def plan_warning(promise: Promise, ticket: Ticket, workspace: Workspace, policy: DeskPolicy,
-                 requester: Person, owner: Person | None, now: datetime) -> WarningPlan:
-    """The heads-up for ``promise``, whose warning time has come."""
+def plan_warning(inputs: CoverInputs) -> WarningPlan:
+    """The heads-up for ``inputs.promise``, whose warning time has come (the inputs
+    are loaded as a cover's are, bot/ledger/sets.py)."""
+    promise, ticket, policy, now = inputs.promise, inputs.ticket, inputs.policy, inputs.now
+    workspace, requester, owner = inputs.workspace, inputs.requester, inputs.owner
     if not ticket.status.is_active:
         return WarningPlan()
     tz = (owner.tz if owner else None) or policy.calendar.timezone
