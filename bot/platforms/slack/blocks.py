@@ -42,14 +42,21 @@ def fallback_text(message: OutboundMessage) -> str:
     return mrkdwn(text, FALLBACK_CHARS)
 
 
-def message_blocks(message: OutboundMessage, limit: int = MESSAGE_BLOCKS) -> list[dict]:
-    """Header, text, fields and buttons of ``message``, within ``limit`` blocks."""
+def _title_and_text(message: OutboundMessage) -> list[dict]:
+    """The header (when the message has a title) and the text section (when it has
+    text) that every rendering of a message starts with."""
     blocks: list[dict] = []
     if message.title:
         blocks.append({"type": "header", "text": {
             "type": "plain_text", "text": plain(message.title, HEADER_CHARS), "emoji": True}})
     if message.text.strip():
         blocks.append(_section(message.text))
+    return blocks
+
+
+def message_blocks(message: OutboundMessage, limit: int = MESSAGE_BLOCKS) -> list[dict]:
+    """Header, text, fields and buttons of ``message``, within ``limit`` blocks."""
+    blocks = _title_and_text(message)
     fields = [{"type": "mrkdwn", "text": mrkdwn(f"*{label}*\n{value}", FIELD_CHARS)}
               for label, value in message.fields]
     for start in range(0, len(fields), FIELDS_PER_SECTION):
@@ -64,12 +71,7 @@ def message_blocks(message: OutboundMessage, limit: int = MESSAGE_BLOCKS) -> lis
 
 def home_view(message: OutboundMessage) -> dict:
     """An App Home view: the title, the text, then each field as a titled section."""
-    blocks: list[dict] = []
-    if message.title:
-        blocks.append({"type": "header", "text": {
-            "type": "plain_text", "text": plain(message.title, HEADER_CHARS), "emoji": True}})
-    if message.text.strip():
-        blocks.append(_section(message.text))
+    blocks = _title_and_text(message)
     for label, value in message.fields:
         blocks.append({"type": "divider"})
         blocks.append(_section(f"*{label}*\n{value}"))
