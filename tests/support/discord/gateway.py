@@ -154,7 +154,7 @@ class GatewayMixin:
         self.dispatch_soon("MESSAGE_REACTION_ADD", data)
 
     def _new_interaction(self, user_id: str, channel_id: str, kind: int, data: dict,
-                         message: dict | None = None, at=None):
+                         message: dict | None = None, at=None, focused_type: int | None = None):
         from tests.support.discord.server import Interaction
         channel = self.channels[channel_id]
         guild_id = channel.get("guild_id")
@@ -165,29 +165,118 @@ class GatewayMixin:
                                 channel_payload=channel, guild_id=guild_id, member_payload=member,
                                 user_payload=self.users[user_id], message_payload=message)
         record = Interaction(interaction_id, token, time.monotonic(), user_id,
-                             message_id=message["id"] if message else None)
+                             message_id=message["id"] if message else None, kind=kind,
+                             focused_type=focused_type)
         self.interactions[interaction_id] = record
         self.dispatch_soon("INTERACTION_CREATE", payload)
         return record
 
-    def command(self, user_id: str, channel_id: str, line: str, *, at=None):
-        """``user_id`` runs a synced slash command: ``command(u, c, "/ticket claim 4")``;
-        ``at`` backdates the interaction (its token then expires sooner)."""
-        name, _, rest = line.lstrip("/").partition(" ")
-        word, _, args = rest.strip().partition(" ")
+    # -- slash commands, as a Discord client sends them ------------------------------
+
+    def synced_options(self, guild_id: str, name: str, word: str | None) -> list[dict]:
+        """The options of ``/name word`` (or of ``/name``) as the bot registered them."""
+        synced = {c["name"]: c for c in self.commands.get(guild_id, [])}
+        assert name in synced, f"/{name} is not synced in guild {guild_id}"
+        options = synced[name].get("options") or []
+        if word is None:
+            return options
+        sub = next((o for o in options if o["type"] == 1 and o["name"] == word), None)
+        assert sub is not None, f"/{name} has no sub-command {word!r}"
+        return sub.get("options") or []
+
+    def invoke(self, user_id: str, channel_id: str, name: str, word: str | None,
+               options: list[dict], *, at=None, autocomplete: bool = False):
+        """``user_id`` sends ``/name word`` with these option objects (``{"type", "name",
+        "value"}``, one of them ``focused`` for autocomplete) exactly as given: the way
+        to send what a Discord client would not (a missing option, a value out of range).
+        User and channel options are resolved in ``data.resolved`` as Discord does."""
         guild_id = self.channels[channel_id]["guild_id"]
         synced = {c["name"]: c for c in self.commands.get(guild_id, [])}
         assert name in synced, f"/{name} is not synced in guild {guild_id}"
-        subs = {o["name"] for o in synced[name].get("options", []) if o["type"] == 1}
-        if subs:
-            assert word in subs, f"/{name} has no sub-command {word!r}"
-            inner = [{"type": 3, "name": "args", "value": args.strip()}] if args.strip() else []
-            options = [{"type": 1, "name": word, "options": inner}]
-        else:
-            options = [{"type": 3, "name": "args", "value": rest.strip()}] if rest.strip() else []
-        data = {"id": synced[name]["id"], "name": name, "type": 1, "options": options,
-                "guild_id": guild_id}
-        return self._new_interaction(user_id, channel_id, 2, data, at=at)
+        data: dict[str, Any] = {
+            "id": synced[name]["id"], "name": name, "type": 1, "guild_id": guild_id,
+            "options": [{"type": 1, "name": word, "options": options}] if word else options}
+        resolved = self._resolved(guild_id, options)
+        if resolved:
+            data["resolved"] = resolved
+        focused = next((o for o in options if o.get("focused")), None)
+        return self._new_interaction(user_id, channel_id, 4 if autocomplete else 2, data, at=at,
+                                     focused_type=focused["type"] if focused else None)
+
+    def _resolved(self, guild_id: str, options: list[dict]) -> dict:
+        resolved: dict[str, dict] = {}
+        for option in options:
+            if option.get("focused"):
+                continue
+            value = str(option.get("value"))
+            if option["type"] == 6 and value in self.users:
+                resolved.setdefault("users", {})[value] = self.users[value]
+                if value in self.guilds[guild_id]["members"]:
+                    member = self.member_payload(guild_id, value, with_permissions=True)
+                    resolved.setdefault("members", {})[value] = {
+                        k: v for k, v in member.items() if k != "user"}
+            elif option["type"] == 7 and value in self.channels:
+                channel = self.channels[value]
+                resolved.setdefault("channels", {})[value] = {
+                    "id": value, "name": channel.get("name"), "type": channel["type"],
+                    "permissions": str(p.EVERYONE_PERMISSIONS),
+                    **({"parent_id": channel["parent_id"]} if channel.get("parent_id") else {})}
+        return resolved
+
+    def command(self, user_id: str, channel_id: str, line: str, *, at=None, **named):
+        """``user_id`` runs a synced slash command, filled in as a person would in
+        Discord's command picker: ``command(u, c, "/ticket claim 4")``. Words fill the
+        sub-command's options in order (the last option takes the rest of the line),
+        each as its registered type: ``4`` or ``#4`` an integer, ``<@id>`` a user,
+        ``<#id>`` a channel; ``named`` sets options by name (``text="two words"``).
+        ``at`` backdates the interaction (its token then expires sooner)."""
+        name, _, rest = line.lstrip("/").partition(" ")
+        guild_id = self.channels[channel_id]["guild_id"]
+        top = self.synced_options(guild_id, name, None)
+        word = None
+        if any(o["type"] == 1 for o in top):
+            word, _, rest = rest.strip().partition(" ")
+        schema = self.synced_options(guild_id, name, word)
+        options = self._fill(schema, rest, named)
+        return self.invoke(user_id, channel_id, name, word, options, at=at)
+
+    def autocomplete(self, user_id: str, channel_id: str, line: str, option: str, typed: str,
+                     **named):
+        """``user_id`` types ``typed`` into the ``option`` of ``line`` (``"/ticket claim"``)
+        in Discord's command picker: an APPLICATION_COMMAND_AUTOCOMPLETE interaction with
+        that option focused, its value the text typed so far."""
+        name, _, word = line.lstrip("/").partition(" ")
+        guild_id = self.channels[channel_id]["guild_id"]
+        schema = self.synced_options(guild_id, name, word.strip() or None)
+        spec = next(o for o in schema if o["name"] == option)
+        assert spec.get("autocomplete"), f"{option} of {line} has no autocomplete"
+        options = self._fill(schema, "", named)
+        options.append({"type": spec["type"], "name": option, "value": typed, "focused": True})
+        return self.invoke(user_id, channel_id, name, word.strip() or None, options,
+                           autocomplete=True)
+
+    @staticmethod
+    def _fill(schema: list[dict], rest: str, named: dict) -> list[dict]:
+        words = rest.split()
+        positional = [o for o in schema if o["name"] not in named]
+        filled = []
+        for option in schema:
+            if option["name"] in named:
+                value = named[option["name"]]
+                if value is not None:
+                    filled.append({"type": option["type"], "name": option["name"],
+                                   "value": value})
+                continue
+            if not words:
+                continue
+            last = option is positional[-1]
+            text = " ".join(words) if last and option["type"] == 3 else words.pop(0)
+            if last and option["type"] == 3:
+                words = []
+            filled.append({"type": option["type"], "name": option["name"],
+                           "value": _typed(option["type"], text)})
+        assert not words, f"words left over: {words}"
+        return filled
 
     def buttons(self, message_id: str) -> list[dict]:
         """The buttons under a message, in order."""
@@ -219,3 +308,13 @@ class GatewayMixin:
         return self._new_interaction(user_id, channel_id, 5,
                                      {"custom_id": modal["custom_id"], "components": fields},
                                      source)
+
+
+def _typed(kind: int, text: str):
+    """A word as a Discord client would send it for an option of ``kind``."""
+    if kind == 4:
+        digits = text.lstrip("#")
+        return int(digits) if digits.lstrip("-").isdigit() else text
+    if kind in (6, 7):
+        return text.strip("<@!#>")
+    return text

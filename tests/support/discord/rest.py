@@ -14,6 +14,7 @@ import time
 from aiohttp import web
 
 from tests.support.discord import payloads as p
+from tests.support.discord import schema
 
 TOKEN_LIFETIME = 15 * 60
 FIRST_RESPONSE_LIMIT = 3.0
@@ -220,6 +221,10 @@ class RestMixin:
         return self.json_response({"threads": threads, "members": []})
 
     def _sync_commands(self, application_id: str, guild_id: str, *, body) -> web.Response:
+        problems = schema.problems(body)
+        if problems:
+            self.rejected_commands.append(problems)
+            return self.error(400, 50035, "Invalid Form Body: " + "; ".join(problems))
         synced = [{**command, "id": self.ids.next(), "application_id": application_id,
                    "guild_id": guild_id, "version": self.ids.next(), "type": 1,
                    "default_member_permissions": None, "nsfw": False} for command in body]
@@ -242,6 +247,9 @@ class RestMixin:
             return self.error(400, 40060, "Interaction has already been acknowledged.")
         if time.monotonic() - found.dispatched_at > FIRST_RESPONSE_LIMIT:
             return self.error(404, 10062, "Unknown interaction")
+        problem = _wrong_callback(found, body)
+        if problem:
+            return self.error(400, 50035, f"Invalid Form Body: {problem}")
         found.acked_at, found.response = time.monotonic(), body
         data = body.get("data") or {}
         ephemeral = bool((data.get("flags") or 0) & 64)
@@ -283,6 +291,32 @@ class RestMixin:
             return self.error(404, 10008, "Unknown Message")
         found.original["deleted"] = True
         return web.Response(status=204)
+
+
+def _wrong_callback(found, body: dict) -> str | None:
+    """Why Discord would refuse this first response, if it would: autocomplete (type 4
+    interactions) takes only a type 8 answer of at most 25 choices whose values have the
+    focused option's type; everything else never takes type 8."""
+    kind = body.get("type")
+    if found.kind == 4:
+        if kind != 8:
+            return f"type: an autocomplete interaction cannot be answered with type {kind}"
+        choices = (body.get("data") or {}).get("choices")
+        if not isinstance(choices, list) or len(choices) > 25:
+            return "choices: Must be 25 or fewer in length."
+        for choice in choices:
+            name, value = choice.get("name"), choice.get("value")
+            if not isinstance(name, str) or not 1 <= len(name) <= 100:
+                return "choices.name: Must be between 1 and 100 in length."
+            integer = isinstance(value, int) and not isinstance(value, bool)
+            if found.focused_type == schema.INTEGER and not integer:
+                return "choices.value: Value must be a valid integer."
+            if found.focused_type == schema.STRING and not isinstance(value, str):
+                return "choices.value: Value must be a string."
+        return None
+    if kind == 8:
+        return "type: only autocomplete interactions take choices"
+    return None
 
 
 def _ids_as_text(reference: dict | None) -> dict | None:

@@ -60,6 +60,8 @@ class Interaction:
     dispatched_at: float
     user_id: str
     message_id: str | None = None
+    kind: int = 2  # 2 command, 3 component, 4 autocomplete, 5 modal submit
+    focused_type: int | None = None  # autocomplete: the type of the option being typed in
     acked_at: float | None = None
     response: dict | None = None
     original: dict | None = None
@@ -81,6 +83,7 @@ class FakeDiscord(RestMixin, GatewayMixin):
         self.dm_channels: dict[str, str] = {}  # user id -> DM channel id
         self.nonces: dict[str, str] = {}  # nonce -> message id (the bot is the only author)
         self.commands: dict[str, list[dict]] = {}  # guild id -> synced commands
+        self.rejected_commands: list[list[str]] = []  # problems of each refused sync
         self.interactions: dict[str, Interaction] = {}
         self.calls: list[Call] = []
         self.faults: list[Fault] = []
@@ -121,10 +124,10 @@ class FakeDiscord(RestMixin, GatewayMixin):
 
     # -- the world ---------------------------------------------------------------
 
-    def add_user(self, name: str) -> str:
-        """A person; returns their user id."""
+    def add_user(self, name: str, *, bot: bool = False) -> str:
+        """A person (or, with ``bot``, another bot); returns their user id."""
         user_id = self.ids.next()
-        self.users[user_id] = p.user(user_id, name)
+        self.users[user_id] = p.user(user_id, name, bot=bot)
         return user_id
 
     def add_guild(self, name: str, *, owner: str | None = None) -> str:
@@ -277,10 +280,13 @@ class FakeDiscord(RestMixin, GatewayMixin):
 
 
 def ephemeral_texts(interaction) -> list[str]:
-    """What the bot told the person privately in answer to ``interaction``, in order."""
+    """What the bot told the person privately in answer to ``interaction``, in order:
+    an immediate ephemeral answer (type 4) or the edited "thinking" state, then follow-ups."""
     texts: list[str] = []
-    if interaction.original and interaction.original.get("edited") \
-            and not interaction.original["deleted"]:
-        texts.append(interaction.original.get("content") or "")
+    response = interaction.response or {}
+    original = interaction.original
+    immediate = response.get("type") == 4 and (response.get("data") or {}).get("flags", 0) & 64
+    if original and (original.get("edited") or immediate) and not original["deleted"]:
+        texts.append(original.get("content") or "")
     texts.extend(m["content"] for m in interaction.followups)
     return texts
