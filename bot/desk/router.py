@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from typing import Awaitable, Callable
 
 from bot.core import (
-    ButtonPressed, CommandInvoked, Event, HomeOpened, IncomingMessage, ReactionAdded,
+    Actor, ButtonPressed, CommandInvoked, Event, HomeOpened, IncomingMessage, ReactionAdded,
 )
+from bot.desk.choices import CHOICE_LIMIT, ticket_choices
 from bot.desk.policy import Desk
 from bot.domain.people import Role
 from bot.domain.errors import DomainError
@@ -116,6 +117,13 @@ class Router:
             logger.exception("handling %s %s failed (reference %s)", event.platform,
                              type(event).__name__, reference)
             await self._answer_error(event, None, reference)
+
+    async def ticket_choices(self, platform: str, workspace_id: str, actor: Actor, typed: str,
+                             *, limit: int = CHOICE_LIMIT) -> list[tuple[int, str]]:
+        """``(number, subject)`` of the tickets ``actor`` may pick as they type ``typed``
+        (a platform's autocomplete): see bot/desk/choices.py. Read-only, one query."""
+        return await ticket_choices(self.db, self.desk, platform, workspace_id, actor, typed,
+                                    limit)
 
     async def _run(self, ctx: Context, routes: list[Route]) -> None:
         async def run_routes(ctx: Context) -> None:

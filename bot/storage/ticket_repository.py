@@ -6,13 +6,13 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import String, and_, case, cast, exists, func, or_, select, true, union, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.priority import Priority
 from bot.domain.tickets import Ticket, TicketStatus, TimelineEntry
 from bot.storage.batch import insert_many
-from bot.storage.tables import TicketEventRow, TicketRow
+from bot.storage.tables import PersonRow, TicketEventRow, TicketRow, WorkspaceRow
 
 _events = TicketEventRow.__table__
 _tickets = TicketRow.__table__
@@ -98,6 +98,52 @@ class TicketRepository:
             query = query.where(TicketRow.status.in_([s.value for s in statuses]))
         rows = await self.session.execute(query.order_by(TicketRow.number.desc()).limit(limit))
         return [ticket_from_row(r) for r in rows.scalars()]
+
+    async def visible_choices(self, platform: str, workspace: str, person: str, *,
+                              desk_wide: bool, desk_roles: tuple[str, ...], back_to_grant: bool,
+                              desk_statuses: tuple[TicketStatus, ...], typed: str,
+                              limit: int = 25) -> list[tuple[int, str]]:
+        """``(number, subject)`` of the tickets ``person`` (an external id in the
+        ``platform`` workspace ``workspace``) may pick, newest first, in one statement:
+        the ones they asked for, and, when they see the desk's work (``desk_wide``, or a
+        stored role in ``desk_roles``), every ticket of the workspace in
+        ``desk_statuses``. ``back_to_grant``: the platform says the person holds no
+        role now, so a role it once raised them to counts as the grant beneath it.
+        ``typed`` matches the start of the number or any part of the subject, in any
+        case. Each half walks its own index (requester; workspace and status)."""
+        ws = select(WorkspaceRow.id).where(WorkspaceRow.platform == platform,
+                                           WorkspaceRow.external_id == workspace) \
+            .scalar_subquery()
+        me = (PersonRow.workspace_id == ws, PersonRow.external_id == person)
+        matches = true()
+        typed = typed.strip()
+        if typed:
+            digits = typed.lstrip("#")
+            pattern = "%" + typed.lower().replace("\\", "\\\\").replace("%", "\\%") \
+                .replace("_", "\\_") + "%"
+            matches = func.lower(TicketRow.subject).like(pattern, escape="\\")
+            if digits.isdigit():
+                matches = or_(cast(TicketRow.number, String).like(digits + "%"), matches)
+        sees_desk = true()
+        if not desk_wide:
+            stored = PersonRow.role
+            if back_to_grant:
+                stored = case((and_(PersonRow.platform_role == PersonRow.role,
+                                    PersonRow.granted_role.is_not(None)),
+                               PersonRow.granted_role), else_=PersonRow.role)
+            sees_desk = exists().where(*me, stored.in_(desk_roles))
+        columns = (TicketRow.number, TicketRow.subject)
+        own = select(*columns).where(
+            TicketRow.requester_id == select(PersonRow.id).where(*me).scalar_subquery(),
+            matches).order_by(TicketRow.number.desc()).limit(limit).subquery()
+        desk = select(*columns).where(
+            TicketRow.workspace_id == ws, TicketRow.status.in_([s.value for s in desk_statuses]),
+            sees_desk, matches).order_by(TicketRow.number.desc()).limit(limit).subquery()
+        both = union(select(own.c.number, own.c.subject),
+                     select(desk.c.number, desk.c.subject)).subquery()
+        rows = await self.session.execute(
+            select(both.c.number, both.c.subject).order_by(both.c.number.desc()).limit(limit))
+        return [(number, subject) for number, subject in rows.all()]
 
     async def count_waiting(self, workspace_id: int, statuses: tuple[TicketStatus, ...]) -> int:
         """How many unowned tickets in ``statuses`` wait in the queue."""

@@ -40,6 +40,10 @@ class CountingSink:
         """The router's commands, so the adapter registers its words as sub-commands."""
         return self.router.commands
 
+    async def ticket_choices(self, *args, **kwargs):
+        """The router's ticket lookup for autocomplete (not an event: not counted)."""
+        return await self.router.ticket_choices(*args, **kwargs)
+
     async def __call__(self, event) -> None:
         """Handle ``event`` fully, then record it."""
         await self.router(event)
