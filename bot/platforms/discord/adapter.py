@@ -34,13 +34,18 @@ from bot.platforms.discord.inbound import PLATFORM, Inbound, RoleMap
 from bot.platforms.discord.once import SendOnce
 from bot.platforms.discord.outbound import Outbound
 from bot.platforms.discord.replies import InteractionReplies, ReplyToken
-from bot.platforms.discord.ui import (
+from bot.platforms.discord.commands import (
     COMMAND_NAMES,
+    TICKET,
+    command_payloads,
+    command_words,
+    focused_option,
+    read_command,
+    ticket_choice_name,
+)
+from bot.platforms.discord.ui import (
     DeskButton,
     FormBook,
-    command_payloads,
-    command_text,
-    command_words,
     form_modal,
     modal_values,
     parse_modal_id,
@@ -50,6 +55,9 @@ from bot.templates import Templates, config_dir
 
 logger = logging.getLogger(__name__)
 
+# Discord drops an autocomplete answer that comes later than 3 s after the interaction;
+# a slower lookup answers with no choices instead (the person can still type a number).
+AUTOCOMPLETE_BUDGET = 2.0
 # Exactly what the adapter uses; `helpdesk-bot discord-invite` asks for no more.
 PERMISSIONS = discord.Permissions(
     view_channel=True, send_messages=True, send_messages_in_threads=True,
@@ -110,9 +118,11 @@ class DeskClient(discord.Client):
         await self.desk.deliver(await self.desk.inbound.reaction(payload))
 
     async def on_interaction(self, interaction: discord.Interaction) -> None:
-        """Commands and modal submits (buttons arrive through DeskButton)."""
+        """Commands, autocomplete and modal submits (buttons arrive through DeskButton)."""
         if interaction.type is discord.InteractionType.application_command:
             await self.desk.on_command(interaction)
+        elif interaction.type is discord.InteractionType.autocomplete:
+            await self.desk.on_autocomplete(interaction)
         elif interaction.type is discord.InteractionType.modal_submit:
             await self.desk.on_modal(interaction)
 
@@ -153,6 +163,7 @@ class DiscordAdapter:
         self._ready = False
         self._tasks = BackgroundTasks(logger)
         self._words: dict[str, dict[str, str]] = {}
+        self._choices = None  # the sink's ticket_choices, when it offers them
 
     async def start(self, dispatch: EventSink) -> None:
         """Log in, connect to the gateway and return once the guilds are known."""
@@ -161,7 +172,8 @@ class DiscordAdapter:
         if self.settings.discord_gateway_url:
             DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(self.settings.discord_gateway_url)
         self._dispatch = dispatch
-        self._words = command_words(dispatch, self.templates)
+        self._words = command_words(dispatch)
+        self._choices = getattr(dispatch, "ticket_choices", None)
         self.client = DeskClient(
             self, intents=intents(), max_messages=None, max_ratelimit_timeout=30.0,
             guild_ready_timeout=self.guild_ready_timeout, chunk_guilds_at_startup=False,
@@ -261,16 +273,55 @@ class DiscordAdapter:
                 logger.error("could not register commands in guild %s: %s", guild.id, error)
 
     async def on_command(self, interaction: discord.Interaction) -> None:
-        """``/ticket claim 4``: defer privately at once, then hand it to the desk."""
+        """``/ticket claim ticket:4``: read the typed options; a value no Discord client
+        should send (a number out of range, a bot where a person belongs, a missing
+        option) is answered privately at once and goes no further; anything else is
+        deferred privately and handed to the desk as the words its router reads."""
         data = interaction.data or {}
         if data.get("name") not in COMMAND_NAMES:
+            return
+        reading = read_command(data, self.templates)
+        if reading.problem is not None:
+            await interaction.response.send_message(
+                self.templates.render(reading.problem, **reading.fields), ephemeral=True)
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
         token = self._token(interaction)
         self.replies.thinking(token)
         await self.deliver(await self._event(interaction, CommandInvoked, name=data["name"],
-                                             text=command_text(data)))
+                                             text=reading.text))
         self.replies.clear_later(token)
+
+    async def on_autocomplete(self, interaction: discord.Interaction) -> None:
+        """The ticket number being typed: the tickets this person may see whose number
+        starts with, or whose subject contains, what they typed (at most 25, newest
+        first), answered (type 8) within Discord's 3 seconds. Not queued behind the
+        desk's events: it only reads."""
+        found = focused_option(interaction.data or {})
+        choices: list[discord.app_commands.Choice] = []
+        if found is not None and found[2].get("name") == TICKET.name \
+                and self._choices is not None and interaction.guild is not None:
+            member = interaction.user if isinstance(interaction.user, discord.Member) else None
+            actor = self.inbound.actor(interaction.user, member, interaction.permissions)
+            typed = str(found[2].get("value") or "")[:100]
+            try:
+                tickets = await asyncio.wait_for(
+                    self._choices(PLATFORM, str(interaction.guild.id), actor, typed, limit=25),
+                    AUTOCOMPLETE_BUDGET)
+            except asyncio.TimeoutError:
+                logger.warning("ticket autocomplete took over %.1fs; answered with no choices",
+                               AUTOCOMPLETE_BUDGET)
+                tickets = []
+            except Exception:  # a lookup that failed must not leave the picker hanging
+                logger.exception("ticket autocomplete failed; answered with no choices")
+                tickets = []
+            choices = [discord.app_commands.Choice(
+                name=ticket_choice_name(self.templates, number, subject), value=number)
+                for number, subject in tickets[:25]]
+        try:
+            await interaction.response.autocomplete(choices)
+        except discord.HTTPException as error:  # too late, or the person moved on
+            logger.info("could not answer an autocomplete: %s", error)
 
     async def on_button(self, interaction: discord.Interaction, item: discord.ui.Button) -> None:
         """A desk button: a form opens its modal; anything else is deferred and handed on."""

@@ -1,5 +1,5 @@
-"""Discord components for the desk: buttons that survive restarts, forms as modals, and
-the application commands.
+"""Discord components for the desk: buttons that survive restarts and forms as modals
+(the application commands are in commands.py).
 
 A button's ``custom_id`` carries everything needed to route a press, so one dynamic
 item registered at start-up handles every button the bot ever posted, before or after
@@ -16,19 +16,17 @@ import hashlib
 import logging
 import re
 from collections import OrderedDict
-from typing import Any, Mapping
+from typing import Any
 
 import discord
 
 from bot.core import Button, FormField
-from bot.templates import Templates
 
 logger = logging.getLogger(__name__)
 
 CUSTOM_ID_LIMIT = 100
 LABEL_LIMIT = 80
 INPUT_LABEL_LIMIT = 45
-COMMAND_NAMES = ("ticket", "helpdesk")
 _STYLES = {"primary": discord.ButtonStyle.primary, "danger": discord.ButtonStyle.danger}
 
 
@@ -147,47 +145,3 @@ def modal_values(components: list[dict[str, Any]]) -> dict[str, str]:
             if "custom_id" in item and "value" in item:
                 values[item["custom_id"]] = item["value"] or ""
     return values
-
-
-def command_words(sink: Any, templates: Templates) -> dict[str, dict[str, str]]:
-    """The sub-command words the router knows, by command name, each with its
-    description in the desk's words; empty when the sink does not say (then each
-    command takes free text)."""
-    routes = getattr(sink, "commands", None)
-    words: dict[str, dict[str, str]] = {name: {} for name in COMMAND_NAMES}
-    if isinstance(routes, Mapping):
-        for key, route in routes.items():
-            if isinstance(key, tuple) and len(key) == 2 and key[0] in words and key[1]:
-                description = getattr(route, "description", "")
-                words[key[0]][key[1]] = (templates.render(description) if description
-                                         else key[1])
-    return words
-
-
-def command_payloads(words: dict[str, dict[str, str]],
-                     templates: Templates) -> list[dict[str, Any]]:
-    """``/ticket`` and ``/helpdesk`` as application commands: a sub-command per word,
-    each with one optional free-text ``args`` (or just ``args`` when no words are known)."""
-    args = {"type": 3, "name": "args", "description": templates.render("discord.args"),
-            "required": False}
-    commands = []
-    for name in COMMAND_NAMES:
-        known = sorted(words.get(name, {}).items())[:25]
-        options = [{"type": 1, "name": word, "description": (text[:1].upper() + text[1:])[:100],
-                    "options": [args]} for word, text in known] or [args]
-        commands.append({"name": name, "type": 1,
-                         "description": templates.render(f"discord.{name}_command")[:100],
-                         "options": options, "contexts": [0]})
-    return commands
-
-
-def command_text(data: dict[str, Any]) -> str:
-    """``claim 4`` from an application command's options."""
-    parts = []
-    for option in data.get("options") or []:
-        if option.get("type") == 1:
-            parts.append(option["name"])
-            parts.extend(str(o.get("value", "")) for o in option.get("options") or [])
-        else:
-            parts.append(str(option.get("value", "")))
-    return " ".join(p for p in parts if p).strip()
