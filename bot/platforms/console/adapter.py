@@ -14,16 +14,28 @@ import itertools
 import sys
 import uuid
 from dataclasses import dataclass, replace
-from typing import Awaitable, Callable, TextIO
+from datetime import datetime, timedelta
+from typing import Awaitable, Callable, Protocol, TextIO
 
 from bot.core import (
     Actor, ButtonPressed, CommandInvoked, Delivery, EventSink, IncomingMessage, OutboundMessage,
 )
-from bot.platforms.console.render import HELP, Persona, parse_wait, render
+from bot.platforms.console.render import HELP, Persona, moment_label, parse_wait, render
 from bot.clock import OffsetClock
 
 WORKSPACE = "console"
 TRIAGE_CHANNEL = "triage"
+
+
+class ConsoleTime(Protocol):
+    """What the composition root lets the console do with time (bot/console_world.py)."""
+
+    async def ensure_alone(self) -> None:
+        """Raise SettingsError when a platform's workspaces share the database."""
+
+    async def pass_time(self, delta: timedelta,
+                        on_moment: Callable[[datetime], Awaitable[None]] | None = None) -> None:
+        """Let ``delta`` pass, stopping at each due moment to sweep and deliver."""
 
 
 @dataclass
@@ -53,6 +65,10 @@ class ConsoleAdapter:
         self._shown: list[OutboundMessage] = []  # messages with buttons, oldest first
         self._print_lock = asyncio.Lock()
         self._at_prompt = False
+        # Set by the composition root: how time passes, and the check that the database
+        # is the console's alone. Without it, /wait just moves the clock.
+        self.world: ConsoleTime | None = None
+        self._moment: str | None = None  # a stop of /wait, printed before what it brings
 
     @property
     def interactive(self) -> bool:
@@ -60,7 +76,10 @@ class ConsoleAdapter:
         return self.stdin.isatty()
 
     async def start(self, dispatch: EventSink) -> None:
-        """Remember where to send events; the console has nothing to connect to."""
+        """Remember where to send events; the console has nothing to connect to, but
+        refuses a database that a platform's workspaces use (SettingsError)."""
+        if self.world is not None:
+            await self.world.ensure_alone()
         self.dispatch = dispatch
 
     async def stop(self) -> None:
@@ -78,7 +97,7 @@ class ConsoleAdapter:
                                      _Thread(message.channel_id, thread))
         if message.buttons:
             self._shown.append(message)
-        await self._write(render(message))
+        await self._say(render(message))
         return Delivery(message_id, message.channel_id, message.thread_id)
 
     async def serve(self) -> None:
@@ -96,7 +115,7 @@ class ConsoleAdapter:
                 break
             if await self.handle_line(line.rstrip("\n")) is False:
                 break
-        await self.settle()
+        await self._settle()
 
     async def handle_line(self, line: str) -> bool:
         """Act on one line; returns False when the person asked to quit."""
@@ -128,8 +147,16 @@ class ConsoleAdapter:
             await self._dispatch(IncomingMessage(
                 **self._common(self._dm(), message_id), text=text, message_id=message_id,
                 is_direct=True))
-        await self.settle()
+        await self._settle()
         return True
+
+    async def _settle(self) -> None:
+        """Sweep and deliver what is due. Once /wait has moved the clock, "due" means
+        due on the console's clock: check first that no platform has come to share the
+        database meanwhile."""
+        if self.world is not None and self.clock.offset > timedelta(0):
+            await self.world.ensure_alone()
+        await self.settle()
 
     def _next_id(self) -> str:
         return f"{self._run}-{next(self._ids)}"
@@ -173,8 +200,15 @@ class ConsoleAdapter:
         except ValueError as error:
             await self._write(f"(console) {error}")
             return
-        self.clock.advance(delta)
         await self._write(f"(console) {rest.strip()} pass…")
+        if self.world is None:
+            self.clock.advance(delta)
+            return
+        await self.world.pass_time(delta, self._reached)
+
+    async def _reached(self, moment: datetime) -> None:
+        # Said only if the desk says something at this moment (see _write).
+        self._moment = f"(console) {moment_label(moment)}"
 
     async def _thread_message(self, rest: str) -> None:
         number, _, text = rest.partition(" ")
@@ -214,6 +248,12 @@ class ConsoleAdapter:
         labels = sorted({b.label for m in self._shown if self._visible(m) for b in m.buttons})
         await self._write(f"(console) No button “{rest.strip()}” for you. Buttons you can see: "
                           f"{', '.join(labels) or 'none yet'}.")
+
+    async def _say(self, text: str) -> None:
+        """Print what the desk said, after the moment of /wait it came at, if any."""
+        if self._moment is not None:
+            text, self._moment = f"{self._moment}\n{text}", None
+        await self._write(text)
 
     async def _write(self, text: str) -> None:
         async with self._print_lock:

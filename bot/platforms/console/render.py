@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 from bot.core import OutboundMessage
 
@@ -65,6 +65,12 @@ def parse_wait(text: str) -> timedelta:
     if delta > timedelta(days=30):
         raise ValueError("/wait goes up to 30 days at a time.")
     return delta
+
+
+def moment_label(moment: datetime) -> str:
+    """A moment /wait stops at, in UTC: ``Friday 7 Jun, 16:00 UTC``."""
+    moment = moment.astimezone(timezone.utc)
+    return f"{moment:%A} {moment.day} {moment:%b, %H:%M} UTC"
 
 
 def render(message: OutboundMessage) -> str:
