@@ -71,8 +71,13 @@ def main(argv: list[str] | None = None) -> int:
     if level not in logging.getLevelNamesMapping():
         return _fail(f"HELPDESK_LOG_LEVEL {settings.log_level!r} is not a log level "
                      "(use DEBUG, INFO, WARNING or ERROR).", EXIT_CONFIG)
-    logging.basicConfig(level=level, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if console:
+        # Logs in the terminal would read as part of the conversation.
+        from bot.platforms.console.logs import log_to_file
+        log_to_file(level=level)
+    else:
+        logging.basicConfig(level=level, stream=sys.stderr,
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command == "check":
         from bot.check import run_checks
         return asyncio.run(run_checks(settings, sys.stdout))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import shutil
 import sys
 import uuid
 from dataclasses import dataclass, replace
@@ -20,7 +21,9 @@ from typing import Awaitable, Callable, Protocol, TextIO
 from bot.core import (
     Actor, ButtonPressed, CommandInvoked, Delivery, EventSink, IncomingMessage, OutboundMessage,
 )
-from bot.platforms.console.render import HELP, Persona, moment_label, parse_wait, render
+from bot.platforms.console.render import (
+    HELP, Persona, clean, moment_label, parse_wait, render,
+)
 from bot.clock import OffsetClock
 
 WORKSPACE = "console"
@@ -69,6 +72,7 @@ class ConsoleAdapter:
         # is the console's alone. Without it, /wait just moves the clock.
         self.world: ConsoleTime | None = None
         self._moment: str | None = None  # a stop of /wait, printed before what it brings
+        self._agents: set[str] = set()  # personas made agents in this run
 
     @property
     def interactive(self) -> bool:
@@ -97,8 +101,14 @@ class ConsoleAdapter:
                                      _Thread(message.channel_id, thread))
         if message.buttons:
             self._shown.append(message)
-        await self._say(render(message))
+        await self._say(render(message, self._width()))
         return Delivery(message_id, message.channel_id, message.thread_id)
+
+    def _width(self) -> int | None:
+        """The terminal's width when a person reads the output (long lines wrap), else
+        None: piped output keeps each line whole."""
+        isatty = getattr(self.stdout, "isatty", None)
+        return shutil.get_terminal_size().columns if isatty is not None and isatty() else None
 
     async def serve(self) -> None:
         """Read lines until end of input (or ``/quit``), then deliver what is due."""
@@ -138,6 +148,8 @@ class ConsoleAdapter:
             elif word == "press":
                 await self._press(rest)
             elif word in ("ticket", "helpdesk"):
+                if word == "helpdesk":
+                    self._agents.clear()  # an admin may have removed one
                 await self._dispatch(CommandInvoked(
                     **self._common(self._dm()), name=word, text=rest))
             else:
@@ -182,12 +194,16 @@ class ConsoleAdapter:
             await self._write(f"(console) {error}")
             return
         await self._write(f"(console) You are now {self.persona.describe()}.")
-        if self.persona.kind == "agent":
+        if self.persona.kind == "agent" and self.persona.user_id not in self._agents:
             await self._make_agent()
 
     async def _make_agent(self) -> None:
-        # The console stands in for a workspace admin who has made this persona an agent.
+        # The console stands in for a workspace admin who makes this persona an agent,
+        # and says so: the admin's answer that follows is then no riddle.
         admin = Persona.default("admin")
+        await self._write(f"(console) {admin.name}, the console's admin, adds "
+                          f"{self.persona.name} to the desk's agents:")
+        self._agents.add(self.persona.user_id)
         await self._dispatch(CommandInvoked(
             platform=self.platform, workspace_id=WORKSPACE, event_id=self._next_id(),
             actor=Actor(admin.user_id, admin.name, is_platform_admin=True),
@@ -256,6 +272,9 @@ class ConsoleAdapter:
         await self._write(text)
 
     async def _write(self, text: str) -> None:
+        # Everything printed passes here: what the desk said and what the console echoes
+        # of what was typed, none of it may reach the terminal as a control character.
+        text = clean(text)
         async with self._print_lock:
             if self._at_prompt and self.interactive:
                 # A scheduled message arrived while the person was typing: print it on

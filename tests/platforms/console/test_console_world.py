@@ -74,6 +74,7 @@ def test_run_console_with_no_database_setting_uses_the_console_file(tmp_path):
     assert "#1" in result.stdout
     assert (tmp_path / "helpdesk-console.sqlite3").is_file()
     assert not (tmp_path / "helpdesk.sqlite3").exists()
+    assert result.stderr == ""  # logs go to helpdesk-console.log, never the transcript
 
 
 # --- never a platform's workspaces ------------------------------------------------------
