@@ -62,3 +62,14 @@ def test_at_a_terminal_long_lines_wrap_at_words_and_never_inside_a_link():
     assert any(url in line for line in body)
     assert re.findall(r"\w+", " ".join(body)) == re.findall(r"\w+", text)
     assert all(line.startswith("  ") for line in body)
+
+
+async def test_a_long_reply_reaches_the_requester_whole(sqlite_url):
+    words = [f"w{i:05d}" for i in range(1_700)]  # about 12,000 characters
+    out = io.StringIO()
+    script = f"My VPN keeps dropping\n/as agent\n/ticket reply 1 {' '.join(words)}\n"
+    app = App(Settings(database_url=sqlite_url), console=True, stdin=io.StringIO(script),
+              stdout=out)
+    await run_app(app)
+    relayed = out.getvalue().split("Sam: ", 1)[1]
+    assert re.findall(r"w\d{5}", relayed) == words
