@@ -73,6 +73,8 @@ class ConsoleAdapter:
         self.world: ConsoleTime | None = None
         self._moment: str | None = None  # a stop of /wait, printed before what it brings
         self._agents: set[str] = set()  # personas made agents in this run
+        self._names: dict[str, str] = {}  # user id -> name, of every persona played
+        self._met(self.persona)
 
     @property
     def interactive(self) -> bool:
@@ -101,7 +103,7 @@ class ConsoleAdapter:
                                      _Thread(message.channel_id, thread))
         if message.buttons:
             self._shown.append(message)
-        await self._say(render(message, self._width()))
+        await self._say(render(message, self._width(), self._names))
         return Delivery(message_id, message.channel_id, message.thread_id)
 
     def _width(self) -> int | None:
@@ -170,6 +172,10 @@ class ConsoleAdapter:
             await self.world.ensure_alone()
         await self.settle()
 
+    def _met(self, persona: Persona) -> None:
+        """Remember ``persona``'s name, to name them where the desk gives their id."""
+        self._names.setdefault(persona.user_id, persona.name)
+
     def _next_id(self) -> str:
         return f"{self._run}-{next(self._ids)}"
 
@@ -193,6 +199,7 @@ class ConsoleAdapter:
         except ValueError as error:
             await self._write(f"(console) {error}")
             return
+        self._met(self.persona)
         await self._write(f"(console) You are now {self.persona.describe()}.")
         if self.persona.kind == "agent" and self.persona.user_id not in self._agents:
             await self._make_agent()
@@ -201,6 +208,7 @@ class ConsoleAdapter:
         # The console stands in for a workspace admin who makes this persona an agent,
         # and says so: the admin's answer that follows is then no riddle.
         admin = Persona.default("admin")
+        self._met(admin)
         await self._write(f"(console) {admin.name}, the console's admin, adds "
                           f"{self.persona.name} to the desk's agents:")
         self._agents.add(self.persona.user_id)

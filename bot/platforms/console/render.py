@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import textwrap
 from dataclasses import dataclass
+from typing import Mapping
 from datetime import datetime, timedelta, timezone
 
 from bot.core import OutboundMessage
@@ -55,8 +56,16 @@ class Persona:
         return f"{self.name}, {article} {self.kind}"
 
 
-# Outbound text names people and channels as <@id> and <#id>, as Slack and Discord do.
-_MENTION = re.compile(r"<([@#])!?([^>|]+)(?:\|[^>]*)?>")
+# Outbound text names people and channels as <@id> and <#id> (optionally <@id|name>), as
+# Slack and Discord do; the console shows the name.
+_MENTION = re.compile(r"<([@#])!?([^>|]+)(?:\|([^>]*))?>")
+
+
+def _mention(match: re.Match[str], names: Mapping[str, str]) -> str:
+    sign, ref, label = match.group(1), match.group(2), match.group(3)
+    if sign == "#":
+        return "#" + (label or ref)
+    return "@" + (label or names.get(ref, ref))
 _WAIT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$", re.I)
 _UNIT = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
@@ -107,15 +116,18 @@ def _lines(text: str, width: int | None) -> list[str]:
     return lines
 
 
-def render(message: OutboundMessage, width: int | None = None) -> str:
+def render(message: OutboundMessage, width: int | None = None,
+           names: Mapping[str, str] | None = None) -> str:
     """One desk message as console text: where it appears, then what it says, whole.
-    ``width`` wraps long lines (at a terminal); piped output keeps each line whole."""
+    ``width`` wraps long lines (at a terminal); piped output keeps each line whole.
+    ``names`` gives the personas' names by user id: people are named, not numbered."""
+    names = names or {}
     if message.ephemeral_to:
-        where = f"only {message.ephemeral_to} sees this"
+        where = f"only {names.get(message.ephemeral_to, message.ephemeral_to)} sees this"
     elif message.audience == "agents":
         where = "triage"
     elif message.channel_id.startswith("dm-"):
-        where = f"DM with {message.channel_id[3:]}"
+        where = f"DM with {names.get(message.channel_id[3:], message.channel_id[3:])}"
     else:
         where = f"#{message.channel_id}"
     if message.ticket_number is not None:
@@ -125,7 +137,7 @@ def render(message: OutboundMessage, width: int | None = None) -> str:
     lines = [clean(f"[{where}] Help Desk:")]
     if message.title:
         lines.extend(_lines(clean(message.title), width))
-    text = _MENTION.sub(lambda m: ("#" if m.group(1) == "#" else "@") + m.group(2), message.text)
+    text = _MENTION.sub(lambda m: _mention(m, names), message.text)
     lines.extend(_lines(clean(text), width))
     for name, value in message.fields:
         lines.extend(_lines(clean(f"{name}: {value}"), width))

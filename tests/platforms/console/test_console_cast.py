@@ -20,7 +20,7 @@ async def play(sqlite_url: str, script: str) -> str:
 async def test_the_admin_who_adds_an_agent_is_introduced_first(sqlite_url):
     printed = await play(sqlite_url, "/as agent\n/as requester\n/as agent\n")
     intro = "(console) Morgan, the console's admin, adds Sam to the desk's agents:"
-    done = "[only morgan sees this] Help Desk:\n  Done: Sam can now work the desk as an agent."
+    done = "[only Morgan sees this] Help Desk:\n  Done: Sam can now work the desk as an agent."
     assert printed.count(intro) == 1, printed
     assert printed.index(intro) < printed.index(done)
     # Switching back to Sam later changes nothing and says nothing more about it.
@@ -65,3 +65,11 @@ def test_logs_go_to_a_file_and_errors_get_one_line(tmp_path, capsys):
     assert err.splitlines() == [f"helpdesk-bot: error: the scheduler tick failed (details in {path})"]
     logged = path.read_text()
     assert "a warning nobody asked to read" in logged and "RuntimeError: boom" in logged
+
+
+async def test_people_are_named_where_the_console_shows_who_sees_what(sqlite_url):
+    printed = await play(sqlite_url, "My VPN keeps dropping\n/as agent Kim\n/ticket claim 1\n"
+                                     "/as admin\n/helpdesk agents add <@u9|Carol> <@kim>\n")
+    assert "[DM with Alex · ticket #1]" in printed
+    assert "[only Kim sees this]" in printed and "[only Morgan sees this]" in printed
+    assert "only kim sees" not in printed and "only morgan sees" not in printed

@@ -73,3 +73,9 @@ async def test_a_long_reply_reaches_the_requester_whole(sqlite_url):
     await run_app(app)
     relayed = out.getvalue().split("Sam: ", 1)[1]
     assert re.findall(r"w\d{5}", relayed) == words
+
+
+def test_a_mention_shows_the_name_it_carries_or_the_persona_s_name():
+    printed = render(message("Ask <@u9|Carol> or <@kim> in <#triage|triage>"),
+                     names={"kim": "Kim", "alex": "Alex"})
+    assert "Ask @Carol or @Kim in #triage" in printed and "[DM with Alex · ticket #1]" in printed
