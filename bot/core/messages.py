@@ -66,10 +66,7 @@ class OutboundMessage:
         else:
             data["buttons"] = []
         data["fields"] = [list(pair) for pair in self.fields]
-        if self.parts_sent:
-            data["parts_sent"] = list(self.parts_sent)
-        else:
-            data.pop("parts_sent", None)  # most messages: keep the stored payload as it was
+        data["parts_sent"] = list(self.parts_sent)
         return data
 
     @classmethod

@@ -38,7 +38,7 @@ async def test_parts_sent_are_recorded_and_handed_to_the_retry(db_url):
         async with db.reading() as uow:
             rows = (await uow.session.execute(select(OutboxRow).order_by(OutboxRow.id))).scalars()
             stored = [json.loads(row.payload_json).get("parts_sent") for row in rows]
-        assert stored == [["p1", "p2"], ["q1"], None]
+        assert stored == [["p1", "p2"], ["q1"], []]
         db.clock.advance(timedelta(minutes=5))
         assert await dispatcher.drain() == 3
         assert [s.message.parts_sent for s in adapter.sent] == [("p1", "p2"), ("q1",), ()]

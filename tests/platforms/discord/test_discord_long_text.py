@@ -3,6 +3,7 @@ and a retry after a part failed never sends a part twice."""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import timedelta
 
@@ -98,7 +99,7 @@ async def test_a_retry_sends_only_the_parts_that_did_not_go_out(fake, world, des
     assert len(fake.posts_in(world.general)) == 2
     async with desk.db.unit_of_work() as uow:
         row = (await uow.session.execute(select(OutboxRow))).scalar_one()
-    assert row.status == "pending" and '"parts_sent"' in row.payload_json
+    assert row.status == "pending" and json.loads(row.payload_json)["parts_sent"]
     # Long after Discord's nonce window: only the record can keep the parts single.
     fake.nonces.clear()
     await desk.advance(timedelta(minutes=30))
