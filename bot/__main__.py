@@ -14,7 +14,7 @@ import sys
 from alembic.util.exc import CommandError
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.settings import SettingsError, load_settings
+from bot.settings import SettingsError, for_console, load_settings
 from bot.storage.engine import DatabaseUrlError, redact_url
 
 EXIT_CONFIG = 2
@@ -65,12 +65,19 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(str(error), EXIT_CONFIG)
     console = args.command == "run" and (args.console or not (
         settings.slack_enabled or settings.discord_enabled))
+    if console:
+        settings = for_console(settings)
     level = settings.log_level.upper() or ("WARNING" if console or args.command != "run" else "INFO")
     if level not in logging.getLevelNamesMapping():
         return _fail(f"HELPDESK_LOG_LEVEL {settings.log_level!r} is not a log level "
                      "(use DEBUG, INFO, WARNING or ERROR).", EXIT_CONFIG)
-    logging.basicConfig(level=level, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if console:
+        # Logs in the terminal would read as part of the conversation.
+        from bot.platforms.console.logs import log_to_file
+        log_to_file(level=level)
+    else:
+        logging.basicConfig(level=level, stream=sys.stderr,
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command == "check":
         from bot.check import run_checks
         return asyncio.run(run_checks(settings, sys.stdout))

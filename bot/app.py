@@ -11,6 +11,7 @@ from typing import TextIO
 from bot.core import ChatAdapter
 from bot.platforms.console.adapter import ConsoleAdapter
 from bot.clock import Clock, OffsetClock
+from bot.console_world import ConsoleWorld
 from bot.desk.policy import Desk
 from bot.desk.features import register_all
 from bot.desk.alerts import dead_letter_alerter
@@ -57,6 +58,10 @@ class App:
         self.sweeper = PromiseSweeper(
             self.db, self.desk, prepare_ahead=timedelta(seconds=max(0, settings.prepare_seconds)))
         self.ticker = Ticker(settings.tick_seconds, self.dispatcher, self.sweeper)
+        if self.console is not None:
+            # Its own time, in a database no platform shares (bot/console_world.py).
+            self.console.world = ConsoleWorld(self.db, self.clock, self.settle, self.sweeper,
+                                              tuple(self.adapters), settings.database_url)
 
     async def settle(self) -> None:
         """Tick once and deliver what is due (the console's heartbeat)."""

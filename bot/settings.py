@@ -12,13 +12,16 @@ import math
 import os
 import re
 import tomllib
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Mapping
 
 from dotenv import dotenv_values
 
 DEFAULT_DATABASE_URL = "sqlite:///helpdesk.sqlite3"
+# The console's own default: its /wait moves time, which must never reach a database a
+# Slack or Discord desk uses (see ``for_console``).
+CONSOLE_DATABASE_URL = "sqlite:///helpdesk-console.sqlite3"
 # A Discord snowflake: a 64-bit number, 17 digits for anything made since early 2015.
 _SNOWFLAKE = re.compile(r"\d{17,20}")
 
@@ -107,6 +110,14 @@ class Settings:
     def async_database_url(self) -> str:
         """The database URL with an async driver, whatever form it was given in."""
         return to_async_url(self.database_url)
+
+
+def for_console(settings: Settings) -> Settings:
+    """``settings`` for a console run: unless a database was named, the console's own
+    file rather than the one a platform desk would use by default."""
+    if settings.database_url != DEFAULT_DATABASE_URL:
+        return settings
+    return replace(settings, database_url=CONSOLE_DATABASE_URL)
 
 
 # Platform variables keep the names their own SDKs use; everything else is HELPDESK_*.

@@ -49,6 +49,10 @@ class OutboundMessage:
     direct_to: str | None = None
     # The event's reply_token when this answers an interaction (see Event).
     reply_token: str | None = None
+    # A message too long for one platform message goes as several parts, in order. The
+    # ids of the parts already delivered (recorded on the outbox row when a later part
+    # failed), so a retry sends only the rest and never a part twice.
+    parts_sent: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict for the outbox. Written by hand rather than with
@@ -62,6 +66,7 @@ class OutboundMessage:
         else:
             data["buttons"] = []
         data["fields"] = [list(pair) for pair in self.fields]
+        data["parts_sent"] = list(self.parts_sent)
         return data
 
     @classmethod
@@ -72,6 +77,7 @@ class OutboundMessage:
             Button(**{**b, "form": tuple(FormField(**f) for f in b.get("form", ()))})
             for b in data.get("buttons", ()))
         data["fields"] = tuple(tuple(f) for f in data.get("fields", ()))
+        data["parts_sent"] = tuple(data.get("parts_sent", ()))
         return cls(**data)
 
 @dataclass(frozen=True)
@@ -84,9 +90,14 @@ class Delivery:
 
 class DeliveryError(Exception):
     """A send failed. ``retry_after`` (seconds) is set when the platform rate-limited us;
-    ``permanent`` when trying again cannot help (a deleted channel, a missing scope)."""
+    ``permanent`` when trying again cannot help (a deleted channel, a missing scope);
+    ``parts_sent`` when some parts of a long message did go out."""
 
-    def __init__(self, message: str, *, retry_after: float | None = None, permanent: bool = False):
+    def __init__(self, message: str, *, retry_after: float | None = None, permanent: bool = False,
+                 parts_sent: tuple[str, ...] = ()):
         super().__init__(message)
         self.retry_after = retry_after
         self.permanent = permanent
+        # Of a message sent in several parts: the ids of every part delivered so far
+        # (those of earlier attempts included), so the retry continues after them.
+        self.parts_sent = parts_sent

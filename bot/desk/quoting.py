@@ -10,7 +10,10 @@ _ZWSP = "\u200b"
 _GROUP_MARKUP = re.compile(r"<(!|@&)")
 _GROUP_WORDS = re.compile(r"@(everyone|here|channel)\b", re.I)
 
-MAX_RELAY_CHARS = 3000
+# What people write is repeated whole: the adapters split long text into messages the
+# platform takes (bot/platforms/chunks.py). This bound is only against absurd input;
+# Slack keeps 40,000 characters of a message, Discord 4,000.
+MAX_RELAY_CHARS = 40_000
 
 
 def defang(text: str) -> str:

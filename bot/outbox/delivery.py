@@ -9,9 +9,10 @@ go out concurrently; rows for one channel keep their order.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from datetime import datetime
 from typing import Any, Awaitable, Callable
@@ -149,20 +150,27 @@ class RowSender:
                              "sent_at": self.db.clock.now()}, then, sent=True)
 
     def failed(self, row: ClaimedRow, error: DeliveryError) -> Outcome:
-        """The outcome of a failed send: re-scheduled, retried later, or dead."""
+        """The outcome of a failed send: re-scheduled, retried later, or dead. When some
+        parts of a long message went out, the row records them, so the retry sends only
+        the rest (and a dead row says what was delivered)."""
         now = self.db.clock.now()
         reason = str(error)[:500]
+        progress: dict[str, Any] = {}
+        if error.parts_sent and error.parts_sent != row.message.parts_sent \
+                and row.kind != "card":  # a card is rendered afresh; it is one message
+            progress["payload_json"] = json.dumps(
+                replace(row.message, parts_sent=tuple(error.parts_sent)).to_dict())
         if error.retry_after is not None:
             # A rate limit is not the row's fault: re-schedule without spending an attempt.
             return Outcome(row, {"status": "pending", "attempts": row.attempts - 1,
                                  "due_at": now + timedelta(seconds=error.retry_after),
-                                 "last_error": reason})
+                                 "last_error": reason, **progress})
         if error.permanent or row.attempts >= self.retry.max_attempts:
             logger.error("outbox row %d is dead after %d attempts: %s", row.id, row.attempts, error)
             alert = None
             if self.on_dead is not None and row.kind != "alert":
                 on_dead = self.on_dead
                 alert = lambda uow: on_dead(uow, row, error)  # noqa: E731
-            return Outcome(row, {"status": "dead", "last_error": reason}, alert)
+            return Outcome(row, {"status": "dead", "last_error": reason, **progress}, alert)
         return Outcome(row, {"status": "pending", "due_at": now + self.retry.delay(row.attempts),
-                             "last_error": reason})
+                             "last_error": reason, **progress})

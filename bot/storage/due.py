@@ -100,3 +100,36 @@ async def what_is_due(db: Database, platforms: list[str] | None = None, *,
     if outbox:
         found.update(outbox=come(moments.pop(0)), outbox_leases=come(moments.pop(0)))
     return Due(**found)
+
+
+# Claims take a lease only once it has run out (``lease_until < now``): a moment just
+# after it is the first one at which the work can be claimed again.
+_AFTER_LEASE = timedelta(milliseconds=1)
+
+
+async def next_moment_after(db: Database, after: datetime,
+                            platforms: list[str] | None = None) -> datetime | None:
+    """The earliest moment later than ``after`` at which a tick would find work: a
+    promise falling due, a warning to send, an outbox row for ``platforms`` coming due,
+    or a lease running out; None when nothing is scheduled. The console's ``/wait``
+    moves its clock from one such moment to the next."""
+    columns = [
+        _earliest(PromiseRow.due_at, PromiseRow.status == _PENDING, PromiseRow.due_at > after),
+        _earliest(PromiseRow.warn_at, PromiseRow.status == _PENDING,
+                  PromiseRow.warned_at.is_(None), PromiseRow.warn_at > after),
+        _earliest(PromiseRow.lease_until, PromiseRow.status == _SENDING,
+                  PromiseRow.lease_until >= after),
+    ]
+    if platforms:
+        columns += [
+            _earliest(OutboxRow.due_at, OutboxRow.status == "pending",
+                      OutboxRow.platform.in_(platforms), OutboxRow.due_at > after),
+            _earliest(OutboxRow.lease_until, OutboxRow.status == "sending",
+                      OutboxRow.platform.in_(platforms), OutboxRow.lease_until >= after),
+        ]
+    async with db.reading() as uow:
+        found = list((await uow.session.execute(select(*columns))).one())
+    leases = {2} | ({4} if platforms else set())
+    moments = [moment + _AFTER_LEASE if index in leases else moment
+               for index, moment in enumerate(found) if moment is not None]
+    return min((m for m in moments if m > after), default=None)

@@ -40,7 +40,7 @@ My VPN keeps dropping
 """
 
 KEY_LINES = [
-    "[DM with alex · ticket #1] Help Desk:",
+    "[DM with Alex · ticket #1] Help Desk:",
     ("Thanks, Alex. I've opened ticket #1 for you: “My VPN keeps dropping”. Someone from the "
      "IT desk will reply by tomorrow at 10:00 UTC (within 1 day)."),
     "(console) You are now Sam, an agent.",
@@ -56,7 +56,7 @@ KEY_LINES = [
     ("An update on #1: Sam planned to get back to you by today at 12:30 UTC and hasn't managed "
      "yet. Sorry about that. They're still on it, and you'll get an update by tomorrow at 12:30 "
      "UTC."),
-    "[DM with sam · ticket #1] Help Desk:",
+    "[DM with Sam · ticket #1] Help Desk:",
     "Reminder: #1 for Alex had a promised follow-up due today at 12:30 UTC",
     "Sam has marked #1 as resolved: “Replaced the cable”. Has this solved your problem?",
     "[Yes, it's solved]  [No, not yet]",

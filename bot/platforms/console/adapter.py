@@ -11,19 +11,34 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import shutil
 import sys
 import uuid
 from dataclasses import dataclass, replace
-from typing import Awaitable, Callable, TextIO
+from datetime import datetime, timedelta
+from typing import Awaitable, Callable, Protocol, TextIO
 
 from bot.core import (
     Actor, ButtonPressed, CommandInvoked, Delivery, EventSink, IncomingMessage, OutboundMessage,
 )
-from bot.platforms.console.render import HELP, Persona, parse_wait, render
+from bot.platforms.console.render import (
+    HELP, Persona, clean, moment_label, parse_wait, render,
+)
 from bot.clock import OffsetClock
 
 WORKSPACE = "console"
 TRIAGE_CHANNEL = "triage"
+
+
+class ConsoleTime(Protocol):
+    """What the composition root lets the console do with time (bot/console_world.py)."""
+
+    async def ensure_alone(self) -> None:
+        """Raise SettingsError when a platform's workspaces share the database."""
+
+    async def pass_time(self, delta: timedelta,
+                        on_moment: Callable[[datetime], Awaitable[None]] | None = None) -> None:
+        """Let ``delta`` pass, stopping at each due moment to sweep and deliver."""
 
 
 @dataclass
@@ -53,6 +68,13 @@ class ConsoleAdapter:
         self._shown: list[OutboundMessage] = []  # messages with buttons, oldest first
         self._print_lock = asyncio.Lock()
         self._at_prompt = False
+        # Set by the composition root: how time passes, and the check that the database
+        # is the console's alone. Without it, /wait just moves the clock.
+        self.world: ConsoleTime | None = None
+        self._moment: str | None = None  # a stop of /wait, printed before what it brings
+        self._agents: set[str] = set()  # personas made agents in this run
+        self._names: dict[str, str] = {}  # user id -> name, of every persona played
+        self._met(self.persona)
 
     @property
     def interactive(self) -> bool:
@@ -60,7 +82,10 @@ class ConsoleAdapter:
         return self.stdin.isatty()
 
     async def start(self, dispatch: EventSink) -> None:
-        """Remember where to send events; the console has nothing to connect to."""
+        """Remember where to send events; the console has nothing to connect to, but
+        refuses a database that a platform's workspaces use (SettingsError)."""
+        if self.world is not None:
+            await self.world.ensure_alone()
         self.dispatch = dispatch
 
     async def stop(self) -> None:
@@ -78,8 +103,14 @@ class ConsoleAdapter:
                                      _Thread(message.channel_id, thread))
         if message.buttons:
             self._shown.append(message)
-        await self._write(render(message))
+        await self._say(render(message, self._width(), self._names))
         return Delivery(message_id, message.channel_id, message.thread_id)
+
+    def _width(self) -> int | None:
+        """The terminal's width when a person reads the output (long lines wrap), else
+        None: piped output keeps each line whole."""
+        isatty = getattr(self.stdout, "isatty", None)
+        return shutil.get_terminal_size().columns if isatty is not None and isatty() else None
 
     async def serve(self) -> None:
         """Read lines until end of input (or ``/quit``), then deliver what is due."""
@@ -96,7 +127,7 @@ class ConsoleAdapter:
                 break
             if await self.handle_line(line.rstrip("\n")) is False:
                 break
-        await self.settle()
+        await self._settle()
 
     async def handle_line(self, line: str) -> bool:
         """Act on one line; returns False when the person asked to quit."""
@@ -119,6 +150,8 @@ class ConsoleAdapter:
             elif word == "press":
                 await self._press(rest)
             elif word in ("ticket", "helpdesk"):
+                if word == "helpdesk":
+                    self._agents.clear()  # an admin may have removed one
                 await self._dispatch(CommandInvoked(
                     **self._common(self._dm()), name=word, text=rest))
             else:
@@ -128,8 +161,20 @@ class ConsoleAdapter:
             await self._dispatch(IncomingMessage(
                 **self._common(self._dm(), message_id), text=text, message_id=message_id,
                 is_direct=True))
-        await self.settle()
+        await self._settle()
         return True
+
+    async def _settle(self) -> None:
+        """Sweep and deliver what is due. Once /wait has moved the clock, "due" means
+        due on the console's clock: check first that no platform has come to share the
+        database meanwhile."""
+        if self.world is not None and self.clock.offset > timedelta(0):
+            await self.world.ensure_alone()
+        await self.settle()
+
+    def _met(self, persona: Persona) -> None:
+        """Remember ``persona``'s name, to name them where the desk gives their id."""
+        self._names.setdefault(persona.user_id, persona.name)
 
     def _next_id(self) -> str:
         return f"{self._run}-{next(self._ids)}"
@@ -154,13 +199,19 @@ class ConsoleAdapter:
         except ValueError as error:
             await self._write(f"(console) {error}")
             return
+        self._met(self.persona)
         await self._write(f"(console) You are now {self.persona.describe()}.")
-        if self.persona.kind == "agent":
+        if self.persona.kind == "agent" and self.persona.user_id not in self._agents:
             await self._make_agent()
 
     async def _make_agent(self) -> None:
-        # The console stands in for a workspace admin who has made this persona an agent.
+        # The console stands in for a workspace admin who makes this persona an agent,
+        # and says so: the admin's answer that follows is then no riddle.
         admin = Persona.default("admin")
+        self._met(admin)
+        await self._write(f"(console) {admin.name}, the console's admin, adds "
+                          f"{self.persona.name} to the desk's agents:")
+        self._agents.add(self.persona.user_id)
         await self._dispatch(CommandInvoked(
             platform=self.platform, workspace_id=WORKSPACE, event_id=self._next_id(),
             actor=Actor(admin.user_id, admin.name, is_platform_admin=True),
@@ -173,8 +224,15 @@ class ConsoleAdapter:
         except ValueError as error:
             await self._write(f"(console) {error}")
             return
-        self.clock.advance(delta)
         await self._write(f"(console) {rest.strip()} pass…")
+        if self.world is None:
+            self.clock.advance(delta)
+            return
+        await self.world.pass_time(delta, self._reached)
+
+    async def _reached(self, moment: datetime) -> None:
+        # Said only if the desk says something at this moment (see _write).
+        self._moment = f"(console) {moment_label(moment)}"
 
     async def _thread_message(self, rest: str) -> None:
         number, _, text = rest.partition(" ")
@@ -215,7 +273,16 @@ class ConsoleAdapter:
         await self._write(f"(console) No button “{rest.strip()}” for you. Buttons you can see: "
                           f"{', '.join(labels) or 'none yet'}.")
 
+    async def _say(self, text: str) -> None:
+        """Print what the desk said, after the moment of /wait it came at, if any."""
+        if self._moment is not None:
+            text, self._moment = f"{self._moment}\n{text}", None
+        await self._write(text)
+
     async def _write(self, text: str) -> None:
+        # Everything printed passes here: what the desk said and what the console echoes
+        # of what was typed, none of it may reach the terminal as a control character.
+        text = clean(text)
         async with self._print_lock:
             if self._at_prompt and self.interactive:
                 # A scheduled message arrived while the person was typing: print it on

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+import textwrap
 from dataclasses import dataclass
-from datetime import timedelta
+from typing import Mapping
+from datetime import datetime, timedelta, timezone
 
 from bot.core import OutboundMessage
 
@@ -18,6 +20,9 @@ HELP = """Help desk console: you are talking to the desk as if in Slack or Disco
   /help                        this list     /quit   leave"""
 
 _DEFAULT_NAMES = {"requester": "Alex", "agent": "Sam", "admin": "Morgan"}
+# A persona's name is a display name: no markup (<, >, |, @) that would turn the
+# mention the console writes for it into something else, and no control characters.
+_NAME = re.compile(r"[^\W_](?:[\w .'-]{0,38}[\w.])?")
 
 
 @dataclass(frozen=True)
@@ -30,8 +35,9 @@ class Persona:
     @classmethod
     def default(cls, kind: str, name: str | None = None) -> "Persona":
         """A persona of ``kind`` (requester, agent, admin), named or with a default name."""
-        if kind not in _DEFAULT_NAMES:
-            raise ValueError("Usage: /as requester|agent|admin [name]")
+        if kind not in _DEFAULT_NAMES or (name and not _NAME.fullmatch(name)):
+            raise ValueError("Usage: /as requester|agent|admin [name] (a name is letters, "
+                             "digits, spaces, dots, dashes or apostrophes: /as agent Kim)")
         return cls(kind, name or _DEFAULT_NAMES[kind])
 
     @property
@@ -50,8 +56,16 @@ class Persona:
         return f"{self.name}, {article} {self.kind}"
 
 
-# Outbound text names people and channels as <@id> and <#id>, as Slack and Discord do.
-_MENTION = re.compile(r"<([@#])!?([^>|]+)(?:\|[^>]*)?>")
+# Outbound text names people and channels as <@id> and <#id> (optionally <@id|name>), as
+# Slack and Discord do; the console shows the name.
+_MENTION = re.compile(r"<([@#])!?([^>|]+)(?:\|([^>]*))?>")
+
+
+def _mention(match: re.Match[str], names: Mapping[str, str]) -> str:
+    sign, ref, label = match.group(1), match.group(2), match.group(3)
+    if sign == "#":
+        return "#" + (label or ref)
+    return "@" + (label or names.get(ref, ref))
 _WAIT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$", re.I)
 _UNIT = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
@@ -67,27 +81,67 @@ def parse_wait(text: str) -> timedelta:
     return delta
 
 
-def render(message: OutboundMessage) -> str:
-    """One desk message as console text: where it appears, then what it says."""
+def moment_label(moment: datetime) -> str:
+    """A moment /wait stops at, in UTC: ``Friday 7 Jun, 16:00 UTC``."""
+    moment = moment.astimezone(timezone.utc)
+    return f"{moment:%A} {moment.day} {moment:%b, %H:%M} UTC"
+
+
+# What a terminal would act on instead of showing: C0 controls but tab and newline, DEL,
+# C1 controls (0x9b alone starts an escape sequence on some terminals), and the bidi
+# overrides and isolates that reorder how a line reads.
+_RAW = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_BREAKS = re.compile("\r\n?|[\u2028\u2029]")
+
+
+def clean(text: str) -> str:
+    """``text`` safe to print: line breaks as newlines, every control character shown
+    as an escape (``\\x1b``) rather than sent to the terminal, so nothing a person typed
+    (or the database holds) can move the cursor, retitle the window or hide text."""
+    text = _BREAKS.sub("\n", text)
+    return _RAW.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100
+                    else f"\\u{ord(m.group()):04x}", text)
+
+
+def _lines(text: str, width: int | None) -> list[str]:
+    """``text`` as indented lines; with ``width``, wrapped at spaces (a link or a long
+    word is never cut: it gets a line of its own instead)."""
+    if width is None:
+        return [f"  {line}" for line in text.splitlines() or [""]]
+    lines = []
+    for line in text.splitlines() or [""]:
+        lines.extend(textwrap.wrap(line, max(width, 20), initial_indent="  ",
+                                   subsequent_indent="  ", break_long_words=False,
+                                   break_on_hyphens=False, tabsize=4) or [""])
+    return lines
+
+
+def render(message: OutboundMessage, width: int | None = None,
+           names: Mapping[str, str] | None = None) -> str:
+    """One desk message as console text: where it appears, then what it says, whole.
+    ``width`` wraps long lines (at a terminal); piped output keeps each line whole.
+    ``names`` gives the personas' names by user id: people are named, not numbered."""
+    names = names or {}
     if message.ephemeral_to:
-        where = f"only {message.ephemeral_to} sees this"
+        where = f"only {names.get(message.ephemeral_to, message.ephemeral_to)} sees this"
     elif message.audience == "agents":
         where = "triage"
     elif message.channel_id.startswith("dm-"):
-        where = f"DM with {message.channel_id[3:]}"
+        where = f"DM with {names.get(message.channel_id[3:], message.channel_id[3:])}"
     else:
         where = f"#{message.channel_id}"
     if message.ticket_number is not None:
         where += f" · ticket #{message.ticket_number}"
     if message.edit_of:
         where += " · updated"
-    lines = [f"[{where}] Help Desk:"]
+    lines = [clean(f"[{where}] Help Desk:")]
     if message.title:
-        lines.append(f"  {message.title}")
-    text = _MENTION.sub(lambda m: ("#" if m.group(1) == "#" else "@") + m.group(2), message.text)
-    lines.extend(f"  {line}" for line in text.splitlines() or [""])
-    lines.extend(f"  {name}: {value}" for name, value in message.fields)
+        lines.extend(_lines(clean(message.title), width))
+    text = _MENTION.sub(lambda m: _mention(m, names), message.text)
+    lines.extend(_lines(clean(text), width))
+    for name, value in message.fields:
+        lines.extend(_lines(clean(f"{name}: {value}"), width))
     if message.buttons:
-        lines.append("  " + "  ".join(f"[{b.label}]" for b in message.buttons)
+        lines.append("  " + "  ".join(f"[{clean(b.label)}]" for b in message.buttons)
                      + "   (press with /press <label>)")
     return "\n".join(lines)

@@ -9,8 +9,13 @@
   thread is created from that message on first use; a forum post already is one; in a
   DM the "thread" is a reply to that message.
 - Cards (a title or fields) are an embed; buttons are persistent components.
-- Text over 2,000 characters is sent in several messages; the first one's id is the
-  delivery's, so replies thread under it.
+- Nothing is cut off: text over 2,000 characters (4,096 in an embed, whose message holds
+  at most 6,000) is sent in several messages, in order, split at paragraphs, lines or
+  words and never inside a mention or a link (bot/platforms/chunks.py). A card's title
+  leads the first; its fields and buttons close the last. The first message's id is the
+  delivery's, so replies thread under it. Each part has its own nonce, and when a part
+  fails the parts already sent are recorded on the outbox row (``parts_sent``): the
+  retry continues after them, however late it comes.
 """
 
 from __future__ import annotations
@@ -18,12 +23,14 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from dataclasses import replace
+import re
+from dataclasses import dataclass, replace
 
 import aiohttp
 import discord
 
 from bot.core import Delivery, DeliveryError, OutboundMessage
+from bot.platforms import chunks
 from bot.platforms.discord.inbound import Inbound, _Lru
 from bot.platforms.discord.once import SendOnce
 from bot.platforms.discord.replies import InteractionReplies, ReplyToken
@@ -45,29 +52,77 @@ def nonce_for(key: str, part: int = 0) -> str:
     return raw if len(raw) <= NONCE_LIMIT else "hd" + hashlib.sha256(raw.encode()).hexdigest()[:23]
 
 
+DESCRIPTION_LIMIT = 4096
+EMBED_TOTAL = 6000
+TITLE_LIMIT = 256
+FIELD_NAME_LIMIT, FIELD_VALUE_LIMIT, FIELDS_PER_EMBED = 256, 1024, 25
+# What Discord reads as one thing: mentions of people, roles and channels, custom emoji,
+# timestamps, command mentions, masked and suppressed links, and bare links.
+MARKUP = re.compile(
+    r"<(?:@[!&]?\d+|#\d+|a?:\w+:\d+|t:-?\d+(?::[tTdDfFR])?|/[\w -]+:\d+)>"
+    r"|\[[^\]\n]*\]\(<?https?://[^\s)]+>?\)|<https?://[^\s>]+>|https?://\S+")
+
+
 def split_text(text: str, limit: int = CONTENT_LIMIT) -> list[str]:
-    """``text`` in pieces of at most ``limit`` characters, cut at lines or words."""
-    pieces = []
-    while len(text) > limit:
-        cut = text.rfind("\n", 0, limit)
-        if cut < limit // 2:
-            cut = text.rfind(" ", 0, limit)
-        if cut < limit // 2:
-            cut = limit
-        pieces.append(text[:cut].rstrip())
-        text = text[cut:].lstrip()
-    return pieces + [text]
+    """``text`` in pieces of at most ``limit`` characters, in order, cut at paragraphs,
+    lines or words and never inside a mention or a link."""
+    return chunks.split_text(text, limit, MARKUP)
+
+
+@dataclass(frozen=True)
+class Part:
+    """One Discord message of an outbound message: content and/or one embed; the last
+    part carries the buttons."""
+
+    content: str | None
+    embed: discord.Embed | None = None
+
+
+def _short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _fields(message: OutboundMessage) -> list[tuple[str, str]]:
+    """The card's fields as Discord takes them: a value longer than a field holds goes
+    on in the fields after it, so nothing is cut."""
+    fields = []
+    for name, value in message.fields:
+        name = _short(name or "\u200b", FIELD_NAME_LIMIT)
+        for index, piece in enumerate(split_text(value or "—", FIELD_VALUE_LIMIT)):
+            fields.append((name if index == 0 else "\u200b", piece or "—"))
+    return fields
+
+
+def _embed_size(embed: discord.Embed) -> int:
+    return (len(embed.title or "") + len(embed.description or "")
+            + sum(len(f.name or "") + len(f.value or "") for f in embed.fields))
+
+
+def parts_of(message: OutboundMessage) -> list[Part]:
+    """``message`` as the Discord messages that say all of it, in order."""
+    if not (message.title or message.fields):
+        return [Part(chunk) for chunk in split_text(message.text or "…")]
+    title = _short(message.title or "", TITLE_LIMIT) or None
+    pieces = split_text(message.text, DESCRIPTION_LIMIT) if message.text.strip() else []
+    embeds = [discord.Embed(title=title if index == 0 else None, description=piece or None)
+              for index, piece in enumerate(pieces)] or [discord.Embed(title=title)]
+    last = embeds[-1]
+    for name, value in _fields(message):
+        if len(last.fields) >= FIELDS_PER_EMBED \
+                or _embed_size(last) + len(name) + len(value) > EMBED_TOTAL:
+            last = discord.Embed()
+            embeds.append(last)
+        last.add_field(name=name, value=value, inline=True)
+    return [Part(None, embed) for embed in embeds]
 
 
 def render_embed(message: OutboundMessage) -> discord.Embed | None:
-    """A card as an embed: title, the text as description, fields; None for plain text."""
+    """A card as one embed (an edit replaces one message): title, the text as
+    description, fields; None for plain text. A card too long for one message is
+    shown in full when posted (:func:`parts_of`); an edit keeps its first message."""
     if not (message.title or message.fields):
         return None
-    embed = discord.Embed(title=(message.title or "")[:256] or None,
-                          description=message.text[:4096] or None)
-    for name, value in message.fields[:25]:
-        embed.add_field(name=(name or "\u200b")[:256], value=(value or "—")[:1024], inline=True)
-    return embed
+    return parts_of(message)[0].embed
 
 
 def delivery_error(error: Exception) -> DeliveryError:
@@ -133,16 +188,13 @@ class Outbound:
                                 key, attempt)
 
     def _payloads(self, message: OutboundMessage) -> list[dict]:
-        embed, view = render_embed(message), render_view(message.buttons, self.book)
-        chunks = [""] if embed else split_text(message.text or "…")
-        payloads = []
-        for index, chunk in enumerate(chunks):
-            last = index == len(chunks) - 1
-            payloads.append({
-                "content": chunk, "allowed_mentions": NO_MENTIONS.to_dict(),
-                "embeds": [embed.to_dict()] if embed and last else [],
-                "components": view.to_components() if view and last else []})
-        return payloads
+        view = render_view(message.buttons, self.book)
+        parts = parts_of(message)
+        return [{"content": part.content or "", "allowed_mentions": NO_MENTIONS.to_dict(),
+                 "embeds": [part.embed.to_dict()] if part.embed else [],
+                 "components": view.to_components() if view and index == len(parts) - 1
+                 else []}
+                for index, part in enumerate(parts)]
 
     async def _post(self, message: OutboundMessage, key: str, attempt: int = 1) -> Delivery:
         channel_id = message.channel_id
@@ -161,22 +213,41 @@ class Outbound:
                 await self._ensure_thread(channel_id, message.thread_id, message.ticket_number)
                 target = message.thread_id
         elif kind == discord.ChannelType.forum:
-            return await self._forum_post(channel_id, message, attempt)
-        embed, view = render_embed(message), render_view(message.buttons, self.book)
-        chunks = [None] if embed else split_text(message.text or "…")
-        messageable = self.client.get_partial_messageable(int(target))
-        first_id = None
-        for index, chunk in enumerate(chunks):
-            last = index == len(chunks) - 1
-            sent = await messageable.send(
-                chunk, embed=embed if last else None, view=view if last else None,
-                nonce=nonce_for(key, index), allowed_mentions=NO_MENTIONS,
-                reference=reference if index == 0 else None, mention_author=False)
-            first_id = first_id or str(sent.id)
+            return await self._forum_post(channel_id, message, key, attempt)
+        sent = await self._send_parts(target, message, key, reference=reference)
         thread = None if message.direct_to else message.thread_id
-        return Delivery(first_id or "", channel_id, thread)
+        return Delivery(sent[0], channel_id, thread)
 
-    async def _forum_post(self, forum_id: str, message: OutboundMessage,
+    async def _send_parts(self, target: str, message: OutboundMessage, key: str, *,
+                          reference: discord.MessageReference | None = None,
+                          parts: list[Part] | None = None) -> list[str]:
+        """Send the parts of ``message`` not yet sent (``parts_sent``) to ``target``, in
+        order; returns the ids of all of them. A failure after some went out raises a
+        DeliveryError that records them, so the retry starts after them."""
+        parts = parts_of(message) if parts is None else parts
+        view = render_view(message.buttons, self.book)
+        messageable = self.client.get_partial_messageable(int(target))
+        sent = list(message.parts_sent)
+        for index, part in enumerate(parts):
+            if index < len(sent):
+                continue
+            last = index == len(parts) - 1
+            try:
+                posted = await messageable.send(
+                    part.content, embed=part.embed, view=view if last else None,
+                    nonce=nonce_for(key, index), allowed_mentions=NO_MENTIONS,
+                    reference=reference if index == 0 else None, mention_author=False)
+            except (discord.HTTPException, discord.RateLimited, aiohttp.ClientError, OSError,
+                    asyncio.TimeoutError) as error:
+                if not sent:
+                    raise
+                failure = delivery_error(error)
+                failure.parts_sent = tuple(sent)
+                raise failure from error
+            sent.append(str(posted.id))
+        return sent
+
+    async def _forum_post(self, forum_id: str, message: OutboundMessage, key: str,
                           attempt: int) -> Delivery:
         """A message to a forum with no thread starts a post (a ticket opened by the
         panel in a forum); the post's id is its first message's. Discord takes no nonce
@@ -186,21 +257,27 @@ class Outbound:
         if not isinstance(forum, discord.ForumChannel):
             raise DeliveryError(f"channel {forum_id} is not a forum I can see", permanent=True)
         name = self.thread_name(message.ticket_number)
-        if attempt > 1 and message.ticket_number is not None:
-            found = await self._started_post(forum, name)
-            if found is not None:
-                logger.info("forum post %s was started by an earlier attempt", found)
-                self._threads.put(found, True)
-                return Delivery(found, forum_id, found)
-        embed, view = render_embed(message), render_view(message.buttons, self.book)
-        created = await self.once.request("POST", f"/channels/{forum_id}/threads", {
-            "name": name, "auto_archive_duration": ARCHIVE_MINUTES,
-            "message": {"content": (message.text or "…")[:CONTENT_LIMIT],
-                        "embeds": [embed.to_dict()] if embed else [],
-                        "components": view.to_components() if view else [],
-                        "allowed_mentions": NO_MENTIONS.to_dict()}})
-        thread_id = str(created["id"])
+        parts = parts_of(message)
+        thread_id = message.parts_sent[0] if message.parts_sent else None
+        if thread_id is None and attempt > 1 and message.ticket_number is not None:
+            thread_id = await self._started_post(forum, name)
+            if thread_id is not None:
+                logger.info("forum post %s was started by an earlier attempt", thread_id)
+                message = replace(message, parts_sent=(thread_id,))
+        if thread_id is None:
+            first = parts[0]
+            view = render_view(message.buttons, self.book) if len(parts) == 1 else None
+            created = await self.once.request("POST", f"/channels/{forum_id}/threads", {
+                "name": name, "auto_archive_duration": ARCHIVE_MINUTES,
+                "message": {"content": first.content or "",
+                            "embeds": [first.embed.to_dict()] if first.embed else [],
+                            "components": view.to_components() if view else [],
+                            "allowed_mentions": NO_MENTIONS.to_dict()}})
+            thread_id = str(created["id"])
+            message = replace(message, parts_sent=(thread_id,))
         self._threads.put(thread_id, True)
+        # The rest of a long first post goes on in the post's own thread.
+        await self._send_parts(thread_id, message, key, parts=parts)
         return Delivery(thread_id, forum_id, thread_id)
 
     async def _started_post(self, forum: discord.ForumChannel, name: str) -> str | None:
@@ -224,7 +301,11 @@ class Outbound:
         embed = render_embed(message)
         partial = self.client.get_partial_messageable(int(target)) \
             .get_partial_message(int(message.edit_of))
-        await partial.edit(content=None if embed else message.text[:CONTENT_LIMIT],
+        # An edit replaces one message: a text too long for it keeps its first part,
+        # marked as cut (the desk edits only cards, which it keeps short).
+        text = split_text(message.text or "…")
+        content = text[0] + ("…" if len(text) > 1 else "")
+        await partial.edit(content=None if embed else content[:CONTENT_LIMIT],
                            embed=embed, view=render_view(message.buttons, self.book),
                            allowed_mentions=NO_MENTIONS)
         return Delivery(message.edit_of, message.channel_id, message.thread_id)

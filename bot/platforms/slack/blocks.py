@@ -3,7 +3,13 @@
 Limits honoured (Slack rejects the whole call otherwise): 50 blocks per message and 100
 per view, 3000 characters of ``mrkdwn`` per section, 150 per header, 10 fields of 2000
 per section, 25 elements per actions block, 75 characters per button label and 2000 per
-button value, 24 per modal title. Button ``action_id``s are unique within a message
+button value, 24 per modal title.
+
+Nothing is cut off: long text becomes several sections, split at paragraphs, lines or
+words and never inside an entity, a reference or a link (bot/platforms/chunks.py); a
+field too long for a field becomes sections of its own; and a message with more blocks
+(or text) than one Slack message holds becomes several messages (:func:`message_parts`),
+the header leading the first and the buttons closing the last. Button ``action_id``s are unique within a message
 (five rating buttons share one action, so repeats get a ``~n`` suffix that
 :func:`action_of` removes).
 """
@@ -11,11 +17,13 @@ button value, 24 per modal title. Button ``action_id``s are unique within a mess
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from bot.core import Button, FormField, OutboundMessage
-from bot.platforms.slack.markup import mrkdwn, plain
+from bot.platforms.chunks import split_text, units
+from bot.platforms.slack.markup import escape, mrkdwn, plain, truncate_escaped
 
 MESSAGE_BLOCKS = 50
 VIEW_BLOCKS = 100
@@ -28,12 +36,20 @@ BUTTON_LABEL_CHARS = 75
 FALLBACK_CHARS = 3000
 MODAL_TITLE_CHARS = 24
 CALLBACK_PREFIX = "hd|"
+# Text Slack keeps in one message (it truncates beyond 40,000), and the length beyond
+# which plain text goes in sections (Slack advises at most 4,000 characters of ``text``).
+MESSAGE_TEXT_CHARS = 39_000
+PLAIN_TEXT_CHARS = 4_000
+# In escaped mrkdwn every & starts an entity and every < a reference; links are bare.
+MARKUP = re.compile(r"&(?:amp|lt|gt);|<[^<>]*>|https?://[^\s<>]+")
 _FORM_MARK = '{"v":'
 
 
 def needs_blocks(message: OutboundMessage) -> bool:
-    """Plain text is enough unless the message has a title, fields or buttons."""
-    return bool(message.title or message.fields or message.buttons)
+    """Plain text is enough unless the message has a title, fields or buttons, or its
+    text is too long for one ``text``."""
+    return bool(message.title or message.fields or message.buttons) \
+        or units(escape(message.text)) > PLAIN_TEXT_CHARS
 
 
 def fallback_text(message: OutboundMessage) -> str:
@@ -49,24 +65,94 @@ def _title_and_text(message: OutboundMessage) -> list[dict]:
     if message.title:
         blocks.append({"type": "header", "text": {
             "type": "plain_text", "text": plain(message.title, HEADER_CHARS), "emoji": True}})
-    if message.text.strip():
-        blocks.append(_section(message.text))
+    blocks.extend(sections(message.text))
     return blocks
 
 
-def message_blocks(message: OutboundMessage, limit: int = MESSAGE_BLOCKS) -> list[dict]:
-    """Header, text, fields and buttons of ``message``, within ``limit`` blocks."""
-    blocks = _title_and_text(message)
-    fields = [{"type": "mrkdwn", "text": mrkdwn(f"*{label}*\n{value}", FIELD_CHARS)}
-              for label, value in message.fields]
-    for start in range(0, len(fields), FIELDS_PER_SECTION):
-        blocks.append({"type": "section", "fields": fields[start:start + FIELDS_PER_SECTION]})
+def sections(text: str) -> list[dict]:
+    """``text`` as mrkdwn sections of at most 3,000 characters each, in order."""
+    pieces = split_text(escape(text), SECTION_CHARS, MARKUP)
+    return [{"type": "section", "text": {"type": "mrkdwn", "text": piece}}
+            for piece in pieces if piece.strip()]
+
+
+def _field_blocks(message: OutboundMessage) -> list[dict]:
+    """Fields ten to a section; one too long for a field becomes sections of its own,
+    in its place."""
+    blocks: list[dict] = []
+    run: list[dict] = []
+
+    def flush() -> None:
+        for start in range(0, len(run), FIELDS_PER_SECTION):
+            blocks.append({"type": "section", "fields": run[start:start + FIELDS_PER_SECTION]})
+        run.clear()
+
+    for label, value in message.fields:
+        text = f"*{label}*\n{value}"
+        if units(escape(text)) <= FIELD_CHARS:
+            run.append({"type": "mrkdwn", "text": escape(text)})
+        else:
+            flush()
+            blocks.extend(sections(text))
+    flush()
+    return blocks
+
+
+def _actions(message: OutboundMessage) -> list[dict]:
     elements = button_elements(message.buttons)
-    actions = [{"type": "actions", "elements": elements[start:start + BUTTONS_PER_ACTIONS]}
-               for start in range(0, len(elements), BUTTONS_PER_ACTIONS)]
-    # Buttons matter more than trailing text: keep them when something must go.
+    return [{"type": "actions", "elements": elements[start:start + BUTTONS_PER_ACTIONS]}
+            for start in range(0, len(elements), BUTTONS_PER_ACTIONS)]
+
+
+def message_blocks(message: OutboundMessage, limit: int = MESSAGE_BLOCKS) -> list[dict]:
+    """Header, text, fields and buttons of ``message`` as one message (an edit replaces
+    one), within ``limit`` blocks: when they do not all fit, the buttons are kept and
+    the last block says that the rest is cut. A post is never cut: see
+    :func:`message_parts`."""
+    blocks = _title_and_text(message) + _field_blocks(message)
+    actions = _actions(message)[:limit]
     room = limit - len(actions)
-    return blocks[:max(room, 0)] + actions[:limit]
+    if len(blocks) > room:
+        blocks = blocks[:max(room - 1, 0)] + [
+            {"type": "section", "text": {"type": "mrkdwn", "text": "…"}}][:max(room, 0)]
+    return blocks + actions
+
+
+def message_parts(message: OutboundMessage) -> list[tuple[str, list[dict]]]:
+    """``message`` as the Slack messages (fallback text, blocks) that say all of it, in
+    order: each within 50 blocks and the text one message keeps; the buttons close
+    the last."""
+    blocks = _title_and_text(message) + _field_blocks(message)
+    actions = _actions(message)[:MESSAGE_BLOCKS]
+    parts: list[list[dict]] = []
+    current: list[dict] = []
+    size = 0
+    for block in blocks:
+        length = _text_length(block)
+        if current and (len(current) >= MESSAGE_BLOCKS or size + length > MESSAGE_TEXT_CHARS):
+            parts.append(current)
+            current, size = [], 0
+        current.append(block)
+        size += length
+    if actions and len(current) + len(actions) > MESSAGE_BLOCKS:
+        parts.append(current)
+        current = []
+    parts.append(current + actions)
+    return [(fallback_text(message) if index == 0 else _fallback_of(part), part)
+            for index, part in enumerate(parts)]
+
+
+def _text_length(block: dict) -> int:
+    if "text" in block:
+        return units(block["text"]["text"])
+    return sum(units(field["text"]) for field in block.get("fields", ()))
+
+
+def _fallback_of(blocks: list[dict]) -> str:
+    """The notification text of a later part: the start of what it says."""
+    texts = [b["text"]["text"] for b in blocks if b["type"] == "section" and "text" in b]
+    texts += [f["text"] for b in blocks for f in b.get("fields", ())]
+    return truncate_escaped("\n".join(texts), FALLBACK_CHARS) or "…"
 
 
 def home_view(message: OutboundMessage) -> dict:
@@ -74,15 +160,9 @@ def home_view(message: OutboundMessage) -> dict:
     blocks = _title_and_text(message)
     for label, value in message.fields:
         blocks.append({"type": "divider"})
-        blocks.append(_section(f"*{label}*\n{value}"))
-    elements = button_elements(message.buttons)
-    blocks.extend({"type": "actions", "elements": elements[start:start + BUTTONS_PER_ACTIONS]}
-                  for start in range(0, len(elements), BUTTONS_PER_ACTIONS))
+        blocks.extend(sections(f"*{label}*\n{value}"))
+    blocks.extend(_actions(message))
     return {"type": "home", "blocks": blocks[:VIEW_BLOCKS]}
-
-
-def _section(text: str) -> dict:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": mrkdwn(text, SECTION_CHARS)}}
 
 
 def button_elements(buttons: tuple[Button, ...]) -> list[dict]:

@@ -10,6 +10,11 @@
   is ``chat.postEphemeral``, and where the bot cannot post, the interaction's
   ``response_url`` (the event's ``reply_token``), else a DM. A private answer is never lost.
 * Failures become ``DeliveryError``: 429s with ``retry_after``, hopeless ones permanent.
+* Nothing is cut off: long text goes in several sections (blocks.py), and a message that
+  one Slack message cannot hold goes as several, in order. Each part is tagged with its
+  own key (``hd-7``, ``hd-7/1``, ...), so a re-attempt finds the parts already posted;
+  and when a part fails, the parts sent are recorded on the outbox row (``parts_sent``)
+  so the retry continues after them.
 """
 
 from __future__ import annotations
@@ -22,7 +27,9 @@ import aiohttp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core import Delivery, DeliveryError, OutboundMessage
-from bot.platforms.slack.blocks import fallback_text, home_view, message_blocks, needs_blocks
+from bot.platforms.slack.blocks import (
+    fallback_text, home_view, message_blocks, message_parts, needs_blocks,
+)
 from bot.platforms.slack.limits import MethodLimiter, SlackCallError, delivery_error
 from bot.platforms.slack.markup import mrkdwn
 
@@ -36,6 +43,11 @@ LOOKUP_LIMIT = 15  # conversations.* pages hold at most 15 for apps outside the 
 # Where the bot cannot post an ephemeral message, another way is tried.
 _NOT_HERE = frozenset({"channel_not_found", "not_in_channel", "user_not_in_channel",
                        "is_archived", "channel_is_archived", "restricted_action"})
+
+
+def part_key(key: str, index: int) -> str:
+    """The idempotency key of part ``index`` of the message sent under ``key``."""
+    return key if index == 0 else f"{key}/{index}"
 
 
 class SlackSender:
@@ -83,24 +95,46 @@ class SlackSender:
 
     async def post(self, channel: str, message: OutboundMessage, key: str,
                    attempt: int) -> Delivery:
-        """``chat.postMessage`` with the idempotency key as metadata, unless a re-attempt
-        finds the earlier post."""
-        if attempt > 1:
-            found = await self.find_posted(channel, message.thread_id, key)
-            if found:
-                logger.info("outbox %s was already posted as %s; not posting again", key, found)
-                return Delivery(found, channel, message.thread_id)
-        payload = {"key": key}
-        if message.ticket_number is not None:
-            payload["ticket"] = message.ticket_number
-        response = await self.call(
-            "chat.postMessage", channel=channel, thread_ts=message.thread_id or None,
-            metadata={"event_type": METADATA_TYPE, "event_payload": payload},
-            unfurl_links=False, unfurl_media=False, **self._content(message))
-        return Delivery(response["ts"], response.get("channel") or channel, message.thread_id)
+        """``chat.postMessage`` of each part not yet sent, with its idempotency key as
+        metadata, unless a re-attempt finds the earlier post of it."""
+        parts = self._parts(message)
+        keys = [part_key(key, index) for index in range(len(parts))]
+        sent = list(message.parts_sent)
+        found: dict[str, str] = {}
+        if attempt > 1 and len(sent) < len(parts):
+            found = await self.find_posted_keys(channel, message.thread_id, keys[len(sent):])
+        posted_in = channel
+        for index in range(len(sent), len(parts)):
+            if keys[index] in found:
+                logger.info("outbox %s was already posted as %s; not posting again",
+                            keys[index], found[keys[index]])
+                sent.append(found[keys[index]])
+                continue
+            payload: dict[str, Any] = {"key": keys[index]}
+            if message.ticket_number is not None:
+                payload["ticket"] = message.ticket_number
+            try:
+                response = await self.call(
+                    "chat.postMessage", channel=channel, thread_ts=message.thread_id or None,
+                    metadata={"event_type": METADATA_TYPE, "event_payload": payload},
+                    unfurl_links=False, unfurl_media=False, **parts[index])
+            except DeliveryError as error:
+                if sent:
+                    error.parts_sent = tuple(sent)
+                raise
+            sent.append(response["ts"])
+            posted_in = response.get("channel") or posted_in
+        return Delivery(sent[0], posted_in, message.thread_id)
 
     async def find_posted(self, channel: str, thread_ts: str | None, key: str) -> str | None:
         """The ts of a recent message in the thread (or channel) tagged with ``key``."""
+        return (await self.find_posted_keys(channel, thread_ts, [key])).get(key)
+
+    async def find_posted_keys(self, channel: str, thread_ts: str | None,
+                               keys: list[str]) -> dict[str, str]:
+        """The ts of each recent message in the thread (or channel) tagged with one of
+        ``keys``, by key."""
+        wanted, found = set(keys), {}
         oldest = f"{time.time() - self.lookup_window:.6f}"
         cursor = None
         for _ in range(LOOKUP_PAGES):
@@ -114,13 +148,13 @@ class SlackSender:
                     include_all_metadata=True, limit=LOOKUP_LIMIT, cursor=cursor)
             for item in response.get("messages") or []:
                 metadata = item.get("metadata") or {}
-                if (metadata.get("event_type") == METADATA_TYPE
-                        and (metadata.get("event_payload") or {}).get("key") == key):
-                    return item["ts"]
+                tagged = (metadata.get("event_payload") or {}).get("key")
+                if metadata.get("event_type") == METADATA_TYPE and tagged in wanted:
+                    found.setdefault(tagged, item["ts"])
             cursor = (response.get("response_metadata") or {}).get("next_cursor")
-            if not cursor:
-                return None
-        return None
+            if not cursor or len(found) == len(wanted):
+                return found
+        return found
 
     async def update(self, channel: str, message: OutboundMessage) -> Delivery:
         """``chat.update`` of the message ``edit_of``."""
@@ -152,13 +186,17 @@ class SlackSender:
             if message.reply_token and await self.respond(message.reply_token, message):
                 return Delivery(f"response-{key}", channel)
             return await self.post(await self.dm_channel(user), message, key, attempt)
+        sent = list(message.parts_sent)
         try:
-            response = await self.call("chat.postEphemeral", channel=channel, user=user,
-                                       thread_ts=message.thread_id or None,
-                                       **self._content(message))
-            return Delivery(response.get("message_ts") or f"ephemeral-{key}", channel,
-                            message.thread_id)
+            for content in self._parts(message)[len(sent):]:
+                response = await self.call("chat.postEphemeral", channel=channel, user=user,
+                                           thread_ts=message.thread_id or None, **content)
+                sent.append(response.get("message_ts") or f"ephemeral-{key}")
+            return Delivery(sent[0], channel, message.thread_id)
         except SlackCallError as error:
+            if sent:  # some parts are shown: the retry goes on after them, here
+                error.parts_sent = tuple(sent)
+                raise
             if error.code not in _NOT_HERE:
                 raise
             logger.info("cannot post privately in %s (%s); trying another way", channel, error.code)
@@ -168,8 +206,13 @@ class SlackSender:
         return await self.post(dm, message, key, attempt)
 
     async def respond(self, response_url: str, message: OutboundMessage) -> bool:
-        """Post to an interaction's ``response_url`` (valid 5 times in 30 minutes)."""
-        body = {"response_type": "ephemeral", "replace_original": False, **self._content(message)}
+        """Post to an interaction's ``response_url`` (valid 5 times in 30 minutes). Only
+        a message that fits one Slack message goes this way (a longer one would spend
+        the URL's uses); False means: use another way."""
+        parts = self._parts(message)
+        if len(parts) > 1 or message.parts_sent:
+            return False
+        body = {"response_type": "ephemeral", "replace_original": False, **parts[0]}
         session = self.client.session
         try:
             if session is None or session.closed:
@@ -182,9 +225,17 @@ class SlackSender:
 
     @staticmethod
     def _content(message: OutboundMessage) -> dict[str, Any]:
+        """``message`` as one Slack message (an edit replaces one)."""
         if needs_blocks(message):
             return {"text": fallback_text(message), "blocks": message_blocks(message)}
         return {"text": mrkdwn(message.text, TEXT_CHARS)}
+
+    @staticmethod
+    def _parts(message: OutboundMessage) -> list[dict[str, Any]]:
+        """``message`` as the Slack messages that say all of it, in order."""
+        if needs_blocks(message):
+            return [{"text": text, "blocks": blocks} for text, blocks in message_parts(message)]
+        return [{"text": mrkdwn(message.text, TEXT_CHARS)}]
 
 
 async def _post_json(session: aiohttp.ClientSession, url: str, body: dict) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import json
 
 from hypothesis import given
@@ -86,7 +88,7 @@ def test_a_card_is_a_header_a_section_fields_and_buttons():
 def test_block_kit_limits_are_respected():
     huge = "x" * 10_000
     blocks = message_blocks(card(text=huge, title="t" * 500,
-                                 fields=tuple((f"f{i}", huge) for i in range(23)),
+                                 fields=tuple((f"f{i}", "y" * 1_900) for i in range(23)),
                                  buttons=tuple(Button(str(i), "rate", str(i)) for i in range(30))))
     assert len(blocks) <= 50
     assert len(blocks[0]["text"]["text"]) <= 150
@@ -162,3 +164,22 @@ def test_the_manifest_subscribes_to_everything_the_adapter_listens_for():
                   "app_mentions:read", "im:history", "channels:history"):
         assert f"- {scope}" in lines
     assert "socket_mode_enabled: true" in lines and "is_enabled: true" in lines
+
+
+def test_a_message_too_big_for_one_slack_message_is_several_and_nothing_is_cut():
+    from bot.platforms.slack.blocks import message_parts
+    text = " ".join(f"w{i:05d}" for i in range(30_000))  # 210,000 characters
+    fields = tuple((f"f{i}", f"v{i:05d} " * 400) for i in range(3))  # each too long for a field
+    parts = message_parts(card(text=text, fields=fields, buttons=(Button("Go", "go"),)))
+    assert len(parts) > 1
+    blocks = [b for _, part in parts for b in part]
+    assert all(len(part) <= 50 for _, part in parts)
+    assert parts[0][1][0]["type"] == "header" and parts[-1][1][-1]["type"] == "actions"
+    assert not any(b["type"] == "actions" for _, part in parts[:-1] for b in part)
+    shown = "\n".join(b["text"]["text"] for b in blocks if b["type"] == "section" and "text" in b)
+    assert re.findall(r"w\d{5}", shown) == [f"w{i:05d}" for i in range(30_000)]
+    assert re.findall(r"v\d{5}", shown) == [f"v{i:05d}" for i in range(3) for _ in range(400)]
+    assert all(len(b["text"]["text"]) <= 3000 for b in blocks if "text" in b
+               and b["type"] == "section")
+    assert all(sum(len(b["text"]["text"]) for b in part if b["type"] == "section")
+               <= 39_000 for _, part in parts)

@@ -112,9 +112,18 @@ class RestMixin:
             for item in row.get("components", []):
                 if len(item.get("custom_id", "")) > 100:
                     return "custom_id: Must be 100 or fewer in length."
+        total = 0
         for embed in body.get("embeds") or []:
             if len(embed.get("description") or "") > 4096 or len(embed.get("title") or "") > 256:
                 return "embeds: too long."
+            fields = embed.get("fields") or []
+            if len(fields) > 25 or any(len(f.get("name") or "") > 256
+                                       or len(f.get("value") or "") > 1024 for f in fields):
+                return "embeds: fields too long."
+            total += sum(len(embed.get(k) or "") for k in ("title", "description"))
+            total += sum(len(f.get("name") or "") + len(f.get("value") or "") for f in fields)
+        if total > 6000:
+            return "embeds: Embed size exceeds maximum size of 6000."
         return None
 
     def _create_message(self, channel_id: str, *, body) -> web.Response:

@@ -106,9 +106,10 @@ class FakeSlack(SlackState):
         """Answer the next ``times`` calls of ``method`` with 429 and ``Retry-After``."""
         self._throttled[method].extend([retry_after] * times)
 
-    def fail(self, method: str, error: str, times: int = 1) -> None:
-        """Answer the next ``times`` calls of ``method`` with ``ok: false, error``."""
-        self._failing[method].extend([error] * times)
+    def fail(self, method: str, error: str, times: int = 1, *, skip: int = 0) -> None:
+        """Answer the next ``times`` calls of ``method`` with ``ok: false, error``, after
+        letting ``skip`` of them through."""
+        self._failing[method].extend([None] * skip + [error] * times)
 
     def lose_response(self, method: str, times: int = 1, *, channel: str | None = None) -> None:
         """Let the next ``times`` calls of ``method`` (to ``channel``, or to any) take
@@ -146,7 +147,9 @@ class FakeSlack(SlackState):
         if token != expected:
             return 200, {"ok": False, "error": "invalid_auth"}, {}
         if self._failing.get(method):
-            return 200, {"ok": False, "error": self._failing[method].pop(0)}, {}
+            error = self._failing[method].pop(0)
+            if error is not None:
+                return 200, {"ok": False, "error": error}, {}
         channel = args.get("channel")
         if channel in self._forbidden and method in ("chat.postMessage", "chat.postEphemeral"):
             return 200, {"ok": False, "error": self._forbidden[channel]}, {}

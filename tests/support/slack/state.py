@@ -12,6 +12,29 @@ import time
 from typing import Any
 
 
+# Slack keeps this much of a message's text and truncates the rest.
+TEXT_KEPT = 40_000
+
+
+def invalid_blocks(blocks: Any) -> str | None:
+    """What Slack's ``invalid_blocks`` would name in ``blocks``, or None."""
+    if not blocks:
+        return None
+    if len(blocks) > 50:
+        return "no more than 50 items allowed [json-pointer:/blocks]"
+    for index, block in enumerate(blocks):
+        text = (block.get("text") or {}).get("text") or ""
+        limit = {"section": 3000, "header": 150}.get(block.get("type"))
+        if limit is not None and len(text) > limit:
+            return f"must be less than {limit + 1} characters [json-pointer:/blocks/{index}/text]"
+        fields = block.get("fields") or []
+        if len(fields) > 10 or any(len(f.get("text") or "") > 2000 for f in fields):
+            return f"fields too long [json-pointer:/blocks/{index}/fields]"
+        if len(block.get("elements") or []) > 25:
+            return f"too many elements [json-pointer:/blocks/{index}/elements]"
+    return None
+
+
 def _truthy(value: Any) -> bool:
     return value in (True, 1, "1", "true", "True")
 
@@ -104,9 +127,13 @@ class SlackState:
         return {"ok": True, "channel": {"id": self.dm_of(users)}}
 
     def api_chat_postMessage(self, args: dict) -> dict:
-        """Store a bot message."""
+        """Store a bot message (Block Kit limits enforced, text kept up to 40,000)."""
+        problem = invalid_blocks(args.get("blocks"))
+        if problem:
+            return {"ok": False, "error": "invalid_blocks", "errors": [problem]}
         message = {"type": "message", "channel": args["channel"], "ts": self.next_ts(),
-                   "user": self.bot_user, "bot_id": self.bot_id, "text": args.get("text", ""),
+                   "user": self.bot_user, "bot_id": self.bot_id,
+                   "text": args.get("text", "")[:TEXT_KEPT],
                    "blocks": args.get("blocks") or []}
         if args.get("thread_ts"):
             message["thread_ts"] = args["thread_ts"]
@@ -121,6 +148,9 @@ class SlackState:
         message = self.find(args.get("channel", ""), args.get("ts", ""))
         if message is None:
             return {"ok": False, "error": "message_not_found"}
+        problem = invalid_blocks(args.get("blocks"))
+        if problem:
+            return {"ok": False, "error": "invalid_blocks", "errors": [problem]}
         message["text"] = args.get("text", "")
         message["blocks"] = args.get("blocks") or []
         message["edits"] = message.get("edits", 0) + 1
@@ -129,6 +159,9 @@ class SlackState:
 
     def api_chat_postEphemeral(self, args: dict) -> dict:
         """Store a message only ``user`` sees."""
+        problem = invalid_blocks(args.get("blocks"))
+        if problem:
+            return {"ok": False, "error": "invalid_blocks", "errors": [problem]}
         message = {"channel": args["channel"], "user": args["user"], "text": args.get("text", ""),
                    "blocks": args.get("blocks") or [], "thread_ts": args.get("thread_ts"),
                    "message_ts": self.next_ts()}

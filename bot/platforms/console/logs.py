@@ -1,0 +1,56 @@
+"""The console's logs go to a file, never into the conversation on the terminal.
+
+The transcript is what the desk said; a log line in the middle of it reads as if the
+desk had said it. So in the console every log record goes to a file, and an error
+(something went wrong inside the desk) also gets one line on stderr naming the file.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+
+LOG_FILE = "helpdesk-console.log"
+FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+class _OneLine(logging.Formatter):
+    """``helpdesk-bot: error: <message> (details in <file>)``, without the traceback."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.path = path
+
+    def format(self, record: logging.LogRecord) -> str:
+        first = (record.getMessage().splitlines() or [""])[0]
+        return f"helpdesk-bot: error: {first} (details in {self.path})"
+
+
+def log_to_file(path: str | Path = LOG_FILE, level: str = "WARNING") -> Path | None:
+    """Send the logs to ``path`` at ``level`` (errors also as one line on stderr);
+    returns the file, or None when it cannot be written (then only errors are shown,
+    one line each)."""
+    path = Path(path)
+    root = logging.getLogger()
+    root.setLevel(level)
+    brief = logging.StreamHandler(sys.stderr)
+    brief.setLevel(logging.ERROR)
+    if not _writable(path):
+        brief.setFormatter(logging.Formatter("helpdesk-bot: error: %(message)s"))
+        root.addHandler(brief)
+        return None
+    # Made on the first record: a run that logs nothing leaves no file behind.
+    handler = logging.FileHandler(path, encoding="utf-8", delay=True)
+    handler.setFormatter(logging.Formatter(FORMAT))
+    brief.setFormatter(_OneLine(path))
+    root.addHandler(handler)
+    root.addHandler(brief)
+    return path
+
+
+def _writable(path: Path) -> bool:
+    if path.exists():
+        return path.is_file() and os.access(path, os.W_OK)
+    return os.access(path.parent if str(path.parent) else Path("."), os.W_OK)

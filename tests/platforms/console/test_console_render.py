@@ -1,0 +1,81 @@
+"""What the console prints: never a raw control character, long text whole and wrapped."""
+
+from __future__ import annotations
+
+import io
+import re
+
+from bot.app import App, run_app
+from bot.core import Button, OutboundMessage
+from bot.platforms.console.render import clean, render
+from bot.settings import Settings
+
+# Everything a terminal would act on rather than show: C0 controls but newline and
+# tab, DEL, C1 controls (0x9b is a one-byte CSI), and bidi overrides.
+RAW = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+HOSTILE = ("Printer \x1b[2J\x1b]0;owned\x07 jammed\x9b31m\r\n"
+           "second\tline\x00\x08\x7f \u202eevil\u202c")
+
+
+def message(text: str, **extra) -> OutboundMessage:
+    return OutboundMessage(channel_id="dm-alex", text=text, ticket_number=1, **extra)
+
+
+def test_control_characters_are_shown_escaped_never_raw():
+    printed = render(message(HOSTILE, title="T\x1b[1m", fields=(("F\x07", "v\x1b"),),
+                             buttons=(Button("Ok\x1b[5m", "ok"),)))
+    assert not RAW.search(printed), repr(printed)
+    assert "\\x1b[2J" in printed and "\\x07" in printed and "\\x9b" in printed
+    assert "\\u202e" in printed
+    # Newlines and tabs stay what they are; a carriage return is a line break.
+    assert "jammed\\x9b31m\n  second\tline" in printed
+
+
+def test_clean_keeps_ordinary_text_as_it_is():
+    text = "Café ☕ naïve — “quotes” <@alex> #1\n\tindented"
+    assert clean(text) == text
+
+
+async def test_what_a_person_types_reaches_the_terminal_escaped(sqlite_url):
+    out = io.StringIO()
+    script = f"{HOSTILE}\n/as agent Sam\x1b[2J\n/teleport\x1b[2J\n/press Yes\x1b]0;x\x07\n"
+    app = App(Settings(database_url=sqlite_url), console=True, stdin=io.StringIO(script),
+              stdout=out)
+    await run_app(app)
+    printed = out.getvalue()
+    assert "opened ticket #1" in printed
+    assert not RAW.search(printed), repr(printed)
+
+
+def test_long_text_is_printed_whole():
+    words = [f"w{i:04d}" for i in range(2000)]
+    printed = render(message(" ".join(words)))
+    assert re.findall(r"w\d{4}", printed) == words
+
+
+def test_at_a_terminal_long_lines_wrap_at_words_and_never_inside_a_link():
+    url = "https://example.com/a/very/long/path/that/must/stay/whole?x=1&y=2"
+    text = " ".join(["word"] * 40) + f" see {url} " + " ".join(["more"] * 30)
+    printed = render(message(text), width=40)
+    body = printed.splitlines()[1:]
+    assert all(len(line) <= 40 or url in line for line in body), printed
+    assert any(url in line for line in body)
+    assert re.findall(r"\w+", " ".join(body)) == re.findall(r"\w+", text)
+    assert all(line.startswith("  ") for line in body)
+
+
+async def test_a_long_reply_reaches_the_requester_whole(sqlite_url):
+    words = [f"w{i:05d}" for i in range(1_700)]  # about 12,000 characters
+    out = io.StringIO()
+    script = f"My VPN keeps dropping\n/as agent\n/ticket reply 1 {' '.join(words)}\n"
+    app = App(Settings(database_url=sqlite_url), console=True, stdin=io.StringIO(script),
+              stdout=out)
+    await run_app(app)
+    relayed = out.getvalue().split("Sam: ", 1)[1]
+    assert re.findall(r"w\d{5}", relayed) == words
+
+
+def test_a_mention_shows_the_name_it_carries_or_the_persona_s_name():
+    printed = render(message("Ask <@u9|Carol> or <@kim> in <#triage|triage>"),
+                     names={"kim": "Kim", "alex": "Alex"})
+    assert "Ask @Carol or @Kim in #triage" in printed and "[DM with Alex · ticket #1]" in printed
