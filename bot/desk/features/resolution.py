@@ -44,8 +44,8 @@ async def resolve(ctx: Context) -> None:
     await ctx.uow.promises.make(ctx.workspace.id, ticket.id, PromiseKind.AWAITING_CONFIRMATION,
                                 remind_at, ctx.now, owner_id=ticket.owner_id)
     if summary:
-        await ctx.uow.tickets.add_event(ticket.id, "reply", ctx.now, author_id=ctx.person.id,
-                                        body=summary)
+        await ctx.uow.tickets.add_event(ticket.id, "resolution", ctx.now,
+                                        author_id=ctx.person.id, body=summary)
     requester = await ctx.uow.people.get(ticket.requester_id)
     await ctx.post(to_requester(ticket, ctx.t(
         "resolution.resolved", agent=ctx.person.name, ref=ticket.ref,
