@@ -8,6 +8,8 @@ message is relayed to the requester as a public reply, unless it starts with
 
 from __future__ import annotations
 
+import re
+
 from bot.core import Button, IncomingMessage
 from bot.domain.people import Role
 from bot.domain.tickets import Ticket, TicketAction, TicketStatus
@@ -49,10 +51,30 @@ async def _from_triage_thread(ctx: Context, ticket: Ticket, text: str) -> None:
         await ctx.answer(ctx.t("intake.only_agents_here"))
         return
     stripped = text.strip()
-    if stripped.lower().startswith("note:"):
-        await add_note(ctx, ticket, stripped[5:].strip())
+    note = note_text(stripped)
+    if note is not None:
+        await add_note(ctx, ticket, note or stripped)
     else:
         await send_public_reply(ctx, ticket, stripped)
+
+
+# How agents mark a message as internal in a chat thread: "note:", "NOTE-", "Note —",
+# "internal:", "private:", "[note]", "(internal)", "#note", "// ...". A marker is a word
+# and punctuation, so "Note that the printer restarts at noon" is still a reply.
+_NOTE_MARK = re.compile(
+    r"^\s*(?:[\[({<]\s*(?:internal\s+)?(?:notes?|internal|private)\s*[\])}>]"
+    r"|#(?:notes?|internal|private)\b"
+    r"|(?:internal\s+)?(?:notes?|internal|private)\s*[:\-–—]"
+    r"|//)\s*", re.IGNORECASE)
+
+
+def note_text(text: str) -> str | None:
+    """The note in an agent's message under the card, without its marker; None when the
+    message is not marked as a note (and so is a reply for the requester). When in
+    doubt it is a note: a note relayed is a leak, a reply kept back is only late (the
+    agent is told "Note added", and can reply)."""
+    match = _NOTE_MARK.match(text)
+    return text[match.end():].strip() if match else None
 
 
 async def _agent_in_requester_thread(ctx: Context, ticket: Ticket, text: str) -> None:
