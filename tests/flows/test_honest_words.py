@@ -308,3 +308,18 @@ async def test_the_words_of_the_desks_hours_are_templates(sqlite_url):
                 "days": {"mon": "lun", "fri": "ven"}, "admin": {"day_range": "{first} à {last}"}}})
         await desk.command("boss", "helpdesk show")
         assert "lun à ven 09:00-17:00 (UTC)" in full_text(desk.private_to("boss")[-1])
+
+
+# ---- what counts as a short thank-you ------------------------------------------------------
+
+def test_a_short_thank_you_is_recognised_conservatively():
+    from bot.desk.features.conversation import is_short_thanks
+    for thanks in ("Thanks again, all good now!", "thanks!", "Thank you so much 🙂", "thx",
+                   "Cheers, that did it", "Much appreciated", "Great, thank you!", "ty 🙏"):
+        assert is_short_thanks(thanks), thanks
+    for other in ("Thanks, but it's still broken", "thanks, can you also reset my password",
+                  "Thank you! Is the VPN down again?", "It happened again, thanks",
+                  "thanks, it doesn't work", "The printer works now", "thanks, please check X",
+                  "Thanks. The scanner on floor 3 shows error E4 whenever I try to scan "
+                  "to email, could someone look?", "no thanks", "ok"):
+        assert not is_short_thanks(other), other
