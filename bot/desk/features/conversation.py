@@ -112,8 +112,8 @@ async def requester_wrote(ctx: Context, ticket: Ticket, text: str) -> None:
         await start_update_cadence(ctx, ticket)
         owner = await ctx.uow.people.get(ticket.owner_id) if ticket.owner_id else None
         await ctx.post(to_requester(ticket, ctx.t(
-            "agent.resumed", owner=owner.name if owner else ctx.t("lapse_words.the_desk"),
-            ref=ticket.ref)), ticket_id=ticket.id)
+            "agent.resumed" if owner else "agent.resumed_unowned",
+            owner=owner.name if owner else "", ref=ticket.ref)), ticket_id=ticket.id)
     relay_text = ctx.t("intake.requester_replied", requester=ctx.person.name, ref=ticket.ref,
                        text=defang(excerpt(text)))
     relay = to_agents(ticket, relay_text)
