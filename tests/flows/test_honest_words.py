@@ -253,6 +253,10 @@ async def test_waiting_on_a_party_named_with_waiting_on_is_said_once(sqlite_url)
         await desk.command("sam", "ticket wait 1 third-party waiting on Canon")
         text = desk.requester_thread(1)[-1].text
         assert "we're waiting on Canon before" in text and "waiting on waiting" not in text
+        await desk.command("sam", "ticket wait 1 requester")
+        await desk.command("sam", "ticket wait 1 third-party for the Fortinet support team")
+        assert "we're waiting on the Fortinet support team before" in \
+            desk.requester_thread(1)[-1].text
 
 
 # ---- people and plurals ----------------------------------------------------------------------

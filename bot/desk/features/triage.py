@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from bot.domain.people import Role
 from bot.domain.errors import Unreadable
 from bot.domain.priority import Impact, Priority, PriorityDecision, Urgency
@@ -91,12 +93,22 @@ async def wait(ctx: Context) -> None:
         await ctx.uow.promises.cancel(ticket.id, ctx.now, (PromiseKind.FOLLOW_UP,))
         update = await start_update_cadence(ctx, ticket)
         message = ctx.t("agent.wait_third_party", ref=ticket.ref, agent=ctx.person.name,
-                        party=defang(excerpt(text, 200)) or ctx.t("agent.third_party_default"),
+                        party=defang(excerpt(_party(text), 200))
+                        or ctx.t("agent.third_party_default"),
                         next=when_for(ctx, update.due_at, requester))
     await ctx.post(to_requester(ticket, message), ticket_id=ticket.id)
     await ctx.answer(ctx.t("agent.waiting_noted", ref=ticket.ref, status=ticket.status.agent_label))
     await queue_card(ctx, ticket)
     ctx.handled = True
+
+
+# "waiting on Canon", "on Canon", "for the vendor": the sentence already says "waiting on".
+_WAITING_ON = re.compile(r"^\s*(?:(?:we(?:'re| are)\s+)?waiting\s+)?(?:on|for)\s+", re.I)
+
+
+def _party(text: str) -> str:
+    """Who the ticket waits on, without a leading "waiting on" the sentence says itself."""
+    return _WAITING_ON.sub("", text.strip(), count=1).strip()
 
 
 async def escalate(ctx: Context) -> None:
