@@ -14,25 +14,57 @@ _GROUPS = {"agents": Role.AGENT, "leads": Role.LEAD}
 
 
 async def _change_roles(ctx: Context, group: str) -> None:
+    """Add people to, or remove them from, the agents or the leads, and say for each
+    what is true: done, already so, not one of them, or held by a platform role."""
     assert ctx.workspace is not None
     verb, _, rest = ctx.args.partition(" ")
     refs = person_refs(rest)
     if verb not in ("add", "remove") or not refs:
         raise BadInput("input.need_role_change", "admin.role_usage", group=group)
     role = _GROUPS[group]
-    names = []
+    changed: list[str] = []
+    unchanged: list[str] = []
     for ref, label in refs:
+        # A mention with no name (Discord's <@id>) names nobody yet: the platform shows
+        # the mention by the person's name, and their first message fills it in.
+        known_name = label if label != ref else ""
         person = await ctx.uow.people.find(ctx.workspace.id, ref)
-        if person is None:
-            person = await ctx.uow.people.ensure(ctx.workspace.id, ref, label, ctx.now)
-        # The desk's own grant: it outlives any Discord role the person loses later.
-        await ctx.uow.people.record_role(person.id, role if verb == "add" else Role.REQUESTER)
-        names.append(person.name)
-    joined = ", ".join(names)
-    phrase = (("an " if role is Role.AGENT else "a ") + role.value) if len(names) == 1 \
-        else role.value + "s"
-    key = "admin.role_added" if verb == "add" else "admin.role_removed"
-    await ctx.answer(ctx.t(key, names=joined, role=phrase))
+        as_written = person.name if person else known_name or (
+            f"<@{ref}>" if f"<@{ref}" in rest or f"<@!{ref}" in rest else ref)
+        platform_role, _ = await ctx.uow.people.platform_grant(person.id) if person \
+            else (None, None)
+        if verb == "add":
+            if person is not None and person.role.at_least(role):
+                if person.role is role:
+                    unchanged.append(ctx.t("admin.role_already", name=as_written,
+                                           role=ctx.t(f"roles.{role.value}")))
+                else:
+                    unchanged.append(ctx.t("admin.role_includes", name=as_written,
+                                           their=ctx.t(f"roles.{person.role.value}"),
+                                           role=ctx.t(f"roles.{role.value}")))
+                continue
+            if person is None:
+                person = await ctx.uow.people.ensure(ctx.workspace.id, ref, known_name, ctx.now)
+            # The desk's own grant: it outlives any Discord role the person loses later.
+            await ctx.uow.people.record_role(person.id, role)
+        else:
+            if person is None or person.role is not role:
+                unchanged.append(ctx.t("admin.role_not_member", name=as_written,
+                                       group=ctx.t(f"roles.{group}")))
+                continue
+            if platform_role is role:
+                unchanged.append(ctx.t("admin.role_from_platform", name=as_written,
+                                       role=ctx.t(f"roles.{role.value}")))
+                continue
+            await ctx.uow.people.record_role(person.id, Role.REQUESTER)
+        changed.append(person.name)
+    lines = []
+    if changed:
+        key = "admin.role_added" if verb == "add" else "admin.role_removed"
+        lines.append(ctx.t(key, names=", ".join(changed),
+                           role=ctx.t(f"roles.{role.value}" if len(changed) == 1
+                                      else f"roles.{group}")))
+    await ctx.answer("\n".join(lines + unchanged))
     ctx.handled = True
 
 
