@@ -327,3 +327,27 @@ def test_a_short_thank_you_is_recognised_conservatively():
                   "Thanks. The scanner on floor 3 shows error E4 whenever I try to scan "
                   "to email, could someone look?", "no thanks", "ok"):
         assert not is_short_thanks(other), other
+
+
+def test_hours_of_several_runs_read_as_a_list():
+    from datetime import time
+    from bot.desk.features.admin import describe_hours
+    from bot.domain.calendar import BusinessCalendar
+    from bot.templates import Templates, config_dir
+    templates = Templates.load(config_dir())
+    day = (time(9), time(17))
+    calendar = BusinessCalendar(hours=(day, day, day, day, (time(9), time(13)), None, None),
+                                timezone="Europe/London", holidays=frozenset())
+    assert describe_hours(calendar, templates) == \
+        "Mon-Thu 09:00-17:00, Fri 09:00-13:00 (Europe/London)"
+    closed = BusinessCalendar(hours=(None,) * 7, timezone="UTC", holidays=frozenset())
+    assert describe_hours(closed, templates) == "closed every day (UTC)"
+
+
+def test_a_plural_has_a_form_for_one_and_for_the_rest():
+    from bot.templates import Templates
+    templates = Templates({"x": {"things": {"one": "1 thing", "other": "{count} things"}}})
+    assert [templates.plural("x.things", n) for n in (0, 1, 2)] == \
+        ["0 things", "1 thing", "2 things"]
+    nothing = templates.with_overrides({"x": {"things": {"zero": "nothing"}}})
+    assert nothing.plural("x.things", 0) == "nothing"

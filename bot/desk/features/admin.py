@@ -116,19 +116,24 @@ async def show(ctx: Context) -> None:
         triage=channels(await uow.workspaces.channels(ws, "triage")),
         agents=names(await uow.people.with_role(ws, Role.AGENT)),
         leads=names(await uow.people.with_role(ws, Role.LEAD)),
-        hours=describe_hours(calendar), sla=describe_sla(sla),
+        hours=describe_hours(calendar, ctx.policy.templates),
+        sla=describe_sla(sla, ctx.policy.templates),
     ))
     ctx.handled = True
 
 
-def describe_hours(calendar) -> str:
-    """``Mon-Fri 09:00-17:00 (Europe/London), 2 holiday(s)``: runs of days with the
-    same hours are grouped."""
-    days = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
+
+def describe_hours(calendar, templates) -> str:
+    """``Mon-Fri 09:00-17:00 (Europe/London), 2 holidays``: runs of days with the same
+    hours are grouped; every word comes from ``templates`` (``[days]``, ``admin.*``)."""
     def span(hours) -> str:
         close = "24:00" if hours[1].hour == 0 and hours[1].minute == 0 else f"{hours[1]:%H:%M}"
         return f"{hours[0]:%H:%M}-{close}"
+
+    def day(index: int) -> str:
+        return templates.render(f"days.{_DAYS[index]}")
 
     groups: list[list] = []  # [first day, last day, hours]
     for index, hours in enumerate(calendar.hours):
@@ -136,20 +141,30 @@ def describe_hours(calendar) -> str:
             groups[-1][1] = index
         elif hours:
             groups.append([index, index, hours])
-    text = ", ".join(
-        (days[a] if a == b else f"{days[a]}-{days[b]}") + " " + span(h) for a, b, h in groups
-    ) or "closed every day"
+    spans = [templates.render(
+        "admin.hours_span", hours=span(h),
+        days=day(a) if a == b else templates.render("admin.day_range", first=day(a),
+                                                    last=day(b)))
+        for a, b, h in groups]
+    # Raw: a joiner's spaces matter, and rendering trims them.
+    text = (str(templates.raw("admin.hours_joiner")).join(spans)
+            or templates.render("admin.closed_every_day"))
+    described = templates.render("admin.hours", spans=text, zone=calendar.timezone)
     holidays = len(calendar.holidays)
-    return f"{text} ({calendar.timezone})" + (f", {holidays} holiday(s)" if holidays else "")
+    if holidays:
+        described = templates.render("admin.hours_and_holidays", hours=described,
+                                     holidays=templates.plural("admin.holidays", holidays))
+    return described
 
 
-def describe_sla(sla) -> str:
-    """``P1 1h/1h/4h, ...`` as first response / update / resolution."""
+def describe_sla(sla, templates) -> str:
+    """``P1: first reply 1 hour, updates every 1 hour, resolved in 4 hours; ...``."""
     from bot.domain.sla import format_duration
-    return "; ".join(
-        f"{p.value}: first reply {format_duration(t.first_response)}, "
-        f"updates every {format_duration(t.update_interval)}, "
-        f"resolved in {format_duration(t.resolution)}"
+    return str(templates.raw("admin.sla_joiner")).join(
+        templates.render("admin.sla_line", priority=p.value,
+                         first=format_duration(t.first_response),
+                         update=format_duration(t.update_interval),
+                         resolve=format_duration(t.resolution))
         for p, t in sorted(sla.targets.items(), key=lambda item: item[0].value))
 
 
