@@ -44,7 +44,8 @@ class Person:
         """What to call them: their display name; until the desk has learnt it (someone
         added by a bare mention), a mention of them (``<@id>``), which Slack and Discord
         show by the person's name, never their platform id as a number."""
-        if self.display_name and self.display_name != self.external_id:
+        if self.display_name and not (self.display_name == self.external_id
+                                      and self.external_id.isdigit()):
             return self.display_name
         return f"<@{self.external_id}>"
 

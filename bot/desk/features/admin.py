@@ -27,14 +27,16 @@ async def _change_roles(ctx: Context, group: str) -> None:
     for ref, label in refs:
         # A mention with no name (Discord's <@id>) names nobody yet: the platform shows
         # the mention by the person's name, and their first message fills it in.
-        known_name = label if label != ref else ""
+        mentioned = f"<@{ref}" in rest or f"<@!{ref}" in rest
+        known_name = label if label != ref or not mentioned else ""
         person = await ctx.uow.people.find(ctx.workspace.id, ref)
-        as_written = person.name if person else known_name or (
-            f"<@{ref}>" if f"<@{ref}" in rest or f"<@!{ref}" in rest else ref)
+        as_written = person.name if person else known_name or f"<@{ref}>"
         platform_role, _ = await ctx.uow.people.platform_grant(person.id) if person \
             else (None, None)
         if verb == "add":
-            if person is not None and person.role.at_least(role):
+            # A role held through the platform's roles is not yet the desk's own grant:
+            # adding records the grant, which outlives the platform role.
+            if person is not None and platform_role is None and person.role.at_least(role):
                 if person.role is role:
                     unchanged.append(ctx.t("admin.role_already", name=as_written,
                                            role=ctx.t(f"roles.{role.value}")))
