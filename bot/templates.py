@@ -82,6 +82,15 @@ class Templates:
             return plain
         return self._fill(key, fields)
 
+    def plural(self, key: str, count: int, **fields: Any) -> str:
+        """The form of ``key`` for ``count``: ``key.one`` for exactly one, ``key.other``
+        for any other number (both filled with ``count`` and ``fields``), so no sentence
+        hedges with "(s)". A workspace may add ``key.zero``, used for none."""
+        form = "one" if count == 1 else "other"
+        if count == 0 and f"{key}.zero" in self._messages:
+            form = "zero"
+        return self.render(f"{key}.{form}", count=count, **fields)
+
     def _fill(self, key: str, fields: Mapping[str, Any]) -> str:
         try:
             return str(self.raw(key)).format_map(fields).strip()

@@ -20,7 +20,7 @@ from bot.core import Button, FormField, OutboundMessage
 from bot.desk.policy import Desk, DeskPolicy, Policies
 from bot.domain.people import Person, Workspace
 from bot.domain.promises import PromiseKind
-from bot.domain.tickets import Ticket
+from bot.domain.tickets import Ticket, TicketStatus
 from bot.domain.timefmt import format_when
 from bot.desk.context import Context
 from bot.desk.quoting import defang, excerpt
@@ -108,7 +108,6 @@ def render_card(policy: DeskPolicy, now: datetime, ticket: Ticket, *, requester:
                          due=format_when(due_at, now, tz))
     history = ", ".join(t("card.history_item", ref=x.ref, status=x.status.agent_label)
                         for x in earlier) or t("card.no_history")
-    value = str(ticket.id)
     return OutboundMessage(
         channel_id=ticket.triage_channel_id or "", audience="agents",
         ticket_number=ticket.number,
@@ -122,19 +121,32 @@ def render_card(policy: DeskPolicy, now: datetime, ticket: Ticket, *, requester:
             (t("card.next_promise"), next_promise),
             (t("card.history"), history),
         ),
-        buttons=(
-            Button(t("card.claim"), "card.claim", value, "primary"),
-            Button(t("card.reply"), "card.reply", value,
-                   form=(FormField("text", t("card.reply_field"), multiline=True),)),
-            Button(t("card.followup"), "card.followup", value,
-                   form=(FormField("when", t("card.followup_when")),
-                         FormField("text", t("card.followup_text"), optional=True))),
-            Button(t("card.priority_button"), "card.priority", value,
-                   form=(FormField("priority", t("card.priority_field")),)),
-            Button(t("card.escalate"), "card.escalate", value,
-                   form=(FormField("reason", t("card.escalate_field"), optional=True),)),
-            Button(t("card.resolve"), "card.resolve", value, "danger",
-                   form=(FormField("summary", t("card.resolve_field"), multiline=True,
-                                   optional=True),)),
-        ),
+        buttons=card_buttons(t, ticket),
+    )
+
+
+def card_buttons(t, ticket: Ticket) -> tuple[Button, ...]:
+    """The actions that still make sense for ``ticket``: all of them while it is worked;
+    once resolved, a reply or a reopen; once closed, only a reopen."""
+    value = str(ticket.id)
+    reply = Button(t("card.reply"), "card.reply", value,
+                   form=(FormField("text", t("card.reply_field"), multiline=True),))
+    reopen = Button(t("card.reopen"), "card.reopen", value)
+    if ticket.status is TicketStatus.CLOSED:
+        return (reopen,)
+    if ticket.status is TicketStatus.RESOLVED:
+        return (reply, reopen)
+    return (
+        Button(t("card.claim"), "card.claim", value, "primary"),
+        reply,
+        Button(t("card.followup"), "card.followup", value,
+               form=(FormField("when", t("card.followup_when")),
+                     FormField("text", t("card.followup_text"), optional=True))),
+        Button(t("card.priority_button"), "card.priority", value,
+               form=(FormField("priority", t("card.priority_field")),)),
+        Button(t("card.escalate"), "card.escalate", value,
+               form=(FormField("reason", t("card.escalate_field"), optional=True),)),
+        Button(t("card.resolve"), "card.resolve", value, "danger",
+               form=(FormField("summary", t("card.resolve_field"), multiline=True,
+                               optional=True),)),
     )

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import datetime
+
 from bot.core import Button, OutboundMessage
-from bot.domain.people import Person
+from bot.domain.people import Person, Role, Workspace
 from bot.domain.tickets import Ticket
 
 
@@ -32,3 +35,15 @@ def confirmation_buttons(ticket: Ticket, yes: str, no: str) -> tuple[Button, ...
     """The requester's "Has this solved your problem?" answer buttons."""
     return (Button(yes, "resolution.yes", str(ticket.id), "primary"),
             Button(no, "resolution.no", str(ticket.id), "danger"))
+
+
+async def admins_of(uow, workspace: Workspace, configured: Iterable[str],
+                    now: datetime) -> list[Person]:
+    """Everyone who administers ``workspace``: the people stored as admins and the
+    platform ids named in ``HELPDESK_ADMINS`` (``configured``), each once."""
+    stored = {p.external_id: p for p in await uow.people.with_role(workspace.id, Role.ADMIN)}
+    admins = []
+    for external_id in sorted(set(stored) | set(configured)):
+        admins.append(stored.get(external_id)
+                      or await uow.people.ensure(workspace.id, external_id, "", now))
+    return admins

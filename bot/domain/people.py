@@ -41,8 +41,13 @@ class Person:
 
     @property
     def name(self) -> str:
-        """What to call them: their display name, or their platform id."""
-        return self.display_name or self.external_id
+        """What to call them: their display name; until the desk has learnt it (someone
+        added by a bare mention), a mention of them (``<@id>``), which Slack and Discord
+        show by the person's name, never their platform id as a number."""
+        if self.display_name and not (self.display_name == self.external_id
+                                      and self.external_id.isdigit()):
+            return self.display_name
+        return f"<@{self.external_id}>"
 
 
 @dataclass(frozen=True)

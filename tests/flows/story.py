@@ -54,7 +54,8 @@ class FlowDesk(DeskHarness):
         if intake:
             await self.command("boss", f"helpdesk intake <#{intake}|help>")
         setup = self.adapter.sent[mark:]
-        assert all("Done" in s.text or "is now the desk's" in s.text for s in setup), \
+        assert all("Done" in s.text or "is now the desk's" in s.text
+                   or "is already an agent" in s.text for s in setup), \
             self.adapter.transcript()
         del self.adapter.sent[mark:]
 

@@ -88,7 +88,7 @@ WRONG_ARGUMENTS = [
     ("ticket followup 1 8am", "8am has already passed; did you mean tomorrow 8am?"),
     ("ticket wait 1", "Wait on whom? Usage: `/ticket wait <n> requester|third-party [text]`"),
     ("ticket wait 1 godot", "Wait on whom?"),
-    ("ticket reopen 1", "#1 is open, waiting for an agent, so it can't be reopened right now."),
+    ("ticket reopen 1", "#1 is open, not claimed yet, so it can't be reopened right now."),
 ]
 
 

@@ -98,12 +98,12 @@ async def test_the_requesters_own_show_lists_the_story_without_notes(sqlite_url)
     async with FlowDesk(sqlite_url) as desk:
         await _whole_life(desk)
         [show] = [s for s in desk.private_to("ann") if s.text.startswith("#1 · ")]
-        for expected in ("Sam: replied Could you print a test page",
-                         "Ann: wrote The test page is blank too",
-                         "Sam: promised an update by", "the bot: posted an update",
-                         "Kim: replied Hi Ann, Kim here", "changed the status to closed"):
+        for expected in ("Sam replied: “Could you print a test page",
+                         "Ann wrote: “The test page is blank too",
+                         "Sam promised an update by", "the desk posted an update",
+                         "Kim replied: “Hi Ann, Kim here", "changed the status to closed"):
             assert expected in show.text
-        assert "noted" not in show.text
+        assert "internal note" not in show.text
 
 
 async def test_an_escalation_reason_stays_with_the_leads(sqlite_url):

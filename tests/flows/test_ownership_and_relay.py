@@ -83,8 +83,7 @@ async def test_an_agents_words_under_the_card_reach_the_requester(sqlite_url):
         await desk.dm("ann", "Printer jammed")
         await desk.in_triage_thread("sam", 1, "Could you open the front panel and check?")
         assert desk.requester_thread(1)[-1].text == (
-            "Sam: Could you open the front panel and check?\n(Next update by tomorrow at "
-            "10:00 UTC.)")
+            "Sam: Could you open the front panel and check?")
         ticket = await desk.ticket(1)
         assert ticket.status is TicketStatus.IN_PROGRESS  # replying took ownership
         assert [e.kind for e in await desk.timeline(1)][-1] == "reply"

@@ -34,7 +34,7 @@ async def test_a_follow_up_kept_in_time_needs_no_word_from_the_bot(sqlite_url):
         await _claimed(desk)
         await desk.command("sam", "ticket followup 1 2h checking the logs")
         assert desk.requester_thread(1)[-1].text == \
-            "Sam will update you on #1 by today at 12:00 UTC. “checking the logs”"
+            "Sam will update you on #1 by today at 12:00 UTC.\nSam: checking the logs"
         assert desk.private_to("sam")[-1].text == (
             "Noted: you'll update Ann on #1 by today at 12:00 UTC. If you can't, I'll tell them "
             "myself and give a new time.")

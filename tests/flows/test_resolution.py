@@ -60,7 +60,7 @@ async def test_yes_closes_then_asks_for_a_rating_and_a_comment(sqlite_url):
             "Thank you for rating it 4/5. Is there anything we could have done better? Just "
             "reply here if so; no need otherwise.")
         await desk.requester_says("ann", 1, "A call would have been quicker than chat")
-        assert desk.requester_thread(1)[-1].text == "Thank you, I've passed that on to the team."
+        assert desk.requester_thread(1)[-1].text == "Thank you, I've passed that on to Sam."
         assert (await desk.ticket(1)).status is TicketStatus.CLOSED  # a comment doesn't reopen
         feedback = [e for e in await desk.timeline(1) if e.kind == "feedback"]
         assert [e.data.get("rating") for e in feedback] == [4, None]
@@ -98,7 +98,8 @@ async def test_no_reopens_with_an_apology_and_tells_the_owner(sqlite_url):
         await desk.press_button("ann", question, "No, not yet")
         assert desk.requester_thread(1)[-1].text == (
             "Sorry it isn't sorted yet. I've reopened #1 and told Sam; you'll hear from us by "
-            "tomorrow at 10:00 UTC.")
+            "tomorrow at 10:00 UTC. What's still not working? Tell us here and Sam will pick "
+            "it up.")
         assert desk.private_to("sam")[-1].text == (
             "Ann says #1 is not solved yet, so it's back in progress. Please update them by "
             "tomorrow at 10:00 UTC.")

@@ -132,9 +132,9 @@ async def test_escalating_with_no_leads_says_how_to_add_them(sqlite_url):
         await desk.dm("ann", "The printer is jammed")
         await desk.command("sam", "ticket escalate 1")
         assert desk.private_to("sam")[-1].text == (
-            "Escalated #1 to the leads (none are set yet: an admin can add them with "
-            "`/helpdesk leads add`).")
-        assert "The desk stays your contact." in desk.requester_thread(1)[-1].text
+            "The desk has no leads yet, so nobody was asked to look at #1. I've told the "
+            "admins, who can add one with `/helpdesk leads add`.")
+        assert "lead" not in desk.requester_thread(1)[-1].text
 
 
 PRIORITY_WORDS = [

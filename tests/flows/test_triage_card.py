@@ -103,7 +103,7 @@ async def test_the_cards_buttons_work_for_agents(sqlite_url):
         await desk.press_button("sam", card, "Reply", form={"text": "Which office are you in?"})
         assert desk.requester_thread(1)[-1].text.startswith("Sam: Which office are you in?")
         await desk.press_button("sam", card, "Follow-up", form={"when": "2h", "text": "logs"})
-        assert "Sam will update you on #1 by today at 12:00 UTC. “logs”" in \
+        assert "Sam will update you on #1 by today at 12:00 UTC.\nSam: logs" in \
             [s.text for s in desk.requester_thread(1)]
         await desk.press_button("sam", card, "Priority", form={"priority": "high medium"})
         assert (await desk.ticket(1)).priority is Priority.P2

@@ -32,9 +32,9 @@ async def test_a_requester_sees_their_own_ticket_without_notes(sqlite_url):
             "First message:",
             "The VPN drops every few minutes",
         ]
-        assert "• today at 10:00 UTC Sam: replied Could you tell me your laptop's name?" \
+        assert "• today at 10:00 UTC: Sam replied: “Could you tell me your laptop's name?”" \
             in answer.text
-        assert "• today at 10:00 UTC Ann: wrote It's LT-0423" in answer.text
+        assert "• today at 10:00 UTC: Ann wrote: “It's LT-0423”" in answer.text
         assert "old client" not in answer.text and "noted" not in answer.text
 
 
@@ -53,7 +53,7 @@ async def test_an_agent_sees_everything_notes_included(sqlite_url):
         await desk.command("sam", "ticket show 1")
         answer = desk.last()
         assert answer.message.ephemeral_to == "sam"
-        assert "• today at 10:00 UTC Sam: noted (internal) Her laptop is on the old client" \
+        assert "• today at 10:00 UTC: Sam added an internal note: “Her laptop is on the old client”" \
             in answer.text
         await desk.command("sam", "ticket show 2")
         assert desk.last().text.startswith("#2 · Teams has no sound")

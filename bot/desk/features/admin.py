@@ -14,25 +14,59 @@ _GROUPS = {"agents": Role.AGENT, "leads": Role.LEAD}
 
 
 async def _change_roles(ctx: Context, group: str) -> None:
+    """Add people to, or remove them from, the agents or the leads, and say for each
+    what is true: done, already so, not one of them, or held by a platform role."""
     assert ctx.workspace is not None
     verb, _, rest = ctx.args.partition(" ")
     refs = person_refs(rest)
     if verb not in ("add", "remove") or not refs:
         raise BadInput("input.need_role_change", "admin.role_usage", group=group)
     role = _GROUPS[group]
-    names = []
+    changed: list[str] = []
+    unchanged: list[str] = []
     for ref, label in refs:
+        # A mention with no name (Discord's <@id>) names nobody yet: the platform shows
+        # the mention by the person's name, and their first message fills it in.
+        mentioned = f"<@{ref}" in rest or f"<@!{ref}" in rest
+        known_name = label if label != ref or not mentioned else ""
         person = await ctx.uow.people.find(ctx.workspace.id, ref)
-        if person is None:
-            person = await ctx.uow.people.ensure(ctx.workspace.id, ref, label, ctx.now)
-        # The desk's own grant: it outlives any Discord role the person loses later.
-        await ctx.uow.people.record_role(person.id, role if verb == "add" else Role.REQUESTER)
-        names.append(person.name)
-    joined = ", ".join(names)
-    phrase = (("an " if role is Role.AGENT else "a ") + role.value) if len(names) == 1 \
-        else role.value + "s"
-    key = "admin.role_added" if verb == "add" else "admin.role_removed"
-    await ctx.answer(ctx.t(key, names=joined, role=phrase))
+        as_written = person.name if person else known_name or f"<@{ref}>"
+        platform_role, _ = await ctx.uow.people.platform_grant(person.id) if person \
+            else (None, None)
+        if verb == "add":
+            # A role held through the platform's roles is not yet the desk's own grant:
+            # adding records the grant, which outlives the platform role.
+            if person is not None and platform_role is None and person.role.at_least(role):
+                if person.role is role:
+                    unchanged.append(ctx.t("admin.role_already", name=as_written,
+                                           role=ctx.t(f"roles.{role.value}")))
+                else:
+                    unchanged.append(ctx.t("admin.role_includes", name=as_written,
+                                           their=ctx.t(f"roles.{person.role.value}"),
+                                           role=ctx.t(f"roles.{role.value}")))
+                continue
+            if person is None:
+                person = await ctx.uow.people.ensure(ctx.workspace.id, ref, known_name, ctx.now)
+            # The desk's own grant: it outlives any Discord role the person loses later.
+            await ctx.uow.people.record_role(person.id, role)
+        else:
+            if person is None or person.role is not role:
+                unchanged.append(ctx.t("admin.role_not_member", name=as_written,
+                                       group=ctx.t(f"roles.{group}")))
+                continue
+            if platform_role is role:
+                unchanged.append(ctx.t("admin.role_from_platform", name=as_written,
+                                       role=ctx.t(f"roles.{role.value}")))
+                continue
+            await ctx.uow.people.record_role(person.id, Role.REQUESTER)
+        changed.append(person.name)
+    lines = []
+    if changed:
+        key = "admin.role_added" if verb == "add" else "admin.role_removed"
+        lines.append(ctx.t(key, names=", ".join(changed),
+                           role=ctx.t(f"roles.{role.value}" if len(changed) == 1
+                                      else f"roles.{group}")))
+    await ctx.answer("\n".join(lines + unchanged))
     ctx.handled = True
 
 
@@ -84,19 +118,24 @@ async def show(ctx: Context) -> None:
         triage=channels(await uow.workspaces.channels(ws, "triage")),
         agents=names(await uow.people.with_role(ws, Role.AGENT)),
         leads=names(await uow.people.with_role(ws, Role.LEAD)),
-        hours=describe_hours(calendar), sla=describe_sla(sla),
+        hours=describe_hours(calendar, ctx.policy.templates),
+        sla=describe_sla(sla, ctx.policy.templates),
     ))
     ctx.handled = True
 
 
-def describe_hours(calendar) -> str:
-    """``Mon-Fri 09:00-17:00 (Europe/London), 2 holiday(s)``: runs of days with the
-    same hours are grouped."""
-    days = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
+
+def describe_hours(calendar, templates) -> str:
+    """``Mon-Fri 09:00-17:00 (Europe/London), 2 holidays``: runs of days with the same
+    hours are grouped; every word comes from ``templates`` (``[days]``, ``admin.*``)."""
     def span(hours) -> str:
         close = "24:00" if hours[1].hour == 0 and hours[1].minute == 0 else f"{hours[1]:%H:%M}"
         return f"{hours[0]:%H:%M}-{close}"
+
+    def day(index: int) -> str:
+        return templates.render(f"days.{_DAYS[index]}")
 
     groups: list[list] = []  # [first day, last day, hours]
     for index, hours in enumerate(calendar.hours):
@@ -104,20 +143,30 @@ def describe_hours(calendar) -> str:
             groups[-1][1] = index
         elif hours:
             groups.append([index, index, hours])
-    text = ", ".join(
-        (days[a] if a == b else f"{days[a]}-{days[b]}") + " " + span(h) for a, b, h in groups
-    ) or "closed every day"
+    spans = [templates.render(
+        "admin.hours_span", hours=span(h),
+        days=day(a) if a == b else templates.render("admin.day_range", first=day(a),
+                                                    last=day(b)))
+        for a, b, h in groups]
+    # Raw: a joiner's spaces matter, and rendering trims them.
+    text = (str(templates.raw("admin.hours_joiner")).join(spans)
+            or templates.render("admin.closed_every_day"))
+    described = templates.render("admin.hours", spans=text, zone=calendar.timezone)
     holidays = len(calendar.holidays)
-    return f"{text} ({calendar.timezone})" + (f", {holidays} holiday(s)" if holidays else "")
+    if holidays:
+        described = templates.render("admin.hours_and_holidays", hours=described,
+                                     holidays=templates.plural("admin.holidays", holidays))
+    return described
 
 
-def describe_sla(sla) -> str:
-    """``P1 1h/1h/4h, ...`` as first response / update / resolution."""
+def describe_sla(sla, templates) -> str:
+    """``P1: first reply 1 hour, updates every 1 hour, resolved in 4 hours; ...``."""
     from bot.domain.sla import format_duration
-    return "; ".join(
-        f"{p.value}: first reply {format_duration(t.first_response)}, "
-        f"updates every {format_duration(t.update_interval)}, "
-        f"resolved in {format_duration(t.resolution)}"
+    return str(templates.raw("admin.sla_joiner")).join(
+        templates.render("admin.sla_line", priority=p.value,
+                         first=format_duration(t.first_response),
+                         update=format_duration(t.update_interval),
+                         resolve=format_duration(t.resolution))
         for p, t in sorted(sla.targets.items(), key=lambda item: item[0].value))
 
 

@@ -15,6 +15,7 @@ _BUTTONS = {
     "card.priority": (triage.priority, lambda form: form.get("priority", "")),
     "card.escalate": (triage.escalate, lambda form: form.get("reason", "")),
     "card.resolve": (resolution.resolve, lambda form: form.get("summary", "")),
+    "card.reopen": (resolution.reopen, lambda form: ""),
 }
 
 

@@ -8,12 +8,15 @@ message is relayed to the requester as a public reply, unless it starts with
 
 from __future__ import annotations
 
+import re
+from datetime import timedelta
+
 from bot.core import Button, IncomingMessage
 from bot.domain.people import Role
 from bot.domain.tickets import Ticket, TicketAction, TicketStatus
 from bot.desk.cards import queue_card
 from bot.desk.context import Context
-from bot.desk.features.intake import open_ticket
+from bot.desk.features.intake import is_intake_channel, open_ticket
 from bot.desk.notify import to_agents, to_person, to_requester
 from bot.desk.features.resolution import record_comment_if_expected, reopen_ticket
 from bot.desk.quoting import defang, excerpt
@@ -49,10 +52,30 @@ async def _from_triage_thread(ctx: Context, ticket: Ticket, text: str) -> None:
         await ctx.answer(ctx.t("intake.only_agents_here"))
         return
     stripped = text.strip()
-    if stripped.lower().startswith("note:"):
-        await add_note(ctx, ticket, stripped[5:].strip())
+    note = note_text(stripped)
+    if note is not None:
+        await add_note(ctx, ticket, note or stripped)
     else:
         await send_public_reply(ctx, ticket, stripped)
+
+
+# How agents mark a message as internal in a chat thread: "note:", "NOTE-", "Note —",
+# "internal:", "private:", "[note]", "(internal)", "#note", "// ...". A marker is a word
+# and punctuation, so "Note that the printer restarts at noon" is still a reply.
+_NOTE_MARK = re.compile(
+    r"^\s*(?:[\[({<]\s*(?:internal\s+)?(?:notes?|internal|private)\s*[\])}>]"
+    r"|#(?:notes?|internal|private)\b"
+    r"|(?:internal\s+)?(?:notes?|internal|private)\s*[:\-–—]"
+    r"|//)\s*", re.IGNORECASE)
+
+
+def note_text(text: str) -> str | None:
+    """The note in an agent's message under the card, without its marker; None when the
+    message is not marked as a note (and so is a reply for the requester). When in
+    doubt it is a note: a note relayed is a leak, a reply kept back is only late (the
+    agent is told "Note added", and can reply)."""
+    match = _NOTE_MARK.match(text)
+    return text[match.end():].strip() if match else None
 
 
 async def _agent_in_requester_thread(ctx: Context, ticket: Ticket, text: str) -> None:
@@ -73,11 +96,14 @@ async def requester_wrote(ctx: Context, ticket: Ticket, text: str) -> None:
     assert ctx.person is not None
     if ticket.status is TicketStatus.CLOSED and await record_comment_if_expected(ctx, ticket, text):
         return
+    if ticket.status is TicketStatus.CLOSED and is_short_thanks(text):
+        await pass_on_thanks(ctx, ticket, text, in_thread=True)
+        return
     await ctx.uow.tickets.add_event(ticket.id, "requester", ctx.now, author_id=ctx.person.id,
                                     body=text)
     if ticket.status is TicketStatus.CLOSED:
         # The closing messages invite a reply here to reopen.
-        await reopen_ticket(ctx, ticket)
+        await reopen_ticket(ctx, ticket, words=text)
         return
     # While resolved, words ("thanks!") are not an answer: the yes/no buttons are.
     await ctx.uow.promises.keep(ticket.id, "requester_reply", ctx.now)
@@ -86,8 +112,8 @@ async def requester_wrote(ctx: Context, ticket: Ticket, text: str) -> None:
         await start_update_cadence(ctx, ticket)
         owner = await ctx.uow.people.get(ticket.owner_id) if ticket.owner_id else None
         await ctx.post(to_requester(ticket, ctx.t(
-            "agent.resumed", owner=owner.name if owner else ctx.t("lapse_words.the_desk"),
-            ref=ticket.ref)), ticket_id=ticket.id)
+            "agent.resumed" if owner else "agent.resumed_unowned",
+            owner=owner.name if owner else "", ref=ticket.ref)), ticket_id=ticket.id)
     relay_text = ctx.t("intake.requester_replied", requester=ctx.person.name, ref=ticket.ref,
                        text=defang(excerpt(text)))
     relay = to_agents(ticket, relay_text)
@@ -97,6 +123,78 @@ async def requester_wrote(ctx: Context, ticket: Ticket, text: str) -> None:
         await ctx.post(to_person(await ctx.uow.people.get(ticket.owner_id), relay_text, ticket),
                        ticket_id=ticket.id)
     await queue_card(ctx, ticket)
+
+
+# A short thank-you, conservatively: a thanks word, a few words at most, and nothing
+# that could be a problem or a request (a question, "but", "still", "not", "again" other
+# than in "thanks again", ...). When in doubt it is not a thank-you: in a closed
+# ticket's thread it reopens the ticket, and elsewhere it opens a new one.
+THANKS_WINDOW = timedelta(days=7)
+THANKS_MAX_CHARS = 80
+THANKS_MAX_WORDS = 12
+_THANKS = re.compile(r"\b(thanks|thank\s+you|thank\s+u|thx|thnx|ty|tysm|cheers|"
+                     r"much\s+appreciated|appreciate\s+it)\b|🙏", re.IGNORECASE)
+_THANKS_AGAIN = re.compile(r"\b(thanks|thank\s+you)\s+again\b", re.IGNORECASE)
+_TROUBLE = re.compile(
+    r"\?|\b(but|still|not|no|never|again|however|although|though|except|issue|issues|"
+    r"problem|problems|error|errors|broke|broken|break|fail\w*|crash\w*|wrong|another|"
+    r"also|please|pls|can|could|would|will|help|stopped|stop|doesn|didn|isn|won|can)\b|n't",
+    re.IGNORECASE)
+
+
+def is_short_thanks(text: str) -> bool:
+    """True when ``text`` is only a short thank-you ("Thanks again, all good now!"),
+    never when it might carry a problem or a request."""
+    words = " ".join(text.split())
+    if not words or len(words) > THANKS_MAX_CHARS or len(words.split()) > THANKS_MAX_WORDS:
+        return False
+    if not _THANKS.search(words):
+        return False
+    return not _TROUBLE.search(_THANKS_AGAIN.sub("thanks", words))
+
+
+async def pass_on_thanks(ctx: Context, ticket: Ticket, text: str, *, in_thread: bool) -> None:
+    """A requester's short thank-you about a closed (or resolved) ticket: it goes on that
+    ticket's timeline and to its owner (with no owner, to the agents' thread), and the
+    requester is told where it went. Nothing is reopened or opened."""
+    assert ctx.person is not None
+    await ctx.uow.tickets.add_event(ticket.id, "requester", ctx.now, author_id=ctx.person.id,
+                                    body=text)
+    owner = await ctx.uow.people.get(ticket.owner_id) if ticket.owner_id else None
+    passed = ctx.t("resolution.thanks_owner" if ticket.status is TicketStatus.CLOSED
+                   else "resolution.thanks_owner_resolved",
+                   requester=ctx.person.name, ref=ticket.ref, text=defang(excerpt(text)))
+    staff = to_person(owner, passed, ticket) if owner is not None else to_agents(ticket, passed)
+    if staff is not None:
+        await ctx.post(staff, ticket_id=ticket.id)
+    key = "resolution.thanks_noted" if in_thread else "resolution.thanks_added"
+    key += "" if owner is not None else "_team" if staff is not None else "_kept"
+    said = ctx.t(key, owner=owner.name if owner else "", ref=ticket.ref)
+    if in_thread:
+        await ctx.post(to_requester(ticket, said), ticket_id=ticket.id)
+    else:
+        await ctx.answer(said, private=False, thread_id=ctx.event.message_id)
+
+
+async def thanks_after_close(ctx: Context) -> None:
+    """A top-level short thank-you (a DM, the intake channel, a mention) from someone
+    whose ticket was closed or resolved in the last days belongs to that ticket, not to
+    a new one."""
+    event = ctx.event
+    assert isinstance(event, IncomingMessage) and ctx.workspace and ctx.person
+    if event.thread_id or not is_short_thanks(event.text):
+        return
+    if not (event.is_direct or event.mentions_bot or await is_intake_channel(ctx)):
+        return
+    latest = await ctx.uow.tickets.list(ctx.workspace.id, requester_id=ctx.person.id, limit=1)
+    if not latest or latest[0].status not in (TicketStatus.RESOLVED, TicketStatus.CLOSED):
+        return
+    ticket = latest[0]
+    ended = ticket.closed_at or ticket.resolved_at or ticket.updated_at
+    if ended is None or ctx.now - ended > THANKS_WINDOW:
+        return
+    ctx.handled = True
+    await pass_on_thanks(ctx, ticket, event.text, in_thread=False)
 
 
 async def ask_same_or_new(ctx: Context) -> None:
@@ -167,6 +265,7 @@ def register(router) -> None:
     """Thread messages and the same-or-new question come before opening a new ticket."""
     router.on_message(on_thread_message)
     router.on_message(ask_same_or_new)
+    router.on_message(thanks_after_close)
     router.on_button("intake.same", same_issue)
     router.on_button("intake.new", new_issue)
 

@@ -160,7 +160,7 @@ async def open_from_message(ctx: Context) -> None:
     assert isinstance(event, IncomingMessage) and ctx.workspace and ctx.person
     if not event.text.strip():
         return
-    if not (event.is_direct or event.mentions_bot or await _is_intake_channel(ctx)):
+    if not (event.is_direct or event.mentions_bot or await is_intake_channel(ctx)):
         return
     await open_ticket(ctx, ctx.person, event.text, channel_id=event.channel_id,
                       thread_id=event.thread_id or event.message_id,
@@ -168,7 +168,8 @@ async def open_from_message(ctx: Context) -> None:
     ctx.handled = True
 
 
-async def _is_intake_channel(ctx: Context) -> bool:
+async def is_intake_channel(ctx: Context) -> bool:
+    """True when the event happened in one of the workspace's intake channels."""
     assert ctx.workspace is not None
     return ctx.event.channel_id in await ctx.uow.workspaces.channels(ctx.workspace.id, "intake")
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from bot.domain.errors import DomainError
-from bot.domain.tickets import Ticket, TicketAction, transition
+from bot.domain.people import Role
+from bot.domain.tickets import IllegalTransition, Ticket, TicketAction, transition
 from bot.domain.timefmt import format_when
 from bot.desk.context import BadInput, Context
 
@@ -37,7 +38,15 @@ async def load_ticket(ctx: Context, number: int) -> Ticket:
 async def change_status(ctx: Context, ticket: Ticket, action: TicketAction, **values) -> Ticket:
     """Apply a guarded transition and record it in the timeline."""
     owner = values.get("owner_id", ticket.owner_id)
-    status = transition(ticket.status, action, has_owner=owner is not None, number=ticket.number)
+    try:
+        status = transition(ticket.status, action, has_owner=owner is not None,
+                            number=ticket.number)
+    except IllegalTransition as refusal:
+        if ctx.role.at_least(Role.AGENT):
+            # Staff read the staff's words for a status ("awaiting the requester's
+            # confirmation"), never the requester's ("waiting for your confirmation").
+            refusal.fields["status"] = refusal.status.agent_label
+        raise
     updated = await ctx.uow.tickets.update(ticket.id, status=status.value, updated_at=ctx.now,
                                            **values)
     if status is not ticket.status:

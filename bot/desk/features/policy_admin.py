@@ -36,7 +36,7 @@ async def hours(ctx: Context) -> None:
     except Unreadable as error:
         raise BadInput.unreadable(error, "policy.hours_usage") from None
     await _save(ctx, "calendar", calendar.to_dict())
-    await ctx.answer(ctx.t("policy.hours_set", hours=describe_hours(calendar)))
+    await ctx.answer(ctx.t("policy.hours_set", hours=describe_hours(calendar, ctx.policy.templates)))
     ctx.handled = True
 
 

@@ -19,7 +19,7 @@ from bot.domain.promises import PromiseKind
 from bot.domain.tickets import Ticket, TicketAction, TicketStatus
 from bot.desk.cards import queue_card
 from bot.desk.context import Context
-from bot.desk.notify import confirmation_buttons, to_person, to_requester
+from bot.desk.notify import confirmation_buttons, to_agents, to_person, to_requester
 from bot.desk.quoting import defang, excerpt
 from bot.desk.features.lookup import change_status, load_ticket, split_number, when_for
 from bot.desk.features.working import start_update_cadence
@@ -44,8 +44,8 @@ async def resolve(ctx: Context) -> None:
     await ctx.uow.promises.make(ctx.workspace.id, ticket.id, PromiseKind.AWAITING_CONFIRMATION,
                                 remind_at, ctx.now, owner_id=ticket.owner_id)
     if summary:
-        await ctx.uow.tickets.add_event(ticket.id, "reply", ctx.now, author_id=ctx.person.id,
-                                        body=summary)
+        await ctx.uow.tickets.add_event(ticket.id, "resolution", ctx.now,
+                                        author_id=ctx.person.id, body=summary)
     requester = await ctx.uow.people.get(ticket.requester_id)
     await ctx.post(to_requester(ticket, ctx.t(
         "resolution.resolved", agent=ctx.person.name, ref=ticket.ref,
@@ -96,7 +96,8 @@ async def confirmed(ctx: Context) -> None:
 
 
 async def not_solved(ctx: Context) -> None:
-    """The requester pressed "No, not yet": reopen with an apology and tell the owner."""
+    """The requester pressed "No, not yet": reopen with an apology, ask what is still
+    wrong, and tell the owner."""
     ticket = await _requesters_ticket(ctx)
     if ticket is not None:
         await ctx.uow.promises.keep(ticket.id, "requester_confirm", ctx.now)
@@ -104,23 +105,48 @@ async def not_solved(ctx: Context) -> None:
 
 
 async def reopen_ticket(ctx: Context, ticket: Ticket,
-                        action: TicketAction = TicketAction.REOPEN) -> None:
-    """Back to work: apologise to the requester, tell the owner, restart the cadence."""
+                        action: TicketAction = TicketAction.REOPEN, *,
+                        words: str | None = None) -> None:
+    """Back to work: tell the requester who reopened it and when they'll hear from us,
+    tell the owner (or, with none, the agents), restart the cadence.
+
+    Whoever acted (``ctx.person``) is the one named: the requester, by the "No, not yet"
+    button (``REJECT_RESOLUTION``), by ``/ticket reopen`` or by writing in the thread
+    of a closed ticket (``words``, passed on to the owner); or an agent, whose reopen is
+    never put in the requester's mouth."""
+    assert ctx.person is not None
     ticket = await change_status(ctx, ticket, action, resolved_at=None, closed_at=None)
     await ctx.uow.promises.cancel(ticket.id, ctx.now, (PromiseKind.AWAITING_CONFIRMATION,))
     update = await start_update_cadence(ctx, ticket)
     requester = await ctx.uow.people.get(ticket.requester_id)
     owner = await ctx.uow.people.get(ticket.owner_id) if ticket.owner_id else None
-    owner_name = owner.name if owner else ctx.t("lapse_words.the_desk")
-    key = "resolution.no" if action is TicketAction.REJECT_RESOLUTION else "resolution.reopened"
-    await ctx.post(to_requester(ticket, ctx.t(key, ref=ticket.ref, owner=owner_name,
-                                              next=when_for(ctx, update.due_at, requester))),
-                   ticket_id=ticket.id)
-    if owner is not None:
-        await ctx.post(to_person(owner, ctx.t("resolution.no_owner", requester=requester.name,
-                                              ref=ticket.ref,
-                                              next=when_for(ctx, update.due_at, owner)), ticket),
-                       ticket_id=ticket.id)
+    by_requester = ctx.person.id == requester.id
+    if action is TicketAction.REJECT_RESOLUTION:
+        key = "resolution.no"
+    elif by_requester:
+        key = "resolution.reopened"
+    elif owner is not None and owner.id == ctx.person.id:
+        key = "resolution.reopened_by_owner"
+    else:
+        key = "resolution.reopened_by_agent"
+    fields = dict(ref=ticket.ref, owner=owner.name if owner else "", agent=ctx.person.name,
+                  requester=requester.name)
+    await ctx.post(to_requester(ticket, ctx.t(
+        key if owner else key + "_unowned", **fields,
+        next=when_for(ctx, update.due_at, requester))), ticket_id=ticket.id)
+    if owner is not None and owner.id == ctx.person.id:
+        await queue_card(ctx, ticket)
+        return
+    key = ("resolution.no_owner" if action is TicketAction.REJECT_RESOLUTION
+           else "resolution.reopened_owner" if by_requester
+           else "resolution.reopened_by_agent_owner")
+    text = ctx.t(key, **fields, next=when_for(ctx, update.due_at, owner))
+    if words:
+        text += "\n" + ctx.t("intake.requester_said", requester=requester.name,
+                             text=defang(excerpt(words)))
+    staff = to_person(owner, text, ticket) if owner is not None else to_agents(ticket, text)
+    if staff is not None:
+        await ctx.post(staff, ticket_id=ticket.id)
     await queue_card(ctx, ticket)
 
 
@@ -138,10 +164,15 @@ async def reopen(ctx: Context) -> None:
 
 
 async def rated(ctx: Context) -> None:
-    """A 1-5 rating after closing; then an optional free-text comment."""
+    """A 1-5 rating after closing; then an optional free-text comment. A ticket is
+    rated once: a second press is answered, not recorded."""
     ticket = await _requesters_ticket(ctx, must_be_resolved=False)
     rating = ctx.args.partition(":")[2]
     if ticket is None or not rating.isdigit() or not 1 <= int(rating) <= 5:
+        return
+    given = await _rating_of(ctx, ticket)
+    if given is not None:
+        await ctx.answer(ctx.t("resolution.already_rated", ref=ticket.ref, rating=given))
         return
     await ctx.uow.tickets.add_event(ticket.id, "feedback", ctx.now, author_id=ctx.person.id,
                                     body=rating, rating=int(rating), owner_id=ticket.owner_id)
@@ -149,8 +180,21 @@ async def rated(ctx: Context) -> None:
                    ticket_id=ticket.id)
 
 
+async def _rating_of(ctx: Context, ticket: Ticket) -> int | None:
+    """The rating the requester gave ``ticket`` since it was last closed, if any."""
+    rating = None
+    for entry in await ctx.uow.tickets.timeline(ticket.id):
+        if entry.kind == "status" and entry.body != TicketStatus.CLOSED.value:
+            rating = None  # reopened: a new close may be rated again
+        elif entry.kind == "feedback" and (entry.data or {}).get("rating") is not None:
+            rating = int(entry.data["rating"])
+    return rating
+
+
 async def record_comment_if_expected(ctx: Context, ticket: Ticket, text: str) -> bool:
-    """After a rating, the requester's next words in the thread are their comment."""
+    """After a rating, the requester's next words in the thread are their comment; it
+    goes to the owner (or, with none, the agents' thread), and the thanks say where."""
+    assert ctx.person is not None
     timeline = await ctx.uow.tickets.timeline(ticket.id)
     feedback = [e for e in timeline if e.kind == "feedback"]
     if not feedback or (feedback[-1].data or {}).get("comment") is not None:
@@ -159,7 +203,17 @@ async def record_comment_if_expected(ctx: Context, ticket: Ticket, text: str) ->
         return False
     await ctx.uow.tickets.add_event(ticket.id, "feedback", ctx.now, author_id=ctx.person.id,
                                     body=text, comment=text, owner_id=ticket.owner_id)
-    await ctx.post(to_requester(ticket, ctx.t("resolution.comment_thanks")), ticket_id=ticket.id)
+    owner = await ctx.uow.people.get(ticket.owner_id) if ticket.owner_id else None
+    passed = ctx.t("resolution.comment_owner", requester=ctx.person.name, ref=ticket.ref,
+                   rating=feedback[-1].body, text=defang(excerpt(text)))
+    staff = to_person(owner, passed, ticket) if owner is not None else to_agents(ticket, passed)
+    if staff is not None:
+        await ctx.post(staff, ticket_id=ticket.id)
+    key = ("resolution.comment_thanks" if owner is not None
+           else "resolution.comment_thanks_team" if staff is not None
+           else "resolution.comment_thanks_kept")
+    await ctx.post(to_requester(ticket, ctx.t(key, owner=owner.name if owner else "",
+                                              ref=ticket.ref)), ticket_id=ticket.id)
     return True
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from bot.domain.people import Role
 from bot.domain.errors import Unreadable
 from bot.domain.priority import Impact, Priority, PriorityDecision, Urgency
@@ -10,7 +12,7 @@ from bot.domain.tickets import TicketAction, TicketStatus
 from bot.domain.timefmt import format_when
 from bot.desk.cards import queue_card
 from bot.desk.context import BadInput, Context
-from bot.desk.notify import to_agents, to_person, to_requester
+from bot.desk.notify import admins_of, to_agents, to_person, to_requester
 from bot.desk.quoting import defang, excerpt
 from bot.desk.features.lookup import change_status, load_ticket, split_number, when_for
 from bot.desk.features.working import start_update_cadence
@@ -91,7 +93,8 @@ async def wait(ctx: Context) -> None:
         await ctx.uow.promises.cancel(ticket.id, ctx.now, (PromiseKind.FOLLOW_UP,))
         update = await start_update_cadence(ctx, ticket)
         message = ctx.t("agent.wait_third_party", ref=ticket.ref, agent=ctx.person.name,
-                        party=defang(excerpt(text, 200)) or ctx.t("agent.third_party_default"),
+                        party=defang(excerpt(_party(text), 200))
+                        or ctx.t("agent.third_party_default"),
                         next=when_for(ctx, update.due_at, requester))
     await ctx.post(to_requester(ticket, message), ticket_id=ticket.id)
     await ctx.answer(ctx.t("agent.waiting_noted", ref=ticket.ref, status=ticket.status.agent_label))
@@ -99,18 +102,37 @@ async def wait(ctx: Context) -> None:
     ctx.handled = True
 
 
+# "waiting on Canon", "on Canon", "for the vendor": the sentence already says "waiting on".
+_WAITING_ON = re.compile(r"^\s*(?:(?:we(?:'re| are)\s+)?waiting\s+)?(?:on|for)\s+", re.I)
+
+
+def _party(text: str) -> str:
+    """Who the ticket waits on, without a leading "waiting on" the sentence says itself."""
+    return _WAITING_ON.sub("", text.strip(), count=1).strip()
+
+
 async def escalate(ctx: Context) -> None:
-    """``/ticket escalate <n> [reason]``: bring in the leads; the owner stays the contact."""
+    """``/ticket escalate <n> [reason]``: bring in the leads; the owner stays the contact.
+
+    With no leads nobody can be asked, so the requester is told nothing (no claim the
+    desk did not make good); the agent, the triage thread and the admins hear that the
+    desk has no leads yet."""
     number, reason = split_number(ctx.args, "usage.ticket_escalate")
     ticket = await load_ticket(ctx, number)
     assert ctx.person is not None and ctx.workspace is not None
     requester = await ctx.uow.people.get(ticket.requester_id)
     owner = await ctx.uow.people.get(ticket.owner_id) if ticket.owner_id else None
-    owner_name = owner.name if owner else ctx.t("lapse_words.the_desk")
     leads = await ctx.uow.people.with_role(ctx.workspace.id, Role.LEAD)
-    text = ctx.t("agent.escalated_lead", agent=ctx.person.name, ref=ticket.ref,
-                 requester=requester.name, reason=f": “{defang(excerpt(reason, 500))}”" if reason else "",
-                 priority=ticket.priority.value, owner=owner_name)
+    quoted = defang(excerpt(reason, 500)) if reason else ""
+    ctx.handled = True
+    if not leads:
+        await _no_lead_to_ask(ctx, ticket, requester, quoted)
+        return
+    owned = ("agent.escalated_lead", "agent.escalated_requester") if owner else \
+        ("agent.escalated_lead_unowned", "agent.escalated_requester_unowned")
+    text = ctx.t(owned[0], agent=ctx.person.name, ref=ticket.ref, requester=requester.name,
+                 reason=ctx.t("agent.escalated_reason", reason=quoted) if reason else "",
+                 priority=ticket.priority.value, owner=owner.name if owner else "")
     for lead in leads:
         await ctx.post(to_person(lead, text, ticket), ticket_id=ticket.id)
     triage = to_agents(ticket, text)
@@ -118,11 +140,32 @@ async def escalate(ctx: Context) -> None:
         await ctx.post(triage, ticket_id=ticket.id)
     await ctx.uow.tickets.add_event(ticket.id, "escalated", ctx.now, author_id=ctx.person.id,
                                     body=reason)
-    await ctx.post(to_requester(ticket, ctx.t("agent.escalated_requester", ref=ticket.ref,
-                                              owner=owner_name)), ticket_id=ticket.id)
+    await ctx.post(to_requester(ticket, ctx.t(owned[1], ref=ticket.ref,
+                                              owner=owner.name if owner else "")),
+                   ticket_id=ticket.id)
     await ctx.answer(ctx.t("agent.escalated_agent", ref=ticket.ref,
-                           leads=", ".join(p.name for p in leads) or ctx.t("agent.no_leads")))
-    ctx.handled = True
+                           leads=", ".join(p.name for p in leads)))
+
+
+async def _no_lead_to_ask(ctx: Context, ticket, requester, quoted: str) -> None:
+    """An escalation with no lead to receive it: said to the staff, not the requester."""
+    assert ctx.person is not None and ctx.workspace is not None
+    await ctx.uow.tickets.add_event(ticket.id, "no_lead", ctx.now, author_id=ctx.person.id,
+                                    body=quoted)
+    alert = ctx.t("agent.no_leads_admin", agent=ctx.person.name, ref=ticket.ref,
+                  requester=requester.name,
+                  reason=" " + ctx.t("agent.no_leads_reason", reason=quoted) if quoted else "")
+    others = [admin for admin in await admins_of(ctx.uow, ctx.workspace, ctx.desk.admins,
+                                                 ctx.now) if admin.id != ctx.person.id]
+    for admin in others:
+        await ctx.post(to_person(admin, alert, ticket), ticket_id=ticket.id)
+    triage = to_agents(ticket, ctx.t("agent.no_leads_triage" if others
+                                     else "agent.no_leads_triage_alone",
+                                     agent=ctx.person.name, ref=ticket.ref))
+    if triage is not None:
+        await ctx.post(triage, ticket_id=ticket.id)
+    await ctx.answer(ctx.t("agent.no_leads_agent" if others else "agent.no_leads_agent_alone",
+                           ref=ticket.ref))
 
 
 async def queue(ctx: Context) -> None:

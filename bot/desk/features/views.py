@@ -5,6 +5,8 @@ Requesters see only their own tickets and never internal notes; agents see every
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from bot.domain.people import Role
 from bot.domain.errors import DomainError
 from bot.domain.tickets import TicketStatus
@@ -13,10 +15,11 @@ from bot.desk.context import Context
 from bot.desk.quoting import defang, excerpt
 from bot.desk.features.lookup import load_ticket, split_number
 
-_REQUESTER_KINDS = ("opened", "requester", "reply", "status", "owner", "priority", "promise",
-                    "bot", "escalated")
-_AGENT_ONLY = ("note",)
+_REQUESTER_KINDS = ("opened", "requester", "reply", "resolution", "status", "owner", "priority",
+                    "promise", "bot", "escalated")
+_AGENT_ONLY = ("note", "no_lead", "feedback")
 TIMELINE_LIMIT = 30
+DETAIL_LIMIT = 300
 
 
 async def show(ctx: Context) -> None:
@@ -30,7 +33,8 @@ async def show(ctx: Context) -> None:
     tz = ctx.person.tz or ctx.policy.calendar.timezone
     owner = await ctx.uow.people.get(ticket.owner_id) if ticket.owner_id else None
     lines = [ctx.t("view.header", ref=ticket.ref, subject=defang(ticket.subject),
-                   status=ticket.status.label, owner=owner.name if owner else ctx.t("card.unowned"),
+                   status=ticket.status.agent_label if is_agent else ticket.status.label,
+                   owner=owner.name if owner else ctx.t("card.unowned"),
                    priority=ticket.priority.label,
                    opened=format_when(ticket.created_at, ctx.now, tz)),
              ctx.t("view.first_message", text=defang(excerpt(ticket.first_message, 1500))),
@@ -39,33 +43,46 @@ async def show(ctx: Context) -> None:
     names: dict[int, str] = {}
     entries = [e for e in await ctx.uow.tickets.timeline(ticket.id) if e.kind in allowed]
     for entry in entries[-TIMELINE_LIMIT:]:
-        who = "the bot"
+        who = ctx.t("view.the_desk")
         if entry.author_id is not None:
             if entry.author_id not in names:
                 names[entry.author_id] = (await ctx.uow.people.get(entry.author_id)).name
             who = names[entry.author_id]
-        what = ctx.t(f"view.kind_{entry.kind}")
-        detail = _detail(entry, who, ctx.now, tz) if is_agent or entry.kind != "escalated" else ""
         lines.append(ctx.t("view.line", when=format_when(entry.created_at, ctx.now, tz), who=who,
-                           what=f"{what} {defang(excerpt(detail, 300))}".strip()))
+                           what=_what(ctx, entry, who, tz, is_agent)))
     await ctx.answer("\n".join(lines))
     ctx.handled = True
 
 
-def _detail(entry, who: str, now, tz: str) -> str:
-    """What to show after the verb for one timeline entry."""
+def _what(ctx: Context, entry, who: str, tz: str, is_agent: bool) -> str:
+    """What happened in one timeline entry, in the words of its ``view.kind_*`` template:
+    the plain form, or the ``_detail`` form when there is something to quote."""
     data = entry.data or {}
+    detail = defang(excerpt(entry.body or "", DETAIL_LIMIT))
+    key, fields = f"view.kind_{entry.kind}", {}
     if entry.kind == "status":
-        return TicketStatus(entry.body).label
-    if entry.kind == "owner":
-        return "" if entry.body == who else f"for {entry.body}"
-    if entry.kind == "promise" and data.get("due_at"):
-        from datetime import datetime
-        due = format_when(datetime.fromisoformat(data["due_at"]), now, tz)
-        return f"{due} “{entry.body}”" if entry.body else due
-    if entry.kind in ("opened", "bot"):
-        return ""
-    return entry.body
+        status = TicketStatus(entry.body)
+        fields["detail"] = status.agent_label if is_agent else status.label
+    elif entry.kind == "owner":
+        if entry.body and entry.body != who:
+            key, fields = "view.kind_owner_for", {"detail": entry.body}
+    elif entry.kind == "promise":
+        due = data.get("due_at")
+        fields["due"] = format_when(datetime.fromisoformat(due), ctx.now, tz) if due else ""
+        if entry.body:
+            key, fields["detail"] = "view.kind_promise_detail", detail
+    elif entry.kind == "feedback":
+        if data.get("comment") is not None:
+            key, fields["detail"] = "view.kind_comment", detail
+        else:
+            fields["detail"] = entry.body
+    elif entry.kind in ("opened", "bot"):
+        pass
+    elif entry.kind == "escalated" and not is_agent:
+        pass  # the reason is for the staff
+    elif detail:
+        key, fields["detail"] = f"view.kind_{entry.kind}_detail", detail
+    return ctx.t(key, **fields)
 
 
 async def mine(ctx: Context) -> None:
@@ -85,7 +102,8 @@ async def mine(ctx: Context) -> None:
         if tickets:
             lines.append(ctx.t(title))
             lines.extend(ctx.t("view.mine_line", ref=t.ref, subject=defang(t.subject),
-                               status=t.status.label) for t in tickets)
+                               status=t.status.agent_label if title == "view.mine_owned"
+                               else t.status.label) for t in tickets)
     await ctx.answer("\n".join(lines))
     ctx.handled = True
 

@@ -126,11 +126,21 @@ async def send_public_reply(ctx: Context, ticket: Ticket, text: str, *,
     if ticket.status in (TicketStatus.OPEN, TicketStatus.IN_PROGRESS,
                          TicketStatus.WAITING_THIRD_PARTY):
         update = await start_update_cadence(ctx, ticket)
-        requester = await ctx.uow.people.get(ticket.requester_id)
-        body += "\n" + ctx.t("work.reply_next", next=when_for(ctx, update.due_at, requester))
+        if not asks_the_requester(text):
+            # The desk's own line, a paragraph of its own after the agent's words.
+            requester = await ctx.uow.people.get(ticket.requester_id)
+            body += "\n\n" + ctx.t("work.reply_next",
+                                    next=when_for(ctx, update.due_at, requester))
     if not already_visible:
         await ctx.post(to_requester(ticket, body), ticket_id=ticket.id)
     await queue_card(ctx, ticket)
+
+
+def asks_the_requester(text: str) -> bool:
+    """True when an agent's reply ends in a question: the requester is being asked
+    something, so "the next update will be by ..." would talk past the question. The
+    update cadence is still kept (the ledger covers it); it is just not announced."""
+    return text.rstrip().endswith("?")
 
 
 async def note(ctx: Context) -> None:
@@ -167,10 +177,12 @@ async def followup(ctx: Context) -> None:
                                     body=words, promise_kind=PromiseKind.FOLLOW_UP.value,
                                     due_at=due.isoformat())
     requester = await ctx.uow.people.get(ticket.requester_id)
-    extra = f" “{defang(excerpt(words))}”" if words else ""
-    await ctx.post(to_requester(ticket, ctx.t(
-        "work.followup", agent=ctx.person.name, ref=ticket.ref,
-        due=when_for(ctx, due, requester), text=extra)), ticket_id=ticket.id)
+    said = ctx.t("work.followup", agent=ctx.person.name, ref=ticket.ref,
+                 due=when_for(ctx, due, requester))
+    if words:
+        # The agent's own words, relayed as written on a line of their own.
+        said += "\n" + ctx.t("work.reply", agent=ctx.person.name, text=defang(excerpt(words)))
+    await ctx.post(to_requester(ticket, said), ticket_id=ticket.id)
     await ctx.answer(ctx.t("work.followup_agent", requester=requester.name, ref=ticket.ref,
                            due=when_for(ctx, due)))
     await queue_card(ctx, ticket)
