@@ -14,6 +14,7 @@ from typing import Awaitable, Callable
 
 from bot.core import (
     ButtonPressed, CommandInvoked, Event, HomeOpened, IncomingMessage, ReactionAdded,
+    clean_event, clean_text,
 )
 from bot.desk.policy import Desk
 from bot.domain.people import Role
@@ -90,7 +91,8 @@ class Router:
                 route = self.commands.get((event.name, "help"))
             if route is None:
                 raise UnknownCommand(f"/{event.name} {word}".strip())
-            return [route], rest.strip()
+            # Arguments with nothing visible in them are no arguments.
+            return [route], clean_text(rest)
         if isinstance(event, ButtonPressed):
             route = self.buttons.get(event.action)
             return ([route] if route else []), event.value
@@ -103,7 +105,10 @@ class Router:
         return [], ""
 
     async def __call__(self, event: Event) -> None:
-        """Handle one event in its own unit of work; never raises."""
+        """Handle one event in its own unit of work; never raises. What people typed is
+        cleaned first, the same for every platform (``bot.core.text``): no control
+        character, escape sequence or NUL goes further than this."""
+        event = clean_event(event)
         try:
             async with self.db.unit_of_work() as uow:
                 ctx = Context(event=event, uow=uow, desk=self.desk, now=self.db.clock.now())

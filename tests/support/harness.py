@@ -72,8 +72,8 @@ class DeskHarness:
         return f"{prefix}{next(self._ids)}"
 
     def actor(self, user: str, **kw) -> Actor:
-        """An actor whose display name is the capitalised user id."""
-        return Actor(user, user.capitalize(), **kw)
+        """An actor whose display name is the capitalised user id (or ``display_name``)."""
+        return Actor(user, kw.pop("display_name", user.capitalize()), **kw)
 
     async def settle(self) -> None:
         """Run scheduled jobs once and deliver everything due."""
