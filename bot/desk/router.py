@@ -18,7 +18,7 @@ from bot.core import (
 )
 from bot.desk.policy import Desk
 from bot.domain.people import Role
-from bot.domain.errors import DomainError
+from bot.domain.errors import DomainError, Phrase
 from bot.desk.context import Context
 from bot.desk.middleware import DEFAULT_MIDDLEWARE, Middleware
 from bot.storage.uow import Database
@@ -146,7 +146,7 @@ class Router:
                 text = None
                 if error is not None:
                     try:
-                        text = ctx.error_text(error)
+                        text = ctx.error_text(_quoting_briefly(error))
                     except KeyError:  # a template or field missing: a bug, not their fault
                         reference = uuid.uuid4().hex[:8]
                         logger.exception("cannot word %s (reference %s)", error, reference)
@@ -156,6 +156,24 @@ class Router:
         except Exception:
             logger.exception("could not tell %s about a failed %s", event.actor.user_id,
                              type(event).__name__)
+
+
+# A refusal repeats at most this much of any one thing the person wrote.
+QUOTE_LIMIT = 60
+
+
+def _brief(value):
+    if isinstance(value, str) and len(value) > QUOTE_LIMIT:
+        return value[:QUOTE_LIMIT - 1] + "…"
+    if isinstance(value, Phrase):
+        return Phrase(value.key, **{k: _brief(v) for k, v in value.fields.items()})
+    return value
+
+
+def _quoting_briefly(error: DomainError) -> DomainError:
+    """``error`` with every text it repeats cut to ``QUOTE_LIMIT`` characters: a
+    100 KB word where a ticket number belongs is answered in a line, not echoed."""
+    return DomainError(error.template, **{k: _brief(v) for k, v in error.fields.items()})
 
 
 async def _noop(ctx: Context) -> None:
