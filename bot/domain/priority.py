@@ -139,10 +139,10 @@ def read_priority(words: list[str]) -> tuple[Priority, Impact | None, Urgency | 
         given = Priority.parse(words[0])
     except Unreadable:
         given = None
+    extra = " ".join(words[1:] if given is not None else words[2:])
     if given is not None:
-        if len(words) > 1:
-            raise Unreadable("input.priority_extra", text=" ".join(words[1:]),
-                             priority=given.value)
+        if extra:
+            raise Unreadable("input.priority_extra", text=extra, priority=given.value)
         return given, None, None
     pairs = []
     for word in words[:2]:
@@ -151,8 +151,9 @@ def read_priority(words: list[str]) -> tuple[Priority, Impact | None, Urgency | 
         pairs.append((key, value.strip()) if eq and key in _NAMED else ("", word))
     if len(words) == 1:
         key, value = pairs[0]
+        missing = {"impact": "input.need_urgency", "urgency": "input.need_impact"}
         if key:
-            raise Unreadable("input.need_urgency" if key == "impact" else "input.need_impact")
+            raise Unreadable(missing[key])
         if _is_level(value):
             raise Unreadable("input.priority_needs_both", text=value)
         raise Unreadable("input.unknown_priority", text=value)
@@ -165,8 +166,8 @@ def read_priority(words: list[str]) -> tuple[Priority, Impact | None, Urgency | 
     if not urgency:
         raise Unreadable("input.need_urgency")
     level_of_impact, level_of_urgency = Impact.parse(impact), Urgency.parse(urgency)
-    if len(words) > 2:
-        raise Unreadable("input.priority_levels_extra", text=" ".join(words[2:]))
+    if extra:
+        raise Unreadable("input.priority_levels_extra", text=extra)
     return priority_from(level_of_impact, level_of_urgency), level_of_impact, level_of_urgency
 
 
