@@ -110,12 +110,14 @@ class DeskHarness:
         return event
 
     async def command(self, user: str, line: str, *, channel: str | None = None,
-                      **actor) -> CommandInvoked:
-        """``user`` runs ``/ticket claim 1`` (pass the line without the slash)."""
+                      is_direct: bool = False, **actor) -> CommandInvoked:
+        """``user`` runs ``/ticket claim 1`` (pass the line without the slash), by default
+        in their DM with the bot (``is_direct`` says so to the desk)."""
         name, _, text = line.lstrip("/").partition(" ")
         event = CommandInvoked(platform=self.platform, workspace_id=WORKSPACE,
                                event_id=self.next_id("cmd"), actor=self.actor(user, **actor),
-                               channel_id=channel or f"D-{user}", name=name, text=text)
+                               channel_id=channel or f"D-{user}", name=name, text=text,
+                               is_direct=is_direct)
         await self.deliver(event)
         return event
 

@@ -124,7 +124,7 @@ class ConsoleAdapter:
                 await self._press(rest)
             elif word in ("ticket", "helpdesk"):
                 await self._dispatch(CommandInvoked(
-                    **self._common(self._dm()), name=word, text=rest))
+                    **self._common(self._dm()), name=word, text=rest, is_direct=True))
             else:
                 await self._write(f"(console) I don't know /{word}. Type /help for the list.")
         else:

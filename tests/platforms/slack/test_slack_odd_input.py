@@ -67,3 +67,11 @@ async def test_a_button_value_naming_no_ticket_is_answered_not_crashed(slack):
     texts = [e["text"] for e in slack.fake.ephemerals if e["user"] == "UAGENT"]
     texts += [b["text"] for _, b in slack.fake.responses]
     assert "I can't find the ticket this button is about." in texts, texts
+
+
+async def test_helpdesk_triage_run_in_a_dm_is_refused_not_set(slack):
+    await slack.command("UADMIN", "/helpdesk triage")
+    said = slack.fake.bot_messages("DUADMIN")[-1]["text"]
+    assert said.startswith("This is a direct message, not a channel")
+    await slack.dm("UREQ", "My VPN keeps dropping")
+    assert slack.fake.bot_messages(TRIAGE, top_level=True)  # the card still goes to triage
