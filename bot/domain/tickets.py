@@ -239,12 +239,17 @@ SUBJECT_LIMIT = 80
 
 
 def subject_from(text: str) -> str:
-    """A one-line subject from the requester's first message, cut at a word boundary."""
+    """A one-line subject from the requester's first message, cut at a word boundary,
+    or inside a long word when cutting at a boundary would lose most of what fits
+    ("VPN" and 10,000 letters is not just "VPN…")."""
     line = " ".join(text.split())
     if len(line) <= SUBJECT_LIMIT:
         return line or "(no text)"
-    cut = line[: SUBJECT_LIMIT - 1].rsplit(" ", 1)[0]
-    return (cut or line[: SUBJECT_LIMIT - 1]) + "…"
+    fits = line[: SUBJECT_LIMIT - 1]
+    cut = fits.rsplit(" ", 1)[0]
+    if len(cut) < SUBJECT_LIMIT // 2:
+        cut = fits
+    return cut.rstrip() + "…"
 
 
 @dataclass(frozen=True)
