@@ -38,9 +38,12 @@ def build_parser() -> argparse.ArgumentParser:
     migrate = commands.add_parser(
         "migrate", help="bring the database to the latest schema",
         description="Upgrade the database to the latest migration (or to --revision).")
-    migrate.add_argument("--revision", default="head", help="target revision (default: head)")
+    migrate.add_argument("--revision", help="target revision (default: head; a downgrade "
+                                            "must name one)")
     migrate.add_argument("--downgrade", action="store_true",
                          help="downgrade to --revision instead (use 'base' to empty it)")
+    migrate.add_argument("--yes", action="store_true",
+                         help="confirm a downgrade to base, which drops all the desk's data")
     invite = commands.add_parser(
         "discord-invite", help="print the URL that adds the bot to a Discord server",
         description="Print the invite URL with exactly the permissions and scopes the bot uses. "
@@ -85,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         return _discord_invite(settings, args.application_id)
     try:
         if args.command == "migrate":
-            return asyncio.run(_migrate(settings, args.revision, args.downgrade))
+            return asyncio.run(_migrate(settings, args.revision, args.downgrade, args.yes))
         return _run(settings, console=args.console, migrate=not args.no_migrate)
     except (SettingsError, DatabaseUrlError) as error:
         return _fail(str(error), EXIT_CONFIG)
@@ -116,15 +119,19 @@ def _run(settings, *, console: bool, migrate: bool) -> int:
     return 0
 
 
-async def _migrate(settings, revision: str, downgrade: bool) -> int:
+async def _migrate(settings, revision: str | None, downgrade: bool, yes: bool = False) -> int:
     from bot.storage import migrate
     from bot.storage.engine import create_engine
     engine = create_engine(settings.database_url)
     try:
         if downgrade:
+            problem = migrate.downgrade_problem(
+                revision, yes=yes, current=await migrate.current_revision(engine))
+            if problem:
+                return _fail(problem, EXIT_CONFIG)
             await migrate.downgrade(engine, revision)
         else:
-            await migrate.upgrade(engine, revision)
+            await migrate.upgrade(engine, revision or "head")
         print(f"database at revision {await migrate.current_revision(engine) or 'base (empty)'}")
     finally:
         await engine.dispose()

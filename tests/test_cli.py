@@ -148,13 +148,35 @@ def test_migrate_up_then_down_to_base(tmp_path, db_url):
     again = cli(tmp_path, "migrate", HELPDESK_DATABASE_URL=db_url)
     assert again.returncode == 0 and again.stdout.strip() == f"database at revision {head}"
 
-    down = cli(tmp_path, "migrate", "--downgrade", "--revision", "base",
+    down = cli(tmp_path, "migrate", "--downgrade", "--revision", "base", "--yes",
                HELPDESK_DATABASE_URL=db_url)
     assert down.returncode == 0, down.stderr
     assert down.stdout.strip() == "database at revision base (empty)"
     with sqlite3.connect(tmp_path / "x.sqlite3") as db:
         tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert "tickets" not in tables
+
+
+def test_a_downgrade_without_a_revision_says_what_it_needs_and_changes_nothing(tmp_path,
+                                                                              db_url):
+    assert cli(tmp_path, "migrate", HELPDESK_DATABASE_URL=db_url).returncode == 0
+    result = cli(tmp_path, "migrate", "--downgrade", HELPDESK_DATABASE_URL=db_url)
+    line = assert_one_line_error(result, 2)
+    assert "--downgrade needs --revision" in line
+    assert "0003" in line and "base" in line  # the revision one step down, and the bottom
+    assert cli(tmp_path, "migrate", HELPDESK_DATABASE_URL=db_url).stdout.strip() == \
+        f"database at revision {head_revision()}"
+
+
+def test_a_downgrade_to_base_asks_for_yes_and_changes_nothing_without_it(tmp_path, db_url):
+    assert cli(tmp_path, "migrate", HELPDESK_DATABASE_URL=db_url).returncode == 0
+    result = cli(tmp_path, "migrate", "--downgrade", "--revision", "base",
+                 HELPDESK_DATABASE_URL=db_url)
+    line = assert_one_line_error(result, 2)
+    assert "every table" in line and "--yes" in line
+    with sqlite3.connect(tmp_path / "x.sqlite3") as db:
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert "tickets" in tables
 
 
 def test_migrate_to_an_unknown_revision_is_one_line(tmp_path, db_url):

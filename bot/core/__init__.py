@@ -6,9 +6,11 @@ from bot.core.events import (
 )
 from bot.core.messages import Button, Delivery, DeliveryError, FormField, OutboundMessage
 from bot.core.ports import ChatAdapter, EventSink, Pacing
+from bot.core.text import clean_event, clean_name, clean_text, has_words
 
 __all__ = [
     "Actor", "Button", "ButtonPressed", "ChatAdapter", "CommandInvoked", "Delivery",
     "DeliveryError", "Event", "EventSink", "FormField", "HomeOpened", "IncomingMessage",
-    "OutboundMessage", "Pacing", "ReactionAdded",
+    "OutboundMessage", "Pacing", "ReactionAdded", "clean_event", "clean_name", "clean_text",
+    "has_words",
 ]

@@ -55,6 +55,9 @@ class CommandInvoked(Event):
     name: str = ""
     text: str = ""
     thread_id: str | None = None
+    # Run in a direct message with the bot (or one the platform answers in it), not in
+    # a channel: "here" then names no channel the desk could use.
+    is_direct: bool = False
 
 @dataclass(frozen=True)
 class ButtonPressed(Event):

@@ -14,11 +14,12 @@ from typing import Awaitable, Callable
 
 from bot.core import (
     Actor, ButtonPressed, CommandInvoked, Event, HomeOpened, IncomingMessage, ReactionAdded,
+    clean_event, clean_text,
 )
 from bot.desk.choices import CHOICE_LIMIT, ticket_choices
 from bot.desk.policy import Desk
 from bot.domain.people import Role
-from bot.domain.errors import DomainError
+from bot.domain.errors import DomainError, Phrase
 from bot.desk.context import Context
 from bot.desk.middleware import DEFAULT_MIDDLEWARE, Middleware
 from bot.storage.uow import Database
@@ -91,7 +92,8 @@ class Router:
                 route = self.commands.get((event.name, "help"))
             if route is None:
                 raise UnknownCommand(f"/{event.name} {word}".strip())
-            return [route], rest.strip()
+            # Arguments with nothing visible in them are no arguments.
+            return [route], clean_text(rest)
         if isinstance(event, ButtonPressed):
             route = self.buttons.get(event.action)
             return ([route] if route else []), event.value
@@ -104,7 +106,10 @@ class Router:
         return [], ""
 
     async def __call__(self, event: Event) -> None:
-        """Handle one event in its own unit of work; never raises."""
+        """Handle one event in its own unit of work; never raises. What people typed is
+        cleaned first, the same for every platform (``bot.core.text``): no control
+        character, escape sequence or NUL goes further than this."""
+        event = clean_event(event)
         try:
             async with self.db.unit_of_work() as uow:
                 ctx = Context(event=event, uow=uow, desk=self.desk, now=self.db.clock.now())
@@ -149,7 +154,7 @@ class Router:
                 text = None
                 if error is not None:
                     try:
-                        text = ctx.error_text(error)
+                        text = ctx.error_text(_quoting_briefly(error))
                     except KeyError:  # a template or field missing: a bug, not their fault
                         reference = uuid.uuid4().hex[:8]
                         logger.exception("cannot word %s (reference %s)", error, reference)
@@ -159,6 +164,24 @@ class Router:
         except Exception:
             logger.exception("could not tell %s about a failed %s", event.actor.user_id,
                              type(event).__name__)
+
+
+# A refusal repeats at most this much of any one thing the person wrote.
+QUOTE_LIMIT = 60
+
+
+def _brief(value):
+    if isinstance(value, str) and len(value) > QUOTE_LIMIT:
+        return value[:QUOTE_LIMIT - 1] + "…"
+    if isinstance(value, Phrase):
+        return Phrase(value.key, **{k: _brief(v) for k, v in value.fields.items()})
+    return value
+
+
+def _quoting_briefly(error: DomainError) -> DomainError:
+    """``error`` with every text it repeats cut to ``QUOTE_LIMIT`` characters: a
+    100 KB word where a ticket number belongs is answered in a line, not echoed."""
+    return DomainError(error.template, **{k: _brief(v) for k, v in error.fields.items()})
 
 
 async def _noop(ctx: Context) -> None:

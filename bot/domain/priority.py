@@ -19,6 +19,7 @@ __all__ = [
     "Priority",
     "PriorityDecision",
     "priority_from",
+    "read_priority",
 ]
 
 _LEVEL_RANK = {"high": 0, "medium": 1, "low": 2}
@@ -113,6 +114,61 @@ def priority_from(impact: Impact | str, urgency: Impact | Urgency | str) -> Prio
     score = _LEVEL_RANK[Impact.parse(impact).value] + _LEVEL_RANK[Urgency.parse(urgency).value]
     # The matrix is symmetric, so the sum of the two ranks decides the cell.
     return (Priority.P1, Priority.P2, Priority.P3)[score] if score < 3 else Priority.P4
+
+
+_NAMED = ("impact", "urgency")
+
+
+def _is_level(word: str) -> bool:
+    return word.strip().lower() in _LEVEL_RANK
+
+
+def read_priority(words: list[str]) -> tuple[Priority, Impact | None, Urgency | None]:
+    """What an agent wrote after ``/ticket priority <n>``: a priority (``P2``, ``2``) or
+    an impact and an urgency (``high low``, ``impact=high urgency=low``).
+
+    Returns ``(priority, None, None)`` for a priority given outright and ``(priority,
+    impact, urgency)`` for one read from the matrix. Anything else raises
+    :class:`Unreadable` saying what was wrong: nothing given, an unknown word (naming
+    which of the two it was read as), one level alone, one of two named twice, or words
+    left over after a complete answer."""
+    words = [w.strip() for w in words if w.strip()]
+    if not words:
+        raise Unreadable("input.need_priority")
+    try:
+        given = Priority.parse(words[0])
+    except Unreadable:
+        given = None
+    extra = " ".join(words[1:] if given is not None else words[2:])
+    if given is not None:
+        if extra:
+            raise Unreadable("input.priority_extra", text=extra, priority=given.value)
+        return given, None, None
+    pairs = []
+    for word in words[:2]:
+        key, eq, value = word.partition("=")
+        key = key.strip().lower()
+        pairs.append((key, value.strip()) if eq and key in _NAMED else ("", word))
+    if len(words) == 1:
+        key, value = pairs[0]
+        missing = {"impact": "input.need_urgency", "urgency": "input.need_impact"}
+        if key:
+            raise Unreadable(missing[key])
+        if _is_level(value):
+            raise Unreadable("input.priority_needs_both", text=value)
+        raise Unreadable("input.unknown_priority", text=value)
+    named = {key: value for key, value in reversed(pairs) if key}
+    plain = [value for key, value in pairs if not key]
+    impact = named.get("impact") if "impact" in named else (plain.pop(0) if plain else None)
+    urgency = named.get("urgency") if "urgency" in named else (plain.pop(0) if plain else None)
+    if not impact:
+        raise Unreadable("input.need_impact")
+    if not urgency:
+        raise Unreadable("input.need_urgency")
+    level_of_impact, level_of_urgency = Impact.parse(impact), Urgency.parse(urgency)
+    if extra:
+        raise Unreadable("input.priority_levels_extra", text=extra)
+    return priority_from(level_of_impact, level_of_urgency), level_of_impact, level_of_urgency
 
 
 def _clean(text: str | None, what: str) -> str:

@@ -218,15 +218,20 @@ _HELP = Phrase("input.duration_help")
 def parse_duration(text: str) -> timedelta:
     """Parse a human duration such as "90s", "45m", "1h30m", "1.5h" or "3d".
 
-    Case-insensitive; units s/m/h/d/w and their long forms. Bare numbers,
-    zero, negative and over-365-day values raise :class:`Unreadable` (a
-    ValueError) naming the message that tells the person what was wrong.
+    Case-insensitive; units s/m/h/d/w and their long forms. Bare numbers, zero,
+    negative and over-365-day values raise :class:`Unreadable` (a ValueError), each
+    naming its own message that tells the person what was wrong.
     """
     if not isinstance(text, str) or not text.strip():
         raise Unreadable("input.duration_empty", help=_HELP)
     written, cleaned = text.strip(), text.strip().lower()
     if cleaned.startswith("-"):
-        raise Unreadable("input.duration_not_positive", text=written)
+        positive = written[1:].strip()
+        try:
+            parse_duration(positive)
+        except Unreadable:
+            raise Unreadable("input.duration_unreadable", text=written, help=_HELP) from None
+        raise Unreadable("input.duration_negative", text=written, positive=positive)
     if re.fullmatch(r"\d+(\.\d+)?", cleaned):
         raise Unreadable("input.duration_needs_unit", text=cleaned)
     total, pos = 0.0, 0

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 
-from bot.domain.errors import DomainError, Phrase
+from bot.domain.errors import DomainError, Phrase, Unreadable
 from bot.domain.priority import Priority
 
 
@@ -166,16 +166,90 @@ class Ticket:
         return f"#{self.number}"
 
 
+# The tickets.number column is a 32-bit INTEGER; row ids are 64-bit. A number past
+# either is no ticket's, and must not reach the database: SQLite raises OverflowError
+# and PostgreSQL an error for a parameter out of its column's range.
+MAX_TICKET_NUMBER = 2**31 - 1
+MAX_ROW_ID = 2**63 - 1
+# Digits beyond these are said as "…" when a refusal repeats a number.
+_SHOWN_DIGITS = 20
+# More digits than any number in range has, even with leading zeros kept: such a number
+# is out of range without being converted (int() refuses more than 4,300 digits).
+_MAX_DIGITS = 40
+
+
+class UnknownTicket(DomainError):
+    """No ticket with that number here (or none the person may see: the answer is the
+    same, so nobody learns how many tickets the desk has)."""
+
+    def __init__(self, number: int | str) -> None:
+        super().__init__("errors.unknown_ticket", number=shown_number(number))
+
+
+def shown_number(number: int | str) -> str:
+    """A number as a refusal repeats it: without leading zeros, and cut with "…" when
+    someone typed thousands of digits."""
+    digits = str(number).lstrip("0") or "0"
+    return digits if len(digits) <= _SHOWN_DIGITS else digits[:_SHOWN_DIGITS - 8] + "…"
+
+
+def _decimal(text: str) -> int | None:
+    """``text`` as a whole number when it is only decimal digits (of any script: full-
+    width digits are digits too), else None. Past ``_MAX_DIGITS`` digits it is -1,
+    standing for a number too big to be anything's."""
+    if not text or not all(c.isdecimal() for c in text):
+        return None
+    digits = text.lstrip("0") or "0"
+    if len(digits) > _MAX_DIGITS:
+        return -1
+    return int(digits)  # int() reads every script's decimal digits
+
+
+def read_ticket_number(word: str) -> int:
+    """The ticket number in what a person wrote: ``12``, ``#12`` (or ``#１２``).
+
+    Raises :class:`Unreadable` ``input.not_a_ticket_number`` for a word that tries to be
+    one and is not (``-5``, ``#abc``, ``1.5``), ``input.need_ticket_number`` for any
+    other word or none, and :class:`UnknownTicket` for a number no ticket can have
+    (``0``, or beyond the database's range), before anything is looked up."""
+    word = word.strip()
+    body = word[1:] if word.startswith("#") else word
+    number = _decimal(body)
+    if number is None:
+        first = word[:1]
+        if first in ("#", "-", "+", "−") or first.isdigit() or first.isdecimal():
+            raise Unreadable("input.not_a_ticket_number", text=word)
+        raise Unreadable("input.need_ticket_number")
+    if not 1 <= number <= MAX_TICKET_NUMBER:
+        raise UnknownTicket(body if number < 0 else number)
+    return number
+
+
+def read_row_id(text: str) -> int | None:
+    """A row id as a button carries it (``"42"``), or None when ``text`` cannot be one:
+    not plain digits, zero, or past the database's 64-bit range."""
+    text = text.strip()
+    if not text.isascii():
+        return None
+    number = _decimal(text)
+    return number if number is not None and 1 <= number <= MAX_ROW_ID else None
+
+
 SUBJECT_LIMIT = 80
 
 
 def subject_from(text: str) -> str:
-    """A one-line subject from the requester's first message, cut at a word boundary."""
+    """A one-line subject from the requester's first message, cut at a word boundary,
+    or inside a long word when cutting at a boundary would lose most of what fits
+    ("VPN" and 10,000 letters is not just "VPN…")."""
     line = " ".join(text.split())
     if len(line) <= SUBJECT_LIMIT:
         return line or "(no text)"
-    cut = line[: SUBJECT_LIMIT - 1].rsplit(" ", 1)[0]
-    return (cut or line[: SUBJECT_LIMIT - 1]) + "…"
+    fits = line[: SUBJECT_LIMIT - 1]
+    cut = fits.rsplit(" ", 1)[0]
+    if len(cut) < SUBJECT_LIMIT // 2:
+        cut = fits
+    return cut.rstrip() + "…"
 
 
 @dataclass(frozen=True)

@@ -15,22 +15,61 @@ from bot.domain.errors import Phrase, Unreadable
 from bot.domain.sla import parse_duration
 
 _TIME = re.compile(r"^(?:(today|tomorrow|tmrw)\s+(?:at\s+)?)?(\d{1,2})(?::(\d{2}))?\s*(am|pm)?$")
+# Written like a clock time but not one (25:00, 9:75, 12:345, 1:2): said as such.
+_CLOCKISH = re.compile(r"^(?:(?:today|tomorrow|tmrw)\s+(?:at\s+)?)?\d+:\d+\s*(?:am|pm)?$")
+_DAY_ALONE = re.compile(r"^(today|tomorrow|tmrw)(?:\s+at)?$")
 _HELP = Phrase("input.when_help")
+# The answer that only says "I couldn't read it": any other says more.
+_VAGUE = frozenset({"input.when_unreadable"})
+MAX_WORDS = 3
 
 
 def parse_when(text: str, now: datetime, tz: str | None) -> datetime:
     """The instant ``text`` names, after ``now``; raises :class:`Unreadable` (a
-    ValueError) naming what was wrong with it."""
+    ValueError) naming what was wrong with it: a time of day that is none, a day with
+    no time, a duration that is zero, negative, too long or has no unit, or words that
+    are neither."""
     cleaned = " ".join(text.strip().lower().split())
     if not cleaned:
         raise Unreadable("input.when_empty", help=_HELP)
+    if cleaned.startswith("at "):
+        cleaned = cleaned[3:]
     match = _TIME.match(cleaned)
     if match and (match.group(3) or match.group(4) or match.group(1)):
         return _at_time(match, now, _zone(tz), cleaned)
+    day = _DAY_ALONE.match(cleaned)
+    if day:
+        example = "tomorrow 9am" if day.group(1) != "today" else "today 3pm"
+        raise Unreadable("input.when_needs_time", text=cleaned, example=example)
+    if _CLOCKISH.match(cleaned):
+        raise Unreadable("input.when_not_time_of_day", text=cleaned, help=_HELP)
     try:
         return now + parse_duration(cleaned)
-    except ValueError:
-        raise Unreadable("input.when_unreadable", text=text.strip(), help=_HELP) from None
+    except Unreadable as error:
+        if error.template in ("input.duration_unreadable", "input.duration_empty"):
+            raise Unreadable("input.when_unreadable", text=text.strip(), help=_HELP) from None
+        raise  # the duration's own reason: zero, negative, too long, no unit
+
+
+def split_when(text: str, now: datetime, tz: str | None) -> tuple[datetime, str]:
+    """The time the first words of ``text`` name (up to three: ``tomorrow at 9am``) and
+    the words after it. When none read as a time, the reason given is about the longest
+    beginning that came close (``tomorrow 25:00 call them`` isn't a time of day), or
+    else about the first word."""
+    words = text.split()
+    if not words:
+        raise Unreadable("input.when_empty", help=_HELP)
+    closest: Unreadable | None = None
+    last: Unreadable | None = None
+    for take in range(min(MAX_WORDS, len(words)), 0, -1):
+        try:
+            return parse_when(" ".join(words[:take]), now, tz), " ".join(words[take:])
+        except Unreadable as error:
+            last = error
+            if closest is None and error.template not in _VAGUE:
+                closest = error
+    assert last is not None
+    raise closest or last
 
 
 def _zone(tz: str | None) -> ZoneInfo:

@@ -38,6 +38,37 @@ def head_revision() -> str:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
+def downgrade_problem(revision: str | None, *, yes: bool, current: str | None) -> str | None:
+    """Why a downgrade to ``revision`` must not run as asked, or None. A downgrade names
+    where it goes (there is no sensible default), and one to ``base``, which drops every
+    table and all the desk's data, is done only with ``yes``. ``current`` is the
+    database's revision, to tell where a relative target (``-2``) lands."""
+    script = ScriptDirectory.from_config(alembic_config())
+    if not revision:
+        below = script.get_revision(script.get_current_head()).down_revision
+        return ("--downgrade needs --revision: the revision to go down to, for example "
+                f"--revision {below or 'base'} (one step below the latest) or --revision base "
+                "(empties the database; add --yes)")
+    if not yes and _lands_on_base(script, revision, current):
+        return (f"downgrading to {revision} drops every table and all the desk's data; "
+                "run it again with --yes if that is what you want")
+    return None
+
+
+def _lands_on_base(script: ScriptDirectory, revision: str, current: str | None) -> bool:
+    if revision == "base":
+        return True
+    steps = revision[1:]
+    if not (revision.startswith("-") and steps.isdigit()):
+        return False
+    at = current
+    for _ in range(int(steps)):
+        if at is None:
+            return True
+        at = script.get_revision(at).down_revision
+    return at is None
+
+
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
     """Upgrade the database behind ``engine`` to ``revision``."""
     await _run(engine, lambda cfg: command.upgrade(cfg, revision))

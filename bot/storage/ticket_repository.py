@@ -48,6 +48,11 @@ class TicketRepository:
         """The ticket with this id."""
         return ticket_from_row(await self.session.get_one(TicketRow, ticket_id))
 
+    async def find(self, ticket_id: int) -> Ticket | None:
+        """The ticket with this id, or None when there is none."""
+        row = await self.session.get(TicketRow, ticket_id)
+        return ticket_from_row(row) if row is not None else None
+
     async def by_number(self, workspace_id: int, number: int) -> Ticket | None:
         """The ticket ``#number`` in this workspace, if there is one."""
         row = (await self.session.execute(select(TicketRow).where(

@@ -303,7 +303,7 @@ def test_parse_duration_accepts(text, expected):
         ("   ", "input.duration_empty"),
         ("0m", "input.duration_not_positive"),
         ("0h0m", "input.duration_not_positive"),
-        ("-5m", "input.duration_not_positive"),
+        ("-5m", "input.duration_negative"),
         ("366d", "input.duration_too_long"),
         ("52w 2d", "input.duration_too_long"),
         ("99999999999999999999h", "input.duration_too_long"),

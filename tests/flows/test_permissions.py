@@ -34,7 +34,7 @@ ADMIN_COMMANDS = {
     "helpdesk show": "showing the desk's setup",
     "helpdesk promises": "the promise report",
     "helpdesk hours mon-sun 00:00-24:00 UTC": "changing business hours",
-    "helpdesk holiday add 2030-06-04": "adding holidays",
+    "helpdesk holiday add 2030-06-04": "changing holidays",
     "helpdesk sla P3 first=1h": "changing SLA targets",
     "helpdesk panel": "posting the intake panel",
 }

@@ -54,6 +54,27 @@ async def test_a_holiday_moves_the_next_promise_past_it(sqlite_url):
         assert first.due_at == MONDAY + timedelta(days=1)  # Tuesday, as Ann was told
 
 
+async def test_a_holiday_added_by_mistake_can_be_removed(sqlite_url):
+    async with FlowDesk(sqlite_url) as desk:
+        await desk.staffed()
+        before = await _settings(desk)
+        await desk.command("boss", "helpdesk holiday add 2030-06-04")
+        await desk.command("boss", "helpdesk holiday add 2030-06-04")
+        assert desk.last().text == "2030-06-04 is already a holiday; nothing changed."
+        await desk.command("boss", "helpdesk holiday remove 2030-06-04")
+        assert desk.last().text == ("Done: 2030-06-04 is no longer a holiday; SLA clocks run "
+                                    "that day as usual.")
+        await desk.command("boss", "helpdesk holiday remove 2030-06-04")
+        assert desk.last().text == ("2030-06-04 isn't one of the desk's holidays, so there was "
+                                    "nothing to remove. `/helpdesk show` lists them.")
+        assert (await _settings(desk)).get("calendar", {}).get("holidays", []) == \
+            before.get("calendar", {}).get("holidays", [])
+        await desk.dm("bob", "After the holiday is gone")
+        assert "will reply by tomorrow at 10:00 UTC (within 1 day)" in desk.ack(1).text
+        await desk.command("boss", "helpdesk help")
+        assert "`/helpdesk holiday add|remove <date>`" in desk.last().text
+
+
 async def test_a_new_sla_target_changes_the_next_promise(sqlite_url):
     async with FlowDesk(sqlite_url) as desk:
         await desk.staffed()
@@ -73,10 +94,12 @@ BAD_POLICY_INPUT = [
                                          "thu, fri, sat or sun.")),
     ("helpdesk hours mon-fri 17-9 UTC", ("The opening time (17:00) must be before the closing "
                                          "time (09:00).")),
-    ("helpdesk holiday add", ("I need a date like 2026-12-25. Usage: `/helpdesk holiday add "
-                              "<YYYY-MM-DD>`")),
+    ("helpdesk holiday add", ("I need a date like 2026-12-25. Usage: `/helpdesk holiday "
+                              "add|remove <YYYY-MM-DD>`")),
     ("helpdesk holiday add next friday", "I need a date like 2026-12-25."),
-    ("helpdesk holiday remove 2030-06-04", "Only `add` is supported."),
+    ("helpdesk holiday remove", "I need a date like 2026-12-25."),
+    ("helpdesk holiday delete 2030-06-04", "I need add or remove, then a date."),
+    ("helpdesk holiday 2030-06-04", "I need add or remove, then a date."),
     ("helpdesk sla", "I need a priority and at least one of first=, update=, resolve=."),
     ("helpdesk sla P3", "I need a priority and at least one of first=, update=, resolve=."),
     ("helpdesk sla P3 speed=fast", ("I need a priority and at least one of first=, update=, "

@@ -172,7 +172,8 @@ BAD_PRIORITIES = [
     ("urgent", "“urgent” isn't a priority I know: use P1, P2, P3 or P4 (P1 is the most urgent)."),
     ("huge tiny", "“huge” isn't an impact I know: use high, medium or low."),
     ("high tiny", "“tiny” isn't an urgency I know: use high, medium or low."),
-    ("high medium low", "I need a priority."),
+    ("high medium low", "“low” is more than I need: write an impact and an urgency, like "
+     "high medium."),
 ]
 
 

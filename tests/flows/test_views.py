@@ -42,9 +42,30 @@ async def test_a_requester_cannot_see_someone_elses_ticket(sqlite_url):
     async with FlowDesk(sqlite_url) as desk:
         await _worked(desk)
         await desk.command("bob", "ticket show 1")
-        assert desk.last().text == ("Ticket #1 isn't one of yours, so I can't show it. "
-                                    "`/ticket mine` lists your tickets.")
+        assert desk.last().text == "I can't find ticket #1. `/ticket mine` lists your tickets."
         assert "VPN" not in desk.last().text
+
+
+async def test_someone_elses_ticket_reads_exactly_as_one_that_does_not_exist(sqlite_url):
+    """Asking cannot count the desk's tickets: #1 (Ann's) and #99 (nobody's) get the
+    same answer, in every command a requester may run with a number."""
+    async with FlowDesk(sqlite_url) as desk:
+        await _worked(desk)
+        await desk.command("sam", "ticket resolve 1 Fixed")
+        for word in ("show", "reopen"):
+            answers = []
+            for number in (1, 99):
+                mark = len(desk.adapter.sent)
+                await desk.command("bob", f"ticket {word} {number}")
+                [answer] = desk.since(mark)
+                assert answer.message.ephemeral_to == "bob"
+                answers.append(answer.text.replace(f"#{number}", "#N"))
+            assert answers[0] == answers[1] == (
+                "I can't find ticket #N. `/ticket mine` lists your tickets."), word
+        assert (await desk.ticket(1)).status.value == "resolved"  # Bob reopened nothing
+        # Agents still see and reopen every ticket.
+        await desk.command("sam", "ticket show 1")
+        assert desk.last().text.startswith("#1 · The VPN drops")
 
 
 async def test_an_agent_sees_everything_notes_included(sqlite_url):

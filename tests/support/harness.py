@@ -72,8 +72,8 @@ class DeskHarness:
         return f"{prefix}{next(self._ids)}"
 
     def actor(self, user: str, **kw) -> Actor:
-        """An actor whose display name is the capitalised user id."""
-        return Actor(user, user.capitalize(), **kw)
+        """An actor whose display name is the capitalised user id (or ``display_name``)."""
+        return Actor(user, kw.pop("display_name", user.capitalize()), **kw)
 
     async def settle(self) -> None:
         """Run scheduled jobs once and deliver everything due."""
@@ -110,12 +110,14 @@ class DeskHarness:
         return event
 
     async def command(self, user: str, line: str, *, channel: str | None = None,
-                      **actor) -> CommandInvoked:
-        """``user`` runs ``/ticket claim 1`` (pass the line without the slash)."""
+                      is_direct: bool = False, **actor) -> CommandInvoked:
+        """``user`` runs ``/ticket claim 1`` (pass the line without the slash), by default
+        in their DM with the bot (``is_direct`` says so to the desk)."""
         name, _, text = line.lstrip("/").partition(" ")
         event = CommandInvoked(platform=self.platform, workspace_id=WORKSPACE,
                                event_id=self.next_id("cmd"), actor=self.actor(user, **actor),
-                               channel_id=channel or f"D-{user}", name=name, text=text)
+                               channel_id=channel or f"D-{user}", name=name, text=text,
+                               is_direct=is_direct)
         await self.deliver(event)
         return event
 

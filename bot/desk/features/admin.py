@@ -85,6 +85,8 @@ async def _set_channel(ctx: Context, purpose: str) -> None:
     channel = channel_ref(ctx.args) if ctx.args.strip() else ctx.event.channel_id
     if not channel:
         raise BadInput("input.unknown_channel", "admin.channel_usage", purpose=purpose)
+    if getattr(ctx.event, "is_direct", False) and channel == ctx.event.channel_id:
+        raise BadInput("input.channel_is_direct", purpose=purpose)
     await ctx.uow.workspaces.set_channel(ctx.workspace.id, purpose, channel, ctx.now,
                                          only_one=purpose == "triage")
     await ctx.answer(ctx.t("admin.channel_set", channel=channel, purpose=purpose))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.domain.people import Role
 from bot.desk.features import resolution, triage, working
 from bot.desk.context import Context
+from bot.desk.features.lookup import UnknownButtonTicket, ticket_of_button
 
 # action -> (command handler, how to turn the form into the command's arguments)
 _BUTTONS = {
@@ -23,11 +24,9 @@ def _button_handler(action: str):
     handler, to_args = _BUTTONS[action]
 
     async def pressed(ctx: Context) -> None:
-        ticket_id = ctx.args
-        if not ticket_id.isdigit():
-            ctx.handled = True
-            return
-        ticket = await ctx.uow.tickets.get(int(ticket_id))
+        ticket = await ticket_of_button(ctx, ctx.args)
+        if ticket is None:
+            raise UnknownButtonTicket()
         form = getattr(ctx.event, "form", {}) or {}
         ctx.args = f"{ticket.number} {to_args(form)}".strip()
         await handler(ctx)

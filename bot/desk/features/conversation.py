@@ -20,7 +20,7 @@ from bot.desk.features.intake import is_intake_channel, open_ticket
 from bot.desk.notify import to_agents, to_person, to_requester
 from bot.desk.features.resolution import record_comment_if_expected, reopen_ticket
 from bot.desk.quoting import defang, excerpt
-from bot.desk.features.lookup import change_status
+from bot.desk.features.lookup import change_status, ticket_of_button
 from bot.desk.features.working import add_note, send_public_reply, start_update_cadence
 
 _ACTIVE = (TicketStatus.OPEN, TicketStatus.IN_PROGRESS, TicketStatus.WAITING_REQUESTER,
@@ -222,11 +222,9 @@ async def ask_same_or_new(ctx: Context) -> None:
 
 
 async def _held_message(ctx: Context) -> tuple[Ticket, dict, str] | None:
-    ticket_id, _, message_id = ctx.args.partition(":")
-    if not ticket_id.isdigit():
-        return None
-    ticket = await ctx.uow.tickets.get(int(ticket_id))
-    if ticket.requester_id != (ctx.person.id if ctx.person else None):
+    message_id = ctx.args.partition(":")[2]
+    ticket = await ticket_of_button(ctx, ctx.args)
+    if ticket is None or ticket.requester_id != (ctx.person.id if ctx.person else None):
         return None
     timeline = await ctx.uow.tickets.timeline(ticket.id)
     if any(e.kind == "held_answered" and (e.data or {}).get("message_id") == message_id

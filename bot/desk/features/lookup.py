@@ -2,28 +2,37 @@
 
 from __future__ import annotations
 
-from bot.domain.errors import DomainError
+from bot.domain.errors import DomainError, Unreadable
 from bot.domain.people import Role
-from bot.domain.tickets import IllegalTransition, Ticket, TicketAction, transition
+from bot.domain.tickets import (
+    IllegalTransition, Ticket, TicketAction, UnknownTicket, read_row_id, read_ticket_number,
+    transition,
+)
 from bot.domain.timefmt import format_when
 from bot.desk.context import BadInput, Context
 
+__all__ = ["UnknownTicket", "UnknownButtonTicket", "split_number", "load_ticket",
+           "load_visible_ticket", "ticket_of_button", "change_status", "when_for"]
 
-class UnknownTicket(DomainError):
-    """No ticket with that number in this workspace."""
 
-    def __init__(self, number: int) -> None:
-        super().__init__("errors.unknown_ticket", number=number)
+class UnknownButtonTicket(DomainError):
+    """A button's value names no ticket of this workspace (a stale or forged press)."""
+
+    def __init__(self) -> None:
+        super().__init__("errors.unknown_button_ticket")
 
 
 def split_number(args: str, usage: str) -> tuple[int, str]:
-    """``"12 rest of text"`` (or ``"#12 ..."``) as (12, "rest of text"); without a number,
-    BadInput with the command's ``usage`` (a template key)."""
+    """``"12 rest of text"`` (or ``"#12 ..."``) as (12, "rest of text"). Without a
+    number, or with something that is not one, BadInput saying which, with the
+    command's ``usage`` (a template key); a number no ticket can have (0, or past the
+    database's range) is an UnknownTicket at once."""
     first, _, rest = args.strip().partition(" ")
-    digits = first.lstrip("#")
-    if not digits.isdigit():
-        raise BadInput("input.need_ticket_number", usage)
-    return int(digits), rest.strip()
+    try:
+        number = read_ticket_number(first)
+    except Unreadable as error:
+        raise BadInput.unreadable(error, usage) from None
+    return number, rest.strip()
 
 
 async def load_ticket(ctx: Context, number: int) -> Ticket:
@@ -33,6 +42,29 @@ async def load_ticket(ctx: Context, number: int) -> Ticket:
     if ticket is None:
         raise UnknownTicket(number)
     return ticket
+
+
+async def load_visible_ticket(ctx: Context, number: int) -> Ticket:
+    """Ticket ``#number`` when the person may see it: agents see every ticket, a
+    requester only their own. Someone else's ticket is answered exactly as one that does
+    not exist, so nobody can count the desk's tickets by asking."""
+    ticket = await load_ticket(ctx, number)
+    if not ctx.role.at_least(Role.AGENT) and (ctx.person is None
+                                              or ticket.requester_id != ctx.person.id):
+        raise UnknownTicket(number)
+    return ticket
+
+
+async def ticket_of_button(ctx: Context, value: str) -> Ticket | None:
+    """The ticket a button's value names (its row id, before any ``:``), if it is one of
+    this workspace's; None for anything else (a stale, foreign or forged value), never
+    an error from the database."""
+    assert ctx.workspace is not None
+    ticket_id = read_row_id(value.partition(":")[0])
+    if ticket_id is None:
+        return None
+    ticket = await ctx.uow.tickets.find(ticket_id)
+    return ticket if ticket is not None and ticket.workspace_id == ctx.workspace.id else None
 
 
 async def change_status(ctx: Context, ticket: Ticket, action: TicketAction, **values) -> Ticket:

@@ -6,6 +6,7 @@ then on; promises already made keep the times the desk stated.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 from bot.domain.calendar import BusinessCalendar
@@ -41,18 +42,29 @@ async def hours(ctx: Context) -> None:
 
 
 async def holiday(ctx: Context) -> None:
-    """``/helpdesk holiday add 2026-12-25``"""
+    """``/helpdesk holiday add 2026-12-25`` or ``/helpdesk holiday remove 2026-12-25``."""
     assert ctx.policy is not None
     verb, _, when = ctx.args.strip().partition(" ")
+    verb = verb.lower()
+    if verb not in ("add", "remove"):
+        raise BadInput("input.add_or_remove_holiday", "policy.holiday_usage")
     try:
         day = date.fromisoformat(when.strip())
     except ValueError:
         raise BadInput("input.need_date", "policy.holiday_usage") from None
-    if verb != "add":
-        raise BadInput("input.only_add", "policy.holiday_usage")
-    await _save(ctx, "calendar", ctx.policy.calendar.with_holiday(day).to_dict())
-    await ctx.answer(ctx.t("policy.holiday_added", date=day.isoformat()))
+    calendar = ctx.policy.calendar
     ctx.handled = True
+    if (day in calendar.holidays) == (verb == "add"):
+        key = "policy.holiday_already" if verb == "add" else "policy.holiday_not_set"
+        await ctx.answer(ctx.t(key, date=day.isoformat()))
+        return
+    if verb == "add":
+        calendar, key = calendar.with_holiday(day), "policy.holiday_added"
+    else:
+        calendar = replace(calendar, holidays=calendar.holidays - {day})
+        key = "policy.holiday_removed"
+    await _save(ctx, "calendar", calendar.to_dict())
+    await ctx.answer(ctx.t(key, date=day.isoformat()))
 
 
 async def sla(ctx: Context) -> None:

@@ -21,7 +21,9 @@ from bot.desk.cards import queue_card
 from bot.desk.context import Context
 from bot.desk.notify import confirmation_buttons, to_agents, to_person, to_requester
 from bot.desk.quoting import defang, excerpt
-from bot.desk.features.lookup import change_status, load_ticket, split_number, when_for
+from bot.desk.features.lookup import (
+    change_status, load_ticket, load_visible_ticket, split_number, ticket_of_button, when_for,
+)
 from bot.desk.features.working import start_update_cadence
 from bot.templates import config_dir
 
@@ -59,8 +61,7 @@ async def resolve(ctx: Context) -> None:
 
 async def _requesters_ticket(ctx: Context, *, must_be_resolved: bool = True) -> Ticket | None:
     """The ticket a confirmation or rating button is about, if the presser asked for it."""
-    ticket_id = ctx.args.partition(":")[0]
-    ticket = await ctx.uow.tickets.get(int(ticket_id)) if ticket_id.isdigit() else None
+    ticket = await ticket_of_button(ctx, ctx.args)
     ctx.handled = True
     if ticket is None or ctx.person is None or ticket.requester_id != ctx.person.id:
         ref = ticket.ref if ticket else "this ticket"
@@ -153,12 +154,9 @@ async def reopen_ticket(ctx: Context, ticket: Ticket,
 async def reopen(ctx: Context) -> None:
     """``/ticket reopen <n>``: for agents, and for the requester on their own ticket."""
     number, _ = split_number(ctx.args, "usage.ticket_reopen")
-    ticket = await load_ticket(ctx, number)
-    assert ctx.person is not None
+    # Someone else's ticket is answered as one that does not exist.
+    ticket = await load_visible_ticket(ctx, number)
     ctx.handled = True
-    if ticket.requester_id != ctx.person.id and not ctx.role.at_least(Role.AGENT):
-        await ctx.answer(ctx.t("errors.not_yours_to_reopen", number=number))
-        return
     await reopen_ticket(ctx, ticket)
     await ctx.answer(ctx.t("resolution.reopened_agent", ref=ticket.ref))
 

@@ -6,7 +6,7 @@ import re
 
 from bot.domain.people import Role
 from bot.domain.errors import Unreadable
-from bot.domain.priority import Impact, Priority, PriorityDecision, Urgency
+from bot.domain.priority import PriorityDecision, read_priority
 from bot.domain.promises import PromiseKind
 from bot.domain.tickets import TicketAction, TicketStatus
 from bot.domain.timefmt import format_when
@@ -24,17 +24,12 @@ _ACTIVE = (TicketStatus.OPEN, TicketStatus.IN_PROGRESS, TicketStatus.WAITING_REQ
 def _decision(ctx: Context, words: list[str]) -> PriorityDecision:
     assert ctx.person is not None
     try:
-        if len(words) == 1:
-            return PriorityDecision.override(Priority.parse(words[0]),
-                                             f"set by {ctx.person.name}", ctx.person.name)
-        if len(words) == 2:
-            values = dict(w.split("=", 1) if "=" in w else ("", w) for w in words)
-            impact = values.get("impact") or words[0].split("=")[-1]
-            urgency = values.get("urgency") or words[1].split("=")[-1]
-            return PriorityDecision.computed(Impact.parse(impact), Urgency.parse(urgency))
+        priority, impact, urgency = read_priority(words)
     except Unreadable as error:
         raise BadInput.unreadable(error, "agent.priority_usage") from None
-    raise BadInput("input.need_priority", "agent.priority_usage")
+    if impact is None or urgency is None:
+        return PriorityDecision.override(priority, f"set by {ctx.person.name}", ctx.person.name)
+    return PriorityDecision.computed(impact, urgency)
 
 
 async def priority(ctx: Context) -> None:

@@ -8,12 +8,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.domain.people import Role
-from bot.domain.errors import DomainError
 from bot.domain.tickets import TicketStatus
 from bot.domain.timefmt import format_when
 from bot.desk.context import Context
 from bot.desk.quoting import defang, excerpt
-from bot.desk.features.lookup import load_ticket, split_number
+from bot.desk.features.lookup import load_visible_ticket, split_number
 
 _REQUESTER_KINDS = ("opened", "requester", "reply", "resolution", "status", "owner", "priority",
                     "promise", "bot", "escalated")
@@ -25,11 +24,10 @@ DETAIL_LIMIT = 300
 async def show(ctx: Context) -> None:
     """``/ticket show <n>``: status, owner, priority, the first message and the timeline."""
     number, _ = split_number(ctx.args, "usage.ticket_show")
-    ticket = await load_ticket(ctx, number)
+    # Someone else's ticket is answered as one that does not exist.
+    ticket = await load_visible_ticket(ctx, number)
     assert ctx.person is not None and ctx.policy is not None
     is_agent = ctx.role.at_least(Role.AGENT)
-    if not is_agent and ticket.requester_id != ctx.person.id:
-        raise DomainError("errors.not_your_ticket", number=number)
     tz = ctx.person.tz or ctx.policy.calendar.timezone
     owner = await ctx.uow.people.get(ticket.owner_id) if ticket.owner_id else None
     lines = [ctx.t("view.header", ref=ticket.ref, subject=defang(ticket.subject),

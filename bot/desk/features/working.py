@@ -10,7 +10,7 @@ from bot.domain.errors import Unreadable
 from bot.domain.people import Person, Role
 from bot.domain.promises import Promise, PromiseKind
 from bot.domain.tickets import Ticket, TicketAction, TicketStatus
-from bot.domain.when import parse_when
+from bot.domain.when import split_when
 from bot.desk.cards import queue_card
 from bot.desk.context import BadInput, Context
 from bot.desk.notify import to_person, to_requester
@@ -190,18 +190,15 @@ async def followup(ctx: Context) -> None:
 
 
 def _split_when(ctx: Context, rest: str):
-    """The longest leading words (up to three) that read as a time, and the rest."""
+    """The time the leading words name, and the rest (``bot.domain.when.split_when``)."""
     assert ctx.person is not None and ctx.policy is not None
-    words = rest.split()
-    if not words:
+    if not rest.split():
         raise BadInput("input.need_time", "usage.ticket_followup")
     tz = ctx.person.tz or ctx.policy.calendar.timezone
-    for take in range(min(3, len(words)), 0, -1):
-        try:
-            return parse_when(" ".join(words[:take]), ctx.now, tz), " ".join(words[take:])
-        except Unreadable as error:
-            problem = error  # the last try, the first word alone, says what is wrong
-    raise BadInput.unreadable(problem, "usage.ticket_followup")
+    try:
+        return split_when(rest, ctx.now, tz)
+    except Unreadable as error:
+        raise BadInput.unreadable(error, "usage.ticket_followup") from None
 
 
 def register(router) -> None:

@@ -57,6 +57,10 @@ class ConsoleAdapter:
         self.clock = clock
         self.settle = settle
         self.stdin = stdin or sys.stdin
+        # Bytes that are not UTF-8 (a pasted binary, a terminal in another encoding) are
+        # read as replacement characters rather than ending the console with an error.
+        if getattr(self.stdin, "errors", None) == "strict" and hasattr(self.stdin, "reconfigure"):
+            self.stdin.reconfigure(errors="replace")
         self.stdout = stdout or sys.stdout
         self.persona = Persona.default("requester")
         self.dispatch: EventSink | None = None
@@ -153,7 +157,7 @@ class ConsoleAdapter:
                 if word == "helpdesk":
                     self._agents.clear()  # an admin may have removed one
                 await self._dispatch(CommandInvoked(
-                    **self._common(self._dm()), name=word, text=rest))
+                    **self._common(self._dm()), name=word, text=rest, is_direct=True))
             else:
                 await self._write(f"(console) I don't know /{word}. Type /help for the list.")
         else:
@@ -237,7 +241,9 @@ class ConsoleAdapter:
     async def _thread_message(self, rest: str) -> None:
         number, _, text = rest.partition(" ")
         audience = "requester" if self.persona.kind == "requester" else "agents"
-        thread = self._threads.get((audience, int(number.lstrip("#")))) if number.lstrip("#").isdigit() else None
+        digits = number.lstrip("#")
+        thread = self._threads.get((audience, int(digits))) \
+            if digits.isascii() and digits.isdigit() and len(digits) < 12 else None
         if thread is None or not text.strip():
             await self._write("(console) Usage: /thread <ticket number> <text>, for a ticket "
                               "whose thread you can see.")

@@ -24,7 +24,7 @@ from typing import Any, Iterable
 
 import discord
 
-from bot.core import Actor, IncomingMessage, ReactionAdded
+from bot.core import Actor, CommandInvoked, IncomingMessage, ReactionAdded
 
 logger = logging.getLogger(__name__)
 
@@ -187,6 +187,8 @@ class Inbound:
         else:
             channel_id, thread_id = await self.place(interaction.channel or interaction.channel_id)
             permissions = interaction.permissions
+        if interaction.guild is None and kind is CommandInvoked:
+            fields.setdefault("is_direct", True)  # a DM: "here" is no channel of the desk's
         return kind(platform=PLATFORM, workspace_id=workspace, event_id=str(interaction.id),
                     actor=self.actor(interaction.user, member, permissions),
                     channel_id=channel_id, thread_id=thread_id, reply_token=reply_token,

@@ -195,14 +195,16 @@ class SlackInbound:
         team = _team(body, context)
         actor = await self.people.actor(team, body["user_id"])
         channel = body.get("channel_id", "")
-        if body.get("channel_name") in _DM_NAMES or \
-                body.get("channel_name", "").startswith("mpdm-"):
+        direct = body.get("channel_name") in _DM_NAMES or \
+            body.get("channel_name", "").startswith("mpdm-")
+        if direct:
             dm = await self._dm_or_none(actor.user_id)
             channel = dm or channel
         await self.dispatch(CommandInvoked(
             platform=PLATFORM, workspace_id=team, event_id=body["trigger_id"], actor=actor,
             channel_id=channel, name=body["command"].lstrip("/"),
-            text=unescape(body.get("text", "")).strip(), reply_token=body.get("response_url")))
+            text=unescape(body.get("text", "")).strip(), reply_token=body.get("response_url"),
+            is_direct=direct))
 
     async def _dm_or_none(self, user_id: str) -> str | None:
         try:

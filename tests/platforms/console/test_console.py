@@ -68,3 +68,24 @@ async def test_thread_replies_attach_to_the_ticket(sqlite_url):
 async def test_quit_stops_reading(sqlite_url):
     printed = await play(sqlite_url, "/quit\nThis line is never read\n")
     assert "#1" not in printed
+
+
+async def test_undecodable_bytes_escapes_and_nuls_on_stdin_break_nothing(sqlite_url):
+    """Bytes that are not UTF-8 are read as replacement characters (a line of nothing
+    else opens no ticket); escape sequences and NULs typed are never printed back."""
+    raw = (b"\xff\xfe\xfd\n"
+           b"\x00\x00\n"
+           b"\xe2\x80\x8b\n"  # a zero-width space alone
+           b"Printer \xff jammed \x1b[2J\x1b]0;owned\x07again\x00\n"
+           b"/thread \xc2\xb2 hello\n"
+           b"/thread 99999999999999999999999 hello\n"
+           b"/ticket show 1\n")
+    out = io.StringIO()
+    stdin = io.TextIOWrapper(io.BytesIO(raw), encoding="utf-8")  # errors="strict"
+    app = App(Settings(database_url=sqlite_url), console=True, stdin=stdin, stdout=out)
+    await run_app(app)
+    printed = out.getvalue()
+    assert "I've opened ticket #1" in printed and "#2" not in printed
+    assert "Printer \ufffd jammed again" in printed
+    assert "\x1b" not in printed and "\x00" not in printed
+    assert printed.count("Usage: /thread <ticket number> <text>") == 2
