@@ -72,8 +72,9 @@ async def test_a_display_name_full_of_control_characters_or_500_long_is_stored_c
     ann = desk.ack(1).text
     assert ann.startswith("Thanks, " + "A" * 10) and "A" * 101 not in ann
     assert desk.ack(2).text.startswith("Thanks, Bob Smith. I've opened ticket #2")
-    # A name with nothing visible in it is no name: the person is called by their id.
-    assert desk.ack(3).text.startswith("Thanks, cat. I've opened ticket #3")
+    # A name with nothing visible in it is no name: the person is called by a mention,
+    # which Slack and Discord show as their name (never a raw id).
+    assert desk.ack(3).text.startswith("Thanks, <@cat>. I've opened ticket #3")
 
 
 async def test_text_with_invisible_characters_among_words_is_kept(desk):
