@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from bot.domain.errors import Unreadable
 from bot.domain.people import Person, Role
-from bot.domain.promises import Promise, PromiseKind
+from bot.domain.promises import Promise, PromiseKind, warn_time
 from bot.domain.tickets import Ticket, TicketAction, TicketStatus
 from bot.domain.when import parse_when
 from bot.desk.cards import queue_card
@@ -160,7 +160,7 @@ async def followup(ctx: Context) -> None:
         ticket = await give_ownership(ctx, ticket, ctx.person)
     await ctx.uow.promises.cancel(ticket.id, ctx.now,
                                   (PromiseKind.STATUS_UPDATE, PromiseKind.FOLLOW_UP))
-    warn_at = ctx.now + (due - ctx.now) * ctx.policy.sla.warn_at
+    warn_at = warn_time(ctx.now, due, ctx.policy.sla.warn_at, ctx.policy.calendar)
     await ctx.uow.promises.make(ctx.workspace.id, ticket.id, PromiseKind.FOLLOW_UP, due, ctx.now,
                                 owner_id=ctx.person.id, text=words, warn_at=warn_at)
     await ctx.uow.tickets.add_event(ticket.id, "promise", ctx.now, author_id=ctx.person.id,
