@@ -142,8 +142,12 @@ def _plan_desk_promise(inputs: CoverInputs) -> CoverPlan:
     misses = promise.misses_in_row + 1
     owner = inputs.owner
     owner_name = owner.name if owner else t("lapse_words.the_desk")
-    # A promise the bot itself set after an earlier miss is not the owner's own word.
+    # A promise the bot itself set after an earlier miss is not the owner's own word; a
+    # ticket waiting on a third party is said to be waiting, not worked on.
     kind = "repeat" if promise.misses_in_row else promise.kind.value
+    if promise.kind is PromiseKind.STATUS_UPDATE \
+            and ticket.status is TicketStatus.WAITING_THIRD_PARTY:
+        kind = "status_update_third_party"
     key = f"lapse.{kind}" + ("_late" if is_late(promise.due_at, now) else "")
     update = to_requester(ticket, t(key, ref=ticket.ref, owner=owner_name,
                                     due=when(promise.due_at), next=when(next_due)))

@@ -97,9 +97,9 @@ async def test_a_missed_follow_up_is_promised_again_in_business_time(sqlite_url)
         heard = await live(desk, datetime(2030, 6, 10, 16, 56, tzinfo=UTC), timedelta(hours=1))
         lapses = [s.text for _, s in heard if s.message.audience == "requester"]
         assert lapses == [
-            "An update on #1: Sam planned to get back to you by today at 16:55 UTC and hasn't "
-            "managed yet. Sorry about that. They're still on it, and you'll get an update by "
-            "tomorrow at 16:55 UTC."]
+            "An update on #1: we said we'd update you by today at 16:55 UTC and haven't yet. "
+            "Sorry about that. We're still on it, and you'll get an update by tomorrow at "
+            "16:55 UTC."]
 
 
 async def test_heads_ups_before_a_follow_up_come_in_business_hours(sqlite_url):
