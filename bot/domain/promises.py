@@ -25,10 +25,13 @@ class PromiseKind(str, Enum):
 
 
 class PromiseStatus(str, Enum):
-    """Where a promise stands. ``sending`` means a sweeper holds it under a lease."""
+    """Where a promise stands. ``sending`` means a sweeper holds it under a lease;
+    ``paused`` that its clock stands still while the desk waits on the requester (it
+    keeps the business time it had left, ``Promise.paused_remaining``)."""
 
     PENDING = "pending"
     SENDING = "sending"
+    PAUSED = "paused"
     KEPT = "kept"
     MISSED = "missed"
     CANCELLED = "cancelled"
@@ -57,6 +60,7 @@ class Promise:
     misses_in_row: int = 0
     warn_at: datetime | None = None
     step: int = 0
+    paused_remaining: timedelta | None = None
 
 
 # What a person does that keeps each kind of promise (see `kept_by_action`).
@@ -119,6 +123,18 @@ def warn_time(start: datetime, due: datetime, fraction: float,
     if span <= timedelta(0):
         return None
     return min(calendar.add_business_time(start, span * fraction), due)
+
+
+def remaining_at(promise: Promise, now: datetime, calendar: BusinessCalendar) -> timedelta:
+    """The business time ``promise`` has left at ``now`` (zero once it is due): what it
+    keeps while its clock is paused."""
+    return calendar.business_time_between(now, promise.due_at)
+
+
+def resumed_due(remaining: timedelta, now: datetime, calendar: BusinessCalendar) -> datetime:
+    """When a paused promise falls due once its clock runs again at ``now``: the business
+    time it had left, from now (at the next opening when nothing was left)."""
+    return calendar.add_business_time(now, remaining)
 
 
 def should_escalate(misses_in_row: int, is_p1: bool) -> bool:

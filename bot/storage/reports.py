@@ -69,7 +69,7 @@ def _count(t: PromiseTally, kind, status, resolution, due_at, cover_status, sent
         return
     t.made += 1
     t.kinds[kind] = t.kinds.get(kind, 0) + 1
-    if status in ("pending", "sending"):
+    if status in ("pending", "sending", "paused"):
         t.open += 1
     elif status == "kept":
         if resolution == "late":
