@@ -158,10 +158,25 @@ async def test_the_promise_report_counts_kept_and_covered_promises(sqlite_url):
         await desk.command("boss", "helpdesk promises")
         lines = desk.last().text.splitlines()
         assert lines[0] == "How the desk has kept its word:"
-        # First response (kept), status update (covered), its successor and the resolution
-        # target (both still open).
-        assert lines[-1] == ("• Whole desk: 4 promised — 1 kept on time, 1 covered on time by "
-                             "the bot, 0 late, 0 undelivered, 2 still open (100% on time)")
+        # First response (kept), status update (missed, covered by the bot), its successor
+        # and the resolution target (both still open). A miss the bot covered is still a
+        # miss: the person did not keep their word.
+        assert lines[-1] == ("• Whole desk: 4 promised — 1 kept on time, 0 kept late, 1 missed "
+                             "(1 covered on time by the bot, 0 undelivered), 2 still open "
+                             "(50% on time)")
+
+
+async def test_a_miss_counts_against_its_owner_at_once(sqlite_url):
+    async with FlowDesk(sqlite_url) as desk:
+        await _claimed(desk)
+        await desk.command("sam", "ticket followup 1 1h")
+        # The bot's update cannot go out yet: the miss is a miss all the same.
+        desk.adapter.failures.append(DeliveryError("ratelimited", retry_after=600))
+        await desk.advance(timedelta(hours=1))
+        await desk.command("boss", "helpdesk promises")
+        [sam] = [line for line in desk.last().text.splitlines() if line.startswith("• Sam")]
+        assert sam == ("• Sam: 3 promised — 0 kept on time, 0 kept late, 1 missed (0 covered "
+                       "on time by the bot, 0 undelivered), 2 still open (0% on time)")
 
 
 async def test_when_the_bot_cannot_deliver_the_admins_hear_about_it(sqlite_url):

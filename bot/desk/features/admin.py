@@ -136,8 +136,9 @@ async def promises(ctx: Context) -> None:
             tally.owner, tally.owner)
         share = tally.on_time_share
         lines.append(ctx.t("report.row", owner=owner, made=tally.made, kept=tally.kept,
-                           covered=tally.covered, late=tally.late, dead=tally.dead,
-                           open=tally.open, share="n/a" if share is None else f"{share:.0%}"))
+                           missed=tally.missed, covered=tally.covered, late=tally.late,
+                           dead=tally.dead, open=tally.open,
+                           share="n/a" if share is None else f"{share:.0%}"))
     await ctx.answer("\n".join(lines))
     ctx.handled = True
 
