@@ -45,16 +45,16 @@ async def show(ctx: Context) -> None:
                 names[entry.author_id] = (await ctx.uow.people.get(entry.author_id)).name
             who = names[entry.author_id]
         what = ctx.t(f"view.kind_{entry.kind}")
-        detail = _detail(entry, who, ctx.now, tz) if is_agent or entry.kind != "escalated" else ""
+        detail = _detail(ctx, entry, who, tz) if is_agent or entry.kind != "escalated" else ""
         lines.append(ctx.t("view.line", when=format_when(entry.created_at, ctx.now, tz), who=who,
                            what=f"{what} {defang(excerpt(detail, 300))}".strip()))
     await ctx.answer("\n".join(lines))
     ctx.handled = True
 
 
-def _detail(entry, who: str, now, tz: str) -> str:
+def _detail(ctx: Context, entry, who: str, tz: str) -> str:
     """What to show after the verb for one timeline entry."""
-    data = entry.data or {}
+    data, now = entry.data or {}, ctx.now
     if entry.kind == "status":
         return TicketStatus(entry.body).label
     if entry.kind == "owner":
@@ -62,6 +62,9 @@ def _detail(entry, who: str, now, tz: str) -> str:
     if entry.kind == "promise" and data.get("due_at"):
         from datetime import datetime
         due = format_when(datetime.fromisoformat(data["due_at"]), now, tz)
+        if data.get("moved_from"):
+            due = ctx.t("view.promise_moved", due=due, old=format_when(
+                datetime.fromisoformat(data["moved_from"]), now, tz))
         return f"{due} “{entry.body}”" if entry.body else due
     if entry.kind in ("opened", "bot"):
         return ""
