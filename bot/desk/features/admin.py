@@ -84,7 +84,7 @@ async def show(ctx: Context) -> None:
         triage=channels(await uow.workspaces.channels(ws, "triage")),
         agents=names(await uow.people.with_role(ws, Role.AGENT)),
         leads=names(await uow.people.with_role(ws, Role.LEAD)),
-        hours=describe_hours(calendar), sla=describe_sla(sla),
+        hours=describe_hours(calendar), sla=describe_sla(ctx, sla, calendar),
     ))
     ctx.handled = True
 
@@ -111,13 +111,15 @@ def describe_hours(calendar) -> str:
     return f"{text} ({calendar.timezone})" + (f", {holidays} holiday(s)" if holidays else "")
 
 
-def describe_sla(sla) -> str:
-    """``P1 1h/1h/4h, ...`` as first response / update / resolution."""
-    from bot.domain.sla import format_duration
+def describe_sla(ctx: Context, sla, calendar) -> str:
+    """Each priority's targets in business time as people read it (business hours and
+    the working days they make on ``calendar``)."""
+    from bot.domain.sla import format_business_duration as business
     return "; ".join(
-        f"{p.value}: first reply {format_duration(t.first_response)}, "
-        f"updates every {format_duration(t.update_interval)}, "
-        f"resolved in {format_duration(t.resolution)}"
+        ctx.t("policy.sla_line", priority=p.value,
+              first=business(t.first_response, calendar),
+              update=business(t.update_interval, calendar),
+              resolve=business(t.resolution, calendar))
         for p, t in sorted(sla.targets.items(), key=lambda item: item[0].value))
 
 
