@@ -3,6 +3,11 @@
 Templates use ``str.format`` fields. A workspace may override any key (stored in its
 settings under ``templates``). A missing key or field is a bug, so it raises rather
 than showing a half-filled sentence to someone.
+
+A whole number chooses its own word: ``{misses:once|# times}`` reads "once" for 1 and
+"2 times" for 2, and ``{count:ticket|tickets}`` reads "1 ticket" and "3 tickets" (the
+word for one, then for any other count; the number comes first unless the template
+places it with ``#``). So no template needs "time(s)".
 """
 
 from __future__ import annotations
@@ -47,6 +52,24 @@ def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
+class _Count(int):
+    """A whole number that, given a ``one|many`` format spec, writes its own word."""
+
+    def __format__(self, spec: str) -> str:
+        if "|" not in spec:
+            return int.__format__(int(self), spec)
+        one, _, many = spec.partition("|")
+        word = one if self == 1 else many
+        if "#" in spec:  # the template places the number itself (or leaves it out)
+            return word.replace("#", str(int(self)))
+        return f"{int(self)} {word}"
+
+
+def _counted(fields: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: _Count(value) if type(value) is int else value
+            for name, value in fields.items()}
+
+
 class Templates:
     """Renders message keys like ``intake.ack`` with their fields."""
 
@@ -82,18 +105,9 @@ class Templates:
             return plain
         return self._fill(key, fields)
 
-    def plural(self, key: str, count: int, **fields: Any) -> str:
-        """The form of ``key`` for ``count``: ``key.one`` for exactly one, ``key.other``
-        for any other number (both filled with ``count`` and ``fields``), so no sentence
-        hedges with "(s)". A workspace may add ``key.zero``, used for none."""
-        form = "one" if count == 1 else "other"
-        if count == 0 and f"{key}.zero" in self._messages:
-            form = "zero"
-        return self.render(f"{key}.{form}", count=count, **fields)
-
     def _fill(self, key: str, fields: Mapping[str, Any]) -> str:
         try:
-            return str(self.raw(key)).format_map(fields).strip()
+            return str(self.raw(key)).format_map(_counted(fields)).strip()
         except KeyError as missing:
             if missing.args and str(missing.args[0]).startswith("no message template"):
                 raise

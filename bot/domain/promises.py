@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
-from typing import Callable
+
+from bot.domain.calendar import BusinessCalendar
 
 
 class PromiseKind(str, Enum):
@@ -24,10 +25,13 @@ class PromiseKind(str, Enum):
 
 
 class PromiseStatus(str, Enum):
-    """Where a promise stands. ``sending`` means a sweeper holds it under a lease."""
+    """Where a promise stands. ``sending`` means a sweeper holds it under a lease;
+    ``paused`` that its clock stands still while the desk waits on the requester (it
+    keeps the business time it had left, ``Promise.paused_remaining``)."""
 
     PENDING = "pending"
     SENDING = "sending"
+    PAUSED = "paused"
     KEPT = "kept"
     MISSED = "missed"
     CANCELLED = "cancelled"
@@ -56,6 +60,7 @@ class Promise:
     misses_in_row: int = 0
     warn_at: datetime | None = None
     step: int = 0
+    paused_remaining: timedelta | None = None
 
 
 # What a person does that keeps each kind of promise (see `kept_by_action`).
@@ -93,16 +98,43 @@ def is_late(due_at: datetime, now: datetime, grace: timedelta = LATE_AFTER) -> b
 
 
 def next_promise_due(missed: Promise, now: datetime, update_interval: timedelta,
-                     add_business_time: Callable[[datetime, timedelta], datetime]) -> datetime:
-    """The new time the bot gives when ``missed`` lapses unkept.
+                     calendar: BusinessCalendar) -> datetime:
+    """The new time the bot gives when ``missed`` lapses unkept, in business time.
 
-    It is the ticket's update interval (in business time) from now, but never sooner
-    than the length of the promise that was missed: a missed "5 minutes" must not turn
-    into an update every 5 minutes.
+    It is the ticket's update interval of business time from now, but never sooner than
+    the business time the missed promise itself ran for: a missed "5 minutes" must not
+    turn into an update every 5 minutes. A missed resolution target is followed by the
+    update cadence, so only the interval counts there. Either way the new time falls in
+    the desk's open hours (or exactly at an opening), never on a weekend or a holiday.
     """
-    by_interval = add_business_time(now, update_interval)
-    by_length = now + max(missed.due_at - missed.made_at, timedelta(0))
-    return max(by_interval, by_length)
+    span = update_interval
+    if missed.kind is not PromiseKind.RESOLUTION:
+        span = max(span, calendar.business_time_between(missed.made_at, missed.due_at))
+    return calendar.add_business_time(now, span)
+
+
+def warn_time(start: datetime, due: datetime, fraction: float,
+              calendar: BusinessCalendar) -> datetime | None:
+    """When to give the owner a heads-up about a promise made at ``start`` and due at
+    ``due``: once ``fraction`` of the business time between them has passed. None when
+    no business time lies between them (nobody is at work to be warned), so a heads-up
+    never lands outside open hours and never after the time it warns about."""
+    span = calendar.business_time_between(start, due)
+    if span <= timedelta(0):
+        return None
+    return min(calendar.add_business_time(start, span * fraction), due)
+
+
+def remaining_at(promise: Promise, now: datetime, calendar: BusinessCalendar) -> timedelta:
+    """The business time ``promise`` has left at ``now`` (zero once it is due): what it
+    keeps while its clock is paused."""
+    return calendar.business_time_between(now, promise.due_at)
+
+
+def resumed_due(remaining: timedelta, now: datetime, calendar: BusinessCalendar) -> datetime:
+    """When a paused promise falls due once its clock runs again at ``now``: the business
+    time it had left, from now (at the next opening when nothing was left)."""
+    return calendar.add_business_time(now, remaining)
 
 
 def should_escalate(misses_in_row: int, is_p1: bool) -> bool:

@@ -23,6 +23,7 @@ __all__ = [
     "SlaPolicy",
     "SlaState",
     "SlaTarget",
+    "format_business_duration",
     "format_duration",
     "parse_duration",
 ]
@@ -269,3 +270,53 @@ def format_duration(value: timedelta) -> str:
     hours, mins = divmod(rest, 60)
     units = ((days, "day"), (hours, "hour"), (mins, "minute"))
     return " ".join(_plural(count, unit) for count, unit in units if count)
+
+
+def working_day(calendar: BusinessCalendar) -> timedelta | None:
+    """The length of the calendar's working day, when every open day has the same hours
+    (None when they differ, or the calendar is never open)."""
+    lengths = set()
+    for span in calendar.hours:
+        if span is not None:
+            opens, closes = (datetime.combine(datetime.min.date(), t) for t in span)
+            lengths.add((closes - opens) % timedelta(days=1) or timedelta(days=1))
+    return lengths.pop() if len(lengths) == 1 else None
+
+
+def _clock_parts(value: timedelta) -> list[tuple[int, str]]:
+    hours, rest = divmod(int(value.total_seconds()), 3600)
+    minutes, seconds = divmod(rest, 60)
+    return [(count, unit) for count, unit in ((hours, "hour"), (minutes, "minute"),
+                                              (seconds, "second")) if count]
+
+
+def format_business_duration(value: timedelta, calendar: BusinessCalendar, *,
+                             working_days: bool = True) -> str:
+    """An SLA target as people read it: "1 business hour", "45 business minutes",
+    "2 hours 30 minutes of business time", and, from a working day up on a calendar
+    whose open days are all alike, the working days it makes: "24 business hours (3
+    working days of 8 hours)". Never "1 day" for 24 business hours, which is three
+    working days at 8 hours a day. ``working_days=False`` leaves the bracket out."""
+    parts = _clock_parts(value)
+    if len(parts) == 1:
+        text = _plural(parts[0][0], f"business {parts[0][1]}")
+    else:
+        text = " ".join(_plural(count, unit) for count, unit in parts) + " of business time"
+    day = working_day(calendar)
+    if not working_days or day is None or value < day or (value * 2) % day:
+        return text
+    days = value / day
+    count = _plural(int(days), "working day") if days == int(days) else f"{days:g} working days"
+    length = " ".join(_plural(n, unit) for n, unit in _clock_parts(day))
+    return f"{text} ({count} of {length})"
+
+
+def out_of_order(target: SlaTarget) -> str | None:
+    """Why ``target`` makes no sense, or None: a first reply later than the update
+    interval ("first_after_update"), or updates further apart than the time to resolve
+    ("update_after_resolve")."""
+    if target.first_response > target.update_interval:
+        return "first_after_update"
+    if target.update_interval > target.resolution:
+        return "update_after_resolve"
+    return None

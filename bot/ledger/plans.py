@@ -29,6 +29,7 @@ from bot.domain.people import Person, Workspace
 from bot.domain.priority import Priority
 from bot.domain.promises import (
     WAITS_ON_REQUESTER, Promise, PromiseKind, is_late, next_promise_due, should_escalate,
+    warn_time,
 )
 from bot.domain.tickets import Ticket, TicketAction, TicketStatus, transition
 from bot.domain.timefmt import format_when
@@ -137,12 +138,16 @@ def _plan_desk_promise(inputs: CoverInputs) -> CoverPlan:
     words = _Words(inputs)
     t, when = words.render, words.when
     interval = policy.sla.target(ticket.priority).update_interval
-    next_due = next_promise_due(promise, now, interval, policy.calendar.add_business_time)
+    next_due = next_promise_due(promise, now, interval, policy.calendar)
     misses = promise.misses_in_row + 1
     owner = inputs.owner
     owner_name = owner.name if owner else t("lapse_words.the_desk")
-    # A promise the bot itself set after an earlier miss is not the owner's own word.
+    # A promise the bot itself set after an earlier miss is not the owner's own word; a
+    # ticket waiting on a third party is said to be waiting, not worked on.
     kind = "repeat" if promise.misses_in_row else promise.kind.value
+    if promise.kind is PromiseKind.STATUS_UPDATE \
+            and ticket.status is TicketStatus.WAITING_THIRD_PARTY:
+        kind = "status_update_third_party"
     key = f"lapse.{kind}" + ("_late" if is_late(promise.due_at, now) else "")
     update = to_requester(ticket, t(key, ref=ticket.ref, owner=owner_name,
                                     due=when(promise.due_at), next=when(next_due)))
@@ -181,7 +186,8 @@ def _plan_desk_promise(inputs: CoverInputs) -> CoverPlan:
         cancel=(PromiseKind.STATUS_UPDATE,) if next_kind is PromiseKind.STATUS_UPDATE else None,
         next_promise=NextPromise(next_kind, next_due, owner_id=promise.owner_id,
                                  text=promise.text, misses_in_row=misses,
-                                 warn_at=now + (next_due - now) * policy.sla.warn_at),
+                                 warn_at=warn_time(now, next_due, policy.sla.warn_at,
+                                                   policy.calendar)),
         timeline=tuple(timeline), no_leads=escalate and not inputs.leads)
 
 

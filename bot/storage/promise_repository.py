@@ -3,7 +3,7 @@ sweeper's job (bot/ledger/sweeper.py)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, func, select, text, update
@@ -14,6 +14,8 @@ from bot.storage.batch import among, insert_many, pairs_among
 from bot.storage.tables import PromiseRow
 
 _OPEN = (PromiseStatus.PENDING.value, PromiseStatus.SENDING.value)
+# Open, or paused while the desk waits on the requester: still to be kept or cancelled.
+_LIVE = _OPEN + (PromiseStatus.PAUSED.value,)
 _promises = PromiseRow.__table__
 
 
@@ -35,6 +37,8 @@ def promise_from_row(row: PromiseRow) -> Promise:
         kind=PromiseKind(row.kind), due_at=row.due_at, made_at=row.made_at,
         status=PromiseStatus(row.status), owner_id=row.owner_id, text=row.text,
         misses_in_row=row.misses_in_row, warn_at=row.warn_at, step=row.step,
+        paused_remaining=None if row.paused_remaining is None
+        else timedelta(seconds=row.paused_remaining),
     )
 
 
@@ -152,15 +156,48 @@ class PromiseRepository:
                 [{"_id": promise_id, "_cover": row_id} for promise_id, row_id in covers.items()])
 
     async def keep(self, ticket_id: int, action: str, now: datetime) -> list[Promise]:
-        """Mark kept every open promise on the ticket that ``action`` keeps. One kept
-        after its due time (before the sweeper covered it) is recorded as ``late``."""
+        """Mark kept every open (or paused) promise on the ticket that ``action`` keeps.
+        One kept after its due time (before the sweeper covered it) is recorded as
+        ``late``; a paused one had time left, so it is kept in time."""
         kept = []
-        for promise in await self.open_for_ticket(ticket_id):
+        for promise in await self._live_for_ticket(ticket_id):
             if kept_by_action(promise.kind, action):
-                resolution = KeptBy.PERSON.value if promise.due_at > now else "late"
+                in_time = promise.due_at > now or promise.status is PromiseStatus.PAUSED
+                resolution = KeptBy.PERSON.value if in_time else "late"
                 await self._resolve(promise.id, PromiseStatus.KEPT, now, resolution)
                 kept.append(promise)
         return kept
+
+    async def _live_for_ticket(self, ticket_id: int) -> list[Promise]:
+        rows = await self.session.execute(select(PromiseRow).where(
+            PromiseRow.ticket_id == ticket_id, PromiseRow.status.in_(_LIVE)
+        ).order_by(PromiseRow.due_at))
+        return [promise_from_row(r) for r in rows.scalars()]
+
+    async def paused_for_ticket(self, ticket_id: int) -> list[Promise]:
+        """The ticket's paused promises."""
+        return [p for p in await self._live_for_ticket(ticket_id)
+                if p.status is PromiseStatus.PAUSED]
+
+    async def pause(self, remaining: dict[int, timedelta]) -> None:
+        """Stop the clocks of these open promises (id: the business time each has left).
+        A promise a sweeper already holds is taken back from it: its claim no longer
+        fences, so nothing is said for it."""
+        for promise_id, left in remaining.items():
+            await self.session.execute(
+                update(PromiseRow)
+                .where(PromiseRow.id == promise_id, PromiseRow.status.in_(_OPEN))
+                .values(status=PromiseStatus.PAUSED.value, claim_token=None,
+                        lease_until=None, paused_remaining=left.total_seconds()))
+
+    async def resume(self, promise_id: int, due_at: datetime,
+                     warn_at: datetime | None) -> None:
+        """Run a paused promise's clock again: due at ``due_at`` now."""
+        await self.session.execute(
+            update(PromiseRow)
+            .where(PromiseRow.id == promise_id, PromiseRow.status == PromiseStatus.PAUSED.value)
+            .values(status=PromiseStatus.PENDING.value, due_at=due_at, warn_at=warn_at,
+                    paused_remaining=None))
 
     async def cancel(self, ticket_id: int, now: datetime, kinds: tuple[PromiseKind, ...] = ()) -> int:
         """Cancel open promises on the ticket (of ``kinds``, or all); returns how many."""
@@ -168,11 +205,12 @@ class PromiseRepository:
 
     async def cancel_many(self, ticket_ids: set[int], now: datetime,
                           kinds: tuple[PromiseKind, ...] = ()) -> int:
-        """:meth:`cancel` for several tickets at once, in one statement."""
+        """:meth:`cancel` for several tickets at once, in one statement (paused promises
+        are cancelled too)."""
         if not ticket_ids:
             return 0
         query = update(PromiseRow).where(PromiseRow.ticket_id.in_(ticket_ids),
-                                         PromiseRow.status.in_(_OPEN))
+                                         PromiseRow.status.in_(_LIVE))
         if kinds:
             query = query.where(PromiseRow.kind.in_([k.value for k in kinds]))
         result = await self.session.execute(query.values(

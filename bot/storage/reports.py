@@ -19,23 +19,29 @@ from bot.storage.uow import UnitOfWork
 
 @dataclass
 class PromiseTally:
-    """Counts for one owner (``owner`` None is the unowned queue; "all" is the total)."""
+    """Counts for one owner (``owner`` None is the unowned queue; "all" is the total).
+
+    A promise nobody kept is ``missed`` from the moment it lapses, whatever became of
+    the bot's honest update about it: covering a miss keeps the desk's word that no
+    promise passes silently, not the person's word. ``covered`` and ``dead`` say what
+    became of the misses' updates."""
 
     owner: str | None
     made: int = 0
     kept: int = 0       # kept on time by a person
-    covered: int = 0    # lapsed, and the bot's honest update went out on time
-    late: int = 0       # kept by a person after it was due, or the bot's cover went out late
-    dead: int = 0       # lapsed, and the bot's update could not be delivered
-    open: int = 0       # not yet due
+    late: int = 0       # kept by a person after it was due
+    missed: int = 0     # lapsed unkept (counted at once)
+    covered: int = 0    # of the missed: the bot's update went out on time
+    dead: int = 0       # of the missed: the bot's update could not be delivered
+    open: int = 0       # not yet due (or paused while the desk waits on the requester)
     cancelled: int = 0  # superseded (a newer promise replaced it)
     kinds: dict[str, int] = field(default_factory=dict)
 
     @property
     def on_time_share(self) -> float | None:
-        """Share of settled promises that a person kept or the bot covered on time."""
-        settled = self.kept + self.covered + self.late + self.dead
-        return (self.kept + self.covered) / settled if settled else None
+        """Share of settled promises that a person kept on time."""
+        settled = self.kept + self.late + self.missed
+        return self.kept / settled if settled else None
 
 
 async def promise_report(uow: UnitOfWork, workspace_id: int,
@@ -69,7 +75,7 @@ def _count(t: PromiseTally, kind, status, resolution, due_at, cover_status, sent
         return
     t.made += 1
     t.kinds[kind] = t.kinds.get(kind, 0) + 1
-    if status in ("pending", "sending"):
+    if status in ("pending", "sending", "paused"):
         t.open += 1
     elif status == "kept":
         if resolution == "late":
@@ -77,11 +83,8 @@ def _count(t: PromiseTally, kind, status, resolution, due_at, cover_status, sent
         else:
             t.kept += 1
     elif status == "missed":
+        t.missed += 1
         if cover_status == "dead" or resolution == "failed":
             t.dead += 1
-        elif cover_status == "sent" and sent_at is not None and sent_at - due_at > LATE_AFTER:
-            t.late += 1
-        elif cover_status == "sent":
+        elif cover_status == "sent" and sent_at is not None and sent_at - due_at <= LATE_AFTER:
             t.covered += 1
-        else:
-            t.open += 1  # the cover is still on its way

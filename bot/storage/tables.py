@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from sqlalchemy import (
-    BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, MetaData, String, Text,
+    BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, MetaData, String, Text,
     TypeDecorator, UniqueConstraint, text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -197,6 +197,9 @@ class PromiseRow(Base):
     # Waiting promises lapse in steps: 0 = nudge the requester, 1 = close the ticket.
     step: Mapped[int] = mapped_column(Integer, default=0)
     warned_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # A paused promise (status 'paused', while the desk waits on the requester): the
+    # seconds of business time it had left, which it resumes with.
+    paused_remaining: Mapped[float | None] = mapped_column(Float, nullable=True)
     # The outbox row that covered this promise when it lapsed (for the keep-our-word report).
     cover_outbox_id: Mapped[int | None] = mapped_column(BigId, nullable=True)
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("promises.id"), nullable=True)

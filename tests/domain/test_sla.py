@@ -365,3 +365,24 @@ def test_format_duration(value, text):
 def test_prop_format_then_parse_round_trips_whole_minutes(minutes):
     value = timedelta(minutes=minutes)
     assert parse_duration(format_duration(value)) == value
+
+
+def test_business_durations_read_as_business_hours_and_working_days():
+    from datetime import time as clock
+    from bot.domain.calendar import BusinessCalendar
+    from bot.domain.sla import format_business_duration as fmt
+    office = BusinessCalendar.weekdays(clock(9), clock(17), "UTC")
+    assert fmt(timedelta(hours=1), office) == "1 business hour"
+    assert fmt(timedelta(minutes=45), office) == "45 business minutes"
+    assert fmt(timedelta(hours=2, minutes=30), office) == "2 hours 30 minutes of business time"
+    assert fmt(timedelta(hours=8), office) == "8 business hours (1 working day of 8 hours)"
+    assert fmt(timedelta(days=1), office) == "24 business hours (3 working days of 8 hours)"
+    assert fmt(timedelta(hours=12), office) == "12 business hours (1.5 working days of 8 hours)"
+    assert fmt(timedelta(hours=10), office) == "10 business hours"
+    assert fmt(timedelta(seconds=90), office) == "1 minute 30 seconds of business time"
+    # Days of different lengths have no one "working day" to count in.
+    uneven = BusinessCalendar.from_spec("mon-fri", "9-17", "UTC").__class__(
+        "UTC", tuple([(clock(9), clock(17))] * 4 + [(clock(9), clock(13)), None, None]))
+    assert fmt(timedelta(hours=24), uneven) == "24 business hours"
+    always = BusinessCalendar.always_open()
+    assert fmt(timedelta(hours=48), always) == "48 business hours (2 working days of 24 hours)"

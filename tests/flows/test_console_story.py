@@ -54,9 +54,8 @@ KEY_LINES = [
     "Sam: The network team found a faulty switch port",
     "Sam will update you on #1 by today at 12:30 UTC.",
     "(console) 2h pass…",
-    ("An update on #1: Sam planned to get back to you by today at 12:30 UTC and hasn't managed "
-     "yet. Sorry about that. They're still on it, and you'll get an update by tomorrow at 12:30 "
-     "UTC."),
+    ("An update on #1: we said we'd update you by today at 12:30 UTC and haven't yet. Sorry "
+     "about that. We're still on it, and you'll get an update by tomorrow at 12:30 UTC."),
     "[DM with Sam · ticket #1] Help Desk:",
     "Reminder: #1 for Alex had a promised follow-up due today at 12:30 UTC",
     "Sam has marked #1 as resolved: “Replaced the cable”. Has this solved your problem?",

@@ -344,10 +344,11 @@ def test_hours_of_several_runs_read_as_a_list():
     assert describe_hours(closed, templates) == "closed every day (UTC)"
 
 
-def test_a_plural_has_a_form_for_one_and_for_the_rest():
+def test_a_count_chooses_its_own_word():
     from bot.templates import Templates
-    templates = Templates({"x": {"things": {"one": "1 thing", "other": "{count} things"}}})
-    assert [templates.plural("x.things", n) for n in (0, 1, 2)] == \
+    templates = Templates({"x": {"things": "{count:thing|things}",
+                                 "misses": "missed {count:once|# times in a row}"}})
+    assert [templates.render("x.things", count=n) for n in (0, 1, 2)] == \
         ["0 things", "1 thing", "2 things"]
-    nothing = templates.with_overrides({"x": {"things": {"zero": "nothing"}}})
-    assert nothing.plural("x.things", 0) == "nothing"
+    assert [templates.render("x.misses", count=n) for n in (1, 3)] == \
+        ["missed once", "missed 3 times in a row"]

@@ -79,12 +79,30 @@ async def test_a_new_sla_target_changes_the_next_promise(sqlite_url):
     async with FlowDesk(sqlite_url) as desk:
         await desk.staffed()
         await desk.command("boss", "helpdesk sla P3 first=2h")
-        assert desk.last().text == ("Done: P3 targets are now first reply 2 hours, updates every "
-                                    "8 hours, resolved in 2 days (business time).")
+        assert desk.last().text == (
+            "Done: P3 targets are now first reply within 2 business hours, updates every 8 "
+            "business hours (1 working day of 8 hours), resolved within 48 business hours "
+            "(6 working days of 8 hours).")
         await desk.dm("ann", "The VPN drops")
         assert "will reply by today at 12:00 UTC (within 2 hours)" in desk.ack(1).text
         [promise] = await desk.promises(1)
         assert promise.due_at == MONDAY + timedelta(hours=2)
+
+
+async def test_sla_targets_must_grow_from_first_reply_to_resolution(sqlite_url):
+    async with FlowDesk(sqlite_url) as desk:
+        await desk.staffed()
+        await desk.command("boss", "helpdesk sla P3 first=10h")
+        assert desk.last().text.startswith(
+            "The first reply (10 business hours) can't come later than the update interval "
+            "(8 business hours).")
+        await desk.command("boss", "helpdesk sla P3 update=3d")
+        assert desk.last().text.startswith(
+            "The update interval (72 business hours) can't be longer than the resolution "
+            "target (48 business hours).")
+        await desk.command("boss", "helpdesk show")
+        assert "P3: first reply within 8 business hours (1 working day of 8 hours)" \
+            in desk.last().text  # nothing was changed
 
 
 BAD_POLICY_INPUT = [

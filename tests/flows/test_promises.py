@@ -54,9 +54,9 @@ async def test_a_missed_follow_up_is_covered_by_the_bot_with_a_new_time(sqlite_u
         mark = len(desk.adapter.sent)
         await desk.advance(timedelta(hours=2))
         assert _requester_said(desk, mark) == [
-            ("An update on #1: Sam planned to get back to you by today at 12:00 UTC and hasn't "
-             "managed yet. Sorry about that. They're still on it, and you'll get an update by "
-             "tomorrow at 12:00 UTC.")]
+            ("An update on #1: we said we'd update you by today at 12:00 UTC and haven't yet. "
+             "Sorry about that. We're still on it, and you'll get an update by tomorrow at "
+             "12:00 UTC.")]
         assert desk.private_to("sam")[-1].text == (
             "Reminder: #1 for Ann had a promised follow-up due today at 12:00 UTC, and it passed "
             "without one. I've told them they'll hear from you by tomorrow at 12:00 UTC; please "
@@ -73,8 +73,8 @@ async def test_a_cover_delivered_late_owns_its_lateness(sqlite_url):
         mark = len(desk.adapter.sent)
         await desk.advance(timedelta(hours=3))  # the bot was down at the due time
         [update] = _requester_said(desk, mark)
-        assert update.startswith("Sorry, this update on #1 is late: Sam planned to get back to "
-                                 "you by today at 12:00 UTC, and we missed it.")
+        assert update.startswith("Sorry, this update on #1 is late: we said we'd update you "
+                                 "by today at 12:00 UTC, and we missed it.")
 
 
 async def test_a_second_miss_in_a_row_escalates_to_the_leads(sqlite_url):
@@ -86,7 +86,7 @@ async def test_a_second_miss_in_a_row_escalates_to_the_leads(sqlite_url):
         await desk.advance(timedelta(days=1))
         [escalation] = desk.private_to("lee")
         assert escalation.text == (
-            "Escalation: #1 from Ann has missed its promised follow-up 2 time(s) in a row "
+            "Escalation: #1 from Ann has missed its promised follow-up 2 times in a row "
             "(priority P3, owner Sam). Last due today at 12:00 UTC; next promised tomorrow at "
             "12:00 UTC.")
         assert "escalated" in [e.kind for e in await desk.timeline(1)]
@@ -99,10 +99,10 @@ async def test_a_p1_escalates_on_its_first_miss(sqlite_url):
         await desk.command("sam", "ticket priority 1 P1")
         await desk.advance(timedelta(hours=1))
         assert desk.requester_thread(1)[-1].text.startswith(
-            "An update on #1: nobody from the desk has picked it up yet, and we said someone "
-            "would reply by today at 11:00 UTC. Sorry about that.")
+            "An update on #1: we said someone would reply by today at 11:00 UTC, and nobody "
+            "has yet. Sorry about that.")
         [escalation] = desk.private_to("lee")
-        assert "missed its first response 1 time(s) in a row (priority P1" in escalation.text
+        assert "missed its first response once (priority P1" in escalation.text
 
 
 async def test_a_long_silence_gets_a_still_on_it_update(sqlite_url):
@@ -158,10 +158,25 @@ async def test_the_promise_report_counts_kept_and_covered_promises(sqlite_url):
         await desk.command("boss", "helpdesk promises")
         lines = desk.last().text.splitlines()
         assert lines[0] == "How the desk has kept its word:"
-        # First response (kept), status update (covered), its successor and the resolution
-        # target (both still open).
-        assert lines[-1] == ("• Whole desk: 4 promised — 1 kept on time, 1 covered on time by "
-                             "the bot, 0 late, 0 undelivered, 2 still open (100% on time)")
+        # First response (kept), status update (missed, covered by the bot), its successor
+        # and the resolution target (both still open). A miss the bot covered is still a
+        # miss: the person did not keep their word.
+        assert lines[-1] == ("• Whole desk: 4 promised — 1 kept on time, 0 kept late, 1 missed "
+                             "(1 covered on time by the bot, 0 undelivered), 2 still open "
+                             "(50% on time)")
+
+
+async def test_a_miss_counts_against_its_owner_at_once(sqlite_url):
+    async with FlowDesk(sqlite_url) as desk:
+        await _claimed(desk)
+        await desk.command("sam", "ticket followup 1 1h")
+        # The bot's update cannot go out yet: the miss is a miss all the same.
+        desk.adapter.failures.append(DeliveryError("ratelimited", retry_after=600))
+        await desk.advance(timedelta(hours=1))
+        await desk.command("boss", "helpdesk promises")
+        [sam] = [line for line in desk.last().text.splitlines() if line.startswith("• Sam")]
+        assert sam == ("• Sam: 3 promised — 0 kept on time, 0 kept late, 1 missed (0 covered "
+                       "on time by the bot, 0 undelivered), 2 still open (0% on time)")
 
 
 async def test_when_the_bot_cannot_deliver_the_admins_hear_about_it(sqlite_url):

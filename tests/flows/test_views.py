@@ -134,7 +134,11 @@ async def test_the_desks_setup_in_one_message(sqlite_url):
         assert "• Intake channels: <#C-help>" in text and "• Triage channel: <#C-triage>" in text
         assert "• Agents: Sam" in text and "• Leads: Lee" in text
         assert "• Hours: Mon-Fri 09:00-17:00 (UTC)" in text
-        assert "P3: first reply 8 hours, updates every 8 hours, resolved in 2 days" in text
+        # Business time as people read it: 48 business hours is six working days, not "2 days".
+        assert ("P3: first reply within 8 business hours (1 working day of 8 hours), updates "
+                "every 8 business hours (1 working day of 8 hours), resolved within 48 business "
+                "hours (6 working days of 8 hours)") in text
+        assert "P1: first reply within 1 business hour, updates every 1 business hour" in text
 
 
 async def test_the_home_view_lists_open_tickets_with_the_next_promised_time(sqlite_url):

@@ -52,7 +52,7 @@ async def test_a_batch_is_covered_with_a_few_statements_and_the_usual_words(db_u
         assert 1 <= len(inserts) <= 3
         for n in range(1, TICKETS + 1):
             [update] = updates_to(desk, f"user{n}", mark)
-            assert update.text.startswith(f"An update on #{n}: Alex planned to get back to you")
+            assert update.text.startswith(f"An update on #{n}: we said we'd update you by")
         # Alex gets one reminder naming all twelve, not twelve messages in a second.
         [reminder] = [s for s in desk.adapter.sent[mark:] if s.message.direct_to == "alex"]
         heading, *lines = reminder.message.text.splitlines()

@@ -65,6 +65,6 @@ def test_many_notices_become_one_message_per_person_and_kind_naming_every_ticket
 
     heading, *lines = messages[2][1].text.splitlines()
     assert heading == "Escalation: 2 tickets have missed a promised time again, or are urgent."
-    assert lines[1] == ("• #2 from User2: first response missed 2 time(s) in a row "
+    assert lines[1] == ("• #2 from User2: first response missed 2 times in a row "
                         "(priority P1, owner Alex); next promised today at 10:30 UTC")
     assert messages[3][1].text.startswith("Reminder: #3 for User3 had a promised")

@@ -129,3 +129,23 @@ def test_an_update_sent_long_after_its_time_owns_the_lateness():
 def test_planning_is_pure():
     given = inputs(PromiseKind.STATUS_UPDATE, leads=[LEE], misses=1)
     assert plan_cover(given) == plan_cover(replace(given))
+
+
+def test_the_desk_owns_a_miss_and_names_no_colleague_in_the_apology():
+    for kind in (PromiseKind.FIRST_RESPONSE, PromiseKind.FOLLOW_UP, PromiseKind.STATUS_UPDATE,
+                 PromiseKind.RESOLUTION):
+        for misses in (0, 1):
+            for late in (timedelta(seconds=1), timedelta(minutes=10)):
+                text = plan_cover(inputs(kind, misses=misses, now=MONDAY_10 + late)).update.text
+                # The owner may be named as the one still working on it, never as the
+                # one who didn't manage.
+                assert ALEX.name not in text.replace("Alex is still working on it", ""), text
+                assert "we " in text.lower() or kind is PromiseKind.STATUS_UPDATE, text
+                assert "first in line" not in text and "(s)" not in text
+
+
+def test_a_status_update_while_waiting_on_a_third_party_says_so():
+    waiting = ticket(status=TicketStatus.WAITING_THIRD_PARTY)
+    plan = plan_cover(inputs(PromiseKind.STATUS_UPDATE, the_ticket=waiting))
+    assert plan.update.text.startswith(
+        "A quick update on #7: we're still waiting to hear back from the third party")

@@ -75,7 +75,7 @@ async def test_covers_prepared_ahead_go_out_at_the_due_time_with_the_usual_words
         assert live == []  # the covers worked out ahead were used as they were
         for n in range(1, 5):
             [update] = updates_to(desk, f"user{n}", mark)
-            assert update.text.startswith(f"An update on #{n}: Alex planned to get back to you")
+            assert update.text.startswith(f"An update on #{n}: we said we'd update you by")
             assert " is late" not in update.text
         # One reminder for Alex naming all four, as a batch covered at the due time gets.
         [reminder] = [s for s in desk.adapter.sent[warned:] if s.message.direct_to == "alex"]
@@ -250,7 +250,7 @@ async def test_every_kind_is_prepared_ahead_closes_and_cancels_included(db_url, 
         assert said[4][0].startswith("Just checking in on #4")
         assert said[5][0].startswith("We've closed #5")
         assert said[6][0].startswith("Has #6 been solved for you?")
-        assert said[7][0].startswith("An update on #7: nobody from the desk")
+        assert said[7][0].startswith("An update on #7: we said someone would reply by")
         assert all(len(texts) == 1 for texts in said.values())
         async with desk.db.reading() as uow:
             five = (await uow.session.execute(select(TicketRow).where(

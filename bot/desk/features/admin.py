@@ -121,7 +121,7 @@ async def show(ctx: Context) -> None:
         agents=names(await uow.people.with_role(ws, Role.AGENT)),
         leads=names(await uow.people.with_role(ws, Role.LEAD)),
         hours=describe_hours(calendar, ctx.policy.templates),
-        sla=describe_sla(sla, ctx.policy.templates),
+        sla=describe_sla(sla, ctx.policy.templates, calendar),
     ))
     ctx.handled = True
 
@@ -157,18 +157,19 @@ def describe_hours(calendar, templates) -> str:
     holidays = len(calendar.holidays)
     if holidays:
         described = templates.render("admin.hours_and_holidays", hours=described,
-                                     holidays=templates.plural("admin.holidays", holidays))
+                                     holidays=holidays)
     return described
 
 
-def describe_sla(sla, templates) -> str:
-    """``P1: first reply 1 hour, updates every 1 hour, resolved in 4 hours; ...``."""
-    from bot.domain.sla import format_duration
+def describe_sla(sla, templates, calendar) -> str:
+    """Each priority's targets in business time as people read it (business hours and
+    the working days they make on ``calendar``)."""
+    from bot.domain.sla import format_business_duration as business
     return str(templates.raw("admin.sla_joiner")).join(
         templates.render("admin.sla_line", priority=p.value,
-                         first=format_duration(t.first_response),
-                         update=format_duration(t.update_interval),
-                         resolve=format_duration(t.resolution))
+                         first=business(t.first_response, calendar),
+                         update=business(t.update_interval, calendar),
+                         resolve=business(t.resolution, calendar))
         for p, t in sorted(sla.targets.items(), key=lambda item: item[0].value))
 
 
@@ -187,8 +188,9 @@ async def promises(ctx: Context) -> None:
             tally.owner, tally.owner)
         share = tally.on_time_share
         lines.append(ctx.t("report.row", owner=owner, made=tally.made, kept=tally.kept,
-                           covered=tally.covered, late=tally.late, dead=tally.dead,
-                           open=tally.open, share="n/a" if share is None else f"{share:.0%}"))
+                           missed=tally.missed, covered=tally.covered, late=tally.late,
+                           dead=tally.dead, open=tally.open,
+                           share="n/a" if share is None else f"{share:.0%}"))
     await ctx.answer("\n".join(lines))
     ctx.handled = True
 

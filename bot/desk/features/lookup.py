@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from bot.domain.errors import DomainError, Unreadable
 from bot.domain.people import Role
+from bot.domain.promises import DESK_OWES, remaining_at, resumed_due, warn_time
 from bot.domain.tickets import (
-    IllegalTransition, Ticket, TicketAction, UnknownTicket, read_row_id, read_ticket_number,
-    transition,
+    IllegalTransition, Ticket, TicketAction, TicketStatus, UnknownTicket, read_row_id,
+    read_ticket_number, transition,
 )
 from bot.domain.timefmt import format_when
 from bot.desk.context import BadInput, Context
@@ -68,7 +71,8 @@ async def ticket_of_button(ctx: Context, value: str) -> Ticket | None:
 
 
 async def change_status(ctx: Context, ticket: Ticket, action: TicketAction, **values) -> Ticket:
-    """Apply a guarded transition and record it in the timeline."""
+    """Apply a guarded transition and record it in the timeline. Waiting on the
+    requester stops the desk's clock; leaving that wait, whichever way, starts it again."""
     owner = values.get("owner_id", ticket.owner_id)
     try:
         status = transition(ticket.status, action, has_owner=owner is not None,
@@ -79,6 +83,11 @@ async def change_status(ctx: Context, ticket: Ticket, action: TicketAction, **va
             # confirmation"), never the requester's ("waiting for your confirmation").
             refusal.fields["status"] = refusal.status.agent_label
         raise
+    waiting = TicketStatus.WAITING_REQUESTER
+    if status is waiting and ticket.status is not waiting:
+        await pause_desk_clock(ctx, ticket)
+    elif ticket.status is waiting and status is not waiting:
+        await resume_desk_clock(ctx, ticket)
     updated = await ctx.uow.tickets.update(ticket.id, status=status.value, updated_at=ctx.now,
                                            **values)
     if status is not ticket.status:
@@ -86,6 +95,27 @@ async def change_status(ctx: Context, ticket: Ticket, action: TicketAction, **va
                                         author_id=ctx.person.id if ctx.person else None,
                                         body=status.value, previous=ticket.status.value)
     return updated
+
+
+async def pause_desk_clock(ctx: Context, ticket: Ticket) -> None:
+    """While the desk waits on the requester it owes nothing: each of its open promises
+    keeps the business time it has left, and none of them lapses, warns or escalates."""
+    assert ctx.policy is not None
+    calendar = ctx.policy.calendar
+    await ctx.uow.promises.pause({
+        promise.id: remaining_at(promise, ctx.now, calendar)
+        for promise in await ctx.uow.promises.open_for_ticket(ticket.id)
+        if promise.kind in DESK_OWES})
+
+
+async def resume_desk_clock(ctx: Context, ticket: Ticket) -> None:
+    """The wait is over: each paused promise is due its remaining business time from now
+    (with a heads-up at the SLA's share of that)."""
+    assert ctx.policy is not None
+    calendar, share = ctx.policy.calendar, ctx.policy.sla.warn_at
+    for promise in await ctx.uow.promises.paused_for_ticket(ticket.id):
+        due = resumed_due(promise.paused_remaining or timedelta(0), ctx.now, calendar)
+        await ctx.uow.promises.resume(promise.id, due, warn_time(ctx.now, due, share, calendar))
 
 
 def when_for(ctx: Context, moment, person=None) -> str:

@@ -13,7 +13,9 @@ from bot.domain.calendar import BusinessCalendar
 from bot.domain.errors import Unreadable
 from bot.domain.people import Role
 from bot.domain.priority import Priority
-from bot.domain.sla import SlaTarget, format_duration, parse_duration
+from bot.domain.sla import (
+    SlaTarget, format_business_duration, out_of_order, parse_duration,
+)
 from bot.desk.features.admin import describe_hours
 from bot.desk.context import BadInput, Context
 
@@ -85,12 +87,23 @@ async def sla(ctx: Context) -> None:
             parse_duration(values["resolve"]) if "resolve" in values else current.resolution)
     except Unreadable as error:
         raise BadInput.unreadable(error, "policy.sla_usage") from None
+    calendar = ctx.policy.calendar
+    said = dict(priority=priority.value,
+                first=format_business_duration(target.first_response, calendar),
+                update=format_business_duration(target.update_interval, calendar),
+                resolve=format_business_duration(target.resolution, calendar))
+    problem = out_of_order(target)
+    if problem is not None:
+        short = dict(first=format_business_duration(target.first_response, calendar,
+                                                    working_days=False),
+                     update=format_business_duration(target.update_interval, calendar,
+                                                     working_days=False),
+                     resolve=format_business_duration(target.resolution, calendar,
+                                                      working_days=False))
+        raise BadInput(f"policy.sla_{problem}", "policy.sla_usage", **short)
     policy = ctx.policy.sla.with_target(priority, target)
     await _save(ctx, "sla", policy.to_dict())
-    await ctx.answer(ctx.t("policy.sla_set", priority=priority.value,
-                           first=format_duration(target.first_response),
-                           update=format_duration(target.update_interval),
-                           resolve=format_duration(target.resolution)))
+    await ctx.answer(ctx.t("policy.sla_set", **said))
     ctx.handled = True
 
 

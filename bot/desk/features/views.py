@@ -67,6 +67,9 @@ def _what(ctx: Context, entry, who: str, tz: str, is_agent: bool) -> str:
     elif entry.kind == "promise":
         due = data.get("due_at")
         fields["due"] = format_when(datetime.fromisoformat(due), ctx.now, tz) if due else ""
+        if due and data.get("moved_from"):
+            fields["due"] = ctx.t("view.promise_moved", due=fields["due"], old=format_when(
+                datetime.fromisoformat(data["moved_from"]), ctx.now, tz))
         if entry.body:
             key, fields["detail"] = "view.kind_promise_detail", detail
     elif entry.kind == "feedback":

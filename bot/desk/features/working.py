@@ -6,9 +6,9 @@ always knows what the desk has said, and each refreshes the ticket's card.
 
 from __future__ import annotations
 
-from bot.domain.errors import Unreadable
+from bot.domain.errors import DomainError, Unreadable
 from bot.domain.people import Person, Role
-from bot.domain.promises import Promise, PromiseKind
+from bot.domain.promises import Promise, PromiseKind, warn_time
 from bot.domain.tickets import Ticket, TicketAction, TicketStatus
 from bot.domain.when import split_when
 from bot.desk.cards import queue_card
@@ -161,30 +161,51 @@ async def add_note(ctx: Context, ticket: Ticket, text: str) -> None:
 
 
 async def followup(ctx: Context) -> None:
-    """``/ticket followup <n> <when> [text]``: a promise, in the agent's name, to update."""
+    """``/ticket followup <n> <when> [text]``: a promise, in the agent's name, to update.
+
+    It replaces the ticket's stated update time (an earlier follow-up, or the update
+    cadence). Moving that time later is said to the requester as a move, and recorded
+    as one; moving it earlier is just the new time. A resolved or closed ticket owes no
+    update, so a follow-up on it is refused."""
     number, rest = split_number(ctx.args, "usage.ticket_followup")
     ticket = await load_ticket(ctx, number)
     assert ctx.person is not None and ctx.workspace is not None and ctx.policy is not None
+    if not ticket.status.is_active:
+        raise DomainError("work.followup_inactive", ref=ticket.ref,
+                          status=ticket.status.agent_label)
     due, words = _split_when(ctx, rest)
     if ticket.owner_id is None:
         ticket = await give_ownership(ctx, ticket, ctx.person)
-    await ctx.uow.promises.cancel(ticket.id, ctx.now,
-                                  (PromiseKind.STATUS_UPDATE, PromiseKind.FOLLOW_UP))
-    warn_at = ctx.now + (due - ctx.now) * ctx.policy.sla.warn_at
+    replaced = (PromiseKind.STATUS_UPDATE, PromiseKind.FOLLOW_UP)
+    stated = min((p for p in await ctx.uow.promises.open_for_ticket(ticket.id)
+                  if p.kind in replaced), key=lambda p: p.due_at, default=None)
+    moved_from = stated if stated is not None and due > stated.due_at else None
+    await ctx.uow.promises.cancel(ticket.id, ctx.now, replaced)
+    warn_at = warn_time(ctx.now, due, ctx.policy.sla.warn_at, ctx.policy.calendar)
     await ctx.uow.promises.make(ctx.workspace.id, ticket.id, PromiseKind.FOLLOW_UP, due, ctx.now,
-                                owner_id=ctx.person.id, text=words, warn_at=warn_at)
+                                owner_id=ctx.person.id, text=words, warn_at=warn_at,
+                                parent_id=moved_from.id if moved_from else None)
+    moved = {"moved_from": moved_from.due_at.isoformat()} if moved_from else {}
     await ctx.uow.tickets.add_event(ticket.id, "promise", ctx.now, author_id=ctx.person.id,
                                     body=words, promise_kind=PromiseKind.FOLLOW_UP.value,
-                                    due_at=due.isoformat())
+                                    due_at=due.isoformat(), **moved)
     requester = await ctx.uow.people.get(ticket.requester_id)
-    said = ctx.t("work.followup", agent=ctx.person.name, ref=ticket.ref,
-                 due=when_for(ctx, due, requester))
+    if moved_from is not None:
+        said = ctx.t("work.followup_moved", ref=ticket.ref, agent=ctx.person.name,
+                     old=when_for(ctx, moved_from.due_at, requester),
+                     due=when_for(ctx, due, requester))
+        answer = ctx.t("work.followup_moved_agent", requester=requester.name, ref=ticket.ref,
+                       old=when_for(ctx, moved_from.due_at), due=when_for(ctx, due))
+    else:
+        said = ctx.t("work.followup", agent=ctx.person.name, ref=ticket.ref,
+                     due=when_for(ctx, due, requester))
+        answer = ctx.t("work.followup_agent", requester=requester.name, ref=ticket.ref,
+                       due=when_for(ctx, due))
     if words:
         # The agent's own words, relayed as written on a line of their own.
         said += "\n" + ctx.t("work.reply", agent=ctx.person.name, text=defang(excerpt(words)))
     await ctx.post(to_requester(ticket, said), ticket_id=ticket.id)
-    await ctx.answer(ctx.t("work.followup_agent", requester=requester.name, ref=ticket.ref,
-                           due=when_for(ctx, due)))
+    await ctx.answer(answer)
     await queue_card(ctx, ticket)
     ctx.handled = True
 

@@ -46,7 +46,7 @@ async def test_a_lapsed_promise_is_covered_by_a_post_in_the_requesters_thread(sl
             warn_at=slack.clock.now() - timedelta(minutes=2)))
     await slack.settle()
     thread = texts(slack, "DUREQ", message["ts"])
-    assert any("An update on #1: nobody from the desk has picked it up yet" in t for t in thread)
+    assert any("An update on #1: we said someone would reply by" in t for t in thread)
     assert any("had no first response" in t for t in texts(slack, TRIAGE, card(slack)["ts"]))
 
 

@@ -1,0 +1,72 @@
+"""A moved promise is said, not swapped; a follow-up on a finished ticket is refused.
+
+A second ``/ticket followup`` used to replace the first in silence, so a deadline could
+be pushed out with no word and no lapse. Moving a stated time later tells the requester
+plainly (the new time, and that it moved) and the timeline records it; moving it
+earlier is just the new time.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.domain.promises import PromiseKind
+from tests.flows.story import FlowDesk
+
+
+async def _claimed(desk: FlowDesk) -> None:
+    await desk.staffed()
+    await desk.dm("ann", "The VPN drops every few minutes")
+    await desk.command("sam", "ticket claim 1")
+
+
+async def test_moving_a_follow_up_later_tells_the_requester_it_moved(sqlite_url):
+    async with FlowDesk(sqlite_url) as desk:
+        await _claimed(desk)
+        await desk.command("sam", "ticket followup 1 1h")
+        await desk.command("sam", "ticket followup 1 3h waiting for the vendor")
+        assert desk.requester_thread(1)[-1].text == (
+            "A change of plan on #1: we need a little longer, so the update we said would come "
+            "by today at 11:00 UTC will now come by today at 13:00 UTC. Sorry for the wait. "
+            "“waiting for the vendor”")
+        assert desk.private_to("sam")[-1].text == (
+            "Noted: you'll update Ann on #1 by today at 13:00 UTC. That's later than the "
+            "today at 11:00 UTC we'd said, so I've told them it moved. If you can't, I'll "
+            "tell them myself and give a new time.")
+        [moved] = [e for e in await desk.timeline(1) if e.kind == "promise"][-1:]
+        assert moved.data["moved_from"] == (desk.clock.now() + timedelta(hours=1)).isoformat()
+        await desk.command("sam", "ticket show 1")
+        assert "promised an update by today at 13:00 UTC (moved from today at 11:00 UTC) " \
+            "“waiting for the vendor”" in desk.private_to("sam")[-1].text
+
+
+async def test_a_follow_up_later_than_the_stated_update_time_is_a_move_too(sqlite_url):
+    async with FlowDesk(sqlite_url) as desk:
+        await _claimed(desk)  # "They'll update you by tomorrow at 10:00 UTC"
+        await desk.command("sam", "ticket followup 1 2d")
+        assert desk.requester_thread(1)[-1].text.startswith(
+            "A change of plan on #1: we need a little longer, so the update we said would come "
+            "by tomorrow at 10:00 UTC will now come by Wednesday at 10:00 UTC.")
+
+
+async def test_moving_a_follow_up_earlier_is_just_the_new_time(sqlite_url):
+    async with FlowDesk(sqlite_url) as desk:
+        await _claimed(desk)
+        await desk.command("sam", "ticket followup 1 3h")
+        await desk.command("sam", "ticket followup 1 1h")
+        assert desk.requester_thread(1)[-1].text == "Sam will update you on #1 by today at 11:00 UTC."
+        [follow_up] = [p for p in await desk.open_promises(1) if p.kind is PromiseKind.FOLLOW_UP]
+        assert follow_up.due_at == desk.clock.now() + timedelta(hours=1)
+
+
+async def test_a_follow_up_on_a_resolved_ticket_is_refused(sqlite_url):
+    async with FlowDesk(sqlite_url) as desk:
+        await _claimed(desk)
+        await desk.command("sam", "ticket resolve 1 Replaced the cable")
+        mark = len(desk.adapter.sent)
+        await desk.command("sam", "ticket followup 1 1h")
+        assert desk.last().text == (
+            "#1 is resolved, awaiting the requester's confirmation, so there's no update to "
+            "promise. Reopen it first if it needs more work.")
+        assert [s for s in desk.since(mark) if s.message.audience == "requester"] == []
+        assert [p for p in await desk.open_promises(1) if p.kind is PromiseKind.FOLLOW_UP] == []

@@ -1,0 +1,84 @@
+"""Waiting on the requester stops the desk's clock.
+
+While a ticket waits for the requester's reply the desk owes nothing: its first-response
+and resolution targets pause, and resume with the business time they had left when the
+requester answers (the update cadence starts afresh from their answer). The only
+messages meanwhile are the nudge and the close. Waiting on a third party is different:
+the desk still owes the requester updates, and says so.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from bot.domain.promises import PromiseKind, PromiseStatus
+from tests.flows.story import MONDAY, FlowDesk
+from tests.flows.test_business_time import live
+
+UTC = timezone.utc
+
+
+async def _waiting(desk: FlowDesk, *, claim: bool = True) -> None:
+    """Ann's P2 ticket #1 (resolution target 24 business hours: Thursday 10:00), put on
+    hold for her at Monday 11:00."""
+    await desk.staffed(leads=("lee",))
+    await desk.dm("ann", "Outlook won't sync")
+    await desk.command("sam", "ticket priority 1 P2")
+    if claim:
+        await desk.command("sam", "ticket claim 1")
+    await desk.advance(timedelta(hours=1))
+    await desk.command("sam", "ticket wait 1 requester Which version of Outlook is it?")
+
+
+async def test_while_waiting_on_the_requester_only_the_nudge_and_the_close_are_said(sqlite_url):
+    async with FlowDesk(sqlite_url) as desk:
+        await _waiting(desk)
+        mark = len(desk.adapter.sent)
+        heard = await live(desk, MONDAY + timedelta(days=7, hours=2), timedelta(hours=1))
+        to_ann = [s.text for _, s in heard if s.message.audience == "requester"]
+        assert len(to_ann) == 2, to_ann
+        assert to_ann[0].startswith("Just checking in on #1")
+        assert to_ann[1].startswith("We've closed #1 since we haven't heard back")
+        # Nobody on the staff was reminded, warned or escalated to either.
+        assert [s.text for s in desk.since(mark) if s.message.audience == "person"] == []
+
+
+async def test_the_targets_resume_with_the_business_time_they_had_left(sqlite_url):
+    async with FlowDesk(sqlite_url) as desk:
+        await _waiting(desk)
+        [resolution] = [p for p in await desk.promises(1) if p.kind is PromiseKind.RESOLUTION]
+        assert resolution.status is PromiseStatus.PAUSED
+        # Ann answers on Tuesday at 11:00: eight business hours later.
+        await desk.advance(timedelta(days=1))
+        await desk.requester_says("ann", 1, "Outlook 2021")
+        [resolution] = [p for p in await desk.open_promises(1)
+                        if p.kind is PromiseKind.RESOLUTION]
+        # 23 business hours were left at Monday 11:00; from Tuesday 11:00 that is Friday
+        # 10:00 (6 + 8 + 8 hours, then one more on Friday morning).
+        assert resolution.due_at == datetime(2030, 6, 7, 10, 0, tzinfo=UTC)
+        assert resolution.status is PromiseStatus.PENDING
+
+
+async def test_an_unclaimed_ticket_waiting_on_its_requester_owes_no_first_response(sqlite_url):
+    async with FlowDesk(sqlite_url) as desk:
+        await _waiting(desk, claim=False)
+        mark = len(desk.adapter.sent)
+        heard = await live(desk, MONDAY + timedelta(days=2), timedelta(hours=1))
+        to_ann = [s.text for _, s in heard if s.message.audience == "requester"]
+        assert [t for t in to_ann if not t.startswith("Just checking in")] == [], to_ann
+        assert [s.text for s in desk.since(mark) if s.message.audience == "agents"
+                and not s.message.title] == []
+
+
+async def test_waiting_on_a_third_party_still_owes_the_requester_updates(sqlite_url):
+    async with FlowDesk(sqlite_url) as desk:
+        await desk.staffed()
+        await desk.dm("ann", "Outlook won't sync")
+        await desk.command("sam", "ticket claim 1")
+        await desk.command("sam", "ticket wait 1 third-party Microsoft support")
+        mark = len(desk.adapter.sent)
+        await live(desk, MONDAY + timedelta(days=1, minutes=1), timedelta(hours=1))
+        told = [s.text for s in desk.since(mark) if s.message.audience == "requester"]
+        assert told == [
+            "A quick update on #1: we're still waiting to hear back from the third party, and "
+            "we'll keep at it. The next update will be by tomorrow at 10:00 UTC."]

@@ -1,0 +1,88 @@
+"""Properties of every time the desk states for something it owes (hypothesis).
+
+Over random calendars (open days, spans, time zones with DST, holidays), start times and
+promise kinds: the new time a cover gives, the SLA deadlines a claim, a reply or an
+opening state, and the time a paused promise resumes at all fall in open hours (the
+closing instant counts: "by 17:00" when the desk closes at 17:00) or exactly at an
+opening, and never before now; a heads-up is never after the time it warns about, and
+never outside open hours.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.domain.calendar import BusinessCalendar
+from bot.domain.priority import Priority
+from bot.domain.promises import DESK_OWES, Promise, warn_time
+from bot.domain.sla import SlaPolicy, SlaTarget
+from bot.ledger.plans import CoverInputs, plan_cover
+from tests.domain.test_calendar import PROPS, scenarios
+from tests.ledger.test_plans import ALEX, ANN, LEE, POLICY, WORKSPACE, ticket
+
+
+def in_business_time(calendar: BusinessCalendar, moment: datetime) -> bool:
+    """Open at ``moment``, or ``moment`` is an open interval's closing instant."""
+    around = calendar.open_intervals(moment - timedelta(days=2), moment + timedelta(days=2))
+    return any(lo <= moment <= hi for lo, hi in around)
+
+
+spans = st.timedeltas(min_value=timedelta(minutes=1), max_value=timedelta(days=10))
+lengths = st.timedeltas(min_value=timedelta(seconds=30), max_value=timedelta(days=10))
+delays = st.timedeltas(min_value=timedelta(0), max_value=timedelta(hours=3))
+kinds = st.sampled_from(sorted(DESK_OWES, key=lambda kind: kind.value))
+targets = st.builds(SlaTarget, spans, spans, spans)
+fractions = st.floats(min_value=0.05, max_value=0.95)
+
+
+@PROPS
+@given(scenarios(), kinds, lengths, delays, targets, st.integers(0, 3), fractions)
+def test_the_new_time_after_a_lapse_is_business_time(scenario, kind, length, delay, target,
+                                                     misses, fraction):
+    calendar, due = scenario
+    now = due + delay
+    sla = SlaPolicy({p: target for p in Priority}, fraction)
+    policy = replace(POLICY, calendar=calendar, sla=sla)
+    missed = Promise(3, 1, 7, kind, due, due - length, owner_id=ALEX.id, misses_in_row=misses)
+    plan = plan_cover(CoverInputs(missed, ticket(), WORKSPACE, policy, ANN, ALEX, (LEE,), now))
+    nxt = plan.next_promise
+    assert nxt.due_at >= now
+    assert in_business_time(calendar, nxt.due_at)
+    # Never sooner than the update interval of business time.
+    assert calendar.business_time_between(now, nxt.due_at) >= target.update_interval
+    if nxt.warn_at is not None:
+        assert now <= nxt.warn_at <= nxt.due_at
+        assert in_business_time(calendar, nxt.warn_at)
+
+
+@PROPS
+@given(scenarios(), targets, fractions, st.sampled_from(list(Priority)))
+def test_sla_deadlines_are_business_time(scenario, target, fraction, priority):
+    calendar, start = scenario
+    sla = SlaPolicy({p: target for p in Priority}, fraction)
+    for deadline in (sla.first_response_deadline(priority, start, calendar),
+                     sla.update_deadline(priority, start, calendar),
+                     sla.resolution_deadline(priority, start, calendar)):
+        assert start <= deadline.warn_at <= deadline.due_at
+        assert in_business_time(calendar, deadline.due_at)
+        assert in_business_time(calendar, deadline.warn_at)
+
+
+@PROPS
+@given(scenarios(), st.timedeltas(min_value=timedelta(seconds=1), max_value=timedelta(days=9)),
+       fractions)
+def test_a_heads_up_for_any_time_an_agent_chose_is_in_business_hours_and_before_it(
+        scenario, ahead, fraction):
+    # The agent's own time (a follow-up) may be any time at all; the heads-up is not.
+    calendar, start = scenario
+    due = start + ahead
+    warn = warn_time(start, due, fraction, calendar)
+    if warn is None:
+        assert calendar.business_time_between(start, due) == timedelta(0)
+    else:
+        assert start <= warn <= due
+        assert in_business_time(calendar, warn)
