@@ -27,8 +27,8 @@ async def test_moving_a_follow_up_later_tells_the_requester_it_moved(sqlite_url)
         await desk.command("sam", "ticket followup 1 3h waiting for the vendor")
         assert desk.requester_thread(1)[-1].text == (
             "A change of plan on #1: we need a little longer, so the update we said would come "
-            "by today at 11:00 UTC will now come by today at 13:00 UTC. Sorry for the wait. "
-            "“waiting for the vendor”")
+            "by today at 11:00 UTC will now come by today at 13:00 UTC. Sorry for the wait.\n"
+            "Sam: waiting for the vendor")
         assert desk.private_to("sam")[-1].text == (
             "Noted: you'll update Ann on #1 by today at 13:00 UTC. That's later than the "
             "today at 11:00 UTC we'd said, so I've told them it moved. If you can't, I'll "
@@ -36,7 +36,7 @@ async def test_moving_a_follow_up_later_tells_the_requester_it_moved(sqlite_url)
         [moved] = [e for e in await desk.timeline(1) if e.kind == "promise"][-1:]
         assert moved.data["moved_from"] == (desk.clock.now() + timedelta(hours=1)).isoformat()
         await desk.command("sam", "ticket show 1")
-        assert "promised an update by today at 13:00 UTC (moved from today at 11:00 UTC) " \
+        assert "promised an update by today at 13:00 UTC (moved from today at 11:00 UTC): " \
             "“waiting for the vendor”" in desk.private_to("sam")[-1].text
 
 
