@@ -88,6 +88,10 @@ LATE_AFTER = timedelta(minutes=2)
 # versus kinds where the desk waits on the requester (a lapse is a nudge, then a close).
 DESK_OWES = frozenset({PromiseKind.FIRST_RESPONSE, PromiseKind.FOLLOW_UP,
                        PromiseKind.STATUS_UPDATE, PromiseKind.RESOLUTION})
+# The times the desk says it will next be in touch: one of these is the requester's
+# "you'll hear from us by", and a ticket has one cadence of them, never two.
+UPDATE_KINDS = frozenset({PromiseKind.FIRST_RESPONSE, PromiseKind.FOLLOW_UP,
+                          PromiseKind.STATUS_UPDATE})
 WAITS_ON_REQUESTER = frozenset({PromiseKind.AWAITING_REQUESTER,
                                 PromiseKind.AWAITING_CONFIRMATION})
 

@@ -53,6 +53,9 @@ class CoverInputs:
     owner: Person | None  # the promise's owner, else the ticket's
     leads: tuple[Person, ...]
     now: datetime
+    # For a resolution target: the ticket's soonest open update (first response, status
+    # update or follow-up) as (promise id, due time), which the cover points to.
+    open_update: tuple[int, datetime] | None = None
 
 
 @dataclass(frozen=True)
@@ -101,6 +104,9 @@ class CoverPlan:
     timeline: tuple[TimelineLine, ...] = ()
     # Escalation was due but the workspace has no leads: the sweeper logs it.
     no_leads: bool = False
+    # The open update this plan told the requester about (id, due time): a plan made
+    # ahead is worked out afresh if that promise changed meanwhile.
+    relies_on: tuple[int, datetime] | None = None
 
 
 def plan_cover(inputs: CoverInputs) -> CoverPlan:
@@ -139,6 +145,13 @@ def _plan_desk_promise(inputs: CoverInputs) -> CoverPlan:
     t, when = words.render, words.when
     interval = policy.sla.target(ticket.priority).update_interval
     next_due = next_promise_due(promise, now, interval, policy.calendar)
+    # A missed resolution target is not promised again; the update cadence goes on.
+    # When an update is already promised, the requester is pointed to it rather than
+    # given a second cadence (two "you'll hear from us by" times that disagree).
+    relies_on = None
+    if promise.kind is PromiseKind.RESOLUTION and inputs.open_update is not None:
+        relies_on = inputs.open_update
+        next_due = relies_on[1]
     misses = promise.misses_in_row + 1
     owner = inputs.owner
     owner_name = owner.name if owner else t("lapse_words.the_desk")
@@ -175,20 +188,25 @@ def _plan_desk_promise(inputs: CoverInputs) -> CoverPlan:
                                   next=when(next_due, lead)))
         timeline.append(TimelineLine("escalated", t("timeline.escalated", what=what,
                                                      misses=misses), {"automatic": True}))
-    # A missed resolution target is not promised again; the update cadence goes on.
     next_kind = (PromiseKind.STATUS_UPDATE if promise.kind is PromiseKind.RESOLUTION
                  else promise.kind)
     timeline.append(TimelineLine("bot", t("timeline.covered", what=what),
                                  {"promise_id": promise.id, "next_due": next_due.isoformat()}))
+    next_promise = None if relies_on else NextPromise(
+        next_kind, next_due, owner_id=promise.owner_id, text=promise.text,
+        misses_in_row=misses,
+        warn_at=warn_time(now, next_due, policy.sla.warn_at, policy.calendar))
+    # A new status update or follow-up replaces whichever of the two is open: a ticket
+    # has one update cadence.
+    cancel = None
+    if next_promise is not None and next_kind in (PromiseKind.STATUS_UPDATE,
+                                                  PromiseKind.FOLLOW_UP):
+        cancel = (PromiseKind.STATUS_UPDATE, PromiseKind.FOLLOW_UP)
     return CoverPlan(
         promise, ticket, inputs.workspace, policy, update=update, posts=tuple(posts),
-        notices=tuple(notices),
-        cancel=(PromiseKind.STATUS_UPDATE,) if next_kind is PromiseKind.STATUS_UPDATE else None,
-        next_promise=NextPromise(next_kind, next_due, owner_id=promise.owner_id,
-                                 text=promise.text, misses_in_row=misses,
-                                 warn_at=warn_time(now, next_due, policy.sla.warn_at,
-                                                   policy.calendar)),
-        timeline=tuple(timeline), no_leads=escalate and not inputs.leads)
+        notices=tuple(notices), cancel=cancel, next_promise=next_promise,
+        timeline=tuple(timeline), no_leads=escalate and not inputs.leads,
+        relies_on=relies_on)
 
 
 def _plan_wait(inputs: CoverInputs) -> CoverPlan:

@@ -40,6 +40,9 @@ async def load_inputs(uow: UnitOfWork, desk: Desk, promises: list[Promise],
         {t.requester_id for t in tickets.values()}
         | {p.owner_id or tickets[p.ticket_id].owner_id for p in promises} - {None})
     leads = await uow.people.with_role_in(set(workspaces), Role.LEAD)
+    # A lapsed resolution target points to the update already promised, if any.
+    updates = await uow.promises.soonest_updates(
+        {p.ticket_id for p in promises if p.kind is PromiseKind.RESOLUTION})
     policies = Policies(desk)
     inputs = []
     for promise in promises:
@@ -49,7 +52,7 @@ async def load_inputs(uow: UnitOfWork, desk: Desk, promises: list[Promise],
         inputs.append(CoverInputs(
             promise, ticket, workspace, policies.of(workspace), people[ticket.requester_id],
             people[owner_id] if owner_id else None, tuple(leads[workspace.id]),
-            now_of(promise)))
+            now_of(promise), updates.get(ticket.id)))
     return inputs
 
 

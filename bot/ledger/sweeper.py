@@ -363,8 +363,20 @@ class PromiseSweeper:
                             TicketRow.priority)
                      .where(among(TicketRow.id, list({e.claim.ticket_id for e in entries}),
                                   self._dialect)))).all()}
-        return {e.claim.ticket_id for e in entries
-                if found.get(e.claim.ticket_id) != _ticket_state(e.rows.plan.ticket)}
+        changed = {e.claim.ticket_id for e in entries
+                   if found.get(e.claim.ticket_id) != _ticket_state(e.rows.plan.ticket)}
+        # A plan that points the requester to an update already promised holds only
+        # while that promise is still open at the same time.
+        relied = {e.rows.plan.relies_on: e.claim.ticket_id for e in entries
+                  if e.rows.plan.relies_on is not None}
+        if relied:
+            still = {(promise_id, due_at) for promise_id, due_at in (await uow.session.execute(
+                select(PromiseRow.id, PromiseRow.due_at).where(
+                    among(PromiseRow.id, [promise_id for promise_id, _ in relied],
+                          self._dialect),
+                    PromiseRow.status.in_((_PENDING, _SENDING))))).all()}
+            changed |= {ticket_id for pair, ticket_id in relied.items() if pair not in still}
+        return changed
 
     async def release_prepared(self) -> int:
         """Hand back the claims of covers not yet committed (when stopping), so another

@@ -9,7 +9,9 @@ from typing import Any
 from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain.promises import KeptBy, Promise, PromiseKind, PromiseStatus, kept_by_action
+from bot.domain.promises import (
+    UPDATE_KINDS, KeptBy, Promise, PromiseKind, PromiseStatus, kept_by_action,
+)
 from bot.storage.batch import among, insert_many, pairs_among
 from bot.storage.tables import PromiseRow
 
@@ -80,6 +82,24 @@ class PromiseRepository:
             .where(PromiseRow.ticket_id.in_(ticket_ids), PromiseRow.status.in_(_OPEN))
             .group_by(PromiseRow.ticket_id))
         return {ticket_id: due for ticket_id, due in rows.all()}
+
+    async def soonest_updates(self, ticket_ids: set[int]) -> dict[int, tuple[int, datetime]]:
+        """For each ticket with an open first response, status update or follow-up, the
+        id and due time of the soonest (one query: the update a lapsed resolution target
+        points the requester to, rather than starting a second cadence)."""
+        soonest: dict[int, tuple[int, datetime]] = {}
+        if not ticket_ids:
+            return soonest
+        dialect = self.session.bind.dialect.name
+        rows = await self.session.execute(
+            select(PromiseRow.ticket_id, PromiseRow.id, PromiseRow.due_at)
+            .where(among(PromiseRow.ticket_id, list(ticket_ids), dialect),
+                   PromiseRow.status.in_(_OPEN),
+                   PromiseRow.kind.in_([k.value for k in UPDATE_KINDS]))
+            .order_by(PromiseRow.due_at.desc()))
+        for ticket_id, promise_id, due_at in rows.all():
+            soonest[ticket_id] = (promise_id, due_at)  # the last one written wins
+        return soonest
 
     async def soonest_open(self, ticket_ids: set[int]) -> dict[int, tuple[PromiseKind, datetime]]:
         """For each ticket with an open promise, the kind and due time of the soonest

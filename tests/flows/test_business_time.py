@@ -112,3 +112,29 @@ async def test_heads_ups_before_a_follow_up_come_in_business_hours(sqlite_url):
         warnings = [(when, s.text) for when, s in heard if s.text.startswith("Heads-up")]
         assert warnings and all(DEFAULT.is_open(when - timedelta(seconds=1))
                                 for when, _ in warnings), warnings
+
+
+async def test_a_ticket_has_one_update_cadence_when_its_resolution_target_lapses(sqlite_url):
+    # Friday 14:00: a P1 claimed with a follow-up nobody keeps. Its resolution target
+    # (Monday 10:00) lapses while the follow-up's re-promise (Monday 10:30) is open: the
+    # requester is pointed to that time, and no second cadence starts.
+    async with FlowDesk(sqlite_url, start=datetime(2030, 6, 7, 14, 0, tzinfo=UTC)) as desk:
+        await desk.staffed()
+        await desk.dm("ann", "My laptop won't boot")
+        await desk.command("sam", "ticket claim 1")
+        await desk.command("sam", "ticket priority 1 P1")
+        await desk.command("sam", "ticket followup 1 30m checking the disk")
+        heard = await live(desk, datetime(2030, 6, 10, 12, 1, tzinfo=UTC),
+                           step=timedelta(minutes=15))
+        told = [(when, s.text) for when, s in heard if s.message.audience == "requester"]
+        resolution = [(when, text) for when, text in told if "longer than we aimed" in text]
+        assert resolution == [(datetime(2030, 6, 10, 10, 0, tzinfo=UTC),
+                               "#1 is taking longer than we aimed for: we hoped to have it "
+                               "solved by today at 10:00 UTC. Sorry for the wait. We're still "
+                               "on it, and you'll get an update by today at 10:30 UTC.")]
+        # After it, one update an hour, each at the time the one before it gave.
+        after = [when for when, _ in told if when > datetime(2030, 6, 10, 10, 0, tzinfo=UTC)]
+        assert after == [datetime(2030, 6, 10, h, 30, tzinfo=UTC) for h in (10, 11)]
+        open_updates = [p for p in await desk.open_promises(1)
+                        if p.kind.value in ("status_update", "follow_up")]
+        assert len(open_updates) == 1, open_updates

@@ -37,10 +37,11 @@ def promise(kind: PromiseKind, *, owner=ALEX, step=0, misses=0, length=timedelta
 
 
 def inputs(kind: PromiseKind, *, the_ticket: Ticket | None = None, owner=ALEX, leads=(),
-           now=MONDAY_10 + timedelta(seconds=1), **promise_extra) -> CoverInputs:
+           now=MONDAY_10 + timedelta(seconds=1), open_update=None,
+           **promise_extra) -> CoverInputs:
     the_ticket = the_ticket or ticket(owner=owner)
     return CoverInputs(promise(kind, owner=owner, **promise_extra), the_ticket, WORKSPACE,
-                       POLICY, ANN, owner, tuple(leads), now)
+                       POLICY, ANN, owner, tuple(leads), now, open_update)
 
 
 def test_a_missed_follow_up_gives_an_update_a_reminder_and_a_new_time():
@@ -53,7 +54,9 @@ def test_a_missed_follow_up_gives_an_update_a_reminder_and_a_new_time():
     assert reminder.person == ALEX and reminder.kind == "lapse.owner_reminders"
     assert plan.next_promise.kind is PromiseKind.FOLLOW_UP
     assert plan.next_promise.due_at == MONDAY_10 + timedelta(days=1, seconds=1)
-    assert plan.next_promise.misses_in_row == 1 and plan.cancel is None and plan.status is None
+    assert plan.next_promise.misses_in_row == 1 and plan.status is None
+    # The new follow-up replaces any open update: one cadence per ticket.
+    assert plan.cancel == (PromiseKind.STATUS_UPDATE, PromiseKind.FOLLOW_UP)
     assert [line.kind for line in plan.timeline] == ["bot"]
     assert plan.timeline[0].body == "covered promised follow-up"
 
@@ -62,8 +65,17 @@ def test_status_updates_and_resolution_targets_go_on_as_status_updates():
     for kind in (PromiseKind.STATUS_UPDATE, PromiseKind.RESOLUTION):
         plan = plan_cover(inputs(kind))
         assert plan.next_promise.kind is PromiseKind.STATUS_UPDATE
-        # The ticket's other status updates give way to the one the cover makes.
-        assert plan.cancel == (PromiseKind.STATUS_UPDATE,)
+        # The ticket's other status updates and follow-ups give way to the one the
+        # cover makes.
+        assert plan.cancel == (PromiseKind.STATUS_UPDATE, PromiseKind.FOLLOW_UP)
+
+
+def test_a_missed_resolution_target_points_to_the_update_already_promised():
+    follow_up_due = MONDAY_10 + timedelta(minutes=30)
+    plan = plan_cover(inputs(PromiseKind.RESOLUTION, open_update=(41, follow_up_due)))
+    assert plan.next_promise is None and plan.cancel is None
+    assert plan.relies_on == (41, follow_up_due)
+    assert plan.update.text.endswith("you'll get an update by today at 10:30 UTC.")
 
 
 def test_an_unowned_ticket_tells_the_triage_thread_not_a_person():

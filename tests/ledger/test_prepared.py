@@ -264,3 +264,29 @@ async def test_every_kind_is_prepared_ahead_closes_and_cancels_included(db_url, 
             ).scalars().all()
         assert five.status == "closed" and open_on_five == []
         assert len(status_updates) == 1 and status_updates[0].misses_in_row == 1
+
+
+async def test_a_prepared_resolution_cover_is_worked_out_afresh_when_the_update_it_names_moved(
+        db_url):
+    # A resolution target falls due while a follow-up is open: the cover points the
+    # requester to the follow-up's time. If that follow-up moves after the cover was
+    # prepared, the cover says the new time, never the old one.
+    async with DeskHarness(db_url) as desk:
+        sweeper = sweeper_preparing(desk)
+        await many_followups(desk, 1)  # a follow-up due at 10:05
+        async with desk.db.unit_of_work() as uow:
+            await uow.session.execute(
+                update(PromiseRow).where(PromiseRow.kind == PromiseKind.RESOLUTION.value)
+                .values(due_at=desk.clock.now() + timedelta(minutes=2), warn_at=None))
+        desk.clock.advance(timedelta(minutes=1, seconds=45))
+        await sweeper.sweep()
+        [resolution] = await promises(desk, PromiseKind.RESOLUTION)
+        assert resolution.status == "sending"  # prepared, pointing to 10:05
+        await desk.command("alex", "ticket followup 1 3h")  # moved to 13:02
+        mark = len(desk.adapter.sent)
+        desk.clock.advance(PAST_DUE)
+        await sweeper.sweep()
+        await desk.dispatcher.drain()
+        [said] = [s.text for s in desk.adapter.sent[mark:]
+                  if s.message.audience == "requester" and "longer than we aimed" in s.text]
+        assert said.endswith("you'll get an update by today at 13:02 UTC."), said
