@@ -27,7 +27,7 @@ async def test_in_hours_the_ack_gives_the_number_and_a_time_that_is_a_promise(sq
         assert desk.ack(1).text == (
             "Thanks, Ann. I've opened ticket #1 for you: “Cannot print to the second floor "
             "printer”. Someone from the IT desk will reply by tomorrow at 10:00 UTC (within "
-            "1 day). You can add anything else right here in this thread.")
+            "8 business hours). You can add anything else right here in this thread.")
         [promise] = await desk.promises(1)
         # P3's first response is 8 business hours: 7 on Monday, 1 on Tuesday.
         assert promise.kind is PromiseKind.FIRST_RESPONSE
@@ -96,7 +96,7 @@ async def test_when_the_desk_has_been_slow_the_eta_is_the_recent_median(sqlite_u
         await desk.dm("zoe", "My laptop is slow")
         [promise] = await desk.promises(6)
         assert promise.due_at == now + timedelta(days=2)  # Friday 10:00, not Thursday
-        assert "will reply by Friday at 10:00 UTC (within 2 days)" in desk.ack(6).text
+        assert "will reply by Friday at 10:00 UTC (within 16 business hours)" in desk.ack(6).text
 
 
 async def test_when_the_desk_is_fast_the_sla_target_stands(sqlite_url):

@@ -42,7 +42,7 @@ My VPN keeps dropping
 KEY_LINES = [
     "[DM with Alex · ticket #1] Help Desk:",
     ("Thanks, Alex. I've opened ticket #1 for you: “My VPN keeps dropping”. Someone from the "
-     "IT desk will reply by tomorrow at 10:00 UTC (within 1 day)."),
+     "IT desk will reply by tomorrow at 10:00 UTC (within 8 business hours)."),
     "(console) You are now Sam, an agent.",
     "Good news: Sam from the IT desk is now looking after #1.",
     "You now own #1 (“My VPN keeps dropping”, from Alex).",

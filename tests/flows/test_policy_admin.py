@@ -30,7 +30,7 @@ async def test_new_hours_and_time_zone_change_the_next_promise(sqlite_url):
         assert desk.last().text == "Done: the desk is open Mon-Fri 08:00-16:00 (Europe/London)."
         await desk.dm("bob", "After the change")
         # 11:00 in London: 5 business hours today, 3 tomorrow, written in London time.
-        assert "will reply by tomorrow at 11:00 BST (within 1 day)" in desk.ack(2).text
+        assert "will reply by tomorrow at 11:00 BST (within 8 business hours)" in desk.ack(2).text
         await desk.advance(timedelta(hours=5, minutes=30))  # 16:30 in London: closed
         await desk.dm("cat", "Late in the day")
         assert ("The desk is closed right now and opens tomorrow at 08:00 BST; someone will "
@@ -49,7 +49,7 @@ async def test_a_holiday_moves_the_next_promise_past_it(sqlite_url):
         await desk.command("boss", "helpdesk holiday add 2030-06-04")
         assert desk.last().text == "Done: 2030-06-04 is a holiday; SLA clocks won't run that day."
         await desk.dm("bob", "After the holiday is set")
-        assert "will reply by Wednesday at 10:00 UTC (within 2 days)" in desk.ack(2).text
+        assert "will reply by Wednesday at 10:00 UTC (within 8 business hours)" in desk.ack(2).text
         [first] = await desk.promises(1)
         assert first.due_at == MONDAY + timedelta(days=1)  # Tuesday, as Ann was told
 
@@ -70,7 +70,7 @@ async def test_a_holiday_added_by_mistake_can_be_removed(sqlite_url):
         assert (await _settings(desk)).get("calendar", {}).get("holidays", []) == \
             before.get("calendar", {}).get("holidays", [])
         await desk.dm("bob", "After the holiday is gone")
-        assert "will reply by tomorrow at 10:00 UTC (within 1 day)" in desk.ack(1).text
+        assert "will reply by tomorrow at 10:00 UTC (within 8 business hours)" in desk.ack(1).text
         await desk.command("boss", "helpdesk help")
         assert "`/helpdesk holiday add|remove <date>`" in desk.last().text
 
@@ -84,7 +84,7 @@ async def test_a_new_sla_target_changes_the_next_promise(sqlite_url):
             "business hours (1 working day of 8 hours), resolved within 48 business hours "
             "(6 working days of 8 hours).")
         await desk.dm("ann", "The VPN drops")
-        assert "will reply by today at 12:00 UTC (within 2 hours)" in desk.ack(1).text
+        assert "will reply by today at 12:00 UTC (within 2 business hours)" in desk.ack(1).text
         [promise] = await desk.promises(1)
         assert promise.due_at == MONDAY + timedelta(hours=2)
 
