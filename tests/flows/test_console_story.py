@@ -10,6 +10,7 @@ says "Yes, it's solved" and rates it 5. The key lines must appear in this order.
 from __future__ import annotations
 
 import io
+from datetime import datetime
 
 import pytest
 
@@ -74,10 +75,11 @@ KEY_LINES = [
 ]
 
 
-async def play(url: str, script: str) -> str:
-    """Run the real console App over ``script`` on a pinned clock; return what it printed."""
+async def play(url: str, script: str, start: datetime = MONDAY) -> str:
+    """Run the real console App over ``script`` on a clock pinned to ``start``; return
+    what it printed."""
     clock = OffsetClock()
-    pin_clock(clock, MONDAY)
+    pin_clock(clock, start)
     out = io.StringIO()
     app = App(Settings(database_url=url), console=True, clock=clock,
               stdin=io.StringIO(script), stdout=out)
