@@ -14,9 +14,12 @@ import re
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
+from dotenv.parser import parse_stream
 
 DEFAULT_DATABASE_URL = "sqlite:///helpdesk.sqlite3"
 # A Discord snowflake: a 64-bit number, 17 digits for anything made since early 2015.
@@ -118,6 +121,13 @@ _FIELDS = {f.name: f for f in fields(Settings)}
 _ENV_NAMES = {(n.upper() if n in _UNPREFIXED else f"HELPDESK_{n.upper()}"): n for n in _FIELDS}
 # Read by `load_settings` itself or by the test harness, so never "unknown".
 _META_VARIABLES = {"HELPDESK_CONFIG", "HELPDESK_TEST_POSTGRES_URL", "HELPDESK_ENV_FILE"}
+# Variables with these prefixes are looked at for likely typos of the desk's own names;
+# any other variable is another program's business.
+_PREFIXES = ("HELPDESK_", "SLACK_", "DISCORD_")
+# How alike a SLACK_/DISCORD_ name must be to one of ours to be taken for a typo of it
+# (difflib's ratio): SLACK_BOT_TOKN is, SLACK_CLIENT_SECRET and DISCORD_GUILD_ID are not.
+_TYPO_CUTOFF = 0.85
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
 def env_name(field_name: str) -> str:
@@ -169,6 +179,58 @@ def _coerce(name: str, raw: Any, source: str) -> Any:
         raise SettingsError(
             f"{source}: {_describe(name)} has an invalid value; expected {_expected(kind)}."
         ) from None
+
+
+def _is_zone(value: str) -> bool:
+    if not value:
+        return True  # empty: the zone in policy.toml
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def _is_url(schemes: tuple[str, ...]) -> Callable[[str], bool]:
+    def check(value: str) -> bool:
+        if not value:
+            return True  # empty: the platform's own
+        try:
+            parts = urlsplit(value)
+            return parts.scheme in schemes and bool(parts.hostname) and parts.port != 0
+        except ValueError:  # a port that is not a number
+            return False
+    return check
+
+
+# Checks beyond the type, each with what it expects: (check, expected).
+_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "http_port": (lambda v: 1 <= v <= 65535, "a port number from 1 to 65535"),
+    "prepare_seconds": (lambda v: v >= 0, "a whole number, 0 or more"),
+    "timezone": (_is_zone, "an IANA time zone name such as Europe/London or America/New_York"),
+    "log_level": (lambda v: not v or v.upper() in LOG_LEVELS,
+                  "DEBUG, INFO, WARNING or ERROR"),
+    "http_host": (lambda v: bool(v) and not any(c.isspace() for c in v),
+                  "a host name or an IP address"),
+    "slack_api_url": (_is_url(("http", "https")), "a URL starting http:// or https://"),
+    "discord_api_url": (_is_url(("http", "https")), "a URL starting http:// or https://"),
+    "discord_gateway_url": (_is_url(("ws", "wss")), "a URL starting ws:// or wss://"),
+}
+
+
+_SHOWN = {"http_port", "prepare_seconds", "timezone", "log_level"}
+
+
+def _validated(name: str, raw: Any, source: str) -> Any:
+    """``raw`` coerced to the field's type and checked against its rule."""
+    value = _coerce(name, raw, source)
+    rule = _RULES.get(name)
+    if rule is not None and not rule[0](value):
+        # Shown where it cannot be a secret and helps to see (a URL may carry a password).
+        shown = f" ({value!r})" if name in _SHOWN else ""
+        raise SettingsError(
+            f"{source}: {_describe(name)} has an invalid value{shown}; expected {rule[1]}.")
+    return value
 
 
 def _describe(name: str) -> str:
@@ -225,7 +287,9 @@ def load_settings(
     env = dict(os.environ if environ is None else environ)
     file_values: dict[str, str] = {}
     env_path = Path(env.get("HELPDESK_ENV_FILE", env_file or ""))
+    env_label = ".env" if env_path.name == ".env" else str(env_path)
     if env_file and env_path.is_file():
+        _check_env_file(env_path, env_label)
         file_values = {k: v for k, v in dotenv_values(env_path).items() if v is not None}
     merged = {**file_values, **env}
 
@@ -233,13 +297,44 @@ def load_settings(
     config_path = merged.get("HELPDESK_CONFIG")
     if config_path:
         for name, raw in _read_toml(Path(config_path)).items():
-            values[name] = _coerce(name, raw, config_path)
+            values[name] = _validated(name, raw, config_path)
 
     for key, raw in merged.items():
+        from_file = key in file_values and key not in env
+        source = env_label if from_file else "environment"
         if key in _ENV_NAMES:
-            source = ".env" if key in file_values and key not in env else "environment"
-            values[_ENV_NAMES[key]] = _coerce(_ENV_NAMES[key], raw, source)
+            values[_ENV_NAMES[key]] = _validated(_ENV_NAMES[key], raw, source)
         elif key.startswith("HELPDESK_") and key not in _META_VARIABLES:
-            source = ".env" if key in file_values and key not in env else "environment"
             raise _unknown(key, list(_ENV_NAMES) + sorted(_META_VARIABLES), source)
+        elif key.upper().startswith(_PREFIXES) and key not in _META_VARIABLES:
+            _reject_likely_typo(key, merged, from_file=from_file, source=source)
     return Settings(**values)
+
+
+def _reject_likely_typo(key: str, merged: Mapping[str, str], *, from_file: bool,
+                        source: str) -> None:
+    """A SLACK_/DISCORD_ (or lower-case) variable so like one of ours that it is surely
+    a typo of it: an error, rather than a desk that quietly falls back to the console.
+    In the process environment, a near miss beside the variable it resembles belongs to
+    another program (DISCORD_TOKEN beside DISCORD_BOT_TOKEN); in the desk's own ``.env``
+    it is always a mistake."""
+    close = difflib.get_close_matches(key.upper(), list(_ENV_NAMES), n=1, cutoff=_TYPO_CUTOFF)
+    if not close or (not from_file and close[0] in merged):
+        return
+    raise SettingsError(f"{source}: unknown setting {key} (did you mean {close[0]}?).")
+
+
+def _check_env_file(path: Path, label: str) -> None:
+    """python-dotenv skips a line it cannot read, with only a log warning; a skipped
+    token would make the desk start as something else. The line is not quoted back:
+    it may hold a secret."""
+    try:
+        with path.open(encoding="utf-8") as handle:
+            bad = next((b.original.line for b in parse_stream(handle) if b.error), None)
+    except UnicodeDecodeError:
+        raise SettingsError(f"{label} is not UTF-8 text.") from None
+    except OSError as exc:
+        raise SettingsError(f"{label} cannot be read: {exc.strerror}.") from None
+    if bad is not None:
+        raise SettingsError(f"{label}, line {bad}: not a NAME=value line (check for a "
+                            "missing = or an unclosed quote).")
