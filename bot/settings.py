@@ -15,7 +15,7 @@ import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable, Mapping
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
@@ -110,6 +110,56 @@ class Settings:
     def async_database_url(self) -> str:
         """The database URL with an async driver, whatever form it was given in."""
         return to_async_url(self.database_url)
+
+    def secrets(self) -> tuple[str, ...]:
+        """Every secret value in these settings (tokens, the database URL's password and
+        secret query values), for :func:`mask` to hide wherever text is printed."""
+        tokens = (self.slack_bot_token, self.slack_app_token, self.slack_signing_secret,
+                  self.discord_bot_token)
+        return tuple(t.reveal() for t in tokens if t) + url_secrets(self.database_url)
+
+
+# A query parameter whose name contains one of these words holds a secret
+# (password, sslpassword, pwd, pass, token, secret, key, api_key, ...).
+_SECRET_WORDS = ("pass", "pwd", "secret", "token", "key")
+# user:password@ after the scheme, and name=value pairs of a query string.
+_USERINFO = re.compile(r"(://[^:/?#@\s]*:)([^@\s]*)(@)")
+_QUERY_PAIR = re.compile(r"([?&;]([^=&#\s]+)=)([^&#\s]*)")
+# Shorter secrets are not replaced as bare text: masking every "ab" would garble the
+# message and protect nothing. They are still masked where they appear in a URL.
+_MIN_MASKED = 4
+
+
+def is_secret_key(name: str) -> bool:
+    """Whether a URL query parameter called ``name`` holds a secret."""
+    lowered = name.lower()
+    return any(word in lowered for word in _SECRET_WORDS)
+
+
+def url_secrets(url: str) -> tuple[str, ...]:
+    """The password and secret query values in ``url``, however malformed the URL is."""
+    found = [m.group(2) for m in _USERINFO.finditer(url)]
+    query = url.split("?", 1)[1] if "?" in url else ""
+    found += [value for key, value in parse_qsl(query, keep_blank_values=False)
+              if is_secret_key(key)]
+    found += [m.group(3) for m in _QUERY_PAIR.finditer(url) if is_secret_key(m.group(2))]
+    values = {v for v in found if v} | {unquote(v) for v in found if v}
+    return tuple(sorted(values, key=len, reverse=True))
+
+
+def mask(text: str, secrets: tuple[str, ...] | list[str] = ()) -> str:
+    """``text`` with every URL password, secret query value and each of ``secrets``
+    replaced by ``***``: for anything printed or logged that may quote a URL or a
+    driver's error."""
+    text = _USERINFO.sub(lambda m: m.group(1) + ("***" if m.group(2) else "") + m.group(3),
+                         text)
+    text = _QUERY_PAIR.sub(
+        lambda m: m.group(1) + ("***" if is_secret_key(m.group(2)) and m.group(3) else
+                                m.group(3)), text)
+    for secret in sorted(secrets, key=len, reverse=True):
+        if len(secret) >= _MIN_MASKED:
+            text = text.replace(secret, "***")
+    return text
 
 
 # Platform variables keep the names their own SDKs use; everything else is HELPDESK_*.
