@@ -609,3 +609,82 @@ def test_malformed_or_refused_urls_never_show_their_secret(tmp_path, url, args):
     assert result.returncode in (1, 2)
     assert "Traceback" not in result.stderr
     assert "s3cretpw" not in result.stdout + result.stderr
+
+
+# --- the same questions asked of PostgreSQL (in process) ----------------------------------
+
+
+@pytest.fixture
+async def postgres_reader(postgres_url):
+    """A login role that may read the desk's tables but not change them."""
+    from sqlalchemy.engine import make_url as parse
+    from bot.storage.uow import Database
+    from tests.support.harness import reset_schema
+    role = f"helpdesk_reader_{os.getpid()}"
+    db = Database.from_url(postgres_url)
+    await reset_schema(db)
+    url = parse(postgres_url)
+    async with db.engine.begin() as connection:
+        await connection.exec_driver_sql(f'DROP ROLE IF EXISTS "{role}"')
+        await connection.exec_driver_sql(f'CREATE ROLE "{role}" LOGIN')
+        await connection.exec_driver_sql(f'GRANT CONNECT ON DATABASE "{url.database}" TO "{role}"')
+        await connection.exec_driver_sql(f'GRANT USAGE ON SCHEMA public TO "{role}"')
+        await connection.exec_driver_sql(f'GRANT SELECT ON ALL TABLES IN SCHEMA public TO "{role}"')
+    try:
+        yield role, url.set(username=role, password=None).render_as_string(hide_password=False)
+    finally:
+        async with db.engine.begin() as connection:
+            await connection.exec_driver_sql(f'DROP OWNED BY "{role}"')
+            await connection.exec_driver_sql(f'DROP ROLE "{role}"')
+        await db.dispose()
+
+
+@pytest.mark.postgres
+async def test_check_names_postgres_tables_the_user_may_not_change(postgres_reader):
+    from bot.check import database_findings
+    from bot.settings import Settings
+    _, url = postgres_reader
+    [finding] = await database_findings(Settings(database_url=url), will_migrate=True)
+    assert not finding.ok and finding.exit_status == 1
+    assert "the database user may not change these tables" in finding.message
+    assert "tickets" in finding.message and "GRANT" in finding.message
+
+
+@pytest.mark.postgres
+async def test_check_names_a_read_only_postgres_session(postgres_reader, postgres_url):
+    from bot.check import database_findings
+    from bot.settings import Settings
+    from bot.storage.uow import Database
+    role, url = postgres_reader
+    db = Database.from_url(postgres_url)
+    try:
+        async with db.engine.begin() as connection:
+            await connection.exec_driver_sql(
+                f'ALTER ROLE "{role}" SET default_transaction_read_only = on')
+    finally:
+        await db.dispose()
+    [finding] = await database_findings(Settings(database_url=url), will_migrate=True)
+    assert not finding.ok and finding.exit_status == 1
+    assert "is read-only (a standby, or default_transaction_read_only is on)" in finding.message
+
+
+@pytest.mark.postgres
+async def test_check_on_a_writable_postgres_database_is_ok(postgres_url):
+    from bot.check import database_findings
+    from bot.settings import Settings
+    from bot.storage import migrate
+    from bot.storage.tables import Base
+    from bot.storage.uow import Database
+    db = Database.from_url(postgres_url)
+    try:
+        async with db.engine.begin() as connection:
+            await connection.run_sync(Base.metadata.drop_all)
+            await connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+        await migrate.upgrade(db.engine)
+    finally:
+        await db.dispose()
+    # libpq's sslmode, as many hosted PostgreSQL URLs carry it, works with asyncpg too.
+    [finding] = await database_findings(Settings(database_url=postgres_url + "?sslmode=disable"),
+                                        will_migrate=False)
+    assert finding.ok, finding.message
+    assert "is at the latest schema" in finding.message

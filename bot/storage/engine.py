@@ -189,13 +189,20 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
                                    "database file")
         return _sqlite_engine(async_url, str(path) if path else parsed.database, echo)
     if parsed.get_backend_name() == "postgresql":
+        connect_args: dict = {}
+        if "sslmode" in parsed.query:
+            # libpq's name, as hosted PostgreSQL URLs carry it; asyncpg calls it ssl and
+            # takes the same words (disable ... verify-full), but refuses sslmode itself.
+            connect_args["ssl"] = parsed.query["sslmode"]
+            parsed = parsed.difference_update_query(["sslmode"])
         # A migration run by another process changes table shapes under cached
         # prepared statements; a small cache keeps that failure rare and cheap.
         return create_async_engine(
-            async_url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10,
+            parsed, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10,
             # Custom plans: a generic plan for the claim queries scans the whole table.
             connect_args={"prepared_statement_cache_size": 100,
-                          "server_settings": {"plan_cache_mode": "force_custom_plan"}},
+                          "server_settings": {"plan_cache_mode": "force_custom_plan"},
+                          **connect_args},
         )
     raise DatabaseUrlError(
         f"HELPDESK_DATABASE_URL uses {parsed.get_backend_name()!r}; "
