@@ -126,8 +126,9 @@ _SECRET_WORDS = ("pass", "pwd", "secret", "token", "key")
 _USERINFO = re.compile(r"(://[^:/?#@\s]*:)([^@\s]*)(@)")
 _QUERY_PAIR = re.compile(r"([?&;]([^=&#\s]+)=)([^&#\s]*)")
 # Shorter secrets are not replaced as bare text: masking every "ab" would garble the
-# message and protect nothing. They are still masked where they appear in a URL.
-_MIN_MASKED = 4
+# message and protect nothing (a 4-letter password "desk" would hide the word
+# everywhere). They are still masked wherever they appear in a URL.
+_MIN_MASKED = 6
 
 
 def is_secret_key(name: str) -> bool:

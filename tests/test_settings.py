@@ -731,3 +731,28 @@ def test_dot_env_named_by_helpdesk_env_file_is_named_in_errors(tmp_path, monkeyp
     other = write(tmp_path / "desk.env", "junk line\n")
     with pytest.raises(SettingsError, match=rf"^{re.escape(str(other))}, line 1: "):
         load_settings(environ={"HELPDESK_ENV_FILE": str(other)})
+
+
+# --- masking secrets in printed text ------------------------------------------------------
+
+
+def test_mask_hides_url_passwords_and_secret_query_values_of_any_length():
+    from bot.settings import mask, url_secrets
+    url = "postgresql://desk:pw@db/desk?sslpassword=x&application_name=desk&api_key=k"
+    shown = mask(f"cannot reach {url}", url_secrets(url))
+    assert shown == ("cannot reach postgresql://desk:***@db/desk?sslpassword=***"
+                     "&application_name=desk&api_key=***")
+
+
+def test_mask_replaces_long_secrets_in_free_text_but_does_not_garble_short_ones():
+    from bot.settings import mask, url_secrets
+    url = "postgresql://desk:desk@db/desk?password=s3cret-long"
+    text = 'the desk says: password authentication failed for "desk" using s3cret-long'
+    assert mask(text, url_secrets(url)) == (
+        'the desk says: password authentication failed for "desk" using ***')
+
+
+def test_settings_secrets_lists_tokens_and_url_secrets():
+    s = load({"SLACK_BOT_TOKEN": "xoxb-1234567", "DISCORD_BOT_TOKEN": "disc-7654321",
+              "HELPDESK_DATABASE_URL": "postgresql://u:topsecret@db/x?token=abcdefgh"})
+    assert {"xoxb-1234567", "disc-7654321", "topsecret", "abcdefgh"} <= set(s.secrets())
