@@ -167,8 +167,12 @@ def _run(settings, *, console: bool, migrate: bool, not_migrating: str) -> int:
 
 async def _migrate(settings, revision: str, downgrade: bool) -> int:
     from bot.storage import migrate
-    from bot.storage.engine import create_engine
+    from bot.storage.engine import create_engine, sqlite_permission_problem
     engine = create_engine(settings.database_url)
+    problem = sqlite_permission_problem(settings.database_url)
+    if problem is not None:  # said before SQLite is asked to open what it may not write
+        await engine.dispose()
+        return _fail(problem, EXIT_RUNTIME)
     try:
         if downgrade:
             await migrate.downgrade(engine, revision)

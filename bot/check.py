@@ -21,6 +21,7 @@ from bot.storage.engine import (
     create_engine,
     describe_database_error,
     redact_url,
+    sqlite_permission_problem,
     write_problem,
 )
 
@@ -98,6 +99,10 @@ async def database_findings(settings: Settings, *, will_migrate: bool,
         engine = create_engine(url)
     except DatabaseUrlError as error:
         return [Finding.config(str(error))]
+    problem = sqlite_permission_problem(url)
+    if problem is not None:  # said without opening it (a failed open leaves a thread behind)
+        await engine.dispose()
+        return [Finding.database(problem)]
     try:
         current = await asyncio.wait_for(migrate.current_revision(engine), DATABASE_TIMEOUT)
         problem = await asyncio.wait_for(write_problem(engine, url), DATABASE_TIMEOUT)
