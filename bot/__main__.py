@@ -116,9 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(mask(str(error), settings.secrets()), EXIT_CONFIG)
     except CommandError as error:  # Alembic: an unknown revision, for one
         return _fail(mask(f"migration: {error}", settings.secrets()), EXIT_CONFIG)
-    except (OSError, SQLAlchemyError, asyncio.TimeoutError, TypeError) as error:
-        if isinstance(error, TypeError) and "unexpected keyword argument" not in str(error):
-            raise  # a bug, not the driver refusing a URL parameter
+    except (OSError, SQLAlchemyError, asyncio.TimeoutError) as error:
         config, message = describe_database_error(error, settings.database_url)
         return _fail(message, EXIT_CONFIG if config else EXIT_RUNTIME)
     except KeyboardInterrupt:
@@ -179,6 +177,11 @@ async def _migrate(settings, revision: str, downgrade: bool) -> int:
         else:
             await migrate.upgrade(engine, revision)
         print(f"database at revision {await migrate.current_revision(engine) or 'base (empty)'}")
+    except TypeError as error:  # asyncpg refusing a parameter of the URL, or a bug
+        config, message = describe_database_error(error, settings.database_url)
+        if not config:
+            raise
+        return _fail(message, EXIT_CONFIG)
     finally:
         await engine.dispose()
     return 0
