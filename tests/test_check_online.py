@@ -123,7 +123,8 @@ async def test_slack_out_of_reach_is_a_problem_not_a_configuration_error(tmp_pat
                         slack_api_url="http://127.0.0.1:1/api/")
     status, lines = await check(settings)
     assert status == 1
-    assert any("could not reach Slack at http://127.0.0.1:1/api/" in p for p in problems(lines))
+    [problem] = problems(lines)
+    assert "could not reach Slack at http://127.0.0.1:1/api/" in problem
 
 
 async def test_without_online_check_calls_no_platform(slack, discord_fake, tmp_path):

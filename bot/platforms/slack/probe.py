@@ -33,7 +33,8 @@ async def probe_slack(settings: Settings) -> list[tuple[str, str]]:
     base = api_base_url(settings.slack_api_url)
     async with aiohttp.ClientSession() as session:
         findings = [await _bot_token(settings, base, session)]
-        if settings.slack_app_token:
+        # Out of reach once is out of reach: the same line twice would say nothing more.
+        if settings.slack_app_token and findings[0][0] != "unreachable":
             findings.append(await _app_token(settings, base, session))
     return findings
 
