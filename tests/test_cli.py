@@ -472,7 +472,9 @@ def test_check_with_auto_migrate_on_says_what_start_will_do(tmp_path, db_url):
 # As root, file permissions do not stop writes (CAP_DAC_OVERRIDE). The bot is then run
 # without that capability (setpriv), so the permission bits bind it as they bind any
 # other user; where setpriv is missing those tests skip. The `mode=ro` URL needs no
-# privilege games and runs everywhere.
+# privilege games and runs everywhere. PostgreSQL is covered below with a role granted
+# only SELECT and a role whose sessions are read-only (as on a standby). Not covered: a
+# database that becomes read-only while the desk is already serving.
 
 
 def unprivileged() -> list[str]:
@@ -688,3 +690,15 @@ async def test_check_on_a_writable_postgres_database_is_ok(postgres_url):
                                         will_migrate=False)
     assert finding.ok, finding.message
     assert "is at the latest schema" in finding.message
+
+
+def test_a_driver_error_quoting_the_url_is_masked():
+    from sqlalchemy.exc import OperationalError
+    from bot.storage.engine import describe_database_error
+    url = "postgresql://desk:pw-in-userinfo@db:5432/desk?sslpassword=pw-in-query&sslmode=require"
+    error = OperationalError("connect", {}, Exception(
+        f'could not connect using "{url}": password pw-in-userinfo rejected'))
+    config, message = describe_database_error(error, url)
+    assert not config
+    assert message.startswith("cannot reach the database at postgresql://desk:***@db:5432/desk")
+    assert "pw-in-userinfo" not in message and "pw-in-query" not in message
