@@ -1,4 +1,4 @@
-"""Command line: ``helpdesk-bot run | migrate | check``.
+"""Command line: ``helpdesk-bot run | migrate | check | discord-invite``.
 
 Configuration and database problems end in one line naming the problem and a non-zero
 exit status, never a traceback and never a secret.
@@ -14,8 +14,8 @@ import sys
 from alembic.util.exc import CommandError
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.settings import SettingsError, for_console, load_settings
-from bot.storage.engine import DatabaseUrlError, redact_url
+from bot.settings import SettingsError, for_console, load_settings, mask
+from bot.storage.engine import DatabaseUrlError, describe_database_error
 
 EXIT_CONFIG = 2
 EXIT_RUNTIME = 1
@@ -26,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="helpdesk-bot",
         description="An IT help desk for Slack and Discord that keeps every promise it makes.")
+    parser.add_argument("--version", action="version", version=f"helpdesk-bot {_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     run = commands.add_parser(
         "run", help="start the desk",
@@ -49,11 +50,36 @@ def build_parser() -> argparse.ArgumentParser:
         description="Print the invite URL with exactly the permissions and scopes the bot uses. "
                     "The application id is read from DISCORD_BOT_TOKEN unless given.")
     invite.add_argument("--application-id", help="the Discord application id")
-    commands.add_parser(
+    check = commands.add_parser(
         "check", help="validate the configuration",
         description="Check settings, templates, policy and the database connection, and say "
-                    "exactly what is missing or wrong. Secrets are never printed.")
+                    "exactly what is missing or wrong. Secrets are never printed. Exit "
+                    "status as `run` would end: 2 for configuration, 1 for the database.")
+    check.add_argument("--online", action="store_true",
+                       help="also ask Slack and Discord whether each token works and has the "
+                            "scopes or intents the desk needs (without it, no platform is "
+                            "called)")
     return parser
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return version("helpdesk-bot")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown (not installed)"
+
+
+class _MaskingFormatter(logging.Formatter):
+    """Log lines (tracebacks included) with every configured secret and URL password
+    replaced: a driver's error may quote the database URL."""
+
+    def __init__(self, fmt: str, secrets: tuple[str, ...]) -> None:
+        super().__init__(fmt)
+        self.secrets = secrets
+
+    def format(self, record: logging.LogRecord) -> str:
+        return mask(super().format(record), self.secrets)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -70,35 +96,54 @@ def main(argv: list[str] | None = None) -> int:
         settings.slack_enabled or settings.discord_enabled))
     if console:
         settings = for_console(settings)
+    # HELPDESK_LOG_LEVEL is one of the levels: load_settings checked it.
     level = settings.log_level.upper() or ("WARNING" if console or args.command != "run" else "INFO")
-    if level not in logging.getLevelNamesMapping():
-        return _fail(f"HELPDESK_LOG_LEVEL {settings.log_level!r} is not a log level "
-                     "(use DEBUG, INFO, WARNING or ERROR).", EXIT_CONFIG)
     if console:
         # Logs in the terminal would read as part of the conversation.
         from bot.platforms.console.logs import log_to_file
         log_to_file(level=level)
     else:
-        logging.basicConfig(level=level, stream=sys.stderr,
-                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(_MaskingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s",
+                                               settings.secrets()))
+        logging.basicConfig(level=level, handlers=[handler])
     if args.command == "check":
         from bot.check import run_checks
-        return asyncio.run(run_checks(settings, sys.stdout))
+        return asyncio.run(run_checks(settings, sys.stdout, probes=_probes(settings)
+                                      if args.online else ()))
     if args.command == "discord-invite":
         return _discord_invite(settings, args.application_id)
     try:
         if args.command == "migrate":
             return asyncio.run(_migrate(settings, args.revision, args.downgrade, args.yes))
-        return _run(settings, console=args.console, migrate=not args.no_migrate)
+        # HELPDESK_AUTO_MIGRATE=false is honoured as --no-migrate is.
+        not_migrating = ("or start without --no-migrate" if args.no_migrate
+                         else "or set HELPDESK_AUTO_MIGRATE=true")
+        return _run(settings, console=args.console,
+                    migrate=settings.auto_migrate and not args.no_migrate,
+                    not_migrating=not_migrating)
     except (SettingsError, DatabaseUrlError) as error:
-        return _fail(str(error), EXIT_CONFIG)
+        return _fail(mask(str(error), settings.secrets()), EXIT_CONFIG)
     except CommandError as error:  # Alembic: an unknown revision, for one
-        return _fail(f"migration: {error}", EXIT_CONFIG)
+        return _fail(mask(f"migration: {error}", settings.secrets()), EXIT_CONFIG)
     except (OSError, SQLAlchemyError, asyncio.TimeoutError) as error:
-        return _fail(f"cannot reach the database at {redact_url(settings.database_url)}: "
-                     f"{_reason(error)}", EXIT_RUNTIME)
+        config, message = describe_database_error(error, settings.database_url)
+        return _fail(message, EXIT_CONFIG if config else EXIT_RUNTIME)
     except KeyboardInterrupt:
         return 130
+
+
+def _probes(settings) -> list:
+    """The online checks of each configured platform (imported only when asked for:
+    each pulls in its platform's SDK)."""
+    probes = []
+    if settings.slack_enabled:
+        from bot.platforms.slack.probe import probe_slack
+        probes.append(probe_slack)
+    if settings.discord_enabled:
+        from bot.platforms.discord.probe import probe_discord
+        probes.append(probe_discord)
+    return probes
 
 
 def _discord_invite(settings, application_id: str | None) -> int:
@@ -112,17 +157,30 @@ def _discord_invite(settings, application_id: str | None) -> int:
     return 0
 
 
-def _run(settings, *, console: bool, migrate: bool) -> int:
+def _run(settings, *, console: bool, migrate: bool, not_migrating: str) -> int:
     from bot.app import App, run_app
+    from bot.check import database_findings
     app = App(settings, console=console, run_migrations=migrate)
+    # The questions `check` asks, before any adapter starts: a database the desk cannot
+    # write, or whose schema is not the code's, is one line here, not a traceback for
+    # every message later.
+    findings = asyncio.run(database_findings(settings, will_migrate=migrate,
+                                             not_migrating=not_migrating))
+    problem = next((f for f in findings if not f.ok), None)
+    if problem is not None:
+        return _fail(mask(problem.message, settings.secrets()), problem.exit_status)
     asyncio.run(run_app(app))
     return 0
 
 
 async def _migrate(settings, revision: str | None, downgrade: bool, yes: bool = False) -> int:
     from bot.storage import migrate
-    from bot.storage.engine import create_engine
+    from bot.storage.engine import create_engine, sqlite_permission_problem
     engine = create_engine(settings.database_url)
+    problem = sqlite_permission_problem(settings.database_url)
+    if problem is not None:  # said before SQLite is asked to open what it may not write
+        await engine.dispose()
+        return _fail(problem, EXIT_RUNTIME)
     try:
         if downgrade:
             problem = migrate.downgrade_problem(
@@ -133,16 +191,14 @@ async def _migrate(settings, revision: str | None, downgrade: bool, yes: bool = 
         else:
             await migrate.upgrade(engine, revision or "head")
         print(f"database at revision {await migrate.current_revision(engine) or 'base (empty)'}")
+    except TypeError as error:  # asyncpg refusing a parameter of the URL, or a bug
+        config, message = describe_database_error(error, settings.database_url)
+        if not config:
+            raise
+        return _fail(message, EXIT_CONFIG)
     finally:
         await engine.dispose()
     return 0
-
-
-def _reason(error: BaseException) -> str:
-    """The root cause in a few words; SQLAlchemy wraps the driver's own error."""
-    root = getattr(error, "orig", None) or error.__cause__ or error
-    text = str(root).strip().splitlines()[0] if str(root).strip() else type(root).__name__
-    return text[:300]
 
 
 def _fail(message: str, code: int) -> int:

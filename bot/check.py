@@ -1,88 +1,192 @@
 """``helpdesk-bot check``: validate the whole configuration, one line per finding.
 
 Each check prints ``ok`` or ``problem`` with what to do. Secrets are reported only as
-"set" or "missing", never shown.
+"set" or "missing", never shown. The exit status is the one ``run`` would end with:
+2 when any problem is one of configuration, 1 when the only problems are the database's
+(unreachable, not writable, schema not current), 0 when all is well.
+
+``run`` asks :func:`database_findings` the same questions before it starts, so the two
+commands never disagree about the database.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import TextIO
+from dataclasses import dataclass
+from typing import Awaitable, Callable, Sequence, TextIO
 
-from bot.settings import Settings, SettingsError
-from bot.storage.engine import DatabaseUrlError, create_engine, redact_url
+from bot.settings import Settings, SettingsError, mask
+from bot.storage.engine import (
+    DatabaseUrlError,
+    create_engine,
+    describe_database_error,
+    redact_url,
+    sqlite_permission_problem,
+    write_problem,
+)
+
+EXIT_CONFIG = 2
+EXIT_RUNTIME = 1
+DATABASE_TIMEOUT = 10.0
+
+# An online probe (see bot/platforms/*/probe.py): asks a platform about its token and
+# answers (verdict, message) pairs, verdict "ok", "refused" (the platform said no: a
+# configuration problem) or "unreachable" (the platform could not be asked).
+Probe = Callable[[Settings], Awaitable[list[tuple[str, str]]]]
 
 
-def platform_findings(settings: Settings) -> list[tuple[bool, str]]:
-    """(ok, message) for each platform's credentials, without revealing any of them."""
-    findings: list[tuple[bool, str]] = []
+@dataclass(frozen=True)
+class Finding:
+    """One line of ``check``: ``ok``, or a problem and the exit status it deserves."""
+
+    ok: bool
+    message: str
+    exit_status: int = 0
+
+    @classmethod
+    def good(cls, message: str) -> "Finding":
+        return cls(True, message)
+
+    @classmethod
+    def config(cls, message: str) -> "Finding":
+        return cls(False, message, EXIT_CONFIG)
+
+    @classmethod
+    def database(cls, message: str) -> "Finding":
+        return cls(False, message, EXIT_RUNTIME)
+
+
+def platform_findings(settings: Settings) -> list[Finding]:
+    """Each platform's credentials, offline, without revealing any of them."""
+    findings: list[Finding] = []
     bot_token, app_token = settings.slack_bot_token.reveal(), settings.slack_app_token.reveal()
     if bot_token:
-        findings.append((bot_token.startswith("xoxb-"),
-                         "SLACK_BOT_TOKEN is set" + ("" if bot_token.startswith("xoxb-")
-                                                     else " but is not a bot token (xoxb-...)")))
+        findings.append(Finding.good("SLACK_BOT_TOKEN is set") if bot_token.startswith("xoxb-")
+                        else Finding.config("SLACK_BOT_TOKEN is set but is not a bot token "
+                                            "(xoxb-...)"))
         if app_token:
-            findings.append((app_token.startswith("xapp-"),
-                             "SLACK_APP_TOKEN is set: Socket Mode" + (
-                                 "" if app_token.startswith("xapp-")
-                                 else ", but it is not an app-level token (xapp-...)")))
+            findings.append(
+                Finding.good("SLACK_APP_TOKEN is set: Socket Mode") if app_token.startswith("xapp-")
+                else Finding.config("SLACK_APP_TOKEN is set: Socket Mode, but it is not an "
+                                    "app-level token (xapp-...)"))
         else:
-            findings.append((bool(settings.slack_signing_secret),
-                             f"HTTP mode on {settings.http_host}:{settings.http_port}: "
-                             + ("SLACK_SIGNING_SECRET is set" if settings.slack_signing_secret
-                                else "SLACK_SIGNING_SECRET is missing (needed without "
-                                     "SLACK_APP_TOKEN)")))
+            where = f"HTTP mode on {settings.http_host}:{settings.http_port}: "
+            findings.append(
+                Finding.good(where + "SLACK_SIGNING_SECRET is set")
+                if settings.slack_signing_secret
+                else Finding.config(where + "SLACK_SIGNING_SECRET is missing (needed without "
+                                            "SLACK_APP_TOKEN)"))
     elif app_token or settings.slack_signing_secret:
-        findings.append((False, "Slack settings are present but SLACK_BOT_TOKEN is missing"))
+        findings.append(Finding.config("Slack settings are present but SLACK_BOT_TOKEN is "
+                                       "missing"))
     if settings.discord_bot_token:
-        findings.append((True, "DISCORD_BOT_TOKEN is set"))
+        findings.append(Finding.good("DISCORD_BOT_TOKEN is set"))
     if not (bot_token or settings.discord_bot_token):
-        findings.append((True, "no platform credentials: `helpdesk-bot run` starts the console"))
+        findings.append(Finding.good("no platform credentials: `helpdesk-bot run` starts the "
+                                     "console"))
     return findings
 
 
-async def database_finding(settings: Settings) -> tuple[bool, str]:
-    """Whether the database answers, and whether its schema is current."""
+async def database_findings(settings: Settings, *, will_migrate: bool,
+                            not_migrating: str = "") -> list[Finding]:
+    """Whether the database answers, may be written, and has the schema the code needs
+    (or will have it: ``will_migrate``). ``not_migrating`` says why it will not be
+    migrated, for the message (``--no-migrate``, HELPDESK_AUTO_MIGRATE)."""
     from bot.storage import migrate
-    where = redact_url(settings.database_url)
+    url = settings.database_url
+    where = redact_url(url)
     try:
-        engine = create_engine(settings.database_url)
+        engine = create_engine(url)
     except DatabaseUrlError as error:
-        return False, str(error)
+        return [Finding.config(str(error))]
+    problem = sqlite_permission_problem(url)
+    if problem is not None:  # said without opening it (a failed open leaves a thread behind)
+        await engine.dispose()
+        return [Finding.database(problem)]
     try:
-        current = await asyncio.wait_for(migrate.current_revision(engine), timeout=10)
+        current = await asyncio.wait_for(migrate.current_revision(engine), DATABASE_TIMEOUT)
+        problem = await asyncio.wait_for(write_problem(engine, url), DATABASE_TIMEOUT)
     except Exception as error:  # any failure to connect is the finding itself
-        reason = str(getattr(error, "orig", None) or error).strip().splitlines()
-        return False, f"cannot reach the database at {where}: {reason[0] if reason else type(error).__name__}"
+        config, message = describe_database_error(error, url)
+        return [Finding.config(message) if config else Finding.database(message)]
     finally:
         await engine.dispose()
-    head = migrate.head_revision()
+    if problem is not None:
+        return [Finding.database(problem)]
+    return [_schema_finding(where, current, _known_revisions(), migrate.head_revision(),
+                            will_migrate=will_migrate, not_migrating=not_migrating)]
+
+
+def _known_revisions() -> set[str]:
+    from alembic.script import ScriptDirectory
+    from bot.storage.migrate import alembic_config
+    return {script.revision
+            for script in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
+
+
+def _schema_finding(where: str, current: str | None, known: set[str], head: str, *,
+                    will_migrate: bool, not_migrating: str) -> Finding:
+    fix = "run `helpdesk-bot migrate`" + (f" ({not_migrating})" if not_migrating else "")
     if current == head:
-        return True, f"database {where} is at the latest schema ({head})"
-    return True, (f"database {where} answers; schema {current or 'empty'} will be migrated to "
-                  f"{head} at start (or run `helpdesk-bot migrate`)")
+        return Finding.good(f"database {where} is at the latest schema ({head})")
+    if current is not None and current not in known:
+        return Finding.database(
+            f"the database {where} is at schema revision {current}, which this version of "
+            f"helpdesk-bot does not know (it needs {head}): a newer version migrated it; "
+            "run that version, or downgrade the database with it")
+    if current is None:
+        if will_migrate:
+            return Finding.good(f"database {where} has no tables yet; `helpdesk-bot run` "
+                                f"creates them (schema {head})")
+        return Finding.database(f"the database {where} has no tables yet; {fix}")
+    if will_migrate:
+        return Finding.good(f"database {where}: schema is at revision {current}; "
+                            f"`helpdesk-bot run` migrates it to {head}")
+    return Finding.database(f"the database {where}: schema is at revision {current}, the code "
+                            f"needs {head}; {fix}")
 
 
-def policy_findings(settings: Settings) -> list[tuple[bool, str]]:
+def policy_findings(settings: Settings) -> list[Finding]:
     """Whether the templates and default policy in the config folder load."""
     from bot.clock import SystemClock
     from bot.desk.policy import Desk
     try:
         desk = Desk.from_settings(settings, SystemClock())
     except SettingsError as error:
-        return [(False, str(error))]
-    return [(True, f"{len(desk.templates.keys())} message templates and the default policy load "
-                   f"(hours in {desk.defaults.calendar.timezone})")]
+        return [Finding.config(str(error))]
+    return [Finding.good(f"{len(desk.templates.keys())} message templates and the default "
+                         f"policy load (hours in {desk.defaults.calendar.timezone})")]
 
 
-async def run_checks(settings: Settings, out: TextIO) -> int:
-    """Print every finding; exit status 0 when all are ok, 1 otherwise."""
-    findings = [(True, "settings load")]
+async def online_findings(settings: Settings, probes: Sequence[Probe]) -> list[Finding]:
+    """Ask each platform whether its token works and carries what the desk needs."""
+    findings: list[Finding] = []
+    for probe in probes:
+        for verdict, message in await probe(settings):
+            findings.append(Finding.good(message) if verdict == "ok"
+                            else Finding.config(message) if verdict == "refused"
+                            else Finding.database(message) if verdict == "unreachable"
+                            else Finding.config(message))
+    return findings
+
+
+async def run_checks(settings: Settings, out: TextIO, *,
+                     probes: Sequence[Probe] = ()) -> int:
+    """Print every finding; return the exit status ``run`` would end with (see above).
+    ``probes`` ask the platforms themselves (``check --online``); without them nothing
+    leaves this machine but the database connection."""
+    findings = [Finding.good("settings load")]
     findings += policy_findings(settings)
     findings += platform_findings(settings)
-    findings.append(await database_finding(settings))
-    for ok, message in findings:
-        out.write(f"{'ok     ' if ok else 'problem'}  {message}\n")
-    problems = sum(1 for ok, _ in findings if not ok)
-    out.write("all good\n" if not problems else f"{problems} problem(s) found\n")
-    return 0 if not problems else 1
+    findings += await online_findings(settings, probes)
+    findings += await database_findings(settings, will_migrate=settings.auto_migrate,
+                                        not_migrating="HELPDESK_AUTO_MIGRATE is off")
+    secrets = settings.secrets()
+    for finding in findings:
+        out.write(f"{'ok     ' if finding.ok else 'problem'}  {mask(finding.message, secrets)}\n")
+    problems = [f for f in findings if not f.ok]
+    if not problems:
+        out.write("all good\n")
+        return 0
+    out.write(f"{len(problems)} problem{'' if len(problems) == 1 else 's'} found\n")
+    return max(f.exit_status for f in problems)

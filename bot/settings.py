@@ -14,9 +14,12 @@ import re
 import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
+from urllib.parse import parse_qsl, unquote, urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
+from dotenv.parser import parse_stream
 
 DEFAULT_DATABASE_URL = "sqlite:///helpdesk.sqlite3"
 # The console's own default: its /wait moves time, which must never reach a database a
@@ -111,6 +114,57 @@ class Settings:
         """The database URL with an async driver, whatever form it was given in."""
         return to_async_url(self.database_url)
 
+    def secrets(self) -> tuple[str, ...]:
+        """Every secret value in these settings (tokens, the database URL's password and
+        secret query values), for :func:`mask` to hide wherever text is printed."""
+        tokens = (self.slack_bot_token, self.slack_app_token, self.slack_signing_secret,
+                  self.discord_bot_token)
+        return tuple(t.reveal() for t in tokens if t) + url_secrets(self.database_url)
+
+
+# A query parameter whose name contains one of these words holds a secret
+# (password, sslpassword, pwd, pass, token, secret, key, api_key, ...).
+_SECRET_WORDS = ("pass", "pwd", "secret", "token", "key")
+# user:password@ after the scheme, and name=value pairs of a query string.
+_USERINFO = re.compile(r"(://[^:/?#@\s]*:)([^@\s]*)(@)")
+_QUERY_PAIR = re.compile(r"([?&;]([^=&#\s]+)=)([^&#\s]*)")
+# Shorter secrets are not replaced as bare text: masking every "ab" would garble the
+# message and protect nothing (a 4-letter password "desk" would hide the word
+# everywhere). They are still masked wherever they appear in a URL.
+_MIN_MASKED = 6
+
+
+def is_secret_key(name: str) -> bool:
+    """Whether a URL query parameter called ``name`` holds a secret."""
+    lowered = name.lower()
+    return any(word in lowered for word in _SECRET_WORDS)
+
+
+def url_secrets(url: str) -> tuple[str, ...]:
+    """The password and secret query values in ``url``, however malformed the URL is."""
+    found = [m.group(2) for m in _USERINFO.finditer(url)]
+    query = url.split("?", 1)[1] if "?" in url else ""
+    found += [value for key, value in parse_qsl(query, keep_blank_values=False)
+              if is_secret_key(key)]
+    found += [m.group(3) for m in _QUERY_PAIR.finditer(url) if is_secret_key(m.group(2))]
+    values = {v for v in found if v} | {unquote(v) for v in found if v}
+    return tuple(sorted(values, key=len, reverse=True))
+
+
+def mask(text: str, secrets: tuple[str, ...] | list[str] = ()) -> str:
+    """``text`` with every URL password, secret query value and each of ``secrets``
+    replaced by ``***``: for anything printed or logged that may quote a URL or a
+    driver's error."""
+    text = _USERINFO.sub(lambda m: m.group(1) + ("***" if m.group(2) else "") + m.group(3),
+                         text)
+    text = _QUERY_PAIR.sub(
+        lambda m: m.group(1) + ("***" if is_secret_key(m.group(2)) and m.group(3) else
+                                m.group(3)), text)
+    for secret in sorted(secrets, key=len, reverse=True):
+        if len(secret) >= _MIN_MASKED:
+            text = text.replace(secret, "***")
+    return text
+
 
 def for_console(settings: Settings) -> Settings:
     """``settings`` for a console run: unless a database was named, the console's own
@@ -129,6 +183,13 @@ _FIELDS = {f.name: f for f in fields(Settings)}
 _ENV_NAMES = {(n.upper() if n in _UNPREFIXED else f"HELPDESK_{n.upper()}"): n for n in _FIELDS}
 # Read by `load_settings` itself or by the test harness, so never "unknown".
 _META_VARIABLES = {"HELPDESK_CONFIG", "HELPDESK_TEST_POSTGRES_URL", "HELPDESK_ENV_FILE"}
+# Variables with these prefixes are looked at for likely typos of the desk's own names;
+# any other variable is another program's business.
+_PREFIXES = ("HELPDESK_", "SLACK_", "DISCORD_")
+# How alike a SLACK_/DISCORD_ name must be to one of ours to be taken for a typo of it
+# (difflib's ratio): SLACK_BOT_TOKN is, SLACK_CLIENT_SECRET and DISCORD_GUILD_ID are not.
+_TYPO_CUTOFF = 0.85
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
 def env_name(field_name: str) -> str:
@@ -180,6 +241,58 @@ def _coerce(name: str, raw: Any, source: str) -> Any:
         raise SettingsError(
             f"{source}: {_describe(name)} has an invalid value; expected {_expected(kind)}."
         ) from None
+
+
+def _is_zone(value: str) -> bool:
+    if not value:
+        return True  # empty: the zone in policy.toml
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def _is_url(schemes: tuple[str, ...]) -> Callable[[str], bool]:
+    def check(value: str) -> bool:
+        if not value:
+            return True  # empty: the platform's own
+        try:
+            parts = urlsplit(value)
+            return parts.scheme in schemes and bool(parts.hostname) and parts.port != 0
+        except ValueError:  # a port that is not a number
+            return False
+    return check
+
+
+# Checks beyond the type, each with what it expects: (check, expected).
+_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "http_port": (lambda v: 1 <= v <= 65535, "a port number from 1 to 65535"),
+    "prepare_seconds": (lambda v: v >= 0, "a whole number, 0 or more"),
+    "timezone": (_is_zone, "an IANA time zone name such as Europe/London or America/New_York"),
+    "log_level": (lambda v: not v or v.upper() in LOG_LEVELS,
+                  "DEBUG, INFO, WARNING or ERROR"),
+    "http_host": (lambda v: bool(v) and not any(c.isspace() for c in v),
+                  "a host name or an IP address"),
+    "slack_api_url": (_is_url(("http", "https")), "a URL starting http:// or https://"),
+    "discord_api_url": (_is_url(("http", "https")), "a URL starting http:// or https://"),
+    "discord_gateway_url": (_is_url(("ws", "wss")), "a URL starting ws:// or wss://"),
+}
+
+
+_SHOWN = {"http_port", "prepare_seconds", "timezone", "log_level"}
+
+
+def _validated(name: str, raw: Any, source: str) -> Any:
+    """``raw`` coerced to the field's type and checked against its rule."""
+    value = _coerce(name, raw, source)
+    rule = _RULES.get(name)
+    if rule is not None and not rule[0](value):
+        # Shown where it cannot be a secret and helps to see (a URL may carry a password).
+        shown = f" ({value!r})" if name in _SHOWN else ""
+        raise SettingsError(
+            f"{source}: {_describe(name)} has an invalid value{shown}; expected {rule[1]}.")
+    return value
 
 
 def _describe(name: str) -> str:
@@ -236,7 +349,9 @@ def load_settings(
     env = dict(os.environ if environ is None else environ)
     file_values: dict[str, str] = {}
     env_path = Path(env.get("HELPDESK_ENV_FILE", env_file or ""))
+    env_label = ".env" if env_path.name == ".env" else str(env_path)
     if env_file and env_path.is_file():
+        _check_env_file(env_path, env_label)
         file_values = {k: v for k, v in dotenv_values(env_path).items() if v is not None}
     merged = {**file_values, **env}
 
@@ -244,13 +359,44 @@ def load_settings(
     config_path = merged.get("HELPDESK_CONFIG")
     if config_path:
         for name, raw in _read_toml(Path(config_path)).items():
-            values[name] = _coerce(name, raw, config_path)
+            values[name] = _validated(name, raw, config_path)
 
     for key, raw in merged.items():
+        from_file = key in file_values and key not in env
+        source = env_label if from_file else "environment"
         if key in _ENV_NAMES:
-            source = ".env" if key in file_values and key not in env else "environment"
-            values[_ENV_NAMES[key]] = _coerce(_ENV_NAMES[key], raw, source)
+            values[_ENV_NAMES[key]] = _validated(_ENV_NAMES[key], raw, source)
         elif key.startswith("HELPDESK_") and key not in _META_VARIABLES:
-            source = ".env" if key in file_values and key not in env else "environment"
             raise _unknown(key, list(_ENV_NAMES) + sorted(_META_VARIABLES), source)
+        elif key.upper().startswith(_PREFIXES) and key not in _META_VARIABLES:
+            _reject_likely_typo(key, merged, from_file=from_file, source=source)
     return Settings(**values)
+
+
+def _reject_likely_typo(key: str, merged: Mapping[str, str], *, from_file: bool,
+                        source: str) -> None:
+    """A SLACK_/DISCORD_ (or lower-case) variable so like one of ours that it is surely
+    a typo of it: an error, rather than a desk that quietly falls back to the console.
+    In the process environment, a near miss beside the variable it resembles belongs to
+    another program (DISCORD_TOKEN beside DISCORD_BOT_TOKEN); in the desk's own ``.env``
+    it is always a mistake."""
+    close = difflib.get_close_matches(key.upper(), list(_ENV_NAMES), n=1, cutoff=_TYPO_CUTOFF)
+    if not close or (not from_file and close[0] in merged):
+        return
+    raise SettingsError(f"{source}: unknown setting {key} (did you mean {close[0]}?).")
+
+
+def _check_env_file(path: Path, label: str) -> None:
+    """python-dotenv skips a line it cannot read, with only a log warning; a skipped
+    token would make the desk start as something else. The line is not quoted back:
+    it may hold a secret."""
+    try:
+        with path.open(encoding="utf-8") as handle:
+            bad = next((b.original.line for b in parse_stream(handle) if b.error), None)
+    except UnicodeDecodeError:
+        raise SettingsError(f"{label} is not UTF-8 text.") from None
+    except OSError as exc:
+        raise SettingsError(f"{label} cannot be read: {exc.strerror}.") from None
+    if bad is not None:
+        raise SettingsError(f"{label}, line {bad}: not a NAME=value line (check for a "
+                            "missing = or an unclosed quote).")

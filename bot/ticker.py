@@ -22,6 +22,18 @@ logger = logging.getLogger(__name__)
 TICK_JOB_ID = "helpdesk-tick"
 
 
+def _quiet_scheduler_log() -> None:
+    """APScheduler logs "Running job ..." and "... executed successfully" at INFO for
+    every tick, two lines a second: at INFO the log says what the desk did, not that the
+    ticker ticked. Its warnings and errors (a missed or failed run) still show; with the
+    log at DEBUG, everything does."""
+    scheduler_log = logging.getLogger("apscheduler")
+    if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
+        scheduler_log.setLevel(logging.WARNING)
+    else:
+        scheduler_log.setLevel(logging.NOTSET)
+
+
 class Ticker:
     """Every ``tick_seconds``: one read asks what is due; the sweeper covers lapsed
     promises if any, and the dispatcher is woken if any outbox row came due.
@@ -74,6 +86,7 @@ class Ticker:
 
     def start(self) -> None:
         """Start ticking (needs a running event loop)."""
+        _quiet_scheduler_log()
         self.scheduler.add_job(self._guarded_tick, "interval", id=TICK_JOB_ID,
                                seconds=self.tick_seconds, max_instances=1, coalesce=True,
                                misfire_grace_time=None, replace_existing=True)

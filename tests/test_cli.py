@@ -283,7 +283,7 @@ def test_check_reports_a_missing_policy_file(tmp_path, db_url):
     folder = config_dir_copy(tmp_path, drop="policy.toml")
     result = cli(tmp_path, "check", HELPDESK_CONFIG_DIR=str(folder),
                  HELPDESK_DATABASE_URL=db_url)
-    assert result.returncode == 1
+    assert result.returncode == 2  # as `run` exits: a configuration problem
     problems = [line for line in result.stdout.splitlines() if line.startswith("problem")]
     assert len(problems) == 1 and "policy.toml" in problems[0]
     assert "Traceback" not in result.stderr
@@ -323,7 +323,7 @@ def test_sqlite_file_in_a_missing_folder_is_one_clear_line(tmp_path, args):
 def test_check_reports_a_missing_sqlite_folder(tmp_path):
     folder = tmp_path / "nowhere"
     result = cli(tmp_path, "check", HELPDESK_DATABASE_URL=sqlite_url(folder / "x.sqlite3"))
-    assert result.returncode == 1
+    assert result.returncode == 2  # as `run` and `migrate` exit for it
     assert f"problem  the folder for the SQLite database does not exist: {folder}" in result.stdout
 
 
@@ -333,9 +333,9 @@ def test_check_reports_a_missing_sqlite_folder(tmp_path):
 def test_check_reports_missing_slack_signing_secret_without_the_token(tmp_path, db_url):
     result = cli(tmp_path, "check", SLACK_BOT_TOKEN="xoxb-verysecret-123",
                  HELPDESK_DATABASE_URL=db_url)
-    assert result.returncode == 1
+    assert result.returncode == 2  # as `run` exits: a configuration problem
     assert "SLACK_SIGNING_SECRET is missing" in result.stdout
-    assert "1 problem(s) found" in result.stdout
+    assert "1 problem found" in result.stdout
     assert "verysecret" not in result.stdout + result.stderr
     assert "Traceback" not in result.stderr
 
@@ -362,3 +362,368 @@ def test_discord_invite_without_an_id_says_what_to_give(tmp_path):
     result = cli(tmp_path, "discord-invite")
     line = assert_one_line_error(result, 2)
     assert "--application-id" in line
+
+
+def test_version(tmp_path):
+    from importlib.metadata import version
+    result = cli(tmp_path, "--version")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"helpdesk-bot {version('helpdesk-bot')}"
+
+
+# --- check exits as run would (issue 14) ------------------------------------------------
+
+
+def test_readme_and_code_agree_on_exit_statuses():
+    from bot import check
+    from bot.__main__ import EXIT_CONFIG, EXIT_RUNTIME
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    assert (EXIT_CONFIG, EXIT_RUNTIME) == (check.EXIT_CONFIG, check.EXIT_RUNTIME) == (2, 1)
+    said = " ".join(readme.split())
+    assert "exit status 2 for a configuration problem, 1 for a database problem" in said
+    assert "`check` exits with the status `run` would" in said
+
+
+@pytest.mark.parametrize("args", [("check",), ("run", "--console"), ("migrate",)],
+                         ids=lambda a: a[0])
+def test_out_of_range_port_is_a_configuration_error_everywhere(tmp_path, db_url, args):
+    result = cli(tmp_path, *args, HELPDESK_HTTP_PORT="99999", HELPDESK_DATABASE_URL=db_url)
+    line = assert_one_line_error(result, 2)
+    assert "HELPDESK_HTTP_PORT" in line and "1 to 65535" in line
+
+
+@pytest.mark.parametrize("args", [("check",), ("run", "--console")], ids=lambda a: a[0])
+def test_unknown_time_zone_is_a_configuration_error_everywhere(tmp_path, db_url, args):
+    result = cli(tmp_path, *args, HELPDESK_TIMEZONE="Mars/Olympus", HELPDESK_DATABASE_URL=db_url)
+    line = assert_one_line_error(result, 2)
+    assert "HELPDESK_TIMEZONE" in line and "Mars/Olympus" in line
+
+
+def test_check_exits_1_for_a_database_problem_alone(tmp_path):
+    result = cli(tmp_path, "check", HELPDESK_DATABASE_URL=UNREACHABLE)
+    assert result.returncode == 1
+    assert result.stdout.rstrip().endswith("1 problem found")
+
+
+@pytest.mark.parametrize("args", [("check",), ("run", "--console")], ids=lambda a: a[0])
+def test_likely_typo_of_a_platform_variable_is_a_configuration_error(tmp_path, db_url, args):
+    result = cli(tmp_path, *args, SLACK_BOT_TOKN="xoxb-typo-secret", HELPDESK_DATABASE_URL=db_url,
+                 input="hello\n")
+    line = assert_one_line_error(result, 2)
+    assert line == ("helpdesk-bot: environment: unknown setting SLACK_BOT_TOKN "
+                    "(did you mean SLACK_BOT_TOKEN?).")
+    assert "typo-secret" not in result.stdout + result.stderr
+    assert result.stdout == ""  # the console did not start instead
+
+
+def test_unparsable_dot_env_line_stops_run_before_the_console_starts(tmp_path, db_url):
+    (tmp_path / ".env").write_text("SLACK_BOT_TOKEN: xoxb-colon-secret\n", encoding="utf-8")
+    result = cli(tmp_path, "run", HELPDESK_DATABASE_URL=db_url, input="hello\n")
+    line = assert_one_line_error(result, 2)
+    assert line.startswith("helpdesk-bot: .env, line 1: not a NAME=value line")
+    assert "colon-secret" not in result.stdout + result.stderr
+    assert result.stdout == ""
+
+
+# --- the database's schema, named as it is (issue 14) -----------------------------------
+
+
+def previous_revision() -> str:
+    from alembic.script import ScriptDirectory
+    from bot.storage.migrate import alembic_config
+    return ScriptDirectory.from_config(alembic_config()).get_revision(head_revision()).down_revision
+
+
+@pytest.mark.parametrize("how", ["--no-migrate", "HELPDESK_AUTO_MIGRATE=false"])
+def test_run_without_migrating_an_empty_database_says_so(tmp_path, db_url, how):
+    env = {"HELPDESK_DATABASE_URL": db_url}
+    args = ["run", "--console"]
+    if how.startswith("--"):
+        args.append(how)
+    else:
+        env["HELPDESK_AUTO_MIGRATE"] = "false"
+    result = cli(tmp_path, *args, input="My VPN keeps dropping\n", **env)
+    line = assert_one_line_error(result, 1)
+    assert "has no tables yet" in line and "`helpdesk-bot migrate`" in line
+    assert "cannot reach" not in line
+    assert result.stdout == ""
+
+
+def test_run_without_migrating_an_old_schema_names_both_revisions(tmp_path, db_url):
+    old = previous_revision()
+    assert cli(tmp_path, "migrate", "--revision", old, HELPDESK_DATABASE_URL=db_url).returncode == 0
+    result = cli(tmp_path, "run", "--console", "--no-migrate", HELPDESK_DATABASE_URL=db_url,
+                 input="hello\n")
+    line = assert_one_line_error(result, 1)
+    assert f"schema is at revision {old}, the code needs {head_revision()}" in line
+    assert "`helpdesk-bot migrate`" in line
+
+
+def test_run_on_a_schema_newer_than_the_code_says_so(tmp_path, db_url):
+    assert cli(tmp_path, "migrate", HELPDESK_DATABASE_URL=db_url).returncode == 0
+    with sqlite3.connect(tmp_path / "x.sqlite3") as db:
+        db.execute("UPDATE alembic_version SET version_num = 'f00dcafe'")
+    result = cli(tmp_path, "run", "--console", HELPDESK_DATABASE_URL=db_url, input="hello\n")
+    line = assert_one_line_error(result, 1)
+    assert "revision f00dcafe" in line and "does not know" in line
+
+
+def test_check_with_auto_migrate_off_names_the_empty_schema_and_the_fix(tmp_path, db_url):
+    result = cli(tmp_path, "check", HELPDESK_AUTO_MIGRATE="false", HELPDESK_DATABASE_URL=db_url)
+    assert result.returncode == 1, result.stdout
+    problems = [line for line in result.stdout.splitlines() if line.startswith("problem")]
+    assert len(problems) == 1
+    assert "has no tables yet" in problems[0] and "`helpdesk-bot migrate`" in problems[0]
+    assert "will be migrated" not in result.stdout
+
+
+def test_check_with_auto_migrate_off_names_an_old_schema(tmp_path, db_url):
+    old = previous_revision()
+    assert cli(tmp_path, "migrate", "--revision", old, HELPDESK_DATABASE_URL=db_url).returncode == 0
+    result = cli(tmp_path, "check", HELPDESK_AUTO_MIGRATE="false", HELPDESK_DATABASE_URL=db_url)
+    assert result.returncode == 1
+    assert f"schema is at revision {old}, the code needs {head_revision()}" in result.stdout
+    assert "will be migrated" not in result.stdout
+
+
+def test_check_with_auto_migrate_on_says_what_start_will_do(tmp_path, db_url):
+    result = cli(tmp_path, "check", HELPDESK_DATABASE_URL=db_url)
+    assert result.returncode == 0, result.stdout
+    assert "has no tables yet; `helpdesk-bot run` creates them" in result.stdout
+
+
+# --- a database the desk may not write (issue 14) ---------------------------------------
+#
+# As root, file permissions do not stop writes (CAP_DAC_OVERRIDE). The bot is then run
+# without that capability (setpriv), so the permission bits bind it as they bind any
+# other user; where setpriv is missing those tests skip. The `mode=ro` URL needs no
+# privilege games and runs everywhere. PostgreSQL is covered below with a role granted
+# only SELECT and a role whose sessions are read-only (as on a standby). Not covered: a
+# database that becomes read-only while the desk is already serving.
+
+
+def unprivileged() -> list[str]:
+    """A command prefix under which file permissions apply to this process."""
+    if os.geteuid() != 0:
+        return []
+    prefix = ["setpriv", "--bounding-set=-dac_override,-dac_read_search"]
+    try:
+        if subprocess.run([*prefix, "true"], capture_output=True).returncode == 0:
+            return prefix
+    except FileNotFoundError:
+        pass
+    pytest.skip("running as root without setpriv: file permissions cannot bind the bot")
+
+
+def migrated(tmp_path: Path, db_url: str) -> Path:
+    result = cli(tmp_path, "migrate", HELPDESK_DATABASE_URL=db_url)
+    assert result.returncode == 0, result.stderr
+    return tmp_path / "x.sqlite3"
+
+
+@pytest.fixture
+def read_only_file(tmp_path, db_url):
+    path = migrated(tmp_path, db_url)
+    path.chmod(0o444)
+    yield path
+    path.chmod(0o644)
+
+
+@pytest.fixture
+def read_only_folder(tmp_path, db_url):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    url = sqlite_url(folder / "x.sqlite3")
+    assert cli(tmp_path, "migrate", HELPDESK_DATABASE_URL=url).returncode == 0
+    folder.chmod(0o555)
+    yield folder, url
+    folder.chmod(0o755)
+
+
+def test_check_names_a_read_only_database_file(tmp_path, db_url, read_only_file):
+    result = cli(tmp_path, "check", HELPDESK_DATABASE_URL=db_url,
+                 command=[*unprivileged(), sys.executable, "-m", "bot"])
+    assert result.returncode == 1, result.stdout
+    problems = [line for line in result.stdout.splitlines() if line.startswith("problem")]
+    assert len(problems) == 1, result.stdout
+    assert str(read_only_file) in problems[0] and "read-only" in problems[0]
+    assert "all good" not in result.stdout
+
+
+def test_run_on_a_read_only_database_file_is_one_line(tmp_path, db_url, read_only_file):
+    result = cli(tmp_path, "run", "--console", HELPDESK_DATABASE_URL=db_url,
+                 input="My VPN keeps dropping\nAnd the printer\n",
+                 command=[*unprivileged(), sys.executable, "-m", "bot"])
+    line = assert_one_line_error(result, 1)
+    assert str(read_only_file) in line and "read-only" in line
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize("args", [("check",), ("run", "--console")], ids=lambda a: a[0])
+def test_a_read_only_folder_is_named_with_why_sqlite_needs_it(tmp_path, read_only_folder, args):
+    folder, url = read_only_folder
+    result = cli(tmp_path, *args, HELPDESK_DATABASE_URL=url, input="hello\n",
+                 command=[*unprivileged(), sys.executable, "-m", "bot"])
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    said = result.stdout if args[0] == "check" else result.stderr
+    assert f"the folder {folder} is not writable" in said and "journal" in said
+
+
+def test_migrate_on_an_empty_read_only_folder_is_one_line(tmp_path):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o555)
+    try:
+        result = cli(tmp_path, "migrate", HELPDESK_DATABASE_URL=sqlite_url(folder / "x.sqlite3"),
+                     command=[*unprivileged(), sys.executable, "-m", "bot"])
+    finally:
+        folder.chmod(0o755)
+    line = assert_one_line_error(result, 1)
+    assert f"the folder {folder} is not writable" in line
+
+
+@pytest.mark.parametrize("args", [("check",), ("run", "--console")], ids=lambda a: a[0])
+def test_a_read_only_sqlite_uri_is_named(tmp_path, db_url, args):
+    path = migrated(tmp_path, db_url)
+    url = f"sqlite:///file:{path}?mode=ro&uri=true"
+    result = cli(tmp_path, *args, HELPDESK_DATABASE_URL=url, input="hello\n")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    said = result.stdout if args[0] == "check" else result.stderr
+    assert "read-only" in said and "mode=ro" in said
+
+
+@pytest.mark.parametrize("args", [("check",), ("run", "--console"), ("migrate",)],
+                         ids=lambda a: a[0])
+def test_a_folder_where_the_database_file_should_be(tmp_path, args):
+    folder = tmp_path / "x.sqlite3"
+    folder.mkdir()
+    result = cli(tmp_path, *args, HELPDESK_DATABASE_URL=sqlite_url(folder), input="hello\n")
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    assert f"{folder} is a folder, not a SQLite database file" in result.stdout + result.stderr
+
+
+# --- secrets in the database URL's query string (issue 14) --------------------------------
+
+
+@pytest.mark.parametrize("key", ["password", "pass", "pwd", "sslpassword", "token", "secret",
+                                 "key", "api_key", "PASSWORD"])
+@pytest.mark.parametrize("args", [("check",), ("run", "--console"), ("migrate",)],
+                         ids=lambda a: a[0])
+def test_secret_in_the_query_string_is_never_printed(tmp_path, key, args):
+    url = f"postgresql://desk@127.0.0.1:1/test?{key}=qu3rysecret&application_name=desk"
+    result = cli(tmp_path, *args, HELPDESK_DATABASE_URL=url, HELPDESK_LOG_LEVEL="DEBUG",
+                 input="hello\n")
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert "qu3rysecret" not in result.stdout + result.stderr
+    assert f"{key}=***" in result.stdout + result.stderr
+    assert "application_name=desk" in result.stdout + result.stderr  # only secrets hidden
+
+
+@pytest.mark.parametrize("url", [
+    "postgresql://desk:s3cretpw@db.example:notaport/test",
+    "postgresql://desk:s3cretpw@[::1/test",
+    "postgresql://desk@127.0.0.1:1/test?sslpassword=s3cretpw&sslmode=require",
+    "postgresql://desk:s3cretpw@127.0.0.1:1/test?password=s3cretpw",
+])
+@pytest.mark.parametrize("args", [("check",), ("run", "--console"), ("migrate",)],
+                         ids=lambda a: a[0])
+def test_malformed_or_refused_urls_never_show_their_secret(tmp_path, url, args):
+    result = cli(tmp_path, *args, HELPDESK_DATABASE_URL=url, input="hello\n")
+    assert result.returncode in (1, 2)
+    assert "Traceback" not in result.stderr
+    assert "s3cretpw" not in result.stdout + result.stderr
+
+
+# --- the same questions asked of PostgreSQL (in process) ----------------------------------
+
+
+@pytest.fixture
+async def postgres_reader(postgres_url):
+    """A login role that may read the desk's tables but not change them."""
+    from sqlalchemy.engine import make_url as parse
+    from bot.storage.uow import Database
+    from tests.support.harness import reset_schema
+    role = f"helpdesk_reader_{os.getpid()}"
+    db = Database.from_url(postgres_url)
+    await reset_schema(db)
+    url = parse(postgres_url)
+    async with db.engine.begin() as connection:
+        await connection.exec_driver_sql(f'DROP ROLE IF EXISTS "{role}"')
+        await connection.exec_driver_sql(f'CREATE ROLE "{role}" LOGIN')
+        await connection.exec_driver_sql(f'GRANT CONNECT ON DATABASE "{url.database}" TO "{role}"')
+        await connection.exec_driver_sql(f'GRANT USAGE ON SCHEMA public TO "{role}"')
+        await connection.exec_driver_sql(f'GRANT SELECT ON ALL TABLES IN SCHEMA public TO "{role}"')
+    try:
+        yield role, url.set(username=role, password=None).render_as_string(hide_password=False)
+    finally:
+        async with db.engine.begin() as connection:
+            await connection.exec_driver_sql(f'DROP OWNED BY "{role}"')
+            await connection.exec_driver_sql(f'DROP ROLE "{role}"')
+        await db.dispose()
+
+
+@pytest.mark.postgres
+async def test_check_names_postgres_tables_the_user_may_not_change(postgres_reader):
+    from bot.check import database_findings
+    from bot.settings import Settings
+    _, url = postgres_reader
+    [finding] = await database_findings(Settings(database_url=url), will_migrate=True)
+    assert not finding.ok and finding.exit_status == 1
+    assert "the database user may not change these tables" in finding.message
+    assert "tickets" in finding.message and "GRANT" in finding.message
+
+
+@pytest.mark.postgres
+async def test_check_names_a_read_only_postgres_session(postgres_reader, postgres_url):
+    from bot.check import database_findings
+    from bot.settings import Settings
+    from bot.storage.uow import Database
+    role, url = postgres_reader
+    db = Database.from_url(postgres_url)
+    try:
+        async with db.engine.begin() as connection:
+            await connection.exec_driver_sql(
+                f'ALTER ROLE "{role}" SET default_transaction_read_only = on')
+    finally:
+        await db.dispose()
+    [finding] = await database_findings(Settings(database_url=url), will_migrate=True)
+    assert not finding.ok and finding.exit_status == 1
+    assert "is read-only (a standby, or default_transaction_read_only is on)" in finding.message
+
+
+@pytest.mark.postgres
+async def test_check_on_a_writable_postgres_database_is_ok(postgres_url):
+    from bot.check import database_findings
+    from bot.settings import Settings
+    from bot.storage import migrate
+    from bot.storage.tables import Base
+    from bot.storage.uow import Database
+    db = Database.from_url(postgres_url)
+    try:
+        async with db.engine.begin() as connection:
+            await connection.run_sync(Base.metadata.drop_all)
+            await connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+        await migrate.upgrade(db.engine)
+    finally:
+        await db.dispose()
+    # libpq's sslmode, as many hosted PostgreSQL URLs carry it, works with asyncpg too.
+    [finding] = await database_findings(Settings(database_url=postgres_url + "?sslmode=disable"),
+                                        will_migrate=False)
+    assert finding.ok, finding.message
+    assert "is at the latest schema" in finding.message
+
+
+def test_a_driver_error_quoting_the_url_is_masked():
+    from sqlalchemy.exc import OperationalError
+    from bot.storage.engine import describe_database_error
+    url = "postgresql://desk:pw-in-userinfo@db:5432/desk?sslpassword=pw-in-query&sslmode=require"
+    error = OperationalError("connect", {}, Exception(
+        f'could not connect using "{url}": password pw-in-userinfo rejected'))
+    config, message = describe_database_error(error, url)
+    assert not config
+    assert message.startswith("cannot reach the database at postgresql://desk:***@db:5432/desk")
+    assert "pw-in-userinfo" not in message and "pw-in-query" not in message

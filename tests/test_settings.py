@@ -238,7 +238,7 @@ def test_bool_invalid_names_variable_and_expectation(raw):
     assert "\n" not in message
 
 
-@pytest.mark.parametrize("raw, expected", [("0", 0), ("8080", 8080), ("  443 ", 443)])
+@pytest.mark.parametrize("raw, expected", [("1", 1), ("8080", 8080), ("  443 ", 443)])
 def test_int_values(raw, expected):
     assert load({"HELPDESK_HTTP_PORT": raw}).http_port == expected
 
@@ -587,3 +587,172 @@ def test_example_env_each_variable_has_a_comment_with_its_default():
 def test_example_env_is_safe_to_copy_as_dot_env(tmp_path):
     # Everything is commented out, so a verbatim copy changes nothing and cannot fail.
     assert load({}, env_file=EXAMPLE_ENV) == Settings()
+
+
+# --- every setting is validated where it is loaded (issue 14) -------------------------
+
+
+@pytest.mark.parametrize("raw", ["99999", "65536", "0", "-1"])
+def test_http_port_must_be_a_port_number(raw):
+    with pytest.raises(SettingsError) as caught:
+        load({"HELPDESK_HTTP_PORT": raw})
+    assert str(caught.value) == (f"environment: HELPDESK_HTTP_PORT has an invalid value "
+                                 f"({int(raw)}); expected a port number from 1 to 65535.")
+
+
+@pytest.mark.parametrize("raw", ["1", "3000", "65535"])
+def test_http_port_range_ends_are_ports(raw):
+    assert load({"HELPDESK_HTTP_PORT": raw}).http_port == int(raw)
+
+
+def test_http_port_range_is_checked_in_toml_too(tmp_path):
+    toml = write(tmp_path / "desk.toml", "http_port = 70000\n")
+    with pytest.raises(SettingsError, match=r"HELPDESK_HTTP_PORT .*from 1 to 65535"):
+        load({"HELPDESK_CONFIG": str(toml)})
+
+
+@pytest.mark.parametrize("raw", ["Mars/Olympus", "Europe/Londn", "../etc/passwd", "UTC+2"])
+def test_timezone_must_be_an_iana_zone(raw):
+    with pytest.raises(SettingsError) as caught:
+        load({"HELPDESK_TIMEZONE": raw})
+    message = str(caught.value)
+    assert message.startswith(f"environment: HELPDESK_TIMEZONE has an invalid value ({raw!r}); "
+                              "expected an IANA time zone name")
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize("raw", ["Europe/London", "America/New_York", "UTC"])
+def test_known_time_zones_load(raw):
+    assert load({"HELPDESK_TIMEZONE": raw}).timezone == raw
+
+
+@pytest.mark.parametrize("raw", ["LOUD", "verbose", "5"])
+def test_log_level_must_be_a_level(raw):
+    with pytest.raises(SettingsError) as caught:
+        load({"HELPDESK_LOG_LEVEL": raw})
+    assert str(caught.value) == (f"environment: HELPDESK_LOG_LEVEL has an invalid value "
+                                 f"({raw!r}); expected DEBUG, INFO, WARNING or ERROR.")
+
+
+@pytest.mark.parametrize("raw", ["debug", "INFO", " warning ", "ERROR"])
+def test_log_levels_in_any_case(raw):
+    assert load({"HELPDESK_LOG_LEVEL": raw}).log_level == raw.strip()
+
+
+def test_prepare_seconds_cannot_be_negative():
+    with pytest.raises(SettingsError, match=r"HELPDESK_PREPARE_SECONDS has an invalid value "
+                                            r"\(-5\); expected a whole number, 0 or more\."):
+        load({"HELPDESK_PREPARE_SECONDS": "-5"})
+
+
+@pytest.mark.parametrize("variable, raw", [
+    ("SLACK_API_URL", "slack.example.com/api"),
+    ("SLACK_API_URL", "ftp://slack.example.com/api/"),
+    ("DISCORD_API_URL", "http://"),
+    ("DISCORD_GATEWAY_URL", "http://127.0.0.1:9/gateway"),
+])
+def test_base_urls_must_be_urls_of_their_kind(variable, raw):
+    with pytest.raises(SettingsError) as caught:
+        load({variable: raw})
+    assert str(caught.value).startswith(f"environment: {variable} has an invalid value; "
+                                        "expected a URL")
+
+
+def test_http_host_cannot_be_blank_or_hold_spaces():
+    for raw in ("", "my host"):
+        with pytest.raises(SettingsError, match="HELPDESK_HTTP_HOST has an invalid value"):
+            load({"HELPDESK_HTTP_HOST": raw})
+
+
+# --- likely typos of the platforms' variables, and unreadable .env lines ---------------
+
+
+@pytest.mark.parametrize("typo, suggestion", [
+    ("SLACK_BOT_TOKN", "SLACK_BOT_TOKEN"),
+    ("SLACK_SIGNIN_SECRET", "SLACK_SIGNING_SECRET"),
+    ("DISCORD_TOKEN", "DISCORD_BOT_TOKEN"),
+    ("DISCORD_API_URI", "DISCORD_API_URL"),
+])
+def test_likely_typo_of_a_platform_variable_is_an_error(typo, suggestion):
+    with pytest.raises(SettingsError) as caught:
+        load({typo: "xoxb-not-shown"})
+    assert str(caught.value) == (
+        f"environment: unknown setting {typo} (did you mean {suggestion}?).")
+
+
+def test_likely_typo_in_dot_env_is_an_error(tmp_path):
+    env_file = write(tmp_path / ".env", "# Slack\nSLACK_BOT_TOKN=xoxb-not-shown\n")
+    with pytest.raises(SettingsError) as caught:
+        load({}, env_file=env_file)
+    assert str(caught.value) == (
+        ".env: unknown setting SLACK_BOT_TOKN (did you mean SLACK_BOT_TOKEN?).")
+
+
+def test_lower_case_name_in_dot_env_is_an_error(tmp_path):
+    env_file = write(tmp_path / ".env", "slack_bot_token=xoxb-not-shown\n")
+    with pytest.raises(SettingsError, match=r"did you mean SLACK_BOT_TOKEN\?"):
+        load({}, env_file=env_file)
+
+
+def test_near_miss_beside_the_real_variable_belongs_to_something_else():
+    # Another program's DISCORD_TOKEN next to the desk's own DISCORD_BOT_TOKEN is no typo.
+    s = load({"DISCORD_TOKEN": "theirs", "DISCORD_BOT_TOKEN": "ours"})
+    assert s.discord_bot_token.reveal() == "ours"
+
+
+@pytest.mark.parametrize("name", ["SLACK_CLIENT_ID", "SLACK_WEBHOOK_URL", "DISCORD_GUILD_ID",
+                                  "DISCORD_PUBLIC_KEY", "SLACK_CLIENT_SECRET", "PATH"])
+def test_unrelated_platform_variables_are_not_typos(name):
+    assert load({name: "x"}) == Settings()
+
+
+def test_unparsable_dot_env_line_is_an_error_with_its_number(tmp_path):
+    env_file = write(tmp_path / ".env", (
+        "HELPDESK_HTTP_PORT=4100\n"
+        "# a comment\n"
+        "SLACK_BOT_TOKEN xoxb-secret-without-equals\n"
+    ))
+    with pytest.raises(SettingsError) as caught:
+        load({}, env_file=env_file)
+    message = str(caught.value)
+    assert message == (".env, line 3: not a NAME=value line (check for a missing = or an "
+                       "unclosed quote).")
+    assert "xoxb" not in message
+
+
+def test_unclosed_quote_in_dot_env_is_an_error(tmp_path):
+    env_file = write(tmp_path / ".env", 'HELPDESK_ADMINS="U1, U2\nHELPDESK_HTTP_PORT=1\n')
+    with pytest.raises(SettingsError, match=r"^\.env, line 1: "):
+        load({}, env_file=env_file)
+
+
+def test_dot_env_named_by_helpdesk_env_file_is_named_in_errors(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    other = write(tmp_path / "desk.env", "junk line\n")
+    with pytest.raises(SettingsError, match=rf"^{re.escape(str(other))}, line 1: "):
+        load_settings(environ={"HELPDESK_ENV_FILE": str(other)})
+
+
+# --- masking secrets in printed text ------------------------------------------------------
+
+
+def test_mask_hides_url_passwords_and_secret_query_values_of_any_length():
+    from bot.settings import mask, url_secrets
+    url = "postgresql://desk:pw@db/desk?sslpassword=x&application_name=desk&api_key=k"
+    shown = mask(f"cannot reach {url}", url_secrets(url))
+    assert shown == ("cannot reach postgresql://desk:***@db/desk?sslpassword=***"
+                     "&application_name=desk&api_key=***")
+
+
+def test_mask_replaces_long_secrets_in_free_text_but_does_not_garble_short_ones():
+    from bot.settings import mask, url_secrets
+    url = "postgresql://desk:desk@db/desk?password=s3cret-long"
+    text = 'the desk says: password authentication failed for "desk" using s3cret-long'
+    assert mask(text, url_secrets(url)) == (
+        'the desk says: password authentication failed for "desk" using ***')
+
+
+def test_settings_secrets_lists_tokens_and_url_secrets():
+    s = load({"SLACK_BOT_TOKEN": "xoxb-1234567", "DISCORD_BOT_TOKEN": "disc-7654321",
+              "HELPDESK_DATABASE_URL": "postgresql://u:topsecret@db/x?token=abcdefgh"})
+    assert {"xoxb-1234567", "disc-7654321", "topsecret", "abcdefgh"} <= set(s.secrets())

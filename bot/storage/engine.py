@@ -8,14 +8,16 @@ read-modify-write updates are silently lost or fail with "database is locked".
 from __future__ import annotations
 
 import logging
+import os
+import stat
 from pathlib import Path
 
-from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy import event, inspect, text
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-from bot.settings import to_async_url
+from bot.settings import is_secret_key, mask, to_async_url, url_secrets
 
 logger = logging.getLogger(__name__)
 
@@ -31,31 +33,176 @@ class DatabaseUrlError(ValueError):
     """The database URL cannot be used; the message never contains a password."""
 
 
-def redact_url(url: str) -> str:
-    """The URL with its password replaced, safe to print."""
+def _parse(url: str) -> URL | None:
     try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
+        return make_url(url)
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
+        return None
+
+
+def redact_url(url: str) -> str:
+    """The URL with its password and secret query values (``password=``, ``token=``,
+    ``sslpassword=`` ...) replaced, safe to print."""
+    parsed = _parse(url)
+    if parsed is None:
         return "<unparseable database URL>"
+    query = {key: ("***" if is_secret_key(key) and value else value)
+             for key, value in parsed.query.items()}
+    shown = parsed.set(query=query).render_as_string(hide_password=True)
+    return mask(shown, url_secrets(url))  # belt and braces: nothing in it is a secret
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file a SQLite URL names (``file:`` URIs included), or None for another
+    database or no file."""
+    parsed = _parse(to_async_url(url))
+    if parsed is None or parsed.get_backend_name() != "sqlite" or not parsed.database:
+        return None
+    database = parsed.database
+    if parsed.query.get("uri") in ("true", "1") and database.startswith("file:"):
+        database = database[len("file:"):]
+    if database == ":memory:" or parsed.query.get("mode") == "memory":
+        return None
+    return Path(database).expanduser().resolve()
+
+
+def _read_only_uri(url: str) -> bool:
+    parsed = _parse(to_async_url(url))
+    return (parsed is not None and parsed.get_backend_name() == "sqlite"
+            and parsed.query.get("uri") in ("true", "1")
+            and (parsed.query.get("mode") == "ro" or parsed.query.get("immutable") == "1"))
+
+
+def _who() -> str:
+    return f"uid {os.geteuid()}" if hasattr(os, "geteuid") else "this user"
+
+
+def _mode(path: Path) -> str:
+    info = path.stat()
+    return f"{stat.filemode(info.st_mode)}, owner uid {info.st_uid}"
+
+
+def sqlite_permission_problem(url: str) -> str | None:
+    """Why the desk could not write a SQLite database, read from the file system before
+    anything is opened (None when nothing stands in the way, or not SQLite)."""
+    path = sqlite_path(url)
+    if path is None:
+        return None
+    if _read_only_uri(url):
+        return (f"the SQLite database {path} is opened read-only by its URL (mode=ro or "
+                "immutable=1); the desk writes to it: remove that from HELPDESK_DATABASE_URL")
+    folder = path.parent
+    if not folder.is_dir():
+        return None  # create_engine names it
+    if path.exists() and not os.access(path, os.R_OK | os.W_OK):
+        return (f"the SQLite database {path} is read-only for {_who()} ({_mode(path)}); "
+                "the desk writes to it: give this user read and write permission")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return (f"the folder {folder} is not writable for {_who()} ({_mode(folder)}); "
+                "SQLite writes its journal (the -wal and -shm files) beside the database: "
+                "give this user write permission on the folder")
+    for suffix in ("-wal", "-shm"):
+        journal = path.with_name(path.name + suffix)
+        if journal.exists() and not os.access(journal, os.R_OK | os.W_OK):
+            return (f"SQLite's journal {journal} is read-only for {_who()} "
+                    f"({_mode(journal)}): give this user read and write permission")
+    return None
+
+
+# Words drivers use when a write is refused: SQLite, then PostgreSQL.
+_REFUSED_WRITES = ("readonly database", "read-only database", "unable to open database file",
+                   "read-only transaction", "permission denied", "insufficient privilege",
+                   "must be owner")
+
+
+def describe_database_error(error: BaseException, url: str) -> tuple[bool, str]:
+    """(a configuration problem?, one line) for a database error, with no secret in it.
+
+    The driver's own words are kept (they say what went wrong), but masked: asyncpg and
+    SQLAlchemy may quote the URL, password and all."""
+    where = redact_url(url)
+    root = getattr(error, "orig", None) or error.__cause__ or error
+    lines = str(root).strip().splitlines()
+    reason = mask(lines[0] if lines else type(root).__name__, url_secrets(url))[:300]
+    if isinstance(root, TypeError) and "unexpected keyword argument" in reason:
+        # asyncpg refuses a query parameter of the URL it does not take.
+        keyword = reason.rsplit(" ", 1)[-1]
+        return True, (f"HELPDESK_DATABASE_URL has a parameter the database driver does not "
+                      f"take: {keyword} (in {where})")
+    if any(word in reason.lower() for word in _REFUSED_WRITES):
+        problem = sqlite_permission_problem(url)
+        if problem is not None:
+            return False, problem
+        return False, f"the database at {where} may not be written by the desk: {reason}"
+    return False, f"cannot reach the database at {where}: {reason}"
+
+
+async def write_problem(engine: AsyncEngine, url: str) -> str | None:
+    """Whether the desk may write where it must, found by trying: a change made and
+    rolled back (the ``alembic_version`` row when there is one, else a table created).
+    On PostgreSQL also a read-only session and tables the user may not change."""
+    problem = sqlite_permission_problem(url)
+    if problem is not None:
+        return problem
+    async with engine.connect() as connection:
+        transaction = await connection.begin()
+        try:
+            tables = await connection.run_sync(lambda sync: inspect(sync).get_table_names())
+            if engine.dialect.name == "postgresql":
+                if (await connection.exec_driver_sql("SHOW transaction_read_only")).scalar() == "on":
+                    return (f"the database at {redact_url(url)} is read-only (a standby, or "
+                            "default_transaction_read_only is on); the desk writes to it")
+                denied = (await connection.execute(text(_PG_DENIED))).scalars().all()
+                if denied:
+                    return (f"the database user may not change these tables at "
+                            f"{redact_url(url)}: {', '.join(sorted(denied))} (GRANT SELECT, "
+                            "INSERT, UPDATE, DELETE on them)")
+            if "alembic_version" in tables:
+                await connection.execute(
+                    text("UPDATE alembic_version SET version_num = version_num"))
+            else:
+                await connection.execute(text("CREATE TABLE helpdesk_write_check (x INTEGER)"))
+        finally:
+            await transaction.rollback()
+    return None
+
+
+# The desk's tables (those of the current schema) this user may not write.
+_PG_DENIED = """
+SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = current_schema() AND c.relkind = 'r'
+  AND NOT (has_table_privilege(c.oid, 'INSERT') AND has_table_privilege(c.oid, 'UPDATE')
+           AND has_table_privilege(c.oid, 'DELETE') AND has_table_privilege(c.oid, 'SELECT'))
+"""
 
 
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     """An async engine for ``url`` (plain URLs get their async driver)."""
     async_url = to_async_url(url)
-    try:
-        parsed = make_url(async_url)
-    except ArgumentError:
-        raise DatabaseUrlError(f"HELPDESK_DATABASE_URL is not a database URL: {redact_url(url)}") from None
+    parsed = _parse(async_url)
+    if parsed is None:
+        raise DatabaseUrlError(f"HELPDESK_DATABASE_URL is not a database URL: {redact_url(url)}")
     if parsed.get_backend_name() == "sqlite":
-        return _sqlite_engine(async_url, parsed.database, echo)
+        path = sqlite_path(url)
+        if path is not None and path.is_dir():
+            raise DatabaseUrlError(f"HELPDESK_DATABASE_URL: {path} is a folder, not a SQLite "
+                                   "database file")
+        return _sqlite_engine(async_url, str(path) if path else parsed.database, echo)
     if parsed.get_backend_name() == "postgresql":
+        connect_args: dict = {}
+        if "sslmode" in parsed.query:
+            # libpq's name, as hosted PostgreSQL URLs carry it; asyncpg calls it ssl and
+            # takes the same words (disable ... verify-full), but refuses sslmode itself.
+            connect_args["ssl"] = parsed.query["sslmode"]
+            parsed = parsed.difference_update_query(["sslmode"])
         # A migration run by another process changes table shapes under cached
         # prepared statements; a small cache keeps that failure rare and cheap.
         return create_async_engine(
-            async_url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10,
+            parsed, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10,
             # Custom plans: a generic plan for the claim queries scans the whole table.
             connect_args={"prepared_statement_cache_size": 100,
-                          "server_settings": {"plan_cache_mode": "force_custom_plan"}},
+                          "server_settings": {"plan_cache_mode": "force_custom_plan"},
+                          **connect_args},
         )
     raise DatabaseUrlError(
         f"HELPDESK_DATABASE_URL uses {parsed.get_backend_name()!r}; "

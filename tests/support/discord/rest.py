@@ -81,7 +81,7 @@ class RestMixin:
         return self.json_response({
             "id": self.application_id, "name": "Helpdesk", "icon": None, "description": "",
             "bot_public": True, "bot_require_code_grant": False, "owner": self.bot,
-            "verify_key": "0" * 64, "flags": 0, "team": None})
+            "verify_key": "0" * 64, "flags": self.application_flags, "team": None})
 
     def _gateway_info(self, *_, body) -> web.Response:
         return self.json_response({"url": self.gateway_url, "shards": 1})

@@ -75,6 +75,9 @@ class FakeDiscord(RestMixin, GatewayMixin):
         self.ids = p.Snowflakes()
         self.application_id = self.ids.next()
         self.bot = p.user(self.application_id, "Helpdesk", bot=True)
+        # The application's flags: MESSAGE CONTENT switched on in the developer portal
+        # (GATEWAY_MESSAGE_CONTENT_LIMITED, as for an app not yet verified); 0 means off.
+        self.application_flags = 1 << 19
         self.echo_bot_messages = echo_bot_messages
         self.users: dict[str, dict] = {self.bot["id"]: self.bot}
         self.guilds: dict[str, dict] = {}  # id -> {"name", "owner", "admins", "members", ...}

@@ -32,6 +32,12 @@ BOT_USER = "UBOT"
 BOT_ID = "BBOT"
 BOT_TOKEN = "xoxb-fake-bot-token"
 APP_TOKEN = "xapp-fake-app-token"
+# The bot scopes of config/slack-manifest.yaml: what an app installed from it holds.
+MANIFEST_SCOPES = (
+    "app_mentions:read", "channels:history", "groups:history", "im:history", "chat:write",
+    "chat:write.public", "commands", "im:write", "reactions:read", "users:read",
+    "users:read.email", "metadata.message:read",
+)
 
 
 @dataclass(frozen=True)
@@ -59,6 +65,9 @@ class FakeSlack(SlackState):
         self._losing: dict[tuple[str, str | None], int] = defaultdict(int)
         self._forbidden: dict[str, str] = {}
         self._response_ids = itertools.count(1)
+        # Granted to the bot token; Slack lists them in X-OAuth-Scopes on every answer to
+        # an accepted token (auth.test included). Tests take some away to see it noticed.
+        self.scopes: list[str] = list(MANIFEST_SCOPES)
         self.socket = SocketModeFake(self)
         self._runner: web.AppRunner | None = None
         self.url = ""
@@ -136,6 +145,9 @@ class FakeSlack(SlackState):
         if self.latency:
             await asyncio.sleep(self.latency)
         status, body, headers = self._answer(method, args, token)
+        if token in (BOT_TOKEN, APP_TOKEN) and body.get("error") != "invalid_auth":
+            granted = self.scopes if token == BOT_TOKEN else ["connections:write"]
+            headers = {**headers, "X-OAuth-Scopes": ",".join(granted)}
         self.calls.append(ApiCall(method, args, token, status=status))
         return web.json_response(body, status=status, headers=headers)
 
