@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     if console:
         # Logs in the terminal would read as part of the conversation.
         from bot.platforms.console.logs import log_to_file
-        log_to_file(level=level)
+        log_to_file(level=level, redact=lambda line: mask(line, settings.secrets()))
     else:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(_MaskingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s",

@@ -11,40 +11,54 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import Callable
 
 LOG_FILE = "helpdesk-console.log"
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
-class _OneLine(logging.Formatter):
+class _Redacted(logging.Formatter):
+    """A formatter whose every line (tracebacks included) goes through ``redact``: a
+    driver's error may quote the database URL, and a secret never reaches a log."""
+
+    def __init__(self, fmt: str | None, redact: Callable[[str], str]) -> None:
+        super().__init__(fmt)
+        self.redact = redact
+
+    def format(self, record: logging.LogRecord) -> str:
+        return self.redact(super().format(record))
+
+
+class _OneLine(_Redacted):
     """``helpdesk-bot: error: <message> (details in <file>)``, without the traceback."""
 
-    def __init__(self, path: Path) -> None:
-        super().__init__()
+    def __init__(self, path: Path, redact: Callable[[str], str]) -> None:
+        super().__init__(None, redact)
         self.path = path
 
     def format(self, record: logging.LogRecord) -> str:
         first = (record.getMessage().splitlines() or [""])[0]
-        return f"helpdesk-bot: error: {first} (details in {self.path})"
+        return self.redact(f"helpdesk-bot: error: {first} (details in {self.path})")
 
 
-def log_to_file(path: str | Path = LOG_FILE, level: str = "WARNING") -> Path | None:
-    """Send the logs to ``path`` at ``level`` (errors also as one line on stderr);
-    returns the file, or None when it cannot be written (then only errors are shown,
-    one line each)."""
+def log_to_file(path: str | Path = LOG_FILE, level: str = "WARNING",
+                redact: Callable[[str], str] = lambda line: line) -> Path | None:
+    """Send the logs to ``path`` at ``level`` (errors also as one line on stderr), each
+    line through ``redact``; returns the file, or None when it cannot be written (then
+    only errors are shown, one line each)."""
     path = Path(path)
     root = logging.getLogger()
     root.setLevel(level)
     brief = logging.StreamHandler(sys.stderr)
     brief.setLevel(logging.ERROR)
     if not _writable(path):
-        brief.setFormatter(logging.Formatter("helpdesk-bot: error: %(message)s"))
+        brief.setFormatter(_Redacted("helpdesk-bot: error: %(message)s", redact))
         root.addHandler(brief)
         return None
     # Made on the first record: a run that logs nothing leaves no file behind.
     handler = logging.FileHandler(path, encoding="utf-8", delay=True)
-    handler.setFormatter(logging.Formatter(FORMAT))
-    brief.setFormatter(_OneLine(path))
+    handler.setFormatter(_Redacted(FORMAT, redact))
+    brief.setFormatter(_OneLine(path, redact))
     root.addHandler(handler)
     root.addHandler(brief)
     return path

@@ -73,3 +73,23 @@ async def test_people_are_named_where_the_console_shows_who_sees_what(sqlite_url
     assert "[DM with Alex · ticket #1]" in printed
     assert "[only Kim sees this]" in printed and "[only Morgan sees this]" in printed
     assert "only kim sees" not in printed and "only morgan sees" not in printed
+
+
+def test_the_console_log_masks_secrets_in_the_file_and_on_stderr(tmp_path, capsys):
+    from bot.platforms.console.logs import log_to_file
+    path = tmp_path / "helpdesk-console.log"
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    try:
+        log_to_file(path, "WARNING", redact=lambda line: line.replace("hunter2", "***"))
+        logging.getLogger("bot.storage").error("cannot connect to postgresql://desk:hunter2@db/x")
+        for handler in root.handlers:
+            handler.flush()
+    finally:
+        for handler in root.handlers:
+            if handler not in saved[0]:
+                handler.close()
+        root.handlers[:], root.level = saved
+    assert "hunter2" not in capsys.readouterr().err
+    logged = path.read_text()
+    assert "postgresql://desk:***@db/x" in logged and "hunter2" not in logged
