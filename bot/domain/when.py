@@ -56,6 +56,14 @@ def split_when(text: str, now: datetime, tz: str | None) -> tuple[datetime, str]
     the words after it. When none read as a time, the reason given is about the longest
     beginning that came close (``tomorrow 25:00 call them`` isn't a time of day), or
     else about the first word."""
+    # "<when> | <words>" marks where the time ends (Discord's typed options are joined
+    # so); when the part before the bar is not a time on its own, the bar is just text.
+    before, bar, after = text.partition("|")
+    if bar and before.strip():
+        try:
+            return parse_when(before.strip(), now, tz), after.strip()
+        except Unreadable:
+            pass
     words = text.split()
     if not words:
         raise Unreadable("input.when_empty", help=_HELP)

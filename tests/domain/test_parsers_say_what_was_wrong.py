@@ -133,3 +133,15 @@ def test_no_priority_raises_anything_but_its_own_reason(words):
 @given(st.one_of(st.text(max_size=30), st.from_regex(r"#?[-+]?\d{0,60}", fullmatch=True)))
 def test_no_ticket_number_raises_anything_but_its_own_reason(word):
     _answered(read_ticket_number, word)
+
+
+def test_a_bar_marks_where_the_time_ends():
+    from datetime import datetime, timedelta, timezone
+    from bot.domain.when import split_when
+    now = datetime(2030, 6, 3, 10, 0, tzinfo=timezone.utc)
+    assert split_when("2h | 30m call with the vendor", now, "UTC") == \
+        (now + timedelta(hours=2), "30m call with the vendor")
+    # Without the bar the longest time wins, as before.
+    assert split_when("2h 30m call", now, "UTC") == (now + timedelta(hours=2, minutes=30), "call")
+    # A bar after something that is not a time is just text.
+    assert split_when("2h check a|b", now, "UTC") == (now + timedelta(hours=2), "check a|b")

@@ -83,7 +83,10 @@ SPECS: dict[tuple[str, str], SubCommand] = {
     ("ticket", "assign"): SubCommand((TICKET, Option("person", USER, required=True))),
     ("ticket", "reply"): SubCommand((TICKET, _text("text", 4000))),
     ("ticket", "note"): SubCommand((TICKET, _text("text", 4000))),
-    ("ticket", "followup"): SubCommand((TICKET, _text("when", 60), _text("text", 500, False))),
+    # The words go after "| ", so the router never reads them as part of the time
+    # (``when: tomorrow`` with ``text: 9am standup`` is tomorrow, not tomorrow 9am).
+    ("ticket", "followup"): SubCommand((TICKET, _text("when", 60),
+                                        Option("text", STRING, max_length=500, prefix="| "))),
     ("ticket", "priority"): SubCommand(
         (TICKET, Option("priority", STRING, choices=("P1", "P2", "P3", "P4")),
          Option("impact", STRING, choices=_LEVELS, prefix="impact="),

@@ -274,3 +274,20 @@ async def test_autocomplete_is_one_query_and_at_most_25_choices(fake, world, des
     assert len([s for s in statements if "tickets" in s]) == 1, statements
     assert run.acked_at - started < 3
 
+
+
+async def test_a_follow_ups_when_and_words_stay_apart(fake, world, desk):
+    # when "2h", text "30m call with the vendor": the promise is in 2 hours and the words
+    # are all the agent's, never read as "2h 30m" followed by "call with the vendor".
+    await open_ticket(fake, world, desk, world.alice, "VPN drops every hour")
+    fake.command(world.sam, world.triage, "/ticket claim 1")
+    await desk.step()
+    run = fake.command(world.sam, world.triage, "/ticket followup",
+                       ticket=1, when="2h", text="30m call with the vendor")
+    await desk.step()
+    [answer] = ephemeral_texts(run)
+    assert answer.startswith("Noted: you'll update"), answer
+    said = [m["content"] for m in fake.messages.values()
+            if m["author"]["id"] == fake.bot["id"]
+            and "call with the vendor" in (m.get("content") or "")]
+    assert said and all("Sam: 30m call with the vendor" in text for text in said), said

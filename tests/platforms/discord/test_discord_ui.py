@@ -118,7 +118,7 @@ def test_typed_options_become_the_words_the_router_reads():
     assert sub("followup", {"type": 3, "name": "text", "value": "call  back"},
                {"type": 4, "name": "ticket", "value": 4},
                {"type": 3, "name": "when", "value": "tomorrow 9am"}).text \
-        == "followup 4 tomorrow 9am call back"
+        == "followup 4 tomorrow 9am | call back"
     assert sub("hours", {"type": 3, "name": "days", "value": "mon - fri"},
                {"type": 3, "name": "hours", "value": "09:00 -17:00"},
                {"type": 3, "name": "timezone", "value": "Europe/London"},
