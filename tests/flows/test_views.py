@@ -181,3 +181,25 @@ async def test_the_queue_and_the_home_view_cost_the_same_queries_for_any_number_
                            await cost(lambda: desk.home("sam"))))
         assert counts[0] == counts[1]
         assert "#8" in desk.last().text or any("#8" in f for _, f in desk.last().message.fields)
+
+
+async def test_show_reads_every_kind_of_timeline_line_for_agents_and_requesters(sqlite_url):
+    # Each kind of line the desk writes renders for both readers (a priority change made
+    # /ticket show fail with a missing template).
+    async with FlowDesk(sqlite_url) as desk:
+        await desk.staffed(leads=("lee",))
+        await desk.dm("ann", "The VPN drops")
+        await desk.command("sam", "ticket claim 1")
+        await desk.command("sam", "ticket priority 1 P2")
+        await desk.command("sam", "ticket note 1 checked the logs")
+        await desk.command("sam", "ticket reply 1 Can you try again?")
+        await desk.command("sam", "ticket followup 1 2h checking")
+        await desk.command("sam", "ticket escalate 1 needs a second look")
+        await desk.command("sam", "ticket resolve 1 Replaced the cable")
+        await desk.command("sam", "ticket show 1")
+        shown = desk.private_to("sam")[-1].text
+        assert "set the priority to P2" in shown and "Sorry" not in shown, shown
+        await desk.command("ann", "ticket show 1")
+        shown = desk.adapter.sent[-1].text
+        assert "set the priority to P2" in shown and "Sorry" not in shown, shown
+        assert "checked the logs" not in shown

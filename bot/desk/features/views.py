@@ -61,6 +61,8 @@ def _what(ctx: Context, entry, who: str, tz: str, is_agent: bool) -> str:
     if entry.kind == "status":
         status = TicketStatus(entry.body)
         fields["detail"] = status.agent_label if is_agent else status.label
+    elif entry.kind == "priority":
+        fields["detail"] = entry.body
     elif entry.kind == "owner":
         if entry.body and entry.body != who:
             key, fields = "view.kind_owner_for", {"detail": entry.body}
