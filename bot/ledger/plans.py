@@ -157,7 +157,10 @@ def _plan_desk_promise(inputs: CoverInputs) -> CoverPlan:
     owner_name = owner.name if owner else t("lapse_words.the_desk")
     # A promise the bot itself set after an earlier miss is not the owner's own word; a
     # ticket waiting on a third party is said to be waiting, not worked on.
-    kind = "repeat" if promise.misses_in_row else promise.kind.value
+    # A first response missed again is said the same way each time ("nobody has yet"):
+    # the "repeat" wording is for tickets someone owns.
+    kind = ("repeat" if promise.misses_in_row and promise.kind is not PromiseKind.FIRST_RESPONSE
+            else promise.kind.value)
     if promise.kind is PromiseKind.STATUS_UPDATE \
             and ticket.status is TicketStatus.WAITING_THIRD_PARTY:
         kind = "status_update_third_party"

@@ -46,7 +46,7 @@ async def test_a_p1_claimed_friday_afternoon_lapses_monday_and_is_due_an_hour_la
         heard = await live(desk, datetime(2030, 6, 10, 9, 31, tzinfo=UTC))
         told = [s.text for _, s in heard if s.message.audience == "requester"]
         assert told == [
-            "A quick update on #1: Sam is still working on it. The next update will be by "
+            "A quick update on #1: there's no news yet, and it's still with Sam. The next update will be by "
             "today at 10:30 UTC."]
         # Nothing at all was said over the weekend, to anyone.
         assert all(DEFAULT.is_open(when - timedelta(seconds=1)) for when, _ in heard), \
@@ -62,7 +62,7 @@ async def test_a_holiday_monday_moves_everything_to_tuesday(sqlite_url):
         heard = await live(desk, datetime(2030, 6, 11, 9, 31, tzinfo=UTC), timedelta(hours=1))
         told = [s.text for _, s in heard if s.message.audience == "requester"]
         assert told == [
-            "A quick update on #1: Sam is still working on it. The next update will be by "
+            "A quick update on #1: there's no news yet, and it's still with Sam. The next update will be by "
             "today at 10:30 UTC."]
         holiday = DEFAULT.with_holiday(date(2030, 6, 10))
         assert all(holiday.is_open(when - timedelta(seconds=1)) for when, _ in heard)
@@ -80,7 +80,7 @@ async def test_the_night_dst_begins_in_london(sqlite_url):
         heard = await live(desk, datetime(2031, 3, 30, 8, 31, tzinfo=UTC), timedelta(hours=1))
         told = [s.text for _, s in heard if s.message.audience == "requester"]
         assert told == [
-            "A quick update on #1: Sam is still working on it. The next update will be by "
+            "A quick update on #1: there's no news yet, and it's still with Sam. The next update will be by "
             "today at 10:30 BST."]
 
 
@@ -98,7 +98,7 @@ async def test_a_missed_follow_up_is_promised_again_in_business_time(sqlite_url)
         lapses = [s.text for _, s in heard if s.message.audience == "requester"]
         assert lapses == [
             "An update on #1: we said we'd update you by today at 16:55 UTC and haven't yet. "
-            "Sorry about that. We're still on it, and you'll get an update by tomorrow at "
+            "Sorry about that. You'll get an update by tomorrow at "
             "16:55 UTC."]
 
 
@@ -130,8 +130,8 @@ async def test_a_ticket_has_one_update_cadence_when_its_resolution_target_lapses
         resolution = [(when, text) for when, text in told if "longer than we aimed" in text]
         assert resolution == [(datetime(2030, 6, 10, 10, 0, tzinfo=UTC),
                                "#1 is taking longer than we aimed for: we hoped to have it "
-                               "solved by today at 10:00 UTC. Sorry for the wait. We're still "
-                               "on it, and you'll get an update by today at 10:30 UTC.")]
+                               "solved by today at 10:00 UTC. Sorry for the wait. You'll get "
+                               "an update by today at 10:30 UTC.")]
         # After it, one update an hour, each at the time the one before it gave.
         after = [when for when, _ in told if when > datetime(2030, 6, 10, 10, 0, tzinfo=UTC)]
         assert after == [datetime(2030, 6, 10, h, 30, tzinfo=UTC) for h in (10, 11)]

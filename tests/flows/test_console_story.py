@@ -56,7 +56,7 @@ KEY_LINES = [
     "Sam will update you on #1 by today at 12:30 UTC.",
     "(console) 2h pass…",
     ("An update on #1: we said we'd update you by today at 12:30 UTC and haven't yet. Sorry "
-     "about that. We're still on it, and you'll get an update by tomorrow at 12:30 UTC."),
+     "about that. You'll get an update by tomorrow at 12:30 UTC."),
     "[DM with Sam · ticket #1] Help Desk:",
     "Reminder: #1 for Alex had a promised follow-up due today at 12:30 UTC",
     "Sam has marked #1 as resolved: “Replaced the cable”. Has this solved your problem?",

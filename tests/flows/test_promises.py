@@ -55,7 +55,7 @@ async def test_a_missed_follow_up_is_covered_by_the_bot_with_a_new_time(sqlite_u
         await desk.advance(timedelta(hours=2))
         assert _requester_said(desk, mark) == [
             ("An update on #1: we said we'd update you by today at 12:00 UTC and haven't yet. "
-             "Sorry about that. We're still on it, and you'll get an update by tomorrow at "
+             "Sorry about that. You'll get an update by tomorrow at "
              "12:00 UTC.")]
         assert desk.private_to("sam")[-1].text == (
             "Reminder: #1 for Ann had a promised follow-up due today at 12:00 UTC, and it passed "
@@ -111,7 +111,7 @@ async def test_a_long_silence_gets_a_still_on_it_update(sqlite_url):
         mark = len(desk.adapter.sent)
         await desk.advance(timedelta(days=1))  # P3 updates every 8 business hours
         assert _requester_said(desk, mark) == [
-            ("A quick update on #1: Sam is still working on it. The next update will be by "
+            ("A quick update on #1: there's no news yet, and it's still with Sam. The next update will be by "
              "tomorrow at 10:00 UTC.")]
 
 

@@ -163,7 +163,7 @@ async def test_a_missed_followup_gives_one_update_until_the_new_time_then_escala
             updates = lapse_updates(in_thread(desk, thread, mark))
             assert len(updates) == 1, f"{len(updates)} updates after {minutes} minutes"
         assert updates[0].text.startswith("An update on #1: we said we'd update you by")
-        assert "you'll get an update by tomorrow at 10:07 UTC" in updates[0].text
+        assert "You'll get an update by tomorrow at 10:07 UTC" in updates[0].text
         assert dms(desk, "lee") == []  # one miss of a P3 is not an escalation
 
         [missed, follow_on] = await promises(desk, PromiseKind.FOLLOW_UP)
@@ -406,4 +406,4 @@ async def test_an_update_cadence_set_on_friday_afternoon_falls_due_on_the_next_b
         assert lapse_updates(in_thread(desk, opened.message_id)) == []
         await advance_to(desk, expected_utc + timedelta(minutes=1))
         [update] = lapse_updates(in_thread(desk, opened.message_id))
-        assert update.text.startswith("A quick update on #1: Alex is still working on it.")
+        assert update.text.startswith("A quick update on #1: there's no news yet, and it's still with Alex.")

@@ -49,7 +49,7 @@ def test_a_missed_follow_up_gives_an_update_a_reminder_and_a_new_time():
     assert plan.update.audience == "requester" and plan.update.channel_id == "D-ann"
     assert plan.update.text.startswith("An update on #7: ")
     # A P3 is updated every business day: tomorrow at the same time.
-    assert "you'll get an update by tomorrow at 10:01 UTC" in plan.update.text
+    assert "You'll get an update by tomorrow at 10:01 UTC" in plan.update.text
     [reminder] = plan.notices
     assert reminder.person == ALEX and reminder.kind == "lapse.owner_reminders"
     assert plan.next_promise.kind is PromiseKind.FOLLOW_UP
@@ -75,7 +75,7 @@ def test_a_missed_resolution_target_points_to_the_update_already_promised():
     plan = plan_cover(inputs(PromiseKind.RESOLUTION, open_update=(41, follow_up_due)))
     assert plan.next_promise is None and plan.cancel is None
     assert plan.relies_on == (41, follow_up_due)
-    assert plan.update.text.endswith("you'll get an update by today at 10:30 UTC.")
+    assert plan.update.text.endswith("You'll get an update by today at 10:30 UTC.")
 
 
 def test_an_unowned_ticket_tells_the_triage_thread_not_a_person():
@@ -149,9 +149,9 @@ def test_the_desk_owns_a_miss_and_names_no_colleague_in_the_apology():
         for misses in (0, 1):
             for late in (timedelta(seconds=1), timedelta(minutes=10)):
                 text = plan_cover(inputs(kind, misses=misses, now=MONDAY_10 + late)).update.text
-                # The owner may be named as the one still working on it, never as the
+                # The owner may be named as the one the ticket is still with, never as the
                 # one who didn't manage.
-                assert ALEX.name not in text.replace("Alex is still working on it", ""), text
+                assert ALEX.name not in text.replace("still with Alex", ""), text
                 assert "we " in text.lower() or kind is PromiseKind.STATUS_UPDATE, text
                 assert "first in line" not in text and "(s)" not in text
 
@@ -161,3 +161,11 @@ def test_a_status_update_while_waiting_on_a_third_party_says_so():
     plan = plan_cover(inputs(PromiseKind.STATUS_UPDATE, the_ticket=waiting))
     assert plan.update.text.startswith(
         "A quick update on #7: we're still waiting to hear back from the third party")
+
+
+def test_a_first_response_missed_again_says_nobody_has_yet_not_that_work_goes_on():
+    unowned = ticket(owner=None)
+    plan = plan_cover(inputs(PromiseKind.FIRST_RESPONSE, the_ticket=unowned, owner=None,
+                             misses=2))
+    assert plan.update.text.startswith("An update on #7: we said someone would reply by")
+    assert "nobody has yet" in plan.update.text and "working on it" not in plan.update.text

@@ -289,4 +289,4 @@ async def test_a_prepared_resolution_cover_is_worked_out_afresh_when_the_update_
         await desk.dispatcher.drain()
         [said] = [s.text for s in desk.adapter.sent[mark:]
                   if s.message.audience == "requester" and "longer than we aimed" in s.text]
-        assert said.endswith("you'll get an update by today at 13:02 UTC."), said
+        assert said.endswith("You'll get an update by today at 13:02 UTC."), said
