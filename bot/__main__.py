@@ -94,7 +94,9 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(str(error), EXIT_CONFIG)
     console = args.command == "run" and (args.console or not (
         settings.slack_enabled or settings.discord_enabled))
-    if console:
+    # `check` and `migrate` look at the database `run` would use: with no platform
+    # configured, that is the console's own file.
+    if console or not (settings.slack_enabled or settings.discord_enabled):
         settings = for_console(settings)
     # HELPDESK_LOG_LEVEL is one of the levels: load_settings checked it.
     level = settings.log_level.upper() or ("WARNING" if console or args.command != "run" else "INFO")

@@ -727,3 +727,13 @@ def test_a_driver_error_quoting_the_url_is_masked():
     assert not config
     assert message.startswith("cannot reach the database at postgresql://desk:***@db:5432/desk")
     assert "pw-in-userinfo" not in message and "pw-in-query" not in message
+
+
+def test_with_no_platform_check_and_migrate_use_the_consoles_database(tmp_path):
+    # `run` with no tokens is the console on helpdesk-console.sqlite3; check and migrate
+    # must speak of that file, not of a helpdesk.sqlite3 nothing would use.
+    assert cli(tmp_path, "migrate").returncode == 0
+    assert (tmp_path / "helpdesk-console.sqlite3").exists()
+    assert not (tmp_path / "helpdesk.sqlite3").exists()
+    checked = cli(tmp_path, "check")
+    assert "helpdesk-console.sqlite3" in checked.stdout and "no tables yet" not in checked.stdout
