@@ -352,3 +352,19 @@ def test_a_count_chooses_its_own_word():
         ["0 things", "1 thing", "2 things"]
     assert [templates.render("x.misses", count=n) for n in (1, 3)] == \
         ["missed once", "missed 3 times in a row"]
+
+
+async def test_words_that_are_not_a_thank_you_on_a_resolved_ticket_say_it_is_not_solved(
+        sqlite_url):
+    # Asked "Has this solved your problem?", Ann writes that it hasn't. The desk must not
+    # later close it "since we didn't hear back": it is back in progress, Sam has her words.
+    async with FlowDesk(sqlite_url) as desk:
+        await _claimed(desk)
+        await desk.command("sam", "ticket resolve 1 Replaced the drum")
+        mark = len(desk.adapter.sent)
+        await desk.requester_says("ann", 1, "thanks, but still slow sometimes")
+        assert (await desk.ticket(1)).status is TicketStatus.IN_PROGRESS
+        to_sam = [s.text for s in desk.since(mark) if s.message.direct_to == "sam"]
+        assert any("thanks, but still slow sometimes" in text for text in to_sam), to_sam
+        assert not [p for p in await desk.open_promises(1)
+                    if p.kind.value == "awaiting_confirmation"]

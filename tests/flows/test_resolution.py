@@ -125,8 +125,8 @@ async def test_no_answer_earns_one_reminder_then_a_close_at_the_announced_time(s
         assert [s for s in desk.since(mark) if s.message.audience == "requester"] == []
         await desk.advance(timedelta(hours=1))
         assert desk.requester_thread(1)[-1].text == (
-            "We've closed #1 as solved since we didn't hear back. If it isn't working after all, "
-            "reply here and we'll reopen it.")
+            "We've closed #1 as solved, as we said we would without an answer to whether it's "
+            "fixed. If it isn't working after all, reply here and we'll reopen it.")
         ticket = await desk.ticket(1)
         assert ticket.status is TicketStatus.CLOSED
         assert ticket.closed_at == MONDAY + timedelta(days=3)  # Thursday 10:00, as announced

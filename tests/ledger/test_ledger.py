@@ -317,7 +317,7 @@ async def test_an_owners_warnings_due_in_one_sweep_come_as_one_heads_up(sqlite_u
         # confirmation: closes 16 business hours after the reminder (Mon 10:00 -> Wed 10:00)
         (PromiseKind.AWAITING_CONFIRMATION, "resolved", timedelta(days=2),
          "Has #1 been solved for you?", ("Yes, it's solved", "No, not yet"),
-         "We've closed #1 as solved since we didn't hear back."),
+         "We've closed #1 as solved, as we said we would"),
         # waiting on a reply: closes 24 business hours after the nudge (-> Thu 10:00)
         (PromiseKind.AWAITING_REQUESTER, "waiting_requester", timedelta(days=3),
          "Just checking in on #1", (), "We've closed #1 since we haven't heard back."),

@@ -105,6 +105,13 @@ async def requester_wrote(ctx: Context, ticket: Ticket, text: str) -> None:
         # The closing messages invite a reply here to reopen.
         await reopen_ticket(ctx, ticket, words=text)
         return
+    if ticket.status is TicketStatus.RESOLVED and not is_short_thanks(text):
+        # Asked "Has this solved your problem?", anything but a thank-you says it has
+        # not (yet): reopen as "No, not yet" does, with their words for the owner, so the
+        # desk never later closes it "since we didn't hear back".
+        await ctx.uow.promises.keep(ticket.id, "requester_confirm", ctx.now)
+        await reopen_ticket(ctx, ticket, action=TicketAction.REJECT_RESOLUTION, words=text)
+        return
     # While resolved, words ("thanks!") are not an answer: the yes/no buttons are.
     await ctx.uow.promises.keep(ticket.id, "requester_reply", ctx.now)
     if ticket.status is TicketStatus.WAITING_REQUESTER:
