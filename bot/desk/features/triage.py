@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 from bot.domain.people import Role
 from bot.domain.errors import Unreadable
 from bot.domain.priority import PriorityDecision, read_priority
 from bot.domain.promises import PromiseKind
-from bot.domain.tickets import TicketAction, TicketStatus
+from bot.domain.tickets import Ticket, TicketAction, TicketStatus
 from bot.domain.timefmt import format_when
 from bot.desk.cards import queue_card
 from bot.desk.context import BadInput, Context
 from bot.desk.notify import admins_of, to_agents, to_person, to_requester
 from bot.desk.quoting import defang, excerpt
 from bot.desk.features.lookup import change_status, load_ticket, split_number, when_for
-from bot.desk.features.working import start_update_cadence
+from bot.desk.features.working import resolution_target, start_update_cadence
 
 _ACTIVE = (TicketStatus.OPEN, TicketStatus.IN_PROGRESS, TicketStatus.WAITING_REQUESTER,
            TicketStatus.WAITING_THIRD_PARTY)
@@ -28,7 +29,8 @@ def _decision(ctx: Context, words: list[str]) -> PriorityDecision:
     except Unreadable as error:
         raise BadInput.unreadable(error, "agent.priority_usage") from None
     if impact is None or urgency is None:
-        return PriorityDecision.override(priority, f"set by {ctx.person.name}", ctx.person.name)
+        return PriorityDecision.override(
+            priority, ctx.t("agent.priority_reason", name=ctx.person.name), ctx.person.name)
     return PriorityDecision.computed(impact, urgency)
 
 
@@ -46,19 +48,55 @@ async def priority(ctx: Context) -> None:
     await ctx.uow.tickets.add_event(ticket.id, "priority", ctx.now, author_id=ctx.person.id,
                                     body=decision.priority.value,
                                     reason=decision.override_reason)
-    # New targets for the new priority: first response and resolution count from opening.
-    sla, calendar = ctx.policy.sla, ctx.policy.calendar
-    for promise in await ctx.uow.promises.open_for_ticket(ticket.id):
-        if promise.kind in (PromiseKind.FIRST_RESPONSE, PromiseKind.RESOLUTION):
-            deadline = (sla.first_response_deadline if promise.kind is PromiseKind.FIRST_RESPONSE
-                        else sla.resolution_deadline)(ticket.priority, ticket.created_at, calendar)
-            await ctx.uow.promises.cancel(ticket.id, ctx.now, (promise.kind,))
-            await ctx.uow.promises.make(ctx.workspace.id, ticket.id, promise.kind,
-                                        max(deadline.due_at, ctx.now), ctx.now,
-                                        owner_id=promise.owner_id, warn_at=deadline.warn_at)
+    sooner = await _retarget(ctx, ticket)
+    if sooner is not None:
+        requester = await ctx.uow.people.get(ticket.requester_id)
+        await ctx.post(to_requester(ticket, ctx.t(
+            "agent.priority_sooner", ref=ticket.ref, next=when_for(ctx, sooner, requester))),
+            ticket_id=ticket.id)
     await ctx.answer(ctx.t("agent.priority_set", ref=ticket.ref, priority=ticket.priority.label))
     await queue_card(ctx, ticket)
     ctx.handled = True
+
+
+async def _retarget(ctx: Context, ticket: Ticket) -> datetime | None:
+    """Move the ticket's open promises to its new priority's targets, never telling a
+    lie: a time the requester was given (first response, next update) only ever comes
+    sooner, and then they are told; it is never pushed later in silence, nor set to a
+    moment already past (a first response whose new target has passed is counted from
+    now). The resolution target, an aim the requester was never given,
+    follows the new priority; one already passed is dropped rather than "missed" at
+    once (the update cadence carries the ticket). Returns the soonest time moved
+    earlier, if any."""
+    assert ctx.workspace is not None and ctx.policy is not None
+    sla, calendar, now = ctx.policy.sla, ctx.policy.calendar, ctx.now
+    moved: list[datetime] = []
+    for promise in await ctx.uow.promises.open_for_ticket(ticket.id):
+        if promise.kind is PromiseKind.FIRST_RESPONSE:
+            # Counted from the opening; when that has passed, from now (the desk acts on
+            # the new priority rather than stating a moment already gone).
+            target = sla.first_response_deadline(ticket.priority, ticket.created_at, calendar)
+            if target.due_at <= now:
+                target = sla.first_response_deadline(ticket.priority, now, calendar)
+        elif promise.kind is PromiseKind.STATUS_UPDATE:
+            target = sla.update_deadline(ticket.priority, now, calendar)
+        elif promise.kind is PromiseKind.RESOLUTION:
+            target = resolution_target(ctx, ticket)
+            await ctx.uow.promises.cancel(ticket.id, now, (promise.kind,))
+            if target is not None:
+                await ctx.uow.promises.make(ctx.workspace.id, ticket.id, promise.kind,
+                                            target.due_at, now, owner_id=promise.owner_id,
+                                            warn_at=target.warn_at)
+            continue
+        else:
+            continue
+        if not now < target.due_at < promise.due_at:
+            continue  # not sooner, or already past: the stated time stands
+        await ctx.uow.promises.cancel(ticket.id, now, (promise.kind,))
+        await ctx.uow.promises.make(ctx.workspace.id, ticket.id, promise.kind, target.due_at,
+                                    now, owner_id=promise.owner_id, warn_at=target.warn_at)
+        moved.append(target.due_at)
+    return min(moved, default=None)
 
 
 async def wait(ctx: Context) -> None:

@@ -10,6 +10,7 @@ from bot.domain.errors import DomainError, Unreadable
 from bot.domain.people import Person, Role
 from bot.domain.promises import Promise, PromiseKind, warn_time
 from bot.domain.tickets import Ticket, TicketAction, TicketStatus
+from bot.domain.sla import Deadline
 from bot.domain.when import split_when
 from bot.desk.cards import queue_card
 from bot.desk.context import BadInput, Context
@@ -38,13 +39,22 @@ async def give_ownership(ctx: Context, ticket: Ticket, owner: Person) -> Ticket:
                                     body=owner.name, owner_id=owner.id)
     await ctx.uow.promises.keep(ticket.id, "claim", ctx.now)
     open_kinds = {p.kind for p in await ctx.uow.promises.open_for_ticket(ticket.id)}
-    if PromiseKind.RESOLUTION not in open_kinds:
-        target = ctx.policy.sla.resolution_deadline(ticket.priority, ticket.created_at,
-                                                    ctx.policy.calendar)
+    target = resolution_target(ctx, ticket)
+    if PromiseKind.RESOLUTION not in open_kinds and target is not None:
         await ctx.uow.promises.make(ctx.workspace.id, ticket.id, PromiseKind.RESOLUTION,
                                     target.due_at, ctx.now, owner_id=owner.id,
                                     warn_at=target.warn_at)
     return ticket
+
+
+def resolution_target(ctx: Context, ticket: Ticket) -> Deadline | None:
+    """The resolution target of ``ticket``'s priority, counted from its opening; None
+    when it has already passed (a target set in the past would be "missed" the moment
+    it is made, with a time nobody aimed for)."""
+    assert ctx.policy is not None
+    target = ctx.policy.sla.resolution_deadline(ticket.priority, ticket.created_at,
+                                                ctx.policy.calendar)
+    return target if target.due_at > ctx.now else None
 
 
 async def _hand_over(ctx: Context, ticket: Ticket, owner: Person) -> None:
