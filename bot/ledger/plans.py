@@ -143,8 +143,6 @@ def _plan_desk_promise(inputs: CoverInputs) -> CoverPlan:
     promise, ticket, policy, now = inputs.promise, inputs.ticket, inputs.policy, inputs.now
     words = _Words(inputs)
     t, when = words.render, words.when
-    interval = policy.sla.target(ticket.priority).update_interval
-    next_due = next_promise_due(promise, now, interval, policy.calendar)
     # A missed resolution target is not promised again; the update cadence goes on.
     # When an update is already promised, the requester is pointed to it rather than
     # given a second cadence (two "you'll hear from us by" times that disagree).
@@ -152,9 +150,12 @@ def _plan_desk_promise(inputs: CoverInputs) -> CoverPlan:
     if promise.kind is PromiseKind.RESOLUTION and inputs.open_update is not None:
         relies_on = inputs.open_update
         next_due = relies_on[1]
+    else:
+        interval = policy.sla.target(ticket.priority).update_interval
+        next_due = next_promise_due(promise, now, interval, policy.calendar)
     misses = promise.misses_in_row + 1
     owner = inputs.owner
-    owner_name = owner.name if owner else t("lapse_words.the_desk")
+    owner_name = owner.name if owner else t("card.unowned")
     # A promise the bot itself set after an earlier miss is not the owner's own word; a
     # ticket waiting on a third party is said to be waiting, not worked on.
     # A first response missed again is said the same way each time ("nobody has yet"):
@@ -164,6 +165,8 @@ def _plan_desk_promise(inputs: CoverInputs) -> CoverPlan:
     if promise.kind is PromiseKind.STATUS_UPDATE \
             and ticket.status is TicketStatus.WAITING_THIRD_PARTY:
         kind = "status_update_third_party"
+    elif kind == "status_update" and owner is None:
+        kind = "status_update_unowned"  # no "it's still with" nobody
     key = f"lapse.{kind}" + ("_late" if is_late(promise.due_at, now) else "")
     update = to_requester(ticket, t(key, ref=ticket.ref, owner=owner_name,
                                     due=when(promise.due_at), next=when(next_due)))

@@ -80,5 +80,25 @@ async def test_waiting_on_a_third_party_still_owes_the_requester_updates(sqlite_
         await live(desk, MONDAY + timedelta(days=1, minutes=1), timedelta(hours=1))
         told = [s.text for s in desk.since(mark) if s.message.audience == "requester"]
         assert told == [
-            "A quick update on #1: we're still waiting to hear back from the third party, and "
-            "we'll keep at it. The next update will be by tomorrow at 10:00 UTC."]
+            "A quick update on #1: we're still waiting to hear back from the third party. "
+            "The next update will be by tomorrow at 10:00 UTC."]
+
+
+async def test_an_unowned_tickets_requester_answering_a_wait_gets_one_cadence_not_two(
+        sqlite_url):
+    # The wait paused the first response; the answer resumes it. No second update
+    # cadence starts beside it, so nothing is apologised for twice at one moment.
+    async with FlowDesk(sqlite_url) as desk:
+        await desk.staffed()
+        await desk.dm("ann", "The VPN drops")
+        await desk.command("sam", "ticket wait 1 requester Which VPN client do you use?")
+        await desk.requester_says("ann", 1, "The built-in one")
+        kinds = sorted(p.kind.value for p in await desk.open_promises(1)
+                       if p.kind.value in ("first_response", "status_update", "follow_up"))
+        assert kinds == ["first_response"], kinds
+        heard = await live(desk, desk.clock.now() + timedelta(days=2))
+        told = [(when, s.text) for when, s in heard if s.message.audience == "requester"]
+        assert told, "the first response lapsed and was covered"
+        moments = [when for when, _ in told]
+        assert len(moments) == len(set(moments)), told  # never two updates at once
+        assert not any("The desk" in text for _, text in told), told

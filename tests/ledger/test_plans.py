@@ -169,3 +169,10 @@ def test_a_first_response_missed_again_says_nobody_has_yet_not_that_work_goes_on
                              misses=2))
     assert plan.update.text.startswith("An update on #7: we said someone would reply by")
     assert "nobody has yet" in plan.update.text and "working on it" not in plan.update.text
+
+
+def test_a_status_update_on_a_ticket_nobody_owns_names_nobody():
+    plan = plan_cover(inputs(PromiseKind.STATUS_UPDATE, the_ticket=ticket(owner=None),
+                             owner=None))
+    assert "waiting for someone on the team to pick it up" in plan.update.text
+    assert "still with" not in plan.update.text and "The desk" not in plan.update.text

@@ -13,6 +13,7 @@ from datetime import timedelta
 
 from bot.core import Button, IncomingMessage
 from bot.domain.people import Role
+from bot.domain.promises import UPDATE_KINDS
 from bot.domain.tickets import Ticket, TicketAction, TicketStatus
 from bot.desk.cards import queue_card
 from bot.desk.context import Context
@@ -115,8 +116,12 @@ async def requester_wrote(ctx: Context, ticket: Ticket, text: str) -> None:
     # While resolved, words ("thanks!") are not an answer: the yes/no buttons are.
     await ctx.uow.promises.keep(ticket.id, "requester_reply", ctx.now)
     if ticket.status is TicketStatus.WAITING_REQUESTER:
+        # Leaving the wait resumes the desk's paused promises; a cadence starts only
+        # when none of them was an update (one cadence, never two).
         ticket = await change_status(ctx, ticket, TicketAction.RESUME)
-        await start_update_cadence(ctx, ticket)
+        if not any(p.kind in UPDATE_KINDS
+                   for p in await ctx.uow.promises.open_for_ticket(ticket.id)):
+            await start_update_cadence(ctx, ticket)
         owner = await ctx.uow.people.get(ticket.owner_id) if ticket.owner_id else None
         await ctx.post(to_requester(ticket, ctx.t(
             "agent.resumed" if owner else "agent.resumed_unowned",
