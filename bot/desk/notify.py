@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from bot.core import Button, OutboundMessage
 from bot.domain.people import Person, Role, Workspace
 from bot.domain.tickets import Ticket
+
+if TYPE_CHECKING:  # the context posts through these helpers' messages, not the reverse
+    from bot.desk.context import Context
 
 
 def to_requester(ticket: Ticket, text: str, buttons: tuple[Button, ...] = ()) -> OutboundMessage:
@@ -29,6 +33,17 @@ def to_agents(ticket: Ticket, text: str) -> OutboundMessage | None:
         return None
     return OutboundMessage(channel_id=ticket.triage_channel_id, thread_id=ticket.triage_message_id,
                            text=text, ticket_number=ticket.number, audience="agents")
+
+
+async def tell_staff(ctx: Context, ticket: Ticket, owner: Person | None, text: str) -> str:
+    """Post ``text`` about ``ticket`` to its owner, else to the agents' thread, else to
+    nobody (it stays on the timeline). Returns which, as the suffix the callers' template
+    keys use for it: ``""`` (the owner), ``"_team"`` (the agents) or ``"_kept"`` (nobody)."""
+    staff = to_person(owner, text, ticket) if owner is not None else to_agents(ticket, text)
+    if staff is None:
+        return "_kept"
+    await ctx.post(staff, ticket_id=ticket.id)
+    return "" if owner is not None else "_team"
 
 
 def confirmation_buttons(ticket: Ticket, yes: str, no: str) -> tuple[Button, ...]:

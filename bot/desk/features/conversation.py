@@ -18,7 +18,7 @@ from bot.domain.tickets import Ticket, TicketAction, TicketStatus
 from bot.desk.cards import queue_card
 from bot.desk.context import Context
 from bot.desk.features.intake import is_intake_channel, open_ticket
-from bot.desk.notify import to_agents, to_person, to_requester
+from bot.desk.notify import tell_staff, to_agents, to_person, to_requester
 from bot.desk.features.resolution import record_comment_if_expected, reopen_ticket
 from bot.desk.quoting import defang, excerpt
 from bot.desk.features.lookup import change_status, ticket_of_button
@@ -176,12 +176,9 @@ async def pass_on_thanks(ctx: Context, ticket: Ticket, text: str, *, in_thread: 
     passed = ctx.t("resolution.thanks_owner" if ticket.status is TicketStatus.CLOSED
                    else "resolution.thanks_owner_resolved",
                    requester=ctx.person.name, ref=ticket.ref, text=defang(excerpt(text)))
-    staff = to_person(owner, passed, ticket) if owner is not None else to_agents(ticket, passed)
-    if staff is not None:
-        await ctx.post(staff, ticket_id=ticket.id)
+    told = await tell_staff(ctx, ticket, owner, passed)
     key = "resolution.thanks_noted" if in_thread else "resolution.thanks_added"
-    key += "" if owner is not None else "_team" if staff is not None else "_kept"
-    said = ctx.t(key, owner=owner.name if owner else "", ref=ticket.ref)
+    said = ctx.t(key + told, owner=owner.name if owner else "", ref=ticket.ref)
     if in_thread:
         await ctx.post(to_requester(ticket, said), ticket_id=ticket.id)
     else:

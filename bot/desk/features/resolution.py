@@ -19,7 +19,7 @@ from bot.domain.promises import PromiseKind
 from bot.domain.tickets import Ticket, TicketAction, TicketStatus
 from bot.desk.cards import queue_card
 from bot.desk.context import Context
-from bot.desk.notify import confirmation_buttons, to_agents, to_person, to_requester
+from bot.desk.notify import confirmation_buttons, tell_staff, to_person, to_requester
 from bot.desk.quoting import defang, excerpt
 from bot.desk.features.lookup import (
     change_status, load_ticket, load_visible_ticket, split_number, ticket_of_button, when_for,
@@ -145,9 +145,7 @@ async def reopen_ticket(ctx: Context, ticket: Ticket,
     if words:
         text += "\n" + ctx.t("intake.requester_said", requester=requester.name,
                              text=defang(excerpt(words)))
-    staff = to_person(owner, text, ticket) if owner is not None else to_agents(ticket, text)
-    if staff is not None:
-        await ctx.post(staff, ticket_id=ticket.id)
+    await tell_staff(ctx, ticket, owner, text)
     await queue_card(ctx, ticket)
 
 
@@ -204,13 +202,9 @@ async def record_comment_if_expected(ctx: Context, ticket: Ticket, text: str) ->
     owner = await ctx.uow.people.get(ticket.owner_id) if ticket.owner_id else None
     passed = ctx.t("resolution.comment_owner", requester=ctx.person.name, ref=ticket.ref,
                    rating=feedback[-1].body, text=defang(excerpt(text)))
-    staff = to_person(owner, passed, ticket) if owner is not None else to_agents(ticket, passed)
-    if staff is not None:
-        await ctx.post(staff, ticket_id=ticket.id)
-    key = ("resolution.comment_thanks" if owner is not None
-           else "resolution.comment_thanks_team" if staff is not None
-           else "resolution.comment_thanks_kept")
-    await ctx.post(to_requester(ticket, ctx.t(key, owner=owner.name if owner else "",
+    told = await tell_staff(ctx, ticket, owner, passed)
+    await ctx.post(to_requester(ticket, ctx.t("resolution.comment_thanks" + told,
+                                              owner=owner.name if owner else "",
                                               ref=ticket.ref)), ticket_id=ticket.id)
     return True
 
