@@ -5,8 +5,7 @@ from __future__ import annotations
 import logging
 
 from bot.desk.policy import Desk
-from bot.domain.people import Role
-from bot.desk.notify import to_person
+from bot.desk.notify import admins_of, to_person
 from bot.desk.quoting import excerpt
 
 logger = logging.getLogger(__name__)
@@ -25,13 +24,11 @@ def dead_letter_alerter(desk: Desk):
                  else f"<#{row.message.channel_id}>")
         text = templates.render("lapse.dead_alert", ref=ref, where=where,
                                 attempts=row.attempts, error=excerpt(str(error), 200))
-        admins = {p.external_id: p for p in await uow.people.with_role(workspace.id, Role.ADMIN)}
-        for admin_id in sorted(set(admins) | set(desk.admins)):
-            person = admins.get(admin_id) or await uow.people.ensure(
-                workspace.id, admin_id, admin_id, uow.clock.now())
+        admins = await admins_of(uow, workspace, desk.admins, uow.clock.now())
+        for person in admins:
             await uow.outbox.add(workspace.id, workspace.platform, to_person(person, text),
                                  uow.clock.now(), ticket_id=row.ticket_id, kind="alert")
-        if not admins and not desk.admins:
+        if not admins:
             logger.error("no admins to tell that outbox row %d is dead", row.id)
 
     return alert
