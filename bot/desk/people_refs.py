@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 
 # Slack writes <@U123|name> and <#C123|name>; Discord <@123>, <@!123> and <#123>;
 # the console and people typing by hand write @name or a bare id.
@@ -10,14 +11,23 @@ _PERSON = re.compile(r"<@!?([A-Za-z0-9_.-]+)(?:\|([^>]*))?>|@?([A-Za-z0-9_.-]+)"
 _CHANNEL = re.compile(r"^<#([A-Za-z0-9_-]+)(?:\|[^>]*)?>$|^#?([A-Za-z0-9_-]+)$")
 
 
-def person_refs(text: str) -> list[tuple[str, str]]:
-    """Every person named in ``text`` as (platform id or name, display label), in order,
-    without repeats. The label is the name a mention carries, else the reference itself."""
-    found: list[tuple[str, str]] = []
+class PersonRef(NamedTuple):
+    """One person named in command text."""
+
+    ref: str  # their platform id, or the name as typed
+    label: str  # the name a mention carries, else ``ref``
+    bare_mention: bool  # a mention that carries no name (Discord's ``<@id>``)
+
+
+def person_refs(text: str) -> list[PersonRef]:
+    """Every person named in ``text``, in order, without repeats."""
+    found: list[PersonRef] = []
     for match in _PERSON.finditer(text):
         ref = match.group(1) or match.group(3)
-        if ref and ref not in [r for r, _ in found]:
-            found.append((ref, (match.group(2) or ref).strip() or ref))
+        if ref and ref not in [r.ref for r in found]:
+            name = (match.group(2) or "").strip()
+            # A mention labelled with its own id carries no name either.
+            found.append(PersonRef(ref, name or ref, bool(match.group(1)) and name in ("", ref)))
     return found
 
 

@@ -24,11 +24,10 @@ async def _change_roles(ctx: Context, group: str) -> None:
     role = _GROUPS[group]
     changed: list[str] = []
     unchanged: list[str] = []
-    for ref, label in refs:
+    for ref, label, bare_mention in refs:
         # A mention with no name (Discord's <@id>) names nobody yet: the platform shows
         # the mention by the person's name, and their first message fills it in.
-        mentioned = f"<@{ref}" in rest or f"<@!{ref}" in rest
-        known_name = label if label != ref or not mentioned else ""
+        known_name = "" if bare_mention else label
         person = await ctx.uow.people.find(ctx.workspace.id, ref)
         as_written = person.name if person else known_name or f"<@{ref}>"
         platform_role, _ = await ctx.uow.people.platform_grant(person.id) if person \

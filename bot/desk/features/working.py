@@ -104,7 +104,7 @@ async def assign(ctx: Context) -> None:
         raise BadInput("input.need_assignee", "usage.ticket_assign")
     ticket = await load_ticket(ctx, number)
     assert ctx.workspace is not None
-    ref, label = refs[0]
+    ref, label, _ = refs[0]
     owner = await ctx.uow.people.find(ctx.workspace.id, ref)
     if owner is None or not owner.role.at_least(Role.AGENT):
         raise BadInput("input.not_an_agent", name=label)
