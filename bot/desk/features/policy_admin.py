@@ -87,23 +87,18 @@ async def sla(ctx: Context) -> None:
             parse_duration(values["resolve"]) if "resolve" in values else current.resolution)
     except Unreadable as error:
         raise BadInput.unreadable(error, "policy.sla_usage") from None
-    calendar = ctx.policy.calendar
-    said = dict(priority=priority.value,
-                first=format_business_duration(target.first_response, calendar),
-                update=format_business_duration(target.update_interval, calendar),
-                resolve=format_business_duration(target.resolution, calendar))
     problem = out_of_order(target)
+    # A refusal compares the three plainly; the confirmation also gives working days.
+    said = {name: format_business_duration(span, ctx.policy.calendar,
+                                           working_days=problem is None)
+            for name, span in (("first", target.first_response),
+                               ("update", target.update_interval),
+                               ("resolve", target.resolution))}
     if problem is not None:
-        short = dict(first=format_business_duration(target.first_response, calendar,
-                                                    working_days=False),
-                     update=format_business_duration(target.update_interval, calendar,
-                                                     working_days=False),
-                     resolve=format_business_duration(target.resolution, calendar,
-                                                      working_days=False))
-        raise BadInput(f"policy.sla_{problem}", "policy.sla_usage", **short)
+        raise BadInput(f"policy.sla_{problem}", "policy.sla_usage", **said)
     policy = ctx.policy.sla.with_target(priority, target)
     await _save(ctx, "sla", policy.to_dict())
-    await ctx.answer(ctx.t("policy.sla_set", **said))
+    await ctx.answer(ctx.t("policy.sla_set", priority=priority.value, **said))
     ctx.handled = True
 
 
