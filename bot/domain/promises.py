@@ -101,44 +101,42 @@ def is_late(due_at: datetime, now: datetime, grace: timedelta = LATE_AFTER) -> b
     return now - due_at > grace
 
 
-def next_promise_due(missed: Promise, now: datetime, update_interval: timedelta,
-                     calendar: BusinessCalendar) -> datetime:
-    """The new time the bot gives when ``missed`` lapses unkept, in business time.
+def next_promise_span(missed: Promise, update_interval: timedelta,
+                      calendar: BusinessCalendar) -> timedelta:
+    """The business time, from now, to the new time the bot gives when ``missed`` lapses
+    unkept (the new time is ``calendar.add_business_time(now, span)``).
 
-    It is the ticket's update interval of business time from now, but never sooner than
-    the business time the missed promise itself ran for: a missed "5 minutes" must not
-    turn into an update every 5 minutes. A missed resolution target is followed by the
-    update cadence, so only the interval counts there. Either way the new time falls in
-    the desk's open hours (or exactly at an opening), never on a weekend or a holiday.
+    It is the ticket's update interval, but never less than the business time the missed
+    promise itself ran for: a missed "5 minutes" must not turn into an update every 5
+    minutes. A missed resolution target is followed by the update cadence, so only the
+    interval counts there. Either way the new time falls in the desk's open hours (or
+    exactly at an opening), never on a weekend or a holiday.
     """
-    span = update_interval
-    if missed.kind is not PromiseKind.RESOLUTION:
-        span = max(span, calendar.business_time_between(missed.made_at, missed.due_at))
-    return calendar.add_business_time(now, span)
+    if missed.kind is PromiseKind.RESOLUTION:
+        return update_interval
+    return max(update_interval, calendar.business_time_between(missed.made_at, missed.due_at))
+
+
+def warn_time_for_span(start: datetime, span: timedelta, fraction: float,
+                       calendar: BusinessCalendar) -> datetime | None:
+    """When to give the owner a heads-up about a promise made at ``start`` and due
+    ``span`` of business time later (at ``calendar.add_business_time(start, span)``):
+    once ``fraction`` of that span has passed. None when the span is empty (nobody is at
+    work to be warned), so a heads-up never lands outside open hours and never after the
+    time it warns about."""
+    if span <= timedelta(0):
+        return None
+    # Adding business time only moves later, so capping the share caps the instant.
+    return calendar.add_business_time(start, min(span * fraction, span))
 
 
 def warn_time(start: datetime, due: datetime, fraction: float,
               calendar: BusinessCalendar) -> datetime | None:
-    """When to give the owner a heads-up about a promise made at ``start`` and due at
-    ``due``: once ``fraction`` of the business time between them has passed. None when
-    no business time lies between them (nobody is at work to be warned), so a heads-up
-    never lands outside open hours and never after the time it warns about."""
-    span = calendar.business_time_between(start, due)
-    if span <= timedelta(0):
-        return None
-    return min(calendar.add_business_time(start, span * fraction), due)
-
-
-def remaining_at(promise: Promise, now: datetime, calendar: BusinessCalendar) -> timedelta:
-    """The business time ``promise`` has left at ``now`` (zero once it is due): what it
-    keeps while its clock is paused."""
-    return calendar.business_time_between(now, promise.due_at)
-
-
-def resumed_due(remaining: timedelta, now: datetime, calendar: BusinessCalendar) -> datetime:
-    """When a paused promise falls due once its clock runs again at ``now``: the business
-    time it had left, from now (at the next opening when nothing was left)."""
-    return calendar.add_business_time(now, remaining)
+    """The heads-up (see :func:`warn_time_for_span`) for a promise made at ``start`` and
+    due at any time ``due`` (an agent's own time may fall outside open hours)."""
+    warn = warn_time_for_span(start, calendar.business_time_between(start, due), fraction,
+                              calendar)
+    return None if warn is None else min(warn, due)
 
 
 def should_escalate(misses_in_row: int, is_p1: bool) -> bool:

@@ -28,8 +28,8 @@ from bot.desk.policy import DeskPolicy
 from bot.domain.people import Person, Workspace
 from bot.domain.priority import Priority
 from bot.domain.promises import (
-    WAITS_ON_REQUESTER, Promise, PromiseKind, is_late, next_promise_due, should_escalate,
-    warn_time,
+    WAITS_ON_REQUESTER, Promise, PromiseKind, is_late, next_promise_span, should_escalate,
+    warn_time_for_span,
 )
 from bot.domain.tickets import Ticket, TicketAction, TicketStatus, transition
 from bot.domain.timefmt import format_when
@@ -152,7 +152,8 @@ def _plan_desk_promise(inputs: CoverInputs) -> CoverPlan:
         next_due = relies_on[1]
     else:
         interval = policy.sla.target(ticket.priority).update_interval
-        next_due = next_promise_due(promise, now, interval, policy.calendar)
+        next_span = next_promise_span(promise, interval, policy.calendar)
+        next_due = policy.calendar.add_business_time(now, next_span)
     misses = promise.misses_in_row + 1
     owner = inputs.owner
     owner_name = owner.name if owner else t("card.unowned")
@@ -201,7 +202,7 @@ def _plan_desk_promise(inputs: CoverInputs) -> CoverPlan:
     next_promise = None if relies_on else NextPromise(
         next_kind, next_due, owner_id=promise.owner_id, text=promise.text,
         misses_in_row=misses,
-        warn_at=warn_time(now, next_due, policy.sla.warn_at, policy.calendar))
+        warn_at=warn_time_for_span(now, next_span, policy.sla.warn_at, policy.calendar))
     # A new status update or follow-up replaces whichever of the two is open: a ticket
     # has one update cadence.
     cancel = None

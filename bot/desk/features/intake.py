@@ -16,7 +16,7 @@ from datetime import timedelta
 from bot.core import IncomingMessage, OutboundMessage, ReactionAdded
 from bot.domain.people import Person, Role
 from bot.domain.priority import Impact, Priority, PriorityDecision, Urgency
-from bot.domain.promises import PromiseKind
+from bot.domain.promises import PromiseKind, warn_time_for_span
 from bot.domain.sla import format_business_duration
 from bot.domain.tickets import Ticket, TicketAction, TicketStatus, subject_from, transition
 from bot.domain.timefmt import format_when
@@ -51,7 +51,7 @@ async def open_ticket(ctx: Context, requester: Person, text: str, *, channel_id:
     decision = PriorityDecision.computed(Impact.MEDIUM, Urgency.MEDIUM)
     span = await expected_first_response(ctx, decision.priority)
     due = policy.calendar.add_business_time(now, span)
-    warn_at = policy.calendar.add_business_time(now, span * policy.sla.warn_at)
+    warn_at = warn_time_for_span(now, span, policy.sla.warn_at, policy.calendar)
     triage = await uow.workspaces.channels(workspace.id, "triage")
 
     number = await uow.workspaces.take_ticket_number(workspace.id)

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from bot.domain.errors import DomainError, Unreadable
 from bot.domain.people import Role
-from bot.domain.promises import DESK_OWES, remaining_at, resumed_due, warn_time
+from bot.domain.promises import DESK_OWES, warn_time_for_span
 from bot.domain.tickets import (
     IllegalTransition, Ticket, TicketAction, TicketStatus, UnknownTicket, read_row_id,
     read_ticket_number, transition,
@@ -103,7 +103,7 @@ async def pause_desk_clock(ctx: Context, ticket: Ticket) -> None:
     assert ctx.policy is not None
     calendar = ctx.policy.calendar
     await ctx.uow.promises.pause({
-        promise.id: remaining_at(promise, ctx.now, calendar)
+        promise.id: calendar.business_time_between(ctx.now, promise.due_at)
         for promise in await ctx.uow.promises.open_for_ticket(ticket.id)
         if promise.kind in DESK_OWES})
 
@@ -114,8 +114,10 @@ async def resume_desk_clock(ctx: Context, ticket: Ticket) -> None:
     assert ctx.policy is not None
     calendar, share = ctx.policy.calendar, ctx.policy.sla.warn_at
     for promise in await ctx.uow.promises.paused_for_ticket(ticket.id):
-        due = resumed_due(promise.paused_remaining or timedelta(0), ctx.now, calendar)
-        await ctx.uow.promises.resume(promise.id, due, warn_time(ctx.now, due, share, calendar))
+        span = promise.paused_remaining or timedelta(0)
+        # With nothing left it falls due at the next opening, and gives no heads-up.
+        await ctx.uow.promises.resume(promise.id, calendar.add_business_time(ctx.now, span),
+                                      warn_time_for_span(ctx.now, span, share, calendar))
 
 
 def when_for(ctx: Context, moment, person=None) -> str:
