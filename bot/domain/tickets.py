@@ -217,7 +217,7 @@ def read_ticket_number(word: str) -> int:
     number = _decimal(body)
     if number is None:
         first = word[:1]
-        if first in ("#", "-", "+", "−") or first.isdigit() or first.isdecimal():
+        if first in ("#", "-", "+", "−") or first.isdigit():
             raise Unreadable("input.not_a_ticket_number", text=word)
         raise Unreadable("input.need_ticket_number")
     if not 1 <= number <= MAX_TICKET_NUMBER:

@@ -150,7 +150,7 @@ _THANKS_AGAIN = re.compile(r"\b(thanks|thank\s+you)\s+again\b", re.IGNORECASE)
 _TROUBLE = re.compile(
     r"\?|\b(but|still|not|no|never|again|however|although|though|except|issue|issues|"
     r"problem|problems|error|errors|broke|broken|break|fail\w*|crash\w*|wrong|another|"
-    r"also|please|pls|can|could|would|will|help|stopped|stop|doesn|didn|isn|won|can)\b|n't",
+    r"also|please|pls|can|could|would|will|help|stopped|stop|doesn|didn|isn|won)\b|n't",
     re.IGNORECASE)
 
 
