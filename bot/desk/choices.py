@@ -27,8 +27,7 @@ async def ticket_choices(db: Database, desk: Desk, platform: str, workspace_id: 
     """``(number, subject)`` of up to ``limit`` tickets ``actor`` may see whose number
     starts with, or whose subject contains, ``typed``; newest first. Nothing is
     written: someone the desk has never seen simply has no tickets."""
-    desk_wide = (actor.user_id in desk.admins or actor.is_platform_admin
-                 or actor.platform_role in _PLATFORM_DESK_ROLES)
+    desk_wide = desk.is_admin(actor) or actor.platform_role in _PLATFORM_DESK_ROLES
     async with db.reading() as uow:
         return await uow.tickets.visible_choices(
             platform, workspace_id, actor.user_id, desk_wide=desk_wide, desk_roles=_DESK_ROLES,

@@ -62,7 +62,7 @@ async def resolve_identity(ctx: Context, call_next: Next) -> None:
                                          ctx.now, email=actor.email, tz=actor.tz)
     ctx.person = await _apply_platform_role(ctx, ctx.person, actor)
     ctx.role = ctx.person.role
-    if actor.user_id in ctx.desk.admins or actor.is_platform_admin:
+    if ctx.desk.is_admin(actor):
         ctx.role = Role.ADMIN
     ctx.policy = ctx.desk.policy(ctx.workspace)
     await call_next(ctx)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.clock import Clock
+from bot.core import Actor
 from bot.domain.calendar import BusinessCalendar
 from bot.domain.errors import DomainError, Phrase, Unreadable
 from bot.domain.people import Workspace
@@ -124,6 +125,11 @@ class Desk:
             detail = f"missing {error}" if isinstance(error, KeyError) else str(error)
             raise SettingsError(f"{current}: {detail}.") from None
         return cls(settings, clock, templates, defaults)
+
+    def is_admin(self, actor: Actor) -> bool:
+        """True when ``actor`` administers the desk whatever role is stored for them:
+        named in HELPDESK_ADMINS, or an admin of the platform's own workspace."""
+        return actor.user_id in self.admins or actor.is_platform_admin
 
     def policy(self, workspace: Workspace) -> DeskPolicy:
         """The policy in force for ``workspace``."""
