@@ -59,6 +59,13 @@ class FlowDesk(DeskHarness):
             self.adapter.transcript()
         del self.adapter.sent[mark:]
 
+    async def claimed(self, text: str = "The VPN drops every few minutes", **staff) -> None:
+        """Ann's ticket #1 (her first message ``text``), claimed by Sam at once, on a desk
+        ``staffed(**staff)``."""
+        await self.staffed(**staff)
+        await self.dm("ann", text)
+        await self.command("sam", "ticket claim 1")
+
     # ---- reading what was said -------------------------------------------------------
 
     def texts(self) -> list[str]:
@@ -76,6 +83,10 @@ class FlowDesk(DeskHarness):
     def since(self, mark: int) -> list[Sent]:
         """Messages sent after ``mark`` (a previous ``len(desk.adapter.sent)``)."""
         return self.adapter.sent[mark:]
+
+    def requester_said(self, mark: int) -> list[str]:
+        """What the requester was told after ``mark``, wherever they were told it."""
+        return [s.text for s in self.since(mark) if s.message.audience == "requester"]
 
     def private_to(self, user: str) -> list[Sent]:
         """Messages only ``user`` sees: ephemeral answers and direct messages."""
@@ -183,6 +194,22 @@ class FlowDesk(DeskHarness):
         ticket = await self.ticket(number)
         async with self.db.unit_of_work() as uow:
             return await uow.promises.open_for_ticket(ticket.id)
+
+
+async def live(desk: FlowDesk, until: datetime, step: timedelta = timedelta(minutes=30)):
+    """Let time pass in steps, as a running desk would see it; returns (when, message)
+    for everything said meanwhile."""
+    heard = []
+    while desk.clock.now() < until:
+        mark = len(desk.adapter.sent)
+        await desk.advance(min(step, until - desk.clock.now()))
+        heard += [(desk.clock.now(), s) for s in desk.since(mark)]
+    return heard
+
+
+def requester_heard(heard: list[tuple[datetime, Sent]]) -> list[str]:
+    """What the requester was told in ``heard`` (as :func:`live` returns it)."""
+    return [s.text for _, s in heard if s.message.audience == "requester"]
 
 
 def full_text(sent: Sent) -> str:

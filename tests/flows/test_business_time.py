@@ -11,24 +11,13 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta, timezone
 
 from bot.domain.calendar import BusinessCalendar
-from tests.flows.story import FlowDesk
+from tests.flows.story import FlowDesk, live, requester_heard
 
 UTC = timezone.utc
 # Friday 7 June 2030, 16:30 UTC: half an hour before the default desk (Mon-Fri 09-17 UTC)
 # closes for the weekend.
 FRIDAY_1630 = datetime(2030, 6, 7, 16, 30, tzinfo=UTC)
 DEFAULT = BusinessCalendar.weekdays(time(9), time(17), "UTC")
-
-
-async def live(desk: FlowDesk, until: datetime, step: timedelta = timedelta(minutes=30)):
-    """Let time pass in steps, as a running desk would see it; returns (when, message)
-    for everything said meanwhile."""
-    heard = []
-    while desk.clock.now() < until:
-        mark = len(desk.adapter.sent)
-        await desk.advance(min(step, until - desk.clock.now()))
-        heard += [(desk.clock.now(), s) for s in desk.since(mark)]
-    return heard
 
 
 async def _p1_claimed_friday(desk: FlowDesk) -> None:
@@ -44,7 +33,7 @@ async def test_a_p1_claimed_friday_afternoon_lapses_monday_and_is_due_an_hour_la
         assert desk.requester_thread(1)[-1].text.endswith(
             "They'll update you by Monday at 09:30 UTC, or sooner if there's news.")
         heard = await live(desk, datetime(2030, 6, 10, 9, 31, tzinfo=UTC))
-        told = [s.text for _, s in heard if s.message.audience == "requester"]
+        told = requester_heard(heard)
         assert told == [
             "A quick update on #1: there's no news yet, and it's still with Sam. The next update will be by "
             "today at 10:30 UTC."]
@@ -60,7 +49,7 @@ async def test_a_holiday_monday_moves_everything_to_tuesday(sqlite_url):
         assert desk.requester_thread(1)[-1].text.endswith(
             "They'll update you by Tuesday at 09:30 UTC, or sooner if there's news.")
         heard = await live(desk, datetime(2030, 6, 11, 9, 31, tzinfo=UTC), timedelta(hours=1))
-        told = [s.text for _, s in heard if s.message.audience == "requester"]
+        told = requester_heard(heard)
         assert told == [
             "A quick update on #1: there's no news yet, and it's still with Sam. The next update will be by "
             "today at 10:30 UTC."]
@@ -78,7 +67,7 @@ async def test_the_night_dst_begins_in_london(sqlite_url):
         assert desk.requester_thread(1)[-1].text.endswith(
             "They'll update you by tomorrow at 09:30 BST, or sooner if there's news.")
         heard = await live(desk, datetime(2031, 3, 30, 8, 31, tzinfo=UTC), timedelta(hours=1))
-        told = [s.text for _, s in heard if s.message.audience == "requester"]
+        told = requester_heard(heard)
         assert told == [
             "A quick update on #1: there's no news yet, and it's still with Sam. The next update will be by "
             "today at 10:30 BST."]
@@ -95,7 +84,7 @@ async def test_a_missed_follow_up_is_promised_again_in_business_time(sqlite_url)
         await desk.command("sam", "ticket claim 1")
         await desk.command("sam", "ticket followup 1 3d")
         heard = await live(desk, datetime(2030, 6, 10, 16, 56, tzinfo=UTC), timedelta(hours=1))
-        lapses = [s.text for _, s in heard if s.message.audience == "requester"]
+        lapses = requester_heard(heard)
         assert lapses == [
             "An update on #1: we said we'd update you by today at 16:55 UTC and haven't yet. "
             "Sorry about that. You'll get an update by tomorrow at "

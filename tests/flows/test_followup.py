@@ -14,15 +14,9 @@ from bot.domain.promises import PromiseKind
 from tests.flows.story import FlowDesk
 
 
-async def _claimed(desk: FlowDesk) -> None:
-    await desk.staffed()
-    await desk.dm("ann", "The VPN drops every few minutes")
-    await desk.command("sam", "ticket claim 1")
-
-
 async def test_moving_a_follow_up_later_tells_the_requester_it_moved(sqlite_url):
     async with FlowDesk(sqlite_url) as desk:
-        await _claimed(desk)
+        await desk.claimed()
         await desk.command("sam", "ticket followup 1 1h")
         await desk.command("sam", "ticket followup 1 3h waiting for the vendor")
         assert desk.requester_thread(1)[-1].text == (
@@ -42,7 +36,7 @@ async def test_moving_a_follow_up_later_tells_the_requester_it_moved(sqlite_url)
 
 async def test_a_follow_up_later_than_the_stated_update_time_is_a_move_too(sqlite_url):
     async with FlowDesk(sqlite_url) as desk:
-        await _claimed(desk)  # "They'll update you by tomorrow at 10:00 UTC"
+        await desk.claimed()  # "They'll update you by tomorrow at 10:00 UTC"
         await desk.command("sam", "ticket followup 1 2d")
         assert desk.requester_thread(1)[-1].text.startswith(
             "A change of plan on #1: we need a little longer, so the update we said would come "
@@ -51,7 +45,7 @@ async def test_a_follow_up_later_than_the_stated_update_time_is_a_move_too(sqlit
 
 async def test_moving_a_follow_up_earlier_is_just_the_new_time(sqlite_url):
     async with FlowDesk(sqlite_url) as desk:
-        await _claimed(desk)
+        await desk.claimed()
         await desk.command("sam", "ticket followup 1 3h")
         await desk.command("sam", "ticket followup 1 1h")
         assert desk.requester_thread(1)[-1].text == "Sam will update you on #1 by today at 11:00 UTC."
@@ -61,12 +55,12 @@ async def test_moving_a_follow_up_earlier_is_just_the_new_time(sqlite_url):
 
 async def test_a_follow_up_on_a_resolved_ticket_is_refused(sqlite_url):
     async with FlowDesk(sqlite_url) as desk:
-        await _claimed(desk)
+        await desk.claimed()
         await desk.command("sam", "ticket resolve 1 Replaced the cable")
         mark = len(desk.adapter.sent)
         await desk.command("sam", "ticket followup 1 1h")
         assert desk.last().text == (
             "#1 is resolved, awaiting the requester's confirmation, so there's no update to "
             "promise. Reopen it first if it needs more work.")
-        assert [s for s in desk.since(mark) if s.message.audience == "requester"] == []
+        assert desk.requester_said(mark) == []
         assert [p for p in await desk.open_promises(1) if p.kind is PromiseKind.FOLLOW_UP] == []

@@ -15,16 +15,12 @@ from bot.domain.tickets import TicketStatus
 from tests.flows.story import FlowDesk, full_text
 
 
-async def _claimed(desk: FlowDesk, **staff) -> None:
-    """Ann's printer ticket #1, claimed by Sam at Monday 10:00."""
-    await desk.staffed(**staff)
-    await desk.dm("ann", "The printer is jammed")
-    await desk.command("sam", "ticket claim 1")
+PRINTER = "The printer is jammed"  # what Ann opens ticket #1 with in these stories
 
 
 async def _closed(desk: FlowDesk, **staff) -> None:
     """#1 resolved by Sam and confirmed solved by Ann."""
-    await _claimed(desk, **staff)
+    await desk.claimed(PRINTER, **staff)
     await desk.command("sam", "ticket resolve 1 Replaced the drum")
     await desk.press_button("ann", desk.requester_thread(1)[-1], "Yes, it's solved")
     assert (await desk.ticket(1)).status is TicketStatus.CLOSED
@@ -34,7 +30,7 @@ async def _closed(desk: FlowDesk, **staff) -> None:
 
 async def test_escalating_with_no_leads_promises_the_requester_nothing(sqlite_url):
     async with FlowDesk(sqlite_url) as desk:
-        await _claimed(desk)
+        await desk.claimed(PRINTER)
         mark = len(desk.adapter.sent)
         await desk.command("sam", "ticket escalate 1 the whole floor is down")
         said = desk.since(mark)
@@ -55,7 +51,7 @@ async def test_escalating_with_no_leads_promises_the_requester_nothing(sqlite_ur
 
 async def test_escalating_with_a_lead_still_tells_the_requester(sqlite_url):
     async with FlowDesk(sqlite_url) as desk:
-        await _claimed(desk, leads=("lee",))
+        await desk.claimed(PRINTER, leads=("lee",))
         await desk.command("sam", "ticket escalate 1")
         assert desk.requester_thread(1)[-1].text.startswith("I've asked a lead to look at #1")
         assert desk.private_to("sam")[-1].text == "Escalated #1 to Lee."
@@ -75,14 +71,14 @@ async def test_an_unowned_ticket_is_escalated_without_a_capital_the_desk(sqlite_
 
 async def test_a_question_to_the_requester_is_relayed_as_written(sqlite_url):
     async with FlowDesk(sqlite_url) as desk:
-        await _claimed(desk)
+        await desk.claimed(PRINTER)
         await desk.command("sam", "ticket reply 1 Which floor is the printer on?")
         assert desk.requester_thread(1)[-1].text == "Sam: Which floor is the printer on?"
 
 
 async def test_the_next_update_after_a_reply_is_its_own_paragraph(sqlite_url):
     async with FlowDesk(sqlite_url) as desk:
-        await _claimed(desk)
+        await desk.claimed(PRINTER)
         await desk.command("sam", "ticket reply 1 I've ordered a new drum.")
         assert desk.requester_thread(1)[-1].text == (
             "Sam: I've ordered a new drum.\n\nThe next update will be by tomorrow at 10:00 UTC.")
@@ -90,7 +86,7 @@ async def test_the_next_update_after_a_reply_is_its_own_paragraph(sqlite_url):
 
 async def test_a_follow_ups_words_are_the_agents_own_line(sqlite_url):
     async with FlowDesk(sqlite_url) as desk:
-        await _claimed(desk)
+        await desk.claimed(PRINTER)
         await desk.command("sam", "ticket followup 1 2h check the VPN logs")
         assert desk.requester_thread(1)[-1].text == (
             "Sam will update you on #1 by today at 12:00 UTC.\nSam: check the VPN logs")
@@ -98,7 +94,7 @@ async def test_a_follow_ups_words_are_the_agents_own_line(sqlite_url):
 
 async def test_the_timeline_says_what_happened(sqlite_url):
     async with FlowDesk(sqlite_url) as desk:
-        await _claimed(desk)
+        await desk.claimed(PRINTER)
         await desk.command("sam", "ticket reply 1 Can you restart it?")
         await desk.command("sam", "ticket note 1 looks like hardware")
         await desk.command("sam", "ticket resolve 1 Replaced the drum")
@@ -117,7 +113,7 @@ async def test_the_timeline_says_what_happened(sqlite_url):
 
 async def test_nothing_marked_as_a_note_in_the_triage_thread_reaches_the_requester(sqlite_url):
     async with FlowDesk(sqlite_url) as desk:
-        await _claimed(desk)
+        await desk.claimed(PRINTER)
         for text in ("NOTE- the vendor owes us", "Note - call them back", "note: drum",
                      "[note] spare in B2", "(note) asked Kim", "internal: VIP user",
                      "Note— cheaper part", "#note toner"):
@@ -177,7 +173,7 @@ async def test_a_thank_you_long_after_a_close_is_a_new_message(sqlite_url):
 
 async def test_not_yet_asks_what_is_still_wrong(sqlite_url):
     async with FlowDesk(sqlite_url) as desk:
-        await _claimed(desk)
+        await desk.claimed(PRINTER)
         await desk.command("sam", "ticket resolve 1")
         await desk.press_button("ann", desk.requester_thread(1)[-1], "No, not yet")
         text = desk.requester_thread(1)[-1].text
@@ -240,7 +236,7 @@ async def test_a_closed_tickets_card_offers_only_a_reopen(sqlite_url):
 
 async def test_a_resolved_tickets_card_offers_a_reply_and_a_reopen(sqlite_url):
     async with FlowDesk(sqlite_url) as desk:
-        await _claimed(desk)
+        await desk.claimed(PRINTER)
         await desk.command("sam", "ticket resolve 1")
         assert [b.label for b in desk.cards(1)[-1].message.buttons] == ["Reply", "Reopen"]
 
@@ -249,7 +245,7 @@ async def test_a_resolved_tickets_card_offers_a_reply_and_a_reopen(sqlite_url):
 
 async def test_waiting_on_a_party_named_with_waiting_on_is_said_once(sqlite_url):
     async with FlowDesk(sqlite_url) as desk:
-        await _claimed(desk)
+        await desk.claimed(PRINTER)
         await desk.command("sam", "ticket wait 1 third-party waiting on Canon")
         text = desk.requester_thread(1)[-1].text
         assert "we're waiting on Canon before" in text and "waiting on waiting" not in text
@@ -359,7 +355,7 @@ async def test_words_that_are_not_a_thank_you_on_a_resolved_ticket_say_it_is_not
     # Asked "Has this solved your problem?", Ann writes that it hasn't. The desk must not
     # later close it "since we didn't hear back": it is back in progress, Sam has her words.
     async with FlowDesk(sqlite_url) as desk:
-        await _claimed(desk)
+        await desk.claimed(PRINTER)
         await desk.command("sam", "ticket resolve 1 Replaced the drum")
         mark = len(desk.adapter.sent)
         await desk.requester_says("ann", 1, "thanks, but still slow sometimes")

@@ -25,7 +25,7 @@ async def test_raising_the_priority_after_its_target_passed_tells_the_requester_
         await desk.advance(timedelta(hours=2))
         mark = len(desk.adapter.sent)
         await desk.command("sam", "ticket priority 1 P1")
-        told = [s.text for s in desk.since(mark) if s.message.audience == "requester"]
+        told = desk.requester_said(mark)
         # P1's first reply (counted from the opening) had passed: counted from now.
         [first] = await _due(desk, PromiseKind.FIRST_RESPONSE)
         assert desk.clock.now() < first < MONDAY + timedelta(days=1)
@@ -34,7 +34,7 @@ async def test_raising_the_priority_after_its_target_passed_tells_the_requester_
         # Nothing lapses at once, and no lapse ever quotes a time the desk never gave.
         mark = len(desk.adapter.sent)
         await desk.advance(timedelta(minutes=1))
-        assert [s for s in desk.since(mark) if s.message.audience == "requester"] == []
+        assert desk.requester_said(mark) == []
 
 
 async def test_lowering_the_priority_keeps_the_times_given(sqlite_url):
@@ -46,7 +46,7 @@ async def test_lowering_the_priority_keeps_the_times_given(sqlite_url):
         mark = len(desk.adapter.sent)
         await desk.command("sam", "ticket priority 1 P4")
         assert await _due(desk, PromiseKind.FIRST_RESPONSE) == given
-        assert [s for s in desk.since(mark) if s.message.audience == "requester"] == []
+        assert desk.requester_said(mark) == []
 
 
 async def test_a_resolution_target_already_passed_is_not_missed_the_moment_it_is_made(
@@ -60,5 +60,5 @@ async def test_a_resolution_target_already_passed_is_not_missed_the_moment_it_is
         await desk.command("sam", "ticket priority 1 P1")  # P1 resolves in 4 business hours
         assert await _due(desk, PromiseKind.RESOLUTION) == []
         await desk.advance(timedelta(minutes=1))
-        told = [s.text for s in desk.since(mark) if s.message.audience == "requester"]
+        told = desk.requester_said(mark)
         assert not [t for t in told if "longer than we aimed" in t], told

@@ -17,21 +17,9 @@ from bot.domain.promises import PromiseKind, PromiseStatus
 from tests.flows.story import FlowDesk
 
 
-async def _claimed(desk: FlowDesk, **staff) -> None:
-    """Ann's VPN ticket #1, claimed by Sam at Monday 10:00."""
-    await desk.staffed(**staff)
-    await desk.dm("ann", "The VPN drops every few minutes")
-    await desk.command("sam", "ticket claim 1")
-
-
-def _requester_said(desk: FlowDesk, mark: int) -> list[str]:
-    """What the requester was told after ``mark``."""
-    return [s.text for s in desk.since(mark) if s.message.audience == "requester"]
-
-
 async def test_a_follow_up_kept_in_time_needs_no_word_from_the_bot(sqlite_url):
     async with FlowDesk(sqlite_url) as desk:
-        await _claimed(desk)
+        await desk.claimed()
         await desk.command("sam", "ticket followup 1 2h checking the logs")
         assert desk.requester_thread(1)[-1].text == \
             "Sam will update you on #1 by today at 12:00 UTC.\nSam: checking the logs"
@@ -42,18 +30,18 @@ async def test_a_follow_up_kept_in_time_needs_no_word_from_the_bot(sqlite_url):
         await desk.command("sam", "ticket reply 1 The logs show a DNS timeout; fixing it now")
         mark = len(desk.adapter.sent)
         await desk.advance(timedelta(hours=2))
-        assert _requester_said(desk, mark) == []
+        assert desk.requester_said(mark) == []
         [follow_up] = [p for p in await desk.promises(1) if p.kind is PromiseKind.FOLLOW_UP]
         assert follow_up.status is PromiseStatus.KEPT
 
 
 async def test_a_missed_follow_up_is_covered_by_the_bot_with_a_new_time(sqlite_url):
     async with FlowDesk(sqlite_url) as desk:
-        await _claimed(desk)
+        await desk.claimed()
         await desk.command("sam", "ticket followup 1 2h")
         mark = len(desk.adapter.sent)
         await desk.advance(timedelta(hours=2))
-        assert _requester_said(desk, mark) == [
+        assert desk.requester_said(mark) == [
             ("An update on #1: we said we'd update you by today at 12:00 UTC and haven't yet. "
              "Sorry about that. You'll get an update by tomorrow at "
              "12:00 UTC.")]
@@ -68,18 +56,18 @@ async def test_a_missed_follow_up_is_covered_by_the_bot_with_a_new_time(sqlite_u
 
 async def test_a_cover_delivered_late_owns_its_lateness(sqlite_url):
     async with FlowDesk(sqlite_url) as desk:
-        await _claimed(desk)
+        await desk.claimed()
         await desk.command("sam", "ticket followup 1 2h")
         mark = len(desk.adapter.sent)
         await desk.advance(timedelta(hours=3))  # the bot was down at the due time
-        [update] = _requester_said(desk, mark)
+        [update] = desk.requester_said(mark)
         assert update.startswith("Sorry, this update on #1 is late: we said we'd update you "
                                  "by today at 12:00 UTC, and we missed it.")
 
 
 async def test_a_second_miss_in_a_row_escalates_to_the_leads(sqlite_url):
     async with FlowDesk(sqlite_url) as desk:
-        await _claimed(desk, leads=("lee",))
+        await desk.claimed(leads=("lee",))
         await desk.command("sam", "ticket followup 1 2h")
         await desk.advance(timedelta(hours=2))
         assert desk.private_to("lee") == []  # one miss is a reminder, not an escalation
@@ -107,17 +95,17 @@ async def test_a_p1_escalates_on_its_first_miss(sqlite_url):
 
 async def test_a_long_silence_gets_a_still_on_it_update(sqlite_url):
     async with FlowDesk(sqlite_url) as desk:
-        await _claimed(desk)
+        await desk.claimed()
         mark = len(desk.adapter.sent)
         await desk.advance(timedelta(days=1))  # P3 updates every 8 business hours
-        assert _requester_said(desk, mark) == [
+        assert desk.requester_said(mark) == [
             ("A quick update on #1: there's no news yet, and it's still with Sam. The next update will be by "
              "tomorrow at 10:00 UTC.")]
 
 
 async def test_the_owner_is_warned_before_a_breach(sqlite_url):
     async with FlowDesk(sqlite_url) as desk:
-        await _claimed(desk)
+        await desk.claimed()
         await desk.advance(timedelta(hours=5))
         assert len(desk.private_to("sam")) == 1  # only the claim confirmation so far
         await desk.advance(timedelta(hours=1))  # 6 of the 8 business hours: 75%
@@ -140,20 +128,20 @@ async def test_an_unclaimed_ticket_warns_the_triage_channel(sqlite_url):
 
 async def test_waiting_on_a_third_party_replaces_an_outstanding_follow_up(sqlite_url):
     async with FlowDesk(sqlite_url) as desk:
-        await _claimed(desk)
+        await desk.claimed()
         await desk.command("sam", "ticket followup 1 1h")
         await desk.advance(timedelta(hours=1))  # missed; the bot promises a new time
         await desk.command("sam", "ticket wait 1 third-party Cisco support")
         mark = len(desk.adapter.sent)
         await desk.advance(timedelta(days=1))
-        assert len(_requester_said(desk, mark)) == 1, _requester_said(desk, mark)
+        assert len(desk.requester_said(mark)) == 1, desk.requester_said(mark)
 
 
 async def test_the_promise_report_counts_kept_and_covered_promises(sqlite_url):
     async with FlowDesk(sqlite_url) as desk:
         await desk.command("boss", "helpdesk promises")
         assert desk.last().text == "No promises yet: the desk hasn't stated any times."
-        await _claimed(desk)  # the first response is kept by the claim
+        await desk.claimed()  # the first response is kept by the claim
         await desk.advance(timedelta(days=1))  # the status update is covered by the bot
         await desk.command("boss", "helpdesk promises")
         lines = desk.last().text.splitlines()
@@ -168,7 +156,7 @@ async def test_the_promise_report_counts_kept_and_covered_promises(sqlite_url):
 
 async def test_a_miss_counts_against_its_owner_at_once(sqlite_url):
     async with FlowDesk(sqlite_url) as desk:
-        await _claimed(desk)
+        await desk.claimed()
         await desk.command("sam", "ticket followup 1 1h")
         # The bot's update cannot go out yet: the miss is a miss all the same.
         desk.adapter.failures.append(DeliveryError("ratelimited", retry_after=600))

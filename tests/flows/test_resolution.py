@@ -122,7 +122,7 @@ async def test_no_answer_earns_one_reminder_then_a_close_at_the_announced_time(s
         mark = len(desk.adapter.sent)
         await desk.advance(timedelta(days=1, hours=23))  # Thursday 09:00: not yet
         assert (await desk.ticket(1)).status is TicketStatus.RESOLVED
-        assert [s for s in desk.since(mark) if s.message.audience == "requester"] == []
+        assert desk.requester_said(mark) == []
         await desk.advance(timedelta(hours=1))
         assert desk.requester_thread(1)[-1].text == (
             "We've closed #1 as solved, as we said we would without an answer to whether it's "

@@ -19,16 +19,12 @@ from bot.domain.tickets import TicketStatus
 from tests.flows.story import MONDAY, FlowDesk
 
 
-async def _claimed(desk: FlowDesk, **staff) -> None:
-    """Ann's printer ticket #1, claimed by Sam at Monday 10:00."""
-    await desk.staffed(**staff)
-    await desk.dm("ann", "The printer is jammed")
-    await desk.command("sam", "ticket claim 1")
+PRINTER = "The printer is jammed"  # what Ann opens ticket #1 with in these stories
 
 
 async def test_waiting_on_the_requester_is_said_plainly_and_their_reply_resumes_work(sqlite_url):
     async with FlowDesk(sqlite_url) as desk:
-        await _claimed(desk)
+        await desk.claimed(PRINTER)
         await desk.command("sam", "ticket wait 1 requester Which floor is the printer on?")
         assert desk.requester_thread(1)[-1].text == (
             "Sam needs a little more from you to carry on with #1: “Which floor is the printer "
@@ -46,14 +42,14 @@ async def test_waiting_on_the_requester_is_said_plainly_and_their_reply_resumes_
 
 async def test_the_agent_is_not_told_the_ticket_waits_for_their_own_reply(sqlite_url):
     async with FlowDesk(sqlite_url) as desk:
-        await _claimed(desk)
+        await desk.claimed(PRINTER)
         await desk.command("sam", "ticket wait 1 requester Which floor?")
         assert "your reply" not in desk.private_to("sam")[-1].text
 
 
 async def test_a_requester_who_never_answers_gets_one_nudge_then_a_close(sqlite_url):
     async with FlowDesk(sqlite_url) as desk:
-        await _claimed(desk)
+        await desk.claimed(PRINTER)
         await desk.command("sam", "ticket wait 1 requester Which floor?")
         mark = len(desk.adapter.sent)
         await desk.advance(timedelta(days=2))  # Wednesday 10:00: 16 business hours later
@@ -64,7 +60,7 @@ async def test_a_requester_who_never_answers_gets_one_nudge_then_a_close(sqlite_
         mark = len(desk.adapter.sent)
         await desk.advance(timedelta(days=4))  # Sunday: still open, as announced
         assert (await desk.ticket(1)).status is TicketStatus.WAITING_REQUESTER
-        assert [s for s in desk.since(mark) if s.message.audience == "requester"] == []
+        assert desk.requester_said(mark) == []
         await desk.advance(timedelta(days=1))  # Monday 10:00, the announced time
         assert desk.requester_thread(1)[-1].text == (
             "We've closed #1 since we haven't heard back. If it still needs attention, just "
@@ -76,7 +72,7 @@ async def test_a_requester_who_never_answers_gets_one_nudge_then_a_close(sqlite_
 
 async def test_waiting_on_a_third_party_keeps_the_requester_posted(sqlite_url):
     async with FlowDesk(sqlite_url) as desk:
-        await _claimed(desk)
+        await desk.claimed(PRINTER)
         await desk.command("sam", "ticket wait 1 third-party Canon's engineer")
         assert desk.requester_thread(1)[-1].text == (
             "A quick update on #1: we're waiting on Canon's engineer before we can carry on. "
@@ -92,7 +88,7 @@ async def test_waiting_on_a_third_party_keeps_the_requester_posted(sqlite_url):
 
 async def test_a_third_party_with_no_name_is_a_third_party(sqlite_url):
     async with FlowDesk(sqlite_url) as desk:
-        await _claimed(desk)
+        await desk.claimed(PRINTER)
         await desk.command("sam", "ticket wait 1 vendor")
         assert "we're waiting on a third party before we can carry on" in \
             desk.requester_thread(1)[-1].text
@@ -100,7 +96,7 @@ async def test_a_third_party_with_no_name_is_a_third_party(sqlite_url):
 
 async def test_every_status_change_is_in_the_requesters_thread(sqlite_url):
     async with FlowDesk(sqlite_url) as desk:
-        await _claimed(desk, leads=("lee",))
+        await desk.claimed(PRINTER, leads=("lee",))
         await desk.command("sam", "ticket wait 1 third-party Canon")
         await desk.command("sam", "ticket escalate 1")
         await desk.command("sam", "ticket resolve 1 New drum unit")
@@ -113,7 +109,7 @@ async def test_every_status_change_is_in_the_requesters_thread(sqlite_url):
 
 async def test_escalation_reaches_every_lead_and_the_owner_stays_the_contact(sqlite_url):
     async with FlowDesk(sqlite_url) as desk:
-        await _claimed(desk, leads=("lee", "liz"))
+        await desk.claimed(PRINTER, leads=("lee", "liz"))
         await desk.command("sam", "ticket escalate 1 The CEO's printer")
         expected = ("Sam escalated #1 from Ann: “The CEO's printer”. Priority P3, owner Sam.")
         assert [s.text for s in desk.private_to("lee")] == [expected]

@@ -12,8 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from bot.domain.promises import PromiseKind, PromiseStatus
-from tests.flows.story import MONDAY, FlowDesk
-from tests.flows.test_business_time import live
+from tests.flows.story import MONDAY, FlowDesk, live, requester_heard
 
 UTC = timezone.utc
 
@@ -35,7 +34,7 @@ async def test_while_waiting_on_the_requester_only_the_nudge_and_the_close_are_s
         await _waiting(desk)
         mark = len(desk.adapter.sent)
         heard = await live(desk, MONDAY + timedelta(days=7, hours=2), timedelta(hours=1))
-        to_ann = [s.text for _, s in heard if s.message.audience == "requester"]
+        to_ann = requester_heard(heard)
         assert len(to_ann) == 2, to_ann
         assert to_ann[0].startswith("Just checking in on #1")
         assert to_ann[1].startswith("We've closed #1 since we haven't heard back")
@@ -64,7 +63,7 @@ async def test_an_unclaimed_ticket_waiting_on_its_requester_owes_no_first_respon
         await _waiting(desk, claim=False)
         mark = len(desk.adapter.sent)
         heard = await live(desk, MONDAY + timedelta(days=2), timedelta(hours=1))
-        to_ann = [s.text for _, s in heard if s.message.audience == "requester"]
+        to_ann = requester_heard(heard)
         assert [t for t in to_ann if not t.startswith("Just checking in")] == [], to_ann
         assert [s.text for s in desk.since(mark) if s.message.audience == "agents"
                 and not s.message.title] == []
@@ -78,7 +77,7 @@ async def test_waiting_on_a_third_party_still_owes_the_requester_updates(sqlite_
         await desk.command("sam", "ticket wait 1 third-party Microsoft support")
         mark = len(desk.adapter.sent)
         await live(desk, MONDAY + timedelta(days=1, minutes=1), timedelta(hours=1))
-        told = [s.text for s in desk.since(mark) if s.message.audience == "requester"]
+        told = desk.requester_said(mark)
         assert told == [
             "A quick update on #1: we're still waiting to hear back from the third party. "
             "The next update will be by tomorrow at 10:00 UTC."]
