@@ -44,6 +44,9 @@ NONCE_LIMIT = 25
 NO_MENTIONS = discord.AllowedMentions.none()
 THREAD_EXISTS = 160004
 ARCHIVE_MINUTES = 10080
+# What a call to Discord raises when it fails: Discord's answer, or the network's.
+TRANSPORT_ERRORS = (discord.HTTPException, discord.RateLimited, aiohttp.ClientError, OSError,
+                    asyncio.TimeoutError)
 
 
 def nonce_for(key: str, part: int = 0) -> str:
@@ -171,8 +174,7 @@ class Outbound:
             return await self._post(message, key, attempt)
         except ValueError as error:  # an id that is not a snowflake: no retry will help
             raise DeliveryError(f"not a Discord id: {error}", permanent=True) from error
-        except (discord.HTTPException, discord.RateLimited, aiohttp.ClientError, OSError,
-                asyncio.TimeoutError) as error:
+        except TRANSPORT_ERRORS as error:
             raise delivery_error(error) from error
 
     async def _private(self, message: OutboundMessage, key: str, attempt: int) -> Delivery:
@@ -227,25 +229,19 @@ class Outbound:
         parts = parts_of(message) if parts is None else parts
         view = render_view(message.buttons, self.book)
         messageable = self.client.get_partial_messageable(int(target))
-        sent = list(message.parts_sent)
-        for index, part in enumerate(parts):
-            if index < len(sent):
-                continue
-            last = index == len(parts) - 1
+
+        async def send_one(index: int) -> str:
+            part, last = parts[index], index == len(parts) - 1
             try:
                 posted = await messageable.send(
                     part.content, embed=part.embed, view=view if last else None,
                     nonce=nonce_for(key, index), allowed_mentions=NO_MENTIONS,
                     reference=reference if index == 0 else None, mention_author=False)
-            except (discord.HTTPException, discord.RateLimited, aiohttp.ClientError, OSError,
-                    asyncio.TimeoutError) as error:
-                if not sent:
-                    raise
-                failure = delivery_error(error)
-                failure.parts_sent = tuple(sent)
-                raise failure from error
-            sent.append(str(posted.id))
-        return sent
+            except TRANSPORT_ERRORS as error:
+                raise delivery_error(error) from error
+            return str(posted.id)
+
+        return await chunks.send_parts(len(parts), message.parts_sent, send_one)
 
     async def _forum_post(self, forum_id: str, message: OutboundMessage, key: str,
                           attempt: int) -> Delivery:
