@@ -29,7 +29,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.core import Delivery, DeliveryError, OutboundMessage
 from bot.platforms.chunks import send_parts
 from bot.platforms.slack.blocks import (
-    fallback_text, home_view, message_blocks, message_parts, needs_blocks,
+    MESSAGE_TEXT_CHARS, fallback_text, home_view, message_blocks, message_parts, needs_blocks,
 )
 from bot.platforms.slack.limits import MethodLimiter, SlackCallError, delivery_error
 from bot.platforms.slack.markup import mrkdwn
@@ -37,7 +37,6 @@ from bot.platforms.slack.markup import mrkdwn
 logger = logging.getLogger(__name__)
 
 METADATA_TYPE = "helpdesk_outbox"
-TEXT_CHARS = 39_000
 LOOKUP_WINDOW = 6 * 3600.0  # how far back a re-attempt looks for its earlier post
 LOOKUP_PAGES = 3
 LOOKUP_LIMIT = 15  # conversations.* pages hold at most 15 for apps outside the Marketplace
@@ -124,10 +123,6 @@ class SlackSender:
 
         sent = await send_parts(len(parts), message.parts_sent, post_one)
         return Delivery(sent[0], posted_in, message.thread_id)
-
-    async def find_posted(self, channel: str, thread_ts: str | None, key: str) -> str | None:
-        """The ts of a recent message in the thread (or channel) tagged with ``key``."""
-        return (await self.find_posted_keys(channel, thread_ts, [key])).get(key)
 
     async def find_posted_keys(self, channel: str, thread_ts: str | None,
                                keys: list[str]) -> dict[str, str]:
@@ -229,14 +224,14 @@ class SlackSender:
         """``message`` as one Slack message (an edit replaces one)."""
         if needs_blocks(message):
             return {"text": fallback_text(message), "blocks": message_blocks(message)}
-        return {"text": mrkdwn(message.text, TEXT_CHARS)}
+        return {"text": mrkdwn(message.text, MESSAGE_TEXT_CHARS)}
 
-    @staticmethod
-    def _parts(message: OutboundMessage) -> list[dict[str, Any]]:
+    @classmethod
+    def _parts(cls, message: OutboundMessage) -> list[dict[str, Any]]:
         """``message`` as the Slack messages that say all of it, in order."""
         if needs_blocks(message):
             return [{"text": text, "blocks": blocks} for text, blocks in message_parts(message)]
-        return [{"text": mrkdwn(message.text, TEXT_CHARS)}]
+        return [cls._content(message)]
 
 
 async def _post_json(session: aiohttp.ClientSession, url: str, body: dict) -> bool:
