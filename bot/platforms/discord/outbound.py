@@ -261,14 +261,9 @@ class Outbound:
                 logger.info("forum post %s was started by an earlier attempt", thread_id)
                 message = replace(message, parts_sent=(thread_id,))
         if thread_id is None:
-            first = parts[0]
-            view = render_view(message.buttons, self.book) if len(parts) == 1 else None
             created = await self.once.request("POST", f"/channels/{forum_id}/threads", {
                 "name": name, "auto_archive_duration": ARCHIVE_MINUTES,
-                "message": {"content": first.content or "",
-                            "embeds": [first.embed.to_dict()] if first.embed else [],
-                            "components": view.to_components() if view else [],
-                            "allowed_mentions": NO_MENTIONS.to_dict()}})
+                "message": self._payloads(message)[0]})
             thread_id = str(created["id"])
             message = replace(message, parts_sent=(thread_id,))
         self._threads.put(thread_id, True)
