@@ -22,6 +22,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from bot.core.text import excerpt
 from bot.templates import Templates
 
 SUB_COMMAND, STRING, INTEGER, USER, CHANNEL = 1, 3, 4, 6, 7
@@ -205,8 +206,8 @@ def _maybe(templates: Templates, key: str) -> str | None:
 
 
 def _fit(text: str, limit: int = DESCRIPTION_LIMIT) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
+    """``text`` on one line (runs of whitespace made one space), within ``limit``."""
+    return excerpt(" ".join(text.split()), limit)
 
 
 # -- reading what was sent -----------------------------------------------------------------

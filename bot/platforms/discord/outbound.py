@@ -30,6 +30,7 @@ import aiohttp
 import discord
 
 from bot.core import Delivery, DeliveryError, OutboundMessage
+from bot.core.text import excerpt
 from bot.platforms import chunks
 from bot.platforms.discord.inbound import Inbound, _Lru
 from bot.platforms.discord.once import SendOnce
@@ -81,16 +82,12 @@ class Part:
     embed: discord.Embed | None = None
 
 
-def _short(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
 def _fields(message: OutboundMessage) -> list[tuple[str, str]]:
     """The card's fields as Discord takes them: a value longer than a field holds goes
     on in the fields after it, so nothing is cut."""
     fields = []
     for name, value in message.fields:
-        name = _short(name or "\u200b", FIELD_NAME_LIMIT)
+        name = excerpt(name or "\u200b", FIELD_NAME_LIMIT)
         for index, piece in enumerate(split_text(value or "—", FIELD_VALUE_LIMIT)):
             fields.append((name if index == 0 else "\u200b", piece or "—"))
     return fields
@@ -105,7 +102,7 @@ def parts_of(message: OutboundMessage) -> list[Part]:
     """``message`` as the Discord messages that say all of it, in order."""
     if not (message.title or message.fields):
         return [Part(chunk) for chunk in split_text(message.text or "…")]
-    title = _short(message.title or "", TITLE_LIMIT) or None
+    title = excerpt(message.title or "", TITLE_LIMIT) or None
     pieces = split_text(message.text, DESCRIPTION_LIMIT) if message.text.strip() else []
     embeds = [discord.Embed(title=title if index == 0 else None, description=piece or None)
               for index, piece in enumerate(pieces)] or [discord.Embed(title=title)]
