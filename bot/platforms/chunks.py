@@ -37,9 +37,10 @@ def _extends(ch: str) -> bool:
     """True for a character that belongs to the one before it (a combining mark, a
     joiner, a variation selector, an emoji skin tone or tag)."""
     code = ord(ch)
-    return (unicodedata.combining(ch) != 0 or ch == _ZWJ or 0xFE00 <= code <= 0xFE0F
-            or 0xE0100 <= code <= 0xE01EF or 0x1F3FB <= code <= 0x1F3FF
-            or 0xE0020 <= code <= 0xE007F or unicodedata.category(ch) in ("Mn", "Me", "Mc"))
+    # Combining marks and variation selectors are all marks (Mn, Me, Mc); the joiner,
+    # skin tones and tags are not, so they are named.
+    return (unicodedata.category(ch) in ("Mn", "Me", "Mc") or ch == _ZWJ
+            or 0x1F3FB <= code <= 0x1F3FF or 0xE0020 <= code <= 0xE007F)
 
 
 def _regional(ch: str) -> bool:
