@@ -31,7 +31,6 @@ CONSOLE = "console"
 # A bound on the steps of one wait: each step moves the clock forward, so this is only
 # a guard against a bug that schedules work ever closer together.
 MAX_STEPS = 100_000
-_PLATFORM_NAMES = {"slack": "Slack", "discord": "Discord"}
 
 
 class ConsoleWorld:
@@ -54,7 +53,7 @@ class ConsoleWorld:
                 select(WorkspaceRow.platform).where(WorkspaceRow.platform != CONSOLE)
                 .distinct())).scalars()))
         if others:
-            names = " and ".join(_PLATFORM_NAMES.get(p, p) for p in others)
+            names = " and ".join(p.capitalize() for p in others)
             raise SettingsError(
                 f"the console will not run on {redact_url(self.url) or 'this database'}: "
                 f"{names} workspaces use it, and the console's /wait would move their time "

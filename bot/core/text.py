@@ -24,7 +24,7 @@ import re
 import unicodedata
 from typing import Any
 
-__all__ = ["NAME_LIMIT", "clean_event", "clean_name", "clean_text", "has_words"]
+__all__ = ["NAME_LIMIT", "clean_event", "clean_name", "clean_text", "excerpt", "has_words"]
 
 NAME_LIMIT = 80
 _EMAIL_LIMIT = 254  # the longest address SMTP allows
@@ -85,6 +85,13 @@ def clean_text(text: str) -> str:
     while _trimmed(text[end - 1]):
         end -= 1
     return text[start:end]
+
+
+def excerpt(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, saying so when it was cut ("…")."""
+    if len(text) <= limit:
+        return text
+    return text[: limit - 1].rstrip() + "…"
 
 
 def clean_name(name: str, limit: int = NAME_LIMIT) -> str:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from bot.core.text import excerpt as _excerpt
+
 _ZWSP = "\u200b"
 # Slack: <!channel>, <!here>, <!everyone>, <!subteam^ID>; Discord: <@&role>;
 # both, typed by hand: @everyone, @here, @channel.
@@ -24,8 +26,7 @@ def defang(text: str) -> str:
 
 
 def excerpt(text: str, limit: int = MAX_RELAY_CHARS) -> str:
-    """``text`` cut to ``limit`` characters, saying so when it was cut."""
-    if len(text) <= limit:
-        return text
-    return text[: limit - 1].rstrip() + "…"
+    """``text`` cut to ``limit`` characters, saying so when it was cut
+    (:func:`bot.core.text.excerpt`, bounded by the desk's relay limit by default)."""
+    return _excerpt(text, limit)
 

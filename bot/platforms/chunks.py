@@ -20,6 +20,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import Awaitable, Callable, Sequence
+
+from bot.core import DeliveryError
 
 _SEPARATORS = ("\n\n", "\n", " ")
 _ZWJ = "\u200d"
@@ -34,9 +37,10 @@ def _extends(ch: str) -> bool:
     """True for a character that belongs to the one before it (a combining mark, a
     joiner, a variation selector, an emoji skin tone or tag)."""
     code = ord(ch)
-    return (unicodedata.combining(ch) != 0 or ch == _ZWJ or 0xFE00 <= code <= 0xFE0F
-            or 0xE0100 <= code <= 0xE01EF or 0x1F3FB <= code <= 0x1F3FF
-            or 0xE0020 <= code <= 0xE007F or unicodedata.category(ch) in ("Mn", "Me", "Mc"))
+    # Combining marks and variation selectors are all marks (Mn, Me, Mc); the joiner,
+    # skin tones and tags are not, so they are named.
+    return (unicodedata.category(ch) in ("Mn", "Me", "Mc") or ch == _ZWJ
+            or 0x1F3FB <= code <= 0x1F3FF or 0xE0020 <= code <= 0xE007F)
 
 
 def _regional(ch: str) -> bool:
@@ -122,3 +126,23 @@ def _cut(text: str, limit: int, atomic: re.Pattern[str] | None) -> tuple[int, in
         while cut > 1 and not _whole_character_at(text, cut):
             cut -= 1
     return cut, 0
+
+
+async def send_parts(count: int, already: Sequence[str],
+                     send_one: Callable[[int], Awaitable[str]]) -> list[str]:
+    """Send parts ``len(already)`` to ``count - 1`` in order with ``send_one(index)``,
+    which returns the id of the part it sent; returns the ids of all ``count`` parts.
+    Parts already sent (by an earlier attempt) are not sent again. When a part fails
+    after any went out, its DeliveryError records them (``parts_sent``), so the retry
+    continues after them."""
+    sent = list(already)
+    for index in range(len(sent), count):
+        try:
+            sent.append(await send_one(index))
+        except DeliveryError as error:
+            if sent:
+                # The same error goes on, with its platform details (a Slack error
+                # code the caller reads), only told which parts did go out.
+                error.parts_sent = tuple(sent)
+            raise
+    return sent

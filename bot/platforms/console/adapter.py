@@ -138,6 +138,7 @@ class ConsoleAdapter:
         text = line.strip()
         if not text:
             return True
+        checked = False  # whether the database was just checked to be the console's alone
         if text.startswith("/"):
             word, _, rest = text[1:].partition(" ")
             word, rest = word.lower(), rest.strip()
@@ -148,7 +149,7 @@ class ConsoleAdapter:
             elif word == "as":
                 await self._switch(rest)
             elif word == "wait":
-                await self._wait(rest)
+                checked = await self._wait(rest)
             elif word == "thread":
                 await self._thread_message(rest)
             elif word == "press":
@@ -165,14 +166,14 @@ class ConsoleAdapter:
             await self._dispatch(IncomingMessage(
                 **self._common(self._dm(), message_id), text=text, message_id=message_id,
                 is_direct=True))
-        await self._settle()
+        await self._settle(check=not checked)
         return True
 
-    async def _settle(self) -> None:
+    async def _settle(self, check: bool = True) -> None:
         """Sweep and deliver what is due. Once /wait has moved the clock, "due" means
-        due on the console's clock: check first that no platform has come to share the
-        database meanwhile."""
-        if self.world is not None and self.clock.offset > timedelta(0):
+        due on the console's clock: check first (unless ``check`` is False: the caller
+        just did) that no platform has come to share the database meanwhile."""
+        if check and self.world is not None and self.clock.offset > timedelta(0):
             await self.world.ensure_alone()
         await self.settle()
 
@@ -222,20 +223,23 @@ class ConsoleAdapter:
             channel_id=f"dm-{admin.user_id}", name="helpdesk",
             text=f"agents add <@{self.persona.user_id}|{self.persona.name}>"))
 
-    async def _wait(self, rest: str) -> None:
+    async def _wait(self, rest: str) -> bool:
+        """Let the time ``rest`` says pass; True when the world did it, which checked the
+        database first (the settle after it need not check again)."""
         try:
             delta = parse_wait(rest)
         except ValueError as error:
             await self._write(f"(console) {error}")
-            return
+            return False
         await self._write(f"(console) {rest.strip()} pass…")
         if self.world is None:
             self.clock.advance(delta)
-            return
+            return False
         await self.world.pass_time(delta, self._reached)
+        return True
 
     async def _reached(self, moment: datetime) -> None:
-        # Said only if the desk says something at this moment (see _write).
+        # Said only if the desk says something at this moment (see _say).
         self._moment = f"(console) {moment_label(moment)}"
 
     async def _thread_message(self, rest: str) -> None:
@@ -280,15 +284,19 @@ class ConsoleAdapter:
                           f"{', '.join(labels) or 'none yet'}.")
 
     async def _say(self, text: str) -> None:
-        """Print what the desk said, after the moment of /wait it came at, if any."""
+        """Print what the desk said (``render`` cleaned every piece of it already), after
+        the moment of /wait it came at, if any."""
         if self._moment is not None:
             text, self._moment = f"{self._moment}\n{text}", None
-        await self._write(text)
+        await self._print(text)
 
     async def _write(self, text: str) -> None:
-        # Everything printed passes here: what the desk said and what the console echoes
-        # of what was typed, none of it may reach the terminal as a control character.
-        text = clean(text)
+        # What the console says itself echoes what was typed: none of it may reach the
+        # terminal as a control character.
+        await self._print(clean(text))
+
+    async def _print(self, text: str) -> None:
+        """Print ``text``, already cleaned, on lines of its own."""
         async with self._print_lock:
             if self._at_prompt and self.interactive:
                 # A scheduled message arrived while the person was typing: print it on

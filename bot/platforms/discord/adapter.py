@@ -58,6 +58,9 @@ logger = logging.getLogger(__name__)
 # Discord drops an autocomplete answer that comes later than 3 s after the interaction;
 # a slower lookup answers with no choices instead (the person can still type a number).
 AUTOCOMPLETE_BUDGET = 2.0
+# Discord shows at most 25 choices. The sink's lookup returns at most the limit it is
+# given and bounds what was typed itself (bot/desk/choices.py), so neither is cut here.
+MAX_CHOICES = 25
 # Exactly what the adapter uses; `helpdesk-bot discord-invite` asks for no more.
 PERMISSIONS = discord.Permissions(
     view_channel=True, send_messages=True, send_messages_in_threads=True,
@@ -280,7 +283,7 @@ class DiscordAdapter:
         data = interaction.data or {}
         if data.get("name") not in COMMAND_NAMES:
             return
-        reading = read_command(data, self.templates)
+        reading = read_command(data)
         if reading.problem is not None:
             await interaction.response.send_message(
                 self.templates.render(reading.problem, **reading.fields), ephemeral=True)
@@ -299,14 +302,15 @@ class DiscordAdapter:
         desk's events: it only reads."""
         found = focused_option(interaction.data or {})
         choices: list[discord.app_commands.Choice] = []
-        if found is not None and found[2].get("name") == TICKET.name \
+        if found is not None and found.get("name") == TICKET.name \
                 and self._choices is not None and interaction.guild is not None:
             member = interaction.user if isinstance(interaction.user, discord.Member) else None
             actor = self.inbound.actor(interaction.user, member, interaction.permissions)
-            typed = str(found[2].get("value") or "")[:100]
+            typed = str(found.get("value") or "")
             try:
                 tickets = await asyncio.wait_for(
-                    self._choices(PLATFORM, str(interaction.guild.id), actor, typed, limit=25),
+                    self._choices(PLATFORM, str(interaction.guild.id), actor, typed,
+                                  limit=MAX_CHOICES),
                     AUTOCOMPLETE_BUDGET)
             except asyncio.TimeoutError:
                 logger.warning("ticket autocomplete took over %.1fs; answered with no choices",
@@ -317,7 +321,7 @@ class DiscordAdapter:
                 tickets = []
             choices = [discord.app_commands.Choice(
                 name=ticket_choice_name(self.templates, number, subject), value=number)
-                for number, subject in tickets[:25]]
+                for number, subject in tickets]
         try:
             await interaction.response.autocomplete(choices)
         except discord.HTTPException as error:  # too late, or the person moved on

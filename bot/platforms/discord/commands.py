@@ -22,6 +22,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from bot.core.text import excerpt
 from bot.templates import Templates
 
 SUB_COMMAND, STRING, INTEGER, USER, CHANNEL = 1, 3, 4, 6, 7
@@ -205,8 +206,8 @@ def _maybe(templates: Templates, key: str) -> str | None:
 
 
 def _fit(text: str, limit: int = DESCRIPTION_LIMIT) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
+    """``text`` on one line (runs of whitespace made one space), within ``limit``."""
+    return excerpt(" ".join(text.split()), limit)
 
 
 # -- reading what was sent -----------------------------------------------------------------
@@ -221,13 +222,19 @@ class Reading:
     fields: dict[str, Any] = field(default_factory=dict)
 
 
-def read_command(data: Mapping[str, Any], templates: Templates) -> Reading:
+def _sub_command(data: Mapping[str, Any]) -> tuple[str, list[dict[str, Any]]]:
+    """The sub-command word of a command's data and the options given to it (no word,
+    and the command's own options, when it has no sub-command)."""
+    options = list(data.get("options") or [])
+    if options and options[0].get("type") == SUB_COMMAND:
+        return str(options[0].get("name") or ""), list(options[0].get("options") or [])
+    return "", options
+
+
+def read_command(data: Mapping[str, Any]) -> Reading:
     """``claim 4`` from an application command's data, checked against the table."""
     name = str(data.get("name") or "")
-    options = list(data.get("options") or [])
-    word, given = "", options
-    if options and options[0].get("type") == SUB_COMMAND:
-        word, given = str(options[0].get("name") or ""), list(options[0].get("options") or [])
+    word, given = _sub_command(data)
     spec = SPECS.get((name, word))
     if spec is None:  # a word this table does not describe: its values as they came
         return Reading(" ".join(p for p in [word, *(_plain(o.get("value")) for o in given)]
@@ -238,12 +245,12 @@ def read_command(data: Mapping[str, Any], templates: Templates) -> Reading:
     words = [word]
     for option in spec.options:
         value = values.get(option.name)
-        if value is None or (isinstance(value, str) and not value.strip()):
+        if not _given(value):
             if option.required:
                 return Reading(problem="discord.missing", fields={"option": option.name,
                                                                   "command": where})
             continue
-        written, problem = _written(option, value, resolved, templates)
+        written, problem = _written(option, value, resolved)
         if problem is not None:
             return Reading(problem=problem[0], fields=problem[1])
         words.append(option.prefix + written)
@@ -263,8 +270,8 @@ def _plain(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def _written(option: Option, value: Any, resolved: Mapping[str, Any],
-             templates: Templates) -> tuple[str, tuple[str, dict] | None]:
+def _written(option: Option, value: Any,
+             resolved: Mapping[str, Any]) -> tuple[str, tuple[str, dict] | None]:
     """The value as the router reads it, or the problem with it."""
     if option.kind == INTEGER:
         if isinstance(value, bool) or not isinstance(value, int):
@@ -312,16 +319,10 @@ def _snowflake(value: Any) -> str:
 
 # -- autocomplete ------------------------------------------------------------------------
 
-def focused_option(data: Mapping[str, Any]) -> tuple[str, str, dict[str, Any]] | None:
-    """``(command, word, option)`` for the option being typed in, or None."""
-    options = list(data.get("options") or [])
-    word = ""
-    if options and options[0].get("type") == SUB_COMMAND:
-        word, options = str(options[0].get("name") or ""), list(options[0].get("options") or [])
-    for option in options:
-        if option.get("focused"):
-            return str(data.get("name") or ""), word, option
-    return None
+def focused_option(data: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The option being typed in, or None."""
+    _, options = _sub_command(data)
+    return next((option for option in options if option.get("focused")), None)
 
 
 def ticket_choice_name(templates: Templates, number: int, subject: str) -> str:

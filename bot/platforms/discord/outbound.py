@@ -30,6 +30,7 @@ import aiohttp
 import discord
 
 from bot.core import Delivery, DeliveryError, OutboundMessage
+from bot.core.text import excerpt
 from bot.platforms import chunks
 from bot.platforms.discord.inbound import Inbound, _Lru
 from bot.platforms.discord.once import SendOnce
@@ -44,6 +45,9 @@ NONCE_LIMIT = 25
 NO_MENTIONS = discord.AllowedMentions.none()
 THREAD_EXISTS = 160004
 ARCHIVE_MINUTES = 10080
+# What a call to Discord raises when it fails: Discord's answer, or the network's.
+TRANSPORT_ERRORS = (discord.HTTPException, discord.RateLimited, aiohttp.ClientError, OSError,
+                    asyncio.TimeoutError)
 
 
 def nonce_for(key: str, part: int = 0) -> str:
@@ -78,16 +82,12 @@ class Part:
     embed: discord.Embed | None = None
 
 
-def _short(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
 def _fields(message: OutboundMessage) -> list[tuple[str, str]]:
     """The card's fields as Discord takes them: a value longer than a field holds goes
     on in the fields after it, so nothing is cut."""
     fields = []
     for name, value in message.fields:
-        name = _short(name or "\u200b", FIELD_NAME_LIMIT)
+        name = excerpt(name or "\u200b", FIELD_NAME_LIMIT)
         for index, piece in enumerate(split_text(value or "—", FIELD_VALUE_LIMIT)):
             fields.append((name if index == 0 else "\u200b", piece or "—"))
     return fields
@@ -102,7 +102,7 @@ def parts_of(message: OutboundMessage) -> list[Part]:
     """``message`` as the Discord messages that say all of it, in order."""
     if not (message.title or message.fields):
         return [Part(chunk) for chunk in split_text(message.text or "…")]
-    title = _short(message.title or "", TITLE_LIMIT) or None
+    title = excerpt(message.title or "", TITLE_LIMIT) or None
     pieces = split_text(message.text, DESCRIPTION_LIMIT) if message.text.strip() else []
     embeds = [discord.Embed(title=title if index == 0 else None, description=piece or None)
               for index, piece in enumerate(pieces)] or [discord.Embed(title=title)]
@@ -171,8 +171,7 @@ class Outbound:
             return await self._post(message, key, attempt)
         except ValueError as error:  # an id that is not a snowflake: no retry will help
             raise DeliveryError(f"not a Discord id: {error}", permanent=True) from error
-        except (discord.HTTPException, discord.RateLimited, aiohttp.ClientError, OSError,
-                asyncio.TimeoutError) as error:
+        except TRANSPORT_ERRORS as error:
             raise delivery_error(error) from error
 
     async def _private(self, message: OutboundMessage, key: str, attempt: int) -> Delivery:
@@ -227,25 +226,19 @@ class Outbound:
         parts = parts_of(message) if parts is None else parts
         view = render_view(message.buttons, self.book)
         messageable = self.client.get_partial_messageable(int(target))
-        sent = list(message.parts_sent)
-        for index, part in enumerate(parts):
-            if index < len(sent):
-                continue
-            last = index == len(parts) - 1
+
+        async def send_one(index: int) -> str:
+            part, last = parts[index], index == len(parts) - 1
             try:
                 posted = await messageable.send(
                     part.content, embed=part.embed, view=view if last else None,
                     nonce=nonce_for(key, index), allowed_mentions=NO_MENTIONS,
                     reference=reference if index == 0 else None, mention_author=False)
-            except (discord.HTTPException, discord.RateLimited, aiohttp.ClientError, OSError,
-                    asyncio.TimeoutError) as error:
-                if not sent:
-                    raise
-                failure = delivery_error(error)
-                failure.parts_sent = tuple(sent)
-                raise failure from error
-            sent.append(str(posted.id))
-        return sent
+            except TRANSPORT_ERRORS as error:
+                raise delivery_error(error) from error
+            return str(posted.id)
+
+        return await chunks.send_parts(len(parts), message.parts_sent, send_one)
 
     async def _forum_post(self, forum_id: str, message: OutboundMessage, key: str,
                           attempt: int) -> Delivery:
@@ -265,14 +258,9 @@ class Outbound:
                 logger.info("forum post %s was started by an earlier attempt", thread_id)
                 message = replace(message, parts_sent=(thread_id,))
         if thread_id is None:
-            first = parts[0]
-            view = render_view(message.buttons, self.book) if len(parts) == 1 else None
             created = await self.once.request("POST", f"/channels/{forum_id}/threads", {
                 "name": name, "auto_archive_duration": ARCHIVE_MINUTES,
-                "message": {"content": first.content or "",
-                            "embeds": [first.embed.to_dict()] if first.embed else [],
-                            "components": view.to_components() if view else [],
-                            "allowed_mentions": NO_MENTIONS.to_dict()}})
+                "message": self._payloads(message)[0]})
             thread_id = str(created["id"])
             message = replace(message, parts_sent=(thread_id,))
         self._threads.put(thread_id, True)

@@ -89,8 +89,9 @@ def _field_blocks(message: OutboundMessage) -> list[dict]:
 
     for label, value in message.fields:
         text = f"*{label}*\n{value}"
-        if units(escape(text)) <= FIELD_CHARS:
-            run.append({"type": "mrkdwn", "text": escape(text)})
+        escaped = escape(text)
+        if units(escaped) <= FIELD_CHARS:
+            run.append({"type": "mrkdwn", "text": escaped})
         else:
             flush()
             blocks.extend(sections(text))

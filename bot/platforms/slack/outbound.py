@@ -27,8 +27,9 @@ import aiohttp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core import Delivery, DeliveryError, OutboundMessage
+from bot.platforms.chunks import send_parts
 from bot.platforms.slack.blocks import (
-    fallback_text, home_view, message_blocks, message_parts, needs_blocks,
+    MESSAGE_TEXT_CHARS, fallback_text, home_view, message_blocks, message_parts, needs_blocks,
 )
 from bot.platforms.slack.limits import MethodLimiter, SlackCallError, delivery_error
 from bot.platforms.slack.markup import mrkdwn
@@ -36,7 +37,6 @@ from bot.platforms.slack.markup import mrkdwn
 logger = logging.getLogger(__name__)
 
 METADATA_TYPE = "helpdesk_outbox"
-TEXT_CHARS = 39_000
 LOOKUP_WINDOW = 6 * 3600.0  # how far back a re-attempt looks for its earlier post
 LOOKUP_PAGES = 3
 LOOKUP_LIMIT = 15  # conversations.* pages hold at most 15 for apps outside the Marketplace
@@ -99,36 +99,30 @@ class SlackSender:
         metadata, unless a re-attempt finds the earlier post of it."""
         parts = self._parts(message)
         keys = [part_key(key, index) for index in range(len(parts))]
-        sent = list(message.parts_sent)
+        done = len(message.parts_sent)
         found: dict[str, str] = {}
-        if attempt > 1 and len(sent) < len(parts):
-            found = await self.find_posted_keys(channel, message.thread_id, keys[len(sent):])
+        if attempt > 1 and done < len(parts):
+            found = await self.find_posted_keys(channel, message.thread_id, keys[done:])
         posted_in = channel
-        for index in range(len(sent), len(parts)):
+
+        async def post_one(index: int) -> str:
+            nonlocal posted_in
             if keys[index] in found:
                 logger.info("outbox %s was already posted as %s; not posting again",
                             keys[index], found[keys[index]])
-                sent.append(found[keys[index]])
-                continue
+                return found[keys[index]]
             payload: dict[str, Any] = {"key": keys[index]}
             if message.ticket_number is not None:
                 payload["ticket"] = message.ticket_number
-            try:
-                response = await self.call(
-                    "chat.postMessage", channel=channel, thread_ts=message.thread_id or None,
-                    metadata={"event_type": METADATA_TYPE, "event_payload": payload},
-                    unfurl_links=False, unfurl_media=False, **parts[index])
-            except DeliveryError as error:
-                if sent:
-                    error.parts_sent = tuple(sent)
-                raise
-            sent.append(response["ts"])
+            response = await self.call(
+                "chat.postMessage", channel=channel, thread_ts=message.thread_id or None,
+                metadata={"event_type": METADATA_TYPE, "event_payload": payload},
+                unfurl_links=False, unfurl_media=False, **parts[index])
             posted_in = response.get("channel") or posted_in
-        return Delivery(sent[0], posted_in, message.thread_id)
+            return response["ts"]
 
-    async def find_posted(self, channel: str, thread_ts: str | None, key: str) -> str | None:
-        """The ts of a recent message in the thread (or channel) tagged with ``key``."""
-        return (await self.find_posted_keys(channel, thread_ts, [key])).get(key)
+        sent = await send_parts(len(parts), message.parts_sent, post_one)
+        return Delivery(sent[0], posted_in, message.thread_id)
 
     async def find_posted_keys(self, channel: str, thread_ts: str | None,
                                keys: list[str]) -> dict[str, str]:
@@ -186,16 +180,18 @@ class SlackSender:
             if message.reply_token and await self.respond(message.reply_token, message):
                 return Delivery(f"response-{key}", channel)
             return await self.post(await self.dm_channel(user), message, key, attempt)
-        sent = list(message.parts_sent)
+        parts = self._parts(message)
+
+        async def show_one(index: int) -> str:
+            response = await self.call("chat.postEphemeral", channel=channel, user=user,
+                                       thread_ts=message.thread_id or None, **parts[index])
+            return response.get("message_ts") or f"ephemeral-{key}"
+
         try:
-            for content in self._parts(message)[len(sent):]:
-                response = await self.call("chat.postEphemeral", channel=channel, user=user,
-                                           thread_ts=message.thread_id or None, **content)
-                sent.append(response.get("message_ts") or f"ephemeral-{key}")
+            sent = await send_parts(len(parts), message.parts_sent, show_one)
             return Delivery(sent[0], channel, message.thread_id)
         except SlackCallError as error:
-            if sent:  # some parts are shown: the retry goes on after them, here
-                error.parts_sent = tuple(sent)
+            if error.parts_sent:  # some parts are shown: the retry goes on after them, here
                 raise
             if error.code not in _NOT_HERE:
                 raise
@@ -228,14 +224,14 @@ class SlackSender:
         """``message`` as one Slack message (an edit replaces one)."""
         if needs_blocks(message):
             return {"text": fallback_text(message), "blocks": message_blocks(message)}
-        return {"text": mrkdwn(message.text, TEXT_CHARS)}
+        return {"text": mrkdwn(message.text, MESSAGE_TEXT_CHARS)}
 
-    @staticmethod
-    def _parts(message: OutboundMessage) -> list[dict[str, Any]]:
+    @classmethod
+    def _parts(cls, message: OutboundMessage) -> list[dict[str, Any]]:
         """``message`` as the Slack messages that say all of it, in order."""
         if needs_blocks(message):
             return [{"text": text, "blocks": blocks} for text, blocks in message_parts(message)]
-        return [{"text": mrkdwn(message.text, TEXT_CHARS)}]
+        return [cls._content(message)]
 
 
 async def _post_json(session: aiohttp.ClientSession, url: str, body: dict) -> bool:

@@ -6,15 +6,7 @@ import io
 
 from bot.app import App, run_app
 from bot.settings import Settings
-
-
-async def play(sqlite_url: str, script: str) -> str:
-    """Run the desk over ``script`` as piped input; return what it printed."""
-    out = io.StringIO()
-    app = App(Settings(database_url=sqlite_url), console=True, stdin=io.StringIO(script),
-              stdout=out)
-    await run_app(app)
-    return out.getvalue()
+from tests.support.console import play
 
 
 async def test_a_piped_message_is_acknowledged_with_the_ticket_number(sqlite_url):

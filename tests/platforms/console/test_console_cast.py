@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
-import io
 import logging
 
-from bot.app import App, run_app
-from bot.settings import Settings
+import pytest
+
+from tests.support.console import play
 
 
-async def play(sqlite_url: str, script: str) -> str:
-    out = io.StringIO()
-    app = App(Settings(database_url=sqlite_url), console=True, stdin=io.StringIO(script),
-              stdout=out)
-    await run_app(app)
-    return out.getvalue()
+@pytest.fixture
+def root_logger():
+    """The root logger, its handlers and level put back after the test (the handlers it
+    added closed)."""
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    yield root
+    for handler in root.handlers:
+        if handler not in saved[0]:
+            handler.close()
+    root.handlers[:], root.level = saved
 
 
 async def test_the_admin_who_adds_an_agent_is_introduced_first(sqlite_url):
@@ -41,25 +46,17 @@ async def test_a_persona_name_is_a_plain_name(sqlite_url):
     assert "Done: Ana María can now work the desk as an agent." in printed
 
 
-def test_logs_go_to_a_file_and_errors_get_one_line(tmp_path, capsys):
+def test_logs_go_to_a_file_and_errors_get_one_line(tmp_path, capsys, root_logger):
     from bot.platforms.console.logs import log_to_file
     path = tmp_path / "helpdesk-console.log"
-    root = logging.getLogger()
-    saved = root.handlers[:], root.level
+    log_to_file(path, "WARNING")
+    logging.getLogger("bot.outbox.dispatcher").warning("a warning nobody asked to read")
     try:
-        log_to_file(path, "WARNING")
-        logging.getLogger("bot.outbox.dispatcher").warning("a warning nobody asked to read")
-        try:
-            raise RuntimeError("boom")
-        except RuntimeError:
-            logging.getLogger("bot.ticker").exception("the scheduler tick failed")
-        for handler in root.handlers:
-            handler.flush()
-    finally:
-        for handler in root.handlers:
-            if handler not in saved[0]:
-                handler.close()
-        root.handlers[:], root.level = saved
+        raise RuntimeError("boom")
+    except RuntimeError:
+        logging.getLogger("bot.ticker").exception("the scheduler tick failed")
+    for handler in root_logger.handlers:
+        handler.flush()
     err = capsys.readouterr().err
     assert "a warning nobody asked to read" not in err
     assert err.splitlines() == [f"helpdesk-bot: error: the scheduler tick failed (details in {path})"]
@@ -75,21 +72,14 @@ async def test_people_are_named_where_the_console_shows_who_sees_what(sqlite_url
     assert "only kim sees" not in printed and "only morgan sees" not in printed
 
 
-def test_the_console_log_masks_secrets_in_the_file_and_on_stderr(tmp_path, capsys):
+def test_the_console_log_masks_secrets_in_the_file_and_on_stderr(tmp_path, capsys,
+                                                                 root_logger):
     from bot.platforms.console.logs import log_to_file
     path = tmp_path / "helpdesk-console.log"
-    root = logging.getLogger()
-    saved = root.handlers[:], root.level
-    try:
-        log_to_file(path, "WARNING", redact=lambda line: line.replace("hunter2", "***"))
-        logging.getLogger("bot.storage").error("cannot connect to postgresql://desk:hunter2@db/x")
-        for handler in root.handlers:
-            handler.flush()
-    finally:
-        for handler in root.handlers:
-            if handler not in saved[0]:
-                handler.close()
-        root.handlers[:], root.level = saved
+    log_to_file(path, "WARNING", redact=lambda line: line.replace("hunter2", "***"))
+    logging.getLogger("bot.storage").error("cannot connect to postgresql://desk:hunter2@db/x")
+    for handler in root_logger.handlers:
+        handler.flush()
     assert "hunter2" not in capsys.readouterr().err
     logged = path.read_text()
     assert "postgresql://desk:***@db/x" in logged and "hunter2" not in logged

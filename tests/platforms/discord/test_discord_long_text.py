@@ -4,7 +4,6 @@ and a retry after a part failed never sends a part twice."""
 from __future__ import annotations
 
 import json
-import re
 from datetime import timedelta
 
 import pytest
@@ -12,25 +11,15 @@ from sqlalchemy import select
 
 from bot.core import Button, OutboundMessage
 from bot.storage.tables import OutboxRow
+from tests.support import long_text
 from tests.support.discord.desk import DiscordDesk
+from tests.support.long_text import numbered
 
 
-def words(count: int, prefix: str = "w") -> str:
+def words(count: int) -> str:
     """``count`` numbered words in paragraphs, with a mention and a link among them."""
-    out = []
-    for i in range(count):
-        out.append(f"{prefix}{i:05d}")
-        if i % 97 == 50:
-            out.append("<@123456789012345678>")
-        if i % 131 == 70:
-            out.append("https://example.com/kb/article?id=42&lang=en")
-        if i % 60 == 59:
-            out.append("\n\n")
-    return " ".join(out)
-
-
-def numbered(text: str, prefix: str = "w") -> list[str]:
-    return re.findall(rf"{prefix}\d{{5}}", text)
+    return long_text.words(count, mention="<@123456789012345678>",
+                           link="https://example.com/kb/article?id=42&lang=en")
 
 
 def shown(post: dict) -> str:

@@ -88,7 +88,7 @@ def test_a_word_without_a_typed_table_takes_optional_free_text():
                                                "description": "What to say",
                                                "max_length": 4000}]}]
     read = read_command({"name": "ticket", "options": [{"type": 1, "name": "odd", "options": [
-        {"type": 3, "name": "text", "value": "a b"}]}]}, templates)
+        {"type": 3, "name": "text", "value": "a b"}]}]})
     assert read.text == "odd a b"
 
 
@@ -97,7 +97,7 @@ def sub(word, *options, resolved=None, name="ticket"):
             "options": [{"type": 1, "name": word, "options": list(options)}]}
     if resolved:
         data["resolved"] = resolved
-    return read_command(data, TEMPLATES)
+    return read_command(data)
 
 
 def test_typed_options_become_the_words_the_router_reads():

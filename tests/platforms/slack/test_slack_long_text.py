@@ -4,7 +4,6 @@ and a retry after a part failed never posts a part twice."""
 from __future__ import annotations
 
 import json
-import re
 from datetime import timedelta
 
 import pytest
@@ -12,27 +11,15 @@ from sqlalchemy import select
 
 from bot.core import OutboundMessage
 from bot.storage.tables import OutboxRow
+from tests.support import long_text
+from tests.support.long_text import numbered
 from tests.support.slack.desk import TRIAGE, slack  # noqa: F401
 
 
 def words(count: int) -> str:
     """``count`` numbered words in paragraphs, with a reference, a link and & < > in them."""
-    out = []
-    for i in range(count):
-        out.append(f"w{i:05d}")
-        if i % 97 == 50:
-            out.append("<@UAGENT>")
-        if i % 131 == 70:
-            out.append("https://example.com/kb?id=42&lang=en")
-        if i % 89 == 10:
-            out.append("a<b & c>d")
-        if i % 60 == 59:
-            out.append("\n\n")
-    return " ".join(out)
-
-
-def numbered(text: str) -> list[str]:
-    return re.findall(r"w\d{5}", text)
+    return long_text.words(count, mention="<@UAGENT>", link="https://example.com/kb?id=42&lang=en",
+                           odd="a<b & c>d")
 
 
 def shown(message: dict) -> str:
