@@ -9,15 +9,11 @@ says "Yes, it's solved" and rates it 5. The key lines must appear in this order.
 
 from __future__ import annotations
 
-import io
 from datetime import datetime
 
-import pytest
 
-from bot.app import App, run_app
-from bot.clock import OffsetClock
-from bot.settings import Settings
-from tests.flows.story import MONDAY, pin_clock
+from tests.flows.story import MONDAY
+from tests.support.console import play as play_console
 
 STORY = """\
 My VPN keeps dropping
@@ -76,15 +72,8 @@ KEY_LINES = [
 
 
 async def play(url: str, script: str, start: datetime = MONDAY) -> str:
-    """Run the real console App over ``script`` on a clock pinned to ``start``; return
-    what it printed."""
-    clock = OffsetClock()
-    pin_clock(clock, start)
-    out = io.StringIO()
-    app = App(Settings(database_url=url), console=True, clock=clock,
-              stdin=io.StringIO(script), stdout=out)
-    await run_app(app)
-    return out.getvalue()
+    """The console over ``script`` on a clock pinned to ``start`` (Monday by default)."""
+    return await play_console(url, script, start=start)
 
 
 def assert_in_order(printed: str, lines: list[str]) -> None:
