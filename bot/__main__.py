@@ -14,7 +14,7 @@ import sys
 from alembic.util.exc import CommandError
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.settings import SettingsError, for_console, load_settings, mask
+from bot.settings import SettingsError, for_console, load_settings, mask, masking_formatter
 from bot.storage.engine import DatabaseUrlError, describe_database_error
 
 EXIT_CONFIG = 2
@@ -70,18 +70,6 @@ def _version() -> str:
         return "unknown (not installed)"
 
 
-class _MaskingFormatter(logging.Formatter):
-    """Log lines (tracebacks included) with every configured secret and URL password
-    replaced: a driver's error may quote the database URL."""
-
-    def __init__(self, fmt: str, secrets: tuple[str, ...]) -> None:
-        super().__init__(fmt)
-        self.secrets = secrets
-
-    def format(self, record: logging.LogRecord) -> str:
-        return mask(super().format(record), self.secrets)
-
-
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``helpdesk-bot`` console script."""
     args = build_parser().parse_args(argv)
@@ -106,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         log_to_file(level=level, redact=lambda line: mask(line, settings.secrets()))
     else:
         handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(_MaskingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s",
+        handler.setFormatter(masking_formatter("%(asctime)s %(levelname)s %(name)s: %(message)s",
                                                settings.secrets()))
         logging.basicConfig(level=level, handlers=[handler])
     if args.command == "check":

@@ -8,6 +8,7 @@ TOML file named by ``HELPDESK_CONFIG``, then defaults. Secrets are wrapped in
 from __future__ import annotations
 
 import difflib
+import logging
 import math
 import os
 import re
@@ -164,6 +165,23 @@ def mask(text: str, secrets: tuple[str, ...] | list[str] = ()) -> str:
         if len(secret) >= _MIN_MASKED:
             text = text.replace(secret, "***")
     return text
+
+
+class RedactingFormatter(logging.Formatter):
+    """A log formatter whose every line (tracebacks included) goes through ``redact``:
+    a driver's error may quote the database URL, and a secret never reaches a log."""
+
+    def __init__(self, fmt: str | None, redact: Callable[[str], str]) -> None:
+        super().__init__(fmt)
+        self.redact = redact
+
+    def format(self, record: logging.LogRecord) -> str:
+        return self.redact(super().format(record))
+
+
+def masking_formatter(fmt: str, secrets: tuple[str, ...] | list[str] = ()) -> RedactingFormatter:
+    """A :class:`RedactingFormatter` that :func:`mask` s every line with ``secrets``."""
+    return RedactingFormatter(fmt, lambda line: mask(line, secrets))
 
 
 def for_console(settings: Settings) -> Settings:
