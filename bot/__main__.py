@@ -14,11 +14,9 @@ import sys
 from alembic.util.exc import CommandError
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.check import EXIT_CONFIG, EXIT_RUNTIME
 from bot.settings import SettingsError, for_console, load_settings, mask, masking_formatter
 from bot.storage.engine import DatabaseUrlError, describe_database_error
-
-EXIT_CONFIG = 2
-EXIT_RUNTIME = 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -151,16 +149,20 @@ def _run(settings, *, console: bool, migrate: bool, not_migrating: str) -> int:
     from bot.app import App, run_app
     from bot.check import database_findings
     app = App(settings, console=console, run_migrations=migrate)
-    # The questions `check` asks, before any adapter starts: a database the desk cannot
-    # write, or whose schema is not the code's, is one line here, not a traceback for
-    # every message later.
-    findings = asyncio.run(database_findings(settings, will_migrate=migrate,
-                                             not_migrating=not_migrating))
-    problem = next((f for f in findings if not f.ok), None)
-    if problem is not None:
-        return _fail(mask(problem.message, settings.secrets()), problem.exit_status)
-    asyncio.run(run_app(app))
-    return 0
+
+    async def checked() -> int:
+        # The questions `check` asks, before any adapter starts: a database the desk cannot
+        # write, or whose schema is not the code's, is one line here, not a traceback for
+        # every message later. Asked on the desk's own engine, in the loop it serves in.
+        problem = await database_findings(settings, will_migrate=migrate,
+                                          not_migrating=not_migrating, engine=app.db.engine)
+        if not problem.ok:
+            await app.db.dispose()
+            return _fail(mask(problem.message, settings.secrets()), problem.exit_status)
+        await run_app(app)
+        return 0
+
+    return asyncio.run(checked())
 
 
 async def _migrate(settings, revision: str | None, downgrade: bool, yes: bool = False) -> int:

@@ -140,10 +140,9 @@ def describe_database_error(error: BaseException, url: str) -> tuple[bool, str]:
 async def write_problem(engine: AsyncEngine, url: str) -> str | None:
     """Whether the desk may write where it must, found by trying: a change made and
     rolled back (the ``alembic_version`` row when there is one, else a table created).
-    On PostgreSQL also a read-only session and tables the user may not change."""
-    problem = sqlite_permission_problem(url)
-    if problem is not None:
-        return problem
+    On PostgreSQL also a read-only session and tables the user may not change. What
+    the file system says of a SQLite file is :func:`sqlite_permission_problem`'s, asked
+    before anything is opened."""
     async with engine.connect() as connection:
         transaction = await connection.begin()
         try:
