@@ -16,7 +16,7 @@ import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Callable, Mapping
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
@@ -144,9 +144,6 @@ def is_secret_key(name: str) -> bool:
 def url_secrets(url: str) -> tuple[str, ...]:
     """The password and secret query values in ``url``, however malformed the URL is."""
     found = [m.group(2) for m in _USERINFO.finditer(url)]
-    query = url.split("?", 1)[1] if "?" in url else ""
-    found += [value for key, value in parse_qsl(query, keep_blank_values=False)
-              if is_secret_key(key)]
     found += [m.group(3) for m in _QUERY_PAIR.finditer(url) if is_secret_key(m.group(2))]
     values = {v for v in found if v} | {unquote(v) for v in found if v}
     return tuple(sorted(values, key=len, reverse=True))
