@@ -86,4 +86,3 @@ async def _app_token(settings: Settings, base: str,
     except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as error:
         return "unreachable", f"could not reach Slack at {base}: {reason(error)}"
     return "ok", "Slack accepts SLACK_APP_TOKEN for Socket Mode"
-
