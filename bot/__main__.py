@@ -14,11 +14,9 @@ import sys
 from alembic.util.exc import CommandError
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.settings import SettingsError, for_console, load_settings, mask
+from bot.check import EXIT_CONFIG, EXIT_RUNTIME
+from bot.settings import SettingsError, for_console, load_settings, mask, masking_formatter
 from bot.storage.engine import DatabaseUrlError, describe_database_error
-
-EXIT_CONFIG = 2
-EXIT_RUNTIME = 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -70,18 +68,6 @@ def _version() -> str:
         return "unknown (not installed)"
 
 
-class _MaskingFormatter(logging.Formatter):
-    """Log lines (tracebacks included) with every configured secret and URL password
-    replaced: a driver's error may quote the database URL."""
-
-    def __init__(self, fmt: str, secrets: tuple[str, ...]) -> None:
-        super().__init__(fmt)
-        self.secrets = secrets
-
-    def format(self, record: logging.LogRecord) -> str:
-        return mask(super().format(record), self.secrets)
-
-
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``helpdesk-bot`` console script."""
     args = build_parser().parse_args(argv)
@@ -106,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         log_to_file(level=level, redact=lambda line: mask(line, settings.secrets()))
     else:
         handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(_MaskingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s",
+        handler.setFormatter(masking_formatter("%(asctime)s %(levelname)s %(name)s: %(message)s",
                                                settings.secrets()))
         logging.basicConfig(level=level, handlers=[handler])
     if args.command == "check":
@@ -163,16 +149,20 @@ def _run(settings, *, console: bool, migrate: bool, not_migrating: str) -> int:
     from bot.app import App, run_app
     from bot.check import database_findings
     app = App(settings, console=console, run_migrations=migrate)
-    # The questions `check` asks, before any adapter starts: a database the desk cannot
-    # write, or whose schema is not the code's, is one line here, not a traceback for
-    # every message later.
-    findings = asyncio.run(database_findings(settings, will_migrate=migrate,
-                                             not_migrating=not_migrating))
-    problem = next((f for f in findings if not f.ok), None)
-    if problem is not None:
-        return _fail(mask(problem.message, settings.secrets()), problem.exit_status)
-    asyncio.run(run_app(app))
-    return 0
+
+    async def checked() -> int:
+        # The questions `check` asks, before any adapter starts: a database the desk cannot
+        # write, or whose schema is not the code's, is one line here, not a traceback for
+        # every message later. Asked on the desk's own engine, in the loop it serves in.
+        problem = await database_findings(settings, will_migrate=migrate,
+                                          not_migrating=not_migrating, engine=app.db.engine)
+        if not problem.ok:
+            await app.db.dispose()
+            return _fail(mask(problem.message, settings.secrets()), problem.exit_status)
+        await run_app(app)
+        return 0
+
+    return asyncio.run(checked())
 
 
 async def _migrate(settings, revision: str | None, downgrade: bool, yes: bool = False) -> int:

@@ -15,6 +15,8 @@ import asyncio
 from dataclasses import dataclass
 from typing import Awaitable, Callable, Sequence, TextIO
 
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from bot.settings import Settings, SettingsError, mask
 from bot.storage.engine import (
     DatabaseUrlError,
@@ -25,6 +27,7 @@ from bot.storage.engine import (
     write_problem,
 )
 
+# The exit statuses of every command (bot/__main__.py uses these).
 EXIT_CONFIG = 2
 EXIT_RUNTIME = 1
 DATABASE_TIMEOUT = 10.0
@@ -39,21 +42,28 @@ Probe = Callable[[Settings], Awaitable[list[tuple[str, str]]]]
 class Finding:
     """One line of ``check``: ``ok``, or a problem and the exit status it deserves."""
 
-    ok: bool
     message: str
     exit_status: int = 0
 
+    @property
+    def ok(self) -> bool:
+        """Whether this is no problem."""
+        return self.exit_status == 0
+
     @classmethod
     def good(cls, message: str) -> "Finding":
-        return cls(True, message)
+        """All is well with what ``message`` names."""
+        return cls(message)
 
     @classmethod
     def config(cls, message: str) -> "Finding":
-        return cls(False, message, EXIT_CONFIG)
+        """A configuration problem."""
+        return cls(message, EXIT_CONFIG)
 
     @classmethod
     def database(cls, message: str) -> "Finding":
-        return cls(False, message, EXIT_RUNTIME)
+        """A problem of the database itself."""
+        return cls(message, EXIT_RUNTIME)
 
 
 def platform_findings(settings: Settings) -> list[Finding]:
@@ -88,48 +98,47 @@ def platform_findings(settings: Settings) -> list[Finding]:
 
 
 async def database_findings(settings: Settings, *, will_migrate: bool,
-                            not_migrating: str = "") -> list[Finding]:
+                            not_migrating: str = "", engine: AsyncEngine | None = None
+                            ) -> Finding:
     """Whether the database answers, may be written, and has the schema the code needs
     (or will have it: ``will_migrate``). ``not_migrating`` says why it will not be
-    migrated, for the message (``--no-migrate``, HELPDESK_AUTO_MIGRATE)."""
+    migrated, for the message (``--no-migrate``, HELPDESK_AUTO_MIGRATE). ``engine`` is
+    one to ask (``run`` passes the desk's own, and keeps it); without it one is made
+    for the question and disposed of."""
     from bot.storage import migrate
     url = settings.database_url
-    where = redact_url(url)
+    owned = engine is None
+    if engine is None:
+        try:
+            engine = create_engine(url)
+        except DatabaseUrlError as error:
+            return Finding.config(str(error))
     try:
-        engine = create_engine(url)
-    except DatabaseUrlError as error:
-        return [Finding.config(str(error))]
-    problem = sqlite_permission_problem(url)
-    if problem is not None:  # said without opening it (a failed open leaves a thread behind)
-        await engine.dispose()
-        return [Finding.database(problem)]
-    try:
-        current = await asyncio.wait_for(migrate.current_revision(engine), DATABASE_TIMEOUT)
-        problem = await asyncio.wait_for(write_problem(engine, url), DATABASE_TIMEOUT)
-    except Exception as error:  # any failure to connect is the finding itself
-        config, message = describe_database_error(error, url)
-        return [Finding.config(message) if config else Finding.database(message)]
+        problem = sqlite_permission_problem(url)
+        if problem is not None:  # said without opening it (a failed open leaves a thread behind)
+            return Finding.database(problem)
+        try:
+            current = await asyncio.wait_for(migrate.current_revision(engine), DATABASE_TIMEOUT)
+            problem = await asyncio.wait_for(write_problem(engine, url), DATABASE_TIMEOUT)
+        except Exception as error:  # any failure to connect is the finding itself
+            config, message = describe_database_error(error, url)
+            return Finding.config(message) if config else Finding.database(message)
     finally:
-        await engine.dispose()
+        if owned:
+            await engine.dispose()
     if problem is not None:
-        return [Finding.database(problem)]
-    return [_schema_finding(where, current, _known_revisions(), migrate.head_revision(),
-                            will_migrate=will_migrate, not_migrating=not_migrating)]
+        return Finding.database(problem)
+    head, known = migrate.schema_revisions(current)
+    return _schema_finding(redact_url(url), current, head, known=known,
+                           will_migrate=will_migrate, not_migrating=not_migrating)
 
 
-def _known_revisions() -> set[str]:
-    from alembic.script import ScriptDirectory
-    from bot.storage.migrate import alembic_config
-    return {script.revision
-            for script in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
-
-
-def _schema_finding(where: str, current: str | None, known: set[str], head: str, *,
+def _schema_finding(where: str, current: str | None, head: str, *, known: bool,
                     will_migrate: bool, not_migrating: str) -> Finding:
     fix = "run `helpdesk-bot migrate`" + (f" ({not_migrating})" if not_migrating else "")
     if current == head:
         return Finding.good(f"database {where} is at the latest schema ({head})")
-    if current is not None and current not in known:
+    if not known:
         return Finding.database(
             f"the database {where} is at schema revision {current}, which this version of "
             f"helpdesk-bot does not know (it needs {head}): a newer version migrated it; "
@@ -164,7 +173,6 @@ async def online_findings(settings: Settings, probes: Sequence[Probe]) -> list[F
     for probe in probes:
         for verdict, message in await probe(settings):
             findings.append(Finding.good(message) if verdict == "ok"
-                            else Finding.config(message) if verdict == "refused"
                             else Finding.database(message) if verdict == "unreachable"
                             else Finding.config(message))
     return findings
@@ -179,8 +187,8 @@ async def run_checks(settings: Settings, out: TextIO, *,
     findings += policy_findings(settings)
     findings += platform_findings(settings)
     findings += await online_findings(settings, probes)
-    findings += await database_findings(settings, will_migrate=settings.auto_migrate,
-                                        not_migrating="HELPDESK_AUTO_MIGRATE is off")
+    findings.append(await database_findings(settings, will_migrate=settings.auto_migrate,
+                                            not_migrating="HELPDESK_AUTO_MIGRATE is off"))
     secrets = settings.secrets()
     for finding in findings:
         out.write(f"{'ok     ' if finding.ok else 'problem'}  {mask(finding.message, secrets)}\n")

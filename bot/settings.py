@@ -8,6 +8,7 @@ TOML file named by ``HELPDESK_CONFIG``, then defaults. Secrets are wrapped in
 from __future__ import annotations
 
 import difflib
+import logging
 import math
 import os
 import re
@@ -15,7 +16,7 @@ import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Callable, Mapping
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
@@ -143,9 +144,6 @@ def is_secret_key(name: str) -> bool:
 def url_secrets(url: str) -> tuple[str, ...]:
     """The password and secret query values in ``url``, however malformed the URL is."""
     found = [m.group(2) for m in _USERINFO.finditer(url)]
-    query = url.split("?", 1)[1] if "?" in url else ""
-    found += [value for key, value in parse_qsl(query, keep_blank_values=False)
-              if is_secret_key(key)]
     found += [m.group(3) for m in _QUERY_PAIR.finditer(url) if is_secret_key(m.group(2))]
     values = {v for v in found if v} | {unquote(v) for v in found if v}
     return tuple(sorted(values, key=len, reverse=True))
@@ -164,6 +162,23 @@ def mask(text: str, secrets: tuple[str, ...] | list[str] = ()) -> str:
         if len(secret) >= _MIN_MASKED:
             text = text.replace(secret, "***")
     return text
+
+
+class RedactingFormatter(logging.Formatter):
+    """A log formatter whose every line (tracebacks included) goes through ``redact``:
+    a driver's error may quote the database URL, and a secret never reaches a log."""
+
+    def __init__(self, fmt: str | None, redact: Callable[[str], str]) -> None:
+        super().__init__(fmt)
+        self.redact = redact
+
+    def format(self, record: logging.LogRecord) -> str:
+        return self.redact(super().format(record))
+
+
+def masking_formatter(fmt: str, secrets: tuple[str, ...] | list[str] = ()) -> RedactingFormatter:
+    """A :class:`RedactingFormatter` that :func:`mask` s every line with ``secrets``."""
+    return RedactingFormatter(fmt, lambda line: mask(line, secrets))
 
 
 def for_console(settings: Settings) -> Settings:

@@ -671,7 +671,7 @@ async def test_check_names_postgres_tables_the_user_may_not_change(postgres_read
     from bot.check import database_findings
     from bot.settings import Settings
     _, url = postgres_reader
-    [finding] = await database_findings(Settings(database_url=url), will_migrate=True)
+    finding = await database_findings(Settings(database_url=url), will_migrate=True)
     assert not finding.ok and finding.exit_status == 1
     assert "the database user may not change these tables" in finding.message
     assert "tickets" in finding.message and "GRANT" in finding.message
@@ -690,7 +690,7 @@ async def test_check_names_a_read_only_postgres_session(postgres_reader, postgre
                 f'ALTER ROLE "{role}" SET default_transaction_read_only = on')
     finally:
         await db.dispose()
-    [finding] = await database_findings(Settings(database_url=url), will_migrate=True)
+    finding = await database_findings(Settings(database_url=url), will_migrate=True)
     assert not finding.ok and finding.exit_status == 1
     assert "is read-only (a standby, or default_transaction_read_only is on)" in finding.message
 
@@ -711,8 +711,8 @@ async def test_check_on_a_writable_postgres_database_is_ok(postgres_url):
     finally:
         await db.dispose()
     # libpq's sslmode, as many hosted PostgreSQL URLs carry it, works with asyncpg too.
-    [finding] = await database_findings(Settings(database_url=postgres_url + "?sslmode=disable"),
-                                        will_migrate=False)
+    finding = await database_findings(Settings(database_url=postgres_url + "?sslmode=disable"),
+                                      will_migrate=False)
     assert finding.ok, finding.message
     assert "is at the latest schema" in finding.message
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from bot.__main__ import _MaskingFormatter
 from bot.clock import OffsetClock
 from bot.outbox.dispatcher import OutboxDispatcher
+from bot.settings import masking_formatter
 from bot.storage import migrate
 from bot.storage.uow import Database
 from bot.ticker import Ticker
@@ -48,7 +48,7 @@ async def test_ticking_still_shows_at_debug(sqlite_url, caplog):
 
 
 def test_log_lines_and_tracebacks_hide_secrets():
-    formatter = _MaskingFormatter("%(levelname)s %(message)s", ("xoxb-very-secret-token",))
+    formatter = masking_formatter("%(levelname)s %(message)s", ("xoxb-very-secret-token",))
     try:
         raise ConnectionError("could not connect to postgresql://desk:pw-in-url@db/desk"
                               "?sslpassword=in-query")

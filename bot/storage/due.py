@@ -51,26 +51,34 @@ def _earliest(column, *conditions):
     return select(func.min(column)).where(*conditions).scalar_subquery()
 
 
+def _moments(ledger: bool, platforms: tuple[str, ...]) -> list[tuple]:
+    """Each kind of work as (its moment's column, the rows it counts, whether the moment
+    is a lease running out), in the order the probe's columns come."""
+    moments: list[tuple] = []
+    if ledger:
+        moments += [
+            (PromiseRow.due_at, (PromiseRow.status == _PENDING,), False),
+            (PromiseRow.lease_until, (PromiseRow.status == _SENDING,), True),
+            (PromiseRow.warn_at, (PromiseRow.status == _PENDING,
+                                  PromiseRow.warned_at.is_(None)), False),
+        ]
+    if platforms:
+        moments += [
+            (OutboxRow.due_at, (OutboxRow.status == "pending",
+                                OutboxRow.platform.in_(platforms)), False),
+            (OutboxRow.lease_until, (OutboxRow.status == "sending",
+                                     OutboxRow.platform.in_(platforms)), True),
+        ]
+    return moments
+
+
 @lru_cache(maxsize=16)
 def _probe(ledger: bool, platforms: tuple[str, ...]) -> Select | None:
     """The probe's statement, built once per shape: it has no parameter that changes
     from tick to tick ("due" is decided here, against the clock), and building it
     cost a third of an idle tick."""
-    columns = []
-    if ledger:
-        columns += [
-            _earliest(PromiseRow.due_at, PromiseRow.status == _PENDING),
-            _earliest(PromiseRow.lease_until, PromiseRow.status == _SENDING),
-            _earliest(PromiseRow.warn_at, PromiseRow.status == _PENDING,
-                      PromiseRow.warned_at.is_(None)),
-        ]
-    if platforms:
-        columns += [
-            _earliest(OutboxRow.due_at, OutboxRow.status == "pending",
-                      OutboxRow.platform.in_(platforms)),
-            _earliest(OutboxRow.lease_until, OutboxRow.status == "sending",
-                      OutboxRow.platform.in_(platforms)),
-        ]
+    columns = [_earliest(column, *conditions)
+               for column, conditions, _ in _moments(ledger, platforms)]
     return select(*columns) if columns else None
 
 
@@ -113,23 +121,12 @@ async def next_moment_after(db: Database, after: datetime,
     promise falling due, a warning to send, an outbox row for ``platforms`` coming due,
     or a lease running out; None when nothing is scheduled. The console's ``/wait``
     moves its clock from one such moment to the next."""
-    columns = [
-        _earliest(PromiseRow.due_at, PromiseRow.status == _PENDING, PromiseRow.due_at > after),
-        _earliest(PromiseRow.warn_at, PromiseRow.status == _PENDING,
-                  PromiseRow.warned_at.is_(None), PromiseRow.warn_at > after),
-        _earliest(PromiseRow.lease_until, PromiseRow.status == _SENDING,
-                  PromiseRow.lease_until >= after),
-    ]
-    if platforms:
-        columns += [
-            _earliest(OutboxRow.due_at, OutboxRow.status == "pending",
-                      OutboxRow.platform.in_(platforms), OutboxRow.due_at > after),
-            _earliest(OutboxRow.lease_until, OutboxRow.status == "sending",
-                      OutboxRow.platform.in_(platforms), OutboxRow.lease_until >= after),
-        ]
+    moments = _moments(True, tuple(platforms or ()))
+    # A lease that runs out at ``after`` can be claimed just after it, so it counts too.
+    columns = [_earliest(column, *conditions, column >= after if lease else column > after)
+               for column, conditions, lease in moments]
     async with db.reading() as uow:
-        found = list((await uow.session.execute(select(*columns))).one())
-    leases = {2} | ({4} if platforms else set())
-    moments = [moment + _AFTER_LEASE if index in leases else moment
-               for index, moment in enumerate(found) if moment is not None]
-    return min((m for m in moments if m > after), default=None)
+        found = (await uow.session.execute(select(*columns))).one()
+    return min((moment + _AFTER_LEASE if lease else moment
+                for moment, (_, _, lease) in zip(found, moments) if moment is not None),
+               default=None)

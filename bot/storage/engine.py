@@ -17,7 +17,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-from bot.settings import is_secret_key, mask, to_async_url, url_secrets
+from bot.settings import mask, to_async_url, url_secrets
 
 logger = logging.getLogger(__name__)
 
@@ -46,10 +46,9 @@ def redact_url(url: str) -> str:
     parsed = _parse(url)
     if parsed is None:
         return "<unparseable database URL>"
-    query = {key: ("***" if is_secret_key(key) and value else value)
-             for key, value in parsed.query.items()}
-    shown = parsed.set(query=query).render_as_string(hide_password=True)
-    return mask(shown, url_secrets(url))  # belt and braces: nothing in it is a secret
+    # mask hides the password and every secret query value, and any of the URL's
+    # secrets quoted elsewhere in it.
+    return mask(parsed.render_as_string(hide_password=False), url_secrets(url))
 
 
 def sqlite_path(url: str) -> Path | None:
@@ -140,10 +139,9 @@ def describe_database_error(error: BaseException, url: str) -> tuple[bool, str]:
 async def write_problem(engine: AsyncEngine, url: str) -> str | None:
     """Whether the desk may write where it must, found by trying: a change made and
     rolled back (the ``alembic_version`` row when there is one, else a table created).
-    On PostgreSQL also a read-only session and tables the user may not change."""
-    problem = sqlite_permission_problem(url)
-    if problem is not None:
-        return problem
+    On PostgreSQL also a read-only session and tables the user may not change. What
+    the file system says of a SQLite file is :func:`sqlite_permission_problem`'s, asked
+    before anything is opened."""
     async with engine.connect() as connection:
         transaction = await connection.begin()
         try:
@@ -187,7 +185,7 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         if path is not None and path.is_dir():
             raise DatabaseUrlError(f"HELPDESK_DATABASE_URL: {path} is a folder, not a SQLite "
                                    "database file")
-        return _sqlite_engine(async_url, str(path) if path else parsed.database, echo)
+        return _sqlite_engine(async_url, path, parsed.database, echo)
     if parsed.get_backend_name() == "postgresql":
         connect_args: dict = {}
         if "sslmode" in parsed.query:
@@ -210,12 +208,15 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     )
 
 
-def _sqlite_engine(url: str, database: str | None, echo: bool) -> AsyncEngine:
-    if not database or database == ":memory:":
+def _sqlite_engine(url: str, path: Path | None, database: str | None,
+                   echo: bool) -> AsyncEngine:
+    """``path`` is the file ``url`` names (:func:`sqlite_path`), ``database`` the URL's
+    own word for it (all there is for a ``mode=memory`` URI, which names no file)."""
+    if path is None and (not database or database == ":memory:"):
         # One shared in-memory connection would let a rollback in one task discard
         # another task's work; the desk always wants a file.
         raise DatabaseUrlError("HELPDESK_DATABASE_URL must name a SQLite file, not :memory:.")
-    parent = Path(database).expanduser().resolve().parent
+    parent = (path or Path(database).expanduser().resolve()).parent
     if not parent.is_dir():
         raise DatabaseUrlError(f"the folder for the SQLite database does not exist: {parent}")
     engine = create_async_engine(

@@ -38,6 +38,17 @@ def head_revision() -> str:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
+def schema_revisions(current: str | None) -> tuple[str, bool]:
+    """The newest revision the code knows, and whether it knows ``current`` (a database
+    at one it does not was migrated by a newer version). Read from one load of the
+    scripts, and walked only when ``current`` is neither empty nor the newest."""
+    script = ScriptDirectory.from_config(alembic_config())
+    head = script.get_current_head()
+    if current is None or current == head:
+        return head, True
+    return head, current in {known.revision for known in script.walk_revisions()}
+
+
 def downgrade_problem(revision: str | None, *, yes: bool, current: str | None) -> str | None:
     """Why a downgrade to ``revision`` must not run as asked, or None. A downgrade names
     where it goes (there is no sensible default), and one to ``base``, which drops every

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, text, update
+from sqlalchemy import bindparam, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.promises import (
@@ -65,10 +65,12 @@ class PromiseRepository:
         """Record many promises at once (each from :func:`promise_row`); returns their ids."""
         return await insert_many(self.session, _promises, rows)
 
-    async def open_for_ticket(self, ticket_id: int) -> list[Promise]:
-        """Promises on this ticket not yet kept, missed or cancelled, soonest first."""
+    async def open_for_ticket(self, ticket_id: int,
+                              statuses: tuple[str, ...] = _OPEN) -> list[Promise]:
+        """Promises on this ticket not yet kept, missed or cancelled (or, given
+        ``statuses``, those in them), soonest first."""
         rows = await self.session.execute(select(PromiseRow).where(
-            PromiseRow.ticket_id == ticket_id, PromiseRow.status.in_(_OPEN)
+            PromiseRow.ticket_id == ticket_id, PromiseRow.status.in_(statuses)
         ).order_by(PromiseRow.due_at))
         return [promise_from_row(r) for r in rows.scalars()]
 
@@ -87,32 +89,33 @@ class PromiseRepository:
         """For each ticket with an open first response, status update or follow-up, the
         id and due time of the soonest (one query: the update a lapsed resolution target
         points the requester to, rather than starting a second cadence)."""
-        soonest: dict[int, tuple[int, datetime]] = {}
-        if not ticket_ids:
-            return soonest
-        dialect = self.session.bind.dialect.name
-        rows = await self.session.execute(
-            select(PromiseRow.ticket_id, PromiseRow.id, PromiseRow.due_at)
-            .where(among(PromiseRow.ticket_id, list(ticket_ids), dialect),
-                   PromiseRow.status.in_(_OPEN),
-                   PromiseRow.kind.in_([k.value for k in UPDATE_KINDS]))
-            .order_by(PromiseRow.due_at.desc()))
-        for ticket_id, promise_id, due_at in rows.all():
-            soonest[ticket_id] = (promise_id, due_at)  # the last one written wins
-        return soonest
+        soonest = await self._soonest(ticket_ids, UPDATE_KINDS)
+        return {ticket_id: (promise_id, due_at)
+                for ticket_id, (promise_id, _, due_at) in soonest.items()}
 
     async def soonest_open(self, ticket_ids: set[int]) -> dict[int, tuple[PromiseKind, datetime]]:
         """For each ticket with an open promise, the kind and due time of the soonest
         (one query, for the cards of many tickets)."""
-        soonest: dict[int, tuple[PromiseKind, datetime]] = {}
+        soonest = await self._soonest(ticket_ids)
+        return {ticket_id: (kind, due_at) for ticket_id, (_, kind, due_at) in soonest.items()}
+
+    async def _soonest(self, ticket_ids: set[int], kinds=None
+                       ) -> dict[int, tuple[int, PromiseKind, datetime]]:
+        """For each ticket with an open promise (of ``kinds``, or any), the id, kind and
+        due time of the soonest, in one query."""
+        soonest: dict[int, tuple[int, PromiseKind, datetime]] = {}
         if not ticket_ids:
             return soonest
-        rows = await self.session.execute(
-            select(PromiseRow.ticket_id, PromiseRow.kind, PromiseRow.due_at)
-            .where(PromiseRow.ticket_id.in_(ticket_ids), PromiseRow.status.in_(_OPEN))
-            .order_by(PromiseRow.due_at.desc()))
-        for ticket_id, kind, due_at in rows.all():
-            soonest[ticket_id] = (PromiseKind(kind), due_at)  # the last one written wins
+        query = (select(PromiseRow.ticket_id, PromiseRow.id, PromiseRow.kind, PromiseRow.due_at)
+                 .where(among(PromiseRow.ticket_id, list(ticket_ids),
+                              self.session.bind.dialect.name),
+                        PromiseRow.status.in_(_OPEN))
+                 .order_by(PromiseRow.due_at.desc()))
+        if kinds is not None:
+            query = query.where(PromiseRow.kind.in_([k.value for k in kinds]))
+        for ticket_id, promise_id, kind, due_at in (await self.session.execute(query)).all():
+            # Latest first: the last one written is the soonest.
+            soonest[ticket_id] = (promise_id, PromiseKind(kind), due_at)
         return soonest
 
     async def many(self, promise_ids: set[int]) -> dict[int, Promise]:
@@ -180,7 +183,7 @@ class PromiseRepository:
         One kept after its due time (before the sweeper covered it) is recorded as
         ``late``; a paused one had time left, so it is kept in time."""
         kept = []
-        for promise in await self._live_for_ticket(ticket_id):
+        for promise in await self.open_for_ticket(ticket_id, _LIVE):
             if kept_by_action(promise.kind, action):
                 in_time = promise.due_at > now or promise.status is PromiseStatus.PAUSED
                 resolution = KeptBy.PERSON.value if in_time else "late"
@@ -188,27 +191,26 @@ class PromiseRepository:
                 kept.append(promise)
         return kept
 
-    async def _live_for_ticket(self, ticket_id: int) -> list[Promise]:
-        rows = await self.session.execute(select(PromiseRow).where(
-            PromiseRow.ticket_id == ticket_id, PromiseRow.status.in_(_LIVE)
-        ).order_by(PromiseRow.due_at))
-        return [promise_from_row(r) for r in rows.scalars()]
-
     async def paused_for_ticket(self, ticket_id: int) -> list[Promise]:
         """The ticket's paused promises."""
-        return [p for p in await self._live_for_ticket(ticket_id)
-                if p.status is PromiseStatus.PAUSED]
+        return await self.open_for_ticket(ticket_id, (PromiseStatus.PAUSED.value,))
 
     async def pause(self, remaining: dict[int, timedelta]) -> None:
         """Stop the clocks of these open promises (id: the business time each has left).
         A promise a sweeper already holds is taken back from it: its claim no longer
         fences, so nothing is said for it."""
-        for promise_id, left in remaining.items():
-            await self.session.execute(
-                update(PromiseRow)
-                .where(PromiseRow.id == promise_id, PromiseRow.status.in_(_OPEN))
-                .values(status=PromiseStatus.PAUSED.value, claim_token=None,
-                        lease_until=None, paused_remaining=left.total_seconds()))
+        if not remaining:
+            return
+        # One statement, executed with each promise's parameters (an IN list would be
+        # an expanding parameter, which executemany refuses).
+        await self.session.execute(
+            update(_promises)
+            .where(_promises.c.id == bindparam("_id"),
+                   or_(*(_promises.c.status == status for status in _OPEN)))
+            .values(status=PromiseStatus.PAUSED.value, claim_token=None, lease_until=None,
+                    paused_remaining=bindparam("_left")),
+            [{"_id": promise_id, "_left": left.total_seconds()}
+             for promise_id, left in remaining.items()])
 
     async def resume(self, promise_id: int, due_at: datetime,
                      warn_at: datetime | None) -> None:

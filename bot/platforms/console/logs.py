@@ -13,23 +13,13 @@ import sys
 from pathlib import Path
 from typing import Callable
 
+from bot.settings import RedactingFormatter
+
 LOG_FILE = "helpdesk-console.log"
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
-class _Redacted(logging.Formatter):
-    """A formatter whose every line (tracebacks included) goes through ``redact``: a
-    driver's error may quote the database URL, and a secret never reaches a log."""
-
-    def __init__(self, fmt: str | None, redact: Callable[[str], str]) -> None:
-        super().__init__(fmt)
-        self.redact = redact
-
-    def format(self, record: logging.LogRecord) -> str:
-        return self.redact(super().format(record))
-
-
-class _OneLine(_Redacted):
+class _OneLine(RedactingFormatter):
     """``helpdesk-bot: error: <message> (details in <file>)``, without the traceback."""
 
     def __init__(self, path: Path, redact: Callable[[str], str]) -> None:
@@ -52,12 +42,12 @@ def log_to_file(path: str | Path = LOG_FILE, level: str = "WARNING",
     brief = logging.StreamHandler(sys.stderr)
     brief.setLevel(logging.ERROR)
     if not _writable(path):
-        brief.setFormatter(_Redacted("helpdesk-bot: error: %(message)s", redact))
+        brief.setFormatter(RedactingFormatter("helpdesk-bot: error: %(message)s", redact))
         root.addHandler(brief)
         return None
     # Made on the first record: a run that logs nothing leaves no file behind.
     handler = logging.FileHandler(path, encoding="utf-8", delay=True)
-    handler.setFormatter(_Redacted(FORMAT, redact))
+    handler.setFormatter(RedactingFormatter(FORMAT, redact))
     brief.setFormatter(_OneLine(path, redact))
     root.addHandler(handler)
     root.addHandler(brief)

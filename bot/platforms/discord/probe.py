@@ -13,6 +13,7 @@ import asyncio
 
 import aiohttp
 
+from bot.platforms.probing import reason
 from bot.settings import Settings
 
 DEFAULT_API_URL = "https://discord.com/api/v10"
@@ -44,9 +45,7 @@ async def probe_discord(settings: Settings) -> list[tuple[str, str]]:
             findings = [("ok", f"Discord accepts DISCORD_BOT_TOKEN: the bot {name}")]
             status, app = await _get(session, f"{base}/oauth2/applications/@me")
     except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as error:
-        reason = str(error).strip().splitlines()[0][:200] if str(error).strip() \
-            else type(error).__name__
-        return [("unreachable", f"could not reach Discord at {base}: {reason}")]
+        return [("unreachable", f"could not reach Discord at {base}: {reason(error)}")]
     if status != 200 or not isinstance(app, dict):
         findings.append(("unreachable", f"Discord at {base} answered {status} to "
                                         "/oauth2/applications/@me; the intents were not checked"))

@@ -15,6 +15,7 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.platforms.probing import reason
 from bot.platforms.slack.adapter import api_base_url
 from bot.settings import Settings
 
@@ -53,7 +54,7 @@ async def _bot_token(settings: Settings, base: str,
         return "refused", (f"Slack refused SLACK_BOT_TOKEN ({code}): copy the Bot User OAuth "
                            "Token (xoxb-...) from the app's Install App page again")
     except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as error:
-        return "unreachable", f"could not reach Slack at {base}: {_reason(error)}"
+        return "unreachable", f"could not reach Slack at {base}: {reason(error)}"
     who = f"@{answer.get('user')} in {answer.get('team')}"
     if not answer.get("bot_id"):
         return "refused", (f"SLACK_BOT_TOKEN works but is not a bot's token ({who}): use the "
@@ -83,10 +84,5 @@ async def _app_token(settings: Settings, base: str,
                            "an app-level token with connections:write under Basic Information "
                            "→ App-Level Tokens")
     except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as error:
-        return "unreachable", f"could not reach Slack at {base}: {_reason(error)}"
+        return "unreachable", f"could not reach Slack at {base}: {reason(error)}"
     return "ok", "Slack accepts SLACK_APP_TOKEN for Socket Mode"
-
-
-def _reason(error: BaseException) -> str:
-    return str(error).strip().splitlines()[0][:200] if str(error).strip() \
-        else type(error).__name__
