@@ -43,6 +43,9 @@ class TicketStatus(str, Enum):
         return self not in (TicketStatus.RESOLVED, TicketStatus.CLOSED)
 
 
+# Every status in which the desk still owes the requester work, for queries.
+ACTIVE_STATUSES = tuple(status for status in TicketStatus if status.is_active)
+
 _LABELS = {
     TicketStatus.NEW: "new",
     TicketStatus.OPEN: "open, waiting for an agent",

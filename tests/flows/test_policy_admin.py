@@ -149,3 +149,15 @@ async def test_an_unknown_time_zone_gets_advice_that_works(sqlite_url):
         await desk.command("boss", "helpdesk hours mon-fri 9-17 Mars/Olympus")
         assert desk.last().text.startswith("“Mars/Olympus” isn't a time zone I know: use a "
                                            "name like Europe/London or America/New_York.")
+
+
+async def test_removing_an_agent_says_which_tickets_they_still_own(sqlite_url):
+    async with FlowDesk(sqlite_url) as desk:
+        await desk.staffed()
+        await desk.dm("ann", "The VPN drops")
+        await desk.command("sam", "ticket claim 1")
+        await desk.command("boss", "helpdesk agents remove sam")
+        answer = desk.private_to("boss")[-1].text
+        assert answer.startswith("Done: Sam can no longer work the desk as an agent.")
+        assert "Sam still owns #1; `/ticket assign <n> <person>` gives each to someone else." \
+            in answer

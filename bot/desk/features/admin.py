@@ -6,6 +6,7 @@ before anything changes).
 
 from __future__ import annotations
 
+from bot.domain.tickets import ACTIVE_STATUSES
 from bot.domain.people import Role
 from bot.desk.context import BadInput, Context
 from bot.desk.people_refs import channel_ref, person_refs
@@ -24,6 +25,7 @@ async def _change_roles(ctx: Context, group: str) -> None:
     role = _GROUPS[group]
     changed: list[str] = []
     unchanged: list[str] = []
+    still_own: list[str] = []
     for ref, label, bare_mention in refs:
         # A mention with no name (Discord's <@id>) names nobody yet: the platform shows
         # the mention by the person's name, and their first message fills it in.
@@ -58,6 +60,13 @@ async def _change_roles(ctx: Context, group: str) -> None:
                                        role=ctx.t(f"roles.{role.value}")))
                 continue
             await ctx.uow.people.record_role(person.id, Role.REQUESTER)
+            if role is Role.AGENT:
+                # Their tickets are not silently orphaned: the admin hears which remain.
+                owned = await ctx.uow.tickets.list(ctx.workspace.id, owner_id=person.id,
+                                                   statuses=ACTIVE_STATUSES)
+                if owned:
+                    still_own.append(ctx.t("admin.still_owns", name=person.name,
+                                           refs=", ".join(t.ref for t in reversed(owned))))
         changed.append(person.name)
     lines = []
     if changed:
@@ -65,7 +74,7 @@ async def _change_roles(ctx: Context, group: str) -> None:
         lines.append(ctx.t(key, names=", ".join(changed),
                            role=ctx.t(f"roles.{role.value}" if len(changed) == 1
                                       else f"roles.{group}")))
-    await ctx.answer("\n".join(lines + unchanged))
+    await ctx.answer("\n".join(lines + still_own + unchanged))
     ctx.handled = True
 
 

@@ -14,7 +14,7 @@ from datetime import timedelta
 from bot.core import Button, IncomingMessage
 from bot.domain.people import Role
 from bot.domain.promises import UPDATE_KINDS
-from bot.domain.tickets import Ticket, TicketAction, TicketStatus
+from bot.domain.tickets import ACTIVE_STATUSES, Ticket, TicketAction, TicketStatus
 from bot.desk.cards import queue_card
 from bot.desk.context import Context
 from bot.desk.features.intake import is_intake_channel, open_ticket
@@ -24,8 +24,6 @@ from bot.desk.quoting import defang, excerpt
 from bot.desk.features.lookup import change_status, ticket_of_button
 from bot.desk.features.working import add_note, send_public_reply, start_update_cadence
 
-_ACTIVE = (TicketStatus.OPEN, TicketStatus.IN_PROGRESS, TicketStatus.WAITING_REQUESTER,
-           TicketStatus.WAITING_THIRD_PARTY)
 
 
 async def on_thread_message(ctx: Context) -> None:
@@ -213,7 +211,7 @@ async def ask_same_or_new(ctx: Context) -> None:
     if not event.is_direct or event.thread_id or not event.text.strip():
         return
     open_tickets = await ctx.uow.tickets.list(ctx.workspace.id, requester_id=ctx.person.id,
-                                              statuses=_ACTIVE, limit=1)
+                                              statuses=ACTIVE_STATUSES, limit=1)
     if not open_tickets:
         return
     ticket = open_tickets[0]

@@ -7,13 +7,11 @@ from datetime import timedelta
 
 from bot.core import Button, FormField, OutboundMessage
 from bot.domain.people import Role
-from bot.domain.tickets import Ticket, TicketStatus
+from bot.domain.tickets import ACTIVE_STATUSES, Ticket
 from bot.domain.timefmt import format_when
 from bot.desk.context import Context
 from bot.desk.quoting import defang
 
-_ACTIVE = (TicketStatus.OPEN, TicketStatus.IN_PROGRESS, TicketStatus.WAITING_REQUESTER,
-           TicketStatus.WAITING_THIRD_PARTY)
 BREACHING_WITHIN = timedelta(hours=2)
 
 
@@ -23,15 +21,15 @@ async def home_opened(ctx: Context) -> None:
     tz = ctx.person.tz or ctx.policy.calendar.timezone
     fields: list[tuple[str, str]] = []
     mine = await ctx.uow.tickets.list(ctx.workspace.id, requester_id=ctx.person.id,
-                                      statuses=_ACTIVE, limit=20)
+                                      statuses=ACTIVE_STATUSES, limit=20)
     agent = ctx.role.at_least(Role.AGENT)
     owned = unowned = active = []
     if agent:
         owned = await ctx.uow.tickets.list(ctx.workspace.id, owner_id=ctx.person.id,
-                                           statuses=_ACTIVE, limit=20)
-        unowned = await ctx.uow.tickets.list(ctx.workspace.id, unowned=True, statuses=_ACTIVE,
+                                           statuses=ACTIVE_STATUSES, limit=20)
+        unowned = await ctx.uow.tickets.list(ctx.workspace.id, unowned=True, statuses=ACTIVE_STATUSES,
                                              limit=20)
-        active = await ctx.uow.tickets.list(ctx.workspace.id, statuses=_ACTIVE, limit=200)
+        active = await ctx.uow.tickets.list(ctx.workspace.id, statuses=ACTIVE_STATUSES, limit=200)
     # The next promised time of every ticket shown, in one query.
     due_of = await ctx.uow.promises.next_due(
         list({t.id for t in (*mine, *owned, *unowned, *active)}))

@@ -9,7 +9,7 @@ from bot.domain.people import Role
 from bot.domain.errors import Unreadable
 from bot.domain.priority import PriorityDecision, read_priority
 from bot.domain.promises import PromiseKind
-from bot.domain.tickets import Ticket, TicketAction, TicketStatus
+from bot.domain.tickets import ACTIVE_STATUSES, Ticket, TicketAction
 from bot.domain.timefmt import format_when
 from bot.desk.cards import queue_card
 from bot.desk.context import BadInput, Context
@@ -18,8 +18,6 @@ from bot.desk.quoting import defang, excerpt
 from bot.desk.features.lookup import change_status, load_ticket, split_number, when_for
 from bot.desk.features.working import resolution_target, start_update_cadence
 
-_ACTIVE = (TicketStatus.OPEN, TicketStatus.IN_PROGRESS, TicketStatus.WAITING_REQUESTER,
-           TicketStatus.WAITING_THIRD_PARTY)
 
 
 def _decision(ctx: Context, words: list[str]) -> PriorityDecision:
@@ -204,8 +202,8 @@ async def _no_lead_to_ask(ctx: Context, ticket, requester, quoted: str) -> None:
 async def queue(ctx: Context) -> None:
     """``/ticket queue``: what is waiting to be claimed, and what the agent owns."""
     assert ctx.workspace is not None and ctx.person is not None and ctx.policy is not None
-    unowned = await ctx.uow.tickets.list(ctx.workspace.id, statuses=_ACTIVE, unowned=True)
-    mine = await ctx.uow.tickets.list(ctx.workspace.id, statuses=_ACTIVE, owner_id=ctx.person.id)
+    unowned = await ctx.uow.tickets.list(ctx.workspace.id, statuses=ACTIVE_STATUSES, unowned=True)
+    mine = await ctx.uow.tickets.list(ctx.workspace.id, statuses=ACTIVE_STATUSES, owner_id=ctx.person.id)
     if not unowned and not mine:
         await ctx.answer(ctx.t("view.queue_empty"))
         ctx.handled = True
