@@ -126,8 +126,10 @@ class Settings:
 # A query parameter whose name contains one of these words holds a secret
 # (password, sslpassword, pwd, pass, token, secret, key, api_key, ...).
 _SECRET_WORDS = ("pass", "pwd", "secret", "token", "key")
-# user:password@ after the scheme, and name=value pairs of a query string.
-_USERINFO = re.compile(r"(://[^:/?#@\s]*:)([^@\s]*)(@)")
+# user:password@ after the scheme, and name=value pairs of a query string. A password
+# may hold an unencoded @ (p@ss): it runs to the @ after which the host has no @ of its
+# own (the last @ before the host), so no piece of it is taken for the host and shown.
+_USERINFO = re.compile(r"(://[^:/?#@\s]*:)(\S*?)(@)(?=[^@\s/?#]*(?:[/?#\s]|$))")
 _QUERY_PAIR = re.compile(r"([?&;]([^=&#\s]+)=)([^&#\s]*)")
 # Shorter secrets are not replaced as bare text: masking every "ab" would garble the
 # message and protect nothing (a 4-letter password "desk" would hide the word

@@ -737,3 +737,26 @@ def test_with_no_platform_check_and_migrate_use_the_consoles_database(tmp_path):
     assert not (tmp_path / "helpdesk.sqlite3").exists()
     checked = cli(tmp_path, "check")
     assert "helpdesk-console.sqlite3" in checked.stdout and "no tables yet" not in checked.stdout
+
+
+# --- a password with an unencoded @ (issue 14) --------------------------------------------
+
+
+@pytest.mark.parametrize("url", [
+    "postgresql://desk:p@ss@127.0.0.1:1/test",
+    "postgresql://desk:s3cret@w0rd@127.0.0.1:1/test",
+    "postgresql://desk:p@ss@127.0.0.1:1/test?sslmode=disable&application_name=a@b",
+])
+@pytest.mark.parametrize("args", [("check",), ("run", "--console"), ("migrate",)],
+                         ids=lambda a: a[0])
+def test_a_password_holding_an_at_sign_is_masked_whole(tmp_path, url, args):
+    password = url.split("://desk:", 1)[1].rsplit("@127.0.0.1", 1)[0]
+    result = cli(tmp_path, *args, HELPDESK_DATABASE_URL=url, HELPDESK_LOG_LEVEL="DEBUG",
+                 input="hello\n")
+    shown = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert "desk:***@127.0.0.1:1/test" in shown
+    # No piece of the password after its first @ shows either.
+    for piece in password.split("@")[1:]:
+        assert f"{piece}@" not in shown and f"@{piece}" not in shown

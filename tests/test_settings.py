@@ -756,3 +756,15 @@ def test_settings_secrets_lists_tokens_and_url_secrets():
     s = load({"SLACK_BOT_TOKEN": "xoxb-1234567", "DISCORD_BOT_TOKEN": "disc-7654321",
               "HELPDESK_DATABASE_URL": "postgresql://u:topsecret@db/x?token=abcdefgh"})
     assert {"xoxb-1234567", "disc-7654321", "topsecret", "abcdefgh"} <= set(s.secrets())
+
+
+@pytest.mark.parametrize("url, shown", [
+    ("postgresql://u:p@ss@host/db", "postgresql://u:***@host/db"),
+    ("postgresql://u:p@ss@host:5432/db?x=a@b", "postgresql://u:***@host:5432/db?x=a@b"),
+    ("postgresql://u:p/s@host/db", "postgresql://u:***@host/db"),
+    ("postgresql://u:pw@host/db", "postgresql://u:***@host/db"),
+])
+def test_mask_hides_everything_up_to_the_last_at_before_the_host(url, shown):
+    from bot.settings import mask, url_secrets
+    assert mask(url) == shown
+    assert mask(f"cannot reach {url}", url_secrets(url)) == f"cannot reach {shown}"
