@@ -594,6 +594,31 @@ def test_a_read_only_sqlite_uri_is_named(tmp_path, db_url, args):
     assert "read-only" in said and "mode=ro" in said
 
 
+@pytest.mark.parametrize("query", ["mode=ro", "immutable=1", "mode=ro&timeout=5"])
+@pytest.mark.parametrize("args", [("check",), ("run", "--console"), ("migrate",)],
+                         ids=lambda a: a[0])
+def test_a_read_only_request_without_uri_true_is_named_too(tmp_path, db_url, args, query):
+    # Without uri=true SQLAlchemy ignores mode=ro with a raw SAWarning and opens the file
+    # writable: the desk says plainly what the URL asks for instead, and stops.
+    path = migrated(tmp_path, db_url)
+    result = cli(tmp_path, *args, HELPDESK_DATABASE_URL=f"sqlite:///{path}?{query}",
+                 input="hello\n")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr and "Warning" not in result.stderr
+    said = result.stdout + result.stderr
+    assert f"the SQLite database {path} is read-only by its URL" in said
+
+
+@pytest.mark.parametrize("args", [("check",), ("run", "--console"), ("migrate",)],
+                         ids=lambda a: a[0])
+def test_a_sqlite_parameter_the_driver_ignores_is_a_configuration_error(tmp_path, args):
+    url = f"sqlite:///{tmp_path / 'desk.sqlite3'}?jounral_mode=wal"
+    result = cli(tmp_path, *args, HELPDESK_DATABASE_URL=url, input="hello\n")
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr and "Warning" not in result.stderr
+    assert "SQLite does not take jounral_mode" in result.stdout + result.stderr
+
+
 @pytest.mark.parametrize("args", [("check",), ("run", "--console"), ("migrate",)],
                          ids=lambda a: a[0])
 def test_a_folder_where_the_database_file_should_be(tmp_path, args):

@@ -65,11 +65,24 @@ def sqlite_path(url: str) -> Path | None:
     return Path(database).expanduser().resolve()
 
 
+# What the SQLite driver itself takes from a URL's query; anything else is a SQLite URI
+# parameter, which only counts with uri=true (SQLAlchemy otherwise ignores it, warning).
+_SQLITE_DRIVER_ARGS = ("uri", "timeout", "isolation_level", "detect_types",
+                       "check_same_thread", "cached_statements")
+# URI parameters that make the file read-only.
+_READ_ONLY_ARGS = ("mode", "immutable")
+
+
 def _read_only_uri(url: str) -> bool:
+    """Whether the URL asks for the file read-only, with or without uri=true: without
+    it SQLite would open the file writable, but the person who wrote mode=ro meant it."""
     parsed = _parse(to_async_url(url))
     return (parsed is not None and parsed.get_backend_name() == "sqlite"
-            and parsed.query.get("uri") in ("true", "1")
             and (parsed.query.get("mode") == "ro" or parsed.query.get("immutable") == "1"))
+
+
+def _uses_uri(parsed: URL) -> bool:
+    return parsed.query.get("uri") in ("true", "1")
 
 
 def _who() -> str:
@@ -88,7 +101,7 @@ def sqlite_permission_problem(url: str) -> str | None:
     if path is None:
         return None
     if _read_only_uri(url):
-        return (f"the SQLite database {path} is opened read-only by its URL (mode=ro or "
+        return (f"the SQLite database {path} is read-only by its URL (mode=ro or "
                 "immutable=1); the desk writes to it: remove that from HELPDESK_DATABASE_URL")
     folder = path.parent
     if not folder.is_dir():
@@ -185,6 +198,17 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         if path is not None and path.is_dir():
             raise DatabaseUrlError(f"HELPDESK_DATABASE_URL: {path} is a folder, not a SQLite "
                                    "database file")
+        if not _uses_uri(parsed):
+            ignored = sorted(set(parsed.query) - set(_SQLITE_DRIVER_ARGS))
+            unknown = [key for key in ignored if key not in _READ_ONLY_ARGS]
+            if unknown:
+                raise DatabaseUrlError(
+                    f"HELPDESK_DATABASE_URL: SQLite does not take {', '.join(unknown)} "
+                    f"(in {redact_url(url)}); SQLite's own URI parameters need uri=true too")
+            # mode=ro without uri=true is named by sqlite_permission_problem; the driver
+            # is not handed words it would only warn about.
+            parsed = parsed.difference_update_query(ignored)
+            async_url = parsed.render_as_string(hide_password=False)
         return _sqlite_engine(async_url, path, parsed.database, echo)
     if parsed.get_backend_name() == "postgresql":
         connect_args: dict = {}
