@@ -154,6 +154,18 @@ async def test_the_promise_report_counts_kept_and_covered_promises(sqlite_url):
                              "(50% on time)")
 
 
+async def test_a_report_with_nothing_settled_says_so_in_words(sqlite_url):
+    async with FlowDesk(sqlite_url) as desk:
+        await desk.staffed()
+        await desk.dm("ann", "The VPN drops")  # one promise made, none settled
+        await desk.command("boss", "helpdesk promises")
+        text = desk.last().text
+        assert "n/a" not in text
+        assert text.splitlines()[-1] == (
+            "• Whole desk: 1 promised — 0 kept on time, 0 kept late, 0 missed (0 covered on "
+            "time by the bot, 0 undelivered), 1 still open (none kept or missed yet)")
+
+
 async def test_a_miss_counts_against_its_owner_at_once(sqlite_url):
     async with FlowDesk(sqlite_url) as desk:
         await desk.claimed()

@@ -198,7 +198,8 @@ async def promises(ctx: Context) -> None:
         lines.append(ctx.t("report.row", owner=owner, made=tally.made, kept=tally.kept,
                            missed=tally.missed, covered=tally.covered, late=tally.late,
                            dead=tally.dead, open=tally.open,
-                           share="n/a" if share is None else f"{share:.0%}"))
+                           share=ctx.t("report.no_share") if share is None
+                           else ctx.t("report.share", percent=f"{share:.0%}")))
     await ctx.answer("\n".join(lines))
     ctx.handled = True
 
