@@ -18,6 +18,8 @@ opening instant and closed at its closing instant.
 
 from __future__ import annotations
 
+import calendar as _gregorian
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -27,9 +29,28 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from bot.domain import _intervals as iv
 from bot.domain.errors import Unreadable
 
-__all__ = ["BusinessCalendar"]
+__all__ = ["BusinessCalendar", "parse_day"]
 
 _ZERO = timedelta(0)
+_YEAR_MONTH_DAY = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
+
+
+def parse_day(text: str) -> date:
+    """A day written ``YYYY-MM-DD``; :class:`Unreadable` says what is wrong: no date at
+    all, words that are not a date, or a date that is not on the calendar (2026-02-30)."""
+    text = text.strip()
+    if not text:
+        raise Unreadable("input.need_date")
+    shape = _YEAR_MONTH_DAY.fullmatch(text)
+    if shape is None:
+        raise Unreadable("input.date_unreadable", text=text)
+    year, month, day = (int(part) for part in shape.groups())
+    if not 1 <= month <= 12:
+        raise Unreadable("input.date_no_such_month", text=text, month=month)
+    days = _gregorian.monthrange(year, month)[1] if year >= 1 else 31
+    if not 1 <= day <= days or year < 1:
+        raise Unreadable("input.date_no_such_day", text=text, days=days)
+    return date(year, month, day)
 
 
 def _aware_utc(value: datetime, what: str) -> datetime:

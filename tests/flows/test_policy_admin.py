@@ -75,6 +75,23 @@ async def test_a_holiday_added_by_mistake_can_be_removed(sqlite_url):
         assert "`/helpdesk holiday add|remove <date>`" in desk.last().text
 
 
+async def test_a_holiday_in_the_past_is_refused_and_a_past_one_can_still_go(sqlite_url):
+    async with FlowDesk(sqlite_url) as desk:  # Monday 2030-06-03
+        await desk.staffed()
+        before = await _settings(desk)
+        await desk.command("boss", "helpdesk holiday add 2030-06-02")
+        assert desk.last().text == (
+            "2030-06-02 has already passed (today is 2030-06-03), so a holiday then would "
+            "change nothing; nothing was added. Did you mean 2031-06-02?")
+        assert await _settings(desk) == before
+        await desk.command("boss", "helpdesk holiday add 2030-06-03")  # today still counts
+        assert desk.last().text.startswith("Done: 2030-06-03 is a holiday")
+        await desk.advance(timedelta(days=2))
+        await desk.command("boss", "helpdesk holiday remove 2030-06-03")
+        assert desk.last().text == ("Done: 2030-06-03 is no longer a holiday. That day has "
+                                    "already passed, so no promise changes.")
+
+
 async def test_a_new_sla_target_changes_the_next_promise(sqlite_url):
     async with FlowDesk(sqlite_url) as desk:
         await desk.staffed()
@@ -114,7 +131,15 @@ BAD_POLICY_INPUT = [
                                          "time (09:00).")),
     ("helpdesk holiday add", ("I need a date like 2026-12-25. Usage: `/helpdesk holiday "
                               "add|remove <YYYY-MM-DD>`")),
-    ("helpdesk holiday add next friday", "I need a date like 2026-12-25."),
+    ("helpdesk holiday add next friday", ("I couldn't read “next friday” as a date: write it "
+                                          "like 2026-12-25.")),
+    ("helpdesk holiday add 2031-02-30", ("“2031-02-30” isn't a date on the calendar: that "
+                                         "month has 28 days.")),
+    ("helpdesk holiday remove 2032-02-30", ("“2032-02-30” isn't a date on the calendar: that "
+                                            "month has 29 days.")),
+    ("helpdesk holiday add 2031-13-01", ("“2031-13-01” isn't a date on the calendar: there is "
+                                         "no month 13.")),
+    ("helpdesk holiday add 2031-04-31", "“2031-04-31” isn't a date on the calendar"),
     ("helpdesk holiday remove", "I need a date like 2026-12-25."),
     ("helpdesk holiday delete 2030-06-04", "I need add or remove, then a date."),
     ("helpdesk holiday 2030-06-04", "I need add or remove, then a date."),

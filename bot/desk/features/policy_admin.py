@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date
 
-from bot.domain.calendar import BusinessCalendar
+from bot.domain.calendar import BusinessCalendar, parse_day
 from bot.domain.errors import Unreadable
 from bot.domain.people import Role
 from bot.domain.priority import Priority
@@ -51,22 +51,43 @@ async def holiday(ctx: Context) -> None:
     if verb not in ("add", "remove"):
         raise BadInput("input.add_or_remove_holiday", "policy.holiday_usage")
     try:
-        day = date.fromisoformat(when.strip())
-    except ValueError:
-        raise BadInput("input.need_date", "policy.holiday_usage") from None
+        day = parse_day(when)
+    except Unreadable as error:
+        raise BadInput.unreadable(error, "policy.holiday_usage") from None
     calendar = ctx.policy.calendar
     ctx.handled = True
+    today = ctx.now.astimezone(calendar.zone).date()
     if (day in calendar.holidays) == (verb == "add"):
         key = "policy.holiday_already" if verb == "add" else "policy.holiday_not_set"
         await ctx.answer(ctx.t(key, date=day.isoformat()))
+        return
+    if verb == "add" and day < today:
+        # Refused rather than stored: it would read as done while changing no promise.
+        await ctx.answer(ctx.t("policy.holiday_past", date=day.isoformat(),
+                               today=today.isoformat(), next_year=_next_year(day, today)))
         return
     if verb == "add":
         calendar, key = calendar.with_holiday(day), "policy.holiday_added"
     else:
         calendar = replace(calendar, holidays=calendar.holidays - {day})
-        key = "policy.holiday_removed"
+        key = "policy.holiday_removed" if day >= today else "policy.holiday_removed_past"
     await _save(ctx, "calendar", calendar.to_dict())
     await ctx.answer(ctx.t(key, date=day.isoformat()))
+
+
+def _next_year(day: date, today: date) -> str:
+    """The same day in the first year where it is not past (29 February: the next leap
+    year's), as ``YYYY-MM-DD``."""
+    year = today.year
+    while True:
+        try:
+            candidate = day.replace(year=year)
+        except ValueError:  # 29 February in a common year
+            year += 1
+            continue
+        if candidate >= today:
+            return candidate.isoformat()
+        year += 1
 
 
 async def sla(ctx: Context) -> None:
