@@ -7,6 +7,7 @@ anything unexpected into a sincere apology with a reference, never a lost event.
 
 from __future__ import annotations
 
+import difflib
 import logging
 import uuid
 from dataclasses import dataclass
@@ -41,10 +42,16 @@ class Route:
 
 
 class UnknownCommand(DomainError):
-    """No handler knows this command."""
+    """No handler knows this command: ``/name word``. The answer points to the help of
+    the command the person used and, when one is near, the word they likely meant."""
 
-    def __init__(self, command: str) -> None:
-        super().__init__("errors.unknown_command", command=command)
+    def __init__(self, command: str, *, name: str = "ticket") -> None:
+        super().__init__("errors.unknown_command", command=command, name=name)
+
+
+# How alike a mistyped sub-command must be to a real one to be offered (difflib's ratio):
+# agnets and calim are, frobnicate is not.
+NEAR_MISS_CUTOFF = 0.7
 
 
 class Router:
@@ -91,7 +98,8 @@ class Router:
             if route is None and not word:
                 route = self.commands.get((event.name, "help"))
             if route is None:
-                raise UnknownCommand(f"/{event.name} {word}".strip())
+                raise UnknownCommand(f"/{event.name} {word}".strip(),
+                                     name=self._help_name(event.name))
             # Arguments with nothing visible in them are no arguments.
             return [route], clean_text(rest)
         if isinstance(event, ButtonPressed):
@@ -123,6 +131,22 @@ class Router:
                              type(event).__name__, reference)
             await self._answer_error(event, None, reference)
 
+    def _help_name(self, name: str) -> str:
+        """The command whose help to offer for ``/name``: its own, or /ticket's for a
+        command the desk does not have at all."""
+        return name if (name, "help") in self.commands else "ticket"
+
+    def near_miss(self, event: Event, role: Role) -> str | None:
+        """``/name word`` the person most likely meant by an unknown sub-command, among
+        those their ``role`` may use; None when nothing is near."""
+        if not isinstance(event, CommandInvoked):
+            return None
+        word = event.text.strip().partition(" ")[0].lower()
+        allowed = [known for (name, known), route in self.commands.items()
+                   if name == event.name and known and role.at_least(route.role)]
+        near = difflib.get_close_matches(word, allowed, n=1, cutoff=NEAR_MISS_CUTOFF)
+        return f"/{event.name} {near[0]}" if near else None
+
     async def ticket_choices(self, platform: str, workspace_id: str, actor: Actor, typed: str,
                              *, limit: int = CHOICE_LIMIT) -> list[tuple[int, str]]:
         """``(number, subject)`` of the tickets ``actor`` may pick as they type ``typed``
@@ -152,6 +176,12 @@ class Router:
                 if ctx.extras.get("duplicate"):
                     return
                 text = None
+                if isinstance(error, UnknownCommand):
+                    # Asked once the person's role is known: only a command they may use.
+                    near = self.near_miss(event, ctx.role)
+                    if near is not None:
+                        error = DomainError("errors.unknown_command_near", **error.fields,
+                                            near=near)
                 if error is not None:
                     try:
                         text = ctx.error_text(_quoting_briefly(error))

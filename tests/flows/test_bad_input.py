@@ -100,7 +100,20 @@ async def test_missing_or_wrong_arguments_get_a_specific_answer(desk):
 UNKNOWN_WORDS = [
     ("ann", "ticket frobnicate 3", ("I don't know “/ticket frobnicate”. Try `/ticket help` to "
                                     "see what I can do.")),
-    ("boss", "helpdesk frobnicate", "I don't know “/helpdesk frobnicate”."),
+    ("boss", "helpdesk frobnicate", ("I don't know “/helpdesk frobnicate”. Try `/helpdesk "
+                                     "help` to see what I can do.")),
+    # A near miss is named; only a command the person may use is offered.
+    ("boss", "helpdesk agnets add sam", ("I don't know “/helpdesk agnets”. Did you mean "
+                                         "`/helpdesk agents`? `/helpdesk help` lists the rest.")),
+    ("sam", "ticket calim 1", ("I don't know “/ticket calim”. Did you mean `/ticket claim`? "
+                               "`/ticket help` lists the rest.")),
+    ("ann", "ticket mien", ("I don't know “/ticket mien”. Did you mean `/ticket mine`? "
+                            "`/ticket help` lists the rest.")),
+    ("ann", "ticket calim 1", ("I don't know “/ticket calim”. Try `/ticket help` to see what I "
+                               "can do.")),
+    ("ann", "helpdesk agnets add sam", ("I don't know “/helpdesk agnets”. Try `/helpdesk help` "
+                                        "to see what I can do.")),
+    ("ann", "kb search vpn", "I don't know “/kb search”. Try `/ticket help` to see what I can do."),
     ("ann", "ticket new", "I need a few words about the problem. Usage: `/ticket new <text>`"),
     ("ann", "ticket new    ", "I need a few words about the problem."),
 ]
