@@ -8,13 +8,16 @@ A whole number chooses its own word: ``{misses:once|# times}`` reads "once" for 
 "2 times" for 2, and ``{count:ticket|tickets}`` reads "1 ticket" and "3 tickets" (the
 word for one, then for any other count; the number comes first unless the template
 places it with ``#``). So no template needs "time(s)".
+
+A list of people or tickets reads as a sentence does ("Sam, Kim and Ana"), from the
+words under ``[lists]``: :meth:`Templates.join`.
 """
 
 from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 import bot
 
@@ -112,6 +115,17 @@ class Templates:
             if missing.args and str(missing.args[0]).startswith("no message template"):
                 raise
             raise KeyError(f"template {key!r} needs a value for {{{missing.args[0]}}}") from None
+
+    def join(self, items: Iterable[str]) -> str:
+        """People or tickets as a sentence lists them, in the words of ``[lists]``:
+        "Sam", "Sam and Kim", "Sam, Kim and Ana"; "" for none."""
+        items = list(items)
+        if len(items) < 2:
+            return items[0] if items else ""
+        if len(items) == 2:
+            return self.render("lists.pair", first=items[0], second=items[1])
+        return self.render("lists.many", rest=str(self.raw("lists.separator")).join(items[:-1]),
+                           last=items[-1])
 
     def with_overrides(self, overrides: Mapping[str, Any] | None) -> "Templates":
         """A copy where the workspace's own wording replaces the defaults."""

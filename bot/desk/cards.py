@@ -106,8 +106,9 @@ def render_card(policy: DeskPolicy, now: datetime, ticket: Ticket, *, requester:
         kind, due_at = soonest
         next_promise = t("card.promise_line", what=t(f"what.{kind.value}"),
                          due=format_when(due_at, now, tz))
-    history = ", ".join(t("card.history_item", ref=x.ref, status=x.status.agent_label)
-                        for x in earlier) or t("card.no_history")
+    history = policy.templates.join(
+        t("card.history_item", ref=x.ref, status=x.status.agent_label) for x in earlier
+    ) or t("card.no_history")
     return OutboundMessage(
         channel_id=ticket.triage_channel_id or "", audience="agents",
         ticket_number=ticket.number,

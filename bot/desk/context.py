@@ -68,6 +68,11 @@ class Context:
         fields.setdefault("prefix", self.command_prefix)
         return self.policy.templates.render(key, **fields)
 
+    def list(self, items) -> str:
+        """People or tickets joined as a sentence lists them ("Sam, Kim and Ana")."""
+        assert self.policy is not None
+        return self.policy.templates.join(items)
+
     def error_text(self, error: DomainError) -> str:
         """A domain error in this workspace's words (see :func:`words_for`); a missing
         template or field raises KeyError."""

@@ -364,3 +364,38 @@ async def test_words_that_are_not_a_thank_you_on_a_resolved_ticket_say_it_is_not
         assert any("thanks, but still slow sometimes" in text for text in to_sam), to_sam
         assert not [p for p in await desk.open_promises(1)
                     if p.kind.value == "awaiting_confirmation"]
+
+
+async def test_lists_of_people_and_tickets_read_as_a_sentence(sqlite_url):
+    async with FlowDesk(sqlite_url) as desk:
+        await desk.command("boss", "helpdesk agents add <@sam|Sam> <@kim|Kim>")
+        assert desk.private_to("boss")[-1].text == (
+            "Done: Sam and Kim can now work the desk as agents.")
+        await desk.command("boss", "helpdesk leads add <@lee|Lee> <@max|Max> <@ana|Ana>")
+        assert desk.private_to("boss")[-1].text == (
+            "Done: Lee, Max and Ana can now work the desk as leads.")
+        await desk.command("boss", "helpdesk show")
+        shown = desk.private_to("boss")[-1].text
+        [leads] = [line for line in shown.splitlines() if line.startswith("• Leads:")]
+        assert leads.count(",") == 1 and " and " in leads, leads
+        await desk.dm("ann", "The VPN drops")
+        await desk.dm("bob", "The printer is jammed")
+        await desk.command("sam", "ticket claim 1")
+        await desk.command("sam", "ticket claim 2")
+        await desk.command("sam", "ticket escalate 1")
+        answer = desk.private_to("sam")[-1].text
+        assert answer.startswith("Escalated #1 to ") and answer.count(",") == 1 \
+            and " and " in answer, answer
+        await desk.command("boss", "helpdesk agents remove <@sam>")
+        assert "Sam still owns #1 and #2;" in desk.private_to("boss")[-1].text
+
+
+def test_the_list_words_are_the_templates():
+    from bot.templates import Templates, config_dir
+    words = Templates.load(config_dir())
+    assert [words.join(names) for names in ([], ["Sam"], ["Sam", "Kim"],
+                                            ["Sam", "Kim", "Ana"])] == [
+        "", "Sam", "Sam and Kim", "Sam, Kim and Ana"]
+    french = words.with_overrides({"lists": {"pair": "{first} et {second}",
+                                             "many": "{rest} et {last}"}})
+    assert french.join(["Sam", "Kim", "Ana"]) == "Sam, Kim et Ana"

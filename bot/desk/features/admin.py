@@ -66,12 +66,12 @@ async def _change_roles(ctx: Context, group: str) -> None:
                                                    statuses=ACTIVE_STATUSES)
                 if owned:
                     still_own.append(ctx.t("admin.still_owns", name=person.name,
-                                           refs=", ".join(t.ref for t in reversed(owned))))
+                                           refs=ctx.list(t.ref for t in reversed(owned))))
         changed.append(person.name)
     lines = []
     if changed:
         key = "admin.role_added" if verb == "add" else "admin.role_removed"
-        lines.append(ctx.t(key, names=", ".join(changed),
+        lines.append(ctx.t(key, names=ctx.list(changed),
                            role=ctx.t(f"roles.{role.value}" if len(changed) == 1
                                       else f"roles.{group}")))
     await ctx.answer("\n".join(lines + still_own + unchanged))
@@ -117,10 +117,10 @@ async def show(ctx: Context) -> None:
     uow, ws = ctx.uow, ctx.workspace.id
 
     def names(people) -> str:
-        return ", ".join(p.name for p in people) or ctx.t("admin.nobody")
+        return ctx.list(p.name for p in people) or ctx.t("admin.nobody")
 
     def channels(ids) -> str:
-        return ", ".join(f"<#{c}>" for c in ids) or ctx.t("admin.none")
+        return ctx.list(f"<#{c}>" for c in ids) or ctx.t("admin.none")
 
     calendar, sla = ctx.policy.calendar, ctx.policy.sla
     await ctx.answer(ctx.t(
