@@ -146,3 +146,60 @@ def test_every_command_is_described_by_a_template():
 def test_every_ticket_action_has_words_for_a_refusal():
     for action in TicketAction:
         assert TEMPLATES.render(f"transitions.{action.value}")
+
+
+# A command as the desk's words mention it: `/ticket mine`, `{prefix} claim <n>`,
+# `/helpdesk holiday add|remove <date>`.
+MENTIONED = re.compile(r"(?:/(ticket|helpdesk)|\{prefix\}) ([a-z][a-z-]*)")
+DOCS = [BOT.parent / "README.md", *sorted((BOT.parent / "docs").glob("*.md"))]
+
+
+def mentioned_commands(text: str) -> set[tuple[str, str]]:
+    """Every ``(command, sub-command)`` a text names; ``{prefix}`` is /ticket."""
+    return {(name or "ticket", word) for name, word in MENTIONED.findall(text)}
+
+
+def _registered() -> dict:
+    router = Router(db=None, desk=None)  # type: ignore[arg-type]  # only registered
+    register_all(router)
+    return router.commands
+
+
+def test_every_command_the_desk_mentions_is_one_it_has():
+    said = {key: str(TEMPLATES.raw(key)) for key in TEMPLATES.keys()}
+    named = {(command, where) for where, text in said.items()
+             for command in mentioned_commands(text)}
+    assert {"ticket mine", "helpdesk leads"} <= {" ".join(c) for c, _ in named}  # the scan reads
+    assert sorted((c, where) for c, where in named if c not in _registered()) == []
+
+
+def test_every_command_the_docs_and_the_console_mention_is_one_the_desk_has():
+    from bot.platforms.console.render import HELP
+    texts = {str(path.name): path.read_text() for path in DOCS} | {"console help": HELP}
+    named = {(command, where) for where, text in texts.items()
+             for command in mentioned_commands(text)}
+    assert sorted((c, where) for c, where in named if c not in _registered()) == []
+
+
+def test_every_command_has_typed_options_on_discord():
+    from bot.platforms.discord.commands import SPECS
+    assert set(_registered()) - {(name, "") for name in ("ticket", "helpdesk")} == set(SPECS)
+
+
+def test_the_mention_scan_finds_what_it_is_for():
+    assert mentioned_commands("Try `{prefix} mine` or `/helpdesk holiday add|remove <d>`; "
+                              "/ticket, /helpdesk") == {("ticket", "mine"),
+                                                        ("helpdesk", "holiday")}
+
+
+def test_every_word_slacks_usage_hints_offer_is_a_command():
+    # The manifest is read as lines: PyYAML is not a dependency of the desk.
+    offered, command = set(), ""
+    for line in (BOT.parent / "config" / "slack-manifest.yaml").read_text().splitlines():
+        if line.strip().startswith("- command:"):
+            command = line.split(":", 1)[1].strip().lstrip("/")
+        elif line.strip().startswith("usage_hint:"):
+            hints = line.split(":", 1)[1].split("#")[0].strip().strip('"')
+            offered |= {(command, hint.split()[0]) for hint in hints.split("|")}
+    assert ("ticket", "mine") in offered
+    assert sorted(offered - set(_registered())) == []
