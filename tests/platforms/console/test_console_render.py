@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import io
 import re
 
-from bot.app import App, run_app
 from bot.core import Button, OutboundMessage
 from bot.platforms.console.render import clean, render
-from bot.settings import Settings
+from tests.support.console import play
 
 # Everything a terminal would act on rather than show: C0 controls but newline and
 # tab, DEL, C1 controls (0x9b is a one-byte CSI), and bidi overrides.
@@ -37,12 +35,8 @@ def test_clean_keeps_ordinary_text_as_it_is():
 
 
 async def test_what_a_person_types_reaches_the_terminal_escaped(sqlite_url):
-    out = io.StringIO()
     script = f"{HOSTILE}\n/as agent Sam\x1b[2J\n/teleport\x1b[2J\n/press Yes\x1b]0;x\x07\n"
-    app = App(Settings(database_url=sqlite_url), console=True, stdin=io.StringIO(script),
-              stdout=out)
-    await run_app(app)
-    printed = out.getvalue()
+    printed = await play(sqlite_url, script)
     assert "opened ticket #1" in printed
     assert not RAW.search(printed), repr(printed)
 
@@ -66,12 +60,8 @@ def test_at_a_terminal_long_lines_wrap_at_words_and_never_inside_a_link():
 
 async def test_a_long_reply_reaches_the_requester_whole(sqlite_url):
     words = [f"w{i:05d}" for i in range(1_700)]  # about 12,000 characters
-    out = io.StringIO()
     script = f"My VPN keeps dropping\n/as agent\n/ticket reply 1 {' '.join(words)}\n"
-    app = App(Settings(database_url=sqlite_url), console=True, stdin=io.StringIO(script),
-              stdout=out)
-    await run_app(app)
-    relayed = out.getvalue().split("Sam: ", 1)[1]
+    relayed = (await play(sqlite_url, script)).split("Sam: ", 1)[1]
     assert re.findall(r"w\d{5}", relayed) == words
 
 

@@ -20,6 +20,7 @@ from bot.settings import CONSOLE_DATABASE_URL, DEFAULT_DATABASE_URL, Settings, S
 from bot.settings import for_console
 from bot.storage.tables import PromiseRow
 from tests.flows.story import pin_clock
+from tests.support.console import play
 from tests.support.harness import DeskHarness, reset_schema
 
 FRIDAY = datetime(2030, 6, 7, 15, 0, tzinfo=timezone.utc)  # Friday 7 June 2030, 15:00 UTC
@@ -136,18 +137,11 @@ async def test_wait_refuses_once_a_platform_workspace_shares_the_database(sqlite
 # --- /wait steps through time -----------------------------------------------------------
 
 
-async def play(url: str, script: str, start: datetime = FRIDAY) -> str:
-    app, out = console_app(url, script, start=start)
-    await reset_schema(app.db)
-    await run_app(app)
-    return out.getvalue()
-
-
 async def test_wait_reaches_each_due_moment_in_order(sqlite_url):
     # Friday 15:00: Alex opens #1 (a reply is due Monday 15:00) and Sam resolves #2, so
     # Alex is asked to confirm (a reminder, then a close at a time announced in advance).
     printed = await play(sqlite_url, "My VPN keeps dropping\n/as agent\n"
-                                     "/ticket followup 1 1h\n/wait 4d\n")
+                                     "/ticket followup 1 1h\n/wait 4d\n", start=FRIDAY)
     tail = printed.split("(console) 4d pass…", 1)[1]
     # The follow-up lapsed Friday 16:00: covered then, on time, not four days late.
     assert "is late" not in tail, tail
@@ -170,7 +164,8 @@ async def test_a_close_happens_when_the_reminder_said_it_would(sqlite_url):
     # Resolved on Friday: the reminder goes out when due and names the close time; the
     # close then comes at exactly that time, not at the end of the wait.
     printed = await play(sqlite_url, "My VPN keeps dropping\n/as agent\n/ticket claim 1\n"
-                                     "/ticket resolve 1 Replaced the cable\n/wait 6d\n")
+                                     "/ticket resolve 1 Replaced the cable\n/wait 6d\n",
+                         start=FRIDAY)
     reminder = printed.find("Has #1 been solved for you?")
     closed = printed.find("We've closed #1")
     assert 0 <= reminder < closed, printed
@@ -182,9 +177,7 @@ async def test_a_close_happens_when_the_reminder_said_it_would(sqlite_url):
 
 
 async def test_wait_on_its_own_still_lets_the_time_pass(sqlite_url):
-    app, out = console_app(sqlite_url, "/wait 2h\n")
-    await reset_schema(app.db)
-    before = app.clock.now()
-    await run_app(app)
-    assert app.clock.now() - before >= timedelta(hours=2)
-    assert "(console) 2h pass…" in out.getvalue()
+    # Friday 15:00 and two hours pass with nothing due: at 17:00 the desk has closed.
+    printed = await play(sqlite_url, "/wait 2h\nMy VPN keeps dropping\n", start=FRIDAY)
+    assert "(console) 2h pass…" in printed
+    assert "The desk is closed right now and opens Monday at 09:00 UTC" in printed, printed
