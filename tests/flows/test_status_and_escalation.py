@@ -118,7 +118,7 @@ async def test_escalation_reaches_every_lead_and_the_owner_stays_the_contact(sql
         assert desk.requester_thread(1)[-1].text == (
             "I've asked a lead to look at #1 too, so it gets the attention it needs. Sam stays "
             "your contact.")
-        assert desk.private_to("sam")[-1].text == "Escalated #1 to Lee, Liz."
+        assert desk.private_to("sam")[-1].text == "Escalated #1 to Lee and Liz."
         assert (await desk.ticket(1)).status is TicketStatus.IN_PROGRESS
 
 
