@@ -21,7 +21,6 @@ from bot.desk.policy import Desk, DeskPolicy, Policies
 from bot.domain.people import Person, Workspace
 from bot.domain.promises import PromiseKind
 from bot.domain.tickets import Ticket, TicketStatus
-from bot.domain.timefmt import format_when
 from bot.desk.context import Context
 from bot.desk.quoting import defang, excerpt
 from bot.storage.outbox_repository import NewPost
@@ -105,7 +104,7 @@ def render_card(policy: DeskPolicy, now: datetime, ticket: Ticket, *, requester:
     if soonest is not None:
         kind, due_at = soonest
         next_promise = t("card.promise_line", what=t(f"what.{kind.value}"),
-                         due=format_when(due_at, now, tz))
+                         due=policy.when(due_at, now, tz))
     history = policy.templates.join(
         t("card.history_item", ref=x.ref, status=x.status.agent_label) for x in earlier
     ) or t("card.no_history")

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from bot.clock import Clock
 from bot.core import Actor
+from bot.desk import words
 from bot.domain.calendar import BusinessCalendar
 from bot.domain.errors import DomainError, Phrase, Unreadable
 from bot.domain.people import Workspace
@@ -33,6 +35,16 @@ class DeskPolicy:
     ticket_emoji: str
     waiting: WaitPlan
     confirmation: WaitPlan
+
+    def when(self, moment: datetime, now: datetime, tz: str | None = None) -> str:
+        """``moment`` in this workspace's words, as a person in ``tz`` reads it:
+        "tomorrow at 09:00 UTC"."""
+        return words.when(self.templates, moment, now, tz)
+
+    def business_time(self, value: timedelta, *, working_days: bool = True) -> str:
+        """``value`` of business time on this desk's calendar, in its words."""
+        return words.business_time(self.templates, value, self.calendar,
+                                   working_days=working_days)
 
 
 @dataclass(frozen=True)

@@ -23,8 +23,8 @@ __all__ = [
     "SlaPolicy",
     "SlaState",
     "SlaTarget",
-    "format_business_duration",
-    "format_duration",
+    "BusinessDuration",
+    "business_duration",
     "parse_duration",
 ]
 
@@ -250,28 +250,6 @@ def parse_duration(text: str) -> timedelta:
     return result
 
 
-def _plural(count: int, unit: str) -> str:
-    return f"{count} {unit}" if count == 1 else f"{count} {unit}s"
-
-
-def format_duration(value: timedelta) -> str:
-    """Short human form: "45 seconds", "1 hour", "2 hours 30 minutes", "3 days".
-
-    Durations of a minute or more are rounded to the nearest minute (halves up);
-    shorter ones to whole seconds. Negative durations get a leading "-".
-    """
-    if value < _ZERO:
-        return "-" + format_duration(-value)
-    micros = value // timedelta(microseconds=1)
-    if micros < 59_500_000:  # 59.5 s and up rounds to "1 minute", not "60 seconds"
-        return _plural((micros + 500_000) // 1_000_000, "second")
-    minutes = (micros + 30_000_000) // 60_000_000
-    days, rest = divmod(minutes, 1440)
-    hours, mins = divmod(rest, 60)
-    units = ((days, "day"), (hours, "hour"), (mins, "minute"))
-    return " ".join(_plural(count, unit) for count, unit in units if count)
-
-
 def working_day(calendar: BusinessCalendar) -> timedelta | None:
     """The length of the calendar's working day, when every open day has the same hours
     (None when they differ, or the calendar is never open)."""
@@ -290,25 +268,31 @@ def _clock_parts(value: timedelta) -> list[tuple[int, str]]:
                                               (seconds, "second")) if count]
 
 
-def format_business_duration(value: timedelta, calendar: BusinessCalendar, *,
-                             working_days: bool = True) -> str:
-    """An SLA target as people read it: "1 business hour", "45 business minutes",
-    "2 hours 30 minutes of business time", and, from a working day up on a calendar
-    whose open days are all alike, the working days it makes: "24 business hours (3
-    working days of 8 hours)". Never "1 day" for 24 business hours, which is three
-    working days at 8 hours a day. ``working_days=False`` leaves the bracket out."""
-    parts = _clock_parts(value)
-    if len(parts) == 1:
-        text = _plural(parts[0][0], f"business {parts[0][1]}")
-    else:
-        text = " ".join(_plural(count, unit) for count, unit in parts) + " of business time"
+@dataclass(frozen=True)
+class BusinessDuration:
+    """An SLA target as people read it, in parts for the desk to word: ``parts`` are
+    ``(count, unit)`` with unit "hour", "minute" or "second" (no zero counts);
+    ``working_days`` is how many working days of ``day_parts`` it makes, or None when
+    that is not worth saying (under a day, not a whole or half number of days, days of
+    different lengths, or not asked for)."""
+
+    parts: tuple[tuple[int, str], ...]
+    working_days: float | None = None
+    day_parts: tuple[tuple[int, str], ...] = ()
+
+
+def business_duration(value: timedelta, calendar: BusinessCalendar, *,
+                      working_days: bool = True) -> BusinessDuration:
+    """``value`` in business time: "1 business hour", "2 hours 30 minutes of business
+    time", and, from a working day up on a calendar whose open days are all alike, the
+    working days it makes: "24 business hours (3 working days of 8 hours)". Never "1
+    day" for 24 business hours, which is three working days at 8 hours a day.
+    ``working_days=False`` leaves the working days out."""
+    parts = tuple(_clock_parts(value))
     day = working_day(calendar)
     if not working_days or day is None or value < day or (value * 2) % day:
-        return text
-    days = value / day
-    count = _plural(int(days), "working day") if days == int(days) else f"{days:g} working days"
-    length = " ".join(_plural(n, unit) for n, unit in _clock_parts(day))
-    return f"{text} ({count} of {length})"
+        return BusinessDuration(parts)
+    return BusinessDuration(parts, value / day, tuple(_clock_parts(day)))
 
 
 def out_of_order(target: SlaTarget) -> str | None:

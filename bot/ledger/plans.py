@@ -32,7 +32,6 @@ from bot.domain.promises import (
     warn_time_for_span,
 )
 from bot.domain.tickets import Ticket, TicketAction, TicketStatus, transition
-from bot.domain.timefmt import format_when
 from bot.ledger.notices import Notice, notice
 
 # The ticket status each kind of waiting promise belongs to: if the ticket has left it,
@@ -136,7 +135,7 @@ class _Words:
         """A time in ``person``'s zone (the requester's by default)."""
         inputs = self.inputs
         tz = (person or inputs.requester).tz or inputs.policy.calendar.timezone
-        return format_when(moment, inputs.now, tz)
+        return inputs.policy.when(moment, inputs.now, tz)
 
 
 def _plan_desk_promise(inputs: CoverInputs) -> CoverPlan:

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 from bot.core import OutboundMessage
 from bot.desk.notify import to_agents
-from bot.domain.timefmt import format_when
 from bot.ledger.notices import Notice, notice
 from bot.ledger.plans import CoverInputs
 
@@ -32,7 +31,7 @@ def plan_warning(inputs: CoverInputs) -> WarningPlan:
     tz = (owner.tz if owner else None) or policy.calendar.timezone
     fields = dict(ref=ticket.ref, requester=requester.name,
                   what=policy.templates.render(f"what.{promise.kind.value}"),
-                  due=format_when(promise.due_at, now, tz))
+                  due=policy.when(promise.due_at, now, tz))
     if owner is None:
         return WarningPlan(post=to_agents(ticket, policy.templates.render("lapse.warning",
                                                                           **fields)))

@@ -7,7 +7,8 @@ from datetime import datetime, timezone
 from sqlalchemy import select
 
 from bot.domain.promises import PromiseKind
-from bot.domain.timefmt import format_when
+from bot.desk.words import when
+from bot.templates import Templates, config_dir
 from bot.storage.tables import PromiseRow, TicketEventRow, TicketRow
 from tests.support.harness import DeskHarness
 
@@ -37,7 +38,8 @@ async def test_the_acknowledged_time_is_the_first_response_promise(sqlite_url):
         await desk.dm("ann", "Cannot print")
         async with desk.db.unit_of_work() as uow:
             promise = (await uow.session.execute(select(PromiseRow))).scalar_one()
-        promised = format_when(promise.due_at, desk.clock.now(), "UTC")
+        promised = when(Templates.load(config_dir()), promise.due_at, desk.clock.now(),
+                        "UTC")
         assert promised in desk.adapter.sent[0].text
 
 

@@ -19,7 +19,6 @@ from bot.domain.sla import (
     SlaPolicy,
     SlaState,
     SlaTarget,
-    format_duration,
     parse_duration,
 )
 
@@ -263,7 +262,7 @@ def test_prop_deadline_business_time_matches_target(zone, spec, opened, priority
     assert deadline.state(deadline.warn_at) is SlaState.AT_RISK
 
 
-# -- parse_duration / format_duration -----------------------------------------
+# -- parse_duration -----------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -331,58 +330,3 @@ def test_parse_duration_names_what_was_written():
     with pytest.raises(Unreadable) as raised:
         parse_duration("90")
     assert raised.value.fields == {"text": "90"}
-
-
-@pytest.mark.parametrize(
-    ("value", "text"),
-    [
-        (timedelta(0), "0 seconds"),
-        (timedelta(seconds=1), "1 second"),
-        (timedelta(seconds=45), "45 seconds"),
-        (timedelta(seconds=59.4), "59 seconds"),
-        (timedelta(seconds=59.5), "1 minute"),
-        (timedelta(seconds=89), "1 minute"),
-        (timedelta(seconds=90), "2 minutes"),
-        (45 * MIN, "45 minutes"),
-        (H, "1 hour"),
-        (2 * H + 30 * MIN, "2 hours 30 minutes"),
-        (2 * H + 30 * MIN + timedelta(seconds=29), "2 hours 30 minutes"),
-        (timedelta(days=3), "3 days"),
-        (timedelta(days=1, minutes=1), "1 day 1 minute"),
-        (25 * H, "1 day 1 hour"),
-        (timedelta(days=2, hours=3, minutes=4), "2 days 3 hours 4 minutes"),
-        (timedelta(hours=23, minutes=59, seconds=30), "1 day"),
-        (-2 * H, "-2 hours"),
-        (-timedelta(seconds=30), "-30 seconds"),
-    ],
-)
-def test_format_duration(value, text):
-    assert format_duration(value) == text
-
-
-@settings(max_examples=200, deadline=None)
-@given(st.integers(1, 365 * 24 * 60))
-def test_prop_format_then_parse_round_trips_whole_minutes(minutes):
-    value = timedelta(minutes=minutes)
-    assert parse_duration(format_duration(value)) == value
-
-
-def test_business_durations_read_as_business_hours_and_working_days():
-    from datetime import time as clock
-    from bot.domain.calendar import BusinessCalendar
-    from bot.domain.sla import format_business_duration as fmt
-    office = BusinessCalendar.weekdays(clock(9), clock(17), "UTC")
-    assert fmt(timedelta(hours=1), office) == "1 business hour"
-    assert fmt(timedelta(minutes=45), office) == "45 business minutes"
-    assert fmt(timedelta(hours=2, minutes=30), office) == "2 hours 30 minutes of business time"
-    assert fmt(timedelta(hours=8), office) == "8 business hours (1 working day of 8 hours)"
-    assert fmt(timedelta(days=1), office) == "24 business hours (3 working days of 8 hours)"
-    assert fmt(timedelta(hours=12), office) == "12 business hours (1.5 working days of 8 hours)"
-    assert fmt(timedelta(hours=10), office) == "10 business hours"
-    assert fmt(timedelta(seconds=90), office) == "1 minute 30 seconds of business time"
-    # Days of different lengths have no one "working day" to count in.
-    uneven = BusinessCalendar.from_spec("mon-fri", "9-17", "UTC").__class__(
-        "UTC", tuple([(clock(9), clock(17))] * 4 + [(clock(9), clock(13)), None, None]))
-    assert fmt(timedelta(hours=24), uneven) == "24 business hours"
-    always = BusinessCalendar.always_open()
-    assert fmt(timedelta(hours=48), always) == "48 business hours (2 working days of 24 hours)"

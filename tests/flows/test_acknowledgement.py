@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-import pytest
 
 from bot.domain.promises import PromiseKind
-from bot.domain.timefmt import format_when
+from bot.desk.words import when
+from bot.templates import Templates, config_dir
 from tests.flows.story import MONDAY, FlowDesk
 
 SATURDAY_NOON = datetime(2030, 6, 8, 12, 0, tzinfo=timezone.utc)
@@ -116,4 +116,5 @@ async def test_four_slow_tickets_are_too_few_to_change_the_promise(sqlite_url):
         await desk.dm("zoe", "My laptop is slow")
         [promise] = await desk.promises(5)
         assert promise.due_at == desk.clock.now() + timedelta(days=1)
-        assert format_when(promise.due_at, desk.clock.now(), "UTC") in desk.ack(5).text
+        promised = when(Templates.load(config_dir()), promise.due_at, desk.clock.now(), "UTC")
+        assert promised in desk.ack(5).text

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from bot.domain.tickets import ACTIVE_STATUSES
 from bot.domain.people import Role
+from bot.desk import words
 from bot.desk.context import BadInput, Context
 from bot.desk.people_refs import channel_ref, person_refs
 
@@ -172,12 +173,14 @@ def describe_hours(calendar, templates) -> str:
 def describe_sla(sla, templates, calendar) -> str:
     """Each priority's targets in business time as people read it (business hours and
     the working days they make on ``calendar``)."""
-    from bot.domain.sla import format_business_duration as business
+    def business(span) -> str:
+        return words.business_time(templates, span, calendar)
+
     return str(templates.raw("admin.sla_joiner")).join(
         templates.render("admin.sla_line", priority=p.value,
-                         first=business(t.first_response, calendar),
-                         update=business(t.update_interval, calendar),
-                         resolve=business(t.resolution, calendar))
+                         first=business(t.first_response),
+                         update=business(t.update_interval),
+                         resolve=business(t.resolution))
         for p, t in sorted(sla.targets.items(), key=lambda item: item[0].value))
 
 

@@ -8,7 +8,6 @@ from datetime import timedelta
 from bot.core import Button, FormField, OutboundMessage
 from bot.domain.people import Role
 from bot.domain.tickets import ACTIVE_STATUSES, Ticket
-from bot.domain.timefmt import format_when
 from bot.desk.context import Context
 from bot.desk.quoting import defang
 
@@ -42,7 +41,7 @@ async def home_opened(ctx: Context) -> None:
         due = next_due(ticket)
         lines.append(ctx.t("home.requester_line", ref=ticket.ref, subject=defang(ticket.subject),
                            status=ticket.status.label,
-                           next=ctx.t("home.requester_next", due=format_when(due, ctx.now, tz))
+                           next=ctx.t("home.requester_next", due=ctx.policy.when(due, ctx.now, tz))
                            if due else ""))
     text = ctx.t("home.requester_intro") + "\n" + ("\n".join(lines) or ctx.t("home.requester_none"))
     if agent:
@@ -55,7 +54,7 @@ async def home_opened(ctx: Context) -> None:
                 due = next_due(ticket)
                 rows.append(ctx.t("home.agent_line", ref=ticket.ref,
                                   priority=ticket.priority.value, subject=defang(ticket.subject),
-                                  next=format_when(due, ctx.now, tz) if due else "—"))
+                                  next=ctx.policy.when(due, ctx.now, tz) if due else "—"))
             fields.append((ctx.t(title), "\n".join(rows) or ctx.t("home.agent_none")))
     await ctx.post(OutboundMessage(channel_id="", direct_to=ctx.person.external_id,
                                    audience="home", title=ctx.t("home.title"), text=text,

@@ -17,9 +17,7 @@ from bot.core import IncomingMessage, OutboundMessage, ReactionAdded
 from bot.domain.people import Person, Role
 from bot.domain.priority import Impact, Priority, PriorityDecision, Urgency
 from bot.domain.promises import PromiseKind, warn_time_for_span
-from bot.domain.sla import format_business_duration
 from bot.domain.tickets import Ticket, TicketAction, TicketStatus, subject_from, transition
-from bot.domain.timefmt import format_when
 from bot.desk.cards import card_request
 from bot.desk.context import BadInput, Context
 from bot.storage.outbox_repository import NewPost
@@ -104,13 +102,13 @@ def _eta_sentence(ctx: Context, requester: Person, due, ahead: int) -> str:
     assert ctx.policy is not None
     calendar, now = ctx.policy.calendar, ctx.now
     tz = requester.tz or calendar.timezone
-    due_text = format_when(due, now, tz)
+    due_text = ctx.policy.when(due, now, tz)
     if not calendar.is_open(now):
-        return ctx.t("intake.eta_closed", opens=format_when(calendar.next_opening(now), now, tz),
+        return ctx.t("intake.eta_closed", opens=ctx.policy.when(calendar.next_opening(now), now, tz),
                      due=due_text)
     # The wait in the desk's own measure, business time, as the SLA targets are stated:
     # Friday 14:00 to Monday 14:00 is "8 business hours", not "3 days".
-    wait = format_business_duration(calendar.business_time_between(now, due), calendar,
+    wait = ctx.policy.business_time(calendar.business_time_between(now, due),
                                     working_days=False)
     if ahead:
         key = "intake.eta_busy_one" if ahead == 1 else "intake.eta_busy"

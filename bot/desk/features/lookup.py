@@ -11,7 +11,6 @@ from bot.domain.tickets import (
     IllegalTransition, Ticket, TicketAction, TicketStatus, UnknownTicket, read_row_id,
     read_ticket_number, transition,
 )
-from bot.domain.timefmt import format_when
 from bot.desk.context import BadInput, Context
 
 __all__ = ["UnknownTicket", "UnknownButtonTicket", "split_number", "load_ticket",
@@ -125,4 +124,4 @@ def when_for(ctx: Context, moment, person=None) -> str:
     assert ctx.policy is not None
     who = person or ctx.person
     tz = (who.tz if who else None) or ctx.policy.calendar.timezone
-    return format_when(moment, ctx.now, tz)
+    return ctx.policy.when(moment, ctx.now, tz)

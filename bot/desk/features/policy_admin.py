@@ -14,7 +14,7 @@ from bot.domain.errors import Unreadable
 from bot.domain.people import Role
 from bot.domain.priority import Priority
 from bot.domain.sla import (
-    SlaTarget, format_business_duration, out_of_order, parse_duration,
+    SlaTarget, out_of_order, parse_duration,
 )
 from bot.desk.features.admin import describe_hours
 from bot.desk.context import BadInput, Context
@@ -110,8 +110,7 @@ async def sla(ctx: Context) -> None:
         raise BadInput.unreadable(error, "policy.sla_usage") from None
     problem = out_of_order(target)
     # A refusal compares the three plainly; the confirmation also gives working days.
-    said = {name: format_business_duration(span, ctx.policy.calendar,
-                                           working_days=problem is None)
+    said = {name: ctx.policy.business_time(span, working_days=problem is None)
             for name, span in (("first", target.first_response),
                                ("update", target.update_interval),
                                ("resolve", target.resolution))}

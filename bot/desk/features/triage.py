@@ -10,7 +10,6 @@ from bot.domain.errors import Unreadable
 from bot.domain.priority import PriorityDecision, read_priority
 from bot.domain.promises import PromiseKind
 from bot.domain.tickets import ACTIVE_STATUSES, Ticket, TicketAction
-from bot.domain.timefmt import format_when
 from bot.desk.cards import queue_card
 from bot.desk.context import BadInput, Context
 from bot.desk.notify import admins_of, to_agents, to_person, to_requester
@@ -221,7 +220,7 @@ async def queue(ctx: Context) -> None:
             lines.append(ctx.t(
                 "view.queue_line", ref=ticket.ref, priority=ticket.priority.value,
                 subject=defang(ticket.subject), requester=people[ticket.requester_id].name,
-                next=format_when(due, ctx.now, tz) if due else ctx.t("view.nothing")))
+                next=ctx.policy.when(due, ctx.now, tz) if due else ctx.t("view.nothing")))
     await ctx.answer("\n".join(lines))
     ctx.handled = True
 

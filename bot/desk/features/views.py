@@ -9,7 +9,6 @@ from datetime import datetime
 
 from bot.domain.people import Role
 from bot.domain.tickets import TicketStatus
-from bot.domain.timefmt import format_when
 from bot.desk.context import Context
 from bot.desk.quoting import defang, excerpt
 from bot.desk.features.lookup import load_visible_ticket, split_number
@@ -34,7 +33,7 @@ async def show(ctx: Context) -> None:
                    status=ticket.status.agent_label if is_agent else ticket.status.label,
                    owner=owner.name if owner else ctx.t("card.unowned"),
                    priority=ticket.priority.label,
-                   opened=format_when(ticket.created_at, ctx.now, tz)),
+                   opened=ctx.policy.when(ticket.created_at, ctx.now, tz)),
              ctx.t("view.first_message", text=defang(excerpt(ticket.first_message, 1500))),
              ctx.t("view.timeline")]
     allowed = _REQUESTER_KINDS + (_AGENT_ONLY if is_agent else ())
@@ -46,7 +45,7 @@ async def show(ctx: Context) -> None:
             if entry.author_id not in names:
                 names[entry.author_id] = (await ctx.uow.people.get(entry.author_id)).name
             who = names[entry.author_id]
-        lines.append(ctx.t("view.line", when=format_when(entry.created_at, ctx.now, tz), who=who,
+        lines.append(ctx.t("view.line", when=ctx.policy.when(entry.created_at, ctx.now, tz), who=who,
                            what=_what(ctx, entry, who, tz, is_agent)))
     await ctx.answer("\n".join(lines))
     ctx.handled = True
@@ -68,9 +67,9 @@ def _what(ctx: Context, entry, who: str, tz: str, is_agent: bool) -> str:
             key, fields = "view.kind_owner_for", {"detail": entry.body}
     elif entry.kind == "promise":
         due = data.get("due_at")
-        fields["due"] = format_when(datetime.fromisoformat(due), ctx.now, tz) if due else ""
+        fields["due"] = ctx.policy.when(datetime.fromisoformat(due), ctx.now, tz) if due else ""
         if due and data.get("moved_from"):
-            fields["due"] = ctx.t("view.promise_moved", due=fields["due"], old=format_when(
+            fields["due"] = ctx.t("view.promise_moved", due=fields["due"], old=ctx.policy.when(
                 datetime.fromisoformat(data["moved_from"]), ctx.now, tz))
         if entry.body:
             key, fields["detail"] = "view.kind_promise_detail", detail
