@@ -203,3 +203,67 @@ def test_every_word_slacks_usage_hints_offer_is_a_command():
             offered |= {(command, hint.split()[0]) for hint in hints.split("|")}
     assert ("ticket", "mine") in offered
     assert sorted(offered - set(_registered())) == []
+
+
+# Words between words: "in progress", "of business time"; in an f-string any word counts.
+PHRASE = re.compile(r"[A-Za-z]{2,} [a-z]{2,}")
+# Stored, not said: a ticket opened from nothing has this subject in the database.
+STORED_WORDS = {"(no text)"}
+
+
+def english_in_the_domain(modules: dict[str, ast.Module]) -> list[str]:
+    """Where bot/domain builds words for people: a string or f-string with words in it,
+    outside docstrings, ``raise`` (a programmer's error, never shown to a person:
+    people's refusals are template keys, checked above) and ``__repr__``/``__str__``
+    (for logs)."""
+    found = []
+    for where, tree in modules.items():
+        if not where.startswith("bot/domain/"):
+            continue
+        skip: set[int] = set()
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef,
+                                 ast.AsyncFunctionDef)) and ast.get_docstring(node):
+                skip.add(id(node.body[0].value))
+            if isinstance(node, ast.Raise) or (isinstance(node, ast.FunctionDef)
+                                               and node.name in ("__repr__", "__str__")):
+                skip.update(id(child) for child in ast.walk(node))
+        for node in ast.walk(tree):
+            if id(node) in skip:
+                continue
+            if isinstance(node, ast.JoinedStr):
+                text = "".join(v.value for v in node.values if isinstance(v, ast.Constant))
+                skip.update(id(v) for v in node.values)
+                # f"{day} at {clock}": words around values (a template key is no words).
+                if re.search("[A-Za-z]{2,}", text) and not KEY_PART.fullmatch(text):
+                    found.append(f"{where}:{node.lineno}: {text!r}")
+                    continue
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+                text = node.value
+            else:
+                continue
+            if PHRASE.search(text) and text not in STORED_WORDS:
+                found.append(f"{where}:{node.lineno}: {text!r}")
+    return found
+
+
+def test_the_domain_gives_values_and_the_templates_give_the_words():
+    assert english_in_the_domain(_modules()) == []
+
+
+def test_the_domain_scan_finds_what_it_is_for():
+    sources = {"bot/domain/example.py": ast.parse('''
+"""A module about times."""
+def when(days):
+    """Words in a docstring are fine."""
+    if days < 0:
+        raise ValueError(f"days must not be negative, got {days}")
+    if days == 0:
+        return "today at noon"
+    if days == 1:
+        return f"{days} at {noon}"
+    return f"{days} days from now"
+KEYS = {"status": "status.open", "unit": "hour"}
+''')}
+    assert sorted(p.split(": ", 1)[1] for p in english_in_the_domain(sources)) == [
+        "' at '", "' days from now'", "'today at noon'"]

@@ -106,7 +106,8 @@ def render_card(policy: DeskPolicy, now: datetime, ticket: Ticket, *, requester:
         next_promise = t("card.promise_line", what=t(f"what.{kind.value}"),
                          due=policy.when(due_at, now, tz))
     history = policy.templates.join(
-        t("card.history_item", ref=x.ref, status=x.status.agent_label) for x in earlier
+        t("card.history_item", ref=x.ref, status=policy.status(x.status, agent=True))
+        for x in earlier
     ) or t("card.no_history")
     return OutboundMessage(
         channel_id=ticket.triage_channel_id or "", audience="agents",
@@ -114,9 +115,9 @@ def render_card(policy: DeskPolicy, now: datetime, ticket: Ticket, *, requester:
         title=t("card.title", ref=ticket.ref, subject=defang(ticket.subject)),
         text=defang(excerpt(ticket.first_message, CARD_TEXT_LIMIT)),
         fields=(
-            (t("card.status"), ticket.status.agent_label),
+            (t("card.status"), policy.status(ticket.status, agent=True)),
             (t("card.owner"), owner.name if owner else t("card.unowned")),
-            (t("card.priority"), ticket.priority.label),
+            (t("card.priority"), policy.priority(ticket.priority)),
             (t("card.requester"), requester.name),
             (t("card.next_promise"), next_promise),
             (t("card.history"), history),

@@ -20,6 +20,7 @@ from bot.domain.errors import DomainError, Phrase, Unreadable
 from bot.domain.people import Workspace
 from bot.domain.priority import Priority
 from bot.domain.promises import WaitPlan
+from bot.domain.tickets import TicketStatus
 from bot.domain.sla import SlaPolicy, SlaTarget, parse_duration
 from bot.settings import Settings, SettingsError
 from bot.templates import Templates, config_dir
@@ -40,6 +41,17 @@ class DeskPolicy:
         """``moment`` in this workspace's words, as a person in ``tz`` reads it:
         "tomorrow at 09:00 UTC"."""
         return words.when(self.templates, moment, now, tz)
+
+    def status(self, status: TicketStatus, *, agent: bool = False) -> str:
+        """A ticket's status in this workspace's words, for its requester or (``agent``)
+        for the staff: "open, waiting for an agent", "open, not claimed yet"."""
+        return self.templates.render(f"status.agent.{status.value}" if agent
+                                     else f"status.{status.value}")
+
+    def priority(self, priority: Priority) -> str:
+        """A priority with its name: "P1 (critical)"."""
+        return self.templates.render("priority.label", priority=priority.value,
+                                     name=self.templates.render(f"priority.{priority.name.lower()}"))
 
     def business_time(self, value: timedelta, *, working_days: bool = True) -> str:
         """``value`` of business time on this desk's calendar, in its words."""

@@ -64,9 +64,6 @@ class Urgency(str, Enum):
         return _parse_level(cls, text, "urgency")
 
 
-_LABELS = {"P1": "critical", "P2": "high", "P3": "normal", "P4": "low"}
-
-
 class Priority(str, Enum):
     """Ticket priority, P1 (most urgent) to P4 (least urgent)."""
 
@@ -93,11 +90,6 @@ class Priority(str, Enum):
             return cls(word)
         except ValueError:
             raise Unreadable("input.unknown_priority", text=text.strip()) from None
-
-    @property
-    def label(self) -> str:
-        """Human label, e.g. ``"P1 (critical)"``."""
-        return f"{self.value} ({_LABELS[self.value]})"
 
     @property
     def rank(self) -> int:

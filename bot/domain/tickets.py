@@ -28,16 +28,6 @@ class TicketStatus(str, Enum):
     CLOSED = "closed"
 
     @property
-    def label(self) -> str:
-        """Plain words for people."""
-        return _LABELS[self]
-
-    @property
-    def agent_label(self) -> str:
-        """Plain words for agents (the requester's labels speak to the requester)."""
-        return _AGENT_LABELS.get(self, _LABELS[self])
-
-    @property
     def is_active(self) -> bool:
         """True while the desk still owes the requester work on this ticket."""
         return self not in (TicketStatus.RESOLVED, TicketStatus.CLOSED)
@@ -46,22 +36,6 @@ class TicketStatus(str, Enum):
 # Every status in which the desk still owes the requester work, for queries.
 ACTIVE_STATUSES = tuple(status for status in TicketStatus if status.is_active)
 
-_LABELS = {
-    TicketStatus.NEW: "new",
-    TicketStatus.OPEN: "open, waiting for an agent",
-    TicketStatus.IN_PROGRESS: "in progress",
-    TicketStatus.WAITING_REQUESTER: "waiting for your reply",
-    TicketStatus.WAITING_THIRD_PARTY: "waiting on a third party",
-    TicketStatus.RESOLVED: "resolved, waiting for your confirmation",
-    TicketStatus.CLOSED: "closed",
-}
-
-
-_AGENT_LABELS = {
-    TicketStatus.OPEN: "open, not claimed yet",
-    TicketStatus.WAITING_REQUESTER: "waiting on the requester",
-    TicketStatus.RESOLVED: "resolved, awaiting the requester's confirmation",
-}
 
 
 class TicketAction(str, Enum):
@@ -115,7 +89,8 @@ class IllegalTransition(DomainError):
         super().__init__(
             "errors.illegal_transition" if number is not None
             else "errors.illegal_transition_unnumbered",
-            number=number, status=status.label, action=Phrase(f"transitions.{action.value}"))
+            number=number, status=Phrase(f"status.{status.value}"),
+            action=Phrase(f"transitions.{action.value}"))
         self.status = status
         self.action = action
 

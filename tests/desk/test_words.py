@@ -103,3 +103,16 @@ def test_business_durations_read_as_business_hours_and_working_days():
     long_day = BusinessCalendar.weekdays(clock(9), clock(17, 30), "UTC")
     assert fmt(timedelta(hours=17), long_day) == (
         "17 business hours (2 working days of 8 hours 30 minutes)")
+
+
+def test_statuses_and_priorities_are_the_workspaces_words():
+    from bot.desk.policy import DeskPolicy
+    from bot.domain.priority import Priority
+    from bot.domain.tickets import TicketStatus
+    policy = DeskPolicy(calendar=BusinessCalendar.always_open(), sla=None, templates=WORDS,
+                        ticket_emoji="ticket", waiting=None, confirmation=None)
+    assert [policy.priority(p) for p in Priority] == [
+        "P1 (critical)", "P2 (high)", "P3 (normal)", "P4 (low)"]
+    assert policy.status(TicketStatus.OPEN) == "open, waiting for an agent"
+    assert policy.status(TicketStatus.OPEN, agent=True) == "open, not claimed yet"
+    assert all(policy.status(s) and policy.status(s, agent=True) for s in TicketStatus)

@@ -80,8 +80,7 @@ def test_priority_parse_non_string():
     assert Priority.parse(Priority.P3) is Priority.P3
 
 
-def test_priority_labels_and_rank():
-    assert [p.label for p in Priority] == ["P1 (critical)", "P2 (high)", "P3 (normal)", "P4 (low)"]
+def test_priority_rank():
     assert [p.rank for p in Priority] == [1, 2, 3, 4]
 
 

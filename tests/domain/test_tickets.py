@@ -42,7 +42,7 @@ def test_every_state_and_action(status, action):
             transition(status, action, has_owner=True, number=7)
         assert isinstance(raised.value, DomainError)
         assert raised.value.fields["number"] == 7
-        assert raised.value.fields["status"] == status.label
+        assert raised.value.fields["status"] == Phrase(f"status.{status.value}")
         assert raised.value.fields["action"] == Phrase(f"transitions.{action.value}")
         assert action not in allowed_actions(status)
     else:
@@ -62,7 +62,7 @@ def test_only_resolved_and_closed_are_inactive():
 def test_illegal_transition_names_its_template_for_polite_wording():
     error = IllegalTransition(3, S.CLOSED, A.RESOLVE)
     assert error.template == "errors.illegal_transition"
-    assert error.fields == {"number": 3, "status": "closed",
+    assert error.fields == {"number": 3, "status": Phrase("status.closed"),
                             "action": Phrase("transitions.resolve")}
     unnumbered = IllegalTransition(None, S.CLOSED, A.RESOLVE)
     assert unnumbered.template == "errors.illegal_transition_unnumbered"

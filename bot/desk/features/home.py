@@ -40,7 +40,7 @@ async def home_opened(ctx: Context) -> None:
     for ticket in mine:
         due = next_due(ticket)
         lines.append(ctx.t("home.requester_line", ref=ticket.ref, subject=defang(ticket.subject),
-                           status=ticket.status.label,
+                           status=ctx.policy.status(ticket.status),
                            next=ctx.t("home.requester_next", due=ctx.policy.when(due, ctx.now, tz))
                            if due else ""))
     text = ctx.t("home.requester_intro") + "\n" + ("\n".join(lines) or ctx.t("home.requester_none"))

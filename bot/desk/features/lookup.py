@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.domain.errors import DomainError, Unreadable
+from bot.domain.errors import DomainError, Phrase, Unreadable
 from bot.domain.people import Role
 from bot.domain.promises import DESK_OWES, warn_time_for_span
 from bot.domain.tickets import (
@@ -80,7 +80,7 @@ async def change_status(ctx: Context, ticket: Ticket, action: TicketAction, **va
         if ctx.role.at_least(Role.AGENT):
             # Staff read the staff's words for a status ("awaiting the requester's
             # confirmation"), never the requester's ("waiting for your confirmation").
-            refusal.fields["status"] = refusal.status.agent_label
+            refusal.fields["status"] = Phrase(f"status.agent.{refusal.status.value}")
         raise
     waiting = TicketStatus.WAITING_REQUESTER
     if status is waiting and ticket.status is not waiting:

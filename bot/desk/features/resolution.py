@@ -69,7 +69,7 @@ async def _requesters_ticket(ctx: Context, *, must_be_resolved: bool = True) -> 
         return None
     if must_be_resolved and ticket.status is not TicketStatus.RESOLVED:
         await ctx.answer(ctx.t("resolution.already_answered", ref=ticket.ref,
-                               status=ticket.status.label))
+                               status=ctx.policy.status(ticket.status)))
         return None
     return ticket
 

@@ -51,7 +51,7 @@ async def priority(ctx: Context) -> None:
         await ctx.post(to_requester(ticket, ctx.t(
             "agent.priority_sooner", ref=ticket.ref, next=when_for(ctx, sooner, requester))),
             ticket_id=ticket.id)
-    await ctx.answer(ctx.t("agent.priority_set", ref=ticket.ref, priority=ticket.priority.label))
+    await ctx.answer(ctx.t("agent.priority_set", ref=ticket.ref, priority=ctx.policy.priority(ticket.priority)))
     await queue_card(ctx, ticket)
     ctx.handled = True
 
@@ -127,7 +127,7 @@ async def wait(ctx: Context) -> None:
                         or ctx.t("agent.third_party_default"),
                         next=when_for(ctx, update.due_at, requester))
     await ctx.post(to_requester(ticket, message), ticket_id=ticket.id)
-    await ctx.answer(ctx.t("agent.waiting_noted", ref=ticket.ref, status=ticket.status.agent_label))
+    await ctx.answer(ctx.t("agent.waiting_noted", ref=ticket.ref, status=ctx.policy.status(ticket.status, agent=True)))
     await queue_card(ctx, ticket)
     ctx.handled = True
 

@@ -30,9 +30,9 @@ async def show(ctx: Context) -> None:
     tz = ctx.person.tz or ctx.policy.calendar.timezone
     owner = await ctx.uow.people.get(ticket.owner_id) if ticket.owner_id else None
     lines = [ctx.t("view.header", ref=ticket.ref, subject=defang(ticket.subject),
-                   status=ticket.status.agent_label if is_agent else ticket.status.label,
+                   status=ctx.policy.status(ticket.status, agent=is_agent),
                    owner=owner.name if owner else ctx.t("card.unowned"),
-                   priority=ticket.priority.label,
+                   priority=ctx.policy.priority(ticket.priority),
                    opened=ctx.policy.when(ticket.created_at, ctx.now, tz)),
              ctx.t("view.first_message", text=defang(excerpt(ticket.first_message, 1500))),
              ctx.t("view.timeline")]
@@ -59,7 +59,7 @@ def _what(ctx: Context, entry, who: str, tz: str, is_agent: bool) -> str:
     key, fields = f"view.kind_{entry.kind}", {}
     if entry.kind == "status":
         status = TicketStatus(entry.body)
-        fields["detail"] = status.agent_label if is_agent else status.label
+        fields["detail"] = ctx.policy.status(status, agent=is_agent)
     elif entry.kind == "priority":
         fields["detail"] = entry.body
     elif entry.kind == "owner":
@@ -104,8 +104,9 @@ async def mine(ctx: Context) -> None:
         if tickets:
             lines.append(ctx.t(title))
             lines.extend(ctx.t("view.mine_line", ref=t.ref, subject=defang(t.subject),
-                               status=t.status.agent_label if title == "view.mine_owned"
-                               else t.status.label) for t in tickets)
+                               status=ctx.policy.status(t.status,
+                                                        agent=title == "view.mine_owned"))
+                         for t in tickets)
     await ctx.answer("\n".join(lines))
     ctx.handled = True
 

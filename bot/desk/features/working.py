@@ -6,7 +6,7 @@ always knows what the desk has said, and each refreshes the ticket's card.
 
 from __future__ import annotations
 
-from bot.domain.errors import DomainError, Unreadable
+from bot.domain.errors import DomainError, Phrase, Unreadable
 from bot.domain.people import Person, Role
 from bot.domain.promises import Promise, PromiseKind, warn_time
 from bot.domain.tickets import Ticket, TicketAction, TicketStatus
@@ -182,7 +182,7 @@ async def followup(ctx: Context) -> None:
     assert ctx.person is not None and ctx.workspace is not None and ctx.policy is not None
     if not ticket.status.is_active:
         raise DomainError("work.followup_inactive", ref=ticket.ref,
-                          status=ticket.status.agent_label)
+                          status=Phrase(f"status.agent.{ticket.status.value}"))
     due, words = _split_when(ctx, rest)
     if ticket.owner_id is None:
         ticket = await give_ownership(ctx, ticket, ctx.person)
