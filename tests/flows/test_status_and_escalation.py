@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-
 from bot.domain.priority import Priority
 from bot.domain.promises import PromiseKind
 from bot.domain.tickets import TicketStatus
