@@ -10,6 +10,7 @@ what is due after each, and exits 0 at the end of input.
 from __future__ import annotations
 
 import asyncio
+import difflib
 import itertools
 import shutil
 import sys
@@ -27,6 +28,9 @@ from bot.platforms.console.render import (
 from bot.clock import OffsetClock
 
 WORKSPACE = "console"
+# What the console answers to, its own words and the desk's commands (for a near miss).
+CONSOLE_COMMANDS = ("quit", "exit", "help", "as", "wait", "thread", "press", "ticket",
+                    "helpdesk")
 TRIAGE_CHANNEL = "triage"
 
 
@@ -160,7 +164,10 @@ class ConsoleAdapter:
                 await self._dispatch(CommandInvoked(
                     **self._common(self._dm()), name=word, text=rest, is_direct=True))
             else:
-                await self._write(f"(console) I don't know /{word}. Type /help for the list.")
+                near = difflib.get_close_matches(word, CONSOLE_COMMANDS, n=1, cutoff=0.7)
+                guess = f" Did you mean /{near[0]}?" if near else ""
+                await self._write(f"(console) I don't know /{word}.{guess} Type /help for the "
+                                  "list.")
         else:
             message_id = self._next_id()
             await self._dispatch(IncomingMessage(

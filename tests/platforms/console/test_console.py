@@ -36,8 +36,15 @@ async def test_switching_persona_makes_an_agent_of_the_desk(sqlite_url):
 async def test_a_bad_persona_and_unknown_console_commands_get_usage(sqlite_url):
     printed = await play(sqlite_url, "/as wizard\n/teleport\n/wait forever\n")
     assert "Usage: /as requester|agent|admin" in printed
-    assert "I don't know /teleport" in printed
+    assert "(console) I don't know /teleport. Type /help for the list." in printed
     assert "Usage: /wait <duration>" in printed
+
+
+async def test_a_mistyped_command_names_the_one_meant(sqlite_url):
+    printed = await play(sqlite_url, "/tikcet mine\n/helpdsek show\n/wiat 2h\n")
+    assert "(console) I don't know /tikcet. Did you mean /ticket? Type /help" in printed
+    assert "(console) I don't know /helpdsek. Did you mean /helpdesk?" in printed
+    assert "(console) I don't know /wiat. Did you mean /wait?" in printed
 
 
 async def test_wait_moves_the_clock(sqlite_url):
