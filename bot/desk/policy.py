@@ -15,7 +15,7 @@ from typing import Any
 from bot.clock import Clock
 from bot.core import Actor
 from bot.desk import words
-from bot.domain.calendar import BusinessCalendar
+from bot.domain.calendar import BusinessCalendar, parse_day
 from bot.domain.errors import DomainError, Phrase, Unreadable
 from bot.domain.people import Workspace
 from bot.domain.priority import Priority
@@ -107,7 +107,8 @@ def words_for(templates: Templates, error: DomainError, **defaults: Any) -> str:
 
 def _date(value: Any):
     from datetime import date
-    return value if isinstance(value, date) else date.fromisoformat(str(value))
+    # A holiday in policy.toml is read as an admin's is: 2026-02-30 is named as no date.
+    return value if isinstance(value, date) else parse_day(str(value))
 
 
 class Desk:

@@ -37,3 +37,11 @@ def test_an_unknown_time_zone_in_the_environment_names_the_variable(tmp_path):
         Desk.from_settings(Settings(timezone="Mars/Olympus"), OffsetClock())
     assert str(raised.value) == ("HELPDESK_TIMEZONE: “Mars/Olympus” isn't a time zone I "
                                  "know: use a name like Europe/London or America/New_York.")
+
+
+def test_a_holiday_the_file_gets_wrong_is_named_as_a_command_would_name_it(tmp_path):
+    folder = _config(tmp_path, replace=("holidays = []", 'holidays = ["2026-02-30"]'))
+    with pytest.raises(SettingsError) as raised:
+        Desk.from_settings(Settings(config_dir=str(folder)), OffsetClock())
+    assert str(raised.value) == (f"{folder / 'policy.toml'}: “2026-02-30” isn't a date on the "
+                                 "calendar: that month has 28 days.")
