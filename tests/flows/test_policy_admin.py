@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-
 from tests.flows.story import MONDAY, FlowDesk
 from tests.support.harness import WORKSPACE
 

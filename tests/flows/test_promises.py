@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-
 from bot.core import DeliveryError
 from bot.domain.promises import PromiseKind, PromiseStatus
 from tests.flows.story import FlowDesk
