@@ -129,7 +129,7 @@ async def test_people_are_user_options_and_are_named_by_name(fake, world, desk):
     fake.add_member(world.guild, kim)
     run = fake.command(world.ada, world.general, f"/helpdesk agents add <@{kim}> <@{world.alice}>")
     await desk.step()
-    assert ephemeral_texts(run) == ["Done: Kim, Alice can now work the desk as agents."]
+    assert ephemeral_texts(run) == ["Done: Kim and Alice can now work the desk as agents."]
 
 
 async def test_an_unknown_ticket_number_is_not_found(fake, world, desk):
