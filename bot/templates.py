@@ -116,15 +116,18 @@ class Templates:
                 raise
             raise KeyError(f"template {key!r} needs a value for {{{missing.args[0]}}}") from None
 
-    def join(self, items: Iterable[str]) -> str:
+    def join(self, items: Iterable[str], *, alternatives: bool = False) -> str:
         """People or tickets as a sentence lists them, in the words of ``[lists]``:
-        "Sam", "Sam and Kim", "Sam, Kim and Ana"; "" for none."""
+        "Sam", "Sam and Kim", "Sam, Kim and Ana"; "" for none. ``alternatives`` lists
+        choices instead: "P1, P2, P3 or P4"."""
         items = list(items)
         if len(items) < 2:
             return items[0] if items else ""
+        prefix = "lists.or_" if alternatives else "lists."
         if len(items) == 2:
-            return self.render("lists.pair", first=items[0], second=items[1])
-        return self.render("lists.many", rest=str(self.raw("lists.separator")).join(items[:-1]),
+            return self.render(prefix + "pair", first=items[0], second=items[1])
+        return self.render(prefix + "many",
+                           rest=str(self.raw("lists.separator")).join(items[:-1]),
                            last=items[-1])
 
     def with_overrides(self, overrides: Mapping[str, Any] | None) -> "Templates":

@@ -396,6 +396,8 @@ def test_the_list_words_are_the_templates():
     assert [words.join(names) for names in ([], ["Sam"], ["Sam", "Kim"],
                                             ["Sam", "Kim", "Ana"])] == [
         "", "Sam", "Sam and Kim", "Sam, Kim and Ana"]
+    assert words.join(["P1", "P2", "P3", "P4"], alternatives=True) == "P1, P2, P3 or P4"
+    assert words.join(["add", "remove"], alternatives=True) == "add or remove"
     french = words.with_overrides({"lists": {"pair": "{first} et {second}",
                                              "many": "{rest} et {last}"}})
     assert french.join(["Sam", "Kim", "Ana"]) == "Sam, Kim et Ana"

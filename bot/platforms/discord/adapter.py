@@ -285,8 +285,8 @@ class DiscordAdapter:
             return
         reading = read_command(data)
         if reading.problem is not None:
-            await interaction.response.send_message(
-                self.templates.render(reading.problem, **reading.fields), ephemeral=True)
+            await interaction.response.send_message(reading.words(self.templates),
+                                                    ephemeral=True)
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
         token = self._token(interaction)

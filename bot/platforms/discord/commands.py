@@ -221,6 +221,14 @@ class Reading:
     problem: str | None = None
     fields: dict[str, Any] = field(default_factory=dict)
 
+    def words(self, templates: Templates) -> str:
+        """The problem in the workspace's words; a field holding several values (the
+        choices an option takes) reads as choices do: "P1, P2, P3 or P4"."""
+        assert self.problem is not None
+        return templates.render(self.problem, **{
+            name: templates.join(value, alternatives=True) if isinstance(value, tuple)
+            else value for name, value in self.fields.items()})
+
 
 def _sub_command(data: Mapping[str, Any]) -> tuple[str, list[dict[str, Any]]]:
     """The sub-command word of a command's data and the options given to it (no word,
@@ -292,7 +300,7 @@ def _written(option: Option, value: Any,
         chosen = next((c for c in option.choices if c.lower() == text.lower()), None)
         if chosen is None:
             return "", ("discord.bad_choice", {"option": option.name,
-                                               "choices": ", ".join(option.choices)})
+                                               "choices": tuple(option.choices)})
         return chosen, None
     if option.max_length is not None and len(text) > option.max_length:
         return "", ("discord.too_long", {"option": option.name, "limit": option.max_length,

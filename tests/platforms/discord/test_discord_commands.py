@@ -186,7 +186,7 @@ async def test_a_missing_option_is_named(fake, world, desk):
         "Please fill in **ticket** for `/ticket claim`, then send it again.",
         "Please fill in **person** for `/ticket assign`, then send it again.",
         "Pick a **priority**, or an **impact** and an **urgency** together.",
-        "**priority** takes one of: P1, P2, P3, P4."]
+        "**priority** takes one of: P1, P2, P3 or P4."]
     assert len(desk.sink.events) == handled
 
 

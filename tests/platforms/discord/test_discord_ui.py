@@ -138,8 +138,10 @@ def test_values_no_client_sends_are_problems_to_answer():
         == "discord.not_a_number"
     assert sub("claim", {"type": 4, "name": "ticket", "value": 2**31}).problem \
         == "discord.no_such_ticket"
-    assert sub("wait", {"type": 4, "name": "ticket", "value": 1},
-               {"type": 3, "name": "on", "value": "vendor"}).problem == "discord.bad_choice"
+    vendor = sub("wait", {"type": 4, "name": "ticket", "value": 1},
+                 {"type": 3, "name": "on", "value": "vendor"})
+    assert vendor.problem == "discord.bad_choice"
+    assert vendor.words(TEMPLATES) == "**on** takes one of: requester or third-party."
     assert sub("reply", {"type": 4, "name": "ticket", "value": 1},
                {"type": 3, "name": "text", "value": "x" * 4001}).problem == "discord.too_long"
     assert sub("priority", {"type": 4, "name": "ticket", "value": 1},
