@@ -182,5 +182,5 @@ async def test_removing_an_agent_says_which_tickets_they_still_own(sqlite_url):
         await desk.command("boss", "helpdesk agents remove sam")
         answer = desk.private_to("boss")[-1].text
         assert answer.startswith("Done: Sam can no longer work the desk as an agent.")
-        assert "Sam still owns #1; `/ticket assign <n> <person>` gives each to someone else." \
+        assert "Sam still owns #1; `/ticket assign <n> <person>` gives it to someone else." \
             in answer

@@ -66,7 +66,8 @@ async def _change_roles(ctx: Context, group: str) -> None:
                 owned = await ctx.uow.tickets.list(ctx.workspace.id, owner_id=person.id,
                                                    statuses=ACTIVE_STATUSES)
                 if owned:
-                    still_own.append(ctx.t("admin.still_owns", name=person.name,
+                    key = "admin.still_owns_one" if len(owned) == 1 else "admin.still_owns"
+                    still_own.append(ctx.t(key, name=person.name,
                                            refs=ctx.list(t.ref for t in reversed(owned))))
         changed.append(person.name)
     lines = []
