@@ -68,7 +68,7 @@ class Context:
         fields.setdefault("prefix", self.command_prefix)
         return self.policy.templates.render(key, **fields)
 
-    def list(self, items) -> str:
+    def join(self, items) -> str:
         """People or tickets joined as a sentence lists them ("Sam, Kim and Ana")."""
         assert self.policy is not None
         return self.policy.templates.join(items)

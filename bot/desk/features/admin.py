@@ -68,12 +68,12 @@ async def _change_roles(ctx: Context, group: str) -> None:
                 if owned:
                     key = "admin.still_owns_one" if len(owned) == 1 else "admin.still_owns"
                     still_own.append(ctx.t(key, name=person.name,
-                                           refs=ctx.list(t.ref for t in reversed(owned))))
+                                           refs=ctx.join(t.ref for t in reversed(owned))))
         changed.append(person.name)
     lines = []
     if changed:
         key = "admin.role_added" if verb == "add" else "admin.role_removed"
-        lines.append(ctx.t(key, names=ctx.list(changed),
+        lines.append(ctx.t(key, names=ctx.join(changed),
                            role=ctx.t(f"roles.{role.value}" if len(changed) == 1
                                       else f"roles.{group}")))
     await ctx.answer("\n".join(lines + still_own + unchanged))
@@ -119,10 +119,10 @@ async def show(ctx: Context) -> None:
     uow, ws = ctx.uow, ctx.workspace.id
 
     def names(people) -> str:
-        return ctx.list(p.name for p in people) or ctx.t("admin.nobody")
+        return ctx.join(p.name for p in people) or ctx.t("admin.nobody")
 
     def channels(ids) -> str:
-        return ctx.list(f"<#{c}>" for c in ids) or ctx.t("admin.none")
+        return ctx.join(f"<#{c}>" for c in ids) or ctx.t("admin.none")
 
     calendar, sla = ctx.policy.calendar, ctx.policy.sla
     await ctx.answer(ctx.t(

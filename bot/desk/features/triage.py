@@ -174,7 +174,7 @@ async def escalate(ctx: Context) -> None:
                                               owner=owner.name if owner else "")),
                    ticket_id=ticket.id)
     await ctx.answer(ctx.t("agent.escalated_agent", ref=ticket.ref,
-                           leads=ctx.list(p.name for p in leads)))
+                           leads=ctx.join(p.name for p in leads)))
 
 
 async def _no_lead_to_ask(ctx: Context, ticket, requester, quoted: str) -> None:
