@@ -193,6 +193,12 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     parsed = _parse(async_url)
     if parsed is None:
         raise DatabaseUrlError(f"HELPDESK_DATABASE_URL is not a database URL: {redact_url(url)}")
+    if "@" in (parsed.host or ""):
+        # u:p@ss@host parses as password "p" on host "ss@host": connecting would fail with
+        # "name not known" for a host nobody wrote, and a piece of the password in it.
+        raise DatabaseUrlError(
+            f"HELPDESK_DATABASE_URL has more than one @ before its host ({redact_url(url)}): "
+            "write an @ in the user name or password as %40")
     if parsed.get_backend_name() == "sqlite":
         path = sqlite_path(url)
         if path is not None and path.is_dir():
