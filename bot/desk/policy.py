@@ -1,17 +1,18 @@
 """The desk's services and each workspace's policy (hours, SLA targets, wording).
 
-Defaults come from ``config/policy.toml``; a workspace's own choices, made with the
+Defaults come from ``config/policy.toml`` (shipped in ``bot/config/``, or the operator's
+own: :mod:`bot.config_files`); a workspace's own choices, made with the
 ``/helpdesk`` admin commands, are stored in its settings and win over the defaults.
 """
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
-from pathlib import Path
+from importlib.resources.abc import Traversable
 from typing import Any
 
 from bot.clock import Clock
+from bot.config_files import ConfigFolder, read_toml
 from bot.core import Actor
 from bot.domain.calendar import BusinessCalendar
 from bot.domain.errors import DomainError, Phrase, Unreadable
@@ -20,7 +21,7 @@ from bot.domain.priority import Priority
 from bot.domain.promises import WaitPlan
 from bot.domain.sla import SlaPolicy, SlaTarget, parse_duration
 from bot.settings import Settings, SettingsError
-from bot.templates import Templates, config_dir
+from bot.templates import Templates
 
 
 @dataclass(frozen=True)
@@ -46,10 +47,10 @@ class Defaults:
     confirmation: WaitPlan
 
     @classmethod
-    def load(cls, path: Path, timezone_override: str | None = None) -> "Defaults":
-        """Read ``policy.toml``; ``timezone_override`` (HELPDESK_TIMEZONE) replaces its zone."""
-        with path.open("rb") as handle:
-            data = tomllib.load(handle)
+    def load(cls, path: Traversable, timezone_override: str | None = None) -> "Defaults":
+        """Read ``policy.toml``; ``timezone_override`` (HELPDESK_TIMEZONE) replaces its zone.
+        A file that is missing or not TOML is a SettingsError naming it."""
+        data = read_toml(path)
         hours, sla, intake = data["hours"], data["sla"], data.get("intake", {})
         calendar = BusinessCalendar.from_spec(
             hours["days"], hours["span"], timezone_override or hours["timezone"],
@@ -100,22 +101,16 @@ class Desk:
 
     @classmethod
     def from_settings(cls, settings: Settings, clock: Clock) -> "Desk":
-        """Load templates and default policy from the config folder; any problem with
-        them is a SettingsError naming the file."""
-        try:
-            directory = config_dir(settings.config_dir)
-        except FileNotFoundError as error:
-            raise SettingsError(str(error)) from None
+        """Load templates and default policy from the config files in force
+        (:class:`ConfigFolder`); any problem with them is a SettingsError naming the file."""
+        folder = ConfigFolder.of(settings.config_dir)
         timezone_override = settings.timezone or None
-        current = directory / "messages.toml"
+        templates = Templates.load(folder)
+        current = folder.path("policy.toml")
         try:
-            templates = Templates.load(directory)
-            current = directory / "policy.toml"
             defaults = Defaults.load(current, timezone_override)
-        except FileNotFoundError:
-            raise SettingsError(f"{current} is missing.") from None
-        except tomllib.TOMLDecodeError as error:
-            raise SettingsError(f"{current} is not valid TOML: {error}.") from None
+        except SettingsError:  # already names the file (a ValueError, so said first)
+            raise
         except Unreadable as error:  # a value the file (or HELPDESK_TIMEZONE) got wrong
             detail = words_for(templates, error)
             if timezone_override and error.template == "input.unknown_time_zone":

@@ -7,11 +7,10 @@ a close at a time announced in advance (both covered by the ledger sweeper).
 
 from __future__ import annotations
 
-import tomllib
 from datetime import timedelta
 from functools import lru_cache
-from pathlib import Path
 
+from bot.config_files import ConfigFolder, read_toml
 from bot.core import Button
 from bot.domain.people import Role
 from bot.domain.priority import Priority
@@ -25,7 +24,6 @@ from bot.desk.features.lookup import (
     change_status, load_ticket, load_visible_ticket, split_number, ticket_of_button, when_for,
 )
 from bot.desk.features.working import start_update_cadence
-from bot.templates import config_dir
 
 COMMENT_WINDOW = timedelta(days=2)
 
@@ -214,7 +212,7 @@ def bonus_tip(ticket: Ticket, ctx: Context) -> str | None:
     if ticket.priority is Priority.P1 or ticket.in_a_hurry:
         return None
     words = f"{ticket.subject} {ticket.first_message}".lower()
-    tips = _tips(str(config_dir(ctx.desk.settings.config_dir)))
+    tips = _tips(ctx.desk.settings.config_dir)
     for keywords, text in tips:
         if keywords and any(k in words for k in keywords):
             return text
@@ -222,12 +220,9 @@ def bonus_tip(ticket: Ticket, ctx: Context) -> str | None:
 
 
 @lru_cache(maxsize=4)
-def _tips(directory: str) -> tuple[tuple[tuple[str, ...], str], ...]:
-    path = Path(directory) / "tips.toml"
-    if not path.is_file():
-        return ()
-    with path.open("rb") as handle:
-        data = tomllib.load(handle)
+def _tips(configured: str) -> tuple[tuple[tuple[str, ...], str], ...]:
+    """The tips of ``tips.toml`` in force (the operator's, else the shipped one)."""
+    data = read_toml(ConfigFolder.of(configured).path("tips.toml"))
     return tuple((tuple(k.lower() for k in tip.get("keywords", ())), tip["text"])
                  for tip in data.get("tip", ()))
 
