@@ -4,8 +4,9 @@ Every :class:`DomainError` (BadInput, PermissionDenied, IllegalTransition, Unrea
 and the rest) is built from a template key and fields; the sentence lives in
 ``config/messages.toml`` (shipped in ``bot/config/``), where a workspace can reword it.
 The scan below reads every module of the bot and fails on a refusal built from a
-sentence, from ``str(error)``, or from a key that no template has. Keys built at run time (a command's description, a
-transition's wording) are checked against what the desk actually registers.
+sentence, from ``str(error)``, or from a key that no template has. Keys built at run
+time (a command's description, a transition's wording) are checked against what the
+desk actually registers.
 """
 
 from __future__ import annotations
