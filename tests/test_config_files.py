@@ -97,3 +97,14 @@ def test_a_malformed_file_is_named_once(tmp_path):
     message = str(raised.value)
     assert message.startswith(f"{tmp_path / 'policy.toml'} is not valid TOML: ")
     assert message.count("policy.toml") == 1
+
+
+def test_the_operators_tips_are_loaded_and_checked_with_the_rest(tmp_path):
+    (tmp_path / "tips.toml").write_text(
+        '[[tip]]\nkeywords = ["Printer"]\ntext = "Try the other tray."\n', encoding="utf-8")
+    desk = Desk.from_settings(Settings(config_dir=str(tmp_path)), OffsetClock())
+    assert desk.tips == ((("printer",), "Try the other tray."),)
+    (tmp_path / "tips.toml").write_text('[[tip]]\nkeywords = ["printer"]\n', encoding="utf-8")
+    with pytest.raises(SettingsError) as raised:
+        Desk.from_settings(Settings(config_dir=str(tmp_path)), OffsetClock())
+    assert str(raised.value).startswith(f"{tmp_path / 'tips.toml'}: each [[tip]] needs a text")

@@ -70,6 +70,22 @@ class Defaults:
                             parse_duration(confirmation["close_after"])))
 
 
+# A tip: the words that make it relevant (none: the fallback), and its text.
+Tip = tuple[tuple[str, ...], str]
+
+
+def load_tips(path: Traversable) -> tuple[Tip, ...]:
+    """The ``[[tip]]`` entries of ``tips.toml``, keywords in lower case; a file that is
+    missing, not TOML or a tip without its text is a SettingsError naming the file."""
+    data = read_toml(path)
+    try:
+        return tuple((tuple(str(k).lower() for k in tip.get("keywords", ())), str(tip["text"]))
+                     for tip in data.get("tip", ()))
+    except (KeyError, TypeError, AttributeError):
+        raise SettingsError(f"{path}: each [[tip]] needs a text (and may have a list of "
+                            "keywords).") from None
+
+
 def words_for(templates: Templates, error: DomainError, **defaults: Any) -> str:
     """``error`` in the desk's words: its template filled with its fields, any
     :class:`Phrase` among them rendered first, and ``defaults`` for what the error leaves
@@ -88,20 +104,21 @@ def _date(value: Any):
 
 
 class Desk:
-    """Everything a handler needs besides its unit of work: settings, clock, defaults
-    and wording. Built once by the composition root."""
+    """Everything a handler needs besides its unit of work: settings, clock, defaults,
+    wording and the closing tips. Built once by the composition root."""
 
     def __init__(self, settings: Settings, clock: Clock, templates: Templates,
-                 defaults: Defaults) -> None:
+                 defaults: Defaults, tips: tuple[Tip, ...] = ()) -> None:
         self.settings = settings
         self.clock = clock
         self.templates = templates
         self.defaults = defaults
+        self.tips = tips
         self.admins = frozenset(settings.admins)
 
     @classmethod
     def from_settings(cls, settings: Settings, clock: Clock) -> "Desk":
-        """Load templates and default policy from the config files in force
+        """Load templates, default policy and tips from the config files in force
         (:class:`ConfigFolder`); any problem with them is a SettingsError naming the file."""
         folder = ConfigFolder.of(settings.config_dir)
         timezone_override = settings.timezone or None
@@ -119,7 +136,7 @@ class Desk:
         except (KeyError, TypeError, ValueError) as error:
             detail = f"missing {error}" if isinstance(error, KeyError) else str(error)
             raise SettingsError(f"{current}: {detail}.") from None
-        return cls(settings, clock, templates, defaults)
+        return cls(settings, clock, templates, defaults, load_tips(folder.path("tips.toml")))
 
     def is_admin(self, actor: Actor) -> bool:
         """True when ``actor`` administers the desk whatever role is stored for them:

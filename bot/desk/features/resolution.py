@@ -8,9 +8,7 @@ a close at a time announced in advance (both covered by the ledger sweeper).
 from __future__ import annotations
 
 from datetime import timedelta
-from functools import lru_cache
 
-from bot.config_files import ConfigFolder, read_toml
 from bot.core import Button
 from bot.domain.people import Role
 from bot.domain.priority import Priority
@@ -212,19 +210,11 @@ def bonus_tip(ticket: Ticket, ctx: Context) -> str | None:
     if ticket.priority is Priority.P1 or ticket.in_a_hurry:
         return None
     words = f"{ticket.subject} {ticket.first_message}".lower()
-    tips = _tips(ctx.desk.settings.config_dir)
+    tips = ctx.desk.tips
     for keywords, text in tips:
         if keywords and any(k in words for k in keywords):
             return text
     return next((text for keywords, text in tips if not keywords), None)
-
-
-@lru_cache(maxsize=4)
-def _tips(configured: str) -> tuple[tuple[tuple[str, ...], str], ...]:
-    """The tips of ``tips.toml`` in force (the operator's, else the shipped one)."""
-    data = read_toml(ConfigFolder.of(configured).path("tips.toml"))
-    return tuple((tuple(k.lower() for k in tip.get("keywords", ())), tip["text"])
-                 for tip in data.get("tip", ()))
 
 
 def register(router) -> None:
