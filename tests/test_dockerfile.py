@@ -354,6 +354,7 @@ def test_copied_files_are_not_excluded_by_dockerignore(instructions):
     ".venv/bin/python", ".git/HEAD", ".env", "tests/test_cli.py", ".pytest_cache/v",
     ".hypothesis/examples/x", "helpdesk.sqlite3", "data/helpdesk.sqlite3",
     "helpdesk.sqlite3-wal", "bot/__pycache__/app.cpython-311.pyc",
+    "config/messages.toml", "slack-manifest.yaml",  # what `init` writes into a checkout
 ])
 def test_dockerignore_excludes_local_state(path):
     assert is_ignored(path, ignore_patterns())
