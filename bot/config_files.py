@@ -66,14 +66,16 @@ class ConfigFolder:
         if not configured:
             return cls()
         folder = Path(configured)
+        # A relative path is read from the working folder, which the message names.
+        shown = configured if folder.is_absolute() else f"{configured} (in {Path.cwd()})"
         if not folder.is_dir():
             raise SettingsError(
-                f"HELPDESK_CONFIG_DIR is {configured}, which is not a folder; "
+                f"HELPDESK_CONFIG_DIR is {shown}, which is not a folder; "
                 "`helpdesk-bot init` writes one to customise, or leave it unset for the "
                 "defaults.")
         if not any((folder / name).is_file() for name in DESK_FILES):
             raise SettingsError(
-                f"HELPDESK_CONFIG_DIR is {configured}, which holds none of "
+                f"HELPDESK_CONFIG_DIR is {shown}, which holds none of "
                 f"{', '.join(DESK_FILES)}; `helpdesk-bot init` writes a copy of the "
                 "defaults to customise, or leave it unset for the defaults.")
         return cls(folder)

@@ -70,6 +70,7 @@ def db_url(tmp_path: Path) -> str:
     (("run",), ["usage: helpdesk-bot run", "--console", "--no-migrate"]),
     (("migrate",), ["usage: helpdesk-bot migrate", "--revision", "--downgrade"]),
     (("check",), ["usage: helpdesk-bot check", "Secrets are never printed"]),
+    (("init",), ["usage: helpdesk-bot init", "--force", "never replaced"]),
 ])
 def test_help(tmp_path, args, expected):
     result = cli(tmp_path, *args, "--help")
@@ -317,6 +318,15 @@ def test_a_config_folder_holding_none_of_the_files_is_refused(tmp_path, db_url, 
     said = result.stderr if args[0] == "run" else result.stdout
     assert f"HELPDESK_CONFIG_DIR is {empty}, which holds none of messages.toml" in said
     assert "helpdesk-bot init" in said
+
+
+def test_a_relative_config_folder_is_named_with_the_folder_it_was_looked_for_in(tmp_path,
+                                                                               db_url):
+    # init writes HELPDESK_CONFIG_DIR=config; run from elsewhere, the line says where.
+    result = cli(tmp_path, "check", HELPDESK_CONFIG_DIR="config", HELPDESK_DATABASE_URL=db_url)
+    assert result.returncode == 2
+    assert f"HELPDESK_CONFIG_DIR is config (in {tmp_path}), which is not a folder" in (
+        result.stdout)
 
 
 def test_a_missing_config_folder_is_refused_in_one_line(tmp_path, db_url):
