@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.domain.promises import PromiseKind
-from tests.flows.story import FlowDesk
+from tests.flows.story import MONDAY, FlowDesk
 
 
 async def test_moving_a_follow_up_later_tells_the_requester_it_moved(sqlite_url):
@@ -64,3 +64,19 @@ async def test_a_follow_up_on_a_resolved_ticket_is_refused(sqlite_url):
             "promise. Reopen it first if it needs more work.")
         assert desk.requester_said(mark) == []
         assert [p for p in await desk.open_promises(1) if p.kind is PromiseKind.FOLLOW_UP] == []
+
+
+async def test_a_follow_up_in_the_same_stated_minute_is_no_move(sqlite_url):
+    # "5m" at 10:00:20 is 10:05:20 and at 10:00:30 is 10:05:30: both are said as 10:06,
+    # so the second is the same time, not a move "from 10:06 to 10:06".
+    async with FlowDesk(sqlite_url) as desk:
+        await desk.claimed()
+        await desk.advance(timedelta(seconds=20))
+        await desk.command("sam", "ticket followup 1 5m")
+        await desk.advance(timedelta(seconds=10))
+        await desk.command("sam", "ticket followup 1 5m")
+        assert desk.requester_thread(1)[-1].text == "Sam will update you on #1 by today at 10:06 UTC."
+        [follow_up] = [p for p in await desk.open_promises(1) if p.kind is PromiseKind.FOLLOW_UP]
+        assert follow_up.due_at == MONDAY + timedelta(minutes=6)
+        [stated] = [e for e in await desk.timeline(1) if e.kind == "promise"][-1:]
+        assert "moved_from" not in stated.data

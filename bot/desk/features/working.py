@@ -11,6 +11,7 @@ from bot.domain.people import Person, Role
 from bot.domain.promises import Promise, PromiseKind, warn_time
 from bot.domain.tickets import Ticket, TicketAction, TicketStatus
 from bot.domain.sla import Deadline
+from bot.domain.timefmt import stated_minute
 from bot.domain.when import split_when
 from bot.desk.cards import queue_card
 from bot.desk.context import BadInput, Context
@@ -184,6 +185,9 @@ async def followup(ctx: Context) -> None:
         raise DomainError("work.followup_inactive", ref=ticket.ref,
                           status=ticket.status.agent_label)
     due, words = _split_when(ctx, rest)
+    # The minute the agent and the requester are told, and the one recorded: whether
+    # the time moved is judged on it (10:29:40 against a stated 10:30 is no move).
+    due = stated_minute(due)
     if ticket.owner_id is None:
         ticket = await give_ownership(ctx, ticket, ctx.person)
     replaced = (PromiseKind.STATUS_UPDATE, PromiseKind.FOLLOW_UP)
