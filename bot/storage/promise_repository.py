@@ -61,8 +61,8 @@ class PromiseRepository:
         row = promise_row(workspace_id, ticket_id, kind, due_at, now, **details)
         (promise_id,) = await insert_many(self.session, _promises, [row])
         return Promise(id=promise_id, workspace_id=workspace_id, ticket_id=ticket_id, kind=kind,
-                       due_at=row["due_at"], made_at=now, owner_id=row["owner_id"], text=row["text"],
-                       misses_in_row=row["misses_in_row"], warn_at=row["warn_at"],
+                       due_at=row["due_at"], made_at=now, owner_id=row["owner_id"],
+                       text=row["text"], misses_in_row=row["misses_in_row"], warn_at=row["warn_at"],
                        step=row["step"])
 
     async def make_many(self, rows: list[dict[str, Any]]) -> list[int]:

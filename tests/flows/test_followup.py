@@ -75,8 +75,10 @@ async def test_a_follow_up_in_the_same_stated_minute_is_no_move(sqlite_url):
         await desk.command("sam", "ticket followup 1 5m")
         await desk.advance(timedelta(seconds=10))
         await desk.command("sam", "ticket followup 1 5m")
-        assert desk.requester_thread(1)[-1].text == "Sam will update you on #1 by today at 10:06 UTC."
-        [follow_up] = [p for p in await desk.open_promises(1) if p.kind is PromiseKind.FOLLOW_UP]
+        assert desk.requester_thread(1)[-1].text == (
+            "Sam will update you on #1 by today at 10:06 UTC.")
+        [follow_up] = [p for p in await desk.open_promises(1)
+                       if p.kind is PromiseKind.FOLLOW_UP]
         assert follow_up.due_at == MONDAY + timedelta(minutes=6)
         [stated] = [e for e in await desk.timeline(1) if e.kind == "promise"][-1:]
         assert "moved_from" not in stated.data

@@ -255,6 +255,62 @@ async def test_nothing_is_said_before_the_minute_the_desk_stated(db_url):
         assert "we said we'd update you by today at 10:06 UTC" in update.text
 
 
+async def test_an_escalation_with_no_leads_tells_the_admins_and_the_owner_once(db_url):
+    # A P3 follow-up missed twice calls for a lead; the desk has none. The admin (boss)
+    # and the owner (Alex) hear it once, with how to add one; the requester is never
+    # told a lead was asked, and the timeline does not say "escalated".
+    async with DeskHarness(db_url) as desk:
+        pin(desk, MONDAY_10)
+        thread = await open_claimed_ticket(desk, lead=False)
+        await desk.command("alex", "ticket followup 1 5m")
+        mark = len(desk.adapter.sent)
+
+        def no_lead_notes(user: str) -> list[Sent]:
+            return [s for s in dms(desk, user, mark) if "the desk has no leads" in s.text]
+
+        await advance_to(desk, MONDAY_10 + timedelta(minutes=7))
+        assert no_lead_notes("boss") == [] and no_lead_notes("alex") == []  # one miss
+        [_, follow_on] = await promises(desk, PromiseKind.FOLLOW_UP)
+        await advance_to(desk, follow_on.due_at + timedelta(minutes=1))
+        [to_admin] = no_lead_notes("boss")
+        assert to_admin.text == (
+            "#1 from Ann has missed its promised follow-up 2 times in a row (priority P3, "
+            "owner Alex), so I'd have asked a lead to look at it, but the desk has no leads "
+            "and nobody was asked. Add one with `/helpdesk leads add <person>`.")
+        [to_owner] = no_lead_notes("alex")
+        assert to_owner.text.endswith("but the desk has no leads. I've told the admins; "
+                                      "it's still yours.")
+        # A third miss in the same run says nothing more to them.
+        [*_, third] = await promises(desk, PromiseKind.FOLLOW_UP)
+        await advance_to(desk, third.due_at + timedelta(minutes=1))
+        assert len(lapse_updates(in_thread(desk, thread, mark))) == 3
+        assert len(no_lead_notes("boss")) == 1 and len(no_lead_notes("alex")) == 1
+        assert not any("lead" in s.text for s in in_thread(desk, thread))
+
+        shown = len(desk.adapter.sent)
+        await desk.command("ann", "ticket show 1")
+        assert "escalated" not in desk.adapter.sent[shown].text
+        shown = len(desk.adapter.sent)
+        await desk.command("alex", "ticket show 1")
+        assert "escalated" not in desk.adapter.sent[shown].text
+        assert ("the desk would have asked a lead (promised follow-up missed 2 times in a "
+                "row), but the desk had none") in desk.adapter.sent[shown].text
+
+
+async def test_a_p1_miss_with_no_leads_tells_the_admins_at_once(sqlite_url):
+    async with DeskHarness(sqlite_url) as desk:
+        pin(desk, MONDAY_10)
+        await open_claimed_ticket(desk, lead=False)
+        async with desk.db.unit_of_work() as uow:
+            ticket = (await uow.session.execute(select(TicketRow))).scalar_one()
+            await uow.tickets.update(ticket.id, priority="P1")
+        await desk.command("alex", "ticket followup 1 5m")
+        await advance_to(desk, MONDAY_10 + timedelta(minutes=7))
+        [to_admin] = [s for s in dms(desk, "boss") if "the desk has no leads" in s.text]
+        assert to_admin.text.startswith("#1 from Ann has missed its promised follow-up once "
+                                        "(priority P1, owner Alex)")
+
+
 # -- people keeping their word --------------------------------------------------------
 
 
