@@ -56,7 +56,8 @@ def resolution_target(ctx: Context, ticket: Ticket) -> Deadline | None:
     assert ctx.policy is not None
     target = ctx.policy.sla.resolution_deadline(ticket.priority, ticket.created_at,
                                                 ctx.policy.calendar)
-    return target if target.due_at > ctx.now else None
+    # Judged on the minute it would be stated, as the promise is recorded.
+    return target if stated_minute(target.due_at) > ctx.now else None
 
 
 async def _hand_over(ctx: Context, ticket: Ticket, owner: Person) -> None:
