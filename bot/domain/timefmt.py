@@ -2,7 +2,8 @@
 
 :func:`local_moment` says which day a moment falls on relative to today, at what clock
 time and in which zone; the desk renders it in the workspace's words
-(``[when]`` in ``config/messages.toml``, through ``bot.desk.words``).
+(``[when]`` in ``messages.toml``, through ``bot.desk.words``). :func:`stated_minute` is
+the minute every time is stated (and recorded) at.
 """
 
 from __future__ import annotations
@@ -17,6 +18,19 @@ def _zone(tz: str | None) -> ZoneInfo:
         return ZoneInfo(tz or "UTC")
     except (ZoneInfoNotFoundError, ValueError):
         return ZoneInfo("UTC")
+
+
+def stated_minute(moment: datetime) -> datetime:
+    """``moment`` as the desk states it: rounded up to the whole minute.
+
+    Every time the desk tells a person is shown to the minute, and rounding up keeps a
+    promise honest (10:29:20 is said as "10:30", never "10:29"). A promise is recorded
+    due at the minute it was stated, so nothing about it (a lapse, an apology) happens
+    before the time the person read.
+    """
+    if moment.second or moment.microsecond:
+        return (moment + timedelta(minutes=1)).replace(second=0, microsecond=0)
+    return moment
 
 
 @dataclass(frozen=True)
@@ -34,16 +48,16 @@ class LocalMoment:
 
 
 def local_moment(moment: datetime, now: datetime, tz: str | None = None) -> LocalMoment:
-    """``moment`` as a person in ``tz`` reads it, ``now`` being today.
+    """``moment`` as a person in ``tz`` reads it, ``now`` being today, at its
+    :func:`stated_minute`.
 
     The zone abbreviation is always given: people in different offices read the same
     thread, and a bare "09:00" is a promise nobody can check.
     """
     zone = _zone(tz)
-    local, today = moment.astimezone(zone), now.astimezone(zone).date()
-    if local.second or local.microsecond:
-        # Round up: promising 10:40 for 10:40:30 would make us late on paper.
-        local = (local + timedelta(minutes=1)).replace(second=0, microsecond=0)
+    # Round up: promising 10:40 for 10:40:30 would make us late on paper. (Zones today
+    # are whole minutes off UTC, so the minute is the same in every zone.)
+    local, today = stated_minute(moment).astimezone(zone), now.astimezone(zone).date()
     return LocalMoment(days_ahead=(local.date() - today).days, weekday=local.weekday(),
                        day=local.day, month=local.month, clock=local.strftime("%H:%M"),
                        zone=local.tzname() or zone.key)

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from bot.domain.promises import PromiseKind
 from bot.desk.words import when
-from bot.templates import Templates, config_dir
+from bot.templates import load_templates
 from bot.storage.tables import PromiseRow, TicketEventRow, TicketRow
 from tests.support.harness import DeskHarness
 
@@ -38,7 +38,7 @@ async def test_the_acknowledged_time_is_the_first_response_promise(sqlite_url):
         await desk.dm("ann", "Cannot print")
         async with desk.db.unit_of_work() as uow:
             promise = (await uow.session.execute(select(PromiseRow))).scalar_one()
-        promised = when(Templates.load(config_dir()), promise.due_at, desk.clock.now(),
+        promised = when(load_templates(), promise.due_at, desk.clock.now(),
                         "UTC")
         assert promised in desk.adapter.sent[0].text
 

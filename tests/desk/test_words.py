@@ -16,9 +16,9 @@ from hypothesis import given, settings, strategies as st
 from bot.desk.words import business_time, when
 from bot.domain.calendar import BusinessCalendar
 from bot.domain.timefmt import local_moment
-from bot.templates import Templates, config_dir
+from bot.templates import load_templates
 
-WORDS = Templates.load(config_dir())
+WORDS = load_templates()
 NOW = datetime(2030, 6, 3, 10, 0, tzinfo=timezone.utc)  # a Monday
 
 

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 
 from bot.domain.promises import PromiseKind
 from bot.desk.words import when
-from bot.templates import Templates, config_dir
+from bot.templates import load_templates
 from tests.flows.story import MONDAY, FlowDesk
 
 SATURDAY_NOON = datetime(2030, 6, 8, 12, 0, tzinfo=timezone.utc)
@@ -116,5 +116,5 @@ async def test_four_slow_tickets_are_too_few_to_change_the_promise(sqlite_url):
         await desk.dm("zoe", "My laptop is slow")
         [promise] = await desk.promises(5)
         assert promise.due_at == desk.clock.now() + timedelta(days=1)
-        promised = when(Templates.load(config_dir()), promise.due_at, desk.clock.now(), "UTC")
+        promised = when(load_templates(), promise.due_at, desk.clock.now(), "UTC")
         assert promised in desk.ack(5).text

@@ -23,7 +23,7 @@ from bot.core import (
     Actor, ButtonPressed, CommandInvoked, Delivery, EventSink, IncomingMessage, OutboundMessage,
 )
 from bot.platforms.console.render import (
-    HELP, Persona, clean, moment_label, parse_wait, render,
+    HELP, Persona, clean, moment_label, name_people, parse_wait, render,
 )
 from bot.clock import OffsetClock
 
@@ -162,7 +162,8 @@ class ConsoleAdapter:
                 if word == "helpdesk":
                     self._agents.clear()  # an admin may have removed one
                 await self._dispatch(CommandInvoked(
-                    **self._common(self._dm()), name=word, text=rest, is_direct=True))
+                    **self._common(self._dm()), name=word, text=name_people(word, rest),
+                    is_direct=True))
             else:
                 near = difflib.get_close_matches(word, CONSOLE_COMMANDS, n=1, cutoff=0.7)
                 guess = f" Did you mean /{near[0]}?" if near else ""
