@@ -122,6 +122,6 @@ My VPN keeps dropping
     assert "Sam is already an agent, so nothing changed." in out
     assert "claiming tickets is for agents" not in out
     assert "You now own #1" in out
-    assert "Done: Kim, Lee can now work the desk as leads." in out
+    assert "Done: Kim and Lee can now work the desk as leads." in out
     assert "Sam now owns #1." in out  # the person /as named, not a stranger called Sam
-    assert "• Agents: Sam\n" in out and "• Leads: Kim, Lee\n" in out
+    assert "• Agents: Sam\n" in out and "• Leads: Kim and Lee\n" in out
