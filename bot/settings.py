@@ -205,7 +205,12 @@ _UNPREFIXED = {
     "slack_bot_token", "slack_app_token", "slack_signing_secret", "slack_api_url",
     "discord_bot_token", "discord_api_url", "discord_gateway_url",
 }
-_FIELDS = {f.name: f for f in fields(Settings) if f.name != "given"}
+def setting_fields() -> tuple:
+    """The dataclass fields of :class:`Settings` that are settings (``given`` is not)."""
+    return tuple(f for f in fields(Settings) if f.name != "given")
+
+
+_FIELDS = {f.name: f for f in setting_fields()}
 _ENV_NAMES = {(n.upper() if n in _UNPREFIXED else f"HELPDESK_{n.upper()}"): n for n in _FIELDS}
 # Read by `load_settings` itself or by the test harness, so never "unknown".
 _META_VARIABLES = {"HELPDESK_CONFIG", "HELPDESK_TEST_POSTGRES_URL", "HELPDESK_ENV_FILE"}

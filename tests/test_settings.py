@@ -8,7 +8,7 @@ environment and any ``.env`` in the working directory cannot leak in.
 from __future__ import annotations
 
 import re
-from dataclasses import fields
+
 from pathlib import Path
 
 import pytest
@@ -20,6 +20,7 @@ from bot.settings import (
     SettingsError,
     env_name,
     load_settings,
+    setting_fields,
     to_async_url,
 )
 
@@ -103,8 +104,10 @@ def test_every_field_can_be_set_from_its_environment_variable():
         "DISCORD_GATEWAY_URL": "ws://127.0.0.1:9/gw",
         "HELPDESK_DISCORD_AGENT_ROLES": "112233445566778899",
         "HELPDESK_DISCORD_LEAD_ROLES": "998877665544332211",
+        "HELPDESK_PUBLIC_URL": "https://desk.example.com",
+        "HELPDESK_SECRET_KEY": "k" * 40,
     }
-    assert set(environ) == {env_name(f.name) for f in fields(Settings)}
+    assert set(environ) == {env_name(f.name) for f in setting_fields()}
     s = load(environ)
     assert s.database_url == "postgresql://desk@db/desk"
     assert s.async_database_url == "postgresql+asyncpg://desk@db/desk"
@@ -126,7 +129,31 @@ def test_every_field_can_be_set_from_its_environment_variable():
     assert s.discord_gateway_url == "ws://127.0.0.1:9/gw"
     assert s.discord_agent_roles == ("112233445566778899",)
     assert s.discord_lead_roles == ("998877665544332211",)
+    assert s.public_url == "https://desk.example.com"
+    assert s.secret_key.reveal() == "k" * 40 and "k" * 40 not in repr(s)
     assert s.slack_enabled and s.discord_enabled
+    assert "http_port" in s.given and "secret_key" in s.given
+    assert "http_port" not in load({}).given
+
+
+@pytest.mark.parametrize("url", ["ftp://desk.example.com", "desk.example.com",
+                                 "https://user:pw@desk.example.com", "https://x.example/?a=1",
+                                 "https://x.example/#top", "https://"])
+def test_the_public_url_must_be_a_plain_http_url(url):
+    with pytest.raises(SettingsError, match="HELPDESK_PUBLIC_URL has an invalid value;"):
+        load({"HELPDESK_PUBLIC_URL": url})
+
+
+def test_the_public_url_is_never_quoted_back():
+    # It could carry a password; the refusal says what is wanted, not what was given.
+    with pytest.raises(SettingsError) as refused:
+        load({"HELPDESK_PUBLIC_URL": "https://user:hunter2secret@desk.example.com"})
+    assert "hunter2secret" not in str(refused.value)
+
+
+def test_the_secret_key_is_among_the_secrets_masked():
+    s = load({"HELPDESK_SECRET_KEY": "s3cr3t-" * 6})
+    assert "s3cr3t-" * 6 in s.secrets()
 
 
 def test_env_names_keep_platform_names_unprefixed():
@@ -557,14 +584,14 @@ def documented_variables() -> set[str]:
 
 def test_example_env_documents_every_setting():
     documented = documented_variables()
-    expected = {env_name(f.name) for f in fields(Settings)}
+    expected = {env_name(f.name) for f in setting_fields()}
     expected |= {"HELPDESK_CONFIG", "HELPDESK_TEST_POSTGRES_URL"}
     missing = sorted(expected - documented)
     assert not missing, f"config/example.env does not document {missing}"
 
 
 def test_example_env_documents_only_real_variables():
-    known = {env_name(f.name) for f in fields(Settings)}
+    known = {env_name(f.name) for f in setting_fields()}
     known |= {"HELPDESK_CONFIG", "HELPDESK_TEST_POSTGRES_URL", "HELPDESK_ENV_FILE"}
     assert documented_variables() <= known
 
@@ -572,7 +599,7 @@ def test_example_env_documents_only_real_variables():
 def test_example_env_each_variable_has_a_comment_with_its_default():
     lines = EXAMPLE_ENV.read_text(encoding="utf-8").splitlines()
     assigned = [m.group(1) if (m := _ASSIGNMENT.match(line)) else None for line in lines]
-    for name in sorted({env_name(f.name) for f in fields(Settings)}):
+    for name in sorted({env_name(f.name) for f in setting_fields()}):
         first = assigned.index(name)
         # The comment block just above the first example line.
         block: list[str] = []
