@@ -59,6 +59,8 @@ class DeskProcess:
         assert self.proc is not None
         if self.proc.returncode is None:
             self.proc.stdin.close()  # the console ends with its input
+            if "--console" not in self.args:
+                self.proc.terminate()  # a platform desk stops on SIGTERM
             try:
                 await asyncio.wait_for(self.proc.wait(), 20)
             except asyncio.TimeoutError:

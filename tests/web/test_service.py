@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 import tests.conftest as conftest
+from tests.support.discord.server import FakeDiscord
 from tests.web.process import DeskProcess, TcpProxy
 
 
@@ -115,3 +116,38 @@ async def test_a_stopped_postgres_makes_the_desk_not_ready_naming_the_database(
             assert (await readiness(desk))[0] == 200
     finally:
         await proxy.close()
+
+
+async def test_a_discord_desk_is_ready_once_its_gateway_is_up_and_not_when_it_drops(tmp_path):
+    fake = await FakeDiscord().start()
+    alex = fake.add_user("Alex")
+    fake.add_member(fake.add_guild("Acme"), alex)  # the desk hears DMs from its guilds' people
+    try:
+        async with DeskProcess(tmp_path, HELPDESK_DATABASE_URL=f"sqlite:///{tmp_path / 'd.sqlite3'}",
+                               DISCORD_BOT_TOKEN="fake-token", DISCORD_API_URL=fake.api_url,
+                               DISCORD_GATEWAY_URL=fake.gateway_url) as desk:
+            async def ready() -> bool:
+                return (await readiness(desk))[0] == 200
+            await desk.until(ready, "the desk to be ready")
+            status, body = await readiness(desk)
+            assert body["ok"] == ["database", "discord", "ticker"]
+
+            fake.dm(alex, "My VPN keeps dropping")
+
+            async def opened() -> bool:
+                return await desk.metric("helpdesk_tickets_opened_total",
+                                         platform="discord") == 1
+            await desk.until(opened, "the Discord ticket to be counted")
+            assert await desk.metric("helpdesk_events_total", platform="discord",
+                                     kind="message") == 1
+
+            await fake.stop()  # Discord goes away: the gateway connection drops
+
+            async def dropped() -> bool:
+                return (await readiness(desk))[0] == 503
+            await desk.until(dropped, "the desk to say it is not ready")
+            status, body = await readiness(desk)
+            assert body["problems"] == {"discord": "not connected"}
+            assert await desk.get("/healthz") == (200, "ok")
+    finally:
+        await fake.stop()
