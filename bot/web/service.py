@@ -53,11 +53,13 @@ class Readiness:
 
     def __init__(self, database: DatabaseProbe, adapters: Mapping[str, object],
                  ticker: TickerState | None, *,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+                 monotonic: Callable[[], float] = time.monotonic,
+                 adapter_timeout: float = ADAPTER_TIMEOUT) -> None:
         self.database = database
         self.adapters = adapters
         self.ticker = ticker
         self.monotonic = monotonic
+        self.adapter_timeout = adapter_timeout
 
     async def problems(self) -> tuple[dict[str, str], list[str]]:
         """(what is wrong, by name; the names of what is fine). Names: ``database``,
@@ -77,9 +79,9 @@ class Readiness:
         if ask is None:
             return None  # nothing it could lose (see bot.core.ports.ChatAdapter)
         try:
-            connected = await asyncio.wait_for(ask(), ADAPTER_TIMEOUT)
+            connected = await asyncio.wait_for(ask(), self.adapter_timeout)
         except asyncio.TimeoutError:
-            return f"did not say whether it is connected within {ADAPTER_TIMEOUT:g} s"
+            return f"did not say whether it is connected within {self.adapter_timeout:g} s"
         except Exception:
             logger.exception("asking the %s adapter whether it is connected failed",
                              getattr(adapter, "platform", "?"))
