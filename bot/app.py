@@ -105,7 +105,13 @@ class App:
             await migrate.upgrade(self.db.engine)
         self.database_probe.remember()
         if self.web is not None:
-            await self.web.start()
+            try:
+                await self.web.start()
+            except OSError as error:  # a port taken or not ours: settings, not the database
+                raise SettingsError(
+                    f"the web server cannot listen on {self.web.host}:{self.web.port} "
+                    f"({error.strerror or error}); set HELPDESK_HTTP_HOST or "
+                    "HELPDESK_HTTP_PORT to an address this machine may use") from None
         for adapter in self.adapters.values():
             await adapter.start(self.router)
         if self.runs_ticker:

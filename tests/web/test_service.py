@@ -151,3 +151,24 @@ async def test_a_discord_desk_is_ready_once_its_gateway_is_up_and_not_when_it_dr
             assert await desk.get("/healthz") == (200, "ok")
     finally:
         await fake.stop()
+
+
+def test_a_port_already_taken_is_one_line_naming_the_setting(tmp_path):
+    import socket
+    import subprocess
+    import sys
+
+    from tests.test_cli import assert_one_line_error, clean_env
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "bot", "run", "--console"], cwd=tmp_path,
+            env=clean_env(HELPDESK_HTTP_HOST="127.0.0.1", HELPDESK_HTTP_PORT=str(port),
+                          HELPDESK_DATABASE_URL=f"sqlite:///{tmp_path / 'd.sqlite3'}"),
+            input="", capture_output=True, text=True, timeout=60)
+    line = assert_one_line_error(result, 2)
+    assert line.startswith(f"helpdesk-bot: the web server cannot listen on 127.0.0.1:{port} (")
+    assert "HELPDESK_HTTP_PORT" in line

@@ -142,6 +142,8 @@ async def test_the_http_endpoint_listens_where_it_is_told(sqlite_url):
         async with aiohttp.ClientSession() as session, \
                 session.post(desk.adapter.http.url, data=b"{}") as response:
             assert response.status == 401  # the shared server routes it to Bolt, unsigned
+        assert await desk.adapter.is_connected()  # HTTP mode: started, its route served
+    assert not await desk.adapter.is_connected()
 
 
 async def test_http_mode_needs_the_web_server(sqlite_url):
