@@ -12,6 +12,9 @@ logger = logging.getLogger(__name__)
 
 # Slack's interactivity payloads (a modal's whole state) can run to a few hundred KB.
 MAX_BODY = 2 * 1024 * 1024
+# When stopping, requests in flight get this long to finish (aiohttp waits 60 s by
+# default, longer than a container's stop grace; Slack wants its answer within 3 s).
+SHUTDOWN_GRACE = 10.0
 
 
 class WebServer:
@@ -47,7 +50,7 @@ class WebServer:
 
     async def start(self) -> None:
         """Listen; returns once the socket is bound."""
-        runner = web.AppRunner(self.app, access_log=None)
+        runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=SHUTDOWN_GRACE)
         await runner.setup()
         site = web.TCPSite(runner, self.host, self.port)
         try:
