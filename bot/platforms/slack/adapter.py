@@ -98,11 +98,11 @@ class SlackAdapter:
                                     ticket_emojis=ticket_emojis, allow_bots=allow_bots)
         self.inbound.register(self.app, self._run, taken=self._take)
         self.http: SlackHttpEndpoint | None = None
+        self._started = False  # requests are refused (503, Slack retries) until then
         if not self.socket_mode:
             if web is None:
                 raise ValueError("Slack's HTTP mode needs the desk's web server (web=)")
-            self.http = SlackHttpEndpoint(self.app, web)
-        self._started = False
+            self.http = SlackHttpEndpoint(self.app, web, lambda: self._started)
         self.socket: AsyncSocketModeHandler | None = None
         self._connecting: asyncio.Future | None = None
         self.bot_user_id: str | None = None

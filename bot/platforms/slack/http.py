@@ -9,6 +9,7 @@ signature gets 401 from Bolt's request verification before anything else runs.
 from __future__ import annotations
 
 import logging
+from typing import Callable
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
@@ -24,11 +25,15 @@ EVENTS_PATH = "/slack/events"
 
 class SlackHttpEndpoint:
     """Serves a Bolt app at ``path`` on ``routes`` (added at once: the server must not
-    have started yet)."""
+    have started yet). Until ``accepting()`` says so, requests are answered 503: the
+    web server starts before the adapter, and Slack retries what it was refused,
+    whereas a request taken before the desk is connected would be acknowledged and lost."""
 
-    def __init__(self, app: AsyncApp, routes: WebRoutes, path: str = EVENTS_PATH) -> None:
+    def __init__(self, app: AsyncApp, routes: WebRoutes, accepting: Callable[[], bool],
+                 path: str = EVENTS_PATH) -> None:
         self.app = app
         self.routes = routes
+        self.accepting = accepting
         self.path = path
         routes.add_route("POST", path, self.handle)
 
@@ -39,6 +44,8 @@ class SlackHttpEndpoint:
 
     async def handle(self, request: web.Request) -> web.Response:
         """One request from Slack, through Bolt's middleware and listeners."""
+        if not self.accepting():
+            return web.Response(status=503, text="starting")
         raw = await request.read()
         bolt_request = AsyncBoltRequest(body=raw.decode("utf-8", errors="replace"),
                                         query=request.query_string,

@@ -178,3 +178,19 @@ async def test_a_burst_is_acknowledged_at_once_and_handed_to_the_desk_a_few_at_a
         assert all(r.status == 200 for r in results)
         await desk.settle()
         assert most[0] == 2 and await count(desk, TicketRow) == 8
+
+
+async def test_events_before_the_adapter_starts_are_refused_for_slack_to_retry(sqlite_url):
+    # The web server starts before the adapters (so /healthz answers while they
+    # connect); an event taken then would be acknowledged with no desk to hand it to.
+    import aiohttp
+    web = WebServer("127.0.0.1", 0)
+    adapter = SlackAdapter(Settings(database_url=sqlite_url, slack_bot_token=Secret(BOT_TOKEN),
+                                    slack_signing_secret=Secret(SECRET)), web=web)
+    await web.start()
+    try:
+        async with aiohttp.ClientSession() as session, \
+                session.post(adapter.http.url, data=b"{}") as response:
+            assert response.status == 503
+    finally:
+        await web.stop()
