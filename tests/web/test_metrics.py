@@ -96,6 +96,23 @@ def fail_commit(db: Database) -> list[bool]:
     return armed
 
 
+async def test_a_promise_kept_by_a_person_is_counted_by_its_kind(sqlite_url):
+    app = App(Settings(database_url=sqlite_url), console=True, stdin=io.StringIO(""),
+              stdout=io.StringIO())
+    await app.start()
+    try:
+        kept = lambda: sample(app.metrics.render().decode(),  # noqa: E731
+                              "helpdesk_promises_kept_total", kind="first_response",
+                              by="person")
+        await app.console.handle_line("My printer is on fire")
+        assert kept() is None
+        await app.console.handle_line("/as agent")
+        await app.console.handle_line("/ticket claim 1")  # a claim keeps the first response
+        assert kept() == 1
+    finally:
+        await app.stop()
+
+
 async def test_two_apps_in_one_process_count_apart(tmp_path):
     first = App(Settings(database_url=f"sqlite:///{tmp_path / 'a.sqlite3'}"), console=True,
                 stdin=io.StringIO(""), stdout=io.StringIO())
