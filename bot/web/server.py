@@ -43,11 +43,6 @@ class WebServer:
         """The full URL of ``path`` as others reach it."""
         return (self.public_url or self.local_url) + path
 
-    @property
-    def running(self) -> bool:
-        """Whether it is listening."""
-        return self._runner is not None
-
     async def start(self) -> None:
         """Listen; returns once the socket is bound."""
         runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=SHUTDOWN_GRACE)
