@@ -107,9 +107,13 @@ class Settings:
     # because role names can repeat and anyone with Manage Roles can rename one.
     discord_agent_roles: RoleIds = ()
     discord_lead_roles: RoleIds = ()
-    # Which of the fields above the configuration set (not a setting itself): the
-    # console serves the web server only when HELPDESK_HTTP_PORT was given.
-    given: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
+
+    @property
+    def given(self) -> frozenset[str]:
+        """Which fields the configuration set (the console serves the web server only
+        when HELPDESK_HTTP_PORT was given); none for Settings made in code. Kept beside
+        the fields, not as one: it is not a setting, and equal settings stay equal."""
+        return self.__dict__.get("_given", frozenset())
 
     @property
     def slack_enabled(self) -> bool:
@@ -197,7 +201,13 @@ def for_console(settings: Settings) -> Settings:
     file rather than the one a platform desk would use by default."""
     if settings.database_url != DEFAULT_DATABASE_URL:
         return settings
-    return replace(settings, database_url=CONSOLE_DATABASE_URL)
+    return _given(replace(settings, database_url=CONSOLE_DATABASE_URL), settings.given)
+
+
+def _given(settings: Settings, names) -> Settings:
+    """``settings`` (just made), recording ``names`` as the fields the configuration set."""
+    object.__setattr__(settings, "_given", frozenset(names))
+    return settings
 
 
 # Platform variables keep the names their own SDKs use; everything else is HELPDESK_*.
@@ -205,12 +215,7 @@ _UNPREFIXED = {
     "slack_bot_token", "slack_app_token", "slack_signing_secret", "slack_api_url",
     "discord_bot_token", "discord_api_url", "discord_gateway_url",
 }
-def setting_fields() -> tuple:
-    """The dataclass fields of :class:`Settings` that are settings (``given`` is not)."""
-    return tuple(f for f in fields(Settings) if f.name != "given")
-
-
-_FIELDS = {f.name: f for f in setting_fields()}
+_FIELDS = {f.name: f for f in fields(Settings)}
 _ENV_NAMES = {(n.upper() if n in _UNPREFIXED else f"HELPDESK_{n.upper()}"): n for n in _FIELDS}
 # Read by `load_settings` itself or by the test harness, so never "unknown".
 _META_VARIABLES = {"HELPDESK_CONFIG", "HELPDESK_TEST_POSTGRES_URL", "HELPDESK_ENV_FILE"}
@@ -413,7 +418,7 @@ def load_settings(
             raise _unknown(key, list(_ENV_NAMES) + sorted(_META_VARIABLES), source)
         elif key.upper().startswith(_PREFIXES) and key not in _META_VARIABLES:
             _reject_likely_typo(key, merged, from_file=from_file, source=source)
-    return Settings(**values, given=frozenset(values))
+    return _given(Settings(**values), values)
 
 
 def _reject_likely_typo(key: str, merged: Mapping[str, str], *, from_file: bool,

@@ -8,7 +8,7 @@ environment and any ``.env`` in the working directory cannot leak in.
 from __future__ import annotations
 
 import re
-
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
@@ -20,7 +20,6 @@ from bot.settings import (
     SettingsError,
     env_name,
     load_settings,
-    setting_fields,
     to_async_url,
 )
 from tests.test_compose import compose_variables
@@ -108,7 +107,7 @@ def test_every_field_can_be_set_from_its_environment_variable():
         "HELPDESK_PUBLIC_URL": "https://desk.example.com",
         "HELPDESK_SECRET_KEY": "k" * 40,
     }
-    assert set(environ) == {env_name(f.name) for f in setting_fields()}
+    assert set(environ) == {env_name(f.name) for f in fields(Settings)}
     s = load(environ)
     assert s.database_url == "postgresql://desk@db/desk"
     assert s.async_database_url == "postgresql+asyncpg://desk@db/desk"
@@ -585,14 +584,14 @@ def documented_variables() -> set[str]:
 
 def test_example_env_documents_every_setting():
     documented = documented_variables()
-    expected = {env_name(f.name) for f in setting_fields()}
+    expected = {env_name(f.name) for f in fields(Settings)}
     expected |= {"HELPDESK_CONFIG", "HELPDESK_TEST_POSTGRES_URL"}
     missing = sorted(expected - documented)
     assert not missing, f"bot/config/example.env does not document {missing}"
 
 
 def test_example_env_documents_only_real_variables():
-    known = {env_name(f.name) for f in setting_fields()}
+    known = {env_name(f.name) for f in fields(Settings)}
     known |= {"HELPDESK_CONFIG", "HELPDESK_TEST_POSTGRES_URL", "HELPDESK_ENV_FILE"}
     known |= compose_variables()  # read by docker compose from the same .env
     assert documented_variables() <= known
@@ -601,7 +600,7 @@ def test_example_env_documents_only_real_variables():
 def test_example_env_each_variable_has_a_comment_with_its_default():
     lines = EXAMPLE_ENV.read_text(encoding="utf-8").splitlines()
     assigned = [m.group(1) if (m := _ASSIGNMENT.match(line)) else None for line in lines]
-    for name in sorted({env_name(f.name) for f in setting_fields()}):
+    for name in sorted({env_name(f.name) for f in fields(Settings)}):
         first = assigned.index(name)
         # The comment block just above the first example line.
         block: list[str] = []
