@@ -64,20 +64,24 @@ async def serve_null_desk(api_url: str) -> None:
     from bot.core import OutboundMessage
     from bot.platforms.slack.adapter import SlackAdapter
     from bot.settings import Secret, Settings
+    from bot.web import WebServer
 
     settings = Settings(slack_bot_token=Secret("xoxb-fake-bot-token"),
                         slack_signing_secret=Secret(SECRET), slack_api_url=api_url,
                         http_host="127.0.0.1", http_port=0)
-    adapter = SlackAdapter(settings)
+    web = WebServer(settings.http_host, settings.http_port)
+    adapter = SlackAdapter(settings, web=web)
 
     async def answer(event) -> None:
         await adapter.send(OutboundMessage(channel_id=event.channel_id, text="Thanks, got it.",
                                            thread_id=event.message_id),
                            idempotency_key=event.event_id)
 
+    await web.start()
     await adapter.start(answer)
     print(READY + adapter.http.url, flush=True)
     await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+    await web.stop()
     await adapter.stop()
     print(READY + json.dumps({"peak_rss_mb": round(common.peak_rss_mb(), 1)}), flush=True)
 
@@ -100,6 +104,7 @@ async def serve_desk(db_url: str, api_url: str, triage: bool, handling: int | No
     from bot.storage import migrate
     from bot.storage.tables import ChannelConfigRow
     from bot.storage.uow import Database
+    from bot.web import WebServer
 
     settings = Settings(database_url=db_url, slack_bot_token=Secret("xoxb-fake-bot-token"),
                         slack_signing_secret=Secret(SECRET), slack_api_url=api_url,
@@ -117,7 +122,8 @@ async def serve_desk(db_url: str, api_url: str, triage: bool, handling: int | No
     desk = Desk.from_settings(settings, clock)
     router = Router(db, desk)
     register_all(router)
-    adapter = SlackAdapter(settings, clock=clock,
+    web = WebServer(settings.http_host, settings.http_port)
+    adapter = SlackAdapter(settings, clock=clock, web=web,
                            **({"max_handling": handling} if handling is not None else {}))
     dispatcher = OutboxDispatcher(db, {"slack": adapter}, render_cards=CardRenderer(desk))
     db.deliver_outbox_to(dispatcher)
@@ -127,10 +133,12 @@ async def serve_desk(db_url: str, api_url: str, triage: bool, handling: int | No
             workspace = await uow.workspaces.ensure("slack", "T0TEAM", "T0TEAM", clock.now())
             uow.session.add(ChannelConfigRow(workspace_id=workspace.id, purpose="triage",
                                              channel_id="CTRIAGE", created_at=clock.now()))
+    await web.start()
     await adapter.start(router)
     ticker.start()
     print(READY + adapter.http.url, flush=True)
     await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+    await web.stop()
     await ticker.stop()
     await adapter.stop()
     await db.dispose()

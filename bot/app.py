@@ -1,4 +1,5 @@
-"""The composition root: settings -> database -> desk -> router -> adapters -> ticker."""
+"""The composition root: settings -> database -> desk -> router -> adapters -> ticker,
+and the process's one web server (health, readiness, metrics, Slack's HTTP mode)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import signal
 from datetime import timedelta
 from typing import TextIO
 
-from bot.core import ChatAdapter
+from bot.core import ChatAdapter, WebRoutes
 from bot.platforms.console.adapter import ConsoleAdapter
 from bot.clock import Clock, OffsetClock
 from bot.console_world import ConsoleWorld
@@ -18,11 +19,14 @@ from bot.desk.alerts import dead_letter_alerter
 from bot.desk.cards import CardRenderer
 from bot.desk.router import Router
 from bot.ledger.sweeper import PromiseSweeper
+from bot.metrics import Metrics
 from bot.outbox.dispatcher import OutboxDispatcher
 from bot.ticker import Ticker
 from bot.settings import Settings, SettingsError
 from bot.storage import migrate
+from bot.storage.health import DatabaseProbe
 from bot.storage.uow import Database
+from bot.web import Readiness, WebServer, mount_service_routes
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +44,9 @@ class App:
         self.run_migrations = settings.auto_migrate if run_migrations is None else run_migrations
         self.db = Database.from_url(settings.database_url, self.clock)
         self.desk = Desk.from_settings(settings, self.clock)
-        self.router = Router(self.db, self.desk)
+        # Its own registry, so several Apps in one process (tests) count apart.
+        self.metrics = Metrics()
+        self.router = Router(self.db, self.desk, metrics=self.metrics)
         register_all(self.router)
         self.adapters: dict[str, ChatAdapter] = {}
         self.console: ConsoleAdapter | None = None
@@ -49,15 +55,31 @@ class App:
                 raise SettingsError("the console needs an OffsetClock")
             self.console = ConsoleAdapter(self.clock, self.settle, stdin, stdout)
             self.adapters["console"] = self.console
+        # One web server per process: whenever a platform runs, and for the console only
+        # when HELPDESK_HTTP_PORT was given. Platforms add their routes to it now, before
+        # it starts (Slack's HTTP mode).
+        platforms = settings.slack_enabled or settings.discord_enabled
+        self.web: WebServer | None = None
+        if (platforms and not console) or "http_port" in settings.given:
+            self.web = WebServer(settings.http_host, settings.http_port, settings.public_url)
         self.adapters.update(_platform_adapters(settings, console_only=console, clock=self.clock,
-                                                desk=self.desk))
+                                                desk=self.desk, web=self.web))
+        self.metrics.prepare(self.adapters)
         self.dispatcher = OutboxDispatcher(self.db, self.adapters,
                                            on_dead=dead_letter_alerter(self.desk),
-                                           render_cards=CardRenderer(self.desk))
+                                           render_cards=CardRenderer(self.desk),
+                                           metrics=self.metrics)
         self.db.deliver_outbox_to(self.dispatcher)
         self.sweeper = PromiseSweeper(
-            self.db, self.desk, prepare_ahead=timedelta(seconds=max(0, settings.prepare_seconds)))
-        self.ticker = Ticker(settings.tick_seconds, self.dispatcher, self.sweeper)
+            self.db, self.desk, prepare_ahead=timedelta(seconds=max(0, settings.prepare_seconds)),
+            metrics=self.metrics)
+        self.ticker = Ticker(settings.tick_seconds, self.dispatcher, self.sweeper,
+                             metrics=self.metrics)
+        self.database_probe = DatabaseProbe(self.db, settings.database_url)
+        if self.web is not None:
+            readiness = Readiness(self.database_probe, self.adapters,
+                                  self.ticker if self.runs_ticker else None)
+            mount_service_routes(self.web, readiness, self.metrics, self.db)
         if self.console is not None:
             # Its own time, in a database no platform shares (bot/console_world.py).
             self.console.world = ConsoleWorld(self.db, self.clock, self.settle, self.sweeper,
@@ -68,15 +90,31 @@ class App:
         await self.ticker.tick()
         await self.dispatcher.drain()
 
+    @property
+    def runs_ticker(self) -> bool:
+        """Whether a background ticker runs. A piped console alone is driven line by
+        line through `settle`; a background ticker would race it and print scheduled
+        messages out of order."""
+        return not (self.console is not None and not self.console.interactive
+                    and len(self.adapters) == 1)
+
     async def start(self) -> None:
-        """Migrate (unless told not to), connect the adapters and start ticking."""
+        """Migrate (unless told not to), start the web server (so /healthz answers while
+        the platforms connect), connect the adapters and start ticking."""
         if self.run_migrations:
             await migrate.upgrade(self.db.engine)
+        self.database_probe.remember()
+        if self.web is not None:
+            try:
+                await self.web.start()
+            except OSError as error:  # a port taken or not ours: settings, not the database
+                raise SettingsError(
+                    f"the web server cannot listen on {self.web.host}:{self.web.port} "
+                    f"({error.strerror or error}); set HELPDESK_HTTP_HOST or "
+                    "HELPDESK_HTTP_PORT to an address this machine may use") from None
         for adapter in self.adapters.values():
             await adapter.start(self.router)
-        # A piped console is driven line by line through `settle`; a background
-        # ticker would race it and print scheduled messages out of order.
-        if not (self.console is not None and not self.console.interactive and len(self.adapters) == 1):
+        if self.runs_ticker:
             self.ticker.start()
 
     async def serve(self) -> None:
@@ -92,7 +130,13 @@ class App:
         await stop.wait()
 
     async def stop(self) -> None:
-        """Stop ticking, disconnect adapters and close the database."""
+        """Stop serving HTTP (a load balancer sees us go), stop ticking, disconnect the
+        adapters and close the database."""
+        if self.web is not None:
+            try:
+                await self.web.stop()
+            except Exception:
+                logger.exception("stopping the web server failed")
         await self.ticker.stop()
         for adapter in self.adapters.values():
             try:
@@ -103,7 +147,7 @@ class App:
 
 
 def _platform_adapters(settings: Settings, *, console_only: bool, clock: Clock,
-                       desk: Desk) -> dict[str, ChatAdapter]:
+                       desk: Desk, web: WebRoutes | None) -> dict[str, ChatAdapter]:
     """Adapters for every platform whose credentials are configured."""
     if console_only:
         return {}
@@ -113,7 +157,7 @@ def _platform_adapters(settings: Settings, *, console_only: bool, clock: Clock,
         from bot.platforms.slack.adapter import SlackAdapter
         # The limiter's Retry-After must be on the clock the dispatcher re-schedules by.
         adapters["slack"] = SlackAdapter(settings, clock=clock,
-                                         ticket_emojis=(desk.defaults.ticket_emoji,))
+                                         ticket_emojis=(desk.defaults.ticket_emoji,), web=web)
     if settings.discord_enabled:
         from bot.platforms.discord.adapter import DiscordAdapter
         adapters["discord"] = DiscordAdapter(settings, templates=desk.templates)

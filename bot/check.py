@@ -17,7 +17,7 @@ from typing import Awaitable, Callable, Sequence, TextIO
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.settings import Settings, SettingsError, mask
+from bot.settings import SECRET_KEY_MIN, Settings, SettingsError, mask
 from bot.storage.engine import (
     DatabaseUrlError,
     create_engine,
@@ -94,6 +94,25 @@ def platform_findings(settings: Settings) -> list[Finding]:
     if not (bot_token or settings.discord_bot_token):
         findings.append(Finding.good("no platform credentials: `helpdesk-bot run` starts the "
                                      "console"))
+    return findings
+
+
+def web_findings(settings: Settings) -> list[Finding]:
+    """Where the web server listens and is reached, and whether the secret key is long
+    enough (never showing it)."""
+    findings: list[Finding] = []
+    if settings.slack_enabled or settings.discord_enabled or "http_port" in settings.given:
+        reached = settings.public_url or "the address it listens on (HELPDESK_PUBLIC_URL unset)"
+        findings.append(Finding.good(f"web server on {settings.http_host}:{settings.http_port} "
+                                     f"(/healthz, /readyz, /metrics), reached at {reached}"))
+    key = settings.secret_key.reveal()
+    if key and len(key) < SECRET_KEY_MIN:
+        findings.append(Finding.config(
+            f"HELPDESK_SECRET_KEY is shorter than {SECRET_KEY_MIN} characters: it signs the "
+            "dashboard's links and sessions, so a short one can be guessed; set one of "
+            f"{SECRET_KEY_MIN} or more random characters"))
+    elif key:
+        findings.append(Finding.good("HELPDESK_SECRET_KEY is set"))
     return findings
 
 
@@ -190,6 +209,7 @@ async def run_checks(settings: Settings, out: TextIO, *,
     findings = [Finding.good("settings load")]
     findings += policy_findings(settings)
     findings += platform_findings(settings)
+    findings += web_findings(settings)
     findings += await online_findings(settings, probes)
     findings.append(await database_findings(settings, will_migrate=settings.auto_migrate,
                                             not_migrating="HELPDESK_AUTO_MIGRATE is off"))

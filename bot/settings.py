@@ -23,6 +23,8 @@ from dotenv import dotenv_values
 from dotenv.parser import parse_stream
 
 DEFAULT_DATABASE_URL = "sqlite:///helpdesk.sqlite3"
+# HELPDESK_SECRET_KEY signs links and sessions: shorter than this is guessable.
+SECRET_KEY_MIN = 32
 # The console's own default: its /wait moves time, which must never reach a database a
 # Slack or Discord desk uses (see ``for_console``).
 CONSOLE_DATABASE_URL = "sqlite:///helpdesk-console.sqlite3"
@@ -88,6 +90,12 @@ class Settings:
     auto_migrate: bool = True
     http_host: str = "0.0.0.0"
     http_port: int = 3000
+    # Where people and platforms reach the web server (links the desk gives, Slack's
+    # Request URL); empty: the address it listens on.
+    public_url: str = ""
+    # Signs the dashboard's links and sessions; `check` refuses one shorter than
+    # SECRET_KEY_MIN characters.
+    secret_key: Secret = field(default_factory=_no_secret)
     slack_bot_token: Secret = field(default_factory=_no_secret)
     slack_app_token: Secret = field(default_factory=_no_secret)
     slack_signing_secret: Secret = field(default_factory=_no_secret)
@@ -99,6 +107,13 @@ class Settings:
     # because role names can repeat and anyone with Manage Roles can rename one.
     discord_agent_roles: RoleIds = ()
     discord_lead_roles: RoleIds = ()
+
+    @property
+    def given(self) -> frozenset[str]:
+        """Which fields the configuration set (the console serves the web server only
+        when HELPDESK_HTTP_PORT was given); none for Settings made in code. Kept beside
+        the fields, not as one: it is not a setting, and equal settings stay equal."""
+        return self.__dict__.get("_given", frozenset())
 
     @property
     def slack_enabled(self) -> bool:
@@ -119,7 +134,7 @@ class Settings:
         """Every secret value in these settings (tokens, the database URL's password and
         secret query values), for :func:`mask` to hide wherever text is printed."""
         tokens = (self.slack_bot_token, self.slack_app_token, self.slack_signing_secret,
-                  self.discord_bot_token)
+                  self.discord_bot_token, self.secret_key)
         return tuple(t.reveal() for t in tokens if t) + url_secrets(self.database_url)
 
 
@@ -188,7 +203,13 @@ def for_console(settings: Settings) -> Settings:
     file rather than the one a platform desk would use by default."""
     if settings.database_url != DEFAULT_DATABASE_URL:
         return settings
-    return replace(settings, database_url=CONSOLE_DATABASE_URL)
+    return _given(replace(settings, database_url=CONSOLE_DATABASE_URL), settings.given)
+
+
+def _given(settings: Settings, names) -> Settings:
+    """``settings`` (just made), recording ``names`` as the fields the configuration set."""
+    object.__setattr__(settings, "_given", frozenset(names))
+    return settings
 
 
 # Platform variables keep the names their own SDKs use; everything else is HELPDESK_*.
@@ -282,6 +303,15 @@ def _is_url(schemes: tuple[str, ...]) -> Callable[[str], bool]:
     return check
 
 
+def _is_plain_url(value: str) -> bool:
+    """No credentials, query or fragment: links are made by appending paths to it."""
+    if not value:
+        return True
+    parts = urlsplit(value)
+    return not (parts.username or parts.password or parts.query or parts.fragment
+                or value.endswith(("?", "#")))
+
+
 # Checks beyond the type, each with what it expects: (check, expected).
 _RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "http_port": (lambda v: 1 <= v <= 65535, "a port number from 1 to 65535"),
@@ -292,6 +322,9 @@ _RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "http_host": (lambda v: bool(v) and not any(c.isspace() for c in v),
                   "a host name or an IP address"),
     "slack_api_url": (_is_url(("http", "https")), "a URL starting http:// or https://"),
+    "public_url": (lambda v: _is_url(("http", "https"))(v) and _is_plain_url(v),
+                   "the URL people reach this server at, starting http:// or https:// "
+                   "(no user name, password, query or #fragment)"),
     "discord_api_url": (_is_url(("http", "https")), "a URL starting http:// or https://"),
     "discord_gateway_url": (_is_url(("ws", "wss")), "a URL starting ws:// or wss://"),
 }
@@ -387,7 +420,7 @@ def load_settings(
             raise _unknown(key, list(_ENV_NAMES) + sorted(_META_VARIABLES), source)
         elif key.upper().startswith(_PREFIXES) and key not in _META_VARIABLES:
             _reject_likely_typo(key, merged, from_file=from_file, source=source)
-    return Settings(**values)
+    return _given(Settings(**values), values)
 
 
 def _reject_likely_typo(key: str, merged: Mapping[str, str], *, from_file: bool,

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from datetime import datetime, timedelta, timezone
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.core.tasks import BackgroundTasks
 from bot.ledger.sweeper import PromiseSweeper
+from bot.metrics import Metrics
 from bot.outbox.dispatcher import OutboxDispatcher
 from bot.storage.due import what_is_due
 
@@ -44,10 +46,17 @@ class Ticker:
     """
 
     def __init__(self, tick_seconds: float, dispatcher: OutboxDispatcher,
-                 sweeper: PromiseSweeper | None = None) -> None:
+                 sweeper: PromiseSweeper | None = None, *, metrics: Metrics | None = None,
+                 monotonic=time.monotonic) -> None:
         self.tick_seconds = tick_seconds
         self.dispatcher = dispatcher
         self.sweeper = sweeper
+        self.metrics = metrics or Metrics()
+        # For /readyz (bot/web/service.py): on the monotonic clock, because they measure
+        # whether this process still ticks, not the desk's time (the console moves that).
+        self._monotonic = monotonic
+        self.started_at: float | None = None
+        self.last_tick_at: float | None = None
         self.scheduler = AsyncIOScheduler(timezone=timezone.utc)
         self._delivery: asyncio.Task | None = None
         self._stopping = False
@@ -59,15 +68,21 @@ class Ticker:
         """One tick: probe, sweep if promises are due (or due soon, or prepared ahead and
         now due), wake the dispatcher if rows are."""
         async with self._one_at_a_time:
-            sweeper = self.sweeper
-            due = await what_is_due(self.dispatcher.db, list(self.dispatcher.adapters),
-                                    ledger=sweeper is not None,
-                                    ahead=sweeper.prepare_ahead if sweeper else timedelta(0))
-            if sweeper is not None and (due.ledger_work or sweeper.next_prepared_at):
-                await sweeper.sweep(due)  # its commits wake the dispatcher themselves
-                self._wake_at(sweeper.next_prepared_at)
-            if due.outbox_work:
-                self.dispatcher.wake(leases_expired=due.outbox_leases)
+            begun = time.perf_counter()
+            await self._tick()
+            self.metrics.tick_seconds.observe(time.perf_counter() - begun)
+            self.last_tick_at = self._monotonic()
+
+    async def _tick(self) -> None:
+        sweeper = self.sweeper
+        due = await what_is_due(self.dispatcher.db, list(self.dispatcher.adapters),
+                                ledger=sweeper is not None,
+                                ahead=sweeper.prepare_ahead if sweeper else timedelta(0))
+        if sweeper is not None and (due.ledger_work or sweeper.next_prepared_at):
+            await sweeper.sweep(due)  # its commits wake the dispatcher themselves
+            self._wake_at(sweeper.next_prepared_at)
+        if due.outbox_work:
+            self.dispatcher.wake(leases_expired=due.outbox_leases)
 
     def _wake_at(self, moment: datetime | None) -> None:
         """Tick again at ``moment`` (the earliest prepared cover's due time), so covers
@@ -91,6 +106,7 @@ class Ticker:
                                seconds=self.tick_seconds, max_instances=1, coalesce=True,
                                misfire_grace_time=None, replace_existing=True)
         self.scheduler.start()
+        self.started_at = self._monotonic()
         self.dispatcher.take_handoffs()
         self._delivery = self._tasks.start(self._deliver_forever(), name="outbox-delivery")
         self.dispatcher.wake()  # whatever was queued before we started
@@ -119,6 +135,7 @@ class Ticker:
         """Stop ticking; let the delivery loop record what it has already sent (for up
         to ``grace_seconds``) so nothing sent is sent again after a restart."""
         self._stopping = True
+        self.started_at = None
         if self._timer is not None:
             self._timer.cancel()
         if self.scheduler.running:

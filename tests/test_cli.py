@@ -387,6 +387,30 @@ def test_check_reports_missing_slack_signing_secret_without_the_token(tmp_path, 
     assert "Traceback" not in result.stderr
 
 
+def test_check_refuses_a_short_secret_key_saying_what_it_signs(tmp_path, db_url):
+    result = cli(tmp_path, "check", HELPDESK_SECRET_KEY="short-but-secret-1",
+                 HELPDESK_DATABASE_URL=db_url)
+    assert result.returncode == 2
+    assert ("HELPDESK_SECRET_KEY is shorter than 32 characters: it signs the dashboard's "
+            "links and sessions") in result.stdout
+    assert "short-but-secret-1" not in result.stdout + result.stderr
+
+
+def test_check_takes_a_long_secret_key_without_showing_it(tmp_path, db_url):
+    key = "k3y-" * 10
+    result = cli(tmp_path, "check", HELPDESK_SECRET_KEY=key, HELPDESK_DATABASE_URL=db_url)
+    assert result.returncode == 0, result.stdout
+    assert "HELPDESK_SECRET_KEY is set" in result.stdout and key not in result.stdout
+
+
+def test_check_says_where_the_web_server_is_reached(tmp_path, db_url):
+    result = cli(tmp_path, "check", HELPDESK_HTTP_PORT="8123",
+                 HELPDESK_PUBLIC_URL="https://desk.example.com", HELPDESK_DATABASE_URL=db_url)
+    assert result.returncode == 0, result.stdout
+    assert ("web server on 0.0.0.0:8123 (/healthz, /readyz, /metrics), reached at "
+            "https://desk.example.com") in result.stdout
+
+
 def test_check_without_platform_credentials_on_a_fresh_database_is_all_good(tmp_path, db_url):
     result = cli(tmp_path, "check", HELPDESK_DATABASE_URL=db_url)
     assert result.returncode == 0, result.stdout + result.stderr

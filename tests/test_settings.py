@@ -104,6 +104,8 @@ def test_every_field_can_be_set_from_its_environment_variable():
         "DISCORD_GATEWAY_URL": "ws://127.0.0.1:9/gw",
         "HELPDESK_DISCORD_AGENT_ROLES": "112233445566778899",
         "HELPDESK_DISCORD_LEAD_ROLES": "998877665544332211",
+        "HELPDESK_PUBLIC_URL": "https://desk.example.com",
+        "HELPDESK_SECRET_KEY": "k" * 40,
     }
     assert set(environ) == {env_name(f.name) for f in fields(Settings)}
     s = load(environ)
@@ -127,7 +129,31 @@ def test_every_field_can_be_set_from_its_environment_variable():
     assert s.discord_gateway_url == "ws://127.0.0.1:9/gw"
     assert s.discord_agent_roles == ("112233445566778899",)
     assert s.discord_lead_roles == ("998877665544332211",)
+    assert s.public_url == "https://desk.example.com"
+    assert s.secret_key.reveal() == "k" * 40 and "k" * 40 not in repr(s)
     assert s.slack_enabled and s.discord_enabled
+    assert "http_port" in s.given and "secret_key" in s.given
+    assert "http_port" not in load({}).given
+
+
+@pytest.mark.parametrize("url", ["ftp://desk.example.com", "desk.example.com",
+                                 "https://user:pw@desk.example.com", "https://x.example/?a=1",
+                                 "https://x.example/#top", "https://"])
+def test_the_public_url_must_be_a_plain_http_url(url):
+    with pytest.raises(SettingsError, match="HELPDESK_PUBLIC_URL has an invalid value;"):
+        load({"HELPDESK_PUBLIC_URL": url})
+
+
+def test_the_public_url_is_never_quoted_back():
+    # It could carry a password; the refusal says what is wanted, not what was given.
+    with pytest.raises(SettingsError) as refused:
+        load({"HELPDESK_PUBLIC_URL": "https://user:hunter2secret@desk.example.com"})
+    assert "hunter2secret" not in str(refused.value)
+
+
+def test_the_secret_key_is_among_the_secrets_masked():
+    s = load({"HELPDESK_SECRET_KEY": "s3cr3t-" * 6})
+    assert "s3cr3t-" * 6 in s.secrets()
 
 
 def test_env_names_keep_platform_names_unprefixed():

@@ -4,7 +4,7 @@ handed, and how fast it may post."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, Awaitable, Callable, Protocol, runtime_checkable
 
 from bot.core.events import Event
 from bot.core.messages import Delivery, OutboundMessage
@@ -40,9 +40,28 @@ class ChatAdapter(Protocol):
     async def stop(self) -> None:
         """Disconnect and release resources."""
 
+    # Optional: ``async def is_connected(self) -> bool``, whether the platform can reach
+    # the desk right now (``/readyz``). An adapter without it has no connection to lose.
+
 class EventSink(Protocol):
     """Where adapters hand inbound events (the router)."""
 
     async def __call__(self, event: Event) -> None:
         """Handle one event."""
 
+
+
+# An aiohttp request handler (the desk's one web stack): request in, response out.
+WebHandler = Callable[[Any], Awaitable[Any]]
+
+
+class WebRoutes(Protocol):
+    """The process's one web server, as a platform sees it: somewhere to add a route
+    before it starts (Slack's HTTP mode adds ``POST /slack/events``), and the URL people
+    and platforms reach it at."""
+
+    def add_route(self, method: str, path: str, handler: WebHandler) -> None:
+        """Serve ``method`` requests for ``path`` with ``handler``."""
+
+    def url_for(self, path: str) -> str:
+        """The full URL of ``path`` as others reach it (HELPDESK_PUBLIC_URL when set)."""

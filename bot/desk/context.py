@@ -14,6 +14,7 @@ from bot.core import Button, Event, OutboundMessage
 from bot.desk.policy import Desk, DeskPolicy, words_for
 from bot.domain.people import Person, Role, Workspace
 from bot.domain.errors import DomainError, Phrase, Unreadable
+from bot.metrics import Metrics
 from bot.storage.uow import UnitOfWork
 
 
@@ -56,6 +57,8 @@ class Context:
     args: str = ""
     handled: bool = False
     extras: dict[str, Any] = field(default_factory=dict)
+    # The desk's numbers (bot/metrics.py), moved after the unit of work commits.
+    metrics: Metrics | None = None
 
     @property
     def command_prefix(self) -> str:

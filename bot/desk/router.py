@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import logging
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Awaitable, Callable
@@ -23,6 +24,7 @@ from bot.domain.people import Role
 from bot.domain.errors import DomainError, Phrase
 from bot.desk.context import Context
 from bot.desk.middleware import DEFAULT_MIDDLEWARE, Middleware
+from bot.metrics import Metrics
 from bot.storage.uow import Database
 
 logger = logging.getLogger(__name__)
@@ -58,9 +60,11 @@ class Router:
     """Routes neutral events to handlers registered by feature modules."""
 
     def __init__(self, db: Database, desk: Desk,
-                 middleware: tuple[Middleware, ...] = DEFAULT_MIDDLEWARE) -> None:
+                 middleware: tuple[Middleware, ...] = DEFAULT_MIDDLEWARE, *,
+                 metrics: Metrics | None = None) -> None:
         self.db = db
         self.desk = desk
+        self.metrics = metrics or Metrics()
         self.middleware = middleware
         self.message_handlers: list[Route] = []
         self.reaction_handlers: list[Route] = []
@@ -118,11 +122,18 @@ class Router:
         cleaned first, the same for every platform (``bot.core.text``): no control
         character, escape sequence or NUL goes further than this."""
         event = clean_event(event)
+        begun = time.perf_counter()
+        self.metrics.event(event.platform, _KINDS.get(type(event), "other"))
+        route = "unknown"
         try:
             async with self.db.unit_of_work() as uow:
-                ctx = Context(event=event, uow=uow, desk=self.desk, now=self.db.clock.now())
+                ctx = Context(event=event, uow=uow, desk=self.desk, now=self.db.clock.now(),
+                              metrics=self.metrics)
                 routes, ctx.args = self.match(event)
+                route = route_name(event)
                 await self._run(ctx, routes)
+                kept = uow.promises.kept
+                uow.after_commit(lambda: self.metrics.kept(p.kind.value for p in kept))
         except DomainError as error:
             await self._answer_error(event, error)
         except Exception:
@@ -130,6 +141,7 @@ class Router:
             logger.exception("handling %s %s failed (reference %s)", event.platform,
                              type(event).__name__, reference)
             await self._answer_error(event, None, reference)
+        self.metrics.handler_seconds.labels(route).observe(time.perf_counter() - begun)
 
     def _help_name(self, name: str) -> str:
         """The command whose help to offer for ``/name``: its own, or /ticket's for a
@@ -194,6 +206,21 @@ class Router:
         except Exception:
             logger.exception("could not tell %s about a failed %s", event.actor.user_id,
                              type(event).__name__)
+
+
+# helpdesk_events_total's ``kind``, by the neutral event's type.
+_KINDS = {IncomingMessage: "message", CommandInvoked: "command", ButtonPressed: "button",
+          ReactionAdded: "reaction", HomeOpened: "home"}
+
+
+def route_name(event: Event) -> str:
+    """helpdesk_handler_seconds's ``route`` for an event that matched a route: the
+    command and its first word (``ticket claim``; only registered ones get here, so the
+    label's values stay few), ``button``, ``message``, ``reaction`` or ``home``."""
+    if isinstance(event, CommandInvoked):
+        word = event.text.strip().partition(" ")[0].lower()
+        return f"{event.name} {word}".strip()
+    return _KINDS.get(type(event), "other")
 
 
 # A refusal repeats at most this much of any one thing the person wrote.

@@ -38,11 +38,12 @@ from sqlalchemy import or_, select, update
 from bot.desk.policy import Desk
 from bot.domain.promises import Promise, PromiseStatus
 from bot.domain.tickets import Ticket
-from bot.ledger.plans import plan_cover
+from bot.ledger.plans import CoverPlan, plan_cover
 from bot.ledger.sets import (
     PlanRows, apply_plans, apply_warnings, load_inputs, rows_of, write_rows,
 )
 from bot.ledger.warnings import plan_warning
+from bot.metrics import Metrics
 from bot.storage.batch import among, claimable
 from bot.storage.due import Due, what_is_due
 from bot.storage.promise_repository import promise_from_row
@@ -112,9 +113,11 @@ class PromiseSweeper:
 
     def __init__(self, db: Database, desk: Desk, *, batch_size: int = 200,
                  lease: timedelta = timedelta(seconds=60),
-                 prepare_ahead: timedelta = timedelta(0)) -> None:
+                 prepare_ahead: timedelta = timedelta(0),
+                 metrics: Metrics | None = None) -> None:
         self.db = db
         self.desk = desk
+        self.metrics = metrics or Metrics()
         self.batch_size = batch_size
         self.lease = lease
         # Covers of promises due within this are planned before their time; zero turns
@@ -185,7 +188,8 @@ class PromiseSweeper:
             async with self.db.unit_of_work() as uow:
                 now = self.db.clock.now()
                 fenced = await self._fence(uow, now, claimed)
-                await self._cover(uow, fenced, now)
+                plans = await self._cover(uow, fenced, now)
+            self._count(plans)  # committed: they lapsed, and the updates are on their way
             return len(fenced)
         except Exception:
             if len(claimed) == 1:
@@ -208,10 +212,19 @@ class PromiseSweeper:
         fenced = await uow.promises.many(ids)
         return [fenced[c.id] for c in claimed if c.id in fenced]
 
-    async def _cover(self, uow: UnitOfWork, promises: list[Promise], now: datetime) -> None:
-        """Plan and apply the covers of fenced ``promises``. A ticket with several in
-        the batch has them covered in turn, each planned after the one before it is
-        written, so each sees what the last did (a close, a cancelled update)."""
+    def _count(self, plans: list[CoverPlan]) -> None:
+        """Count committed covers: each a lapse, and kept by the bot when its plan
+        told the requester (an empty plan owed nothing any more and said nothing)."""
+        self.metrics.lapsed([p.promise.kind.value for p in plans],
+                            covered=[p.promise.kind.value for p in plans
+                                     if p.update is not None])
+
+    async def _cover(self, uow: UnitOfWork, promises: list[Promise],
+                     now: datetime) -> list[CoverPlan]:
+        """Plan and apply the covers of fenced ``promises``; returns the plans. A ticket
+        with several in the batch has them covered in turn, each planned after the one
+        before it is written, so each sees what the last did (a close, a cancelled
+        update)."""
         rounds: list[list[Promise]] = []
         seen: dict[int, int] = {}
         for promise in promises:
@@ -220,9 +233,13 @@ class PromiseSweeper:
             if turn == len(rounds):
                 rounds.append([])
             rounds[turn].append(promise)
+        applied: list[CoverPlan] = []
         for batch in rounds:
             inputs = await load_inputs(uow, self.desk, batch, lambda _: now)
-            await apply_plans(uow, [plan_cover(item) for item in inputs], now)
+            plans = [plan_cover(item) for item in inputs]
+            await apply_plans(uow, plans, now)
+            applied += plans
+        return applied
 
     async def _give_up_if_exhausted(self, claim: Claimed) -> None:
         """After ``MAX_COVER_ATTEMPTS`` failures stop retrying (a bug, not a lapse, is
@@ -344,8 +361,10 @@ class PromiseSweeper:
                                       await uow.outbox.reserve_ids(len(with_update))))
                     fenced = await uow.promises.fence(
                         [(e.claim.id, e.claim.token) for e in planned], now, covers)
-                    await write_rows(uow, [e.rows for e in planned if e.claim.id in fenced],
-                                     now, {i: c for i, c in covers.items() if i in fenced})
+                    written = [e.rows for e in planned if e.claim.id in fenced]
+                    await write_rows(uow, written, now,
+                                     {i: c for i, c in covers.items() if i in fenced})
+                self._count([rows.plan for rows in written])
                 covered += len(fenced)
             except Exception:
                 logger.exception("committing %d prepared covers failed; covering them "

@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any, Awaitable, Callable
 
 from bot.core import ChatAdapter, DeliveryError, OutboundMessage
+from bot.metrics import Metrics
 from bot.outbox.card_delivery import (
     RenderCards, prepare_cards, remember_card, remember_thread_root,
 )
@@ -73,6 +74,9 @@ class Outcome:
     values: dict[str, Any]
     then: AfterRecord | None = None
     sent: bool = False
+    # What the attempt came to, for helpdesk_deliveries_total: sent, retried,
+    # rate_limited or dead; None when nothing was attempted (paced, superseded).
+    attempt: str | None = None
 
     @property
     def shape(self) -> tuple[str, ...]:
@@ -91,13 +95,14 @@ class RowSender:
     concurrency: int = 8
     pacer: Pacer = field(default_factory=Pacer)
     render_cards: RenderCards | None = None
+    metrics: Metrics = field(default_factory=Metrics)
 
     async def send_all(self, rows: list[ClaimedRow]) -> list[Outcome]:
         """Send ``rows``: one channel's rows in order, different channels at once."""
         cards = await prepare_cards(self.db, [row for row in rows if row.kind == "card"],
                                     self.render_cards)
         if self.concurrency <= 1:
-            return [await self.send(row, cards.get(row.id)) for row in rows]
+            return self._counted([await self.send(row, cards.get(row.id)) for row in rows])
         lanes: dict[tuple[str, str], list[ClaimedRow]] = {}
         for row in rows:
             lanes.setdefault((row.platform, row.message.direct_to or row.message.channel_id),
@@ -109,7 +114,15 @@ class RowSender:
                 return [await self.send(row, cards.get(row.id)) for row in lane]
 
         done = await asyncio.gather(*(run_lane(lane) for lane in lanes.values()))
-        return [outcome for lane in done for outcome in lane]
+        return self._counted([outcome for lane in done for outcome in lane])
+
+    def _counted(self, outcomes: list[Outcome]) -> list[Outcome]:
+        """Count each attempt by what it came to (a re-sent row counts again: it was
+        attempted again)."""
+        for outcome in outcomes:
+            if outcome.attempt is not None:
+                self.metrics.delivered(outcome.row.platform, outcome.attempt)
+        return outcomes
 
     async def send(self, row: ClaimedRow,
                    card: tuple[OutboundMessage | None, str] | None = None) -> Outcome:
@@ -147,7 +160,7 @@ class RowSender:
         elif row.kind == "thread_root":
             then = lambda uow: remember_thread_root(uow, row, delivery)  # noqa: E731
         return Outcome(row, {"status": "sent", "result_message_id": delivery.message_id,
-                             "sent_at": self.db.clock.now()}, then, sent=True)
+                             "sent_at": self.db.clock.now()}, then, sent=True, attempt="sent")
 
     def failed(self, row: ClaimedRow, error: DeliveryError) -> Outcome:
         """The outcome of a failed send: re-scheduled, retried later, or dead. When some
@@ -164,13 +177,14 @@ class RowSender:
             # A rate limit is not the row's fault: re-schedule without spending an attempt.
             return Outcome(row, {"status": "pending", "attempts": row.attempts - 1,
                                  "due_at": now + timedelta(seconds=error.retry_after),
-                                 "last_error": reason, **progress})
+                                 "last_error": reason, **progress}, attempt="rate_limited")
         if error.permanent or row.attempts >= self.retry.max_attempts:
             logger.error("outbox row %d is dead after %d attempts: %s", row.id, row.attempts, error)
             alert = None
             if self.on_dead is not None and row.kind != "alert":
                 on_dead = self.on_dead
                 alert = lambda uow: on_dead(uow, row, error)  # noqa: E731
-            return Outcome(row, {"status": "dead", "last_error": reason, **progress}, alert)
+            return Outcome(row, {"status": "dead", "last_error": reason, **progress}, alert,
+                           attempt="dead")
         return Outcome(row, {"status": "pending", "due_at": now + self.retry.delay(row.attempts),
-                             "last_error": reason, **progress})
+                             "last_error": reason, **progress}, attempt="retried")

@@ -25,6 +25,7 @@ from bot.core import ChatAdapter, OutboundMessage
 from bot.outbox.card_delivery import RenderCards
 from bot.outbox.delivery import ClaimedRow, OnDead, Outcome, RetryPolicy, RowSender
 from bot.outbox.handoff import Handoff
+from bot.metrics import Metrics
 from bot.storage.due import what_is_due
 from bot.storage.batch import array_type, claimable
 from bot.storage.tables import OutboxRow
@@ -42,13 +43,14 @@ class OutboxDispatcher:
     def __init__(self, db: Database, adapters: dict[str, ChatAdapter], *, batch_size: int = 100,
                  lease: timedelta = timedelta(seconds=60), retry: RetryPolicy = RetryPolicy(),
                  on_dead: OnDead | None = None, concurrency: int = 8,
-                 render_cards: RenderCards | None = None) -> None:
+                 render_cards: RenderCards | None = None,
+                 metrics: Metrics | None = None) -> None:
         self.db = db
         self.adapters = adapters
         self.batch_size = batch_size
         self.lease = lease
         self.sender = RowSender(db, adapters, retry, on_dead, concurrency,
-                                render_cards=render_cards)
+                                render_cards=render_cards, metrics=metrics or Metrics())
         self.pacer = self.sender.pacer
         self._wake = asyncio.Event()
         self._stopping = False

@@ -53,6 +53,7 @@ class PromiseRepository:
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+        self.kept: list[Promise] = []  # kept by people in this unit of work (see keep)
 
     async def make(self, workspace_id: int, ticket_id: int, kind: PromiseKind, due_at: datetime,
                    now: datetime, **details: Any) -> Promise:
@@ -185,7 +186,8 @@ class PromiseRepository:
     async def keep(self, ticket_id: int, action: str, now: datetime) -> list[Promise]:
         """Mark kept every open (or paused) promise on the ticket that ``action`` keeps.
         One kept after its due time (before the sweeper covered it) is recorded as
-        ``late``; a paused one had time left, so it is kept in time."""
+        ``late``; a paused one had time left, so it is kept in time. They are also
+        remembered in :attr:`kept`, for counting once the unit of work commits."""
         kept = []
         for promise in await self.open_for_ticket(ticket_id, _LIVE):
             if kept_by_action(promise.kind, action):
@@ -193,6 +195,7 @@ class PromiseRepository:
                 resolution = KeptBy.PERSON.value if in_time else "late"
                 await self._resolve(promise.id, PromiseStatus.KEPT, now, resolution)
                 kept.append(promise)
+        self.kept.extend(kept)
         return kept
 
     async def paused_for_ticket(self, ticket_id: int) -> list[Promise]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime
-from typing import Protocol
+from typing import Callable, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -123,6 +123,12 @@ class UnitOfWork:
         self.db = db
         self.clock = db.clock
         self.read_only = read_only
+        self._after_commit: list[Callable[[], None]] = []
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` once this unit of work has committed, and never if it rolls
+        back (counting what happened: a rolled-back ticket was never opened)."""
+        self._after_commit.append(callback)
 
     async def __aenter__(self) -> "UnitOfWork":
         self.gate = None if self.read_only else self.db.write_gate
@@ -154,6 +160,12 @@ class UnitOfWork:
                 await self.session.close()
             finally:
                 self._release()
+        if exc_type is None:
+            for callback in self._after_commit:
+                try:
+                    callback()
+                except Exception:  # the work is committed; a tally must not undo that
+                    logger.exception("an after-commit callback failed")
         sink = self.db.outbox_sink
         if exc_type is None and sink is not None:
             if self.outbox.claimed:

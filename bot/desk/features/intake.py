@@ -80,6 +80,9 @@ async def open_ticket(ctx: Context, requester: Person, text: str, *, channel_id:
         posts.append(card_request(workspace, ticket, triage[0]))
     await uow.outbox.add_many(posts, now)  # the acknowledgement and the card, one statement
     logger.info("opened ticket #%d in workspace %d", number, workspace.id)
+    if ctx.metrics is not None:  # counted once it commits: a rollback opened nothing
+        metrics, platform = ctx.metrics, workspace.platform
+        uow.after_commit(lambda: metrics.ticket_opened(platform))
     return ticket
 
 

@@ -99,6 +99,10 @@ class ConsoleAdapter:
     async def stop(self) -> None:
         """Nothing to release."""
 
+    async def is_connected(self) -> bool:
+        """Always: the terminal is in this process."""
+        return True
+
     async def send(self, message: OutboundMessage, *, idempotency_key: str,
                    attempt: int = 1) -> Delivery:
         """Print a message the desk sends, labelled with where it appears."""

@@ -202,6 +202,15 @@ class DiscordAdapter:
         logger.info("Discord connected as %s in %d guild(s)", self.client.user,
                     len(self.client.guilds))
 
+    async def is_connected(self) -> bool:
+        """Whether the gateway connection is up and was ready: discord.py reconnects by
+        itself, and between a drop and the resumed session the desk hears nothing."""
+        client, runner = self.client, self._runner
+        if not self._ready or client is None or runner is None or runner.done():
+            return False
+        ws = client.ws
+        return client.is_ready() and not client.is_closed() and ws is not None and ws.open
+
     async def _until_ready(self) -> None:
         assert self.client is not None and self._runner is not None
         ready = asyncio.create_task(self.client.wait_until_ready())

@@ -1,8 +1,9 @@
 """The Slack adapter: a Bolt ``AsyncApp`` in Socket Mode or HTTP mode, translating
 Slack payloads into neutral events and neutral messages into Web API calls.
 
-* Socket Mode when ``SLACK_APP_TOKEN`` is set; otherwise HTTP mode on
-  ``HELPDESK_HTTP_HOST``:``HELPDESK_HTTP_PORT`` with everything at ``/slack/events``.
+* Socket Mode when ``SLACK_APP_TOKEN`` is set; otherwise HTTP mode, with everything at
+  ``/slack/events`` on the desk's one web server (``HELPDESK_HTTP_HOST``:``_PORT``),
+  reached by Slack at ``HELPDESK_PUBLIC_URL`` + ``/slack/events``.
 * ``SLACK_API_URL`` points every Web API call elsewhere (tests, GovSlack).
 * A re-delivered event (``X-Slack-Retry-Num``, or Socket Mode's ``retry_attempt``) that
   this process already took is answered 200 by a Bolt middleware and goes no further;
@@ -27,8 +28,8 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.core import Delivery, Event, EventSink, OutboundMessage
-from bot.platforms.slack.http import SlackHttpServer
+from bot.core import Delivery, Event, EventSink, OutboundMessage, WebRoutes
+from bot.platforms.slack.http import SlackHttpEndpoint
 from bot.platforms.slack.inbound import SlackInbound
 from bot.platforms.slack.limits import MethodLimiter
 from bot.platforms.slack.outbound import SlackSender
@@ -60,13 +61,15 @@ class SlackAdapter:
 
     def __init__(self, settings: Settings, *, clock: Clock | None = None,
                  ticket_emojis: tuple[str, ...] = ("ticket",), allow_bots: bool = False,
-                 max_handling: int | None = MAX_HANDLING, timeout: int = 10) -> None:
+                 max_handling: int | None = MAX_HANDLING, timeout: int = 10,
+                 web: WebRoutes | None = None) -> None:
         """``clock`` should be the dispatcher's (its time decides when a rate-limited row
         is due again); ``ticket_emojis`` are the reactions that open tickets (the desk
         checks the workspace's own choice too); ``allow_bots`` lets other bots' messages
         in as if people wrote them; ``max_handling`` caps how many events the desk handles
         at once (the rest wait here, already acknowledged; 0 or None: no cap), so a burst
-        cannot take every database connection from the outbox."""
+        cannot take every database connection from the outbox. ``web`` is the process's
+        web server, which HTTP mode adds ``/slack/events`` to (it must not have started)."""
         token = settings.slack_bot_token.reveal()
         if not token:
             raise SettingsError("SLACK_BOT_TOKEN is not set.")
@@ -94,7 +97,12 @@ class SlackAdapter:
                                     self.sender.dm_channel, self._dispatch,
                                     ticket_emojis=ticket_emojis, allow_bots=allow_bots)
         self.inbound.register(self.app, self._run, taken=self._take)
-        self.http: SlackHttpServer | None = None
+        self.http: SlackHttpEndpoint | None = None
+        self._started = False  # requests are refused (503, Slack retries) until then
+        if not self.socket_mode:
+            if web is None:
+                raise ValueError("Slack's HTTP mode needs the desk's web server (web=)")
+            self.http = SlackHttpEndpoint(self.app, web, lambda: self._started)
         self.socket: AsyncSocketModeHandler | None = None
         self._connecting: asyncio.Future | None = None
         self.bot_user_id: str | None = None
@@ -114,8 +122,17 @@ class SlackAdapter:
         if self.socket_mode:
             await self._connect_socket()
         else:
-            self.http = SlackHttpServer(self.app, self.settings.http_host, self.settings.http_port)
-            await self.http.start()
+            logger.info("Slack HTTP mode: the app's Request URL is %s", self.http.url)
+        self._started = True
+
+    async def is_connected(self) -> bool:
+        """Whether Slack can reach the desk: the Socket Mode connection is up, or (HTTP
+        mode) the adapter has started and its route is served."""
+        if not self._started:
+            return False
+        if self.socket_mode:
+            return self.socket is not None and await self.socket.client.is_connected()
+        return True
 
     async def _connect_socket(self) -> None:
         """Open the Socket Mode connection; a refused app token is a settings error. When
@@ -159,15 +176,15 @@ class SlackAdapter:
                     identity.get("team_id"))
 
     async def stop(self) -> None:
-        """Stop listening, let in-flight events reach the desk, and close connections."""
+        """Stop listening, let in-flight events reach the desk, and close connections
+        (in HTTP mode the desk's web server, which the composition root stops first,
+        is what listens)."""
         if self._connecting is not None and not self._connecting.done():
             self._connecting.cancel()
         if self.socket is not None:
             await self.socket.close_async()
             self.socket = None
-        if self.http is not None:
-            await self.http.stop()
-            self.http = None
+        self._started = False
         await self.idle(timeout=5)
         if self._session is not None:
             await self._session.close()

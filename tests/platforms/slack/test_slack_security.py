@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from bot.platforms.slack.adapter import SlackAdapter
 from bot.settings import Secret, Settings, SettingsError
 from bot.storage.tables import ProcessedEventRow, TicketRow
+from bot.web import WebServer
 from tests.support.slack import events as payloads
 from tests.support.slack.server import BOT_TOKEN, FakeSlack
 from tests.support.slack.desk import SECRET, SlackDesk, slack  # noqa: F401
@@ -83,7 +84,9 @@ async def test_a_retry_reaching_another_instance_is_dropped_by_the_database(slac
     payload = dm_event(slack)
     await slack.sender.event(payload)
     await slack.settle()
-    twin = SlackAdapter(slack.settings, clock=slack.clock)  # a second bot process
+    web = WebServer("127.0.0.1", 0)  # a second bot process, with its own web server
+    twin = SlackAdapter(slack.settings, clock=slack.clock, web=web)
+    await web.start()
     await twin.start(slack.router)
     sender = SignedSender(twin.http.url, SECRET)
     try:
@@ -91,6 +94,7 @@ async def test_a_retry_reaching_another_instance_is_dropped_by_the_database(slac
         await twin.idle()
     finally:
         await sender.close()
+        await web.stop()
         await twin.stop()
     await slack.settle()
     assert result.status == 200
@@ -124,7 +128,7 @@ async def test_http_mode_needs_the_signing_secret_and_a_valid_token(sqlite_url):
         adapter = SlackAdapter(Settings(
             database_url=sqlite_url, slack_bot_token=Secret("xoxb-wrong"),
             slack_signing_secret=Secret(SECRET), slack_api_url=fake.api_url,
-            http_host="127.0.0.1", http_port=0))
+            http_host="127.0.0.1", http_port=0), web=WebServer("127.0.0.1", 0))
         with pytest.raises(SettingsError, match="invalid_auth"):
             await adapter.start(lambda event: None)
         await adapter.stop()
@@ -133,11 +137,26 @@ async def test_http_mode_needs_the_signing_secret_and_a_valid_token(sqlite_url):
 async def test_the_http_endpoint_listens_where_it_is_told(sqlite_url):
     import aiohttp
     async with SlackDesk(sqlite_url) as desk:
-        assert desk.adapter.http.url.endswith("/slack/events")
-        assert desk.adapter.http.host == "127.0.0.1" and desk.adapter.http.port > 0
-        health = desk.adapter.http.url.replace("/slack/events", "/healthz")
-        async with aiohttp.ClientSession() as session, session.get(health) as response:
-            assert (response.status, await response.text()) == (200, "ok")
+        assert desk.adapter.http.url == f"http://127.0.0.1:{desk.web.port}/slack/events"
+        assert desk.web.host == "127.0.0.1" and desk.web.port > 0
+        async with aiohttp.ClientSession() as session, \
+                session.post(desk.adapter.http.url, data=b"{}") as response:
+            assert response.status == 401  # the shared server routes it to Bolt, unsigned
+        assert await desk.adapter.is_connected()  # HTTP mode: started, its route served
+    assert not await desk.adapter.is_connected()
+
+
+async def test_http_mode_needs_the_web_server(sqlite_url):
+    with pytest.raises(ValueError, match="web server"):
+        SlackAdapter(Settings(database_url=sqlite_url, slack_bot_token=Secret(BOT_TOKEN),
+                              slack_signing_secret=Secret(SECRET)))
+
+
+async def test_the_request_url_is_made_from_the_public_url(sqlite_url):
+    web = WebServer("0.0.0.0", 3000, "https://desk.example.com/helpdesk/")
+    adapter = SlackAdapter(Settings(database_url=sqlite_url, slack_bot_token=Secret(BOT_TOKEN),
+                                    slack_signing_secret=Secret(SECRET)), web=web)
+    assert adapter.http.url == "https://desk.example.com/helpdesk/slack/events"
 
 
 async def test_a_burst_is_acknowledged_at_once_and_handed_to_the_desk_a_few_at_a_time(sqlite_url):
@@ -159,3 +178,19 @@ async def test_a_burst_is_acknowledged_at_once_and_handed_to_the_desk_a_few_at_a
         assert all(r.status == 200 for r in results)
         await desk.settle()
         assert most[0] == 2 and await count(desk, TicketRow) == 8
+
+
+async def test_events_before_the_adapter_starts_are_refused_for_slack_to_retry(sqlite_url):
+    # The web server starts before the adapters (so /healthz answers while they
+    # connect); an event taken then would be acknowledged with no desk to hand it to.
+    import aiohttp
+    web = WebServer("127.0.0.1", 0)
+    adapter = SlackAdapter(Settings(database_url=sqlite_url, slack_bot_token=Secret(BOT_TOKEN),
+                                    slack_signing_secret=Secret(SECRET)), web=web)
+    await web.start()
+    try:
+        async with aiohttp.ClientSession() as session, \
+                session.post(adapter.http.url, data=b"{}") as response:
+            assert response.status == 503
+    finally:
+        await web.stop()

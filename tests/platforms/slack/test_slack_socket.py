@@ -73,9 +73,11 @@ async def test_app_home_over_the_socket(socket_desk):
 
 async def test_stopping_closes_the_websocket(sqlite_url):
     async with SlackDesk(sqlite_url, mode="socket") as desk:
+        assert await desk.adapter.is_connected()  # /readyz asks this
         await desk.adapter.stop()
         await desk.fake.socket.wait_disconnected()
         assert not desk.fake.socket.connections
+        assert not await desk.adapter.is_connected()
 
 
 async def test_a_refused_app_token_stops_the_start_with_a_clear_error(sqlite_url):

@@ -26,6 +26,7 @@ from bot.ledger.sweeper import PromiseSweeper
 from bot.outbox.dispatcher import OutboxDispatcher, RetryPolicy
 from bot.settings import Secret, Settings
 from bot.storage.uow import Database
+from bot.web import WebServer
 from tests.support.slack import events as payloads
 from tests.support.slack.server import APP_TOKEN, BOT_TOKEN, TEAM, FakeSlack
 from tests.support.slack.events import SignedSender
@@ -60,7 +61,11 @@ class SlackDesk:
         self.desk = Desk.from_settings(self.settings, self.clock)
         self.router = Router(self.db, self.desk)
         register_all(self.router)
-        self.adapter = SlackAdapter(self.settings, clock=self.clock, **self.adapter_options)
+        # The process's one web server, as the composition root makes it; HTTP mode
+        # adds /slack/events to it.
+        self.web = WebServer(self.settings.http_host, self.settings.http_port)
+        self.adapter = SlackAdapter(self.settings, clock=self.clock, web=self.web,
+                                    **self.adapter_options)
         # A first retry within 1 s (full jitter on a 1 s base), so `settle`, which moves
         # the clock over waits shorter than its pace window, always sees it go out.
         self.dispatcher = OutboxDispatcher(self.db, {"slack": self.adapter},
@@ -69,6 +74,7 @@ class SlackDesk:
                                            retry=RetryPolicy(base=timedelta(seconds=1)))
         self.db.deliver_outbox_to(self.dispatcher)
         self.sweeper = PromiseSweeper(self.db, self.desk)
+        await self.web.start()
         await self.adapter.start(self.router)
         self.sender = None
         if self.mode == "http":
@@ -90,6 +96,7 @@ class SlackDesk:
     async def __aexit__(self, *exc) -> None:
         if self.sender is not None:
             await self.sender.close()
+        await self.web.stop()
         await self.adapter.stop()
         await self.fake.stop()
         await self.db.dispose()
