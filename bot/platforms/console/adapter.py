@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import difflib
 import itertools
+import logging
 import shutil
 import sys
 import uuid
@@ -26,6 +27,8 @@ from bot.platforms.console.render import (
     HELP, Persona, clean, moment_label, name_people, parse_wait, render,
 )
 from bot.clock import OffsetClock
+
+logger = logging.getLogger(__name__)
 
 WORKSPACE = "console"
 # What the console answers to, its own words and the desk's commands (for a near miss).
@@ -187,7 +190,14 @@ class ConsoleAdapter:
         just did) that no platform has come to share the database meanwhile."""
         if check and self.world is not None and self.clock.offset > timedelta(0):
             await self.world.ensure_alone()
-        await self.settle()
+        try:
+            await self.settle()
+        except Exception:
+            # The database went away mid-session (a restart, a network cut): what was
+            # committed stays queued and goes out at a later settle; the console lives on.
+            logger.exception("the console's tick could not reach the database")
+            await self._write("(console) The desk could not reach its database just now. "
+                              "Anything already recorded goes out once it answers again.")
 
     def _met(self, persona: Persona) -> None:
         """Remember ``persona``'s name, to name them where the desk gives their id."""

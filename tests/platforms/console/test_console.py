@@ -88,3 +88,26 @@ async def test_undecodable_bytes_escapes_and_nuls_on_stdin_break_nothing(sqlite_
     assert "Printer \ufffd jammed again" in printed
     assert "\x1b" not in printed and "\x00" not in printed
     assert printed.count("Usage: /thread <ticket number> <text>") == 2
+
+
+async def test_a_database_that_goes_away_mid_session_does_not_end_the_console(sqlite_url):
+    """A tick that cannot reach the database (here: it fails once) is said in one line;
+    the console keeps reading, and what was recorded goes out at the next tick."""
+    out = io.StringIO()
+    app = App(Settings(database_url=sqlite_url), console=True,
+              stdin=io.StringIO("My VPN keeps dropping\n/ticket show 1\n"), stdout=out)
+    real_settle = app.console.settle
+    failures = iter([ConnectionError("connection was closed in the middle of operation")])
+
+    async def settle_failing_once() -> None:
+        failure = next(failures, None)
+        if failure is not None:
+            raise failure
+        await real_settle()
+
+    app.console.settle = settle_failing_once
+    await run_app(app)
+    printed = out.getvalue()
+    assert "The desk could not reach its database just now" in printed
+    assert "I've opened ticket #1" in printed  # recorded before the tick failed; sent after
+    assert "My VPN keeps dropping" in printed.split("could not reach its database")[1]
