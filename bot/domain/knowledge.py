@@ -298,3 +298,10 @@ def score(terms: list[str], fields: tuple[str, str, str], stats: CorpusStats) ->
             result += idf * tf / (K1 + tf)
             matched += idf
     return result, (matched / total_weight if total_weight else 0.0)
+
+
+# The one confidence a suggestion to a requester must reach (score x coverage, see
+# :class:`Scored`): below it the desk suggests nothing, because a wrong suggestion is
+# worse than none. bench/kb.py measures recall and false suggestions at this value.
+SUGGEST_THRESHOLD = 2.0
+MAX_SUGGESTIONS = 3

@@ -77,6 +77,7 @@ class TicketAction(str, Enum):
     REJECT_RESOLUTION = "reject_resolution"
     AUTO_CLOSE = "auto_close"
     REOPEN = "reopen"
+    SELF_SOLVE = "self_solve"  # the requester found the answer in a suggested article
 
 
 S = TicketStatus
@@ -95,6 +96,7 @@ _ALLOWED_FROM: dict[TicketAction, frozenset[TicketStatus]] = {
     TicketAction.REJECT_RESOLUTION: frozenset({S.RESOLVED}),
     TicketAction.AUTO_CLOSE: frozenset({S.RESOLVED, S.WAITING_REQUESTER}),
     TicketAction.REOPEN: frozenset({S.RESOLVED, S.CLOSED}),
+    TicketAction.SELF_SOLVE: frozenset({S.NEW}) | _WORKING,
 }
 
 _FIXED_TARGET = {
@@ -105,6 +107,7 @@ _FIXED_TARGET = {
     TicketAction.RESOLVE: S.RESOLVED,
     TicketAction.CONFIRM: S.CLOSED,
     TicketAction.AUTO_CLOSE: S.CLOSED,
+    TicketAction.SELF_SOLVE: S.CLOSED,
 }
 
 
