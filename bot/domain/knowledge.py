@@ -303,5 +303,5 @@ def score(terms: list[str], fields: tuple[str, str, str], stats: CorpusStats) ->
 # The one confidence a suggestion to a requester must reach (score x coverage, see
 # :class:`Scored`): below it the desk suggests nothing, because a wrong suggestion is
 # worse than none. bench/kb.py measures recall and false suggestions at this value.
-SUGGEST_THRESHOLD = 2.0
+SUGGEST_THRESHOLD = 1.5
 MAX_SUGGESTIONS = 3

@@ -101,12 +101,14 @@ class KnowledgeRepository:
             .values({column: getattr(KbArticleRow, column) + 1}))
 
     async def search(self, workspace_id: int, text: str, *, limit: int = 3,
-                     include_internal: bool = False, tag: str | None = None) -> list[Match]:
+                     include_internal: bool = False, tag: str | None = None,
+                     without: tuple[str, ...] = ()) -> list[Match]:
         """The articles that best answer ``text``, best first, each with its confidence.
         Internal articles only when ``include_internal`` (staff); ``tag`` narrows to
-        articles with that tag. The caller applies the confidence threshold."""
+        articles with that tag, ``without`` leaves out articles with any of those. The caller applies the confidence threshold."""
         return await search_articles(self.session, self.stats, workspace_id, text,
-                                     limit=limit, include_internal=include_internal, tag=tag)
+                                     limit=limit, include_internal=include_internal, tag=tag,
+                                     without=without)
 
     async def _row(self, workspace_id: int, number: int) -> KbArticleRow | None:
         return await self.session.scalar(

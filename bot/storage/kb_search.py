@@ -69,29 +69,31 @@ _PG_VECTOR = ("(setweight(to_tsvector('english', a.title_terms), 'A') || "
               "setweight(to_tsvector('english', a.body_terms), 'C'))")
 
 
-def _filters(include_internal: bool, tag: str | None, params: dict) -> str:
+def _filters(include_internal: bool, tag: str | None, params: dict,
+             without: tuple[str, ...] = ()) -> str:
     clauses = ""
-    if not include_internal:
-        clauses += " AND (' ' || a.tags || ' ') NOT LIKE :internal"
-        params["internal"] = f"% {INTERNAL_TAG} %"
+    excluded = without + (() if include_internal else (INTERNAL_TAG,))
+    for i, name in enumerate(excluded):
+        clauses += f" AND (' ' || a.tags || ' ') NOT LIKE :without{i}"
+        params[f"without{i}"] = f"% {name} %"
     if tag:
         clauses += " AND (' ' || a.tags || ' ') LIKE :tag"
         params["tag"] = f"% {tag} %"
     return clauses
 
 
-async def _sqlite_candidates(session, workspace_id, terms, include_internal, tag):
+async def _sqlite_candidates(session, workspace_id, terms, include_internal, tag, without):
     params = {"w": workspace_id, "q": " OR ".join(f'"{t}"' for t in terms), "n": CANDIDATES}
-    where = _filters(include_internal, tag, params)
+    where = _filters(include_internal, tag, params, without)
     return await session.execute(sql(
         f"SELECT {_COLUMNS} FROM kb_fts JOIN kb_articles a ON a.id = kb_fts.rowid "
         f"WHERE kb_fts MATCH :q AND a.workspace_id = :w{where} "
         "ORDER BY bm25(kb_fts, 3.0, 2.0, 1.0) LIMIT :n"), params)
 
 
-async def _postgres_candidates(session, workspace_id, terms, include_internal, tag):
+async def _postgres_candidates(session, workspace_id, terms, include_internal, tag, without):
     params = {"w": workspace_id, "q": " or ".join(terms), "n": CANDIDATES}
-    where = _filters(include_internal, tag, params)
+    where = _filters(include_internal, tag, params, without)
     return await session.execute(sql(
         f"SELECT {_COLUMNS} FROM kb_articles a, websearch_to_tsquery('english', :q) query "
         f"WHERE a.workspace_id = :w AND {_PG_VECTOR} @@ query{where} "
@@ -118,7 +120,8 @@ async def load_articles(session: AsyncSession, ids: list[int]) -> dict[int, Arti
 
 async def search_articles(session: AsyncSession, cache: KbStatsCache, workspace_id: int,
                           text: str, *, limit: int, include_internal: bool,
-                          tag: str | None = None) -> list[Match]:
+                          tag: str | None = None,
+                          without: tuple[str, ...] = ()) -> list[Match]:
     """The best ``limit`` articles for ``text``, best first (see the module's doc)."""
     stats = await cache.get(session, workspace_id)
     terms = query_terms(text, stats.df)
@@ -128,7 +131,7 @@ async def search_articles(session: AsyncSession, cache: KbStatsCache, workspace_
         return []
     candidates = (_sqlite_candidates if session.bind.dialect.name == "sqlite"
                   else _postgres_candidates)
-    rows = await candidates(session, workspace_id, known, include_internal, tag)
+    rows = await candidates(session, workspace_id, known, include_internal, tag, without)
     ranked = []
     for row in rows:
         rank, coverage = score(terms, (row.title_terms, row.tags_terms, row.body_terms), stats)

@@ -10,7 +10,7 @@ closes the ticket as self-solved, releases its promises and counts the article h
 from __future__ import annotations
 
 from bot.core import Button
-from bot.domain.knowledge import MAX_SUGGESTIONS, SUGGEST_THRESHOLD
+from bot.domain.knowledge import MAX_SUGGESTIONS, SUGGEST_THRESHOLD, TIP_TAG
 from bot.domain.tickets import IllegalTransition, Ticket, TicketAction
 from bot.desk.cards import queue_card
 from bot.desk.context import Context
@@ -23,13 +23,20 @@ from bot.storage.kb_search import Match
 EXCERPT_CHARS = 140
 
 
-async def suggestions(ctx: Context, text: str) -> list[Match]:
+async def suggest(uow, workspace_id: int, text: str) -> list[Match]:
     """The articles to offer a requester for ``text``: at most three, above the
-    threshold, none internal; empty when nothing is good enough."""
-    assert ctx.workspace is not None
-    matches = await ctx.uow.kb.search(ctx.workspace.id, text, limit=MAX_SUGGESTIONS,
-                                      include_internal=False)
+    threshold, none internal, no tips; empty when nothing is good enough. (bench/kb.py measures
+    exactly this.)"""
+    # Tips are for the end of a ticket, not answers to it.
+    matches = await uow.kb.search(workspace_id, text, limit=MAX_SUGGESTIONS,
+                                  include_internal=False, without=(TIP_TAG,))
     return [m for m in matches if m.confidence >= SUGGEST_THRESHOLD]
+
+
+async def suggestions(ctx: Context, text: str) -> list[Match]:
+    """:func:`suggest` for the event's workspace."""
+    assert ctx.workspace is not None
+    return await suggest(ctx.uow, ctx.workspace.id, text)
 
 
 def _first_paragraph(body: str) -> str:
