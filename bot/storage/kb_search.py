@@ -6,7 +6,7 @@ message gets the same suggestions, with the same confidence, on either database.
 
 - SQLite: an FTS5 table (``porter unicode61``) over the articles, kept by triggers;
   candidates by ``MATCH`` any term, ordered by ``bm25()`` with title above tags above body.
-- PostgreSQL: a GIN index on a weighted tsvector (title A, tags B, body C); candidates by
+- PostgreSQL: a GIN index on a stored weighted tsvector (title A, tags B, body C); candidates by
   ``websearch_to_tsquery`` with ``or``, ordered by ``ts_rank`` with those weights.
 
 Typos are read against the knowledge base's own vocabulary (one edit away), which the
@@ -29,6 +29,7 @@ from bot.domain.knowledge import (
 from bot.storage.tables import KbArticleRow
 
 CANDIDATES = 40  # how many the index hands to the ranking
+CANDIDATE_TERMS = 6  # the rarest terms of a message the index is asked for
 
 
 @dataclass(frozen=True)
@@ -64,9 +65,7 @@ class KbStatsCache:
 
 
 _COLUMNS = "a.id, a.title_terms, a.tags_terms, a.body_terms"
-_PG_VECTOR = ("(setweight(to_tsvector('english', a.title_terms), 'A') || "
-              "setweight(to_tsvector('english', a.tags_terms), 'B') || "
-              "setweight(to_tsvector('english', a.body_terms), 'C'))")
+_PG_VECTOR = "a.kb_fts_vector"  # the stored weighted tsvector (bot/storage/tables.py)
 
 
 def _filters(include_internal: bool, tag: str | None, params: dict,
@@ -129,6 +128,10 @@ async def search_articles(session: AsyncSession, cache: KbStatsCache, workspace_
     known = [t for t in terms if t in stats.df]
     if not known:
         return []
+    # The index is asked for the rarest terms only: they decide which articles can
+    # answer, and an OR of words most articles use would make it rank nearly all of them.
+    # The ranking below still weighs every term.
+    known = sorted(known, key=lambda t: (stats.df[t], t))[:CANDIDATE_TERMS]
     candidates = (_sqlite_candidates if session.bind.dialect.name == "sqlite"
                   else _postgres_candidates)
     rows = await candidates(session, workspace_id, known, include_internal, tag, without)

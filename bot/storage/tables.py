@@ -300,8 +300,12 @@ KB_SQLITE_DROP = ("DROP TABLE IF EXISTS kb_fts",)
 KB_PG_VECTOR = ("(setweight(to_tsvector('english', title_terms), 'A') || "
                 "setweight(to_tsvector('english', tags_terms), 'B') || "
                 "setweight(to_tsvector('english', body_terms), 'C'))")
-KB_PG_DDL = (f"CREATE INDEX ix_kb_articles_search ON kb_articles USING gin ({KB_PG_VECTOR})",)
-KB_PG_DROP = ("DROP INDEX IF EXISTS ix_kb_articles_search",)
+# Stored, so ranking reads the vector instead of building it again for every match.
+KB_PG_DDL = (f"ALTER TABLE kb_articles ADD COLUMN kb_fts_vector tsvector "
+             f"GENERATED ALWAYS AS {KB_PG_VECTOR} STORED",
+             "CREATE INDEX ix_kb_articles_search ON kb_articles USING gin (kb_fts_vector)")
+KB_PG_DROP = ("DROP INDEX IF EXISTS ix_kb_articles_search",
+              "ALTER TABLE kb_articles DROP COLUMN IF EXISTS kb_fts_vector")
 KB_INDEX_OBJECTS = ("kb_fts", "ix_kb_articles_search")
 
 

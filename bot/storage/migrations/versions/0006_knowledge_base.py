@@ -29,10 +29,11 @@ _SQLITE = (
     "VALUES (new.id, new.title_terms, new.tags_terms, new.body_terms); END",
 )
 _POSTGRES = (
-    "CREATE INDEX ix_kb_articles_search ON kb_articles USING gin ("
-    "(setweight(to_tsvector('english', title_terms), 'A') || "
+    "ALTER TABLE kb_articles ADD COLUMN kb_fts_vector tsvector GENERATED ALWAYS AS ("
+    "setweight(to_tsvector('english', title_terms), 'A') || "
     "setweight(to_tsvector('english', tags_terms), 'B') || "
-    "setweight(to_tsvector('english', body_terms), 'C')))",
+    "setweight(to_tsvector('english', body_terms), 'C')) STORED",
+    "CREATE INDEX ix_kb_articles_search ON kb_articles USING gin (kb_fts_vector)",
 )
 
 
