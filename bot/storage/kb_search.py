@@ -23,7 +23,7 @@ from sqlalchemy import select, text as sql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.knowledge import (
-    INTERNAL_TAG, Article, CorpusStats, query_terms, score,
+    INTERNAL_TAG, Article, CorpusStats, analyse, query_terms, score,
 )
 
 from bot.storage.tables import KbArticleRow
@@ -82,12 +82,24 @@ def _filters(include_internal: bool, tag: str | None, params: dict,
 
 
 async def _sqlite_candidates(session, workspace_id, terms, include_internal, tag, without):
-    params = {"w": workspace_id, "q": " OR ".join(f'"{t}"' for t in terms), "n": CANDIDATES}
-    where = _filters(include_internal, tag, params, without)
+    # Everything is asked of the index itself (the workspace is its ``scope`` column, the
+    # tags its ``tags`` column), so FTS5 ranks only this workspace's articles and the
+    # join reads just the best few.
+    words = " OR ".join(f'"{t}"' for t in terms)
+    query = f"({words}) AND scope:w{int(workspace_id)}"
+    if tag:
+        query += f' AND tags:"{_tag_term(tag)}"'
+    for name in without + (() if include_internal else (INTERNAL_TAG,)):
+        query += f' NOT tags:"{_tag_term(name)}"'
     return await session.execute(sql(
-        f"SELECT {_COLUMNS} FROM kb_fts JOIN kb_articles a ON a.id = kb_fts.rowid "
-        f"WHERE kb_fts MATCH :q AND a.workspace_id = :w{where} "
-        "ORDER BY bm25(kb_fts, 3.0, 2.0, 1.0) LIMIT :n"), params)
+        f"SELECT {_COLUMNS} FROM (SELECT rowid FROM kb_fts WHERE kb_fts MATCH :q "
+        "ORDER BY bm25(kb_fts, 3.0, 2.0, 1.0, 0.0) LIMIT :n) f "
+        "JOIN kb_articles a ON a.id = f.rowid"), {"q": query, "n": CANDIDATES})
+
+
+def _tag_term(tag: str) -> str:
+    """A tag as the index holds it (analysed like every other word)."""
+    return (analyse(tag) or [tag])[0]
 
 
 async def _postgres_candidates(session, workspace_id, terms, include_internal, tag, without):

@@ -13,20 +13,20 @@ import sqlalchemy as sa
 BigId = sa.BigInteger().with_variant(sa.Integer(), 'sqlite')
 UtcDateTime = sa.DateTime(timezone=True)
 _SQLITE = (
-    "CREATE VIRTUAL TABLE kb_fts USING fts5(title, tags, body, "
+    "CREATE VIRTUAL TABLE kb_fts USING fts5(title, tags, body, scope, "
     "content='kb_articles', content_rowid='id', tokenize='porter unicode61')",
     "CREATE TRIGGER kb_fts_insert AFTER INSERT ON kb_articles BEGIN "
-    "INSERT INTO kb_fts(rowid, title, tags, body) "
-    "VALUES (new.id, new.title_terms, new.tags_terms, new.body_terms); END",
+    "INSERT INTO kb_fts(rowid, title, tags, body, scope) VALUES (new.id, new.title_terms, "
+    "new.tags_terms, new.body_terms, 'w' || new.workspace_id); END",
     "CREATE TRIGGER kb_fts_delete AFTER DELETE ON kb_articles BEGIN "
-    "INSERT INTO kb_fts(kb_fts, rowid, title, tags, body) "
-    "VALUES ('delete', old.id, old.title_terms, old.tags_terms, old.body_terms); END",
+    "INSERT INTO kb_fts(kb_fts, rowid, title, tags, body, scope) VALUES ('delete', old.id, "
+    "old.title_terms, old.tags_terms, old.body_terms, 'w' || old.workspace_id); END",
     "CREATE TRIGGER kb_fts_update AFTER UPDATE OF title_terms, tags_terms, body_terms "
     "ON kb_articles BEGIN "
-    "INSERT INTO kb_fts(kb_fts, rowid, title, tags, body) "
-    "VALUES ('delete', old.id, old.title_terms, old.tags_terms, old.body_terms); "
-    "INSERT INTO kb_fts(rowid, title, tags, body) "
-    "VALUES (new.id, new.title_terms, new.tags_terms, new.body_terms); END",
+    "INSERT INTO kb_fts(kb_fts, rowid, title, tags, body, scope) VALUES ('delete', old.id, "
+    "old.title_terms, old.tags_terms, old.body_terms, 'w' || old.workspace_id); "
+    "INSERT INTO kb_fts(rowid, title, tags, body, scope) VALUES (new.id, new.title_terms, "
+    "new.tags_terms, new.body_terms, 'w' || new.workspace_id); END",
 )
 _POSTGRES = (
     "ALTER TABLE kb_articles ADD COLUMN kb_fts_vector tsvector GENERATED ALWAYS AS ("
