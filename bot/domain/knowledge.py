@@ -212,11 +212,44 @@ def _edits(word: str) -> set[str]:
             | {a + c + b for a, b in splits for c in letters})
 
 
-def query_terms(text: str, vocabulary) -> list[str]:
-    """The distinct terms of a message. A word the articles never use, of five letters
-    or more, is read as its closest spelling one edit away that they do use ("pritner"
-    is "printer"), the most common one when several are."""
-    out: list[str] = []
+# Words people use for the same thing in IT, written for the domain (not for any
+# particular message or article): a message's word also finds the others, a little less
+# strongly than itself, and the group counts once in the confidence.
+SYNONYM_GROUPS = (
+    "password passwd pw passcode passphrase", "login logon signin", "wifi wireless wlan",
+    "laptop computer pc notebook macbook", "email mail inbox mailbox",
+    "mobile phone smartphone cellphone", "monitor screen display",
+    "mfa 2fa authenticator otp", "internet network connection", "printer copier",
+    "slow sluggish laggy lag", "crash crashes freeze frozen hang hangs",
+    "delete deleted erase erased", "restore recover undelete", "install download",
+    "access permission permissions rights", "hacked compromised phishing scam",
+    "headset headphones earphones earbuds", "microphone mic", "camera webcam",
+    "file document", "disk drive storage", "update upgrade patch", "stolen lost",
+    "charger charging", "app application software program",
+    "error warning", "locked lockout", "expire expired expiry", "shared share",
+    "calendar schedule", "meeting call", "wake sleep", "dead power",
+)
+SYNONYMS: dict[str, tuple[str, ...]] = {}
+for _group in SYNONYM_GROUPS:
+    _terms = tuple(dict.fromkeys(stem(w) for w in _group.split()))
+    for _term in _terms:
+        SYNONYMS[_term] = SYNONYMS.get(_term, ()) + tuple(t for t in _terms if t != _term)
+SYNONYM_WEIGHT = 0.7
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One word of a message: its term and the other words that mean the same."""
+
+    term: str
+    alternatives: tuple[str, ...] = ()
+
+
+def query_slots(text: str, vocabulary) -> list[Slot]:
+    """The distinct words of a message as slots. A word the articles never use, of five
+    letters or more, is read as its closest spelling one edit away that they do use
+    ("pritner" is "printer"), the most common one when several are."""
+    out: dict[str, Slot] = {}
     for word in words(text):
         if len(word) < 2 or word in STOPWORDS:
             continue
@@ -226,8 +259,15 @@ def query_terms(text: str, vocabulary) -> list[str]:
             near = [t for t in near if t in vocabulary]
             if near:
                 term = max(near, key=lambda t: (vocabulary[t], t))
-        out.append(term)
-    return list(dict.fromkeys(out))
+        if term not in out:
+            out[term] = Slot(term, tuple(t for t in SYNONYMS.get(term, ()) if t in vocabulary))
+    return list(out.values())
+
+
+def query_terms(text: str, vocabulary) -> list[str]:
+    """Every term a message asks the index for: its words and their synonyms."""
+    return list(dict.fromkeys(t for slot in query_slots(text, vocabulary)
+                              for t in (slot.term, *slot.alternatives)))
 
 
 # --- Ranking --------------------------------------------------------------------------
@@ -265,43 +305,37 @@ class CorpusStats:
         return math.log(1 + (self.articles + 0.5) / 0.5)
 
 
-@dataclass(frozen=True)
-class Scored:
-    """An article's score for a message and the confidence it answers it (0..1 share of
-    the message's weight it matched, times how strongly)."""
-
-    article_id: int
-    score: float
-    coverage: float
-
-    @property
-    def confidence(self) -> float:
-        """Score times coverage: strong matches on most of what was said."""
-        return self.score * self.coverage
-
-
-def score(terms: list[str], fields: tuple[str, str, str], stats: CorpusStats) -> tuple[float, float]:
-    """BM25F of one article for ``terms``, and the share of the terms' weight it holds."""
-    if not terms or not stats.articles:
+def score(slots: list[Slot], fields: tuple[str, str, str],
+          stats: CorpusStats) -> tuple[float, float]:
+    """BM25F of one article for a message's ``slots``, and the share of the message's
+    weight it holds. A slot scores by its best term (a synonym at SYNONYM_WEIGHT)."""
+    if not slots or not stats.articles:
         return 0.0, 0.0
     counts = [Counter(text.split()) for text in fields]
     lengths = [len(text.split()) for text in fields]
     averages = [max(total / stats.articles, 1.0) for total in stats.length_sum]
-    total_weight = sum(stats.idf(t) if t in stats.df else stats.unknown_idf() for t in terms)
-    result = matched = 0.0
-    for term in terms:
+
+    def part(term: str) -> float:
         tf = sum(weight * count[term] / (1 - B + B * length / average)
                  for weight, count, length, average
                  in zip(FIELD_WEIGHTS, counts, lengths, averages) if count[term])
-        if tf:
-            idf = stats.idf(term)
-            result += idf * tf / (K1 + tf)
-            matched += idf
-    return result, (matched / total_weight if total_weight else 0.0)
+        return stats.idf(term) * tf / (K1 + tf) if tf else 0.0
+
+    result = matched = total = 0.0
+    for slot in slots:
+        known = [t for t in (slot.term, *slot.alternatives) if t in stats.df]
+        weight = max((stats.idf(t) for t in known), default=stats.unknown_idf())
+        total += weight
+        best = max([part(slot.term)] + [SYNONYM_WEIGHT * part(t) for t in slot.alternatives])
+        if best:
+            result += best
+            matched += weight
+    return result, (matched / total if total else 0.0)
 
 
-# The one confidence a suggestion to a requester must reach (score x coverage, see
-# :class:`Scored`): below it the desk suggests nothing, because a wrong suggestion is
-# worse than none. bench/kb.py measures recall and false suggestions at this value.
-SUGGEST_THRESHOLD = 1.5
+# The one confidence a suggestion to a requester must reach (BM25F score x coverage, over
+# the largest weight a term can have in the knowledge base; bot/storage/kb_search.py):
+# below it the desk suggests nothing, because a wrong suggestion is worse than none.
+# bench/kb.py measures recall and false suggestions at this value (docs/knowledge.md).
+SUGGEST_THRESHOLD = 0.5
 MAX_SUGGESTIONS = 3

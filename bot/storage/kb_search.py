@@ -23,7 +23,7 @@ from sqlalchemy import select, text as sql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.knowledge import (
-    INTERNAL_TAG, Article, CorpusStats, analyse, query_terms, score,
+    INTERNAL_TAG, Article, CorpusStats, analyse, query_slots, query_terms, score,
 )
 
 from bot.storage.tables import KbArticleRow
@@ -135,9 +135,9 @@ async def search_articles(session: AsyncSession, cache: KbStatsCache, workspace_
                           without: tuple[str, ...] = ()) -> list[Match]:
     """The best ``limit`` articles for ``text``, best first (see the module's doc)."""
     stats = await cache.get(session, workspace_id)
-    terms = query_terms(text, stats.df)
+    slots = query_slots(text, stats.df)
     # A term no article uses cannot find anything; it still weighs in the confidence.
-    known = [t for t in terms if t in stats.df]
+    known = [t for t in query_terms(text, stats.df) if t in stats.df]
     if not known:
         return []
     # The index is asked for the rarest terms only: they decide which articles can
@@ -149,11 +149,14 @@ async def search_articles(session: AsyncSession, cache: KbStatsCache, workspace_
     rows = await candidates(session, workspace_id, known, include_internal, tag, without)
     ranked = []
     for row in rows:
-        rank, coverage = score(terms, (row.title_terms, row.tags_terms, row.body_terms), stats)
+        rank, coverage = score(slots, (row.title_terms, row.tags_terms, row.body_terms), stats)
         if rank > 0:
             ranked.append((rank, coverage, row.id))
     ranked.sort(key=lambda r: (-r[0], r[2]))
     ranked = ranked[:limit]
     articles = await load_articles(session, [article_id for _, _, article_id in ranked])
-    return [Match(articles[article_id], rank, rank * coverage)
+    # Score x coverage, over the largest weight one term can have in this knowledge base,
+    # so the threshold means the same in a sample of ten articles and in thousands.
+    scale = stats.unknown_idf()
+    return [Match(articles[article_id], rank, rank * coverage / scale)
             for rank, coverage, article_id in ranked if article_id in articles]

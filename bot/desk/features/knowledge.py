@@ -30,7 +30,11 @@ async def suggest(uow, workspace_id: int, text: str) -> list[Match]:
     # Tips are for the end of a ticket, not answers to it.
     matches = await uow.kb.search(workspace_id, text, limit=MAX_SUGGESTIONS,
                                   include_internal=False, without=(TIP_TAG,))
-    return [m for m in matches if m.confidence >= SUGGEST_THRESHOLD]
+    # The best match decides whether to suggest at all; the next ones come along when
+    # they are at least half as convincing, since any one of them may be the answer.
+    if not matches or matches[0].confidence < SUGGEST_THRESHOLD:
+        return []
+    return [m for m in matches if m.confidence >= SUGGEST_THRESHOLD / 2]
 
 
 async def suggestions(ctx: Context, text: str) -> list[Match]:
