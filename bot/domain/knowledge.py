@@ -58,6 +58,15 @@ class Article:
         return ref_of(self.number)
 
     @property
+    def summary(self) -> str:
+        """The body's first paragraph as plain text (no Markdown marks): an excerpt."""
+        for paragraph in self.body.split("\n\n"):
+            plain = " ".join(paragraph.replace("**", "").replace("`", "").split())
+            if plain and not plain.startswith("#"):
+                return plain
+        return ""
+
+    @property
     def internal(self) -> bool:
         """Articles tagged ``internal`` are for staff only, never shown to a requester."""
         return INTERNAL_TAG in self.tags

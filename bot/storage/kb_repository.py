@@ -76,6 +76,14 @@ class KnowledgeRepository:
             .order_by(KbArticleRow.number))
         return [article_from_row(row) for row in rows]
 
+    async def first_tagged(self, workspace_id: int, tag: str) -> Article | None:
+        """The lowest-numbered article with ``tag`` that is not internal, or None."""
+        rows = await self.session.scalars(
+            select(KbArticleRow).where(KbArticleRow.workspace_id == workspace_id,
+                                       (" " + KbArticleRow.tags + " ").like(f"% {tag} %"))
+            .order_by(KbArticleRow.number))
+        return next((a for a in map(article_from_row, rows) if not a.internal), None)
+
     async def many(self, ids: list[int]) -> dict[int, Article]:
         """Articles by id."""
         return await load_articles(self.session, ids)

@@ -80,3 +80,24 @@ async def test_internal_articles_never_reach_a_requester(sqlite_url):
         assert not any("KB-6" in text or "admin console" in text.split("“")[0]
                        for text in seen)
         assert (await desk.ticket(1)).status is not TicketStatus.CLOSED
+
+
+async def test_the_closing_tip_comes_from_a_related_tip_article(sqlite_url, tmp_path):
+    folder = tmp_path / "tips"
+    folder.mkdir()
+    (folder / "a.md").write_text("---\ntitle: Tip: printers\ntags: [tip, printer]\n---\n"
+                                 "Label the tray you use with your initials.\n")
+    (folder / "b.md").write_text("---\ntitle: Tip: general\ntags: [tip]\n---\n"
+                                 "Lock your screen when you leave your desk.\n")
+    async with FlowDesk(sqlite_url) as desk:
+        await desk.staffed(agents=("sam",))
+        db = Database.from_url(sqlite_url, OffsetClock())
+        await import_folder(db, folder, Templates.load(config_dir()))
+        await db.dispose()
+        await desk.dm("ann", "The printer jams on every page")
+        await desk.command("sam", "ticket resolve 1 Cleared the jam")
+        mark = len(desk.adapter.sent)
+        await desk.press_button("ann", desk.requester_thread(1)[-1], "Yes, it's solved")
+        said = " ".join(desk.requester_said(mark))
+        assert "Label the tray you use with your initials." in said
+        assert "Lock your screen" not in said

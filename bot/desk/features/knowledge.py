@@ -43,19 +43,11 @@ async def suggestions(ctx: Context, text: str) -> list[Match]:
     return await suggest(ctx.uow, ctx.workspace.id, text)
 
 
-def _first_paragraph(body: str) -> str:
-    for paragraph in body.split("\n\n"):
-        plain = " ".join(paragraph.replace("**", "").replace("`", "").split())
-        if plain and not plain.startswith("#"):
-            return plain
-    return ""
-
-
 def suggestion_text(ctx: Context, ticket: Ticket, matches: list[Match]) -> str:
     """The lines added to the acknowledgement: titles with short excerpts."""
     lines = [ctx.t("kb.suggestions")]
     lines += [ctx.t("kb.suggestion", ref=m.article.ref, title=defang(m.article.title),
-                    excerpt=defang(excerpt(_first_paragraph(m.article.body), EXCERPT_CHARS)))
+                    excerpt=defang(excerpt(m.article.summary, EXCERPT_CHARS)))
               for m in matches]
     lines.append(ctx.t("kb.suggestion_hint", ref=ticket.ref))
     return "\n".join(lines)
