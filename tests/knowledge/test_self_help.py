@@ -101,3 +101,18 @@ async def test_the_closing_tip_comes_from_a_related_tip_article(sqlite_url, tmp_
         said = " ".join(desk.requester_said(mark))
         assert "Label the tray you use with your initials." in said
         assert "Lock your screen" not in said
+
+
+async def test_the_card_shows_the_agent_the_matches_internal_ones_too(sqlite_url):
+    async with FlowDesk(sqlite_url) as desk:
+        await desk.staffed(agents=("sam",))
+        await _import_sample(sqlite_url)
+        await desk.dm("ann", "vpn keeps dropping, is the gateway restarting?")
+        card = desk.cards(1)[-1]
+        fields = dict(card.message.fields)
+        assert "KB-1 The VPN keeps dropping or disconnecting" in fields[
+            "Articles that may answer it"]
+        assert "KB-6 VPN gateway restarts and the drop log (staff) (internal)" in fields[
+            "Articles that may answer it"]
+        assert card.message.audience == "agents"
+        assert "KB-6" not in full_text(desk.ack(1))
