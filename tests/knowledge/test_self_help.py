@@ -54,6 +54,8 @@ async def test_self_solved_closes_releases_promises_and_counts_helpful(sqlite_ur
         async with desk.db.reading() as uow:
             article = await uow.kb.get((await desk.ticket(1)).workspace_id, 1)
         assert (article.suggested, article.helpful) == (1, 1)
+        await desk.command("ann", "ticket show 1")
+        assert "Ann solved it with KB-1" in desk.private_to("ann")[-1].text
 
 
 async def test_nothing_good_enough_means_a_plain_acknowledgement(sqlite_url):
