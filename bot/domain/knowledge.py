@@ -264,8 +264,11 @@ def query_slots(text: str, vocabulary) -> list[Slot]:
             continue
         term = stem(word)
         if term not in vocabulary and len(word) >= 5:
-            near = [stem(e) for e in _edits(word)]
-            near = [t for t in near if t in vocabulary]
+            edits = _edits(word)
+            # Most corrections are words the articles use as they are; stemming every
+            # one of hundreds of edits is only worth it when none is.
+            near = [e for e in edits if e in vocabulary] or [
+                t for t in map(stem, edits) if t in vocabulary]
             if near:
                 term = max(near, key=lambda t: (vocabulary[t], t))
         if term not in out:
