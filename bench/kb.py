@@ -37,6 +37,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import sqlalchemy as sa  # noqa: E402
+
 from bench import _common as common  # noqa: E402
 from bot.domain.knowledge import SUGGEST_THRESHOLD, index_terms, words  # noqa: E402
 from bot.desk.features.knowledge import suggest  # noqa: E402
@@ -109,14 +111,14 @@ async def _pad(db: Database, workspace_id: int, articles: Path, target: int) -> 
                              body=body, tags=" ".join(tags), title_terms=t, tags_terms=g,
                              body_terms=b, suggested_count=0, opened_count=0,
                              helpful_count=0, created_at=now, updated_at=now))
-        from sqlalchemy import insert, update
         for start in range(0, len(rows), 1000):
-            await uow.session.execute(insert(KbArticleRow), rows[start:start + 1000])
-        await uow.session.execute(update(WorkspaceRow).where(WorkspaceRow.id == workspace_id)
+            await uow.session.execute(sa.insert(KbArticleRow), rows[start:start + 1000])
+        await uow.session.execute(sa.update(WorkspaceRow).where(WorkspaceRow.id == workspace_id)
                                   .values(kb_revision=WorkspaceRow.kb_revision + 1))
     if db.engine.dialect.name == "postgresql":
-        async with db.engine.connect() as connection:
-            await connection.execute(__import__("sqlalchemy").text("ANALYZE kb_articles"))
+        # Committed (engine.begin): an ANALYZE rolled back leaves the planner guessing.
+        async with db.engine.begin() as connection:
+            await connection.execute(sa.text("ANALYZE kb_articles"))
 
 
 async def run(db_name: str, url: str, articles: Path, queries: list[dict],
@@ -125,8 +127,7 @@ async def run(db_name: str, url: str, articles: Path, queries: list[dict],
     try:
         report = await import_folder(db, articles, Templates.load(config_dir()))
         async with db.reading() as uow:
-            workspace_id = (await uow.session.execute(
-                __import__("sqlalchemy").select(WorkspaceRow.id))).scalar_one()
+            workspace_id = (await uow.session.execute(sa.select(WorkspaceRow.id))).scalar_one()
         answerable = [q for q in queries if q["expect"]]
         unanswerable = [q for q in queries if not q["expect"]]
         hits = reciprocal = false = 0
