@@ -28,7 +28,7 @@ from bot.domain.knowledge import (
 
 from bot.storage.tables import KbArticleRow
 
-CANDIDATES = 40  # how many the index hands to the ranking
+CANDIDATES = 25  # how many the index hands to the ranking
 CANDIDATE_TERMS = 6  # the rarest terms of a message the index is asked for
 
 
