@@ -101,3 +101,11 @@ async def test_draft_from_a_resolved_ticket_is_internal_until_edited(sqlite_url)
         assert "I can't find KB-106" in _last_private(desk, "ann")
     finally:
         await desk.__aexit__(None, None, None)
+
+
+def test_discords_typed_kb_add_reads_as_the_text_form():
+    from bot.platforms.discord.commands import read_command
+    read = read_command({"name": "kb", "options": [{"type": 1, "name": "add", "options": [
+        {"type": 3, "name": "title", "value": "Request a monitor"},
+        {"type": 3, "name": "text", "value": "Use the catalogue #hardware"}]}]})
+    assert read.text == "add Request a monitor :: Use the catalogue #hardware"
