@@ -3,11 +3,10 @@ problem is one line, never a traceback."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
+from bot.templates import config_dir
 from tests.test_cli import assert_one_line_error, cli, sqlite_url
 
-SAMPLE = Path(__file__).resolve().parents[2] / "config" / "kb"
+SAMPLE = config_dir() / "kb"  # beside messages.toml, wherever the config folder lives
 
 
 def test_import_twice_then_export(tmp_path):

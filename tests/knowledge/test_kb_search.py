@@ -3,7 +3,6 @@ interface, the same answers; the import is idempotent; internal articles stay in
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 
@@ -14,7 +13,7 @@ from bot.storage.uow import Database
 from bot.templates import Templates, config_dir
 from tests.support.harness import reset_schema
 
-SAMPLE = Path(__file__).resolve().parents[2] / "config" / "kb"
+SAMPLE = config_dir() / "kb"  # beside messages.toml, wherever the config folder lives
 
 
 @pytest.fixture

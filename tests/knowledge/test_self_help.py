@@ -5,7 +5,6 @@ requester (a leak test like the one for notes)."""
 
 from __future__ import annotations
 
-from pathlib import Path
 
 from bot.clock import OffsetClock
 from bot.domain.tickets import TicketStatus
@@ -15,7 +14,7 @@ from bot.templates import Templates, config_dir
 from tests.flows.story import MONDAY, FlowDesk, full_text
 from tests.support.console import play
 
-SAMPLE = Path(__file__).resolve().parents[2] / "config" / "kb"
+SAMPLE = config_dir() / "kb"  # beside messages.toml, wherever the config folder lives
 
 
 async def _import_sample(url: str, **kw) -> None:
