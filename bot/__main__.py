@@ -1,4 +1,4 @@
-"""Command line: ``helpdesk-bot run | migrate | check | discord-invite | init``.
+"""Command line: ``helpdesk-bot run | migrate | check | discord-invite | init | kb``.
 
 Configuration and database problems end in one line naming the problem and a non-zero
 exit status, never a traceback and never a secret.
@@ -69,6 +69,27 @@ def build_parser() -> argparse.ArgumentParser:
                            "missing)")
     init.add_argument("--force", action="store_true",
                       help="replace files that already exist with the defaults")
+    kb = commands.add_parser(
+        "kb", help="import or export the knowledge base as Markdown files",
+        description="Import or export knowledge-base articles: Markdown files with YAML "
+                    "front matter (id as KB-N or N, title, tags). Importing is idempotent: "
+                    "an article with the same id (or, without one, the same title) is "
+                    "updated in place. A running desk sees the change at once.")
+    kb_commands = kb.add_subparsers(dest="kb_command", metavar="ACTION", required=True)
+    for name, text in (("import", "read every *.md file under FOLDER into the knowledge base"),
+                       ("export", "write every article to FOLDER as kb-NNN-title.md")):
+        action = kb_commands.add_parser(name, help=text, description=text)
+        if name == "import":
+            source = action.add_mutually_exclusive_group(required=True)
+            source.add_argument("folder", nargs="?", help="the folder of Markdown files")
+            source.add_argument("--sample", action="store_true",
+                                help="the sample knowledge base shipped with the desk "
+                                     "(a few generic IT articles and tips)")
+        else:
+            action.add_argument("folder", help="the folder of Markdown files")
+        action.add_argument("--workspace", help="which workspace (its Slack team or Discord "
+                                                "server id, or platform:id); needed when the "
+                                                "database has several")
     return parser
 
 
@@ -115,6 +136,12 @@ def main(argv: list[str] | None = None) -> int:
                                       if args.online else ()))
     if args.command == "discord-invite":
         return _discord_invite(settings, args.application_id)
+    if args.command == "kb":
+        try:
+            return asyncio.run(_kb(settings, args))
+        except (OSError, SQLAlchemyError) as error:
+            config, message = describe_database_error(error, settings.database_url)
+            return _fail(message, EXIT_CONFIG if config else EXIT_RUNTIME)
     try:
         if args.command == "migrate":
             return asyncio.run(_migrate(settings, args.revision, args.downgrade, args.yes))
@@ -215,6 +242,38 @@ async def _migrate(settings, revision: str | None, downgrade: bool, yes: bool = 
     finally:
         await engine.dispose()
     return 0
+
+
+async def _kb(settings, args) -> int:
+    from pathlib import Path
+    from bot.kb_files import KbFilesError, export_folder, import_folder
+    from bot.storage import migrate
+    from bot.storage.uow import Database
+    from bot.config_files import shipped_sample_kb
+    from bot.templates import load_templates
+    db = Database.from_url(settings.database_url)
+    try:
+        if settings.auto_migrate:
+            await migrate.upgrade(db.engine)
+        if getattr(args, "sample", False):
+            folder = shipped_sample_kb()
+        else:
+            folder = Path(args.folder)
+        if args.kb_command == "export":
+            written = await export_folder(db, folder, workspace=args.workspace)
+            print(f"exported {len(written)} article(s) to {folder}")
+            return 0
+        templates = load_templates(settings.config_dir)
+        report = await import_folder(db, folder, templates, workspace=args.workspace)
+    except KbFilesError as error:
+        return _fail(str(error), EXIT_CONFIG)
+    finally:
+        await db.dispose()
+    print(f"imported into {report.workspace}: {len(report.created)} new, "
+          f"{len(report.updated)} updated, {len(report.skipped)} skipped")
+    for name, why in report.skipped:
+        print(f"  skipped {name}: {why}")
+    return 1 if report.skipped else 0
 
 
 def _fail(message: str, code: int) -> int:

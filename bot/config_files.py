@@ -37,6 +37,13 @@ def shipped(name: str) -> Traversable:
     return files("bot") / "config" / name
 
 
+def shipped_sample_kb() -> Path:
+    """The folder of the sample knowledge base shipped with the package
+    (``helpdesk-bot kb import --sample``). A wheel is installed unpacked, so the package
+    data is a real folder on disk."""
+    return Path(str(files("bot") / "config" / "kb"))
+
+
 def read_toml(path: Traversable) -> dict[str, Any]:
     """The TOML file at ``path``; a missing or malformed file is a SettingsError naming it."""
     try:

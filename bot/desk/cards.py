@@ -18,6 +18,7 @@ from datetime import datetime
 
 from bot.core import Button, FormField, OutboundMessage
 from bot.desk.policy import Desk, DeskPolicy, Policies
+from bot.domain.knowledge import SUGGEST_THRESHOLD, Article
 from bot.domain.people import Person, Workspace
 from bot.domain.promises import PromiseKind
 from bot.domain.tickets import Ticket, TicketStatus
@@ -27,6 +28,7 @@ from bot.storage.outbox_repository import NewPost
 from bot.storage.uow import UnitOfWork
 
 CARD_TEXT_LIMIT = 2500
+CARD_ARTICLES = 3
 HISTORY_SIZE = 5
 
 
@@ -81,21 +83,29 @@ class CardRenderer:
         policies = Policies(self.desk)
         cards = {}
         for ticket in current.values():
+            # The knowledge base's best matches for the agent, internal ones too; a
+            # closed ticket needs none.
+            articles = (await uow.kb.search(ticket.workspace_id, ticket.first_message,
+                                            limit=CARD_ARTICLES, include_internal=True)
+                        if ticket.status.is_active else [])
             policy = policies.of(workspaces[ticket.workspace_id])
             earlier = [x for x in history[(ticket.workspace_id, ticket.requester_id)]
                        if x.id != ticket.id][:HISTORY_SIZE]
             cards[ticket.id] = render_card(
                 policy, now, ticket, requester=people[ticket.requester_id],
                 owner=people.get(ticket.owner_id) if ticket.owner_id else None,
-                soonest=soonest.get(ticket.id), earlier=earlier)
+                soonest=soonest.get(ticket.id), earlier=earlier,
+                articles=[m.article for m in articles
+                          if m.confidence >= SUGGEST_THRESHOLD / 2])
         return cards
 
 
 def render_card(policy: DeskPolicy, now: datetime, ticket: Ticket, *, requester: Person,
                 owner: Person | None, soonest: tuple[PromiseKind, datetime] | None,
-                earlier: list[Ticket]) -> OutboundMessage:
+                earlier: list[Ticket], articles: list[Article] = ()) -> OutboundMessage:
     """The card from what it shows, with no database work: ``soonest`` is the kind and
-    due time of the ticket's next open promise, ``earlier`` the requester's history."""
+    due time of the ticket's next open promise, ``earlier`` the requester's history,
+    ``articles`` the knowledge base's matches (a field only when there are some)."""
     def t(key: str, **fields) -> str:
         return policy.templates.render(key, **fields)
 
@@ -121,7 +131,10 @@ def render_card(policy: DeskPolicy, now: datetime, ticket: Ticket, *, requester:
             (t("card.requester"), requester.name),
             (t("card.next_promise"), next_promise),
             (t("card.history"), history),
-        ),
+        ) + (((t("card.articles"), ", ".join(
+            t("card.article_internal" if a.internal else "card.article_item", ref=a.ref,
+              title=defang(a.title)) for a in articles)),)
+             if articles else ()),
         buttons=card_buttons(t, ticket),
     )
 

@@ -51,6 +51,7 @@ class TicketAction(str, Enum):
     REJECT_RESOLUTION = "reject_resolution"
     AUTO_CLOSE = "auto_close"
     REOPEN = "reopen"
+    SELF_SOLVE = "self_solve"  # the requester found the answer in a suggested article
 
 
 S = TicketStatus
@@ -69,6 +70,7 @@ _ALLOWED_FROM: dict[TicketAction, frozenset[TicketStatus]] = {
     TicketAction.REJECT_RESOLUTION: frozenset({S.RESOLVED}),
     TicketAction.AUTO_CLOSE: frozenset({S.RESOLVED, S.WAITING_REQUESTER}),
     TicketAction.REOPEN: frozenset({S.RESOLVED, S.CLOSED}),
+    TicketAction.SELF_SOLVE: frozenset({S.NEW}) | _WORKING,
 }
 
 _FIXED_TARGET = {
@@ -79,6 +81,7 @@ _FIXED_TARGET = {
     TicketAction.RESOLVE: S.RESOLVED,
     TicketAction.CONFIRM: S.CLOSED,
     TicketAction.AUTO_CLOSE: S.CLOSED,
+    TicketAction.SELF_SOLVE: S.CLOSED,
 }
 
 

@@ -11,6 +11,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.storage.tables import KB_INDEX_OBJECTS
+
 logger = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -21,6 +23,10 @@ def objects_for(dialect: str):
     create only on another database (``Index(...).ddl_if(dialect=...)``), so comparing
     models with a migrated SQLite database does not ask for a PostgreSQL-only index."""
     def include(obj, name, type_, reflected, compare_to) -> bool:
+        # The articles' full-text index is raw DDL (FTS5 and its shadow tables, an
+        # expression GIN index), which Alembic cannot compare.
+        if name and name.startswith(KB_INDEX_OBJECTS):
+            return False
         condition = getattr(obj, "_ddl_if", None)
         return condition is None or condition.dialect in (None, dialect)
     return include

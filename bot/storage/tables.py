@@ -9,9 +9,10 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from sqlalchemy import (
-    BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, MetaData, String, Text,
+    DDL, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, MetaData, String, Text,
     TypeDecorator, UniqueConstraint, text,
 )
+from sqlalchemy import event
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # Named constraints keep Alembic's batch mode on SQLite and PostgreSQL in step.
@@ -69,6 +70,9 @@ class WorkspaceRow(Base):
     # Calendar, SLA policy and template overrides as JSON text.
     settings_json: Mapped[str] = mapped_column(Text, default="{}")
     next_ticket_number: Mapped[int] = mapped_column(Integer, default=1)
+    # Bumped by every change to the workspace's knowledge base, so a search in any
+    # process knows its cached term statistics are stale (bot/storage/kb_search.py).
+    kb_revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
@@ -243,3 +247,83 @@ class ProcessedEventRow(Base):
     platform: Mapped[str] = mapped_column(String(16))
     event_id: Mapped[str] = mapped_column(String(128))
     received_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class KbArticleRow(Base):
+    """A knowledge-base article, numbered KB-N per workspace, with what it has done.
+
+    ``*_terms`` hold the analysed text of each field (bot/domain/knowledge.py): the
+    full-text index is built from them, so SQLite and PostgreSQL index the same terms.
+    """
+
+    __tablename__ = "kb_articles"
+    __table_args__ = (UniqueConstraint("workspace_id", "number"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text, default="")
+    tags: Mapped[str] = mapped_column(String(500), default="")  # space-separated
+    author_id: Mapped[int | None] = mapped_column(
+        ForeignKey("people.id", ondelete="SET NULL"), nullable=True)
+    title_terms: Mapped[str] = mapped_column(Text, default="")
+    tags_terms: Mapped[str] = mapped_column(Text, default="")
+    body_terms: Mapped[str] = mapped_column(Text, default="")
+    suggested_count: Mapped[int] = mapped_column(Integer, default=0)
+    opened_count: Mapped[int] = mapped_column(Integer, default=0)
+    helpful_count: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+# The full-text index of the articles, one per database (the migration 0006 writes the
+# same): SQLite's FTS5 table, kept by triggers; PostgreSQL's weighted tsvector, an
+# expression GIN index that the search repeats word for word (bot/storage/kb_search.py).
+KB_SQLITE_DDL = (
+    "CREATE VIRTUAL TABLE kb_fts USING fts5(title, tags, body, scope, "
+    "content='kb_articles', content_rowid='id', tokenize='porter unicode61')",
+    "CREATE TRIGGER kb_fts_insert AFTER INSERT ON kb_articles BEGIN "
+    "INSERT INTO kb_fts(rowid, title, tags, body, scope) VALUES (new.id, new.title_terms, "
+    "new.tags_terms, new.body_terms, 'w' || new.workspace_id); END",
+    "CREATE TRIGGER kb_fts_delete AFTER DELETE ON kb_articles BEGIN "
+    "INSERT INTO kb_fts(kb_fts, rowid, title, tags, body, scope) VALUES ('delete', old.id, "
+    "old.title_terms, old.tags_terms, old.body_terms, 'w' || old.workspace_id); END",
+    "CREATE TRIGGER kb_fts_update AFTER UPDATE OF title_terms, tags_terms, body_terms "
+    "ON kb_articles BEGIN "
+    "INSERT INTO kb_fts(kb_fts, rowid, title, tags, body, scope) VALUES ('delete', old.id, "
+    "old.title_terms, old.tags_terms, old.body_terms, 'w' || old.workspace_id); "
+    "INSERT INTO kb_fts(rowid, title, tags, body, scope) VALUES (new.id, new.title_terms, "
+    "new.tags_terms, new.body_terms, 'w' || new.workspace_id); END",
+)
+KB_SQLITE_DROP = ("DROP TABLE IF EXISTS kb_fts",)
+KB_PG_VECTOR = ("(setweight(to_tsvector('english', title_terms), 'A') || "
+                "setweight(to_tsvector('english', tags_terms), 'B') || "
+                "setweight(to_tsvector('english', body_terms), 'C'))")
+# Stored, so ranking reads the vector instead of building it again for every match.
+KB_PG_DDL = (f"ALTER TABLE kb_articles ADD COLUMN kb_fts_vector tsvector "
+             f"GENERATED ALWAYS AS {KB_PG_VECTOR} STORED",
+             "CREATE INDEX ix_kb_articles_search ON kb_articles USING gin (kb_fts_vector)")
+KB_PG_DROP = ("DROP INDEX IF EXISTS ix_kb_articles_search",
+              "ALTER TABLE kb_articles DROP COLUMN IF EXISTS kb_fts_vector")
+KB_INDEX_OBJECTS = ("kb_fts", "ix_kb_articles_search")
+
+
+def kb_index_ddl(dialect: str) -> tuple[str, ...]:
+    """The statements that create the articles' full-text index on ``dialect``."""
+    return KB_SQLITE_DDL if dialect == "sqlite" else KB_PG_DDL
+
+
+def kb_index_drop(dialect: str) -> tuple[str, ...]:
+    """The statements that drop it."""
+    return KB_SQLITE_DROP if dialect == "sqlite" else KB_PG_DROP
+
+
+for _statement in KB_SQLITE_DDL:
+    event.listen(KbArticleRow.__table__, "after_create",
+                 DDL(_statement).execute_if(dialect="sqlite"))
+for _statement in KB_PG_DDL:
+    event.listen(KbArticleRow.__table__, "after_create",
+                 DDL(_statement).execute_if(dialect="postgresql"))
+event.listen(KbArticleRow.__table__, "before_drop",
+             DDL(KB_SQLITE_DROP[0]).execute_if(dialect="sqlite"))

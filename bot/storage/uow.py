@@ -17,6 +17,8 @@ from bot.storage.outbox_repository import OutboxRepository, WrittenRow
 from bot.storage.peek import Peeker
 from bot.storage.promise_repository import PromiseRepository
 from bot.storage.event_log import InboundEventLog
+from bot.storage.kb_repository import KnowledgeRepository
+from bot.storage.kb_search import KbStatsCache
 from bot.storage.people_repository import PeopleRepository
 from bot.storage.ticket_repository import TicketRepository
 from bot.storage.workspace_repository import WorkspaceRepository
@@ -82,6 +84,7 @@ class Database:
         self.read_sessions = session_factory(engine, read_only=True)
         self.clock = clock or SystemClock()
         self.peek = Peeker(engine)  # the tick's one cheap read (bot/storage/peek.py)
+        self.kb_stats = KbStatsCache()  # the knowledge base's term statistics
         self.outbox_sink: OutboxSink | None = None
         self.write_gate = (WriteGate(SQLITE_BUSY_TIMEOUT_MS / 1000)
                            if engine.dialect.name == "sqlite" else None)
@@ -145,6 +148,7 @@ class UnitOfWork:
         self.tickets = TicketRepository(self.session)
         self.events = InboundEventLog(self.session)
         self.promises = PromiseRepository(self.session)
+        self.kb = KnowledgeRepository(self.session, self.db.kb_stats)
         sink = None if self.read_only else self.db.outbox_sink
         self.outbox = OutboxRepository(self.session, sink.preclaim if sink else None)
         return self

@@ -30,6 +30,9 @@ EXPECTED = {
     (S.WAITING_REQUESTER, A.AUTO_CLOSE): (S.CLOSED, S.CLOSED),
     (S.RESOLVED, A.REOPEN): (S.IN_PROGRESS, S.OPEN),
     (S.CLOSED, A.REOPEN): (S.IN_PROGRESS, S.OPEN),
+    # "This solved it" on a suggested article closes an active ticket, whoever owns it.
+    **{(s, A.SELF_SOLVE): (S.CLOSED, S.CLOSED)
+       for s in (S.NEW, S.OPEN, S.IN_PROGRESS, S.WAITING_REQUESTER, S.WAITING_THIRD_PARTY)},
 }
 
 

@@ -113,7 +113,7 @@ UNKNOWN_WORDS = [
                                "can do.")),
     ("ann", "helpdesk agnets add sam", ("I don't know “/helpdesk agnets”. Try `/helpdesk help` "
                                         "to see what I can do.")),
-    ("ann", "kb search vpn", "I don't know “/kb search”. Try `/ticket help` to see what I can do."),
+    ("ann", "kb frobnicate", "I don't know “/kb frobnicate”. Try `/ticket help` to see what I can do."),
     ("ann", "ticket new", "I need a few words about the problem. Usage: `/ticket new <text>`"),
     ("ann", "ticket new    ", "I need a few words about the problem."),
 ]

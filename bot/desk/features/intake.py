@@ -20,6 +20,7 @@ from bot.domain.promises import PromiseKind, warn_time_for_span
 from bot.domain.tickets import Ticket, TicketAction, TicketStatus, subject_from, transition
 from bot.desk.cards import card_request
 from bot.desk.context import BadInput, Context
+from bot.desk.features import knowledge
 from bot.storage.outbox_repository import NewPost
 from bot.desk.quoting import defang
 
@@ -51,6 +52,8 @@ async def open_ticket(ctx: Context, requester: Person, text: str, *, channel_id:
     due = policy.calendar.add_business_time(now, span)
     warn_at = warn_time_for_span(now, span, policy.sla.warn_at, policy.calendar)
     triage = await uow.workspaces.channels(workspace.id, "triage")
+    # Self-help: articles good enough to offer, never an internal one.
+    matches = await knowledge.suggestions(ctx, text)
 
     number = await uow.workspaces.take_ticket_number(workspace.id)
     status = transition(TicketStatus.NEW, TicketAction.ACKNOWLEDGE, has_owner=False)
@@ -70,11 +73,17 @@ async def open_ticket(ctx: Context, requester: Person, text: str, *, channel_id:
                  eta=_eta_sentence(ctx, requester, due, ahead))
     if opened_by is not None and opened_by.id != requester.id:
         text += " " + ctx.t("intake.reaction_on_behalf", agent=opened_by.name)
+    buttons = ()
+    if matches:
+        text += "\n\n" + knowledge.suggestion_text(ctx, ticket, matches)
+        buttons = knowledge.solved_buttons(ctx, ticket, matches)
+        await uow.kb.count([m.article.id for m in matches], "suggested")
     # With no message to thread under (a slash command), the acknowledgement itself
     # becomes the thread: the dispatcher records its id on the ticket once posted.
     posts = [NewPost(workspace.id, workspace.platform,
                      OutboundMessage(channel_id=channel_id, thread_id=thread_id or None,
-                                     text=text, ticket_number=ticket.number),
+                                     text=text, ticket_number=ticket.number,
+                                     buttons=buttons),
                      ticket.id, kind="post" if thread_id else "thread_root")]
     if triage:
         posts.append(card_request(workspace, ticket, triage[0]))

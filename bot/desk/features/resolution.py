@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from bot.core import Button
 from bot.domain.people import Role
+from bot.domain.knowledge import TIP_TAG
 from bot.domain.priority import Priority
 from bot.domain.promises import PromiseKind
 from bot.domain.tickets import Ticket, TicketAction, TicketStatus
@@ -81,7 +82,7 @@ async def confirmed(ctx: Context) -> None:
     ratings = tuple(Button(str(n), "feedback.rate", f"{ticket.id}:{n}") for n in range(1, 6))
     text = ctx.t("resolution.yes", ref=ticket.ref) + "\n" + ctx.t("resolution.rating_question")
     await ctx.post(to_requester(ticket, text, ratings), ticket_id=ticket.id)
-    tip = bonus_tip(ticket, ctx)
+    tip = await bonus_tip(ticket, ctx)
     if tip:
         await ctx.post(to_requester(ticket, ctx.t("resolution.tip", tip=tip)), ticket_id=ticket.id)
     if ticket.owner_id:
@@ -205,11 +206,21 @@ async def record_comment_if_expected(ctx: Context, ticket: Ticket, text: str) ->
     return True
 
 
-def bonus_tip(ticket: Ticket, ctx: Context) -> str | None:
-    """One relevant tip, unless the ticket was P1 or the requester said they're in a hurry."""
+async def bonus_tip(ticket: Ticket, ctx: Context) -> str | None:
+    """One relevant tip, unless the ticket was P1 or the requester said they're in a hurry.
+
+    Tips are the knowledge base's articles tagged ``tip`` (never an internal one): the
+    one closest to the ticket's words, or else the first. A desk with no tip articles
+    yet keeps the keyword tips of ``config/tips.toml``."""
     if ticket.priority is Priority.P1 or ticket.in_a_hurry:
         return None
     words = f"{ticket.subject} {ticket.first_message}".lower()
+    related = await ctx.uow.kb.search(ticket.workspace_id, words, limit=1, tag=TIP_TAG)
+    if related:
+        return related[0].article.summary
+    any_tip = await ctx.uow.kb.first_tagged(ticket.workspace_id, TIP_TAG)
+    if any_tip is not None:
+        return any_tip.summary
     tips = ctx.desk.tips
     for keywords, text in tips:
         if keywords and any(k in words for k in keywords):

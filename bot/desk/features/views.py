@@ -14,7 +14,7 @@ from bot.desk.quoting import defang, excerpt
 from bot.desk.features.lookup import load_visible_ticket, split_number
 
 _REQUESTER_KINDS = ("opened", "requester", "reply", "resolution", "status", "owner", "priority",
-                    "promise", "bot", "escalated")
+                    "promise", "bot", "escalated", "self_solved")
 _AGENT_ONLY = ("note", "no_lead", "feedback")
 TIMELINE_LIMIT = 30
 DETAIL_LIMIT = 300

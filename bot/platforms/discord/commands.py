@@ -27,7 +27,7 @@ from bot.templates import Templates
 
 SUB_COMMAND, STRING, INTEGER, USER, CHANNEL = 1, 3, 4, 6, 7
 TEXT_CHANNEL, FORUM_CHANNEL = 0, 15
-COMMAND_NAMES = ("ticket", "helpdesk")
+COMMAND_NAMES = ("ticket", "helpdesk", "kb")
 DESCRIPTION_LIMIT = 100
 CHOICE_NAME_LIMIT = 100
 MAX_OPTIONS = 25
@@ -100,6 +100,21 @@ SPECS: dict[tuple[str, str], SubCommand] = {
     ("ticket", "queue"): SubCommand(),
     ("ticket", "resolve"): SubCommand((TICKET, _text("summary", 4000, False))),
     ("ticket", "reopen"): SubCommand((TICKET,)),
+    ("ticket", "kb"): SubCommand((TICKET, Option("article", STRING, required=True,
+                                                 max_length=20, compact=True))),
+    ("kb", "search"): SubCommand((_text("words", 500),)),
+    ("kb", "show"): SubCommand((Option("article", STRING, required=True, max_length=20,
+                                       compact=True),)),
+    # The router reads "<title> :: <text>" (a #tag in the text tags the article).
+    ("kb", "add"): SubCommand((_text("title", 300), Option("text", STRING, required=True,
+                                                           max_length=4000, prefix=":: "))),
+    ("kb", "edit"): SubCommand((Option("article", STRING, required=True, max_length=20,
+                                       compact=True), _text("title", 300),
+                                Option("text", STRING, required=True, max_length=4000,
+                                       prefix=":: "))),
+    ("kb", "remove"): SubCommand((Option("article", STRING, required=True, max_length=20,
+                                         compact=True),)),
+    ("kb", "draft"): SubCommand((TICKET,)),
     ("helpdesk", "agents"): SubCommand((_ADD_REMOVE, *_PEOPLE)),
     ("helpdesk", "leads"): SubCommand((_ADD_REMOVE, *_PEOPLE)),
     ("helpdesk", "intake"): SubCommand((Option("channel", CHANNEL,

@@ -82,7 +82,7 @@ def test_a_word_without_a_typed_table_takes_optional_free_text():
     templates = TEMPLATES.with_overrides({"commands": {"ticket_odd": "doing odd things"}})
     sink = SimpleNamespace(commands={("ticket", "odd"): SimpleNamespace(
         description="commands.ticket_odd")})
-    [ticket, _] = command_payloads(command_words(sink), templates)
+    [ticket, *_] = command_payloads(command_words(sink), templates)
     assert ticket["options"] == [{"type": 1, "name": "odd", "description": "Doing odd things",
                                   "options": [{"type": 3, "name": "text", "required": False,
                                                "description": "What to say",
