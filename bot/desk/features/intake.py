@@ -22,6 +22,7 @@ from bot.domain.tickets import Ticket, TicketAction, TicketStatus, subject_from,
 from bot.domain.timefmt import format_when
 from bot.desk.cards import card_request
 from bot.desk.context import BadInput, Context
+from bot.logs import bind
 from bot.storage.outbox_repository import NewPost
 from bot.desk.quoting import defang
 
@@ -81,6 +82,7 @@ async def open_ticket(ctx: Context, requester: Person, text: str, *, channel_id:
     if triage:
         posts.append(card_request(workspace, ticket, triage[0]))
     await uow.outbox.add_many(posts, now)  # the acknowledgement and the card, one statement
+    bind(ticket=ticket.id)
     logger.info("opened ticket #%d in workspace %d", number, workspace.id)
     return ticket
 
