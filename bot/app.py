@@ -22,6 +22,7 @@ from bot.outbox.dispatcher import OutboxDispatcher
 from bot.ticker import Ticker
 from bot.settings import Settings, SettingsError
 from bot.storage import migrate
+from bot.storage.retention import Retention
 from bot.storage.uow import Database
 
 logger = logging.getLogger(__name__)
@@ -57,7 +58,8 @@ class App:
         self.db.deliver_outbox_to(self.dispatcher)
         self.sweeper = PromiseSweeper(
             self.db, self.desk, prepare_ahead=timedelta(seconds=max(0, settings.prepare_seconds)))
-        self.ticker = Ticker(settings.tick_seconds, self.dispatcher, self.sweeper)
+        self.ticker = Ticker(settings.tick_seconds, self.dispatcher, self.sweeper,
+                             Retention(self.db, settings.retention_days))
         if self.console is not None:
             # Its own time, in a database no platform shares (bot/console_world.py).
             self.console.world = ConsoleWorld(self.db, self.clock, self.settle, self.sweeper,
