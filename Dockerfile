@@ -5,9 +5,12 @@
 #   docker run -it -v helpdesk-data:/app/data helpdesk-bot run --console
 #   docker run -d -v helpdesk-data:/app/data -p 3000:3000 \
 #       -e SLACK_BOT_TOKEN=... -e SLACK_SIGNING_SECRET=... helpdesk-bot
+#   docker compose up -d      # PostgreSQL and the desk: see compose.yaml and the README
 #
-# Settings come from the environment (see config/example.env); a .env file mounted at
+# Settings come from the environment (see bot/config/example.env); a .env file mounted at
 # /app/.env is read too. `run` migrates the database at start (HELPDESK_AUTO_MIGRATE).
+# The default config (messages, policy, tips) is package data inside the install; to
+# customise it, mount a folder that `helpdesk-bot init` wrote and set HELPDESK_CONFIG_DIR.
 
 # --- build: install the project and its dependencies into a virtualenv ----------------
 FROM python:3.11-slim AS build
@@ -29,7 +32,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     HELPDESK_DATABASE_URL=sqlite:////app/data/helpdesk.sqlite3 \
-    HELPDESK_CONFIG_DIR=/app/config
+    HELPDESK_LOG_FORMAT=json
 
 # A fixed, non-root uid so volume ownership is predictable across rebuilds.
 RUN groupadd --system --gid 10001 helpdesk \
@@ -39,8 +42,6 @@ RUN groupadd --system --gid 10001 helpdesk \
 COPY --from=build /opt/venv /opt/venv
 
 WORKDIR /app
-# A non-editable install does not carry config/, hence HELPDESK_CONFIG_DIR above.
-COPY config/ /app/config/
 # Created and owned before VOLUME, so a new named volume starts writable by helpdesk.
 RUN mkdir -p /app/data && chown helpdesk:helpdesk /app/data
 
@@ -48,9 +49,11 @@ USER helpdesk
 VOLUME ["/app/data"]
 EXPOSE 3000
 
-# `check` exits non-zero when the configuration is broken or the database unreachable.
-HEALTHCHECK --interval=30s --timeout=20s --start-period=30s --retries=3 \
-    CMD ["helpdesk-bot", "check"]
+# /readyz answers 200 when the database answers, every adapter is connected and the
+# ticker is ticking, 503 (naming what is wrong) otherwise; urlopen raises on a 503 or a
+# refused connection, so the probe exits 1. Python's urllib: slim images have no curl.
+HEALTHCHECK --interval=30s --timeout=10s --start-period=30s --retries=3 \
+    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:' + (os.environ.get('HELPDESK_HTTP_PORT') or '3000') + '/readyz', timeout=5)"]
 
 ENTRYPOINT ["helpdesk-bot"]
 CMD ["run"]

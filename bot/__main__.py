@@ -1,4 +1,4 @@
-"""Command line: ``helpdesk-bot run | migrate | check | discord-invite``.
+"""Command line: ``helpdesk-bot run | migrate | check | discord-invite | init``.
 
 Configuration and database problems end in one line naming the problem and a non-zero
 exit status, never a traceback and never a secret.
@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import logging
 import sys
+from pathlib import Path
 
 from alembic.util.exc import CommandError
 from sqlalchemy.exc import SQLAlchemyError
@@ -58,6 +59,17 @@ def build_parser() -> argparse.ArgumentParser:
                        help="also ask Slack and Discord whether each token works and has the "
                             "scopes or intents the desk needs (without it, no platform is "
                             "called)")
+    init = commands.add_parser(
+        "init", help="write a .env and a copy of the default config to customise",
+        description="Write FOLDER/.env (every setting, commented, with HELPDESK_CONFIG_DIR "
+                    "pointing at the copy), FOLDER/config/ (messages.toml, policy.toml, "
+                    "tips.toml) and FOLDER/slack-manifest.yaml. Existing files are never "
+                    "replaced without --force.")
+    init.add_argument("folder", nargs="?", default=".",
+                      help="where to write them (default: the current folder; created if "
+                           "missing)")
+    init.add_argument("--force", action="store_true",
+                      help="replace files that already exist with the defaults")
     return parser
 
 
@@ -75,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         build_parser().print_help()
         return EXIT_CONFIG
+    if args.command == "init":  # before the settings: it makes them
+        return _init(Path(args.folder), force=args.force)
     try:
         settings = load_settings()
     except SettingsError as error:
@@ -134,6 +148,16 @@ def _probes(settings) -> list:
         from bot.platforms.discord.probe import probe_discord
         probes.append(probe_discord)
     return probes
+
+
+def _init(folder: Path, *, force: bool) -> int:
+    from bot.scaffold import InitError, init, report
+    try:
+        init(folder, force=force)
+    except InitError as error:
+        return _fail(str(error), EXIT_CONFIG)
+    report(folder, sys.stdout, here=Path.cwd())
+    return 0
 
 
 def _discord_invite(settings, application_id: str | None) -> int:

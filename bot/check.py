@@ -166,15 +166,19 @@ def housekeeping_summary(settings: Settings) -> str:
 
 
 def policy_findings(settings: Settings) -> list[Finding]:
-    """Whether the templates and default policy in the config folder load."""
+    """Whether the templates, default policy and tips in force load, and where each file
+    comes from (the operator's folder or the shipped defaults)."""
     from bot.clock import SystemClock
     from bot.desk.policy import Desk
     try:
         desk = Desk.from_settings(settings, SystemClock())
     except SettingsError as error:
         return [Finding.config(str(error))]
-    return [Finding.good(f"{len(desk.templates.keys())} message templates and the default "
-                         f"policy load (hours in {desk.defaults.calendar.timezone})")]
+    from bot.config_files import ConfigFolder
+    where = ConfigFolder.of(settings.config_dir).describe()  # it loaded, so it is usable
+    return [Finding.good(f"{len(desk.templates.keys())} message templates, the default policy "
+                         f"(hours in {desk.defaults.calendar.timezone}) and {len(desk.tips)} "
+                         f"tips load: {where}")]
 
 
 async def online_findings(settings: Settings, probes: Sequence[Probe]) -> list[Finding]:

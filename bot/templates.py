@@ -1,4 +1,6 @@
-"""Words the user reads are data: message templates from ``config/messages.toml``.
+"""Words the user reads are data: message templates from ``config/messages.toml``
+(shipped in ``bot/config/``; an operator's own, in ``HELPDESK_CONFIG_DIR``, is laid over
+it key by key: see :mod:`bot.config_files`).
 
 Templates use ``str.format`` fields. A workspace may override any key (stored in its
 settings under ``templates``). A missing key or field is a bug, so it raises rather
@@ -12,33 +14,11 @@ places it with ``#``). So no template needs "time(s)".
 
 from __future__ import annotations
 
-import tomllib
-from pathlib import Path
+import difflib
 from typing import Any, Mapping
 
-import bot
-
-_PACKAGE_CONFIG = Path(bot.__file__).resolve().parent.parent / "config"
-
-
-def config_dir(configured: str = "") -> Path:
-    """Where ``messages.toml`` and the other policy files live.
-
-    ``HELPDESK_CONFIG_DIR`` wins; otherwise the ``config/`` folder beside the package
-    (a source checkout or the Docker image), then ``./config``.
-    """
-    if configured:
-        # A folder named on purpose must be used or refused, never silently replaced.
-        if (Path(configured) / "messages.toml").is_file():
-            return Path(configured)
-        raise FileNotFoundError(
-            f"HELPDESK_CONFIG_DIR is {configured}, which has no messages.toml")
-    for candidate in (_PACKAGE_CONFIG, Path("config")):
-        if (candidate / "messages.toml").is_file():
-            return candidate
-    raise FileNotFoundError(
-        "cannot find config/messages.toml; set HELPDESK_CONFIG_DIR to the folder holding it"
-    )
+from bot.config_files import ConfigFolder, read_toml, shipped
+from bot.settings import SettingsError
 
 
 def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -78,10 +58,23 @@ class Templates:
         self._plain: dict[str, str] = {}
 
     @classmethod
-    def load(cls, directory: Path) -> "Templates":
-        """Read ``messages.toml`` from ``directory``."""
-        with (directory / "messages.toml").open("rb") as handle:
-            return cls(tomllib.load(handle))
+    def load(cls, folder: ConfigFolder | None = None) -> "Templates":
+        """The shipped templates, with the operator's ``messages.toml`` in ``folder`` (if
+        it holds one) laid over them key by key. A key the shipped file does not have is
+        a SettingsError naming it: a misspelt key would otherwise be silently ignored."""
+        templates = cls(read_toml(shipped("messages.toml")))
+        own = folder.own_file("messages.toml") if folder else None
+        if own is None:
+            return templates
+        theirs = _flatten(read_toml(own))
+        for key in theirs:
+            if key not in templates._messages:
+                close = difflib.get_close_matches(key, list(templates._messages), n=1)
+                hint = f" (did you mean {close[0]}?)" if close else ""
+                raise SettingsError(f"{own}: there is no message template {key}{hint}; "
+                                    "every key must be one of the shipped messages.toml.")
+        templates._messages.update(theirs)
+        return templates
 
     def keys(self) -> list[str]:
         """Every template key, for tests and documentation."""
@@ -121,3 +114,9 @@ class Templates:
         merged._messages = {**self._messages, **_flatten(overrides)}
         merged._plain = {}
         return merged
+
+
+def load_templates(configured: str = "") -> Templates:
+    """The templates in force when ``HELPDESK_CONFIG_DIR`` is ``configured`` (empty:
+    the shipped ones); a SettingsError names a folder or file that cannot be used."""
+    return Templates.load(ConfigFolder.of(configured))

@@ -65,7 +65,7 @@ def problems(lines: list[str]) -> list[str]:
 
 
 def test_the_desk_asks_for_exactly_the_manifests_scopes():
-    manifest = (REPO / "config" / "slack-manifest.yaml").read_text(encoding="utf-8")
+    manifest = (REPO / "bot" / "config" / "slack-manifest.yaml").read_text(encoding="utf-8")
     bot_block = manifest.split("    bot:\n", 1)[1].split("settings:", 1)[0]
     listed = re.findall(r"^\s+- ([a-z_.:]+)", bot_block, re.MULTILINE)
     assert set(REQUIRED_SCOPES) == set(listed) == set(MANIFEST_SCOPES)

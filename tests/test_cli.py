@@ -70,6 +70,7 @@ def db_url(tmp_path: Path) -> str:
     (("run",), ["usage: helpdesk-bot run", "--console", "--no-migrate"]),
     (("migrate",), ["usage: helpdesk-bot migrate", "--revision", "--downgrade"]),
     (("check",), ["usage: helpdesk-bot check", "Secrets are never printed"]),
+    (("init",), ["usage: helpdesk-bot init", "--force", "never replaced"]),
 ])
 def test_help(tmp_path, args, expected):
     result = cli(tmp_path, *args, "--help")
@@ -250,11 +251,11 @@ def test_unknown_time_zone_for_run_is_one_line(tmp_path, db_url):
 
 
 def config_dir_copy(tmp_path: Path, *, drop: str = "", append_to: str = "") -> Path:
-    """A copy of the shipped config folder, with one file dropped or broken."""
-    shipped = Path(__file__).resolve().parent.parent / "config"
+    """A copy of the shipped config files, with one dropped or broken."""
+    shipped = Path(__file__).resolve().parent.parent / "bot" / "config"
     folder = tmp_path / "myconfig"
     folder.mkdir()
-    for name in ("messages.toml", "policy.toml"):
+    for name in ("messages.toml", "policy.toml", "tips.toml"):
         if name != drop:
             text = (shipped / name).read_text(encoding="utf-8")
             (folder / name).write_text(text + ("\n[[[\n" if name == append_to else ""),
@@ -262,12 +263,12 @@ def config_dir_copy(tmp_path: Path, *, drop: str = "", append_to: str = "") -> P
     return folder
 
 
-def test_missing_policy_file_is_not_called_a_database_problem(tmp_path, db_url):
-    folder = config_dir_copy(tmp_path, drop="policy.toml")
+def test_malformed_policy_file_is_not_called_a_database_problem(tmp_path, db_url):
+    folder = config_dir_copy(tmp_path, append_to="policy.toml")
     result = cli(tmp_path, "run", "--console", HELPDESK_CONFIG_DIR=str(folder),
                  HELPDESK_DATABASE_URL=db_url)
     line = assert_one_line_error(result, 2)
-    assert "policy.toml" in line
+    assert str(folder / "policy.toml") in line and "not valid TOML" in line
     assert "database" not in line
 
 
@@ -276,17 +277,63 @@ def test_malformed_messages_file_for_run_is_one_line(tmp_path, db_url):
     result = cli(tmp_path, "run", "--console", HELPDESK_CONFIG_DIR=str(folder),
                  HELPDESK_DATABASE_URL=db_url)
     line = assert_one_line_error(result, 2)
-    assert "messages.toml" in line
+    assert str(folder / "messages.toml") in line
 
 
-def test_check_reports_a_missing_policy_file(tmp_path, db_url):
-    folder = config_dir_copy(tmp_path, drop="policy.toml")
+def test_check_reports_a_malformed_policy_file(tmp_path, db_url):
+    folder = config_dir_copy(tmp_path, append_to="policy.toml")
     result = cli(tmp_path, "check", HELPDESK_CONFIG_DIR=str(folder),
                  HELPDESK_DATABASE_URL=db_url)
     assert result.returncode == 2  # as `run` exits: a configuration problem
     problems = [line for line in result.stdout.splitlines() if line.startswith("problem")]
     assert len(problems) == 1 and "policy.toml" in problems[0]
     assert "Traceback" not in result.stderr
+
+
+def test_a_config_folder_with_only_messages_keeps_the_shipped_policy(tmp_path, db_url):
+    # File by file: the operator rewords one sentence; hours and SLA stay as shipped.
+    folder = tmp_path / "myconfig"
+    folder.mkdir()
+    (folder / "messages.toml").write_text(
+        '[intake]\nack = "Got it, {requester}: ticket {ref}. {eta}"\n', encoding="utf-8")
+    result = cli(tmp_path, "run", "--console", input="My VPN keeps dropping\n",
+                 HELPDESK_CONFIG_DIR=str(folder), HELPDESK_DATABASE_URL=db_url)
+    assert result.returncode == 0, result.stderr
+    assert "Got it, Alex: ticket #1." in result.stdout
+    assert "I've opened ticket" not in result.stdout
+    check = cli(tmp_path, "check", HELPDESK_CONFIG_DIR=str(folder),
+                HELPDESK_DATABASE_URL=db_url)
+    assert check.returncode == 0, check.stdout
+    assert (f"from {folder}: messages.toml (over the shipped one); as shipped: "
+            "policy.toml and tips.toml") in check.stdout
+
+
+@pytest.mark.parametrize("args", [("run", "--console"), ("check",)], ids=lambda a: a[0])
+def test_a_config_folder_holding_none_of_the_files_is_refused(tmp_path, db_url, args):
+    # A folder named on purpose is used or refused, never silently replaced by defaults.
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = cli(tmp_path, *args, HELPDESK_CONFIG_DIR=str(empty), HELPDESK_DATABASE_URL=db_url)
+    assert result.returncode == 2
+    said = result.stderr if args[0] == "run" else result.stdout
+    assert f"HELPDESK_CONFIG_DIR is {empty}, which holds none of messages.toml" in said
+    assert "helpdesk-bot init" in said
+
+
+def test_a_relative_config_folder_is_named_with_the_folder_it_was_looked_for_in(tmp_path,
+                                                                               db_url):
+    # init writes HELPDESK_CONFIG_DIR=config; run from elsewhere, the line says where.
+    result = cli(tmp_path, "check", HELPDESK_CONFIG_DIR="config", HELPDESK_DATABASE_URL=db_url)
+    assert result.returncode == 2
+    assert f"HELPDESK_CONFIG_DIR is config (in {tmp_path}), which is not a folder" in (
+        result.stdout)
+
+
+def test_a_missing_config_folder_is_refused_in_one_line(tmp_path, db_url):
+    result = cli(tmp_path, "run", "--console", HELPDESK_CONFIG_DIR=str(tmp_path / "nowhere"),
+                 HELPDESK_DATABASE_URL=db_url)
+    line = assert_one_line_error(result, 2)
+    assert f"HELPDESK_CONFIG_DIR is {tmp_path / 'nowhere'}, which is not a folder" in line
 
 
 # --- database errors ------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.templates import Templates, config_dir
+from bot.templates import Templates, load_templates
 
 
 def test_a_count_chooses_its_own_word():
@@ -18,7 +18,7 @@ def test_counts_without_a_choice_read_as_numbers():
 
 
 def test_no_ledger_template_writes_a_plural_in_brackets():
-    templates = Templates.load(config_dir())
+    templates = load_templates()
     for key in templates.keys():
         if key.split(".")[0] in ("lapse", "timeline", "work", "policy", "report"):
             assert "(s)" not in str(templates.raw(key)), key

@@ -2,10 +2,11 @@
 
 Every :class:`DomainError` (BadInput, PermissionDenied, IllegalTransition, Unreadable
 and the rest) is built from a template key and fields; the sentence lives in
-``config/messages.toml``, where a workspace can reword it. The scan below reads every
-module of the bot and fails on a refusal built from a sentence, from ``str(error)``, or
-from a key that no template has. Keys built at run time (a command's description, a
-transition's wording) are checked against what the desk actually registers.
+``config/messages.toml`` (shipped in ``bot/config/``), where a workspace can reword it.
+The scan below reads every module of the bot and fails on a refusal built from a
+sentence, from ``str(error)``, or from a key that no template has. Keys built at run
+time (a command's description, a transition's wording) are checked against what the
+desk actually registers.
 """
 
 from __future__ import annotations
@@ -17,13 +18,13 @@ from pathlib import Path
 from bot.desk.features import register_all
 from bot.desk.router import Router
 from bot.domain.tickets import TicketAction
-from bot.templates import Templates, config_dir
+from bot.templates import load_templates
 
 BOT = Path(__file__).resolve().parent.parent / "bot"
 KEY = re.compile(r"[a-z_]+(\.[a-z0-9_]+)+")
 # An f-string that builds a key: lower-case words, dots and underscores between fields.
 KEY_PART = re.compile(r"[a-z0-9_.]*")
-TEMPLATES = Templates.load(config_dir())
+TEMPLATES = load_templates()
 
 
 def _modules() -> dict[str, ast.Module]:

@@ -1,17 +1,18 @@
 """The desk's services and each workspace's policy (hours, SLA targets, wording).
 
-Defaults come from ``config/policy.toml``; a workspace's own choices, made with the
+Defaults come from ``config/policy.toml`` (shipped in ``bot/config/``, or the operator's
+own: :mod:`bot.config_files`); a workspace's own choices, made with the
 ``/helpdesk`` admin commands, are stored in its settings and win over the defaults.
 """
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
-from pathlib import Path
+from importlib.resources.abc import Traversable
 from typing import Any
 
 from bot.clock import Clock
+from bot.config_files import ConfigFolder, read_toml
 from bot.core import Actor
 from bot.domain.calendar import BusinessCalendar
 from bot.domain.errors import DomainError, Phrase, Unreadable
@@ -20,7 +21,7 @@ from bot.domain.priority import Priority
 from bot.domain.promises import WaitPlan
 from bot.domain.sla import SlaPolicy, SlaTarget, parse_duration
 from bot.settings import Settings, SettingsError
-from bot.templates import Templates, config_dir
+from bot.templates import Templates
 
 
 @dataclass(frozen=True)
@@ -46,10 +47,10 @@ class Defaults:
     confirmation: WaitPlan
 
     @classmethod
-    def load(cls, path: Path, timezone_override: str | None = None) -> "Defaults":
-        """Read ``policy.toml``; ``timezone_override`` (HELPDESK_TIMEZONE) replaces its zone."""
-        with path.open("rb") as handle:
-            data = tomllib.load(handle)
+    def load(cls, path: Traversable, timezone_override: str | None = None) -> "Defaults":
+        """Read ``policy.toml``; ``timezone_override`` (HELPDESK_TIMEZONE) replaces its zone.
+        A file that is missing or not TOML is a SettingsError naming it."""
+        data = read_toml(path)
         hours, sla, intake = data["hours"], data["sla"], data.get("intake", {})
         calendar = BusinessCalendar.from_spec(
             hours["days"], hours["span"], timezone_override or hours["timezone"],
@@ -67,6 +68,22 @@ class Defaults:
                             parse_duration(waiting["close_after"])),
                    WaitPlan(parse_duration(confirmation["remind_after"]),
                             parse_duration(confirmation["close_after"])))
+
+
+# A tip: the words that make it relevant (none: the fallback), and its text.
+Tip = tuple[tuple[str, ...], str]
+
+
+def load_tips(path: Traversable) -> tuple[Tip, ...]:
+    """The ``[[tip]]`` entries of ``tips.toml``, keywords in lower case; a file that is
+    missing, not TOML or a tip without its text is a SettingsError naming the file."""
+    data = read_toml(path)
+    try:
+        return tuple((tuple(str(k).lower() for k in tip.get("keywords", ())), str(tip["text"]))
+                     for tip in data.get("tip", ()))
+    except (KeyError, TypeError, AttributeError):
+        raise SettingsError(f"{path}: each [[tip]] needs a text (and may have a list of "
+                            "keywords).") from None
 
 
 def words_for(templates: Templates, error: DomainError, **defaults: Any) -> str:
@@ -87,35 +104,30 @@ def _date(value: Any):
 
 
 class Desk:
-    """Everything a handler needs besides its unit of work: settings, clock, defaults
-    and wording. Built once by the composition root."""
+    """Everything a handler needs besides its unit of work: settings, clock, defaults,
+    wording and the closing tips. Built once by the composition root."""
 
     def __init__(self, settings: Settings, clock: Clock, templates: Templates,
-                 defaults: Defaults) -> None:
+                 defaults: Defaults, tips: tuple[Tip, ...] = ()) -> None:
         self.settings = settings
         self.clock = clock
         self.templates = templates
         self.defaults = defaults
+        self.tips = tips
         self.admins = frozenset(settings.admins)
 
     @classmethod
     def from_settings(cls, settings: Settings, clock: Clock) -> "Desk":
-        """Load templates and default policy from the config folder; any problem with
-        them is a SettingsError naming the file."""
-        try:
-            directory = config_dir(settings.config_dir)
-        except FileNotFoundError as error:
-            raise SettingsError(str(error)) from None
+        """Load templates, default policy and tips from the config files in force
+        (:class:`ConfigFolder`); any problem with them is a SettingsError naming the file."""
+        folder = ConfigFolder.of(settings.config_dir)
         timezone_override = settings.timezone or None
-        current = directory / "messages.toml"
+        templates = Templates.load(folder)
+        current = folder.path("policy.toml")
         try:
-            templates = Templates.load(directory)
-            current = directory / "policy.toml"
             defaults = Defaults.load(current, timezone_override)
-        except FileNotFoundError:
-            raise SettingsError(f"{current} is missing.") from None
-        except tomllib.TOMLDecodeError as error:
-            raise SettingsError(f"{current} is not valid TOML: {error}.") from None
+        except SettingsError:  # already names the file (a ValueError, so said first)
+            raise
         except Unreadable as error:  # a value the file (or HELPDESK_TIMEZONE) got wrong
             detail = words_for(templates, error)
             if timezone_override and error.template == "input.unknown_time_zone":
@@ -124,7 +136,7 @@ class Desk:
         except (KeyError, TypeError, ValueError) as error:
             detail = f"missing {error}" if isinstance(error, KeyError) else str(error)
             raise SettingsError(f"{current}: {detail}.") from None
-        return cls(settings, clock, templates, defaults)
+        return cls(settings, clock, templates, defaults, load_tips(folder.path("tips.toml")))
 
     def is_admin(self, actor: Actor) -> bool:
         """True when ``actor`` administers the desk whatever role is stored for them:

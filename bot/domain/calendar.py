@@ -30,6 +30,7 @@ from bot.domain.errors import Unreadable
 __all__ = ["BusinessCalendar"]
 
 _ZERO = timedelta(0)
+_A_MINUTE = timedelta(minutes=1)
 
 
 def _aware_utc(value: datetime, what: str) -> datetime:
@@ -201,6 +202,37 @@ class BusinessCalendar:
                 return lo + remaining
             remaining -= hi - lo
         raise AssertionError("unreachable: unbounded interval walk ended")  # pragma: no cover
+
+    def opens_on(self, day: date) -> bool:
+        """True when the desk opens at all on local date ``day`` (a working day)."""
+        return self.hours[day.weekday()] is not None and day not in self.holidays
+
+    def later_at_same_time(self, start: datetime, *, working_days: int = 0,
+                           days: int = 0) -> datetime:
+        """The same local clock time as ``start``, ``working_days`` days the desk opens
+        (holidays and closed weekdays skipped) and then ``days`` calendar days later;
+        the next opening when the desk is closed at that moment. "2 days" from Friday
+        10:00 is Tuesday 10:00 on a Monday-to-Friday desk."""
+        if working_days < 0 or days < 0:
+            raise ValueError("days must not be negative")
+        moment = _aware_utc(start, "start")
+        local = moment.astimezone(self.zone)
+        day, counted = local.date(), 0
+        while counted < working_days:
+            day += timedelta(days=1)
+            if self.opens_on(day):
+                counted += 1
+            elif (day - local.date()).days > 400 + 7 * working_days:
+                raise ValueError("the calendar has no working days")
+        day += timedelta(days=days)
+        # fold=0 and a UTC round trip: a time inside a DST gap moves later, as clocks do.
+        then = datetime.combine(day, local.time().replace(tzinfo=None), tzinfo=self.zone)
+        return self.next_opening(then.astimezone(ZoneInfo("UTC")))
+
+    def is_in_hours(self, at: datetime) -> bool:
+        """True when a time stated for ``at`` falls in open hours: open then, or exactly
+        at a closing ("by 18:00" on a desk open until 18:00)."""
+        return self.is_open(at) or self.business_time_between(at - _A_MINUTE, at) > _ZERO
 
     def business_time_between(self, start: datetime, end: datetime) -> timedelta:
         """Open time in ``[start, end)``; zero when ``end <= start``.

@@ -13,6 +13,19 @@ def _zone(tz: str | None) -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
+def stated_minute(moment: datetime) -> datetime:
+    """``moment`` as the desk states it: rounded up to the whole minute.
+
+    Every time the desk tells a person is shown to the minute, and rounding up keeps a
+    promise honest (10:29:20 is said as "10:30", never "10:29"). A promise is recorded
+    due at the minute it was stated, so nothing about it (a lapse, an apology) happens
+    before the time the person read.
+    """
+    if moment.second or moment.microsecond:
+        return (moment + timedelta(minutes=1)).replace(second=0, microsecond=0)
+    return moment
+
+
 def format_when(moment: datetime, now: datetime, tz: str | None = None) -> str:
     """``today at 14:30 UTC``, ``tomorrow at 09:00 CET`` or ``Monday 24 Nov at 09:00 GMT``.
 
@@ -20,12 +33,10 @@ def format_when(moment: datetime, now: datetime, tz: str | None = None) -> str:
     thread, and a bare "09:00" is a promise nobody can check.
     """
     zone = _zone(tz)
-    local, today = moment.astimezone(zone), now.astimezone(zone).date()
+    # Round up: promising 10:40 for 10:40:30 would make us late on paper. (Zones today
+    # are whole minutes off UTC, so the minute is the same in every zone.)
+    local, today = stated_minute(moment).astimezone(zone), now.astimezone(zone).date()
     clock = local.strftime("%H:%M")
-    if local.second or local.microsecond:
-        # Round up: promising 10:40 for 10:40:30 would make us late on paper.
-        local_up = (local + timedelta(minutes=1)).replace(second=0, microsecond=0)
-        clock, local = local_up.strftime("%H:%M"), local_up
     abbreviation = local.tzname() or zone.key
     days = (local.date() - today).days
     if days == 0:

@@ -32,7 +32,7 @@ from bot.domain.promises import (
     warn_time_for_span,
 )
 from bot.domain.tickets import Ticket, TicketAction, TicketStatus, transition
-from bot.domain.timefmt import format_when
+from bot.domain.timefmt import format_when, stated_minute
 from bot.ledger.notices import Notice, notice
 
 # The ticket status each kind of waiting promise belongs to: if the ticket has left it,
@@ -56,6 +56,9 @@ class CoverInputs:
     # For a resolution target: the ticket's soonest open update (first response, status
     # update or follow-up) as (promise id, due time), which the cover points to.
     open_update: tuple[int, datetime] | None = None
+    # The workspace's admins, loaded only when it has no leads (they are told when an
+    # escalation finds nobody to ask).
+    admins: tuple[Person, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -102,7 +105,8 @@ class CoverPlan:
     # The status the ticket moves to (a close), if any.
     status: TicketStatus | None = None
     timeline: tuple[TimelineLine, ...] = ()
-    # Escalation was due but the workspace has no leads: the sweeper logs it.
+    # Escalation was due but the workspace has no leads: nobody was asked (the admins
+    # and the owner are told, in ``notices``, the first time in a run of misses).
     no_leads: bool = False
     # The open update this plan told the requester about (id, due time): a plan made
     # ahead is worked out afresh if that promise changed meanwhile.
@@ -153,7 +157,8 @@ def _plan_desk_promise(inputs: CoverInputs) -> CoverPlan:
     else:
         interval = policy.sla.target(ticket.priority).update_interval
         next_span = next_promise_span(promise, interval, policy.calendar)
-        next_due = policy.calendar.add_business_time(now, next_span)
+        # Said and recorded as the minute it is stated (the promise row rounds the same).
+        next_due = stated_minute(policy.calendar.add_business_time(now, next_span))
     misses = promise.misses_in_row + 1
     owner = inputs.owner
     owner_name = owner.name if owner else t("card.unowned")
@@ -185,16 +190,23 @@ def _plan_desk_promise(inputs: CoverInputs) -> CoverPlan:
         if note is not None:
             posts.append(note)
     timeline = []
-    escalate = should_escalate(misses, ticket.priority is Priority.P1)
-    if escalate:
+    urgent = ticket.priority is Priority.P1
+    escalate = should_escalate(misses, urgent)
+    escalated = t("timeline.escalated", what=what, misses=misses)
+    if escalate and inputs.leads:
         for lead in inputs.leads:
             notices.append(notice(lead, inputs.workspace, policy, ticket, "escalation",
                                   ref=ticket.ref, requester=inputs.requester.name, what=what,
                                   misses=misses, priority=ticket.priority.value,
                                   owner=owner_name, due=when(promise.due_at, lead),
                                   next=when(next_due, lead)))
-        timeline.append(TimelineLine("escalated", t("timeline.escalated", what=what,
-                                                     misses=misses), {"automatic": True}))
+        timeline.append(TimelineLine("escalated", escalated, {"automatic": True}))
+    elif escalate:
+        # Nobody to ask: the timeline says so (never "escalated"), and the admins and
+        # the owner hear it once, when this run of misses first calls for a lead.
+        timeline.append(TimelineLine("no_lead", escalated, {"automatic": True}))
+        if not (promise.misses_in_row and should_escalate(promise.misses_in_row, urgent)):
+            notices.extend(_no_lead_notices(inputs, what, misses, owner_name))
     next_kind = (PromiseKind.STATUS_UPDATE if promise.kind is PromiseKind.RESOLUTION
                  else promise.kind)
     timeline.append(TimelineLine("bot", t("timeline.covered", what=what),
@@ -216,6 +228,22 @@ def _plan_desk_promise(inputs: CoverInputs) -> CoverPlan:
         relies_on=relies_on)
 
 
+def _no_lead_notices(inputs: CoverInputs, what: str, misses: int,
+                     owner_name: str) -> list[Notice]:
+    """The admins' and the owner's word that an escalation found no lead to ask, with
+    how to add one. An owner who is an admin gets the admins' message only."""
+    ticket, policy, workspace = inputs.ticket, inputs.policy, inputs.workspace
+    fields = dict(ref=ticket.ref, requester=inputs.requester.name, what=what, misses=misses,
+                  priority=ticket.priority.value, owner=owner_name)
+    notices = [notice(admin, workspace, policy, ticket, "no_lead_admin", **fields)
+               for admin in inputs.admins]
+    owner = inputs.owner
+    if owner is not None and owner.id not in {admin.id for admin in inputs.admins}:
+        key = "no_lead_owner" if inputs.admins else "no_lead_owner_alone"
+        notices.append(notice(owner, workspace, policy, ticket, key, **fields))
+    return notices
+
+
 def _plan_wait(inputs: CoverInputs) -> CoverPlan:
     promise, ticket, policy, now = inputs.promise, inputs.ticket, inputs.policy, inputs.now
     words = _Words(inputs)
@@ -223,7 +251,7 @@ def _plan_wait(inputs: CoverInputs) -> CoverPlan:
     waiting = promise.kind is PromiseKind.AWAITING_REQUESTER
     plan = policy.waiting if waiting else policy.confirmation
     if promise.step == 0:
-        close_at = policy.calendar.add_business_time(now, plan.close_after)
+        close_at = stated_minute(policy.calendar.add_business_time(now, plan.close_after))
         if waiting:
             update = to_requester(ticket, t("lapse.nudge", ref=ticket.ref,
                                             close=words.when(close_at)))

@@ -40,6 +40,8 @@ async def load_inputs(uow: UnitOfWork, desk: Desk, promises: list[Promise],
         {t.requester_id for t in tickets.values()}
         | {p.owner_id or tickets[p.ticket_id].owner_id for p in promises} - {None})
     leads = await uow.people.with_role_in(set(workspaces), Role.LEAD)
+    # The admins are told when an escalation finds no lead: asked for only then.
+    admins = await uow.people.admins_in({w for w in workspaces if not leads[w]}, desk.admins)
     # A lapsed resolution target points to the update already promised, if any.
     updates = await uow.promises.soonest_updates(
         {p.ticket_id for p in promises if p.kind is PromiseKind.RESOLUTION})
@@ -52,7 +54,7 @@ async def load_inputs(uow: UnitOfWork, desk: Desk, promises: list[Promise],
         inputs.append(CoverInputs(
             promise, ticket, workspace, policies.of(workspace), people[ticket.requester_id],
             people[owner_id] if owner_id else None, tuple(leads[workspace.id]),
-            now_of(promise), updates.get(ticket.id)))
+            now_of(promise), updates.get(ticket.id), tuple(admins.get(workspace.id, ()))))
     return inputs
 
 
@@ -126,7 +128,8 @@ async def write_rows(uow: UnitOfWork, batch: list[PlanRows], now: datetime,
                                     if rows.plan.promise.id not in linked})
     for plan in plans:
         if plan.no_leads:
-            logger.warning("ticket %s needs escalating but workspace %d has no leads",
+            logger.warning("ticket %s needs escalating but workspace %d has no leads "
+                           "(its admins and the owner are told)",
                            plan.ticket.ref, plan.workspace.id)
     # The cards are drawn when sent, from the tickets as the covers left them.
     await queue_cards(uow, now, [(plan.workspace, plan.ticket)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.people import Person, Role
@@ -107,6 +107,22 @@ class PeopleRepository:
         if workspace_ids:
             rows = await self.session.execute(select(PersonRow).where(
                 PersonRow.workspace_id.in_(workspace_ids), PersonRow.role == role.value
+            ).order_by(PersonRow.id))
+            for row in rows.scalars():
+                found[row.workspace_id].append(person_from_row(row))
+        return found
+
+    async def admins_in(self, workspace_ids: set[int], named: frozenset[str] | set[str]
+                        ) -> dict[int, list[Person]]:
+        """The admins the desk knows in several workspaces, by workspace id: people
+        stored as admins and the people named in HELPDESK_ADMINS (``named``, platform
+        ids) who have written to the desk, each once. One query, and a read only (unlike
+        ``bot.desk.notify.admins_of``, which also records a named admin never seen)."""
+        found: dict[int, list[Person]] = {workspace_id: [] for workspace_id in workspace_ids}
+        if workspace_ids:
+            rows = await self.session.execute(select(PersonRow).where(
+                PersonRow.workspace_id.in_(workspace_ids),
+                or_(PersonRow.role == Role.ADMIN.value, PersonRow.external_id.in_(list(named)))
             ).order_by(PersonRow.id))
             for row in rows.scalars():
                 found[row.workspace_id].append(person_from_row(row))

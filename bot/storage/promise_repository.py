@@ -6,12 +6,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, or_, select, text, update
+from sqlalchemy import bindparam, case, func, literal, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.promises import (
     UPDATE_KINDS, KeptBy, Promise, PromiseKind, PromiseStatus, kept_by_action,
 )
+from bot.domain.timefmt import stated_minute
 from bot.storage.batch import among, insert_many, pairs_among
 from bot.storage.tables import PromiseRow
 
@@ -25,9 +26,12 @@ def promise_row(workspace_id: int, ticket_id: int, kind: PromiseKind, due_at: da
                 now: datetime, *, owner_id: int | None = None, text: str = "",
                 warn_at: datetime | None = None, misses_in_row: int = 0,
                 parent_id: int | None = None, step: int = 0) -> dict[str, Any]:
-    """A new promise as column values, for :meth:`PromiseRepository.make_many`."""
+    """A new promise as column values, for :meth:`PromiseRepository.make_many`.
+
+    It is due at the minute the desk states (``due_at`` rounded up to the minute): a
+    person told "by 10:30" must not get an apology at 10:29:20."""
     return {"workspace_id": workspace_id, "ticket_id": ticket_id, "kind": kind.value,
-            "owner_id": owner_id, "text": text, "made_at": now, "due_at": due_at,
+            "owner_id": owner_id, "text": text, "made_at": now, "due_at": stated_minute(due_at),
             "warn_at": warn_at, "status": PromiseStatus.PENDING.value,
             "misses_in_row": misses_in_row, "parent_id": parent_id, "attempts": 0, "step": step}
 
@@ -57,8 +61,8 @@ class PromiseRepository:
         row = promise_row(workspace_id, ticket_id, kind, due_at, now, **details)
         (promise_id,) = await insert_many(self.session, _promises, [row])
         return Promise(id=promise_id, workspace_id=workspace_id, ticket_id=ticket_id, kind=kind,
-                       due_at=due_at, made_at=now, owner_id=row["owner_id"], text=row["text"],
-                       misses_in_row=row["misses_in_row"], warn_at=row["warn_at"],
+                       due_at=row["due_at"], made_at=now, owner_id=row["owner_id"],
+                       text=row["text"], misses_in_row=row["misses_in_row"], warn_at=row["warn_at"],
                        step=row["step"])
 
     async def make_many(self, rows: list[dict[str, Any]]) -> list[int]:
@@ -212,13 +216,25 @@ class PromiseRepository:
             [{"_id": promise_id, "_left": left.total_seconds()}
              for promise_id, left in remaining.items()])
 
-    async def resume(self, promise_id: int, due_at: datetime,
-                     warn_at: datetime | None) -> None:
-        """Run a paused promise's clock again: due at ``due_at`` now."""
+    async def resume(self, resumed: dict[int, tuple[datetime, datetime | None]]) -> None:
+        """Run paused promises' clocks again (id: the new due time and heads-up time),
+        in one statement however many there are. Each is due at the minute the desk
+        states for its due time (rounded up)."""
+        if not resumed:
+            return
+        ids = list(resumed)
+        column = _promises.c
+        # A CASE per column keyed on the id: one UPDATE on SQLite and PostgreSQL alike,
+        # with each value bound through the column's own type (UTC on the way in).
+        due = case({promise_id: literal(stated_minute(due_at), column.due_at.type)
+                    for promise_id, (due_at, _) in resumed.items()}, value=column.id)
+        warn = case({promise_id: literal(warn_at, column.warn_at.type)
+                     for promise_id, (_, warn_at) in resumed.items()}, value=column.id)
         await self.session.execute(
-            update(PromiseRow)
-            .where(PromiseRow.id == promise_id, PromiseRow.status == PromiseStatus.PAUSED.value)
-            .values(status=PromiseStatus.PENDING.value, due_at=due_at, warn_at=warn_at,
+            update(_promises)
+            .where(among(column.id, ids, self.session.bind.dialect.name),
+                   column.status == PromiseStatus.PAUSED.value)
+            .values(status=PromiseStatus.PENDING.value, due_at=due, warn_at=warn,
                     paused_remaining=None))
 
     async def cancel(self, ticket_id: int, now: datetime, kinds: tuple[PromiseKind, ...] = ()) -> int:

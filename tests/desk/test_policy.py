@@ -11,7 +11,7 @@ from bot.clock import OffsetClock
 from bot.desk.policy import Desk
 from bot.settings import Settings, SettingsError
 
-SHIPPED = Path(__file__).resolve().parents[2] / "config"
+SHIPPED = Path(__file__).resolve().parents[2] / "bot" / "config"
 
 
 def _config(tmp_path: Path, *, replace: tuple[str, str]) -> Path:

@@ -587,3 +587,21 @@ def calendars(draw):
 @given(calendars())
 def test_prop_dict_round_trip(cal):
     assert BusinessCalendar.from_dict(json.loads(json.dumps(cal.to_dict()))) == cal
+
+
+def test_working_days_skip_weekends_and_holidays_and_keep_the_clock_time_across_dst():
+    # London, Friday 26 March 2027 10:15 GMT; Monday 29 March is a holiday and BST
+    # (UTC+1) begins on Sunday 28 March. One working day on is Tuesday 10:15 BST.
+    calendar = BusinessCalendar.from_spec("mon-fri", "09:00-17:00", "Europe/London",
+                                          holidays=[date(2027, 3, 29)])
+    friday = datetime(2027, 3, 26, 10, 15, tzinfo=timezone.utc)
+    assert calendar.later_at_same_time(friday, working_days=1) == \
+        datetime(2027, 3, 30, 9, 15, tzinfo=timezone.utc)
+    # A week on is the same weekday and time; at 08:00 (closed) it is the opening.
+    assert calendar.later_at_same_time(friday, days=7) == \
+        datetime(2027, 4, 2, 9, 15, tzinfo=timezone.utc)
+    early = datetime(2027, 3, 26, 8, 0, tzinfo=timezone.utc)
+    assert calendar.later_at_same_time(early, working_days=2) == \
+        datetime(2027, 3, 31, 8, 0, tzinfo=timezone.utc)  # 09:00 BST, the opening
+    assert calendar.is_in_hours(datetime(2027, 3, 31, 16, 0, tzinfo=timezone.utc))  # 17:00
+    assert not calendar.is_in_hours(datetime(2027, 3, 31, 16, 1, tzinfo=timezone.utc))

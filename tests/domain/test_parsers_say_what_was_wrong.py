@@ -15,9 +15,9 @@ from bot.domain.priority import Impact, Priority, Urgency, read_priority
 from bot.domain.sla import parse_duration
 from bot.domain.tickets import UnknownTicket, read_ticket_number
 from bot.domain.when import parse_when, split_when
-from bot.templates import Templates, config_dir
+from bot.templates import load_templates
 
-TEMPLATES = Templates.load(config_dir())
+TEMPLATES = load_templates()
 NOW = datetime(2030, 6, 3, 10, 0, tzinfo=timezone.utc)  # a Monday
 
 

@@ -74,15 +74,16 @@ async def test_the_night_dst_begins_in_london(sqlite_url):
 
 
 async def test_a_missed_follow_up_is_promised_again_in_business_time(sqlite_url):
-    # The agent's own "in 3 days" may be any time (Monday 16:55); the desk's new time is
-    # never sooner than the business time that promise ran for (8 hours), counted in
-    # business time again: Tuesday 16:55, not three wall-clock days later (Thursday).
+    # The agent's own "in a day" is a working day on, at the same time (Monday 16:55);
+    # the desk's new time is never sooner than the business time that promise ran for
+    # (8 hours), counted in business time again: Tuesday 16:55, not three wall-clock
+    # days later (Thursday).
     async with FlowDesk(sqlite_url, start=FRIDAY_1630 + timedelta(minutes=25)) as desk:
         await desk.staffed()
         await desk.dm("ann", "The printer on floor 2 is jammed")
         await desk.command("sam", "ticket priority 1 P2")  # updates every 4 business hours
         await desk.command("sam", "ticket claim 1")
-        await desk.command("sam", "ticket followup 1 3d")
+        await desk.command("sam", "ticket followup 1 1d")
         heard = await live(desk, datetime(2030, 6, 10, 16, 56, tzinfo=UTC), timedelta(hours=1))
         lapses = requester_heard(heard)
         assert lapses == [
@@ -96,7 +97,8 @@ async def test_heads_ups_before_a_follow_up_come_in_business_hours(sqlite_url):
     # heads-up comes at 75% of that (Monday 09:37:30), not on Sunday.
     async with FlowDesk(sqlite_url, start=FRIDAY_1630) as desk:
         await _p1_claimed_friday(desk)
-        await desk.command("sam", "ticket followup 1 65h30m")  # Monday 10:00
+        # 1h30 of business time: half an hour on Friday, an hour on Monday morning.
+        await desk.command("sam", "ticket followup 1 1h30m")  # Monday 10:00
         heard = await live(desk, datetime(2030, 6, 10, 9, 40, tzinfo=UTC), timedelta(hours=1))
         warnings = [(when, s.text) for when, s in heard if s.text.startswith("Heads-up")]
         assert warnings and all(DEFAULT.is_open(when - timedelta(seconds=1))

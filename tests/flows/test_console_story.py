@@ -100,3 +100,28 @@ async def test_the_whole_story_in_the_console_with_a_triage_channel(sqlite_url):
                          + STORY)
     assert "[triage · ticket #1] Help Desk:" in printed
     assert_in_order(printed, KEY_LINES)
+
+
+async def test_an_admin_names_console_people_by_name_and_the_answer_is_true(sqlite_url):
+    # "/helpdesk agents add Sam" used to record a stranger with the id "Sam": the admin
+    # read "Done" (and then "already an agent") while Sam, switched to, could not claim.
+    out = await play_console(sqlite_url, """\
+/as admin
+/helpdesk agents add Sam
+/helpdesk agents add @Sam
+/as requester Ann
+My VPN keeps dropping
+/as requester Sam
+/ticket claim 1
+/as admin
+/helpdesk leads add Kim, Lee
+/ticket assign 1 Sam
+/helpdesk show
+""", start=MONDAY)
+    assert "Done: Sam can now work the desk as an agent." in out
+    assert "Sam is already an agent, so nothing changed." in out
+    assert "claiming tickets is for agents" not in out
+    assert "You now own #1" in out
+    assert "Done: Kim, Lee can now work the desk as leads." in out
+    assert "Sam now owns #1." in out  # the person /as named, not a stranger called Sam
+    assert "• Agents: Sam\n" in out and "• Leads: Kim, Lee\n" in out

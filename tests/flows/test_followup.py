@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.domain.promises import PromiseKind
-from tests.flows.story import FlowDesk
+from tests.flows.story import MONDAY, FlowDesk
 
 
 async def test_moving_a_follow_up_later_tells_the_requester_it_moved(sqlite_url):
@@ -64,3 +64,84 @@ async def test_a_follow_up_on_a_resolved_ticket_is_refused(sqlite_url):
             "promise. Reopen it first if it needs more work.")
         assert desk.requester_said(mark) == []
         assert [p for p in await desk.open_promises(1) if p.kind is PromiseKind.FOLLOW_UP] == []
+
+
+async def test_a_follow_up_in_the_same_stated_minute_is_no_move(sqlite_url):
+    # "5m" at 10:00:20 is 10:05:20 and at 10:00:30 is 10:05:30: both are said as 10:06,
+    # so the second is the same time, not a move "from 10:06 to 10:06".
+    async with FlowDesk(sqlite_url) as desk:
+        await desk.claimed()
+        await desk.advance(timedelta(seconds=20))
+        await desk.command("sam", "ticket followup 1 5m")
+        await desk.advance(timedelta(seconds=10))
+        await desk.command("sam", "ticket followup 1 5m")
+        assert desk.requester_thread(1)[-1].text == (
+            "Sam will update you on #1 by today at 10:06 UTC.")
+        [follow_up] = [p for p in await desk.open_promises(1)
+                       if p.kind is PromiseKind.FOLLOW_UP]
+        assert follow_up.due_at == MONDAY + timedelta(minutes=6)
+        [stated] = [e for e in await desk.timeline(1) if e.kind == "promise"][-1:]
+        assert "moved_from" not in stated.data
+
+
+# -- how an agent's time is read --------------------------------------------------------
+# The default desk is open Mon-Fri 09:00-17:00 UTC.
+
+async def test_a_span_given_near_closing_counts_in_the_desks_open_hours(sqlite_url):
+    # "2h" at 16:30 on Monday: half an hour today, an hour and a half tomorrow morning.
+    async with FlowDesk(sqlite_url, start=MONDAY.replace(hour=16, minute=30)) as desk:
+        await desk.claimed()
+        await desk.command("sam", "ticket followup 1 2h checking the VPN logs")
+        assert desk.requester_thread(1)[-1].text.startswith(
+            "Sam will update you on #1 by tomorrow at 10:30 UTC.")
+        assert desk.private_to("sam")[-1].text.endswith(
+            "2h counts in the desk's open hours, Mon-Fri 09:00-17:00 (UTC), so that's "
+            "tomorrow at 10:30 UTC.")
+        [follow_up] = [p for p in await desk.open_promises(1) if p.kind is PromiseKind.FOLLOW_UP]
+        assert follow_up.due_at == MONDAY + timedelta(days=1, minutes=30)
+        assert follow_up.text == "checking the VPN logs"
+
+
+async def test_in_two_hours_reads_as_a_span_too(sqlite_url):
+    async with FlowDesk(sqlite_url, start=MONDAY.replace(hour=16, minute=30)) as desk:
+        await desk.claimed()
+        await desk.command("sam", "ticket followup 1 in 2 hours")
+        [follow_up] = [p for p in await desk.open_promises(1) if p.kind is PromiseKind.FOLLOW_UP]
+        assert follow_up.due_at == MONDAY + timedelta(days=1, minutes=30)
+        assert "in 2 hours counts in the desk's open hours" in desk.private_to("sam")[-1].text
+
+
+async def test_days_are_working_days_at_the_same_time(sqlite_url):
+    # "2d" on Friday 11:00 is Tuesday 11:00, not Sunday.
+    async with FlowDesk(sqlite_url, start=MONDAY + timedelta(days=4, hours=1)) as desk:
+        await desk.claimed()
+        await desk.command("sam", "ticket followup 1 2d")
+        [follow_up] = [p for p in await desk.open_promises(1) if p.kind is PromiseKind.FOLLOW_UP]
+        assert follow_up.due_at == MONDAY + timedelta(days=8, hours=1)
+        assert "so that's Tuesday at 11:00 UTC" in desk.private_to("sam")[-1].text
+
+
+async def test_a_span_inside_open_hours_is_just_the_time(sqlite_url):
+    async with FlowDesk(sqlite_url) as desk:
+        await desk.claimed()
+        await desk.command("sam", "ticket followup 1 2h")
+        assert desk.private_to("sam")[-1].text == (
+            "Noted: you'll update Ann on #1 by today at 12:00 UTC. If you can't, I'll tell "
+            "them myself and give a new time.")
+
+
+async def test_a_clock_time_outside_open_hours_is_kept_and_the_agent_told(sqlite_url):
+    async with FlowDesk(sqlite_url, start=MONDAY.replace(hour=16, minute=30)) as desk:
+        await desk.claimed()
+        await desk.command("sam", "ticket followup 1 19:00 after the maintenance window")
+        assert desk.requester_thread(1)[-1].text.startswith(
+            "Sam will update you on #1 by today at 19:00 UTC.")
+        assert desk.private_to("sam")[-1].text.endswith(
+            "That's outside the desk's open hours, Mon-Fri 09:00-17:00 (UTC). I've kept it "
+            "since it's your time; if you won't be around then, give a time within them.")
+        [follow_up] = [p for p in await desk.open_promises(1) if p.kind is PromiseKind.FOLLOW_UP]
+        assert follow_up.due_at == MONDAY.replace(hour=19)
+        assert follow_up.warn_at is None or follow_up.warn_at <= follow_up.due_at
+        # Closing time itself is within the hours: "by 17:00" needs no remark.
+        await desk.command("sam", "ticket followup 1 17:00")
+        assert "outside the desk's open hours" not in desk.private_to("sam")[-1].text

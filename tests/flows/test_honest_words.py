@@ -329,8 +329,8 @@ def test_hours_of_several_runs_read_as_a_list():
     from datetime import time
     from bot.desk.features.admin import describe_hours
     from bot.domain.calendar import BusinessCalendar
-    from bot.templates import Templates, config_dir
-    templates = Templates.load(config_dir())
+    from bot.templates import load_templates
+    templates = load_templates()
     day = (time(9), time(17))
     calendar = BusinessCalendar(hours=(day, day, day, day, (time(9), time(13)), None, None),
                                 timezone="Europe/London", holidays=frozenset())

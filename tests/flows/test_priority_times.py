@@ -62,3 +62,21 @@ async def test_a_resolution_target_already_passed_is_not_missed_the_moment_it_is
         await desk.advance(timedelta(minutes=1))
         told = desk.requester_said(mark)
         assert not [t for t in told if "longer than we aimed" in t], told
+
+
+async def test_a_new_target_in_the_same_stated_minute_is_no_news(sqlite_url):
+    # Opened at 10:00:20, the P3 first reply is due 10:00:20 tomorrow and was said (and
+    # recorded) as 10:01. A P2 with the same 8-hour first reply targets 10:00:20 too:
+    # earlier than the recorded minute, but the same minute Ann read, so she is not told
+    # "sooner: by tomorrow at 10:01".
+    async with FlowDesk(sqlite_url) as desk:
+        await desk.staffed()
+        await desk.command("boss", "helpdesk sla P2 first=8h update=8h resolve=48h")
+        await desk.advance(timedelta(seconds=20))
+        await desk.dm("ann", "VPN down")
+        [given] = await _due(desk, PromiseKind.FIRST_RESPONSE)
+        assert given == MONDAY + timedelta(days=1, minutes=1)
+        mark = len(desk.adapter.sent)
+        await desk.command("sam", "ticket priority 1 P2")
+        assert await _due(desk, PromiseKind.FIRST_RESPONSE) == [given]
+        assert desk.requester_said(mark) == []

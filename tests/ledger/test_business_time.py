@@ -20,6 +20,8 @@ from bot.domain.calendar import BusinessCalendar
 from bot.domain.priority import Priority
 from bot.domain.promises import DESK_OWES, Promise, warn_time
 from bot.domain.sla import SlaPolicy, SlaTarget
+from bot.domain.timefmt import stated_minute
+from bot.domain.when import span_end
 from bot.ledger.plans import CoverInputs, plan_cover
 from tests.domain.test_calendar import PROPS, scenarios
 from tests.ledger.test_plans import ALEX, ANN, LEE, POLICY, WORKSPACE, ticket
@@ -86,3 +88,22 @@ def test_a_heads_up_for_any_time_an_agent_chose_is_in_business_hours_and_before_
     else:
         assert start <= warn <= due
         assert in_business_time(calendar, warn)
+
+
+@PROPS
+@given(scenarios(), st.one_of(
+    spans, st.integers(1, 10).map(lambda n: timedelta(days=n)),
+    st.integers(1, 3).map(lambda n: timedelta(weeks=n))))
+def test_a_span_an_agent_gives_ends_in_business_time_as_it_is_stated(scenario, span):
+    # "2h", "3d", "1w" from any moment: the follow-up falls in open hours (or exactly at
+    # an opening or a closing), after now, and so does the minute it is stated and
+    # recorded at; business time is never less than the span unless days are counted.
+    calendar, start = scenario
+    end = span_end(start, span, calendar)
+    assert end > start or (end == start and calendar.is_open(start))
+    assert in_business_time(calendar, end)
+    assert in_business_time(calendar, stated_minute(end))
+    if span % timedelta(days=1):
+        assert calendar.business_time_between(start, end) == span
+    elif span % timedelta(weeks=1):
+        assert (end - start) >= span - timedelta(hours=2)  # working days: never sooner

@@ -53,7 +53,8 @@ def test_a_missed_follow_up_gives_an_update_a_reminder_and_a_new_time():
     [reminder] = plan.notices
     assert reminder.person == ALEX and reminder.kind == "lapse.owner_reminders"
     assert plan.next_promise.kind is PromiseKind.FOLLOW_UP
-    assert plan.next_promise.due_at == MONDAY_10 + timedelta(days=1, seconds=1)
+    # (Covered at 10:00:01, so due a second after 10:00 tomorrow: stated as 10:01.)
+    assert plan.next_promise.due_at == MONDAY_10 + timedelta(days=1, minutes=1)
     assert plan.next_promise.misses_in_row == 1 and plan.status is None
     # The new follow-up replaces any open update: one cadence per ticket.
     assert plan.cancel == (PromiseKind.STATUS_UPDATE, PromiseKind.FOLLOW_UP)

@@ -19,9 +19,10 @@ from tests.ledger.test_ledger_batch import many_followups, updates_to
 from tests.support.harness import DeskHarness
 
 AHEAD = timedelta(seconds=30)
-# many_followups promises each follow-up 5 minutes after its claim; this is a little
-# before: inside the prepare window, past the owner's warning (at 75%).
-ALMOST_DUE = timedelta(minutes=4, seconds=45)
+# many_followups promises each follow-up 5 minutes after its claim just after 10:00,
+# stated (and due) at 10:06; this is a little before: inside the prepare window, past
+# the owner's warning (at 75%).
+ALMOST_DUE = timedelta(minutes=5, seconds=45)
 PAST_DUE = timedelta(seconds=30)
 
 

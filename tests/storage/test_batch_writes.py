@@ -4,7 +4,7 @@ later read in the same unit of work, and nothing left behind by a rollback."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import event, select
@@ -16,7 +16,7 @@ from bot.storage.batch import insert_many
 from bot.storage.outbox_repository import NewPost
 from bot.storage.promise_repository import promise_row
 from bot.storage.ticket_repository import event_row
-from bot.storage.tables import OutboxRow, TicketEventRow
+from bot.storage.tables import OutboxRow, PromiseRow, TicketEventRow
 from bot.storage.uow import Database
 from tests.support.harness import reset_schema
 
@@ -107,3 +107,42 @@ async def test_a_rolled_back_batch_leaves_nothing(db):
 
 def _message(text: str) -> OutboundMessage:
     return OutboundMessage(channel_id="C1", text=text)
+
+
+async def test_paused_promises_resume_in_one_statement_each_at_its_own_time(db):
+    # Resuming the desk's clock after a wait on the requester: every paused promise of
+    # the ticket is due again at its own (stated, whole-minute) time, with its own
+    # heads-up or none, in one UPDATE (not one per promise), on SQLite and PostgreSQL.
+    ws, ticket = await a_ticket(db)
+    kinds = (PromiseKind.FIRST_RESPONSE, PromiseKind.RESOLUTION, PromiseKind.FOLLOW_UP)
+    async with db.unit_of_work() as uow:
+        ids = [(await uow.promises.make(ws.id, ticket.id, kind, NOW + timedelta(hours=1), NOW)).id
+               for kind in kinds]
+        other = (await uow.promises.make(ws.id, ticket.id, PromiseKind.STATUS_UPDATE,
+                                         NOW + timedelta(hours=1), NOW)).id
+        await uow.promises.pause({i: timedelta(minutes=30) for i in ids})
+    later = NOW + timedelta(days=1)
+    new = {ids[0]: (later + timedelta(minutes=10, seconds=20), later + timedelta(minutes=5)),
+           ids[1]: (later + timedelta(hours=3), None),
+           ids[2]: (later + timedelta(minutes=45), later + timedelta(minutes=30))}
+    updates: list[tuple[str, bool]] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("UPDATE"):
+            updates.append((statement, executemany))
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", count)
+    async with db.unit_of_work() as uow:
+        await uow.promises.resume(new)
+    event.remove(db.engine.sync_engine, "before_cursor_execute", count)
+    assert len(updates) == 1 and updates[0][1] is False, updates
+
+    async with db.unit_of_work() as uow:
+        rows = {row.id: row for row in (await uow.session.execute(select(PromiseRow))).scalars()}
+    assert [(rows[i].status, rows[i].due_at, rows[i].warn_at, rows[i].paused_remaining)
+            for i in ids] == [
+        ("pending", later + timedelta(minutes=11), later + timedelta(minutes=5), None),
+        ("pending", later + timedelta(hours=3), None, None),
+        ("pending", later + timedelta(minutes=45), later + timedelta(minutes=30), None)]
+    # A promise that was not paused is left as it was.
+    assert (rows[other].status, rows[other].due_at) == ("pending", NOW + timedelta(hours=1))

@@ -6,7 +6,7 @@ Time is an OffsetClock: ``advance`` lets hours pass at once without freezing asy
 from __future__ import annotations
 
 import itertools
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from bot.core import (
     Actor, ButtonPressed, CommandInvoked, IncomingMessage, ReactionAdded,
@@ -25,6 +25,13 @@ from bot.storage.uow import Database
 from tests.support.recording import RecordingAdapter
 
 WORKSPACE = "T-test"
+
+
+def stated(moment: datetime) -> datetime:
+    """The minute a person is told for ``moment`` (worked out here, not by the code under
+    test): rounded up to the whole minute. A promise is due at the minute it states."""
+    whole = moment.replace(second=0, microsecond=0)
+    return whole if whole == moment else whole + timedelta(minutes=1)
 
 
 async def reset_schema(db: Database) -> None:

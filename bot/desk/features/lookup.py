@@ -118,11 +118,13 @@ async def resume_desk_clock(ctx: Context, ticket: Ticket) -> None:
     (with a heads-up at the SLA's share of that)."""
     assert ctx.policy is not None
     calendar, share = ctx.policy.calendar, ctx.policy.sla.warn_at
+    resumed = {}
     for promise in await ctx.uow.promises.paused_for_ticket(ticket.id):
         span = promise.paused_remaining or timedelta(0)
         # With nothing left it falls due at the next opening, and gives no heads-up.
-        await ctx.uow.promises.resume(promise.id, calendar.add_business_time(ctx.now, span),
-                                      warn_time_for_span(ctx.now, span, share, calendar))
+        resumed[promise.id] = (calendar.add_business_time(ctx.now, span),
+                               warn_time_for_span(ctx.now, span, share, calendar))
+    await ctx.uow.promises.resume(resumed)
 
 
 def when_for(ctx: Context, moment, person=None) -> str:

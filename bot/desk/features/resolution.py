@@ -7,10 +7,7 @@ a close at a time announced in advance (both covered by the ledger sweeper).
 
 from __future__ import annotations
 
-import tomllib
 from datetime import timedelta
-from functools import lru_cache
-from pathlib import Path
 
 from bot.core import Button
 from bot.domain.people import Role
@@ -25,7 +22,6 @@ from bot.desk.features.lookup import (
     change_status, load_ticket, load_visible_ticket, split_number, ticket_of_button, when_for,
 )
 from bot.desk.features.working import start_update_cadence
-from bot.templates import config_dir
 
 COMMENT_WINDOW = timedelta(days=2)
 
@@ -214,22 +210,11 @@ def bonus_tip(ticket: Ticket, ctx: Context) -> str | None:
     if ticket.priority is Priority.P1 or ticket.in_a_hurry:
         return None
     words = f"{ticket.subject} {ticket.first_message}".lower()
-    tips = _tips(str(config_dir(ctx.desk.settings.config_dir)))
+    tips = ctx.desk.tips
     for keywords, text in tips:
         if keywords and any(k in words for k in keywords):
             return text
     return next((text for keywords, text in tips if not keywords), None)
-
-
-@lru_cache(maxsize=4)
-def _tips(directory: str) -> tuple[tuple[tuple[str, ...], str], ...]:
-    path = Path(directory) / "tips.toml"
-    if not path.is_file():
-        return ()
-    with path.open("rb") as handle:
-        data = tomllib.load(handle)
-    return tuple((tuple(k.lower() for k in tip.get("keywords", ())), tip["text"])
-                 for tip in data.get("tip", ()))
 
 
 def register(router) -> None:

@@ -10,7 +10,7 @@ from bot.domain.errors import Unreadable
 from bot.domain.priority import PriorityDecision, read_priority
 from bot.domain.promises import PromiseKind
 from bot.domain.tickets import ACTIVE_STATUSES, Ticket, TicketAction
-from bot.domain.timefmt import format_when
+from bot.domain.timefmt import format_when, stated_minute
 from bot.desk.cards import queue_card
 from bot.desk.context import BadInput, Context
 from bot.desk.notify import admins_of, to_agents, to_person, to_requester
@@ -88,7 +88,9 @@ async def _retarget(ctx: Context, ticket: Ticket) -> datetime | None:
             continue
         else:
             continue
-        if not now < target.due_at < promise.due_at:
+        # Compared as the minutes people read: a target in the same minute as the
+        # stated time is not "sooner", and saying so would announce a move of nothing.
+        if not now < target.due_at or not stated_minute(target.due_at) < promise.due_at:
             continue  # not sooner, or already past: the stated time stands
         await ctx.uow.promises.cancel(ticket.id, now, (promise.kind,))
         await ctx.uow.promises.make(ctx.workspace.id, ticket.id, promise.kind, target.due_at,

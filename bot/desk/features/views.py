@@ -83,6 +83,8 @@ def _what(ctx: Context, entry, who: str, tz: str, is_agent: bool) -> str:
         pass
     elif entry.kind == "escalated" and not is_agent:
         pass  # the reason is for the staff
+    elif entry.kind == "no_lead" and data.get("automatic"):
+        key, fields["detail"] = "view.kind_no_lead_automatic", detail
     elif detail:
         key, fields["detail"] = f"view.kind_{entry.kind}_detail", detail
     return ctx.t(key, **fields)

@@ -11,10 +11,12 @@ from bot.domain.people import Person, Role
 from bot.domain.promises import Promise, PromiseKind, warn_time
 from bot.domain.tickets import Ticket, TicketAction, TicketStatus
 from bot.domain.sla import Deadline
-from bot.domain.when import split_when
+from bot.domain.timefmt import stated_minute
+from bot.domain.when import When, read_when
 from bot.desk.cards import queue_card
 from bot.desk.context import BadInput, Context
 from bot.desk.notify import to_person, to_requester
+from bot.desk.features.admin import describe_hours
 from bot.desk.people_refs import person_refs
 from bot.desk.quoting import defang, excerpt
 from bot.desk.features.lookup import change_status, load_ticket, split_number, when_for
@@ -54,7 +56,8 @@ def resolution_target(ctx: Context, ticket: Ticket) -> Deadline | None:
     assert ctx.policy is not None
     target = ctx.policy.sla.resolution_deadline(ticket.priority, ticket.created_at,
                                                 ctx.policy.calendar)
-    return target if target.due_at > ctx.now else None
+    # Judged on the minute it would be stated, as the promise is recorded.
+    return target if stated_minute(target.due_at) > ctx.now else None
 
 
 async def _hand_over(ctx: Context, ticket: Ticket, owner: Person) -> None:
@@ -183,7 +186,10 @@ async def followup(ctx: Context) -> None:
     if not ticket.status.is_active:
         raise DomainError("work.followup_inactive", ref=ticket.ref,
                           status=ticket.status.agent_label)
-    due, words = _split_when(ctx, rest)
+    when, words = _read_when(ctx, rest)
+    # The minute the agent and the requester are told, and the one recorded: whether
+    # the time moved is judged on it (10:29:40 against a stated 10:30 is no move).
+    due = stated_minute(when.at)
     if ticket.owner_id is None:
         ticket = await give_ownership(ctx, ticket, ctx.person)
     replaced = (PromiseKind.STATUS_UPDATE, PromiseKind.FOLLOW_UP)
@@ -211,6 +217,7 @@ async def followup(ctx: Context) -> None:
                      due=when_for(ctx, due, requester))
         answer = ctx.t("work.followup_agent", requester=requester.name, ref=ticket.ref,
                        due=when_for(ctx, due))
+    answer += _how_the_time_was_read(ctx, when, due)
     if words:
         # The agent's own words, relayed as written on a line of their own.
         said += "\n" + ctx.t("work.reply", agent=ctx.person.name, text=defang(excerpt(words)))
@@ -220,14 +227,37 @@ async def followup(ctx: Context) -> None:
     ctx.handled = True
 
 
-def _split_when(ctx: Context, rest: str):
-    """The time the leading words name, and the rest (``bot.domain.when.split_when``)."""
+def _how_the_time_was_read(ctx: Context, when: When, due) -> str:
+    """What the agent is told, after the confirmation, about how their time was read.
+
+    A span counts in the desk's hours, which a person at 17:30 asking for "2h" may not
+    expect: when that gives another time than the clock would, the agent is told. A
+    clock time outside the desk's hours is the agent's own word and is kept (they may
+    well work then; refusing it would only make them pick a time they don't mean), but
+    they are told it is outside the hours, so it is a choice and not a slip."""
+    assert ctx.policy is not None
+    calendar = ctx.policy.calendar
+    if when.span is not None:
+        if when.at == ctx.now + when.span:
+            return ""
+        return " " + ctx.t("work.followup_business_time", span=when.written,
+                           hours=describe_hours(calendar, ctx.policy.templates),
+                           due=when_for(ctx, due))
+    if calendar.is_in_hours(due):
+        return ""
+    return " " + ctx.t("work.followup_outside_hours",
+                       hours=describe_hours(calendar, ctx.policy.templates))
+
+
+def _read_when(ctx: Context, rest: str):
+    """The time the leading words name, and the rest (``bot.domain.when.read_when``:
+    a span counts in the desk's hours)."""
     assert ctx.person is not None and ctx.policy is not None
     if not rest.split():
         raise BadInput("input.need_time", "usage.ticket_followup")
     tz = ctx.person.tz or ctx.policy.calendar.timezone
     try:
-        return split_when(rest, ctx.now, tz)
+        return read_when(rest, ctx.now, tz, ctx.policy.calendar)
     except Unreadable as error:
         raise BadInput.unreadable(error, "usage.ticket_followup") from None
 

@@ -22,7 +22,7 @@ from bot.core import (
     Actor, ButtonPressed, CommandInvoked, Delivery, EventSink, IncomingMessage, OutboundMessage,
 )
 from bot.platforms.console.render import (
-    HELP, Persona, clean, moment_label, parse_wait, render,
+    HELP, Persona, clean, moment_label, name_people, parse_wait, render,
 )
 from bot.clock import OffsetClock
 
@@ -158,7 +158,8 @@ class ConsoleAdapter:
                 if word == "helpdesk":
                     self._agents.clear()  # an admin may have removed one
                 await self._dispatch(CommandInvoked(
-                    **self._common(self._dm()), name=word, text=rest, is_direct=True))
+                    **self._common(self._dm()), name=word, text=name_people(word, rest),
+                    is_direct=True))
             else:
                 await self._write(f"(console) I don't know /{word}. Type /help for the list.")
         else:

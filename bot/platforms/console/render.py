@@ -16,6 +16,7 @@ HELP = """Help desk console: you are talking to the desk as if in Slack or Disco
   /ticket help                 the desk's commands (/ticket ..., /helpdesk ...)
   /press <label> [| text]      press a button the bot showed you (text fills its form)
   /as requester|agent|admin [name]   switch persona (agents are added to the desk)
+                               (commands name people by name: /helpdesk leads add Kim)
   /wait <duration>             let time pass (90s, 45m, 2h, 3d) so scheduled messages arrive
   /help                        this list     /quit   leave"""
 
@@ -54,6 +55,40 @@ class Persona:
         """``Sam, an agent``."""
         article = "an" if self.kind[0] in "aeiou" else "a"
         return f"{self.name}, {article} {self.kind}"
+
+
+# The desk's commands whose arguments after the first ``skip`` words are people, as
+# Discord's typed user options are (bot/platforms/discord/commands.py).
+_PEOPLE_ARGS = {("helpdesk", "agents"): 1, ("helpdesk", "leads"): 1, ("ticket", "assign"): 1}
+
+
+def name_people(command: str, text: str) -> str:
+    """``text`` of ``/<command>`` with the people it names by name written as mentions
+    (``<@id|Name>``), the way Slack and Discord hand them to the desk: in the console a
+    person is known by name, and ``/as agent Sam`` acts as exactly the person
+    ``/helpdesk agents add Sam`` names. Several people are separated by spaces or
+    commas (``/ticket assign`` takes one, whose name may hold spaces); ``@`` before a
+    name is optional, and a word that is no name is left for the desk to answer."""
+    sub, _, rest = text.partition(" ")
+    skip = _PEOPLE_ARGS.get((command, sub.lower()))
+    if skip is None:
+        return text
+    words = rest.split(None, skip)
+    if len(words) <= skip:
+        return text
+    fixed, people = words[:skip], words[skip]
+    if command == "ticket":
+        names = [people.strip()]
+    else:
+        names = [n for n in re.split(r"[,\s]+", people) if n]
+    mentioned = []
+    for name in names:
+        bare = name[1:] if name.startswith("@") else name
+        if _NAME.fullmatch(bare):
+            person = Persona("requester", bare)
+            name = f"<@{person.user_id}|{bare}>"
+        mentioned.append(name)
+    return " ".join([sub, *fixed, " ".join(mentioned)])
 
 
 # Outbound text names people and channels as <@id> and <#id> (optionally <@id|name>), as

@@ -51,7 +51,7 @@ from bot.platforms.discord.ui import (
     parse_modal_id,
 )
 from bot.settings import Settings, SettingsError
-from bot.templates import Templates, config_dir
+from bot.templates import Templates, load_templates
 
 logger = logging.getLogger(__name__)
 
@@ -151,7 +151,7 @@ class DiscordAdapter:
             raise SettingsError("DISCORD_BOT_TOKEN is not set.")
         self.settings = settings
         # Discord's own words (thread names, command descriptions) in the desk's wording.
-        self.templates = templates or Templates.load(config_dir(settings.config_dir))
+        self.templates = templates or load_templates(settings.config_dir)
         if max_concurrent_events is None:
             sqlite = settings.async_database_url.startswith("sqlite")
             max_concurrent_events = 2 if sqlite else 16

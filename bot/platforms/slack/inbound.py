@@ -49,7 +49,7 @@ _WRITTEN = {None, "file_share", "thread_broadcast", "me_message", "bot_message"}
 # not in is left alone: inviting the bot fixes that, and admins name channels so.)
 _DM_NAMES = ("directmessage",)
 
-# What the app subscribes to (config/slack-manifest.yaml lists the same).
+# What the app subscribes to (bot/config/slack-manifest.yaml lists the same).
 EVENTS = ("message", "app_mention", "reaction_added", "app_home_opened")
 COMMANDS = ("/ticket", "/helpdesk")
 

@@ -19,7 +19,7 @@ from bot.platforms.probing import reason
 from bot.platforms.slack.adapter import api_base_url
 from bot.settings import Settings
 
-# The bot scopes of config/slack-manifest.yaml: what the adapter calls needs all of them
+# The bot scopes of bot/config/slack-manifest.yaml: what the adapter calls needs all of them
 # (tests/test_check_online.py holds the two lists together).
 REQUIRED_SCOPES = (
     "app_mentions:read", "channels:history", "groups:history", "im:history", "chat:write",
@@ -69,7 +69,8 @@ async def _bot_token(settings: Settings, base: str,
     if missing:
         return "refused", (f"SLACK_BOT_TOKEN ({who}) lacks scopes the desk needs: "
                            f"{', '.join(missing)}; add them under OAuth & Permissions (they "
-                           "are all in config/slack-manifest.yaml) and reinstall the app")
+                           "are all in the app manifest, slack-manifest.yaml, which `helpdesk-bot "
+                           "init` writes) and reinstall the app")
     return "ok", f"Slack accepts SLACK_BOT_TOKEN: {who}, with every scope the desk needs"
 
 

@@ -16,7 +16,7 @@ from bot.platforms.discord.commands import (
     ticket_choice_name,
 )
 from bot.platforms.discord.ui import FormBook, modal_values, parse_modal_id
-from bot.templates import Templates, config_dir
+from bot.templates import load_templates
 from tests.support.discord import schema
 
 
@@ -47,7 +47,7 @@ def test_modal_answers_are_read_from_rows_or_labels():
     assert parse_modal_id("other:1") is None
 
 
-TEMPLATES = Templates.load(config_dir())
+TEMPLATES = load_templates()
 
 
 def _desk_router():

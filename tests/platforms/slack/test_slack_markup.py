@@ -152,7 +152,7 @@ def test_the_manifest_subscribes_to_everything_the_adapter_listens_for():
     from pathlib import Path
 
     from bot.platforms.slack.inbound import COMMANDS, EVENTS
-    manifest = Path(__file__).parents[3] / "config" / "slack-manifest.yaml"
+    manifest = Path(__file__).parents[3] / "bot" / "config" / "slack-manifest.yaml"
     lines = [line.split("#")[0].strip() for line in manifest.read_text().splitlines()]
     for command in COMMANDS:
         assert f"- command: {command}" in lines

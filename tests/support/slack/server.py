@@ -32,7 +32,7 @@ BOT_USER = "UBOT"
 BOT_ID = "BBOT"
 BOT_TOKEN = "xoxb-fake-bot-token"
 APP_TOKEN = "xapp-fake-app-token"
-# The bot scopes of config/slack-manifest.yaml: what an app installed from it holds.
+# The bot scopes of bot/config/slack-manifest.yaml: what an app installed from it holds.
 MANIFEST_SCOPES = (
     "app_mentions:read", "channels:history", "groups:history", "im:history", "chat:write",
     "chat:write.public", "commands", "im:write", "reactions:read", "users:read",
