@@ -89,6 +89,10 @@ MIX = (("dm_new", 0.15), ("command_new", 0.03), ("requester_writes", 0.24),
 WORDS = ("vpn printer laptop password outlook teams wifi monitor badge keyboard drive "
          "license update crash slow login screen sound camera phone calendar folder "
          "share access reset error again since morning please help cannot").split()
+# Past this many open tickets in a workspace, a new ticket gives way to a resolve: the
+# queue stays steady, so each day's traffic (and its lapses) is like the day before and
+# the pruned window can be compared across the run.
+OPEN_TARGET = 60
 WINDOW_SHARE = 0.05  # the start and the end windows: the first and the last 5% of events
 BOUND_FACTOR = 1.25
 
@@ -174,6 +178,8 @@ class Driver:
         agent = f"agent{self.random.randrange(AGENTS)}"
         if kind == "redelivery" and self.recent:
             return kind, self.random.choice(self.recent)
+        if kind in ("dm_new", "command_new") and len(ws.open) > OPEN_TARGET:
+            kind = "resolve"
         if kind in ("claim", "reply", "note", "resolve") and not ws.open:
             kind = "chatter"  # nothing to work on in this workspace just now
         if kind == "claim" and not ws.unowned:
@@ -228,8 +234,9 @@ class Driver:
         return event
 
 
-def table_sizes(path: Path) -> dict[str, int]:
-    """Bytes per table, its indexes included (SQLite's dbstat), plus the free pages."""
+def table_sizes(path: Path, stale_before: str) -> dict[str, int]:
+    """Bytes per table, its indexes included (SQLite's dbstat), the free pages, and row
+    counts (``stale_before``: SQLite's text for the time retention should have reached)."""
     connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
         owner = dict(connection.execute("SELECT name, tbl_name FROM sqlite_master"))
@@ -241,10 +248,17 @@ def table_sizes(path: Path) -> dict[str, int]:
         sizes["(free)"] = connection.execute("PRAGMA freelist_count").fetchone()[0] * page
         for name, query in (
                 ("(outbox rows)", "SELECT count(*) FROM outbox"),
+                # Finished, not a cover, and older than the retention by more than two runs'
+                # interval: what retention should have removed already (must stay 0).
+                ("(overdue)", "SELECT count(*) FROM outbox o WHERE o.status IN ('sent', "
+                 "'superseded') AND coalesce(o.sent_at, o.created_at) < ? AND NOT EXISTS "
+                 "(SELECT 1 FROM promises p WHERE p.cover_outbox_id = o.id)"),
+                ("(overdue ids)", "SELECT count(*) FROM processed_events WHERE received_at < ?"),
                 ("(cover rows)", "SELECT count(*) FROM promises WHERE cover_outbox_id IS NOT NULL"),
                 ("(event ids)", "SELECT count(*) FROM processed_events"),
                 ("(tickets)", "SELECT count(*) FROM tickets")):
-            sizes[name] = connection.execute(query).fetchone()[0]
+            sizes[name] = connection.execute(query, (stale_before,) if "?" in query else ()
+                                             ).fetchone()[0]
         return sizes
     finally:
         connection.close()
@@ -263,11 +277,13 @@ MiB = 2 ** 20
 SLACK_MB = 1.0
 
 
-def sample_of(path: Path, n: int, day: float, elapsed: float) -> dict[str, Any]:
+def sample_of(path: Path, n: int, day: float, elapsed: float,
+              stale_before: datetime) -> dict[str, Any]:
     """Where the bytes are: the kept records (tickets, timelines, promises, and the
     outbox rows that covered a lapse, which retention keeps for the report) and the
     pruned window (the other outbox rows and the event ids)."""
-    sizes = table_sizes(path)
+    sizes = table_sizes(path, stale_before.astimezone(timezone.utc).replace(tzinfo=None)
+                        .strftime("%Y-%m-%d %H:%M:%S.%f"))
     main, wal = file_sizes(path)
     outbox_mb = sizes.get("outbox", 0) / MiB
     covers_mb = outbox_mb * sizes["(cover rows)"] / max(1, sizes["(outbox rows)"])
@@ -277,6 +293,7 @@ def sample_of(path: Path, n: int, day: float, elapsed: float) -> dict[str, Any]:
             "free_mb": sizes["(free)"] / MiB,
             "outbox_rows": sizes["(outbox rows)"], "cover_rows": sizes["(cover rows)"],
             "event_ids": sizes["(event ids)"], "tickets": sizes["(tickets)"],
+            "overdue_rows": sizes["(overdue)"] + sizes["(overdue ids)"],
             "elapsed_s": elapsed}
 
 
@@ -341,14 +358,17 @@ async def soak(args) -> dict[str, Any]:
                              "vacuumed_pages": pruned.vacuumed_pages})
         if n % sample_every == 0 or n == args.events:
             sample = sample_of(path, n, (clock.now() - START).total_seconds() / 86400,
-                               time.perf_counter() - started)
+                               time.perf_counter() - started,
+                               clock.now() - timedelta(days=args.retention_days)
+                               - 2 * (retention.every if retention else timedelta(0)))
             samples.append(sample)
             say(f"  day {sample['day']:5.1f}  {n:>9,} events  file {sample['file_mb']:7.1f} MiB"
                 f" (+wal {sample['wal_mb']:4.1f})  kept {sample['kept_mb']:7.1f}"
                 f"  window {sample['window_mb']:7.1f}"
                 f"  free {sample['free_mb']:5.1f}  rows: outbox {sample['outbox_rows']:,}"
                 f" (covers kept {sample['cover_rows']:,}) event ids {sample['event_ids']:,}"
-                f" tickets {sample['tickets']:,}  ({sample['elapsed_s']:.0f} s)")
+                f" tickets {sample['tickets']:,} overdue {sample['overdue_rows']}"
+                f"  ({sample['elapsed_s']:.0f} s)")
     elapsed = time.perf_counter() - started
     await db.dispose()
 
@@ -380,6 +400,7 @@ async def soak(args) -> dict[str, Any]:
         "final_file_mb": last["file_mb"], "final_wal_mb": last["wal_mb"],
         "final_kept_mb": last["kept_mb"], "final_window_mb": last["window_mb"],
         "bound_mb": bound_mb,
+        "overdue_rows_max": max(s["overdue_rows"] for s in samples),
         "bound_met": bound_mb is not None and last["file_mb"] <= bound_mb
         and all(s["window_mb"] <= window_bound for s in samples if s["day"] >= at_first["day"]),
         "intake_ms_start": start, "intake_ms_end": end,
@@ -413,6 +434,9 @@ def report(result: dict[str, Any]) -> None:
               f"{common.fmt(result['max_window_mb_after'])} <= "
               f"{common.fmt(result['window_bound_mb'])} MiB",
               met(result["bound_met"])],
+             ["rows older than the retention (+2 runs) left in the window, any sample",
+              result["overdue_rows_max"], met(result["overdue_rows_max"] == 0)
+              if result["retention_days"] else "-"],
              ["file at the end <= kept + that bound + 1 MiB",
               f"{common.fmt(result['final_file_mb'])} <= {common.fmt(result['bound_mb'])} MiB",
               met(result["bound_met"])],
