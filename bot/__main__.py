@@ -16,7 +16,8 @@ from alembic.util.exc import CommandError
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.check import EXIT_CONFIG, EXIT_RUNTIME
-from bot.settings import SettingsError, for_console, load_settings, mask, masking_formatter
+from bot.logs import formatter as log_formatter
+from bot.settings import SettingsError, for_console, load_settings, mask
 from bot.storage.engine import DatabaseUrlError, describe_database_error
 
 
@@ -121,14 +122,15 @@ def main(argv: list[str] | None = None) -> int:
         settings = for_console(settings)
     # HELPDESK_LOG_LEVEL is one of the levels: load_settings checked it.
     level = settings.log_level.upper() or ("WARNING" if console or args.command != "run" else "INFO")
+    secrets = settings.secrets()
+    line_format = log_formatter(settings.log_format, lambda text: mask(text, secrets))
     if console:
         # Logs in the terminal would read as part of the conversation.
         from bot.platforms.console.logs import log_to_file
-        log_to_file(level=level, redact=lambda line: mask(line, settings.secrets()))
+        log_to_file(level=level, redact=lambda line: mask(line, secrets), formatter=line_format)
     else:
         handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(masking_formatter("%(asctime)s %(levelname)s %(name)s: %(message)s",
-                                               settings.secrets()))
+        handler.setFormatter(line_format)
         logging.basicConfig(level=level, handlers=[handler])
     if args.command == "check":
         from bot.check import run_checks

@@ -25,6 +25,7 @@ from bot.ticker import Ticker
 from bot.settings import Settings, SettingsError
 from bot.storage import migrate
 from bot.storage.health import DatabaseProbe
+from bot.storage.retention import Retention
 from bot.storage.uow import Database
 from bot.web import Readiness, WebServer, mount_service_routes
 
@@ -74,6 +75,7 @@ class App:
             self.db, self.desk, prepare_ahead=timedelta(seconds=max(0, settings.prepare_seconds)),
             metrics=self.metrics)
         self.ticker = Ticker(settings.tick_seconds, self.dispatcher, self.sweeper,
+                             Retention(self.db, settings.retention_days),
                              metrics=self.metrics)
         self.database_probe = DatabaseProbe(self.db, settings.database_url)
         if self.web is not None:

@@ -174,6 +174,16 @@ def _schema_finding(where: str, current: str | None, head: str, *, known: bool,
                             f"needs {head}; {fix}")
 
 
+def housekeeping_summary(settings: Settings) -> str:
+    """How the desk logs and how long it keeps delivery records, in one line."""
+    # Unset, the level depends on how the desk runs (INFO serving platforms, WARNING in
+    # the console), so only a level that was set is named.
+    level = f" at {settings.log_level.upper()}" if settings.log_level else ""
+    return (f"logs as {settings.log_format.lower()}{level}; sent messages and event "
+            f"ids are kept {settings.retention_days} days (tickets, timelines and promises "
+            "for good)")
+
+
 def policy_findings(settings: Settings) -> list[Finding]:
     """Whether the templates, default policy and tips in force load, and where each file
     comes from (the operator's folder or the shipped defaults)."""
@@ -206,7 +216,7 @@ async def run_checks(settings: Settings, out: TextIO, *,
     """Print every finding; return the exit status ``run`` would end with (see above).
     ``probes`` ask the platforms themselves (``check --online``); without them nothing
     leaves this machine but the database connection."""
-    findings = [Finding.good("settings load")]
+    findings = [Finding.good("settings load"), Finding.good(housekeeping_summary(settings))]
     findings += policy_findings(settings)
     findings += platform_findings(settings)
     findings += web_findings(settings)

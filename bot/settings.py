@@ -84,6 +84,11 @@ class Settings:
     # Empty means: INFO when serving platforms, WARNING in the console (logs would
     # interleave with the conversation on the same terminal).
     log_level: str = ""
+    # "text" for a person at a terminal, "json" (one object per line) for a log collector.
+    log_format: str = "text"
+    # Sent and superseded outbox rows and processed event ids older than this are pruned
+    # (bot/storage/retention.py); tickets, timelines and promises are kept.
+    retention_days: int = 30
     # Empty means: the time zone in config/policy.toml.
     timezone: str = ""
     config_dir: str = ""
@@ -228,6 +233,7 @@ _PREFIXES = ("HELPDESK_", "SLACK_", "DISCORD_")
 # (difflib's ratio): SLACK_BOT_TOKN is, SLACK_CLIENT_SECRET and DISCORD_GUILD_ID are not.
 _TYPO_CUTOFF = 0.85
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+LOG_FORMATS = ("text", "json")
 
 
 def env_name(field_name: str) -> str:
@@ -319,6 +325,8 @@ _RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "timezone": (_is_zone, "an IANA time zone name such as Europe/London or America/New_York"),
     "log_level": (lambda v: not v or v.upper() in LOG_LEVELS,
                   "DEBUG, INFO, WARNING or ERROR"),
+    "log_format": (lambda v: v.lower() in LOG_FORMATS, "text or json"),
+    "retention_days": (lambda v: v >= 1, "a whole number of days, 1 or more"),
     "http_host": (lambda v: bool(v) and not any(c.isspace() for c in v),
                   "a host name or an IP address"),
     "slack_api_url": (_is_url(("http", "https")), "a URL starting http:// or https://"),
@@ -330,7 +338,8 @@ _RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
 }
 
 
-_SHOWN = {"http_port", "prepare_seconds", "timezone", "log_level"}
+_SHOWN = {"http_port", "prepare_seconds", "timezone", "log_level", "log_format",
+          "retention_days"}
 
 
 def _validated(name: str, raw: Any, source: str) -> Any:

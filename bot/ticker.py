@@ -18,6 +18,7 @@ from bot.ledger.sweeper import PromiseSweeper
 from bot.metrics import Metrics
 from bot.outbox.dispatcher import OutboxDispatcher
 from bot.storage.due import what_is_due
+from bot.storage.retention import Retention
 
 logger = logging.getLogger(__name__)
 
@@ -46,11 +47,13 @@ class Ticker:
     """
 
     def __init__(self, tick_seconds: float, dispatcher: OutboxDispatcher,
-                 sweeper: PromiseSweeper | None = None, *, metrics: Metrics | None = None,
+                 sweeper: PromiseSweeper | None = None,
+                 retention: Retention | None = None, *, metrics: Metrics | None = None,
                  monotonic=time.monotonic) -> None:
         self.tick_seconds = tick_seconds
         self.dispatcher = dispatcher
         self.sweeper = sweeper
+        self.retention = retention
         self.metrics = metrics or Metrics()
         # For /readyz (bot/web/service.py): on the monotonic clock, because they measure
         # whether this process still ticks, not the desk's time (the console moves that).
@@ -63,6 +66,7 @@ class Ticker:
         self._one_at_a_time = asyncio.Lock()  # the scheduled tick and a _wake_at tick
         self._timer: asyncio.TimerHandle | None = None
         self._tasks = BackgroundTasks(logger)  # the delivery loop and early ticks
+        self._pruning: asyncio.Task | None = None
 
     async def tick(self) -> None:
         """One tick: probe, sweep if promises are due (or due soon, or prepared ahead and
@@ -118,6 +122,10 @@ class Ticker:
             await self.tick()
         except Exception:
             logger.exception("the scheduler tick failed; it runs again next tick")
+        retention = self.retention
+        if retention is not None and retention.due(self.dispatcher.db.clock.now()):
+            # Beside the ticks, not in one: it prunes batch by batch between them.
+            self._pruning = self._tasks.start(retention.run(), name="retention")
 
     async def _deliver_forever(self) -> None:
         while not self._stopping:
@@ -140,6 +148,8 @@ class Ticker:
             self._timer.cancel()
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        if self._pruning is not None:
+            self._pruning.cancel()  # its batch rolls back; the next start prunes again
         if self.sweeper is not None:
             await self._release_prepared(grace_seconds)
         if self._delivery is not None:

@@ -419,6 +419,18 @@ def test_check_without_platform_credentials_on_a_fresh_database_is_all_good(tmp_
     assert result.stdout.rstrip().endswith("all good")
 
 
+def test_check_shows_the_log_format_and_the_retention(tmp_path, sqlite_url):
+    result = cli(tmp_path, "check", HELPDESK_DATABASE_URL=sqlite_url, HELPDESK_LOG_FORMAT="json",
+                 HELPDESK_RETENTION_DAYS="45")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert ("ok       logs as json; sent messages and event ids are kept 45 days (tickets, "
+            "timelines and promises for good)") in result.stdout
+    refused = cli(tmp_path, "check", HELPDESK_DATABASE_URL=sqlite_url, HELPDESK_RETENTION_DAYS="0")
+    assert refused.returncode == 2
+    assert "HELPDESK_RETENTION_DAYS has an invalid value (0); expected a whole number of days, " \
+           "1 or more." in refused.stderr
+
+
 def test_discord_invite_prints_the_url_with_the_bots_permissions(tmp_path):
     import base64
     token = base64.urlsafe_b64encode(b"123456789012345678").decode().rstrip("=") + ".x.secretpart"

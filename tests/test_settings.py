@@ -90,6 +90,8 @@ def test_every_field_can_be_set_from_its_environment_variable():
         "HELPDESK_TICK_SECONDS": "0.25",
         "HELPDESK_PREPARE_SECONDS": "0",
         "HELPDESK_LOG_LEVEL": "DEBUG",
+        "HELPDESK_LOG_FORMAT": "json",
+        "HELPDESK_RETENTION_DAYS": "90",
         "HELPDESK_TIMEZONE": "Europe/London",
         "HELPDESK_CONFIG_DIR": "/srv/config",
         "HELPDESK_AUTO_MIGRATE": "false",
@@ -115,6 +117,8 @@ def test_every_field_can_be_set_from_its_environment_variable():
     assert s.tick_seconds == 0.25
     assert s.prepare_seconds == 0
     assert s.log_level == "DEBUG"
+    assert s.log_format == "json"
+    assert s.retention_days == 90
     assert s.timezone == "Europe/London"
     assert s.config_dir == "/srv/config"
     assert s.auto_migrate is False

@@ -10,6 +10,7 @@ from typing import Awaitable, Callable
 from bot.core import Actor
 from bot.domain.people import Person, Role
 from bot.desk.context import Context, PermissionDenied
+from bot.logs import bind
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +58,7 @@ async def resolve_identity(ctx: Context, call_next: Next) -> None:
     event, uow = ctx.event, ctx.uow
     ctx.workspace = await uow.workspaces.ensure(event.platform, event.workspace_id,
                                                 event.workspace_id, ctx.now)
+    bind(workspace=ctx.workspace.id)
     actor = event.actor
     ctx.person = await uow.people.ensure(ctx.workspace.id, actor.user_id, actor.display_name,
                                          ctx.now, email=actor.email, tz=actor.tz)

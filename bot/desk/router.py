@@ -25,6 +25,7 @@ from bot.domain.errors import DomainError, Phrase
 from bot.desk.context import Context
 from bot.desk.middleware import DEFAULT_MIDDLEWARE, Middleware
 from bot.metrics import Metrics
+from bot.logs import bound
 from bot.storage.uow import Database
 
 logger = logging.getLogger(__name__)
@@ -122,6 +123,10 @@ class Router:
         cleaned first, the same for every platform (``bot.core.text``): no control
         character, escape sequence or NUL goes further than this."""
         event = clean_event(event)
+        with bound(platform=event.platform, event=event.event_id):
+            await self._handle(event)
+
+    async def _handle(self, event: Event) -> None:
         begun = time.perf_counter()
         self.metrics.event(event.platform, _KINDS.get(type(event), "other"))
         route = "unknown"
@@ -199,7 +204,11 @@ class Router:
                         text = ctx.error_text(_quoting_briefly(error))
                     except KeyError:  # a template or field missing: a bug, not their fault
                         reference = uuid.uuid4().hex[:8]
-                        logger.exception("cannot word %s (reference %s)", error, reference)
+                        # The template and its fields' names: their values may be
+                        # what the person typed, which the log never holds.
+                        logger.exception("cannot word %s (fields: %s) (reference %s)",
+                                         error.template, ", ".join(sorted(error.fields)),
+                                         reference)
                 if text is None:
                     text = ctx.t("errors.internal", reference=reference)
                 await ctx.answer(text)

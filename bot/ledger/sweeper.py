@@ -44,6 +44,7 @@ from bot.ledger.sets import (
 )
 from bot.ledger.warnings import plan_warning
 from bot.metrics import Metrics
+from bot.logs import bound
 from bot.storage.batch import among, claimable
 from bot.storage.due import Due, what_is_due
 from bot.storage.promise_repository import promise_from_row
@@ -181,7 +182,14 @@ class PromiseSweeper:
 
     async def cover_batch(self, claimed: list[Claimed]) -> int:
         """Cover claimed promises together in one transaction, and one by one if that
-        fails; returns how many this worker covered."""
+        fails; returns how many this worker covered. A promise covered alone has its ids
+        on every log line meanwhile."""
+        if len(claimed) == 1:
+            with bound(promise=claimed[0].id, ticket=claimed[0].ticket_id):
+                return await self._cover_claimed(claimed)
+        return await self._cover_claimed(claimed)
+
+    async def _cover_claimed(self, claimed: list[Claimed]) -> int:
         if not claimed:
             return 0
         try:

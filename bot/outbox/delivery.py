@@ -19,6 +19,7 @@ from typing import Any, Awaitable, Callable
 
 from bot.core import ChatAdapter, DeliveryError, OutboundMessage
 from bot.metrics import Metrics
+from bot.logs import bound
 from bot.outbox.card_delivery import (
     RenderCards, prepare_cards, remember_card, remember_thread_root,
 )
@@ -128,7 +129,13 @@ class RowSender:
                    card: tuple[OutboundMessage | None, str] | None = None) -> Outcome:
         """Send one claimed row; nothing is written here (see the dispatcher). A card
         row goes as ``card`` says (from :func:`prepare_cards`: an edit of the posted
-        card, a first post, or nothing when a newer card supersedes it)."""
+        card, a first post, or nothing when a newer card supersedes it). Every log line
+        on the way carries the row's ids."""
+        with bound(workspace=row.workspace_id, ticket=row.ticket_id, outbox=row.id):
+            return await self._send(row, card)
+
+    async def _send(self, row: ClaimedRow,
+                    card: tuple[OutboundMessage | None, str] | None) -> Outcome:
         adapter = self.adapters[row.platform]
         message: OutboundMessage | None = row.message
         key = f"hd-{row.id}"
@@ -154,6 +161,7 @@ class RowSender:
         except Exception as error:  # an adapter bug must not stop the dispatcher
             logger.exception("adapter %s raised while sending outbox row %d", row.platform, row.id)
             return self.failed(row, DeliveryError(type(error).__name__))
+        logger.debug("sent outbox row %d (%s) on %s", row.id, row.kind, row.platform)
         then: AfterRecord | None = None
         if row.kind == "card" and not message.edit_of:
             then = lambda uow: remember_card(uow, row, delivery)  # noqa: E731

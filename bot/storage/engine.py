@@ -259,6 +259,13 @@ def _sqlite_engine(url: str, path: Path | None, database: str | None,
         # Hand transaction control to the "begin" hook below.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
+        # A new database (no tables yet) is made with incremental vacuum, so retention's
+        # daily vacuum can give pruned pages back (retention.py says what an existing
+        # file needs). Only then: on a file with tables the pragma changes nothing, and
+        # would wait for the write lock of whoever is writing.
+        cursor.execute("SELECT 1 FROM sqlite_master LIMIT 1")
+        if cursor.fetchone() is None:
+            cursor.execute("PRAGMA auto_vacuum=INCREMENTAL")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA synchronous=NORMAL")

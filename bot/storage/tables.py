@@ -183,6 +183,9 @@ class PromiseRow(Base):
               postgresql_where=text("status = 'pending' AND warned_at IS NULL"))
         .ddl_if(dialect="postgresql"),
         Index("ix_promises_ticket", "ticket_id", "status"),
+        # Retention keeps the outbox rows that covered a lapse (bot/storage/retention.py)
+        # and asks, for each row it would prune, whether a promise points at it.
+        Index("ix_promises_cover", "cover_outbox_id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -241,7 +244,9 @@ class ProcessedEventRow(Base):
     """An inbound platform event already handled; a retry of it is dropped."""
 
     __tablename__ = "processed_events"
-    __table_args__ = (UniqueConstraint("platform", "event_id"),)
+    __table_args__ = (UniqueConstraint("platform", "event_id"),
+                      # Retention prunes the oldest (bot/storage/retention.py).
+                      Index("ix_processed_events_received", "received_at"))
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     platform: Mapped[str] = mapped_column(String(16))

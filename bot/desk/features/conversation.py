@@ -17,6 +17,7 @@ from bot.domain.promises import UPDATE_KINDS
 from bot.domain.tickets import ACTIVE_STATUSES, Ticket, TicketAction, TicketStatus
 from bot.desk.cards import queue_card
 from bot.desk.context import Context
+from bot.logs import bind
 from bot.desk.features.intake import is_intake_channel, open_ticket
 from bot.desk.notify import tell_staff, to_agents, to_person, to_requester
 from bot.desk.features.resolution import record_comment_if_expected, reopen_ticket
@@ -35,6 +36,7 @@ async def on_thread_message(ctx: Context) -> None:
     ticket = await ctx.uow.tickets.by_thread(ctx.workspace.id, event.channel_id, event.thread_id)
     if ticket is None:
         return
+    bind(ticket=ticket.id)
     ctx.handled = True
     in_triage = (event.channel_id == ticket.triage_channel_id
                  and event.thread_id == ticket.triage_message_id)

@@ -21,6 +21,7 @@ from bot.domain.tickets import Ticket, TicketAction, TicketStatus, subject_from,
 from bot.desk.cards import card_request
 from bot.desk.context import BadInput, Context
 from bot.desk.features import knowledge
+from bot.logs import bind
 from bot.storage.outbox_repository import NewPost
 from bot.desk.quoting import defang
 
@@ -88,6 +89,7 @@ async def open_ticket(ctx: Context, requester: Person, text: str, *, channel_id:
     if triage:
         posts.append(card_request(workspace, ticket, triage[0]))
     await uow.outbox.add_many(posts, now)  # the acknowledgement and the card, one statement
+    bind(ticket=ticket.id)
     logger.info("opened ticket #%d in workspace %d", number, workspace.id)
     if ctx.metrics is not None:  # counted once it commits: a rollback opened nothing
         metrics, platform = ctx.metrics, workspace.platform

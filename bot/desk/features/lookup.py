@@ -12,6 +12,7 @@ from bot.domain.tickets import (
     read_ticket_number, transition,
 )
 from bot.desk.context import BadInput, Context
+from bot.logs import bind
 
 __all__ = ["UnknownTicket", "UnknownButtonTicket", "split_number", "load_ticket",
            "load_visible_ticket", "ticket_of_button", "change_status", "when_for"]
@@ -43,6 +44,7 @@ async def load_ticket(ctx: Context, number: int) -> Ticket:
     ticket = await ctx.uow.tickets.by_number(ctx.workspace.id, number)
     if ticket is None:
         raise UnknownTicket(number)
+    bind(ticket=ticket.id)
     return ticket
 
 
@@ -66,7 +68,10 @@ async def ticket_of_button(ctx: Context, value: str) -> Ticket | None:
     if ticket_id is None:
         return None
     ticket = await ctx.uow.tickets.find(ticket_id)
-    return ticket if ticket is not None and ticket.workspace_id == ctx.workspace.id else None
+    if ticket is None or ticket.workspace_id != ctx.workspace.id:
+        return None
+    bind(ticket=ticket.id)
+    return ticket
 
 
 async def change_status(ctx: Context, ticket: Ticket, action: TicketAction, **values) -> Ticket:

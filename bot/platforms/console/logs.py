@@ -32,10 +32,12 @@ class _OneLine(RedactingFormatter):
 
 
 def log_to_file(path: str | Path = LOG_FILE, level: str = "WARNING",
-                redact: Callable[[str], str] = lambda line: line) -> Path | None:
+                redact: Callable[[str], str] = lambda line: line,
+                formatter: logging.Formatter | None = None) -> Path | None:
     """Send the logs to ``path`` at ``level`` (errors also as one line on stderr), each
     line through ``redact``; returns the file, or None when it cannot be written (then
-    only errors are shown, one line each)."""
+    only errors are shown, one line each). ``formatter`` writes the file's lines (the
+    composition root's, for HELPDESK_LOG_FORMAT; it must redact as ``redact`` does)."""
     path = Path(path)
     root = logging.getLogger()
     root.setLevel(level)
@@ -47,7 +49,7 @@ def log_to_file(path: str | Path = LOG_FILE, level: str = "WARNING",
         return None
     # Made on the first record: a run that logs nothing leaves no file behind.
     handler = logging.FileHandler(path, encoding="utf-8", delay=True)
-    handler.setFormatter(RedactingFormatter(FORMAT, redact))
+    handler.setFormatter(formatter or RedactingFormatter(FORMAT, redact))
     brief.setFormatter(_OneLine(path, redact))
     root.addHandler(handler)
     root.addHandler(brief)
