@@ -254,16 +254,28 @@ class Slot:
     alternatives: tuple[str, ...] = ()
 
 
+# Spelling is corrected for words of five to twenty letters: shorter ones have too many
+# neighbours, and longer ones are tokens, hashes and pasted logs, whose one-edit spellings
+# (about 72 per letter, each as long as the word) would cost memory by the square of
+# their length: a 50,000-letter word would need gigabytes.
+CORRECTED_LENGTHS = range(5, 21)
+# At most this many of a message's words are corrected: a pasted log has hundreds.
+MAX_CORRECTIONS = 40
+
+
 def query_slots(text: str, vocabulary) -> list[Slot]:
     """The distinct words of a message as slots. A word the articles never use, of five
-    letters or more, is read as its closest spelling one edit away that they do use
+    to twenty letters, is read as its closest spelling one edit away that they do use
     ("pritner" is "printer"), the most common one when several are."""
     out: dict[str, Slot] = {}
+    corrections = 0
     for word in words(text):
         if len(word) < 2 or word in STOPWORDS:
             continue
         term = stem(word)
-        if term not in vocabulary and len(word) >= 5:
+        if (term not in vocabulary and len(word) in CORRECTED_LENGTHS
+                and corrections < MAX_CORRECTIONS):
+            corrections += 1
             edits = _edits(word)
             # Most corrections are words the articles use as they are; stemming every
             # one of hundreds of edits is only worth it when none is.
