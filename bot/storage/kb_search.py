@@ -23,7 +23,7 @@ from sqlalchemy import select, text as sql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.knowledge import (
-    INTERNAL_TAG, Article, CorpusStats, analyse, query_slots, query_terms, score,
+    INTERNAL_TAG, Article, CorpusStats, analyse, query_slots, query_terms, rank,
 )
 
 from bot.storage.tables import KbArticleRow
@@ -165,16 +165,8 @@ async def search_articles(session: AsyncSession, cache: KbStatsCache, workspace_
                                      without, every=True))
     if len(rows) < CANDIDATES // 2:
         rows = await candidates(session, workspace_id, known, include_internal, tag, without)
-    ranked = []
-    for row in rows:
-        rank, coverage = score(slots, (row.title_terms, row.tags_terms, row.body_terms), stats)
-        if rank > 0:
-            ranked.append((rank, coverage, row.id))
-    ranked.sort(key=lambda r: (-r[0], r[2]))
-    ranked = ranked[:limit]
-    articles = await load_articles(session, [article_id for _, _, article_id in ranked])
-    # Score x coverage, over the largest weight one term can have in this knowledge base,
-    # so the threshold means the same in a sample of ten articles and in thousands.
-    scale = stats.unknown_idf()
-    return [Match(articles[article_id], rank, rank * coverage / scale)
-            for rank, coverage, article_id in ranked if article_id in articles]
+    ranked = rank(slots, [(row.id, (row.title_terms, row.tags_terms, row.body_terms))
+                          for row in rows], stats)[:limit]
+    articles = await load_articles(session, [r.key for r in ranked])
+    return [Match(articles[r.key], r.score, r.confidence)
+            for r in ranked if r.key in articles]
