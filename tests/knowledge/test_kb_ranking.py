@@ -1,0 +1,70 @@
+"""The text analysis and the confidence behind knowledge-base suggestions, as pure
+functions (bot/domain/knowledge.py): no database needed."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from bot.domain.knowledge import (
+    CorpusStats, Evidence, analyse, confidence, evidence, index_terms, query_slots, rank,
+)
+
+
+def _stats(*articles: tuple[str, tuple[str, ...], str]) -> tuple[CorpusStats, list]:
+    stats = CorpusStats()
+    candidates = []
+    for number, (title, tags, body) in enumerate(articles, 1):
+        fields = index_terms(title, tags, body)
+        stats.add(fields)
+        candidates.append((number, fields))
+    return stats, candidates
+
+
+def test_wont_and_cant_leave_no_stray_word_in_the_index():
+    # The rule for "n't" alone turned "won't" into "wo not", so "wo" was an index term
+    # that no message typed without the apostrophe ("wont") could meet.
+    assert analyse("VPN won\u2019t connect") == ["vpn", "connect"]
+    assert analyse("I can't print") == analyse("i cant print") == ["print"]
+
+
+def test_a_correction_keeps_the_first_letter():
+    # "hangs" is one edit from "changes" ("chang" once stemmed): a typo that adds a
+    # first letter is rare, a real word read as another is not.
+    vocabulary = Counter({"chang": 9})
+    assert [s.term for s in query_slots("everything hangs", vocabulary)] == [
+        "everyth", "hang"]
+    assert [s.term for s in query_slots("the pritner", Counter({"printer": 2}))] == [
+        "printer"]
+
+
+def test_a_word_known_by_a_synonym_is_not_read_as_a_typo():
+    vocabulary = Counter({"freez": 2, "hand": 5})
+    (slot,) = query_slots("hangs", vocabulary)
+    assert slot.term == "hang" and slot.alternatives == ("freez",)
+
+
+def test_words_met_in_the_title_or_tags_count_fully_in_the_body_half():
+    stats, candidates = _stats(
+        ("Printer offline", ("printer",), "Turn it off and on."),
+        ("Office move", ("facilities",), "Your printer and your phone move with you; "
+                                         "offline drawers too."),
+    )
+    slots = query_slots("printer offline", stats.df)
+    heading = evidence(slots, candidates[0][1], stats)
+    body = evidence(slots, candidates[1][1], stats)
+    assert heading.coverage == body.coverage == 1.0
+    assert heading.heading_coverage == 1.0 and body.heading_coverage == 0.0
+    same_score = Evidence(2.0, 1.0, 1.0)
+    assert confidence(Evidence(2.0, 1.0, 0.0), stats) == confidence(same_score, stats) / 2
+
+
+def test_rank_orders_by_score_and_drops_what_does_not_match():
+    stats, candidates = _stats(
+        ("Printer offline", ("printer",), "Turn it off and on."),
+        ("Wi-Fi slow", ("wifi",), "Move closer to the router."),
+        ("Printer blank pages", ("printer",), "Check the toner; offline printing "
+                                              "queues can also hold pages."),
+    )
+    ranked = rank(query_slots("printer offline", stats.df), candidates, stats)
+    assert [r.key for r in ranked] == [1, 3]
+    assert ranked[0].confidence > ranked[1].confidence > 0
