@@ -294,6 +294,9 @@ def query_terms(text: str, vocabulary) -> list[str]:
 
 FIELD_WEIGHTS = (3.0, 2.0, 1.0)  # title above tags above body
 K1, B = 1.2, 0.75
+# An article's first words (analysed) say what it is about, like its title: about a
+# first paragraph (the median lead paragraph of a help article is 15 to 20 terms).
+LEAD_TERMS = 20
 
 
 @dataclass
@@ -328,7 +331,8 @@ class CorpusStats:
 @dataclass(frozen=True)
 class Evidence:
     """How one article answers a message: its BM25F score and the share of the
-    message's weight (IDF) it holds, in any field and in its title or tags."""
+    message's weight (IDF) it holds anywhere (``coverage``) and where the article says
+    what it is about (``heading_coverage``: its title, its tags, its opening words)."""
 
     score: float
     coverage: float
@@ -344,6 +348,7 @@ def evidence(slots: list[Slot], fields: tuple[str, str, str],
     counts = [Counter(text.split()) for text in fields]
     lengths = [len(text.split()) for text in fields]
     averages = [max(total / stats.articles, 1.0) for total in stats.length_sum]
+    lead = set(fields[2].split()[:LEAD_TERMS])
 
     def part(term: str) -> float:
         tf = sum(weight * count[term] / (1 - B + B * length / average)
@@ -361,7 +366,7 @@ def evidence(slots: list[Slot], fields: tuple[str, str, str],
         if best:
             result += best
             matched += weight
-            if any(counts[0][t] or counts[1][t] for t in terms):
+            if any(counts[0][t] or counts[1][t] or t in lead for t in terms):
                 heading += weight
     if not total:
         return Evidence(result, 0.0, 0.0)
@@ -382,10 +387,10 @@ def confidence(best: Evidence, stats: CorpusStats) -> float:
 
     Its BM25F score over the largest weight one term can have in the knowledge base (so
     the threshold means the same with ten articles or thousands), times the share of the
-    message's weight it holds, times how much of that is in its title or tags: a word
-    met only in the body counts half. Messages an article answers name what the
-    article is about, which its title and tags say; messages nothing answers tend to meet
-    articles on a word or two of their bodies."""
+    message's weight it holds, times how much of that is where the article says what it
+    is about (title, tags, opening words): a word met only deeper in the body counts
+    half. Messages an article answers name what it is about; messages nothing answers
+    tend to meet articles on a word or two in passing."""
     return (best.score / stats.unknown_idf() * best.coverage
             * (0.5 + 0.5 * best.heading_coverage))
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 
 from bot.domain.knowledge import (
-    CorpusStats, Evidence, analyse, confidence, evidence, index_terms, query_slots, rank,
+    LEAD_TERMS, CorpusStats, Evidence, analyse, confidence, evidence, index_terms, query_slots, rank,
 )
 
 
@@ -43,17 +43,22 @@ def test_a_word_known_by_a_synonym_is_not_read_as_a_typo():
     assert slot.term == "hang" and slot.alternatives == ("freez",)
 
 
-def test_words_met_in_the_title_or_tags_count_fully_in_the_body_half():
+_FILLER = " ".join(f"word{i}" for i in range(LEAD_TERMS))
+
+
+def test_words_met_in_the_title_tags_or_opening_count_fully_deeper_in_the_body_half():
     stats, candidates = _stats(
         ("Printer offline", ("printer",), "Turn it off and on."),
-        ("Office move", ("facilities",), "Your printer and your phone move with you; "
+        ("Office move", ("facilities",), f"{_FILLER}. Your printer moves with you; "
                                          "offline drawers too."),
+        ("Office move", ("facilities",), f"Your printer moves with you; offline drawers "
+                                         f"too. {_FILLER}."),
     )
     slots = query_slots("printer offline", stats.df)
-    heading = evidence(slots, candidates[0][1], stats)
-    body = evidence(slots, candidates[1][1], stats)
-    assert heading.coverage == body.coverage == 1.0
-    assert heading.heading_coverage == 1.0 and body.heading_coverage == 0.0
+    heading, deep, opening = (evidence(slots, fields, stats) for _, fields in candidates)
+    assert heading.coverage == deep.coverage == opening.coverage == 1.0
+    assert heading.heading_coverage == opening.heading_coverage == 1.0
+    assert deep.heading_coverage == 0.0
     same_score = Evidence(2.0, 1.0, 1.0)
     assert confidence(Evidence(2.0, 1.0, 0.0), stats) == confidence(same_score, stats) / 2
 
