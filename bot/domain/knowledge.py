@@ -272,11 +272,11 @@ def query_slots(text: str, vocabulary) -> list[Slot]:
         # the first letter wrong, so a correction keeps it ("hangs" is not "changes").
         if term not in vocabulary and len(word) >= 5 and not any(
                 t in vocabulary for t in SYNONYMS.get(term, ())):
-            edits = {e for e in _edits(word) if e[:1] == word[:1]}
-            # Most corrections are words the articles use as they are; stemming every
-            # one of hundreds of edits is only worth it when none is.
-            near = [e for e in edits if e in vocabulary] or [
-                t for t in map(stem, edits) if t in vocabulary]
+            # Most corrections are words the articles use as they are; failing that, the
+            # stem one edit away ("conecting" -> "conect" -> "connect"), which is much
+            # cheaper than stemming each of hundreds of edits of the word.
+            near = [e for e in _edits(word) if e in vocabulary and e[:1] == word[:1]] or [
+                e for e in _edits(term) if e in vocabulary and e[:1] == word[:1]]
             if near:
                 term = max(near, key=lambda t: (vocabulary[t], t))
         if term not in out:
@@ -284,10 +284,9 @@ def query_slots(text: str, vocabulary) -> list[Slot]:
     return list(out.values())
 
 
-def query_terms(text: str, vocabulary) -> list[str]:
-    """Every term a message asks the index for: its words and their synonyms."""
-    return list(dict.fromkeys(t for slot in query_slots(text, vocabulary)
-                              for t in (slot.term, *slot.alternatives)))
+def slot_terms(slots: list[Slot]) -> list[str]:
+    """Every term of a message's slots: its words and their synonyms."""
+    return list(dict.fromkeys(t for slot in slots for t in (slot.term, *slot.alternatives)))
 
 
 # --- Ranking --------------------------------------------------------------------------
@@ -345,15 +344,19 @@ def evidence(slots: list[Slot], fields: tuple[str, str, str],
     covers. A slot scores by its best term (a synonym at SYNONYM_WEIGHT)."""
     if not slots or not stats.articles:
         return Evidence(0.0, 0.0, 0.0)
-    counts = [Counter(text.split()) for text in fields]
-    lengths = [len(text.split()) for text in fields]
+    # Only the message's terms are counted: a body has hundreds of terms, a message a
+    # handful, and list.count runs in C.
+    wanted = slot_terms(slots)
+    tokens = [text.split() for text in fields]
+    counts = [{t: n for t in wanted if (n := split.count(t))} for split in tokens]
+    lengths = [len(split) for split in tokens]
     averages = [max(total / stats.articles, 1.0) for total in stats.length_sum]
-    lead = set(fields[2].split()[:LEAD_TERMS])
+    lead = set(tokens[2][:LEAD_TERMS])
 
     def part(term: str) -> float:
         tf = sum(weight * count[term] / (1 - B + B * length / average)
                  for weight, count, length, average
-                 in zip(FIELD_WEIGHTS, counts, lengths, averages) if count[term])
+                 in zip(FIELD_WEIGHTS, counts, lengths, averages) if term in count)
         return stats.idf(term) * tf / (K1 + tf) if tf else 0.0
 
     result = matched = heading = total = 0.0
@@ -366,7 +369,7 @@ def evidence(slots: list[Slot], fields: tuple[str, str, str],
         if best:
             result += best
             matched += weight
-            if any(counts[0][t] or counts[1][t] or t in lead for t in terms):
+            if any(t in counts[0] or t in counts[1] or t in lead for t in terms):
                 heading += weight
     if not total:
         return Evidence(result, 0.0, 0.0)

@@ -23,7 +23,7 @@ from sqlalchemy import select, text as sql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.knowledge import (
-    INTERNAL_TAG, Article, CorpusStats, analyse, query_slots, query_terms, rank,
+    INTERNAL_TAG, Article, CorpusStats, analyse, query_slots, rank, slot_terms,
 )
 
 from bot.storage.tables import KbArticleRow
@@ -147,7 +147,7 @@ async def search_articles(session: AsyncSession, cache: KbStatsCache, workspace_
     stats = await cache.get(session, workspace_id)
     slots = query_slots(text, stats.df)
     # A term no article uses cannot find anything; it still weighs in the confidence.
-    known = [t for t in query_terms(text, stats.df) if t in stats.df]
+    known = [t for t in slot_terms(slots) if t in stats.df]
     if not known:
         return []
     # The index is asked for the rarest terms only: they decide which articles can
@@ -158,9 +158,13 @@ async def search_articles(session: AsyncSession, cache: KbStatsCache, workspace_
                   else _postgres_candidates)
     # Articles holding both of the two rarest terms first: in a large knowledge base that
     # is a small set, and ranking it is cheap. Only when it is not enough does the index
-    # rank every article holding any of the terms.
+    # rank every article holding any of the terms. The statistics in hand say whether it
+    # can be enough (as if the two terms were independent: related terms meet more
+    # often, which only sends a few more messages to the second query); when it cannot,
+    # asking costs a round trip to the database for nothing.
     rows = []
-    if len(known) >= 2:
+    if len(known) >= 2 and (stats.df[known[0]] * stats.df[known[1]]
+                            >= CANDIDATES // 2 * stats.articles):
         rows = list(await candidates(session, workspace_id, known[:2], include_internal, tag,
                                      without, every=True))
     if len(rows) < CANDIDATES // 2:
