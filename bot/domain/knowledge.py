@@ -293,8 +293,8 @@ def slot_terms(slots: list[Slot]) -> list[str]:
 
 FIELD_WEIGHTS = (3.0, 2.0, 1.0)  # title above tags above body
 K1, B = 1.2, 0.75
-# An article's first words (analysed) say what it is about, like its title: about a
-# first paragraph (the median lead paragraph of a help article is 15 to 20 terms).
+# An article's first words (analysed: stop words out) say what it is about, like its
+# title: about a short first paragraph of two or three sentences.
 LEAD_TERMS = 20
 
 
