@@ -269,7 +269,7 @@ def query_slots(text: str, vocabulary) -> list[Slot]:
             continue
         term = stem(word)
         # A word the articles know by a synonym is not a typo; and typing rarely gets
-        # the first letter wrong, so a correction keeps it ("hangs" is not "changes").
+        # the first letter wrong, so a correction keeps it ("mouse" is not "house").
         if term not in vocabulary and len(word) >= 5 and not any(
                 t in vocabulary for t in SYNONYMS.get(term, ())):
             # Most corrections are words the articles use as they are; failing that, the
