@@ -46,7 +46,7 @@ from bot.kb_files import import_folder  # noqa: E402
 from bot.storage import migrate  # noqa: E402
 from bot.storage.tables import KbArticleRow, WorkspaceRow  # noqa: E402
 from bot.storage.uow import Database  # noqa: E402
-from bot.templates import Templates, config_dir  # noqa: E402
+from bot.templates import Templates  # noqa: E402
 
 PADDED = 10_000
 REPEAT = 3
@@ -125,7 +125,7 @@ async def run(db_name: str, url: str, articles: Path, queries: list[dict],
               pad: int = PADDED) -> dict:
     db = await _fresh(url)
     try:
-        report = await import_folder(db, articles, Templates.load(config_dir()))
+        report = await import_folder(db, articles, Templates.load())
         async with db.reading() as uow:
             workspace_id = (await uow.session.execute(sa.select(WorkspaceRow.id))).scalar_one()
         answerable = [q for q in queries if q["expect"]]

@@ -169,6 +169,7 @@ say said says she should so some something still stuff such than thank thanks th
 their them then there these they thing this those tho though through to today tomorrow
 too u under until up ur very want wants was way we were what when where which while who
 whom why will with would yesterday you your yours
+arent didnt doesnt isnt thats theres theyre wasnt whats wont youre
 """.split())
 
 
@@ -197,7 +198,11 @@ def stem(word: str) -> str:
 
 def words(text: str) -> list[str]:
     """Lower-case words and numbers, accents folded, "n't" spelled out."""
-    text = _fold(text).replace("\u2019", "'").replace("n't", " not").replace("'s", "")
+    text = _fold(text).replace("\u2019", "'")
+    # "won't" and "can't" first (stop words, as typed without the apostrophe): the rule
+    # for "n't" would leave "wo" and "ca" as words.
+    text = text.replace("won't", "wont").replace("can't", "cant")
+    text = text.replace("n't", " not").replace("'s", "")
     return re.findall(r"[a-z0-9]+", text)
 
 
@@ -273,14 +278,17 @@ def query_slots(text: str, vocabulary) -> list[Slot]:
         if len(word) < 2 or word in STOPWORDS:
             continue
         term = stem(word)
+        # A word the articles know by a synonym is not a typo; and typing rarely gets
+        # the first letter wrong, so a correction keeps it ("mouse" is not "house").
         if (term not in vocabulary and len(word) in CORRECTED_LENGTHS
-                and corrections < MAX_CORRECTIONS):
+                and corrections < MAX_CORRECTIONS
+                and not any(t in vocabulary for t in SYNONYMS.get(term, ()))):
             corrections += 1
-            edits = _edits(word)
-            # Most corrections are words the articles use as they are; stemming every
-            # one of hundreds of edits is only worth it when none is.
-            near = [e for e in edits if e in vocabulary] or [
-                t for t in map(stem, edits) if t in vocabulary]
+            # Most corrections are words the articles use as they are; failing that, the
+            # stem one edit away ("conecting" -> "conect" -> "connect"), which is much
+            # cheaper than stemming each of hundreds of edits of the word.
+            near = [e for e in _edits(word) if e in vocabulary and e[:1] == word[:1]] or [
+                e for e in _edits(term) if e in vocabulary and e[:1] == word[:1]]
             if near:
                 term = max(near, key=lambda t: (vocabulary[t], t))
         if term not in out:
@@ -288,16 +296,18 @@ def query_slots(text: str, vocabulary) -> list[Slot]:
     return list(out.values())
 
 
-def query_terms(text: str, vocabulary) -> list[str]:
-    """Every term a message asks the index for: its words and their synonyms."""
-    return list(dict.fromkeys(t for slot in query_slots(text, vocabulary)
-                              for t in (slot.term, *slot.alternatives)))
+def slot_terms(slots: list[Slot]) -> list[str]:
+    """Every term of a message's slots: its words and their synonyms."""
+    return list(dict.fromkeys(t for slot in slots for t in (slot.term, *slot.alternatives)))
 
 
 # --- Ranking --------------------------------------------------------------------------
 
 FIELD_WEIGHTS = (3.0, 2.0, 1.0)  # title above tags above body
 K1, B = 1.2, 0.75
+# An article's first words (analysed: stop words out) say what it is about, like its
+# title: about a short first paragraph of two or three sentences.
+LEAD_TERMS = 20
 
 
 @dataclass
@@ -329,37 +339,88 @@ class CorpusStats:
         return math.log(1 + (self.articles + 0.5) / 0.5)
 
 
-def score(slots: list[Slot], fields: tuple[str, str, str],
-          stats: CorpusStats) -> tuple[float, float]:
-    """BM25F of one article for a message's ``slots``, and the share of the message's
-    weight it holds. A slot scores by its best term (a synonym at SYNONYM_WEIGHT)."""
+@dataclass(frozen=True)
+class Evidence:
+    """How one article answers a message: its BM25F score and the share of the
+    message's weight (IDF) it holds anywhere (``coverage``) and where the article says
+    what it is about (``heading_coverage``: its title, its tags, its opening words)."""
+
+    score: float
+    coverage: float
+    heading_coverage: float
+
+
+def evidence(slots: list[Slot], fields: tuple[str, str, str],
+             stats: CorpusStats) -> Evidence:
+    """BM25F of one article for a message's ``slots`` and how much of the message it
+    covers. A slot scores by its best term (a synonym at SYNONYM_WEIGHT)."""
     if not slots or not stats.articles:
-        return 0.0, 0.0
-    counts = [Counter(text.split()) for text in fields]
-    lengths = [len(text.split()) for text in fields]
+        return Evidence(0.0, 0.0, 0.0)
+    # Only the message's terms are counted: a body has hundreds of terms, a message a
+    # handful, and list.count runs in C.
+    wanted = slot_terms(slots)
+    tokens = [text.split() for text in fields]
+    counts = [{t: n for t in wanted if (n := split.count(t))} for split in tokens]
+    lengths = [len(split) for split in tokens]
     averages = [max(total / stats.articles, 1.0) for total in stats.length_sum]
+    lead = set(tokens[2][:LEAD_TERMS])
 
     def part(term: str) -> float:
         tf = sum(weight * count[term] / (1 - B + B * length / average)
                  for weight, count, length, average
-                 in zip(FIELD_WEIGHTS, counts, lengths, averages) if count[term])
+                 in zip(FIELD_WEIGHTS, counts, lengths, averages) if term in count)
         return stats.idf(term) * tf / (K1 + tf) if tf else 0.0
 
-    result = matched = total = 0.0
+    result = matched = heading = total = 0.0
     for slot in slots:
-        known = [t for t in (slot.term, *slot.alternatives) if t in stats.df]
+        terms = (slot.term, *slot.alternatives)
+        known = [t for t in terms if t in stats.df]
         weight = max((stats.idf(t) for t in known), default=stats.unknown_idf())
         total += weight
         best = max([part(slot.term)] + [SYNONYM_WEIGHT * part(t) for t in slot.alternatives])
         if best:
             result += best
             matched += weight
-    return result, (matched / total if total else 0.0)
+            if any(t in counts[0] or t in counts[1] or t in lead for t in terms):
+                heading += weight
+    if not total:
+        return Evidence(result, 0.0, 0.0)
+    return Evidence(result, matched / total, heading / total)
 
 
-# The one confidence a suggestion to a requester must reach (BM25F score x coverage, over
-# the largest weight a term can have in the knowledge base; bot/storage/kb_search.py):
-# below it the desk suggests nothing, because a wrong suggestion is worse than none.
-# bench/kb.py measures recall and false suggestions at this value (docs/knowledge.md).
-SUGGEST_THRESHOLD = 0.5
+@dataclass(frozen=True)
+class Ranked:
+    """One candidate article, ranked: ``key`` is the caller's (an article id)."""
+
+    key: object
+    score: float
+    confidence: float
+
+
+def confidence(best: Evidence, stats: CorpusStats) -> float:
+    """How sure the desk is that an article answers the message, between 0 and about 1.
+
+    Its BM25F score over the largest weight one term can have in the knowledge base (so
+    the threshold means the same with ten articles or thousands), times the share of the
+    message's weight it holds, times how much of that is where the article says what it
+    is about (title, tags, opening words): a word met only deeper in the body counts
+    half. Messages an article answers name what it is about; messages nothing answers
+    tend to meet articles on a word or two in passing."""
+    return (best.score / stats.unknown_idf() * best.coverage
+            * (0.5 + 0.5 * best.heading_coverage))
+
+
+def rank(slots: list[Slot], candidates, stats: CorpusStats) -> list[Ranked]:
+    """The ``(key, fields)`` candidates that match the message, best first (by score,
+    then key), each with its :func:`confidence`."""
+    found = [(evidence(slots, fields, stats), key) for key, fields in candidates]
+    found.sort(key=lambda f: (-f[0].score, f[1]))
+    return [Ranked(key, e.score, confidence(e, stats)) for e, key in found if e.score > 0]
+
+
+# The one confidence (:func:`confidence`) a suggestion to a requester must reach: below
+# it the desk suggests nothing, because a wrong suggestion is worse than none. Chosen on
+# one half of a labelled set and checked on the other (docs/knowledge.md); bench/kb.py
+# measures recall and false suggestions at this value.
+SUGGEST_THRESHOLD = 0.3
 MAX_SUGGESTIONS = 3

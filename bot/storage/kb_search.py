@@ -23,7 +23,7 @@ from sqlalchemy import select, text as sql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.knowledge import (
-    INTERNAL_TAG, Article, CorpusStats, analyse, query_slots, query_terms, score,
+    INTERNAL_TAG, Article, CorpusStats, analyse, query_slots, rank, slot_terms,
 )
 
 from bot.storage.tables import KbArticleRow
@@ -147,7 +147,7 @@ async def search_articles(session: AsyncSession, cache: KbStatsCache, workspace_
     stats = await cache.get(session, workspace_id)
     slots = query_slots(text, stats.df)
     # A term no article uses cannot find anything; it still weighs in the confidence.
-    known = [t for t in query_terms(text, stats.df) if t in stats.df]
+    known = [t for t in slot_terms(slots) if t in stats.df]
     if not known:
         return []
     # The index is asked for the rarest terms only: they decide which articles can
@@ -158,23 +158,19 @@ async def search_articles(session: AsyncSession, cache: KbStatsCache, workspace_
                   else _postgres_candidates)
     # Articles holding both of the two rarest terms first: in a large knowledge base that
     # is a small set, and ranking it is cheap. Only when it is not enough does the index
-    # rank every article holding any of the terms.
+    # rank every article holding any of the terms. The statistics in hand say whether it
+    # can be enough (as if the two terms were independent: related terms meet more
+    # often, which only sends a few more messages to the second query); when it cannot,
+    # asking costs a round trip to the database for nothing.
     rows = []
-    if len(known) >= 2:
+    if len(known) >= 2 and (stats.df[known[0]] * stats.df[known[1]]
+                            >= CANDIDATES // 2 * stats.articles):
         rows = list(await candidates(session, workspace_id, known[:2], include_internal, tag,
                                      without, every=True))
     if len(rows) < CANDIDATES // 2:
         rows = await candidates(session, workspace_id, known, include_internal, tag, without)
-    ranked = []
-    for row in rows:
-        rank, coverage = score(slots, (row.title_terms, row.tags_terms, row.body_terms), stats)
-        if rank > 0:
-            ranked.append((rank, coverage, row.id))
-    ranked.sort(key=lambda r: (-r[0], r[2]))
-    ranked = ranked[:limit]
-    articles = await load_articles(session, [article_id for _, _, article_id in ranked])
-    # Score x coverage, over the largest weight one term can have in this knowledge base,
-    # so the threshold means the same in a sample of ten articles and in thousands.
-    scale = stats.unknown_idf()
-    return [Match(articles[article_id], rank, rank * coverage / scale)
-            for rank, coverage, article_id in ranked if article_id in articles]
+    ranked = rank(slots, [(row.id, (row.title_terms, row.tags_terms, row.body_terms))
+                          for row in rows], stats)[:limit]
+    articles = await load_articles(session, [r.key for r in ranked])
+    return [Match(articles[r.key], r.score, r.confidence)
+            for r in ranked if r.key in articles]
