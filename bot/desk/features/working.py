@@ -219,7 +219,9 @@ async def followup(ctx: Context) -> None:
                                     due_at=due.isoformat(), **moved)
     requester = await ctx.uow.people.get(ticket.requester_id)
     if moved_from is not None:
-        said = ctx.t("work.followup_moved", ref=ticket.ref, agent=ctx.person.name,
+        # An apology only once someone has waited past the time they were given.
+        key = "work.followup_moved" if moved_from.due_at <= ctx.now else "work.followup_moved_ahead"
+        said = ctx.t(key, ref=ticket.ref, agent=ctx.person.name,
                      old=when_for(ctx, moved_from.due_at, requester),
                      due=when_for(ctx, due, requester))
         answer = ctx.t("work.followup_moved_agent", requester=requester.name, ref=ticket.ref,
