@@ -114,7 +114,11 @@ def next_promise_span(missed: Promise, update_interval: timedelta,
     """
     if missed.kind is PromiseKind.RESOLUTION:
         return update_interval
-    return max(update_interval, calendar.business_time_between(missed.made_at, missed.due_at))
+    ran_for = calendar.business_time_between(missed.made_at, missed.due_at)
+    # To the whole minute: a promise made at 13:35:10 and stated as 13:36 ran for 50
+    # seconds past a whole span, and carrying them would say each new time a minute
+    # later than the last.
+    return max(update_interval, ran_for - timedelta(seconds=ran_for.total_seconds() % 60))
 
 
 def warn_time_for_span(start: datetime, span: timedelta, fraction: float,

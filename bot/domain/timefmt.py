@@ -33,6 +33,16 @@ def stated_minute(moment: datetime) -> datetime:
     return moment
 
 
+def happened_minute(moment: datetime) -> datetime:
+    """``moment`` cut down to the whole minute it happened in.
+
+    A past moment (a ticket opened, an update sent) is shown as the minute it happened:
+    rounding it up, as promises are, would stamp 13:30:20 as "13:31", a minute that had
+    not yet come. A cover also counts its next time from here, so a chain of lapses
+    does not drift a minute later with each one."""
+    return moment.replace(second=0, microsecond=0)
+
+
 @dataclass(frozen=True)
 class LocalMoment:
     """A moment on a person's own calendar: ``days_ahead`` of today (0 today, 1
@@ -48,16 +58,19 @@ class LocalMoment:
 
 
 def local_moment(moment: datetime, now: datetime, tz: str | None = None) -> LocalMoment:
-    """``moment`` as a person in ``tz`` reads it, ``now`` being today, at its
-    :func:`stated_minute`.
+    """``moment`` as a person in ``tz`` reads it, ``now`` being today: a time still to
+    come at its :func:`stated_minute`, one already past (or now) at its
+    :func:`happened_minute`.
 
     The zone abbreviation is always given: people in different offices read the same
     thread, and a bare "09:00" is a promise nobody can check.
     """
     zone = _zone(tz)
-    # Round up: promising 10:40 for 10:40:30 would make us late on paper. (Zones today
-    # are whole minutes off UTC, so the minute is the same in every zone.)
-    local, today = stated_minute(moment).astimezone(zone), now.astimezone(zone).date()
+    # A time to come rounds up: promising 10:40 for 10:40:30 would make us late on
+    # paper. One past rounds down: it happened in that minute, not the next. (Zones
+    # today are whole minutes off UTC, so the minute is the same in every zone.)
+    shown = stated_minute(moment) if moment > now else happened_minute(moment)
+    local, today = shown.astimezone(zone), now.astimezone(zone).date()
     return LocalMoment(days_ahead=(local.date() - today).days, weekday=local.weekday(),
                        day=local.day, month=local.month, clock=local.strftime("%H:%M"),
                        zone=local.tzname() or zone.key)

@@ -32,7 +32,7 @@ from bot.domain.promises import (
     warn_time_for_span,
 )
 from bot.domain.tickets import Ticket, TicketAction, TicketStatus, transition
-from bot.domain.timefmt import stated_minute
+from bot.domain.timefmt import happened_minute, stated_minute
 from bot.ledger.notices import Notice, notice
 
 # The ticket status each kind of waiting promise belongs to: if the ticket has left it,
@@ -157,8 +157,12 @@ def _plan_desk_promise(inputs: CoverInputs) -> CoverPlan:
     else:
         interval = policy.sla.target(ticket.priority).update_interval
         next_span = next_promise_span(promise, interval, policy.calendar)
-        # Said and recorded as the minute it is stated (the promise row rounds the same).
-        next_due = stated_minute(policy.calendar.add_business_time(now, next_span))
+        # Counted from the minute the cover runs in (a cover a few seconds after 13:50
+        # counts from 13:50, not 13:50:20, which would say 13:51 and drift a minute
+        # later with each lapse); said and recorded as the minute it is stated (the
+        # promise row rounds the same).
+        next_due = stated_minute(policy.calendar.add_business_time(happened_minute(now),
+                                                                   next_span))
     misses = promise.misses_in_row + 1
     owner = inputs.owner
     owner_name = owner.name if owner else t("card.unowned")
@@ -251,7 +255,8 @@ def _plan_wait(inputs: CoverInputs) -> CoverPlan:
     waiting = promise.kind is PromiseKind.AWAITING_REQUESTER
     plan = policy.waiting if waiting else policy.confirmation
     if promise.step == 0:
-        close_at = stated_minute(policy.calendar.add_business_time(now, plan.close_after))
+        close_at = stated_minute(policy.calendar.add_business_time(happened_minute(now),
+                                                                   plan.close_after))
         if waiting:
             update = to_requester(ticket, t("lapse.nudge", ref=ticket.ref,
                                             close=words.when(close_at)))

@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, case, func, literal, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.promises import (
-    UPDATE_KINDS, KeptBy, Promise, PromiseKind, PromiseStatus, kept_by_action,
+    DESK_OWES, UPDATE_KINDS, KeptBy, Promise, PromiseKind, PromiseStatus, kept_by_action,
 )
 from bot.domain.timefmt import stated_minute
 from bot.storage.batch import among, insert_many, pairs_among
@@ -239,6 +239,18 @@ class PromiseRepository:
                    column.status == PromiseStatus.PAUSED.value)
             .values(status=PromiseStatus.PENDING.value, due_at=due, warn_at=warn,
                     paused_remaining=None))
+
+    async def hand_to(self, ticket_id: int, owner_id: int) -> int:
+        """Make ``owner_id`` the owner of every live promise the desk owes on the ticket
+        (returns how many): when a ticket changes hands, so do its promises, so the
+        heads-up, the reminder and the apology's name are the new owner's, not those of
+        someone who no longer has the ticket."""
+        result = await self.session.execute(
+            update(PromiseRow).where(PromiseRow.ticket_id == ticket_id,
+                                     PromiseRow.status.in_(_LIVE),
+                                     PromiseRow.kind.in_([k.value for k in DESK_OWES]))
+            .values(owner_id=owner_id))
+        return result.rowcount or 0
 
     async def cancel(self, ticket_id: int, now: datetime, kinds: tuple[PromiseKind, ...] = ()) -> int:
         """Cancel open promises on the ticket (of ``kinds``, or all); returns how many."""

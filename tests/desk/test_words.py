@@ -27,9 +27,12 @@ def english_reference(moment: datetime, now: datetime, tz: str) -> str:
     zone = ZoneInfo(tz)
     local, today = moment.astimezone(zone), now.astimezone(zone).date()
     clock_text = local.strftime("%H:%M")
-    if local.second or local.microsecond:
+    # A time to come rounds up to the minute; one past is the minute it happened in.
+    if (local.second or local.microsecond) and moment > now:
         local = (local + timedelta(minutes=1)).replace(second=0, microsecond=0)
         clock_text = local.strftime("%H:%M")
+    else:
+        local = local.replace(second=0, microsecond=0)
     abbreviation = local.tzname() or zone.key
     days = (local.date() - today).days
     if days == 0:
@@ -50,6 +53,14 @@ def test_times_read_as_before():
     assert when(WORDS, NOW + timedelta(days=4), NOW, "UTC") == "Friday at 10:00 UTC"
     assert when(WORDS, NOW + timedelta(days=8), NOW, "UTC") == "Tuesday 11 Jun at 10:00 UTC"
     assert when(WORDS, NOW - timedelta(days=1), NOW, "UTC") == "Sunday 2 Jun at 10:00 UTC"
+
+
+def test_a_past_moment_is_the_minute_it_happened_in():
+    # 13:30:20 happened in 13:30: "13:31" would be a minute that had not yet come.
+    opened = NOW + timedelta(hours=3, minutes=30, seconds=20)
+    assert when(WORDS, opened, opened + timedelta(seconds=5), "UTC") == "today at 13:30 UTC"
+    assert when(WORDS, opened, opened, "UTC") == "today at 13:30 UTC"
+    assert when(WORDS, opened, NOW, "UTC") == "today at 13:31 UTC"  # still to come
 
 
 @settings(max_examples=300, deadline=None)

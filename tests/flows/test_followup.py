@@ -21,7 +21,7 @@ async def test_moving_a_follow_up_later_tells_the_requester_it_moved(sqlite_url)
         await desk.command("sam", "ticket followup 1 3h waiting for the vendor")
         assert desk.requester_thread(1)[-1].text == (
             "A change of plan on #1: we need a little longer, so the update we said would come "
-            "by today at 11:00 UTC will now come by today at 13:00 UTC. Sorry for the wait.\n"
+            "by today at 11:00 UTC will now come by today at 13:00 UTC.\n"
             "Sam: waiting for the vendor")
         assert desk.private_to("sam")[-1].text == (
             "Noted: you'll update Ann on #1 by today at 13:00 UTC. That's later than the "
@@ -145,3 +145,18 @@ async def test_a_clock_time_outside_open_hours_is_kept_and_the_agent_told(sqlite
         # Closing time itself is within the hours: "by 17:00" needs no remark.
         await desk.command("sam", "ticket followup 1 17:00")
         assert "outside the desk's open hours" not in desk.private_to("sam")[-1].text
+
+
+async def test_a_move_apologises_only_once_the_old_time_has_passed(sqlite_url):
+    # Before 11:00 nobody has waited past a time we gave, so the move above carries no
+    # "Sorry". Once 11:00 has come (the sweeper not yet round to cover it), it does.
+    async with FlowDesk(sqlite_url) as desk:
+        await desk.claimed()
+        await desk.command("sam", "ticket followup 1 1h")
+        await desk.command("sam", "ticket followup 1 2h")
+        assert "Sorry" not in desk.requester_thread(1)[-1].text
+        desk.clock.offset += timedelta(hours=2, seconds=30)  # no sweep: the 12:00 still open
+        await desk.command("sam", "ticket followup 1 3h")
+        assert desk.requester_thread(1)[-1].text == (
+            "A change of plan on #1: we need a little longer, so the update we said would come "
+            "by today at 12:00 UTC will now come by today at 15:01 UTC. Sorry for the wait.")

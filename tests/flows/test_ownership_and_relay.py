@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from bot.domain.promises import PromiseKind, PromiseStatus
 from bot.domain.tickets import TicketStatus
-from tests.flows.story import FlowDesk
+from tests.flows.story import MONDAY, FlowDesk, live
 
 
 async def test_claiming_tells_the_requester_by_name_who_has_their_request(sqlite_url):
@@ -138,3 +138,41 @@ async def test_an_agent_answering_in_the_requesters_thread_keeps_the_first_promi
         await desk.advance(timedelta(days=1))
         assert not any("we said someone would reply by" in s.text
                        for s in desk.since(mark))
+
+
+async def test_a_follow_up_changes_hands_with_the_ticket(sqlite_url):
+    # Sam promised Ann an update by 10:15; Kim takes the ticket. The requester hears
+    # the time she was already given (not a second, later one), and the heads-up and
+    # the reminder go to Kim, who owns the ticket and so the promise, never to Sam.
+    async with FlowDesk(sqlite_url) as desk:
+        await desk.claimed(agents=("sam", "kim"))
+        await desk.command("sam", "ticket followup 1 15m")
+        assert "by today at 10:15 UTC" in desk.requester_thread(1)[-1].text
+        await desk.command("kim", "ticket claim 1")
+        assert desk.requester_thread(1)[-1].text == (
+            "Good news: Kim from the IT desk is now looking after #1. They'll update you by "
+            "today at 10:15 UTC, or sooner if there's news.")
+        assert "The next update is due by today at 10:15 UTC." in desk.private_to("kim")[-1].text
+        mark = len(desk.adapter.sent)
+        heard = await live(desk, MONDAY + timedelta(minutes=20), step=timedelta(minutes=1))
+        to_owners = [s.message.direct_to for _, s in heard if s.message.direct_to]
+        assert "sam" not in to_owners, desk.adapter.transcript()
+        assert "kim" in to_owners
+        # One time told to the requester, and it is the one the lapse apologises for.
+        said = desk.requester_said(mark)
+        assert said and "we said we'd update you by today at 10:15 UTC" in said[0]
+        owned = {p.owner_id for p in await desk.open_promises(1)}
+        async with desk.db.unit_of_work() as uow:
+            kim = await uow.people.get((await desk.ticket(1)).owner_id)
+        assert owned == {kim.id}
+
+
+async def test_assigning_hands_the_resolution_target_over_too(sqlite_url):
+    async with FlowDesk(sqlite_url) as desk:
+        await desk.claimed(agents=("sam", "kim"))
+        await desk.command("sam", "ticket assign 1 <@kim|Kim>")
+        owners = {p.kind: p.owner_id for p in await desk.open_promises(1)}
+        async with desk.db.unit_of_work() as uow:
+            kim = await uow.people.get((await desk.ticket(1)).owner_id)
+        assert owners[PromiseKind.RESOLUTION] == kim.id
+        assert owners[PromiseKind.STATUS_UPDATE] == kim.id

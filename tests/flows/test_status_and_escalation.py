@@ -31,7 +31,9 @@ async def test_waiting_on_the_requester_is_said_plainly_and_their_reply_resumes_
         assert (await desk.ticket(1)).status is TicketStatus.WAITING_REQUESTER
         assert dict(desk.cards(1)[-1].message.fields)["Status"] == "waiting on the requester"
         await desk.requester_says("ann", 1, "Floor 2, by the kitchen")
-        assert desk.requester_thread(1)[-1].text == "Thanks! Sam has your reply and is back on #1."
+        assert desk.requester_thread(1)[-1].text == (
+            "Thanks! Sam has your reply and is back on #1. You'll hear from us by tomorrow at "
+            "10:00 UTC.")
         assert desk.triage_thread(1)[-1].text == "Ann replied on #1: Floor 2, by the kitchen"
         assert (await desk.ticket(1)).status is TicketStatus.IN_PROGRESS
         kinds = {p.kind for p in await desk.open_promises(1)}

@@ -6,7 +6,9 @@ notes included. Every answer is private to the person who asked.
 
 from __future__ import annotations
 
-from tests.flows.story import FlowDesk
+from datetime import timedelta
+
+from tests.flows.story import MONDAY, FlowDesk
 
 
 async def _worked(desk: FlowDesk) -> None:
@@ -203,3 +205,16 @@ async def test_show_reads_every_kind_of_timeline_line_for_agents_and_requesters(
         shown = desk.adapter.sent[-1].text
         assert "set the priority to P2" in shown and "Sorry" not in shown, shown
         assert "checked the logs" not in shown
+
+
+async def test_past_moments_show_the_minute_they_happened_in(sqlite_url):
+    # Opened at 10:00:20: the ticket's page says 10:00, the minute it opened in, not
+    # the 10:01 a promise would round to (that minute had not yet come).
+    async with FlowDesk(sqlite_url, start=MONDAY + timedelta(seconds=20)) as desk:
+        await desk.staffed()
+        await desk.dm("ann", "The VPN drops every few minutes")
+        await desk.advance(timedelta(seconds=10))
+        await desk.command("ann", "ticket show 1")
+        text = desk.last().text
+        assert "Opened today at 10:00 UTC" in text, text
+        assert "• today at 10:00 UTC: Ann opened the ticket" in text

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from bot.domain.promises import PromiseKind, PromiseStatus
+from bot.domain.promises import UPDATE_KINDS, PromiseKind, PromiseStatus
 from tests.flows.story import MONDAY, FlowDesk, live, requester_heard
 
 UTC = timezone.utc
@@ -101,3 +101,34 @@ async def test_an_unowned_tickets_requester_answering_a_wait_gets_one_cadence_no
         moments = [when for when, _ in told]
         assert len(moments) == len(set(moments)), told  # never two updates at once
         assert not any("The desk" in text for _, text in told), told
+
+
+async def test_the_requesters_answer_tells_them_when_they_will_hear_next(sqlite_url):
+    # Sam had said "by today at 12:00"; the wait set that aside. When Ann answers, the
+    # clock starts again and she is told the time it now runs to, in the same answer,
+    # so no stated time passes unmentioned.
+    async with FlowDesk(sqlite_url) as desk:
+        await desk.claimed()
+        await desk.command("sam", "ticket followup 1 2h")
+        await desk.command("sam", "ticket wait 1 requester Which VPN client is it?")
+        await desk.advance(timedelta(hours=1, minutes=50))
+        await desk.requester_says("ann", 1, "The built-in one")
+        [update] = [p for p in await desk.open_promises(1) if p.kind in UPDATE_KINDS]
+        told = desk.requester_thread(1)[-1].text
+        assert told == ("Thanks! Sam has your reply and is back on #1. You'll hear from us by "
+                        "tomorrow at 11:50 UTC.")
+        assert update.due_at == datetime(2030, 6, 4, 11, 50, tzinfo=UTC)
+
+
+async def test_an_unowned_tickets_answer_tells_the_requester_when_too(sqlite_url):
+    async with FlowDesk(sqlite_url) as desk:
+        await desk.staffed()
+        await desk.dm("ann", "The VPN drops")
+        await desk.command("sam", "ticket wait 1 requester Which VPN client do you use?")
+        await desk.advance(timedelta(hours=1))
+        await desk.requester_says("ann", 1, "The built-in one")
+        [first] = [p for p in await desk.open_promises(1) if p.kind in UPDATE_KINDS]
+        assert desk.requester_thread(1)[-1].text == (
+            "Thanks! We have your reply, and #1 is back in the queue for the next free agent. "
+            "You'll hear from us by tomorrow at 11:00 UTC.")
+        assert first.due_at == datetime(2030, 6, 4, 11, 0, tzinfo=UTC)

@@ -27,6 +27,11 @@ from bot.storage.tables import PromiseRow, TicketRow, WorkspaceRow
 from tests.support.harness import WORKSPACE, DeskHarness, stated
 from tests.support.recording import Sent
 
+
+def minute_of(moment: datetime) -> datetime:
+    """The minute ``moment`` happened in: a cover counts its next time from there."""
+    return moment.replace(second=0, microsecond=0)
+
 # A Monday, inside the default desk hours (Mon-Fri 09:00-17:00 UTC).
 MONDAY_10 = datetime(2027, 1, 4, 10, 0, tzinfo=UTC)
 
@@ -163,15 +168,16 @@ async def test_a_missed_followup_gives_one_update_until_the_new_time_then_escala
             updates = lapse_updates(in_thread(desk, thread, mark))
             assert len(updates) == 1, f"{len(updates)} updates after {minutes} minutes"
         assert updates[0].text.startswith("An update on #1: we said we'd update you by")
-        assert "You'll get an update by tomorrow at 10:07 UTC" in updates[0].text
+        assert "You'll get an update by tomorrow at 10:06 UTC" in updates[0].text
         assert dms(desk, "lee") == []  # one miss of a P3 is not an escalation
 
         [missed, follow_on] = await promises(desk, PromiseKind.FOLLOW_UP)
         assert missed.status == "missed" and follow_on.status == "pending"
         assert follow_on.misses_in_row == 1
         # 8 business hours (P3 updates) from 10:06 on Monday is 10:06 on Tuesday, far
-        # more than the 5 minutes that were missed; stated as the minute after it.
-        assert follow_on.due_at == stated(missed.resolved_at + timedelta(days=1))
+        # more than the 5 minutes that were missed; counted from the minute the cover ran
+        # in, so it keeps the minute (no drift to 10:07 from the cover's seconds).
+        assert follow_on.due_at == minute_of(missed.resolved_at) + timedelta(days=1)
 
         await advance_to(desk, follow_on.due_at - timedelta(minutes=1))
         assert len(lapse_updates(in_thread(desk, thread, mark))) == 1
@@ -204,7 +210,8 @@ async def test_the_new_time_is_never_sooner_than_the_missed_promises_length(sqli
         assert missed.due_at == MONDAY_10 + timedelta(minutes=31)
         ran = missed.due_at - missed.made_at
         assert timedelta(minutes=30) < ran < timedelta(minutes=31)
-        assert follow_on.due_at == stated(missed.resolved_at + ran)
+        # (To the whole minute, from the minute the cover ran in.)
+        assert follow_on.due_at == minute_of(missed.resolved_at) + timedelta(minutes=30)
         for minutes in (33, 40, 55):
             await advance_to(desk, MONDAY_10 + timedelta(minutes=minutes))
             assert len(lapse_updates(in_thread(desk, opened.message_id, mark))) == 1
@@ -227,7 +234,7 @@ async def test_a_p1_ticket_escalates_at_the_first_miss(sqlite_url):
         assert "missed its promised follow-up once (priority P1" in escalation.text
         [missed, follow_on] = await promises(desk, PromiseKind.FOLLOW_UP)
         # P1 updates are hourly (business time, and Monday 10:06 is inside hours).
-        assert follow_on.due_at == stated(missed.resolved_at + timedelta(hours=1))
+        assert follow_on.due_at == minute_of(missed.resolved_at) + timedelta(hours=1)
 
 
 async def test_nothing_is_said_before_the_minute_the_desk_stated(db_url):
@@ -433,7 +440,7 @@ async def test_a_wait_on_the_requester_reminds_then_closes_at_the_announced_time
         [first, close] = await promises(desk, kind)
         assert first.status == "missed" and (close.status, close.step) == ("pending", 1)
         # Due at the minute announced: the close time counted from the reminder.
-        assert close.due_at == stated(first.resolved_at + close_after)
+        assert close.due_at == stated(minute_of(first.resolved_at) + close_after)
         shown = close.due_at
         assert f"we'll close it {shown:%A} at {shown:%H:%M} UTC" in reminder.text
 

@@ -58,7 +58,7 @@ async def test_a_batch_is_covered_with_a_few_statements_and_the_usual_words(db_u
         heading, *lines = reminder.message.text.splitlines()
         assert heading.startswith("Reminder: 12 of your tickets had a promised time pass")
         assert lines == [f"• #{n} for User{n}: promised follow-up was due today at 10:06 UTC; "
-                         "next by tomorrow at 10:07 UTC" for n in range(1, TICKETS + 1)]
+                         "next by tomorrow at 10:06 UTC" for n in range(1, TICKETS + 1)]
         follow_ups = await promises(desk, PromiseKind.FOLLOW_UP)
         missed = [p for p in follow_ups if p.status == "missed"]
         assert len(missed) == TICKETS and {p.resolution for p in missed} == {"bot"}

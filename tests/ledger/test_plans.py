@@ -49,17 +49,42 @@ def test_a_missed_follow_up_gives_an_update_a_reminder_and_a_new_time():
     assert plan.update.audience == "requester" and plan.update.channel_id == "D-ann"
     assert plan.update.text.startswith("An update on #7: ")
     # A P3 is updated every business day: tomorrow at the same time.
-    assert "You'll get an update by tomorrow at 10:01 UTC" in plan.update.text
+    assert "You'll get an update by tomorrow at 10:00 UTC" in plan.update.text
     [reminder] = plan.notices
     assert reminder.person == ALEX and reminder.kind == "lapse.owner_reminders"
     assert plan.next_promise.kind is PromiseKind.FOLLOW_UP
-    # (Covered at 10:00:01, so due a second after 10:00 tomorrow: stated as 10:01.)
-    assert plan.next_promise.due_at == MONDAY_10 + timedelta(days=1, minutes=1)
+    # (Covered at 10:00:01: the new time counts from 10:00, the minute the cover runs
+    # in, so it is 10:00 tomorrow, not 10:01, and does not drift with each lapse.)
+    assert plan.next_promise.due_at == MONDAY_10 + timedelta(days=1)
     assert plan.next_promise.misses_in_row == 1 and plan.status is None
     # The new follow-up replaces any open update: one cadence per ticket.
     assert plan.cancel == (PromiseKind.STATUS_UPDATE, PromiseKind.FOLLOW_UP)
     assert [line.kind for line in plan.timeline] == ["bot"]
     assert plan.timeline[0].body == "covered promised follow-up"
+
+
+def test_a_chain_of_lapses_keeps_its_minute():
+    # Each cover runs some seconds after the stated minute; and the first promise was
+    # made at 09:29:40 and stated as 10:00 (ran for 30 minutes 20 seconds). Neither the
+    # seconds of the cover nor those of the making move the next time a minute later.
+    missed = replace(promise(PromiseKind.FOLLOW_UP),
+                     made_at=MONDAY_10 - timedelta(days=1, seconds=20))
+    covered_at = MONDAY_10 + timedelta(seconds=40)
+    for day in range(1, 4):
+        plan = plan_cover(CoverInputs(missed, ticket(), WORKSPACE, POLICY, ANN, ALEX, (),
+                                      covered_at, None))
+        assert plan.next_promise.due_at == MONDAY_10 + timedelta(days=day)
+        missed = replace(missed, due_at=plan.next_promise.due_at, made_at=covered_at,
+                         misses_in_row=day)
+        covered_at = plan.next_promise.due_at + timedelta(seconds=40)
+
+
+def test_a_waits_close_counts_from_the_minute_of_the_nudge():
+    waiting = ticket(status=TicketStatus.WAITING_REQUESTER)
+    nudge = plan_cover(inputs(PromiseKind.AWAITING_REQUESTER, the_ticket=waiting,
+                              now=MONDAY_10 + timedelta(seconds=50)))
+    assert nudge.next_promise.due_at.second == 0
+    assert nudge.next_promise.due_at.minute == MONDAY_10.minute
 
 
 def test_status_updates_and_resolution_targets_go_on_as_status_updates():

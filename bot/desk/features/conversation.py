@@ -22,7 +22,7 @@ from bot.desk.features.intake import is_intake_channel, open_ticket
 from bot.desk.notify import tell_staff, to_agents, to_person, to_requester
 from bot.desk.features.resolution import record_comment_if_expected, reopen_ticket
 from bot.desk.quoting import defang, excerpt
-from bot.desk.features.lookup import change_status, ticket_of_button
+from bot.desk.features.lookup import change_status, ticket_of_button, when_for
 from bot.desk.features.working import add_note, send_public_reply, start_update_cadence
 
 
@@ -119,13 +119,16 @@ async def requester_wrote(ctx: Context, ticket: Ticket, text: str) -> None:
         # Leaving the wait resumes the desk's paused promises; a cadence starts only
         # when none of them was an update (one cadence, never two).
         ticket = await change_status(ctx, ticket, TicketAction.RESUME)
-        if not any(p.kind in UPDATE_KINDS
-                   for p in await ctx.uow.promises.open_for_ticket(ticket.id)):
-            await start_update_cadence(ctx, ticket)
+        updates = [p for p in await ctx.uow.promises.open_for_ticket(ticket.id)
+                   if p.kind in UPDATE_KINDS]
+        update = updates[0] if updates else await start_update_cadence(ctx, ticket)
         owner = await ctx.uow.people.get(ticket.owner_id) if ticket.owner_id else None
+        # The clock restarts here, so the time they were given before the wait no
+        # longer holds: they hear the new one now, not a silence at the old one.
         await ctx.post(to_requester(ticket, ctx.t(
             "agent.resumed" if owner else "agent.resumed_unowned",
-            owner=owner.name if owner else "", ref=ticket.ref)), ticket_id=ticket.id)
+            owner=owner.name if owner else "", ref=ticket.ref,
+            next=when_for(ctx, update.due_at))), ticket_id=ticket.id)
     relay_text = ctx.t("intake.requester_replied", requester=ctx.person.name, ref=ticket.ref,
                        text=defang(excerpt(text)))
     relay = to_agents(ticket, relay_text)

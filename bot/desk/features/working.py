@@ -40,6 +40,7 @@ async def give_ownership(ctx: Context, ticket: Ticket, owner: Person) -> Ticket:
     await ctx.uow.tickets.add_event(ticket.id, "owner", ctx.now, author_id=ctx.person.id,
                                     body=owner.name, owner_id=owner.id)
     await ctx.uow.promises.keep(ticket.id, "claim", ctx.now)
+    await ctx.uow.promises.hand_to(ticket.id, owner.id)
     open_kinds = {p.kind for p in await ctx.uow.promises.open_for_ticket(ticket.id)}
     target = resolution_target(ctx, ticket)
     if PromiseKind.RESOLUTION not in open_kinds and target is not None:
@@ -69,7 +70,7 @@ async def _hand_over(ctx: Context, ticket: Ticket, owner: Person) -> None:
         await ctx.post(to_person(await ctx.uow.people.get(previous), ctx.t(
             "agent.taken_over", agent=owner.name, ref=ticket.ref,
             subject=defang(ticket.subject)), ticket), ticket_id=ticket.id)
-    update = await start_update_cadence(ctx, ticket)
+    update = await _next_update(ctx, ticket)
     requester = await ctx.uow.people.get(ticket.requester_id)
     key = "work.claimed" if owner.id == ctx.person.id else "agent.assigned_requester"
     await ctx.post(to_requester(ticket, ctx.t(
@@ -85,6 +86,17 @@ async def _hand_over(ctx: Context, ticket: Ticket, owner: Person) -> None:
             subject=defang(ticket.subject), requester=requester.name,
             next=when_for(ctx, update.due_at, owner)), ticket), ticket_id=ticket.id)
     await queue_card(ctx, await ctx.uow.tickets.refresh(ticket.id))
+
+
+async def _next_update(ctx: Context, ticket: Ticket) -> Promise:
+    """The update the requester is owed after a change of hands. A follow-up someone
+    promised still stands (it is the new owner's now): the requester was told that
+    time, so it is the one said again, and no later cadence is started beside it.
+    Otherwise the update cadence starts afresh."""
+    for promise in await ctx.uow.promises.open_for_ticket(ticket.id):
+        if promise.kind is PromiseKind.FOLLOW_UP:
+            return promise
+    return await start_update_cadence(ctx, ticket)
 
 
 async def claim(ctx: Context) -> None:
@@ -207,7 +219,9 @@ async def followup(ctx: Context) -> None:
                                     due_at=due.isoformat(), **moved)
     requester = await ctx.uow.people.get(ticket.requester_id)
     if moved_from is not None:
-        said = ctx.t("work.followup_moved", ref=ticket.ref, agent=ctx.person.name,
+        # An apology only once someone has waited past the time they were given.
+        key = "work.followup_moved" if moved_from.due_at <= ctx.now else "work.followup_moved_ahead"
+        said = ctx.t(key, ref=ticket.ref, agent=ctx.person.name,
                      old=when_for(ctx, moved_from.due_at, requester),
                      due=when_for(ctx, due, requester))
         answer = ctx.t("work.followup_moved_agent", requester=requester.name, ref=ticket.ref,
