@@ -111,3 +111,17 @@ async def test_a_database_that_goes_away_mid_session_does_not_end_the_console(sq
     assert "The desk could not reach its database just now" in printed
     assert "I've opened ticket #1" in printed  # recorded before the tick failed; sent after
     assert "My VPN keeps dropping" in printed.split("could not reach its database")[1]
+
+
+async def test_press_reaches_each_open_question_and_no_held_message_is_lost(sqlite_url):
+    # Issue 14: two questions in a row; /press reached only the newest, so the second
+    # press met silence and the first held message was never filed.
+    printed = await play(sqlite_url, "Wifi is down\nAlso the keyboard is missing keys\n"
+                         "And the mouse is dead\n/press Same issue (#1)\n"
+                         "/press Same issue (#1)\n/press Something new\n"
+                         "/as agent\n/ticket show 1\n")
+    assert printed.count("Thanks, I've added that to #1.") == 2
+    assert "You've already answered that one: that message is in #1." in printed
+    shown = printed[printed.rindex("#1 · Wifi is down"):]
+    assert "Alex wrote: “And the mouse is dead”" in shown
+    assert "Alex wrote: “Also the keyboard is missing keys”" in shown
