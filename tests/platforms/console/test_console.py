@@ -125,3 +125,11 @@ async def test_press_reaches_each_open_question_and_no_held_message_is_lost(sqli
     shown = printed[printed.rindex("#1 · Wifi is down"):]
     assert "Alex wrote: “And the mouse is dead”" in shown
     assert "Alex wrote: “Also the keyboard is missing keys”" in shown
+
+
+async def test_the_consoles_admin_hears_of_an_escalation_with_no_leads(sqlite_url):
+    printed = await play(sqlite_url, "Wifi is down\n/as agent\n"
+                         "/ticket escalate 1 customer is the CEO\n")
+    assert ("[DM with Morgan · ticket #1] Help Desk:\n  Sam asked for a lead on #1 from Alex "
+            "(“customer is the CEO”), but the desk has no leads yet") in printed
+    assert "I've told the admins" in printed
