@@ -173,6 +173,18 @@ async def test_priority_by_p_level_or_impact_and_urgency(sqlite_url):
             assert dict(desk.cards(1)[-1].message.fields)["Priority"] == LABELS[priority]
 
 
+async def test_a_priority_it_already_has_changes_nothing_and_says_so(sqlite_url):
+    # Issue 14: "high low" on a P3 logged "Sam set the priority to P3".
+    async with FlowDesk(sqlite_url) as desk:
+        await desk.staffed()
+        await desk.dm("ann", "The printer is jammed")
+        before = (await desk.ticket(1), await desk.timeline(1))
+        await desk.command("sam", "ticket priority 1 high low")
+        assert desk.private_to("sam")[-1].text == (
+            "#1 is already P3 (normal), so nothing changed.")
+        assert (await desk.ticket(1), await desk.timeline(1)) == before
+
+
 async def test_raising_the_priority_brings_the_promised_first_response_forward(sqlite_url):
     async with FlowDesk(sqlite_url) as desk:
         await desk.staffed()
