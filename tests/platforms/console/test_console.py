@@ -6,6 +6,7 @@ import io
 
 from bot.app import App, run_app
 from bot.settings import Settings
+from tests.flows.story import MONDAY
 from tests.support.console import play
 
 
@@ -133,3 +134,11 @@ async def test_the_consoles_admin_hears_of_an_escalation_with_no_leads(sqlite_ur
     assert ("[DM with Morgan · ticket #1] Help Desk:\n  Sam asked for a lead on #1 from Alex "
             "(“customer is the CEO”), but the desk has no leads yet") in printed
     assert "I've told the admins" in printed
+
+
+async def test_a_person_not_played_in_this_run_is_labelled_by_name(sqlite_url):
+    # Issue 14: "[DM with kim · ticket #1]" while the desk says "Kim".
+    await play(sqlite_url, "Wifi is down\n/as agent Kim\n/ticket claim 1\n", start=MONDAY)
+    printed = await play(sqlite_url, "/wait 8h\n", start=MONDAY)
+    assert "[DM with Kim · ticket #1] Help Desk:" in printed
+    assert "DM with kim" not in printed
