@@ -47,6 +47,9 @@ class ConsoleTime(Protocol):
                         on_moment: Callable[[datetime], Awaitable[None]] | None = None) -> None:
         """Let ``delta`` pass, stopping at each due moment to sweep and deliver."""
 
+    async def works_the_desk(self, user_id: str) -> bool:
+        """Whether the console's person ``user_id`` is an agent (or more) already."""
+
 
 @dataclass
 class _Thread:
@@ -230,6 +233,10 @@ class ConsoleAdapter:
         self._met(self.persona)
         await self._write(f"(console) You are now {self.persona.describe()}.")
         if self.persona.kind == "agent" and self.persona.user_id not in self._agents:
+            if self.world is not None and await self.world.works_the_desk(self.persona.user_id):
+                # An agent from an earlier run: nobody to add, so nothing to say.
+                self._agents.add(self.persona.user_id)
+                return
             await self._make_agent()
 
     async def _make_agent(self) -> None:

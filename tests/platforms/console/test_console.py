@@ -142,3 +142,11 @@ async def test_a_person_not_played_in_this_run_is_labelled_by_name(sqlite_url):
     printed = await play(sqlite_url, "/wait 8h\n", start=MONDAY)
     assert "[DM with Kim · ticket #1] Help Desk:" in printed
     assert "DM with kim" not in printed
+
+
+async def test_an_agent_from_an_earlier_run_is_not_added_again(sqlite_url):
+    # Issue 14: every run printed "Morgan ... adds Sam" then "Sam is already an agent".
+    await play(sqlite_url, "/as agent\n")
+    printed = await play(sqlite_url, "/as agent\n/ticket queue\n")
+    assert printed.startswith("(console) You are now Sam, an agent.\n[only Sam sees this]")
+    assert "adds Sam" not in printed and "already" not in printed
