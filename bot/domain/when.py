@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.domain.calendar import BusinessCalendar
@@ -24,10 +24,12 @@ from bot.domain.sla import parse_duration
 # "monday 15:00" can be written, and suggested, on a Friday evening.
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _DAYS = "today|tomorrow|tmrw|" + "|".join(WEEKDAYS) + "|" + "|".join(d[:3] for d in WEEKDAYS)
-_TIME = re.compile(rf"^(?:({_DAYS})\s+(?:at\s+)?)?(\d{{1,2}})(?::(\d{{2}}))?\s*(am|pm)?$")
+_TIME = re.compile(r"^(?:(DAYS)\s+(?:at\s+)?)?(\d{1,2})(?::(\d{2}))?\s*(am|pm)?$"
+                   .replace("DAYS", _DAYS))
 # Written like a clock time but not one (25:00, 9:75, 12:345, 1:2): said as such.
-_CLOCKISH = re.compile(rf"^(?:(?:{_DAYS})\s+(?:at\s+)?)?\d+:\d+\s*(?:am|pm)?$")
-_DAY_ALONE = re.compile(rf"^({_DAYS})(?:\s+at)?$")
+_CLOCKISH = re.compile(r"^(?:(?:DAYS)\s+(?:at\s+)?)?\d+:\d+\s*(?:am|pm)?$"
+                       .replace("DAYS", _DAYS))
+_DAY_ALONE = re.compile(r"^(DAYS)(?:\s+at)?$".replace("DAYS", _DAYS))
 _HELP = Phrase("input.when_help")
 # The answer that only says "I couldn't read it": any other says more.
 _VAGUE = frozenset({"input.when_unreadable"})
@@ -107,23 +109,25 @@ def read_when(text: str, now: datetime, tz: str | None,
     try:
         when, rest = _split(text, now, tz)
     except Unreadable as error:
-        if error.template == "input.when_passed_today":
-            error.fields["day"] = _next_open_day(now, tz, calendar)
+        opens = _next_open_day(now, tz, calendar)
+        if error.template == "input.when_passed_today" and opens is not None:
+            raise Unreadable("input.when_passed_closed_tomorrow", day=opens,
+                             **error.fields) from None
         raise
     if when.span is not None:
         when = When(span_end(now, when.span, calendar), when.span, when.written)
     return when, rest
 
 
-def _next_open_day(now: datetime, tz: str | None, calendar: BusinessCalendar) -> str:
-    """How to write the next day the desk opens, for "did you mean ...": "tomorrow",
-    or the day's name when tomorrow the desk is closed (a Friday evening: "Monday")."""
+def _next_open_day(now: datetime, tz: str | None, calendar: BusinessCalendar) -> date | None:
+    """The next day the desk opens when that is not tomorrow (a Friday evening: the
+    Monday), for "did you mean ..."; None when it opens tomorrow (or within no week)."""
     today = now.astimezone(_zone(tz)).date()
     for ahead in range(1, 8):
         day = today + timedelta(days=ahead)
         if calendar.opens_on(day):
-            return "tomorrow" if ahead == 1 else WEEKDAYS[day.weekday()].capitalize()
-    return "tomorrow"  # a desk never open, or closed for a week of holidays
+            return day if ahead > 1 else None
+    return None
 
 
 def _split(text: str, now: datetime, tz: str | None) -> tuple[When, str]:
@@ -183,7 +187,7 @@ def _at_time(match: re.Match, now: datetime, zone: ZoneInfo, cleaned: str) -> da
     if moment <= now:
         if day_word:
             raise Unreadable("input.when_passed", text=cleaned, help=_HELP)
-        raise Unreadable("input.when_passed_today", text=cleaned, day="tomorrow")
+        raise Unreadable("input.when_passed_today", text=cleaned)
     return moment
 
 

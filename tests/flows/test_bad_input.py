@@ -178,7 +178,7 @@ async def test_a_time_passed_on_a_friday_evening_suggests_the_next_open_day(sqli
         await desk.dm("ann", "The VPN drops")
         await desk.command("sam", "ticket claim 1")
         assert (await _answer(desk, "sam", "ticket followup 1 15:00")).startswith(
-            "15:00 has already passed; did you mean Monday 15:00?")
+            "15:00 has already passed; did you mean Monday 15:00, when the desk next opens?")
         await desk.command("sam", "ticket followup 1 Monday 15:00")
         assert desk.private_to("sam")[-1].text.startswith(
             "Noted: you'll update Ann on #1 by Monday at 15:00 UTC.")
