@@ -24,7 +24,8 @@ from bot.ledger.sweeper import PromiseSweeper
 from bot.settings import CONSOLE_DATABASE_URL, SettingsError, env_name
 from bot.storage.due import next_moment_after
 from bot.storage.engine import redact_url
-from bot.storage.tables import WorkspaceRow
+from bot.domain.people import Role
+from bot.storage.tables import PersonRow, WorkspaceRow
 from bot.storage.uow import Database
 
 CONSOLE = "console"
@@ -59,6 +60,25 @@ class ConsoleWorld:
                 f"{names} workspaces use it, and the console's /wait would move their time "
                 f"too. Give the console a database of its own (leave {env_name('database_url')} "
                 f"unset for {CONSOLE_DATABASE_URL.removeprefix('sqlite:///')}).")
+
+    async def works_the_desk(self, user_id: str) -> bool:
+        """Whether the console's person ``user_id`` is already an agent (or more) at the
+        console's desk, from an earlier run: then there is nobody to add, and nothing
+        for the console to say."""
+        async with self.db.reading() as uow:
+            row = (await uow.session.execute(
+                select(PersonRow.role, PersonRow.platform_role, PersonRow.granted_role)
+                .join(WorkspaceRow, PersonRow.workspace_id == WorkspaceRow.id)
+                .where(WorkspaceRow.platform == CONSOLE, WorkspaceRow.external_id == CONSOLE,
+                       PersonRow.external_id == user_id))).one_or_none()
+        if row is None:
+            return False
+        role, raised_to, granted = row
+        # A role the admin persona's hat raised them to is not the desk's grant: played
+        # as an agent they go back to that grant (bot/desk/middleware.py).
+        if raised_to is not None and raised_to == role and granted is not None:
+            role = granted
+        return Role(role).at_least(Role.AGENT)
 
     async def pass_time(self, delta: timedelta,
                         on_moment: Callable[[datetime], Awaitable[None]] | None = None) -> None:

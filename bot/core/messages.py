@@ -26,6 +26,9 @@ class Button:
     value: str = ""
     style: str = "default"  # default | primary | danger
     form: tuple[FormField, ...] = ()
+    # A question's answer: once one of its message's buttons is pressed, the question is
+    # spent (the console's /press then reaches an older one still open).
+    once: bool = False
 
 @dataclass(frozen=True)
 class OutboundMessage:

@@ -91,8 +91,22 @@ def settle_role(stored: Role, platform: Role, raised_to: Role | None,
     return desk, None, None
 
 
-async def _apply_platform_role(ctx: Context, person: Person, actor: Actor) -> Person:
+def _platform_says(person: Person, actor: Actor) -> Role | None:
+    """The role the platform gives ``actor`` now, or None when it says nothing. A
+    workspace admin or owner (Slack), a guild manager (Discord), the console's admin is
+    an admin: stored as one, so that everything "the admins hear" reaches them too, not
+    only the people in HELPDESK_ADMINS. Once the platform no longer says so, a stored
+    admin is offered the requester's role, which takes back only the platform's raise."""
+    if actor.is_platform_admin:
+        return Role.ADMIN
     platform = _PLATFORM_ROLES.get(actor.platform_role or "")
+    if platform is None and person.role is Role.ADMIN:
+        return Role.REQUESTER
+    return platform
+
+
+async def _apply_platform_role(ctx: Context, person: Person, actor: Actor) -> Person:
+    platform = _platform_says(person, actor)
     # Nothing to learn when the platform says nothing, or agrees with what is stored.
     if platform is None or platform is person.role:
         return person

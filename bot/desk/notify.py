@@ -48,8 +48,8 @@ async def tell_staff(ctx: Context, ticket: Ticket, owner: Person | None, text: s
 
 def confirmation_buttons(ticket: Ticket, yes: str, no: str) -> tuple[Button, ...]:
     """The requester's "Has this solved your problem?" answer buttons."""
-    return (Button(yes, "resolution.yes", str(ticket.id), "primary"),
-            Button(no, "resolution.no", str(ticket.id), "danger"))
+    return (Button(yes, "resolution.yes", str(ticket.id), "primary", once=True),
+            Button(no, "resolution.no", str(ticket.id), "danger", once=True))
 
 
 async def admins_of(uow, workspace: Workspace, configured: Iterable[str],

@@ -191,8 +191,9 @@ def read_ticket_number(word: str) -> int:
 
     Raises :class:`Unreadable` ``input.not_a_ticket_number`` for a word that tries to be
     one and is not (``-5``, ``#abc``, ``1.5``), ``input.need_ticket_number`` for any
-    other word or none, and :class:`UnknownTicket` for a number no ticket can have
-    (``0``, or beyond the database's range), before anything is looked up."""
+    other word or none, and ``input.ticket_number_zero`` / ``input.ticket_number_too_big``
+    for a number no ticket can have (``0``, or beyond the database's range), before
+    anything is looked up."""
     word = word.strip()
     body = word[1:] if word.startswith("#") else word
     number = _decimal(body)
@@ -201,8 +202,13 @@ def read_ticket_number(word: str) -> int:
         if first in ("#", "-", "+", "−") or first.isdigit():
             raise Unreadable("input.not_a_ticket_number", text=word)
         raise Unreadable("input.need_ticket_number")
+    # A number no ticket can have is answered with what is wrong with it, as "-5" is,
+    # not as a ticket that might exist but cannot be found.
+    if number == 0:
+        raise Unreadable("input.ticket_number_zero", text=word)
     if not 1 <= number <= MAX_TICKET_NUMBER:
-        raise UnknownTicket(body if number < 0 else number)
+        raise Unreadable("input.ticket_number_too_big",
+                         number=shown_number(body if number < 0 else number))
     return number
 
 

@@ -13,17 +13,23 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.domain.calendar import BusinessCalendar
 from bot.domain.errors import Phrase, Unreadable
 from bot.domain.sla import parse_duration
 
-_TIME = re.compile(r"^(?:(today|tomorrow|tmrw)\s+(?:at\s+)?)?(\d{1,2})(?::(\d{2}))?\s*(am|pm)?$")
+# A day's name reads as its next date (today's when the time has not passed yet), so
+# "monday 15:00" can be written, and suggested, on a Friday evening.
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_DAYS = "today|tomorrow|tmrw|" + "|".join(WEEKDAYS) + "|" + "|".join(d[:3] for d in WEEKDAYS)
+_TIME = re.compile(r"^(?:(DAYS)\s+(?:at\s+)?)?(\d{1,2})(?::(\d{2}))?\s*(am|pm)?$"
+                   .replace("DAYS", _DAYS))
 # Written like a clock time but not one (25:00, 9:75, 12:345, 1:2): said as such.
-_CLOCKISH = re.compile(r"^(?:(?:today|tomorrow|tmrw)\s+(?:at\s+)?)?\d+:\d+\s*(?:am|pm)?$")
-_DAY_ALONE = re.compile(r"^(today|tomorrow|tmrw)(?:\s+at)?$")
+_CLOCKISH = re.compile(r"^(?:(?:DAYS)\s+(?:at\s+)?)?\d+:\d+\s*(?:am|pm)?$"
+                       .replace("DAYS", _DAYS))
+_DAY_ALONE = re.compile(r"^(DAYS)(?:\s+at)?$".replace("DAYS", _DAYS))
 _HELP = Phrase("input.when_help")
 # The answer that only says "I couldn't read it": any other says more.
 _VAGUE = frozenset({"input.when_unreadable"})
@@ -100,10 +106,28 @@ def read_when(text: str, now: datetime, tz: str | None,
               calendar: BusinessCalendar) -> tuple[When, str]:
     """:func:`split_when` for a time an agent promises: a duration counts in the desk's
     time (:func:`span_end`); a clock time is kept as the agent gave it."""
-    when, rest = _split(text, now, tz)
+    try:
+        when, rest = _split(text, now, tz)
+    except Unreadable as error:
+        opens = _next_open_day(now, tz, calendar)
+        if error.template == "input.when_passed_today" and opens is not None:
+            raise Unreadable("input.when_passed_closed_tomorrow", day=opens,
+                             **error.fields) from None
+        raise
     if when.span is not None:
         when = When(span_end(now, when.span, calendar), when.span, when.written)
     return when, rest
+
+
+def _next_open_day(now: datetime, tz: str | None, calendar: BusinessCalendar) -> date | None:
+    """The next day the desk opens when that is not tomorrow (a Friday evening: the
+    Monday), for "did you mean ..."; None when it opens tomorrow (or within no week)."""
+    today = now.astimezone(_zone(tz)).date()
+    for ahead in range(1, 8):
+        day = today + timedelta(days=ahead)
+        if calendar.opens_on(day):
+            return day if ahead > 1 else None
+    return None
 
 
 def _split(text: str, now: datetime, tz: str | None) -> tuple[When, str]:
@@ -153,11 +177,28 @@ def _at_time(match: re.Match, now: datetime, zone: ZoneInfo, cleaned: str) -> da
     if hour > 23 or minute > 59:
         raise Unreadable("input.when_not_time_of_day", text=cleaned, help=_HELP)
     local_now = now.astimezone(zone)
-    day = local_now.date() + timedelta(days=1 if day_word in ("tomorrow", "tmrw") else 0)
-    # fold=0 and a UTC round trip: a time inside a DST gap moves later, as clocks do.
-    moment = datetime.combine(day, time(hour, minute), tzinfo=zone).astimezone(ZoneInfo("UTC"))
+    ahead = 1 if day_word in ("tomorrow", "tmrw") else 0
+    named = _weekday(day_word)
+    if named is not None:
+        ahead = (named - local_now.weekday()) % 7
+    moment = _on(local_now.date() + timedelta(days=ahead), hour, minute, zone)
+    if moment <= now and named is not None:
+        moment = _on(local_now.date() + timedelta(days=ahead + 7), hour, minute, zone)
     if moment <= now:
         if day_word:
             raise Unreadable("input.when_passed", text=cleaned, help=_HELP)
         raise Unreadable("input.when_passed_today", text=cleaned)
     return moment
+
+
+def _on(day, hour: int, minute: int, zone: ZoneInfo) -> datetime:
+    # fold=0 and a UTC round trip: a time inside a DST gap moves later, as clocks do.
+    return datetime.combine(day, time(hour, minute), tzinfo=zone).astimezone(ZoneInfo("UTC"))
+
+
+def _weekday(word: str | None) -> int | None:
+    """0 for "monday" or "mon", ...; None for any other word (or none)."""
+    for number, name in enumerate(WEEKDAYS):
+        if word in (name, name[:3]):
+            return number
+    return None

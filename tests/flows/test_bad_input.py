@@ -7,6 +7,8 @@ the ticket is exactly as it was. Enormous messages are taken whole and answered 
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 import pytest
 
 from tests.flows.story import FlowDesk
@@ -165,3 +167,18 @@ async def test_text_full_of_markup_opens_a_ticket_and_is_answered_plainly(desk):
     # Markup where a number belongs is answered like any other bad number.
     assert (await _answer(desk, "sam", "ticket claim <@U123|bob>")).startswith(
         "I need a ticket number.")
+
+
+async def test_a_time_passed_on_a_friday_evening_suggests_the_next_open_day(sqlite_url):
+    # Issue 14: at Friday 18:00, "15:00" was answered "did you mean tomorrow 15:00?", a
+    # Saturday, when the desk is closed; and a day's name could not be written at all.
+    friday_evening = datetime(2030, 6, 7, 18, 0, tzinfo=timezone.utc)
+    async with FlowDesk(sqlite_url, start=friday_evening) as desk:
+        await desk.staffed()
+        await desk.dm("ann", "The VPN drops")
+        await desk.command("sam", "ticket claim 1")
+        assert (await _answer(desk, "sam", "ticket followup 1 15:00")).startswith(
+            "15:00 has already passed; did you mean Monday 15:00, when the desk next opens?")
+        await desk.command("sam", "ticket followup 1 Monday 15:00")
+        assert desk.private_to("sam")[-1].text.startswith(
+            "Noted: you'll update Ann on #1 by Monday at 15:00 UTC.")

@@ -24,9 +24,9 @@ async def test_moving_a_follow_up_later_tells_the_requester_it_moved(sqlite_url)
             "by today at 11:00 UTC will now come by today at 13:00 UTC.\n"
             "Sam: waiting for the vendor")
         assert desk.private_to("sam")[-1].text == (
-            "Noted: you'll update Ann on #1 by today at 13:00 UTC. That's later than the "
-            "today at 11:00 UTC we'd said, so I've told them it moved. If you can't, I'll "
-            "tell them myself and give a new time.")
+            "Noted: you'll update Ann on #1 by today at 13:00 UTC. That's later than the time "
+            "we'd given them, today at 11:00 UTC, so I've told them it moved. If you can't, "
+            "I'll tell them myself and give a new time.")
         [moved] = [e for e in await desk.timeline(1) if e.kind == "promise"][-1:]
         assert moved.data["moved_from"] == (desk.clock.now() + timedelta(hours=1)).isoformat()
         await desk.command("sam", "ticket show 1")
@@ -95,7 +95,7 @@ async def test_a_span_given_near_closing_counts_in_the_desks_open_hours(sqlite_u
         assert desk.requester_thread(1)[-1].text.startswith(
             "Sam will update you on #1 by tomorrow at 10:30 UTC.")
         assert desk.private_to("sam")[-1].text.endswith(
-            "2h counts in the desk's open hours, Mon-Fri 09:00-17:00 (UTC), so that's "
+            "Counted in the desk's open hours, Mon-Fri 09:00-17:00 (UTC), “2h” is "
             "tomorrow at 10:30 UTC.")
         [follow_up] = [p for p in await desk.open_promises(1) if p.kind is PromiseKind.FOLLOW_UP]
         assert follow_up.due_at == MONDAY + timedelta(days=1, minutes=30)
@@ -108,7 +108,10 @@ async def test_in_two_hours_reads_as_a_span_too(sqlite_url):
         await desk.command("sam", "ticket followup 1 in 2 hours")
         [follow_up] = [p for p in await desk.open_promises(1) if p.kind is PromiseKind.FOLLOW_UP]
         assert follow_up.due_at == MONDAY + timedelta(days=1, minutes=30)
-        assert "in 2 hours counts in the desk's open hours" in desk.private_to("sam")[-1].text
+        # Issue 14: the sentence began "in 2 hours counts ...", in lower case.
+        assert desk.private_to("sam")[-1].text.endswith(
+            " Counted in the desk's open hours, Mon-Fri 09:00-17:00 (UTC), “in 2 hours” is "
+            "tomorrow at 10:30 UTC.")
 
 
 async def test_days_are_working_days_at_the_same_time(sqlite_url):
@@ -118,7 +121,7 @@ async def test_days_are_working_days_at_the_same_time(sqlite_url):
         await desk.command("sam", "ticket followup 1 2d")
         [follow_up] = [p for p in await desk.open_promises(1) if p.kind is PromiseKind.FOLLOW_UP]
         assert follow_up.due_at == MONDAY + timedelta(days=8, hours=1)
-        assert "so that's Tuesday at 11:00 UTC" in desk.private_to("sam")[-1].text
+        assert "“2d” is Tuesday at 11:00 UTC" in desk.private_to("sam")[-1].text
 
 
 async def test_a_span_inside_open_hours_is_just_the_time(sqlite_url):

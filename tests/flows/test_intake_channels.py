@@ -141,9 +141,10 @@ async def test_the_intake_panel_button_opens_a_ticket_from_its_form(sqlite_url):
         await desk.press_button("ivy", panel, "Open a ticket", form={"text": "Teams won't start"})
         ack = next(s for s in desk.adapter.sent if "I've opened ticket #1" in s.text)
         assert ack.message.channel_id == "C-help" and "Thanks, Ivy" in ack.text
-        # An empty form opens nothing.
+        # An empty form opens nothing, and is answered (issue 14: it was met with silence).
         await desk.press_button("ivy", panel, "Open a ticket", form={"text": "  "})
         assert await desk.ticket_count() == 1
+        assert desk.private_to("ivy")[-1].text == "I need a few words about the problem."
 
 
 @pytest.mark.parametrize("kind", ["dm", "reaction", "command", "panel"])

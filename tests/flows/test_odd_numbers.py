@@ -52,20 +52,27 @@ async def _answer(desk: FlowDesk, user: str, line: str) -> str:
     "99999999999999999999",  # past SQLite's 64 bits: OverflowError before
     "2147483648",  # past PostgreSQL's 32-bit integer column
     "9223372036854775808",  # past 64 bits
-    "0", "#0", "000",
 ])
-async def test_a_number_no_ticket_can_have_is_not_found_in_every_command(desk, number):
-    shown = str(int(number.lstrip("#")))
+async def test_a_number_past_every_ticket_says_so_in_every_command(desk, number):
+    # Issue 14: answered with what is wrong, as the README says, not "I can't find".
     for word in COMMANDS:
         line = f"ticket {word} {number} {GOOD_ARGS.get(word, '')}".strip()
-        assert await _answer(desk, "sam", line) == (
-            f"I can't find ticket #{shown}. `/ticket mine` lists your tickets."), line
+        assert (await _answer(desk, "sam", line)).startswith(
+            f"“{number}” is bigger than any ticket number the desk gives out. Usage: "), line
 
 
-async def test_a_number_of_thousands_of_digits_is_not_found_and_shown_short(desk):
+@pytest.mark.parametrize("number", ["0", "#0", "000"])
+async def test_ticket_zero_is_not_a_ticket_number_in_every_command(desk, number):
+    for word in COMMANDS:
+        line = f"ticket {word} {number} {GOOD_ARGS.get(word, '')}".strip()
+        assert (await _answer(desk, "sam", line)).startswith(
+            f"“{number}” isn't a ticket number: ticket numbers start at 1. Usage: "), line
+
+
+async def test_a_number_of_thousands_of_digits_says_so_and_is_shown_short(desk):
     # int() of more than 4,300 digits raises ValueError in Python 3.11+.
     text = await _answer(desk, "sam", "ticket show " + "9" * 5000)
-    assert text.startswith("I can't find ticket #9999") and "…" in text
+    assert text.startswith("“9999") and "…" in text and "bigger than any" in text
     assert len(text) < 200
 
 

@@ -2,7 +2,8 @@
 
 The desk never guesses: it holds the message and asks with two buttons. "Same issue"
 adds the message to the open ticket; "Something new" opens a ticket for it in its own
-thread. Whichever is pressed first wins; a second press changes nothing.
+thread. Whichever is pressed first wins; a second press changes nothing, and says where
+the message went (issue 14: it used to be met with silence).
 """
 
 from __future__ import annotations
@@ -33,11 +34,13 @@ async def test_same_issue_adds_the_message_to_the_open_ticket(sqlite_url):
                    for s in desk.triage_thread(1))
         assert await desk.ticket_count() == 1
         assert [e.kind for e in await desk.timeline(1)][-2:] == ["held_answered", "requester"]
-        # A second press of either button changes nothing.
+        # A second press of either button changes nothing, and says so.
         mark = len(desk.adapter.sent)
         await desk.press_button("ann", question, "Same issue (#1)")
         await desk.press_button("ann", question, "Something new")
-        assert desk.since(mark) == [] and await desk.ticket_count() == 1
+        assert [s.text for s in desk.since(mark)] == [
+            "You've already answered that one: that message is in #1."] * 2
+        assert await desk.ticket_count() == 1
 
 
 async def test_something_new_opens_a_ticket_in_the_held_messages_thread(sqlite_url):
@@ -55,7 +58,9 @@ async def test_something_new_opens_a_ticket_in_the_held_messages_thread(sqlite_u
         mark = len(desk.adapter.sent)
         await desk.press_button("ann", question, "Something new")
         await desk.press_button("ann", question, "Same issue (#1)")
-        assert desk.since(mark) == [] and await desk.ticket_count() == 2
+        assert [s.text for s in desk.since(mark)] == [
+            "You've already answered that one: that message became its own ticket, #2."] * 2
+        assert await desk.ticket_count() == 2
 
 
 async def test_only_the_requester_can_answer_the_question(sqlite_url):
@@ -67,6 +72,9 @@ async def test_only_the_requester_can_answer_the_question(sqlite_url):
         await desk.press_button("sam", question, "Same issue (#1)")
         assert await desk.ticket_count() == 1
         assert not any(s.message.audience == "requester" for s in desk.since(mark))
+        refusal = "That question is for the person whose message it's about, so nothing changed."
+        assert [(s.text, s.message.ephemeral_to) for s in desk.since(mark)] == [
+            (refusal, "bob"), (refusal, "sam")]
         # Ann can still answer.
         await desk.press_button("ann", question, "Something new")
         assert await desk.ticket_count() == 2
@@ -81,3 +89,19 @@ async def test_once_the_ticket_is_closed_a_new_message_simply_opens_a_new_ticket
         await desk.dm("ann", "Now the scanner is broken")
         assert desk.ack(2).message.channel_id == "D-ann"
         assert not any("You already have" in t for t in desk.texts())
+
+
+async def test_agents_see_a_held_message_until_the_requester_answers(sqlite_url):
+    async with FlowDesk(sqlite_url) as desk:
+        await desk.staffed()
+        question = await _asked(desk)
+        await desk.command("sam", "ticket show 1")
+        held = ("Ann wrote “Also, my monitor flickers” and hasn't yet said whether it's "
+                "about this ticket or something new")
+        assert held in desk.last().text
+        await desk.press_button("ann", question, "Same issue (#1)")
+        await desk.command("sam", "ticket show 1")
+        shown = desk.last().text
+        assert "Ann wrote: “Also, my monitor flickers”" in shown and held not in shown
+        await desk.command("ann", "ticket show 1")
+        assert "hasn't yet said" not in desk.last().text  # the requester's view is unchanged

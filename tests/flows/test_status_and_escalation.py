@@ -133,6 +133,26 @@ async def test_escalating_with_no_leads_says_how_to_add_them(sqlite_url):
         assert "lead" not in desk.requester_thread(1)[-1].text
 
 
+async def test_a_workspace_admin_hears_of_an_escalation_with_no_leads(sqlite_url):
+    # Issue 14: "the admins hear" reached only HELPDESK_ADMINS and stored admins, never
+    # a Slack workspace admin, a Discord guild manager or the console's Morgan.
+    async with FlowDesk(sqlite_url, admins=()) as desk:
+        await desk.command("owner", "helpdesk agents add <@sam|Sam>", is_platform_admin=True)
+        await desk.dm("ann", "The printer is jammed")
+        await desk.command("sam", "ticket escalate 1 the CEO is waiting")
+        assert desk.private_to("owner")[-1].text == (
+            "Sam asked for a lead on #1 from Ann (“the CEO is waiting”), but the desk has no "
+            "leads yet, so nobody was asked. Add one with `/helpdesk leads add <person>`.")
+        assert "I've told the admins" in desk.private_to("sam")[-1].text
+        # No longer a workspace admin: no longer told, and no longer an admin of the desk.
+        await desk.command("owner", "ticket mine")
+        await desk.command("sam", "ticket escalate 1 still waiting")
+        assert "still waiting" not in " ".join(s.text for s in desk.private_to("owner"))
+        assert desk.private_to("sam")[-1].text == (
+            "The desk has no leads yet, so nobody was asked to look at #1. An admin can add "
+            "one with `/helpdesk leads add <person>`.")
+
+
 PRIORITY_WORDS = [
     ("P1", Priority.P1), ("p2", Priority.P2), ("4", Priority.P4),
     ("high high", Priority.P1), ("high medium", Priority.P2), ("low high", Priority.P3),
@@ -153,6 +173,18 @@ async def test_priority_by_p_level_or_impact_and_urgency(sqlite_url):
             assert desk.private_to("sam")[-1].text == f"#1 is now {LABELS[priority]}.", words
             assert (await desk.ticket(1)).priority is priority
             assert dict(desk.cards(1)[-1].message.fields)["Priority"] == LABELS[priority]
+
+
+async def test_a_priority_it_already_has_changes_nothing_and_says_so(sqlite_url):
+    # Issue 14: "high low" on a P3 logged "Sam set the priority to P3".
+    async with FlowDesk(sqlite_url) as desk:
+        await desk.staffed()
+        await desk.dm("ann", "The printer is jammed")
+        before = (await desk.ticket(1), await desk.timeline(1))
+        await desk.command("sam", "ticket priority 1 high low")
+        assert desk.private_to("sam")[-1].text == (
+            "#1 is already P3 (normal), so nothing changed.")
+        assert (await desk.ticket(1), await desk.timeline(1)) == before
 
 
 async def test_raising_the_priority_brings_the_promised_first_response_forward(sqlite_url):

@@ -227,27 +227,45 @@ async def ask_same_or_new(ctx: Context) -> None:
     await ctx.answer(ctx.t("intake.same_or_new", ref=ticket.ref, subject=defang(ticket.subject)),
                      private=False, buttons=(
                          Button(ctx.t("intake.same_button", ref=ticket.ref), "intake.same", value,
-                                "primary"),
-                         Button(ctx.t("intake.new_button"), "intake.new", value)),
+                                "primary", once=True),
+                         Button(ctx.t("intake.new_button"), "intake.new", value, once=True)),
                      thread_id=event.message_id)
     ctx.handled = True
 
 
 async def _held_message(ctx: Context) -> tuple[Ticket, dict, str] | None:
+    """The message a "same issue or new?" question holds, with its ticket; None when
+    there is none to answer, after telling the presser why (a second press, someone
+    else's question, a message no longer there): a press is never met with silence."""
     message_id = ctx.args.partition(":")[2]
     ticket = await ticket_of_button(ctx, ctx.args)
     if ticket is None or ticket.requester_id != (ctx.person.id if ctx.person else None):
+        await ctx.answer(ctx.t("intake.held_not_yours"))
         return None
     timeline = await ctx.uow.tickets.timeline(ticket.id)
-    if any(e.kind == "held_answered" and (e.data or {}).get("message_id") == message_id
-           for e in timeline):
-        return None  # a second press of either button changes nothing
+    answered = next((e for e in timeline if e.kind == "held_answered"
+                     and (e.data or {}).get("message_id") == message_id), None)
+    if answered is not None:
+        # A second press (of either button) changes nothing, and says where it went.
+        data = answered.data or {}
+        if data.get("choice") == "new" and data.get("ref"):
+            await ctx.answer(ctx.t("intake.held_already_new", ref=data["ref"]))
+        else:
+            await ctx.answer(ctx.t("intake.held_already_same", ref=ticket.ref))
+        return None
     for entry in reversed(timeline):
         if entry.kind == "held" and (entry.data or {}).get("message_id") == message_id:
-            await ctx.uow.tickets.add_event(ticket.id, "held_answered", ctx.now,
-                                            author_id=ctx.person.id, message_id=message_id)
             return ticket, entry.data or {}, entry.body
+    await ctx.answer(ctx.t("intake.held_gone"))
     return None
+
+
+async def _mark_answered(ctx: Context, ticket: Ticket, message_id: str, choice: str,
+                         ref: str) -> None:
+    """Record which way a held message went, so a later press can say so."""
+    assert ctx.person is not None
+    await ctx.uow.tickets.add_event(ticket.id, "held_answered", ctx.now, author_id=ctx.person.id,
+                                    message_id=message_id, choice=choice, ref=ref)
 
 
 async def same_issue(ctx: Context) -> None:
@@ -255,7 +273,8 @@ async def same_issue(ctx: Context) -> None:
     held = await _held_message(ctx)
     ctx.handled = True
     if held is not None:
-        ticket, _, text = held
+        ticket, data, text = held
+        await _mark_answered(ctx, ticket, data.get("message_id", ""), "same", ticket.ref)
         await requester_wrote(ctx, ticket, text)
         await ctx.post(to_requester(ticket, ctx.t("intake.added_to", ref=ticket.ref)),
                        ticket_id=ticket.id)
@@ -266,9 +285,11 @@ async def new_issue(ctx: Context) -> None:
     held = await _held_message(ctx)
     ctx.handled = True
     if held is not None and ctx.person is not None:
-        _, data, text = held
-        await open_ticket(ctx, ctx.person, text, channel_id=data["channel_id"],
-                          thread_id=data["message_id"], source_message_id=data["message_id"])
+        ticket, data, text = held
+        opened = await open_ticket(ctx, ctx.person, text, channel_id=data["channel_id"],
+                                   thread_id=data["message_id"],
+                                   source_message_id=data["message_id"])
+        await _mark_answered(ctx, ticket, data["message_id"], "new", opened.ref)
 
 
 def register(router) -> None:

@@ -79,9 +79,13 @@ async def panel_pressed(ctx: Context) -> None:
     assert ctx.person is not None
     text = (getattr(ctx.event, "form", {}) or {}).get("text", "").strip()
     ctx.handled = True
-    if text:
-        await open_ticket(ctx, ctx.person, text, channel_id=ctx.event.channel_id, thread_id="",
-                          source_message_id=None)
+    if not text:
+        # A form sent empty (the console's /press without " | text") is answered, not
+        # met with silence.
+        await ctx.answer(ctx.t("input.need_subject"))
+        return
+    await open_ticket(ctx, ctx.person, text, channel_id=ctx.event.channel_id, thread_id="",
+                      source_message_id=None)
 
 
 def register(router) -> None:

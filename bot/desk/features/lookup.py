@@ -28,8 +28,8 @@ class UnknownButtonTicket(DomainError):
 def split_number(args: str, usage: str) -> tuple[int, str]:
     """``"12 rest of text"`` (or ``"#12 ..."``) as (12, "rest of text"). Without a
     number, or with something that is not one, BadInput saying which, with the
-    command's ``usage`` (a template key); a number no ticket can have (0, or past the
-    database's range) is an UnknownTicket at once."""
+    command's ``usage`` (a template key); so is a number no ticket can have (0, or past
+    the database's range), before anything is looked up."""
     first, _, rest = args.strip().partition(" ")
     try:
         number = read_ticket_number(first)

@@ -38,6 +38,12 @@ async def priority(ctx: Context) -> None:
     ticket = await load_ticket(ctx, number)
     decision = _decision(ctx, rest.split())
     assert ctx.policy is not None and ctx.workspace is not None
+    if decision.priority is ticket.priority:
+        # Nothing to record or retarget: no "Sam set the priority to P3" on a P3.
+        await ctx.answer(ctx.t("agent.priority_unchanged", ref=ticket.ref,
+                               priority=ctx.policy.priority(ticket.priority)))
+        ctx.handled = True
+        return
     ticket = await ctx.uow.tickets.update(
         ticket.id, priority=decision.priority.value, updated_at=ctx.now,
         impact=decision.impact.value if decision.impact else None,

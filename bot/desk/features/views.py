@@ -15,7 +15,7 @@ from bot.desk.features.lookup import load_visible_ticket, split_number
 
 _REQUESTER_KINDS = ("opened", "requester", "reply", "resolution", "status", "owner", "priority",
                     "promise", "bot", "escalated", "self_solved")
-_AGENT_ONLY = ("note", "no_lead", "feedback")
+_AGENT_ONLY = ("note", "no_lead", "feedback", "held")
 TIMELINE_LIMIT = 30
 DETAIL_LIMIT = 300
 
@@ -38,7 +38,12 @@ async def show(ctx: Context) -> None:
              ctx.t("view.timeline")]
     allowed = _REQUESTER_KINDS + (_AGENT_ONLY if is_agent else ())
     names: dict[int, str] = {}
-    entries = [e for e in await ctx.uow.tickets.timeline(ticket.id) if e.kind in allowed]
+    timeline = await ctx.uow.tickets.timeline(ticket.id)
+    # A held message shows until the requester answers; then it is on this ticket as
+    # their words, or on the new ticket it became.
+    answered = {(e.data or {}).get("message_id") for e in timeline if e.kind == "held_answered"}
+    entries = [e for e in timeline if e.kind in allowed
+               and not (e.kind == "held" and (e.data or {}).get("message_id") in answered)]
     for entry in entries[-TIMELINE_LIMIT:]:
         who = ctx.t("view.the_desk")
         if entry.author_id is not None:

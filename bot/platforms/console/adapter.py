@@ -47,6 +47,9 @@ class ConsoleTime(Protocol):
                         on_moment: Callable[[datetime], Awaitable[None]] | None = None) -> None:
         """Let ``delta`` pass, stopping at each due moment to sweep and deliver."""
 
+    async def works_the_desk(self, user_id: str) -> bool:
+        """Whether the console's person ``user_id`` is an agent (or more) already."""
+
 
 @dataclass
 class _Thread:
@@ -77,6 +80,7 @@ class ConsoleAdapter:
         self._run = uuid.uuid4().hex[:6]
         self._threads: dict[tuple[str, int], _Thread] = {}  # (audience, ticket) -> thread
         self._shown: list[OutboundMessage] = []  # messages with buttons, oldest first
+        self._pressed: set[tuple[int, str]] = set()  # (message's place in _shown, label)
         self._print_lock = asyncio.Lock()
         self._at_prompt = False
         # Set by the composition root: how time passes, and the check that the database
@@ -229,6 +233,10 @@ class ConsoleAdapter:
         self._met(self.persona)
         await self._write(f"(console) You are now {self.persona.describe()}.")
         if self.persona.kind == "agent" and self.persona.user_id not in self._agents:
+            if self.world is not None and await self.world.works_the_desk(self.persona.user_id):
+                # An agent from an earlier run: nobody to add, so nothing to say.
+                self._agents.add(self.persona.user_id)
+                return
             await self._make_agent()
 
     async def _make_agent(self) -> None:
@@ -290,17 +298,28 @@ class ConsoleAdapter:
         return message.channel_id == f"dm-{me}" or not message.channel_id.startswith("dm-")
 
     async def _press(self, rest: str) -> None:
+        """Press the newest button with that label the persona can see and has not pressed
+        yet (so two questions asked in a row are each reached); when every one was
+        pressed already, the newest again, and the desk says what became of it."""
         wanted, _, form_text = rest.strip().partition(" | ")
         wanted = wanted.strip().lower()
-        for message in reversed([m for m in self._shown if self._visible(m)]):
-            for button in message.buttons:
-                if wanted in (button.label.lower(), button.action.lower()):
-                    # A button that asks for input gets it after " | " on the same line.
-                    form = {button.form[0].name: form_text.strip()} if button.form else {}
-                    await self._dispatch(ButtonPressed(
-                        **self._common(message.channel_id or self._dm()), action=button.action,
-                        value=button.value, form=form))
-                    return
+        found = [(place, message, button)
+                 for place, message in reversed(list(enumerate(self._shown)))
+                 if self._visible(message) for button in message.buttons
+                 if wanted in (button.label.lower(), button.action.lower())]
+        if found:
+            place, message, button = next(
+                ((p, m, b) for p, m, b in found
+                 if not (b.once and any((p, other.label) in self._pressed
+                                        for other in m.buttons))),
+                found[0])
+            self._pressed.add((place, button.label))
+            # A button that asks for input gets it after " | " on the same line.
+            form = {button.form[0].name: form_text.strip()} if button.form else {}
+            await self._dispatch(ButtonPressed(
+                **self._common(message.channel_id or self._dm()), action=button.action,
+                value=button.value, form=form))
+            return
         labels = sorted({b.label for m in self._shown if self._visible(m) for b in m.buttons})
         await self._write(f"(console) No button “{rest.strip()}” for you. Buttons you can see: "
                           f"{', '.join(labels) or 'none yet'}.")

@@ -100,7 +100,14 @@ def _mention(match: re.Match[str], names: Mapping[str, str]) -> str:
     sign, ref, label = match.group(1), match.group(2), match.group(3)
     if sign == "#":
         return "#" + (label or ref)
-    return "@" + (label or names.get(ref, ref))
+    return "@" + (label or name_of(ref, names))
+
+
+def name_of(user_id: str, names: Mapping[str, str]) -> str:
+    """A console person's name by user id: the persona's, or, for one not played in this
+    run (the desk remembers people across runs), the id as a name ("kim" is Kim), as
+    the desk itself calls them."""
+    return names.get(user_id) or " ".join(w.capitalize() for w in user_id.split("-"))
 _WAIT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$", re.I)
 _UNIT = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
@@ -158,11 +165,11 @@ def render(message: OutboundMessage, width: int | None = None,
     ``names`` gives the personas' names by user id: people are named, not numbered."""
     names = names or {}
     if message.ephemeral_to:
-        where = f"only {names.get(message.ephemeral_to, message.ephemeral_to)} sees this"
+        where = f"only {name_of(message.ephemeral_to, names)} sees this"
     elif message.audience == "agents":
         where = "triage"
     elif message.channel_id.startswith("dm-"):
-        where = f"DM with {names.get(message.channel_id[3:], message.channel_id[3:])}"
+        where = f"DM with {name_of(message.channel_id[3:], names)}"
     else:
         where = f"#{message.channel_id}"
     if message.ticket_number is not None:

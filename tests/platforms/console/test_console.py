@@ -6,6 +6,7 @@ import io
 
 from bot.app import App, run_app
 from bot.settings import Settings
+from tests.flows.story import MONDAY
 from tests.support.console import play
 
 
@@ -111,3 +112,41 @@ async def test_a_database_that_goes_away_mid_session_does_not_end_the_console(sq
     assert "The desk could not reach its database just now" in printed
     assert "I've opened ticket #1" in printed  # recorded before the tick failed; sent after
     assert "My VPN keeps dropping" in printed.split("could not reach its database")[1]
+
+
+async def test_press_reaches_each_open_question_and_no_held_message_is_lost(sqlite_url):
+    # Issue 14: two questions in a row; /press reached only the newest, so the second
+    # press met silence and the first held message was never filed.
+    printed = await play(sqlite_url, "Wifi is down\nAlso the keyboard is missing keys\n"
+                         "And the mouse is dead\n/press Same issue (#1)\n"
+                         "/press Same issue (#1)\n/press Something new\n"
+                         "/as agent\n/ticket show 1\n")
+    assert printed.count("Thanks, I've added that to #1.") == 2
+    assert "You've already answered that one: that message is in #1." in printed
+    shown = printed[printed.rindex("#1 · Wifi is down"):]
+    assert "Alex wrote: “And the mouse is dead”" in shown
+    assert "Alex wrote: “Also the keyboard is missing keys”" in shown
+
+
+async def test_the_consoles_admin_hears_of_an_escalation_with_no_leads(sqlite_url):
+    printed = await play(sqlite_url, "Wifi is down\n/as agent\n"
+                         "/ticket escalate 1 customer is the CEO\n")
+    assert ("[DM with Morgan · ticket #1] Help Desk:\n  Sam asked for a lead on #1 from Alex "
+            "(“customer is the CEO”), but the desk has no leads yet") in printed
+    assert "I've told the admins" in printed
+
+
+async def test_a_person_not_played_in_this_run_is_labelled_by_name(sqlite_url):
+    # Issue 14: "[DM with kim · ticket #1]" while the desk says "Kim".
+    await play(sqlite_url, "Wifi is down\n/as agent Kim\n/ticket claim 1\n", start=MONDAY)
+    printed = await play(sqlite_url, "/wait 8h\n", start=MONDAY)
+    assert "[DM with Kim · ticket #1] Help Desk:" in printed
+    assert "DM with kim" not in printed
+
+
+async def test_an_agent_from_an_earlier_run_is_not_added_again(sqlite_url):
+    # Issue 14: every run printed "Morgan ... adds Sam" then "Sam is already an agent".
+    await play(sqlite_url, "/as agent\n")
+    printed = await play(sqlite_url, "/as agent\n/ticket queue\n")
+    assert printed.startswith("(console) You are now Sam, an agent.\n[only Sam sees this]")
+    assert "adds Sam" not in printed and "already" not in printed

@@ -47,10 +47,11 @@ async def test_nul_escapes_and_an_unprintable_500_character_name_are_stored_clea
         assert "\x00" not in message["text"] and "\x1b" not in message["text"]
 
 
-async def test_a_ticket_number_past_every_column_is_not_found(slack):
+async def test_a_ticket_number_past_every_column_says_so(slack):
     await slack.command("UAGENT", "/ticket show 99999999999999999999")
     said = [m["text"] for m in slack.fake.bot_messages("DUAGENT")]
-    assert said[-1] == "I can't find ticket #99999999999999999999. `/ticket mine` lists your tickets."
+    assert said[-1] == ("“99999999999999999999” is bigger than any ticket number the desk "
+                        "gives out. Usage: `/ticket show &lt;n&gt;`")
 
 
 async def test_a_button_value_naming_no_ticket_is_answered_not_crashed(slack):
