@@ -132,3 +132,20 @@ async def test_an_unowned_tickets_answer_tells_the_requester_when_too(sqlite_url
             "Thanks! We have your reply, and #1 is back in the queue for the next free agent. "
             "You'll hear from us by tomorrow at 11:00 UTC.")
         assert first.due_at == datetime(2030, 6, 4, 11, 0, tzinfo=UTC)
+
+
+async def test_a_follow_up_given_while_waiting_ends_the_wait_and_is_never_apologised_for_unowed(
+        sqlite_url):
+    # Found by a fresh-clone review: a follow-up promised during a wait on the requester
+    # lapsed and apologised twice and escalated, while the desk also nudged "we're
+    # waiting for your reply". Promising a time means the desk has the ball again.
+    async with FlowDesk(sqlite_url) as desk:
+        await _waiting(desk)
+        await desk.command("sam", "ticket followup 1 1h")
+        assert (await desk.ticket(1)).status.value == "in_progress"
+        kinds = {p.kind for p in await desk.open_promises(1)}
+        assert PromiseKind.AWAITING_REQUESTER not in kinds and PromiseKind.FOLLOW_UP in kinds
+        assert "the reminder to them is withdrawn" in desk.private_to("sam")[-1].text
+        heard = await live(desk, MONDAY + timedelta(days=3), timedelta(minutes=30))
+        to_ann = requester_heard(heard)
+        assert not any("waiting for your reply" in text for text in to_ann), to_ann

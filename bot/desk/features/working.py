@@ -204,6 +204,13 @@ async def followup(ctx: Context) -> None:
     due = stated_minute(when.at)
     if ticket.owner_id is None:
         ticket = await give_ownership(ctx, ticket, ctx.person)
+    ended_wait = ticket.status is TicketStatus.WAITING_REQUESTER
+    if ended_wait:
+        # A promised update means the desk has the ball again: the wait ends (its nudge
+        # and close are withdrawn, the paused promises resume), so the time given now is
+        # one the desk's clock is running for, never one that lapses while "waiting".
+        await ctx.uow.promises.cancel(ticket.id, ctx.now, (PromiseKind.AWAITING_REQUESTER,))
+        ticket = await change_status(ctx, ticket, TicketAction.RESUME)
     replaced = (PromiseKind.STATUS_UPDATE, PromiseKind.FOLLOW_UP)
     stated = min((p for p in await ctx.uow.promises.open_for_ticket(ticket.id)
                   if p.kind in replaced), key=lambda p: p.due_at, default=None)
@@ -232,6 +239,8 @@ async def followup(ctx: Context) -> None:
         answer = ctx.t("work.followup_agent", requester=requester.name, ref=ticket.ref,
                        due=when_for(ctx, due))
     answer += _how_the_time_was_read(ctx, when, due)
+    if ended_wait:
+        answer += "\n" + ctx.t("work.followup_ends_wait", requester=requester.name, ref=ticket.ref)
     if words:
         # The agent's own words, relayed as written on a line of their own.
         said += "\n" + ctx.t("work.reply", agent=ctx.person.name, text=defang(excerpt(words)))
