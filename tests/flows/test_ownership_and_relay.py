@@ -58,6 +58,22 @@ async def test_assigning_tells_the_requester_and_the_new_owner(sqlite_url):
         assert owner.external_id == "sam"
 
 
+async def test_assigning_a_ticket_to_its_owner_again_changes_and_says_nothing_new(sqlite_url):
+    # Found by a fresh-clone review: the requester heard "Good news: Kim ... is now
+    # looking after #1" a second time, and Kim "You now own #1" again.
+    async with FlowDesk(sqlite_url) as desk:
+        await desk.staffed(agents=("sam", "kim"))
+        await desk.dm("ann", "Printer jammed")
+        await desk.command("sam", "ticket assign 1 <@kim|Kim>")
+        told_ann, told_kim = len(desk.requester_thread(1)), len(desk.private_to("kim"))
+        await desk.command("sam", "ticket assign 1 <@kim|Kim>")
+        assert desk.private_to("sam")[-1].text == "Kim already owns #1, so nothing changed."
+        await desk.command("kim", "ticket assign 1 <@kim|Kim>")
+        assert desk.private_to("kim")[-1].text == "You already own #1."
+        assert len(desk.requester_thread(1)) == told_ann
+        assert len(desk.private_to("kim")) == told_kim + 1  # only the answer to Kim's own
+
+
 async def test_the_requesters_words_reach_the_triage_thread(sqlite_url):
     async with FlowDesk(sqlite_url) as desk:
         await desk.staffed()

@@ -124,6 +124,12 @@ async def assign(ctx: Context) -> None:
     if owner is None or not owner.role.at_least(Role.AGENT):
         raise BadInput("input.not_an_agent", name=label)
     ctx.handled = True
+    if ticket.owner_id == owner.id:
+        # Nothing changes hands, so nobody is told it did (the requester heard already).
+        await ctx.answer(ctx.t("work.already_owned_by", owner=owner.name, ref=ticket.ref)
+                         if owner.id != (ctx.person.id if ctx.person else None)
+                         else ctx.t("work.already_owner", ref=ticket.ref))
+        return
     await _hand_over(ctx, ticket, owner)
 
 
