@@ -56,7 +56,8 @@ async def resolve(ctx: Context) -> None:
     ctx.handled = True
 
 
-async def _requesters_ticket(ctx: Context, *, must_be_resolved: bool = True) -> Ticket | None:
+async def _requesters_ticket(ctx: Context, *, must_be_resolved: bool = True,
+                             not_solved: bool = False) -> Ticket | None:
     """The ticket a confirmation or rating button is about, if the presser asked for it."""
     ticket = await ticket_of_button(ctx, ctx.args)
     ctx.handled = True
@@ -65,6 +66,11 @@ async def _requesters_ticket(ctx: Context, *, must_be_resolved: bool = True) -> 
         await ctx.answer(ctx.t("resolution.not_yours", ref=ref))
         return None
     if must_be_resolved and ticket.status is not TicketStatus.RESOLVED:
+        if not_solved and ticket.status is TicketStatus.CLOSED:
+            # "No, not yet" on a ticket already closed: not a thank-you for their "no",
+            # but where to say what is still wrong (writing in its thread reopens it).
+            await ctx.answer(ctx.t("resolution.closed_not_solved", ref=ticket.ref))
+            return None
         await ctx.answer(ctx.t("resolution.already_answered", ref=ticket.ref,
                                status=ctx.policy.status(ticket.status)))
         return None
@@ -97,7 +103,7 @@ async def confirmed(ctx: Context) -> None:
 async def not_solved(ctx: Context) -> None:
     """The requester pressed "No, not yet": reopen with an apology, ask what is still
     wrong, and tell the owner."""
-    ticket = await _requesters_ticket(ctx)
+    ticket = await _requesters_ticket(ctx, not_solved=True)
     if ticket is not None:
         await ctx.uow.promises.keep(ticket.id, "requester_confirm", ctx.now)
         await reopen_ticket(ctx, ticket, action=TicketAction.REJECT_RESOLUTION)
