@@ -27,15 +27,20 @@ _OPEN = (PromiseStatus.PENDING.value, PromiseStatus.SENDING.value, PromiseStatus
 
 async def shared_numbers(db: Database) -> SharedNumbers:
     """Count unsent outbox rows, the age of the oldest due one, and open promises by
-    kind: three aggregate reads in one read-only unit of work."""
+    kind: three aggregate reads in one read-only unit of work.
+
+    The age runs from when a row was *first* due: a row held back by 429s, retries or
+    pacing has its ``due_at`` pushed forward each time, so measuring from ``due_at``
+    would keep a stuck message looking fresh and the backlog alert silent."""
     now = db.clock.now()
     async with db.reading() as uow:
         pending = (await uow.session.execute(
             select(func.count()).select_from(OutboxRow)
             .where(OutboxRow.status.in_(_UNSENT)))).scalar_one()
+        first_due = func.coalesce(OutboxRow.first_due_at, OutboxRow.due_at)
         oldest: datetime | None = (await uow.session.execute(
-            select(func.min(OutboxRow.due_at))
-            .where(OutboxRow.status.in_(_UNSENT), OutboxRow.due_at <= now))).scalar_one()
+            select(func.min(first_due))
+            .where(OutboxRow.status.in_(_UNSENT), first_due <= now))).scalar_one()
         by_kind = dict((await uow.session.execute(
             select(PromiseRow.kind, func.count()).where(PromiseRow.status.in_(_OPEN))
             .group_by(PromiseRow.kind))).all())
