@@ -21,6 +21,11 @@ from bot.settings import SettingsError, for_console, load_settings, mask
 from bot.storage.engine import DatabaseUrlError, describe_database_error
 
 
+NO_PLATFORM = ("no platform credentials: set SLACK_BOT_TOKEN (with SLACK_APP_TOKEN or "
+               "SLACK_SIGNING_SECRET) or DISCORD_BOT_TOKEN, or pass --console to talk to "
+               "the desk in this terminal.")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser, with ``--help`` on every sub-command."""
     parser = argparse.ArgumentParser(
@@ -116,6 +121,11 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(str(error), EXIT_CONFIG)
     console = args.command == "run" and (args.console or not (
         settings.slack_enabled or settings.discord_enabled))
+    if console and not args.console and not sys.stdin.isatty():
+        # No platform and nobody at a terminal: a container started before its tokens
+        # were filled in would otherwise read end-of-input, exit 0 and be restarted,
+        # silently, for ever. Piping into the console says so: --console.
+        return _fail(NO_PLATFORM, EXIT_CONFIG)
     # `check` and `migrate` look at the database `run` would use: with no platform
     # configured, that is the console's own file.
     if console or not (settings.slack_enabled or settings.discord_enabled):

@@ -409,6 +409,9 @@ def load_settings(
     file_values: dict[str, str] = {}
     env_path = Path(env.get("HELPDESK_ENV_FILE", env_file or ""))
     env_label = ".env" if env_path.name == ".env" else str(env_path)
+    if env_file and env.get("HELPDESK_ENV_FILE") and not env_path.is_file():
+        # Named on purpose, like HELPDESK_CONFIG: used or refused, never quietly skipped.
+        raise SettingsError(f"HELPDESK_ENV_FILE names {env_path}, which does not exist.")
     if env_file and env_path.is_file():
         _check_env_file(env_path, env_label)
         file_values = {k: v for k, v in dotenv_values(env_path).items() if v is not None}

@@ -499,6 +499,25 @@ def test_likely_typo_of_a_platform_variable_is_a_configuration_error(tmp_path, d
     assert result.stdout == ""  # the console did not start instead
 
 
+@pytest.mark.parametrize("stdin", ["", "My VPN keeps dropping\n"], ids=["eof", "piped"])
+def test_run_with_no_platform_and_no_terminal_says_so_and_exits_2(tmp_path, db_url, stdin):
+    # A container started before its tokens are filled in (no -i, stdin at its end) must
+    # not exit 0 in silence, to be restarted for ever: one line, and exit 2.
+    result = cli(tmp_path, "run", HELPDESK_DATABASE_URL=db_url, input=stdin)
+    line = assert_one_line_error(result, 2)
+    assert "no platform credentials" in line and "--console" in line
+    assert "SLACK_BOT_TOKEN" in line and "DISCORD_BOT_TOKEN" in line
+    assert result.stdout == ""
+    assert not (tmp_path / "helpdesk-console.log").exists()
+
+
+def test_a_missing_env_file_named_by_helpdesk_env_file_is_one_line(tmp_path, db_url):
+    absent = tmp_path / "absent.env"
+    result = cli(tmp_path, "check", HELPDESK_ENV_FILE=str(absent), HELPDESK_DATABASE_URL=db_url)
+    line = assert_one_line_error(result, 2)
+    assert f"HELPDESK_ENV_FILE names {absent}, which does not exist" in line
+
+
 def test_unparsable_dot_env_line_stops_run_before_the_console_starts(tmp_path, db_url):
     (tmp_path / ".env").write_text("SLACK_BOT_TOKEN: xoxb-colon-secret\n", encoding="utf-8")
     result = cli(tmp_path, "run", HELPDESK_DATABASE_URL=db_url, input="hello\n")
