@@ -28,6 +28,7 @@ from bot.storage.health import DatabaseProbe
 from bot.storage.retention import Retention
 from bot.storage.uow import Database
 from bot.web import Readiness, WebServer, mount_service_routes
+from bot.web.listening import cannot_listen
 
 logger = logging.getLogger(__name__)
 
@@ -111,9 +112,7 @@ class App:
                 await self.web.start()
             except OSError as error:  # a port taken or not ours: settings, not the database
                 raise SettingsError(
-                    f"the web server cannot listen on {self.web.host}:{self.web.port} "
-                    f"({error.strerror or error}); set HELPDESK_HTTP_HOST or "
-                    "HELPDESK_HTTP_PORT to an address this machine may use") from None
+                    cannot_listen(self.web.host, self.web.port, error)) from None
         for adapter in self.adapters.values():
             await adapter.start(self.router)
         if self.runs_ticker:

@@ -17,7 +17,8 @@ from typing import Awaitable, Callable, Sequence, TextIO
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.settings import SECRET_KEY_MIN, Settings, SettingsError, mask
+from bot.settings import Settings, SettingsError, mask
+from bot.web.listening import listen_problem
 from bot.storage.engine import (
     DatabaseUrlError,
     create_engine,
@@ -103,15 +104,13 @@ def web_findings(settings: Settings) -> list[Finding]:
     findings: list[Finding] = []
     if settings.slack_enabled or settings.discord_enabled or "http_port" in settings.given:
         reached = settings.public_url or "the address it listens on (HELPDESK_PUBLIC_URL unset)"
-        findings.append(Finding.good(f"web server on {settings.http_host}:{settings.http_port} "
-                                     f"(/healthz, /readyz, /metrics), reached at {reached}"))
-    key = settings.secret_key.reveal()
-    if key and len(key) < SECRET_KEY_MIN:
-        findings.append(Finding.config(
-            f"HELPDESK_SECRET_KEY is shorter than {SECRET_KEY_MIN} characters: it signs the "
-            "dashboard's links and sessions, so a short one can be guessed; set one of "
-            f"{SECRET_KEY_MIN} or more random characters"))
-    elif key:
+        problem = listen_problem(settings.http_host, settings.http_port)
+        findings.append(
+            Finding.config(problem) if problem else
+            Finding.good(f"web server on {settings.http_host}:{settings.http_port} "
+                         f"(/healthz, /readyz, /metrics), reached at {reached}"))
+    # A short key never gets here: loading the settings refuses it, for `run` as well.
+    if settings.secret_key.reveal():
         findings.append(Finding.good("HELPDESK_SECRET_KEY is set"))
     return findings
 

@@ -335,6 +335,10 @@ _RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
                    "(no user name, password, query or #fragment)"),
     "discord_api_url": (_is_url(("http", "https")), "a URL starting http:// or https://"),
     "discord_gateway_url": (_is_url(("ws", "wss")), "a URL starting ws:// or wss://"),
+    # One rule for `check` and `run` alike: a short key is refused before either starts.
+    "secret_key": (lambda v: not v or len(v.reveal()) >= SECRET_KEY_MIN,
+                   f"{SECRET_KEY_MIN} or more random characters when set: it signs the "
+                   "dashboard's links and sessions, so a short one can be guessed"),
 }
 
 

@@ -387,13 +387,32 @@ def test_check_reports_missing_slack_signing_secret_without_the_token(tmp_path, 
     assert "Traceback" not in result.stderr
 
 
-def test_check_refuses_a_short_secret_key_saying_what_it_signs(tmp_path, db_url):
-    result = cli(tmp_path, "check", HELPDESK_SECRET_KEY="short-but-secret-1",
-                 HELPDESK_DATABASE_URL=db_url)
-    assert result.returncode == 2
-    assert ("HELPDESK_SECRET_KEY is shorter than 32 characters: it signs the dashboard's "
-            "links and sessions") in result.stdout
+@pytest.mark.parametrize("args", [("check",), ("run", "--console")], ids=lambda a: a[0])
+def test_a_short_secret_key_is_refused_by_check_and_run_alike(tmp_path, db_url, args):
+    result = cli(tmp_path, *args, HELPDESK_SECRET_KEY="short-but-secret-1",
+                 HELPDESK_DATABASE_URL=db_url, input="My VPN keeps dropping\n")
+    line = assert_one_line_error(result, 2)
+    assert "HELPDESK_SECRET_KEY" in line and "32 or more random characters when set" in line
+    assert "it signs the dashboard's links and sessions" in line
     assert "short-but-secret-1" not in result.stdout + result.stderr
+    assert "#1" not in result.stdout
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "192.0.2.1"], ids=["port-taken", "not-ours"])
+def test_check_says_what_run_says_when_the_web_server_cannot_listen(tmp_path, db_url, host):
+    import socket
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        env = dict(HELPDESK_HTTP_HOST=host, HELPDESK_HTTP_PORT=port,
+                   HELPDESK_DATABASE_URL=db_url)
+        run = cli(tmp_path, "run", "--console", input="", **env)
+        check = cli(tmp_path, "check", **env)
+    said = assert_one_line_error(run, 2).removeprefix("helpdesk-bot: ")
+    assert f"the web server cannot listen on {host}:{port}" in said
+    assert check.returncode == 2, check.stdout
+    assert f"problem  {said}" in check.stdout and "all good" not in check.stdout
 
 
 def test_check_takes_a_long_secret_key_without_showing_it(tmp_path, db_url):
