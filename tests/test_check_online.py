@@ -18,7 +18,7 @@ from bot.platforms.slack.probe import REQUIRED_SCOPES
 from bot.settings import Secret, Settings
 from tests.support.discord.server import FakeDiscord
 from tests.support.slack.server import APP_TOKEN, BOT_TOKEN, MANIFEST_SCOPES, FakeSlack
-from tests.test_cli import clean_env
+from tests.test_cli import clean_env, free_port
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -42,14 +42,15 @@ async def discord_fake():
 def slack_settings(fake: FakeSlack, tmp_path: Path, **overrides) -> Settings:
     values = dict(database_url=f"sqlite:///{tmp_path / 'x.sqlite3'}",
                   slack_bot_token=Secret(BOT_TOKEN), slack_app_token=Secret(APP_TOKEN),
-                  slack_api_url=fake.api_url)
+                  slack_api_url=fake.api_url, http_port=0)  # check binds it: any free port
     values.update(overrides)
     return Settings(**values)
 
 
 def discord_settings(fake: FakeDiscord, tmp_path: Path, **overrides) -> Settings:
     values = dict(database_url=f"sqlite:///{tmp_path / 'x.sqlite3'}",
-                  discord_bot_token=Secret("fake-token"), discord_api_url=fake.api_url)
+                  discord_bot_token=Secret("fake-token"), discord_api_url=fake.api_url,
+                  http_port=0)  # check binds it: any free port
     values.update(overrides)
     return Settings(**values)
 
@@ -189,7 +190,8 @@ async def test_check_online_from_the_command_line(slack, discord_fake, tmp_path)
     env = clean_env(SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_APP_TOKEN=APP_TOKEN,
                     SLACK_API_URL=slack.api_url, DISCORD_BOT_TOKEN="fake-token",
                     DISCORD_API_URL=discord_fake.api_url,
-                    HELPDESK_DATABASE_URL=f"sqlite:///{tmp_path / 'x.sqlite3'}")
+                    HELPDESK_DATABASE_URL=f"sqlite:///{tmp_path / 'x.sqlite3'}",
+                    HELPDESK_HTTP_PORT=free_port())  # check binds it: not 3000, maybe taken
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "check", "--online", cwd=tmp_path, env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,

@@ -42,6 +42,15 @@ def cli(tmp_path: Path, *args: str, input: str | None = None,
     )
 
 
+def free_port() -> str:
+    """A port free a moment ago, for a command that binds the web server's address
+    (`check` tries it): the default 3000 may be taken on a shared machine."""
+    import socket
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return str(probe.getsockname()[1])
+
+
 def sqlite_url(path: Path) -> str:
     return f"sqlite:///{path}"
 
@@ -379,7 +388,7 @@ def test_check_reports_a_missing_sqlite_folder(tmp_path):
 
 def test_check_reports_missing_slack_signing_secret_without_the_token(tmp_path, db_url):
     result = cli(tmp_path, "check", SLACK_BOT_TOKEN="xoxb-verysecret-123",
-                 HELPDESK_DATABASE_URL=db_url)
+                 HELPDESK_DATABASE_URL=db_url, HELPDESK_HTTP_PORT=free_port())
     assert result.returncode == 2  # as `run` exits: a configuration problem
     assert "SLACK_SIGNING_SECRET is missing" in result.stdout
     assert "1 problem found" in result.stdout
