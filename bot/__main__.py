@@ -137,7 +137,8 @@ def main(argv: list[str] | None = None) -> int:
     if console:
         # Logs in the terminal would read as part of the conversation.
         from bot.platforms.console.logs import log_to_file
-        log_to_file(level=level, redact=lambda line: mask(line, secrets), formatter=line_format)
+        log_to_file(level=level, redact=lambda line: mask(line, secrets), formatter=line_format,
+                    fallback=_beside_database(settings))
     else:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(line_format)
@@ -172,6 +173,18 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(message, EXIT_CONFIG if config else EXIT_RUNTIME)
     except KeyboardInterrupt:
         return 130
+
+
+def _beside_database(settings) -> Path | None:
+    """Where the console's log goes when the working folder cannot be written: beside
+    its SQLite file (in the image, the data volume), or nowhere else."""
+    from bot.platforms.console.logs import LOG_FILE
+    from bot.storage.engine import sqlite_path
+    try:
+        database = sqlite_path(settings.database_url)
+    except Exception:  # not a SQLite URL
+        return None
+    return Path(database).parent / LOG_FILE if database else None
 
 
 def _probes(settings) -> list:

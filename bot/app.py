@@ -120,11 +120,17 @@ class App:
 
     async def serve(self) -> None:
         """Run until the console's input ends, or until SIGINT/SIGTERM."""
+        loop = asyncio.get_running_loop()
         if self.console is not None:
-            await self.console.serve()
+            # `docker stop` sends SIGTERM: the console stops as at end of input (exit 0)
+            # instead of being killed after the stop timeout (exit 143).
+            loop.add_signal_handler(signal.SIGTERM, self.console.stop_reading)
+            try:
+                await self.console.serve()
+            finally:
+                loop.remove_signal_handler(signal.SIGTERM)
             return
         stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         logger.info("help desk running with %s", ", ".join(self.adapters))

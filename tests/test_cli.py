@@ -918,3 +918,25 @@ def test_a_password_holding_an_at_sign_is_masked_whole(tmp_path, url, args):
     # No piece of the password after its first @ shows either.
     for piece in password.split("@")[1:]:
         assert f"{piece}@" not in shown and f"@{piece}" not in shown
+
+
+def test_the_console_stops_cleanly_on_sigterm(tmp_path, db_url):
+    # `docker stop` sends SIGTERM: exit 0 at once, not 143 after the stop timeout.
+    import signal
+    desk = subprocess.Popen([sys.executable, "-m", "bot", "run", "--console"], cwd=tmp_path,
+                            env=clean_env(HELPDESK_DATABASE_URL=db_url),
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        desk.stdin.write("My VPN keeps dropping\n")
+        desk.stdin.flush()
+        answer = desk.stdout.readline()
+        while "#1" not in answer and answer:
+            answer = desk.stdout.readline()
+        assert "#1" in answer  # it is up, waiting for the next line (stdin still open)
+        desk.send_signal(signal.SIGTERM)
+        assert desk.wait(timeout=TIMEOUT) == 0, desk.stderr.read()
+    finally:
+        if desk.poll() is None:
+            desk.kill()
+            desk.wait()
