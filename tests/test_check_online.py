@@ -5,6 +5,7 @@ without ``--online`` no platform is called at all (issue 14)."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 import io
 import re
 import sys
@@ -203,3 +204,17 @@ async def test_check_online_from_the_command_line(slack, discord_fake, tmp_path)
     assert "Discord accepts DISCORD_BOT_TOKEN" in said
     assert "fake-token" not in said + stderr.decode()
     assert [c.method for c in slack.calls] == ["auth.test", "apps.connections.open"]
+
+
+async def test_check_warns_when_slack_http_mode_has_no_public_url(tmp_path):
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'x.sqlite3'}",
+                        slack_bot_token=Secret(BOT_TOKEN), slack_signing_secret=Secret("s" * 32),
+                        http_port=0)
+    status, lines = await check(settings, online=False)
+    assert status == 0, lines
+    assert any(line.startswith("warning  HELPDESK_PUBLIC_URL is not set") and "https://" in line
+               for line in lines), lines
+    assert lines[-1] == "all good, but 1 warning"
+    public = await check(replace(settings, public_url="https://desk.example.com"), online=False)
+    assert public == (0, [line for line in public[1] if "warning" not in line])
+    assert public[1][-1] == "all good"

@@ -145,6 +145,13 @@ class SlackAdapter:
         await self._check_token()
         if self.socket_mode:
             await self._connect_socket()
+        elif not self.settings.public_url:
+            # The local address is no Request URL: Slack posts from the internet, https.
+            logger.warning("Slack HTTP mode: HELPDESK_PUBLIC_URL is not set, and Slack needs "
+                           "a public https:// URL to send events to (this desk answers "
+                           "locally at %s); set HELPDESK_PUBLIC_URL to where that is reached "
+                           "from outside (the Request URL is it plus %s), or use Socket Mode",
+                           self.http.url, self.http.path)
         else:
             logger.info("Slack HTTP mode: the app's Request URL is %s", self.http.url)
         self._started = True

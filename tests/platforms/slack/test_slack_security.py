@@ -214,3 +214,16 @@ async def test_a_refused_signature_is_logged_without_what_the_person_wrote(
     refused = [line for line in said if line[0] == "bot.platforms.slack.http"]
     assert len(refused) == 1 and refused[0][1] == logging.WARNING
     assert "SLACK_SIGNING_SECRET" in refused[0][2] and "clock" in refused[0][2]
+
+
+async def test_http_mode_without_a_public_url_warns_that_slack_cannot_reach_it(
+        sqlite_url, caplog):
+    import logging
+    caplog.set_level(logging.INFO)
+    async with SlackDesk(sqlite_url):
+        pass
+    said = [(r.levelno, r.getMessage()) for r in caplog.records
+            if r.name == "bot.platforms.slack.adapter" and "HTTP mode" in r.getMessage()]
+    assert len(said) == 1 and said[0][0] == logging.WARNING, said
+    assert "HELPDESK_PUBLIC_URL is not set" in said[0][1] and "https://" in said[0][1]
+    assert "Request URL is http://127.0.0.1" not in said[0][1]
