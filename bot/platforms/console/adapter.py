@@ -333,7 +333,7 @@ class ConsoleAdapter:
                     return
         labels = sorted({b.label for m in self._shown if self._visible(m) for b in m.buttons})
         await self._write(f"(console) No button “{rest.strip()}” for you. Buttons you can see: "
-                          f"{', '.join(labels) or 'none yet'}.")
+                          f"{', '.join(f'“{label}”' for label in labels) or 'none yet'}.")
 
     async def _say(self, text: str) -> None:
         """Print what the desk said (``render`` cleaned every piece of it already), after

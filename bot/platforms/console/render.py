@@ -151,6 +151,13 @@ def _lines(text: str, width: int | None) -> list[str]:
     return lines
 
 
+def _name_of(user_id: str) -> str:
+    """A persona not played in this run (a DM queued before a restart): its name as its
+    id spells it, capitalised, "sam" as "Sam" (ids are names in lower case, see
+    :attr:`Persona.user_id`; punctuation in a name is not recoverable from the id)."""
+    return " ".join(part[:1].upper() + part[1:] for part in user_id.split("-")) or user_id
+
+
 def render(message: OutboundMessage, width: int | None = None,
            names: Mapping[str, str] | None = None) -> str:
     """One desk message as console text: where it appears, then what it says, whole.
@@ -162,7 +169,7 @@ def render(message: OutboundMessage, width: int | None = None,
     elif message.audience == "agents":
         where = "triage"
     elif message.channel_id.startswith("dm-"):
-        where = f"DM with {names.get(message.channel_id[3:], message.channel_id[3:])}"
+        where = f"DM with {names.get(message.channel_id[3:]) or _name_of(message.channel_id[3:])}"
     else:
         where = f"#{message.channel_id}"
     if message.ticket_number is not None:
