@@ -121,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(str(error), EXIT_CONFIG)
     console = args.command == "run" and (args.console or not (
         settings.slack_enabled or settings.discord_enabled))
-    if console and not args.console and not sys.stdin.isatty():
+    if console and not args.console and not (sys.stdin and sys.stdin.isatty()):
         # No platform and nobody at a terminal: a container started before its tokens
         # were filled in would otherwise read end-of-input, exit 0 and be restarted,
         # silently, for ever. Piping into the console says so: --console.
