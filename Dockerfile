@@ -2,7 +2,10 @@
 # helpdesk-bot image.
 #
 #   docker build -t helpdesk-bot .
-#   docker run -it -v helpdesk-data:/app/data helpdesk-bot run --console
+#   docker run -it -v helpdesk-data:/app/data \
+#       -e HELPDESK_DATABASE_URL=sqlite:////app/data/helpdesk-console.sqlite3 \
+#       helpdesk-bot run --console   # its own database, not the platforms' one; its log
+#                                    # goes to /app/data (/app is not the desk's to write)
 #   docker run -d -v helpdesk-data:/app/data -p 3000:3000 \
 #       -e SLACK_BOT_TOKEN=... -e SLACK_SIGNING_SECRET=... helpdesk-bot
 #   docker compose up -d      # PostgreSQL and the desk: see compose.yaml and the README
@@ -52,6 +55,9 @@ EXPOSE 3000
 # /readyz answers 200 when the database answers, every adapter is connected and the
 # ticker is ticking, 503 (naming what is wrong) otherwise; urlopen raises on a 503 or a
 # refused connection, so the probe exits 1. Python's urllib: slim images have no curl.
+# The console serves HTTP only when HELPDESK_HTTP_PORT is set: a console container
+# without it reports unhealthy (run it with -e HELPDESK_HTTP_PORT=3000, or
+# --no-healthcheck); `docker stop` ends it cleanly either way (SIGTERM: exit 0).
 HEALTHCHECK --interval=30s --timeout=10s --start-period=30s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:' + (os.environ.get('HELPDESK_HTTP_PORT') or '3000') + '/readyz', timeout=5)"]
 

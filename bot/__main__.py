@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
+import stat
 import sys
 from pathlib import Path
 
@@ -19,6 +21,25 @@ from bot.check import EXIT_CONFIG, EXIT_RUNTIME
 from bot.logs import formatter as log_formatter
 from bot.settings import SettingsError, for_console, load_settings, mask
 from bot.storage.engine import DatabaseUrlError, describe_database_error
+
+
+NO_PLATFORM = ("no platform credentials: set SLACK_BOT_TOKEN (with SLACK_APP_TOKEN or "
+               "SLACK_SIGNING_SECRET) or DISCORD_BOT_TOKEN, or pass --console to talk to "
+               "the desk in this terminal.")
+
+
+def _nobody_can_type() -> bool:
+    """Whether the console could never be given a line: stdin closed, or /dev/null (a
+    container run without -i, a service). A terminal or a pipe (``printf ... | run``)
+    can be typed into."""
+    try:
+        if sys.stdin is None or sys.stdin.isatty():
+            return sys.stdin is None
+        mode = os.fstat(sys.stdin.fileno()).st_mode
+        return stat.S_ISCHR(mode) and os.path.samestat(os.fstat(sys.stdin.fileno()),
+                                                         os.stat(os.devnull))
+    except (OSError, ValueError):  # closed, or no file descriptor at all
+        return True
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -116,6 +137,11 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(str(error), EXIT_CONFIG)
     console = args.command == "run" and (args.console or not (
         settings.slack_enabled or settings.discord_enabled))
+    if console and not args.console and _nobody_can_type():
+        # No platform and no input that could ever come: a container started before its
+        # tokens were filled in (stdin is /dev/null) would otherwise read end-of-input,
+        # exit 0 and be restarted, silently, for ever.
+        return _fail(NO_PLATFORM, EXIT_CONFIG)
     # `check` and `migrate` look at the database `run` would use: with no platform
     # configured, that is the console's own file.
     if console or not (settings.slack_enabled or settings.discord_enabled):
@@ -127,7 +153,8 @@ def main(argv: list[str] | None = None) -> int:
     if console:
         # Logs in the terminal would read as part of the conversation.
         from bot.platforms.console.logs import log_to_file
-        log_to_file(level=level, redact=lambda line: mask(line, secrets), formatter=line_format)
+        log_to_file(level=level, redact=lambda line: mask(line, secrets), formatter=line_format,
+                    fallback=_beside_database(settings))
     else:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(line_format)
@@ -162,6 +189,18 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(message, EXIT_CONFIG if config else EXIT_RUNTIME)
     except KeyboardInterrupt:
         return 130
+
+
+def _beside_database(settings) -> Path | None:
+    """Where the console's log goes when the working folder cannot be written: beside
+    its SQLite file (in the image, the data volume), or nowhere else."""
+    from bot.platforms.console.logs import LOG_FILE
+    from bot.storage.engine import sqlite_path
+    try:
+        database = sqlite_path(settings.database_url)
+    except Exception:  # not a SQLite URL
+        return None
+    return Path(database).parent / LOG_FILE if database else None
 
 
 def _probes(settings) -> list:

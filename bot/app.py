@@ -28,6 +28,7 @@ from bot.storage.health import DatabaseProbe
 from bot.storage.retention import Retention
 from bot.storage.uow import Database
 from bot.web import Readiness, WebServer, mount_service_routes
+from bot.web.listening import cannot_listen
 
 logger = logging.getLogger(__name__)
 
@@ -111,9 +112,7 @@ class App:
                 await self.web.start()
             except OSError as error:  # a port taken or not ours: settings, not the database
                 raise SettingsError(
-                    f"the web server cannot listen on {self.web.host}:{self.web.port} "
-                    f"({error.strerror or error}); set HELPDESK_HTTP_HOST or "
-                    "HELPDESK_HTTP_PORT to an address this machine may use") from None
+                    cannot_listen(self.web.host, self.web.port, error)) from None
         for adapter in self.adapters.values():
             await adapter.start(self.router)
         if self.runs_ticker:
@@ -121,11 +120,17 @@ class App:
 
     async def serve(self) -> None:
         """Run until the console's input ends, or until SIGINT/SIGTERM."""
+        loop = asyncio.get_running_loop()
         if self.console is not None:
-            await self.console.serve()
+            # `docker stop` sends SIGTERM: the console stops as at end of input (exit 0)
+            # instead of being killed after the stop timeout (exit 143).
+            loop.add_signal_handler(signal.SIGTERM, self.console.stop_reading)
+            try:
+                await self.console.serve()
+            finally:
+                loop.remove_signal_handler(signal.SIGTERM)
             return
         stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         logger.info("help desk running with %s", ", ".join(self.adapters))

@@ -17,7 +17,8 @@ from typing import Awaitable, Callable, Sequence, TextIO
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.settings import SECRET_KEY_MIN, Settings, SettingsError, mask
+from bot.settings import Settings, SettingsError, mask
+from bot.web.listening import listen_problem
 from bot.storage.engine import (
     DatabaseUrlError,
     create_engine,
@@ -44,6 +45,7 @@ class Finding:
 
     message: str
     exit_status: int = 0
+    warning: bool = False  # no problem for `run`, but something to set right
 
     @property
     def ok(self) -> bool:
@@ -56,6 +58,11 @@ class Finding:
         return cls(message)
 
     @classmethod
+    def warn(cls, message: str) -> "Finding":
+        """Not a problem ``run`` stops at, but likely not what was meant."""
+        return cls(message, warning=True)
+
+    @classmethod
     def config(cls, message: str) -> "Finding":
         """A configuration problem."""
         return cls(message, EXIT_CONFIG)
@@ -64,6 +71,12 @@ class Finding:
     def database(cls, message: str) -> "Finding":
         """A problem of the database itself."""
         return cls(message, EXIT_RUNTIME)
+
+
+# Slack HTTP mode with no public URL: Slack cannot post to 0.0.0.0 or 127.0.0.1.
+NO_PUBLIC_URL = ("HELPDESK_PUBLIC_URL is not set: Slack's HTTP mode needs a public https:// "
+                 "URL to send events to (the Request URL is HELPDESK_PUBLIC_URL plus "
+                 "/slack/events); set it, or use Socket Mode (SLACK_APP_TOKEN)")
 
 
 def platform_findings(settings: Settings) -> list[Finding]:
@@ -86,6 +99,8 @@ def platform_findings(settings: Settings) -> list[Finding]:
                 if settings.slack_signing_secret
                 else Finding.config(where + "SLACK_SIGNING_SECRET is missing (needed without "
                                             "SLACK_APP_TOKEN)"))
+            if not settings.public_url:
+                findings.append(Finding.warn(NO_PUBLIC_URL))
     elif app_token or settings.slack_signing_secret:
         findings.append(Finding.config("Slack settings are present but SLACK_BOT_TOKEN is "
                                        "missing"))
@@ -103,15 +118,13 @@ def web_findings(settings: Settings) -> list[Finding]:
     findings: list[Finding] = []
     if settings.slack_enabled or settings.discord_enabled or "http_port" in settings.given:
         reached = settings.public_url or "the address it listens on (HELPDESK_PUBLIC_URL unset)"
-        findings.append(Finding.good(f"web server on {settings.http_host}:{settings.http_port} "
-                                     f"(/healthz, /readyz, /metrics), reached at {reached}"))
-    key = settings.secret_key.reveal()
-    if key and len(key) < SECRET_KEY_MIN:
-        findings.append(Finding.config(
-            f"HELPDESK_SECRET_KEY is shorter than {SECRET_KEY_MIN} characters: it signs the "
-            "dashboard's links and sessions, so a short one can be guessed; set one of "
-            f"{SECRET_KEY_MIN} or more random characters"))
-    elif key:
+        problem = listen_problem(settings.http_host, settings.http_port)
+        findings.append(
+            Finding.config(problem) if problem else
+            Finding.good(f"web server on {settings.http_host}:{settings.http_port} "
+                         f"(/healthz, /readyz, /metrics), reached at {reached}"))
+    # A short key never gets here: loading the settings refuses it, for `run` as well.
+    if settings.secret_key.reveal():
         findings.append(Finding.good("HELPDESK_SECRET_KEY is set"))
     return findings
 
@@ -225,10 +238,13 @@ async def run_checks(settings: Settings, out: TextIO, *,
                                             not_migrating="HELPDESK_AUTO_MIGRATE is off"))
     secrets = settings.secrets()
     for finding in findings:
-        out.write(f"{'ok     ' if finding.ok else 'problem'}  {mask(finding.message, secrets)}\n")
+        label = "problem" if not finding.ok else "warning" if finding.warning else "ok     "
+        out.write(f"{label}  {mask(finding.message, secrets)}\n")
     problems = [f for f in findings if not f.ok]
     if not problems:
-        out.write("all good\n")
+        warnings = sum(f.warning for f in findings)
+        out.write("all good\n" if not warnings else
+                  f"all good, but {warnings} warning{'' if warnings == 1 else 's'}\n")
         return 0
     out.write(f"{len(problems)} problem{'' if len(problems) == 1 else 's'} found\n")
     return max(f.exit_status for f in problems)

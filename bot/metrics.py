@@ -49,7 +49,8 @@ class SharedNumbers:
     (read by bot/storage/health.py)."""
 
     outbox_pending: int = 0  # rows not yet sent (waiting, or held under a lease)
-    oldest_pending_seconds: float = 0.0  # how long the oldest due, unsent row has waited
+    # how long the oldest due, unsent row has waited since it was first due
+    oldest_pending_seconds: float = 0.0
     promises_open: dict[str, int] = field(default_factory=dict)  # by kind
 
 
@@ -132,7 +133,8 @@ class Metrics:
         Gauge("helpdesk_outbox_pending", "Outbox rows not yet sent (from the database).",
               registry=scrape).set(shared.outbox_pending)
         Gauge("helpdesk_outbox_oldest_pending_seconds",
-              "How long the oldest due, unsent outbox row has waited (0: none waits).",
+              "How long the oldest due, unsent outbox row has waited since it was first "
+              "due, retries and rate limits included (0: none waits).",
               registry=scrape).set(shared.oldest_pending_seconds)
         open_promises = Gauge("helpdesk_promises_open",
                               "Open promises by kind (from the database).", ("kind",),

@@ -335,6 +335,10 @@ _RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
                    "(no user name, password, query or #fragment)"),
     "discord_api_url": (_is_url(("http", "https")), "a URL starting http:// or https://"),
     "discord_gateway_url": (_is_url(("ws", "wss")), "a URL starting ws:// or wss://"),
+    # One rule for `check` and `run` alike: a short key is refused before either starts.
+    "secret_key": (lambda v: not v or len(v.reveal()) >= SECRET_KEY_MIN,
+                   f"{SECRET_KEY_MIN} or more random characters when set: it signs the "
+                   "dashboard's links and sessions, so a short one can be guessed"),
 }
 
 
@@ -409,6 +413,9 @@ def load_settings(
     file_values: dict[str, str] = {}
     env_path = Path(env.get("HELPDESK_ENV_FILE", env_file or ""))
     env_label = ".env" if env_path.name == ".env" else str(env_path)
+    if env_file and env.get("HELPDESK_ENV_FILE") and not env_path.is_file():
+        # Named on purpose, like HELPDESK_CONFIG: used or refused, never quietly skipped.
+        raise SettingsError(f"HELPDESK_ENV_FILE names {env_path}, which does not exist.")
     if env_file and env_path.is_file():
         _check_env_file(env_path, env_label)
         file_values = {k: v for k, v in dotenv_values(env_path).items() if v is not None}

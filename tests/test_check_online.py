@@ -5,6 +5,7 @@ without ``--online`` no platform is called at all (issue 14)."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 import io
 import re
 import sys
@@ -18,7 +19,7 @@ from bot.platforms.slack.probe import REQUIRED_SCOPES
 from bot.settings import Secret, Settings
 from tests.support.discord.server import FakeDiscord
 from tests.support.slack.server import APP_TOKEN, BOT_TOKEN, MANIFEST_SCOPES, FakeSlack
-from tests.test_cli import clean_env
+from tests.test_cli import clean_env, free_port
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -42,14 +43,15 @@ async def discord_fake():
 def slack_settings(fake: FakeSlack, tmp_path: Path, **overrides) -> Settings:
     values = dict(database_url=f"sqlite:///{tmp_path / 'x.sqlite3'}",
                   slack_bot_token=Secret(BOT_TOKEN), slack_app_token=Secret(APP_TOKEN),
-                  slack_api_url=fake.api_url)
+                  slack_api_url=fake.api_url, http_port=0)  # check binds it: any free port
     values.update(overrides)
     return Settings(**values)
 
 
 def discord_settings(fake: FakeDiscord, tmp_path: Path, **overrides) -> Settings:
     values = dict(database_url=f"sqlite:///{tmp_path / 'x.sqlite3'}",
-                  discord_bot_token=Secret("fake-token"), discord_api_url=fake.api_url)
+                  discord_bot_token=Secret("fake-token"), discord_api_url=fake.api_url,
+                  http_port=0)  # check binds it: any free port
     values.update(overrides)
     return Settings(**values)
 
@@ -189,7 +191,8 @@ async def test_check_online_from_the_command_line(slack, discord_fake, tmp_path)
     env = clean_env(SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_APP_TOKEN=APP_TOKEN,
                     SLACK_API_URL=slack.api_url, DISCORD_BOT_TOKEN="fake-token",
                     DISCORD_API_URL=discord_fake.api_url,
-                    HELPDESK_DATABASE_URL=f"sqlite:///{tmp_path / 'x.sqlite3'}")
+                    HELPDESK_DATABASE_URL=f"sqlite:///{tmp_path / 'x.sqlite3'}",
+                    HELPDESK_HTTP_PORT=free_port())  # check binds it: not 3000, maybe taken
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "check", "--online", cwd=tmp_path, env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
@@ -201,3 +204,17 @@ async def test_check_online_from_the_command_line(slack, discord_fake, tmp_path)
     assert "Discord accepts DISCORD_BOT_TOKEN" in said
     assert "fake-token" not in said + stderr.decode()
     assert [c.method for c in slack.calls] == ["auth.test", "apps.connections.open"]
+
+
+async def test_check_warns_when_slack_http_mode_has_no_public_url(tmp_path):
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'x.sqlite3'}",
+                        slack_bot_token=Secret(BOT_TOKEN), slack_signing_secret=Secret("s" * 32),
+                        http_port=0)
+    status, lines = await check(settings, online=False)
+    assert status == 0, lines
+    assert any(line.startswith("warning  HELPDESK_PUBLIC_URL is not set") and "https://" in line
+               for line in lines), lines
+    assert lines[-1] == "all good, but 1 warning"
+    public = await check(replace(settings, public_url="https://desk.example.com"), online=False)
+    assert public == (0, [line for line in public[1] if "warning" not in line])
+    assert public[1][-1] == "all good"

@@ -42,6 +42,15 @@ def cli(tmp_path: Path, *args: str, input: str | None = None,
     )
 
 
+def free_port() -> str:
+    """A port free a moment ago, for a command that binds the web server's address
+    (`check` tries it): the default 3000 may be taken on a shared machine."""
+    import socket
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return str(probe.getsockname()[1])
+
+
 def sqlite_url(path: Path) -> str:
     return f"sqlite:///{path}"
 
@@ -379,7 +388,7 @@ def test_check_reports_a_missing_sqlite_folder(tmp_path):
 
 def test_check_reports_missing_slack_signing_secret_without_the_token(tmp_path, db_url):
     result = cli(tmp_path, "check", SLACK_BOT_TOKEN="xoxb-verysecret-123",
-                 HELPDESK_DATABASE_URL=db_url)
+                 HELPDESK_DATABASE_URL=db_url, HELPDESK_HTTP_PORT=free_port())
     assert result.returncode == 2  # as `run` exits: a configuration problem
     assert "SLACK_SIGNING_SECRET is missing" in result.stdout
     assert "1 problem found" in result.stdout
@@ -387,13 +396,32 @@ def test_check_reports_missing_slack_signing_secret_without_the_token(tmp_path, 
     assert "Traceback" not in result.stderr
 
 
-def test_check_refuses_a_short_secret_key_saying_what_it_signs(tmp_path, db_url):
-    result = cli(tmp_path, "check", HELPDESK_SECRET_KEY="short-but-secret-1",
-                 HELPDESK_DATABASE_URL=db_url)
-    assert result.returncode == 2
-    assert ("HELPDESK_SECRET_KEY is shorter than 32 characters: it signs the dashboard's "
-            "links and sessions") in result.stdout
+@pytest.mark.parametrize("args", [("check",), ("run", "--console")], ids=lambda a: a[0])
+def test_a_short_secret_key_is_refused_by_check_and_run_alike(tmp_path, db_url, args):
+    result = cli(tmp_path, *args, HELPDESK_SECRET_KEY="short-but-secret-1",
+                 HELPDESK_DATABASE_URL=db_url, input="My VPN keeps dropping\n")
+    line = assert_one_line_error(result, 2)
+    assert "HELPDESK_SECRET_KEY" in line and "32 or more random characters when set" in line
+    assert "it signs the dashboard's links and sessions" in line
     assert "short-but-secret-1" not in result.stdout + result.stderr
+    assert "#1" not in result.stdout
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "192.0.2.1"], ids=["port-taken", "not-ours"])
+def test_check_says_what_run_says_when_the_web_server_cannot_listen(tmp_path, db_url, host):
+    import socket
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        env = dict(HELPDESK_HTTP_HOST=host, HELPDESK_HTTP_PORT=port,
+                   HELPDESK_DATABASE_URL=db_url)
+        run = cli(tmp_path, "run", "--console", input="", **env)
+        check = cli(tmp_path, "check", **env)
+    said = assert_one_line_error(run, 2).removeprefix("helpdesk-bot: ")
+    assert f"the web server cannot listen on {host}:{port}" in said
+    assert check.returncode == 2, check.stdout
+    assert f"problem  {said}" in check.stdout and "all good" not in check.stdout
 
 
 def test_check_takes_a_long_secret_key_without_showing_it(tmp_path, db_url):
@@ -497,6 +525,31 @@ def test_likely_typo_of_a_platform_variable_is_a_configuration_error(tmp_path, d
                     "(did you mean SLACK_BOT_TOKEN?).")
     assert "typo-secret" not in result.stdout + result.stderr
     assert result.stdout == ""  # the console did not start instead
+
+
+def test_run_with_no_platform_and_nobody_to_type_says_so_and_exits_2(tmp_path, db_url):
+    # A container started before its tokens are filled in (no -i: stdin is /dev/null)
+    # must not exit 0 in silence, to be restarted for ever: one line, and exit 2.
+    result = cli(tmp_path, "run", HELPDESK_DATABASE_URL=db_url)  # stdin=DEVNULL
+    line = assert_one_line_error(result, 2)
+    assert "no platform credentials" in line and "--console" in line
+    assert "SLACK_BOT_TOKEN" in line and "DISCORD_BOT_TOKEN" in line
+    assert result.stdout == ""
+    assert not (tmp_path / "helpdesk-console.log").exists()
+
+
+def test_run_with_no_platform_and_a_pipe_is_the_console(tmp_path, db_url):
+    # `printf ... | helpdesk-bot run` is someone typing: the console, as the README says.
+    result = cli(tmp_path, "run", HELPDESK_DATABASE_URL=db_url, input="My VPN keeps dropping\n")
+    assert result.returncode == 0, result.stderr
+    assert "#1" in result.stdout
+
+
+def test_a_missing_env_file_named_by_helpdesk_env_file_is_one_line(tmp_path, db_url):
+    absent = tmp_path / "absent.env"
+    result = cli(tmp_path, "check", HELPDESK_ENV_FILE=str(absent), HELPDESK_DATABASE_URL=db_url)
+    line = assert_one_line_error(result, 2)
+    assert f"HELPDESK_ENV_FILE names {absent}, which does not exist" in line
 
 
 def test_unparsable_dot_env_line_stops_run_before_the_console_starts(tmp_path, db_url):
@@ -871,3 +924,25 @@ def test_a_password_holding_an_at_sign_is_masked_whole(tmp_path, url, args):
     # No piece of the password after its first @ shows either.
     for piece in password.split("@")[1:]:
         assert f"{piece}@" not in shown and f"@{piece}" not in shown
+
+
+def test_the_console_stops_cleanly_on_sigterm(tmp_path, db_url):
+    # `docker stop` sends SIGTERM: exit 0 at once, not 143 after the stop timeout.
+    import signal
+    desk = subprocess.Popen([sys.executable, "-m", "bot", "run", "--console"], cwd=tmp_path,
+                            env=clean_env(HELPDESK_DATABASE_URL=db_url),
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        desk.stdin.write("My VPN keeps dropping\n")
+        desk.stdin.flush()
+        answer = desk.stdout.readline()
+        while "#1" not in answer and answer:
+            answer = desk.stdout.readline()
+        assert "#1" in answer  # it is up, waiting for the next line (stdin still open)
+        desk.send_signal(signal.SIGTERM)
+        assert desk.wait(timeout=TIMEOUT) == 0, desk.stderr.read()
+    finally:
+        if desk.poll() is None:
+            desk.kill()
+            desk.wait()

@@ -67,6 +67,14 @@ def test_missing_env_file_is_not_an_error(tmp_path):
     assert load({}, env_file=tmp_path / "absent.env") == Settings()
 
 
+def test_an_env_file_named_by_helpdesk_env_file_that_is_missing_is_refused(tmp_path):
+    # Like HELPDESK_CONFIG: a file named on purpose is read or refused, never skipped.
+    absent = tmp_path / "absent.env"
+    with pytest.raises(SettingsError, match=f"HELPDESK_ENV_FILE names {absent}, which does "
+                                            "not exist"):
+        load_settings(environ={"HELPDESK_ENV_FILE": str(absent)})
+
+
 def test_default_env_file_is_dot_env_in_the_working_directory(tmp_path, monkeypatch):
     write(tmp_path / ".env", "HELPDESK_HTTP_PORT=4100\n")
     monkeypatch.chdir(tmp_path)

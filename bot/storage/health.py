@@ -8,6 +8,7 @@ process's memory, so whichever instance Prometheus scrapes reports the same valu
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from datetime import datetime
 
@@ -20,6 +21,8 @@ from bot.storage.engine import sqlite_path
 from bot.storage.tables import OutboxRow, PromiseRow
 from bot.storage.uow import Database
 
+logger = logging.getLogger(__name__)
+
 # Rows not yet sent: waiting, or held by a dispatcher under a lease.
 _UNSENT = ("pending", "sending")
 _OPEN = (PromiseStatus.PENDING.value, PromiseStatus.SENDING.value, PromiseStatus.PAUSED.value)
@@ -27,15 +30,20 @@ _OPEN = (PromiseStatus.PENDING.value, PromiseStatus.SENDING.value, PromiseStatus
 
 async def shared_numbers(db: Database) -> SharedNumbers:
     """Count unsent outbox rows, the age of the oldest due one, and open promises by
-    kind: three aggregate reads in one read-only unit of work."""
+    kind: three aggregate reads in one read-only unit of work.
+
+    The age runs from when a row was *first* due: a row held back by 429s, retries or
+    pacing has its ``due_at`` pushed forward each time, so measuring from ``due_at``
+    would keep a stuck message looking fresh and the backlog alert silent."""
     now = db.clock.now()
     async with db.reading() as uow:
         pending = (await uow.session.execute(
             select(func.count()).select_from(OutboxRow)
             .where(OutboxRow.status.in_(_UNSENT)))).scalar_one()
+        first_due = func.coalesce(OutboxRow.first_due_at, OutboxRow.due_at)
         oldest: datetime | None = (await uow.session.execute(
-            select(func.min(OutboxRow.due_at))
-            .where(OutboxRow.status.in_(_UNSENT), OutboxRow.due_at <= now))).scalar_one()
+            select(func.min(first_due))
+            .where(OutboxRow.status.in_(_UNSENT), first_due <= now))).scalar_one()
         by_kind = dict((await uow.session.execute(
             select(PromiseRow.kind, func.count()).where(PromiseRow.status.in_(_OPEN))
             .group_by(PromiseRow.kind))).all())
@@ -55,6 +63,7 @@ class DatabaseProbe:
         self.timeout = timeout
         self.path = sqlite_path(url) if db.engine.dialect.name == "sqlite" else None
         self._identity: tuple[int, int] | None = None
+        self._reported = False  # the current file problem has been logged
 
     def remember(self) -> None:
         """Note which file the SQLite database is (call once it exists, after migrating)."""
@@ -74,7 +83,21 @@ class DatabaseProbe:
             return f"the database did not answer within {self.timeout:g} s"
         except Exception as error:
             return "the database did not answer: " + self._reason(error)
-        return self._file_problem()
+        return self.file_problem()
+
+    def file_problem(self) -> str | None:
+        """What is wrong with the SQLite file the desk opened (gone, unreadable, replaced),
+        or None; a stat, no query. The first time a problem is found it is logged as an
+        ERROR with the path: the desk keeps answering from the old file meanwhile, and
+        everything it writes now is lost at the next start."""
+        problem = self._file_problem()
+        if problem is not None and not self._reported:
+            self._reported = True
+            logger.error("%s: tickets and messages written from now on will be lost at the "
+                         "next start; restore the file and restart the desk", problem)
+        elif problem is None:
+            self._reported = False
+        return problem
 
     async def _select_one(self) -> None:
         async with self.db.reading() as uow:

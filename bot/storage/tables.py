@@ -231,6 +231,9 @@ class OutboxRow(Base):
     payload_json: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(12), default="pending")
     due_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # When the row was first due: ``due_at`` moves forward on every retry, rate limit
+    # and pacing delay, so only this says how long a stuck row has really waited.
+    first_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     claim_token: Mapped[str | None] = mapped_column(String(36), nullable=True)
     lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)

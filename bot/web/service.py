@@ -118,6 +118,11 @@ def mount_service_routes(server: WebServer, readiness: Readiness, metrics: Metri
 
     async def metrics_page(request: web.Request) -> web.Response:
         try:
+            lost = readiness.database.file_problem()
+            if lost is not None:
+                # The old file still answers, but its numbers are of a database that is
+                # gone: leave them out, so the "database unanswered" alert fires.
+                raise FileNotFoundError(lost)
             shared = await asyncio.wait_for(shared_numbers(db), SCRAPE_DB_TIMEOUT)
         except Exception as error:  # the counters are still worth having
             logger.warning("metrics: the database did not answer (%s); the outbox and "

@@ -124,3 +124,41 @@ async def test_two_apps_in_one_process_count_apart(tmp_path):
                   platform="console") == 0
     await first.db.dispose()
     await second.db.dispose()
+
+
+async def test_a_message_held_back_by_rate_limits_ages_from_when_it_was_first_due(sqlite_url):
+    """Each 429 pushes the row's due time forward without spending an attempt; the
+    backlog gauge still counts from when the message was first due, so the
+    HelpdeskOutboxBackingUp alert fires for a message stuck behind rate limits."""
+    from bot.storage.health import shared_numbers
+    db = await queued(sqlite_url, 1)
+    adapter = RecordingAdapter()
+    adapter.failures = [DeliveryError("slow down", retry_after=60.0) for _ in range(5)]
+    dispatcher = OutboxDispatcher(db, {"test": adapter}, concurrency=1)
+    try:
+        for _ in range(5):
+            await dispatcher.drain()
+            db.clock.advance(timedelta(seconds=61))
+        numbers = await shared_numbers(db)
+        assert numbers.outbox_pending == 1
+        # measured from when it was first due, not from its latest re-scheduled due time
+        assert 5 * 61 <= numbers.oldest_pending_seconds < 6 * 61
+    finally:
+        await db.dispose()
+
+
+async def test_a_message_scheduled_for_later_is_not_counted_as_waiting(sqlite_url):
+    from bot.storage.health import shared_numbers
+    db = Database.from_url(sqlite_url, OffsetClock())
+    await reset_schema(db)
+    now = db.clock.now()
+    async with db.unit_of_work() as uow:
+        workspace = await uow.workspaces.ensure("test", "T1", "T1", now)
+        await uow.outbox.add(workspace.id, "test", OutboundMessage(channel_id="C", text="x"),
+                             now, due_at=now + timedelta(hours=1))
+    try:
+        assert (await shared_numbers(db)).oldest_pending_seconds == 0
+        db.clock.advance(timedelta(hours=1, seconds=30))
+        assert 30 <= (await shared_numbers(db)).oldest_pending_seconds < 3600
+    finally:
+        await db.dispose()

@@ -72,8 +72,19 @@ async def test_a_removed_sqlite_file_makes_the_desk_not_ready_naming_the_databas
         assert body["problems"] == {"database": f"the SQLite database file {database} is gone"}
         assert "console" in body["ok"]
         assert await desk.get("/healthz") == (200, "ok")  # still alive, just not ready
+        # The old file still answers, but its numbers are left out, as when the database
+        # does not answer: that is what the "database unanswered" alert looks for.
+        status, scraped = await desk.get("/metrics")
+        assert status == 200 and "helpdesk_outbox_pending " not in scraped
+        assert "helpdesk_deliveries_total" in scraped  # the process's own counters stay
+        await readiness(desk)
+        # Said once, as an ERROR naming the file, however often it is asked after.
+        logged = (tmp_path / "helpdesk-console.log").read_text(encoding="utf-8")
+        assert logged.count(f"the SQLite database file {database} is gone") == 1
+        assert "ERROR" in logged
         os.rename(tmp_path / "moved.sqlite3", database)
         assert (await readiness(desk))[0] == 200
+        assert "helpdesk_outbox_pending " in (await desk.get("/metrics"))[1]
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ import itertools
 import logging
 import shutil
 import sys
+import threading
 import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -81,6 +82,7 @@ class ConsoleAdapter:
         self._threads: dict[tuple[str, int], _Thread] = {}  # (audience, ticket) -> thread
         self._shown: list[OutboundMessage] = []  # messages with buttons, oldest first
         self._pressed: set[tuple[int, str]] = set()  # (message's place in _shown, label)
+        self._stopping = asyncio.Event()  # set by stop_reading(): input ends here
         self._print_lock = asyncio.Lock()
         self._at_prompt = False
         # Set by the composition root: how time passes, and the check that the database
@@ -140,13 +142,41 @@ class ConsoleAdapter:
                 self.stdout.write(self.persona.prompt)
                 self.stdout.flush()
             self._at_prompt = True
-            line = await asyncio.to_thread(self.stdin.readline)
+            line = await self._readline()
             self._at_prompt = False
             if not line:
                 break
             if await self.handle_line(line.rstrip("\n")) is False:
                 break
         await self._settle()
+
+    async def _readline(self) -> str:
+        """One line of input, read on a daemon thread: when the console is stopped
+        (SIGTERM) while waiting at the prompt, the blocked read must not keep the
+        process alive, as a worker of the loop's default executor would at shutdown."""
+        loop = asyncio.get_running_loop()
+        line: asyncio.Future[str] = loop.create_future()
+
+        def read() -> None:
+            try:
+                got = self.stdin.readline()
+            except BaseException as error:  # handed to the waiting coroutine
+                loop.call_soon_threadsafe(_settle, line, None, error)
+            else:
+                loop.call_soon_threadsafe(_settle, line, got, None)
+
+        threading.Thread(target=read, name="console-stdin", daemon=True).start()
+        stopping = asyncio.ensure_future(self._stopping.wait())
+        try:
+            await asyncio.wait({line, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+        return line.result() if line.done() else ""  # "": as at the end of input
+
+    def stop_reading(self) -> None:
+        """End the conversation as end of input would (SIGTERM: ``docker stop``): the
+        line being handled, if any, is finished and what is due is delivered first."""
+        self._stopping.set()
 
     async def handle_line(self, line: str) -> bool:
         """Act on one line; returns False when the person asked to quit."""
@@ -322,7 +352,7 @@ class ConsoleAdapter:
             return
         labels = sorted({b.label for m in self._shown if self._visible(m) for b in m.buttons})
         await self._write(f"(console) No button “{rest.strip()}” for you. Buttons you can see: "
-                          f"{', '.join(labels) or 'none yet'}.")
+                          f"{', '.join(f'“{label}”' for label in labels) or 'none yet'}.")
 
     async def _say(self, text: str) -> None:
         """Print what the desk said (``render`` cleaned every piece of it already), after
@@ -346,3 +376,14 @@ class ConsoleAdapter:
             else:
                 self.stdout.write(text + "\n")
             self.stdout.flush()
+
+
+def _settle(future: "asyncio.Future[str]", value: str | None,
+            error: BaseException | None) -> None:
+    """Hand a read's outcome to ``future`` unless it was given up meanwhile."""
+    if future.done():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(value or "")

@@ -31,20 +31,36 @@ class _OneLine(RedactingFormatter):
         return self.redact(f"helpdesk-bot: error: {first} (details in {self.path})")
 
 
+class _Levelled(RedactingFormatter):
+    """``helpdesk-bot: warning: <message>``: the level in the words the desk's other
+    one-line errors use."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return f"helpdesk-bot: {record.levelname.lower()}: {super().format(record)}"
+
+
 def log_to_file(path: str | Path = LOG_FILE, level: str = "WARNING",
                 redact: Callable[[str], str] = lambda line: line,
-                formatter: logging.Formatter | None = None) -> Path | None:
+                formatter: logging.Formatter | None = None,
+                fallback: str | Path | None = None) -> Path | None:
     """Send the logs to ``path`` at ``level`` (errors also as one line on stderr), each
-    line through ``redact``; returns the file, or None when it cannot be written (then
-    only errors are shown, one line each). ``formatter`` writes the file's lines (the
-    composition root's, for HELPDESK_LOG_FORMAT; it must redact as ``redact`` does)."""
+    line through ``redact``; returns the file. When ``path`` cannot be written (the
+    image's working folder /app belongs to root, the desk runs as another user), the
+    logs go to ``fallback`` (the composition root passes the folder of the console's
+    database, which the desk must be able to write anyway); when neither can, None,
+    and every record at ``level`` goes to stderr, one line each, rather than vanish.
+    ``formatter`` writes the file's lines (the composition root's, for
+    HELPDESK_LOG_FORMAT; it must redact as ``redact`` does)."""
     path = Path(path)
+    if not _writable(path) and fallback is not None and _writable(Path(fallback)):
+        path = Path(fallback)
     root = logging.getLogger()
     root.setLevel(level)
     brief = logging.StreamHandler(sys.stderr)
     brief.setLevel(logging.ERROR)
     if not _writable(path):
-        brief.setFormatter(RedactingFormatter("helpdesk-bot: error: %(message)s", redact))
+        brief.setLevel(level)
+        brief.setFormatter(_Levelled("%(message)s", redact))
         root.addHandler(brief)
         return None
     # Made on the first record: a run that logs nothing leaves no file behind.

@@ -41,6 +41,29 @@ from bot.settings import Settings, SettingsError
 
 logger = logging.getLogger(__name__)
 
+# Bolt's own words we leave out: it warns on every start that the token is unused
+# because it reads SLACK_BOT_TOKEN from the environment by itself, while the desk
+# deliberately hands it a client that already carries that token.
+_UNUSED_TOKEN = "As you gave `client` as well, `token` will be unused."
+
+
+class _DropUnusedTokenWarning(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != _UNUSED_TOKEN
+
+
+def bolt_logger() -> logging.Logger:
+    """The base logger handed to Bolt, which copies its level to every logger it makes.
+    At WARNING: Bolt logs whole request bodies, people's words, at INFO (a request
+    whose signature fails verification, for one); the desk logs its own line without
+    the body instead (bot/platforms/slack/http.py). At DEBUG, as asked, Bolt says all."""
+    base = logging.getLogger("slack_bolt")
+    base.setLevel(logging.DEBUG if logging.getLogger().level == logging.DEBUG
+                  else logging.WARNING)
+    if not any(isinstance(f, _DropUnusedTokenWarning) for f in base.filters):
+        base.addFilter(_DropUnusedTokenWarning())
+    return base
+
 DEFAULT_API_URL = "https://slack.com/api/"
 RECENT_EVENTS = 10_000
 SOCKET_CONNECT_WAIT = 10.0
@@ -87,7 +110,8 @@ class SlackAdapter:
         self.outbound_client = AsyncWebClient(token=token, base_url=base_url, timeout=timeout,
                                               retry_handlers=[])
         self.app = AsyncApp(client=self.client, signing_secret=secret or None, name="helpdesk",
-                            request_verification_enabled=not self.socket_mode)
+                            request_verification_enabled=not self.socket_mode,
+                            logger=bolt_logger())
         self.app.middleware(self._drop_known_retries)
         self.limiter = MethodLimiter(
             clock=(lambda: clock.now().timestamp()) if clock is not None else time.monotonic)
@@ -121,6 +145,13 @@ class SlackAdapter:
         await self._check_token()
         if self.socket_mode:
             await self._connect_socket()
+        elif not self.settings.public_url:
+            # The local address is no Request URL: Slack posts from the internet, https.
+            logger.warning("Slack HTTP mode: HELPDESK_PUBLIC_URL is not set, and Slack needs "
+                           "a public https:// URL to send events to (this desk answers "
+                           "locally at %s); set HELPDESK_PUBLIC_URL to where that is reached "
+                           "from outside (the Request URL is it plus %s), or use Socket Mode",
+                           self.http.url, self.http.path)
         else:
             logger.info("Slack HTTP mode: the app's Request URL is %s", self.http.url)
         self._started = True

@@ -51,4 +51,11 @@ class SlackHttpEndpoint:
                                         query=request.query_string,
                                         headers=request.headers)  # type: ignore[arg-type]
         bolt_response = await self.app.async_dispatch(bolt_request)
+        if bolt_response.status == 401:
+            # Bolt's own note of this carries the whole body (people's words) at INFO;
+            # its logger is kept at WARNING (bot/platforms/slack/adapter.py). This says
+            # what to check, and nothing of what was sent.
+            logger.warning("refused a request to %s: its Slack signature did not verify "
+                           "(check SLACK_SIGNING_SECRET, and that this machine's clock is "
+                           "within 5 minutes of the real time)", self.path)
         return await to_aiohttp_response(bolt_response)

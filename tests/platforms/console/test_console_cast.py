@@ -83,3 +83,27 @@ def test_the_console_log_masks_secrets_in_the_file_and_on_stderr(tmp_path, capsy
     assert "hunter2" not in capsys.readouterr().err
     logged = path.read_text()
     assert "postgresql://desk:***@db/x" in logged and "hunter2" not in logged
+
+
+def test_an_unwritable_working_folder_sends_the_log_beside_the_database(tmp_path, capsys,
+                                                                        root_logger):
+    # The image's working folder /app is root's; the desk (uid 10001) writes /app/data.
+    from bot.platforms.console.logs import log_to_file
+    unwritable = tmp_path / "no-such-folder" / "helpdesk-console.log"
+    data = tmp_path / "data" / "helpdesk-console.log"
+    data.parent.mkdir()
+    assert log_to_file(unwritable, "WARNING", fallback=data) == data
+    logging.getLogger("bot.outbox.dispatcher").warning("a warning worth keeping")
+    for handler in root_logger.handlers:
+        handler.flush()
+    assert "a warning worth keeping" in data.read_text()
+
+
+def test_with_no_folder_to_write_warnings_reach_stderr_rather_than_vanish(tmp_path, capsys,
+                                                                          root_logger):
+    from bot.platforms.console.logs import log_to_file
+    nowhere = tmp_path / "no-such-folder" / "helpdesk-console.log"
+    assert log_to_file(nowhere, "WARNING", fallback=nowhere) is None
+    logging.getLogger("bot.outbox.dispatcher").warning("a warning worth keeping")
+    assert capsys.readouterr().err.splitlines() == [
+        "helpdesk-bot: warning: a warning worth keeping"]

@@ -69,3 +69,23 @@ def test_a_mention_shows_the_name_it_carries_or_the_persona_s_name():
     printed = render(message("Ask <@u9|Carol> or <@kim> in <#triage|triage>"),
                      names={"kim": "Kim", "alex": "Alex"})
     assert "Ask @Carol or @Kim in #triage" in printed and "[DM with Alex · ticket #1]" in printed
+
+
+def test_a_dm_to_someone_not_played_this_run_is_labelled_with_their_name():
+    # After a restart the console has met nobody yet; a queued DM still names a person.
+    printed = render(OutboundMessage(channel_id="dm-ana-maría", text="Hello", ticket_number=1))
+    assert printed.startswith("[DM with Ana María · ticket #1] Help Desk:")
+    named = render(OutboundMessage(channel_id="dm-sam", text="Hi"), names={"sam": "Sam"})
+    assert named.startswith("[DM with Sam] Help Desk:")
+
+
+async def test_the_buttons_listed_for_a_missed_press_are_each_quoted(sqlite_url):
+    # Labels hold commas ("No, not yet"): unquoted, the list cannot be read.
+    printed = await play(sqlite_url, "My VPN keeps dropping\n/as agent Sam\n"
+                                     "/ticket resolve 1 Replaced the cable\n/as requester\n"
+                                     "/press Maybe\n")
+    line = next(line for line in printed.splitlines() if "Buttons you can see" in line)
+    listed = line.split("Buttons you can see: ", 1)[1].rstrip(".")
+    assert listed.startswith("“") and listed.endswith("”"), line
+    labels = listed[1:-1].split("”, “")
+    assert "No, not yet" in labels and "Yes, it's solved" in labels, line

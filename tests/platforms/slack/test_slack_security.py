@@ -194,3 +194,36 @@ async def test_events_before_the_adapter_starts_are_refused_for_slack_to_retry(s
             assert response.status == 503
     finally:
         await web.stop()
+
+
+async def test_a_refused_signature_is_logged_without_what_the_person_wrote(
+        sqlite_url, caplog, monkeypatch):
+    """Bolt logs a failed signature check with the whole body at INFO; the desk keeps
+    Bolt at WARNING and says in its own line what to check. Bolt's start-up warning
+    that the environment's token is unused (the desk hands it a client) is gone too."""
+    import logging
+    monkeypatch.setenv("SLACK_BOT_TOKEN", BOT_TOKEN)
+    caplog.set_level(logging.INFO)
+    async with SlackDesk(sqlite_url) as desk:
+        body = json.dumps(dm_event(desk)).encode()
+        forged = await desk.sender.post(body, "application/json", secret="not-the-secret")
+        assert forged.status == 401
+    said = [(r.name, r.levelno, r.getMessage()) for r in caplog.records]
+    assert not [line for line in said if "black" in line[2]], said
+    assert not [line for line in said if "will be unused" in line[2]], said
+    refused = [line for line in said if line[0] == "bot.platforms.slack.http"]
+    assert len(refused) == 1 and refused[0][1] == logging.WARNING
+    assert "SLACK_SIGNING_SECRET" in refused[0][2] and "clock" in refused[0][2]
+
+
+async def test_http_mode_without_a_public_url_warns_that_slack_cannot_reach_it(
+        sqlite_url, caplog):
+    import logging
+    caplog.set_level(logging.INFO)
+    async with SlackDesk(sqlite_url):
+        pass
+    said = [(r.levelno, r.getMessage()) for r in caplog.records
+            if r.name == "bot.platforms.slack.adapter" and "HTTP mode" in r.getMessage()]
+    assert len(said) == 1 and said[0][0] == logging.WARNING, said
+    assert "HELPDESK_PUBLIC_URL is not set" in said[0][1] and "https://" in said[0][1]
+    assert "Request URL is http://127.0.0.1" not in said[0][1]
