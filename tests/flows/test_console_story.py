@@ -123,5 +123,6 @@ My VPN keeps dropping
     assert "claiming tickets is for agents" not in out
     assert "You now own #1" in out
     assert "Done: Kim and Lee can now work the desk as leads." in out
-    assert "Sam now owns #1." in out  # the person /as named, not a stranger called Sam
+    # The person /as named, who claimed it: a stranger called Sam would not own it already.
+    assert "Sam already owns #1, so nothing changed." in out
     assert "• Agents: Sam\n" in out and "• Leads: Kim and Lee\n" in out
