@@ -64,8 +64,9 @@ def card_request(workspace: Workspace, ticket: Ticket, channel_id: str) -> NewPo
 
 class CardRenderer:
     """Draws the cards of many tickets at once, as they stand in a unit of work: a
-    handful of queries however many there are. The dispatcher calls it when it sends
-    card rows."""
+    handful of queries however many there are, plus one knowledge-base search per
+    distinct question where the workspace has articles. The dispatcher calls it when it
+    sends card rows."""
 
     def __init__(self, desk: Desk) -> None:
         self.desk = desk
@@ -81,22 +82,30 @@ class CardRenderer:
         history = await uow.tickets.latest_of_requesters(
             {(t.workspace_id, t.requester_id) for t in current.values()}, HISTORY_SIZE + 1)
         policies = Policies(self.desk)
+        # A burst redraws thousands of cards: search only where there is a knowledge
+        # base, and once per distinct question.
+        with_articles = {w for w in workspaces if await uow.kb.article_count(w)}
+        matches: dict[tuple[int, str], list[Article]] = {}
         cards = {}
         for ticket in current.values():
             # The knowledge base's best matches for the agent, internal ones too; a
             # closed ticket needs none.
-            articles = (await uow.kb.search(ticket.workspace_id, ticket.first_message,
-                                            limit=CARD_ARTICLES, include_internal=True)
-                        if ticket.status.is_active else [])
+            question = (ticket.workspace_id, ticket.first_message)
+            if (ticket.status.is_active and ticket.workspace_id in with_articles
+                    and question not in matches):
+                matches[question] = [
+                    m.article for m in await uow.kb.search(
+                        ticket.workspace_id, ticket.first_message, limit=CARD_ARTICLES,
+                        include_internal=True)
+                    if m.confidence >= SUGGEST_THRESHOLD / 2]
+            articles = matches.get(question, []) if ticket.status.is_active else []
             policy = policies.of(workspaces[ticket.workspace_id])
             earlier = [x for x in history[(ticket.workspace_id, ticket.requester_id)]
                        if x.id != ticket.id][:HISTORY_SIZE]
             cards[ticket.id] = render_card(
                 policy, now, ticket, requester=people[ticket.requester_id],
                 owner=people.get(ticket.owner_id) if ticket.owner_id else None,
-                soonest=soonest.get(ticket.id), earlier=earlier,
-                articles=[m.article for m in articles
-                          if m.confidence >= SUGGEST_THRESHOLD / 2])
+                soonest=soonest.get(ticket.id), earlier=earlier, articles=articles)
         return cards
 
 

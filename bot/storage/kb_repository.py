@@ -118,6 +118,11 @@ class KnowledgeRepository:
                                      limit=limit, include_internal=include_internal, tag=tag,
                                      without=without)
 
+    async def article_count(self, workspace_id: int) -> int:
+        """How many articles the workspace's knowledge base holds (from the cached term
+        statistics: one small read while the knowledge base is unchanged)."""
+        return (await self.stats.get(self.session, workspace_id)).articles
+
     async def _row(self, workspace_id: int, number: int) -> KbArticleRow | None:
         return await self.session.scalar(
             select(KbArticleRow).where(KbArticleRow.workspace_id == workspace_id,
