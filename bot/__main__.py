@@ -32,12 +32,13 @@ def _nobody_can_type() -> bool:
     """Whether the console could never be given a line: stdin closed, or /dev/null (a
     container run without -i, a service). A terminal or a pipe (``printf ... | run``)
     can be typed into."""
+    if sys.stdin is None:
+        return True
     try:
-        if sys.stdin is None or sys.stdin.isatty():
-            return sys.stdin is None
-        mode = os.fstat(sys.stdin.fileno()).st_mode
-        return stat.S_ISCHR(mode) and os.path.samestat(os.fstat(sys.stdin.fileno()),
-                                                         os.stat(os.devnull))
+        if sys.stdin.isatty():
+            return False
+        given = os.fstat(sys.stdin.fileno())
+        return stat.S_ISCHR(given.st_mode) and os.path.samestat(given, os.stat(os.devnull))
     except (OSError, ValueError):  # closed, or no file descriptor at all
         return True
 
