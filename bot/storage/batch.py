@@ -70,8 +70,13 @@ async def insert_many(session: AsyncSession, table: Table, rows: list[dict[str, 
     transaction; returns their new ids, in the order given. The first ``len(ids)`` rows
     take ``ids``, reserved earlier (:func:`reserve_ids`)."""
     given = list(ids or ())
-    ids = given + await new_ids(session, table, len(rows) - len(given))
     defaults = _scalar_defaults(table)  # as an INSERT through SQLAlchemy would apply them
+    if len(rows) == 1 and not given and session.bind.dialect.name == "sqlite":
+        # One new row (most of what people cause): SQLite names its id as it writes it,
+        # one statement where asking for the highest id first takes two.
+        return [(await session.execute(insert(table).returning(table.c.id),
+                                       {**defaults, **rows[0]})).scalar_one()]
+    ids = given + await new_ids(session, table, len(rows) - len(given))
     by_shape: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for new_id, row in zip(ids, rows):
         values = {**defaults, "id": new_id, **row}
