@@ -211,17 +211,12 @@ class OutboxDispatcher:
         single executemany, ones with follow-up work one by one."""
         by_shape: dict[tuple[str, ...], list[Outcome]] = {}
         for outcome in outcomes:
+            if outcome.recorded:
+                continue
             if outcome.then is None:
                 by_shape.setdefault(outcome.shape, []).append(outcome)
                 continue
-            result = await uow.session.execute(
-                update(OutboxRow).where(OutboxRow.id == outcome.row.id,
-                                        OutboxRow.claim_token == outcome.row.token)
-                .values(claim_token=None, lease_until=None, **outcome.values))
-            if result.rowcount:
-                await outcome.then(uow)
-            else:
-                self._lost_claim([outcome])
+            await self._record_with_then(uow, outcome)
         for shape, group in by_shape.items():
             if self.db.engine.dialect.name == "postgresql" and len(group) > 1:
                 result = await uow.session.execute(*_record_at_once(shape, group))
@@ -235,6 +230,36 @@ class OutboxDispatcher:
                 result = await uow.session.execute(statement, params)
             if 0 <= (result.rowcount if result.rowcount is not None else -1) < len(group):
                 self._lost_claim(group, written=result.rowcount)
+
+    async def _record_one(self, uow: UnitOfWork, outcome: Outcome, *, then: bool) -> None:
+        """Write one outcome fenced by its claim token, and run its ``then`` when asked
+        and the claim still holds."""
+        result = await uow.session.execute(
+            update(OutboxRow).where(OutboxRow.id == outcome.row.id,
+                                    OutboxRow.claim_token == outcome.row.token)
+            .values(claim_token=None, lease_until=None, **outcome.values))
+        if not result.rowcount:
+            self._lost_claim([outcome])
+        elif then and outcome.then is not None:
+            await outcome.then(uow)
+
+    async def _record_with_then(self, uow: UnitOfWork, outcome: Outcome) -> None:
+        """An outcome with an after-send step, in a savepoint of its own: if the step
+        fails, only this row is left out (it stays claimed, its lease runs out and it is
+        tried again: its platform finds the earlier send by its key), and the batch's
+        other outcomes are kept. A row out of attempts is recorded without the step,
+        so a step that always fails cannot keep it going round for ever."""
+        try:
+            async with uow.savepoint():
+                await self._record_one(uow, outcome, then=True)
+            return
+        except Exception:
+            logger.exception("the after-send step of outbox row %d failed; %s", outcome.row.id,
+                             "recording it without that step"
+                             if outcome.row.attempts >= self.sender.retry.max_attempts
+                             else "it is left to its lease and tried again")
+        if outcome.row.attempts >= self.sender.retry.max_attempts:
+            await self._record_one(uow, outcome, then=False)
 
     @staticmethod
     def _lost_claim(outcomes: list[Outcome], written: int | None = None) -> None:
