@@ -3,6 +3,7 @@ handed, and how fast it may post."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Protocol, runtime_checkable
 
@@ -28,10 +29,13 @@ class ChatAdapter(Protocol):
         """Connect and feed every inbound event to ``dispatch``; return once listening."""
 
     async def send(self, message: OutboundMessage, *, idempotency_key: str,
-                   attempt: int = 1) -> Delivery:
+                   attempt: int = 1, since: timedelta | None = None) -> Delivery:
         """Post (or edit) a message. ``idempotency_key`` is stable across retries of the
         same outbox row, so a re-attempt never posts twice; ``attempt`` > 1 tells the
-        adapter a previous try may have reached the platform. Raises DeliveryError.
+        adapter a previous try may have reached the platform, and ``since`` how long
+        ago the first try could at the earliest have been made (an adapter that looks
+        for an earlier try's message looks back that far, no further). Raises
+        DeliveryError.
 
         ``audience`` "home" means: publish ``message`` as ``direct_to``'s home view.
         A post queued as a thread root returns, as ``Delivery.message_id``, the id

@@ -46,6 +46,9 @@ class ClaimedRow:
     attempts: int
     token: str
     lease_until: datetime | None = None
+    # When the row was first due (else written): no attempt of it is older, so a
+    # re-attempt's look-up for an earlier try starts here.
+    first_due_at: datetime | None = None
 
 
 # Runs in the transaction that records an outcome, only if the claim still holds.
@@ -161,7 +164,10 @@ class RowSender:
             return Outcome(row, {"status": "pending", "due_at": ready,
                                  "attempts": row.attempts - 1})
         try:
-            delivery = await adapter.send(message, idempotency_key=key, attempt=row.attempts)
+            since = (self.db.clock.now() - row.first_due_at
+                     if row.first_due_at is not None else None)
+            delivery = await adapter.send(message, idempotency_key=key, attempt=row.attempts,
+                                          since=since)
         except DeliveryError as error:
             return self.failed(row, error)
         except Exception as error:  # an adapter bug must not stop the dispatcher

@@ -175,7 +175,9 @@ class OutboxDispatcher:
                 rows = await self._claim(uow, self.db.clock.now(), token, expired)
         return sorted((ClaimedRow(r.id, r.workspace_id, r.ticket_id, r.platform, r.kind,
                                   OutboundMessage.from_dict(json.loads(r.payload_json)),
-                                  r.attempts, token) for r in rows), key=lambda c: c.id)
+                                  r.attempts, token,
+                                  first_due_at=r.first_due_at or r.created_at)
+                        for r in rows), key=lambda c: c.id)
 
     async def _claim(self, uow: UnitOfWork, now: datetime, token: str, expired: bool) -> list:
         # Two statements, not one with OR: each is an ordered index range scan that stops
@@ -203,7 +205,7 @@ class OutboxDispatcher:
                     attempts=OutboxRow.attempts + 1)
             .returning(OutboxRow.id, OutboxRow.workspace_id, OutboxRow.ticket_id,
                        OutboxRow.platform, OutboxRow.kind, OutboxRow.payload_json,
-                       OutboxRow.attempts))
+                       OutboxRow.attempts, OutboxRow.first_due_at, OutboxRow.created_at))
         return list((await uow.session.execute(statement)).all())
 
     async def _record(self, uow: UnitOfWork, outcomes: list[Outcome]) -> None:

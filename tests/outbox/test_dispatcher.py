@@ -33,7 +33,7 @@ class SlowAdapter:
         self.fail_channels: set[str] = set()
 
     async def send(self, message: OutboundMessage, *, idempotency_key: str,
-                   attempt: int = 1) -> Delivery:
+                   attempt: int = 1, since: timedelta | None = None) -> Delivery:
         self.in_flight += 1
         self.most_in_flight = max(self.most_in_flight, self.in_flight)
         try:
@@ -113,7 +113,7 @@ async def test_an_outcome_for_a_row_someone_else_now_holds_is_dropped(db_url, ca
     class Overtaken(SlowAdapter):
         """While row C0 is being sent our lease runs out and another worker claims it."""
 
-        async def send(self, message, *, idempotency_key, attempt=1):
+        async def send(self, message, *, idempotency_key, attempt=1, since=None):
             if message.channel_id == "C0":
                 async with db.unit_of_work() as uow:
                     await uow.session.execute(
@@ -191,7 +191,7 @@ async def test_failures_are_rescheduled_without_a_second_send(sqlite_url, retry_
     db = await seeded(sqlite_url, channels=1, per_channel=1)
 
     class Flaky(SlowAdapter):
-        async def send(self, message, *, idempotency_key, attempt=1):
+        async def send(self, message, *, idempotency_key, attempt=1, since=None):
             raise DeliveryError("busy", retry_after=retry_after)
 
     try:

@@ -13,6 +13,7 @@ HELPDESK_DISCORD_AGENT_ROLES and _LEAD_ROLES name the roles whose members work t
 
 from __future__ import annotations
 
+from datetime import timedelta
 import asyncio
 import base64
 import logging
@@ -254,7 +255,7 @@ class DiscordAdapter:
             self._runner = None
 
     async def send(self, message: OutboundMessage, *, idempotency_key: str,
-                   attempt: int = 1) -> Delivery:
+                   attempt: int = 1, since: timedelta | None = None) -> Delivery:
         """Post, edit or answer privately (see discord_outbound.py); the nonce made from
         ``idempotency_key`` makes any attempt after the first return the same message,
         and where Discord takes no nonce ``attempt`` > 1 looks for an earlier try's."""

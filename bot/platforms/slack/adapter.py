@@ -16,6 +16,7 @@ The adapter only translates: what to say and when is the desk's business.
 
 from __future__ import annotations
 
+from datetime import timedelta
 import asyncio
 import logging
 import time
@@ -222,9 +223,9 @@ class SlackAdapter:
             self._session = None
 
     async def send(self, message: OutboundMessage, *, idempotency_key: str,
-                   attempt: int = 1) -> Delivery:
+                   attempt: int = 1, since: timedelta | None = None) -> Delivery:
         """Post, edit, show privately or publish ``message``; raises DeliveryError."""
-        return await self.sender.send(message, idempotency_key, attempt)
+        return await self.sender.send(message, idempotency_key, attempt, since)
 
     async def idle(self, timeout: float | None = None) -> None:
         """Wait until the desk has handled every request Bolt took so far (at most
