@@ -25,12 +25,17 @@ from bot.ticker import Ticker
 from bot.settings import Settings, SettingsError
 from bot.storage import migrate
 from bot.storage.health import DatabaseProbe
+from bot.storage.inbox import DurableInbox
 from bot.storage.retention import Retention
 from bot.storage.uow import Database
 from bot.web import Readiness, WebServer, mount_service_routes
 from bot.web.listening import cannot_listen
 
 logger = logging.getLogger(__name__)
+
+# A stop (SIGTERM) ends within 20 s: acknowledged events get this long to finish
+# before the rest are handed back to the inbox; the ticker then gets its own 5 s grace.
+FINISH_SECONDS = 8.0
 
 
 class App:
@@ -75,9 +80,18 @@ class App:
         self.sweeper = PromiseSweeper(
             self.db, self.desk, prepare_ahead=timedelta(seconds=max(0, settings.prepare_seconds)),
             metrics=self.metrics)
+        # Events acknowledged to a platform that will not deliver them again are kept
+        # in the database until handled (bot/storage/inbox.py); any instance finishes
+        # those of an instance that died.
+        self.inbox = DurableInbox(self.db)
+        for adapter in self.adapters.values():
+            use_inbox = getattr(adapter, "use_inbox", None)
+            if use_inbox is not None and use_inbox(self.inbox):
+                self.inbox.replay_with(adapter.platform, adapter.replay)
         self.ticker = Ticker(settings.tick_seconds, self.dispatcher, self.sweeper,
                              Retention(self.db, settings.retention_days),
-                             metrics=self.metrics)
+                             metrics=self.metrics,
+                             inbox=self.inbox if self.inbox.replays else None)
         self.database_probe = DatabaseProbe(self.db, settings.database_url)
         if self.web is not None:
             readiness = Readiness(self.database_probe, self.adapters,
@@ -137,8 +151,18 @@ class App:
         await stop.wait()
 
     async def stop(self) -> None:
-        """Stop serving HTTP (a load balancer sees us go), stop ticking, disconnect the
-        adapters and close the database."""
+        """Stop gracefully, within ``STOP_SECONDS`` of SIGTERM: refuse new events (Slack
+        delivers them again, to an instance that runs), let the events already
+        acknowledged finish for a while and hand the rest back to the inbox for any
+        instance to take at once, stop serving HTTP (a load balancer sees us go), stop
+        ticking (recording what was sent and handing claimed outbox rows back),
+        disconnect the adapters and close the database."""
+        for adapter in self.adapters.values():
+            stop_accepting = getattr(adapter, "stop_accepting", None)
+            if stop_accepting is not None:
+                stop_accepting()
+        if self.inbox.replays:
+            await self._finish_acknowledged()
         if self.web is not None:
             try:
                 await self.web.stop()
@@ -151,6 +175,23 @@ class App:
             except Exception:
                 logger.exception("stopping the %s adapter failed", adapter.platform)
         await self.db.dispose()
+
+
+    async def _finish_acknowledged(self) -> None:
+        """Give the events already acknowledged ``FINISH_SECONDS`` to be handled; hand
+        back to the inbox those still unfinished (any instance, or this one restarted,
+        takes them at once)."""
+        waiting = [getattr(adapter, "idle") for adapter in self.adapters.values()
+                   if hasattr(adapter, "idle") and hasattr(adapter, "use_inbox")]
+        try:
+            await asyncio.wait_for(asyncio.gather(*(idle(FINISH_SECONDS) for idle in waiting)),
+                                   FINISH_SECONDS + 1)
+        except asyncio.TimeoutError:
+            pass
+        try:
+            await self.inbox.hand_back()
+        except Exception:  # their leases run out and they are taken over then
+            logger.exception("could not hand unfinished events back to the inbox")
 
 
 def _platform_adapters(settings: Settings, *, console_only: bool, clock: Clock,

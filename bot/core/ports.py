@@ -69,3 +69,20 @@ class WebRoutes(Protocol):
 
     def url_for(self, path: str) -> str:
         """The full URL of ``path`` as others reach it (HELPDESK_PUBLIC_URL when set)."""
+
+
+class Inbox(Protocol):
+    """Where an adapter makes an inbound event durable before acknowledging it, for a
+    platform that will not deliver again what it saw acknowledged (Slack's Events API):
+    ``keep`` before the acknowledgement, ``done`` once the desk has handled it. What is
+    kept and not done when its process dies is handed, by any instance, to the
+    platform's replay (bot/storage/inbox.py)."""
+
+    async def keep(self, platform: str, key: str, payload: str) -> bool:
+        """Write the event ``key`` (its raw ``payload``) before it is acknowledged.
+        False when it is kept already (a re-delivery: acknowledge it and do nothing
+        more). Raises when it cannot be written: then do not acknowledge it."""
+
+    async def done(self, platform: str, key: str) -> None:
+        """The event ``key`` was handled (or needs no handling): forget it."""
+
