@@ -33,9 +33,6 @@ from bot.web.listening import cannot_listen
 
 logger = logging.getLogger(__name__)
 
-# A stop (SIGTERM) ends within 20 s: acknowledged events get this long to finish
-# before the rest are handed back to the inbox; the ticker then gets its own 5 s grace.
-FINISH_SECONDS = 8.0
 
 
 class App:
@@ -151,7 +148,7 @@ class App:
         await stop.wait()
 
     async def stop(self) -> None:
-        """Stop gracefully, within ``STOP_SECONDS`` of SIGTERM: refuse new events (Slack
+        """Stop gracefully, within 20 s of SIGTERM: refuse new events (Slack
         delivers them again, to an instance that runs), let the events already
         acknowledged finish for a while and hand the rest back to the inbox for any
         instance to take at once, stop serving HTTP (a load balancer sees us go), stop
@@ -178,14 +175,15 @@ class App:
 
 
     async def _finish_acknowledged(self) -> None:
-        """Give the events already acknowledged ``FINISH_SECONDS`` to be handled; hand
-        back to the inbox those still unfinished (any instance, or this one restarted,
-        takes them at once)."""
+        """Give the events already acknowledged ``HELPDESK_STOP_GRACE_SECONDS`` (8 by
+        default, so the whole stop stays within 20 s: the ticker then has 5) to be
+        handled; hand back to the inbox those still unfinished (any instance, or this
+        one restarted, takes them at once)."""
+        grace = self.settings.stop_grace_seconds
         waiting = [getattr(adapter, "idle") for adapter in self.adapters.values()
                    if hasattr(adapter, "idle") and hasattr(adapter, "use_inbox")]
         try:
-            await asyncio.wait_for(asyncio.gather(*(idle(FINISH_SECONDS) for idle in waiting)),
-                                   FINISH_SECONDS + 1)
+            await asyncio.wait_for(asyncio.gather(*(idle(grace) for idle in waiting)), grace + 1)
         except asyncio.TimeoutError:
             pass
         try:

@@ -86,3 +86,6 @@ class Inbox(Protocol):
     async def done(self, platform: str, key: str) -> None:
         """The event ``key`` was handled (or needs no handling): forget it."""
 
+    async def retry_later(self, platform: str, key: str) -> None:
+        """Handling the event ``key`` failed or was cut short: let any instance try it
+        again from the inbox."""

@@ -92,6 +92,16 @@ class DurableInbox:
             await uow.session.execute(delete(InboxRow).where(
                 InboxRow.platform == platform, InboxRow.event_key == key[:128]))
 
+    async def retry_later(self, platform: str, key: str) -> None:
+        """Handling failed or was cut short: end the row's lease now, so the next scan
+        (here or in another instance) replays it."""
+        self._mine.discard((platform, key[:128]))
+        now = self.db.clock.now()
+        async with self.db.unit_of_work() as uow:
+            await uow.session.execute(update(InboxRow).where(
+                InboxRow.platform == platform, InboxRow.event_key == key[:128],
+                InboxRow.owner == self.owner).values(lease_until=now - timedelta(microseconds=1)))
+
     async def tick(self) -> None:
         """Renew this process's leases when half gone, and every ``scan_every`` take
         rows whose lease ran out and replay them."""

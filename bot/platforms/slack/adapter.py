@@ -241,7 +241,14 @@ class SlackAdapter:
             await self.socket.close_async()
             self.socket = None
         self._started = False
-        await self.idle(timeout=5)
+        # With an inbox, what is unfinished was handed back to it (bot/app.py): waiting
+        # longer would only delay the stop.
+        await self.idle(timeout=1 if self._inbox is not None else 5)
+        if self._inbox is not None:
+            # Whatever is still being handled is in the inbox: stop it here rather than
+            # let it run on into a closing session and database.
+            for task in list(self._listeners):
+                task.cancel()
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -283,18 +290,23 @@ class SlackAdapter:
         again)."""
         task = asyncio.current_task()
         self._listeners.add(task)
+        event_id = body.get("event_id") if isinstance(body, dict) else None
+        handled = False
         try:
             await work
+            handled = True
         except Exception:
             logger.exception("translating a Slack request failed")
         finally:
             self._listeners.discard(task)
-            event_id = body.get("event_id") if isinstance(body, dict) else None
             try:
                 if event_id and self._inbox is not None:
-                    await self._inbox.done("slack", event_id)
-            except Exception:  # its lease runs out; the replay is dropped by the dedupe
-                logger.exception("could not clear Slack event %s from the inbox", event_id)
+                    # Cleared once handled; otherwise (a failure, a stop that cancelled
+                    # it) any instance tries it again from the inbox.
+                    await (self._inbox.done("slack", event_id) if handled
+                           else self._inbox.retry_later("slack", event_id))
+            except BaseException:  # its lease runs out; a replay is dropped by the dedupe
+                logger.exception("could not update Slack event %s in the inbox", event_id)
             finally:
                 self._in_flight.end()
 
