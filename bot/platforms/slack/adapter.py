@@ -247,8 +247,11 @@ class SlackAdapter:
         if self._inbox is not None:
             # Whatever is still being handled is in the inbox: stop it here rather than
             # let it run on into a closing session and database.
-            for task in list(self._listeners):
+            cut = list(self._listeners)
+            for task in cut:
                 task.cancel()
+            if cut:
+                await asyncio.wait(cut, timeout=2)
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -291,21 +294,24 @@ class SlackAdapter:
         task = asyncio.current_task()
         self._listeners.add(task)
         event_id = body.get("event_id") if isinstance(body, dict) else None
-        handled = False
+        handled = cancelled = False
         try:
             await work
             handled = True
+        except asyncio.CancelledError:
+            # A stop cut it short, after handing the inbox rows back: touch nothing.
+            cancelled = True
+            raise
         except Exception:
             logger.exception("translating a Slack request failed")
         finally:
             self._listeners.discard(task)
             try:
-                if event_id and self._inbox is not None:
-                    # Cleared once handled; otherwise (a failure, a stop that cancelled
-                    # it) any instance tries it again from the inbox.
+                if event_id and self._inbox is not None and not cancelled:
+                    # Cleared once handled; after a failure any instance tries it again.
                     await (self._inbox.done("slack", event_id) if handled
                            else self._inbox.retry_later("slack", event_id))
-            except BaseException:  # its lease runs out; a replay is dropped by the dedupe
+            except Exception:  # its lease runs out; a replay is dropped by the dedupe
                 logger.exception("could not update Slack event %s in the inbox", event_id)
             finally:
                 self._in_flight.end()
