@@ -27,7 +27,7 @@ from bot.desk.context import Context
 from bot.desk.middleware import DEFAULT_MIDDLEWARE, Middleware
 from bot.metrics import Metrics
 from bot.logs import bound
-from bot.storage.engine import DatabaseUnavailable, lost_connection
+from bot.storage.engine import RECONNECT_PAUSES, DatabaseUnavailable, lost_connection
 from bot.storage.uow import Database
 
 logger = logging.getLogger(__name__)
@@ -57,9 +57,6 @@ class UnknownCommand(DomainError):
 # How alike a mistyped sub-command must be to a real one to be offered (difflib's ratio):
 # agnets and calim are, frobnicate is not.
 NEAR_MISS_CUTOFF = 0.7
-# Pauses before handling an event again after its database connection was lost: about
-# 15 s in all, longer than a PostgreSQL restart takes.
-RECONNECT_PAUSES = (0.2, 0.5, 1.0, 2.0, 4.0, 8.0)
 
 
 class Router:

@@ -306,6 +306,11 @@ def session_factory(engine: AsyncEngine, *, read_only: bool = False
 _GONE_STATES = ("08", "57P01", "57P02", "57P03")
 
 
+# Pauses before a unit of work is tried again after its database connection was lost
+# (an event, a batch of covers): about 15 s in all, longer than a PostgreSQL restart.
+RECONNECT_PAUSES = (0.2, 0.5, 1.0, 2.0, 4.0, 8.0)
+
+
 class DatabaseUnavailable(Exception):
     """The database could not be reached for longer than a unit of work is retried:
     the work was not done, and whoever holds the event should keep it for later."""
