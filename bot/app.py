@@ -18,12 +18,14 @@ from bot.desk.features import register_all
 from bot.desk.alerts import dead_letter_alerter
 from bot.desk.cards import CardRenderer
 from bot.desk.router import Router
+from bot.failover import HeldGateway
 from bot.ledger.sweeper import PromiseSweeper
 from bot.metrics import Metrics
 from bot.outbox.dispatcher import OutboxDispatcher
 from bot.ticker import Ticker
 from bot.settings import Settings, SettingsError
 from bot.storage import migrate
+from bot.storage.gateway_lock import GatewayLock
 from bot.storage.health import DatabaseProbe
 from bot.storage.inbox import DurableInbox
 from bot.storage.retention import Retention
@@ -74,6 +76,13 @@ class App:
                                            render_cards=CardRenderer(self.desk),
                                            metrics=self.metrics)
         self.db.deliver_outbox_to(self.dispatcher)
+        if "discord" in self.adapters and self.db.engine.dialect.name == "postgresql":
+            # Several instances may share this database, and Discord allows one gateway
+            # per bot token: the instance holding the advisory lock connects, the others
+            # stand by and take over when it dies (bot/failover.py).
+            self.adapters["discord"] = HeldGateway(
+                self.adapters["discord"], GatewayLock(self.db.engine, "discord"),
+                self.dispatcher)
         self.sweeper = PromiseSweeper(
             self.db, self.desk, prepare_ahead=timedelta(seconds=max(0, settings.prepare_seconds)),
             metrics=self.metrics)

@@ -55,6 +55,7 @@ class OutboxDispatcher:
         self._wake = asyncio.Event()
         self._stopping = False
         self._leases_expired = self._claim_wanted = False
+        self._held: set[str] = set()  # platforms whose rows another instance sends
         self.handoff = Handoff(set(adapters), lease, lambda: db.clock.now(), self._wake.set)
 
     # The unit of work's OutboxSink (bot/storage/uow.py), connected by the composition
@@ -80,6 +81,18 @@ class OutboxDispatcher:
         self._claim_wanted = True
         self._leases_expired = self._leases_expired or leases_expired
         self._wake.set()
+
+    def hold_platform(self, platform: str, held: bool) -> None:
+        """Claim no rows of ``platform`` while ``held`` (another instance holds its
+        gateway and sends them, bot/failover.py); claim them again once not."""
+        if held:
+            self._held.add(platform)
+            self.handoff.platforms.discard(platform)
+        else:
+            self._held.discard(platform)
+            if platform in self.adapters:
+                self.handoff.platforms.add(platform)
+            self.wake()
 
     def take_handoffs(self) -> None:
         """From now on, rows this process's handlers queue for now are written claimed
@@ -183,7 +196,9 @@ class OutboxDispatcher:
         # Two statements, not one with OR: each is an ordered index range scan that stops
         # at its LIMIT (an OR becomes a bitmap scan on PostgreSQL that revisits every dead
         # index entry a burst left behind, and a sort of every due row on SQLite).
-        platforms = list(self.adapters)
+        platforms = [p for p in self.adapters if p not in self._held]
+        if not platforms:
+            return []
         rows = await self._claim_where(uow, now, token, self.batch_size,
                                        OutboxRow.status == "pending", OutboxRow.due_at <= now,
                                        OutboxRow.platform.in_(platforms))
