@@ -9,7 +9,7 @@ import signal
 from datetime import timedelta
 from typing import TextIO
 
-from bot.core import ChatAdapter, WebRoutes
+from bot.core import ChatAdapter, WebRoutes, event_from_json
 from bot.platforms.console.adapter import ConsoleAdapter
 from bot.clock import Clock, OffsetClock
 from bot.console_world import ConsoleWorld
@@ -93,7 +93,10 @@ class App:
         for adapter in self.adapters.values():
             use_inbox = getattr(adapter, "use_inbox", None)
             if use_inbox is not None and use_inbox(self.inbox):
-                self.inbox.replay_with(adapter.platform, adapter.replay)
+                # Slack's events go through Bolt again (its adapter clears them);
+                # Discord keeps the neutral event, which goes straight to the router.
+                replay = getattr(adapter, "replay", None) or self._replay_event
+                self.inbox.replay_with(adapter.platform, replay)
         self.ticker = Ticker(settings.tick_seconds, self.dispatcher, self.sweeper,
                              Retention(self.db, settings.retention_days),
                              metrics=self.metrics,
@@ -107,6 +110,12 @@ class App:
             # Its own time, in a database no platform shares (bot/console_world.py).
             self.console.world = ConsoleWorld(self.db, self.clock, self.settle, self.sweeper,
                                               tuple(self.adapters), settings.database_url)
+
+    async def _replay_event(self, stored: str) -> None:
+        """Handle a neutral event an instance kept in the inbox and did not finish."""
+        event = event_from_json(stored)
+        await self.router(event)
+        await self.inbox.done(event.platform, event.event_id)
 
     async def settle(self) -> None:
         """Tick once and deliver what is due (the console's heartbeat)."""

@@ -81,6 +81,11 @@ class HeldGateway:
             except Exception:
                 logger.exception("stopping the %s adapter failed", self.platform)
 
+    def use_inbox(self, inbox) -> bool:
+        """The adapter's own inbox use (its deferred interactions), if it has one."""
+        use_inbox = getattr(self.adapter, "use_inbox", None)
+        return bool(use_inbox is not None and use_inbox(inbox))
+
     async def is_connected(self) -> bool:
         """A stand-by is healthy; a holder is as connected as its gateway."""
         if not self.holding:

@@ -146,8 +146,12 @@ class DurableInbox:
     async def _replay(self, platform: str, key: str, payload: str) -> None:
         try:
             await self.replays[platform](payload)
-        except Exception:  # left to its lease: another tick, here or elsewhere, tries again
+        except Exception:  # another scan, here or elsewhere, tries again
             logger.exception("replaying inbound %s event %s failed", platform, key)
+            try:
+                await self.retry_later(platform, key)
+            except Exception:  # then its lease runs out
+                self._mine.discard((platform, key[:128]))
 
     async def hand_back(self) -> int:
         """Stopping: let any instance take this process's unfinished rows at once
