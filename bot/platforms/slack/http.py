@@ -94,7 +94,17 @@ class SlackHttpEndpoint:
                         query: str = "") -> web.Response:
         bolt_request = AsyncBoltRequest(body=body, query=query,
                                         headers=headers)  # type: ignore[arg-type]
-        bolt_response = await self.app.async_dispatch(bolt_request)
+        try:
+            bolt_response = await self.app.async_dispatch(bolt_request)
+        except BaseException:
+            if key is not None and self.inbox is not None and not self.taken(key):
+                # Nothing took it: let any instance try it again (Slack was not
+                # answered 200, and may retry too; the inbox's key keeps it one).
+                try:
+                    await self.inbox.retry_later("slack", key)
+                except Exception:
+                    logger.exception("could not hand Slack event %s back", key)
+            raise
         if key is not None and self.inbox is not None and not self.taken(key):
             # Nothing will handle it (an event no listener takes, a retry this process
             # took already, a bad signature): it needs no keeping.
