@@ -9,7 +9,7 @@ import signal
 from datetime import timedelta
 from typing import TextIO
 
-from bot.core import ChatAdapter, WebRoutes
+from bot.core import ChatAdapter, WebRoutes, event_from_json
 from bot.platforms.console.adapter import ConsoleAdapter
 from bot.clock import Clock, OffsetClock
 from bot.console_world import ConsoleWorld
@@ -18,19 +18,23 @@ from bot.desk.features import register_all
 from bot.desk.alerts import dead_letter_alerter
 from bot.desk.cards import CardRenderer
 from bot.desk.router import Router
+from bot.failover import HeldGateway
 from bot.ledger.sweeper import PromiseSweeper
 from bot.metrics import Metrics
 from bot.outbox.dispatcher import OutboxDispatcher
 from bot.ticker import Ticker
 from bot.settings import Settings, SettingsError
 from bot.storage import migrate
+from bot.storage.gateway_lock import GatewayLock
 from bot.storage.health import DatabaseProbe
+from bot.storage.inbox import DurableInbox
 from bot.storage.retention import Retention
 from bot.storage.uow import Database
 from bot.web import Readiness, WebServer, mount_service_routes
 from bot.web.listening import cannot_listen
 
 logger = logging.getLogger(__name__)
+
 
 
 class App:
@@ -72,12 +76,31 @@ class App:
                                            render_cards=CardRenderer(self.desk),
                                            metrics=self.metrics)
         self.db.deliver_outbox_to(self.dispatcher)
+        if "discord" in self.adapters and self.db.engine.dialect.name == "postgresql":
+            # Several instances may share this database, and Discord allows one gateway
+            # per bot token: the instance holding the advisory lock connects, the others
+            # stand by and take over when it dies (bot/failover.py).
+            self.adapters["discord"] = HeldGateway(
+                self.adapters["discord"], GatewayLock(self.db.engine, "discord"),
+                self.dispatcher)
         self.sweeper = PromiseSweeper(
             self.db, self.desk, prepare_ahead=timedelta(seconds=max(0, settings.prepare_seconds)),
             metrics=self.metrics)
+        # Events acknowledged to a platform that will not deliver them again are kept
+        # in the database until handled (bot/storage/inbox.py); any instance finishes
+        # those of an instance that died.
+        self.inbox = DurableInbox(self.db)
+        for adapter in self.adapters.values():
+            use_inbox = getattr(adapter, "use_inbox", None)
+            if use_inbox is not None and use_inbox(self.inbox):
+                # Slack's events go through Bolt again (its adapter clears them);
+                # Discord keeps the neutral event, which goes straight to the router.
+                replay = getattr(adapter, "replay", None) or self._replay_event
+                self.inbox.replay_with(adapter.platform, replay)
         self.ticker = Ticker(settings.tick_seconds, self.dispatcher, self.sweeper,
                              Retention(self.db, settings.retention_days),
-                             metrics=self.metrics)
+                             metrics=self.metrics,
+                             inbox=self.inbox if self.inbox.replays else None)
         self.database_probe = DatabaseProbe(self.db, settings.database_url)
         if self.web is not None:
             readiness = Readiness(self.database_probe, self.adapters,
@@ -87,6 +110,12 @@ class App:
             # Its own time, in a database no platform shares (bot/console_world.py).
             self.console.world = ConsoleWorld(self.db, self.clock, self.settle, self.sweeper,
                                               tuple(self.adapters), settings.database_url)
+
+    async def _replay_event(self, stored: str) -> None:
+        """Handle a neutral event an instance kept in the inbox and did not finish."""
+        event = event_from_json(stored)
+        await self.router(event)
+        await self.inbox.done(event.platform, event.event_id)
 
     async def settle(self) -> None:
         """Tick once and deliver what is due (the console's heartbeat)."""
@@ -137,8 +166,18 @@ class App:
         await stop.wait()
 
     async def stop(self) -> None:
-        """Stop serving HTTP (a load balancer sees us go), stop ticking, disconnect the
-        adapters and close the database."""
+        """Stop gracefully, within 20 s of SIGTERM: refuse new events (Slack
+        delivers them again, to an instance that runs), let the events already
+        acknowledged finish for a while and hand the rest back to the inbox for any
+        instance to take at once, stop serving HTTP (a load balancer sees us go), stop
+        ticking (recording what was sent and handing claimed outbox rows back),
+        disconnect the adapters and close the database."""
+        for adapter in self.adapters.values():
+            stop_accepting = getattr(adapter, "stop_accepting", None)
+            if stop_accepting is not None:
+                stop_accepting()
+        if self.inbox.replays:
+            await self._finish_acknowledged()
         if self.web is not None:
             try:
                 await self.web.stop()
@@ -151,6 +190,24 @@ class App:
             except Exception:
                 logger.exception("stopping the %s adapter failed", adapter.platform)
         await self.db.dispose()
+
+
+    async def _finish_acknowledged(self) -> None:
+        """Give the events already acknowledged ``HELPDESK_STOP_GRACE_SECONDS`` (8 by
+        default, so the whole stop stays within 20 s: the ticker then has 5) to be
+        handled; hand back to the inbox those still unfinished (any instance, or this
+        one restarted, takes them at once)."""
+        grace = self.settings.stop_grace_seconds
+        waiting = [getattr(adapter, "idle") for adapter in self.adapters.values()
+                   if hasattr(adapter, "idle") and hasattr(adapter, "use_inbox")]
+        try:
+            await asyncio.wait_for(asyncio.gather(*(idle(grace) for idle in waiting)), grace + 1)
+        except asyncio.TimeoutError:
+            pass
+        try:
+            await self.inbox.hand_back()
+        except Exception:  # their leases run out and they are taken over then
+            logger.exception("could not hand unfinished events back to the inbox")
 
 
 def _platform_adapters(settings: Settings, *, console_only: bool, clock: Clock,

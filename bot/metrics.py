@@ -40,6 +40,8 @@ METRIC_NAMES = (
     "helpdesk_promises_kept_total",
     "helpdesk_tick_seconds",
     "helpdesk_handler_seconds",
+    "helpdesk_inbox_waiting",
+    "helpdesk_inbox_oldest_seconds",
 )
 
 
@@ -52,6 +54,11 @@ class SharedNumbers:
     # how long the oldest due, unsent row has waited since it was first due
     oldest_pending_seconds: float = 0.0
     promises_open: dict[str, int] = field(default_factory=dict)  # by kind
+    # inbound events acknowledged and not yet handled (the inbox), and how long the
+    # oldest has waited since it arrived: both rise when an instance dies, until
+    # another takes its events over (docs/operations.md)
+    inbox_waiting: int = 0
+    inbox_oldest_seconds: float = 0.0
 
 
 class Metrics:
@@ -141,4 +148,10 @@ class Metrics:
                               registry=scrape)
         for kind in sorted({*kinds, *shared.promises_open}):
             open_promises.labels(kind).set(shared.promises_open.get(kind, 0))
+        Gauge("helpdesk_inbox_waiting", "Inbound events acknowledged to their platform "
+              "and not yet handled (from the database).",
+              registry=scrape).set(shared.inbox_waiting)
+        Gauge("helpdesk_inbox_oldest_seconds", "How long the oldest inbound event "
+              "acknowledged and not yet handled has waited (0: none waits).",
+              registry=scrape).set(shared.inbox_oldest_seconds)
         return text + generate_latest(scrape)

@@ -81,6 +81,10 @@ class Settings:
     tick_seconds: float = 1.0
     # Covers of promises due within this many seconds are worked out ahead (0: never).
     prepare_seconds: int = 30
+    # On SIGTERM, events already acknowledged get this long to be handled before the
+    # rest are handed back to the inbox for any instance (bot/app.py): the whole stop
+    # stays within 20 s with the default.
+    stop_grace_seconds: float = 8.0
     # Empty means: INFO when serving platforms, WARNING in the console (logs would
     # interleave with the conversation on the same terminal).
     log_level: str = ""
@@ -322,6 +326,7 @@ def _is_plain_url(value: str) -> bool:
 _RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "http_port": (lambda v: 1 <= v <= 65535, "a port number from 1 to 65535"),
     "prepare_seconds": (lambda v: v >= 0, "a whole number, 0 or more"),
+    "stop_grace_seconds": (lambda v: 0 <= v <= 60, "a number of seconds from 0 to 60"),
     "timezone": (_is_zone, "an IANA time zone name such as Europe/London or America/New_York"),
     "log_level": (lambda v: not v or v.upper() in LOG_LEVELS,
                   "DEBUG, INFO, WARNING or ERROR"),
@@ -343,7 +348,7 @@ _RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
 
 
 _SHOWN = {"http_port", "prepare_seconds", "timezone", "log_level", "log_format",
-          "retention_days"}
+          "retention_days", "stop_grace_seconds"}
 
 
 def _validated(name: str, raw: Any, source: str) -> Any:

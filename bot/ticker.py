@@ -18,6 +18,7 @@ from bot.ledger.sweeper import PromiseSweeper
 from bot.metrics import Metrics
 from bot.outbox.dispatcher import OutboxDispatcher
 from bot.storage.due import what_is_due
+from bot.storage.inbox import DurableInbox
 from bot.storage.retention import Retention
 
 logger = logging.getLogger(__name__)
@@ -49,11 +50,13 @@ class Ticker:
     def __init__(self, tick_seconds: float, dispatcher: OutboxDispatcher,
                  sweeper: PromiseSweeper | None = None,
                  retention: Retention | None = None, *, metrics: Metrics | None = None,
-                 monotonic=time.monotonic) -> None:
+                 inbox: DurableInbox | None = None, monotonic=time.monotonic) -> None:
         self.tick_seconds = tick_seconds
         self.dispatcher = dispatcher
         self.sweeper = sweeper
         self.retention = retention
+        # Renews this process's inbox leases and takes over a dead instance's events.
+        self.inbox = inbox
         self.metrics = metrics or Metrics()
         # For /readyz (bot/web/service.py): on the monotonic clock, because they measure
         # whether this process still ticks, not the desk's time (the console moves that).
@@ -122,6 +125,11 @@ class Ticker:
             await self.tick()
         except Exception:
             logger.exception("the scheduler tick failed; it runs again next tick")
+        if self.inbox is not None:
+            try:
+                await self.inbox.tick()
+            except Exception:
+                logger.exception("the inbox's tick failed; it runs again next tick")
         retention = self.retention
         if retention is not None and retention.due(self.dispatcher.db.clock.now()):
             # Beside the ticks, not in one: it prunes batch by batch between them.

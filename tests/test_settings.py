@@ -97,6 +97,7 @@ def test_every_field_can_be_set_from_its_environment_variable():
         "HELPDESK_ADMINS": "U1,U2",
         "HELPDESK_TICK_SECONDS": "0.25",
         "HELPDESK_PREPARE_SECONDS": "0",
+        "HELPDESK_STOP_GRACE_SECONDS": "2.5",
         "HELPDESK_LOG_LEVEL": "DEBUG",
         "HELPDESK_LOG_FORMAT": "json",
         "HELPDESK_RETENTION_DAYS": "90",
@@ -122,6 +123,7 @@ def test_every_field_can_be_set_from_its_environment_variable():
     assert s.database_url == "postgresql://desk@db/desk"
     assert s.async_database_url == "postgresql+asyncpg://desk@db/desk"
     assert s.admins == ("U1", "U2")
+    assert s.stop_grace_seconds == 2.5
     assert s.tick_seconds == 0.25
     assert s.prepare_seconds == 0
     assert s.log_level == "DEBUG"

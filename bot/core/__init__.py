@@ -3,14 +3,16 @@ through which platforms and the desk meet. Nothing here knows a platform or a ta
 
 from bot.core.events import (
     Actor, ButtonPressed, CommandInvoked, Event, HomeOpened, IncomingMessage, ReactionAdded,
+    event_from_json, event_to_json,
 )
 from bot.core.messages import Button, Delivery, DeliveryError, FormField, OutboundMessage
-from bot.core.ports import ChatAdapter, EventSink, Pacing, WebHandler, WebRoutes
+from bot.core.ports import ChatAdapter, EventSink, Inbox, Pacing, WebHandler, WebRoutes
 from bot.core.text import clean_event, clean_name, clean_text, has_words
 
 __all__ = [
     "Actor", "Button", "ButtonPressed", "ChatAdapter", "CommandInvoked", "Delivery",
-    "DeliveryError", "Event", "EventSink", "FormField", "HomeOpened", "IncomingMessage",
+    "DeliveryError", "Event", "EventSink", "FormField", "HomeOpened", "Inbox", "IncomingMessage",
     "OutboundMessage", "Pacing", "ReactionAdded", "clean_event", "clean_name", "clean_text",
+    "event_from_json", "event_to_json",
     "has_words", "WebHandler", "WebRoutes",
 ]

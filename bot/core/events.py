@@ -6,7 +6,8 @@ event a no-op.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+from dataclasses import asdict, dataclass, field, fields
 
 
 @dataclass(frozen=True)
@@ -86,3 +87,26 @@ class ReactionAdded(Event):
 @dataclass(frozen=True)
 class HomeOpened(Event):
     """Someone opened the bot's home surface (Slack's App Home tab)."""
+
+
+_KINDS: dict[str, type[Event]] = {kind.__name__: kind for kind in (
+    IncomingMessage, CommandInvoked, ButtonPressed, ReactionAdded, HomeOpened)}
+
+
+def event_to_json(event: Event) -> str:
+    """``event`` as JSON, to keep it durably (the inbox) and read it back with
+    :func:`event_from_json`, in this process or another."""
+    return json.dumps({"kind": type(event).__name__, "fields": asdict(event)})
+
+
+def event_from_json(text: str) -> Event:
+    """The event :func:`event_to_json` wrote."""
+    saved = json.loads(text)
+    kind = _KINDS[saved["kind"]]
+    values = dict(saved["fields"])
+    for name in ("actor", "message_author"):
+        if isinstance(values.get(name), dict):
+            values[name] = Actor(**values[name])
+    known = {f.name for f in fields(kind)}
+    return kind(**{k: v for k, v in values.items() if k in known})
+

@@ -7,6 +7,7 @@ anything unexpected into a sincere apology with a reference, never a lost event.
 
 from __future__ import annotations
 
+import asyncio
 import difflib
 import logging
 import time
@@ -26,6 +27,7 @@ from bot.desk.context import Context
 from bot.desk.middleware import DEFAULT_MIDDLEWARE, Middleware
 from bot.metrics import Metrics
 from bot.logs import bound
+from bot.storage.engine import RECONNECT_PAUSES, DatabaseUnavailable, lost_connection
 from bot.storage.uow import Database
 
 logger = logging.getLogger(__name__)
@@ -119,7 +121,10 @@ class Router:
         return [], ""
 
     async def __call__(self, event: Event) -> None:
-        """Handle one event in its own unit of work; never raises. What people typed is
+        """Handle one event in its own unit of work. A lost database connection is
+        retried on a fresh one (``RECONNECT_PAUSES``); only when the database stays
+        away longer does it raise ``DatabaseUnavailable`` (the adapter keeps the event
+        for later); nothing else raises. What people typed is
         cleaned first, the same for every platform (``bot.core.text``): no control
         character, escape sequence or NUL goes further than this."""
         event = clean_event(event)
@@ -130,23 +135,44 @@ class Router:
         begun = time.perf_counter()
         self.metrics.event(event.platform, _KINDS.get(type(event), "other"))
         route = "unknown"
-        try:
-            async with self.db.unit_of_work() as uow:
-                ctx = Context(event=event, uow=uow, desk=self.desk, now=self.db.clock.now(),
-                              metrics=self.metrics)
-                routes, ctx.args = self.match(event)
-                route = route_name(event)
-                await self._run(ctx, routes)
-                kept = uow.promises.kept
-                uow.after_commit(lambda: self.metrics.kept(p.kind.value for p in kept))
-        except DomainError as error:
-            await self._answer_error(event, error)
-        except Exception:
-            reference = uuid.uuid4().hex[:8]
-            logger.exception("handling %s %s failed (reference %s)", event.platform,
-                             type(event).__name__, reference)
-            await self._answer_error(event, None, reference)
+        for pause in (*RECONNECT_PAUSES, None):
+            try:
+                route = await self._handle_once(event)
+            except DomainError as error:
+                await self._answer_error(event, error)
+            except Exception as error:
+                if lost_connection(error):
+                    # A restart or a cut: the whole unit of work rolled back, so it runs
+                    # again in full on a fresh connection (the pool pings before lending
+                    # one); had it committed after all, the dedupe drops the repeat.
+                    if pause is not None:
+                        logger.warning("the database connection was lost while handling "
+                                       "%s %s; trying again in %.1f s", event.platform,
+                                       type(event).__name__, pause)
+                        await asyncio.sleep(pause)
+                        continue
+                    # Not done, and not answered as a failure: the platform's adapter
+                    # keeps the event (the inbox) for a later try.
+                    raise DatabaseUnavailable("the database is unreachable") from error
+                reference = uuid.uuid4().hex[:8]
+                logger.exception("handling %s %s failed (reference %s)", event.platform,
+                                 type(event).__name__, reference)
+                await self._answer_error(event, None, reference)
+            break
         self.metrics.handler_seconds.labels(route).observe(time.perf_counter() - begun)
+
+    async def _handle_once(self, event: Event) -> str:
+        """One try at the event in one unit of work; returns its route's name."""
+        route = "unknown"
+        async with self.db.unit_of_work() as uow:
+            ctx = Context(event=event, uow=uow, desk=self.desk, now=self.db.clock.now(),
+                          metrics=self.metrics)
+            routes, ctx.args = self.match(event)
+            route = route_name(event)
+            await self._run(ctx, routes)
+            kept = uow.promises.kept
+            uow.after_commit(lambda: self.metrics.kept(p.kind.value for p in kept))
+        return route
 
     def _help_name(self, name: str) -> str:
         """The command whose help to offer for ``/name``: its own, or /ticket's for a

@@ -47,6 +47,7 @@ from bot.metrics import Metrics
 from bot.logs import bound
 from bot.storage.batch import among, claimable
 from bot.storage.due import Due, what_is_due
+from bot.storage.engine import RECONNECT_PAUSES, lost_connection
 from bot.storage.promise_repository import promise_from_row
 from bot.storage.tables import PromiseRow, TicketRow
 from bot.storage.uow import Database, UnitOfWork
@@ -193,13 +194,24 @@ class PromiseSweeper:
         if not claimed:
             return 0
         try:
-            async with self.db.unit_of_work() as uow:
-                now = self.db.clock.now()
-                fenced = await self._fence(uow, now, claimed)
-                plans = await self._cover(uow, fenced, now)
-            self._count(plans)  # committed: they lapsed, and the updates are on their way
-            return len(fenced)
-        except Exception:
+            for pause in (*RECONNECT_PAUSES, None):
+                try:
+                    return await self._cover_once(claimed)
+                except Exception as error:
+                    # A lost connection (a PostgreSQL restart) is no fault of these
+                    # promises: cover the same batch again, still ours under its claim,
+                    # once the database is back, rather than spend an attempt of each
+                    # one by one, or wait out the lease and cover them late.
+                    if pause is None or not lost_connection(error):
+                        raise
+                    logger.warning("the database connection was lost covering %d "
+                                   "promise(s); trying again in %.1f s", len(claimed), pause)
+                    await asyncio.sleep(pause)
+        except Exception as error:
+            if lost_connection(error):
+                logger.error("the database stayed away; %d claimed promise(s) are left to "
+                             "their leases", len(claimed))
+                return 0
             if len(claimed) == 1:
                 logger.exception("covering promise %d failed", claimed[0].id)
                 await self._give_up_if_exhausted(claimed[0])
@@ -207,6 +219,14 @@ class PromiseSweeper:
             logger.exception("covering %d promises together failed; covering them one by "
                              "one", len(claimed))
         return sum([await self.cover_batch([claim]) for claim in claimed])
+
+    async def _cover_once(self, claimed: list[Claimed]) -> int:
+        async with self.db.unit_of_work() as uow:
+            now = self.db.clock.now()
+            fenced = await self._fence(uow, now, claimed)
+            plans = await self._cover(uow, fenced, now)
+        self._count(plans)  # committed: they lapsed, and the updates are on their way
+        return len(fenced)
 
     async def _fence(self, uow: UnitOfWork, now: datetime,
                      claimed: list[Claimed]) -> list[Promise]:

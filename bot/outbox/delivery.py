@@ -17,13 +17,16 @@ from datetime import timedelta
 from datetime import datetime
 from typing import Any, Awaitable, Callable
 
-from bot.core import ChatAdapter, DeliveryError, OutboundMessage
+from sqlalchemy import update
+
+from bot.core import ChatAdapter, Delivery, DeliveryError, OutboundMessage
 from bot.metrics import Metrics
 from bot.logs import bound
 from bot.outbox.card_delivery import (
     RenderCards, prepare_cards, remember_card, remember_thread_root,
 )
 from bot.outbox.pacing import Pacer
+from bot.storage.tables import OutboxRow
 from bot.storage.uow import Database, UnitOfWork
 
 logger = logging.getLogger(__name__)
@@ -43,6 +46,9 @@ class ClaimedRow:
     attempts: int
     token: str
     lease_until: datetime | None = None
+    # When the row was first due (else written): no attempt of it is older, so a
+    # re-attempt's look-up for an earlier try starts here.
+    first_due_at: datetime | None = None
 
 
 # Runs in the transaction that records an outcome, only if the claim still holds.
@@ -78,6 +84,9 @@ class Outcome:
     # What the attempt came to, for helpdesk_deliveries_total: sent, retried,
     # rate_limited or dead; None when nothing was attempted (paced, superseded).
     attempt: str | None = None
+    # Already written (a private answer is recorded the moment it is shown): the
+    # batch does not write it again.
+    recorded: bool = False
 
     @property
     def shape(self) -> tuple[str, ...]:
@@ -155,13 +164,18 @@ class RowSender:
             return Outcome(row, {"status": "pending", "due_at": ready,
                                  "attempts": row.attempts - 1})
         try:
-            delivery = await adapter.send(message, idempotency_key=key, attempt=row.attempts)
+            since = (self.db.clock.now() - row.first_due_at
+                     if row.first_due_at is not None else None)
+            delivery = await adapter.send(message, idempotency_key=key, attempt=row.attempts,
+                                          since=since)
         except DeliveryError as error:
             return self.failed(row, error)
         except Exception as error:  # an adapter bug must not stop the dispatcher
             logger.exception("adapter %s raised while sending outbox row %d", row.platform, row.id)
             return self.failed(row, DeliveryError(type(error).__name__))
         logger.debug("sent outbox row %d (%s) on %s", row.id, row.kind, row.platform)
+        if message.ephemeral_to:
+            return await self._record_private(row, delivery)
         then: AfterRecord | None = None
         if row.kind == "card" and not message.edit_of:
             then = lambda uow: remember_card(uow, row, delivery)  # noqa: E731
@@ -169,6 +183,29 @@ class RowSender:
             then = lambda uow: remember_thread_root(uow, row, delivery)  # noqa: E731
         return Outcome(row, {"status": "sent", "result_message_id": delivery.message_id,
                              "sent_at": self.db.clock.now()}, then, sent=True, attempt="sent")
+
+    async def _record_private(self, row: ClaimedRow, delivery: Delivery) -> Outcome:
+        """A private answer is written as sent at once, in its own small transaction,
+        not with the batch: it goes by ``response_url``, ``chat.postEphemeral`` or a
+        Discord follow-up, none of which takes an idempotency key or can be looked up,
+        so a re-attempt after lost outcomes (the process died, the batch's transaction
+        failed) would show it twice. What is left is the moment between the platform's
+        answer and this commit."""
+        outcome = Outcome(row, {"status": "sent", "result_message_id": delivery.message_id,
+                                "sent_at": self.db.clock.now()}, sent=True, attempt="sent")
+        try:
+            async with self.db.unit_of_work() as uow:
+                result = await uow.session.execute(
+                    update(OutboxRow).where(OutboxRow.id == row.id,
+                                            OutboxRow.claim_token == row.token)
+                    .values(claim_token=None, lease_until=None, **outcome.values))
+            if not result.rowcount:
+                logger.warning("outbox row %d was re-claimed by another worker while it was "
+                               "being sent", row.id)
+            outcome.recorded = True
+        except Exception:  # the batch records it instead
+            logger.exception("could not record private answer %d at once", row.id)
+        return outcome
 
     def failed(self, row: ClaimedRow, error: DeliveryError) -> Outcome:
         """The outcome of a failed send: re-scheduled, retried later, or dead. When some

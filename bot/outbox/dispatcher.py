@@ -55,6 +55,7 @@ class OutboxDispatcher:
         self._wake = asyncio.Event()
         self._stopping = False
         self._leases_expired = self._claim_wanted = False
+        self._held: set[str] = set()  # platforms whose rows another instance sends
         self.handoff = Handoff(set(adapters), lease, lambda: db.clock.now(), self._wake.set)
 
     # The unit of work's OutboxSink (bot/storage/uow.py), connected by the composition
@@ -80,6 +81,18 @@ class OutboxDispatcher:
         self._claim_wanted = True
         self._leases_expired = self._leases_expired or leases_expired
         self._wake.set()
+
+    def hold_platform(self, platform: str, held: bool) -> None:
+        """Claim no rows of ``platform`` while ``held`` (another instance holds its
+        gateway and sends them, bot/failover.py); claim them again once not."""
+        if held:
+            self._held.add(platform)
+            self.handoff.platforms.discard(platform)
+        else:
+            self._held.discard(platform)
+            if platform in self.adapters:
+                self.handoff.platforms.add(platform)
+            self.wake()
 
     def take_handoffs(self) -> None:
         """From now on, rows this process's handlers queue for now are written claimed
@@ -175,13 +188,17 @@ class OutboxDispatcher:
                 rows = await self._claim(uow, self.db.clock.now(), token, expired)
         return sorted((ClaimedRow(r.id, r.workspace_id, r.ticket_id, r.platform, r.kind,
                                   OutboundMessage.from_dict(json.loads(r.payload_json)),
-                                  r.attempts, token) for r in rows), key=lambda c: c.id)
+                                  r.attempts, token,
+                                  first_due_at=r.first_due_at or r.created_at)
+                        for r in rows), key=lambda c: c.id)
 
     async def _claim(self, uow: UnitOfWork, now: datetime, token: str, expired: bool) -> list:
         # Two statements, not one with OR: each is an ordered index range scan that stops
         # at its LIMIT (an OR becomes a bitmap scan on PostgreSQL that revisits every dead
         # index entry a burst left behind, and a sort of every due row on SQLite).
-        platforms = list(self.adapters)
+        platforms = [p for p in self.adapters if p not in self._held]
+        if not platforms:
+            return []
         rows = await self._claim_where(uow, now, token, self.batch_size,
                                        OutboxRow.status == "pending", OutboxRow.due_at <= now,
                                        OutboxRow.platform.in_(platforms))
@@ -203,7 +220,7 @@ class OutboxDispatcher:
                     attempts=OutboxRow.attempts + 1)
             .returning(OutboxRow.id, OutboxRow.workspace_id, OutboxRow.ticket_id,
                        OutboxRow.platform, OutboxRow.kind, OutboxRow.payload_json,
-                       OutboxRow.attempts))
+                       OutboxRow.attempts, OutboxRow.first_due_at, OutboxRow.created_at))
         return list((await uow.session.execute(statement)).all())
 
     async def _record(self, uow: UnitOfWork, outcomes: list[Outcome]) -> None:
@@ -211,17 +228,12 @@ class OutboxDispatcher:
         single executemany, ones with follow-up work one by one."""
         by_shape: dict[tuple[str, ...], list[Outcome]] = {}
         for outcome in outcomes:
+            if outcome.recorded:
+                continue
             if outcome.then is None:
                 by_shape.setdefault(outcome.shape, []).append(outcome)
                 continue
-            result = await uow.session.execute(
-                update(OutboxRow).where(OutboxRow.id == outcome.row.id,
-                                        OutboxRow.claim_token == outcome.row.token)
-                .values(claim_token=None, lease_until=None, **outcome.values))
-            if result.rowcount:
-                await outcome.then(uow)
-            else:
-                self._lost_claim([outcome])
+            await self._record_with_then(uow, outcome)
         for shape, group in by_shape.items():
             if self.db.engine.dialect.name == "postgresql" and len(group) > 1:
                 result = await uow.session.execute(*_record_at_once(shape, group))
@@ -235,6 +247,36 @@ class OutboxDispatcher:
                 result = await uow.session.execute(statement, params)
             if 0 <= (result.rowcount if result.rowcount is not None else -1) < len(group):
                 self._lost_claim(group, written=result.rowcount)
+
+    async def _record_one(self, uow: UnitOfWork, outcome: Outcome, *, then: bool) -> None:
+        """Write one outcome fenced by its claim token, and run its ``then`` when asked
+        and the claim still holds."""
+        result = await uow.session.execute(
+            update(OutboxRow).where(OutboxRow.id == outcome.row.id,
+                                    OutboxRow.claim_token == outcome.row.token)
+            .values(claim_token=None, lease_until=None, **outcome.values))
+        if not result.rowcount:
+            self._lost_claim([outcome])
+        elif then and outcome.then is not None:
+            await outcome.then(uow)
+
+    async def _record_with_then(self, uow: UnitOfWork, outcome: Outcome) -> None:
+        """An outcome with an after-send step, in a savepoint of its own: if the step
+        fails, only this row is left out (it stays claimed, its lease runs out and it is
+        tried again: its platform finds the earlier send by its key), and the batch's
+        other outcomes are kept. A row out of attempts is recorded without the step,
+        so a step that always fails cannot keep it going round for ever."""
+        try:
+            async with uow.savepoint():
+                await self._record_one(uow, outcome, then=True)
+            return
+        except Exception:
+            logger.exception("the after-send step of outbox row %d failed; %s", outcome.row.id,
+                             "recording it without that step"
+                             if outcome.row.attempts >= self.sender.retry.max_attempts
+                             else "it is left to its lease and tried again")
+        if outcome.row.attempts >= self.sender.retry.max_attempts:
+            await self._record_one(uow, outcome, then=False)
 
     @staticmethod
     def _lost_claim(outcomes: list[Outcome], written: int | None = None) -> None:

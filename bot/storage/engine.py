@@ -305,3 +305,46 @@ def session_factory(engine: AsyncEngine, *, read_only: bool = False
     ``read_only`` sessions take no write lock on SQLite."""
     bind = engine.execution_options(**{READ_ONLY: True}) if read_only else engine
     return async_sessionmaker(bind, expire_on_commit=False, autoflush=False)
+
+
+# SQLSTATE classes and codes that mean "the server went away": connection exceptions
+# (08xxx), and an administrator's or a crash's shutdown, or a server still starting
+# (57P01-57P03), which is what a restart looks like from a pooled connection.
+_GONE_STATES = ("08", "57P01", "57P02", "57P03")
+
+
+# Pauses before a unit of work is tried again after its database connection was lost
+# (an event, a batch of covers): about 15 s in all, longer than a PostgreSQL restart.
+RECONNECT_PAUSES = (0.2, 0.5, 1.0, 2.0, 4.0, 8.0)
+
+
+class DatabaseUnavailable(Exception):
+    """The database could not be reached for longer than a unit of work is retried:
+    the work was not done, and whoever holds the event should keep it for later."""
+
+
+def lost_connection(error: BaseException) -> bool:
+    """Whether ``error`` means the connection to the database was lost or refused (a
+    PostgreSQL restart, a network cut), so the same work on a fresh connection may
+    succeed: not a bug, not bad data, not a conflict. SQLite never loses one."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if getattr(current, "connection_invalidated", False):
+            return True
+        state = getattr(current, "sqlstate", None) or getattr(current, "pgcode", None)
+        if isinstance(state, str) and state.startswith(_GONE_STATES):
+            return True
+        if isinstance(current, (ConnectionRefusedError, ConnectionResetError,
+                                ConnectionAbortedError, BrokenPipeError)):
+            return True
+        name = type(current).__name__
+        if name in ("ConnectionDoesNotExistError", "InterfaceError") and \
+                "closed" in str(current).lower():
+            return True
+        if "connection was closed in the middle of operation" in str(current):
+            return True
+        current = getattr(current, "orig", None) or current.__cause__ or current.__context__
+    return False
+

@@ -18,7 +18,7 @@ from bot.domain.promises import PromiseStatus
 from bot.metrics import SharedNumbers
 from bot.settings import mask, url_secrets
 from bot.storage.engine import sqlite_path
-from bot.storage.tables import OutboxRow, PromiseRow
+from bot.storage.tables import InboxRow, OutboxRow, PromiseRow
 from bot.storage.uow import Database
 
 logger = logging.getLogger(__name__)
@@ -47,8 +47,12 @@ async def shared_numbers(db: Database) -> SharedNumbers:
         by_kind = dict((await uow.session.execute(
             select(PromiseRow.kind, func.count()).where(PromiseRow.status.in_(_OPEN))
             .group_by(PromiseRow.kind))).all())
+        waiting, received = (await uow.session.execute(
+            select(func.count(), func.min(InboxRow.received_at)))).one()
     age = (now - oldest).total_seconds() if oldest is not None else 0.0
-    return SharedNumbers(int(pending), max(0.0, age), {k: int(v) for k, v in by_kind.items()})
+    inbox_age = (now - received).total_seconds() if received is not None else 0.0
+    return SharedNumbers(int(pending), max(0.0, age), {k: int(v) for k, v in by_kind.items()},
+                         int(waiting), max(0.0, inbox_age))
 
 
 class DatabaseProbe:

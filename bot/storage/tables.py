@@ -243,6 +243,30 @@ class OutboxRow(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 
+class InboxRow(Base):
+    """An inbound event acknowledged to its platform and not yet handled (issue 18).
+
+    Slack does not deliver again what was answered 200, so an event is written here
+    before its acknowledgement and deleted once the desk has handled it. ``owner`` is
+    the process handling it, which renews ``lease_until`` while it lives; a row whose
+    lease ran out (its owner died, or stopped and handed it back) is taken by any
+    instance and handled again from ``payload`` (the router's dedupe drops it if the
+    first try had committed after all)."""
+
+    __tablename__ = "inbox"
+    __table_args__ = (UniqueConstraint("platform", "event_key"),
+                      Index("ix_inbox_lease", "lease_until"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    event_key: Mapped[str] = mapped_column(String(128))
+    payload: Mapped[str] = mapped_column(Text)
+    owner: Mapped[str] = mapped_column(String(36))
+    lease_until: Mapped[datetime] = mapped_column(UtcDateTime)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+
+
 class ProcessedEventRow(Base):
     """An inbound platform event already handled; a retry of it is dropped."""
 

@@ -83,6 +83,17 @@ class TicketRepository:
                 TicketRow.id.in_(ticket_ids), TicketRow.triage_channel_id.is_(None)
             ).values(triage_channel_id=channel_id))
 
+    async def lock(self, ticket_id: int) -> Ticket:
+        """The ticket, re-read with its row locked until this unit of work ends
+        (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite's one writer already holds
+        the database). For a decision made once per ticket, such as which way a held
+        message went: a second decider waits here and then reads the first's answer,
+        where a read-then-write would let both decide."""
+        row = (await self.session.execute(
+            select(TicketRow).where(TicketRow.id == ticket_id).with_for_update()
+            .execution_options(populate_existing=True))).scalar_one()
+        return ticket_from_row(row)
+
     async def refresh(self, ticket_id: int) -> Ticket:
         """Re-read a ticket from the database."""
         row = await self.session.get_one(TicketRow, ticket_id, populate_existing=True)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Callable, Protocol
+from typing import AsyncIterator, Callable, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -132,6 +133,23 @@ class UnitOfWork:
         """Call ``callback`` once this unit of work has committed, and never if it rolls
         back (counting what happened: a rolled-back ticket was never opened)."""
         self._after_commit.append(callback)
+
+    @asynccontextmanager
+    async def savepoint(self) -> AsyncIterator[None]:
+        """A part of this unit of work that may fail on its own (a SAVEPOINT): when the
+        block raises, its writes are undone, and so are the outbox rows it queued for the
+        hand-over and the after-commit callbacks it added, while the rest of the unit of
+        work goes on. The exception is re-raised."""
+        claimed, added = len(self.outbox.claimed), self.outbox.added
+        callbacks = len(self._after_commit)
+        try:
+            async with self.session.begin_nested():
+                yield
+        except BaseException:
+            del self.outbox.claimed[claimed:]
+            self.outbox.added = added
+            del self._after_commit[callbacks:]
+            raise
 
     async def __aenter__(self) -> "UnitOfWork":
         self.gate = None if self.read_only else self.db.write_gate

@@ -8,7 +8,11 @@ the message went (issue 14: it used to be met with silence).
 
 from __future__ import annotations
 
+import asyncio
+
+from bot.core import ButtonPressed
 from tests.flows.story import FlowDesk
+from tests.support.harness import WORKSPACE
 
 
 async def _asked(desk: FlowDesk):
@@ -105,3 +109,26 @@ async def test_agents_see_a_held_message_until_the_requester_answers(sqlite_url)
         assert "Ann wrote: “Also, my monitor flickers”" in shown and held not in shown
         await desk.command("ann", "ticket show 1")
         assert "hasn't yet said" not in desk.last().text  # the requester's view is unchanged
+
+
+async def test_a_double_press_at_the_same_moment_opens_one_ticket(db_url):
+    # Issue 18: the presses each read "not answered yet" and then wrote, so on
+    # PostgreSQL two presses at once opened two tickets (SQLite's single writer hid it).
+    async with FlowDesk(db_url) as desk:
+        await desk.staffed()
+        question = await _asked(desk)
+        new = desk.buttons(question)["Something new"]
+        same = desk.buttons(question)["Same issue (#1)"]
+        mark = len(desk.adapter.sent)
+        presses = [ButtonPressed(platform=desk.platform, workspace_id=WORKSPACE,
+                                 event_id=desk.next_id("btn"), actor=desk.actor("ann"),
+                                 channel_id=question.message.channel_id, action=button.action,
+                                 value=button.value, form={})
+                   for button in (new, new, same, new)]
+        await asyncio.gather(*(desk.router(press) for press in presses))
+        await desk.settle()
+        assert await desk.ticket_count() == 2
+        answered = [e for e in await desk.timeline(1) if e.kind == "held_answered"]
+        assert len(answered) == 1
+        already = [s.text for s in desk.since(mark) if s.text.startswith("You've already")]
+        assert len(already) == 3

@@ -115,7 +115,7 @@ class CrashingAdapter:
         await self.adapter.stop()
 
     async def send(self, message: OutboundMessage, *, idempotency_key: str,
-                   attempt: int = 1) -> Delivery:
+                   attempt: int = 1, since: timedelta | None = None) -> Delivery:
         if self._claimed is None:  # lanes send at once: count the claim only once
             self._claimed = asyncio.create_task(held(self.db))
         claimed = await self._claimed

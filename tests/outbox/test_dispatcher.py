@@ -33,7 +33,7 @@ class SlowAdapter:
         self.fail_channels: set[str] = set()
 
     async def send(self, message: OutboundMessage, *, idempotency_key: str,
-                   attempt: int = 1) -> Delivery:
+                   attempt: int = 1, since: timedelta | None = None) -> Delivery:
         self.in_flight += 1
         self.most_in_flight = max(self.most_in_flight, self.in_flight)
         try:
@@ -113,7 +113,7 @@ async def test_an_outcome_for_a_row_someone_else_now_holds_is_dropped(db_url, ca
     class Overtaken(SlowAdapter):
         """While row C0 is being sent our lease runs out and another worker claims it."""
 
-        async def send(self, message, *, idempotency_key, attempt=1):
+        async def send(self, message, *, idempotency_key, attempt=1, since=None):
             if message.channel_id == "C0":
                 async with db.unit_of_work() as uow:
                     await uow.session.execute(
@@ -191,7 +191,7 @@ async def test_failures_are_rescheduled_without_a_second_send(sqlite_url, retry_
     db = await seeded(sqlite_url, channels=1, per_channel=1)
 
     class Flaky(SlowAdapter):
-        async def send(self, message, *, idempotency_key, attempt=1):
+        async def send(self, message, *, idempotency_key, attempt=1, since=None):
             raise DeliveryError("busy", retry_after=retry_after)
 
     try:
@@ -262,5 +262,79 @@ async def test_only_new_posts_wait_for_the_channels_pace(sqlite_url):
         db.clock.advance(timedelta(seconds=1))
         assert await dispatcher.drain() == 1
         assert adapter.by_channel["C1"][-1] == "post 2"
+    finally:
+        await db.dispose()
+
+
+async def test_a_failing_after_send_step_keeps_the_rest_of_the_batchs_outcomes(db_url, caplog):
+    # Issue 18: one `then` (here the dead-letter alert) that raises used to roll back the
+    # whole batch's outcomes, so every row in it was sent again once its lease expired.
+    db = await seeded(db_url, channels=4, per_channel=1)
+    adapter = SlowAdapter()
+    adapter.fail_channels = {"C1"}
+
+    async def on_dead(uow, row, error):
+        raise RuntimeError("the admins' alert could not be written")
+
+    try:
+        dispatcher = OutboxDispatcher(db, {"test": adapter}, on_dead=on_dead)
+        db.deliver_outbox_to(dispatcher)
+        with caplog.at_level("ERROR", logger="bot.outbox.dispatcher"):
+            assert await dispatcher.drain() == 3
+        assert "after-send step" in caplog.text
+        async with db.reading() as uow:
+            rows = {r.payload_json: r for r in (await uow.session.execute(
+                select(OutboxRow))).scalars()}
+        by_channel = {OutboundMessage.from_dict(__import__("json").loads(p)).channel_id: r
+                      for p, r in rows.items()}
+        assert [by_channel[c].status for c in ("C0", "C2", "C3")] == ["sent"] * 3
+        # The failing one stays claimed: its lease runs out and it is tried again.
+        assert by_channel["C1"].status == "sending"
+        db.clock.advance(timedelta(minutes=2))
+        dispatcher.wake(leases_expired=True)
+        await dispatcher.drain()
+        assert sorted(adapter.keys) == sorted(f"hd-{by_channel[c].id}" for c in ("C0", "C2", "C3"))
+    finally:
+        await db.dispose()
+
+
+async def test_a_private_answer_is_recorded_as_soon_as_it_is_shown(db_url):
+    # Issue 18: a private answer (response_url, a Discord follow-up) has no idempotency
+    # key on the platform; if the batch's outcomes were lost (the process died before
+    # recording them), the re-attempt after the lease showed it a second time.
+    db = Database.from_url(db_url, OffsetClock())
+    await reset_schema(db)
+    now = db.clock.now()
+    async with db.unit_of_work() as uow:
+        workspace = await uow.workspaces.ensure("test", "T1", "T1", now)
+        await uow.outbox.add(workspace.id, "test", OutboundMessage(
+            channel_id="C1", text="only you can see this", ephemeral_to="U1"), now)
+        await uow.outbox.add(workspace.id, "test", OutboundMessage(
+            channel_id="C2", text="everyone can see this"), now)
+    adapter = SlowAdapter()
+
+    class Dies(OutboxDispatcher):
+        """Sends its batch, then dies before the outcomes are written."""
+
+        async def _record_and_claim(self, outcomes, *, claim, expired=True):
+            if outcomes:
+                raise asyncio.CancelledError
+            return await super()._record_and_claim(outcomes, claim=claim, expired=expired)
+
+    try:
+        first = Dies(db, {"test": adapter})
+        with pytest.raises(asyncio.CancelledError):
+            await first.drain()
+        assert adapter.by_channel == {"C1": ["only you can see this"],
+                                      "C2": ["everyone can see this"]}
+        db.clock.advance(timedelta(minutes=2))  # past the dead dispatcher's lease
+        second = OutboxDispatcher(db, {"test": adapter})
+        second.wake(leases_expired=True)
+        await second.drain()
+        # The post is re-attempted (its platform finds it by key); the private answer
+        # was recorded when shown and is not re-attempted.
+        assert adapter.by_channel["C1"] == ["only you can see this"]
+        assert adapter.by_channel["C2"] == ["everyone can see this"] * 2
+        assert await statuses(db) == {"sent": 2}
     finally:
         await db.dispose()

@@ -8,6 +8,7 @@ a repeat. One ``aiohttp.ClientSession`` lives from :meth:`start` to :meth:`stop`
 
 from __future__ import annotations
 
+from datetime import timedelta
 import aiohttp
 
 from bot.core import Delivery, DeliveryError, EventSink, OutboundMessage
@@ -39,7 +40,7 @@ class HttpChatAdapter:
             self._session = None
 
     async def send(self, message: OutboundMessage, *, idempotency_key: str,
-                   attempt: int = 1) -> Delivery:
+                   attempt: int = 1, since: timedelta | None = None) -> Delivery:
         """Post ``message``; a 429 raises DeliveryError(retry_after=...), any other
         failure a plain DeliveryError (permanent for a 4xx the platform will never accept).
         The key always goes with the request, so ``attempt`` needs no special handling;

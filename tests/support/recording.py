@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 import itertools
 from dataclasses import dataclass
 
@@ -40,7 +41,7 @@ class RecordingAdapter:
         """Nothing to release."""
 
     async def send(self, message: OutboundMessage, *, idempotency_key: str,
-                   attempt: int = 1) -> Delivery:
+                   attempt: int = 1, since: timedelta | None = None) -> Delivery:
         """Record the message, or raise the next queued failure."""
         if self.failures:
             raise self.failures.pop(0)

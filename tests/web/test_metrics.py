@@ -162,3 +162,28 @@ async def test_a_message_scheduled_for_later_is_not_counted_as_waiting(sqlite_ur
         assert 30 <= (await shared_numbers(db)).oldest_pending_seconds < 3600
     finally:
         await db.dispose()
+
+
+async def test_the_inbox_gauges_show_events_a_dead_instance_left(sqlite_url):
+    """An instance that dies leaves the events it acknowledged in the inbox: the gauges
+    every instance reports show how many and how long they have waited, and fall back
+    to 0 once another instance has handled them."""
+    from bot.storage.health import shared_numbers
+    from bot.storage.inbox import DurableInbox
+    db = await queued(sqlite_url, 0)
+    try:
+        dead = DurableInbox(db)
+        for key in ("Ev1", "Ev2"):
+            assert await dead.keep("slack", key, "{}")
+        db.clock.advance(timedelta(seconds=40))
+        numbers = await shared_numbers(db)
+        assert numbers.inbox_waiting == 2 and 40 <= numbers.inbox_oldest_seconds < 50
+        text = Metrics().render(numbers).decode()
+        assert sample(text, "helpdesk_inbox_waiting") == 2
+        assert sample(text, "helpdesk_inbox_oldest_seconds") == numbers.inbox_oldest_seconds
+        for key in ("Ev1", "Ev2"):
+            await DurableInbox(db).done("slack", key)
+        numbers = await shared_numbers(db)
+        assert (numbers.inbox_waiting, numbers.inbox_oldest_seconds) == (0, 0.0)
+    finally:
+        await db.dispose()

@@ -242,6 +242,9 @@ async def _held_message(ctx: Context) -> tuple[Ticket, dict, str] | None:
     if ticket is None or ticket.requester_id != (ctx.person.id if ctx.person else None):
         await ctx.answer(ctx.t("intake.held_not_yours"))
         return None
+    # Presses of the two buttons (or one pressed twice) may run at once on several
+    # connections: the ticket's row lock makes the second wait and see the first's answer.
+    ticket = await ctx.uow.tickets.lock(ticket.id)
     timeline = await ctx.uow.tickets.timeline(ticket.id)
     answered = next((e for e in timeline if e.kind == "held_answered"
                      and (e.data or {}).get("message_id") == message_id), None)

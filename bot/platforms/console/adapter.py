@@ -113,7 +113,7 @@ class ConsoleAdapter:
         return True
 
     async def send(self, message: OutboundMessage, *, idempotency_key: str,
-                   attempt: int = 1) -> Delivery:
+                   attempt: int = 1, since: timedelta | None = None) -> Delivery:
         """Print a message the desk sends, labelled with where it appears."""
         if message.direct_to:
             message = replace(message, channel_id=f"dm-{message.direct_to}")

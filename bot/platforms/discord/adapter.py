@@ -13,6 +13,7 @@ HELPDESK_DISCORD_AGENT_ROLES and _LEAD_ROLES name the roles whose members work t
 
 from __future__ import annotations
 
+from datetime import timedelta
 import asyncio
 import base64
 import logging
@@ -27,7 +28,9 @@ from bot.core import (
     Delivery,
     DeliveryError,
     EventSink,
+    Inbox,
     OutboundMessage,
+    event_to_json,
 )
 from bot.core.tasks import BackgroundTasks
 from bot.platforms.discord.inbound import PLATFORM, Inbound, RoleMap
@@ -167,6 +170,7 @@ class DiscordAdapter:
         self._tasks = BackgroundTasks(logger)
         self._words: dict[str, dict[str, str]] = {}
         self._choices = None  # the sink's ticket_choices, when it offers them
+        self._inbox: Inbox | None = None
 
     async def start(self, dispatch: EventSink) -> None:
         """Log in, connect to the gateway and return once the guilds are known."""
@@ -254,7 +258,7 @@ class DiscordAdapter:
             self._runner = None
 
     async def send(self, message: OutboundMessage, *, idempotency_key: str,
-                   attempt: int = 1) -> Delivery:
+                   attempt: int = 1, since: timedelta | None = None) -> Delivery:
         """Post, edit or answer privately (see discord_outbound.py); the nonce made from
         ``idempotency_key`` makes any attempt after the first return the same message,
         and where Discord takes no nonce ``attempt`` > 1 looks for an earlier try's."""
@@ -264,11 +268,38 @@ class DiscordAdapter:
 
     # -- inbound -------------------------------------------------------------------
 
-    async def deliver(self, event) -> None:
-        """Hand a translated event (or nothing) to the desk, a few at a time."""
-        if event is not None and self._dispatch is not None:
+    def use_inbox(self, inbox: Inbox) -> bool:
+        """Keep every interaction the desk has deferred in ``inbox`` until it is handled,
+        so that one this process dies holding is handled by another instance (Discord
+        does not send an interaction twice). True: the composition root replays them."""
+        self._inbox = inbox
+        return True
+
+    async def deliver(self, event, *, deferred: bool = False) -> None:
+        """Hand a translated event (or nothing) to the desk, a few at a time. A
+        ``deferred`` interaction is kept in the inbox first and cleared once handled."""
+        if event is None or self._dispatch is None:
+            return
+        kept = False
+        if deferred and self._inbox is not None:
+            try:
+                if not await self._inbox.keep(PLATFORM, event.event_id, event_to_json(event)):
+                    return  # kept already: whoever holds it handles it
+                kept = True
+            except Exception:  # the database is away: the router will retry on its own
+                logger.exception("could not keep Discord interaction %s", event.event_id)
+        try:
             async with self._handling:
                 await self._dispatch(event)
+        except Exception:
+            if kept:
+                await self._inbox.retry_later(PLATFORM, event.event_id)
+            raise
+        if kept:
+            try:
+                await self._inbox.done(PLATFORM, event.event_id)
+            except Exception:  # its lease runs out; the replay is dropped by the dedupe
+                logger.exception("could not clear Discord interaction %s", event.event_id)
 
     def sync_commands(self, guilds) -> None:
         """Register /ticket and /helpdesk in each guild, in the background."""
@@ -301,7 +332,7 @@ class DiscordAdapter:
         token = self._token(interaction)
         self.replies.thinking(token)
         await self.deliver(await self._event(interaction, CommandInvoked, name=data["name"],
-                                             text=reading.text))
+                                             text=reading.text), deferred=True)
         self.replies.clear_later(token)
 
     async def on_autocomplete(self, interaction: discord.Interaction) -> None:
@@ -350,7 +381,8 @@ class DiscordAdapter:
         await interaction.response.defer()
         message_id = str(interaction.message.id) if interaction.message else None
         await self.deliver(await self._event(interaction, ButtonPressed, action=action,
-                                             value=value, message_id=message_id))
+                                             value=value, message_id=message_id),
+                           deferred=True)
 
     async def on_modal(self, interaction: discord.Interaction) -> None:
         """A submitted form: the button press it completes, with the answers."""
@@ -362,7 +394,7 @@ class DiscordAdapter:
         message_id = str(interaction.message.id) if interaction.message else None
         await self.deliver(await self._event(
             interaction, ButtonPressed, action=parsed[0], value=parsed[1], message_id=message_id,
-            form=modal_values(data.get("components") or [])))
+            form=modal_values(data.get("components") or [])), deferred=True)
 
     def _token(self, interaction: discord.Interaction) -> ReplyToken:
         return ReplyToken(str(interaction.application_id), str(interaction.id), interaction.token)

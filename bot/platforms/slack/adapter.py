@@ -16,6 +16,7 @@ The adapter only translates: what to say and when is the desk's business.
 
 from __future__ import annotations
 
+from datetime import timedelta
 import asyncio
 import logging
 import time
@@ -28,7 +29,7 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.core import Delivery, Event, EventSink, OutboundMessage, WebRoutes
+from bot.core import Delivery, Event, EventSink, Inbox, OutboundMessage, WebRoutes
 from bot.platforms.slack.http import SlackHttpEndpoint
 from bot.platforms.slack.inbound import SlackInbound
 from bot.platforms.slack.limits import MethodLimiter
@@ -126,7 +127,9 @@ class SlackAdapter:
         if not self.socket_mode:
             if web is None:
                 raise ValueError("Slack's HTTP mode needs the desk's web server (web=)")
-            self.http = SlackHttpEndpoint(self.app, web, lambda: self._started)
+            self.http = SlackHttpEndpoint(self.app, web, lambda: self._started,
+                                          signing_secret=secret or "")
+            self.http.taken = self._was_taken
         self.socket: AsyncSocketModeHandler | None = None
         self._connecting: asyncio.Future | None = None
         self.bot_user_id: str | None = None
@@ -136,6 +139,8 @@ class SlackAdapter:
         self._in_flight = _InFlight()
         self._listeners: set[asyncio.Task] = set()
         self._handling = asyncio.Semaphore(max_handling) if max_handling else None
+        self._inbox: Inbox | None = None
+        self._taken: set[str] = set()  # event ids a listener took, until the endpoint asks
 
     async def start(self, dispatch: EventSink) -> None:
         """Check the token, then listen (Socket Mode or HTTP); returns once listening."""
@@ -155,6 +160,26 @@ class SlackAdapter:
         else:
             logger.info("Slack HTTP mode: the app's Request URL is %s", self.http.url)
         self._started = True
+
+    def use_inbox(self, inbox: Inbox) -> bool:
+        """Keep every event in ``inbox`` before acknowledging it, and clear it once the
+        desk has handled it (HTTP mode; Socket Mode acknowledges over its socket and is
+        not covered). Returns whether the inbox is used, i.e. whether :meth:`replay`
+        should be given the events a dead instance left behind."""
+        if self.http is None:
+            return False
+        self._inbox = self.http.inbox = inbox
+        return True
+
+    async def replay(self, stored: str) -> None:
+        """Handle an event another instance kept and did not finish (bot/storage/inbox.py)."""
+        assert self.http is not None
+        await self.http.replay(stored)
+
+    def stop_accepting(self) -> None:
+        """Stopping: answer new requests 503 (Slack delivers them again, to an instance
+        that is running), and let those already taken finish."""
+        self._started = False
 
     async def is_connected(self) -> bool:
         """Whether Slack can reach the desk: the Socket Mode connection is up, or (HTTP
@@ -216,41 +241,80 @@ class SlackAdapter:
             await self.socket.close_async()
             self.socket = None
         self._started = False
-        await self.idle(timeout=5)
+        # With an inbox, what is unfinished was handed back to it (bot/app.py): waiting
+        # longer would only delay the stop.
+        await self.idle(timeout=1 if self._inbox is not None else 5)
+        if self._inbox is not None:
+            # Whatever is still being handled is in the inbox: stop it here rather than
+            # let it run on into a closing session and database.
+            cut = list(self._listeners)
+            for task in cut:
+                task.cancel()
+            if cut:
+                await asyncio.wait(cut, timeout=2)
         if self._session is not None:
             await self._session.close()
             self._session = None
 
     async def send(self, message: OutboundMessage, *, idempotency_key: str,
-                   attempt: int = 1) -> Delivery:
+                   attempt: int = 1, since: timedelta | None = None) -> Delivery:
         """Post, edit, show privately or publish ``message``; raises DeliveryError."""
-        return await self.sender.send(message, idempotency_key, attempt)
+        return await self.sender.send(message, idempotency_key, attempt, since)
 
     async def idle(self, timeout: float | None = None) -> None:
         """Wait until the desk has handled every request Bolt took so far (at most
         ``timeout`` seconds)."""
         await self._in_flight.until_none(timeout)
 
-    async def _take(self, resp, next_):
+    async def _take(self, body, resp, next_):
         """Bolt middleware on every listener: the request is ours from here. It runs
         before Slack is acknowledged and before Bolt starts the listener in a task of its
         own, so a request is counted in flight before anyone can be told it was taken."""
         self._in_flight.begin()
+        event_id = body.get("event_id") if isinstance(body, dict) else None
+        if event_id and self._inbox is not None:
+            self._taken.add(event_id)
         await next_()
         return resp
 
-    async def _run(self, work) -> None:
+    def _was_taken(self, event_id: str) -> bool:
+        """Whether a listener took the event (and will clear it from the inbox); asked
+        once per request, after Bolt has answered it."""
+        if event_id in self._taken:
+            self._taken.discard(event_id)
+            return True
+        return False
+
+    async def _run(self, work, body: dict | None = None) -> None:
         """Await a listener's work; it is no longer in flight once this returns. Bolt
-        keeps no reference to the task it runs a listener in, so it is held here."""
+        keeps no reference to the task it runs a listener in, so it is held here. An
+        event's inbox row is cleared once the desk has handled it, whatever became of it
+        (an error is answered by the desk's error handler, and a replay would meet it
+        again)."""
         task = asyncio.current_task()
         self._listeners.add(task)
+        event_id = body.get("event_id") if isinstance(body, dict) else None
+        handled = cancelled = False
         try:
             await work
+            handled = True
+        except asyncio.CancelledError:
+            # A stop cut it short, after handing the inbox rows back: touch nothing.
+            cancelled = True
+            raise
         except Exception:
             logger.exception("translating a Slack request failed")
         finally:
             self._listeners.discard(task)
-            self._in_flight.end()
+            try:
+                if event_id and self._inbox is not None and not cancelled:
+                    # Cleared once handled; after a failure any instance tries it again.
+                    await (self._inbox.done("slack", event_id) if handled
+                           else self._inbox.retry_later("slack", event_id))
+            except Exception:  # its lease runs out; a replay is dropped by the dedupe
+                logger.exception("could not update Slack event %s in the inbox", event_id)
+            finally:
+                self._in_flight.end()
 
     async def _dispatch(self, event: Event) -> None:
         assert self._sink is not None, "start() was not called"

@@ -8,15 +8,20 @@ signature gets 401 from Bolt's request verification before anything else runs.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import logging
+import time
 from typing import Callable
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_sdk.signature import SignatureVerifier
 
-from bot.core import WebRoutes
+from bot.core import Inbox, WebRoutes
 
 logger = logging.getLogger(__name__)
 
@@ -30,11 +35,16 @@ class SlackHttpEndpoint:
     whereas a request taken before the desk is connected would be acknowledged and lost."""
 
     def __init__(self, app: AsyncApp, routes: WebRoutes, accepting: Callable[[], bool],
-                 path: str = EVENTS_PATH) -> None:
+                 path: str = EVENTS_PATH, signing_secret: str = "") -> None:
         self.app = app
         self.routes = routes
         self.accepting = accepting
         self.path = path
+        self.signing_secret = signing_secret
+        # Set by the adapter once it has an inbox: events are written to it before the
+        # 200 (see handle), and ``taken(key)`` says whether a listener took one.
+        self.inbox: Inbox | None = None
+        self.taken: Callable[[str], bool] = lambda key: False
         routes.add_route("POST", path, self.handle)
 
     @property
@@ -43,14 +53,65 @@ class SlackHttpEndpoint:
         return self.routes.url_for(self.path)
 
     async def handle(self, request: web.Request) -> web.Response:
-        """One request from Slack, through Bolt's middleware and listeners."""
+        """One request from Slack, through Bolt's middleware and listeners. An event
+        (``event_callback``) is first written to the inbox, so that what Slack sees
+        acknowledged is never only in memory; one the inbox cannot take is refused
+        with 503, and Slack delivers it again."""
         if not self.accepting():
             return web.Response(status=503, text="starting")
         raw = await request.read()
-        bolt_request = AsyncBoltRequest(body=raw.decode("utf-8", errors="replace"),
-                                        query=request.query_string,
-                                        headers=request.headers)  # type: ignore[arg-type]
-        bolt_response = await self.app.async_dispatch(bolt_request)
+        body = raw.decode("utf-8", errors="replace")
+        key = self._event_key(body, request.headers)
+        if key is not None and self.inbox is not None:
+            try:
+                fresh = await self.inbox.keep("slack", key, _stored(body, request.headers))
+            except Exception:  # nothing acknowledged: Slack retries, here or elsewhere
+                logger.exception("could not keep Slack event %s; refused for a retry", key)
+                return web.Response(status=503, text="try again")
+            if not fresh:
+                # Kept already: its owner, or whoever takes it over, handles it.
+                logger.info("Slack event %s is already in the inbox; acknowledged", key)
+                return web.Response(status=200, text="")
+        return await self._dispatch(body, request.headers, key, request.query_string)
+
+    async def replay(self, stored: str) -> None:
+        """Handle an event kept in the inbox again (its first owner died or stopped),
+        signed afresh with our own secret: Bolt refuses a signature older than five
+        minutes, and the stored one may be."""
+        saved = json.loads(stored)
+        body = saved["body"]
+        stamp = str(int(time.time()))
+        signature = "v0=" + hmac.new(self.signing_secret.encode(), f"v0:{stamp}:{body}".encode(),
+                                     hashlib.sha256).hexdigest()
+        headers = {"content-type": saved.get("content_type") or "application/json",
+                   "x-slack-request-timestamp": stamp, "x-slack-signature": signature}
+        key = self._event_key(body, headers, verify=False)
+        response = await self._dispatch(body, headers, key)
+        if response.status != 200:
+            logger.warning("a replayed Slack event %s was answered %d", key, response.status)
+
+    async def _dispatch(self, body: str, headers, key: str | None,
+                        query: str = "") -> web.Response:
+        bolt_request = AsyncBoltRequest(body=body, query=query,
+                                        headers=headers)  # type: ignore[arg-type]
+        try:
+            bolt_response = await self.app.async_dispatch(bolt_request)
+        except BaseException:
+            if key is not None and self.inbox is not None and not self.taken(key):
+                # Nothing took it: let any instance try it again (Slack was not
+                # answered 200, and may retry too; the inbox's key keeps it one).
+                try:
+                    await self.inbox.retry_later("slack", key)
+                except Exception:
+                    logger.exception("could not hand Slack event %s back", key)
+            raise
+        if key is not None and self.inbox is not None and not self.taken(key):
+            # Nothing will handle it (an event no listener takes, a retry this process
+            # took already, a bad signature): it needs no keeping.
+            try:
+                await self.inbox.done("slack", key)
+            except Exception:  # its lease runs out; a replay then finds nothing to do
+                logger.exception("could not clear Slack event %s from the inbox", key)
         if bolt_response.status == 401:
             # Bolt's own note of this carries the whole body (people's words) at INFO;
             # its logger is kept at WARNING (bot/platforms/slack/adapter.py). This says
@@ -59,3 +120,34 @@ class SlackHttpEndpoint:
                            "(check SLACK_SIGNING_SECRET, and that this machine's clock is "
                            "within 5 minutes of the real time)", self.path)
         return await to_aiohttp_response(bolt_response)
+
+    def _event_key(self, body: str, headers, *, verify: bool = True) -> str | None:
+        """The ``event_id`` of a signed Events API delivery, else None (commands and
+        interactions are answered in their own request; an unsigned body is left to
+        Bolt to refuse, and never written anywhere)."""
+        if not body.startswith("{") or '"event_callback"' not in body:
+            return None
+        try:
+            envelope = json.loads(body)
+        except ValueError:
+            return None
+        if not isinstance(envelope, dict) or envelope.get("type") != "event_callback":
+            return None
+        event_id = envelope.get("event_id")
+        if not isinstance(event_id, str) or not event_id:
+            return None
+        if verify and not self._signed(body, headers):
+            return None
+        return event_id
+
+    def _signed(self, body: str, headers) -> bool:
+        """Whether Slack signed ``body`` (the check Bolt makes, made first here so an
+        unsigned body never reaches the database)."""
+        verifier = SignatureVerifier(self.signing_secret)
+        return verifier.is_valid(body=body, timestamp=headers.get("x-slack-request-timestamp", ""),
+                                 signature=headers.get("x-slack-signature", ""))
+
+
+def _stored(body: str, headers) -> str:
+    """What the inbox keeps of a request: its body and content type."""
+    return json.dumps({"body": body, "content_type": headers.get("content-type", "")})

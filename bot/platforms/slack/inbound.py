@@ -70,23 +70,24 @@ class SlackInbound:
         self.ticket_emojis = frozenset(e.strip(":") for e in ticket_emojis) | {"ticket"}
         self.allow_bots = allow_bots
 
-    def register(self, app: AsyncApp, run: Callable[[Awaitable[None]], Awaitable[None]], *,
+    def register(self, app: AsyncApp, run: Callable[..., Awaitable[None]], *,
                  taken: Callable[..., Awaitable[None]]) -> None:
         """Add every listener to ``app``. ``taken`` is listener middleware, run once Bolt
         has matched a request to a listener and before it acknowledges the request; each
-        listener then hands its work to ``run``, which awaits it. Between the two the
-        adapter counts the request as in flight."""
+        listener then hands its work to ``run``, which awaits it (an event's listener
+        with its body, so the adapter can clear the event from the inbox once handled).
+        Between the two the adapter counts the request as in flight."""
         async def on_message(body, event, context):
-            await run(self.message(body, event, context))
+            await run(self.message(body, event, context), body)
 
         async def on_mention(body, event, context):
-            await run(self.mention(body, event, context))
+            await run(self.mention(body, event, context), body)
 
         async def on_reaction(body, event, context):
-            await run(self.reaction(body, event, context))
+            await run(self.reaction(body, event, context), body)
 
         async def on_home(body, event, context):
-            await run(self.home(body, event, context))
+            await run(self.home(body, event, context), body)
 
         async def on_command(ack, body, context):
             await ack()

@@ -1,9 +1,11 @@
 """Translate out: neutral messages as Slack Web API calls, sent at most once.
 
 * Posts carry message metadata ``helpdesk_outbox`` with the idempotency key. On a
-  re-attempt (``attempt`` > 1) the recent messages of the thread (``conversations.replies``)
-  or channel (``conversations.history``) are searched for that key first, and a message
-  found there is returned instead of posting again (Slack has no idempotency key).
+  re-attempt (``attempt`` > 1) the messages of the thread (``conversations.replies``)
+  or channel (``conversations.history``) since the row's first attempt (``since``, with
+  a minute's margin for clocks) are searched for that key first, page after page until
+  they run out, and a message found there is returned instead of posting again (Slack
+  has no idempotency key).
 * ``edit_of`` is ``chat.update``; ``direct_to`` opens the DM with ``conversations.open``;
   audience "home" is ``views.publish``.
 * ``ephemeral_to`` in the person's own DM with the bot is an ordinary post; elsewhere it
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import timedelta
 from typing import Any
 
 import aiohttp
@@ -37,8 +40,9 @@ from bot.platforms.slack.markup import mrkdwn
 logger = logging.getLogger(__name__)
 
 METADATA_TYPE = "helpdesk_outbox"
-LOOKUP_WINDOW = 6 * 3600.0  # how far back a re-attempt looks for its earlier post
-LOOKUP_PAGES = 3
+LOOKUP_WINDOW = 6 * 3600.0  # how far back a re-attempt looks when it is not told
+LOOKUP_MARGIN = 60.0  # our clock and Slack's may differ; look a little further back
+LOOKUP_PAGES = 200  # a guard against a cursor that never ends, not a window
 LOOKUP_LIMIT = 15  # conversations.* pages hold at most 15 for apps outside the Marketplace
 # Where the bot cannot post an ephemeral message, another way is tried.
 _NOT_HERE = frozenset({"channel_not_found", "not_in_channel", "user_not_in_channel",
@@ -72,19 +76,20 @@ class SlackSender:
         except Exception as error:
             raise delivery_error(method, error, self.limiter, scope) from error
 
-    async def send(self, message: OutboundMessage, key: str, attempt: int) -> Delivery:
+    async def send(self, message: OutboundMessage, key: str, attempt: int,
+                   since: timedelta | None = None) -> Delivery:
         """Deliver ``message`` (see the module doc); raises DeliveryError."""
         if message.audience == "home":
             return await self.publish_home(message)
         if message.ephemeral_to:
-            return await self.send_private(message, key, attempt)
+            return await self.send_private(message, key, attempt, since)
         channel = await self.dm_channel(message.direct_to) if message.direct_to \
             else message.channel_id
         if not channel:
             raise DeliveryError("the message has no channel", permanent=True)
         if message.edit_of:
             return await self.update(channel, message)
-        return await self.post(channel, message, key, attempt)
+        return await self.post(channel, message, key, attempt, since)
 
     async def dm_channel(self, user_id: str) -> str:
         """The bot's DM with ``user_id``, opened once and remembered."""
@@ -94,7 +99,7 @@ class SlackSender:
         return self._dms[user_id]
 
     async def post(self, channel: str, message: OutboundMessage, key: str,
-                   attempt: int) -> Delivery:
+                   attempt: int, since: timedelta | None = None) -> Delivery:
         """``chat.postMessage`` of each part not yet sent, with its idempotency key as
         metadata, unless a re-attempt finds the earlier post of it."""
         parts = self._parts(message)
@@ -102,7 +107,7 @@ class SlackSender:
         done = len(message.parts_sent)
         found: dict[str, str] = {}
         if attempt > 1 and done < len(parts):
-            found = await self.find_posted_keys(channel, message.thread_id, keys[done:])
+            found = await self.find_posted_keys(channel, message.thread_id, keys[done:], since)
         posted_in = channel
 
         async def post_one(index: int) -> str:
@@ -124,12 +129,15 @@ class SlackSender:
         sent = await send_parts(len(parts), message.parts_sent, post_one)
         return Delivery(sent[0], posted_in, message.thread_id)
 
-    async def find_posted_keys(self, channel: str, thread_ts: str | None,
-                               keys: list[str]) -> dict[str, str]:
-        """The ts of each recent message in the thread (or channel) tagged with one of
-        ``keys``, by key."""
+    async def find_posted_keys(self, channel: str, thread_ts: str | None, keys: list[str],
+                               since: timedelta | None = None) -> dict[str, str]:
+        """The ts of each message in the thread (or channel) tagged with one of ``keys``,
+        by key: every message since the first attempt (``since`` ago, else
+        ``lookup_window``), page after page until the pages run out or every key is
+        found. A busy thread must not hide the earlier post (issue 18)."""
         wanted, found = set(keys), {}
-        oldest = f"{time.time() - self.lookup_window:.6f}"
+        back = since.total_seconds() if since is not None else self.lookup_window
+        oldest = f"{time.time() - max(back, 0.0) - LOOKUP_MARGIN:.6f}"
         cursor = None
         for _ in range(LOOKUP_PAGES):
             if thread_ts:
@@ -148,6 +156,8 @@ class SlackSender:
             cursor = (response.get("response_metadata") or {}).get("next_cursor")
             if not cursor or len(found) == len(wanted):
                 return found
+        logger.warning("the look-up for an earlier post in %s stopped after %d pages",
+                       channel, LOOKUP_PAGES)
         return found
 
     async def update(self, channel: str, message: OutboundMessage) -> Delivery:
@@ -165,13 +175,14 @@ class SlackSender:
                                    view=home_view(message))
         return Delivery((response.get("view") or {}).get("id") or f"home-{message.direct_to}", "")
 
-    async def send_private(self, message: OutboundMessage, key: str, attempt: int) -> Delivery:
+    async def send_private(self, message: OutboundMessage, key: str, attempt: int,
+                           since: timedelta | None = None) -> Delivery:
         """Show ``message`` to ``ephemeral_to`` only (see the module doc)."""
         user, channel = message.ephemeral_to or "", message.channel_id
         if channel.startswith("D") or not channel:
             if channel:
                 try:
-                    return await self.post(channel, message, key, attempt)
+                    return await self.post(channel, message, key, attempt, since)
                 except SlackCallError as error:
                     if error.code not in _NOT_HERE:
                         raise
@@ -179,7 +190,7 @@ class SlackSender:
             # path, else the person's DM with the bot.
             if message.reply_token and await self.respond(message.reply_token, message):
                 return Delivery(f"response-{key}", channel)
-            return await self.post(await self.dm_channel(user), message, key, attempt)
+            return await self.post(await self.dm_channel(user), message, key, attempt, since)
         parts = self._parts(message)
 
         async def show_one(index: int) -> str:
@@ -199,7 +210,7 @@ class SlackSender:
         if message.reply_token and await self.respond(message.reply_token, message):
             return Delivery(f"response-{key}", channel)
         dm = await self.dm_channel(user)
-        return await self.post(dm, message, key, attempt)
+        return await self.post(dm, message, key, attempt, since)
 
     async def respond(self, response_url: str, message: OutboundMessage) -> bool:
         """Post to an interaction's ``response_url`` (valid 5 times in 30 minutes). Only

@@ -3,6 +3,7 @@ idempotent re-attempts and failures that no retry can fix."""
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 from sqlalchemy import select, update
@@ -111,6 +112,22 @@ async def test_a_re_attempt_finds_its_earlier_post_instead_of_posting_twice(slac
     assert (lookup["ts"], lookup["include_all_metadata"]) == (message["ts"], "1")
     row = next(r for r in await outbox(slack) if r.result_message_id == acks[0]["ts"])
     assert (row.status, row.attempts) == ("sent", 2)
+
+
+async def test_a_re_attempt_in_a_busy_thread_pages_back_to_its_first_attempt(slack):
+    # Issue 18: the look-up read three pages from six hours back, so in a thread with
+    # more than 45 messages since then the earlier post was not found and went twice.
+    message = await slack.dm("UREQ", "Laptop will not charge")
+    for n in range(60):
+        slack.fake.add_message("DUREQ", "UREQ", f"still nothing {n}", thread_ts=message["ts"])
+    slack.fake.lose_response("chat.postMessage", channel="DUREQ")
+    await slack.say("UAGENT", TRIAGE, "Please try another socket", thread_ts=card(slack)["ts"])
+    relayed = [t for t in texts(slack, "DUREQ", message["ts"]) if "another socket" in t]
+    assert len(relayed) == 1
+    lookups = slack.fake.calls_to("conversations.replies")
+    assert len(lookups) >= 5  # it paged on past the old three-page limit
+    # It looks back to the row's first attempt (a minute's margin for clocks), not 6 h.
+    assert float(lookups[-1].args["oldest"]) > time.time() - 600
 
 
 async def test_a_top_level_re_attempt_looks_in_the_channel_history(slack):

@@ -25,6 +25,7 @@ from bot.desk.router import Router
 from bot.ledger.sweeper import PromiseSweeper
 from bot.outbox.dispatcher import OutboxDispatcher, RetryPolicy
 from bot.settings import Secret, Settings
+from bot.storage.inbox import DurableInbox
 from bot.storage.uow import Database
 from bot.web import WebServer
 from tests.support.slack import events as payloads
@@ -40,8 +41,10 @@ INTAKE, TRIAGE, GENERAL = "CINTAKE", "CTRIAGE", "CGENERAL"
 class SlackDesk:
     """A desk with the Slack adapter, against a fake Slack (``mode`` "http" or "socket")."""
 
-    def __init__(self, url: str, *, mode: str = "http", **adapter_options) -> None:
+    def __init__(self, url: str, *, mode: str = "http", inbox: bool = False,
+                 **adapter_options) -> None:
         self.mode = mode
+        self.use_inbox = inbox
         self.fake = FakeSlack()
         self.clock = OffsetClock()
         self.url = url
@@ -74,6 +77,10 @@ class SlackDesk:
                                            retry=RetryPolicy(base=timedelta(seconds=1)))
         self.db.deliver_outbox_to(self.dispatcher)
         self.sweeper = PromiseSweeper(self.db, self.desk)
+        # As the composition root wires it (bot/app.py), when a test asks for it.
+        self.inbox = DurableInbox(self.db) if self.use_inbox else None
+        if self.inbox is not None and self.adapter.use_inbox(self.inbox):
+            self.inbox.replay_with("slack", self.adapter.replay)
         await self.web.start()
         await self.adapter.start(self.router)
         self.sender = None

@@ -60,6 +60,7 @@ class FakeSlack(SlackState):
         self.calls: list[ApiCall] = []
         self.responses: list[tuple[str, dict]] = []  # (response_url, body)
         self.latency = 0.0  # seconds each Web API answer waits (benchmarks)
+        self.method_latency: dict[str, float] = {}  # more for some methods (by name)
         self._throttled: dict[str, list[float]] = defaultdict(list)
         self._failing: dict[str, list[str]] = defaultdict(list)
         self._losing: dict[tuple[str, str | None], int] = defaultdict(int)
@@ -142,8 +143,9 @@ class FakeSlack(SlackState):
         args = await _arguments(request)
         auth = request.headers.get("Authorization", "")
         token = auth[len("Bearer "):] if auth.startswith("Bearer ") else args.pop("token", None)
-        if self.latency:
-            await asyncio.sleep(self.latency)
+        wait = self.latency + self.method_latency.get(method, 0.0)
+        if wait:
+            await asyncio.sleep(wait)
         status, body, headers = self._answer(method, args, token)
         if token in (BOT_TOKEN, APP_TOKEN) and body.get("error") != "invalid_auth":
             granted = self.scopes if token == BOT_TOKEN else ["connections:write"]

@@ -1,0 +1,113 @@
+"""One gateway for several instances: a platform adapter started only while this
+instance holds the platform's PostgreSQL advisory lock (bot/storage/gateway_lock.py).
+
+Discord allows one gateway connection per bot token (per shard). With two or three
+instances on one PostgreSQL, each wraps its Discord adapter in :class:`HeldGateway`:
+the one that takes the lock connects; the others stand by, ready (``/readyz`` counts a
+healthy stand-by as connected: it serves Slack and its ticker meanwhile), and poll the
+lock every ``poll`` seconds. When the holder dies its lock connection closes,
+PostgreSQL frees the lock, and a stand-by connects: within ``poll`` seconds plus the
+gateway's own start. A holder that loses its lock connection (a database restart)
+disconnects and stands by again, so two gateways never run for long. While standing by,
+the outbox does not claim the platform's rows: the holder sends them.
+
+Why a lock and not shards (``HELPDESK_DISCORD_SHARDS``): a help desk's guilds fit one
+shard many times over (Discord requires sharding from 2,500 guilds), and a lock needs no
+fixed assignment of instances, so any one of them can die.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+
+from bot.core import ChatAdapter, Delivery, EventSink, OutboundMessage
+from bot.core.tasks import BackgroundTasks
+from bot.outbox.dispatcher import OutboxDispatcher
+from bot.storage.gateway_lock import GatewayLock
+
+logger = logging.getLogger(__name__)
+
+POLL_SECONDS = 5.0
+
+
+class HeldGateway:
+    """``adapter``, connected only while ``lock`` is ours (see the module doc)."""
+
+    def __init__(self, adapter: ChatAdapter, lock: GatewayLock, dispatcher: OutboxDispatcher,
+                 *, poll: float = POLL_SECONDS) -> None:
+        self.adapter = adapter
+        self.platform = adapter.platform
+        self.pacing = getattr(adapter, "pacing", None)
+        self.lock = lock
+        self.dispatcher = dispatcher
+        self.poll = poll
+        self.holding = False
+        self.takeovers = 0
+        self._tasks = BackgroundTasks(logger)
+        self._holder: asyncio.Task | None = None
+
+    async def start(self, dispatch: EventSink) -> None:
+        """Stand by, and connect whenever the lock is ours; returns at once."""
+        self.dispatcher.hold_platform(self.platform, True)
+        self._holder = self._tasks.start(self._hold(dispatch), name=f"{self.platform}-gateway")
+
+    async def _hold(self, dispatch: EventSink) -> None:
+        while True:
+            if not await self.lock.try_acquire():
+                await asyncio.sleep(self.poll)
+                continue
+            logger.info("this instance holds the %s gateway; connecting", self.platform)
+            try:
+                await self.adapter.start(dispatch)
+            except Exception:
+                logger.exception("the %s gateway did not start; giving the lock up",
+                                 self.platform)
+                await self.lock.release()
+                await asyncio.sleep(self.poll)
+                continue
+            self.holding = True
+            self.takeovers += 1
+            self.dispatcher.hold_platform(self.platform, False)
+            while await self.lock.still_held():
+                await asyncio.sleep(self.poll)
+            logger.error("lost the %s gateway lock (the database went away); disconnecting "
+                         "and standing by", self.platform)
+            self.holding = False
+            self.dispatcher.hold_platform(self.platform, True)
+            try:
+                await self.adapter.stop()
+            except Exception:
+                logger.exception("stopping the %s adapter failed", self.platform)
+
+    def use_inbox(self, inbox) -> bool:
+        """The adapter's own inbox use (its deferred interactions), if it has one."""
+        use_inbox = getattr(self.adapter, "use_inbox", None)
+        return bool(use_inbox is not None and use_inbox(inbox))
+
+    async def is_connected(self) -> bool:
+        """A stand-by is healthy; a holder is as connected as its gateway."""
+        if not self.holding:
+            return self._holder is not None and not self._holder.done()
+        probe = getattr(self.adapter, "is_connected", None)
+        return True if probe is None else await probe()
+
+    async def send(self, message: OutboundMessage, *, idempotency_key: str,
+                   attempt: int = 1, since: timedelta | None = None) -> Delivery:
+        """Send through the adapter (the outbox asks only while we hold the gateway)."""
+        return await self.adapter.send(message, idempotency_key=idempotency_key,
+                                       attempt=attempt, since=since)
+
+    async def stop(self) -> None:
+        """Stop standing by or holding; the lock goes with its connection."""
+        self._tasks.cancel()
+        if self.holding:
+            self.holding = False
+            await self.adapter.stop()
+        await self.lock.release()
+
+
+def held(adapter: ChatAdapter) -> ChatAdapter:
+    """The adapter itself, under a :class:`HeldGateway` or not."""
+    return adapter.adapter if isinstance(adapter, HeldGateway) else adapter
