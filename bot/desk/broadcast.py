@@ -31,7 +31,7 @@ Wording = Callable[[Ticket, Person], str]
 async def broadcast(uow: UnitOfWork, workspace: Workspace, incident: Incident,
                     tickets: list[Ticket], words_for: Wording, status_text: str | None,
                     now: datetime, *, timeline_kind: str = "incident_update",
-                    timeline_body: str = "") -> int:
+                    timeline_body: str = "", author_id: int | None = None) -> int:
     """Queue one message per linked ticket's requester thread (``words_for`` each) and
     ``status_text`` for the status channel, if the workspace named one; record the
     update on every ticket's timeline. Returns how many requester threads it reaches."""
@@ -46,6 +46,7 @@ async def broadcast(uow: UnitOfWork, workspace: Workspace, incident: Incident,
             channel_id=status[0], text=status_text, audience="agents")))
     await uow.outbox.add_many(posts, now)
     await uow.tickets.add_events([
-        event_row(ticket.id, timeline_kind, now, body=timeline_body, incident=incident.ref)
+        event_row(ticket.id, timeline_kind, now, author_id=author_id, body=timeline_body,
+                  incident=incident.ref)
         for ticket in tickets])
     return sum(1 for ticket in tickets if ticket.channel_id)

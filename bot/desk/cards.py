@@ -18,6 +18,7 @@ from datetime import datetime
 
 from bot.core import Button, FormField, OutboundMessage
 from bot.desk.policy import Desk, DeskPolicy, Policies
+from bot.domain.incidents import Incident
 from bot.domain.knowledge import SUGGEST_THRESHOLD, Article
 from bot.domain.people import Person, Workspace
 from bot.domain.promises import PromiseKind
@@ -79,6 +80,11 @@ class CardRenderer:
         people = await uow.people.many({t.requester_id for t in current.values()}
                                        | {t.owner_id for t in current.values() if t.owner_id})
         soonest = await uow.promises.soonest_open(set(current))
+        # A linked ticket's card names its incident, and the incident's next update is
+        # the promise its requester holds.
+        links = await uow.incidents.links_of(list(current))
+        incidents = await uow.incidents.many(set(links.values()))
+        incident_promises = await uow.incidents.promises(list(incidents))
         history = await uow.tickets.latest_of_requesters(
             {(t.workspace_id, t.requester_id) for t in current.values()}, HISTORY_SIZE + 1)
         policies = Policies(self.desk)
@@ -105,13 +111,21 @@ class CardRenderer:
             cards[ticket.id] = render_card(
                 policy, now, ticket, requester=people[ticket.requester_id],
                 owner=people.get(ticket.owner_id) if ticket.owner_id else None,
-                soonest=soonest.get(ticket.id), earlier=earlier, articles=articles)
+                soonest=soonest.get(ticket.id) or _incident_promise(
+                    incident_promises.get(links.get(ticket.id, 0))),
+                earlier=earlier, articles=articles,
+                incident=incidents.get(links.get(ticket.id, 0)))
         return cards
+
+
+def _incident_promise(promise) -> tuple[PromiseKind, datetime] | None:
+    return (promise.kind, promise.due_at) if promise is not None else None
 
 
 def render_card(policy: DeskPolicy, now: datetime, ticket: Ticket, *, requester: Person,
                 owner: Person | None, soonest: tuple[PromiseKind, datetime] | None,
-                earlier: list[Ticket], articles: list[Article] = ()) -> OutboundMessage:
+                earlier: list[Ticket], articles: list[Article] = (),
+                incident: Incident | None = None) -> OutboundMessage:
     """The card from what it shows, with no database work: ``soonest`` is the kind and
     due time of the ticket's next open promise, ``earlier`` the requester's history,
     ``articles`` the knowledge base's matches (a field only when there are some)."""
@@ -143,7 +157,9 @@ def render_card(policy: DeskPolicy, now: datetime, ticket: Ticket, *, requester:
         ) + (((t("card.articles"), ", ".join(
             t("card.article_internal" if a.internal else "card.article_item", ref=a.ref,
               title=defang(a.title)) for a in articles)),)
-             if articles else ()),
+             if articles else ())
+        + (((t("card.incident"), t("card.incident_line", incident=incident.ref,
+                                     title=defang(incident.title))),) if incident else ()),
         buttons=card_buttons(t, ticket),
     )
 

@@ -70,6 +70,14 @@ class IncidentRepository:
             select(_incidents).where(_incidents.c.id == incident_id))).one()
         return incident_from_row(row)
 
+    async def many(self, incident_ids: set[int]) -> dict[int, Incident]:
+        """Several incidents by id, in one query."""
+        if not incident_ids:
+            return {}
+        rows = await self.session.execute(select(_incidents).where(
+            among(_incidents.c.id, list(incident_ids), self._dialect)))
+        return {row.id: incident_from_row(row) for row in rows}
+
     async def by_number(self, workspace_id: int, number: int) -> Incident | None:
         """INC-``number`` in this workspace, if there is one."""
         row = (await self.session.execute(select(_incidents).where(

@@ -114,7 +114,10 @@ async def link_tickets(ctx: Context, incident: Incident, tickets: list[Ticket]) 
             key, ref=ticket.ref, incident=incident.ref, title=defang(incident.title),
             next=when_for(ctx, promise.due_at, requester) if promise else "")),
             ticket_id=ticket.id)
-        await queue_card(ctx, ticket)
+        if ticket.triage_message_id is not None:
+            # Its card now names the incident; a ticket that joined at intake has no
+            # card of its own to redraw (the incident counts it).
+            await queue_card(ctx, ticket)
         outcome["linked"].append(ticket.ref)
     return outcome
 
@@ -261,7 +264,8 @@ async def post_update(ctx: Context) -> None:
 
     reached = await broadcast(ctx.uow, ctx.workspace, incident, tickets, words_for, ctx.t(
         "incident.update_status", incident=incident.ref, title=defang(incident.title),
-        text=said, next=when_for(ctx, due)), ctx.now, timeline_body=text)
+        text=said, next=when_for(ctx, due)), ctx.now, timeline_body=text,
+        author_id=ctx.person.id)
     await ctx.answer(ctx.t("incident.update_sent", incident=incident.ref, count=reached,
                            next=when_for(ctx, due)))
     ctx.handled = True
@@ -375,7 +379,7 @@ async def known_problem_words(ctx: Context, incident: Incident, ticket: Ticket,
         parts.append(ctx.t("incident.known_next", next=when_for(ctx, promise.due_at, requester)))
     parts.append(ctx.t("incident.known_question"))
     value = f"{ticket.id}:{incident.id}"
-    return " ".join(parts), (
+    return "\n".join(parts), (
         Button(ctx.t("buttons.incident_yes"), "incident.yes", value, "primary", once=True),
         Button(ctx.t("buttons.incident_no"), "incident.no", value, once=True))
 
