@@ -83,17 +83,33 @@ def parse_ref(text: str) -> int:
     return int(match.group(1))
 
 
+# "1-3" or "#1-#3": a run of tickets, at most this long.
+_RANGE = re.compile(r"^(#?\d+)-(#?\d+)$")
+MAX_RANGE = 1000
+
+
 def read_ticket_numbers(text: str) -> list[int]:
-    """Ticket numbers separated by spaces or commas, with or without ``#``, each once
-    and in the order written; raises Unreadable for a word that is no ticket number,
-    or ``input.need_ticket_numbers`` for none."""
+    """Ticket numbers separated by spaces or commas, with or without ``#``, and runs
+    written ``1-3``, each once and in the order written; raises Unreadable for a word
+    that is no ticket number, ``input.ticket_range_too_long`` for a run of more than
+    ``MAX_RANGE``, or ``input.need_ticket_numbers`` for none."""
     numbers: list[int] = []
+    seen: set[int] = set()
     for word in re.split(r"[\s,]+", text.strip()):
         if not word:
             continue
-        number = read_ticket_number(word)
-        if number not in numbers:
-            numbers.append(number)
+        run = _RANGE.match(word)
+        if run:
+            first, last = read_ticket_number(run.group(1)), read_ticket_number(run.group(2))
+            if not 0 <= last - first < MAX_RANGE:
+                raise Unreadable("input.ticket_range_too_long", text=word, limit=MAX_RANGE)
+            found = range(first, last + 1)
+        else:
+            found = [read_ticket_number(word)]
+        for number in found:
+            if number not in seen:
+                seen.add(number)
+                numbers.append(number)
     if not numbers:
         raise Unreadable("input.need_ticket_numbers")
     return numbers

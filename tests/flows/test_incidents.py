@@ -35,8 +35,8 @@ def _in_status(desk: FlowDesk) -> list[str]:
     return [s.text for s in desk.adapter.sent if s.message.channel_id == STATUS]
 
 
-async def test_declaring_links_the_tickets_and_releases_their_own_promises(sqlite_url):
-    async with FlowDesk(sqlite_url) as desk:
+async def test_declaring_links_the_tickets_and_releases_their_own_promises(db_url):
+    async with FlowDesk(db_url) as desk:
         await _declared(desk)
         answer = desk.private_to("sam")[-1].text
         assert answer.startswith("Declared INC-1 “VPN down”; you lead it.")
@@ -53,8 +53,8 @@ async def test_declaring_links_the_tickets_and_releases_their_own_promises(sqlit
         assert any("Sam has declared INC-1" in t for t in _in_status(desk))
 
 
-async def test_an_update_reaches_every_thread_once_and_the_status_channel(sqlite_url):
-    async with FlowDesk(sqlite_url) as desk:
+async def test_an_update_reaches_every_thread_once_and_the_status_channel(db_url):
+    async with FlowDesk(db_url) as desk:
         await _declared(desk)
         mark = len(desk.adapter.sent)
         await desk.command("sam", "incident update INC-1 The provider is restoring the "
@@ -75,8 +75,8 @@ async def test_an_update_reaches_every_thread_once_and_the_status_channel(sqlite
         assert any(e.kind == "incident_update" for e in await desk.timeline(2))
 
 
-async def test_next_counts_only_as_the_last_two_words_reading_as_a_time(sqlite_url):
-    async with FlowDesk(sqlite_url) as desk:
+async def test_next_counts_only_as_the_last_two_words_reading_as_a_time(db_url):
+    async with FlowDesk(db_url) as desk:
         await _declared(desk)
         await desk.command("sam", "incident update INC-1 Fixed by the next shift")
         last = desk.requester_thread(1)[-1].text
@@ -88,8 +88,8 @@ async def test_next_counts_only_as_the_last_two_words_reading_as_a_time(sqlite_u
         assert "Fixed by the next shift" in show
 
 
-async def test_a_new_report_is_told_at_once_and_yes_links_it(sqlite_url):
-    async with FlowDesk(sqlite_url) as desk:
+async def test_a_new_report_is_told_at_once_and_yes_links_it(db_url):
+    async with FlowDesk(db_url) as desk:
         await _declared(desk)
         await desk.command("sam", "incident update INC-1 The provider is on it next 45m")
         cards_before = len([s for s in desk.adapter.sent if s.message.title])
@@ -109,8 +109,8 @@ async def test_a_new_report_is_told_at_once_and_yes_links_it(sqlite_url):
         assert await desk.open_promises(4) == []
 
 
-async def test_no_something_else_keeps_an_ordinary_ticket(sqlite_url):
-    async with FlowDesk(sqlite_url) as desk:
+async def test_no_something_else_keeps_an_ordinary_ticket(db_url):
+    async with FlowDesk(db_url) as desk:
         await _declared(desk)
         await desk.dm("eve", "VPN asks for a new password")
         ack = desk.ack(4)
@@ -124,8 +124,8 @@ async def test_no_something_else_keeps_an_ordinary_ticket(sqlite_url):
         assert "Tickets: #1, #2 and #3" in desk.private_to("sam")[-1].text
 
 
-async def test_a_lapsed_incident_promise_is_covered_once_for_all(sqlite_url):
-    async with FlowDesk(sqlite_url) as desk:
+async def test_a_lapsed_incident_promise_is_covered_once_for_all(db_url):
+    async with FlowDesk(db_url) as desk:
         await _declared(desk)
         await desk.command("sam", "incident update INC-1 Looking into it next 30m")
         mark = len(desk.adapter.sent)
@@ -153,8 +153,8 @@ async def test_a_lapsed_incident_promise_is_covered_once_for_all(sqlite_url):
         assert len([s for s in second if s.message.audience == "requester"]) == 3
 
 
-async def test_resolving_asks_each_and_a_no_detaches_that_ticket(sqlite_url):
-    async with FlowDesk(sqlite_url) as desk:
+async def test_resolving_asks_each_and_a_no_detaches_that_ticket(db_url):
+    async with FlowDesk(db_url) as desk:
         await _declared(desk)
         await desk.command("sam", "incident resolve INC-1 The gateway is back")
         assert desk.private_to("sam")[-1].text == (
@@ -177,8 +177,8 @@ async def test_resolving_asks_each_and_a_no_detaches_that_ticket(sqlite_url):
         assert "Status: resolved" in show and "Tickets: #1 and #3" in show
 
 
-async def test_unlinking_gives_the_ticket_its_own_promise_from_now(sqlite_url):
-    async with FlowDesk(sqlite_url) as desk:
+async def test_unlinking_gives_the_ticket_its_own_promise_from_now(db_url):
+    async with FlowDesk(db_url) as desk:
         await _declared(desk)
         await desk.advance(timedelta(minutes=20))
         await desk.command("sam", "incident unlink INC-1 2")
@@ -191,8 +191,8 @@ async def test_unlinking_gives_the_ticket_its_own_promise_from_now(sqlite_url):
             "Your ticket #2 is no longer part of INC-1")
 
 
-async def test_refusals_say_what_was_wrong(sqlite_url):
-    async with FlowDesk(sqlite_url) as desk:
+async def test_refusals_say_what_was_wrong(db_url):
+    async with FlowDesk(db_url) as desk:
         await _declared(desk)
         await desk.command("sam", "incident link INC-9 1")
         assert desk.private_to("sam")[-1].text.startswith("I can't find INC-9.")
@@ -211,8 +211,8 @@ async def test_refusals_say_what_was_wrong(sqlite_url):
         assert "• INC-1 “VPN down”: open, led by Sam, 3 tickets" in listed
 
 
-async def test_the_ticket_and_its_card_name_the_incident(sqlite_url):
-    async with FlowDesk(sqlite_url) as desk:
+async def test_the_ticket_and_its_card_name_the_incident(db_url):
+    async with FlowDesk(db_url) as desk:
         await _declared(desk)
         await desk.command("sam", "incident update INC-1 Provider contacted")
         await desk.command("sam", "ticket show 2")

@@ -12,6 +12,68 @@ import sqlalchemy as sa
 BigId = sa.BigInteger().with_variant(sa.Integer(), 'sqlite')
 UtcDateTime = sa.DateTime(timezone=True)
 
+# SQLite cannot make a column nullable in place, and Alembic's batch mode copies the
+# table and DROPs the old one: with foreign keys on (as the desk runs), that DROP is an
+# implicit DELETE, which fails on any promise whose parent_id points at another (every
+# chain of covers) and cascades from any parent. So on SQLite the old table is renamed
+# aside (its self-reference follows the rename), the new one created and filled, and
+# the old one dropped with nothing referencing it. Both shapes are written out here.
+_PROMISE_COLUMNS = (
+    "id", "workspace_id", "ticket_id", "kind", "owner_id", "text", "made_at", "due_at",
+    "warn_at", "status", "resolution", "resolved_at", "misses_in_row", "step", "warned_at",
+    "cover_outbox_id", "parent_id", "claim_token", "lease_until", "attempts",
+    "paused_remaining")
+_PROMISE_INDEXES = (
+    "CREATE INDEX ix_promises_due ON promises (status, due_at)",
+    "CREATE INDEX ix_promises_ticket ON promises (ticket_id, status)",
+    "CREATE INDEX ix_promises_warn ON promises (status, warned_at, warn_at)",
+    "CREATE INDEX ix_promises_cover ON promises (cover_outbox_id)",
+)
+
+
+def _sqlite_promises_table(with_incident: bool) -> str:
+    incident = ("incident_id INTEGER, " if with_incident else "")
+    incident_fk = (", CONSTRAINT fk_promises_incident_id_incidents FOREIGN KEY(incident_id) "
+                   "REFERENCES incidents (id) ON DELETE CASCADE" if with_incident else "")
+    return (
+        "CREATE TABLE promises (id INTEGER NOT NULL, workspace_id INTEGER NOT NULL, "
+        f"ticket_id INTEGER{'' if with_incident else ' NOT NULL'}, {incident}"
+        "kind VARCHAR(24) NOT NULL, owner_id INTEGER, text TEXT NOT NULL, "
+        "made_at DATETIME NOT NULL, due_at DATETIME NOT NULL, warn_at DATETIME, "
+        "status VARCHAR(12) NOT NULL, resolution VARCHAR(16), resolved_at DATETIME, "
+        "misses_in_row INTEGER NOT NULL, step INTEGER NOT NULL, warned_at DATETIME, "
+        "cover_outbox_id INTEGER, parent_id INTEGER, claim_token VARCHAR(36), "
+        "lease_until DATETIME, attempts INTEGER NOT NULL, paused_remaining FLOAT, "
+        "CONSTRAINT pk_promises PRIMARY KEY (id), "
+        "CONSTRAINT fk_promises_owner_id_people FOREIGN KEY(owner_id) REFERENCES people (id), "
+        "CONSTRAINT fk_promises_parent_id_promises FOREIGN KEY(parent_id) "
+        "REFERENCES promises (id), "
+        "CONSTRAINT fk_promises_ticket_id_tickets FOREIGN KEY(ticket_id) REFERENCES tickets "
+        "(id) ON DELETE CASCADE, "
+        "CONSTRAINT fk_promises_workspace_id_workspaces FOREIGN KEY(workspace_id) "
+        f"REFERENCES workspaces (id) ON DELETE CASCADE{incident_fk})")
+
+
+def _sqlite_swap_promises(with_incident: bool) -> None:
+    """Rebuild the promises table on SQLite in the shape asked, keeping every row."""
+    for index in ("ix_promises_due", "ix_promises_ticket", "ix_promises_warn",
+                  "ix_promises_cover", "ix_promises_incident_id"):
+        op.execute(f"DROP INDEX IF EXISTS {index}")
+    op.execute("ALTER TABLE promises RENAME TO promises_before_0009")
+    op.execute(_sqlite_promises_table(with_incident))
+    columns = ", ".join(_PROMISE_COLUMNS)
+    op.execute(f"INSERT INTO promises ({columns}) SELECT {columns} FROM promises_before_0009")
+    op.execute("DROP TABLE promises_before_0009")
+    for statement in _PROMISE_INDEXES:
+        op.execute(statement)
+    if with_incident:
+        op.execute("CREATE INDEX ix_promises_incident_id ON promises (incident_id)")
+
+
+def _sqlite() -> bool:
+    return op.get_bind().dialect.name == 'sqlite'
+
+
 revision = '0009'
 down_revision = '0008'
 branch_labels = None
@@ -23,9 +85,10 @@ def upgrade() -> None:
     next incident number, and promises that belong to an incident rather than a ticket
     (``promises.ticket_id`` becomes nullable, ``promises.incident_id`` is added).
     Existing promises keep their tickets; batch mode copies the table on SQLite."""
-    with op.batch_alter_table('workspaces') as batch:
-        batch.add_column(sa.Column('next_incident_number', sa.Integer(), nullable=False,
-                                   server_default='1'))
+    # ADD COLUMN is native on both (batch mode would copy the table on SQLite, and
+    # dropping the old workspaces would cascade to every ticket and promise).
+    op.add_column('workspaces', sa.Column('next_incident_number', sa.Integer(),
+                                          nullable=False, server_default='1'))
     op.create_table(
         'incidents',
         sa.Column('id', BigId, primary_key=True),
@@ -74,27 +137,34 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint('id', name='pk_incident_updates'),
     )
     op.create_index('ix_incident_updates_incident', 'incident_updates', ['incident_id', 'id'])
-    with op.batch_alter_table('promises') as batch:
-        batch.alter_column('ticket_id', existing_type=BigId, nullable=True)
-        batch.add_column(sa.Column('incident_id', BigId, nullable=True))
-        batch.create_foreign_key('fk_promises_incident_id_incidents', 'incidents',
-                                 ['incident_id'], ['id'], ondelete='CASCADE')
-        batch.create_index('ix_promises_incident_id', ['incident_id'])
+    if _sqlite():
+        _sqlite_swap_promises(with_incident=True)
+        return
+    op.alter_column('promises', 'ticket_id', existing_type=BigId, nullable=True)
+    op.add_column('promises', sa.Column('incident_id', BigId, nullable=True))
+    op.create_foreign_key('fk_promises_incident_id_incidents', 'promises', 'incidents',
+                          ['incident_id'], ['id'], ondelete='CASCADE')
+    op.create_index('ix_promises_incident_id', 'promises', ['incident_id'])
 
 
 def downgrade() -> None:
     """Revert this revision. Incident promises have no ticket and go with them."""
+    # A chain of an incident's promises points along parent_id: cut it first.
+    op.execute("UPDATE promises SET parent_id = NULL WHERE parent_id IN "
+               "(SELECT id FROM promises WHERE ticket_id IS NULL)")
     op.execute("DELETE FROM promises WHERE ticket_id IS NULL")
-    with op.batch_alter_table('promises') as batch:
-        batch.drop_index('ix_promises_incident_id')
-        batch.drop_constraint('fk_promises_incident_id_incidents', type_='foreignkey')
-        batch.drop_column('incident_id')
-        batch.alter_column('ticket_id', existing_type=BigId, nullable=False)
+    if _sqlite():
+        _sqlite_swap_promises(with_incident=False)
+    else:
+        op.drop_index('ix_promises_incident_id', table_name='promises')
+        op.drop_constraint('fk_promises_incident_id_incidents', 'promises', type_='foreignkey')
+        op.drop_column('promises', 'incident_id')
+        op.alter_column('promises', 'ticket_id', existing_type=BigId, nullable=False)
     op.drop_index('ix_incident_updates_incident', table_name='incident_updates')
     op.drop_table('incident_updates')
     op.drop_index('ix_incident_tickets_incident', table_name='incident_tickets')
     op.drop_table('incident_tickets')
     op.drop_index('ix_incidents_open', table_name='incidents')
     op.drop_table('incidents')
-    with op.batch_alter_table('workspaces') as batch:
-        batch.drop_column('next_incident_number')
+    # Native DROP COLUMN (SQLite >= 3.35): see upgrade.
+    op.drop_column('workspaces', 'next_incident_number')
