@@ -85,6 +85,10 @@ class CardRenderer:
         links = await uow.incidents.links_of(list(current))
         incidents = await uow.incidents.many(set(links.values()))
         incident_promises = await uow.incidents.promises(list(incidents))
+        # A ticket that anchors a cluster of alike tickets carries the cluster's card.
+        clusters = await uow.clusters.anchored(list(current))
+        declared = await uow.incidents.many({c.incident_id for c in clusters.values()
+                                             if c.incident_id is not None})
         history = await uow.tickets.latest_of_requesters(
             {(t.workspace_id, t.requester_id) for t in current.values()}, HISTORY_SIZE + 1)
         policies = Policies(self.desk)
@@ -106,6 +110,12 @@ class CardRenderer:
                     if m.confidence >= SUGGEST_THRESHOLD / 2]
             articles = matches.get(question, []) if ticket.status.is_active else []
             policy = policies.of(workspaces[ticket.workspace_id])
+            if ticket.id in clusters:
+                cluster = clusters[ticket.id]
+                cards[ticket.id] = render_cluster_card(
+                    policy, ticket, cluster.tickets, cluster.id,
+                    declared.get(cluster.incident_id or 0))
+                continue
             earlier = [x for x in history[(ticket.workspace_id, ticket.requester_id)]
                        if x.id != ticket.id][:HISTORY_SIZE]
             cards[ticket.id] = render_card(
@@ -120,6 +130,29 @@ class CardRenderer:
 
 def _incident_promise(promise) -> tuple[PromiseKind, datetime] | None:
     return (promise.kind, promise.due_at) if promise is not None else None
+
+
+def render_cluster_card(policy: DeskPolicy, anchor: Ticket, tickets, cluster_id: int,
+                        incident: Incident | None) -> OutboundMessage:
+    """The one card of tickets that look alike: how many, over how long, the first
+    one's words, and **Declare incident** until someone has."""
+    def t(key: str, **fields) -> str:
+        return policy.templates.render(key, **fields)
+
+    first = min(x.created_at for x in tickets)
+    last = max(x.created_at for x in tickets)
+    minutes = max(1, -(-int((last - first).total_seconds()) // 60))
+    refs = policy.templates.join(x.ref for x in tickets)
+    return OutboundMessage(
+        channel_id=anchor.triage_channel_id or "", audience="agents",
+        ticket_number=anchor.number,
+        title=t("incident.cluster_title", count=len(tickets), minutes=minutes,
+                subject=defang(excerpt(anchor.subject, 80))),
+        text=t("incident.cluster_declared", incident=incident.ref, refs=refs) if incident
+        else t("incident.cluster_text", refs=refs),
+        buttons=() if incident else (Button(t("incident.cluster_button"),
+                                            "incident.declare_cluster", str(cluster_id),
+                                            "primary"),))
 
 
 def render_card(policy: DeskPolicy, now: datetime, ticket: Ticket, *, requester: Person,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, func, select, update
@@ -13,7 +14,8 @@ from bot.domain.tickets import ACTIVE_STATUSES, Ticket
 from bot.storage.batch import among, insert_many
 from bot.storage.promise_repository import promise_from_row, promise_row
 from bot.storage.tables import (
-    IncidentRow, IncidentTicketRow, IncidentUpdateRow, PromiseRow, TicketRow, WorkspaceRow,
+    IncidentRow, IncidentTicketRow, IncidentUpdateRow, PromiseRow, TicketClusterMemberRow,
+    TicketClusterRow, TicketRow, WorkspaceRow,
 )
 from bot.storage.ticket_repository import ticket_from_row
 
@@ -21,6 +23,8 @@ _incidents = IncidentRow.__table__
 _links = IncidentTicketRow.__table__
 _updates = IncidentUpdateRow.__table__
 _promises = PromiseRow.__table__
+_clusters = TicketClusterRow.__table__
+_members = TicketClusterMemberRow.__table__
 _OPEN = (PromiseStatus.PENDING.value, PromiseStatus.SENDING.value)
 
 
@@ -237,3 +241,98 @@ class IncidentRepository:
             .values(status=PromiseStatus.KEPT.value, resolution="incident", resolved_at=now,
                     claim_token=None, lease_until=None))
         return result.rowcount or 0
+
+
+@dataclass(frozen=True)
+class Recent:
+    """A recent ticket as detection compares it: its text, and the cluster it is
+    counted in (if any, and whether that cluster became an incident)."""
+
+    id: int
+    number: int
+    text: str
+    created_at: datetime
+    cluster_id: int | None
+    declared: bool
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """Tickets that look alike, counted on their anchor ticket's card."""
+
+    id: int
+    workspace_id: int
+    anchor_ticket_id: int
+    incident_id: int | None
+    tickets: tuple[Ticket, ...]
+
+
+class ClusterRepository:
+    """Clusters of new tickets that look alike (bot/desk/features/detection.py)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    @property
+    def _dialect(self) -> str:
+        return self.session.bind.dialect.name
+
+    async def recent(self, workspace_id: int, since: datetime, limit: int) -> list[Recent]:
+        """The workspace's newest tickets opened since ``since`` that are still being
+        worked and linked to no incident, newest first, at most ``limit`` (read along
+        the (workspace, number) index, newest first, so a busy desk reads ``limit``
+        rows, never its history)."""
+        rows = await self.session.execute(
+            select(TicketRow.id, TicketRow.number, TicketRow.first_message,
+                   TicketRow.created_at, _members.c.cluster_id,
+                   _clusters.c.incident_id.is_not(None))
+            .outerjoin(_members, _members.c.ticket_id == TicketRow.id)
+            .outerjoin(_clusters, _clusters.c.id == _members.c.cluster_id)
+            .outerjoin(IncidentTicketRow, IncidentTicketRow.ticket_id == TicketRow.id)
+            .where(TicketRow.workspace_id == workspace_id, TicketRow.created_at >= since,
+                   TicketRow.status.in_([s.value for s in ACTIVE_STATUSES]),
+                   IncidentTicketRow.id.is_(None))
+            .order_by(TicketRow.number.desc()).limit(limit))
+        return [Recent(*row[:4], row[4], bool(row[5])) for row in rows.all()]
+
+    async def start(self, workspace_id: int, anchor_id: int, ticket_ids: list[int],
+                    now: datetime) -> int:
+        """A new cluster anchored on ``anchor_id`` counting ``ticket_ids``; its id."""
+        (cluster_id,) = await insert_many(self.session, _clusters, [{
+            "workspace_id": workspace_id, "anchor_ticket_id": anchor_id, "incident_id": None,
+            "created_at": now}])
+        await self.add(cluster_id, ticket_ids)
+        return cluster_id
+
+    async def add(self, cluster_id: int, ticket_ids: list[int]) -> None:
+        """Count these tickets on the cluster."""
+        if ticket_ids:
+            await insert_many(self.session, _members, [
+                {"cluster_id": cluster_id, "ticket_id": ticket_id} for ticket_id in ticket_ids])
+
+    async def get(self, cluster_id: int) -> Cluster | None:
+        """The cluster with its tickets (by number), or None."""
+        row = (await self.session.execute(
+            select(_clusters).where(_clusters.c.id == cluster_id))).first()
+        if row is None:
+            return None
+        tickets = await self.session.execute(
+            select(TicketRow).join(TicketClusterMemberRow,
+                                   TicketClusterMemberRow.ticket_id == TicketRow.id)
+            .where(TicketClusterMemberRow.cluster_id == cluster_id).order_by(TicketRow.number))
+        return Cluster(row.id, row.workspace_id, row.anchor_ticket_id, row.incident_id,
+                       tuple(ticket_from_row(t) for t in tickets.scalars()))
+
+    async def anchored(self, ticket_ids: list[int]) -> dict[int, Cluster]:
+        """The clusters these tickets anchor, by anchor ticket id."""
+        if not ticket_ids:
+            return {}
+        ids = (await self.session.execute(select(_clusters.c.id).where(
+            among(_clusters.c.anchor_ticket_id, ticket_ids, self._dialect)))).scalars().all()
+        found = [await self.get(cluster_id) for cluster_id in ids]
+        return {c.anchor_ticket_id: c for c in found if c is not None}
+
+    async def declared(self, cluster_id: int, incident_id: int) -> None:
+        """The cluster became ``incident_id``."""
+        await self.session.execute(update(TicketClusterRow).where(
+            TicketClusterRow.id == cluster_id).values(incident_id=incident_id))

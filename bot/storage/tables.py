@@ -270,6 +270,36 @@ class IncidentUpdateRow(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
+class TicketClusterRow(Base):
+    """New tickets that look alike (bot/desk/features/detection.py): one card in the
+    triage channel, the anchor ticket's, counts them until someone declares them an
+    incident (``incident_id``)."""
+
+    __tablename__ = "ticket_clusters"
+    __table_args__ = (UniqueConstraint("anchor_ticket_id"),
+                      Index("ix_ticket_clusters_workspace", "workspace_id", "id"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    anchor_ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    incident_id: Mapped[int | None] = mapped_column(
+        ForeignKey("incidents.id", ondelete="SET NULL"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class TicketClusterMemberRow(Base):
+    """A ticket counted on a cluster's card (a ticket is in at most one cluster)."""
+
+    __tablename__ = "ticket_cluster_members"
+    __table_args__ = (UniqueConstraint("ticket_id"),
+                      Index("ix_ticket_cluster_members_cluster", "cluster_id"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    cluster_id: Mapped[int] = mapped_column(
+        ForeignKey("ticket_clusters.id", ondelete="CASCADE"))
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+
+
 class OutboxRow(Base):
     """Something the desk must say, written in the same transaction as its cause."""
 

@@ -225,3 +225,35 @@ async def test_the_ticket_and_its_card_name_the_incident(db_url):
         fields = dict(card.fields)
         assert fields["Incident"] == "INC-1 “VPN down”"
         assert fields["Next promise"] == "incident update due today at 11:00 UTC"
+
+
+async def test_alike_tickets_get_one_card_updated_in_place_and_a_declare_button(db_url):
+    async with FlowDesk(db_url) as desk:
+        await desk.staffed()
+        texts = ["VPN is down", "my vpn keeps dropping", "VPN not connecting",
+                 "vpn down again", "cannot reach the VPN", "Printer jammed",
+                 "the vpn is broken", "VPN??"]
+        for minute, (person, text) in enumerate(zip("abcdefgh", texts)):
+            await desk.dm(f"p{person}", text)
+            await desk.advance(timedelta(minutes=2))
+        # Four alike: each its own card. The fifth forms the cluster, on #1's card.
+        assert all(desk.cards(n) for n in (1, 2, 3, 4, 6))
+        assert not desk.cards(5) and not desk.cards(7) and not desk.cards(8)
+        first, *edits = desk.cards(1)
+        assert edits and all(e.message.edit_of == first.message_id for e in edits)
+        card = edits[-1].message
+        assert card.title == ("7 tickets in 14 minutes look like one problem: "
+                              "“VPN is down”")
+        assert card.text.startswith("#1, #2, #3, #4, #5, #7 and #8.")
+        (button,) = card.buttons
+        assert button.label == "Declare incident"
+        await desk.press_button("sam", edits[-1], "Declare incident")
+        assert desk.private_to("sam")[-1].text.startswith("Declared INC-1 “VPN is down”")
+        await desk.command("sam", "incident show INC-1")
+        assert "Tickets: #1, #2, #3, #4, #5, #7 and #8" in desk.private_to("sam")[-1].text
+        declared = desk.cards(1)[-1].message
+        assert declared.text == "Declared as INC-1: #1, #2, #3, #4, #5, #7 and #8."
+        assert declared.buttons == ()
+        # A requester cannot press it.
+        await desk.press_button("pa", edits[-1], "Declare incident")
+        assert "Declared" not in desk.private_to("pa")[-1].text

@@ -144,7 +144,6 @@ def _outcome_lines(ctx: Context, incident: Incident, outcome: dict[str, list]) -
 
 async def declare(ctx: Context) -> None:
     """``/incident declare <title> [from <n...>]``: open INC-N, led by the declarer."""
-    assert ctx.workspace is not None and ctx.person is not None
     title, numbers = split_declare(ctx.args)
     if not title:
         raise BadInput("input.need_incident_title", "usage.incident_declare")
@@ -152,6 +151,14 @@ async def declare(ctx: Context) -> None:
         raise BadInput("input.incident_title_too_long", "usage.incident_declare",
                        limit=TITLE_LIMIT, length=len(title))
     tickets = await _tickets(ctx, numbers)  # every number checked before anything changes
+    await declare_from(ctx, title, tickets)
+    ctx.handled = True
+
+
+async def declare_from(ctx: Context, title: str, tickets: list[Ticket]) -> Incident:
+    """Open INC-N titled ``title``, led by whoever acted, with ``tickets`` linked; the
+    status channel hears of it and the declarer is told what happened."""
+    assert ctx.workspace is not None and ctx.person is not None
     incident = await ctx.uow.incidents.declare(ctx.workspace.id, title, ctx.person.id, ctx.now)
     due = await _next_due(ctx)
     await ctx.uow.incidents.promise_next(ctx.workspace.id, incident.id, due, ctx.now,
@@ -165,7 +172,7 @@ async def declare(ctx: Context) -> None:
     lines = [ctx.t("incident.declared", incident=incident.ref, title=defang(title),
                    next=when_for(ctx, stated_minute(due)))]
     await ctx.answer("\n".join(lines + _outcome_lines(ctx, incident, outcome)))
-    ctx.handled = True
+    return incident
 
 
 async def link(ctx: Context) -> None:

@@ -137,6 +137,37 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint('id', name='pk_incident_updates'),
     )
     op.create_index('ix_incident_updates_incident', 'incident_updates', ['incident_id', 'id'])
+    op.create_table(
+        'ticket_clusters',
+        sa.Column('id', BigId, primary_key=True),
+        sa.Column('workspace_id', BigId, sa.ForeignKey(
+            'workspaces.id', ondelete='CASCADE',
+            name='fk_ticket_clusters_workspace_id_workspaces'), nullable=False),
+        sa.Column('anchor_ticket_id', BigId, sa.ForeignKey(
+            'tickets.id', ondelete='CASCADE',
+            name='fk_ticket_clusters_anchor_ticket_id_tickets'), nullable=False),
+        sa.Column('incident_id', BigId, sa.ForeignKey(
+            'incidents.id', ondelete='SET NULL',
+            name='fk_ticket_clusters_incident_id_incidents'), nullable=True),
+        sa.Column('created_at', UtcDateTime, nullable=False),
+        sa.PrimaryKeyConstraint('id', name='pk_ticket_clusters'),
+        sa.UniqueConstraint('anchor_ticket_id', name='uq_ticket_clusters_anchor_ticket_id'),
+    )
+    op.create_index('ix_ticket_clusters_workspace', 'ticket_clusters', ['workspace_id', 'id'])
+    op.create_table(
+        'ticket_cluster_members',
+        sa.Column('id', BigId, primary_key=True),
+        sa.Column('cluster_id', BigId, sa.ForeignKey(
+            'ticket_clusters.id', ondelete='CASCADE',
+            name='fk_ticket_cluster_members_cluster_id_ticket_clusters'), nullable=False),
+        sa.Column('ticket_id', BigId, sa.ForeignKey(
+            'tickets.id', ondelete='CASCADE',
+            name='fk_ticket_cluster_members_ticket_id_tickets'), nullable=False),
+        sa.PrimaryKeyConstraint('id', name='pk_ticket_cluster_members'),
+        sa.UniqueConstraint('ticket_id', name='uq_ticket_cluster_members_ticket_id'),
+    )
+    op.create_index('ix_ticket_cluster_members_cluster', 'ticket_cluster_members',
+                    ['cluster_id'])
     if _sqlite():
         _sqlite_swap_promises(with_incident=True)
         return
@@ -160,6 +191,10 @@ def downgrade() -> None:
         op.drop_constraint('fk_promises_incident_id_incidents', 'promises', type_='foreignkey')
         op.drop_column('promises', 'incident_id')
         op.alter_column('promises', 'ticket_id', existing_type=BigId, nullable=False)
+    op.drop_index('ix_ticket_cluster_members_cluster', table_name='ticket_cluster_members')
+    op.drop_table('ticket_cluster_members')
+    op.drop_index('ix_ticket_clusters_workspace', table_name='ticket_clusters')
+    op.drop_table('ticket_clusters')
     op.drop_index('ix_incident_updates_incident', table_name='incident_updates')
     op.drop_table('incident_updates')
     op.drop_index('ix_incident_tickets_incident', table_name='incident_tickets')
