@@ -177,7 +177,12 @@ def looks_like(text: str, terms: frozenset[str]) -> bool:
 def alike(a: str, b: str) -> bool:
     """Whether two messages look like the same problem: they share at least half of
     the terms of the shorter one (and at least one)."""
-    first, second = set(analyse(a)), set(analyse(b))
+    return alike_terms(frozenset(analyse(a)), frozenset(analyse(b)))
+
+
+def alike_terms(first: frozenset[str], second: frozenset[str]) -> bool:
+    """:func:`alike` on texts already analysed (``analyse``): a new ticket is compared
+    with many recent ones, and its own words are analysed once."""
     if not first or not second:
         return False
     shared = len(first & second)

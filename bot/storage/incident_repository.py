@@ -310,6 +310,11 @@ class ClusterRepository:
             await insert_many(self.session, _members, [
                 {"cluster_id": cluster_id, "ticket_id": ticket_id} for ticket_id in ticket_ids])
 
+    async def anchor_of(self, cluster_id: int) -> int:
+        """The ticket whose card counts the cluster."""
+        return (await self.session.execute(select(_clusters.c.anchor_ticket_id).where(
+            _clusters.c.id == cluster_id))).scalar_one()
+
     async def get(self, cluster_id: int) -> Cluster | None:
         """The cluster with its tickets (by number), or None."""
         row = (await self.session.execute(

@@ -104,8 +104,9 @@ async def test_a_new_report_is_told_at_once_and_yes_links_it(db_url):
         assert len([s for s in desk.adapter.sent if s.message.title]) == cards_before
         assert [p.kind for p in await desk.open_promises(4)] == [PromiseKind.FIRST_RESPONSE]
         await desk.press_button("dan", ack, "Yes")
-        assert desk.requester_thread(4)[-1].text.startswith(
-            "Your ticket #4 is part of a known problem, INC-1")
+        assert desk.private_to("dan")[-1].text == (
+            "Thanks. I've added #4 to INC-1: you'll get its updates right here, the next one "
+            "by today at 10:45 UTC.")
         assert await desk.open_promises(4) == []
 
 

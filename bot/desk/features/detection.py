@@ -20,7 +20,8 @@ from datetime import timedelta
 from bot.desk.cards import queue_cards
 from bot.desk.context import Context
 from bot.desk.features.incidents import declare_from
-from bot.domain.incidents import alike
+from bot.domain.incidents import alike_terms
+from bot.domain.knowledge import analyse
 from bot.domain.people import Role
 from bot.domain.tickets import Ticket, read_row_id
 from bot.storage.incident_repository import Recent
@@ -45,7 +46,8 @@ def detect(text: str, recent: list[Recent], threshold: int = THRESHOLD) -> Detec
     """Whether a new ticket saying ``text`` joins a cluster (pure): it does when it
     looks like a ticket of an open cluster, or when it and the recent tickets it looks
     like make ``threshold``."""
-    matching = [r for r in recent if alike(text, r.text)]
+    said = frozenset(analyse(text))
+    matching = [r for r in recent if alike_terms(said, frozenset(analyse(r.text)))]
     for ticket in matching:
         if ticket.cluster_id is not None and not ticket.declared:
             return Detected(ticket.cluster_id, 0)
@@ -70,14 +72,13 @@ async def count_on_cluster(ctx: Context, detected: Detected, ticket: Ticket) -> 
     assert ctx.workspace is not None
     clusters = ctx.uow.clusters
     if detected.cluster_id is None:
-        cluster_id = await clusters.start(ctx.workspace.id, detected.anchor_id,
-                                          [*detected.others, ticket.id], ctx.now)
+        await clusters.start(ctx.workspace.id, detected.anchor_id,
+                             [*detected.others, ticket.id], ctx.now)
+        anchor_id = detected.anchor_id
     else:
-        cluster_id = detected.cluster_id
-        await clusters.add(cluster_id, [ticket.id])
-    cluster = await clusters.get(cluster_id)
-    assert cluster is not None
-    anchor = await ctx.uow.tickets.get(cluster.anchor_ticket_id)
+        await clusters.add(detected.cluster_id, [ticket.id])
+        anchor_id = await clusters.anchor_of(detected.cluster_id)
+    anchor = await ctx.uow.tickets.get(anchor_id)
     await queue_cards(ctx.uow, ctx.now, [(ctx.workspace, anchor)])
 
 

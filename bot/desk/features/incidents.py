@@ -78,10 +78,13 @@ async def _next_due(ctx: Context):
 
 # -- linking --------------------------------------------------------------------------
 
-async def link_tickets(ctx: Context, incident: Incident, tickets: list[Ticket]) -> dict[str, list]:
+async def link_tickets(ctx: Context, incident: Incident, tickets: list[Ticket], *,
+                       tell: bool = True) -> dict[str, list]:
     """Link ``tickets`` to ``incident``: each one's own update promises are kept by the
     incident, its timeline says so and its requester is told which promise they hold
-    now. Returns the tickets by outcome: linked, already (here), elsewhere (another
+    now (unless ``tell`` is False: the requester linked it themselves and is answered
+    privately, which spends none of the workspace's posting budget). Returns the
+    tickets by outcome: linked, already (here), elsewhere (another
     incident's: refs of both), done (not being worked any more)."""
     assert ctx.workspace is not None
     links = await ctx.uow.incidents.links_of([t.id for t in tickets])
@@ -109,11 +112,12 @@ async def link_tickets(ctx: Context, incident: Incident, tickets: list[Ticket]) 
                                         author_id=ctx.person.id if ctx.person else None,
                                         incident=incident.ref)
         requester = people[ticket.requester_id]
-        key = "incident.linked_requester" if promise else "incident.linked_requester_no_time"
-        await ctx.post(to_requester(ticket, ctx.t(
-            key, ref=ticket.ref, incident=incident.ref, title=defang(incident.title),
-            next=when_for(ctx, promise.due_at, requester) if promise else "")),
-            ticket_id=ticket.id)
+        if tell:
+            key = "incident.linked_requester" if promise else "incident.linked_requester_no_time"
+            await ctx.post(to_requester(ticket, ctx.t(
+                key, ref=ticket.ref, incident=incident.ref, title=defang(incident.title),
+                next=when_for(ctx, promise.due_at, requester) if promise else "")),
+                ticket_id=ticket.id)
         if ticket.triage_message_id is not None:
             # Its card now names the incident; a ticket that joined at intake has no
             # card of its own to redraw (the incident counts it).
@@ -419,9 +423,16 @@ async def yes_same(ctx: Context) -> None:
         await ctx.answer(ctx.t("incident.already_resolved_yes", incident=incident.ref,
                                ref=ticket.ref))
         return
-    outcome = await link_tickets(ctx, incident, [ticket])
+    outcome = await link_tickets(ctx, incident, [ticket], tell=False)
     if not outcome["linked"]:
         await ctx.answer(ctx.t("incident.already_answered", ref=ticket.ref))
+        return
+    # Privately, where they pressed: in a storm every requester presses at once, and
+    # an answer costs none of the workspace's posting budget the acknowledgements need.
+    promise = await ctx.uow.incidents.promise(incident.id)
+    await ctx.answer(ctx.t(
+        "incident.yes_linked" if promise else "incident.yes_linked_no_time", ref=ticket.ref,
+        incident=incident.ref, next=when_for(ctx, promise.due_at) if promise else ""))
 
 
 async def no_else(ctx: Context) -> None:
