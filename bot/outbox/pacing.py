@@ -56,8 +56,12 @@ class Pacer:
         assert pacing is not None
         channel_key = (platform, "channel", channel)
         channel_free = pacing.per_channel <= 0 or self._next.get(channel_key, now) <= now
-        if not channel_free or pacing.per_workspace <= 0 or ready - now > WORKSPACE_WAIT:
+        if not channel_free or pacing.per_workspace <= 0:
             return None, ready
+        if ready - now > WORKSPACE_WAIT:
+            # Back while its slot is still a wait away, so the lane never runs dry
+            # between hand-backs (it books the slot then).
+            return None, ready - WORKSPACE_WAIT
         workspace_key = (platform, "workspace", workspace_id)
         self._next[workspace_key] = ready + timedelta(seconds=1 / pacing.per_workspace)
         if pacing.per_channel > 0:
