@@ -178,8 +178,13 @@ async def run_storm(db_url: str, args) -> dict[str, Any]:
     def actor(user: str, name: str = "") -> Actor:
         return Actor(user_id=user, display_name=name or user)
 
+    # As the Slack adapter does (``max_handling``): a few events handled at once, the
+    # rest wait their turn, so a burst queues in order instead of at the write lock.
+    handling_gate = asyncio.Semaphore(args.max_handling)
+
     async def deliver(event) -> None:
-        await router(event)
+        async with handling_gate:
+            await router(event)
 
     def on_send(at: float, message, message_id: str) -> None:
         channel = message.channel_id
@@ -322,6 +327,8 @@ def main(argv=None) -> int:
     parser.add_argument("--declare-after", type=int, default=50)
     parser.add_argument("--workspace-rate", type=float, default=50.0,
                         help="the simulated workspace budget for chat.postMessage (per s)")
+    parser.add_argument("--max-handling", type=int, default=4,
+                        help="events handled at once (the Slack adapter's default, 4)")
     parser.add_argument("--pg-url", default=os.environ.get("HELPDESK_BENCH_POSTGRES_URL",
                                                            common.DEFAULT_PG_URL))
     args = parser.parse_args(argv)
