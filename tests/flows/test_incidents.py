@@ -258,3 +258,15 @@ async def test_alike_tickets_get_one_card_updated_in_place_and_a_declare_button(
         # A requester cannot press it.
         await desk.press_button("pa", edits[-1], "Declare incident")
         assert "Declared" not in desk.private_to("pa")[-1].text
+
+
+async def test_a_forged_yes_changes_nothing(db_url):
+    async with FlowDesk(db_url) as desk:
+        await _declared(desk)
+        await desk.dm("dan", "vpn not working")
+        ticket = await desk.ticket(4)
+        for value in (f"{ticket.id}:999999999999999999999999", f"{ticket.id}:x",
+                      f"{ticket.id}:77"):
+            await desk.press("dan", "incident.yes", value, channel="D-dan")
+            assert desk.private_to("dan")[-1].text.startswith("That question is for")
+        assert [p.kind for p in await desk.open_promises(4)] == [PromiseKind.FIRST_RESPONSE]

@@ -21,7 +21,7 @@ from bot.domain.incidents import (
 from bot.domain.people import Person, Role
 from bot.domain.priority import Priority
 from bot.domain.promises import PromiseKind
-from bot.domain.tickets import Ticket
+from bot.domain.tickets import Ticket, read_row_id
 from bot.domain.timefmt import stated_minute
 from bot.desk.broadcast import broadcast
 from bot.desk.cards import queue_card
@@ -351,8 +351,7 @@ async def show(ctx: Context) -> None:
     for item in updates:
         who = authors[item.author_id].name if item.author_id else ctx.t("incident.the_desk")
         lines.append(ctx.t(f"incident.show_{item.kind}", who=who,
-                           when=ctx.policy.when(item.created_at, ctx.now,
-                                                ctx.person.tz if ctx.person else None),
+                           when=when_for(ctx, item.created_at),
                            text=defang(excerpt(item.body, 500)) if item.body else ""))
     await ctx.answer("\n".join(lines))
     ctx.handled = True
@@ -401,10 +400,11 @@ async def _pressed(ctx: Context) -> tuple[Ticket, Incident] | None:
     if ticket is None or ctx.person is None or ticket.requester_id != ctx.person.id:
         await ctx.answer(ctx.t("incident.question_not_yours"))
         return None
-    try:
-        incident_id = int(ctx.args.partition(":")[2])
-        incident = await ctx.uow.incidents.get(incident_id)
-    except (ValueError, Exception):  # a forged or stale value
+    # A stale or forged value names no incident: answered, never a database error.
+    incident_id = read_row_id(ctx.args.partition(":")[2])
+    incident = (await ctx.uow.incidents.many({incident_id})).get(incident_id) \
+        if incident_id is not None else None
+    if incident is None:
         await ctx.answer(ctx.t("incident.question_not_yours"))
         return None
     if incident.workspace_id != ticket.workspace_id:
