@@ -18,6 +18,7 @@ from bot.storage.tables import (
     TicketClusterRow, TicketRow, WorkspaceRow,
 )
 from bot.storage.ticket_repository import ticket_from_row
+from bot.storage.workspace_repository import insert_for
 
 _incidents = IncidentRow.__table__
 _links = IncidentTicketRow.__table__
@@ -297,18 +298,27 @@ class ClusterRepository:
 
     async def start(self, workspace_id: int, anchor_id: int, ticket_ids: list[int],
                     now: datetime) -> int:
-        """A new cluster anchored on ``anchor_id`` counting ``ticket_ids``; its id."""
-        (cluster_id,) = await insert_many(self.session, _clusters, [{
-            "workspace_id": workspace_id, "anchor_ticket_id": anchor_id, "incident_id": None,
-            "created_at": now}])
+        """A cluster anchored on ``anchor_id`` counting ``ticket_ids``; its id. Two
+        tickets opened at once may both start it (each read before the other wrote):
+        the second finds the first's cluster and joins it, rather than failing on the
+        unique anchor and losing its ticket."""
+        await self.session.execute(insert_for(self.session, TicketClusterRow).values(
+            workspace_id=workspace_id, anchor_ticket_id=anchor_id, incident_id=None,
+            created_at=now).on_conflict_do_nothing(index_elements=["anchor_ticket_id"]))
+        cluster_id = (await self.session.execute(select(_clusters.c.id).where(
+            _clusters.c.anchor_ticket_id == anchor_id))).scalar_one()
         await self.add(cluster_id, ticket_ids)
         return cluster_id
 
     async def add(self, cluster_id: int, ticket_ids: list[int]) -> None:
-        """Count these tickets on the cluster."""
+        """Count these tickets on the cluster (one already counted, by a ticket opened
+        at the same moment, stays where it is)."""
         if ticket_ids:
-            await insert_many(self.session, _members, [
-                {"cluster_id": cluster_id, "ticket_id": ticket_id} for ticket_id in ticket_ids])
+            await self.session.execute(
+                insert_for(self.session, TicketClusterMemberRow).values(
+                    [{"cluster_id": cluster_id, "ticket_id": ticket_id}
+                     for ticket_id in ticket_ids])
+                .on_conflict_do_nothing(index_elements=["ticket_id"]))
 
     async def anchor_of(self, cluster_id: int) -> int:
         """The ticket whose card counts the cluster."""
