@@ -59,3 +59,5 @@ class Workspace:
     external_id: str
     name: str
     settings: dict
+    # How many times its knowledge base has changed; 0: it has never held an article.
+    kb_revision: int = 0

@@ -7,12 +7,13 @@ processes claim at once without waiting on each other; on SQLite the write trans
 (``BEGIN IMMEDIATE``) already makes the select-and-update atomic.
 
 Inserting: :func:`insert_many` is how every repository writes new rows, one or ten
-thousand. It takes the rows' ids first (so the caller can link rows to each other and
-hand them to the dispatcher), then writes them at once with SQLAlchemy Core: an
+thousand. For many rows it takes their ids first (so the caller can link rows to each
+other and hand them to the dispatcher), then writes them at once with SQLAlchemy Core: an
 ``executemany`` on SQLite, multi-row ``VALUES`` on PostgreSQL (one statement per
-chunk, where an ``executemany`` would run one statement per row on the server). The
-rows are in the transaction the moment it returns, so any later read in the same unit
-of work sees them; there is no second, unflushed way to write.
+chunk, where an ``executemany`` would run one statement per row on the server); one
+row is inserted with ``RETURNING id``, one statement instead of two. The rows are in
+the transaction the moment it returns, so any later read in the same unit of work sees
+them; there is no second, unflushed way to write.
 """
 
 from __future__ import annotations
@@ -70,8 +71,13 @@ async def insert_many(session: AsyncSession, table: Table, rows: list[dict[str, 
     transaction; returns their new ids, in the order given. The first ``len(ids)`` rows
     take ``ids``, reserved earlier (:func:`reserve_ids`)."""
     given = list(ids or ())
-    ids = given + await new_ids(session, table, len(rows) - len(given))
     defaults = _scalar_defaults(table)  # as an INSERT through SQLAlchemy would apply them
+    if len(rows) == 1 and not given:
+        # One new row (most of what people cause): the database names its id as it
+        # writes it, one statement where asking for the id first takes two.
+        return [(await session.execute(insert(table).returning(table.c.id),
+                                       {**defaults, **rows[0]})).scalar_one()]
+    ids = given + await new_ids(session, table, len(rows) - len(given))
     by_shape: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for new_id, row in zip(ids, rows):
         values = {**defaults, "id": new_id, **row}

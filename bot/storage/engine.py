@@ -11,6 +11,7 @@ import logging
 import os
 import stat
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import URL, make_url
@@ -18,6 +19,7 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from bot.settings import mask, to_async_url, url_secrets
+from bot.storage import sqlite_driver
 
 logger = logging.getLogger(__name__)
 
@@ -249,10 +251,15 @@ def _sqlite_engine(url: str, path: Path | None, database: str | None,
     parent = (path or Path(database).expanduser().resolve()).parent
     if not parent.is_dir():
         raise DatabaseUrlError(f"the folder for the SQLite database does not exist: {parent}")
+    # sqlite3.connect's arguments as the dialect reads them off the URL (a file, or a
+    # URI with its options), given to connections that make one trip per statement.
+    connect_with: dict[str, Any] = {}
     engine = create_async_engine(
         url, echo=echo, pool_size=8, max_overflow=8, pool_timeout=60,
-        connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+        async_creator=lambda: sqlite_driver.connector(**connect_with)(),
     )
+    args, kwargs = engine.sync_engine.dialect.create_connect_args(engine.sync_engine.url)
+    connect_with.update(args=args, kwargs={**kwargs, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:

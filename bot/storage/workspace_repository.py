@@ -24,7 +24,8 @@ def insert_for(session: AsyncSession, table):
 
 def workspace_from_row(row: WorkspaceRow) -> Workspace:
     """Domain value for a workspace row."""
-    return Workspace(row.id, row.platform, row.external_id, row.name, json.loads(row.settings_json))
+    return Workspace(row.id, row.platform, row.external_id, row.name,
+                     json.loads(row.settings_json), row.kb_revision)
 
 
 class WorkspaceRepository:

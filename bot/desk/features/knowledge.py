@@ -40,6 +40,9 @@ async def suggest(uow, workspace_id: int, text: str) -> list[Match]:
 async def suggestions(ctx: Context, text: str) -> list[Match]:
     """:func:`suggest` for the event's workspace."""
     assert ctx.workspace is not None
+    if not ctx.workspace.kb_revision:
+        # Its knowledge base has never held an article (most desks): nothing to read.
+        return []
     return await suggest(ctx.uow, ctx.workspace.id, text)
 
 
