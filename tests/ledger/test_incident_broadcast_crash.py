@@ -15,6 +15,8 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, datetime
 
+import pytest
+
 from bot.core import Actor, CommandInvoked
 from bot.desk.features import register_all
 from bot.desk.policy import Desk
@@ -22,9 +24,18 @@ from bot.desk.router import Router
 from bot.settings import Settings
 from bot.storage.tables import OutboxRow
 from tests.ledger.test_exactly_once import (
-    HELP_CHANNEL, PAST_THE_LEASE, Worker, fake, fresh_database, rows,  # noqa: F401 (fixture)
+    HELP_CHANNEL, PAST_THE_LEASE, Worker, fresh_database, rows,
 )
+from tests.support.fake_chat import FakeChat
 from tests.support.harness import WORKSPACE
+
+
+@pytest.fixture
+async def fake():
+    """A running fake chat platform on 127.0.0.1."""
+    async with FakeChat() as chat:
+        yield chat
+
 
 REQUESTERS = 500
 DIE_AFTER = 230
