@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.incidents import Incident, IncidentStatus, IncidentUpdate
 from bot.domain.promises import Promise, PromiseKind, PromiseStatus
-from bot.domain.tickets import ACTIVE_STATUSES, Ticket
+from bot.domain.tickets import ACTIVE_STATUSES, Ticket, TicketStatus
 from bot.storage.batch import among, insert_many
 from bot.storage.promise_repository import promise_from_row, promise_row
 from bot.storage.tables import (
@@ -279,8 +279,9 @@ class ClusterRepository:
         return self.session.bind.dialect.name
 
     async def recent(self, workspace_id: int, since: datetime, limit: int) -> list[Recent]:
-        """The workspace's newest tickets opened since ``since`` that are still being
-        worked and linked to no incident, newest first, at most ``limit`` (read along
+        """The workspace's newest tickets opened since ``since`` that still wait in the
+        queue (open, nobody owns them) and are linked to no incident, newest first, at
+        most ``limit`` (read along
         the (workspace, number) index, newest first, so a busy desk reads ``limit``
         rows, never its history)."""
         rows = await self.session.execute(
@@ -291,8 +292,8 @@ class ClusterRepository:
             .outerjoin(_clusters, _clusters.c.id == _members.c.cluster_id)
             .outerjoin(IncidentTicketRow, IncidentTicketRow.ticket_id == TicketRow.id)
             .where(TicketRow.workspace_id == workspace_id, TicketRow.created_at >= since,
-                   TicketRow.status.in_([s.value for s in ACTIVE_STATUSES]),
-                   IncidentTicketRow.id.is_(None))
+                   TicketRow.status.in_([TicketStatus.NEW.value, TicketStatus.OPEN.value]),
+                   TicketRow.owner_id.is_(None), IncidentTicketRow.id.is_(None))
             .order_by(TicketRow.number.desc()).limit(limit))
         return [Recent(*row[:4], row[4], bool(row[5])) for row in rows.all()]
 

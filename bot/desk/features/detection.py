@@ -8,8 +8,11 @@ like one problem: ...") with a **Declare incident** button; every later ticket t
 looks like them is counted on it instead of getting a card of its own. Pressing the
 button declares the incident, led by whoever pressed it, and links them all.
 
-Cost per new ticket: one indexed read of at most ``RECENT_LIMIT`` recent tickets and
-the comparison of their texts in memory.
+A cluster is of tickets waiting in the queue (open, nobody owns them yet): one an agent
+has claimed is being looked at already. Cost per new ticket: nothing while fewer than
+``THRESHOLD`` wait (intake knows how many from the queue it counts anyway); otherwise
+one indexed read of at most ``RECENT_LIMIT`` recent tickets and the comparison of their
+texts in memory, each analysed once.
 """
 
 from __future__ import annotations

@@ -369,6 +369,8 @@ async def known_problem(ctx: Context, text: str) -> Incident | None:
     incident's title, analysed as the knowledge base analyses text). One small query for
     the workspace's open incidents: cheap enough for every new ticket."""
     assert ctx.workspace is not None
+    if not ctx.workspace.incidents_declared:
+        return None  # a desk that has never declared one (most days): nothing to read
     for incident in await ctx.uow.incidents.listed(ctx.workspace.id, open_only=True, limit=10):
         if looks_like(text, signature(incident.title)):
             return incident

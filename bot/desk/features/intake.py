@@ -58,9 +58,11 @@ async def open_ticket(ctx: Context, requester: Person, text: str, *, channel_id:
     # self-help articles and instead of a card of its own: the incident's counts it.
     incident = await incidents.known_problem(ctx, text)
     matches = [] if incident is not None else await knowledge.suggestions(ctx, text)
-    # Several alike tickets in a short window: counted on one card, not one each.
-    alike = None if incident is not None or not triage else \
-        await detection.look_for_alike(ctx, text)
+    # Several alike tickets in a short window: counted on one card, not one each. A
+    # cluster is of tickets waiting in the queue, so with fewer waiting than make one
+    # (a quiet desk) there is nothing to read.
+    alike = None if incident is not None or not triage or ahead + 1 < detection.THRESHOLD \
+        else await detection.look_for_alike(ctx, text)
 
     number = await uow.workspaces.take_ticket_number(workspace.id)
     status = transition(TicketStatus.NEW, TicketAction.ACKNOWLEDGE, has_owner=False)
