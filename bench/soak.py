@@ -115,7 +115,7 @@ class Accepting:
         pass
 
     async def send(self, message: OutboundMessage, *, idempotency_key: str,
-                   attempt: int = 1) -> Delivery:  # noqa: D102
+                   attempt: int = 1, since=None) -> Delivery:  # noqa: D102
         self.sent += 1
         return Delivery(f"{self.platform}-m{next(self._ids)}",
                         message.channel_id or message.direct_to or "D", message.thread_id)

@@ -151,7 +151,7 @@ def test_every_ticket_action_has_words_for_a_refusal():
 
 # A command as the desk's words mention it: `/ticket mine`, `{prefix} claim <n>`,
 # `/helpdesk holiday add|remove <date>`.
-MENTIONED = re.compile(r"(?:/(ticket|helpdesk)|\{prefix\}) ([a-z][a-z-]*)")
+MENTIONED = re.compile(r"(?:/(ticket|helpdesk|incident)|\{prefix\}) ([a-z][a-z-]*)")
 DOCS = [BOT.parent / "README.md", *sorted((BOT.parent / "docs").glob("*.md"))]
 
 
@@ -184,7 +184,8 @@ def test_every_command_the_docs_and_the_console_mention_is_one_the_desk_has():
 
 def test_every_command_has_typed_options_on_discord():
     from bot.platforms.discord.commands import SPECS
-    assert set(_registered()) - {(name, "") for name in ("ticket", "helpdesk")} == set(SPECS)
+    assert set(_registered()) - {(name, "") for name in ("ticket", "helpdesk", "incident")} \
+        == set(SPECS)
 
 
 def test_the_mention_scan_finds_what_it_is_for():

@@ -18,6 +18,7 @@ from datetime import datetime
 
 from bot.core import Button, FormField, OutboundMessage
 from bot.desk.policy import Desk, DeskPolicy, Policies
+from bot.domain.incidents import Incident
 from bot.domain.knowledge import SUGGEST_THRESHOLD, Article
 from bot.domain.people import Person, Workspace
 from bot.domain.promises import PromiseKind
@@ -79,6 +80,15 @@ class CardRenderer:
         people = await uow.people.many({t.requester_id for t in current.values()}
                                        | {t.owner_id for t in current.values() if t.owner_id})
         soonest = await uow.promises.soonest_open(set(current))
+        # A linked ticket's card names its incident, and the incident's next update is
+        # the promise its requester holds.
+        links = await uow.incidents.links_of(list(current))
+        incidents = await uow.incidents.many(set(links.values()))
+        incident_promises = await uow.incidents.promises(list(incidents))
+        # A ticket that anchors a cluster of alike tickets carries the cluster's card.
+        clusters = await uow.clusters.anchored(list(current))
+        declared = await uow.incidents.many({c.incident_id for c in clusters.values()
+                                             if c.incident_id is not None})
         history = await uow.tickets.latest_of_requesters(
             {(t.workspace_id, t.requester_id) for t in current.values()}, HISTORY_SIZE + 1)
         policies = Policies(self.desk)
@@ -100,18 +110,55 @@ class CardRenderer:
                     if m.confidence >= SUGGEST_THRESHOLD / 2]
             articles = matches.get(question, []) if ticket.status.is_active else []
             policy = policies.of(workspaces[ticket.workspace_id])
+            if ticket.id in clusters:
+                cluster = clusters[ticket.id]
+                cards[ticket.id] = render_cluster_card(
+                    policy, ticket, cluster.tickets, cluster.id,
+                    declared.get(cluster.incident_id or 0))
+                continue
             earlier = [x for x in history[(ticket.workspace_id, ticket.requester_id)]
                        if x.id != ticket.id][:HISTORY_SIZE]
             cards[ticket.id] = render_card(
                 policy, now, ticket, requester=people[ticket.requester_id],
                 owner=people.get(ticket.owner_id) if ticket.owner_id else None,
-                soonest=soonest.get(ticket.id), earlier=earlier, articles=articles)
+                soonest=soonest.get(ticket.id) or _incident_promise(
+                    incident_promises.get(links.get(ticket.id, 0))),
+                earlier=earlier, articles=articles,
+                incident=incidents.get(links.get(ticket.id, 0)))
         return cards
+
+
+def _incident_promise(promise) -> tuple[PromiseKind, datetime] | None:
+    return (promise.kind, promise.due_at) if promise is not None else None
+
+
+def render_cluster_card(policy: DeskPolicy, anchor: Ticket, tickets, cluster_id: int,
+                        incident: Incident | None) -> OutboundMessage:
+    """The one card of tickets that look alike: how many, over how long, the first
+    one's words, and **Declare incident** until someone has."""
+    def t(key: str, **fields) -> str:
+        return policy.templates.render(key, **fields)
+
+    first = min(x.created_at for x in tickets)
+    last = max(x.created_at for x in tickets)
+    minutes = max(1, -(-int((last - first).total_seconds()) // 60))
+    refs = policy.templates.join(x.ref for x in tickets)
+    return OutboundMessage(
+        channel_id=anchor.triage_channel_id or "", audience="agents",
+        ticket_number=anchor.number,
+        title=t("incident.cluster_title", count=len(tickets), minutes=minutes,
+                subject=defang(excerpt(anchor.subject, 80))),
+        text=t("incident.cluster_declared", incident=incident.ref, refs=refs) if incident
+        else t("incident.cluster_text", refs=refs),
+        buttons=() if incident else (Button(t("incident.cluster_button"),
+                                            "incident.declare_cluster", str(cluster_id),
+                                            "primary"),))
 
 
 def render_card(policy: DeskPolicy, now: datetime, ticket: Ticket, *, requester: Person,
                 owner: Person | None, soonest: tuple[PromiseKind, datetime] | None,
-                earlier: list[Ticket], articles: list[Article] = ()) -> OutboundMessage:
+                earlier: list[Ticket], articles: list[Article] = (),
+                incident: Incident | None = None) -> OutboundMessage:
     """The card from what it shows, with no database work: ``soonest`` is the kind and
     due time of the ticket's next open promise, ``earlier`` the requester's history,
     ``articles`` the knowledge base's matches (a field only when there are some)."""
@@ -143,7 +190,9 @@ def render_card(policy: DeskPolicy, now: datetime, ticket: Ticket, *, requester:
         ) + (((t("card.articles"), ", ".join(
             t("card.article_internal" if a.internal else "card.article_item", ref=a.ref,
               title=defang(a.title)) for a in articles)),)
-             if articles else ()),
+             if articles else ())
+        + (((t("card.incident"), t("card.incident_line", incident=incident.ref,
+                                     title=defang(incident.title))),) if incident else ()),
         buttons=card_buttons(t, ticket),
     )
 

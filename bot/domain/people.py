@@ -61,3 +61,5 @@ class Workspace:
     settings: dict
     # How many times its knowledge base has changed; 0: it has never held an article.
     kb_revision: int = 0
+    # How many incidents it has declared (INC-1 ... INC-n); 0: never one.
+    incidents_declared: int = 0

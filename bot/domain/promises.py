@@ -22,6 +22,9 @@ class PromiseKind(str, Enum):
     RESOLUTION = "resolution"
     AWAITING_REQUESTER = "awaiting_requester"
     AWAITING_CONFIRMATION = "awaiting_confirmation"
+    # An incident's next update, owed to every linked ticket's requester at once and
+    # owned by the incident lead (the promise has an incident and no ticket).
+    INCIDENT_UPDATE = "incident_update"
 
 
 class PromiseStatus(str, Enum):
@@ -61,6 +64,8 @@ class Promise:
     warn_at: datetime | None = None
     step: int = 0
     paused_remaining: timedelta | None = None
+    # Set (and ``ticket_id`` None) for an incident's promise: owed to all its requesters.
+    incident_id: int | None = None
 
 
 # What a person does that keeps each kind of promise (see `kept_by_action`).
@@ -71,6 +76,7 @@ _KEPT_BY = {
     PromiseKind.RESOLUTION: frozenset({"resolve"}),
     PromiseKind.AWAITING_REQUESTER: frozenset({"requester_reply"}),
     PromiseKind.AWAITING_CONFIRMATION: frozenset({"requester_confirm"}),
+    PromiseKind.INCIDENT_UPDATE: frozenset({"incident_update"}),
 }
 
 

@@ -38,6 +38,7 @@ from sqlalchemy import or_, select, update
 from bot.desk.policy import Desk
 from bot.domain.promises import Promise, PromiseStatus
 from bot.domain.tickets import Ticket
+from bot.ledger.incident_covers import cover_incidents
 from bot.ledger.plans import CoverPlan, plan_cover
 from bot.ledger.sets import (
     PlanRows, apply_plans, apply_warnings, load_inputs, rows_of, write_rows,
@@ -253,6 +254,11 @@ class PromiseSweeper:
         with several in the batch has them covered in turn, each planned after the one
         before it is written, so each sees what the last did (a close, a cancelled
         update)."""
+        # An incident's promise is covered once for all its requesters (its own plan).
+        incident = [p for p in promises if p.incident_id is not None]
+        if incident:
+            await cover_incidents(uow, self.desk, incident, now)
+        promises = [p for p in promises if p.incident_id is None]
         rounds: list[list[Promise]] = []
         seen: dict[int, int] = {}
         for promise in promises:
@@ -318,6 +324,8 @@ class PromiseSweeper:
             ids = [promise_id for promise_id, _ in await self._claim_where(
                 uow, now, token, self.batch_size, PromiseRow.status == _PENDING,
                 PromiseRow.due_at > now, PromiseRow.due_at <= horizon,
+                # An incident's cover is worked out at its due time, never ahead.
+                PromiseRow.ticket_id.is_not(None),
                 or_(PromiseRow.warn_at.is_(None), PromiseRow.warned_at.is_not(None),
                     PromiseRow.warn_at <= now),
                 lease_until=horizon + self.lease)]

@@ -157,8 +157,12 @@ class RowSender:
         # re-schedules them), and must not wait behind the channel's posts.
         paced = not (message.ephemeral_to or message.edit_of or message.audience == "home")
         channel = message.direct_to or message.channel_id
-        ready = self.pacer.reserve(getattr(adapter, "pacing", None) if paced else None,
-                                   row.platform, row.workspace_id, channel, self.db.clock.now())
+        send_at, ready = self.pacer.book(getattr(adapter, "pacing", None) if paced else None,
+                                         row.platform, row.workspace_id, channel,
+                                         self.db.clock.now())
+        if send_at is not None:
+            # Only the workspace's budget holds it back, briefly: its slot is booked.
+            await asyncio.sleep(max(0.0, (send_at - self.db.clock.now()).total_seconds()))
         if ready is not None:
             # Too soon for this channel: hand the row back for later, attempt unspent.
             return Outcome(row, {"status": "pending", "due_at": ready,

@@ -45,6 +45,7 @@ def promise_from_row(row: PromiseRow) -> Promise:
         misses_in_row=row.misses_in_row, warn_at=row.warn_at, step=row.step,
         paused_remaining=None if row.paused_remaining is None
         else timedelta(seconds=row.paused_remaining),
+        incident_id=row.incident_id,
     )
 
 

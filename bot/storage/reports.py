@@ -12,7 +12,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from bot.domain.promises import DESK_OWES, LATE_AFTER
+from bot.domain.promises import PromiseKind, DESK_OWES, LATE_AFTER
 from bot.storage.tables import OutboxRow, PersonRow, PromiseRow
 from bot.storage.uow import UnitOfWork
 
@@ -53,7 +53,8 @@ async def promise_report(uow: UnitOfWork, workspace_id: int,
              .outerjoin(PersonRow, PersonRow.id == PromiseRow.owner_id)
              .outerjoin(OutboxRow, OutboxRow.id == PromiseRow.cover_outbox_id)
              .where(PromiseRow.workspace_id == workspace_id,
-                    PromiseRow.kind.in_([k.value for k in DESK_OWES])))
+                    PromiseRow.kind.in_([k.value for k in DESK_OWES]
+                                        + [PromiseKind.INCIDENT_UPDATE.value])))
     if since is not None:
         query = query.where(PromiseRow.made_at >= since)
     tallies: dict[str | None, PromiseTally] = defaultdict(lambda: PromiseTally(None))
@@ -70,8 +71,10 @@ async def promise_report(uow: UnitOfWork, workspace_id: int,
 
 
 def _count(t: PromiseTally, kind, status, resolution, due_at, cover_status, sent_at) -> None:
-    if status == "cancelled":
-        t.cancelled += 1  # superseded by a newer promise, which is the one counted
+    if status == "cancelled" or resolution == "incident":
+        # Superseded by a newer promise, which is the one counted (a ticket linked to an
+        # incident: the incident's update, kept or missed by its lead).
+        t.cancelled += 1
         return
     t.made += 1
     t.kinds[kind] = t.kinds.get(kind, 0) + 1

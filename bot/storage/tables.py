@@ -73,6 +73,8 @@ class WorkspaceRow(Base):
     # Bumped by every change to the workspace's knowledge base, so a search in any
     # process knows its cached term statistics are stale (bot/storage/kb_search.py).
     kb_revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # INC-N: incidents are numbered per workspace, as tickets are.
+    next_incident_number: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
@@ -190,7 +192,12 @@ class PromiseRow(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
-    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    # NULL only for an incident's promise (``incident_id``): it is owed to every linked
+    # ticket's requester at once.
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"),
+                                                  nullable=True)
+    incident_id: Mapped[int | None] = mapped_column(
+        ForeignKey("incidents.id", ondelete="CASCADE"), nullable=True, index=True)
     kind: Mapped[str] = mapped_column(String(24))
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), nullable=True)
     text: Mapped[str] = mapped_column(Text, default="")
@@ -213,6 +220,84 @@ class PromiseRow(Base):
     claim_token: Mapped[str | None] = mapped_column(String(36), nullable=True)
     lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class IncidentRow(Base):
+    """A major incident, numbered INC-N per workspace, led by its declarer."""
+
+    __tablename__ = "incidents"
+    __table_args__ = (UniqueConstraint("workspace_id", "number"),
+                      Index("ix_incidents_open", "workspace_id", "status"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(200))
+    owner_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    status: Mapped[str] = mapped_column(String(12), default="open")
+    summary: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class IncidentTicketRow(Base):
+    """A ticket linked to an incident: a ticket belongs to at most one at a time."""
+
+    __tablename__ = "incident_tickets"
+    __table_args__ = (UniqueConstraint("ticket_id"),
+                      Index("ix_incident_tickets_incident", "incident_id"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    linked_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class IncidentUpdateRow(Base):
+    """One update everyone affected was given (by the lead, or by the ledger covering
+    a lapsed promise: ``kind`` 'cover'), with the next time it promised."""
+
+    __tablename__ = "incident_updates"
+    __table_args__ = (Index("ix_incident_updates_incident", "incident_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(12), default="update")
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), nullable=True)
+    body: Mapped[str] = mapped_column(Text, default="")
+    next_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class TicketClusterRow(Base):
+    """New tickets that look alike (bot/desk/features/detection.py): one card in the
+    triage channel, the anchor ticket's, counts them until someone declares them an
+    incident (``incident_id``)."""
+
+    __tablename__ = "ticket_clusters"
+    __table_args__ = (UniqueConstraint("anchor_ticket_id"),
+                      Index("ix_ticket_clusters_workspace", "workspace_id", "id"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    anchor_ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    incident_id: Mapped[int | None] = mapped_column(
+        ForeignKey("incidents.id", ondelete="SET NULL"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class TicketClusterMemberRow(Base):
+    """A ticket counted on a cluster's card (a ticket is in at most one cluster)."""
+
+    __tablename__ = "ticket_cluster_members"
+    __table_args__ = (UniqueConstraint("ticket_id"),
+                      Index("ix_ticket_cluster_members_cluster", "cluster_id"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    cluster_id: Mapped[int] = mapped_column(
+        ForeignKey("ticket_clusters.id", ondelete="CASCADE"))
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
 
 
 class OutboxRow(Base):

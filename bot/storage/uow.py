@@ -18,6 +18,7 @@ from bot.storage.outbox_repository import OutboxRepository, WrittenRow
 from bot.storage.peek import Peeker
 from bot.storage.promise_repository import PromiseRepository
 from bot.storage.event_log import InboundEventLog
+from bot.storage.incident_repository import ClusterRepository, IncidentRepository
 from bot.storage.kb_repository import KnowledgeRepository
 from bot.storage.kb_search import KbStatsCache
 from bot.storage.people_repository import PeopleRepository
@@ -167,6 +168,8 @@ class UnitOfWork:
         self.events = InboundEventLog(self.session)
         self.promises = PromiseRepository(self.session)
         self.kb = KnowledgeRepository(self.session, self.db.kb_stats)
+        self.incidents = IncidentRepository(self.session)
+        self.clusters = ClusterRepository(self.session)
         sink = None if self.read_only else self.db.outbox_sink
         self.outbox = OutboxRepository(self.session, sink.preclaim if sink else None)
         return self

@@ -25,7 +25,8 @@ def insert_for(session: AsyncSession, table):
 def workspace_from_row(row: WorkspaceRow) -> Workspace:
     """Domain value for a workspace row."""
     return Workspace(row.id, row.platform, row.external_id, row.name,
-                     json.loads(row.settings_json), row.kb_revision)
+                     json.loads(row.settings_json), row.kb_revision,
+                     row.next_incident_number - 1)
 
 
 class WorkspaceRepository:

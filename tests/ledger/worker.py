@@ -18,6 +18,10 @@ test's fake chat platform. Modes:
     ``drain()`` once, sending every claimed row through the real adapter (so the
     idempotency keys are the real ones), and SIGKILL itself after the last send, before
     the dispatcher writes any outcome.
+``send-some-then-die``
+    ``drain()`` until ``--sends`` messages have gone out through the real adapter, then
+    SIGKILL itself in the middle of a batch (rows of it sent with no outcome written,
+    others claimed and not sent, later ones still pending): a crash mid-broadcast.
 ``claim-promises-then-die``
     Claim due promises with ``sweeper.claim()``, print how many, then SIGKILL itself.
 
@@ -57,7 +61,8 @@ from bot.storage.tables import OutboxRow, PromiseRow
 from bot.storage.uow import Database
 from tests.support.http_adapter import HttpChatAdapter
 
-MODES = ("run", "claim-then-die", "send-then-die", "claim-promises-then-die")
+MODES = ("run", "claim-then-die", "send-then-die", "send-some-then-die",
+         "claim-promises-then-die")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -71,6 +76,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--max-seconds", type=float, default=60.0)
     parser.add_argument("--ready-gate", action="store_true")
+    parser.add_argument("--sends", type=int, default=0)
     return parser.parse_args(argv)
 
 
@@ -99,12 +105,14 @@ class CrashingAdapter:
     claimed row held, none sent), or right after the last claimed row is sent (none of
     their outcomes written: the dispatcher writes them with its next claim)."""
 
-    def __init__(self, adapter: HttpChatAdapter, db: Database, *, after_sending: bool) -> None:
+    def __init__(self, adapter: HttpChatAdapter, db: Database, *, after_sending: bool,
+                 sends: int = 0) -> None:
         self.adapter = adapter
         self.platform = adapter.platform
         self.pacing = adapter.pacing
         self.db = db
         self.after_sending = after_sending
+        self.sends = sends  # die after this many sends, whatever was claimed (0: off)
         self.sent = 0
         self._claimed: asyncio.Task | None = None
 
@@ -116,6 +124,14 @@ class CrashingAdapter:
 
     async def send(self, message: OutboundMessage, *, idempotency_key: str,
                    attempt: int = 1, since: timedelta | None = None) -> Delivery:
+        if self.sends:
+            delivery = await self.adapter.send(message, idempotency_key=idempotency_key,
+                                               attempt=attempt, since=since)
+            self.sent += 1
+            if self.sent >= self.sends:
+                print(json.dumps({"sent": self.sent, "held": await held(self.db)}), flush=True)
+                die()
+            return delivery
         if self._claimed is None:  # lanes send at once: count the claim only once
             self._claimed = asyncio.create_task(held(self.db))
         claimed = await self._claimed
@@ -151,8 +167,9 @@ async def main(args: argparse.Namespace) -> int:
     desk = Desk.from_settings(settings, clock)
     lease = timedelta(seconds=args.lease_seconds)
     adapter = HttpChatAdapter(args.fake_url, platform="test")
-    if args.mode in ("claim-then-die", "send-then-die"):
-        adapter = CrashingAdapter(adapter, db, after_sending=args.mode == "send-then-die")
+    if args.mode in ("claim-then-die", "send-then-die", "send-some-then-die"):
+        adapter = CrashingAdapter(adapter, db, after_sending=args.mode == "send-then-die",
+                                  sends=args.sends if args.mode == "send-some-then-die" else 0)
     await adapter.start(None)
     sweeper = PromiseSweeper(db, desk, batch_size=args.batch_size, lease=lease)
     dispatcher = OutboxDispatcher(db, {"test": adapter}, batch_size=args.batch_size, lease=lease,
@@ -163,8 +180,9 @@ async def main(args: argparse.Namespace) -> int:
         await outstanding(db)  # connect (and fail here, not mid-run, if we cannot)
         if args.ready_gate:
             await wait_for_gate()
-        if args.mode in ("claim-then-die", "send-then-die"):
-            await dispatcher.drain()  # the adapter kills the process part-way
+        if args.mode in ("claim-then-die", "send-then-die", "send-some-then-die"):
+            while await dispatcher.drain():  # the adapter kills the process part-way
+                pass
             print(json.dumps({"error": "nothing was claimed"}), flush=True)
             return 4
         if args.mode == "claim-promises-then-die":

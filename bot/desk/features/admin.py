@@ -98,7 +98,7 @@ async def _set_channel(ctx: Context, purpose: str) -> None:
     if getattr(ctx.event, "is_direct", False) and channel == ctx.event.channel_id:
         raise BadInput("input.channel_is_direct", purpose=purpose)
     await ctx.uow.workspaces.set_channel(ctx.workspace.id, purpose, channel, ctx.now,
-                                         only_one=purpose == "triage")
+                                         only_one=purpose in ("triage", "status"))
     await ctx.answer(ctx.t("admin.channel_set", channel=channel, purpose=purpose))
     ctx.handled = True
 
@@ -111,6 +111,11 @@ async def intake(ctx: Context) -> None:
 async def triage(ctx: Context) -> None:
     """``/helpdesk triage <channel>``: ticket cards go there."""
     await _set_channel(ctx, "triage")
+
+
+async def status(ctx: Context) -> None:
+    """``/helpdesk status <channel>``: incidents' updates go there too."""
+    await _set_channel(ctx, "status")
 
 
 async def show(ctx: Context) -> None:
@@ -215,6 +220,7 @@ def register(router) -> None:
         ("leads", leads),
         ("intake", intake),
         ("triage", triage),
+        ("status", status),
         ("show", show),
         ("promises", promises),
     ):

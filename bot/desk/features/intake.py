@@ -20,7 +20,7 @@ from bot.domain.promises import PromiseKind, warn_time_for_span
 from bot.domain.tickets import Ticket, TicketAction, TicketStatus, subject_from, transition
 from bot.desk.cards import card_request
 from bot.desk.context import BadInput, Context
-from bot.desk.features import knowledge
+from bot.desk.features import detection, incidents, knowledge
 from bot.logs import bind
 from bot.storage.outbox_repository import NewPost
 from bot.desk.quoting import defang
@@ -54,7 +54,15 @@ async def open_ticket(ctx: Context, requester: Person, text: str, *, channel_id:
     warn_at = warn_time_for_span(now, span, policy.sla.warn_at, policy.calendar)
     triage = await uow.workspaces.channels(workspace.id, "triage")
     # Self-help: articles good enough to offer, never an internal one.
-    matches = await knowledge.suggestions(ctx, text)
+    # A known problem (an open incident this looks like) is said at once, instead of
+    # self-help articles and instead of a card of its own: the incident's counts it.
+    incident = await incidents.known_problem(ctx, text)
+    matches = [] if incident is not None else await knowledge.suggestions(ctx, text)
+    # Several alike tickets in a short window: counted on one card, not one each. A
+    # cluster is of tickets waiting in the queue, so with fewer waiting than make one
+    # (a quiet desk) there is nothing to read.
+    alike = None if incident is not None or not triage or ahead + 1 < detection.THRESHOLD \
+        else await detection.look_for_alike(ctx, text)
 
     number = await uow.workspaces.take_ticket_number(workspace.id)
     status = transition(TicketStatus.NEW, TicketAction.ACKNOWLEDGE, has_owner=False)
@@ -75,7 +83,10 @@ async def open_ticket(ctx: Context, requester: Person, text: str, *, channel_id:
     if opened_by is not None and opened_by.id != requester.id:
         text += " " + ctx.t("intake.reaction_on_behalf", agent=opened_by.name)
     buttons = ()
-    if matches:
+    if incident is not None:
+        words, buttons = await incidents.known_problem_words(ctx, incident, ticket, requester)
+        text += "\n\n" + words
+    elif matches:
         text += "\n\n" + knowledge.suggestion_text(ctx, ticket, matches)
         buttons = knowledge.solved_buttons(ctx, ticket, matches)
         await uow.kb.count([m.article.id for m in matches], "suggested")
@@ -86,9 +97,11 @@ async def open_ticket(ctx: Context, requester: Person, text: str, *, channel_id:
                                      text=text, ticket_number=ticket.number,
                                      buttons=buttons),
                      ticket.id, kind="post" if thread_id else "thread_root")]
-    if triage:
+    if triage and incident is None and alike is None:
         posts.append(card_request(workspace, ticket, triage[0]))
     await uow.outbox.add_many(posts, now)  # the acknowledgement and the card, one statement
+    if alike is not None:
+        await detection.count_on_cluster(ctx, alike, ticket)
     bind(ticket=ticket.id)
     logger.info("opened ticket #%d in workspace %d", number, workspace.id)
     if ctx.metrics is not None:  # counted once it commits: a rollback opened nothing

@@ -24,6 +24,19 @@ from bot.desk.features.lookup import (
 )
 from bot.desk.features.working import start_update_cadence
 
+
+async def detach_from_incident(ctx: Context, ticket: Ticket) -> None:
+    """Take ``ticket`` out of the incident it is linked to, if any, and say so on its
+    timeline (the caller gives it its own promise)."""
+    incident_id = (await ctx.uow.incidents.links_of([ticket.id])).get(ticket.id)
+    if incident_id is None:
+        return
+    incident = await ctx.uow.incidents.get(incident_id)
+    await ctx.uow.incidents.unlink(incident_id, [ticket.id])
+    await ctx.uow.tickets.add_event(ticket.id, "incident_unlinked", ctx.now,
+                                    author_id=ctx.person.id if ctx.person else None,
+                                    incident=incident.ref)
+
 COMMENT_WINDOW = timedelta(days=2)
 
 
@@ -31,6 +44,18 @@ async def resolve(ctx: Context) -> None:
     """``/ticket resolve <n> [summary]``: ask the requester to confirm."""
     number, summary = split_number(ctx.args, "usage.ticket_resolve")
     ticket = await load_ticket(ctx, number)
+    assert ctx.person is not None
+    ticket = await resolve_ticket(ctx, ticket, summary)
+    requester = await ctx.uow.people.get(ticket.requester_id)
+    await ctx.answer(ctx.t("resolution.resolved_agent", ref=ticket.ref, requester=requester.name))
+    ctx.handled = True
+
+
+async def resolve_ticket(ctx: Context, ticket: Ticket, summary: str, *,
+                         words: str | None = None) -> Ticket:
+    """Resolve ``ticket`` and ask its requester "Has this solved your problem?" with
+    yes/no (``words``: the question in other words, such as an incident's resolution);
+    the requester's confirmation becomes the promise the desk waits on."""
     assert ctx.person is not None and ctx.workspace is not None and ctx.policy is not None
     if ticket.owner_id is None:
         ticket = await ctx.uow.tickets.update(ticket.id, owner_id=ctx.person.id)
@@ -45,15 +70,12 @@ async def resolve(ctx: Context) -> None:
     if summary:
         await ctx.uow.tickets.add_event(ticket.id, "resolution", ctx.now,
                                         author_id=ctx.person.id, body=summary)
-    requester = await ctx.uow.people.get(ticket.requester_id)
-    await ctx.post(to_requester(ticket, ctx.t(
-        "resolution.resolved", agent=ctx.person.name, ref=ticket.ref,
-        summary=f": “{defang(excerpt(summary))}”" if summary else ""),
-        confirmation_buttons(ticket, ctx.t("buttons.solved_yes"), ctx.t("buttons.solved_no"))),
-        ticket_id=ticket.id)
-    await ctx.answer(ctx.t("resolution.resolved_agent", ref=ticket.ref, requester=requester.name))
+    text = words or ctx.t("resolution.resolved", agent=ctx.person.name, ref=ticket.ref,
+                          summary=f": “{defang(excerpt(summary))}”" if summary else "")
+    await ctx.post(to_requester(ticket, text, confirmation_buttons(
+        ticket, ctx.t("buttons.solved_yes"), ctx.t("buttons.solved_no"))), ticket_id=ticket.id)
     await queue_card(ctx, ticket)
-    ctx.handled = True
+    return ticket
 
 
 async def _requesters_ticket(ctx: Context, *, must_be_resolved: bool = True,
@@ -106,6 +128,9 @@ async def not_solved(ctx: Context) -> None:
     ticket = await _requesters_ticket(ctx, not_solved=True)
     if ticket is not None:
         await ctx.uow.promises.keep(ticket.id, "requester_confirm", ctx.now)
+        # Their problem was something else, or is not fixed: the ticket leaves its
+        # incident, and the reopen gives it its own promise from now.
+        await detach_from_incident(ctx, ticket)
         await reopen_ticket(ctx, ticket, action=TicketAction.REJECT_RESOLUTION)
 
 

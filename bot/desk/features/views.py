@@ -14,7 +14,8 @@ from bot.desk.quoting import defang, excerpt
 from bot.desk.features.lookup import load_visible_ticket, split_number
 
 _REQUESTER_KINDS = ("opened", "requester", "reply", "resolution", "status", "owner", "priority",
-                    "promise", "bot", "escalated", "self_solved")
+                    "promise", "bot", "escalated", "self_solved", "incident_linked",
+                    "incident_unlinked", "incident_update", "incident_cover", "incident_declined")
 _AGENT_ONLY = ("note", "no_lead", "feedback", "held")
 TIMELINE_LIMIT = 30
 DETAIL_LIMIT = 300
@@ -36,6 +37,11 @@ async def show(ctx: Context) -> None:
                    opened=ctx.policy.when(ticket.created_at, ctx.now, tz)),
              ctx.t("view.first_message", text=defang(excerpt(ticket.first_message, 1500))),
              ctx.t("view.timeline")]
+    incident_id = (await ctx.uow.incidents.links_of([ticket.id])).get(ticket.id)
+    if incident_id is not None:
+        incident = await ctx.uow.incidents.get(incident_id)
+        lines.insert(1, ctx.t("view.incident", incident=incident.ref,
+                              title=defang(incident.title)))
     allowed = _REQUESTER_KINDS + (_AGENT_ONLY if is_agent else ())
     names: dict[int, str] = {}
     timeline = await ctx.uow.tickets.timeline(ticket.id)
@@ -85,6 +91,10 @@ def _what(ctx: Context, entry, who: str, tz: str, is_agent: bool) -> str:
             fields["detail"] = entry.body
     elif entry.kind in ("opened", "bot"):
         pass
+    elif entry.kind.startswith("incident_"):
+        fields["incident"] = data.get("incident", "")
+        if entry.kind == "incident_update" and detail:
+            key, fields["detail"] = "view.kind_incident_update_detail", detail
     elif entry.kind == "escalated" and not is_agent:
         pass  # the reason is for the staff
     elif entry.kind == "no_lead" and data.get("automatic"):

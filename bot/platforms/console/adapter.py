@@ -34,7 +34,7 @@ logger = logging.getLogger(__name__)
 WORKSPACE = "console"
 # What the console answers to, its own words and the desk's commands (for a near miss).
 CONSOLE_COMMANDS = ("quit", "exit", "help", "as", "wait", "thread", "press", "ticket",
-                    "helpdesk")
+                    "helpdesk", "incident")
 TRIAGE_CHANNEL = "triage"
 
 
@@ -199,7 +199,7 @@ class ConsoleAdapter:
                 await self._thread_message(rest)
             elif word == "press":
                 await self._press(rest)
-            elif word in ("ticket", "helpdesk"):
+            elif word in ("ticket", "helpdesk", "incident"):
                 if word == "helpdesk":
                     self._agents.clear()  # an admin may have removed one
                 await self._dispatch(CommandInvoked(

@@ -14,6 +14,7 @@ HELP = """Help desk console: you are talking to the desk as if in Slack or Disco
   <text>                       a direct message to the bot (opens a ticket)
   /thread <n> <text>           write in ticket #n's thread
   /ticket help                 the desk's commands (/ticket ..., /helpdesk ...)
+  /incident help               major incidents (agents): declare, link, update, resolve
   /press <label> [| text]      press a button the bot showed you (text fills its form)
   /as requester|agent|admin [name]   switch persona (agents are added to the desk)
                                (commands name people by name: /helpdesk leads add Kim)

@@ -27,7 +27,7 @@ from bot.templates import Templates
 
 SUB_COMMAND, STRING, INTEGER, USER, CHANNEL = 1, 3, 4, 6, 7
 TEXT_CHANNEL, FORUM_CHANNEL = 0, 15
-COMMAND_NAMES = ("ticket", "helpdesk", "kb")
+COMMAND_NAMES = ("ticket", "helpdesk", "kb", "incident")
 DESCRIPTION_LIMIT = 100
 CHOICE_NAME_LIMIT = 100
 MAX_OPTIONS = 25
@@ -74,6 +74,7 @@ _PEOPLE = (Option("person", USER, required=True),
            *(Option(f"person{n}", USER) for n in range(2, 6)))
 _ADD_REMOVE = Option("action", STRING, required=True, choices=("add", "remove"))
 _DURATION = {"kind": STRING, "max_length": 20, "compact": True}
+_INCIDENT = Option("incident", STRING, required=True, max_length=20, compact=True)
 
 SPECS: dict[tuple[str, str], SubCommand] = {
     ("ticket", "new"): SubCommand((_text("text", 4000),)),
@@ -121,6 +122,8 @@ SPECS: dict[tuple[str, str], SubCommand] = {
                                                channel_types=(TEXT_CHANNEL, FORUM_CHANNEL)),)),
     ("helpdesk", "triage"): SubCommand((Option("channel", CHANNEL,
                                                channel_types=(TEXT_CHANNEL,)),)),
+    ("helpdesk", "status"): SubCommand((Option("channel", CHANNEL,
+                                               channel_types=(TEXT_CHANNEL,)),)),
     ("helpdesk", "show"): SubCommand(),
     ("helpdesk", "promises"): SubCommand(),
     ("helpdesk", "panel"): SubCommand(),
@@ -137,6 +140,21 @@ SPECS: dict[tuple[str, str], SubCommand] = {
          Option("update", prefix="update=", **_DURATION),
          Option("resolve", prefix="resolve=", **_DURATION))),
 }
+SPECS.update({
+    # "from" is written by the router's reading of the title: ``VPN down from 1 2 3``.
+    ("incident", "declare"): SubCommand((_text("title", 200),
+                                         Option("tickets", STRING, max_length=200,
+                                                prefix="from "))),
+    ("incident", "link"): SubCommand((_INCIDENT, _text("tickets", 200))),
+    ("incident", "unlink"): SubCommand((_INCIDENT, _text("tickets", 200))),
+    ("incident", "update"): SubCommand((_INCIDENT, _text("text", 3000),
+                                        Option("next", STRING, max_length=20, compact=True,
+                                               prefix="next "))),
+    ("incident", "resolve"): SubCommand((_INCIDENT, _text("summary", 3000, False))),
+    ("incident", "list"): SubCommand(),
+    ("incident", "show"): SubCommand((_INCIDENT,)),
+    ("incident", "help"): SubCommand(),
+})
 # A word the router knows that the table above does not describe: free text.
 _FREE = SubCommand((_text("text", 4000, False),))
 

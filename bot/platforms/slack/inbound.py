@@ -51,7 +51,7 @@ _DM_NAMES = ("directmessage",)
 
 # What the app subscribes to (bot/config/slack-manifest.yaml lists the same).
 EVENTS = ("message", "app_mention", "reaction_added", "app_home_opened")
-COMMANDS = ("/ticket", "/helpdesk", "/kb")
+COMMANDS = ("/ticket", "/helpdesk", "/kb", "/incident")
 
 Dispatch = Callable[[Event], Awaitable[None]]
 DmChannel = Callable[[str], Awaitable[str]]

@@ -1,0 +1,132 @@
+"""Covering an incident's lapsed update: once for everyone it was promised to.
+
+An incident's promise (``incident_update``, owned by its lead) stands in for the
+update promises of every linked ticket. When it lapses the sweeper hands it here
+rather than to the per-ticket planner: one honest update with an apology and a new
+time, broadcast to every open linked ticket's requester thread and the status
+channel; one reminder to the lead; and, from the second miss in a row, one
+escalation to each lead. The new time is the incident's next promise, with its misses
+counted, so the next lapse knows it is a repeat. :func:`plan_incident_cover` decides
+(pure, what the tests read); :func:`cover_incidents` loads and writes.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.core import OutboundMessage
+from bot.desk.broadcast import broadcast
+from bot.desk.notify import to_person
+from bot.desk.policy import Desk, DeskPolicy, Policies
+from bot.domain.incidents import Incident
+from bot.domain.people import Person, Role, Workspace
+from bot.domain.priority import Priority
+from bot.domain.promises import Promise, next_promise_span
+from bot.domain.tickets import Ticket
+from bot.storage.outbox_repository import NewPost
+from bot.storage.uow import UnitOfWork
+
+logger = logging.getLogger(__name__)
+
+# An incident's cadence is the P1 update interval (bot/desk/features/incidents.py).
+INCIDENT_PRIORITY = Priority.P1
+ESCALATE_FROM_MISS = 2
+
+
+@dataclass(frozen=True)
+class IncidentCoverInputs:
+    """What covering one lapsed incident promise depends on."""
+
+    promise: Promise
+    incident: Incident
+    workspace: Workspace
+    policy: DeskPolicy
+    lead: Person
+    leads: tuple[Person, ...]
+    tickets: tuple[Ticket, ...]
+    now: datetime
+
+
+@dataclass(frozen=True)
+class IncidentCoverPlan:
+    """What covering it writes: the new time, the staff's messages, and the words of
+    the broadcast (rendered per requester when written)."""
+
+    inputs: IncidentCoverInputs
+    next_due: datetime
+    misses: int
+    status_text: str
+    staff: tuple[OutboundMessage, ...]
+
+
+def plan_incident_cover(inputs: IncidentCoverInputs) -> IncidentCoverPlan:
+    """The cover of ``inputs.promise`` at ``inputs.now`` (no I/O)."""
+    policy, promise, incident, now = inputs.policy, inputs.promise, inputs.incident, inputs.now
+    calendar, render = policy.calendar, policy.templates.render
+    interval = policy.sla.target(INCIDENT_PRIORITY).update_interval
+    next_due = calendar.add_business_time(now, next_promise_span(promise, interval, calendar))
+    misses = promise.misses_in_row + 1
+    count = len(inputs.tickets)
+    zone = calendar.timezone
+
+    def when(moment: datetime, person: Person | None = None) -> str:
+        return policy.when(moment, now, (person.tz if person else None) or zone)
+
+    staff = [to_person(inputs.lead, render(
+        "incident.lead_reminder", incident=incident.ref, title=incident.title, count=count,
+        due=when(promise.due_at, inputs.lead), next=when(next_due, inputs.lead)))]
+    if misses >= ESCALATE_FROM_MISS:
+        staff += [to_person(lead, render(
+            "incident.escalation", incident=incident.ref, title=incident.title,
+            lead=inputs.lead.name, misses=misses, count=count, next=when(next_due, lead)))
+            for lead in inputs.leads if lead.id != inputs.lead.id]
+    status_text = render("incident.lapse_status", incident=incident.ref, title=incident.title,
+                         due=when(promise.due_at), next=when(next_due))
+    return IncidentCoverPlan(inputs, next_due, misses, status_text, tuple(staff))
+
+
+async def cover_incidents(uow: UnitOfWork, desk: Desk, promises: list[Promise],
+                          now: datetime) -> int:
+    """Cover fenced incident promises in this unit of work; returns how many."""
+    policies = Policies(desk)
+    for promise in promises:
+        incident = await uow.incidents.get(promise.incident_id)  # type: ignore[attr-defined]
+        if not incident.is_open:
+            continue  # resolved meanwhile: it owes nothing, nothing is said
+        workspace = await uow.workspaces.get(incident.workspace_id)
+        lead = await uow.people.get(promise.owner_id or incident.owner_id)
+        leads = tuple(await uow.people.with_role(workspace.id, Role.LEAD))
+        tickets = tuple(await uow.incidents.tickets(incident.id, active_only=True))
+        plan = plan_incident_cover(IncidentCoverInputs(
+            promise, incident, workspace, policies.of(workspace), lead, leads, tickets, now))
+        await apply_incident_cover(uow, plan)
+    return len(promises)
+
+
+async def apply_incident_cover(uow: UnitOfWork, plan: IncidentCoverPlan) -> None:
+    """Write ``plan``: the broadcast, the staff's messages, the next promise and the
+    incident's record of the cover."""
+    inputs = plan.inputs
+    policy, incident, promise, now = inputs.policy, inputs.incident, inputs.promise, inputs.now
+    zone = policy.calendar.timezone
+
+    def words_for(ticket: Ticket, requester: Person) -> str:
+        tz = requester.tz or zone
+        return policy.templates.render(
+            "incident.lapse_requester", incident=incident.ref, title=incident.title,
+            ref=ticket.ref, due=policy.when(promise.due_at, now, tz),
+            next=policy.when(plan.next_due, now, tz))
+
+    await broadcast(uow, inputs.workspace, incident, list(inputs.tickets), words_for,
+                    plan.status_text, now, timeline_kind="incident_cover")
+    await uow.outbox.add_many([NewPost(inputs.workspace.id, inputs.workspace.platform, message)
+                               for message in plan.staff], now)
+    await uow.incidents.promise_next(inputs.workspace.id, incident.id, plan.next_due, now,
+                                     owner_id=inputs.lead.id, misses_in_row=plan.misses,
+                                     parent_id=promise.id)
+    await uow.incidents.add_update(incident.id, "", now, author_id=None,
+                                   next_due_at=plan.next_due, kind="cover")
+    logger.info("covered %s's lapsed update for %d requester(s)", incident.ref,
+                len(inputs.tickets))
