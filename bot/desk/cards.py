@@ -42,13 +42,19 @@ async def queue_cards(uow: UnitOfWork, now: datetime,
                       tickets: list[tuple[Workspace, Ticket]]) -> int:
     """Queue the cards of ``tickets`` (each with its workspace) whose workspace has a
     triage channel; returns how many. Three statements whatever their number."""
-    triage = await uow.workspaces.first_channels({w.id for w, _ in tickets}, "triage")
-    wanted = [(workspace, ticket) for workspace, ticket in tickets if workspace.id in triage]
-    for workspace_id, channel_id in triage.items():
+    def team_of(workspace: Workspace, ticket: Ticket) -> int | None:
+        team = workspace.team(ticket.team_id)
+        return team.id if team is not None else None
+
+    # Each ticket's card goes to its team's triage channel (bot/domain/teams.py).
+    triage = await uow.workspaces.triage_of_teams(
+        {team_of(w, t) for w, t in tickets}, {w.id: w for w, _ in tickets})
+    wanted = [(w, t) for w, t in tickets if t.triage_channel_id or team_of(w, t) in triage]
+    for team_id, channel_id in triage.items():
         await uow.tickets.place_in_triage(
-            {t.id for w, t in wanted if w.id == workspace_id and not t.triage_channel_id},
+            {t.id for w, t in wanted if team_of(w, t) == team_id and not t.triage_channel_id},
             channel_id)
-    await uow.outbox.add_many([card_request(w, t, t.triage_channel_id or triage[w.id])
+    await uow.outbox.add_many([card_request(w, t, t.triage_channel_id or triage[team_of(w, t)])
                                for w, t in wanted], now)
     return len(wanted)
 
@@ -99,7 +105,7 @@ class CardRenderer:
                         include_internal=True)
                     if m.confidence >= SUGGEST_THRESHOLD / 2]
             articles = matches.get(question, []) if ticket.status.is_active else []
-            policy = policies.of(workspaces[ticket.workspace_id])
+            policy = policies.of(workspaces[ticket.workspace_id], ticket.team_id)
             earlier = [x for x in history[(ticket.workspace_id, ticket.requester_id)]
                        if x.id != ticket.id][:HISTORY_SIZE]
             cards[ticket.id] = render_card(

@@ -21,6 +21,7 @@ from bot.domain.errors import DomainError, Phrase, Unreadable
 from bot.domain.people import Workspace
 from bot.domain.priority import Priority
 from bot.domain.promises import WaitPlan
+from bot.domain.teams import Team
 from bot.domain.tickets import TicketStatus
 from bot.domain.sla import SlaPolicy, SlaTarget, parse_duration
 from bot.settings import Settings, SettingsError
@@ -168,9 +169,11 @@ class Desk:
         named in HELPDESK_ADMINS, or an admin of the platform's own workspace."""
         return actor.user_id in self.admins or actor.is_platform_admin
 
-    def policy(self, workspace: Workspace) -> DeskPolicy:
-        """The policy in force for ``workspace``."""
-        stored = workspace.settings
+    def policy(self, workspace: Workspace, team: Team | None = None) -> DeskPolicy:
+        """The policy in force for ``team`` of ``workspace`` (its default team when
+        None): the team's own settings, then the workspace's, then the defaults."""
+        team = team or workspace.default_team
+        stored = {**workspace.settings, **(team.settings if team is not None else {})}
         calendar = (BusinessCalendar.from_dict(stored["calendar"]) if "calendar" in stored
                     else self.defaults.calendar)
         sla = SlaPolicy.from_dict(stored["sla"]) if "sla" in stored else self.defaults.sla
@@ -188,11 +191,14 @@ class Policies:
 
     def __init__(self, desk: Desk) -> None:
         self.desk = desk
-        self._known: dict[int, DeskPolicy] = {}
+        self._known: dict[tuple[int, int | None], DeskPolicy] = {}
 
-    def of(self, workspace: Workspace) -> DeskPolicy:
-        """The policy in force for ``workspace``."""
-        policy = self._known.get(workspace.id)
+    def of(self, workspace: Workspace, team_id: int | None = None) -> DeskPolicy:
+        """The policy in force for team ``team_id`` of ``workspace`` (None: its default
+        team); a ticket's is ``of(workspace, ticket.team_id)``."""
+        team = workspace.team(team_id)
+        key = (workspace.id, team.id if team is not None else None)
+        policy = self._known.get(key)
         if policy is None:
-            policy = self._known[workspace.id] = self.desk.policy(workspace)
+            policy = self._known[key] = self.desk.policy(workspace, team)
         return policy

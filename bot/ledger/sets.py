@@ -52,7 +52,7 @@ async def load_inputs(uow: UnitOfWork, desk: Desk, promises: list[Promise],
         workspace = workspaces[ticket.workspace_id]
         owner_id = promise.owner_id or ticket.owner_id
         inputs.append(CoverInputs(
-            promise, ticket, workspace, policies.of(workspace), people[ticket.requester_id],
+            promise, ticket, workspace, policies.of(workspace, ticket.team_id), people[ticket.requester_id],
             people[owner_id] if owner_id else None, tuple(leads[workspace.id]),
             now_of(promise), updates.get(ticket.id), tuple(admins.get(workspace.id, ()))))
     return inputs

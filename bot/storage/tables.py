@@ -97,8 +97,40 @@ class PersonRow(Base):
     granted_role: Mapped[str | None] = mapped_column(String(16), nullable=True)
 
 
+class TeamRow(Base):
+    """A team of a workspace (IT, HR, Facilities...): its own triage channel, people and
+    policy. Every workspace has one default team, ``it`` until renamed, which takes what
+    no intake channel routes elsewhere."""
+
+    __tablename__ = "teams"
+    __table_args__ = (UniqueConstraint("workspace_id", "name"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(40))
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The team's calendar, SLA targets and wording overrides as JSON text; what it
+    # leaves out comes from the workspace's settings, then from policy.toml.
+    settings_json: Mapped[str] = mapped_column(Text, default="{}")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class TeamMemberRow(Base):
+    """Someone who works a team, as an agent or a lead. Their role (what they may do)
+    stays on the person; this says which teams they answer for."""
+
+    __tablename__ = "team_members"
+    __table_args__ = (UniqueConstraint("team_id", "person_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
 class ChannelConfigRow(Base):
-    """A channel with a job in the desk: intake or triage."""
+    """A channel with a job in the desk: intake or triage, for one team."""
 
     __tablename__ = "channel_configs"
     __table_args__ = (UniqueConstraint("workspace_id", "purpose", "channel_id"),)
@@ -108,6 +140,9 @@ class ChannelConfigRow(Base):
     purpose: Mapped[str] = mapped_column(String(16))
     channel_id: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # The team it serves; NULL (rows written before teams) is the default team.
+    team_id: Mapped[int | None] = mapped_column(
+        ForeignKey("teams.id", ondelete="CASCADE"), nullable=True)
 
 
 class TicketRow(Base):
@@ -146,6 +181,9 @@ class TicketRow(Base):
     triage_channel_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     triage_message_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     in_a_hurry: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The team that has it; NULL (a ticket from before teams) is the default team's.
+    team_id: Mapped[int | None] = mapped_column(
+        ForeignKey("teams.id", ondelete="SET NULL"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
     first_response_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)

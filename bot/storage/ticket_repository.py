@@ -28,6 +28,7 @@ def ticket_from_row(row: TicketRow) -> Ticket:
         thread_id=row.thread_id, triage_channel_id=row.triage_channel_id,
         triage_message_id=row.triage_message_id, first_response_at=row.first_response_at,
         resolved_at=row.resolved_at, closed_at=row.closed_at, in_a_hurry=row.in_a_hurry,
+        team_id=row.team_id,
     )
 
 
@@ -150,12 +151,17 @@ class TicketRepository:
             select(both.c.number, both.c.subject).order_by(both.c.number.desc()).limit(limit))
         return [(number, subject) for number, subject in rows.all()]
 
-    async def count_waiting(self, workspace_id: int, statuses: tuple[TicketStatus, ...]) -> int:
-        """How many unowned tickets in ``statuses`` wait in the queue."""
-        return (await self.session.execute(
-            select(func.count()).select_from(TicketRow).where(
-                TicketRow.workspace_id == workspace_id, TicketRow.owner_id.is_(None),
-                TicketRow.status.in_([s.value for s in statuses])))).scalar_one()
+    async def count_waiting(self, workspace_id: int, statuses: tuple[TicketStatus, ...],
+                            team_id: int | None = None, *, default_team: bool = True) -> int:
+        """How many unowned tickets in ``statuses`` wait in the queue (of ``team_id``
+        when given; ``default_team`` counts tickets from before teams in it too)."""
+        query = select(func.count()).select_from(TicketRow).where(
+            TicketRow.workspace_id == workspace_id, TicketRow.owner_id.is_(None),
+            TicketRow.status.in_([s.value for s in statuses]))
+        if team_id is not None:
+            query = query.where((TicketRow.team_id == team_id) | TicketRow.team_id.is_(None)
+                                if default_team else TicketRow.team_id == team_id)
+        return (await self.session.execute(query)).scalar_one()
 
     async def recent_first_responses(self, workspace_id: int,
                                      limit: int) -> list[tuple[datetime, datetime]]:
