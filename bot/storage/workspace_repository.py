@@ -110,6 +110,13 @@ class WorkspaceRepository:
             .order_by(TeamMemberRow.id))
         return list(rows.scalars())
 
+    async def placed_people(self, workspace_id: int) -> set[int]:
+        """The ids of everyone in this workspace who works at least one team."""
+        rows = await self.session.execute(
+            select(TeamMemberRow.person_id).join(TeamRow, TeamRow.id == TeamMemberRow.team_id)
+            .where(TeamRow.workspace_id == workspace_id))
+        return set(rows.scalars())
+
     async def teams_of(self, person_id: int) -> dict[int, str]:
         """The teams ``person_id`` works, with the role they have in each."""
         rows = await self.session.execute(
