@@ -91,9 +91,12 @@ class TicketRepository:
 
     async def list(self, workspace_id: int, *, requester_id: int | None = None,
                    owner_id: int | None = None, statuses: tuple[TicketStatus, ...] = (),
-                   unowned: bool = False, limit: int = 50) -> list[Ticket]:
+                   unowned: bool = False, limit: int = 50,
+                   team_id: int | None = None) -> list[Ticket]:
         """Tickets matching every filter given, newest first."""
         query = select(TicketRow).where(TicketRow.workspace_id == workspace_id)
+        if team_id is not None:
+            query = query.where(TicketRow.team_id == team_id)
         if requester_id is not None:
             query = query.where(TicketRow.requester_id == requester_id)
         if owner_id is not None:

@@ -5,11 +5,11 @@ then a new ticket."""
 
 from bot.desk.features import (
     admin, card_buttons, conversation, home, intake, kb_commands, knowledge, policy_admin, resolution,
-    triage, views, working,
+    teams, triage, views, working,
 )
 
 FEATURES = (conversation, intake, working, triage, resolution, views, admin, policy_admin,
-            card_buttons, home, knowledge, kb_commands)
+            card_buttons, home, knowledge, kb_commands, teams)
 
 
 def register_all(router) -> None:

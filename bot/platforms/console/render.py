@@ -16,7 +16,8 @@ HELP = """Help desk console: you are talking to the desk as if in Slack or Disco
   /ticket help                 the desk's commands (/ticket ..., /helpdesk ...)
   /press <label> [| text]      press a button the bot showed you (text fills its form)
   /as requester|agent|admin [name]   switch persona (agents are added to the desk)
-                               (commands name people by name: /helpdesk leads add Kim)
+                               (commands name people by name: /helpdesk leads add Kim;
+                               end with team <name> for one team: /helpdesk agents add Kim team hr)
   /wait <duration>             let time pass (90s, 45m, 2h, 3d) so scheduled messages arrive
   /help                        this list     /quit   leave"""
 
@@ -60,6 +61,7 @@ class Persona:
 # The desk's commands whose arguments after the first ``skip`` words are people, as
 # Discord's typed user options are (bot/platforms/discord/commands.py).
 _PEOPLE_ARGS = {("helpdesk", "agents"): 1, ("helpdesk", "leads"): 1, ("ticket", "assign"): 1}
+_TEAM_SUFFIX = re.compile(r"\s+team\s+\S+\s*$", re.I)
 
 
 def name_people(command: str, text: str) -> str:
@@ -73,6 +75,10 @@ def name_people(command: str, text: str) -> str:
     skip = _PEOPLE_ARGS.get((command, sub.lower()))
     if skip is None:
         return text
+    # ``team <name>`` at the end names a team, never two more people.
+    team = _TEAM_SUFFIX.search(rest) if command == "helpdesk" else None
+    if team is not None:
+        return f"{name_people(command, f'{sub} {rest[:team.start()]}'.strip())}{team.group(0)}"
     words = rest.split(None, skip)
     if len(words) <= skip:
         return text

@@ -74,6 +74,8 @@ _PEOPLE = (Option("person", USER, required=True),
            *(Option(f"person{n}", USER) for n in range(2, 6)))
 _ADD_REMOVE = Option("action", STRING, required=True, choices=("add", "remove"))
 _DURATION = {"kind": STRING, "max_length": 20, "compact": True}
+# ``team <name>`` at the end of an admin command: the router reads it off first.
+_TEAM = Option("team", STRING, max_length=30, compact=True, prefix="team ")
 
 SPECS: dict[tuple[str, str], SubCommand] = {
     ("ticket", "new"): SubCommand((_text("text", 4000),)),
@@ -115,12 +117,20 @@ SPECS: dict[tuple[str, str], SubCommand] = {
     ("kb", "remove"): SubCommand((Option("article", STRING, required=True, max_length=20,
                                          compact=True),)),
     ("kb", "draft"): SubCommand((TICKET,)),
-    ("helpdesk", "agents"): SubCommand((_ADD_REMOVE, *_PEOPLE)),
-    ("helpdesk", "leads"): SubCommand((_ADD_REMOVE, *_PEOPLE)),
+    ("ticket", "transfer"): SubCommand((TICKET, Option("team", STRING, required=True,
+                                                       max_length=30, compact=True),
+                                        _text("reason", 300, False))),
+    ("helpdesk", "agents"): SubCommand((_ADD_REMOVE, *_PEOPLE, _TEAM)),
+    ("helpdesk", "leads"): SubCommand((_ADD_REMOVE, *_PEOPLE, _TEAM)),
     ("helpdesk", "intake"): SubCommand((Option("channel", CHANNEL,
-                                               channel_types=(TEXT_CHANNEL, FORUM_CHANNEL)),)),
+                                               channel_types=(TEXT_CHANNEL, FORUM_CHANNEL)),
+                                        _TEAM)),
     ("helpdesk", "triage"): SubCommand((Option("channel", CHANNEL,
-                                               channel_types=(TEXT_CHANNEL,)),)),
+                                               channel_types=(TEXT_CHANNEL,)), _TEAM)),
+    ("helpdesk", "team"): SubCommand(
+        (Option("action", STRING, required=True, choices=("add", "remove", "rename")),
+         Option("name", STRING, required=True, max_length=30, compact=True),
+         Option("new_name", STRING, max_length=30, compact=True))),
     ("helpdesk", "show"): SubCommand(),
     ("helpdesk", "promises"): SubCommand(),
     ("helpdesk", "panel"): SubCommand(),
@@ -128,14 +138,15 @@ SPECS: dict[tuple[str, str], SubCommand] = {
     ("helpdesk", "hours"): SubCommand(
         (Option("days", STRING, required=True, max_length=40, compact=True),
          Option("hours", STRING, required=True, max_length=40, compact=True),
-         Option("timezone", STRING, required=True, max_length=64, compact=True))),
+         Option("timezone", STRING, required=True, max_length=64, compact=True), _TEAM)),
     ("helpdesk", "holiday"): SubCommand(
-        (_ADD_REMOVE, Option("date", STRING, required=True, max_length=10, compact=True))),
+        (_ADD_REMOVE, Option("date", STRING, required=True, max_length=10, compact=True),
+         _TEAM)),
     ("helpdesk", "sla"): SubCommand(
         (Option("priority", STRING, required=True, choices=("P1", "P2", "P3", "P4")),
          Option("first", prefix="first=", **_DURATION),
          Option("update", prefix="update=", **_DURATION),
-         Option("resolve", prefix="resolve=", **_DURATION))),
+         Option("resolve", prefix="resolve=", **_DURATION), _TEAM)),
 }
 # A word the router knows that the table above does not describe: free text.
 _FREE = SubCommand((_text("text", 4000, False),))
