@@ -129,6 +129,22 @@ class TeamMemberRow(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
+class OnCallRow(Base):
+    """A lead on duty for a team from ``starts_at`` until ``ends_at`` (open-ended when
+    NULL), set with ``/helpdesk oncall``; it wins over the team's weekly rota while it
+    lasts, and the newest wins over an older one."""
+
+    __tablename__ = "team_oncall"
+    __table_args__ = (Index("ix_team_oncall_team", "team_id", "starts_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    starts_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    ends_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
 class ChannelConfigRow(Base):
     """A channel with a job in the desk: intake or triage, for one team."""
 

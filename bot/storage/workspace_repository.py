@@ -14,7 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.people import Workspace
 from bot.domain.teams import DEFAULT_TEAM, Team
-from bot.storage.tables import ChannelConfigRow, TeamMemberRow, TeamRow, WorkspaceRow
+from bot.domain.oncall import Shift
+from bot.storage.tables import ChannelConfigRow, OnCallRow, TeamMemberRow, TeamRow, WorkspaceRow
 
 
 def insert_for(session: AsyncSession, table):
@@ -109,6 +110,28 @@ class WorkspaceRepository:
                                                   TeamMemberRow.role == role)
             .order_by(TeamMemberRow.id))
         return list(rows.scalars())
+
+    async def shifts(self, team_ids: set[int]) -> dict[int, list[Shift]]:
+        """Every on-duty shift of these teams, by team id (one query)."""
+        found: dict[int, list[Shift]] = {team_id: [] for team_id in team_ids}
+        if team_ids:
+            rows = await self.session.execute(select(OnCallRow).where(
+                OnCallRow.team_id.in_(team_ids)).order_by(OnCallRow.id))
+            for row in rows.scalars():
+                found[row.team_id].append(Shift(row.id, row.person_id, row.starts_at,
+                                                row.ends_at))
+        return found
+
+    async def add_shift(self, team_id: int, person_id: int, starts_at: datetime,
+                        ends_at: datetime | None, now: datetime) -> None:
+        """Put ``person_id`` on duty for the team from ``starts_at`` until ``ends_at``.
+        Shifts that ended before ``now`` are pruned: they can never matter again."""
+        await self.session.execute(delete(OnCallRow).where(
+            OnCallRow.team_id == team_id, OnCallRow.ends_at.is_not(None),
+            OnCallRow.ends_at <= now))
+        await self.session.execute(insert_for(self.session, OnCallRow).values(
+            team_id=team_id, person_id=person_id, starts_at=starts_at, ends_at=ends_at,
+            created_at=now))
 
     async def placed_people(self, workspace_id: int) -> set[int]:
         """The ids of everyone in this workspace who works at least one team."""

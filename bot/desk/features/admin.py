@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from bot.domain.tickets import ACTIVE_STATUSES
 from bot.domain.people import Role
-from bot.desk import words
+from bot.desk import duty, words
 from bot.desk.context import BadInput, Context
 from bot.desk.people_refs import channel_ref, person_refs
 from bot.desk.team_refs import take_team
@@ -167,16 +167,9 @@ async def show(ctx: Context) -> None:
 
 
 async def team_people(ctx: Context, team, role: Role) -> list:
-    """Who works ``team`` as ``role``: its members with that role and, for the default
-    team, everyone with the role who works no team yet (a platform role, or a desk
-    from before teams)."""
+    """Who works ``team`` as ``role`` (bot/desk/duty.py)."""
     assert ctx.workspace is not None
-    everyone = await ctx.uow.people.with_role(ctx.workspace.id, role)
-    members = set(await ctx.uow.workspaces.team_members(team.id, role.value))
-    placed = await ctx.uow.workspaces.placed_people(ctx.workspace.id) if team.is_default \
-        else set()
-    return [p for p in everyone if p.id in members
-            or (team.is_default and p.id not in placed)]
+    return await duty.team_people(ctx.uow, ctx.workspace, team, role)
 
 
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

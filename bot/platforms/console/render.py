@@ -72,6 +72,8 @@ def name_people(command: str, text: str) -> str:
     commas (``/ticket assign`` takes one, whose name may hold spaces); ``@`` before a
     name is optional, and a word that is no name is left for the desk to answer."""
     sub, _, rest = text.partition(" ")
+    if (command, sub.lower()) == ("helpdesk", "oncall"):
+        return _name_on_duty(sub, rest)
     skip = _PEOPLE_ARGS.get((command, sub.lower()))
     if skip is None:
         return text
@@ -95,6 +97,25 @@ def name_people(command: str, text: str) -> str:
             name = f"<@{person.user_id}|{bare}>"
         mentioned.append(name)
     return " ".join([sub, *fixed, " ".join(mentioned)])
+
+
+def _name_on_duty(sub: str, rest: str) -> str:
+    """``oncall <team> [rota] <names...> [from ...] [until ...]`` with the names (and only
+    them: never the team, ``rota`` or the times) written as mentions."""
+    team, _, after = rest.strip().partition(" ")
+    rota = after.split(None, 1)[0].lower() == "rota" if after.strip() else False
+    if rota:
+        after = after.split(None, 1)[1] if len(after.split(None, 1)) > 1 else ""
+    bounds = re.search(r"\s(from|until)\s", " " + after, re.I)
+    head, tail = (after, "") if bounds is None else (after[:max(bounds.start() - 1, 0)],
+                                                      after[max(bounds.start() - 1, 0):])
+    names = []
+    for name in (n for n in re.split(r"[,\s]+", head) if n):
+        bare = name[1:] if name.startswith("@") else name
+        names.append(f"<@{Persona('requester', bare).user_id}|{bare}>"
+                     if _NAME.fullmatch(bare) else name)
+    words = [sub, team] + (["rota"] if rota else []) + names
+    return " ".join(w for w in words if w) + (" " + tail.strip() if tail.strip() else "")
 
 
 # Outbound text names people and channels as <@id> and <#id> (optionally <@id|name>), as

@@ -127,6 +127,12 @@ SPECS: dict[tuple[str, str], SubCommand] = {
                                         _TEAM)),
     ("helpdesk", "triage"): SubCommand((Option("channel", CHANNEL,
                                                channel_types=(TEXT_CHANNEL,)), _TEAM)),
+    ("helpdesk", "oncall"): SubCommand(
+        (Option("team", STRING, required=True, max_length=30, compact=True),
+         Option("person", USER),
+         Option("from", STRING, max_length=60, prefix="from "),
+         Option("until", STRING, max_length=60, prefix="until "),
+         Option("rota", STRING, max_length=500, prefix="rota "))),
     ("helpdesk", "team"): SubCommand(
         (Option("action", STRING, required=True, choices=("add", "remove", "rename")),
          Option("name", STRING, required=True, max_length=30, compact=True),

@@ -65,6 +65,24 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint('id', name=op.f('pk_team_members')),
         sa.UniqueConstraint('team_id', 'person_id', name=op.f('uq_team_members_team_id')),
     )
+    op.create_table(
+        'team_oncall',
+        sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+        sa.Column('team_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'),
+                  nullable=False),
+        sa.Column('person_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'),
+                  nullable=False),
+        sa.Column('starts_at', sa.DateTime(timezone=True), nullable=False),
+        sa.Column('ends_at', sa.DateTime(timezone=True), nullable=True),
+        sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(['team_id'], ['teams.id'],
+                                name=op.f('fk_team_oncall_team_id_teams'), ondelete='CASCADE'),
+        sa.ForeignKeyConstraint(['person_id'], ['people.id'],
+                                name=op.f('fk_team_oncall_person_id_people'),
+                                ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_team_oncall')),
+    )
+    op.create_index('ix_team_oncall_team', 'team_oncall', ['team_id', 'starts_at'])
     with op.batch_alter_table('channel_configs') as batch_op:
         batch_op.add_column(sa.Column('team_id', sa.BigInteger().with_variant(
             sa.Integer(), 'sqlite'), nullable=True))
@@ -123,5 +141,7 @@ def downgrade() -> None:
     with op.batch_alter_table('channel_configs') as batch_op:
         batch_op.drop_constraint(op.f('fk_channel_configs_team_id_teams'), type_='foreignkey')
         batch_op.drop_column('team_id')
+    op.drop_index('ix_team_oncall_team', table_name='team_oncall')
+    op.drop_table('team_oncall')
     op.drop_table('team_members')
     op.drop_table('teams')
