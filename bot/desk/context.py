@@ -75,6 +75,8 @@ class Context:
         resolved for the features (lookup.py and conversation.py call it)."""
         assert self.workspace is not None
         self.use_team(self.workspace.team(ticket.team_id))
+        assert self.policy is not None
+        self.policy = self.policy.for_ticket(ticket)
 
     @property
     def command_prefix(self) -> str:

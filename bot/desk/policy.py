@@ -7,7 +7,7 @@ own: :mod:`bot.config_files`); a workspace's own choices, made with the
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from importlib.resources.abc import Traversable
 from typing import Any
@@ -21,6 +21,7 @@ from bot.domain.errors import DomainError, Phrase, Unreadable
 from bot.domain.people import Workspace
 from bot.domain.priority import Priority
 from bot.domain.promises import WaitPlan
+from bot.domain.service_exceptions import exception_target
 from bot.domain.teams import Team
 from bot.domain.tickets import TicketStatus
 from bot.domain.sla import SlaPolicy, SlaTarget, parse_duration
@@ -54,6 +55,14 @@ class DeskPolicy:
         """A priority with its name: "P1 (critical)"."""
         return self.templates.render("priority.label", priority=priority.value,
                                      name=self.templates.render(f"priority.{priority.name.lower()}"))
+
+    def for_ticket(self, ticket) -> "DeskPolicy":
+        """This policy as it applies to ``ticket``: with a lead's service exception,
+        the ticket's own targets for its priority."""
+        if not ticket.sla_exception:
+            return self
+        target = exception_target(self.sla.target(ticket.priority), ticket.sla_exception)
+        return replace(self, sla=self.sla.with_target(ticket.priority, target))
 
     def business_time(self, value: timedelta, *, working_days: bool = True) -> str:
         """``value`` of business time on this desk's calendar, in its words."""

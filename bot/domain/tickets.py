@@ -142,6 +142,8 @@ class Ticket:
     in_a_hurry: bool = False
     # The team that has it (bot/domain/teams.py); None: the workspace's default team.
     team_id: int | None = None
+    # A lead's service exception: target name -> seconds, winning over the team's.
+    sla_exception: dict | None = None
 
     @property
     def ref(self) -> str:

@@ -66,7 +66,7 @@ async def load_inputs(uow: UnitOfWork, desk: Desk, promises: list[Promise],
         owner_id = promise.owner_id or ticket.owner_id
         team = workspace.team(ticket.team_id)
         inputs.append(CoverInputs(
-            promise, ticket, workspace, policies.of(workspace, ticket.team_id),
+            promise, ticket, workspace, policies.of(workspace, ticket.team_id).for_ticket(ticket),
             people[ticket.requester_id], people[owner_id] if owner_id else None,
             tuple(leads[(workspace.id, team.id if team is not None else None)]),
             now_of(promise), updates.get(ticket.id), tuple(admins.get(workspace.id, ()))))

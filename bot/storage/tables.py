@@ -200,6 +200,9 @@ class TicketRow(Base):
     # The team that has it; NULL (a ticket from before teams) is the default team's.
     team_id: Mapped[int | None] = mapped_column(
         ForeignKey("teams.id", ondelete="SET NULL"), nullable=True)
+    # A lead's service exception: this ticket's own targets (seconds by target name,
+    # JSON), which win over its team's for its priority. NULL: none.
+    sla_exception: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
     first_response_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)

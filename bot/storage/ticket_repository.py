@@ -29,6 +29,7 @@ def ticket_from_row(row: TicketRow) -> Ticket:
         triage_message_id=row.triage_message_id, first_response_at=row.first_response_at,
         resolved_at=row.resolved_at, closed_at=row.closed_at, in_a_hurry=row.in_a_hurry,
         team_id=row.team_id,
+        sla_exception=json.loads(row.sla_exception) if row.sla_exception else None,
     )
 
 

@@ -5,11 +5,11 @@ then a new ticket."""
 
 from bot.desk.features import (
     admin, card_buttons, conversation, home, intake, kb_commands, knowledge, oncall, policy_admin,
-    resolution, teams, triage, views, working,
+    resolution, special_care, teams, triage, views, working,
 )
 
 FEATURES = (conversation, intake, working, triage, resolution, views, admin, policy_admin,
-            card_buttons, home, knowledge, kb_commands, teams, oncall)
+            card_buttons, home, knowledge, kb_commands, teams, oncall, special_care)
 
 
 def register_all(router) -> None:

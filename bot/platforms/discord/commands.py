@@ -120,6 +120,10 @@ SPECS: dict[tuple[str, str], SubCommand] = {
     ("ticket", "transfer"): SubCommand((TICKET, Option("team", STRING, required=True,
                                                        max_length=30, compact=True),
                                         _text("reason", 300, False))),
+    ("ticket", "exception"): SubCommand(
+        (TICKET, _text("reason", 300), Option("first", prefix="first=", **_DURATION),
+         Option("update", prefix="update=", **_DURATION),
+         Option("resolve", prefix="resolve=", **_DURATION))),
     ("helpdesk", "agents"): SubCommand((_ADD_REMOVE, *_PEOPLE, _TEAM)),
     ("helpdesk", "leads"): SubCommand((_ADD_REMOVE, *_PEOPLE, _TEAM)),
     ("helpdesk", "intake"): SubCommand((Option("channel", CHANNEL,

@@ -91,6 +91,7 @@ def upgrade() -> None:
     with op.batch_alter_table('tickets') as batch_op:
         batch_op.add_column(sa.Column('team_id', sa.BigInteger().with_variant(
             sa.Integer(), 'sqlite'), nullable=True))
+        batch_op.add_column(sa.Column('sla_exception', sa.Text(), nullable=True))
         batch_op.create_foreign_key(op.f('fk_tickets_team_id_teams'), 'teams',
                                     ['team_id'], ['id'], ondelete='SET NULL')
 
@@ -137,6 +138,7 @@ def downgrade() -> None:
                      {"s": json.dumps(settings, sort_keys=True), "w": workspace_id})
     with op.batch_alter_table('tickets') as batch_op:
         batch_op.drop_constraint(op.f('fk_tickets_team_id_teams'), type_='foreignkey')
+        batch_op.drop_column('sla_exception')
         batch_op.drop_column('team_id')
     with op.batch_alter_table('channel_configs') as batch_op:
         batch_op.drop_constraint(op.f('fk_channel_configs_team_id_teams'), type_='foreignkey')
