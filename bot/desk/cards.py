@@ -87,6 +87,8 @@ class CardRenderer:
         soonest = await uow.promises.soonest_open(set(current))
         history = await uow.tickets.latest_of_requesters(
             {(t.workspace_id, t.requester_id) for t in current.values()}, HISTORY_SIZE + 1)
+        # Difficult conversations flagged to a lead: on the card, for the staff only.
+        flags = await uow.tickets.event_counts(set(current), "flag")
         policies = Policies(self.desk)
         # A burst redraws thousands of cards: search only where there is a knowledge
         # base, and once per distinct question.
@@ -111,13 +113,15 @@ class CardRenderer:
             cards[ticket.id] = render_card(
                 policy, now, ticket, requester=people[ticket.requester_id],
                 owner=people.get(ticket.owner_id) if ticket.owner_id else None,
-                soonest=soonest.get(ticket.id), earlier=earlier, articles=articles)
+                soonest=soonest.get(ticket.id), earlier=earlier, articles=articles,
+                flags=flags.get(ticket.id, 0))
         return cards
 
 
 def render_card(policy: DeskPolicy, now: datetime, ticket: Ticket, *, requester: Person,
                 owner: Person | None, soonest: tuple[PromiseKind, datetime] | None,
-                earlier: list[Ticket], articles: list[Article] = ()) -> OutboundMessage:
+                earlier: list[Ticket], articles: list[Article] = (),
+                flags: int = 0) -> OutboundMessage:
     """The card from what it shows, with no database work: ``soonest`` is the kind and
     due time of the ticket's next open promise, ``earlier`` the requester's history,
     ``articles`` the knowledge base's matches (a field only when there are some)."""
@@ -146,7 +150,8 @@ def render_card(policy: DeskPolicy, now: datetime, ticket: Ticket, *, requester:
             (t("card.requester"), requester.name),
             (t("card.next_promise"), next_promise),
             (t("card.history"), history),
-        ) + (((t("card.articles"), ", ".join(
+        ) + (((t("card.flags"), t("card.flags_value", count=flags)),) if flags else ()
+             ) + (((t("card.articles"), ", ".join(
             t("card.article_internal" if a.internal else "card.article_item", ref=a.ref,
               title=defang(a.title)) for a in articles)),)
              if articles else ()),

@@ -39,6 +39,9 @@ class DeskPolicy:
     ticket_emoji: str
     waiting: WaitPlan
     confirmation: WaitPlan
+    # The reaction an agent puts on a requester's message to flag a difficult
+    # conversation to the lead on duty (🚩 always works too).
+    flag_emoji: str = "triangular_flag_on_post"
 
     def when(self, moment: datetime, now: datetime, tz: str | None = None) -> str:
         """``moment`` in this workspace's words, as a person in ``tz`` reads it:
@@ -79,6 +82,7 @@ class Defaults:
     ticket_emoji: str
     waiting: WaitPlan
     confirmation: WaitPlan
+    flag_emoji: str = "triangular_flag_on_post"
 
     @classmethod
     def load(cls, path: Traversable, timezone_override: str | None = None) -> "Defaults":
@@ -101,7 +105,8 @@ class Defaults:
                    WaitPlan(parse_duration(waiting["nudge_after"]),
                             parse_duration(waiting["close_after"])),
                    WaitPlan(parse_duration(confirmation["remind_after"]),
-                            parse_duration(confirmation["close_after"])))
+                            parse_duration(confirmation["close_after"])),
+                   intake.get("flag_emoji", "triangular_flag_on_post"))
 
 
 # A tip: the words that make it relevant (none: the fallback), and its text.
@@ -191,6 +196,7 @@ class Desk:
             templates=self.templates.with_overrides(stored.get("templates")),
             ticket_emoji=stored.get("ticket_emoji", self.defaults.ticket_emoji),
             waiting=self.defaults.waiting, confirmation=self.defaults.confirmation,
+            flag_emoji=stored.get("flag_emoji", self.defaults.flag_emoji),
         )
 
 

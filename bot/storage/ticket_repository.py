@@ -177,6 +177,17 @@ class TicketRepository:
             .order_by(TicketRow.id.desc()).limit(limit))
         return [(opened, answered) for opened, answered in rows.all()]
 
+    async def event_counts(self, ticket_ids: set[int], kind: str) -> dict[int, int]:
+        """How many timeline entries of ``kind`` each of these tickets has (one query;
+        tickets with none are left out)."""
+        if not ticket_ids:
+            return {}
+        rows = await self.session.execute(
+            select(TicketEventRow.ticket_id, func.count())
+            .where(TicketEventRow.ticket_id.in_(ticket_ids), TicketEventRow.kind == kind)
+            .group_by(TicketEventRow.ticket_id))
+        return dict(rows.all())
+
     async def add_event(self, ticket_id: int, kind: str, now: datetime, *,
                         author_id: int | None = None, body: str = "", **data: Any) -> None:
         """Append one line to the ticket's timeline."""

@@ -120,6 +120,7 @@ SPECS: dict[tuple[str, str], SubCommand] = {
     ("ticket", "transfer"): SubCommand((TICKET, Option("team", STRING, required=True,
                                                        max_length=30, compact=True),
                                         _text("reason", 300, False))),
+    ("ticket", "flag"): SubCommand((TICKET, _text("reason", 500))),
     ("ticket", "exception"): SubCommand(
         (TICKET, _text("reason", 300), Option("first", prefix="first=", **_DURATION),
          Option("update", prefix="update=", **_DURATION),
