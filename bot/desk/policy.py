@@ -191,13 +191,24 @@ class Desk:
         calendar = (BusinessCalendar.from_dict(stored["calendar"]) if "calendar" in stored
                     else self.defaults.calendar)
         sla = SlaPolicy.from_dict(stored["sla"]) if "sla" in stored else self.defaults.sla
+        templates = self.templates
+        if team is not None and not team.is_default:
+            templates = templates.with_overrides(self._team_words(team.name))
         return DeskPolicy(
             calendar=calendar, sla=sla,
-            templates=self.templates.with_overrides(stored.get("templates")),
+            templates=templates.with_overrides(stored.get("templates")),
             ticket_emoji=stored.get("ticket_emoji", self.defaults.ticket_emoji),
             waiting=self.defaults.waiting, confirmation=self.defaults.confirmation,
             flag_emoji=stored.get("flag_emoji", self.defaults.flag_emoji),
         )
+
+
+    def _team_words(self, name: str) -> dict[str, str]:
+        """``[team_words]`` with ``{team}`` filled in: how a team other than the default
+        one speaks of itself."""
+        prefix = "team_words."
+        return {key[len(prefix):]: str(self.templates.raw(key)).replace("{team}", name)
+                for key in self.templates.keys() if key.startswith(prefix)}
 
 
 class Policies:

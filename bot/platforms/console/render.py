@@ -13,6 +13,7 @@ from bot.core import OutboundMessage
 HELP = """Help desk console: you are talking to the desk as if in Slack or Discord.
   <text>                       a direct message to the bot (opens a ticket)
   /thread <n> <text>           write in ticket #n's thread
+  /in <channel> <text>         write in a channel (an intake channel opens a ticket)
   /ticket help                 the desk's commands (/ticket ..., /helpdesk ...)
   /press <label> [| text]      press a button the bot showed you (text fills its form)
   /as requester|agent|admin [name]   switch persona (agents are added to the desk)
@@ -194,7 +195,9 @@ def render(message: OutboundMessage, width: int | None = None,
     if message.ephemeral_to:
         where = f"only {name_of(message.ephemeral_to, names)} sees this"
     elif message.audience == "agents":
-        where = "triage"
+        # A team's own triage channel is named; the default one reads as before.
+        where = ("triage" if message.channel_id in ("", "triage")
+                 else f"triage #{message.channel_id}")
     elif message.channel_id.startswith("dm-"):
         where = f"DM with {name_of(message.channel_id[3:], names)}"
     else:
