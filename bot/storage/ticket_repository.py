@@ -177,6 +177,18 @@ class TicketRepository:
             .order_by(TicketRow.id.desc()).limit(limit))
         return [(opened, answered) for opened, answered in rows.all()]
 
+    async def latest_events(self, workspace_id: int, kind: str, limit: int
+                            ) -> list[tuple[int, str, str]]:
+        """The workspace's latest timeline entries of ``kind``, newest first, as
+        (ticket number, author's name, body): the reports' service exceptions and flags."""
+        rows = await self.session.execute(
+            select(TicketRow.number, PersonRow.display_name, TicketEventRow.body)
+            .join(TicketRow, TicketRow.id == TicketEventRow.ticket_id)
+            .outerjoin(PersonRow, PersonRow.id == TicketEventRow.author_id)
+            .where(TicketRow.workspace_id == workspace_id, TicketEventRow.kind == kind)
+            .order_by(TicketEventRow.id.desc()).limit(limit))
+        return [(number, name or "", body or "") for number, name, body in rows.all()]
+
     async def event_counts(self, ticket_ids: set[int], kind: str) -> dict[int, int]:
         """How many timeline entries of ``kind`` each of these tickets has (one query;
         tickets with none are left out)."""

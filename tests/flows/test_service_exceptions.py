@@ -78,3 +78,15 @@ async def test_an_exception_reaches_the_sweeper_a_lapse_gives_the_new_cadence(sq
         lapse = [s.text for s in desk.requester_thread(1) if "nobody has yet" in s.text]
         # Two hours (the exception's update cadence) from the lapse, not P3's eight.
         assert lapse and lapse[-1].endswith("by today at 13:01 UTC.")
+
+
+async def test_exceptions_and_flags_are_in_the_promise_report(sqlite_url):
+    async with FlowDesk(sqlite_url) as desk:
+        await desk.staffed(leads=("lee",))
+        await desk.dm("ann", PRINTER)
+        await desk.command("lee", "ticket exception 1 first=1h the CEO is waiting")
+        await desk.command("sam", "ticket flag 1 rude on the phone")
+        await desk.command("boss", "helpdesk promises")
+        report = desk.last().text
+        assert "Latest service exceptions: #1 by Lee (“the CEO is waiting”)" in report
+        assert "Latest difficult conversations flagged: #1 by Sam (“rude on the phone”)" in report

@@ -11,9 +11,12 @@ from bot.domain.people import Role
 from bot.desk import duty, words
 from bot.desk.context import BadInput, Context
 from bot.desk.people_refs import channel_ref, person_refs
+from bot.desk.quoting import defang, excerpt
 from bot.desk.team_refs import take_team
 
 _GROUPS = {"agents": Role.AGENT, "leads": Role.LEAD}
+# How many of the latest service exceptions and flags the promise report names.
+REPORT_LATEST = 10
 
 
 async def _change_roles(ctx: Context, group: str) -> None:
@@ -240,6 +243,15 @@ async def promises(ctx: Context) -> None:
                            dead=tally.dead, open=tally.open,
                            share=ctx.t("report.no_share") if share is None
                            else ctx.t("report.share", percent=f"{share:.0%}")))
+    # A lead's exceptions and the difficult conversations flagged: for the staff only.
+    for kind in ("exception", "flag"):
+        found = await ctx.uow.tickets.latest_events(ctx.workspace.id, kind, REPORT_LATEST)
+        if found:
+            lines.append(ctx.t(f"report.{kind}s", items=ctx.join(
+                ctx.t("report.care_item", ref=f"#{number}", who=who, reason=defang(excerpt(
+                    body, 120))) if body else ctx.t("report.care_item_plain", ref=f"#{number}",
+                                                    who=who)
+                for number, who, body in found)))
     await ctx.answer("\n".join(lines))
     ctx.handled = True
 
