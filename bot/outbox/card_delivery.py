@@ -58,7 +58,9 @@ async def prepare_cards(db: Database, rows: list, render: RenderCards | None = N
         if message_id and channel_id == message.channel_id:
             prepared[row.id] = (replace(message, edit_of=message_id), f"hd-{row.id}")
         else:
-            prepared[row.id] = (message, f"hd-card-{row.ticket_id}")
+            # The channel is in the key: a ticket moved to another team gets a first
+            # card there too, which a platform must not take for a retry of the old one.
+            prepared[row.id] = (message, f"hd-card-{row.ticket_id}-{message.channel_id}")
     return prepared
 
 

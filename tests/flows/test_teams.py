@@ -131,7 +131,11 @@ async def test_a_transfer_to_a_team_with_other_hours_never_shortens_the_promise(
                if s.message.channel_id == TRIAGE and not s.message.title]
         assert old == ["#1 has moved to team hr (Sam moved it: this is about payroll); "
                        "it's no longer this team's."]
-        assert [c.message.channel_id for c in desk.cards(1)] == [TRIAGE, HR_TRIAGE]
+        old_card, new_card = desk.cards(1)
+        assert [old_card.message.channel_id, new_card.message.channel_id] == [TRIAGE, HR_TRIAGE]
+        # A first card in each channel: never taken by a platform for a retry of the other.
+        assert not new_card.message.edit_of
+        assert old_card.idempotency_key != new_card.idempotency_key
         assert desk.private_to("sam")[-1].text.startswith("Done: #1 is now with team hr")
 
 
