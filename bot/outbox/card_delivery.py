@@ -68,10 +68,14 @@ async def remember_card(uow: UnitOfWork, row, delivery: Delivery) -> None:
     """After a card's first post, store where it lives so later cards edit it.
 
     Runs in the transaction that records the delivery; the ``IS NULL`` guard keeps the
-    first message if two workers ever both posted one."""
+    first message if two workers ever both posted one, and the channel guard ignores a
+    card that was already on its way to a team the ticket has since left."""
     await uow.session.execute(
         update(TicketRow).where(TicketRow.id == row.ticket_id,
-                                TicketRow.triage_message_id.is_(None))
+                                TicketRow.triage_message_id.is_(None),
+                                TicketRow.triage_channel_id.is_(None)
+                                | TicketRow.triage_channel_id.in_(
+                                    {row.message.channel_id, delivery.channel_id}))
         .values(triage_channel_id=delivery.channel_id, triage_message_id=delivery.message_id))
 
 

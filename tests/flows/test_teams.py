@@ -199,3 +199,14 @@ async def test_each_team_keeps_its_own_hours(sqlite_url):
         assert "13:00" in desk.ack(1).text
         await desk.dm("bob", "VPN again")
         assert "13:00" not in desk.ack(2).text
+
+
+async def test_someone_working_the_desk_by_a_platform_role_keeps_it_when_joining_a_team(
+        sqlite_url):
+    async with FlowDesk(sqlite_url) as desk:
+        await desk.command("boss", "helpdesk team add hr")
+        await desk.dm("kim", "hello", platform_role="agent")  # an agent by a Discord role
+        await desk.command("boss", "helpdesk agents add <@kim|Kim> team hr")
+        await desk.command("boss", "helpdesk show")
+        it_part, hr_part = desk.last().text.split("Team hr")
+        assert "Agents: Kim" in it_part and "Agents: Kim" in hr_part

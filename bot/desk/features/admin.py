@@ -67,6 +67,12 @@ async def _change_roles(ctx: Context, group: str) -> None:
             if platform_role is not None or not person.role.at_least(role):
                 # The desk's own grant: it outlives any Discord role the person loses later.
                 await ctx.uow.people.record_role(person.id, role)
+            default = ctx.workspace.default_team
+            if (not teams and not team.is_default and default is not None
+                    and person.role in (Role.AGENT, Role.LEAD)):
+                # They worked the default team without being placed in it (a Discord
+                # role): joining another team must not take them off it.
+                await workspaces.set_member(default.id, person.id, person.role.value, ctx.now)
             await workspaces.set_member(team.id, person.id, role.value, ctx.now)
         else:
             if person is None or person.role is not role or member != role.value:
