@@ -43,13 +43,19 @@ async def queue_cards(uow: UnitOfWork, now: datetime,
                       tickets: list[tuple[Workspace, Ticket]]) -> int:
     """Queue the cards of ``tickets`` (each with its workspace) whose workspace has a
     triage channel; returns how many. Three statements whatever their number."""
-    triage = await uow.workspaces.first_channels({w.id for w, _ in tickets}, "triage")
-    wanted = [(workspace, ticket) for workspace, ticket in tickets if workspace.id in triage]
-    for workspace_id, channel_id in triage.items():
+    def team_of(workspace: Workspace, ticket: Ticket) -> int | None:
+        team = workspace.team(ticket.team_id)
+        return team.id if team is not None else None
+
+    # Each ticket's card goes to its team's triage channel (bot/domain/teams.py).
+    triage = await uow.workspaces.triage_of_teams(
+        {team_of(w, t) for w, t in tickets}, {w.id: w for w, _ in tickets})
+    wanted = [(w, t) for w, t in tickets if t.triage_channel_id or team_of(w, t) in triage]
+    for team_id, channel_id in triage.items():
         await uow.tickets.place_in_triage(
-            {t.id for w, t in wanted if w.id == workspace_id and not t.triage_channel_id},
+            {t.id for w, t in wanted if team_of(w, t) == team_id and not t.triage_channel_id},
             channel_id)
-    await uow.outbox.add_many([card_request(w, t, t.triage_channel_id or triage[w.id])
+    await uow.outbox.add_many([card_request(w, t, t.triage_channel_id or triage[team_of(w, t)])
                                for w, t in wanted], now)
     return len(wanted)
 
@@ -91,6 +97,8 @@ class CardRenderer:
                                              if c.incident_id is not None})
         history = await uow.tickets.latest_of_requesters(
             {(t.workspace_id, t.requester_id) for t in current.values()}, HISTORY_SIZE + 1)
+        # Difficult conversations flagged to a lead: on the card, for the staff only.
+        flags = await uow.tickets.event_counts(set(current), "flag")
         policies = Policies(self.desk)
         # A burst redraws thousands of cards: search only where there is a knowledge
         # base, and once per distinct question.
@@ -109,7 +117,7 @@ class CardRenderer:
                         include_internal=True)
                     if m.confidence >= SUGGEST_THRESHOLD / 2]
             articles = matches.get(question, []) if ticket.status.is_active else []
-            policy = policies.of(workspaces[ticket.workspace_id])
+            policy = policies.of(workspaces[ticket.workspace_id], ticket.team_id)
             if ticket.id in clusters:
                 cluster = clusters[ticket.id]
                 cards[ticket.id] = render_cluster_card(
@@ -124,7 +132,7 @@ class CardRenderer:
                 soonest=soonest.get(ticket.id) or _incident_promise(
                     incident_promises.get(links.get(ticket.id, 0))),
                 earlier=earlier, articles=articles,
-                incident=incidents.get(links.get(ticket.id, 0)))
+                incident=incidents.get(links.get(ticket.id, 0)), flags=flags.get(ticket.id, 0))
         return cards
 
 
@@ -158,7 +166,7 @@ def render_cluster_card(policy: DeskPolicy, anchor: Ticket, tickets, cluster_id:
 def render_card(policy: DeskPolicy, now: datetime, ticket: Ticket, *, requester: Person,
                 owner: Person | None, soonest: tuple[PromiseKind, datetime] | None,
                 earlier: list[Ticket], articles: list[Article] = (),
-                incident: Incident | None = None) -> OutboundMessage:
+                incident: Incident | None = None, flags: int = 0) -> OutboundMessage:
     """The card from what it shows, with no database work: ``soonest`` is the kind and
     due time of the ticket's next open promise, ``earlier`` the requester's history,
     ``articles`` the knowledge base's matches (a field only when there are some)."""
@@ -187,7 +195,8 @@ def render_card(policy: DeskPolicy, now: datetime, ticket: Ticket, *, requester:
             (t("card.requester"), requester.name),
             (t("card.next_promise"), next_promise),
             (t("card.history"), history),
-        ) + (((t("card.articles"), ", ".join(
+        ) + (((t("card.flags"), t("card.flags_value", count=flags)),) if flags else ()
+             ) + (((t("card.articles"), ", ".join(
             t("card.article_internal" if a.internal else "card.article_item", ref=a.ref,
               title=defang(a.title)) for a in articles)),)
              if articles else ())

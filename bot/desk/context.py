@@ -12,6 +12,7 @@ from typing import Any
 
 from bot.core import Button, Event, OutboundMessage
 from bot.desk.policy import Desk, DeskPolicy, words_for
+from bot.domain.teams import Team
 from bot.domain.people import Person, Role, Workspace
 from bot.domain.errors import DomainError, Phrase, Unreadable
 from bot.metrics import Metrics
@@ -54,11 +55,28 @@ class Context:
     person: Person | None = None
     role: Role = Role.REQUESTER
     policy: DeskPolicy | None = None
+    # The team the event is about: the default team until a ticket or a command names
+    # another (:meth:`use_team`), and ``policy`` is that team's.
+    team: Team | None = None
     args: str = ""
     handled: bool = False
     extras: dict[str, Any] = field(default_factory=dict)
     # The desk's numbers (bot/metrics.py), moved after the unit of work commits.
     metrics: Metrics | None = None
+
+    def use_team(self, team: Team | None) -> None:
+        """Work for ``team`` from here on: its policy (calendar, targets, wording)."""
+        assert self.workspace is not None
+        self.team = team or self.workspace.default_team
+        self.policy = self.desk.policy(self.workspace, self.team)
+
+    def for_ticket(self, ticket) -> None:
+        """Work for the team that has ``ticket``: the one place a ticket's team is
+        resolved for the features (lookup.py and conversation.py call it)."""
+        assert self.workspace is not None
+        self.use_team(self.workspace.team(ticket.team_id))
+        assert self.policy is not None
+        self.policy = self.policy.for_ticket(ticket)
 
     @property
     def command_prefix(self) -> str:

@@ -66,7 +66,7 @@ async def resolve_identity(ctx: Context, call_next: Next) -> None:
     ctx.role = ctx.person.role
     if ctx.desk.is_admin(actor):
         ctx.role = Role.ADMIN
-    ctx.policy = ctx.desk.policy(ctx.workspace)
+    ctx.use_team(None)
     await call_next(ctx)
 
 

@@ -7,7 +7,7 @@ own: :mod:`bot.config_files`); a workspace's own choices, made with the
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from importlib.resources.abc import Traversable
 from typing import Any
@@ -21,6 +21,8 @@ from bot.domain.errors import DomainError, Phrase, Unreadable
 from bot.domain.people import Workspace
 from bot.domain.priority import Priority
 from bot.domain.promises import WaitPlan
+from bot.domain.service_exceptions import exception_target
+from bot.domain.teams import Team
 from bot.domain.tickets import TicketStatus
 from bot.domain.sla import SlaPolicy, SlaTarget, parse_duration
 from bot.settings import Settings, SettingsError
@@ -37,6 +39,9 @@ class DeskPolicy:
     ticket_emoji: str
     waiting: WaitPlan
     confirmation: WaitPlan
+    # The reaction an agent puts on a requester's message to flag a difficult
+    # conversation to the lead on duty (🚩 always works too).
+    flag_emoji: str = "triangular_flag_on_post"
 
     def when(self, moment: datetime, now: datetime, tz: str | None = None) -> str:
         """``moment`` in this workspace's words, as a person in ``tz`` reads it:
@@ -54,6 +59,14 @@ class DeskPolicy:
         return self.templates.render("priority.label", priority=priority.value,
                                      name=self.templates.render(f"priority.{priority.name.lower()}"))
 
+    def for_ticket(self, ticket) -> "DeskPolicy":
+        """This policy as it applies to ``ticket``: with a lead's service exception,
+        the ticket's own targets for its priority."""
+        if not ticket.sla_exception:
+            return self
+        target = exception_target(self.sla.target(ticket.priority), ticket.sla_exception)
+        return replace(self, sla=self.sla.with_target(ticket.priority, target))
+
     def business_time(self, value: timedelta, *, working_days: bool = True) -> str:
         """``value`` of business time on this desk's calendar, in its words."""
         return words.business_time(self.templates, value, self.calendar,
@@ -69,6 +82,7 @@ class Defaults:
     ticket_emoji: str
     waiting: WaitPlan
     confirmation: WaitPlan
+    flag_emoji: str = "triangular_flag_on_post"
 
     @classmethod
     def load(cls, path: Traversable, timezone_override: str | None = None) -> "Defaults":
@@ -91,7 +105,8 @@ class Defaults:
                    WaitPlan(parse_duration(waiting["nudge_after"]),
                             parse_duration(waiting["close_after"])),
                    WaitPlan(parse_duration(confirmation["remind_after"]),
-                            parse_duration(confirmation["close_after"])))
+                            parse_duration(confirmation["close_after"])),
+                   intake.get("flag_emoji", "triangular_flag_on_post"))
 
 
 # A tip: the words that make it relevant (none: the fallback), and its text.
@@ -168,18 +183,32 @@ class Desk:
         named in HELPDESK_ADMINS, or an admin of the platform's own workspace."""
         return actor.user_id in self.admins or actor.is_platform_admin
 
-    def policy(self, workspace: Workspace) -> DeskPolicy:
-        """The policy in force for ``workspace``."""
-        stored = workspace.settings
+    def policy(self, workspace: Workspace, team: Team | None = None) -> DeskPolicy:
+        """The policy in force for ``team`` of ``workspace`` (its default team when
+        None): the team's own settings, then the workspace's, then the defaults."""
+        team = team or workspace.default_team
+        stored = {**workspace.settings, **(team.settings if team is not None else {})}
         calendar = (BusinessCalendar.from_dict(stored["calendar"]) if "calendar" in stored
                     else self.defaults.calendar)
         sla = SlaPolicy.from_dict(stored["sla"]) if "sla" in stored else self.defaults.sla
+        templates = self.templates
+        if team is not None and not team.is_default:
+            templates = templates.with_overrides(self._team_words(team.name))
         return DeskPolicy(
             calendar=calendar, sla=sla,
-            templates=self.templates.with_overrides(stored.get("templates")),
+            templates=templates.with_overrides(stored.get("templates")),
             ticket_emoji=stored.get("ticket_emoji", self.defaults.ticket_emoji),
             waiting=self.defaults.waiting, confirmation=self.defaults.confirmation,
+            flag_emoji=stored.get("flag_emoji", self.defaults.flag_emoji),
         )
+
+
+    def _team_words(self, name: str) -> dict[str, str]:
+        """``[team_words]`` with ``{team}`` filled in: how a team other than the default
+        one speaks of itself."""
+        prefix = "team_words."
+        return {key[len(prefix):]: str(self.templates.raw(key)).replace("{team}", name)
+                for key in self.templates.keys() if key.startswith(prefix)}
 
 
 class Policies:
@@ -188,11 +217,14 @@ class Policies:
 
     def __init__(self, desk: Desk) -> None:
         self.desk = desk
-        self._known: dict[int, DeskPolicy] = {}
+        self._known: dict[tuple[int, int | None], DeskPolicy] = {}
 
-    def of(self, workspace: Workspace) -> DeskPolicy:
-        """The policy in force for ``workspace``."""
-        policy = self._known.get(workspace.id)
+    def of(self, workspace: Workspace, team_id: int | None = None) -> DeskPolicy:
+        """The policy in force for team ``team_id`` of ``workspace`` (None: its default
+        team); a ticket's is ``of(workspace, ticket.team_id)``."""
+        team = workspace.team(team_id)
+        key = (workspace.id, team.id if team is not None else None)
+        policy = self._known.get(key)
         if policy is None:
-            policy = self._known[workspace.id] = self.desk.policy(workspace)
+            policy = self._known[key] = self.desk.policy(workspace, team)
         return policy

@@ -63,3 +63,21 @@ class Workspace:
     kb_revision: int = 0
     # How many incidents it has declared (INC-1 ... INC-n); 0: never one.
     incidents_declared: int = 0
+    # Its teams, the default first (bot/domain/teams.py); loaded with the workspace.
+    teams: tuple = ()
+
+    @property
+    def default_team(self):
+        """The team that takes what no intake channel routes elsewhere (None only for a
+        workspace built without its teams, as some pure tests do)."""
+        return next((t for t in self.teams if t.is_default), self.teams[0] if self.teams
+                    else None)
+
+    def team(self, team_id: int | None):
+        """The team with this id; the default team for None (rows from before teams)
+        or for a team since removed."""
+        return next((t for t in self.teams if t.id == team_id), None) or self.default_team
+
+    def team_named(self, name: str):
+        """The team called ``name`` (any case), or None."""
+        return next((t for t in self.teams if t.name == name.lower()), None)

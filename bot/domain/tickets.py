@@ -140,6 +140,10 @@ class Ticket:
     resolved_at: datetime | None = None
     closed_at: datetime | None = None
     in_a_hurry: bool = False
+    # The team that has it (bot/domain/teams.py); None: the workspace's default team.
+    team_id: int | None = None
+    # A lead's service exception: target name -> seconds, winning over the team's.
+    sla_exception: dict | None = None
 
     @property
     def ref(self) -> str:

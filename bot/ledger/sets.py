@@ -19,6 +19,7 @@ from bot.desk.cards import queue_cards
 from bot.desk.policy import Desk, Policies
 from bot.domain.people import Role, Workspace
 from bot.domain.promises import Promise, PromiseKind
+from bot.desk.duty import escalation_leads
 from bot.ledger.notices import gather
 from bot.ledger.plans import CoverInputs, CoverPlan
 from bot.ledger.warnings import WarningPlan
@@ -39,9 +40,21 @@ async def load_inputs(uow: UnitOfWork, desk: Desk, promises: list[Promise],
     people = await uow.people.many(
         {t.requester_id for t in tickets.values()}
         | {p.owner_id or tickets[p.ticket_id].owner_id for p in promises} - {None})
-    leads = await uow.people.with_role_in(set(workspaces), Role.LEAD)
+    # Escalations reach each ticket's team: its lead on duty, else its leads.
+    leads: dict[tuple[int, int | None], list] = {}
+    for promise in promises:
+        ticket = tickets[promise.ticket_id]
+        workspace = workspaces[ticket.workspace_id]
+        team = workspace.team(ticket.team_id)
+        key = (workspace.id, team.id if team is not None else None)
+        if key not in leads:
+            leads[key] = ((await escalation_leads(uow, desk, workspace, team,
+                                                  now_of(promise)))[0]
+                          if team is not None
+                          else await uow.people.with_role(workspace.id, Role.LEAD))
     # The admins are told when an escalation finds no lead: asked for only then.
-    admins = await uow.people.admins_in({w for w in workspaces if not leads[w]}, desk.admins)
+    admins = await uow.people.admins_in({w for (w, _), found in leads.items() if not found},
+                                        desk.admins)
     # A lapsed resolution target points to the update already promised, if any.
     updates = await uow.promises.soonest_updates(
         {p.ticket_id for p in promises if p.kind is PromiseKind.RESOLUTION})
@@ -51,9 +64,11 @@ async def load_inputs(uow: UnitOfWork, desk: Desk, promises: list[Promise],
         ticket = tickets[promise.ticket_id]
         workspace = workspaces[ticket.workspace_id]
         owner_id = promise.owner_id or ticket.owner_id
+        team = workspace.team(ticket.team_id)
         inputs.append(CoverInputs(
-            promise, ticket, workspace, policies.of(workspace), people[ticket.requester_id],
-            people[owner_id] if owner_id else None, tuple(leads[workspace.id]),
+            promise, ticket, workspace, policies.of(workspace, ticket.team_id).for_ticket(ticket),
+            people[ticket.requester_id], people[owner_id] if owner_id else None,
+            tuple(leads[(workspace.id, team.id if team is not None else None)]),
             now_of(promise), updates.get(ticket.id), tuple(admins.get(workspace.id, ()))))
     return inputs
 

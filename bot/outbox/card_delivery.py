@@ -58,7 +58,9 @@ async def prepare_cards(db: Database, rows: list, render: RenderCards | None = N
         if message_id and channel_id == message.channel_id:
             prepared[row.id] = (replace(message, edit_of=message_id), f"hd-{row.id}")
         else:
-            prepared[row.id] = (message, f"hd-card-{row.ticket_id}")
+            # The channel is in the key: a ticket moved to another team gets a first
+            # card there too, which a platform must not take for a retry of the old one.
+            prepared[row.id] = (message, f"hd-card-{row.ticket_id}-{message.channel_id}")
     return prepared
 
 
@@ -66,10 +68,14 @@ async def remember_card(uow: UnitOfWork, row, delivery: Delivery) -> None:
     """After a card's first post, store where it lives so later cards edit it.
 
     Runs in the transaction that records the delivery; the ``IS NULL`` guard keeps the
-    first message if two workers ever both posted one."""
+    first message if two workers ever both posted one, and the channel guard ignores a
+    card that was already on its way to a team the ticket has since left."""
     await uow.session.execute(
         update(TicketRow).where(TicketRow.id == row.ticket_id,
-                                TicketRow.triage_message_id.is_(None))
+                                TicketRow.triage_message_id.is_(None),
+                                TicketRow.triage_channel_id.is_(None)
+                                | TicketRow.triage_channel_id.in_(
+                                    {row.message.channel_id, delivery.channel_id}))
         .values(triage_channel_id=delivery.channel_id, triage_message_id=delivery.message_id))
 
 

@@ -110,5 +110,28 @@ async def _run(engine: AsyncEngine, action) -> None:
         action(config)
 
     async with engine.connect() as connection:
-        await connection.run_sync(in_sync)
-        await connection.commit()
+        # SQLite's batch mode rebuilds a table by dropping it; with foreign keys on, the
+        # drop would first delete every row that cascades from it (a ticket's promises
+        # and timeline). Off for the migration, outside its transaction, where the
+        # pragma takes effect; the connection is dropped rather than pooled without them.
+        sqlite = engine.dialect.name == "sqlite"
+        if sqlite:
+            await connection.run_sync(_sqlite_foreign_keys, False)
+        try:
+            await connection.run_sync(in_sync)
+            await connection.commit()
+        except BaseException:
+            if sqlite:
+                await connection.invalidate()
+            raise
+        if sqlite:
+            await connection.run_sync(_sqlite_foreign_keys, True)
+
+
+def _sqlite_foreign_keys(connection, on: bool) -> None:
+    """Turn SQLite's foreign keys on or off for ``connection`` (outside a transaction)."""
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
+    finally:
+        cursor.close()

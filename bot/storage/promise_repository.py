@@ -241,7 +241,24 @@ class PromiseRepository:
             .values(status=PromiseStatus.PENDING.value, due_at=due, warn_at=warn,
                     paused_remaining=None))
 
-    async def hand_to(self, ticket_id: int, owner_id: int) -> int:
+    async def replan(self, planned: dict[int, tuple[datetime, datetime | None]]) -> None:
+        """Give pending promises a new due time and heads-up (id: both), in one
+        statement; each is due at the minute the desk states, and warned afresh. A
+        promise a sweeper holds by now (no longer pending) is left to it."""
+        if not planned:
+            return
+        column = _promises.c
+        due = case({promise_id: literal(stated_minute(due_at), column.due_at.type)
+                    for promise_id, (due_at, _) in planned.items()}, value=column.id)
+        warn = case({promise_id: literal(warn_at, column.warn_at.type)
+                     for promise_id, (_, warn_at) in planned.items()}, value=column.id)
+        await self.session.execute(
+            update(_promises)
+            .where(among(column.id, list(planned), self.session.bind.dialect.name),
+                   column.status == PromiseStatus.PENDING.value)
+            .values(due_at=due, warn_at=warn, warned_at=None))
+
+    async def hand_to(self, ticket_id: int, owner_id: int | None) -> int:
         """Make ``owner_id`` the owner of every live promise the desk owes on the ticket
         (returns how many): when a ticket changes hands, so do its promises, so the
         heads-up, the reminder and the apology's name are the new owner's, not those of

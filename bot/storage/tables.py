@@ -99,8 +99,56 @@ class PersonRow(Base):
     granted_role: Mapped[str | None] = mapped_column(String(16), nullable=True)
 
 
+class TeamRow(Base):
+    """A team of a workspace (IT, HR, Facilities...): its own triage channel, people and
+    policy. Every workspace has one default team, ``it`` until renamed, which takes what
+    no intake channel routes elsewhere."""
+
+    __tablename__ = "teams"
+    __table_args__ = (UniqueConstraint("workspace_id", "name"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(40))
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The team's calendar, SLA targets and wording overrides as JSON text; what it
+    # leaves out comes from the workspace's settings, then from policy.toml.
+    settings_json: Mapped[str] = mapped_column(Text, default="{}")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class TeamMemberRow(Base):
+    """Someone who works a team, as an agent or a lead. Their role (what they may do)
+    stays on the person; this says which teams they answer for."""
+
+    __tablename__ = "team_members"
+    __table_args__ = (UniqueConstraint("team_id", "person_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class OnCallRow(Base):
+    """A lead on duty for a team from ``starts_at`` until ``ends_at`` (open-ended when
+    NULL), set with ``/helpdesk oncall``; it wins over the team's weekly rota while it
+    lasts, and the newest wins over an older one."""
+
+    __tablename__ = "team_oncall"
+    __table_args__ = (Index("ix_team_oncall_team", "team_id", "starts_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    starts_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    ends_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
 class ChannelConfigRow(Base):
-    """A channel with a job in the desk: intake or triage."""
+    """A channel with a job in the desk: intake or triage, for one team."""
 
     __tablename__ = "channel_configs"
     __table_args__ = (UniqueConstraint("workspace_id", "purpose", "channel_id"),)
@@ -110,6 +158,9 @@ class ChannelConfigRow(Base):
     purpose: Mapped[str] = mapped_column(String(16))
     channel_id: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # The team it serves; NULL (rows written before teams) is the default team.
+    team_id: Mapped[int | None] = mapped_column(
+        ForeignKey("teams.id", ondelete="CASCADE"), nullable=True)
 
 
 class TicketRow(Base):
@@ -148,6 +199,12 @@ class TicketRow(Base):
     triage_channel_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     triage_message_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     in_a_hurry: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The team that has it; NULL (a ticket from before teams) is the default team's.
+    team_id: Mapped[int | None] = mapped_column(
+        ForeignKey("teams.id", ondelete="SET NULL"), nullable=True)
+    # A lead's service exception: this ticket's own targets (seconds by target name,
+    # JSON), which win over its team's for its priority. NULL: none.
+    sla_exception: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
     first_response_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)

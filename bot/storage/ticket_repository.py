@@ -28,6 +28,8 @@ def ticket_from_row(row: TicketRow) -> Ticket:
         thread_id=row.thread_id, triage_channel_id=row.triage_channel_id,
         triage_message_id=row.triage_message_id, first_response_at=row.first_response_at,
         resolved_at=row.resolved_at, closed_at=row.closed_at, in_a_hurry=row.in_a_hurry,
+        team_id=row.team_id,
+        sla_exception=json.loads(row.sla_exception) if row.sla_exception else None,
     )
 
 
@@ -101,9 +103,12 @@ class TicketRepository:
 
     async def list(self, workspace_id: int, *, requester_id: int | None = None,
                    owner_id: int | None = None, statuses: tuple[TicketStatus, ...] = (),
-                   unowned: bool = False, limit: int = 50) -> list[Ticket]:
+                   unowned: bool = False, limit: int = 50,
+                   team_id: int | None = None) -> list[Ticket]:
         """Tickets matching every filter given, newest first."""
         query = select(TicketRow).where(TicketRow.workspace_id == workspace_id)
+        if team_id is not None:
+            query = query.where(TicketRow.team_id == team_id)
         if requester_id is not None:
             query = query.where(TicketRow.requester_id == requester_id)
         if owner_id is not None:
@@ -161,12 +166,17 @@ class TicketRepository:
             select(both.c.number, both.c.subject).order_by(both.c.number.desc()).limit(limit))
         return [(number, subject) for number, subject in rows.all()]
 
-    async def count_waiting(self, workspace_id: int, statuses: tuple[TicketStatus, ...]) -> int:
-        """How many unowned tickets in ``statuses`` wait in the queue."""
-        return (await self.session.execute(
-            select(func.count()).select_from(TicketRow).where(
-                TicketRow.workspace_id == workspace_id, TicketRow.owner_id.is_(None),
-                TicketRow.status.in_([s.value for s in statuses])))).scalar_one()
+    async def count_waiting(self, workspace_id: int, statuses: tuple[TicketStatus, ...],
+                            team_id: int | None = None, *, default_team: bool = True) -> int:
+        """How many unowned tickets in ``statuses`` wait in the queue (of ``team_id``
+        when given; ``default_team`` counts tickets from before teams in it too)."""
+        query = select(func.count()).select_from(TicketRow).where(
+            TicketRow.workspace_id == workspace_id, TicketRow.owner_id.is_(None),
+            TicketRow.status.in_([s.value for s in statuses]))
+        if team_id is not None:
+            query = query.where((TicketRow.team_id == team_id) | TicketRow.team_id.is_(None)
+                                if default_team else TicketRow.team_id == team_id)
+        return (await self.session.execute(query)).scalar_one()
 
     async def recent_first_responses(self, workspace_id: int,
                                      limit: int) -> list[tuple[datetime, datetime]]:
@@ -177,6 +187,29 @@ class TicketRepository:
                    TicketRow.first_response_at.is_not(None))
             .order_by(TicketRow.id.desc()).limit(limit))
         return [(opened, answered) for opened, answered in rows.all()]
+
+    async def latest_events(self, workspace_id: int, kind: str, limit: int
+                            ) -> list[tuple[int, str, str]]:
+        """The workspace's latest timeline entries of ``kind``, newest first, as
+        (ticket number, author's name, body): the reports' service exceptions and flags."""
+        rows = await self.session.execute(
+            select(TicketRow.number, PersonRow.display_name, TicketEventRow.body)
+            .join(TicketRow, TicketRow.id == TicketEventRow.ticket_id)
+            .outerjoin(PersonRow, PersonRow.id == TicketEventRow.author_id)
+            .where(TicketRow.workspace_id == workspace_id, TicketEventRow.kind == kind)
+            .order_by(TicketEventRow.id.desc()).limit(limit))
+        return [(number, name or "", body or "") for number, name, body in rows.all()]
+
+    async def event_counts(self, ticket_ids: set[int], kind: str) -> dict[int, int]:
+        """How many timeline entries of ``kind`` each of these tickets has (one query;
+        tickets with none are left out)."""
+        if not ticket_ids:
+            return {}
+        rows = await self.session.execute(
+            select(TicketEventRow.ticket_id, func.count())
+            .where(TicketEventRow.ticket_id.in_(ticket_ids), TicketEventRow.kind == kind)
+            .group_by(TicketEventRow.ticket_id))
+        return dict(rows.all())
 
     async def add_event(self, ticket_id: int, kind: str, now: datetime, *,
                         author_id: int | None = None, body: str = "", **data: Any) -> None:

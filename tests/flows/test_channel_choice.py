@@ -41,7 +41,7 @@ async def test_something_that_is_no_channel_is_refused(sqlite_url, args):
         before = await _channels(desk)
         await desk.command("boss", f"helpdesk triage {args}")
         assert desk.last().text == ("I couldn't tell which channel you meant. Usage: "
-                                    "`/helpdesk triage <channel>` (or run it in the channel "
+                                    "`/helpdesk triage <channel> [team <name>]` (or run it in the channel "
                                     "itself).")
         assert await _channels(desk) == before
 

@@ -128,7 +128,7 @@ BAD_POLICY_INPUT = [
     ("helpdesk hours mon-fri 17-9 UTC", ("The opening time (17:00) must be before the closing "
                                          "time (09:00).")),
     ("helpdesk holiday add", ("I need a date like 2026-12-25. Usage: `/helpdesk holiday "
-                              "add|remove <YYYY-MM-DD>`")),
+                              "add|remove <YYYY-MM-DD> [team <name>]`")),
     ("helpdesk holiday add next friday", ("I couldn't read “next friday” as a date: write it "
                                           "like 2026-12-25.")),
     ("helpdesk holiday add 2031-02-30", ("“2031-02-30” isn't a date on the calendar: that "

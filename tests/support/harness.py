@@ -139,13 +139,15 @@ class DeskHarness:
         return event
 
     async def react(self, user: str, emoji: str, *, author: str, text: str, channel: str,
-                    message_id: str | None = None) -> ReactionAdded:
-        """``user`` reacts with ``emoji`` to ``author``'s message."""
+                    message_id: str | None = None, thread_id: str | None = None,
+                    author_is_bot: bool = False) -> ReactionAdded:
+        """``user`` reacts with ``emoji`` to ``author``'s message (in ``thread_id``)."""
         event = ReactionAdded(platform=self.platform, workspace_id=WORKSPACE,
                               event_id=self.next_id("rx"), actor=self.actor(user),
                               channel_id=channel, emoji=emoji,
                               message_id=message_id or self.next_id("msg"),
-                              message_author=self.actor(author), message_text=text)
+                              message_author=self.actor(author, is_bot=author_is_bot),
+                              message_text=text, thread_id=thread_id)
         await self.deliver(event)
         return event
 

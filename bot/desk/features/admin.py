@@ -8,11 +8,15 @@ from __future__ import annotations
 
 from bot.domain.tickets import ACTIVE_STATUSES
 from bot.domain.people import Role
-from bot.desk import words
+from bot.desk import duty, words
 from bot.desk.context import BadInput, Context
 from bot.desk.people_refs import channel_ref, person_refs
+from bot.desk.quoting import defang, excerpt
+from bot.desk.team_refs import take_team
 
 _GROUPS = {"agents": Role.AGENT, "leads": Role.LEAD}
+# How many of the latest service exceptions and flags the promise report names.
+REPORT_LATEST = 10
 
 
 async def _change_roles(ctx: Context, group: str) -> None:
@@ -20,10 +24,14 @@ async def _change_roles(ctx: Context, group: str) -> None:
     what is true: done, already so, not one of them, or held by a platform role."""
     assert ctx.workspace is not None
     verb, _, rest = ctx.args.partition(" ")
+    # ``team hr`` at the end names the team, never two more people.
+    rest, team = take_team(ctx, rest, "admin.role_usage", group=group)
     refs = person_refs(rest)
     if verb not in ("add", "remove") or not refs:
         raise BadInput("input.need_role_change", "admin.role_usage", group=group)
     role = _GROUPS[group]
+    several = len(ctx.workspace.teams) > 1
+    workspaces = ctx.uow.workspaces
     changed: list[str] = []
     unchanged: list[str] = []
     still_own: list[str] = []
@@ -35,10 +43,17 @@ async def _change_roles(ctx: Context, group: str) -> None:
         as_written = person.name if person else known_name or f"<@{ref}>"
         platform_role, _ = await ctx.uow.people.platform_grant(person.id) if person \
             else (None, None)
+        teams = await workspaces.teams_of(person.id) if person else {}
+        # Which teams someone works: someone with the role and no team yet (a Discord
+        # role, or a desk from before teams) works the default team.
+        member = teams.get(team.id) or (person.role.value if person and not teams
+                                        and team.is_default else None)
+        in_team = member is not None and Role(member).at_least(role)
         if verb == "add":
             # A role held through the platform's roles is not yet the desk's own grant:
             # adding records the grant, which outlives the platform role.
-            if person is not None and platform_role is None and person.role.at_least(role):
+            if person is not None and platform_role is None and person.role.at_least(role) \
+                    and in_team:
                 if person.role is role:
                     unchanged.append(ctx.t("admin.role_already", name=as_written,
                                            role=ctx.t(f"roles.{role.value}")))
@@ -49,16 +64,30 @@ async def _change_roles(ctx: Context, group: str) -> None:
                 continue
             if person is None:
                 person = await ctx.uow.people.ensure(ctx.workspace.id, ref, known_name, ctx.now)
-            # The desk's own grant: it outlives any Discord role the person loses later.
-            await ctx.uow.people.record_role(person.id, role)
+            if platform_role is not None or not person.role.at_least(role):
+                # The desk's own grant: it outlives any Discord role the person loses later.
+                await ctx.uow.people.record_role(person.id, role)
+            default = ctx.workspace.default_team
+            if (not teams and not team.is_default and default is not None
+                    and person.role in (Role.AGENT, Role.LEAD)):
+                # They worked the default team without being placed in it (a Discord
+                # role): joining another team must not take them off it.
+                await workspaces.set_member(default.id, person.id, person.role.value, ctx.now)
+            await workspaces.set_member(team.id, person.id, role.value, ctx.now)
         else:
-            if person is None or person.role is not role:
-                unchanged.append(ctx.t("admin.role_not_member", name=as_written,
-                                       group=ctx.t(f"roles.{group}")))
+            if person is None or person.role is not role or member != role.value:
+                unchanged.append(ctx.t(
+                    "admin.role_not_member_team" if several else "admin.role_not_member",
+                    name=as_written, group=ctx.t(f"roles.{group}"), team=team.name))
                 continue
             if platform_role is role:
                 unchanged.append(ctx.t("admin.role_from_platform", name=as_written,
                                        role=ctx.t(f"roles.{role.value}")))
+                continue
+            await workspaces.set_member(team.id, person.id, None, ctx.now)
+            if any(r == role.value for t, r in teams.items() if t != team.id):
+                # Still works another team as this: the role stays, only this team goes.
+                changed.append(person.name)
                 continue
             await ctx.uow.people.record_role(person.id, Role.REQUESTER)
             if role is Role.AGENT:
@@ -73,7 +102,8 @@ async def _change_roles(ctx: Context, group: str) -> None:
     lines = []
     if changed:
         key = "admin.role_added" if verb == "add" else "admin.role_removed"
-        lines.append(ctx.t(key, names=ctx.join(changed),
+        key += "_team" if several else ""
+        lines.append(ctx.t(key, names=ctx.join(changed), team=team.name,
                            role=ctx.t(f"roles.{role.value}" if len(changed) == 1
                                       else f"roles.{group}")))
     await ctx.answer("\n".join(lines + still_own + unchanged))
@@ -92,14 +122,22 @@ async def leads(ctx: Context) -> None:
 
 async def _set_channel(ctx: Context, purpose: str) -> None:
     assert ctx.workspace is not None
-    channel = channel_ref(ctx.args) if ctx.args.strip() else ctx.event.channel_id
+    if purpose == "status":
+        # One status channel speaks for the whole desk's incidents, whatever the team.
+        args, team = ctx.args, None
+    else:
+        args, team = take_team(ctx, ctx.args, "admin.channel_usage", purpose=purpose)
+    channel = channel_ref(args) if args.strip() else ctx.event.channel_id
     if not channel:
         raise BadInput("input.unknown_channel", "admin.channel_usage", purpose=purpose)
     if getattr(ctx.event, "is_direct", False) and channel == ctx.event.channel_id:
         raise BadInput("input.channel_is_direct", purpose=purpose)
     await ctx.uow.workspaces.set_channel(ctx.workspace.id, purpose, channel, ctx.now,
-                                         only_one=purpose in ("triage", "status"))
-    await ctx.answer(ctx.t("admin.channel_set", channel=channel, purpose=purpose))
+                                         only_one=purpose in ("triage", "status"), team=team)
+    several = team is not None and len(ctx.workspace.teams) > 1
+    await ctx.answer(ctx.t("admin.channel_set_team" if several else "admin.channel_set",
+                           channel=channel, purpose=purpose,
+                           team=team.name if team is not None else ""))
     ctx.handled = True
 
 
@@ -119,9 +157,9 @@ async def status(ctx: Context) -> None:
 
 
 async def show(ctx: Context) -> None:
-    """``/helpdesk show``: the desk's configuration in one message."""
+    """``/helpdesk show``: the desk's configuration in one message, team by team."""
     assert ctx.workspace is not None and ctx.policy is not None
-    uow, ws = ctx.uow, ctx.workspace.id
+    workspace, uow = ctx.workspace, ctx.uow
 
     def names(people) -> str:
         return ctx.join(p.name for p in people) or ctx.t("admin.nobody")
@@ -129,16 +167,28 @@ async def show(ctx: Context) -> None:
     def channels(ids) -> str:
         return ctx.join(f"<#{c}>" for c in ids) or ctx.t("admin.none")
 
-    calendar, sla = ctx.policy.calendar, ctx.policy.sla
-    await ctx.answer(ctx.t(
-        "admin.show", intake=channels(await uow.workspaces.channels(ws, "intake")),
-        triage=channels(await uow.workspaces.channels(ws, "triage")),
-        agents=names(await uow.people.with_role(ws, Role.AGENT)),
-        leads=names(await uow.people.with_role(ws, Role.LEAD)),
-        hours=describe_hours(calendar, ctx.policy.templates),
-        sla=describe_sla(sla, ctx.policy.templates, calendar),
-    ))
+    intake = await uow.workspaces.team_channels(workspace, "intake")
+    triage = await uow.workspaces.team_channels(workspace, "triage")
+    blocks = []
+    for team in workspace.teams:
+        policy = ctx.desk.policy(workspace, team)
+        calendar, sla = policy.calendar, policy.sla
+        blocks.append(ctx.t(
+            "admin.show_team", team=team.name,
+            default=ctx.t("admin.show_default" if team.is_default else "admin.show_other"),
+            intake=channels(intake.get(team.id, ())), triage=channels(triage.get(team.id, ())),
+            agents=names(await team_people(ctx, team, Role.AGENT)),
+            leads=names(await team_people(ctx, team, Role.LEAD)),
+            hours=describe_hours(calendar, policy.templates),
+            sla=describe_sla(sla, policy.templates, calendar)))
+    await ctx.answer(ctx.t("admin.show", teams="\n".join(blocks)))
     ctx.handled = True
+
+
+async def team_people(ctx: Context, team, role: Role) -> list:
+    """Who works ``team`` as ``role`` (bot/desk/duty.py)."""
+    assert ctx.workspace is not None
+    return await duty.team_people(ctx.uow, ctx.workspace, team, role)
 
 
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -209,6 +259,15 @@ async def promises(ctx: Context) -> None:
                            dead=tally.dead, open=tally.open,
                            share=ctx.t("report.no_share") if share is None
                            else ctx.t("report.share", percent=f"{share:.0%}")))
+    # A lead's exceptions and the difficult conversations flagged: for the staff only.
+    for kind in ("exception", "flag"):
+        found = await ctx.uow.tickets.latest_events(ctx.workspace.id, kind, REPORT_LATEST)
+        if found:
+            lines.append(ctx.t(f"report.{kind}s", items=ctx.join(
+                ctx.t("report.care_item", ref=f"#{number}", who=who, reason=defang(excerpt(
+                    body, 120))) if body else ctx.t("report.care_item_plain", ref=f"#{number}",
+                                                    who=who)
+                for number, who, body in found)))
     await ctx.answer("\n".join(lines))
     ctx.handled = True
 

@@ -37,6 +37,7 @@ async def on_thread_message(ctx: Context) -> None:
     if ticket is None:
         return
     bind(ticket=ticket.id)
+    ctx.for_ticket(ticket)
     ctx.handled = True
     in_triage = (event.channel_id == ticket.triage_channel_id
                  and event.thread_id == ticket.triage_message_id)

@@ -41,18 +41,22 @@ def said_they_are_in_a_hurry(text: str) -> bool:
 async def open_ticket(ctx: Context, requester: Person, text: str, *, channel_id: str,
                       thread_id: str, source_message_id: str | None,
                       opened_by: Person | None = None) -> Ticket:
-    """Open a ticket for ``requester`` and queue its acknowledgement in their thread."""
-    assert ctx.workspace is not None and ctx.policy is not None
-    uow, now, policy, workspace = ctx.uow, ctx.now, ctx.policy, ctx.workspace
+    """Open a ticket for ``requester`` and queue its acknowledgement in their thread.
+    It goes to the team of the intake channel ``channel_id``, or to the default team."""
+    assert ctx.workspace is not None
+    ctx.use_team(await ctx.uow.workspaces.channel_team(ctx.workspace, "intake", channel_id))
+    assert ctx.policy is not None and ctx.team is not None
+    uow, now, policy, workspace, team = ctx.uow, ctx.now, ctx.policy, ctx.workspace, ctx.team
     # Everything is read before the ticket number is taken: that locks the workspace's
     # row until the commit (on PostgreSQL), so every opening in the workspace waits for
     # it, and after it come only writes.
-    ahead = await uow.tickets.count_waiting(workspace.id, _WAITING_QUEUE)
+    ahead = await uow.tickets.count_waiting(workspace.id, _WAITING_QUEUE, team.id,
+                                            default_team=team.is_default)
     decision = PriorityDecision.computed(Impact.MEDIUM, Urgency.MEDIUM)
     span = await expected_first_response(ctx, decision.priority)
     due = policy.calendar.add_business_time(now, span)
     warn_at = warn_time_for_span(now, span, policy.sla.warn_at, policy.calendar)
-    triage = await uow.workspaces.channels(workspace.id, "triage")
+    triage = (await uow.workspaces.team_channels(workspace, "triage")).get(team.id, [])
     # Self-help: articles good enough to offer, never an internal one.
     # A known problem (an open incident this looks like) is said at once, instead of
     # self-help articles and instead of a card of its own: the incident's counts it.
@@ -72,7 +76,7 @@ async def open_ticket(ctx: Context, requester: Person, text: str, *, channel_id:
         urgency=decision.urgency.value, subject=subject_from(text), first_message=text,
         channel_id=channel_id, thread_id=thread_id, source_message_id=source_message_id,
         in_a_hurry=said_they_are_in_a_hurry(text), created_at=now, updated_at=now,
-        triage_channel_id=triage[0] if triage else None,
+        triage_channel_id=triage[0] if triage else None, team_id=team.id,
     )
     await uow.tickets.add_event(ticket.id, "opened", now, author_id=(opened_by or requester).id,
                                 body=text)

@@ -45,6 +45,7 @@ async def load_ticket(ctx: Context, number: int) -> Ticket:
     if ticket is None:
         raise UnknownTicket(number)
     bind(ticket=ticket.id)
+    ctx.for_ticket(ticket)
     return ticket
 
 
@@ -71,6 +72,7 @@ async def ticket_of_button(ctx: Context, value: str) -> Ticket | None:
     if ticket is None or ticket.workspace_id != ctx.workspace.id:
         return None
     bind(ticket=ticket.id)
+    ctx.for_ticket(ticket)
     return ticket
 
 

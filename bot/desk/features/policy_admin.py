@@ -1,7 +1,8 @@
 """Admin commands for the desk's policy: business hours, holidays and SLA targets.
 
-Changes are stored in the workspace's own settings and apply to promises made from
-then on; promises already made keep the times the desk stated.
+Changes are stored in a team's own settings (the default team's unless the command
+ends with ``team <name>``) and apply to promises made from then on; promises already
+made keep the times the desk stated.
 """
 
 from __future__ import annotations
@@ -18,19 +19,28 @@ from bot.domain.sla import (
 )
 from bot.desk.features.admin import describe_hours
 from bot.desk.context import BadInput, Context
+from bot.desk.team_refs import take_team
 
 
 async def _save(ctx: Context, key: str, value) -> None:
-    assert ctx.workspace is not None
-    settings = dict(ctx.workspace.settings)
+    assert ctx.team is not None
+    settings = dict(ctx.team.settings)
     settings[key] = value
-    await ctx.uow.workspaces.save_settings(ctx.workspace.id, settings)
+    await ctx.uow.workspaces.save_team_settings(ctx.team.id, settings)
+
+
+def _done(ctx: Context, key: str, **fields) -> str:
+    """A confirmation that names the team when the workspace has several."""
+    assert ctx.workspace is not None and ctx.team is not None
+    several = len(ctx.workspace.teams) > 1
+    return ctx.t(f"{key}_team" if several else key, team=ctx.team.name, **fields)
 
 
 async def hours(ctx: Context) -> None:
     """``/helpdesk hours mon-fri 09:00-17:00 Europe/London``"""
+    args, _ = take_team(ctx, ctx.args, "policy.hours_usage")
     assert ctx.policy is not None
-    parts = ctx.args.split()
+    parts = args.split()
     if len(parts) != 3:
         raise BadInput("input.need_hours", "policy.hours_usage")
     try:
@@ -39,14 +49,16 @@ async def hours(ctx: Context) -> None:
     except Unreadable as error:
         raise BadInput.unreadable(error, "policy.hours_usage") from None
     await _save(ctx, "calendar", calendar.to_dict())
-    await ctx.answer(ctx.t("policy.hours_set", hours=describe_hours(calendar, ctx.policy.templates)))
+    await ctx.answer(_done(ctx, "policy.hours_set",
+                           hours=describe_hours(calendar, ctx.policy.templates)))
     ctx.handled = True
 
 
 async def holiday(ctx: Context) -> None:
     """``/helpdesk holiday add 2026-12-25`` or ``/helpdesk holiday remove 2026-12-25``."""
+    args, _ = take_team(ctx, ctx.args, "policy.holiday_usage")
     assert ctx.policy is not None
-    verb, _, when = ctx.args.strip().partition(" ")
+    verb, _, when = args.strip().partition(" ")
     verb = verb.lower()
     if verb not in ("add", "remove"):
         raise BadInput("input.add_or_remove_holiday", "policy.holiday_usage")
@@ -72,7 +84,7 @@ async def holiday(ctx: Context) -> None:
         calendar = replace(calendar, holidays=calendar.holidays - {day})
         key = "policy.holiday_removed" if day >= today else "policy.holiday_removed_past"
     await _save(ctx, "calendar", calendar.to_dict())
-    await ctx.answer(ctx.t(key, date=day.isoformat()))
+    await ctx.answer(_done(ctx, key, date=day.isoformat()))
 
 
 def _next_year(day: date, today: date) -> str:
@@ -92,8 +104,9 @@ def _next_year(day: date, today: date) -> str:
 
 async def sla(ctx: Context) -> None:
     """``/helpdesk sla P2 first=4h update=4h resolve=24h`` (any subset of the three)."""
+    args, _ = take_team(ctx, ctx.args, "policy.sla_usage")
     assert ctx.policy is not None
-    parts = ctx.args.split()
+    parts = args.split()
     try:
         priority = Priority.parse(parts[0]) if parts else None
         current = ctx.policy.sla.target(priority) if priority else None
@@ -118,7 +131,7 @@ async def sla(ctx: Context) -> None:
         raise BadInput(f"policy.sla_{problem}", "policy.sla_usage", **said)
     policy = ctx.policy.sla.with_target(priority, target)
     await _save(ctx, "sla", policy.to_dict())
-    await ctx.answer(ctx.t("policy.sla_set", priority=priority.value, **said))
+    await ctx.answer(_done(ctx, "policy.sla_set", priority=priority.value, **said))
     ctx.handled = True
 
 

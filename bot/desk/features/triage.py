@@ -11,6 +11,7 @@ from bot.domain.priority import PriorityDecision, read_priority
 from bot.domain.promises import PromiseKind
 from bot.domain.tickets import ACTIVE_STATUSES, Ticket, TicketAction
 from bot.domain.timefmt import stated_minute
+from bot.desk.duty import escalation_leads
 from bot.desk.cards import queue_card
 from bot.desk.context import BadInput, Context
 from bot.desk.notify import admins_of, to_agents, to_person, to_requester
@@ -161,7 +162,10 @@ async def escalate(ctx: Context) -> None:
     assert ctx.person is not None and ctx.workspace is not None
     requester = await ctx.uow.people.get(ticket.requester_id)
     owner = await ctx.uow.people.get(ticket.owner_id) if ticket.owner_id else None
-    leads = await ctx.uow.people.with_role(ctx.workspace.id, Role.LEAD)
+    # The lead on duty alone, privately; with nobody on duty, the team's leads.
+    assert ctx.team is not None
+    leads, on_duty = await escalation_leads(ctx.uow, ctx.desk, ctx.workspace, ctx.team,
+                                            ctx.now)
     quoted = defang(excerpt(reason, 500)) if reason else ""
     ctx.handled = True
     if not leads:
@@ -182,7 +186,8 @@ async def escalate(ctx: Context) -> None:
     await ctx.post(to_requester(ticket, ctx.t(owned[1], ref=ticket.ref,
                                               owner=owner.name if owner else "")),
                    ticket_id=ticket.id)
-    await ctx.answer(ctx.t("agent.escalated_agent", ref=ticket.ref,
+    await ctx.answer(ctx.t("agent.escalated_agent_on_duty" if on_duty
+                           else "agent.escalated_agent", ref=ticket.ref,
                            leads=ctx.join(p.name for p in leads)))
 
 

@@ -16,7 +16,9 @@ from bot.desk.features.lookup import load_visible_ticket, split_number
 _REQUESTER_KINDS = ("opened", "requester", "reply", "resolution", "status", "owner", "priority",
                     "promise", "bot", "escalated", "self_solved", "incident_linked",
                     "incident_unlinked", "incident_update", "incident_cover", "incident_declined")
-_AGENT_ONLY = ("note", "no_lead", "feedback", "held")
+# Staff matters: a transfer's reason, a lead's exception, and above all a flag of a
+# difficult conversation, which the requester must never see.
+_AGENT_ONLY = ("note", "no_lead", "feedback", "held", "transferred", "exception", "flag")
 TIMELINE_LIMIT = 30
 DETAIL_LIMIT = 300
 
@@ -89,6 +91,10 @@ def _what(ctx: Context, entry, who: str, tz: str, is_agent: bool) -> str:
             key, fields["detail"] = "view.kind_comment", detail
         else:
             fields["detail"] = entry.body
+    elif entry.kind == "transferred":
+        fields["team"] = data.get("to_team") or ""
+        if detail:
+            key, fields["detail"] = "view.kind_transferred_detail", detail
     elif entry.kind in ("opened", "bot"):
         pass
     elif entry.kind.startswith("incident_"):

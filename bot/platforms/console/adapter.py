@@ -33,7 +33,7 @@ logger = logging.getLogger(__name__)
 
 WORKSPACE = "console"
 # What the console answers to, its own words and the desk's commands (for a near miss).
-CONSOLE_COMMANDS = ("quit", "exit", "help", "as", "wait", "thread", "press", "ticket",
+CONSOLE_COMMANDS = ("quit", "exit", "help", "as", "wait", "thread", "press", "in", "ticket",
                     "helpdesk", "incident")
 TRIAGE_CHANNEL = "triage"
 
@@ -197,6 +197,8 @@ class ConsoleAdapter:
                 checked = await self._wait(rest)
             elif word == "thread":
                 await self._thread_message(rest)
+            elif word == "in":
+                await self._channel_message(rest)
             elif word == "press":
                 await self._press(rest)
             elif word in ("ticket", "helpdesk", "incident"):
@@ -317,6 +319,19 @@ class ConsoleAdapter:
             **self._common(thread.channel_id, message_id), text=text.strip(),
             message_id=message_id, thread_id=thread.thread_id,
             is_direct=thread.channel_id.startswith("dm-")))
+
+    async def _channel_message(self, rest: str) -> None:
+        """``/in <channel> <text>``: a message in a channel (an intake channel opens a
+        ticket there, for the team it belongs to)."""
+        channel, _, text = rest.partition(" ")
+        channel = channel.lstrip("#")
+        if not channel or channel.startswith("dm-") or not text.strip():
+            await self._write("(console) Usage: /in <channel> <text>, like /in hr-help "
+                              "How many vacation days do I have left?")
+            return
+        message_id = self._next_id()
+        await self._dispatch(IncomingMessage(
+            **self._common(channel, message_id), text=text.strip(), message_id=message_id))
 
     def _visible(self, message: OutboundMessage) -> bool:
         """Whether the current persona can see ``message`` (and so press its buttons)."""

@@ -13,11 +13,13 @@ from bot.core import OutboundMessage
 HELP = """Help desk console: you are talking to the desk as if in Slack or Discord.
   <text>                       a direct message to the bot (opens a ticket)
   /thread <n> <text>           write in ticket #n's thread
+  /in <channel> <text>         write in a channel (an intake channel opens a ticket)
   /ticket help                 the desk's commands (/ticket ..., /helpdesk ...)
   /incident help               major incidents (agents): declare, link, update, resolve
   /press <label> [| text]      press a button the bot showed you (text fills its form)
   /as requester|agent|admin [name]   switch persona (agents are added to the desk)
-                               (commands name people by name: /helpdesk leads add Kim)
+                               (commands name people by name: /helpdesk leads add Kim;
+                               end with team <name> for one team: /helpdesk agents add Kim team hr)
   /wait <duration>             let time pass (90s, 45m, 2h, 3d) so scheduled messages arrive
   /help                        this list     /quit   leave"""
 
@@ -61,6 +63,7 @@ class Persona:
 # The desk's commands whose arguments after the first ``skip`` words are people, as
 # Discord's typed user options are (bot/platforms/discord/commands.py).
 _PEOPLE_ARGS = {("helpdesk", "agents"): 1, ("helpdesk", "leads"): 1, ("ticket", "assign"): 1}
+_TEAM_SUFFIX = re.compile(r"\s+team\s+\S+\s*$", re.I)
 
 
 def name_people(command: str, text: str) -> str:
@@ -71,9 +74,15 @@ def name_people(command: str, text: str) -> str:
     commas (``/ticket assign`` takes one, whose name may hold spaces); ``@`` before a
     name is optional, and a word that is no name is left for the desk to answer."""
     sub, _, rest = text.partition(" ")
+    if (command, sub.lower()) == ("helpdesk", "oncall"):
+        return _name_on_duty(sub, rest)
     skip = _PEOPLE_ARGS.get((command, sub.lower()))
     if skip is None:
         return text
+    # ``team <name>`` at the end names a team, never two more people.
+    team = _TEAM_SUFFIX.search(rest) if command == "helpdesk" else None
+    if team is not None:
+        return f"{name_people(command, f'{sub} {rest[:team.start()]}'.strip())}{team.group(0)}"
     words = rest.split(None, skip)
     if len(words) <= skip:
         return text
@@ -90,6 +99,25 @@ def name_people(command: str, text: str) -> str:
             name = f"<@{person.user_id}|{bare}>"
         mentioned.append(name)
     return " ".join([sub, *fixed, " ".join(mentioned)])
+
+
+def _name_on_duty(sub: str, rest: str) -> str:
+    """``oncall <team> [rota] <names...> [from ...] [until ...]`` with the names (and only
+    them: never the team, ``rota`` or the times) written as mentions."""
+    team, _, after = rest.strip().partition(" ")
+    rota = after.split(None, 1)[0].lower() == "rota" if after.strip() else False
+    if rota:
+        after = after.split(None, 1)[1] if len(after.split(None, 1)) > 1 else ""
+    bounds = re.search(r"\s(from|until)\s", " " + after, re.I)
+    head, tail = (after, "") if bounds is None else (after[:max(bounds.start() - 1, 0)],
+                                                      after[max(bounds.start() - 1, 0):])
+    names = []
+    for name in (n for n in re.split(r"[,\s]+", head) if n):
+        bare = name[1:] if name.startswith("@") else name
+        names.append(f"<@{Persona('requester', bare).user_id}|{bare}>"
+                     if _NAME.fullmatch(bare) else name)
+    words = [sub, team] + (["rota"] if rota else []) + names
+    return " ".join(w for w in words if w) + (" " + tail.strip() if tail.strip() else "")
 
 
 # Outbound text names people and channels as <@id> and <#id> (optionally <@id|name>), as
@@ -168,7 +196,9 @@ def render(message: OutboundMessage, width: int | None = None,
     if message.ephemeral_to:
         where = f"only {name_of(message.ephemeral_to, names)} sees this"
     elif message.audience == "agents":
-        where = "triage"
+        # A team's own triage channel is named; the default one reads as before.
+        where = ("triage" if message.channel_id in ("", "triage")
+                 else f"triage #{message.channel_id}")
     elif message.channel_id.startswith("dm-"):
         where = f"DM with {name_of(message.channel_id[3:], names)}"
     else:

@@ -75,6 +75,8 @@ _PEOPLE = (Option("person", USER, required=True),
 _ADD_REMOVE = Option("action", STRING, required=True, choices=("add", "remove"))
 _DURATION = {"kind": STRING, "max_length": 20, "compact": True}
 _INCIDENT = Option("incident", STRING, required=True, max_length=20, compact=True)
+# ``team <name>`` at the end of an admin command: the router reads it off first.
+_TEAM = Option("team", STRING, max_length=30, compact=True, prefix="team ")
 
 SPECS: dict[tuple[str, str], SubCommand] = {
     ("ticket", "new"): SubCommand((_text("text", 4000),)),
@@ -116,14 +118,33 @@ SPECS: dict[tuple[str, str], SubCommand] = {
     ("kb", "remove"): SubCommand((Option("article", STRING, required=True, max_length=20,
                                          compact=True),)),
     ("kb", "draft"): SubCommand((TICKET,)),
-    ("helpdesk", "agents"): SubCommand((_ADD_REMOVE, *_PEOPLE)),
-    ("helpdesk", "leads"): SubCommand((_ADD_REMOVE, *_PEOPLE)),
+    ("ticket", "transfer"): SubCommand((TICKET, Option("team", STRING, required=True,
+                                                       max_length=30, compact=True),
+                                        _text("reason", 300, False))),
+    ("ticket", "flag"): SubCommand((TICKET, _text("reason", 500))),
+    ("ticket", "exception"): SubCommand(
+        (TICKET, _text("reason", 300), Option("first", prefix="first=", **_DURATION),
+         Option("update", prefix="update=", **_DURATION),
+         Option("resolve", prefix="resolve=", **_DURATION))),
+    ("helpdesk", "agents"): SubCommand((_ADD_REMOVE, *_PEOPLE, _TEAM)),
+    ("helpdesk", "leads"): SubCommand((_ADD_REMOVE, *_PEOPLE, _TEAM)),
     ("helpdesk", "intake"): SubCommand((Option("channel", CHANNEL,
-                                               channel_types=(TEXT_CHANNEL, FORUM_CHANNEL)),)),
+                                               channel_types=(TEXT_CHANNEL, FORUM_CHANNEL)),
+                                        _TEAM)),
     ("helpdesk", "triage"): SubCommand((Option("channel", CHANNEL,
-                                               channel_types=(TEXT_CHANNEL,)),)),
+                                               channel_types=(TEXT_CHANNEL,)), _TEAM)),
     ("helpdesk", "status"): SubCommand((Option("channel", CHANNEL,
                                                channel_types=(TEXT_CHANNEL,)),)),
+    ("helpdesk", "oncall"): SubCommand(
+        (Option("team", STRING, required=True, max_length=30, compact=True),
+         Option("person", USER),
+         Option("from", STRING, max_length=60, prefix="from "),
+         Option("until", STRING, max_length=60, prefix="until "),
+         Option("rota", STRING, max_length=500, prefix="rota "))),
+    ("helpdesk", "team"): SubCommand(
+        (Option("action", STRING, required=True, choices=("add", "remove", "rename")),
+         Option("name", STRING, required=True, max_length=30, compact=True),
+         Option("new_name", STRING, max_length=30, compact=True))),
     ("helpdesk", "show"): SubCommand(),
     ("helpdesk", "promises"): SubCommand(),
     ("helpdesk", "panel"): SubCommand(),
@@ -131,14 +152,15 @@ SPECS: dict[tuple[str, str], SubCommand] = {
     ("helpdesk", "hours"): SubCommand(
         (Option("days", STRING, required=True, max_length=40, compact=True),
          Option("hours", STRING, required=True, max_length=40, compact=True),
-         Option("timezone", STRING, required=True, max_length=64, compact=True))),
+         Option("timezone", STRING, required=True, max_length=64, compact=True), _TEAM)),
     ("helpdesk", "holiday"): SubCommand(
-        (_ADD_REMOVE, Option("date", STRING, required=True, max_length=10, compact=True))),
+        (_ADD_REMOVE, Option("date", STRING, required=True, max_length=10, compact=True),
+         _TEAM)),
     ("helpdesk", "sla"): SubCommand(
         (Option("priority", STRING, required=True, choices=("P1", "P2", "P3", "P4")),
          Option("first", prefix="first=", **_DURATION),
          Option("update", prefix="update=", **_DURATION),
-         Option("resolve", prefix="resolve=", **_DURATION))),
+         Option("resolve", prefix="resolve=", **_DURATION), _TEAM)),
 }
 SPECS.update({
     # "from" is written by the router's reading of the title: ``VPN down from 1 2 3``.

@@ -30,7 +30,9 @@ logger = logging.getLogger(__name__)
 
 PLATFORM = "discord"
 # The unicode ticket, or a guild's own emoji named "ticket".
-TICKET_EMOJIS = ("🎫", "ticket")
+# The reactions the desk acts on: the ticket emoji opens a ticket, the flag marks a
+# difficult conversation for the lead on duty.
+TICKET_EMOJIS = ("🎫", "ticket", "🚩", "triangular_flag_on_post")
 _USER_MESSAGES = (discord.MessageType.default, discord.MessageType.reply)
 _THREADS = (discord.ChannelType.public_thread, discord.ChannelType.private_thread,
             discord.ChannelType.news_thread)

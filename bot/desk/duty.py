@@ -1,0 +1,58 @@
+"""Who a team's escalations reach: the lead on duty first, privately; with nobody on
+duty, every lead of the team; with a team that has no leads, every lead of the desk,
+so that no escalation goes unasked while someone could take it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.domain.oncall import Rota, Shift, next_on_duty, on_duty
+from bot.domain.people import Person, Role, Workspace
+from bot.domain.teams import Team
+
+
+@dataclass(frozen=True)
+class Duty:
+    """A team's lead on duty now (None: nobody), and the next change (who, when)."""
+
+    now: Person | None
+    next: tuple[Person | None, datetime] | None = None
+
+
+async def team_people(uow, workspace: Workspace, team: Team, role: Role) -> list[Person]:
+    """Who works ``team`` as ``role``: its members with that role and, for the default
+    team, everyone with the role who works no team yet (a platform role, or a desk
+    from before teams)."""
+    everyone = await uow.people.with_role(workspace.id, role)
+    members = set(await uow.workspaces.team_members(team.id, role.value))
+    placed = await uow.workspaces.placed_people(workspace.id) if team.is_default else set()
+    return [p for p in everyone if p.id in members or (team.is_default and p.id not in placed)]
+
+
+async def duty_of(uow, desk, workspace: Workspace, team: Team, now: datetime,
+                  shifts: list[Shift] | None = None) -> Duty:
+    """The team's lead on duty at ``now`` and the next change of duty."""
+    if shifts is None:
+        shifts = (await uow.workspaces.shifts({team.id}))[team.id]
+    rota = Rota.from_dict(team.settings.get("rota"))
+    calendar = desk.policy(workspace, team).calendar
+    person_id = on_duty(shifts, rota, calendar, now)
+    coming = next_on_duty(shifts, rota, calendar, now)
+    ids = {person_id, coming[0] if coming else None} - {None}
+    people = await uow.people.many(ids) if ids else {}
+    return Duty(people.get(person_id) if person_id else None,
+                (people.get(coming[0]) if coming[0] else None, coming[1]) if coming else None)
+
+
+async def escalation_leads(uow, desk, workspace: Workspace, team: Team,
+                           now: datetime) -> tuple[list[Person], bool]:
+    """Who hears an escalation of one of ``team``'s tickets, and whether that is the
+    lead on duty alone."""
+    duty = await duty_of(uow, desk, workspace, team, now)
+    if duty.now is not None:
+        return [duty.now], True
+    leads = await team_people(uow, workspace, team, Role.LEAD)
+    if not leads:
+        leads = await uow.people.with_role(workspace.id, Role.LEAD)
+    return leads, False

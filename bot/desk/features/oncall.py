@@ -1,0 +1,114 @@
+"""The lead on duty, set up by admins: ``/helpdesk oncall <team> ...``.
+
+* ``/helpdesk oncall <team>``: who is on duty now, and who is next.
+* ``/helpdesk oncall <team> <person> [from <when>] [until <when>]``: a shift.
+* ``/helpdesk oncall <team> rota <person> <person> ...``: weekly turns, handing over at
+  the team's first opening of each week, starting now with the first person.
+
+Escalations of the team's tickets reach the lead on duty first (bot/desk/duty.py).
+"""
+
+from __future__ import annotations
+
+import re
+
+from bot.domain.errors import Unreadable
+from bot.domain.oncall import Rota, rota_week
+from bot.domain.people import Person, Role
+from bot.domain.when import parse_when
+from bot.desk.context import BadInput, Context
+from bot.desk.duty import duty_of
+from bot.desk.people_refs import person_refs
+from bot.desk.team_refs import named_team
+
+_BOUNDS = re.compile(r"\s+(from|until)\s+", re.I)
+ROTA_LIMIT = 12
+
+
+async def _lead(ctx: Context, ref: str, label: str) -> Person:
+    """The person ``ref`` names, who must be a lead (or an admin) of the desk."""
+    assert ctx.workspace is not None
+    person = await ctx.uow.people.find(ctx.workspace.id, ref)
+    if person is None or not person.role.at_least(Role.LEAD):
+        raise BadInput("input.not_a_lead", name=person.name if person else label)
+    return person
+
+
+def _bounds(ctx: Context, text: str) -> tuple[str, dict[str, str]]:
+    """``<person> from X until Y`` as the person's words and {"from": X, "until": Y}."""
+    parts = _BOUNDS.split(" " + text)
+    head, found = parts[0].strip(), {}
+    for word, value in zip(parts[1::2], parts[2::2]):
+        if word.lower() in found or not value.strip():
+            raise BadInput("input.need_oncall", "admin.oncall_usage")
+        found[word.lower()] = value.strip()
+    return head, found
+
+
+async def oncall(ctx: Context) -> None:
+    """``/helpdesk oncall <team> [rota <person...> | <person> [from ..] [until ..]]``"""
+    assert ctx.workspace is not None and ctx.person is not None
+    name, _, rest = ctx.args.strip().partition(" ")
+    if not name:
+        raise BadInput("input.need_oncall", "admin.oncall_usage")
+    team = named_team(ctx, name, "admin.oncall_usage")
+    ctx.use_team(team)
+    rest = rest.strip()
+    ctx.handled = True
+    if not rest:
+        await _show(ctx, team)
+        return
+    word, _, people = rest.partition(" ")
+    if word.lower() == "rota":
+        refs = person_refs(people)
+        if not refs or len(refs) > ROTA_LIMIT:
+            raise BadInput("input.need_rota", "admin.oncall_usage", limit=ROTA_LIMIT)
+        leads = [await _lead(ctx, ref, label) for ref, label, _ in refs]
+        calendar = ctx.policy.calendar
+        rota = Rota(tuple(p.id for p in leads), rota_week(calendar, ctx.now))
+        settings = dict(team.settings)
+        settings["rota"] = rota.to_dict()
+        await ctx.uow.workspaces.save_team_settings(team.id, settings)
+        await ctx.answer(ctx.t("admin.rota_set", team=team.name,
+                               people=ctx.join(p.name for p in leads), first=leads[0].name))
+        return
+    head, bounds = _bounds(ctx, rest)
+    refs = person_refs(head)
+    if len(refs) != 1:
+        raise BadInput("input.need_oncall", "admin.oncall_usage")
+    lead = await _lead(ctx, refs[0].ref, refs[0].label)
+    tz = ctx.person.tz or ctx.policy.calendar.timezone
+    try:
+        starts = parse_when(bounds["from"], ctx.now, tz) if "from" in bounds else ctx.now
+        ends = parse_when(bounds["until"], ctx.now, tz) if "until" in bounds else None
+    except Unreadable as error:
+        raise BadInput.unreadable(error, "admin.oncall_usage") from None
+    if ends is not None and ends <= starts:
+        raise BadInput("input.oncall_ends_first", "admin.oncall_usage")
+    await ctx.uow.workspaces.add_shift(team.id, lead.id, starts, ends, ctx.now)
+    key = "admin.oncall_set" + ("_until" if ends else "")
+    await ctx.answer(ctx.t(key, team=team.name, lead=lead.name,
+                           starts=ctx.policy.when(starts, ctx.now, tz),
+                           ends=ctx.policy.when(ends, ctx.now, tz) if ends else ""))
+
+
+async def _show(ctx: Context, team) -> None:
+    assert ctx.workspace is not None and ctx.person is not None
+    duty = await duty_of(ctx.uow, ctx.desk, ctx.workspace, team, ctx.now)
+    tz = ctx.person.tz or ctx.policy.calendar.timezone
+    now = (ctx.t("admin.oncall_now", team=team.name, lead=duty.now.name) if duty.now
+           else ctx.t("admin.oncall_nobody", team=team.name))
+    lines = [now]
+    if duty.next is not None:
+        person, moment = duty.next
+        lines.append(ctx.t("admin.oncall_next", lead=person.name,
+                           when=ctx.policy.when(moment, ctx.now, tz)) if person
+                     else ctx.t("admin.oncall_next_nobody",
+                                when=ctx.policy.when(moment, ctx.now, tz)))
+    await ctx.answer(" ".join(lines))
+
+
+def register(router) -> None:
+    """Wire the on-duty command into the router."""
+    router.on_command("helpdesk", "oncall", oncall, role=Role.ADMIN,
+                      description="commands.helpdesk_oncall")

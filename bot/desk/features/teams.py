@@ -1,0 +1,149 @@
+"""Teams behind one front door: setting them up, and moving a ticket between them.
+
+``/helpdesk team add|remove|rename`` (admins) shapes the workspace's teams;
+``/ticket transfer <n> <team> [reason]`` (agents) moves a ticket to another team: its
+card goes to the new team's triage channel and the old card's thread says where it
+went, its open promises are re-planned on the new team's calendar and targets from now
+(never sooner than a time the requester holds: :func:`bot.domain.teams.replan_for_transfer`),
+and the requester hears in one sentence who has it now. The ticket keeps its number.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from bot.domain.errors import Unreadable
+from bot.domain.people import Role
+from bot.domain.promises import UPDATE_KINDS
+from bot.domain.teams import Team, replan_for_transfer, team_name
+from bot.domain.tickets import ACTIVE_STATUSES, TicketStatus
+from bot.desk.cards import queue_card
+from bot.desk.context import BadInput, Context
+from bot.desk.features.lookup import load_ticket, split_number, when_for
+from bot.desk.notify import to_agents, to_requester
+from bot.desk.quoting import defang, excerpt
+from bot.desk.team_refs import named_team
+
+logger = logging.getLogger(__name__)
+
+REASON_LIMIT = 300
+
+
+def _name(text: str) -> str:
+    try:
+        return team_name(text)
+    except Unreadable as error:
+        raise BadInput.unreadable(error, "admin.team_usage") from None
+
+
+async def team(ctx: Context) -> None:
+    """``/helpdesk team add|remove <name>`` or ``/helpdesk team rename <name> <new>``."""
+    assert ctx.workspace is not None
+    words = ctx.args.split()
+    verb = words[0].lower() if words else ""
+    if verb not in ("add", "remove", "rename") or len(words) != (3 if verb == "rename" else 2):
+        raise BadInput("input.need_team_change", "admin.team_usage")
+    workspaces, workspace = ctx.uow.workspaces, ctx.workspace
+    ctx.handled = True
+    if verb == "add":
+        name = _name(words[1])
+        added = await workspaces.add_team(workspace.id, name, ctx.now)
+        await ctx.answer(ctx.t("admin.team_added" if added else "admin.team_exists", team=name))
+        return
+    current = named_team(ctx, words[1], "admin.team_usage")
+    if verb == "rename":
+        name = _name(words[2])
+        if workspace.team_named(name) is not None:
+            await ctx.answer(ctx.t("admin.team_exists", team=name))
+            return
+        await workspaces.rename_team(current.id, name)
+        await ctx.answer(ctx.t("admin.team_renamed", old=current.name, team=name))
+        return
+    if current.is_default:
+        await ctx.answer(ctx.t("admin.team_remove_default", team=current.name))
+        return
+    busy = await ctx.uow.tickets.list(workspace.id, statuses=ACTIVE_STATUSES,
+                                      team_id=current.id)
+    if busy:
+        await ctx.answer(ctx.t("admin.team_remove_busy", team=current.name,
+                               refs=ctx.join(t.ref for t in reversed(busy))))
+        return
+    await workspaces.remove_team(current.id, workspace.default_team.id)
+    await ctx.answer(ctx.t("admin.team_removed", team=current.name))
+
+
+async def works_for(ctx: Context, person_id: int, team: Team) -> bool:
+    """True when the person works ``team`` (someone in no team works the default one)."""
+    teams = await ctx.uow.workspaces.teams_of(person_id)
+    return team.id in teams or (team.is_default and not teams)
+
+
+async def transfer(ctx: Context) -> None:
+    """``/ticket transfer <n> <team> [reason]``: move a ticket to another team."""
+    assert ctx.workspace is not None and ctx.person is not None
+    number, rest = split_number(ctx.args, "usage.ticket_transfer")
+    word, _, reason = rest.partition(" ")
+    if not word:
+        raise BadInput("input.need_team", "usage.ticket_transfer")
+    ticket = await load_ticket(ctx, number)  # ctx works for the ticket's team now
+    old_team = ctx.team
+    new_team = named_team(ctx, word, "usage.ticket_transfer")
+    reason = excerpt(reason.strip(), REASON_LIMIT)
+    ctx.handled = True
+    if old_team is not None and new_team.id == old_team.id:
+        await ctx.answer(ctx.t("work.transfer_same", ref=ticket.ref, team=new_team.name))
+        return
+    if not ticket.status.is_active:
+        await ctx.answer(ctx.t("work.transfer_inactive", ref=ticket.ref, team=new_team.name,
+                               status=ctx.policy.status(ticket.status, agent=True)))
+        return
+    uow, now = ctx.uow, ctx.now
+    # The old card's thread says where the ticket went, while it is still that card's.
+    said = ctx.t("agent.transferred_out_reason" if reason else "agent.transferred_out",
+                 ref=ticket.ref, team=new_team.name, agent=ctx.person.name,
+                 reason=defang(reason))
+    old_thread = to_agents(ticket, said)
+    if old_thread is not None:
+        await ctx.post(old_thread, ticket_id=ticket.id)
+    # The owner stays only if they work the new team; otherwise it waits for one there.
+    owner = await uow.people.get(ticket.owner_id) if ticket.owner_id else None
+    if owner is not None and not await works_for(ctx, owner.id, new_team):
+        owner = None
+    values = {"team_id": new_team.id, "triage_channel_id": None, "triage_message_id": None,
+              "updated_at": now}
+    if owner is None and ticket.owner_id is not None:
+        values["owner_id"] = None
+        if ticket.status is TicketStatus.IN_PROGRESS:
+            values["status"] = TicketStatus.OPEN.value
+        await uow.promises.hand_to(ticket.id, None)
+    ticket = await uow.tickets.update(ticket.id, **values)
+    await uow.tickets.add_event(ticket.id, "transferred", now, author_id=ctx.person.id,
+                                body=reason, from_team=old_team.name if old_team else None,
+                                to_team=new_team.name)
+    # From here on, the new team's calendar and targets.
+    ctx.for_ticket(ticket)
+    policy = ctx.policy
+    open_promises = await uow.promises.open_for_ticket(ticket.id)
+    planned = replan_for_transfer(open_promises, now, policy.calendar,
+                                  policy.sla.target(ticket.priority), policy.sla.warn_at)
+    await uow.promises.replan(planned)
+    held = sorted(planned[p.id][0] for p in open_promises
+                  if p.id in planned and p.kind in UPDATE_KINDS)
+    requester = await uow.people.get(ticket.requester_id)
+    key = "work.transferred" + ("_owner" if owner else "") + ("" if held else "_no_time")
+    await ctx.post(to_requester(ticket, ctx.t(
+        key, ref=ticket.ref, team=new_team.name, owner=owner.name if owner else "",
+        due=when_for(ctx, held[0], requester) if held else "")), ticket_id=ticket.id)
+    await queue_card(ctx, ticket)
+    triage = (await uow.workspaces.team_channels(ctx.workspace, "triage")).get(new_team.id)
+    await ctx.answer(ctx.t("work.transfer_done" if triage else "work.transfer_done_no_triage",
+                           ref=ticket.ref, team=new_team.name, requester=requester.name))
+    logger.info("ticket %d moved to team %d", ticket.id, new_team.id)
+
+
+def register(router) -> None:
+    """Wire the team commands into the router."""
+    router.on_command("helpdesk", "team", team, role=Role.ADMIN,
+                      description="commands.helpdesk_team")
+    router.on_command("ticket", "transfer", transfer, role=Role.AGENT,
+                      description="commands.ticket_transfer")

@@ -1,0 +1,88 @@
+"""Teams: the desks behind one front door (IT, HR, Facilities...), as plain values.
+
+A workspace has one or more teams; exactly one is its default, which takes direct
+messages and mentions that no intake channel routes elsewhere. Admin commands name a
+team with a trailing ``team <name>``, read here, so that no other parser ever takes
+those two words for anything else (people, a channel, a time zone).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot.domain.calendar import BusinessCalendar
+from bot.domain.errors import Unreadable
+from bot.domain.promises import DESK_OWES, Promise, PromiseStatus, warn_time_for_span
+from bot.domain.sla import SlaTarget
+
+# The settings a team owns; what it leaves out comes from its workspace.
+TEAM_KEYS = ("calendar", "sla", "templates")
+DEFAULT_TEAM = "it"
+# A team's name is one short word people can type: letters, digits, dashes.
+_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,29}")
+_SUFFIX = re.compile(r"(?:^|\s)team\s+(\S+)\s*$", re.I)
+
+
+@dataclass(frozen=True)
+class Team:
+    """One team of a workspace, with its own policy settings (calendar, SLA targets,
+    wording overrides) as stored."""
+
+    id: int
+    workspace_id: int
+    name: str
+    is_default: bool = False
+    settings: dict = field(default_factory=dict, compare=False, hash=False)
+
+
+def team_name(text: str) -> str:
+    """``text`` as a team's name (lower case), or Unreadable naming what was wrong."""
+    name = text.strip().lower()
+    if not _NAME.fullmatch(name):
+        raise Unreadable("input.bad_team_name", name=text.strip()[:40])
+    return name
+
+
+def split_team(text: str) -> tuple[str, str | None]:
+    """``text`` without a trailing ``team <name>``, and that name (lower case), or
+    ``(text, None)`` when it names no team. ``team`` alone at the end names nothing and
+    is left in place for the command to refuse."""
+    match = _SUFFIX.search(text)
+    if match is None:
+        return text, None
+    return text[:match.start()].rstrip(), team_name(match.group(1))
+
+
+# The target each kind of promise is re-planned with on a new team's policy; a time an
+# agent chose (a follow-up) keeps its moment, brought into the new team's hours.
+_TARGET_OF = {"first_response": "first_response", "status_update": "update_interval",
+              "resolution": "resolution"}
+
+
+def replan_for_transfer(promises: Iterable[Promise], now: datetime, calendar: BusinessCalendar,
+                        target: SlaTarget, warn_share: float
+                        ) -> dict[int, tuple[datetime, datetime | None]]:
+    """The new due time and heads-up of each open promise of a ticket moving to a team
+    with ``calendar`` and the priority's ``target``, planned from ``now``.
+
+    A transfer never shortens a promise the requester holds: each is due at the later
+    of its old time and the new team's plan from now, and always in the new team's open
+    hours (a time the new team is closed moves to its next opening, never earlier).
+    Promises the desk is not running (paused while it waits on the requester, or held
+    by a sweeper) are left alone."""
+    planned: dict[int, tuple[datetime, datetime | None]] = {}
+    for promise in promises:
+        if promise.status is not PromiseStatus.PENDING or promise.kind not in DESK_OWES:
+            continue
+        field_name = _TARGET_OF.get(promise.kind.value)
+        plan = (calendar.add_business_time(now, getattr(target, field_name))
+                if field_name else now)
+        due = max(plan, promise.due_at)
+        if not calendar.is_in_hours(due):
+            due = calendar.next_opening(due)
+        span = calendar.business_time_between(now, due)
+        planned[promise.id] = (due, warn_time_for_span(now, span, warn_share, calendar))
+    return planned

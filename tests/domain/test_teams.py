@@ -1,0 +1,75 @@
+"""Teams as pure values: reading ``team <name>`` off a command, and re-planning a
+ticket's promises for the team it moves to."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from bot.domain.calendar import BusinessCalendar
+from bot.domain.errors import Unreadable
+from bot.domain.promises import Promise, PromiseKind, PromiseStatus
+from bot.domain.sla import SlaTarget
+from bot.domain.teams import replan_for_transfer, split_team, team_name
+
+MONDAY = datetime(2030, 6, 3, 10, 30, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize("text, rest, name", [
+    ("add <@U1|hana> team hr", "add <@U1|hana>", "hr"),
+    ("add <@U1|hana> TEAM HR", "add <@U1|hana>", "hr"),
+    ("add <@U1|hana>", "add <@U1|hana>", None),
+    ("mon-fri 09:00-17:00 UTC team facilities", "mon-fri 09:00-17:00 UTC", "facilities"),
+    ("team hr", "", "hr"),
+    # "team" alone at the end names nothing: left for the command to refuse.
+    ("add <@U1|hana> team", "add <@U1|hana> team", None),
+    # A person called Steam is not the word team.
+    ("add steam hr", "add steam hr", None),
+])
+def test_a_trailing_team_is_read_off(text, rest, name):
+    assert split_team(text) == (rest, name)
+
+
+@pytest.mark.parametrize("bad", ["Facilities!", "", "a" * 31, "-hr", "h r"])
+def test_a_name_that_cannot_be_a_team_is_unreadable(bad):
+    with pytest.raises(Unreadable) as refused:
+        team_name(bad)
+    assert refused.value.template == "input.bad_team_name"
+
+
+def _promise(pid: int, kind: PromiseKind, due: datetime,
+             status: PromiseStatus = PromiseStatus.PENDING) -> Promise:
+    return Promise(pid, 1, 1, kind, due, MONDAY - timedelta(hours=1), status=status)
+
+
+HR = BusinessCalendar.from_spec("mon-fri", "09:00-12:00", "UTC")
+TARGET = SlaTarget(timedelta(hours=1), timedelta(hours=2), timedelta(hours=6))
+
+
+def test_a_sooner_plan_never_shortens_a_promise_and_a_closed_time_moves_to_the_opening():
+    held = MONDAY.replace(hour=16)  # IT's time; HR could answer by 11:30, and is closed at 16:00
+    planned = replan_for_transfer([_promise(1, PromiseKind.FIRST_RESPONSE, held)], MONDAY, HR,
+                                  TARGET, 0.75)
+    due, warn = planned[1]
+    assert due == datetime(2030, 6, 4, 9, 0, tzinfo=timezone.utc)
+    assert due >= held and HR.is_in_hours(due) and warn is not None and warn <= due
+
+
+def test_a_later_plan_on_the_new_calendar_wins_and_stays_in_its_hours():
+    held = MONDAY.replace(hour=11)
+    planned = replan_for_transfer([_promise(1, PromiseKind.RESOLUTION, held)], MONDAY, HR,
+                                  TARGET, 0.75)
+    # 6h of HR time from Monday 10:30: 1h30 on Monday, 3h on Tuesday, 1h30 on Wednesday.
+    assert planned[1][0] == datetime(2030, 6, 5, 10, 30, tzinfo=timezone.utc)
+
+
+def test_promises_the_desk_is_not_running_are_left_alone():
+    promises = [_promise(1, PromiseKind.AWAITING_REQUESTER, MONDAY + timedelta(hours=1)),
+                _promise(2, PromiseKind.FIRST_RESPONSE, MONDAY, PromiseStatus.PAUSED),
+                _promise(3, PromiseKind.STATUS_UPDATE, MONDAY, PromiseStatus.SENDING),
+                _promise(4, PromiseKind.FOLLOW_UP, MONDAY.replace(hour=15))]
+    planned = replan_for_transfer(promises, MONDAY, HR, TARGET, 0.75)
+    # A follow-up keeps the moment an agent chose, brought into the new team's hours.
+    assert set(planned) == {4}
+    assert planned[4][0] == datetime(2030, 6, 4, 9, 0, tzinfo=timezone.utc)

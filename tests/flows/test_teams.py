@@ -1,0 +1,212 @@
+"""One front door, several teams: the team words of admin commands, routing by intake
+channel, each team's own policy, and transfers between teams that never shorten a
+promise the requester holds and keep every time in the new team's hours."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+from sqlalchemy import select
+
+from bot.domain.promises import PromiseKind
+from bot.storage.tables import PersonRow, TeamMemberRow, TeamRow
+from tests.flows.story import MONDAY, TRIAGE, FlowDesk
+
+HR_TRIAGE, HR_INTAKE = "C-hr-triage", "C-hr"
+
+
+async def with_hr(desk: FlowDesk, *, hours: str | None = None, first: str | None = None) -> None:
+    """IT staffed as usual (Sam, triage C-triage), and an HR team with Hana, its own
+    triage and intake channels, and (optionally) its own hours and P3 first reply."""
+    await desk.staffed()
+    mark = len(desk.adapter.sent)
+    await desk.command("boss", "helpdesk team add hr")
+    await desk.command("boss", "helpdesk agents add <@hana|Hana> team hr")
+    await desk.command("boss", f"helpdesk triage <#{HR_TRIAGE}|hr-triage> team hr")
+    await desk.command("boss", f"helpdesk intake <#{HR_INTAKE}|ask-hr> team hr")
+    if hours:
+        await desk.command("boss", f"helpdesk hours {hours} team hr")
+    if first:
+        await desk.command("boss", f"helpdesk sla P3 first={first} team hr")
+    answers = [s.text for s in desk.since(mark)]
+    assert all(a.startswith("Done") or "is now team hr's" in a for a in answers), answers
+    del desk.adapter.sent[mark:]
+
+
+async def _people(desk: FlowDesk) -> set[str]:
+    async with desk.db.unit_of_work() as uow:
+        return set((await uow.session.execute(select(PersonRow.external_id))).scalars())
+
+
+async def test_team_and_its_name_are_never_taken_for_people(sqlite_url):
+    """``/helpdesk agents add @hana team hr`` used to make three agents: hana, team, hr."""
+    async with FlowDesk(sqlite_url) as desk:
+        await desk.command("boss", "helpdesk team add hr")
+        assert desk.last().text.startswith("Done: team hr is set up.")
+        await desk.command("boss", "helpdesk agents add <@hana|Hana> team hr")
+        assert desk.last().text == "Done: Hana can now work team hr as an agent."
+        await desk.command("boss", "helpdesk leads add @lee team hr")
+        assert desk.last().text == "Done: lee can now work team hr as a lead."
+        people = await _people(desk)
+        assert "team" not in people and "hr" not in people and {"hana", "lee"} <= people
+        async with desk.db.unit_of_work() as uow:
+            rows = (await uow.session.execute(
+                select(TeamRow.name, PersonRow.external_id, TeamMemberRow.role)
+                .join(TeamRow, TeamRow.id == TeamMemberRow.team_id)
+                .join(PersonRow, PersonRow.id == TeamMemberRow.person_id))).all()
+        assert sorted(tuple(r) for r in rows) == [("hr", "hana", "agent"), ("hr", "lee", "lead")]
+
+
+async def test_a_team_the_desk_does_not_have_is_refused_and_changes_nothing(sqlite_url):
+    async with FlowDesk(sqlite_url) as desk:
+        await desk.command("boss", "helpdesk agents add <@hana|Hana> team payroll")
+        assert desk.last().text.startswith("“payroll” isn't one of the desk's teams: they are it.")
+        assert "hana" not in await _people(desk)
+        await desk.command("boss", "helpdesk team add Facilities!")
+        assert "can't be a team's name" in desk.last().text
+        await desk.command("boss", "helpdesk team remove it")
+        assert desk.last().text.startswith("Team it is the default team")
+
+
+async def test_show_lists_every_team_with_its_own_channels_people_and_hours(sqlite_url):
+    async with FlowDesk(sqlite_url) as desk:
+        await with_hr(desk, hours="mon-fri 13:00-16:00 UTC")
+        await desk.command("boss", "helpdesk show")
+        shown = desk.last().text
+        it_part, hr_part = shown.split("Team hr")
+        assert "Team it, the default team" in it_part and f"<#{TRIAGE}>" in it_part
+        assert "Agents: Sam" in it_part and "Hana" not in it_part
+        assert "Mon-Fri 09:00-17:00 (UTC)" in it_part
+        assert f"<#{HR_TRIAGE}>" in hr_part and f"<#{HR_INTAKE}>" in hr_part
+        assert "Agents: Hana" in hr_part and "Mon-Fri 13:00-16:00 (UTC)" in hr_part
+
+
+async def test_an_hr_question_in_the_hr_intake_channel_reaches_the_hr_triage_card(sqlite_url):
+    async with FlowDesk(sqlite_url) as desk:
+        await with_hr(desk)
+        await desk.channel_message("ann", HR_INTAKE, "How many vacation days do I have left?")
+        await desk.dm("bob", "My laptop will not boot")
+        assert [c.message.channel_id for c in desk.cards(1)] == [HR_TRIAGE]
+        assert [c.message.channel_id for c in desk.cards(2)] == [TRIAGE]
+        hr, it = await desk.ticket(1), await desk.ticket(2)
+        assert hr.team_id != it.team_id and (hr.number, it.number) == (1, 2)
+
+
+@pytest.mark.parametrize("it_first, hr_hours, hr_first, told, due", [
+    # HR's plan from now (13:00 + 1h) is later than IT's 12:00: the later time, in HR hours.
+    ("2h", "mon-fri 13:00-16:00 UTC", "1h", "today at 14:00",
+     datetime(2030, 6, 3, 14, 0, tzinfo=timezone.utc)),
+    # HR could answer by 11:30, but the requester holds 16:00: never sooner than that,
+    # and HR is closed then, so its next opening.
+    ("6h", "mon-fri 09:00-12:00 UTC", "1h", "tomorrow at 09:00",
+     datetime(2030, 6, 4, 9, 0, tzinfo=timezone.utc)),
+])
+async def test_a_transfer_to_a_team_with_other_hours_never_shortens_the_promise(
+        sqlite_url, it_first, hr_hours, hr_first, told, due):
+    async with FlowDesk(sqlite_url) as desk:
+        await with_hr(desk, hours=hr_hours, first=hr_first)
+        await desk.command("boss", f"helpdesk sla P3 first={it_first}")
+        await desk.dm("ann", "I think my payslip is wrong")
+        (before,) = await desk.open_promises(1)
+        await desk.advance(MONDAY.replace(minute=30) - desk.clock.now())
+        mark = len(desk.adapter.sent)
+        await desk.command("sam", "ticket transfer 1 hr this is about payroll")
+
+        (after,) = await desk.open_promises(1)
+        assert after.kind is PromiseKind.FIRST_RESPONSE and after.id == before.id
+        assert after.due_at == due and after.due_at >= before.due_at
+        # Every time stays in the new team's hours.
+        ticket = await desk.ticket(1)
+        async with desk.db.unit_of_work() as uow:
+            workspace = await uow.workspaces.get(ticket.workspace_id)
+        hr = desk.desk.policy(workspace, workspace.team(ticket.team_id))
+        assert hr.calendar.is_in_hours(after.due_at)
+        assert after.warn_at is None or hr.calendar.is_in_hours(after.warn_at)
+
+        told_requester = desk.requester_said(mark)
+        assert told_requester == [
+            f"#1 is now with our hr team, who will get back to you by {told} UTC."]
+        old = [s.text for s in desk.since(mark)
+               if s.message.channel_id == TRIAGE and not s.message.title]
+        assert old == ["#1 has moved to team hr (Sam moved it: this is about payroll); "
+                       "it's no longer this team's."]
+        old_card, new_card = desk.cards(1)
+        assert [old_card.message.channel_id, new_card.message.channel_id] == [TRIAGE, HR_TRIAGE]
+        # A first card in each channel: never taken by a platform for a retry of the other.
+        assert not new_card.message.edit_of
+        assert old_card.idempotency_key != new_card.idempotency_key
+        assert desk.private_to("sam")[-1].text.startswith("Done: #1 is now with team hr")
+
+
+async def test_after_a_transfer_the_requester_reaches_only_the_new_team(sqlite_url):
+    async with FlowDesk(sqlite_url) as desk:
+        await with_hr(desk)
+        await desk.dm("ann", "Question about my parental leave")
+        await desk.command("sam", "ticket claim 1")
+        await desk.command("sam", "ticket transfer 1 hr")
+        ticket = await desk.ticket(1)
+        assert ticket.owner_id is None  # Sam is not HR's: it waits for someone there
+        assert desk.requester_said(0)[-1].startswith("#1 is now with our hr team")
+        mark = len(desk.adapter.sent)
+        await desk.requester_says("ann", 1, "It starts in March")
+        relayed = [s for s in desk.since(mark) if s.message.audience == "agents"
+                   and not s.message.title]
+        assert relayed and {s.message.channel_id for s in relayed} == {HR_TRIAGE}
+        # An HR agent who takes it is named to the requester on the next transfer back.
+        await desk.command("hana", "ticket claim 1")
+        assert "Hana" in desk.requester_said(mark)[-1]
+
+
+async def test_a_transfer_keeps_an_owner_who_works_the_new_team(sqlite_url):
+    async with FlowDesk(sqlite_url) as desk:
+        await with_hr(desk)
+        await desk.command("boss", "helpdesk agents add <@sam|Sam> team hr")
+        await desk.dm("ann", "Question about my contract")
+        await desk.command("sam", "ticket claim 1")
+        mark = len(desk.adapter.sent)
+        await desk.command("sam", "ticket transfer 1 hr")
+        assert (await desk.ticket(1)).owner_id is not None
+        (said,) = desk.requester_said(mark)
+        assert said.startswith("#1 is now with our hr team, and Sam is looking after it; "
+                               "you'll hear from them by ")
+
+
+async def test_a_transfer_to_the_same_team_or_of_a_closed_ticket_changes_nothing(sqlite_url):
+    async with FlowDesk(sqlite_url) as desk:
+        await with_hr(desk)
+        await desk.dm("ann", "Printer jam")
+        team_before = (await desk.ticket(1)).team_id
+        await desk.command("sam", "ticket transfer 1 it")
+        assert desk.last().text == "#1 is already with team it, so nothing changed."
+        await desk.command("sam", "ticket transfer 1 payroll")
+        assert "isn't one of the desk's teams: they are it and hr" in desk.last().text
+        await desk.command("sam", "ticket transfer 1")
+        assert desk.last().text.startswith("I need the team to move it to.")
+        await desk.command("ann", "ticket transfer 1 hr")
+        assert "moving tickets between teams" in desk.last().text
+        await desk.command("sam", "ticket resolve 1 cleared the jam")
+        await desk.command("sam", "ticket transfer 1 hr")
+        assert desk.last().text.startswith("#1 is resolved")
+        assert (await desk.ticket(1)).team_id == team_before
+
+
+async def test_each_team_keeps_its_own_hours(sqlite_url):
+    async with FlowDesk(sqlite_url) as desk:
+        await with_hr(desk, hours="mon-fri 13:00-16:00 UTC")
+        await desk.channel_message("ann", HR_INTAKE, "Can I change my pension plan?")
+        # HR opens at 13:00 on Monday: the acknowledgement says so, in HR's hours.
+        assert "13:00" in desk.ack(1).text
+        await desk.dm("bob", "VPN again")
+        assert "13:00" not in desk.ack(2).text
+
+
+async def test_someone_working_the_desk_by_a_platform_role_keeps_it_when_joining_a_team(
+        sqlite_url):
+    async with FlowDesk(sqlite_url) as desk:
+        await desk.command("boss", "helpdesk team add hr")
+        await desk.dm("kim", "hello", platform_role="agent")  # an agent by a Discord role
+        await desk.command("boss", "helpdesk agents add <@kim|Kim> team hr")
+        await desk.command("boss", "helpdesk show")
+        it_part, hr_part = desk.last().text.split("Team hr")
+        assert "Agents: Kim" in it_part and "Agents: Kim" in hr_part
