@@ -158,6 +158,9 @@ class Ticker:
             self.scheduler.shutdown(wait=False)
         if self._pruning is not None:
             self._pruning.cancel()  # its batch rolls back; the next start prunes again
+            # ... and that rollback is waited for here, while the database is still open:
+            # a task left cancelling after the engine is disposed can wait for ever.
+            await asyncio.wait({self._pruning}, timeout=grace_seconds)
         if self.sweeper is not None:
             await self._release_prepared(grace_seconds)
         if self._delivery is not None:
