@@ -649,3 +649,61 @@ def as_dict(figures: Figures) -> dict[str, Any]:
                     "promises": promises(a.promises), "ratings": a.ratings,
                     "csat_average": a.csat_average} for a in figures.agents],
     }
+
+
+@dataclass
+class TicketLine:
+    """One ticket as a small report lists it: its first response time (business
+    time, None before any), what became of its promises, and its rating."""
+
+    number: int
+    subject: str
+    first_response: timedelta | None
+    promises: PromiseFigures = field(default_factory=PromiseFigures)
+    rating: int | None = None
+
+
+async def ticket_lines(uow: UnitOfWork, filt: ReportFilter, now: datetime,
+                       calendar: BusinessCalendar | None = None,
+                       limit: int = 5) -> list[TicketLine] | None:
+    """The tickets with something in the period (opened, first answered, resolved or
+    closed), oldest first, when there are at most ``limit`` of them; None when there are
+    more (a report then gives figures only). Each ticket's promises are all it was
+    made, whatever the period."""
+    calendar = calendar or BusinessCalendar.always_open()
+    if not await _matches_workspace(uow, filt):
+        return []
+    t = TicketRow
+    rows = (await uow.session.execute(
+        select(t.id, t.number, t.subject, t.created_at, t.first_response_at)
+        .where(*_ticket_slices(filt),
+               _in(t.created_at, filt) | _in(t.first_response_at, filt)
+               | _in(t.resolved_at, filt) | _in(t.closed_at, filt))
+        .order_by(t.created_at, t.id).limit(limit + 1))).all()
+    if len(rows) > limit:
+        return None
+    if not rows:
+        return []
+    clock = BusinessClock(calendar, min(r.created_at for r in rows), max(filt.end, now))
+    lines = {r.id: TicketLine(r.number, r.subject, None if r.first_response_at is None else
+                              timedelta(seconds=clock.between(r.created_at,
+                                                              r.first_response_at)))
+             for r in rows}
+    p = PromiseRow
+    category, late_by = _promise_category(uow.session.bind.dialect.name, now)
+    for ticket_id, cat, count, late_sum, late_max, known in (await uow.session.execute(
+            select(p.ticket_id, category, func.count(), func.sum(late_by), func.max(late_by),
+                   func.count(late_by))
+            .select_from(p).outerjoin(OutboxRow, OutboxRow.id == p.cover_outbox_id)
+            .where(p.ticket_id.in_(list(lines)), p.kind.in_([k.value for k in DESK_OWES]),
+                   p.status != "cancelled")
+            .group_by(p.ticket_id, category))).all():
+        lines[ticket_id].promises.add(cat, count, late_sum, late_max, known)
+    ev = TicketEventRow
+    for ticket_id, body in (await uow.session.execute(
+            select(ev.ticket_id, ev.body).where(
+                ev.ticket_id.in_(list(lines)), ev.kind == "feedback",
+                ev.data_json.like('{"rating":%')).order_by(ev.id))).all():
+        if body.isdigit():
+            lines[ticket_id].rating = int(body)  # the last rating given wins
+    return list(lines.values())

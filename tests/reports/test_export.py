@@ -12,7 +12,7 @@ from sqlalchemy import update
 from bot.reports import ReportFilter, compute_figures
 from bot.reports.export import figures_csv, safe_cell, ticket_rows, write_tickets
 from bot.storage.tables import TicketRow
-from tests.reports.test_figures import CALENDAR, END, NOW, START, history  # noqa: F401
+from tests.reports.test_figures import CALENDAR, END, NOW, START
 from tests.test_cli import cli, sqlite_url
 
 
@@ -23,7 +23,7 @@ async def _export(db, filt, fmt) -> tuple[int, str]:
     return count, out.getvalue()
 
 
-async def test_tickets_as_csv_with_business_times_and_ratings(history):  # noqa: F811
+async def test_tickets_as_csv_with_business_times_and_ratings(history):
     db, ids = history
     async with db.unit_of_work() as uow:  # a requester's words that look like a formula
         await uow.session.execute(update(TicketRow).where(TicketRow.number == 5,
@@ -39,7 +39,7 @@ async def test_tickets_as_csv_with_business_times_and_ratings(history):  # noqa:
     assert rows[3]["owner"] == "" and rows[3]["first_response_at"] == ""
 
 
-async def test_tickets_as_json_lines(history):  # noqa: F811
+async def test_tickets_as_json_lines(history):
     db, ids = history
     count, text = await _export(db, ReportFilter(ids["ws"], START, END, priority="P1"), "jsonl")
     [line] = text.splitlines()
@@ -48,7 +48,7 @@ async def test_tickets_as_json_lines(history):  # noqa: F811
     assert ticket["resolution_business_s"] == 13 * 3600  # Monday 09:00 to Tuesday 14:00
 
 
-async def test_figures_as_csv(history):  # noqa: F811
+async def test_figures_as_csv(history):
     db, ids = history
     async with db.reading() as uow:
         figures = await compute_figures(uow, ReportFilter(ids["ws"], START, END), NOW,

@@ -21,7 +21,6 @@ from bot.storage.tables import (
     OutboxRow, PersonRow, PromiseRow, TicketEventRow, TicketRow, WorkspaceRow,
 )
 from bot.storage.uow import Database
-from tests.support.harness import reset_schema
 
 UTC = timezone.utc
 CALENDAR = BusinessCalendar.weekdays(time(9), time(17), "UTC")
@@ -156,15 +155,6 @@ async def build_history(db: Database) -> dict[str, int]:
                     nov(30, 10)),
         ])
     return {**people, "ws": ws, "other": other}
-
-
-@pytest.fixture
-async def history(db_url):
-    db = Database.from_url(db_url)
-    await reset_schema(db)
-    ids = await build_history(db)
-    yield db, ids
-    await db.dispose()
 
 
 async def figures_for(db, filt, **kwargs):
