@@ -292,15 +292,20 @@ class BusinessClock:
 
     def between(self, start: datetime, end: datetime) -> float:
         """Open seconds in ``[start, end)`` (zero when ``end <= start``)."""
-        a = min(max(start.timestamp(), self.lo), self.hi)
-        b = min(max(end.timestamp(), self.lo), self.hi)
-        return max(0.0, self._elapsed(b) - self._elapsed(a)) if b > a else 0.0
+        return self.between_epochs(start.timestamp(), end.timestamp())
+
+    def between_epochs(self, start: float, end: float) -> float:
+        """:meth:`between` for instants given as epoch seconds. Rounded to the
+        millisecond: SQLite's julianday() arithmetic is a few microseconds off."""
+        a = min(max(float(start), self.lo), self.hi)
+        b = min(max(float(end), self.lo), self.hi)
+        return round(max(0.0, self._elapsed(b) - self._elapsed(a)), 3) if b > a else 0.0
 
 
 def seconds_between(dialect: str, later: ColumnElement, earlier: ColumnElement) -> ColumnElement:
     """``later - earlier`` in seconds, as SQL for ``dialect``."""
     if dialect == "postgresql":
-        return func.extract("epoch", later - earlier)
+        return func.date_part("epoch", later - earlier)
     return (func.julianday(later) - func.julianday(earlier)) * 86400.0
 
 
@@ -408,48 +413,75 @@ async def _counts(uow: UnitOfWork, filt: ReportFilter, figures: Figures) -> None
 async def _durations(uow: UnitOfWork, filt: ReportFilter, figures: Figures,
                      calendar: BusinessCalendar, sla: SlaPolicy) -> None:
     """First response and resolution times in business time, overall, per priority
-    (against the SLA targets), per local day and per agent."""
-    answered = (await uow.session.execute(
-        select(TicketRow.created_at, TicketRow.first_response_at, TicketRow.priority,
-               TicketRow.owner_id)
-        .where(*_ticket_slices(filt), _in(TicketRow.first_response_at, filt)))).all()
-    resolved = (await uow.session.execute(
-        select(TicketRow.created_at, TicketRow.resolved_at, TicketRow.priority,
-               TicketRow.owner_id)
-        .where(*_ticket_slices(filt), _in(TicketRow.resolved_at, filt)))).all()
-    oldest = min([r[0] for r in answered] + [r[0] for r in resolved], default=filt.start)
-    clock = BusinessClock(calendar, min(oldest, filt.start), max(filt.end, figures.now))
-    zone = calendar.zone
+    (against the SLA targets), per local day and per agent.
+
+    The database returns instants as epoch seconds (plain floats, no datetime built per
+    row): at tens of thousands of tickets a period, building aware datetimes cost more
+    than the query."""
+    dialect = uow.session.bind.dialect.name
+    t = TicketRow
+
+    async def measured(column) -> list:
+        return (await uow.session.execute(
+            select(epoch(dialect, t.created_at), epoch(dialect, column), t.priority,
+                   t.owner_id)
+            .where(*_ticket_slices(filt), _in(column, filt)))).all()
+
+    answered = await measured(t.first_response_at)
+    resolved = await measured(t.resolved_at)
+    oldest = min([r[0] for r in answered] + [r[0] for r in resolved],
+                 default=filt.start.timestamp())
+    lo = min(datetime.fromtimestamp(oldest, timezone.utc), filt.start)
+    clock = BusinessClock(calendar, lo, max(filt.end, figures.now))
+    days = _local_days(figures)
+    day_starts = [_local_midnight(day, figures.zone) for day in days]
+    targets = {p.value: (sla.target(p).first_response.total_seconds(),
+                         sla.target(p).resolution.total_seconds()) for p in Priority}
     per_priority: dict[str, list[int]] = {p.value: [0, 0, 0, 0] for p in Priority}
-    per_day_first: dict[date, list[float]] = {}
-    per_day_resolved: dict[date, list[float]] = {}
+    per_day: list[tuple[list[list[float]], int]] = [
+        ([[] for _ in days], 0), ([[] for _ in days], 1)]
     per_agent: dict[int, tuple[list[float], list[float]]] = {}
 
     def tally(rows, which: int) -> list[float]:
-        measured = []
+        result = []
+        by_day = per_day[which][0]
         for created, at, priority, owner in rows:
-            seconds = clock.between(created, at)
-            measured.append(seconds)
-            target = sla.target(priority)
-            limit = target.first_response if which == 0 else target.resolution
+            seconds = clock.between_epochs(created, at)
+            result.append(seconds)
             counts = per_priority.setdefault(priority, [0, 0, 0, 0])
             counts[2 * which + 1] += 1
-            if seconds <= limit.total_seconds():
+            if seconds <= targets.get(priority, (float("inf"),) * 2)[which]:
                 counts[2 * which] += 1
-            days = per_day_first if which == 0 else per_day_resolved
-            days.setdefault(at.astimezone(zone).date(), []).append(seconds)
+            index = bisect.bisect_right(day_starts, at) - 1
+            if 0 <= index < len(by_day):
+                by_day[index].append(seconds)
             if owner is not None:
                 per_agent.setdefault(owner, ([], []))[which].append(seconds)
-        return measured
+        return result
 
     figures.first_response = Durations.of(tally(answered, 0))
     figures.resolution = Durations.of(tally(resolved, 1))
     figures.sla = [SlaRow(p, *counts) for p, counts in sorted(per_priority.items())]
-    figures.days = _day_rows(figures, per_day_first, per_day_resolved)
+    first_by_day, resolved_by_day = per_day[0][0], per_day[1][0]
+    figures.days = _day_rows(figures, dict(zip(days, first_by_day)),
+                             dict(zip(days, resolved_by_day)))
     for owner, (first, res) in per_agent.items():
         agent = _agent(figures, owner)
         agent.first_responses, agent.resolved = len(first), len(res)
         agent.first_response, agent.resolution = Durations.of(first), Durations.of(res)
+
+
+def epoch(dialect: str, column: ColumnElement) -> ColumnElement:
+    """A timestamp column as epoch seconds (a float), as SQL for ``dialect``."""
+    if dialect == "postgresql":
+        # date_part is double precision; extract() is numeric since PostgreSQL 14.
+        return func.date_part("epoch", column)
+    return (func.julianday(column) - 2440587.5) * 86400.0
+
+
+def _local_midnight(day: date, zone: str) -> float:
+    from zoneinfo import ZoneInfo
+    return datetime.combine(day, datetime.min.time(), tzinfo=ZoneInfo(zone)).timestamp()
 
 
 def _local_days(figures: Figures) -> list[date]:
