@@ -19,7 +19,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
 from bot.domain.calendar import BusinessCalendar
-from bot.reports.figures import BusinessClock, Figures, _in, _ticket_slices, as_dict
+from bot.reports.figures import (
+    BusinessClock, Figures, as_dict, in_period, matches_workspace, ticket_slices,
+)
 from bot.reports.filters import ReportFilter
 from bot.storage.tables import PersonRow, TicketEventRow, TicketRow
 from bot.storage.uow import UnitOfWork
@@ -49,7 +51,7 @@ async def ticket_rows(uow: UnitOfWork, filt: ReportFilter, now: datetime,
     rating = (select(ev.body).where(ev.ticket_id == TicketRow.id, ev.kind == "feedback",
                                     ev.data_json.like('{"rating":%'))
               .order_by(ev.id.desc()).limit(1).scalar_subquery())
-    if filt.team is not None:
+    if not await matches_workspace(uow, filt):
         return
     query = (select(TicketRow.number, TicketRow.status, TicketRow.priority, TicketRow.subject,
                     requester.display_name, requester.external_id, owner.display_name,
@@ -58,7 +60,7 @@ async def ticket_rows(uow: UnitOfWork, filt: ReportFilter, now: datetime,
                     rating)
              .join(requester, requester.id == TicketRow.requester_id)
              .outerjoin(owner, owner.id == TicketRow.owner_id)
-             .where(*_ticket_slices(filt), _in(TicketRow.created_at, filt))
+             .where(*ticket_slices(filt), in_period(TicketRow.created_at, filt))
              .order_by(TicketRow.created_at, TicketRow.id))
     clock: BusinessClock | None = None
     result = await uow.session.stream(query.execution_options(yield_per=_BATCH))

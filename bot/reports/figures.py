@@ -319,7 +319,7 @@ def _hour_of(dialect: str, column: ColumnElement) -> ColumnElement:
     return func.substr(column, 1, 13)
 
 
-def _ticket_filters(filt: ReportFilter) -> list[ColumnElement]:
+def ticket_filters(filt: ReportFilter) -> list[ColumnElement]:
     """Conditions on ``tickets`` for the filter's slices (not its period)."""
     conditions: list[ColumnElement] = [TicketRow.workspace_id == filt.workspace_id]
     if filt.channel_id is not None:
@@ -329,15 +329,16 @@ def _ticket_filters(filt: ReportFilter) -> list[ColumnElement]:
     return conditions
 
 
-def _ticket_slices(filt: ReportFilter) -> list[ColumnElement]:
-    """:func:`_ticket_filters` plus the agent, as the ticket's owner."""
-    conditions = _ticket_filters(filt)
+def ticket_slices(filt: ReportFilter) -> list[ColumnElement]:
+    """:func:`ticket_filters` plus the agent, as the ticket's owner."""
+    conditions = ticket_filters(filt)
     if filt.agent_id is not None:
         conditions.append(TicketRow.owner_id == filt.agent_id)
     return conditions
 
 
-def _in(column, filt: ReportFilter) -> ColumnElement:
+def in_period(column, filt: ReportFilter) -> ColumnElement:
+    """``column`` within the filter's period ``[start, end)``."""
     return and_(column >= filt.start, column < filt.end)
 
 
@@ -356,7 +357,7 @@ async def compute_figures(uow: UnitOfWork, filt: ReportFilter, now: datetime, *,
     if unknown:
         raise ValueError(f"unknown report parts: {sorted(unknown)}")
     figures = Figures(filt, now, calendar.timezone, parts)
-    if not await _matches_workspace(uow, filt):
+    if not await matches_workspace(uow, filt):
         return figures
     dialect = uow.session.bind.dialect.name
     if "counts" in parts or "days" in parts:
@@ -376,7 +377,7 @@ async def compute_figures(uow: UnitOfWork, filt: ReportFilter, now: datetime, *,
     return figures
 
 
-async def _matches_workspace(uow: UnitOfWork, filt: ReportFilter) -> bool:
+async def matches_workspace(uow: UnitOfWork, filt: ReportFilter) -> bool:
     """False when a slice can match nothing: a team (none exist yet) or a platform
     other than the workspace's own."""
     if filt.team is not None:
@@ -395,16 +396,16 @@ async def _counts(uow: UnitOfWork, filt: ReportFilter, figures: Figures) -> None
 
     async def count(*where) -> int:
         return (await uow.session.execute(
-            select(func.count()).select_from(t).where(*_ticket_slices(filt), *where))
+            select(func.count()).select_from(t).where(*ticket_slices(filt), *where))
         ).scalar_one()
 
-    figures.opened = await count(_in(t.created_at, filt))
-    figures.resolved = await count(_in(t.resolved_at, filt))
-    figures.closed = await count(_in(t.closed_at, filt))
-    figures.csat.asked = await count(_in(t.closed_at, filt), t.resolved_at.is_not(None))
+    figures.opened = await count(in_period(t.created_at, filt))
+    figures.resolved = await count(in_period(t.resolved_at, filt))
+    figures.closed = await count(in_period(t.closed_at, filt))
+    figures.csat.asked = await count(in_period(t.closed_at, filt), t.resolved_at.is_not(None))
     ev = TicketEventRow
     events = select(func.count()).select_from(ev).join(t, t.id == ev.ticket_id).where(
-        *_ticket_slices(filt), _in(ev.created_at, filt))
+        *ticket_slices(filt), in_period(ev.created_at, filt))
     figures.self_solved = (await uow.session.execute(
         events.where(ev.kind == "self_solved"))).scalar_one()
     figures.reopened = (await uow.session.execute(
@@ -428,7 +429,7 @@ async def _durations(uow: UnitOfWork, filt: ReportFilter, figures: Figures,
         return (await uow.session.execute(
             select(epoch(dialect, t.created_at), epoch(dialect, column), t.priority,
                    t.owner_id)
-            .where(*_ticket_slices(filt), _in(column, filt)))).all()
+            .where(*ticket_slices(filt), in_period(column, filt)))).all()
 
     answered = await measured(t.first_response_at)
     resolved = await measured(t.resolved_at)
@@ -547,13 +548,13 @@ async def _promises(uow: UnitOfWork, filt: ReportFilter, figures: Figures, diale
         select(p.owner_id, category.label("category"), func.count(),
                func.sum(late_by), func.max(late_by), func.count(late_by))
         .select_from(p).outerjoin(OutboxRow, OutboxRow.id == p.cover_outbox_id)
-        .where(p.workspace_id == filt.workspace_id, _in(p.made_at, filt),
+        .where(p.workspace_id == filt.workspace_id, in_period(p.made_at, filt),
                p.kind.in_([k.value for k in DESK_OWES]), p.status != "cancelled")
         .group_by(p.owner_id, category))
     if filt.agent_id is not None:
         query = query.where(p.owner_id == filt.agent_id)
     if filt.channel_id is not None or filt.priority is not None:
-        query = query.join(TicketRow, TicketRow.id == p.ticket_id).where(*_ticket_filters(filt))
+        query = query.join(TicketRow, TicketRow.id == p.ticket_id).where(*ticket_filters(filt))
     for owner, cat, count, late_sum, late_max, known in (await uow.session.execute(query)).all():
         figures.promises.add(cat, count, late_sum, late_max, known)
         if owner is not None and "agents" in figures.parts:
@@ -567,7 +568,7 @@ async def _csat(uow: UnitOfWork, filt: ReportFilter, figures: Figures) -> None:
     rows = (await uow.session.execute(
         select(TicketRow.owner_id, ev.body, func.count())
         .select_from(ev).join(TicketRow, TicketRow.id == ev.ticket_id)
-        .where(*_ticket_slices(filt), rated, _in(ev.created_at, filt))
+        .where(*ticket_slices(filt), rated, in_period(ev.created_at, filt))
         .group_by(TicketRow.owner_id, ev.body))).all()
     csat = figures.csat
     for owner, body, count in rows:
@@ -583,7 +584,7 @@ async def _csat(uow: UnitOfWork, filt: ReportFilter, figures: Figures) -> None:
     commented = and_(ev.kind == "feedback", ev.data_json.like('{"comment":%'))
     base = (select(TicketRow.number, ev.body, ev.created_at).select_from(ev)
             .join(TicketRow, TicketRow.id == ev.ticket_id)
-            .where(*_ticket_slices(filt), commented, _in(ev.created_at, filt)))
+            .where(*ticket_slices(filt), commented, in_period(ev.created_at, filt)))
     csat.comments = [(n, body, at) for n, body, at in (await uow.session.execute(
         base.order_by(ev.created_at.desc()).limit(COMMENTS_SHOWN))).all()]
     csat.comment_count = len(csat.comments) if len(csat.comments) < COMMENTS_SHOWN else (
@@ -599,7 +600,7 @@ async def _backlog(uow: UnitOfWork, filt: ReportFilter, figures: Figures,
     bucket = case(*whens, else_=literal(BACKLOG_BUCKETS[0][0]))
     rows = dict((await uow.session.execute(
         select(bucket, func.count()).where(
-            *_ticket_slices(filt), TicketRow.status.in_([s.value for s in ACTIVE_STATUSES]))
+            *ticket_slices(filt), TicketRow.status.in_([s.value for s in ACTIVE_STATUSES]))
         .group_by(bucket))).all())
     figures.backlog = [BacklogBucket(label, int(rows.get(label, 0)))
                        for label, _ in BACKLOG_BUCKETS]
@@ -613,7 +614,7 @@ async def _opened_per_day(uow: UnitOfWork, filt: ReportFilter, figures: Figures,
     from zoneinfo import ZoneInfo
     hour = _hour_of(dialect, TicketRow.created_at)
     rows = (await uow.session.execute(
-        select(hour, func.count()).where(*_ticket_slices(filt), _in(TicketRow.created_at, filt))
+        select(hour, func.count()).where(*ticket_slices(filt), in_period(TicketRow.created_at, filt))
         .group_by(hour))).all()
     if not figures.days:
         figures.days = _day_rows(figures, {}, {})
@@ -706,14 +707,14 @@ async def ticket_lines(uow: UnitOfWork, filt: ReportFilter, now: datetime,
     more (a report then gives figures only). Each ticket's promises are all it was
     made, whatever the period."""
     calendar = calendar or BusinessCalendar.always_open()
-    if not await _matches_workspace(uow, filt):
+    if not await matches_workspace(uow, filt):
         return []
     t = TicketRow
     rows = (await uow.session.execute(
         select(t.id, t.number, t.subject, t.created_at, t.first_response_at)
-        .where(*_ticket_slices(filt),
-               _in(t.created_at, filt) | _in(t.first_response_at, filt)
-               | _in(t.resolved_at, filt) | _in(t.closed_at, filt))
+        .where(*ticket_slices(filt),
+               in_period(t.created_at, filt) | in_period(t.first_response_at, filt)
+               | in_period(t.resolved_at, filt) | in_period(t.closed_at, filt))
         .order_by(t.created_at, t.id).limit(limit + 1))).all()
     if len(rows) > limit:
         return None
