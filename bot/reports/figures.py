@@ -365,7 +365,7 @@ async def compute_figures(uow: UnitOfWork, filt: ReportFilter, now: datetime, *,
     if parts & {"durations", "days", "agents"}:
         await _durations(uow, filt, figures, calendar, sla)
     if "promises" in parts or "agents" in parts:
-        await _promises(uow, filt, figures, dialect, now)
+        await _promises(uow, filt, figures, dialect)
     if "csat" in parts or "agents" in parts:
         await _csat(uow, filt, figures)
     if "backlog" in parts:
@@ -518,7 +518,7 @@ def _agent(figures: Figures, person_id: int) -> AgentRow:
     return agent
 
 
-def _promise_category(dialect: str, now: datetime) -> tuple[ColumnElement, ColumnElement]:
+def _promise_category(dialect: str) -> tuple[ColumnElement, ColumnElement]:
     """A promise's outcome (see the module doc) and, for late ones, seconds late."""
     p, o = PromiseRow, OutboxRow
     grace = LATE_AFTER.total_seconds()
@@ -539,11 +539,11 @@ def _promise_category(dialect: str, now: datetime) -> tuple[ColumnElement, Colum
     return category, late_by
 
 
-async def _promises(uow: UnitOfWork, filt: ReportFilter, figures: Figures, dialect: str,
-                    now: datetime) -> None:
+async def _promises(uow: UnitOfWork, filt: ReportFilter, figures: Figures,
+                    dialect: str) -> None:
     """Promise outcomes, for the period and per owner, in one grouped query."""
     p = PromiseRow
-    category, late_by = _promise_category(dialect, now)
+    category, late_by = _promise_category(dialect)
     query: Select = (
         select(p.owner_id, category.label("category"), func.count(),
                func.sum(late_by), func.max(late_by), func.count(late_by))
@@ -726,7 +726,7 @@ async def ticket_lines(uow: UnitOfWork, filt: ReportFilter, now: datetime,
                                                               r.first_response_at)))
              for r in rows}
     p = PromiseRow
-    category, late_by = _promise_category(uow.session.bind.dialect.name, now)
+    category, late_by = _promise_category(uow.session.bind.dialect.name)
     for ticket_id, cat, count, late_sum, late_max, known in (await uow.session.execute(
             select(p.ticket_id, category, func.count(), func.sum(late_by), func.max(late_by),
                    func.count(late_by))
