@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Iterable
 from datetime import datetime
 from typing import Any, TextIO
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import aliased
 
 from bot.domain.calendar import BusinessCalendar
@@ -23,7 +23,7 @@ from bot.reports.figures import (
     BusinessClock, Figures, as_dict, in_period, matches_workspace, ticket_slices,
 )
 from bot.reports.filters import ReportFilter
-from bot.storage.tables import PersonRow, TicketEventRow, TicketRow
+from bot.storage.tables import RATED, PersonRow, TicketEventRow, TicketRow
 from bot.storage.uow import UnitOfWork
 
 TICKET_COLUMNS = (
@@ -48,8 +48,7 @@ async def ticket_rows(uow: UnitOfWork, filt: ReportFilter, now: datetime,
     calendar = calendar or BusinessCalendar.always_open()
     requester, owner = aliased(PersonRow), aliased(PersonRow)
     ev = TicketEventRow
-    rating = (select(ev.body).where(ev.ticket_id == TicketRow.id, ev.kind == "feedback",
-                                    ev.data_json.like('{"rating":%'))
+    rating = (select(ev.body).where(ev.ticket_id == TicketRow.id, text(RATED))
               .order_by(ev.id.desc()).limit(1).scalar_subquery())
     if not await matches_workspace(uow, filt):
         return

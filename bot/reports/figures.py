@@ -48,7 +48,8 @@ from bot.domain.sla import SlaPolicy
 from bot.domain.tickets import ACTIVE_STATUSES
 from bot.reports.filters import ReportFilter
 from bot.storage.tables import (
-    REOPENED, OutboxRow, PersonRow, PromiseRow, TicketEventRow, TicketRow, WorkspaceRow,
+    COMMENTED, RATED, REOPENED, SELF_SOLVED, OutboxRow, PersonRow, PromiseRow, TicketEventRow,
+    TicketRow, WorkspaceRow,
 )
 from bot.storage.uow import UnitOfWork
 
@@ -407,11 +408,8 @@ async def _counts(uow: UnitOfWork, filt: ReportFilter, figures: Figures) -> None
     events = select(func.count()).select_from(ev).join(t, t.id == ev.ticket_id).where(
         *ticket_slices(filt), in_period(ev.created_at, filt))
     figures.self_solved = (await uow.session.execute(
-        events.where(ev.kind == "self_solved"))).scalar_one()
-    figures.reopened = (await uow.session.execute(
-        events.where(text(REOPENED.replace("kind", "ticket_events.kind")
-                          .replace("body", "ticket_events.body")
-                          .replace("data_json", "ticket_events.data_json"))))).scalar_one()
+        events.where(text(SELF_SOLVED)))).scalar_one()
+    figures.reopened = (await uow.session.execute(events.where(text(REOPENED)))).scalar_one()
 
 
 async def _durations(uow: UnitOfWork, filt: ReportFilter, figures: Figures,
@@ -541,34 +539,55 @@ def _promise_category(dialect: str) -> tuple[ColumnElement, ColumnElement]:
 
 async def _promises(uow: UnitOfWork, filt: ReportFilter, figures: Figures,
                     dialect: str) -> None:
-    """Promise outcomes, for the period and per owner, in one grouped query."""
+    """Promise outcomes, for the period and per owner: counts by status in one grouped
+    query (read from the index alone), then the outcome and lateness of the late and
+    lapsed ones, a small share, with their covers."""
     p = PromiseRow
-    category, late_by = _promise_category(dialect)
-    query: Select = (
-        select(p.owner_id, category.label("category"), func.count(),
-               func.sum(late_by), func.max(late_by), func.count(late_by))
-        .select_from(p).outerjoin(OutboxRow, OutboxRow.id == p.cover_outbox_id)
-        .where(p.workspace_id == filt.workspace_id, in_period(p.made_at, filt),
-               p.kind.in_([k.value for k in DESK_OWES]), p.status != "cancelled")
-        .group_by(p.owner_id, category))
+    made = [p.workspace_id == filt.workspace_id, in_period(p.made_at, filt),
+            p.kind.in_([k.value for k in DESK_OWES]), p.status != "cancelled"]
     if filt.agent_id is not None:
-        query = query.where(p.owner_id == filt.agent_id)
-    if filt.channel_id is not None or filt.priority is not None:
-        query = query.join(TicketRow, TicketRow.id == p.ticket_id).where(*ticket_filters(filt))
-    for owner, cat, count, late_sum, late_max, known in (await uow.session.execute(query)).all():
+        made.append(p.owner_id == filt.agent_id)
+
+    def sliced(query: Select) -> Select:
+        if filt.channel_id is not None or filt.priority is not None:
+            return query.join(TicketRow, TicketRow.id == p.ticket_id).where(
+                *ticket_filters(filt))
+        return query
+
+    agents = "agents" in figures.parts
+    by_status = sliced(select(p.owner_id, p.status, p.resolution, func.count())
+                       .where(*made).group_by(p.owner_id, p.status, p.resolution))
+    for owner, status, resolution, count in (await uow.session.execute(by_status)).all():
+        if status in ("pending", "sending", "paused"):
+            category = "open"
+        elif status == "kept" and resolution != "late":
+            category = "kept"
+        else:
+            continue  # late or lapsed: counted below, with how late
+        figures.promises.add(category, count, None, None, 0)
+        if owner is not None and agents:
+            _agent(figures, owner).promises.add(category, count, None, None, 0)
+    category, late_by = _promise_category(dialect)
+    late = sliced(
+        select(p.owner_id, category, func.count(), func.sum(late_by), func.max(late_by),
+               func.count(late_by))
+        .select_from(p).outerjoin(OutboxRow, OutboxRow.id == p.cover_outbox_id)
+        .where(*made, (p.status == "missed") | and_(p.status == "kept",
+                                                    p.resolution == "late"))
+        .group_by(p.owner_id, category))
+    for owner, cat, count, late_sum, late_max, known in (await uow.session.execute(late)).all():
         figures.promises.add(cat, count, late_sum, late_max, known)
-        if owner is not None and "agents" in figures.parts:
+        if owner is not None and agents:
             _agent(figures, owner).promises.add(cat, count, late_sum, late_max, known)
 
 
 async def _csat(uow: UnitOfWork, filt: ReportFilter, figures: Figures) -> None:
     """Ratings in the period by value (and by owner), and the newest comments."""
     ev = TicketEventRow
-    rated = and_(ev.kind == "feedback", ev.data_json.like('{"rating":%'))
     rows = (await uow.session.execute(
         select(TicketRow.owner_id, ev.body, func.count())
         .select_from(ev).join(TicketRow, TicketRow.id == ev.ticket_id)
-        .where(*ticket_slices(filt), rated, in_period(ev.created_at, filt))
+        .where(*ticket_slices(filt), text(RATED), in_period(ev.created_at, filt))
         .group_by(TicketRow.owner_id, ev.body))).all()
     csat = figures.csat
     for owner, body, count in rows:
@@ -581,14 +600,13 @@ async def _csat(uow: UnitOfWork, filt: ReportFilter, figures: Figures) -> None:
             agent = _agent(figures, owner)
             agent.ratings += count
             agent.rating_sum += rating * count
-    commented = and_(ev.kind == "feedback", ev.data_json.like('{"comment":%'))
-    base = (select(TicketRow.number, ev.body, ev.created_at).select_from(ev)
-            .join(TicketRow, TicketRow.id == ev.ticket_id)
-            .where(*ticket_slices(filt), commented, in_period(ev.created_at, filt)))
+    commented = (select(TicketRow.number, ev.body, ev.created_at).select_from(ev)
+                 .join(TicketRow, TicketRow.id == ev.ticket_id)
+                 .where(*ticket_slices(filt), text(COMMENTED), in_period(ev.created_at, filt)))
     csat.comments = [(n, body, at) for n, body, at in (await uow.session.execute(
-        base.order_by(ev.created_at.desc()).limit(COMMENTS_SHOWN))).all()]
+        commented.order_by(ev.created_at.desc()).limit(COMMENTS_SHOWN))).all()]
     csat.comment_count = len(csat.comments) if len(csat.comments) < COMMENTS_SHOWN else (
-        await uow.session.execute(select(func.count()).select_from(base.subquery()))
+        await uow.session.execute(select(func.count()).select_from(commented.subquery()))
     ).scalar_one()
 
 
@@ -738,8 +756,7 @@ async def ticket_lines(uow: UnitOfWork, filt: ReportFilter, now: datetime,
     ev = TicketEventRow
     for ticket_id, body in (await uow.session.execute(
             select(ev.ticket_id, ev.body).where(
-                ev.ticket_id.in_(list(lines)), ev.kind == "feedback",
-                ev.data_json.like('{"rating":%')).order_by(ev.id))).all():
+                ev.ticket_id.in_(list(lines)), text(RATED)).order_by(ev.id))).all():
         if body.isdigit():
             lines[ticket_id].rating = int(body)  # the last rating given wins
     return list(lines.values())

@@ -164,11 +164,16 @@ class TicketRow(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 
-# A status change out of resolved or closed back to work: a reopen. Written out in full
-# (not with bound values) so the partial index below is one a query can name.
+# The timeline lines reports count, each with a partial index of its own (below):
+# a reopen (a status change out of resolved or closed back to work), a rating, a rating's
+# comment, a ticket the requester solved with an article. Written out in full, not with
+# bound values, so that a query stating the same words can use its index.
 REOPENED = ("kind = 'status' AND body NOT IN ('resolved', 'closed') AND "
             "(data_json LIKE '{\"previous\": \"resolved\"%' OR "
             "data_json LIKE '{\"previous\": \"closed\"%')")
+RATED = "kind = 'feedback' AND data_json LIKE '{\"rating\":%'"
+COMMENTED = "kind = 'feedback' AND data_json LIKE '{\"comment\":%'"
+SELF_SOLVED = "kind = 'self_solved'"
 
 
 class TicketEventRow(Base):
@@ -176,11 +181,19 @@ class TicketEventRow(Base):
 
     __tablename__ = "ticket_events"
     __table_args__ = (Index("ix_ticket_events_ticket", "ticket_id", "id"),
-                      # Reports count a period's ratings and self-solves by kind and
-                      # time, and its reopens (rare) from an index of those alone.
-                      Index("ix_ticket_events_report", "kind", "created_at", "ticket_id"),
+                      # Reports count a period's reopens, ratings, comments and
+                      # self-solves, each from a small index of those lines alone: a
+                      # general (kind, time) index reads every status change of a period
+                      # to find its few reopens, and SQLite prefers it when it exists.
                       Index("ix_ticket_events_reopened", "created_at", "ticket_id",
-                            sqlite_where=text(REOPENED), postgresql_where=text(REOPENED)))
+                            sqlite_where=text(REOPENED), postgresql_where=text(REOPENED)),
+                      Index("ix_ticket_events_rated", "created_at", "ticket_id", "body",
+                            sqlite_where=text(RATED), postgresql_where=text(RATED)),
+                      Index("ix_ticket_events_commented", "created_at", "ticket_id",
+                            sqlite_where=text(COMMENTED), postgresql_where=text(COMMENTED)),
+                      Index("ix_ticket_events_self_solved", "created_at", "ticket_id",
+                            sqlite_where=text(SELF_SOLVED),
+                            postgresql_where=text(SELF_SOLVED)))
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
@@ -209,8 +222,11 @@ class PromiseRow(Base):
         # Retention keeps the outbox rows that covered a lapse (bot/storage/retention.py)
         # and asks, for each row it would prune, whether a promise points at it.
         Index("ix_promises_cover", "cover_outbox_id"),
-        # Reports read the promises made in a period (bot/reports/figures.py).
-        Index("ix_promises_report", "workspace_id", "made_at"),
+        # Reports read the promises made in a period (bot/reports/figures.py), from the
+        # index alone: a month of a big desk is over a hundred thousand promises.
+        Index("ix_promises_report", "workspace_id", "made_at", "kind", "status",
+              "resolution", "owner_id", "due_at", "resolved_at", "cover_outbox_id",
+              "ticket_id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

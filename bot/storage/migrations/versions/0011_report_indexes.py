@@ -23,10 +23,21 @@ _TICKETS = {
     'ix_tickets_report_closed': ['workspace_id', 'closed_at', 'resolved_at', 'priority',
                                  'owner_id', 'channel_id'],
 }
-# As bot/storage/tables.py writes it: a status change out of resolved or closed.
-REOPENED = sa.text("kind = 'status' AND body NOT IN ('resolved', 'closed') AND "
-                   "(data_json LIKE '{\"previous\": \"resolved\"%' OR "
-                   "data_json LIKE '{\"previous\": \"closed\"%')")
+# As bot/storage/tables.py writes them: the timeline lines reports count, each with a
+# partial index (a reopen, a rating, a comment, a ticket solved with an article).
+_EVENTS = {
+    'ix_ticket_events_reopened': (
+        ['created_at', 'ticket_id'],
+        "kind = 'status' AND body NOT IN ('resolved', 'closed') AND "
+        "(data_json LIKE '{\"previous\": \"resolved\"%' OR "
+        "data_json LIKE '{\"previous\": \"closed\"%')"),
+    'ix_ticket_events_rated': (
+        ['created_at', 'ticket_id', 'body'],
+        "kind = 'feedback' AND data_json LIKE '{\"rating\":%'"),
+    'ix_ticket_events_commented': (
+        ['created_at', 'ticket_id'], "kind = 'feedback' AND data_json LIKE '{\"comment\":%'"),
+    'ix_ticket_events_self_solved': (['created_at', 'ticket_id'], "kind = 'self_solved'"),
+}
 
 
 def upgrade() -> None:
@@ -36,18 +47,18 @@ def upgrade() -> None:
     docs/performance.md, "Reports"). Only indexes: no row changes."""
     for name, columns in _TICKETS.items():
         op.create_index(name, 'tickets', columns, unique=False)
-    op.create_index('ix_ticket_events_report', 'ticket_events',
-                    ['kind', 'created_at', 'ticket_id'], unique=False)
-    op.create_index('ix_ticket_events_reopened', 'ticket_events', ['created_at', 'ticket_id'],
-                    unique=False, sqlite_where=REOPENED, postgresql_where=REOPENED)
-    op.create_index('ix_promises_report', 'promises', ['workspace_id', 'made_at'],
-                    unique=False)
+    for name, (columns, where) in _EVENTS.items():
+        op.create_index(name, 'ticket_events', columns, unique=False,
+                        sqlite_where=sa.text(where), postgresql_where=sa.text(where))
+    op.create_index('ix_promises_report', 'promises',
+                    ['workspace_id', 'made_at', 'kind', 'status', 'resolution', 'owner_id',
+                     'due_at', 'resolved_at', 'cover_outbox_id', 'ticket_id'], unique=False)
 
 
 def downgrade() -> None:
     """Revert this revision."""
     op.drop_index('ix_promises_report', table_name='promises')
-    op.drop_index('ix_ticket_events_reopened', table_name='ticket_events')
-    op.drop_index('ix_ticket_events_report', table_name='ticket_events')
+    for name in reversed(list(_EVENTS)):
+        op.drop_index(name, table_name='ticket_events')
     for name in reversed(list(_TICKETS)):
         op.drop_index(name, table_name='tickets')
