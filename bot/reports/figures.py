@@ -82,8 +82,9 @@ class Durations:
             return cls()
         ordered = sorted(seconds)
         rank = max(0, -(-len(ordered) * 9 // 10) - 1)  # ceil(0.9 n) - 1
-        return cls(len(ordered), timedelta(seconds=median(ordered)),
-                   timedelta(seconds=ordered[rank]))
+        # To the millisecond: SQLite's julianday() arithmetic is microseconds off.
+        return cls(len(ordered), timedelta(seconds=round(median(ordered), 3)),
+                   timedelta(seconds=round(ordered[rank], 3)))
 
 
 @dataclass
@@ -417,14 +418,16 @@ async def _durations(uow: UnitOfWork, filt: ReportFilter, figures: Figures,
     """First response and resolution times in business time, overall, per priority
     (against the SLA targets), per local day and per agent.
 
-    The database returns instants as epoch seconds (plain floats, no datetime built per
-    row): at tens of thousands of tickets a period, building aware datetimes cost more
-    than the query."""
+    The database returns instants as epoch seconds (plain floats: no datetime built
+    per row) through a Core result (no ORM row per ticket), and one loop measures each
+    ticket with two binary searches: at 60,000 tickets a month the loop, not the query,
+    was most of a dashboard page's time."""
     dialect = uow.session.bind.dialect.name
     t = TicketRow
+    connection = await uow.session.connection()
 
     async def measured(column) -> list:
-        return (await uow.session.execute(
+        return (await connection.execute(
             select(epoch(dialect, t.created_at), epoch(dialect, column), t.priority,
                    t.owner_id)
             .where(*ticket_slices(filt), in_period(column, filt)))).all()
@@ -437,36 +440,48 @@ async def _durations(uow: UnitOfWork, filt: ReportFilter, figures: Figures,
     clock = BusinessClock(calendar, lo, max(filt.end, figures.now))
     days = _local_days(figures)
     day_starts = [_local_midnight(day, figures.zone) for day in days]
-    targets = {p.value: (sla.target(p).first_response.total_seconds(),
-                         sla.target(p).resolution.total_seconds()) for p in Priority}
+    # A millisecond of slack: SQLite's julianday() arithmetic is microseconds off.
+    targets = {p.value: (sla.target(p).first_response.total_seconds() + 0.001,
+                         sla.target(p).resolution.total_seconds() + 0.001) for p in Priority}
     per_priority: dict[str, list[int]] = {p.value: [0, 0, 0, 0] for p in Priority}
-    per_day: list[tuple[list[list[float]], int]] = [
-        ([[] for _ in days], 0), ([[] for _ in days], 1)]
     per_agent: dict[int, tuple[list[float], list[float]]] = {}
+    by_day: list[list[list[float]]] = [[[] for _ in days], [[] for _ in days]]
+    starts, ends, before = clock.starts, clock.ends, clock.before
+    right = bisect.bisect_right
+    last_day = len(days) - 1
 
     def tally(rows, which: int) -> list[float]:
         result = []
-        by_day = per_day[which][0]
+        days_of = by_day[which]
         for created, at, priority, owner in rows:
-            seconds = clock.between_epochs(created, at)
+            # Both instants lie within the clock's bounds (they were chosen so).
+            i = right(starts, created) - 1
+            a = 0.0 if i < 0 else before[i] + min(created, ends[i]) - starts[i]
+            i = right(starts, at) - 1
+            b = 0.0 if i < 0 else before[i] + min(at, ends[i]) - starts[i]
+            seconds = b - a if b > a else 0.0
             result.append(seconds)
-            counts = per_priority.setdefault(priority, [0, 0, 0, 0])
+            counts = per_priority.get(priority)
+            if counts is None:
+                counts = per_priority[priority] = [0, 0, 0, 0]
             counts[2 * which + 1] += 1
-            if seconds <= targets.get(priority, (float("inf"),) * 2)[which]:
+            target = targets.get(priority)
+            if target is None or seconds <= target[which]:
                 counts[2 * which] += 1
-            index = bisect.bisect_right(day_starts, at) - 1
-            if 0 <= index < len(by_day):
-                by_day[index].append(seconds)
+            day = right(day_starts, at) - 1
+            if 0 <= day <= last_day:
+                days_of[day].append(seconds)
             if owner is not None:
-                per_agent.setdefault(owner, ([], []))[which].append(seconds)
+                mine = per_agent.get(owner)
+                if mine is None:
+                    mine = per_agent[owner] = ([], [])
+                mine[which].append(seconds)
         return result
 
     figures.first_response = Durations.of(tally(answered, 0))
     figures.resolution = Durations.of(tally(resolved, 1))
     figures.sla = [SlaRow(p, *counts) for p, counts in sorted(per_priority.items())]
-    first_by_day, resolved_by_day = per_day[0][0], per_day[1][0]
-    figures.days = _day_rows(figures, dict(zip(days, first_by_day)),
-                             dict(zip(days, resolved_by_day)))
+    figures.days = _day_rows(figures, dict(zip(days, by_day[0])), dict(zip(days, by_day[1])))
     for owner, (first, res) in per_agent.items():
         agent = _agent(figures, owner)
         agent.first_responses, agent.resolved = len(first), len(res)
