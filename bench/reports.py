@@ -301,15 +301,21 @@ async def load_postgres(url: str, tickets: int) -> tuple[float, str]:
         done = 0
         while done < tickets:
             count = min(CHUNK, tickets - done)
-            for table, rows in history.chunk(count).items():
-                buffer = io.BytesIO()
-                text = io.TextIOWrapper(buffer, encoding="utf-8", newline="")
-                for row in rows:
-                    text.write("\t".join("\\N" if v is None else str(v) for v in row) + "\n")
-                text.flush()
-                buffer.seek(0)
-                await con.copy_to_table(table, source=buffer, columns=TABLES[table],
-                                        format="text")
+            chunk = history.chunk(count)
+            for attempt in range(5):
+                try:
+                    async with con.transaction():  # a chunk is all in or all out
+                        await _copy_chunk(con, chunk)
+                    break
+                except (asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
+                        ConnectionError) as error:
+                    # On a shared server another session may end ours; start again.
+                    common.say(f"postgres: the connection was lost ({error}); "
+                               f"retrying a chunk (attempt {attempt + 2})")
+                    await asyncio.sleep(2)
+                    con = await asyncpg.connect(common.postgres_dsn(url))
+            else:
+                raise RuntimeError("postgres: could not load a chunk after 5 attempts")
             done += count
         for table in ("workspaces", "people", *TABLES):
             await con.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
@@ -344,6 +350,18 @@ async def rebuild_report_indexes(url: str) -> float:
     finally:
         await db.dispose()
     return time.perf_counter() - started
+
+
+async def _copy_chunk(con, chunk: dict[str, list[tuple]]) -> None:
+    """COPY one chunk's rows, table by table, as PostgreSQL's text format."""
+    for table, rows in chunk.items():
+        buffer = io.BytesIO()
+        text = io.TextIOWrapper(buffer, encoding="utf-8", newline="")
+        for row in rows:
+            text.write("\t".join("\\N" if v is None else str(v) for v in row) + "\n")
+        text.flush()
+        buffer.seek(0)
+        await con.copy_to_table(table, source=buffer, columns=TABLES[table], format="text")
 
 
 # --------------------------------------------------------------------------- measuring
