@@ -38,6 +38,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import event  # noqa: E402
+from sqlalchemy.exc import DBAPIError  # noqa: E402
 
 from bench import _common as common  # noqa: E402
 from bot.domain.calendar import BusinessCalendar  # noqa: E402
@@ -307,20 +308,24 @@ async def load_postgres(url: str, tickets: int) -> tuple[float, str]:
                     async with con.transaction():  # a chunk is all in or all out
                         await _copy_chunk(con, chunk)
                     break
-                except (asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
-                        ConnectionError) as error:
-                    # On a shared server another session may end ours; start again.
+                except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as error:
+                    # On a shared server another session may end ours, or restart the
+                    # server (other work's tests do): connect again and redo the chunk.
                     common.say(f"postgres: the connection was lost ({error}); "
                                f"retrying a chunk (attempt {attempt + 2})")
-                    await asyncio.sleep(2)
-                    con = await asyncpg.connect(common.postgres_dsn(url))
+                    con = await _connect(url)
             else:
                 raise RuntimeError("postgres: could not load a chunk after 5 attempts")
             done += count
-        for table in ("workspaces", "people", *TABLES):
-            await con.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                              f"(SELECT max(id) FROM {table}))")
-        await con.execute("VACUUM ANALYZE")
+        for attempt in range(5):
+            try:
+                for table in ("workspaces", "people", *TABLES):
+                    await con.execute(f"SELECT setval(pg_get_serial_sequence('{table}', "
+                                      f"'id'), (SELECT max(id) FROM {table}))")
+                await con.execute("VACUUM ANALYZE")
+                break
+            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+                con = await _connect(url)
     finally:
         await con.close()
     return time.perf_counter() - started, version
@@ -350,6 +355,18 @@ async def rebuild_report_indexes(url: str) -> float:
     finally:
         await db.dispose()
     return time.perf_counter() - started
+
+
+async def _connect(url: str):
+    """A new connection, waiting (up to two minutes) while the server restarts."""
+    import asyncpg
+    for _ in range(60):
+        await asyncio.sleep(2)
+        try:
+            return await asyncpg.connect(common.postgres_dsn(url))
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+            continue
+    raise RuntimeError("postgres: no connection for two minutes")
 
 
 async def _copy_chunk(con, chunk: dict[str, list[tuple]]) -> None:
@@ -389,13 +406,23 @@ async def measure(url: str, repeat: int, explain: list[str] | None) -> dict[str,
         for _ in range(repeat):
             for page, parts in PAGES.items():
                 for _, filt in filters():
-                    started = time.perf_counter()
-                    async with db.reading() as uow:
-                        await compute_figures(uow, filt, NOW, calendar=CALENDAR, sla=sla,
-                                              parts=parts)
-                    timings[page].append((time.perf_counter() - started) * 1000)
+                    for _attempt in range(30):
+                        started = time.perf_counter()
+                        try:
+                            async with db.reading() as uow:
+                                await compute_figures(uow, filt, NOW, calendar=CALENDAR,
+                                                      sla=sla, parts=parts)
+                        except DBAPIError:
+                            # A shared server restarted under us: not a figure; again.
+                            await asyncio.sleep(2)
+                            continue
+                        timings[page].append((time.perf_counter() - started) * 1000)
+                        break
         if explain is not None:
-            await _explain(db, explain)
+            try:
+                await _explain(db, explain)
+            except DBAPIError as error:  # a restart of a shared server: the plans are lost
+                explain.append(f"(the plans could not be read: {error.__class__.__name__})\n")
     finally:
         await db.dispose()
     return timings
