@@ -5,12 +5,13 @@ then a new ticket."""
 
 from bot.desk.features import (
     admin, card_buttons, conversation, detection, home, incidents, intake, kb_commands, knowledge,
-    oncall, policy_admin, resolution, special_care, teams, triage, views, working,
+    oncall, policy_admin, report_commands, resolution, special_care, teams, triage, views,
+    working,
 )
 
 FEATURES = (conversation, intake, working, triage, resolution, views, admin, policy_admin,
             card_buttons, home, knowledge, kb_commands, incidents, detection, teams, oncall,
-            special_care)
+            special_care, report_commands)
 
 
 def register_all(router) -> None:

@@ -77,6 +77,7 @@ _DURATION = {"kind": STRING, "max_length": 20, "compact": True}
 _INCIDENT = Option("incident", STRING, required=True, max_length=20, compact=True)
 # ``team <name>`` at the end of an admin command: the router reads it off first.
 _TEAM = Option("team", STRING, max_length=30, compact=True, prefix="team ")
+_PERIOD = Option("period", STRING, choices=("today", "7d", "30d", "week", "month"))
 
 SPECS: dict[tuple[str, str], SubCommand] = {
     ("ticket", "new"): SubCommand((_text("text", 4000),)),
@@ -103,6 +104,7 @@ SPECS: dict[tuple[str, str], SubCommand] = {
     ("ticket", "queue"): SubCommand(),
     ("ticket", "resolve"): SubCommand((TICKET, _text("summary", 4000, False))),
     ("ticket", "reopen"): SubCommand((TICKET,)),
+    ("ticket", "stats"): SubCommand((_PERIOD,)),
     ("ticket", "kb"): SubCommand((TICKET, Option("article", STRING, required=True,
                                                  max_length=20, compact=True))),
     ("kb", "search"): SubCommand((_text("words", 500),)),
@@ -147,6 +149,7 @@ SPECS: dict[tuple[str, str], SubCommand] = {
          Option("new_name", STRING, max_length=30, compact=True))),
     ("helpdesk", "show"): SubCommand(),
     ("helpdesk", "promises"): SubCommand(),
+    ("helpdesk", "report"): SubCommand((_PERIOD, Option("agent", USER, prefix="agent "))),
     ("helpdesk", "panel"): SubCommand(),
     ("helpdesk", "help"): SubCommand(),
     ("helpdesk", "hours"): SubCommand(
