@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from importlib.resources.abc import Traversable
-from typing import Any
+from typing import Any, Callable
 
 from bot.clock import Clock
 from bot.config_files import ConfigFolder, read_toml
@@ -140,6 +140,9 @@ class Desk:
         self.defaults = defaults
         self.tips = tips
         self.admins = frozenset(settings.admins)
+        # The full URL of a path on the desk's web server, as people reach it (set by
+        # the composition root when a web server runs; None: no pages are served).
+        self.web_url: Callable[[str], str] | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings, clock: Clock) -> "Desk":

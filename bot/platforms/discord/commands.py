@@ -124,6 +124,7 @@ SPECS: dict[tuple[str, str], SubCommand] = {
     ("helpdesk", "show"): SubCommand(),
     ("helpdesk", "promises"): SubCommand(),
     ("helpdesk", "panel"): SubCommand(),
+    ("helpdesk", "dashboard"): SubCommand(),
     ("helpdesk", "help"): SubCommand(),
     ("helpdesk", "hours"): SubCommand(
         (Option("days", STRING, required=True, max_length=40, compact=True),
