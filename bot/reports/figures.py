@@ -1,0 +1,651 @@
+"""The desk's figures for one filter: how well, how fast, how happy, and its word kept.
+
+Counting is done in the database (``COUNT``/``SUM(CASE ...)`` grouped by what a figure
+needs), on SQLite and PostgreSQL alike. Durations are the exception: first response and
+resolution times count *business* time, which depends on the desk's calendar (opening
+hours, time zone, holidays). The database hands over two timestamps per ticket that was
+first answered (or resolved) in the period, and Python measures them against the
+calendar's open intervals with a binary search (:class:`BusinessClock`), so the work is
+one row per such ticket plus one interval per open day between the oldest of them and
+the end of the period. Medians and p90s are taken from those durations.
+
+Definitions (docs/reports.md says the same for people):
+
+- opened: tickets created in the period; resolved, closed, reopened: status changes
+  in the period (a reopen is a change out of resolved or closed back to work);
+  reopen rate = reopened / resolved.
+- first response time: created -> first response, for tickets first answered in the
+  period; resolution time: created -> resolved, for tickets resolved in the period.
+  Both in business time; the SLA rows compare them with the priority's targets.
+- promises: those the desk owes, made in the period, cancelled (superseded) ones left
+  out; each settled one is *kept* (by a person on time), *covered* (lapsed, and the
+  bot's honest update went out within ``LATE_AFTER``) or *late* (kept by a person after
+  its time, or the bot's update was late or never delivered); how late is wall-clock
+  time past due, where known.
+- CSAT: ratings given in the period; response rate = ratings / tickets closed by their
+  requester's confirmation in the period (the only close that asks for a rating).
+- backlog: tickets still open at ``now``, by age (the period does not apply).
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from statistics import median
+from typing import Any
+
+from sqlalchemy import Select, and_, case, func, literal, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from bot.domain.calendar import BusinessCalendar
+from bot.domain.priority import Priority
+from bot.domain.promises import DESK_OWES, LATE_AFTER
+from bot.domain.sla import SlaPolicy
+from bot.domain.tickets import ACTIVE_STATUSES
+from bot.reports.filters import ReportFilter
+from bot.storage.tables import (
+    OutboxRow, PersonRow, PromiseRow, TicketEventRow, TicketRow, WorkspaceRow,
+)
+from bot.storage.uow import UnitOfWork
+
+# What a caller may ask for (``parts``); each is a few queries (see bench/reports.py).
+PARTS = frozenset({"counts", "durations", "promises", "csat", "backlog", "days", "agents"})
+
+# Backlog age buckets: (label, lower bound of age). The last is open-ended.
+BACKLOG_BUCKETS = (("under_1d", timedelta(0)), ("1_3d", timedelta(days=1)),
+                   ("3_7d", timedelta(days=3)), ("7_30d", timedelta(days=7)),
+                   ("over_30d", timedelta(days=30)))
+
+# How many rating comments a report carries (newest first).
+COMMENTS_SHOWN = 20
+
+_CLOSED_STATES = ("resolved", "closed")
+
+
+@dataclass(frozen=True)
+class Durations:
+    """Business-time durations of ``count`` tickets: median and 90th percentile."""
+
+    count: int = 0
+    median: timedelta | None = None
+    p90: timedelta | None = None
+
+    @classmethod
+    def of(cls, seconds: list[float]) -> "Durations":
+        """From a list of durations in seconds (nearest-rank p90)."""
+        if not seconds:
+            return cls()
+        ordered = sorted(seconds)
+        rank = max(0, -(-len(ordered) * 9 // 10) - 1)  # ceil(0.9 n) - 1
+        return cls(len(ordered), timedelta(seconds=median(ordered)),
+                   timedelta(seconds=ordered[rank]))
+
+
+@dataclass
+class PromiseFigures:
+    """What became of the promises the desk made in the period (see the module doc)."""
+
+    made: int = 0
+    kept: int = 0
+    covered: int = 0
+    late: int = 0
+    open: int = 0
+    kept_late: int = 0          # of ``late``: a person kept it after its time
+    covered_late: int = 0       # of ``late``: the bot's update went out late
+    undelivered: int = 0        # of ``late``: the bot's update failed or is still pending
+    late_by_total: timedelta = timedelta(0)  # over ``late_known`` of them
+    late_known: int = 0
+    late_by_max: timedelta | None = None
+
+    @property
+    def settled(self) -> int:
+        """Promises whose outcome is known."""
+        return self.kept + self.covered + self.late
+
+    @property
+    def late_by_average(self) -> timedelta | None:
+        """How late, on average, the late promises whose lateness is known were."""
+        return self.late_by_total / self.late_known if self.late_known else None
+
+    @property
+    def kept_share(self) -> float | None:
+        """Share of settled promises a person kept on time."""
+        return self.kept / self.settled if self.settled else None
+
+    @property
+    def on_time_share(self) -> float | None:
+        """Share of settled promises kept on time by a person or covered on time."""
+        return (self.kept + self.covered) / self.settled if self.settled else None
+
+    def add(self, category: str, count: int, late_sum: float | None,
+            late_max: float | None, known: int) -> None:
+        """Fold one aggregated row (category, count, seconds late) into the figures."""
+        self.made += count
+        if category == "open":
+            self.open += count
+        elif category == "kept":
+            self.kept += count
+        elif category == "covered":
+            self.covered += count
+        else:
+            self.late += count
+            if category == "kept_late":
+                self.kept_late += count
+            elif category == "covered_late":
+                self.covered_late += count
+            else:
+                self.undelivered += count
+            if known:
+                self.late_known += known
+                # To the millisecond: SQLite's julianday() arithmetic is a few
+                # microseconds off.
+                self.late_by_total += timedelta(seconds=round(float(late_sum or 0), 3))
+                worst = timedelta(seconds=round(float(late_max or 0), 3))
+                if self.late_by_max is None or worst > self.late_by_max:
+                    self.late_by_max = worst
+
+
+@dataclass(frozen=True)
+class SlaRow:
+    """SLA targets met for one priority: first response and resolution."""
+
+    priority: str
+    first_met: int = 0
+    first_total: int = 0
+    resolve_met: int = 0
+    resolve_total: int = 0
+
+
+@dataclass
+class Csat:
+    """Satisfaction: ratings 1-5 given in the period, and their comments."""
+
+    responses: int = 0
+    asked: int = 0  # tickets closed by their requester's confirmation (each was asked)
+    distribution: dict[int, int] = field(default_factory=lambda: {n: 0 for n in range(1, 6)})
+    comments: list[tuple[int, str, datetime]] = field(default_factory=list)  # ticket, text, at
+    comment_count: int = 0
+
+    @property
+    def average(self) -> float | None:
+        """Mean rating, or None with no ratings."""
+        if not self.responses:
+            return None
+        return sum(n * c for n, c in self.distribution.items()) / self.responses
+
+    @property
+    def response_rate(self) -> float | None:
+        """Ratings given per ticket whose requester was asked (capped at 1)."""
+        return min(1.0, self.responses / self.asked) if self.asked else None
+
+
+@dataclass(frozen=True)
+class Incidents:
+    """Incidents and their linked tickets (none until the desk has incidents)."""
+
+    opened: int = 0
+    open_now: int = 0
+    linked_tickets: int = 0
+
+
+@dataclass(frozen=True)
+class BacklogBucket:
+    """Tickets still open at ``now`` whose age falls in one bucket."""
+
+    label: str
+    count: int
+
+
+@dataclass
+class DayRow:
+    """One local day of the period."""
+
+    day: date
+    opened: int = 0
+    first_responses: int = 0
+    resolved: int = 0
+    first_response_median: timedelta | None = None
+    resolution_median: timedelta | None = None
+
+
+@dataclass
+class AgentRow:
+    """One agent's figures (tickets they own; promises they own)."""
+
+    person_id: int
+    name: str
+    first_responses: int = 0
+    resolved: int = 0
+    first_response: Durations = field(default_factory=Durations)
+    resolution: Durations = field(default_factory=Durations)
+    promises: PromiseFigures = field(default_factory=PromiseFigures)
+    ratings: int = 0
+    rating_sum: int = 0
+
+    @property
+    def csat_average(self) -> float | None:
+        """Mean rating of this agent's tickets, or None."""
+        return self.rating_sum / self.ratings if self.ratings else None
+
+
+@dataclass
+class Figures:
+    """Everything a report shows for one filter at ``now``. Parts not asked for stay
+    at their empty values (``parts`` says which were computed)."""
+
+    filter: ReportFilter
+    now: datetime
+    zone: str
+    parts: frozenset[str]
+    opened: int = 0
+    resolved: int = 0
+    closed: int = 0
+    reopened: int = 0
+    self_solved: int = 0
+    first_response: Durations = field(default_factory=Durations)
+    resolution: Durations = field(default_factory=Durations)
+    sla: list[SlaRow] = field(default_factory=list)
+    promises: PromiseFigures = field(default_factory=PromiseFigures)
+    csat: Csat = field(default_factory=Csat)
+    incidents: Incidents = field(default_factory=Incidents)
+    backlog: list[BacklogBucket] = field(default_factory=list)
+    days: list[DayRow] = field(default_factory=list)
+    agents: list[AgentRow] = field(default_factory=list)
+
+    @property
+    def reopen_rate(self) -> float | None:
+        """Reopens per resolution in the period."""
+        return self.reopened / self.resolved if self.resolved else None
+
+    @property
+    def backlog_total(self) -> int:
+        """Tickets still open at ``now``."""
+        return sum(bucket.count for bucket in self.backlog)
+
+
+class BusinessClock:
+    """Business seconds between instants on one calendar, fast for many pairs.
+
+    The open intervals from ``lo`` to ``hi`` are listed once with a running total;
+    each measurement is then two binary searches. Instants outside ``[lo, hi]`` are
+    clamped to it, so callers pass bounds that cover every instant they measure."""
+
+    def __init__(self, calendar: BusinessCalendar, lo: datetime, hi: datetime) -> None:
+        self.lo, self.hi = lo.timestamp(), hi.timestamp()
+        self.starts: list[float] = []
+        self.ends: list[float] = []
+        self.before: list[float] = []  # open seconds before each interval
+        total = 0.0
+        for open_at, close_at in calendar.open_intervals(lo, hi):
+            self.starts.append(open_at.timestamp())
+            self.ends.append(close_at.timestamp())
+            self.before.append(total)
+            total += close_at.timestamp() - open_at.timestamp()
+
+    def _elapsed(self, moment: float) -> float:
+        """Open seconds from ``lo`` to ``moment``."""
+        i = bisect.bisect_right(self.starts, moment) - 1
+        if i < 0:
+            return 0.0
+        return self.before[i] + min(moment, self.ends[i]) - self.starts[i]
+
+    def between(self, start: datetime, end: datetime) -> float:
+        """Open seconds in ``[start, end)`` (zero when ``end <= start``)."""
+        a = min(max(start.timestamp(), self.lo), self.hi)
+        b = min(max(end.timestamp(), self.lo), self.hi)
+        return max(0.0, self._elapsed(b) - self._elapsed(a)) if b > a else 0.0
+
+
+def seconds_between(dialect: str, later: ColumnElement, earlier: ColumnElement) -> ColumnElement:
+    """``later - earlier`` in seconds, as SQL for ``dialect``."""
+    if dialect == "postgresql":
+        return func.extract("epoch", later - earlier)
+    return (func.julianday(later) - func.julianday(earlier)) * 86400.0
+
+
+def _hour_of(dialect: str, column: ColumnElement) -> ColumnElement:
+    """The UTC hour of a timestamp as text ``YYYY-MM-DD HH`` (SQLite stores naive UTC text)."""
+    if dialect == "postgresql":
+        return func.to_char(func.timezone("UTC", column), "YYYY-MM-DD HH24")
+    return func.substr(column, 1, 13)
+
+
+def _ticket_filters(filt: ReportFilter) -> list[ColumnElement]:
+    """Conditions on ``tickets`` for the filter's slices (not its period)."""
+    conditions: list[ColumnElement] = [TicketRow.workspace_id == filt.workspace_id]
+    if filt.channel_id is not None:
+        conditions.append(TicketRow.channel_id == filt.channel_id)
+    if filt.priority is not None:
+        conditions.append(TicketRow.priority == filt.priority)
+    return conditions
+
+
+def _ticket_slices(filt: ReportFilter) -> list[ColumnElement]:
+    """:func:`_ticket_filters` plus the agent, as the ticket's owner."""
+    conditions = _ticket_filters(filt)
+    if filt.agent_id is not None:
+        conditions.append(TicketRow.owner_id == filt.agent_id)
+    return conditions
+
+
+def _in(column, filt: ReportFilter) -> ColumnElement:
+    return and_(column >= filt.start, column < filt.end)
+
+
+async def compute_figures(uow: UnitOfWork, filt: ReportFilter, now: datetime, *,
+                          calendar: BusinessCalendar | None = None,
+                          sla: SlaPolicy | None = None,
+                          parts: frozenset[str] | set[str] = PARTS) -> Figures:
+    """The figures for ``filt`` at ``now``, measured on ``calendar`` against ``sla``
+    (the workspace's policy; an always-open UTC calendar and the default targets when
+    not given). ``parts`` (a subset of :data:`PARTS`) limits the work to what a page
+    shows. Runs only reads: pass a reading unit of work."""
+    calendar = calendar or BusinessCalendar.always_open()
+    sla = sla or SlaPolicy.default()
+    parts = frozenset(parts)
+    unknown = parts - PARTS
+    if unknown:
+        raise ValueError(f"unknown report parts: {sorted(unknown)}")
+    figures = Figures(filt, now, calendar.timezone, parts)
+    if not await _matches_workspace(uow, filt):
+        return figures
+    dialect = uow.session.bind.dialect.name
+    if "counts" in parts or "days" in parts:
+        await _counts(uow, filt, figures)
+    if parts & {"durations", "days", "agents"}:
+        await _durations(uow, filt, figures, calendar, sla)
+    if "promises" in parts or "agents" in parts:
+        await _promises(uow, filt, figures, dialect, now)
+    if "csat" in parts or "agents" in parts:
+        await _csat(uow, filt, figures)
+    if "backlog" in parts:
+        await _backlog(uow, filt, figures, now)
+    if "days" in parts:
+        await _opened_per_day(uow, filt, figures, dialect)
+    if "agents" in parts:
+        await _name_agents(uow, figures)
+    return figures
+
+
+async def _matches_workspace(uow: UnitOfWork, filt: ReportFilter) -> bool:
+    """False when a slice can match nothing: a team (none exist yet) or a platform
+    other than the workspace's own."""
+    if filt.team is not None:
+        return False
+    if filt.platform is None:
+        return True
+    platform = (await uow.session.execute(
+        select(WorkspaceRow.platform).where(WorkspaceRow.id == filt.workspace_id))).scalar()
+    return platform == filt.platform
+
+
+async def _counts(uow: UnitOfWork, filt: ReportFilter, figures: Figures) -> None:
+    """Opened, and the status changes of the period, in two aggregate queries."""
+    figures.opened = (await uow.session.execute(
+        select(func.count()).select_from(TicketRow)
+        .where(*_ticket_slices(filt), _in(TicketRow.created_at, filt)))).scalar_one()
+    ev = TicketEventRow
+    previous_closed = ev.data_json.like('{"previous": "resolved"%') | \
+        ev.data_json.like('{"previous": "closed"%')
+    row = (await uow.session.execute(
+        select(func.sum(case((and_(ev.kind == "status", ev.body == "resolved"), 1), else_=0)),
+               func.sum(case((and_(ev.kind == "status", ev.body == "closed"), 1), else_=0)),
+               func.sum(case((and_(ev.kind == "status", ev.body.not_in(_CLOSED_STATES),
+                                   previous_closed), 1), else_=0)),
+               func.sum(case((ev.kind == "self_solved", 1), else_=0)),
+               func.sum(case((and_(ev.kind == "status", ev.body == "closed",
+                                   ev.data_json.like('{"previous": "resolved"%'),
+                                   ev.author_id == TicketRow.requester_id), 1), else_=0)))
+        .select_from(ev).join(TicketRow, TicketRow.id == ev.ticket_id)
+        .where(*_ticket_slices(filt), ev.kind.in_(("status", "self_solved")),
+               _in(ev.created_at, filt)))).one()
+    figures.resolved, figures.closed, figures.reopened, figures.self_solved, asked = \
+        (int(value or 0) for value in row)
+    figures.csat.asked = asked
+
+
+async def _durations(uow: UnitOfWork, filt: ReportFilter, figures: Figures,
+                     calendar: BusinessCalendar, sla: SlaPolicy) -> None:
+    """First response and resolution times in business time, overall, per priority
+    (against the SLA targets), per local day and per agent."""
+    answered = (await uow.session.execute(
+        select(TicketRow.created_at, TicketRow.first_response_at, TicketRow.priority,
+               TicketRow.owner_id)
+        .where(*_ticket_slices(filt), _in(TicketRow.first_response_at, filt)))).all()
+    resolved = (await uow.session.execute(
+        select(TicketRow.created_at, TicketRow.resolved_at, TicketRow.priority,
+               TicketRow.owner_id)
+        .where(*_ticket_slices(filt), _in(TicketRow.resolved_at, filt)))).all()
+    oldest = min([r[0] for r in answered] + [r[0] for r in resolved], default=filt.start)
+    clock = BusinessClock(calendar, min(oldest, filt.start), max(filt.end, figures.now))
+    zone = calendar.zone
+    per_priority: dict[str, list[int]] = {p.value: [0, 0, 0, 0] for p in Priority}
+    per_day_first: dict[date, list[float]] = {}
+    per_day_resolved: dict[date, list[float]] = {}
+    per_agent: dict[int, tuple[list[float], list[float]]] = {}
+
+    def tally(rows, which: int) -> list[float]:
+        measured = []
+        for created, at, priority, owner in rows:
+            seconds = clock.between(created, at)
+            measured.append(seconds)
+            target = sla.target(priority)
+            limit = target.first_response if which == 0 else target.resolution
+            counts = per_priority.setdefault(priority, [0, 0, 0, 0])
+            counts[2 * which + 1] += 1
+            if seconds <= limit.total_seconds():
+                counts[2 * which] += 1
+            days = per_day_first if which == 0 else per_day_resolved
+            days.setdefault(at.astimezone(zone).date(), []).append(seconds)
+            if owner is not None:
+                per_agent.setdefault(owner, ([], []))[which].append(seconds)
+        return measured
+
+    figures.first_response = Durations.of(tally(answered, 0))
+    figures.resolution = Durations.of(tally(resolved, 1))
+    figures.sla = [SlaRow(p, *counts) for p, counts in sorted(per_priority.items())]
+    figures.days = _day_rows(figures, per_day_first, per_day_resolved)
+    for owner, (first, res) in per_agent.items():
+        agent = _agent(figures, owner)
+        agent.first_responses, agent.resolved = len(first), len(res)
+        agent.first_response, agent.resolution = Durations.of(first), Durations.of(res)
+
+
+def _local_days(figures: Figures) -> list[date]:
+    """Every local day the period touches, in the report's time zone."""
+    from zoneinfo import ZoneInfo
+    zone = ZoneInfo(figures.zone)
+    first = figures.filter.start.astimezone(zone).date()
+    last = (figures.filter.end - timedelta(microseconds=1)).astimezone(zone).date()
+    count = max(0, (last - first).days + 1)
+    return [first + timedelta(days=n) for n in range(count)]
+
+
+def _day_rows(figures: Figures, first: dict[date, list[float]],
+              resolved: dict[date, list[float]]) -> list[DayRow]:
+    rows = {day: DayRow(day) for day in _local_days(figures)}
+    for day, row in rows.items():
+        row.first_responses = len(first.get(day, ()))
+        row.resolved = len(resolved.get(day, ()))
+        row.first_response_median = Durations.of(first.get(day, [])).median
+        row.resolution_median = Durations.of(resolved.get(day, [])).median
+    return list(rows.values())
+
+
+def _agent(figures: Figures, person_id: int) -> AgentRow:
+    for agent in figures.agents:
+        if agent.person_id == person_id:
+            return agent
+    agent = AgentRow(person_id, "")
+    figures.agents.append(agent)
+    return agent
+
+
+def _promise_category(dialect: str, now: datetime) -> tuple[ColumnElement, ColumnElement]:
+    """A promise's outcome (see the module doc) and, for late ones, seconds late."""
+    p, o = PromiseRow, OutboxRow
+    grace = LATE_AFTER.total_seconds()
+    cover_late = seconds_between(dialect, o.sent_at, p.due_at)
+    category = case(
+        (p.status.in_(("pending", "sending", "paused")), literal("open")),
+        (and_(p.status == "kept", p.resolution == "late"), literal("kept_late")),
+        (p.status == "kept", literal("kept")),
+        (and_(o.status == "sent", o.sent_at.is_not(None), cover_late <= grace),
+         literal("covered")),
+        (and_(o.status == "sent", o.sent_at.is_not(None)), literal("covered_late")),
+        else_=literal("undelivered"))
+    late_by = case(
+        (and_(p.status == "kept", p.resolution == "late"),
+         seconds_between(dialect, p.resolved_at, p.due_at)),
+        (and_(p.status == "missed", o.status == "sent", o.sent_at.is_not(None)), cover_late),
+        else_=None)
+    return category, late_by
+
+
+async def _promises(uow: UnitOfWork, filt: ReportFilter, figures: Figures, dialect: str,
+                    now: datetime) -> None:
+    """Promise outcomes, for the period and per owner, in one grouped query."""
+    p = PromiseRow
+    category, late_by = _promise_category(dialect, now)
+    query: Select = (
+        select(p.owner_id, category.label("category"), func.count(),
+               func.sum(late_by), func.max(late_by), func.count(late_by))
+        .select_from(p).outerjoin(OutboxRow, OutboxRow.id == p.cover_outbox_id)
+        .where(p.workspace_id == filt.workspace_id, _in(p.made_at, filt),
+               p.kind.in_([k.value for k in DESK_OWES]), p.status != "cancelled")
+        .group_by(p.owner_id, category))
+    if filt.agent_id is not None:
+        query = query.where(p.owner_id == filt.agent_id)
+    if filt.channel_id is not None or filt.priority is not None:
+        query = query.join(TicketRow, TicketRow.id == p.ticket_id).where(*_ticket_filters(filt))
+    for owner, cat, count, late_sum, late_max, known in (await uow.session.execute(query)).all():
+        figures.promises.add(cat, count, late_sum, late_max, known)
+        if owner is not None and "agents" in figures.parts:
+            _agent(figures, owner).promises.add(cat, count, late_sum, late_max, known)
+
+
+async def _csat(uow: UnitOfWork, filt: ReportFilter, figures: Figures) -> None:
+    """Ratings in the period by value (and by owner), and the newest comments."""
+    ev = TicketEventRow
+    rated = and_(ev.kind == "feedback", ev.data_json.like('{"rating":%'))
+    rows = (await uow.session.execute(
+        select(TicketRow.owner_id, ev.body, func.count())
+        .select_from(ev).join(TicketRow, TicketRow.id == ev.ticket_id)
+        .where(*_ticket_slices(filt), rated, _in(ev.created_at, filt))
+        .group_by(TicketRow.owner_id, ev.body))).all()
+    csat = figures.csat
+    for owner, body, count in rows:
+        if not body.isdigit() or not 1 <= int(body) <= 5:
+            continue
+        rating = int(body)
+        csat.distribution[rating] += count
+        csat.responses += count
+        if owner is not None and "agents" in figures.parts:
+            agent = _agent(figures, owner)
+            agent.ratings += count
+            agent.rating_sum += rating * count
+    commented = and_(ev.kind == "feedback", ev.data_json.like('{"comment":%'))
+    base = (select(TicketRow.number, ev.body, ev.created_at).select_from(ev)
+            .join(TicketRow, TicketRow.id == ev.ticket_id)
+            .where(*_ticket_slices(filt), commented, _in(ev.created_at, filt)))
+    csat.comments = [(n, body, at) for n, body, at in (await uow.session.execute(
+        base.order_by(ev.created_at.desc()).limit(COMMENTS_SHOWN))).all()]
+    csat.comment_count = len(csat.comments) if len(csat.comments) < COMMENTS_SHOWN else (
+        await uow.session.execute(select(func.count()).select_from(base.subquery()))
+    ).scalar_one()
+
+
+async def _backlog(uow: UnitOfWork, filt: ReportFilter, figures: Figures,
+                   now: datetime) -> None:
+    """Tickets open at ``now`` by age bucket, in one query."""
+    whens = [(TicketRow.created_at <= now - lower, literal(label))
+             for label, lower in reversed(BACKLOG_BUCKETS[1:])]
+    bucket = case(*whens, else_=literal(BACKLOG_BUCKETS[0][0]))
+    rows = dict((await uow.session.execute(
+        select(bucket, func.count()).where(
+            *_ticket_slices(filt), TicketRow.status.in_([s.value for s in ACTIVE_STATUSES]))
+        .group_by(bucket))).all())
+    figures.backlog = [BacklogBucket(label, int(rows.get(label, 0)))
+                       for label, _ in BACKLOG_BUCKETS]
+
+
+async def _opened_per_day(uow: UnitOfWork, filt: ReportFilter, figures: Figures,
+                          dialect: str) -> None:
+    """Tickets opened per local day: counted per UTC hour in the database, then each
+    hour put on the local day it starts in (a zone half an hour off UTC puts the
+    half hour around midnight on the day the hour starts)."""
+    from zoneinfo import ZoneInfo
+    hour = _hour_of(dialect, TicketRow.created_at)
+    rows = (await uow.session.execute(
+        select(hour, func.count()).where(*_ticket_slices(filt), _in(TicketRow.created_at, filt))
+        .group_by(hour))).all()
+    if not figures.days:
+        figures.days = _day_rows(figures, {}, {})
+    by_day = {row.day: row for row in figures.days}
+    zone = ZoneInfo(figures.zone)
+    for text_hour, count in rows:
+        at = datetime.strptime(text_hour, "%Y-%m-%d %H").replace(tzinfo=timezone.utc)
+        row = by_day.get(at.astimezone(zone).date())
+        if row is not None:
+            row.opened += count
+
+
+async def _name_agents(uow: UnitOfWork, figures: Figures) -> None:
+    """Give each agent row its name, and sort the rows by name."""
+    ids = [agent.person_id for agent in figures.agents]
+    if ids:
+        names = dict((await uow.session.execute(
+            select(PersonRow.id, func.coalesce(func.nullif(PersonRow.display_name, ""),
+                                               PersonRow.external_id))
+            .where(PersonRow.id.in_(ids)))).all())
+        for agent in figures.agents:
+            agent.name = names.get(agent.person_id, "")
+    figures.agents.sort(key=lambda a: (a.name.lower(), a.person_id))
+
+
+def as_dict(figures: Figures) -> dict[str, Any]:
+    """The figures as plain JSON-ready values (durations in seconds, dates ISO)."""
+    def secs(value: timedelta | None) -> float | None:
+        return None if value is None else round(value.total_seconds(), 3)
+
+    def durations(d: Durations) -> dict[str, Any]:
+        return {"count": d.count, "median_s": secs(d.median), "p90_s": secs(d.p90)}
+
+    def promises(pf: PromiseFigures) -> dict[str, Any]:
+        return {"made": pf.made, "kept": pf.kept, "covered": pf.covered, "late": pf.late,
+                "open": pf.open, "kept_late": pf.kept_late, "covered_late": pf.covered_late,
+                "undelivered": pf.undelivered, "late_by_average_s": secs(pf.late_by_average),
+                "late_by_max_s": secs(pf.late_by_max)}
+
+    f = figures.filter
+    return {
+        "filter": {"workspace_id": f.workspace_id, "start": f.start.isoformat(),
+                   "end": f.end.isoformat(), "agent_id": f.agent_id, "team": f.team,
+                   "channel_id": f.channel_id, "priority": f.priority,
+                   "platform": f.platform},
+        "now": figures.now.isoformat(), "zone": figures.zone,
+        "opened": figures.opened, "resolved": figures.resolved, "closed": figures.closed,
+        "reopened": figures.reopened, "reopen_rate": figures.reopen_rate,
+        "self_solved": figures.self_solved,
+        "first_response": durations(figures.first_response),
+        "resolution": durations(figures.resolution),
+        "sla": [vars(row) for row in figures.sla],
+        "promises": promises(figures.promises),
+        "csat": {"responses": figures.csat.responses, "average": figures.csat.average,
+                 "response_rate": figures.csat.response_rate,
+                 "distribution": {str(k): v for k, v in figures.csat.distribution.items()},
+                 "comments": figures.csat.comment_count},
+        "incidents": vars(figures.incidents),
+        "backlog": {b.label: b.count for b in figures.backlog},
+        "days": [{"day": d.day.isoformat(), "opened": d.opened, "resolved": d.resolved,
+                  "first_responses": d.first_responses,
+                  "first_response_median_s": secs(d.first_response_median),
+                  "resolution_median_s": secs(d.resolution_median)} for d in figures.days],
+        "agents": [{"person_id": a.person_id, "name": a.name,
+                    "first_responses": a.first_responses, "resolved": a.resolved,
+                    "first_response": durations(a.first_response),
+                    "resolution": durations(a.resolution),
+                    "promises": promises(a.promises), "ratings": a.ratings,
+                    "csat_average": a.csat_average} for a in figures.agents],
+    }
