@@ -88,7 +88,8 @@ class App:
                 # The dashboard signs its sessions with the key: no key, no dashboard
                 # (`/helpdesk dashboard` then says how to switch it on).
                 mount_dashboard(self.web, self.db, self.desk.templates,
-                                settings.secret_key.reveal(), settings.public_url, self.clock)
+                                settings.secret_key.reveal(), settings.public_url, self.clock,
+                                self.desk.policy)
                 self.desk.web_url = self.web.url_for
         if self.console is not None:
             # Its own time, in a database no platform shares (bot/console_world.py).

@@ -7,14 +7,15 @@ must never run in the lead's spreadsheet.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
 from bot.storage.tables import PersonRow, TicketRow
 from bot.storage.uow import UnitOfWork
-from bot.web.dashboard.view import DashboardFilter, build_view
+from bot.reports import PARTS
+from bot.web.dashboard.view import DashboardFilter, WorkspacePolicy, page_figures
 
 TICKET_COLUMNS = ("number", "subject", "status", "priority", "channel", "requester", "owner",
                   "created_at", "first_response_at", "resolved_at", "closed_at")
@@ -32,10 +33,11 @@ def safe_cell(value: object) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-async def ticket_rows(uow: UnitOfWork, workspace_id: int, filters: DashboardFilter,
-                      now: datetime) -> list[list[str]]:
+async def ticket_rows(uow: UnitOfWork, workspace_id: int, policy: WorkspacePolicy,
+                      filters: DashboardFilter, now: datetime) -> list[list[str]]:
     """A header, then one row per ticket opened in the period (newest first)."""
-    start, end = filters.window(now)
+    period = filters.report_filter(workspace_id, now, policy.calendar.timezone)
+    start, end = period.start, period.end
     requester, owner = aliased(PersonRow), aliased(PersonRow)
     query = (select(TicketRow.number, TicketRow.subject, TicketRow.status, TicketRow.priority,
                     TicketRow.channel_id, requester.display_name, owner.display_name,
@@ -56,29 +58,48 @@ async def ticket_rows(uow: UnitOfWork, workspace_id: int, filters: DashboardFilt
     return rows
 
 
-async def figures_rows(uow: UnitOfWork, workspace_id: int, filters: DashboardFilter,
-                       now: datetime) -> list[list[str]]:
-    """A header, then one row per figure (``name``, ``value``); daily series as one row
-    per day."""
-    view = await build_view(uow, workspace_id, filters, now)
-    rows: list[list[object]] = [["figure", "day", "value"],
-                                ["period_start", "", view.start], ["period_end", "", view.end],
-                                ["tickets_opened", "", view.tickets],
-                                ["tickets_resolved", "", view.resolved],
-                                ["first_response_median_minutes", "",
-                                 view.first_response_median_min],
-                                ["resolution_median_hours", "", view.resolution_median_h],
-                                ["promises_made", "", view.promises_made],
-                                ["promises_kept", "", view.promises_kept],
-                                ["promises_covered", "", view.promises_covered],
-                                ["promises_late", "", view.promises_late]]
-    rows += [[f"csat_{n + 1}", "", count] for n, count in enumerate(view.csat)]
-    rows += [[f"backlog_{key}", "", count] for key, count in view.backlog]
-    for n, day in enumerate(view.days):
-        rows.append(["opened", day, view.opened_per_day[n]])
-        rows.append(["resolved", day, view.resolved_per_day[n]])
-    for agent in view.agents:
-        rows += [[f"agent_owned:{agent.name}", "", agent.owned],
-                 [f"agent_resolved:{agent.name}", "", agent.resolved],
-                 [f"agent_promises_kept:{agent.name}", "", agent.promises_kept]]
+async def figures_rows(uow: UnitOfWork, workspace_id: int, policy: WorkspacePolicy,
+                       filters: DashboardFilter, now: datetime) -> list[list[str]]:
+    """A header, then one row per figure (``figure``, ``day`` or ``agent``, ``value``);
+    durations in business seconds."""
+    fig = await page_figures(uow, workspace_id, policy, filters, now, PARTS)
+
+    def seconds(value: timedelta | None) -> object:
+        return None if value is None else round(value.total_seconds())
+
+    rows: list[list[object]] = [
+        ["figure", "day_or_agent", "value"],
+        ["period_start", "", fig.filter.start], ["period_end", "", fig.filter.end],
+        ["tickets_opened", "", fig.opened], ["tickets_resolved", "", fig.resolved],
+        ["tickets_closed", "", fig.closed], ["tickets_reopened", "", fig.reopened],
+        ["self_solved", "", fig.self_solved],
+        ["first_response_median_s", "", seconds(fig.first_response.median)],
+        ["first_response_p90_s", "", seconds(fig.first_response.p90)],
+        ["resolution_median_s", "", seconds(fig.resolution.median)],
+        ["resolution_p90_s", "", seconds(fig.resolution.p90)],
+        ["promises_made", "", fig.promises.made], ["promises_kept", "", fig.promises.kept],
+        ["promises_covered", "", fig.promises.covered], ["promises_late", "", fig.promises.late],
+        ["promises_open", "", fig.promises.open],
+        ["csat_responses", "", fig.csat.responses], ["csat_average", "", fig.csat.average],
+    ]
+    rows += [[f"csat_{n}", "", fig.csat.distribution.get(n, 0)] for n in range(1, 6)]
+    rows += [[f"sla_first_met_{row.priority}", "", f"{row.first_met}/{row.first_total}"]
+             for row in fig.sla]
+    rows += [[f"sla_resolve_met_{row.priority}", "", f"{row.resolve_met}/{row.resolve_total}"]
+             for row in fig.sla]
+    rows += [[f"backlog_{bucket.label}", "", bucket.count] for bucket in fig.backlog]
+    for day in fig.days:
+        rows += [["opened", day.day.isoformat(), day.opened],
+                 ["resolved", day.day.isoformat(), day.resolved],
+                 ["first_response_median_s", day.day.isoformat(),
+                  seconds(day.first_response_median)],
+                 ["resolution_median_s", day.day.isoformat(), seconds(day.resolution_median)]]
+    for agent in fig.agents:
+        rows += [["agent_first_responses", agent.name, agent.first_responses],
+                 ["agent_resolved", agent.name, agent.resolved],
+                 ["agent_first_response_median_s", agent.name,
+                  seconds(agent.first_response.median)],
+                 ["agent_promises_made", agent.name, agent.promises.made],
+                 ["agent_promises_kept", agent.name, agent.promises.kept],
+                 ["agent_csat_average", agent.name, agent.csat_average]]
     return [[safe_cell(value) for value in row] for row in rows]

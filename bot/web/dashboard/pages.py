@@ -15,20 +15,26 @@ import csv
 import io
 import logging
 from importlib import resources
+from datetime import datetime, timedelta
 from typing import Any, Callable
+from zoneinfo import ZoneInfo
 from urllib.parse import urlencode, urlsplit
 
 import jinja2
 from aiohttp import web
 
 from bot.clock import Clock
+from bot.domain.people import Workspace
 from bot.storage.uow import Database
 from bot.templates import Templates
 from bot.web.dashboard.exports import figures_rows, ticket_rows
 from bot.web.dashboard.session import (
     LOGIN_COOKIE, SESSION_COOKIE, SESSION_LIFETIME, Session, SessionSigner, new_login_nonce, same,
 )
-from bot.web.dashboard.view import PERIODS, PRIORITIES, DashboardFilter, build_view
+from bot.web.dashboard.view import (
+    PAGE_PARTS, PERIODS, PRIORITIES, DashboardFilter, WorkspacePolicy, chart_data,
+    intake_channels, page_figures,
+)
 from bot.web.server import WebServer
 
 logger = logging.getLogger(__name__)
@@ -48,23 +54,23 @@ SECURITY_HEADERS = {
 }
 
 
-def _minutes(value: float | None) -> str:
+def _duration(value: timedelta | None) -> str:
+    """A business-time duration as a table shows it: minutes under two hours."""
     if value is None:
         return "—"
-    return f"{value:.0f} min" if value < 120 else f"{value / 60:.1f} h"
-
-
-def _hours(value: float | None) -> str:
-    return "—" if value is None else f"{value:.1f} h"
+    minutes = value.total_seconds() / 60
+    return f"{minutes:.0f} min" if minutes < 120 else f"{minutes / 60:.1f} h"
 
 
 class Dashboard:
     """The dashboard's handlers, for one desk: its database, wording, key and clock."""
 
     def __init__(self, db: Database, templates: Templates, secret_key: str, public_url: str,
-                 clock: Clock) -> None:
+                 clock: Clock, policy_of: Callable[[Workspace], WorkspacePolicy]) -> None:
         self.db = db
         self.words = templates
+        # A workspace's calendar, SLA targets and wording (the desk's policy for it).
+        self.policy_of = policy_of
         self.signer = SessionSigner(secret_key)
         self.clock = clock
         self.secure = public_url.lower().startswith("https://")
@@ -73,7 +79,7 @@ class Dashboard:
         self.env = jinja2.Environment(
             loader=jinja2.PackageLoader("bot.web.dashboard", "templates"),
             autoescape=True, undefined=jinja2.StrictUndefined)
-        self.env.globals.update(t=self.t, base=self.base, minutes=_minutes, hours=_hours,
+        self.env.globals.update(t=self.t, base=self.base, duration=_duration,
                                 static=lambda name: f"{self.base}/dashboard/static/{name}")
 
     def t(self, key: str, **fields: Any) -> str:
@@ -189,21 +195,37 @@ class Dashboard:
         if page not in PAGES:
             raise web.HTTPNotFound()
         filters = DashboardFilter.from_query(request.query)
+        now = self.clock.now()
         async with self.db.reading() as uow:
-            view = await build_view(uow, session.workspace_id, filters, self.clock.now())
-        charts = view.chart_data()
-        charts["backlogLabels"] = [self.t(f"web.{key}") for key, _ in view.backlog]
+            workspace = await uow.workspaces.get(session.workspace_id)
+            policy = self.policy_of(workspace)
+            figures = await page_figures(uow, workspace.id, policy, filters, now,
+                                         PAGE_PARTS[page])
+            channels = await intake_channels(uow, workspace.id)
+        words = getattr(policy, "templates", self.words)
+
+        def t(key: str, **fields: Any) -> str:
+            return words.render(key, **fields)
+
+        zone = ZoneInfo(figures.zone)
+
+        def local(moment: datetime) -> str:
+            return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+
+        charts = chart_data(figures)
+        charts["backlogLabels"] = [t(f"web.age_{bucket.label}") for bucket in figures.backlog]
         charts["labels"] = {
-            "opened": self.t("web.opened"), "resolved": self.t("web.resolved"),
-            "firstResponse": self.t("web.first_response_median_min"),
-            "resolution": self.t("web.resolution_median_h"),
-            "promises": [self.t("web.promises_kept"), self.t("web.promises_covered"),
-                         self.t("web.promises_late")],
-            "csat": self.t("web.count"), "backlog": self.t("web.count")}
+            "opened": t("web.opened"), "resolved": t("web.resolved"),
+            "firstResponse": t("web.first_response_median_min"),
+            "resolution": t("web.resolution_median_h"),
+            "promises": [t("web.promises_kept"), t("web.promises_covered"),
+                         t("web.promises_late")],
+            "csat": t("web.count"), "backlog": t("web.count")}
         return self._html(
-            "dashboard.html", view=view, page=page, charts=charts,
-            csrf=self.signer.csrf_token(session), query=urlencode(filters.query()),
-            pages=[(key, self.t(f"web.page_{key}")) for key in PAGES],
+            "dashboard.html", fig=figures, filters=filters, channels=channels, page=page,
+            charts=charts, t=t, local=local, csrf=self.signer.csrf_token(session),
+            query=urlencode(filters.query()),
+            pages=[(key, t(f"web.page_{key}")) for key in PAGES],
             periods=list(PERIODS), priorities=PRIORITIES)
 
     async def tickets_csv(self, request: web.Request) -> web.Response:
@@ -223,7 +245,9 @@ class Dashboard:
         out = io.StringIO()
         writer = csv.writer(out)
         async with self.db.reading() as uow:
-            for row in await rows(uow, session.workspace_id, filters, self.clock.now()):
+            workspace = await uow.workspaces.get(session.workspace_id)
+            policy = self.policy_of(workspace)
+            for row in await rows(uow, workspace.id, policy, filters, self.clock.now()):
                 writer.writerow(row)
         filename = f"helpdesk-{name}-{filters.period}.csv"
         return web.Response(
@@ -233,8 +257,9 @@ class Dashboard:
 
 
 def mount_dashboard(server: WebServer, db: Database, templates: Templates, secret_key: str,
-                    public_url: str, clock: Clock) -> Dashboard:
+                    public_url: str, clock: Clock,
+                    policy_of: Callable[[Workspace], WorkspacePolicy]) -> Dashboard:
     """Serve the dashboard on ``server`` (only call with a secret key set)."""
-    dashboard = Dashboard(db, templates, secret_key, public_url, clock)
+    dashboard = Dashboard(db, templates, secret_key, public_url, clock, policy_of)
     dashboard.mount(server)
     return dashboard
