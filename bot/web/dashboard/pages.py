@@ -155,7 +155,7 @@ class Dashboard:
                             path=f"{self.base}/dashboard",
                             httponly=True, samesite="Lax", secure=self.secure)
         response.del_cookie(LOGIN_COOKIE, path=f"{self.base}/dashboard")
-        return response
+        raise response
 
     async def logout(self, request: web.Request) -> web.Response:
         """End the session (needs its CSRF token)."""
