@@ -4,12 +4,14 @@ through which platforms and the desk meet. Nothing here knows a platform or a ta
 from bot.core.events import (
     Actor, ButtonPressed, CommandInvoked, Event, HomeOpened, IncomingMessage, ReactionAdded,
 )
-from bot.core.messages import Button, Delivery, DeliveryError, FormField, OutboundMessage
+from bot.core.messages import (
+    Attachment, Button, Delivery, DeliveryError, FormField, OutboundMessage,
+)
 from bot.core.ports import ChatAdapter, EventSink, Pacing, WebHandler, WebRoutes
 from bot.core.text import clean_event, clean_name, clean_text, has_words
 
 __all__ = [
-    "Actor", "Button", "ButtonPressed", "ChatAdapter", "CommandInvoked", "Delivery",
+    "Actor", "Attachment", "Button", "ButtonPressed", "ChatAdapter", "CommandInvoked", "Delivery",
     "DeliveryError", "Event", "EventSink", "FormField", "HomeOpened", "IncomingMessage",
     "OutboundMessage", "Pacing", "ReactionAdded", "clean_event", "clean_name", "clean_text",
     "has_words", "WebHandler", "WebRoutes",

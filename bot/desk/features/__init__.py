@@ -5,11 +5,12 @@ then a new ticket."""
 
 from bot.desk.features import (
     admin, card_buttons, conversation, dashboard, home, intake, kb_commands, knowledge, policy_admin, resolution,
-    triage, views, working,
+    transcripts, triage, views, working,
 )
 
 FEATURES = (conversation, intake, working, triage, resolution, views, admin, policy_admin,
-            card_buttons, home, knowledge, kb_commands, dashboard)
+            card_buttons, home, knowledge, kb_commands, dashboard,
+            transcripts)
 
 
 def register_all(router) -> None:

@@ -100,6 +100,8 @@ SPECS: dict[tuple[str, str], SubCommand] = {
     ("ticket", "queue"): SubCommand(),
     ("ticket", "resolve"): SubCommand((TICKET, _text("summary", 4000, False))),
     ("ticket", "reopen"): SubCommand((TICKET,)),
+    ("ticket", "transcript"): SubCommand((TICKET, Option("notes", STRING,
+                                                         choices=("with-notes",)))),
     ("ticket", "kb"): SubCommand((TICKET, Option("article", STRING, required=True,
                                                  max_length=20, compact=True))),
     ("kb", "search"): SubCommand((_text("words", 500),)),
