@@ -96,6 +96,6 @@ def test_a_file_is_shown_by_name_and_size_not_by_its_bytes():
     printed = render(message("Here's the transcript of #1", attachments=(
         Attachment("ticket-1.html", "text/html", "<p>é</p>" + "x" * 2000),
         Attachment("evil\x1b[2J.md", "text/markdown", "# hi"))))
-    assert "[file: ticket-1.html, 2,010 bytes]" in printed
+    assert "[file: ticket-1.html, 2,009 bytes]" in printed
     assert "<p>" not in printed and not RAW.search(printed)
     assert "[file: evil\\x1b[2J.md, 4 bytes]" in printed
