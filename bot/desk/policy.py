@@ -37,6 +37,8 @@ class DeskPolicy:
     ticket_emoji: str
     waiting: WaitPlan
     confirmation: WaitPlan
+    # Offer the requester their transcript when they confirm it is solved.
+    offer_transcript: bool = False
 
     def when(self, moment: datetime, now: datetime, tz: str | None = None) -> str:
         """``moment`` in this workspace's words, as a person in ``tz`` reads it:
@@ -69,6 +71,8 @@ class Defaults:
     ticket_emoji: str
     waiting: WaitPlan
     confirmation: WaitPlan
+    # Offer the requester their transcript when they confirm it is solved.
+    offer_transcript: bool = False
 
     @classmethod
     def load(cls, path: Traversable, timezone_override: str | None = None) -> "Defaults":
@@ -91,7 +95,16 @@ class Defaults:
                    WaitPlan(parse_duration(waiting["nudge_after"]),
                             parse_duration(waiting["close_after"])),
                    WaitPlan(parse_duration(confirmation["remind_after"]),
-                            parse_duration(confirmation["close_after"])))
+                            parse_duration(confirmation["close_after"])),
+                   _switch(data.get("closing", {}), "offer_transcript", path))
+
+
+def _switch(section: dict, name: str, path: Traversable) -> bool:
+    """An on/off setting: true or false, nothing else (a quoted "no" would be true)."""
+    value = section.get(name, False)
+    if not isinstance(value, bool):
+        raise SettingsError(f"{path}: {name} must be true or false, not {value!r}.")
+    return value
 
 
 # A tip: the words that make it relevant (none: the fallback), and its text.
@@ -182,6 +195,8 @@ class Desk:
             templates=self.templates.with_overrides(stored.get("templates")),
             ticket_emoji=stored.get("ticket_emoji", self.defaults.ticket_emoji),
             waiting=self.defaults.waiting, confirmation=self.defaults.confirmation,
+            offer_transcript=bool(stored.get("offer_transcript",
+                                             self.defaults.offer_transcript)),
         )
 
 

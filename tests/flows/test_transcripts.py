@@ -6,6 +6,7 @@ exist."""
 from __future__ import annotations
 
 import html
+from dataclasses import replace
 from datetime import timedelta
 
 from tests.flows.story import FlowDesk
@@ -117,3 +118,37 @@ async def test_an_unknown_option_is_answered_with_the_usage(sqlite_url):
         assert "“everything” isn't something I can add to a transcript." in desk.last().text
         assert "transcript <n> with-notes" in desk.last().text
         assert not desk.last().message.attachments
+
+
+async def _confirmed(desk: FlowDesk) -> None:
+    """Ann's #1 resolved and confirmed solved by her."""
+    await _worked(desk)
+    question = next(s for s in reversed(desk.adapter.sent)
+                    if "Yes, it's solved" in desk.buttons(s))
+    await desk.press_button("ann", question, "Yes, it's solved")
+
+
+async def test_on_close_the_requester_is_offered_the_transcript_when_switched_on(sqlite_url):
+    async with FlowDesk(sqlite_url) as desk:
+        desk.desk.defaults = replace(desk.desk.defaults, offer_transcript=True)
+        await _confirmed(desk)
+        [offer] = [s for s in desk.requester_thread(1) if "Send me the transcript" in
+                   desk.buttons(s)]
+        assert offer.text.startswith("If you'd like a copy of #1 to keep")
+        mark = len(desk.adapter.sent)
+        await desk.press_button("bob", offer, "Send me the transcript")
+        assert [s.text for s in desk.since(mark)] == [
+            "Only the person who asked for #1 can answer that."]
+        await desk.press_button("ann", offer, "Send me the transcript")
+        sent = desk.last()
+        assert sent.message.direct_to == "ann"
+        assert {a.filename for a in sent.message.attachments} == {"ticket-1.html", "ticket-1.md"}
+        assert all("SECRET-NOTE" not in a.text for a in sent.message.attachments)
+
+
+async def test_the_offer_is_off_by_default(sqlite_url):
+    async with FlowDesk(sqlite_url) as desk:
+        await _confirmed(desk)
+        assert not [s for s in desk.adapter.sent if "Send me the transcript" in desk.buttons(s)]
+        assert any("rate" in s.text.lower() or "satisfied" in s.text.lower()
+                   for s in desk.requester_thread(1))

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from bot.core import OutboundMessage
 from bot.desk.context import BadInput, Context
-from bot.desk.features.lookup import load_visible_ticket, split_number
+from bot.desk.features.lookup import load_visible_ticket, split_number, ticket_of_button
 from bot.desk.features.views import describe_entry
 from bot.desk.transcript import (
     MAX_ENTRIES, PromiseLine, Transcript, TranscriptEntry, transcript_files,
@@ -124,7 +124,27 @@ async def transcript(ctx: Context) -> None:
         await ctx.answer(ctx.t("transcript.sent_elsewhere", ref=ticket.ref))
 
 
+async def send_pressed(ctx: Context) -> None:
+    """The "Send me the transcript" button offered on closing (policy switch
+    ``[closing] offer_transcript``): the requester's own ticket only, without notes."""
+    assert ctx.policy is not None
+    ticket = await ticket_of_button(ctx, ctx.args)
+    ctx.handled = True
+    if ticket is None or ctx.person is None or ticket.requester_id != ctx.person.id:
+        await ctx.answer(ctx.t("resolution.not_yours",
+                               ref=ticket.ref if ticket else ctx.t("transcript.this_ticket")))
+        return
+    built = await build_transcript(ctx, ticket, with_notes=False)
+    await ctx.post(OutboundMessage(
+        channel_id="", direct_to=ctx.event.actor.user_id,
+        text=ctx.t("transcript.sent", ref=ticket.ref), audience="person",
+        ticket_number=ticket.number, attachments=transcript_files(built, ctx.policy.templates)),
+        ticket_id=ticket.id)
+
+
 def register(router) -> None:
-    """Wire ``/ticket transcript`` into the router (anyone: the rules are inside)."""
+    """Wire ``/ticket transcript`` (anyone: the rules are inside) and the closing offer's
+    button into the router."""
     router.on_command("ticket", "transcript", transcript,
                       description="commands.ticket_transcript")
+    router.on_button("transcript.send", send_pressed)
