@@ -31,8 +31,8 @@ def files_of(sent) -> dict[str, str]:
     return {a.filename: a.text for a in sent.message.attachments}
 
 
-async def test_a_requester_gets_their_transcript_in_dms_without_notes(sqlite_url):
-    async with FlowDesk(sqlite_url) as desk:
+async def test_a_requester_gets_their_transcript_in_dms_without_notes(db_url):
+    async with FlowDesk(db_url) as desk:
         await _worked(desk)
         mark = len(desk.adapter.sent)
         await desk.command("ann", "ticket transcript 1 with-notes", is_direct=True)
@@ -128,8 +128,8 @@ async def _confirmed(desk: FlowDesk) -> None:
     await desk.press_button("ann", question, "Yes, it's solved")
 
 
-async def test_on_close_the_requester_is_offered_the_transcript_when_switched_on(sqlite_url):
-    async with FlowDesk(sqlite_url) as desk:
+async def test_on_close_the_requester_is_offered_the_transcript_when_switched_on(db_url):
+    async with FlowDesk(db_url) as desk:
         desk.desk.defaults = replace(desk.desk.defaults, offer_transcript=True)
         await _confirmed(desk)
         [offer] = [s for s in desk.requester_thread(1) if "Send me the transcript" in

@@ -40,8 +40,8 @@ async def staffed_with_a_ticket(desk: DashboardDesk) -> None:
     await desk.command("sam", "ticket reply 1 Which laptop is it?")
 
 
-async def test_a_lead_signs_in_once_and_sees_the_ticket_count(sqlite_url):
-    async with DashboardDesk(sqlite_url) as desk:
+async def test_a_lead_signs_in_once_and_sees_the_ticket_count(db_url):
+    async with DashboardDesk(db_url) as desk:
         await staffed_with_a_ticket(desk)
         link = await desk.link_for("lee")
         assert desk.last().text.endswith(
@@ -83,8 +83,8 @@ async def test_only_a_hash_of_the_token_is_stored(sqlite_url):
         assert token not in stored[0].token_hash and len(stored[0].token_hash) == 64
 
 
-async def test_an_expired_link_is_refused(sqlite_url):
-    async with DashboardDesk(sqlite_url) as desk:
+async def test_an_expired_link_is_refused(db_url):
+    async with DashboardDesk(db_url) as desk:
         await desk.staffed(leads=("lee",))
         link = await desk.link_for("lee")
         desk.clock.advance(timedelta(minutes=10, seconds=1))
@@ -132,8 +132,8 @@ async def test_requesters_and_agents_get_no_link(sqlite_url):
             assert (await uow.session.execute(select(DashboardLinkRow))).first() is None
 
 
-async def test_a_session_sees_only_its_own_workspace(sqlite_url):
-    async with DashboardDesk(sqlite_url, admins=("boss",)) as desk:
+async def test_a_session_sees_only_its_own_workspace(db_url):
+    async with DashboardDesk(db_url, admins=("boss",)) as desk:
         await staffed_with_a_ticket(desk)  # workspace T-test: one ticket, "VPN"
         link = await desk.link_for("boss", workspace="T-other")  # an admin of both
         async with client() as http:
@@ -148,8 +148,8 @@ async def test_a_session_sees_only_its_own_workspace(sqlite_url):
                 assert "VPN" not in await page.text()
 
 
-async def test_downloads_hold_the_tickets_and_figures_without_formulas(sqlite_url):
-    async with DashboardDesk(sqlite_url) as desk:
+async def test_downloads_hold_the_tickets_and_figures_without_formulas(db_url):
+    async with DashboardDesk(db_url) as desk:
         await desk.staffed(leads=("lee",))
         await desk.dm("ann", "=HYPERLINK(\"http://evil\") printer jam")
         link = await desk.link_for("lee")
@@ -167,8 +167,8 @@ async def test_downloads_hold_the_tickets_and_figures_without_formulas(sqlite_ur
             assert figures[("promises_made", "")] == "1"
 
 
-async def test_filters_narrow_the_figures(sqlite_url):
-    async with DashboardDesk(sqlite_url) as desk:
+async def test_filters_narrow_the_figures(db_url):
+    async with DashboardDesk(db_url) as desk:
         await staffed_with_a_ticket(desk)
         await desk.command("sam", "ticket priority 1 P1")
         await desk.dm("bob", "Teams has no sound")
