@@ -1,4 +1,4 @@
-"""Command line: ``helpdesk-bot run | migrate | check | discord-invite | init | kb``.
+"""Command line: ``helpdesk-bot run | migrate | check | discord-invite | init | kb | export``.
 
 Configuration and database problems end in one line naming the problem and a non-zero
 exit status, never a traceback and never a secret.
@@ -113,6 +113,25 @@ def build_parser() -> argparse.ArgumentParser:
         action.add_argument("--workspace", help="which workspace (its Slack team or Discord "
                                                 "server id, or platform:id); needed when the "
                                                 "database has several")
+    export = commands.add_parser(
+        "export", help="export tickets as CSV or JSON lines",
+        description="Write the tickets opened since a day (and before another, if given) "
+                    "to standard output or a file: number, status, priority, subject, "
+                    "requester, owner, channel, times, business-time durations and rating.")
+    export_commands = export.add_subparsers(dest="export_command", metavar="WHAT",
+                                            required=True)
+    tickets = export_commands.add_parser("tickets", help="the tickets opened in a period",
+                                         description="the tickets opened in a period")
+    tickets.add_argument("--since", required=True, metavar="YYYY-MM-DD",
+                         help="the first day (in the desk's time zone)")
+    tickets.add_argument("--until", metavar="YYYY-MM-DD",
+                         help="the day after the last one (default: now)")
+    tickets.add_argument("--format", choices=("csv", "jsonl"), default="csv",
+                         help="csv (with a header) or jsonl (one JSON object a line)")
+    tickets.add_argument("--output", metavar="FILE", help="write here instead of stdout")
+    tickets.add_argument("--workspace", help="which workspace (its Slack team or Discord "
+                                             "server id, or platform:id); needed when the "
+                                             "database has several")
     return parser
 
 
@@ -166,9 +185,10 @@ def main(argv: list[str] | None = None) -> int:
                                       if args.online else ()))
     if args.command == "discord-invite":
         return _discord_invite(settings, args.application_id)
-    if args.command == "kb":
+    if args.command in ("kb", "export"):
         try:
-            return asyncio.run(_kb(settings, args))
+            return asyncio.run(_kb(settings, args) if args.command == "kb"
+                               else _export(settings, args))
         except (OSError, SQLAlchemyError) as error:
             config, message = describe_database_error(error, settings.database_url)
             return _fail(message, EXIT_CONFIG if config else EXIT_RUNTIME)
@@ -316,6 +336,56 @@ async def _kb(settings, args) -> int:
     for name, why in report.skipped:
         print(f"  skipped {name}: {why}")
     return 1 if report.skipped else 0
+
+
+async def _export(settings, args) -> int:
+    """``export tickets``: stream the tickets of a period to a file or stdout."""
+    from datetime import datetime, time, timezone
+    from bot.clock import SystemClock
+    from bot.desk.policy import Desk
+    from bot.domain.errors import Unreadable
+    from bot.domain.calendar import parse_day
+    from bot.kb_files import KbFilesError, find_workspace
+    from bot.reports import ReportFilter
+    from bot.reports.export import ticket_rows, write_tickets
+    from bot.storage.uow import Database
+    clock = SystemClock()
+    desk = Desk.from_settings(settings, clock)
+    db = Database.from_url(settings.database_url, clock)
+    out = None
+    try:
+        if settings.auto_migrate:  # as `kb` does: an export reads the current schema
+            from bot.storage import migrate
+            await migrate.upgrade(db.engine)
+        async with db.reading() as uow:
+            workspace_id, _ = await find_workspace(uow, args.workspace)
+            workspace = await uow.workspaces.get(workspace_id)
+            policy = desk.policy(workspace)
+            zone = policy.calendar.zone
+            now = clock.now()
+            try:
+                start = datetime.combine(parse_day(args.since), time(0), tzinfo=zone)
+                end = (datetime.combine(parse_day(args.until), time(0), tzinfo=zone)
+                       if args.until else now)
+            except Unreadable as error:
+                return _fail(f"--since/--until: {desk.templates.render(error.template, **error.fields)}",
+                             EXIT_CONFIG)
+            if end < start:
+                return _fail("--until is before --since", EXIT_CONFIG)
+            filt = ReportFilter(workspace_id, start.astimezone(timezone.utc),
+                                end.astimezone(timezone.utc))
+            out = open(args.output, "w", encoding="utf-8", newline="") if args.output \
+                else sys.stdout
+            count = await write_tickets(ticket_rows(uow, filt, now, policy.calendar), out,
+                                        args.format)
+    except KbFilesError as error:
+        return _fail(str(error), EXIT_CONFIG)
+    finally:
+        if out is not None and out is not sys.stdout:
+            out.close()
+        await db.dispose()
+    print(f"exported {count} ticket(s)", file=sys.stderr)
+    return 0
 
 
 def _fail(message: str, code: int) -> int:

@@ -67,6 +67,12 @@ async def _workspace(uow, given: str | None, *, create_console: bool) -> tuple[i
     return workspace.id, "console:console"
 
 
+async def find_workspace(uow, given: str | None) -> tuple[int, str]:
+    """The workspace a command line names (``--workspace``: an external id or
+    ``platform:id``), or the only one there is; KbFilesError says what is unclear."""
+    return await _workspace(uow, given, create_console=False)
+
+
 def _describe(error: Exception, templates: Templates) -> str:
     if isinstance(error, DomainError):
         return templates.render(error.template, **error.fields)

@@ -11,9 +11,11 @@ the end of the period. Medians and p90s are taken from those durations.
 
 Definitions (docs/reports.md says the same for people):
 
-- opened: tickets created in the period; resolved, closed, reopened: status changes
-  in the period (a reopen is a change out of resolved or closed back to work);
-  reopen rate = reopened / resolved.
+- opened, resolved, closed: tickets whose opening, resolution or closing time falls in
+  the period (a ticket reopened and resolved again counts once, at its last
+  resolution; one reopened and still open does not count as resolved); reopened:
+  status changes in the period out of resolved or closed back to work; reopen rate =
+  reopened / resolved.
 - first response time: created -> first response, for tickets first answered in the
   period; resolution time: created -> resolved, for tickets resolved in the period.
   Both in business time; the SLA rows compare them with the priority's targets.
@@ -22,8 +24,9 @@ Definitions (docs/reports.md says the same for people):
   bot's honest update went out within ``LATE_AFTER``) or *late* (kept by a person after
   its time, or the bot's update was late or never delivered); how late is wall-clock
   time past due, where known.
-- CSAT: ratings given in the period; response rate = ratings / tickets closed by their
-  requester's confirmation in the period (the only close that asks for a rating).
+- CSAT: ratings given in the period; response rate = ratings / tickets closed after a
+  resolution in the period (closed on the requester's "yes", which asks for a
+  rating, or for want of an answer, which does not: the rate is a floor).
 - backlog: tickets still open at ``now``, by age (the period does not apply).
 """
 
@@ -35,7 +38,7 @@ from datetime import date, datetime, timedelta, timezone
 from statistics import median
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, literal, select
+from sqlalchemy import Select, and_, case, func, literal, select, text
 from sqlalchemy.sql.elements import ColumnElement
 
 from bot.domain.calendar import BusinessCalendar
@@ -45,7 +48,7 @@ from bot.domain.sla import SlaPolicy
 from bot.domain.tickets import ACTIVE_STATUSES
 from bot.reports.filters import ReportFilter
 from bot.storage.tables import (
-    OutboxRow, PersonRow, PromiseRow, TicketEventRow, TicketRow, WorkspaceRow,
+    REOPENED, OutboxRow, PersonRow, PromiseRow, TicketEventRow, TicketRow, WorkspaceRow,
 )
 from bot.storage.uow import UnitOfWork
 
@@ -292,15 +295,20 @@ class BusinessClock:
 
     def between(self, start: datetime, end: datetime) -> float:
         """Open seconds in ``[start, end)`` (zero when ``end <= start``)."""
-        a = min(max(start.timestamp(), self.lo), self.hi)
-        b = min(max(end.timestamp(), self.lo), self.hi)
-        return max(0.0, self._elapsed(b) - self._elapsed(a)) if b > a else 0.0
+        return self.between_epochs(start.timestamp(), end.timestamp())
+
+    def between_epochs(self, start: float, end: float) -> float:
+        """:meth:`between` for instants given as epoch seconds. Rounded to the
+        millisecond: SQLite's julianday() arithmetic is a few microseconds off."""
+        a = min(max(float(start), self.lo), self.hi)
+        b = min(max(float(end), self.lo), self.hi)
+        return round(max(0.0, self._elapsed(b) - self._elapsed(a)), 3) if b > a else 0.0
 
 
 def seconds_between(dialect: str, later: ColumnElement, earlier: ColumnElement) -> ColumnElement:
     """``later - earlier`` in seconds, as SQL for ``dialect``."""
     if dialect == "postgresql":
-        return func.extract("epoch", later - earlier)
+        return func.date_part("epoch", later - earlier)
     return (func.julianday(later) - func.julianday(earlier)) * 86400.0
 
 
@@ -311,7 +319,7 @@ def _hour_of(dialect: str, column: ColumnElement) -> ColumnElement:
     return func.substr(column, 1, 13)
 
 
-def _ticket_filters(filt: ReportFilter) -> list[ColumnElement]:
+def ticket_filters(filt: ReportFilter) -> list[ColumnElement]:
     """Conditions on ``tickets`` for the filter's slices (not its period)."""
     conditions: list[ColumnElement] = [TicketRow.workspace_id == filt.workspace_id]
     if filt.channel_id is not None:
@@ -321,15 +329,16 @@ def _ticket_filters(filt: ReportFilter) -> list[ColumnElement]:
     return conditions
 
 
-def _ticket_slices(filt: ReportFilter) -> list[ColumnElement]:
-    """:func:`_ticket_filters` plus the agent, as the ticket's owner."""
-    conditions = _ticket_filters(filt)
+def ticket_slices(filt: ReportFilter) -> list[ColumnElement]:
+    """:func:`ticket_filters` plus the agent, as the ticket's owner."""
+    conditions = ticket_filters(filt)
     if filt.agent_id is not None:
         conditions.append(TicketRow.owner_id == filt.agent_id)
     return conditions
 
 
-def _in(column, filt: ReportFilter) -> ColumnElement:
+def in_period(column, filt: ReportFilter) -> ColumnElement:
+    """``column`` within the filter's period ``[start, end)``."""
     return and_(column >= filt.start, column < filt.end)
 
 
@@ -348,7 +357,7 @@ async def compute_figures(uow: UnitOfWork, filt: ReportFilter, now: datetime, *,
     if unknown:
         raise ValueError(f"unknown report parts: {sorted(unknown)}")
     figures = Figures(filt, now, calendar.timezone, parts)
-    if not await _matches_workspace(uow, filt):
+    if not await matches_workspace(uow, filt):
         return figures
     dialect = uow.session.bind.dialect.name
     if "counts" in parts or "days" in parts:
@@ -368,7 +377,7 @@ async def compute_figures(uow: UnitOfWork, filt: ReportFilter, now: datetime, *,
     return figures
 
 
-async def _matches_workspace(uow: UnitOfWork, filt: ReportFilter) -> bool:
+async def matches_workspace(uow: UnitOfWork, filt: ReportFilter) -> bool:
     """False when a slice can match nothing: a team (none exist yet) or a platform
     other than the workspace's own."""
     if filt.team is not None:
@@ -381,75 +390,102 @@ async def _matches_workspace(uow: UnitOfWork, filt: ReportFilter) -> bool:
 
 
 async def _counts(uow: UnitOfWork, filt: ReportFilter, figures: Figures) -> None:
-    """Opened, and the status changes of the period, in two aggregate queries."""
-    figures.opened = (await uow.session.execute(
-        select(func.count()).select_from(TicketRow)
-        .where(*_ticket_slices(filt), _in(TicketRow.created_at, filt)))).scalar_one()
+    """Opened, resolved and closed from the tickets' own times (each read from an index
+    alone), self-solves by their events, reopens from the index of reopens."""
+    t = TicketRow
+
+    async def count(*where) -> int:
+        return (await uow.session.execute(
+            select(func.count()).select_from(t).where(*ticket_slices(filt), *where))
+        ).scalar_one()
+
+    figures.opened = await count(in_period(t.created_at, filt))
+    figures.resolved = await count(in_period(t.resolved_at, filt))
+    figures.closed = await count(in_period(t.closed_at, filt))
+    figures.csat.asked = await count(in_period(t.closed_at, filt), t.resolved_at.is_not(None))
     ev = TicketEventRow
-    previous_closed = ev.data_json.like('{"previous": "resolved"%') | \
-        ev.data_json.like('{"previous": "closed"%')
-    row = (await uow.session.execute(
-        select(func.sum(case((and_(ev.kind == "status", ev.body == "resolved"), 1), else_=0)),
-               func.sum(case((and_(ev.kind == "status", ev.body == "closed"), 1), else_=0)),
-               func.sum(case((and_(ev.kind == "status", ev.body.not_in(_CLOSED_STATES),
-                                   previous_closed), 1), else_=0)),
-               func.sum(case((ev.kind == "self_solved", 1), else_=0)),
-               func.sum(case((and_(ev.kind == "status", ev.body == "closed",
-                                   ev.data_json.like('{"previous": "resolved"%'),
-                                   ev.author_id == TicketRow.requester_id), 1), else_=0)))
-        .select_from(ev).join(TicketRow, TicketRow.id == ev.ticket_id)
-        .where(*_ticket_slices(filt), ev.kind.in_(("status", "self_solved")),
-               _in(ev.created_at, filt)))).one()
-    figures.resolved, figures.closed, figures.reopened, figures.self_solved, asked = \
-        (int(value or 0) for value in row)
-    figures.csat.asked = asked
+    events = select(func.count()).select_from(ev).join(t, t.id == ev.ticket_id).where(
+        *ticket_slices(filt), in_period(ev.created_at, filt))
+    figures.self_solved = (await uow.session.execute(
+        events.where(ev.kind == "self_solved"))).scalar_one()
+    figures.reopened = (await uow.session.execute(
+        events.where(text(REOPENED.replace("kind", "ticket_events.kind")
+                          .replace("body", "ticket_events.body")
+                          .replace("data_json", "ticket_events.data_json"))))).scalar_one()
 
 
 async def _durations(uow: UnitOfWork, filt: ReportFilter, figures: Figures,
                      calendar: BusinessCalendar, sla: SlaPolicy) -> None:
     """First response and resolution times in business time, overall, per priority
-    (against the SLA targets), per local day and per agent."""
-    answered = (await uow.session.execute(
-        select(TicketRow.created_at, TicketRow.first_response_at, TicketRow.priority,
-               TicketRow.owner_id)
-        .where(*_ticket_slices(filt), _in(TicketRow.first_response_at, filt)))).all()
-    resolved = (await uow.session.execute(
-        select(TicketRow.created_at, TicketRow.resolved_at, TicketRow.priority,
-               TicketRow.owner_id)
-        .where(*_ticket_slices(filt), _in(TicketRow.resolved_at, filt)))).all()
-    oldest = min([r[0] for r in answered] + [r[0] for r in resolved], default=filt.start)
-    clock = BusinessClock(calendar, min(oldest, filt.start), max(filt.end, figures.now))
-    zone = calendar.zone
+    (against the SLA targets), per local day and per agent.
+
+    The database returns instants as epoch seconds (plain floats, no datetime built per
+    row): at tens of thousands of tickets a period, building aware datetimes cost more
+    than the query."""
+    dialect = uow.session.bind.dialect.name
+    t = TicketRow
+
+    async def measured(column) -> list:
+        return (await uow.session.execute(
+            select(epoch(dialect, t.created_at), epoch(dialect, column), t.priority,
+                   t.owner_id)
+            .where(*ticket_slices(filt), in_period(column, filt)))).all()
+
+    answered = await measured(t.first_response_at)
+    resolved = await measured(t.resolved_at)
+    oldest = min([r[0] for r in answered] + [r[0] for r in resolved],
+                 default=filt.start.timestamp())
+    lo = min(datetime.fromtimestamp(oldest, timezone.utc), filt.start)
+    clock = BusinessClock(calendar, lo, max(filt.end, figures.now))
+    days = _local_days(figures)
+    day_starts = [_local_midnight(day, figures.zone) for day in days]
+    targets = {p.value: (sla.target(p).first_response.total_seconds(),
+                         sla.target(p).resolution.total_seconds()) for p in Priority}
     per_priority: dict[str, list[int]] = {p.value: [0, 0, 0, 0] for p in Priority}
-    per_day_first: dict[date, list[float]] = {}
-    per_day_resolved: dict[date, list[float]] = {}
+    per_day: list[tuple[list[list[float]], int]] = [
+        ([[] for _ in days], 0), ([[] for _ in days], 1)]
     per_agent: dict[int, tuple[list[float], list[float]]] = {}
 
     def tally(rows, which: int) -> list[float]:
-        measured = []
+        result = []
+        by_day = per_day[which][0]
         for created, at, priority, owner in rows:
-            seconds = clock.between(created, at)
-            measured.append(seconds)
-            target = sla.target(priority)
-            limit = target.first_response if which == 0 else target.resolution
+            seconds = clock.between_epochs(created, at)
+            result.append(seconds)
             counts = per_priority.setdefault(priority, [0, 0, 0, 0])
             counts[2 * which + 1] += 1
-            if seconds <= limit.total_seconds():
+            if seconds <= targets.get(priority, (float("inf"),) * 2)[which]:
                 counts[2 * which] += 1
-            days = per_day_first if which == 0 else per_day_resolved
-            days.setdefault(at.astimezone(zone).date(), []).append(seconds)
+            index = bisect.bisect_right(day_starts, at) - 1
+            if 0 <= index < len(by_day):
+                by_day[index].append(seconds)
             if owner is not None:
                 per_agent.setdefault(owner, ([], []))[which].append(seconds)
-        return measured
+        return result
 
     figures.first_response = Durations.of(tally(answered, 0))
     figures.resolution = Durations.of(tally(resolved, 1))
     figures.sla = [SlaRow(p, *counts) for p, counts in sorted(per_priority.items())]
-    figures.days = _day_rows(figures, per_day_first, per_day_resolved)
+    first_by_day, resolved_by_day = per_day[0][0], per_day[1][0]
+    figures.days = _day_rows(figures, dict(zip(days, first_by_day)),
+                             dict(zip(days, resolved_by_day)))
     for owner, (first, res) in per_agent.items():
         agent = _agent(figures, owner)
         agent.first_responses, agent.resolved = len(first), len(res)
         agent.first_response, agent.resolution = Durations.of(first), Durations.of(res)
+
+
+def epoch(dialect: str, column: ColumnElement) -> ColumnElement:
+    """A timestamp column as epoch seconds (a float), as SQL for ``dialect``."""
+    if dialect == "postgresql":
+        # date_part is double precision; extract() is numeric since PostgreSQL 14.
+        return func.date_part("epoch", column)
+    return (func.julianday(column) - 2440587.5) * 86400.0
+
+
+def _local_midnight(day: date, zone: str) -> float:
+    from zoneinfo import ZoneInfo
+    return datetime.combine(day, datetime.min.time(), tzinfo=ZoneInfo(zone)).timestamp()
 
 
 def _local_days(figures: Figures) -> list[date]:
@@ -512,13 +548,13 @@ async def _promises(uow: UnitOfWork, filt: ReportFilter, figures: Figures, diale
         select(p.owner_id, category.label("category"), func.count(),
                func.sum(late_by), func.max(late_by), func.count(late_by))
         .select_from(p).outerjoin(OutboxRow, OutboxRow.id == p.cover_outbox_id)
-        .where(p.workspace_id == filt.workspace_id, _in(p.made_at, filt),
+        .where(p.workspace_id == filt.workspace_id, in_period(p.made_at, filt),
                p.kind.in_([k.value for k in DESK_OWES]), p.status != "cancelled")
         .group_by(p.owner_id, category))
     if filt.agent_id is not None:
         query = query.where(p.owner_id == filt.agent_id)
     if filt.channel_id is not None or filt.priority is not None:
-        query = query.join(TicketRow, TicketRow.id == p.ticket_id).where(*_ticket_filters(filt))
+        query = query.join(TicketRow, TicketRow.id == p.ticket_id).where(*ticket_filters(filt))
     for owner, cat, count, late_sum, late_max, known in (await uow.session.execute(query)).all():
         figures.promises.add(cat, count, late_sum, late_max, known)
         if owner is not None and "agents" in figures.parts:
@@ -532,7 +568,7 @@ async def _csat(uow: UnitOfWork, filt: ReportFilter, figures: Figures) -> None:
     rows = (await uow.session.execute(
         select(TicketRow.owner_id, ev.body, func.count())
         .select_from(ev).join(TicketRow, TicketRow.id == ev.ticket_id)
-        .where(*_ticket_slices(filt), rated, _in(ev.created_at, filt))
+        .where(*ticket_slices(filt), rated, in_period(ev.created_at, filt))
         .group_by(TicketRow.owner_id, ev.body))).all()
     csat = figures.csat
     for owner, body, count in rows:
@@ -548,7 +584,7 @@ async def _csat(uow: UnitOfWork, filt: ReportFilter, figures: Figures) -> None:
     commented = and_(ev.kind == "feedback", ev.data_json.like('{"comment":%'))
     base = (select(TicketRow.number, ev.body, ev.created_at).select_from(ev)
             .join(TicketRow, TicketRow.id == ev.ticket_id)
-            .where(*_ticket_slices(filt), commented, _in(ev.created_at, filt)))
+            .where(*ticket_slices(filt), commented, in_period(ev.created_at, filt)))
     csat.comments = [(n, body, at) for n, body, at in (await uow.session.execute(
         base.order_by(ev.created_at.desc()).limit(COMMENTS_SHOWN))).all()]
     csat.comment_count = len(csat.comments) if len(csat.comments) < COMMENTS_SHOWN else (
@@ -564,7 +600,7 @@ async def _backlog(uow: UnitOfWork, filt: ReportFilter, figures: Figures,
     bucket = case(*whens, else_=literal(BACKLOG_BUCKETS[0][0]))
     rows = dict((await uow.session.execute(
         select(bucket, func.count()).where(
-            *_ticket_slices(filt), TicketRow.status.in_([s.value for s in ACTIVE_STATUSES]))
+            *ticket_slices(filt), TicketRow.status.in_([s.value for s in ACTIVE_STATUSES]))
         .group_by(bucket))).all())
     figures.backlog = [BacklogBucket(label, int(rows.get(label, 0)))
                        for label, _ in BACKLOG_BUCKETS]
@@ -578,7 +614,7 @@ async def _opened_per_day(uow: UnitOfWork, filt: ReportFilter, figures: Figures,
     from zoneinfo import ZoneInfo
     hour = _hour_of(dialect, TicketRow.created_at)
     rows = (await uow.session.execute(
-        select(hour, func.count()).where(*_ticket_slices(filt), _in(TicketRow.created_at, filt))
+        select(hour, func.count()).where(*ticket_slices(filt), in_period(TicketRow.created_at, filt))
         .group_by(hour))).all()
     if not figures.days:
         figures.days = _day_rows(figures, {}, {})
@@ -649,3 +685,61 @@ def as_dict(figures: Figures) -> dict[str, Any]:
                     "promises": promises(a.promises), "ratings": a.ratings,
                     "csat_average": a.csat_average} for a in figures.agents],
     }
+
+
+@dataclass
+class TicketLine:
+    """One ticket as a small report lists it: its first response time (business
+    time, None before any), what became of its promises, and its rating."""
+
+    number: int
+    subject: str
+    first_response: timedelta | None
+    promises: PromiseFigures = field(default_factory=PromiseFigures)
+    rating: int | None = None
+
+
+async def ticket_lines(uow: UnitOfWork, filt: ReportFilter, now: datetime,
+                       calendar: BusinessCalendar | None = None,
+                       limit: int = 5) -> list[TicketLine] | None:
+    """The tickets with something in the period (opened, first answered, resolved or
+    closed), oldest first, when there are at most ``limit`` of them; None when there are
+    more (a report then gives figures only). Each ticket's promises are all it was
+    made, whatever the period."""
+    calendar = calendar or BusinessCalendar.always_open()
+    if not await matches_workspace(uow, filt):
+        return []
+    t = TicketRow
+    rows = (await uow.session.execute(
+        select(t.id, t.number, t.subject, t.created_at, t.first_response_at)
+        .where(*ticket_slices(filt),
+               in_period(t.created_at, filt) | in_period(t.first_response_at, filt)
+               | in_period(t.resolved_at, filt) | in_period(t.closed_at, filt))
+        .order_by(t.created_at, t.id).limit(limit + 1))).all()
+    if len(rows) > limit:
+        return None
+    if not rows:
+        return []
+    clock = BusinessClock(calendar, min(r.created_at for r in rows), max(filt.end, now))
+    lines = {r.id: TicketLine(r.number, r.subject, None if r.first_response_at is None else
+                              timedelta(seconds=clock.between(r.created_at,
+                                                              r.first_response_at)))
+             for r in rows}
+    p = PromiseRow
+    category, late_by = _promise_category(uow.session.bind.dialect.name, now)
+    for ticket_id, cat, count, late_sum, late_max, known in (await uow.session.execute(
+            select(p.ticket_id, category, func.count(), func.sum(late_by), func.max(late_by),
+                   func.count(late_by))
+            .select_from(p).outerjoin(OutboxRow, OutboxRow.id == p.cover_outbox_id)
+            .where(p.ticket_id.in_(list(lines)), p.kind.in_([k.value for k in DESK_OWES]),
+                   p.status != "cancelled")
+            .group_by(p.ticket_id, category))).all():
+        lines[ticket_id].promises.add(cat, count, late_sum, late_max, known)
+    ev = TicketEventRow
+    for ticket_id, body in (await uow.session.execute(
+            select(ev.ticket_id, ev.body).where(
+                ev.ticket_id.in_(list(lines)), ev.kind == "feedback",
+                ev.data_json.like('{"rating":%')).order_by(ev.id))).all():
+        if body.isdigit():
+            lines[ticket_id].rating = int(body)  # the last rating given wins
+    return list(lines.values())

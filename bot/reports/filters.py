@@ -57,14 +57,14 @@ class Period(str, Enum):
         for period in cls:
             if period.value == word:
                 return period
-        raise Unreadable("reports.unknown_period", text=text,
-                         choices=", ".join(p.value for p in cls))
+        raise Unreadable("reports.unknown_period", text=text)
 
 
 def period_for(period: Period, now: datetime, zone: str) -> tuple[datetime, datetime]:
     """The UTC ``[start, end)`` of ``period`` as the desk's time zone counts days:
     ``today`` from local midnight; ``7d``/``30d`` the last 7 or 30 local days including
-    today; ``week`` from this Monday; ``month`` from the 1st. ``end`` is ``now``."""
+    today; ``week`` from this Monday; ``month`` from the 1st. ``end`` is the end of
+    today (local midnight tonight), so whatever happened at ``now`` itself is in."""
     tz = ZoneInfo(zone)
     today = now.astimezone(tz).date()
     first: date
@@ -79,4 +79,5 @@ def period_for(period: Period, now: datetime, zone: str) -> tuple[datetime, date
     else:
         first = today.replace(day=1)
     start = datetime.combine(first, time(0), tzinfo=tz).astimezone(timezone.utc)
-    return start, now.astimezone(timezone.utc)
+    end = datetime.combine(today + timedelta(days=1), time(0), tzinfo=tz)
+    return start, end.astimezone(timezone.utc)

@@ -126,6 +126,17 @@ class TicketRow(Base):
         Index("ix_tickets_answered", "workspace_id", "id",
               sqlite_where=text("first_response_at IS NOT NULL"),
               postgresql_where=text("first_response_at IS NOT NULL")),
+        # Reports (bot/reports/figures.py) read a period's tickets by when they opened,
+        # were first answered and were resolved; each index also holds what the figures
+        # need of the row, so a month of a big desk is read from the index alone.
+        Index("ix_tickets_report_opened", "workspace_id", "created_at", "priority",
+              "owner_id", "channel_id"),
+        Index("ix_tickets_report_answered", "workspace_id", "first_response_at",
+              "created_at", "priority", "owner_id", "channel_id"),
+        Index("ix_tickets_report_resolved", "workspace_id", "resolved_at", "created_at",
+              "priority", "owner_id", "channel_id"),
+        Index("ix_tickets_report_closed", "workspace_id", "closed_at", "resolved_at",
+              "priority", "owner_id", "channel_id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -153,11 +164,23 @@ class TicketRow(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 
+# A status change out of resolved or closed back to work: a reopen. Written out in full
+# (not with bound values) so the partial index below is one a query can name.
+REOPENED = ("kind = 'status' AND body NOT IN ('resolved', 'closed') AND "
+            "(data_json LIKE '{\"previous\": \"resolved\"%' OR "
+            "data_json LIKE '{\"previous\": \"closed\"%')")
+
+
 class TicketEventRow(Base):
     """One line of a ticket's timeline: a message, a note or a change, with who and when."""
 
     __tablename__ = "ticket_events"
-    __table_args__ = (Index("ix_ticket_events_ticket", "ticket_id", "id"),)
+    __table_args__ = (Index("ix_ticket_events_ticket", "ticket_id", "id"),
+                      # Reports count a period's ratings and self-solves by kind and
+                      # time, and its reopens (rare) from an index of those alone.
+                      Index("ix_ticket_events_report", "kind", "created_at", "ticket_id"),
+                      Index("ix_ticket_events_reopened", "created_at", "ticket_id",
+                            sqlite_where=text(REOPENED), postgresql_where=text(REOPENED)))
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
@@ -186,6 +209,8 @@ class PromiseRow(Base):
         # Retention keeps the outbox rows that covered a lapse (bot/storage/retention.py)
         # and asks, for each row it would prune, whether a promise points at it.
         Index("ix_promises_cover", "cover_outbox_id"),
+        # Reports read the promises made in a period (bot/reports/figures.py).
+        Index("ix_promises_report", "workspace_id", "made_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

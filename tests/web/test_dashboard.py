@@ -159,12 +159,12 @@ async def test_downloads_hold_the_tickets_and_figures_without_formulas(db_url):
                 assert page.status == 200 and page.content_type == "text/csv"
                 assert "attachment" in page.headers["Content-Disposition"]
                 rows = list(csv.reader(io.StringIO(await page.text())))
-            assert rows[0][:3] == ["number", "subject", "status"]
-            assert rows[1][0] == "1" and rows[1][1].startswith("'=HYPERLINK")
+            assert rows[0][:4] == ["number", "status", "priority", "subject"]
+            assert rows[1][0] == "1" and rows[1][3].startswith("'=HYPERLINK")
             async with http.get(desk.web.url_for("/dashboard/figures.csv")) as page:
-                figures = {(r[0], r[1]): r[2] for r in csv.reader(io.StringIO(await page.text()))}
-            assert figures[("tickets_opened", "")] == "1"
-            assert figures[("promises_made", "")] == "1"
+                figures = {tuple(r[:3]): r[3] for r in csv.reader(io.StringIO(await page.text()))}
+            assert figures[("tickets", "all", "opened")] == "1"
+            assert figures[("promises", "all", "made")] == "1"
 
 
 async def test_filters_narrow_the_figures(db_url):

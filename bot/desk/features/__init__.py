@@ -4,12 +4,12 @@ thread is attached before anything else, then the "same issue or new?" question,
 then a new ticket."""
 
 from bot.desk.features import (
-    admin, card_buttons, conversation, dashboard, home, intake, kb_commands, knowledge, policy_admin, resolution,
-    transcripts, triage, views, working,
+    admin, card_buttons, conversation, dashboard, home, intake, kb_commands, knowledge,
+    policy_admin, report_commands, resolution, transcripts, triage, views, working,
 )
 
 FEATURES = (conversation, intake, working, triage, resolution, views, admin, policy_admin,
-            card_buttons, home, knowledge, kb_commands, dashboard,
+            card_buttons, home, knowledge, kb_commands, report_commands, dashboard,
             transcripts)
 
 

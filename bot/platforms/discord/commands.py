@@ -74,6 +74,7 @@ _PEOPLE = (Option("person", USER, required=True),
            *(Option(f"person{n}", USER) for n in range(2, 6)))
 _ADD_REMOVE = Option("action", STRING, required=True, choices=("add", "remove"))
 _DURATION = {"kind": STRING, "max_length": 20, "compact": True}
+_PERIOD = Option("period", STRING, choices=("today", "7d", "30d", "week", "month"))
 
 SPECS: dict[tuple[str, str], SubCommand] = {
     ("ticket", "new"): SubCommand((_text("text", 4000),)),
@@ -102,6 +103,7 @@ SPECS: dict[tuple[str, str], SubCommand] = {
     ("ticket", "reopen"): SubCommand((TICKET,)),
     ("ticket", "transcript"): SubCommand((TICKET, Option("notes", STRING,
                                                          choices=("with-notes",)))),
+    ("ticket", "stats"): SubCommand((_PERIOD,)),
     ("ticket", "kb"): SubCommand((TICKET, Option("article", STRING, required=True,
                                                  max_length=20, compact=True))),
     ("kb", "search"): SubCommand((_text("words", 500),)),
@@ -125,6 +127,7 @@ SPECS: dict[tuple[str, str], SubCommand] = {
                                                channel_types=(TEXT_CHANNEL,)),)),
     ("helpdesk", "show"): SubCommand(),
     ("helpdesk", "promises"): SubCommand(),
+    ("helpdesk", "report"): SubCommand((_PERIOD, Option("agent", USER, prefix="agent "))),
     ("helpdesk", "panel"): SubCommand(),
     ("helpdesk", "dashboard"): SubCommand(),
     ("helpdesk", "help"): SubCommand(),

@@ -11,8 +11,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 from importlib import resources
 from datetime import datetime, timedelta
@@ -27,7 +25,7 @@ from bot.clock import Clock
 from bot.domain.people import Workspace
 from bot.storage.uow import Database
 from bot.templates import Templates
-from bot.web.dashboard.exports import figures_rows, ticket_rows
+from bot.web.dashboard.exports import figures_text, stream_tickets
 from bot.web.dashboard.session import (
     LOGIN_COOKIE, SESSION_COOKIE, SESSION_LIFETIME, Session, SessionSigner, new_login_nonce, same,
 )
@@ -228,32 +226,41 @@ class Dashboard:
             pages=[(key, t(f"web.page_{key}")) for key in PAGES],
             periods=list(PERIODS), priorities=PRIORITIES)
 
-    async def tickets_csv(self, request: web.Request) -> web.Response:
-        """The tickets of the session's workspace under the chosen filters, as CSV."""
-        return await self._csv(request, "tickets", ticket_rows)
-
-    async def figures_csv(self, request: web.Request) -> web.Response:
-        """The figures the pages show, as CSV (one figure a row)."""
-        return await self._csv(request, "figures", figures_rows)
-
-    async def _csv(self, request: web.Request, name: str,
-                   rows: Callable[..., Any]) -> web.Response:
+    async def tickets_csv(self, request: web.Request) -> web.StreamResponse:
+        """The tickets of the session's workspace under the chosen filters, as CSV,
+        streamed as the database yields them."""
         session = self._session(request)
         if session is None:
             self._to_sign_in()
         filters = DashboardFilter.from_query(request.query)
-        out = io.StringIO()
-        writer = csv.writer(out)
+        response = web.StreamResponse(headers={
+            **SECURITY_HEADERS, "Content-Type": "text/csv; charset=utf-8",
+            "Content-Disposition": self._attachment("tickets", filters)})
         async with self.db.reading() as uow:
             workspace = await uow.workspaces.get(session.workspace_id)
             policy = self.policy_of(workspace)
-            for row in await rows(uow, workspace.id, policy, filters, self.clock.now()):
-                writer.writerow(row)
-        filename = f"helpdesk-{name}-{filters.period}.csv"
-        return web.Response(
-            text=out.getvalue(), content_type="text/csv", charset="utf-8",
-            headers={**SECURITY_HEADERS,
-                     "Content-Disposition": f'attachment; filename="{filename}"'})
+            await response.prepare(request)
+            await stream_tickets(response, uow, workspace.id, policy, filters,
+                                 self.clock.now())
+        await response.write_eof()
+        return response
+
+    async def figures_csv(self, request: web.Request) -> web.Response:
+        """Every figure the pages show, as CSV (one figure a row)."""
+        session = self._session(request)
+        if session is None:
+            self._to_sign_in()
+        filters = DashboardFilter.from_query(request.query)
+        async with self.db.reading() as uow:
+            workspace = await uow.workspaces.get(session.workspace_id)
+            text = await figures_text(uow, workspace.id, self.policy_of(workspace), filters,
+                                      self.clock.now())
+        return web.Response(text=text, content_type="text/csv", charset="utf-8", headers={
+            **SECURITY_HEADERS, "Content-Disposition": self._attachment("figures", filters)})
+
+    @staticmethod
+    def _attachment(name: str, filters: DashboardFilter) -> str:
+        return f'attachment; filename="helpdesk-{name}-{filters.period}.csv"'
 
 
 def mount_dashboard(server: WebServer, db: Database, templates: Templates, secret_key: str,

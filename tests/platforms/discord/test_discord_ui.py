@@ -183,3 +183,12 @@ def test_reply_tokens_round_trip_and_expire():
     assert ReplyToken.parse("https://hooks.slack.com/x") is None
     assert token.usable(made + timedelta(minutes=13))
     assert not token.usable(made + timedelta(minutes=15))
+
+
+def test_the_report_commands_read_as_the_router_reads_them():
+    sam = {"users": {"7": {"id": "7", "username": "sam", "global_name": "Sam"}}}
+    assert sub("report", name="helpdesk").text == "report"
+    assert sub("report", {"type": 6, "name": "agent", "value": "7"},
+               {"type": 3, "name": "period", "value": "30d"}, resolved=sam,
+               name="helpdesk").text == "report 30d agent <@7|Sam>"
+    assert sub("stats", {"type": 3, "name": "period", "value": "week"}).text == "stats week"

@@ -1,7 +1,7 @@
 """dashboard sign-in links: single use, short-lived, stored as a hash
 
 Revision ID: 0012
-Revises: 0008
+Revises: 0011
 Create Date: 2026-12-05
 """
 import sqlalchemy as sa
@@ -13,7 +13,7 @@ BigId = sa.BigInteger().with_variant(sa.Integer(), 'sqlite')
 UtcDateTime = sa.DateTime(timezone=True)
 
 revision = '0012'
-down_revision = '0008'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 
