@@ -99,16 +99,20 @@ async def browser(tmp_path):
 
 
 async def history(desk: DashboardDesk) -> None:
-    """A small desk's week: five tickets, replies, a resolved-and-rated one, a P1."""
+    """A small desk's week: five tickets over four days, replies, a resolved-and-rated
+    one, a P1, and promises the desk had to cover itself."""
     await desk.staffed(agents=("sam", "kim"), leads=("lee",))
-    for user, text in (("ann", "The VPN drops every few minutes"),
-                       ("bob", "Teams has no sound"), ("cat", "Printer on 3 is jammed"),
-                       ("dan", "Need access to the finance share"),
-                       ("eve", "Laptop won't boot after the update")):
+    for user, text, then in (("ann", "The VPN drops every few minutes", timedelta(hours=3)),
+                             ("bob", "Teams has no sound", timedelta(days=1)),
+                             ("cat", "Printer on 3 is jammed", timedelta(hours=20)),
+                             ("dan", "Need access to the finance share", timedelta(days=1)),
+                             ("eve", "Laptop won't boot after the update",
+                              timedelta(minutes=20))):
         await desk.dm(user, text)
-        await desk.advance(timedelta(minutes=20))
-    await desk.command("sam", "ticket claim 1")
-    await desk.command("sam", "ticket reply 1 Which laptop is it?")
+        if user == "ann":
+            await desk.command("sam", "ticket claim 1")
+            await desk.command("sam", "ticket reply 1 Which laptop is it?")
+        await desk.advance(then)
     await desk.command("kim", "ticket claim 2")
     await desk.command("kim", "ticket reply 2 Could you try the desktop app?")
     await desk.command("kim", "ticket priority 5 P1")
