@@ -31,6 +31,7 @@ from bot.storage.inbox import DurableInbox
 from bot.storage.retention import Retention
 from bot.storage.uow import Database
 from bot.web import Readiness, WebServer, mount_service_routes
+from bot.web.dashboard import mount_dashboard
 from bot.web.listening import cannot_listen
 
 logger = logging.getLogger(__name__)
@@ -106,6 +107,13 @@ class App:
             readiness = Readiness(self.database_probe, self.adapters,
                                   self.ticker if self.runs_ticker else None)
             mount_service_routes(self.web, readiness, self.metrics, self.db)
+            if settings.secret_key:
+                # The dashboard signs its sessions with the key: no key, no dashboard
+                # (`/helpdesk dashboard` then says how to switch it on).
+                mount_dashboard(self.web, self.db, self.desk.templates,
+                                settings.secret_key.reveal(), settings.public_url, self.clock,
+                                self.desk.policy)
+                self.desk.web_url = self.web.url_for
         if self.console is not None:
             # Its own time, in a database no platform shares (bot/console_world.py).
             self.console.world = ConsoleWorld(self.db, self.clock, self.settle, self.sweeper,

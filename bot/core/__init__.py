@@ -5,13 +5,16 @@ from bot.core.events import (
     Actor, ButtonPressed, CommandInvoked, Event, HomeOpened, IncomingMessage, ReactionAdded,
     event_from_json, event_to_json,
 )
-from bot.core.messages import Button, Delivery, DeliveryError, FormField, OutboundMessage
+from bot.core.messages import (
+    Attachment, Button, Delivery, DeliveryError, FormField, OutboundMessage,
+)
 from bot.core.ports import ChatAdapter, EventSink, Inbox, Pacing, WebHandler, WebRoutes
 from bot.core.text import clean_event, clean_name, clean_text, has_words
 
 __all__ = [
-    "Actor", "Button", "ButtonPressed", "ChatAdapter", "CommandInvoked", "Delivery",
-    "DeliveryError", "Event", "EventSink", "FormField", "HomeOpened", "Inbox", "IncomingMessage",
+    "Actor", "Attachment", "Button", "ButtonPressed", "ChatAdapter", "CommandInvoked",
+    "Delivery", "DeliveryError", "Event", "EventSink", "FormField", "HomeOpened", "Inbox",
+    "IncomingMessage",
     "OutboundMessage", "Pacing", "ReactionAdded", "clean_event", "clean_name", "clean_text",
     "event_from_json", "event_to_json",
     "has_words", "WebHandler", "WebRoutes",

@@ -31,6 +31,21 @@ class Button:
     once: bool = False
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file sent with a message (a ticket's transcript): its name, media type and
+    text content (the outbox stores messages as JSON, so files are text)."""
+
+    filename: str
+    content_type: str
+    text: str
+
+    @property
+    def size(self) -> int:
+        """Its length in bytes, as uploaded (UTF-8)."""
+        return len(self.text.encode("utf-8"))
+
+
+@dataclass(frozen=True)
 class OutboundMessage:
     """What to say, where. ``ephemeral_to`` shows it only to that user;
     ``edit_of`` replaces an earlier message the bot posted."""
@@ -56,6 +71,8 @@ class OutboundMessage:
     # ids of the parts already delivered (recorded on the outbox row when a later part
     # failed), so a retry sends only the rest and never a part twice.
     parts_sent: tuple[str, ...] = ()
+    # Files to send with the message (only to one person: ``direct_to``).
+    attachments: tuple[Attachment, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict for the outbox. Written by hand rather than with
@@ -70,6 +87,7 @@ class OutboundMessage:
             data["buttons"] = []
         data["fields"] = [list(pair) for pair in self.fields]
         data["parts_sent"] = list(self.parts_sent)
+        data["attachments"] = [dict(a.__dict__) for a in self.attachments]
         return data
 
     @classmethod
@@ -81,6 +99,7 @@ class OutboundMessage:
             for b in data.get("buttons", ()))
         data["fields"] = tuple(tuple(f) for f in data.get("fields", ()))
         data["parts_sent"] = tuple(data.get("parts_sent", ()))
+        data["attachments"] = tuple(Attachment(**a) for a in data.get("attachments", ()))
         return cls(**data)
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from importlib.resources.abc import Traversable
-from typing import Any
+from typing import Any, Callable
 
 from bot.clock import Clock
 from bot.config_files import ConfigFolder, read_toml
@@ -42,6 +42,8 @@ class DeskPolicy:
     # The reaction an agent puts on a requester's message to flag a difficult
     # conversation to the lead on duty (🚩 always works too).
     flag_emoji: str = "triangular_flag_on_post"
+    # Offer the requester their transcript when they confirm it is solved.
+    offer_transcript: bool = False
 
     def when(self, moment: datetime, now: datetime, tz: str | None = None) -> str:
         """``moment`` in this workspace's words, as a person in ``tz`` reads it:
@@ -83,6 +85,8 @@ class Defaults:
     waiting: WaitPlan
     confirmation: WaitPlan
     flag_emoji: str = "triangular_flag_on_post"
+    # Offer the requester their transcript when they confirm it is solved.
+    offer_transcript: bool = False
 
     @classmethod
     def load(cls, path: Traversable, timezone_override: str | None = None) -> "Defaults":
@@ -106,7 +110,16 @@ class Defaults:
                             parse_duration(waiting["close_after"])),
                    WaitPlan(parse_duration(confirmation["remind_after"]),
                             parse_duration(confirmation["close_after"])),
-                   intake.get("flag_emoji", "triangular_flag_on_post"))
+                   intake.get("flag_emoji", "triangular_flag_on_post"),
+                   _switch(data.get("closing", {}), "offer_transcript", path))
+
+
+def _switch(section: dict, name: str, path: Traversable) -> bool:
+    """An on/off setting: true or false, nothing else (a quoted "no" would be true)."""
+    value = section.get(name, False)
+    if not isinstance(value, bool):
+        raise SettingsError(f"{path}: {name} must be true or false, not {value!r}.")
+    return value
 
 
 # A tip: the words that make it relevant (none: the fallback), and its text.
@@ -155,6 +168,9 @@ class Desk:
         self.defaults = defaults
         self.tips = tips
         self.admins = frozenset(settings.admins)
+        # The full URL of a path on the desk's web server, as people reach it (set by
+        # the composition root when a web server runs; None: no pages are served).
+        self.web_url: Callable[[str], str] | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings, clock: Clock) -> "Desk":
@@ -200,6 +216,8 @@ class Desk:
             ticket_emoji=stored.get("ticket_emoji", self.defaults.ticket_emoji),
             waiting=self.defaults.waiting, confirmation=self.defaults.confirmation,
             flag_emoji=stored.get("flag_emoji", self.defaults.flag_emoji),
+            offer_transcript=bool(stored.get("offer_transcript",
+                                             self.defaults.offer_transcript)),
         )
 
 

@@ -3,6 +3,7 @@ sweeper's job (bot/ledger/sweeper.py)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -49,6 +50,18 @@ def promise_from_row(row: PromiseRow) -> Promise:
     )
 
 
+@dataclass(frozen=True)
+class PromiseHistory:
+    """One promise a ticket was given and how it ended (for its transcript)."""
+
+    kind: PromiseKind
+    made_at: datetime
+    due_at: datetime
+    status: PromiseStatus
+    resolution: str | None  # "bot" (covered by the desk's update), "failed", or a person's
+    resolved_at: datetime | None
+
+
 class PromiseRepository:
     """The ledger's writes that happen inside handlers' units of work."""
 
@@ -70,6 +83,15 @@ class PromiseRepository:
     async def make_many(self, rows: list[dict[str, Any]]) -> list[int]:
         """Record many promises at once (each from :func:`promise_row`); returns their ids."""
         return await insert_many(self.session, _promises, rows)
+
+    async def history_of_ticket(self, ticket_id: int) -> list[PromiseHistory]:
+        """Every promise ``ticket_id`` was given, oldest first, with how it ended."""
+        rows = (await self.session.execute(
+            select(PromiseRow.kind, PromiseRow.made_at, PromiseRow.due_at, PromiseRow.status,
+                   PromiseRow.resolution, PromiseRow.resolved_at)
+            .where(PromiseRow.ticket_id == ticket_id).order_by(PromiseRow.id))).all()
+        return [PromiseHistory(PromiseKind(kind), made, due, PromiseStatus(status), resolution,
+                               resolved) for kind, made, due, status, resolution, resolved in rows]
 
     async def open_for_ticket(self, ticket_id: int,
                               statuses: tuple[str, ...] = _OPEN) -> list[Promise]:

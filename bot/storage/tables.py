@@ -542,3 +542,25 @@ for _statement in KB_PG_DDL:
                  DDL(_statement).execute_if(dialect="postgresql"))
 event.listen(KbArticleRow.__table__, "before_drop",
              DDL(KB_SQLITE_DROP[0]).execute_if(dialect="sqlite"))
+
+
+class DashboardLinkRow(Base):
+    """A sign-in link to the web dashboard, given to one lead or admin of one workspace.
+
+    Only a hash of the link's token is kept: someone who reads the database cannot sign
+    in with it. A link is spent by its first use (``used_at``) and dies at
+    ``expires_at`` whether used or not."""
+
+    __tablename__ = "dashboard_links"
+    __table_args__ = (UniqueConstraint("token_hash"),
+                      Index("ix_dashboard_links_expires", "expires_at"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64))
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    # The role that entitled them to the link when it was given (lead or admin).
+    role: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)

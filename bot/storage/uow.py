@@ -17,6 +17,7 @@ from bot.storage.engine import SQLITE_BUSY_TIMEOUT_MS, create_engine, session_fa
 from bot.storage.outbox_repository import OutboxRepository, WrittenRow
 from bot.storage.peek import Peeker
 from bot.storage.promise_repository import PromiseRepository
+from bot.storage.dashboard_links import DashboardLinks
 from bot.storage.event_log import InboundEventLog
 from bot.storage.incident_repository import ClusterRepository, IncidentRepository
 from bot.storage.kb_repository import KnowledgeRepository
@@ -170,6 +171,7 @@ class UnitOfWork:
         self.kb = KnowledgeRepository(self.session, self.db.kb_stats)
         self.incidents = IncidentRepository(self.session)
         self.clusters = ClusterRepository(self.session)
+        self.dashboard_links = DashboardLinks(self.session)
         sink = None if self.read_only else self.db.outbox_sink
         self.outbox = OutboxRepository(self.session, sink.preclaim if sink else None)
         return self

@@ -45,3 +45,18 @@ def test_a_holiday_the_file_gets_wrong_is_named_as_a_command_would_name_it(tmp_p
         Desk.from_settings(Settings(config_dir=str(folder)), OffsetClock())
     assert str(raised.value) == (f"{folder / 'policy.toml'}: “2026-02-30” isn't a date on the "
                                  "calendar: that month has 28 days.")
+
+
+def test_the_transcript_offer_is_a_switch_off_by_default(tmp_path):
+    assert Desk.from_settings(Settings(), OffsetClock()).defaults.offer_transcript is False
+    folder = _config(tmp_path, replace=("offer_transcript = false", "offer_transcript = true"))
+    assert Desk.from_settings(Settings(config_dir=str(folder)),
+                              OffsetClock()).defaults.offer_transcript is True
+
+
+def test_a_quoted_switch_is_refused_not_read_as_on(tmp_path):
+    folder = _config(tmp_path, replace=("offer_transcript = false", 'offer_transcript = "no"'))
+    with pytest.raises(SettingsError) as raised:
+        Desk.from_settings(Settings(config_dir=str(folder)), OffsetClock())
+    assert str(raised.value) == (f"{folder / 'policy.toml'}: offer_transcript must be true "
+                                 "or false, not 'no'.")

@@ -114,6 +114,10 @@ async def confirmed(ctx: Context) -> None:
     tip = await bonus_tip(ticket, ctx)
     if tip:
         await ctx.post(to_requester(ticket, ctx.t("resolution.tip", tip=tip)), ticket_id=ticket.id)
+    if ctx.policy.offer_transcript:
+        await ctx.post(to_requester(ticket, ctx.t("transcript.offer", ref=ticket.ref), (
+            Button(ctx.t("transcript.button"), "transcript.send", str(ticket.id)),)),
+            ticket_id=ticket.id)
     if ticket.owner_id:
         owner = await ctx.uow.people.get(ticket.owner_id)
         await ctx.post(to_person(owner, ctx.t("resolution.confirmed_owner", ref=ticket.ref,

@@ -59,12 +59,12 @@ async def show(ctx: Context) -> None:
                 names[entry.author_id] = (await ctx.uow.people.get(entry.author_id)).name
             who = names[entry.author_id]
         lines.append(ctx.t("view.line", when=ctx.policy.when(entry.created_at, ctx.now, tz), who=who,
-                           what=_what(ctx, entry, who, tz, is_agent)))
+                           what=describe_entry(ctx, entry, who, tz, is_agent)))
     await ctx.answer("\n".join(lines))
     ctx.handled = True
 
 
-def _what(ctx: Context, entry, who: str, tz: str, is_agent: bool) -> str:
+def describe_entry(ctx: Context, entry, who: str, tz: str, is_agent: bool) -> str:
     """What happened in one timeline entry, in the words of its ``view.kind_*`` template:
     the plain form, or the ``_detail`` form when there is something to quote."""
     data = entry.data or {}

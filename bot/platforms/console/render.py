@@ -214,6 +214,9 @@ def render(message: OutboundMessage, width: int | None = None,
     lines.extend(_lines(clean(text), width))
     for name, value in message.fields:
         lines.extend(_lines(clean(f"{name}: {value}"), width))
+    for attachment in message.attachments:
+        # A terminal shows that a file came, not its bytes.
+        lines.append(f"  [file: {clean(attachment.filename)}, {attachment.size:,} bytes]")
     if message.buttons:
         lines.append("  " + "  ".join(f"[{clean(b.label)}]" for b in message.buttons)
                      + "   (press with /press <label>)")

@@ -104,6 +104,8 @@ SPECS: dict[tuple[str, str], SubCommand] = {
     ("ticket", "queue"): SubCommand(),
     ("ticket", "resolve"): SubCommand((TICKET, _text("summary", 4000, False))),
     ("ticket", "reopen"): SubCommand((TICKET,)),
+    ("ticket", "transcript"): SubCommand((TICKET, Option("notes", STRING,
+                                                         choices=("with-notes",)))),
     ("ticket", "stats"): SubCommand((_PERIOD,)),
     ("ticket", "kb"): SubCommand((TICKET, Option("article", STRING, required=True,
                                                  max_length=20, compact=True))),
@@ -151,6 +153,7 @@ SPECS: dict[tuple[str, str], SubCommand] = {
     ("helpdesk", "promises"): SubCommand(),
     ("helpdesk", "report"): SubCommand((_PERIOD, Option("agent", USER, prefix="agent "))),
     ("helpdesk", "panel"): SubCommand(),
+    ("helpdesk", "dashboard"): SubCommand(),
     ("helpdesk", "help"): SubCommand(),
     ("helpdesk", "hours"): SubCommand(
         (Option("days", STRING, required=True, max_length=40, compact=True),

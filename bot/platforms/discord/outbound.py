@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import io
 import logging
 import re
 from dataclasses import dataclass, replace
@@ -164,6 +165,8 @@ class Outbound:
             # Discord has no home surface; the desk's home view is Slack's App Home.
             return Delivery("", message.channel_id, None)
         try:
+            if message.attachments:
+                return await self._send_files(message, key)
             if message.ephemeral_to:
                 return await self._private(message, key, attempt)
             if message.edit_of:
@@ -173,6 +176,23 @@ class Outbound:
             raise DeliveryError(f"not a Discord id: {error}", permanent=True) from error
         except TRANSPORT_ERRORS as error:
             raise delivery_error(error) from error
+
+    async def _send_files(self, message: OutboundMessage, key: str) -> Delivery:
+        """A message with files (a transcript): only ever to ``direct_to``'s DM, the
+        text (its first part: it is one short sentence) with the files attached. The
+        nonce makes a re-attempt return the earlier message instead of a second one."""
+        if not message.direct_to:
+            raise DeliveryError("files are sent only to one person's DM", permanent=True)
+        channel_id = await self.dm_channel(message.direct_to)
+        files = [discord.File(io.BytesIO(a.text.encode("utf-8")), filename=a.filename)
+                 for a in message.attachments]
+        content = parts_of(message)[0].content or ""
+        try:
+            posted = await self.client.get_partial_messageable(int(channel_id)).send(
+                content, files=files, nonce=nonce_for(key), allowed_mentions=NO_MENTIONS)
+        except TRANSPORT_ERRORS as error:
+            raise delivery_error(error) from error
+        return Delivery(str(posted.id), channel_id)
 
     async def _private(self, message: OutboundMessage, key: str, attempt: int) -> Delivery:
         token = ReplyToken.parse(message.reply_token)

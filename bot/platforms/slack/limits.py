@@ -29,6 +29,9 @@ METHOD_TIERS = {
     "conversations.replies": TIER_3,
     "conversations.history": TIER_3,
     "views.publish": TIER_4,
+    # A transcript: both are Tier 4 in Slack's method reference.
+    "files.getUploadURLExternal": TIER_4,
+    "files.completeUploadExternal": TIER_4,
     "views.open": TIER_4,
     "users.info": TIER_4,
 }

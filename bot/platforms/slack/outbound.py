@@ -8,6 +8,10 @@
   has no idempotency key).
 * ``edit_of`` is ``chat.update``; ``direct_to`` opens the DM with ``conversations.open``;
   audience "home" is ``views.publish``.
+* A message with attachments (a transcript) goes only to ``direct_to``'s DM, through the
+  files upload API: ``files.getUploadURLExternal`` per file, the bytes POSTed to the URL
+  it gives, then one ``files.completeUploadExternal`` sharing them with the text as the
+  comment (``files.upload`` is retired for new apps).
 * ``ephemeral_to`` in the person's own DM with the bot is an ordinary post; elsewhere it
   is ``chat.postEphemeral``, and where the bot cannot post, the interaction's
   ``response_url`` (the event's ``reply_token``), else a DM. A private answer is never lost.
@@ -81,6 +85,8 @@ class SlackSender:
         """Deliver ``message`` (see the module doc); raises DeliveryError."""
         if message.audience == "home":
             return await self.publish_home(message)
+        if message.attachments:
+            return await self.upload(message)
         if message.ephemeral_to:
             return await self.send_private(message, key, attempt, since)
         channel = await self.dm_channel(message.direct_to) if message.direct_to \
@@ -167,6 +173,35 @@ class SlackSender:
         return Delivery(response.get("ts") or message.edit_of, response.get("channel") or channel,
                         message.thread_id)
 
+    async def upload(self, message: OutboundMessage) -> Delivery:
+        """Share ``message``'s files in ``direct_to``'s DM with the bot, the text as
+        their comment. Files never go to a channel: without ``direct_to`` it is refused."""
+        if not message.direct_to:
+            raise DeliveryError("files are sent only to one person's DM", permanent=True)
+        channel = await self.dm_channel(message.direct_to)
+        shared = []
+        for attachment in message.attachments:
+            data = attachment.text.encode("utf-8")
+            ticket = await self.call("files.getUploadURLExternal",
+                                     filename=attachment.filename, length=len(data))
+            await self._upload_bytes(ticket["upload_url"], data, attachment.content_type)
+            shared.append({"id": ticket["file_id"], "title": attachment.filename})
+        await self.call("files.completeUploadExternal", files=shared, channel_id=channel,
+                        initial_comment=mrkdwn(message.text, MESSAGE_TEXT_CHARS))
+        return Delivery(shared[0]["id"], channel)
+
+    async def _upload_bytes(self, url: str, data: bytes, content_type: str) -> None:
+        """POST one file's bytes to the upload URL Slack gave (it needs no token)."""
+        session = self.client.session
+        try:
+            if session is None or session.closed:
+                async with aiohttp.ClientSession() as own:
+                    await _post_bytes(own, url, data, content_type)
+            else:
+                await _post_bytes(session, url, data, content_type)
+        except (aiohttp.ClientError, OSError, TimeoutError) as error:
+            raise DeliveryError(f"uploading a file failed ({type(error).__name__})") from None
+
     async def publish_home(self, message: OutboundMessage) -> Delivery:
         """``views.publish`` of ``message`` as ``direct_to``'s App Home."""
         if not message.direct_to:
@@ -252,3 +287,12 @@ async def _post_json(session: aiohttp.ClientSession, url: str, body: dict) -> bo
         logger.warning("response_url answered %d: %s", response.status,
                        (await response.text())[:100])
         return False
+
+
+async def _post_bytes(session: aiohttp.ClientSession, url: str, data: bytes,
+                      content_type: str) -> None:
+    async with session.post(url, data=data, headers={"Content-Type": content_type},
+                            timeout=aiohttp.ClientTimeout(total=60)) as response:
+        if response.status != 200:
+            raise DeliveryError(f"the file upload was answered {response.status}",
+                                permanent=400 <= response.status < 500)

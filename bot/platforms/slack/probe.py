@@ -23,7 +23,7 @@ from bot.settings import Settings
 # (tests/test_check_online.py holds the two lists together).
 REQUIRED_SCOPES = (
     "app_mentions:read", "channels:history", "groups:history", "im:history", "chat:write",
-    "chat:write.public", "commands", "im:write", "reactions:read", "users:read",
+    "chat:write.public", "files:write", "commands", "im:write", "reactions:read", "users:read",
     "users:read.email", "metadata.message:read",
 )
 TIMEOUT = 10

@@ -89,3 +89,13 @@ async def test_the_buttons_listed_for_a_missed_press_are_each_quoted(sqlite_url)
     assert listed.startswith("“") and listed.endswith("”"), line
     labels = listed[1:-1].split("”, “")
     assert "No, not yet" in labels and "Yes, it's solved" in labels, line
+
+
+def test_a_file_is_shown_by_name_and_size_not_by_its_bytes():
+    from bot.core import Attachment
+    printed = render(message("Here's the transcript of #1", attachments=(
+        Attachment("ticket-1.html", "text/html", "<p>é</p>" + "x" * 2000),
+        Attachment("evil\x1b[2J.md", "text/markdown", "# hi"))))
+    assert "[file: ticket-1.html, 2,009 bytes]" in printed
+    assert "<p>" not in printed and not RAW.search(printed)
+    assert "[file: evil\\x1b[2J.md, 4 bytes]" in printed

@@ -49,6 +49,8 @@ class RestMixin:
         path = "/" + request.match_info["tail"]
         body = await request.json() if request.can_read_body and \
             request.content_type == "application/json" else None
+        if request.can_read_body and request.content_type == "multipart/form-data":
+            body = await _multipart(request)
         call = Call(request.method, path, body, dict(request.query))
         self.calls.append(call)
         fault = self._fault_for(request.method, path)
@@ -138,7 +140,17 @@ class RestMixin:
         nonce = body.get("nonce")
         if nonce is not None and body.get("enforce_nonce") and nonce in self.nonces:
             return self.json_response(self.messages[self.nonces[nonce]])
+        attachments = []
+        for index, (filename, data, content_type) in enumerate(body.get("_files", [])):
+            attachment_id = self.ids.next()
+            attachments.append({
+                "id": attachment_id, "filename": filename, "size": len(data),
+                "content_type": content_type,
+                "url": f"https://cdn.discord.test/attachments/{channel_id}/{attachment_id}/{filename}",
+                "proxy_url": f"https://media.discord.test/{attachment_id}/{filename}"})
+            self.uploads[attachment_id] = data
         message = self.store_message(channel_id, self.bot, body.get("content") or "",
+                                     attachments=attachments or None,
                                      embeds=body.get("embeds") or [],
                                      components=body.get("components") or [],
                                      nonce=nonce, allowed_mentions=body.get("allowed_mentions"),
@@ -339,3 +351,19 @@ def _created(snowflake: str) -> float:
     """Unix time a snowflake was made."""
     return ((int(snowflake) >> 22) + p.DISCORD_EPOCH_MS) / 1000
 
+
+async def _multipart(request: web.Request) -> dict:
+    """A message sent with files, as discord.py sends it: ``payload_json`` plus
+    ``files[n]`` parts. The files come back under ``_files`` as (name, bytes, type)."""
+    import json
+    body: dict = {}
+    files = []
+    reader = await request.multipart()
+    async for part in reader:
+        if part.name == "payload_json":
+            body.update(json.loads(await part.text()))
+        elif part.name and part.name.startswith("files["):
+            files.append((part.filename or "", bytes(await part.read()),
+                          part.headers.get("Content-Type", "application/octet-stream")))
+    body["_files"] = files
+    return body

@@ -85,6 +85,7 @@ class FakeDiscord(RestMixin, GatewayMixin):
         self.messages: dict[str, dict] = {}
         self.dm_channels: dict[str, str] = {}  # user id -> DM channel id
         self.nonces: dict[str, str] = {}  # nonce -> message id (the bot is the only author)
+        self.uploads: dict[str, bytes] = {}  # attachment id -> the file's bytes
         self.commands: dict[str, list[dict]] = {}  # guild id -> synced commands
         self.rejected_commands: list[list[str]] = []  # problems of each refused sync
         self.interactions: dict[str, Interaction] = {}

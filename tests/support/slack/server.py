@@ -35,7 +35,7 @@ APP_TOKEN = "xapp-fake-app-token"
 # The bot scopes of bot/config/slack-manifest.yaml: what an app installed from it holds.
 MANIFEST_SCOPES = (
     "app_mentions:read", "channels:history", "groups:history", "im:history", "chat:write",
-    "chat:write.public", "commands", "im:write", "reactions:read", "users:read",
+    "chat:write.public", "files:write", "commands", "im:write", "reactions:read", "users:read",
     "users:read.email", "metadata.message:read",
 )
 
@@ -69,6 +69,10 @@ class FakeSlack(SlackState):
         # Granted to the bot token; Slack lists them in X-OAuth-Scopes on every answer to
         # an accepted token (auth.test included). Tests take some away to see it noticed.
         self.scopes: list[str] = list(MANIFEST_SCOPES)
+        # Files started with files.getUploadURLExternal, by id: name, declared length,
+        # the bytes POSTed to their upload URL, and where they were shared.
+        self.files: dict[str, dict[str, Any]] = {}
+        self._file_ids = itertools.count(1)
         self.socket = SocketModeFake(self)
         self._runner: web.AppRunner | None = None
         self.url = ""
@@ -80,6 +84,7 @@ class FakeSlack(SlackState):
         app = web.Application(client_max_size=4 * 1024 * 1024)
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/response/{id}", self._response_url)
+        app.router.add_post("/upload/{file_id}", self._upload)
         app.router.add_get("/socket", self.socket.handle)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -178,6 +183,56 @@ class FakeSlack(SlackState):
     async def _response_url(self, request: web.Request) -> web.Response:
         self.responses.append((str(request.url), await request.json()))
         return web.Response(text="ok")
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        """The upload URL of a file: takes its bytes once (no token, as Slack's)."""
+        found = self.files.get(request.match_info["file_id"])
+        if found is None or found["data"] is not None:
+            return web.Response(status=404, text="unknown or used upload URL")
+        found["data"] = await request.read()
+        found["content_type"] = request.content_type
+        return web.Response(text="OK - %d" % len(found["data"]))
+
+    def api_files_getUploadURLExternal(self, args: dict) -> dict:
+        """Start a file: where to POST its bytes."""
+        if "files:write" not in self.scopes:
+            return {"ok": False, "error": "missing_scope", "needed": "files:write"}
+        try:
+            length = int(args.get("length", ""))
+        except ValueError:
+            return {"ok": False, "error": "invalid_arguments"}
+        if not args.get("filename") or length <= 0:
+            return {"ok": False, "error": "invalid_arguments"}
+        file_id = f"F{next(self._file_ids):08d}"
+        self.files[file_id] = {"filename": args["filename"], "length": length, "data": None,
+                               "shared_in": None, "comment": None}
+        return {"ok": True, "upload_url": f"{self.url}/upload/{file_id}", "file_id": file_id}
+
+    def api_files_completeUploadExternal(self, args: dict) -> dict:
+        """Finish files whose bytes arrived (all of them, as declared) and share them in
+        ``channel_id`` as one message with ``initial_comment``."""
+        files = args.get("files")
+        if isinstance(files, str):
+            files = json.loads(files)
+        if not files:
+            return {"ok": False, "error": "invalid_arguments"}
+        for item in files:
+            found = self.files.get(item.get("id", ""))
+            if found is None or found["data"] is None or len(found["data"]) != found["length"]:
+                return {"ok": False, "error": "file_upload_not_completed"}
+        channel = args.get("channel_id")
+        for item in files:
+            self.files[item["id"]].update(shared_in=channel, comment=args.get("initial_comment"),
+                                          title=item.get("title"))
+        if channel:
+            self.messages.append({
+                "type": "message", "channel": channel, "ts": self.next_ts(),
+                "user": self.bot_user, "bot_id": self.bot_id,
+                "text": args.get("initial_comment", ""), "blocks": [],
+                "files": [{"id": item["id"], "name": self.files[item["id"]]["filename"]}
+                          for item in files]})
+        return {"ok": True, "files": [{"id": item["id"], "title": item.get("title")}
+                                      for item in files]}
 
     def api_apps_connections_open(self, args: dict) -> dict:
         """Socket Mode: where to connect."""

@@ -1,0 +1,119 @@
+"""What a dashboard page shows: the filters a person chose, turned into a
+:class:`bot.reports.ReportFilter`, and the figures ``compute_figures`` gives for them.
+
+The filters come from the page's query string and are checked here (an unknown period,
+priority or channel reads as its default, never as an error page). The workspace never
+comes from the request: it is the signed session's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Mapping, Protocol
+
+from sqlalchemy import select
+
+from bot.domain.calendar import BusinessCalendar
+from bot.domain.sla import SlaPolicy
+from bot.reports import Figures, Period, ReportFilter, compute_figures, period_for
+from bot.storage.tables import TicketRow
+from bot.storage.uow import UnitOfWork
+
+PERIODS = tuple(period.value for period in Period)
+DEFAULT_PERIOD = Period.THIRTY_DAYS.value
+PRIORITIES = ("P1", "P2", "P3", "P4")
+# The figures each page needs (compute_figures does only that work).
+PAGE_PARTS = {
+    "overview": frozenset({"counts", "durations", "days", "promises", "csat"}),
+    "promises": frozenset({"promises", "csat"}),
+    "agents": frozenset({"agents"}),
+    "backlog": frozenset({"backlog"}),
+}
+# The channel picker lists at most this many intake paths.
+MAX_CHANNELS = 200
+
+
+class WorkspacePolicy(Protocol):
+    """What the dashboard reads of a workspace's policy (the desk's DeskPolicy)."""
+
+    calendar: BusinessCalendar
+    sla: SlaPolicy
+
+
+@dataclass(frozen=True)
+class DashboardFilter:
+    """The dashboard's filters, as the person chose them (validated)."""
+
+    period: str = DEFAULT_PERIOD
+    team: str = "all"
+    channel: str = ""
+    priority: str = ""
+
+    @classmethod
+    def from_query(cls, query: Mapping[str, str]) -> "DashboardFilter":
+        """Filters from a query string; anything unknown falls back to its default."""
+        period = query.get("period", DEFAULT_PERIOD)
+        priority = query.get("priority", "").upper()
+        channel = query.get("channel", "")
+        return cls(period=period if period in PERIODS else DEFAULT_PERIOD,
+                   team="all",  # teams do not exist yet: "all" is the only choice
+                   channel=channel if 0 < len(channel) <= 64 and channel.isprintable() else "",
+                   priority=priority if priority in PRIORITIES else "")
+
+    def report_filter(self, workspace_id: int, now: datetime, zone: str) -> ReportFilter:
+        """The reports' filter for these choices in ``workspace_id`` (days counted in the
+        desk's time zone ``zone``)."""
+        start, end = period_for(Period(self.period), now, zone)
+        return ReportFilter(workspace_id, start, end, channel_id=self.channel or None,
+                            priority=self.priority or None)
+
+    def query(self) -> dict[str, str]:
+        """These filters as query parameters (for links between pages and downloads)."""
+        found = {"period": self.period}
+        if self.channel:
+            found["channel"] = self.channel
+        if self.priority:
+            found["priority"] = self.priority
+        return found
+
+
+async def page_figures(uow: UnitOfWork, workspace_id: int, policy: WorkspacePolicy,
+                       filters: DashboardFilter, now: datetime,
+                       parts: frozenset[str]) -> Figures:
+    """The figures of ``parts`` for ``workspace_id`` under ``filters`` at ``now``."""
+    filt = filters.report_filter(workspace_id, now, policy.calendar.timezone)
+    return await compute_figures(uow, filt, now, calendar=policy.calendar, sla=policy.sla,
+                                 parts=parts)
+
+
+async def intake_channels(uow: UnitOfWork, workspace_id: int) -> list[str]:
+    """The channels tickets of this workspace were opened in, for the channel filter."""
+    found = (await uow.session.execute(
+        select(TicketRow.channel_id).where(TicketRow.workspace_id == workspace_id,
+                                           TicketRow.channel_id.is_not(None))
+        .distinct().limit(MAX_CHANNELS))).scalars()
+    return sorted(channel for channel in found if channel)
+
+
+def _minutes(value: timedelta | None) -> float | None:
+    return None if value is None else round(value.total_seconds() / 60, 1)
+
+
+def _hours(value: timedelta | None) -> float | None:
+    return None if value is None else round(value.total_seconds() / 3600, 2)
+
+
+def chart_data(figures: Figures) -> dict[str, Any]:
+    """What the page's charts draw, as JSON for its script (durations in business
+    minutes and hours)."""
+    return {
+        "days": [row.day.isoformat() for row in figures.days],
+        "opened": [row.opened for row in figures.days],
+        "resolved": [row.resolved for row in figures.days],
+        "firstResponse": [_minutes(row.first_response_median) for row in figures.days],
+        "resolution": [_hours(row.resolution_median) for row in figures.days],
+        "promises": [figures.promises.kept, figures.promises.covered, figures.promises.late],
+        "csat": [figures.csat.distribution.get(n, 0) for n in range(1, 6)],
+        "backlog": [bucket.count for bucket in figures.backlog],
+    }

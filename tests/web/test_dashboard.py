@@ -1,0 +1,244 @@
+"""The dashboard over HTTP: a link from ``/helpdesk dashboard`` signs a lead in once,
+within ten minutes, into their own workspace only; every page and download needs the
+signed session; a state change needs the CSRF token. (tests/web/test_dashboard_browser.py
+drives the same in a real browser.)"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
+
+import aiohttp
+from sqlalchemy import select
+
+from bot.storage.tables import DashboardLinkRow
+from tests.web.dashboard_desk import DashboardDesk
+
+FORM_FIELD = re.compile(r'name="(\w+)" value="([^"]*)"')
+
+
+def client() -> aiohttp.ClientSession:
+    """A client that keeps cookies for 127.0.0.1 and never follows redirects by itself."""
+    return aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+
+
+async def sign_in(http: aiohttp.ClientSession, link: str) -> aiohttp.ClientResponse:
+    """Open the link, then press Sign in (the form's own fields)."""
+    async with http.get(link) as page:
+        assert page.status == 200
+        fields = dict(FORM_FIELD.findall(await page.text()))
+    return await http.post(link.split("?")[0], data=fields, allow_redirects=False)
+
+
+async def staffed_with_a_ticket(desk: DashboardDesk) -> None:
+    await desk.staffed(leads=("lee",))
+    await desk.dm("ann", "The VPN drops every few minutes")
+    await desk.command("sam", "ticket claim 1")
+    await desk.command("sam", "ticket reply 1 Which laptop is it?")
+
+
+async def test_a_lead_signs_in_once_and_sees_the_ticket_count(db_url):
+    async with DashboardDesk(db_url) as desk:
+        await staffed_with_a_ticket(desk)
+        link = await desk.link_for("lee")
+        assert desk.last().text.endswith(
+            "It works once, only for you, within the next 10 minutes. Please don't share it.")
+        async with client() as http:
+            # Opening the link (as a preview would) spends nothing.
+            for _ in range(2):
+                async with http.get(link) as page:
+                    assert page.status == 200 and "Sign in" in await page.text()
+            response = await sign_in(http, link)
+            assert response.status == 303
+            assert response.headers["Location"] == "/dashboard"
+            cookie = response.headers.getall("Set-Cookie")
+            session = next(c for c in cookie if c.startswith("helpdesk_session="))
+            assert "HttpOnly" in session and "SameSite=Lax" in session
+            assert "Max-Age=43200" in session and "Secure" not in session
+            async with http.get(desk.web.url_for("/dashboard")) as page:
+                body = await page.text()
+                assert page.status == 200
+                assert re.search(r'id="ticket-count">1<', body), body
+                assert "Content-Security-Policy" in page.headers
+
+            # The second use of the same link is refused, even by the person it was for.
+            async with client() as other:
+                again = await sign_in(other, link)
+                assert again.status == 403
+                assert "has been used or has expired" in await again.text()
+                assert "/helpdesk dashboard" in await again.text()
+
+
+async def test_only_a_hash_of_the_token_is_stored(sqlite_url):
+    async with DashboardDesk(sqlite_url) as desk:
+        await desk.staffed(leads=("lee",))
+        link = await desk.link_for("lee")
+        token = parse_qs(urlsplit(link).query)["token"][0]
+        async with desk.db.reading() as uow:
+            stored = (await uow.session.execute(select(DashboardLinkRow))).scalars().all()
+        assert len(stored) == 1 and stored[0].token_hash != token
+        assert token not in stored[0].token_hash and len(stored[0].token_hash) == 64
+
+
+async def test_an_expired_link_is_refused(db_url):
+    async with DashboardDesk(db_url) as desk:
+        await desk.staffed(leads=("lee",))
+        link = await desk.link_for("lee")
+        desk.clock.advance(timedelta(minutes=10, seconds=1))
+        async with client() as http:
+            response = await sign_in(http, link)
+            assert response.status == 403
+            async with http.get(desk.web.url_for("/dashboard"), allow_redirects=False) as page:
+                assert page.status == 303
+
+
+async def test_a_link_just_inside_ten_minutes_still_works(sqlite_url):
+    async with DashboardDesk(sqlite_url) as desk:
+        await desk.staffed(leads=("lee",))
+        link = await desk.link_for("lee")
+        desk.clock.advance(timedelta(minutes=9, seconds=59))
+        async with client() as http:
+            assert (await sign_in(http, link)).status == 303
+
+
+async def test_without_a_session_every_page_and_download_goes_to_how_to_sign_in(sqlite_url):
+    async with DashboardDesk(sqlite_url) as desk:
+        await staffed_with_a_ticket(desk)
+        async with client() as http:
+            for path in ("/dashboard", "/dashboard/agents", "/dashboard/promises",
+                         "/dashboard/backlog", "/dashboard/tickets.csv",
+                         "/dashboard/figures.csv?period=7d"):
+                async with http.get(desk.web.url_for(path), allow_redirects=False) as page:
+                    assert page.status == 303, path
+                    assert page.headers["Location"] == "/dashboard/signed-out"
+            async with http.get(desk.web.url_for("/dashboard/signed-out")) as page:
+                assert "send `/helpdesk dashboard` to the help desk bot" in await page.text()
+            # A forged or altered cookie is no session either.
+            http.cookie_jar.update_cookies({"helpdesk_session": "eyJ3IjoxfQ.forged"})
+            async with http.get(desk.web.url_for("/dashboard"), allow_redirects=False) as page:
+                assert page.status == 303
+
+
+async def test_requesters_and_agents_get_no_link(sqlite_url):
+    async with DashboardDesk(sqlite_url) as desk:
+        await desk.staffed(leads=("lee",))
+        for user in ("ann", "sam"):
+            await desk.command(user, "helpdesk dashboard")
+            assert "dashboard" in desk.last().text and "token=" not in desk.last().text
+        async with desk.db.reading() as uow:
+            assert (await uow.session.execute(select(DashboardLinkRow))).first() is None
+
+
+async def test_a_session_sees_only_its_own_workspace(db_url):
+    async with DashboardDesk(db_url, admins=("boss",)) as desk:
+        await staffed_with_a_ticket(desk)  # workspace T-test: one ticket, "VPN"
+        link = await desk.link_for("boss", workspace="T-other")  # an admin of both
+        async with client() as http:
+            assert (await sign_in(http, link)).status == 303
+            async with http.get(desk.web.url_for("/dashboard")) as page:
+                assert re.search(r'id="ticket-count">0<', await page.text())
+            async with http.get(desk.web.url_for("/dashboard/tickets.csv")) as page:
+                rows = list(csv.reader(io.StringIO(await page.text())))
+                assert rows == [rows[0]] and "VPN" not in await page.text()
+            # No query parameter chooses the workspace: the session alone does.
+            async with http.get(desk.web.url_for("/dashboard/tickets.csv?workspace_id=1")) as page:
+                assert "VPN" not in await page.text()
+
+
+async def test_downloads_hold_the_tickets_and_figures_without_formulas(db_url):
+    async with DashboardDesk(db_url) as desk:
+        await desk.staffed(leads=("lee",))
+        await desk.dm("ann", "=HYPERLINK(\"http://evil\") printer jam")
+        link = await desk.link_for("lee")
+        async with client() as http:
+            assert (await sign_in(http, link)).status == 303
+            async with http.get(desk.web.url_for("/dashboard/tickets.csv?period=7d")) as page:
+                assert page.status == 200 and page.content_type == "text/csv"
+                assert "attachment" in page.headers["Content-Disposition"]
+                rows = list(csv.reader(io.StringIO(await page.text())))
+            assert rows[0][:4] == ["number", "status", "priority", "subject"]
+            assert rows[1][0] == "1" and rows[1][3].startswith("'=HYPERLINK")
+            async with http.get(desk.web.url_for("/dashboard/figures.csv")) as page:
+                figures = {tuple(r[:3]): r[3] for r in csv.reader(io.StringIO(await page.text()))}
+            assert figures[("tickets", "all", "opened")] == "1"
+            assert figures[("promises", "all", "made")] == "1"
+
+
+async def test_filters_narrow_the_figures(db_url):
+    async with DashboardDesk(db_url) as desk:
+        await staffed_with_a_ticket(desk)
+        await desk.command("sam", "ticket priority 1 P1")
+        await desk.dm("bob", "Teams has no sound")
+        link = await desk.link_for("lee")
+        async with client() as http:
+            assert (await sign_in(http, link)).status == 303
+            counts = {}
+            for query in ("", "?priority=P1", "?priority=P4", "?period=today&priority=bogus"):
+                async with http.get(desk.web.url_for("/dashboard" + query)) as page:
+                    counts[query] = re.search(r'id="ticket-count">(\d+)<',
+                                              await page.text()).group(1)
+            assert counts == {"": "2", "?priority=P1": "1", "?priority=P4": "0",
+                              "?period=today&priority=bogus": "2"}
+
+
+async def test_signing_out_needs_the_csrf_token(sqlite_url):
+    async with DashboardDesk(sqlite_url) as desk:
+        await desk.staffed(leads=("lee",))
+        link = await desk.link_for("lee")
+        async with client() as http:
+            assert (await sign_in(http, link)).status == 303
+            async with http.get(desk.web.url_for("/dashboard")) as page:
+                csrf = dict(FORM_FIELD.findall(await page.text()))["csrf"]
+            async with http.post(desk.web.url_for("/dashboard/logout"),
+                                 data={"csrf": "wrong"}) as refused:
+                assert refused.status == 403
+            async with http.get(desk.web.url_for("/dashboard"), allow_redirects=False) as page:
+                assert page.status == 200  # still signed in
+            async with http.post(desk.web.url_for("/dashboard/logout"),
+                                 data={"csrf": csrf}) as done:
+                assert done.status == 200
+            async with http.get(desk.web.url_for("/dashboard"), allow_redirects=False) as page:
+                assert page.status == 303
+
+
+async def test_a_sign_in_form_posted_from_elsewhere_is_refused(sqlite_url):
+    """Login CSRF: a page elsewhere posting a token (its own) cannot sign a person in,
+    and the token is not spent by the attempt."""
+    async with DashboardDesk(sqlite_url) as desk:
+        await desk.staffed(leads=("lee",))
+        link = await desk.link_for("lee")
+        token = parse_qs(urlsplit(link).query)["token"][0]
+        async with client() as http:
+            async with http.post(link.split("?")[0], data={"token": token,
+                                                           "login_csrf": "x"}) as page:
+                assert page.status == 403
+            assert (await sign_in(http, link)).status == 303
+
+
+async def test_the_session_cookie_is_secure_behind_https(sqlite_url):
+    async with DashboardDesk(sqlite_url, public_url="https://desk.example.com") as desk:
+        await desk.staffed(leads=("lee",))
+        link = await desk.link_for("lee")
+        assert link.startswith("https://desk.example.com/dashboard/login?token=")
+        local = desk.web.local_url + link[len("https://desk.example.com"):]
+        async with client() as http:
+            async with http.get(local) as page:
+                fields = dict(FORM_FIELD.findall(await page.text()))
+                assert "Secure" in page.headers["Set-Cookie"]
+            http.cookie_jar.update_cookies({"helpdesk_login": fields["login_csrf"]})
+            response = await http.post(local.split("?")[0], data=fields, allow_redirects=False)
+            assert response.status == 303
+            session = next(c for c in response.headers.getall("Set-Cookie")
+                           if c.startswith("helpdesk_session="))
+            assert "Secure" in session and "HttpOnly" in session
+
+
+async def test_without_a_key_the_desk_says_how_to_switch_the_dashboard_on(sqlite_url):
+    async with DashboardDesk(sqlite_url) as desk:
+        desk.desk.web_url = None
+        await desk.staffed(leads=("lee",))
+        await desk.command("lee", "helpdesk dashboard")
+        assert "HELPDESK_SECRET_KEY" in desk.last().text and "token" not in desk.last().text
