@@ -125,8 +125,11 @@ async def test_a_transfer_to_a_team_with_other_hours_never_shortens_the_promise(
         assert after.warn_at is None or hr.calendar.is_in_hours(after.warn_at)
 
         told_requester = desk.requester_said(mark)
+        later = (" That's later than the time we gave you before (today at "
+                 f"{before.due_at:%H:%M} UTC); sorry for the longer wait."
+                 if after.due_at > before.due_at else "")
         assert told_requester == [
-            f"#1 is now with our hr team, who will get back to you by {told} UTC."]
+            f"#1 is now with our hr team, who will get back to you by {told} UTC.{later}"]
         old = [s.text for s in desk.since(mark)
                if s.message.channel_id == TRIAGE and not s.message.title]
         assert old == ["#1 has moved to team hr (Sam moved it: this is about payroll); "
@@ -210,3 +213,21 @@ async def test_someone_working_the_desk_by_a_platform_role_keeps_it_when_joining
         await desk.command("boss", "helpdesk show")
         it_part, hr_part = desk.last().text.split("Team hr")
         assert "Agents: Kim" in it_part and "Agents: Kim" in hr_part
+
+
+async def test_a_team_with_no_triage_channel_takes_no_transfer(sqlite_url):
+    """Nobody there would see the ticket, while the requester heard it has it (review)."""
+    async with FlowDesk(sqlite_url) as desk:
+        await desk.staffed()
+        await desk.command("boss", "helpdesk team add facilities")
+        await desk.dm("ann", "The office is freezing")
+        mark = len(desk.adapter.sent)
+        await desk.command("sam", "ticket transfer 1 facilities")
+        assert desk.private_to("sam")[-1].text.startswith(
+            "Team facilities has no triage channel yet, so nobody there would see #1")
+        assert desk.requester_said(mark) == []
+        ticket = await desk.ticket(1)
+        async with desk.db.unit_of_work() as uow:
+            workspace = await uow.workspaces.get(ticket.workspace_id)
+        assert workspace.team(ticket.team_id).name == "it"
+        assert [c.message.channel_id for c in desk.cards(1)] == [TRIAGE]

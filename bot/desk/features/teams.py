@@ -98,6 +98,12 @@ async def transfer(ctx: Context) -> None:
                                status=ctx.policy.status(ticket.status, agent=True)))
         return
     uow, now = ctx.uow, ctx.now
+    # A team with no triage channel would never see the ticket or the requester's next
+    # words, while the requester was told it has it: nothing moves until it has one.
+    if not (await uow.workspaces.team_channels(ctx.workspace, "triage")).get(new_team.id):
+        await ctx.answer(ctx.t("work.transfer_no_triage", ref=ticket.ref, team=new_team.name,
+                               old_team=old_team.name if old_team else ""))
+        return
     # The old card's thread says where the ticket went, while it is still that card's.
     said = ctx.t("agent.transferred_out_reason" if reason else "agent.transferred_out",
                  ref=ticket.ref, team=new_team.name, agent=ctx.person.name,
@@ -127,17 +133,23 @@ async def transfer(ctx: Context) -> None:
     planned = replan_for_transfer(open_promises, now, policy.calendar,
                                   policy.sla.target(ticket.priority), policy.sla.warn_at)
     await uow.promises.replan(planned)
+    held_before = sorted(p.due_at for p in open_promises
+                         if p.id in planned and p.kind in UPDATE_KINDS)
     held = sorted(planned[p.id][0] for p in open_promises
                   if p.id in planned and p.kind in UPDATE_KINDS)
     requester = await uow.people.get(ticket.requester_id)
     key = "work.transferred" + ("_owner" if owner else "") + ("" if held else "_no_time")
-    await ctx.post(to_requester(ticket, ctx.t(
-        key, ref=ticket.ref, team=new_team.name, owner=owner.name if owner else "",
-        due=when_for(ctx, held[0], requester) if held else "")), ticket_id=ticket.id)
+    said = ctx.t(key, ref=ticket.ref, team=new_team.name, owner=owner.name if owner else "",
+                 due=when_for(ctx, held[0], requester) if held else "")
+    if held and held[0] > held_before[0]:
+        # The new team cannot answer by the time the requester was given: say so, and
+        # be sorry for it, rather than let a later time pass as if nothing moved.
+        said += " " + ctx.t("work.transferred_later",
+                            before=when_for(ctx, held_before[0], requester))
+    await ctx.post(to_requester(ticket, said), ticket_id=ticket.id)
     await queue_card(ctx, ticket)
-    triage = (await uow.workspaces.team_channels(ctx.workspace, "triage")).get(new_team.id)
-    await ctx.answer(ctx.t("work.transfer_done" if triage else "work.transfer_done_no_triage",
-                           ref=ticket.ref, team=new_team.name, requester=requester.name))
+    await ctx.answer(ctx.t("work.transfer_done", ref=ticket.ref, team=new_team.name,
+                           requester=requester.name))
     logger.info("ticket %d moved to team %d", ticket.id, new_team.id)
 
 
