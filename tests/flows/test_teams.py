@@ -231,3 +231,32 @@ async def test_a_team_with_no_triage_channel_takes_no_transfer(sqlite_url):
             workspace = await uow.workspaces.get(ticket.workspace_id)
         assert workspace.team(ticket.team_id).name == "it"
         assert [c.message.channel_id for c in desk.cards(1)] == [TRIAGE]
+
+
+async def test_removing_a_team_names_who_now_works_the_default_team(sqlite_url):
+    """Its people in no other team work the default one from then on (review)."""
+    async with FlowDesk(sqlite_url) as desk:
+        await with_hr(desk)
+        await desk.command("boss", "helpdesk agents add @sam team hr")  # Sam works IT too
+        await desk.command("boss", "helpdesk team remove hr")
+        assert desk.last().text == (
+            "Done: team hr is gone, with its channels. Hana worked only team hr, so they "
+            "now work team it; `/helpdesk agents remove <person>` (or `leads remove`) if "
+            "they shouldn't.")
+        await desk.command("boss", "helpdesk team add legal")
+        await desk.command("boss", "helpdesk team remove legal")
+        assert desk.last().text == "Done: team legal is gone, with its channels and its list of people."
+
+
+@pytest.mark.parametrize("name, says", [
+    ("team", "the desk already reads that word"),
+    ("everyone", "the desk already reads that word"),
+    ("123", "a name needs a letter"),
+])
+async def test_a_word_the_desk_reads_otherwise_is_no_team_name(sqlite_url, name, says):
+    async with FlowDesk(sqlite_url) as desk:
+        await desk.command("boss", f"helpdesk team add {name}")
+        assert f"“{name}” can't be a team's name: {says}" in desk.last().text
+        async with desk.db.unit_of_work() as uow:
+            names = set((await uow.session.execute(select(TeamRow.name))).scalars())
+        assert name not in names

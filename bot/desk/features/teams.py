@@ -68,8 +68,19 @@ async def team(ctx: Context) -> None:
         await ctx.answer(ctx.t("admin.team_remove_busy", team=current.name,
                                refs=ctx.join(t.ref for t in reversed(busy))))
         return
+    # Someone who worked only this team works the default one once it is gone (a person
+    # in no team does): the admin hears who, rather than finding them there later.
+    members = {person_id for role in ("agent", "lead")
+               for person_id in await workspaces.team_members(current.id, role)}
+    only_here = [person_id for person_id in members
+                 if set(await workspaces.teams_of(person_id)) == {current.id}]
     await workspaces.remove_team(current.id, workspace.default_team.id)
-    await ctx.answer(ctx.t("admin.team_removed", team=current.name))
+    if not only_here:
+        await ctx.answer(ctx.t("admin.team_removed", team=current.name))
+        return
+    names = [(await ctx.uow.people.get(person_id)).name for person_id in only_here]
+    await ctx.answer(ctx.t("admin.team_removed_moved", team=current.name,
+                           names=ctx.join(sorted(names)), default=workspace.default_team.name))
 
 
 async def works_for(ctx: Context, person_id: int, team: Team) -> bool:
