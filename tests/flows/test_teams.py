@@ -260,3 +260,12 @@ async def test_a_word_the_desk_reads_otherwise_is_no_team_name(sqlite_url, name,
         async with desk.db.unit_of_work() as uow:
             names = set((await uow.session.execute(select(TeamRow.name))).scalars())
         assert name not in names
+
+
+async def test_a_team_name_with_a_word_too_many_says_which(sqlite_url):
+    async with FlowDesk(sqlite_url) as desk:
+        await desk.command("boss", "helpdesk team add hr team")
+        assert desk.last().text.startswith(
+            "A team's name is one word, so I didn't know what to do with “team”.")
+        await desk.command("boss", "helpdesk team add")
+        assert desk.last().text.startswith("I need add, remove or rename, and a team's name.")

@@ -41,8 +41,13 @@ async def team(ctx: Context) -> None:
     assert ctx.workspace is not None
     words = ctx.args.split()
     verb = words[0].lower() if words else ""
-    if verb not in ("add", "remove", "rename") or len(words) != (3 if verb == "rename" else 2):
+    wanted = 3 if verb == "rename" else 2
+    if verb not in ("add", "remove", "rename") or len(words) < wanted:
         raise BadInput("input.need_team_change", "admin.team_usage")
+    if len(words) > wanted:
+        # "team add hr team": say which word is one too many, not that one is missing.
+        extra = ctx.args.split(None, wanted)[wanted][:40]
+        raise BadInput("input.team_name_one_word", "admin.team_usage", extra=extra)
     workspaces, workspace = ctx.uow.workspaces, ctx.workspace
     ctx.handled = True
     if verb == "add":
