@@ -66,7 +66,7 @@ async def test_a_rota_set_on_friday_hands_over_at_monday_opening_not_over_the_we
         await desk.command("boss", "helpdesk oncall it rota Kim Lee")
         assert desk.last().text.startswith(
             "Done: team it's leads take weekly turns on duty in this order: Kim and Lee. "
-            "Kim is on duty this week;")
+            "Kim is on duty until Monday at 09:00 UTC, when Lee takes over;")
         await desk.command("boss", "helpdesk oncall it")
         assert desk.last().text == ("Kim is team it's lead on duty now. "
                                     "Next: Lee, from Monday at 09:00 UTC.")
@@ -96,3 +96,10 @@ async def test_a_p1_that_lapses_escalates_to_the_lead_on_duty_alone(sqlite_url):
         await desk.advance(timedelta(hours=2))  # the 1h first reply lapses
         assert any("#1" in s.text for s in desk.private_to("lee"))
         assert desk.private_to("kim") == []
+
+
+async def test_a_rota_of_one_says_every_week(sqlite_url):
+    async with FlowDesk(sqlite_url, start=FRIDAY) as desk:
+        await desk.staffed(leads=("kim",))
+        await desk.command("boss", "helpdesk oncall it rota Kim")
+        assert desk.last().text == "Done: Kim is team it's lead on duty every week."
