@@ -131,12 +131,40 @@ async def test_a_transfer_to_a_team_with_other_hours_never_shortens_the_promise(
                if s.message.channel_id == TRIAGE and not s.message.title]
         assert old == ["#1 has moved to team hr (Sam moved it: this is about payroll); "
                        "it's no longer this team's."]
-        old_card, new_card = desk.cards(1)
+        old_card, moved, new_card = desk.cards(1)
         assert [old_card.message.channel_id, new_card.message.channel_id] == [TRIAGE, HR_TRIAGE]
+        assert moved.message.edit_of == old_card.message_id
         # A first card in each channel: never taken by a platform for a retry of the other.
         assert not new_card.message.edit_of
         assert old_card.idempotency_key != new_card.idempotency_key
         assert desk.private_to("sam")[-1].text.startswith("Done: #1 is now with team hr")
+
+
+async def test_the_old_card_is_edited_in_place_to_say_where_it_went_without_buttons(
+        sqlite_url):
+    async with FlowDesk(sqlite_url) as desk:
+        await with_hr(desk)
+        await desk.dm("ann", "Question about my parental leave")
+        (old_card,) = desk.cards(1)
+        assert desk.buttons(old_card)  # claim, reply, ... while it is IT's
+        mark = len(desk.adapter.sent)
+        await desk.command("sam", "ticket transfer 1 hr @everyone not ours")
+        edits = [s for s in desk.since(mark) if s.message.edit_of == old_card.message_id]
+        assert len(edits) == 1, desk.adapter.transcript()
+        (moved,) = edits
+        assert moved.message.channel_id == TRIAGE and moved.message.buttons == ()
+        assert moved.text.startswith("Moved to team hr by Sam: “")
+        assert "not ours" in moved.text and "@everyone" not in moved.text
+        assert dict(moved.message.fields)["Now with"] == "team hr"
+        # The new team's card is a card of its own, with every action.
+        new_card = desk.cards(1)[-1]
+        assert new_card.message.channel_id == HR_TRIAGE and not new_card.message.edit_of
+        assert "Claim" in desk.buttons(new_card)
+        # Later changes redraw the new card only: the old one stays as it was left.
+        mark = len(desk.adapter.sent)
+        await desk.command("hana", "ticket claim 1")
+        assert all(c.message.channel_id == HR_TRIAGE for c in desk.cards(1)
+                   if c in desk.since(mark))
 
 
 async def test_after_a_transfer_the_requester_reaches_only_the_new_team(sqlite_url):
