@@ -238,3 +238,73 @@ async def test_someone_working_the_desk_by_a_platform_role_keeps_it_when_joining
         await desk.command("boss", "helpdesk show")
         it_part, hr_part = desk.last().text.split("Team hr")
         assert "Agents: Kim" in it_part and "Agents: Kim" in hr_part
+
+
+async def _one_ticket_each(desk: FlowDesk) -> None:
+    """#1 Ann's VPN question for IT (a DM), #2 Bob's payslip question for HR (its intake
+    channel); nobody has claimed either."""
+    await with_hr(desk)
+    await desk.dm("ann", "The VPN drops every few minutes")
+    await desk.channel_message("bob", HR_INTAKE, "My payslip is wrong")
+    assert [c.message.channel_id for c in desk.cards(2)][:1] == [HR_TRIAGE]
+
+
+async def test_the_queue_is_per_team_with_the_agents_own_team_first(sqlite_url):
+    async with FlowDesk(sqlite_url) as desk:
+        await _one_ticket_each(desk)
+        await desk.command("hana", "ticket queue")
+        assert [line.partition(", next:")[0] for line in desk.last().text.splitlines()] == [
+            "The queue:",
+            "Team hr:", "Waiting for someone to claim them:",
+            "• #2 P3 My payslip is wrong — Bob",
+            "Team it:", "Waiting for someone to claim them:",
+            "• #1 P3 The VPN drops every few minutes — Ann"]
+        await desk.command("sam", "ticket claim 1")
+        await desk.command("sam", "ticket queue")
+        assert [line.partition(", next:")[0] for line in desk.last().text.splitlines()] == [
+            "The queue:",
+            "Team it:", "Yours:",
+            "• #1 P3 The VPN drops every few minutes — Ann",
+            "Team hr:", "Waiting for someone to claim them:",
+            "• #2 P3 My payslip is wrong — Bob"]
+
+
+async def test_the_home_view_shows_each_teams_queue_the_agents_own_first(sqlite_url):
+    async with FlowDesk(sqlite_url) as desk:
+        await _one_ticket_each(desk)
+        await desk.home("hana")
+        titles = [title for title, _ in desk.adapter.sent[-1].message.fields]
+        assert titles[:3] == ["Yours", "Waiting to be claimed · team hr",
+                              "Breaching soon · team hr"]
+        sections = dict(desk.adapter.sent[-1].message.fields)
+        assert sections["Waiting to be claimed · team hr"].startswith("#2 P3 My payslip")
+        assert sections["Waiting to be claimed · team it"].startswith("#1 P3 The VPN")
+        assert "#1" not in sections["Waiting to be claimed · team hr"]
+
+
+async def test_the_promise_report_is_per_team_then_for_the_whole_desk(sqlite_url):
+    async with FlowDesk(sqlite_url) as desk:
+        await _one_ticket_each(desk)
+        await desk.command("hana", "ticket claim 2")  # HR's first response kept
+        await desk.command("boss", "helpdesk promises")
+        lines = desk.last().text.splitlines()
+        assert lines[0] == "How the desk has kept its word:"
+        hr, it = lines.index("Team hr:"), lines.index("Team it:")
+        assert it < hr  # the boss works no team, so the default team comes first
+        assert lines[hr + 1].startswith("• Hana: ")
+        (it_total,) = [line for line in lines[it:hr] if line.startswith("• Whole team: ")]
+        (hr_total,) = [line for line in lines[hr:] if line.startswith("• Whole team: ")]
+        assert " 0 kept on time" in it_total and " 1 kept on time" in hr_total
+        assert lines[-1].startswith("• Whole desk: ")
+        assert all("Hana" not in line for line in lines[it:hr])
+
+
+async def test_with_one_team_the_queue_says_no_team(sqlite_url):
+    async with FlowDesk(sqlite_url) as desk:
+        await desk.staffed()
+        await desk.dm("ann", "The VPN drops every few minutes")
+        await desk.command("sam", "ticket queue")
+        assert "Team" not in desk.last().text
+        await desk.home("sam")
+        assert [t for t, _ in desk.adapter.sent[-1].message.fields] == [
+            "Yours", "Waiting to be claimed", "Breaching soon"]
