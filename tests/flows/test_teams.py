@@ -4,7 +4,7 @@ promise the requester holds and keep every time in the new team's hours."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import select
@@ -273,6 +273,7 @@ async def test_the_home_view_shows_each_teams_queue_the_agents_own_first(sqlite_
     async with FlowDesk(sqlite_url) as desk:
         await _one_ticket_each(desk)
         await desk.home("hana")
+        assert desk.adapter.sent[-1].message.title == "Help desk"  # no one team's
         titles = [title for title, _ in desk.adapter.sent[-1].message.fields]
         assert titles[:3] == ["Yours", "Waiting to be claimed · team hr",
                               "Breaching soon · team hr"]
@@ -308,3 +309,29 @@ async def test_with_one_team_the_queue_says_no_team(sqlite_url):
         await desk.home("sam")
         assert [t for t, _ in desk.adapter.sent[-1].message.fields] == [
             "Yours", "Waiting to be claimed", "Breaching soon"]
+        assert desk.adapter.sent[-1].message.title == "IT help desk"
+
+
+async def test_a_closed_team_speaks_of_itself_by_name(sqlite_url):
+    async with FlowDesk(sqlite_url) as desk:  # Monday 10:00; HR opens at 13:00
+        await with_hr(desk, hours="mon-fri 13:00-16:00 UTC")
+        await desk.channel_message("bob", HR_INTAKE, "My payslip is wrong")
+        (said,) = [s.text for s in desk.requester_thread(1) if "closed" in s.text]
+        assert ("Our hr team is closed right now and opens today at 13:00 UTC; "
+                "someone from the team will reply by ") in said
+        assert "desk" not in said
+        await desk.dm("ann", "The VPN drops every few minutes")  # IT is open: no change
+        assert not any("team" in s.text for s in desk.requester_thread(2))
+
+
+async def test_a_ticket_back_in_a_teams_queue_is_waiting_for_that_team_by_name(sqlite_url):
+    async with FlowDesk(sqlite_url) as desk:
+        await with_hr(desk)
+        await desk.dm("ann", "Question about my parental leave")
+        await desk.command("sam", "ticket claim 1")
+        await desk.command("sam", "ticket transfer 1 hr")  # Sam isn't HR's: nobody owns it
+        mark = len(desk.adapter.sent)
+        await desk.advance(timedelta(days=1))  # the status update lapses
+        lapsed = [t for t in desk.requester_said(mark) if "waiting for someone" in t]
+        assert lapsed and all("waiting for someone on our hr team to pick it up" in t
+                              for t in lapsed), desk.requester_said(mark)

@@ -80,7 +80,9 @@ async def home_opened(ctx: Context) -> None:
             fields.append(field(ctx.t("home.agent_unowned"), unowned))
             fields.append(field(ctx.t("home.agent_breaching"), breaching))
     await ctx.post(OutboundMessage(channel_id="", direct_to=ctx.person.external_id,
-                                   audience="home", title=ctx.t("home.title"), text=text,
+                                   audience="home",
+                                   title=ctx.t("home.title_teams" if len(ctx.workspace.teams) > 1
+                                               else "home.title"), text=text,
                                    fields=tuple(fields)), kind="home")
     ctx.handled = True
 
