@@ -7,8 +7,9 @@ time, broadcast to every open linked ticket's requester thread and the status
 channel; one reminder to the lead; and, from the second miss in a row, an escalation
 as every other one goes: first privately to the default team's lead on duty (else its
 leads, else the desk's; an incident belongs to no one team), then a note in that
-team's triage channel naming who was asked (an incident has no card thread). The new time is the incident's next promise, with its misses
-counted, so the next lapse knows it is a repeat. :func:`plan_incident_cover` decides
+team's triage channel naming who was asked (an incident has no card thread). The new
+time is the incident's next promise, with its misses counted, so the next lapse knows
+it is a repeat. :func:`plan_incident_cover` decides
 (pure, what the tests read); :func:`cover_incidents` loads and writes.
 """
 

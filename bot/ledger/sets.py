@@ -117,8 +117,8 @@ async def write_rows(uow: UnitOfWork, batch: list[PlanRows], now: datetime,
     cancels a ticket's status updates does not cancel the one it makes. And the outbox
     rows go requesters' updates first, then notes to the agents, then the staff's
     gathered notices, then the escalations' notes in the triage threads (a lead hears
-    first, privately, then the team): the dispatcher is handed them in that order, so in a burst what
-    requesters wait for goes first. The cards follow, drawn when sent. ``linked``: the
+    first, privately, then the team): the dispatcher is handed them in that order, so
+    in a burst what requesters wait for goes first. The cards follow, drawn when sent. ``linked``: the
     outbox ids the fence already linked the promises to (promise id: id), to give their
     updates; the other updates are linked here.
     """

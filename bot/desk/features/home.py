@@ -29,8 +29,9 @@ async def home_opened(ctx: Context) -> None:
         owned = await ctx.uow.tickets.list(ctx.workspace.id, owner_id=ctx.person.id,
                                            statuses=ACTIVE_STATUSES, limit=20)
         # With several teams, enough for each team's part of the queue.
-        unowned = await ctx.uow.tickets.list(ctx.workspace.id, unowned=True, statuses=ACTIVE_STATUSES,
-                                             limit=20 * len(ctx.workspace.teams or (1,)))
+        unowned = await ctx.uow.tickets.list(
+            ctx.workspace.id, unowned=True, statuses=ACTIVE_STATUSES,
+            limit=20 * len(ctx.workspace.teams or (1,)))
         active = await ctx.uow.tickets.list(ctx.workspace.id, statuses=ACTIVE_STATUSES, limit=200)
     # The next promised time of every ticket shown, in one query.
     due_of = await ctx.uow.promises.next_due(

@@ -3,9 +3,10 @@
 ``/helpdesk team add|remove|rename`` (admins) shapes the workspace's teams;
 ``/ticket transfer <n> <team> [reason]`` (agents) moves a ticket to another team: its
 card goes to the new team's triage channel, the old card is edited in place to say
-where it went (without its buttons) and its thread says so too, its open promises are re-planned on the new team's calendar and targets from now
-(never sooner than a time the requester holds: :func:`bot.domain.teams.replan_for_transfer`),
-and the requester hears in one sentence who has it now. The ticket keeps its number.
+where it went (without its buttons) and its thread says so too, its open promises are
+re-planned on the new team's calendar and targets from now (never sooner than a time
+the requester holds: :func:`bot.domain.teams.replan_for_transfer`), and the requester
+hears in one sentence who has it now. The ticket keeps its number.
 """
 
 from __future__ import annotations
