@@ -2,10 +2,11 @@
 
 ``/helpdesk team add|remove|rename`` (admins) shapes the workspace's teams;
 ``/ticket transfer <n> <team> [reason]`` (agents) moves a ticket to another team: its
-card goes to the new team's triage channel and the old card's thread says where it
-went, its open promises are re-planned on the new team's calendar and targets from now
-(never sooner than a time the requester holds: :func:`bot.domain.teams.replan_for_transfer`),
-and the requester hears in one sentence who has it now. The ticket keeps its number.
+card goes to the new team's triage channel, the old card is edited in place to say
+where it went (without its buttons) and its thread says so too, its open promises are
+re-planned on the new team's calendar and targets from now (never sooner than a time
+the requester holds: :func:`bot.domain.teams.replan_for_transfer`), and the requester
+hears in one sentence who has it now. The ticket keeps its number.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from bot.domain.people import Role
 from bot.domain.promises import UPDATE_KINDS
 from bot.domain.teams import Team, replan_for_transfer, team_name
 from bot.domain.tickets import ACTIVE_STATUSES, TicketStatus
-from bot.desk.cards import queue_card
+from bot.desk.cards import queue_card, render_moved_card
 from bot.desk.context import BadInput, Context
 from bot.desk.features.lookup import load_ticket, split_number, when_for
 from bot.desk.notify import to_agents, to_requester
@@ -127,6 +128,14 @@ async def transfer(ctx: Context) -> None:
     old_thread = to_agents(ticket, said)
     if old_thread is not None:
         await ctx.post(old_thread, ticket_id=ticket.id)
+    # And the old card itself, edited in place, says where it went and loses its
+    # buttons: a plain post (not a card row), so the new team's first card, queued for
+    # the same ticket below, does not supersede it.
+    if ticket.triage_channel_id and ticket.triage_message_id:
+        await ctx.post(render_moved_card(
+            ctx.policy, ticket, requester=await uow.people.get(ticket.requester_id),
+            team=new_team.name, agent=ctx.person.name, reason=defang(reason)),
+            ticket_id=ticket.id)
     # The owner stays only if they work the new team; otherwise it waits for one there.
     owner = await uow.people.get(ticket.owner_id) if ticket.owner_id else None
     if owner is not None and not await works_for(ctx, owner.id, new_team):
