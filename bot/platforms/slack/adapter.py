@@ -221,6 +221,13 @@ class SlackAdapter:
         event again, and shows the person a command or press that failed."""
         started = time.time()
         key = inbox_key(request.payload) if self._inbox is not None else None
+        if key is not None and not self._started:
+            # Stopping (or not started): what this process acknowledged now would wait
+            # out its lease in the inbox; unacknowledged, Slack gives it to another
+            # connection at once.
+            logger.info("stopping: Slack request %s left unacknowledged for another "
+                        "connection", key)
+            return
         if key is None:
             response = await run_async_bolt_app(self.app, request)
         else:

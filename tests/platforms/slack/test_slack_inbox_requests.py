@@ -196,3 +196,12 @@ async def test_a_socket_command_a_dead_instance_acknowledged_is_handled_once(soc
     assert await inbox_rows(socket) == []
     [(url, answer)] = socket.fake.responses
     assert "Here's what I can do" in answer["text"]
+
+
+async def test_a_stopping_instance_leaves_an_envelope_unacknowledged_for_another(socket):
+    socket.adapter.stop_accepting()
+    message = socket.fake.add_message("DUREQ", "UREQ", "Mouse lost")
+    ack = await socket.fake.socket.send("events_api", payloads.event_callback(
+        payloads.message_event(message, channel_type="im"), team=socket.team), timeout=1.0)
+    assert ack is None
+    assert await inbox_rows(socket) == []
