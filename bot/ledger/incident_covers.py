@@ -20,6 +20,7 @@ from bot.core import OutboundMessage
 from bot.desk.broadcast import broadcast
 from bot.desk.notify import to_person
 from bot.desk.policy import Desk, DeskPolicy, Policies
+from bot.desk.quoting import defang
 from bot.domain.incidents import Incident
 from bot.domain.people import Person, Role, Workspace
 from bot.domain.priority import Priority
@@ -70,19 +71,22 @@ def plan_incident_cover(inputs: IncidentCoverInputs) -> IncidentCoverPlan:
     misses = promise.misses_in_row + 1
     count = len(inputs.tickets)
     zone = calendar.timezone
+    # The title is an agent's words: repeated defanged, as the commands repeat it, or a
+    # "<!channel>" in it would ping the status channel at every lapse.
+    title = defang(incident.title)
 
     def when(moment: datetime, person: Person | None = None) -> str:
         return policy.when(moment, now, (person.tz if person else None) or zone)
 
     staff = [to_person(inputs.lead, render(
-        "incident.lead_reminder", incident=incident.ref, title=incident.title, count=count,
+        "incident.lead_reminder", incident=incident.ref, title=title, count=count,
         due=when(promise.due_at, inputs.lead), next=when(next_due, inputs.lead)))]
     if misses >= ESCALATE_FROM_MISS:
         staff += [to_person(lead, render(
-            "incident.escalation", incident=incident.ref, title=incident.title,
+            "incident.escalation", incident=incident.ref, title=title,
             lead=inputs.lead.name, misses=misses, count=count, next=when(next_due, lead)))
             for lead in inputs.leads if lead.id != inputs.lead.id]
-    status_text = render("incident.lapse_status", incident=incident.ref, title=incident.title,
+    status_text = render("incident.lapse_status", incident=incident.ref, title=title,
                          due=when(promise.due_at), next=when(next_due))
     return IncidentCoverPlan(inputs, next_due, misses, status_text, tuple(staff))
 
@@ -115,7 +119,7 @@ async def apply_incident_cover(uow: UnitOfWork, plan: IncidentCoverPlan) -> None
     def words_for(ticket: Ticket, requester: Person) -> str:
         tz = requester.tz or zone
         return policy.templates.render(
-            "incident.lapse_requester", incident=incident.ref, title=incident.title,
+            "incident.lapse_requester", incident=incident.ref, title=defang(incident.title),
             ref=ticket.ref, due=policy.when(promise.due_at, now, tz),
             next=policy.when(plan.next_due, now, tz))
 

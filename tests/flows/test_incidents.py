@@ -270,3 +270,30 @@ async def test_a_forged_yes_changes_nothing(db_url):
             await desk.press("dan", "incident.yes", value, channel="D-dan")
             assert desk.private_to("dan")[-1].text.startswith("That question is for")
         assert [p.kind for p in await desk.open_promises(4)] == [PromiseKind.FIRST_RESPONSE]
+
+
+# -- the review's findings (FINDINGS-1520) ---------------------------------------------
+
+LIVE_MARKUP = ("<!channel>", "<!here>", "@here", "@everyone", "@channel")
+
+
+async def test_the_ledgers_incident_messages_ping_nobody(db_url):
+    """H1: a title with group mentions is repeated defanged by the ledger's cover (the
+    apology, the status channel, the lead's reminder and the escalation), as it is by
+    the commands."""
+    async with FlowDesk(db_url) as desk:
+        await desk.staffed(leads=("lee",))
+        await desk.command("boss", f"helpdesk status <#{STATUS}|status>")
+        await desk.dm("ann", "The VPN is down, I can't connect")
+        await desk.command("sam", "incident declare <!channel> VPN @here down from 1")
+        mark = len(desk.adapter.sent)
+        await desk.advance(timedelta(hours=1, minutes=1))  # the first miss: a reminder
+        await desk.advance(timedelta(hours=4))  # the second: an escalation too
+        heard = desk.since(mark)
+        covers = [s for s in heard if "INC-1" in s.text]
+        kinds = {("status" if s.message.channel_id == STATUS else
+                  s.message.direct_to or s.message.audience) for s in covers}
+        assert {"status", "sam", "lee", "requester"} <= kinds, desk.adapter.transcript()
+        for sent in covers:
+            assert not any(word in sent.text for word in LIVE_MARKUP), sent.text
+            assert "VPN @\u200bhere down" in sent.text
