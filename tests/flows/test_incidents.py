@@ -16,9 +16,10 @@ from datetime import timedelta
 
 from bot.domain.promises import PromiseKind, PromiseStatus
 from bot.domain.tickets import TicketStatus
-from tests.flows.story import FlowDesk
+from tests.flows.story import TRIAGE, FlowDesk
 
 STATUS = "C-status"
+HR_TRIAGE, HR_INTAKE = "C-hr-triage", "C-hr"
 PEOPLE = ("ann", "bob", "cat")
 
 
@@ -100,14 +101,17 @@ async def test_a_new_report_is_told_at_once_and_yes_links_it(db_url):
             "The latest update: “The provider is on it”\n"
             "The next update will be by today at 10:45 UTC.\nIs this what you're seeing?")
         assert [b.label for b in ack.message.buttons] == ["Yes", "No, something else"]
-        # No card of its own: the incident counts it.
-        assert len([s for s in desk.adapter.sent if s.message.title]) == cards_before
+        # Until Yes it is an ordinary ticket the team owes a reply: it has its card.
+        assert len([s for s in desk.adapter.sent if s.message.title]) == cards_before + 1
+        assert desk.cards(4) and "Incident" not in dict(desk.cards(4)[-1].message.fields)
         assert [p.kind for p in await desk.open_promises(4)] == [PromiseKind.FIRST_RESPONSE]
         await desk.press_button("dan", ack, "Yes")
         assert desk.private_to("dan")[-1].text == (
             "Thanks. I've added #4 to INC-1: you'll get its updates right here, the next one "
             "by today at 10:45 UTC.")
         assert await desk.open_promises(4) == []
+        # Linked, it is still to be seen: its card now names the incident.
+        assert dict(desk.cards(4)[-1].message.fields)["Incident"] == "INC-1 “VPN down”"
 
 
 async def test_no_something_else_keeps_an_ordinary_ticket(db_url):
@@ -297,3 +301,40 @@ async def test_the_ledgers_incident_messages_ping_nobody(db_url):
         for sent in covers:
             assert not any(word in sent.text for word in LIVE_MARKUP), sent.text
             assert "VPN @\u200bhere down" in sent.text
+
+
+async def test_a_ticket_asked_about_a_known_problem_has_its_card_at_once(db_url):
+    """H2: the ticket asked "Is this what you're seeing?" is an ordinary ticket until
+    Yes, with a reply promised: its team sees its card whether or not anyone answers."""
+    async with FlowDesk(db_url) as desk:
+        await _declared(desk)
+        await desk.dm("dan", "vpn not working for me either")
+        assert "Is this what you're seeing?" in desk.ack(4).text
+        (card,) = desk.cards(4)
+        assert card.message.channel_id == TRIAGE and card.message.title.startswith("#4")
+        mark = len(desk.adapter.sent)
+        await desk.advance(timedelta(hours=6))  # nobody answers; the heads-up has a card
+        heads_up = [s for s in desk.since(mark) if s.message.channel_id == TRIAGE
+                    and "#4" in s.text and s.message.thread_id]
+        assert heads_up and all(s.message.thread_id == desk.card_thread_id(4) for s in heads_up)
+
+
+async def test_an_incident_is_offered_only_to_its_own_teams_tickets(db_url):
+    """H2: IT's VPN incident is not offered to a question in HR's intake channel; with
+    one team in the workspace every incident is offered to every ticket."""
+    async with FlowDesk(db_url) as desk:
+        await _declared(desk)  # one team: INC-1 is of IT, the default team
+        await desk.command("boss", "helpdesk team add hr")
+        await desk.command("boss", "helpdesk agents add <@hana|Hana> team hr")
+        await desk.command("boss", f"helpdesk triage <#{HR_TRIAGE}|hr-triage> team hr")
+        await desk.command("boss", f"helpdesk intake <#{HR_INTAKE}|ask-hr> team hr")
+        await desk.channel_message("hal", HR_INTAKE, "vpn down, can I work from the office?")
+        ack = desk.ack(4)
+        assert "INC-1" not in ack.text and not ack.message.buttons
+        assert desk.cards(4)[-1].message.channel_id == HR_TRIAGE
+        await desk.dm("dan", "vpn not working for me either")  # IT's front door
+        assert "This looks like a problem we already know about: INC-1" in desk.ack(5).text
+        # An incident of HR's tickets is offered to HR's intake.
+        await desk.command("sam", "incident declare Payroll portal down from 4")
+        await desk.channel_message("hil", HR_INTAKE, "the payroll portal is down")
+        assert "INC-2" in desk.ack(6).text

@@ -26,6 +26,7 @@ from bot.domain.timefmt import stated_minute
 from bot.desk.broadcast import broadcast
 from bot.desk.cards import queue_card
 from bot.desk.context import BadInput, Context
+from bot.desk.incident_teams import offered_to
 from bot.desk.notify import to_requester
 from bot.desk.quoting import defang, excerpt
 from bot.desk.features.lookup import load_ticket, ticket_of_button, when_for
@@ -366,13 +367,16 @@ def _to_status(channel: str, text: str) -> OutboundMessage:
 
 async def known_problem(ctx: Context, text: str) -> Incident | None:
     """The open incident a new message looks like, if any (its words against each open
-    incident's title, analysed as the knowledge base analyses text). One small query for
-    the workspace's open incidents: cheap enough for every new ticket."""
+    incident's title, analysed as the knowledge base analyses text), among those of the
+    new ticket's team (``ctx.team``; every incident in a workspace of one team:
+    bot/desk/incident_teams.py). One small query for the workspace's open incidents,
+    and one more per incident whose words match: cheap enough for every new ticket."""
     assert ctx.workspace is not None
     if not ctx.workspace.incidents_declared:
         return None  # a desk that has never declared one (most days): nothing to read
     for incident in await ctx.uow.incidents.listed(ctx.workspace.id, open_only=True, limit=10):
-        if looks_like(text, signature(incident.title)):
+        if looks_like(text, signature(incident.title)) and \
+                await offered_to(ctx.uow, ctx.workspace, incident, ctx.team):
             return incident
     return None
 
