@@ -5,8 +5,12 @@ update promises of every linked ticket. When it lapses the sweeper hands it here
 rather than to the per-ticket planner: one honest update with an apology and a new
 time, broadcast to every open linked ticket's requester thread and the status
 channel; one reminder to the lead; and, from the second miss in a row, one
-escalation to each lead. The new time is the incident's next promise, with its misses
-counted, so the next lapse knows it is a repeat. :func:`plan_incident_cover` decides
+escalation per miss to whoever a ticket of the incident's team would reach (its lead on
+duty alone, else its leads, else the desk's: bot/desk/duty.py). With no lead at all,
+the admins and the incident lead hear once in a run of misses that nobody could be
+asked, and how to add a lead (as the ticket ledger's "no_lead"). The new time is the
+incident's next promise, with its misses counted, so the next lapse knows it is a
+repeat. :func:`plan_incident_cover` decides
 (pure, what the tests read); :func:`cover_incidents` loads and writes.
 """
 
@@ -18,11 +22,13 @@ from datetime import datetime
 
 from bot.core import OutboundMessage
 from bot.desk.broadcast import broadcast
+from bot.desk.duty import escalation_leads
+from bot.desk.incident_teams import incident_teams
 from bot.desk.notify import to_person
 from bot.desk.policy import Desk, DeskPolicy, Policies
 from bot.desk.quoting import defang
 from bot.domain.incidents import Incident
-from bot.domain.people import Person, Role, Workspace
+from bot.domain.people import Person, Workspace
 from bot.domain.priority import Priority
 from bot.domain.promises import Promise, next_promise_span
 from bot.domain.tickets import Ticket
@@ -45,9 +51,10 @@ class IncidentCoverInputs:
     workspace: Workspace
     policy: DeskPolicy
     lead: Person
-    leads: tuple[Person, ...]
+    leads: tuple[Person, ...]  # who an escalation reaches: the lead on duty first
     tickets: tuple[Ticket, ...]
     now: datetime
+    admins: tuple[Person, ...] = ()  # told when an escalation finds no lead
 
 
 @dataclass(frozen=True)
@@ -81,11 +88,21 @@ def plan_incident_cover(inputs: IncidentCoverInputs) -> IncidentCoverPlan:
     staff = [to_person(inputs.lead, render(
         "incident.lead_reminder", incident=incident.ref, title=title, count=count,
         due=when(promise.due_at, inputs.lead), next=when(next_due, inputs.lead)))]
-    if misses >= ESCALATE_FROM_MISS:
+    if misses >= ESCALATE_FROM_MISS and inputs.leads:
         staff += [to_person(lead, render(
             "incident.escalation", incident=incident.ref, title=title,
             lead=inputs.lead.name, misses=misses, count=count, next=when(next_due, lead)))
             for lead in inputs.leads if lead.id != inputs.lead.id]
+    elif misses == ESCALATE_FROM_MISS:
+        # Nobody to ask: said once, when this run of misses first calls for a lead.
+        fields = dict(incident=incident.ref, title=title, lead=inputs.lead.name,
+                      misses=misses, count=count)
+        staff += [to_person(admin, render("incident.no_lead_admin", **fields))
+                  for admin in inputs.admins]
+        if inputs.lead.id not in {admin.id for admin in inputs.admins}:
+            staff.append(to_person(inputs.lead, render(
+                "incident.no_lead_lead" if inputs.admins else "incident.no_lead_lead_alone",
+                **fields)))
     status_text = render("incident.lapse_status", incident=incident.ref, title=title,
                          due=when(promise.due_at), next=when(next_due))
     return IncidentCoverPlan(inputs, next_due, misses, status_text, tuple(staff))
@@ -101,10 +118,15 @@ async def cover_incidents(uow: UnitOfWork, desk: Desk, promises: list[Promise],
             continue  # resolved meanwhile: it owes nothing, nothing is said
         workspace = await uow.workspaces.get(incident.workspace_id)
         lead = await uow.people.get(promise.owner_id or incident.owner_id)
-        leads = tuple(await uow.people.with_role(workspace.id, Role.LEAD))
+        # The incident's first team (most of its tickets) is whose lead on duty hears.
+        team = (await incident_teams(uow, workspace, incident))[0]
+        leads = tuple((await escalation_leads(uow, desk, workspace, team, now))[0])
+        admins = () if leads else tuple(
+            (await uow.people.admins_in({workspace.id}, desk.admins))[workspace.id])
         tickets = tuple(await uow.incidents.tickets(incident.id, active_only=True))
         plan = plan_incident_cover(IncidentCoverInputs(
-            promise, incident, workspace, policies.of(workspace), lead, leads, tickets, now))
+            promise, incident, workspace, policies.of(workspace), lead, leads, tickets, now,
+            admins))
         await apply_incident_cover(uow, plan)
     return len(promises)
 

@@ -338,3 +338,45 @@ async def test_an_incident_is_offered_only_to_its_own_teams_tickets(db_url):
         await desk.command("sam", "incident declare Payroll portal down from 4")
         await desk.channel_message("hil", HR_INTAKE, "the payroll portal is down")
         assert "INC-2" in desk.ack(6).text
+
+
+async def _lapse_twice(desk: FlowDesk) -> list:
+    """INC-1's update lapses twice in a row; what everyone heard meanwhile."""
+    mark = len(desk.adapter.sent)
+    await desk.advance(timedelta(hours=1, minutes=1))  # the first miss
+    await desk.advance(timedelta(hours=4))  # the second
+    return desk.since(mark)
+
+
+async def test_an_incident_escalation_reaches_the_lead_on_duty_alone(db_url):
+    """H3: a repeated miss escalates to the lead on duty of the incident's team, once
+    per miss, never to every lead."""
+    async with FlowDesk(db_url) as desk:
+        await _declared(desk, leads=("kim", "lee"))
+        await desk.command("boss", "helpdesk oncall it <@lee|Lee>")
+        heard = await _lapse_twice(desk)
+        escalated = [s.message.direct_to for s in heard if s.text.startswith("Escalation: INC-1")]
+        assert escalated == ["lee"], desk.adapter.transcript()
+        mark = len(desk.adapter.sent)
+        await desk.advance(timedelta(hours=4))  # the third miss: one more, to Lee again
+        escalated = [s.message.direct_to for s in desk.since(mark)
+                     if s.text.startswith("Escalation: INC-1")]
+        assert escalated == ["lee"]
+
+
+async def test_with_no_leads_the_admins_and_the_lead_hear_once_that_nobody_was_asked(db_url):
+    """H4: an incident's repeated miss with no lead to ask is said to the admins and to
+    the incident lead once in the run of misses, with how to add a lead."""
+    async with FlowDesk(db_url) as desk:
+        await _declared(desk, leads=())
+        await desk.command("boss", "helpdesk show")  # the admin has written to the desk
+        heard = await _lapse_twice(desk)
+        to_boss = [s.text for s in heard if s.message.direct_to == "boss"]
+        assert len(to_boss) == 1 and "INC-1" in to_boss[0], desk.adapter.transcript()
+        assert "nobody was asked" in to_boss[0] and "/helpdesk leads add" in to_boss[0]
+        to_sam = [s.text for s in heard if s.message.direct_to == "sam"
+                  and "no leads" in s.text]
+        assert len(to_sam) == 1 and "INC-1" in to_sam[0]
+        mark = len(desk.adapter.sent)
+        await desk.advance(timedelta(hours=4))  # the third miss: nothing more of it
+        assert not [s for s in desk.since(mark) if "no leads" in s.text]
