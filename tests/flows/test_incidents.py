@@ -380,3 +380,31 @@ async def test_with_no_leads_the_admins_and_the_lead_hear_once_that_nobody_was_a
         mark = len(desk.adapter.sent)
         await desk.advance(timedelta(hours=4))  # the third miss: nothing more of it
         assert not [s for s in desk.since(mark) if "no leads" in s.text]
+
+
+async def test_a_next_counted_in_open_hours_is_said_to_the_agent(db_url):
+    """M1: ``next 2h`` at 16:00 on a desk that closes at 17:00 is tomorrow at 10:00:
+    the agent is told it was counted in the desk's open hours, as ``followup`` does."""
+    async with FlowDesk(db_url) as desk:
+        await _declared(desk)
+        await desk.advance(timedelta(hours=6))  # 16:00
+        await desk.command("sam", "incident update INC-1 Looking at it next 2h")
+        answer = desk.private_to("sam")[-1].text
+        assert answer.startswith("Sent the update on INC-1 to 3 people. The next one is "
+                                 "promised by tomorrow at 10:00 UTC."), answer
+        assert "Counted in the desk's open hours" in answer and "“2h”" in answer
+
+
+async def test_a_next_that_cannot_be_kept_is_refused_and_nothing_is_sent(db_url):
+    """M2: a past, zero, too long or unreadable time after ``next`` is refused with what
+    was wrong, never broadcast as text beside a contradictory time."""
+    async with FlowDesk(db_url) as desk:
+        await _declared(desk)
+        mark = len(desk.adapter.sent)
+        for when, why in (("09:00", "has already passed"), ("0m", "no time at all"),
+                          ("99999d", "too long"), ("yesterday", "couldn't read")):
+            await desk.command("sam", f"incident update INC-1 Still on it next {when}")
+            assert why in desk.private_to("sam")[-1].text, (when, desk.private_to("sam")[-1])
+        assert not [s for s in desk.since(mark) if "Still on it" in s.text]
+        await desk.command("sam", "incident update INC-1 Fixed by the next shift")
+        assert "Fixed by the next shift" in desk.requester_thread(1)[-1].text

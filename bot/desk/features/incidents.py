@@ -29,6 +29,7 @@ from bot.desk.context import BadInput, Context
 from bot.desk.incident_teams import offered_to
 from bot.desk.notify import to_requester
 from bot.desk.quoting import defang, excerpt
+from bot.desk.features.admin import describe_hours
 from bot.desk.features.lookup import load_ticket, ticket_of_button, when_for
 from bot.desk.features.resolution import resolve_ticket
 
@@ -279,8 +280,28 @@ async def post_update(ctx: Context) -> None:
         text=said, next=when_for(ctx, due)), ctx.now, timeline_body=text,
         author_id=ctx.person.id)
     await ctx.answer(ctx.t("incident.update_sent", incident=incident.ref, count=reached,
-                           next=when_for(ctx, due)))
+                           next=when_for(ctx, due)) + _how_next_was_read(ctx, when, due))
     ctx.handled = True
+
+
+def _how_next_was_read(ctx: Context, when, due) -> str:
+    """What the lead is told after the update about how their ``next`` was read, as
+    ``/ticket followup`` tells an agent: a span counts in the desk's open hours, so
+    "next 30m" on a Saturday is Monday morning; a clock time outside the hours is kept
+    (it is theirs) but said to be outside them. Nothing when it reads as they'd expect."""
+    assert ctx.policy is not None
+    if when is None:
+        return ""
+    calendar = ctx.policy.calendar
+    hours = describe_hours(calendar, ctx.policy.templates)
+    if when.span is not None:
+        if when.at == ctx.now + when.span:
+            return ""
+        return " " + ctx.t("work.followup_business_time", span=when.written, hours=hours,
+                           due=when_for(ctx, due))
+    if calendar.is_in_hours(due):
+        return ""
+    return " " + ctx.t("work.followup_outside_hours", hours=hours)
 
 
 async def resolve(ctx: Context) -> None:
