@@ -209,7 +209,10 @@ async def test_refusals_say_what_was_wrong(db_url):
         await desk.command("ann", "incident declare Mine now")
         assert "declaring incidents" in desk.private_to("ann")[-1].text
         await desk.command("sam", "incident declare Printer from 1")
-        assert "#1 is already part of INC-1" in desk.private_to("sam")[-1].text
+        refused = desk.private_to("sam")[-1].text
+        assert refused.startswith("Nothing was declared")  # an incident of nobody
+        assert "#1 is already part of INC-1" in refused
+        await desk.command("sam", "incident declare Printer")
         await desk.command("sam", "incident list")
         listed = desk.private_to("sam")[-1].text
         assert "• INC-2 “Printer”: open, led by Sam, 0 tickets" in listed
@@ -408,3 +411,25 @@ async def test_a_next_that_cannot_be_kept_is_refused_and_nothing_is_sent(db_url)
         assert not [s for s in desk.since(mark) if "Still on it" in s.text]
         await desk.command("sam", "incident update INC-1 Fixed by the next shift")
         assert "Fixed by the next shift" in desk.requester_thread(1)[-1].text
+
+
+async def test_declaring_from_tickets_that_cannot_be_linked_declares_nothing(db_url):
+    """M3: only closed tickets (or a number that isn't a ticket) refuse the whole
+    declaration, with the reason, in an agent's words; nothing is announced."""
+    async with FlowDesk(db_url) as desk:
+        await _declared(desk)
+        await desk.command("sam", "incident resolve INC-1 Back")
+        await desk.press_button("ann", desk.requester_thread(1)[-1], "Yes, it's solved")
+        assert (await desk.ticket(1)).status is TicketStatus.CLOSED
+        mark = len(desk.adapter.sent)
+        await desk.command("sam", "incident declare Closed from 1")
+        answer = desk.private_to("sam")[-1].text
+        assert answer.startswith("Nothing was declared"), answer
+        assert "#1 resolved or closed already" in answer and "unlink" not in answer
+        await desk.dm("dan", "The wifi is down")  # #4
+        await desk.command("sam", "incident declare Wifi from 4, 77")
+        answer = desk.private_to("sam")[-1].text
+        assert answer.startswith("I can't find ticket #77") and "/ticket mine" not in answer
+        assert not [s for s in desk.since(mark) if s.message.channel_id == STATUS]
+        await desk.command("sam", "incident list")
+        assert "INC-2" not in desk.private_to("sam")[-1].text

@@ -21,7 +21,7 @@ from bot.domain.incidents import (
 from bot.domain.people import Person, Role
 from bot.domain.priority import Priority
 from bot.domain.promises import PromiseKind
-from bot.domain.tickets import Ticket, read_row_id
+from bot.domain.tickets import Ticket, UnknownTicket, read_row_id
 from bot.domain.timefmt import stated_minute
 from bot.desk.broadcast import broadcast
 from bot.desk.cards import queue_card
@@ -89,20 +89,7 @@ async def link_tickets(ctx: Context, incident: Incident, tickets: list[Ticket], 
     tickets by outcome: linked, already (here), elsewhere (another
     incident's: refs of both), done (not being worked any more)."""
     assert ctx.workspace is not None
-    links = await ctx.uow.incidents.links_of([t.id for t in tickets])
-    outcome: dict[str, list] = {"linked": [], "already": [], "elsewhere": [], "done": []}
-    fresh = []
-    for ticket in tickets:
-        if links.get(ticket.id) == incident.id:
-            outcome["already"].append(ticket.ref)
-        elif ticket.id in links:
-            other = await ctx.uow.incidents.get(links[ticket.id])
-            outcome["elsewhere"].append(ctx.t("incident.in_other", ref=ticket.ref,
-                                              incident=other.ref))
-        elif not ticket.status.is_active:
-            outcome["done"].append(ticket.ref)
-        else:
-            fresh.append(ticket)
+    outcome, fresh = await _sort_out(ctx, incident.id, tickets)
     if not fresh:
         return outcome
     await ctx.uow.incidents.link(incident.id, [t.id for t in fresh], ctx.now)
@@ -128,11 +115,42 @@ async def link_tickets(ctx: Context, incident: Incident, tickets: list[Ticket], 
     return outcome
 
 
+async def _sort_out(ctx: Context, incident_id: int | None,
+                    tickets: list[Ticket]) -> tuple[dict[str, list], list[Ticket]]:
+    """``tickets`` by what linking them to ``incident_id`` would do, and those it would
+    link. A ticket no longer worked is "done" whatever incident it was in: advice to
+    unlink it from a resolved incident could not be followed."""
+    links = await ctx.uow.incidents.links_of([t.id for t in tickets])
+    outcome: dict[str, list] = {"linked": [], "already": [], "elsewhere": [], "done": []}
+    fresh = []
+    for ticket in tickets:
+        if incident_id is not None and links.get(ticket.id) == incident_id:
+            outcome["already"].append(ticket.ref)
+        elif not ticket.status.is_active:
+            outcome["done"].append(ticket.ref)
+        elif ticket.id in links:
+            other = await ctx.uow.incidents.get(links[ticket.id])
+            outcome["elsewhere"].append(ctx.t("incident.in_other", ref=ticket.ref,
+                                              incident=other.ref))
+        else:
+            fresh.append(ticket)
+    return outcome, fresh
+
+
 async def _tickets(ctx: Context, numbers: list[int]) -> list[Ticket]:
-    return [await load_ticket(ctx, number) for number in numbers]
+    """The tickets numbered, every one checked before anything changes; a missing one
+    is refused in an agent's words (the requesters' hint, `/ticket mine`, is no help)."""
+    tickets = []
+    for number in numbers:
+        try:
+            tickets.append(await load_ticket(ctx, number))
+        except UnknownTicket as error:
+            raise DomainError("incident.unknown_ticket", **error.fields) from None
+    return tickets
 
 
-def _outcome_lines(ctx: Context, incident: Incident, outcome: dict[str, list]) -> list[str]:
+def _outcome_lines(ctx: Context, incident: Incident | None,
+                   outcome: dict[str, list]) -> list[str]:
     lines = []
     if outcome["linked"]:
         lines.append(ctx.t("incident.linked", refs=ctx.join(outcome["linked"]),
@@ -157,6 +175,15 @@ async def declare(ctx: Context) -> None:
         raise BadInput("input.incident_title_too_long", "usage.incident_declare",
                        limit=TITLE_LIMIT, length=len(title))
     tickets = await _tickets(ctx, numbers)  # every number checked before anything changes
+    if tickets:
+        outcome, fresh = await _sort_out(ctx, None, tickets)
+        if not fresh:
+            # An incident linked to nobody would be announced with a promise that lapses
+            # and is apologised for: nothing is declared, and each ticket is explained.
+            await ctx.answer("\n".join([ctx.t("incident.nothing_to_link")]
+                                       + _outcome_lines(ctx, None, outcome)))
+            ctx.handled = True
+            return
     await declare_from(ctx, title, tickets)
     ctx.handled = True
 
