@@ -433,3 +433,62 @@ async def test_declaring_from_tickets_that_cannot_be_linked_declares_nothing(db_
         assert not [s for s in desk.since(mark) if s.message.channel_id == STATUS]
         await desk.command("sam", "incident list")
         assert "INC-2" not in desk.private_to("sam")[-1].text
+
+
+async def test_the_queue_shows_the_incidents_next_update_for_linked_tickets(db_url):
+    """M4: a linked ticket's requester holds the incident's promise; the queue says so
+    instead of "next: none"."""
+    async with FlowDesk(db_url) as desk:
+        await _declared(desk)
+        await desk.command("sam", "ticket queue")
+        queue = desk.private_to("sam")[-1].text
+        assert "next: none" not in queue, queue
+        assert "#1 P3 The VPN is down, I can't connect — Ann, next: INC-1 update by today " \
+               "at 11:00 UTC" in queue
+
+
+async def test_after_no_a_yes_is_refused_and_after_yes_a_no(db_url):
+    """M5: the first answer to "Is this what you're seeing?" stands; a second one is
+    answered as already given, never with a sentence that contradicts the first."""
+    async with FlowDesk(db_url) as desk:
+        await _declared(desk)
+        await desk.dm("eve", "VPN asks for a new password")
+        ack = desk.ack(4)
+        await desk.press_button("eve", ack, "No, something else")
+        await desk.press_button("eve", ack, "Yes")
+        assert desk.private_to("eve")[-1].text == "You've already answered that one for #4."
+        assert await desk.incident_of(4) is None
+        await desk.dm("dan", "vpn not working for me either")
+        ack = desk.ack(5)
+        await desk.press_button("dan", ack, "Yes")
+        mark = len(desk.adapter.sent)
+        await desk.press_button("dan", ack, "No, something else")
+        assert desk.private_to("dan")[-1].text == "You've already answered that one for #5."
+        assert not [s for s in desk.since(mark) if "stays a ticket of its own" in s.text]
+        assert await desk.incident_of(5) is not None
+
+
+async def test_a_reopened_ticket_leaves_the_resolved_incident_and_has_its_own_card(db_url):
+    """M7: reopening a ticket of a resolved incident (by command or by a reply in its
+    thread) takes it out of the incident, and an anchor of the detected cluster gets its
+    own card back, with its status and buttons."""
+    async with FlowDesk(db_url) as desk:
+        await desk.staffed()
+        for person, text in zip("abcde", ["VPN is down", "my vpn keeps dropping",
+                                          "VPN not connecting", "vpn down again",
+                                          "cannot reach the VPN"]):
+            await desk.dm(f"p{person}", text)
+        cluster = desk.cards(1)[-1]
+        await desk.press_button("sam", cluster, "Declare incident")
+        await desk.command("sam", "incident resolve INC-1 Back")
+        await desk.command("sam", "ticket reopen 1")
+        await desk.requester_says("pb", 2, "still broken for me")
+        assert (await desk.ticket(2)).status is not TicketStatus.RESOLVED
+        for number in (1, 2):
+            assert await desk.incident_of(number) is None, number
+            card = desk.cards(number)[-1].message
+            assert card.title.startswith(f"#{number}"), card
+            assert "Incident" not in dict(card.fields)
+            assert card.buttons
+        await desk.command("sam", "incident show INC-1")
+        assert "Tickets: #3, #4 and #5" in desk.private_to("sam")[-1].text

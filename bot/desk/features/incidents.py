@@ -464,7 +464,21 @@ async def _pressed(ctx: Context) -> tuple[Ticket, Incident] | None:
     if incident.workspace_id != ticket.workspace_id:
         await ctx.answer(ctx.t("incident.question_not_yours"))
         return None
+    # The first answer stands: a Yes after No (or a No after Yes) would tell them two
+    # contradicting things, one of them in a thread others may read.
+    if await _answered(ctx, ticket, incident):
+        await ctx.answer(ctx.t("incident.already_answered", ref=ticket.ref))
+        return None
     return ticket, incident
+
+
+async def _answered(ctx: Context, ticket: Ticket, incident: Incident) -> bool:
+    """Whether ``ticket``'s requester has answered the question about ``incident``
+    already: it is linked to an incident, or its timeline holds their No."""
+    if (await ctx.uow.incidents.links_of([ticket.id])).get(ticket.id) is not None:
+        return True
+    return any(e.kind == "incident_declined" and (e.data or {}).get("incident") == incident.ref
+               for e in await ctx.uow.tickets.timeline(ticket.id))
 
 
 async def yes_same(ctx: Context) -> None:
