@@ -120,7 +120,9 @@ def split_declare(text: str) -> tuple[str, list[int]]:
     only when every word after it reads as a ticket number; otherwise it is part of
     the title ("Email down from Outlook")."""
     words = text.split()
-    for index in range(len(words) - 1, 0, -1):
+    # Down to the first word: "from 1" alone is a list with no title (refused), not
+    # an incident titled "from 1".
+    for index in range(len(words) - 1, -1, -1):
         if words[index].lower() == "from":
             try:
                 numbers = read_ticket_numbers(" ".join(words[index + 1:]))

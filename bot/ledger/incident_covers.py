@@ -32,6 +32,7 @@ from bot.domain.people import Person, Workspace
 from bot.domain.priority import Priority
 from bot.domain.promises import Promise, next_promise_span
 from bot.domain.tickets import Ticket
+from bot.domain.timefmt import happened_minute, stated_minute
 from bot.storage.outbox_repository import NewPost
 from bot.storage.uow import UnitOfWork
 
@@ -74,7 +75,10 @@ def plan_incident_cover(inputs: IncidentCoverInputs) -> IncidentCoverPlan:
     policy, promise, incident, now = inputs.policy, inputs.promise, inputs.incident, inputs.now
     calendar, render = policy.calendar, policy.templates.render
     interval = policy.sla.target(INCIDENT_PRIORITY).update_interval
-    next_due = calendar.add_business_time(now, next_promise_span(promise, interval, calendar))
+    # Counted from the minute the cover runs in, as the ticket ledger does: from
+    # 10:30:20 it would say 11:31, and drift a minute later at every lapse.
+    next_due = stated_minute(calendar.add_business_time(
+        happened_minute(now), next_promise_span(promise, interval, calendar)))
     misses = promise.misses_in_row + 1
     count = len(inputs.tickets)
     zone = calendar.timezone

@@ -492,3 +492,38 @@ async def test_a_reopened_ticket_leaves_the_resolved_incident_and_has_its_own_ca
             assert card.buttons
         await desk.command("sam", "incident show INC-1")
         assert "Tickets: #3, #4 and #5" in desk.private_to("sam")[-1].text
+
+
+async def test_the_small_things_the_review_found(db_url):
+    """L1, L5, L6, L12: no doubled punctuation after a quoted summary; ``declare from 1``
+    has no title; ``INC-0`` is refused without naming an incident; an update too long
+    for one message is refused with the limit, and nothing is sent."""
+    async with FlowDesk(db_url) as desk:
+        await _declared(desk)
+        await desk.command("sam", "incident declare from 1")
+        assert "I need a few words to name the incident" in desk.private_to("sam")[-1].text
+        await desk.command("sam", "incident show INC-0")
+        refused = desk.private_to("sam")[-1].text
+        assert "“INC-0”" in refused and "INC-3" not in refused and "INC-1" not in refused
+        mark = len(desk.adapter.sent)
+        await desk.command("sam", "incident update INC-1 " + "x" * 5000)
+        refused = desk.private_to("sam")[-1].text
+        assert "at most 1,500 characters" in refused and "5,000" in refused, refused
+        assert not [s for s in desk.since(mark) if "xxxx" in s.text]
+        await desk.command("sam", "incident resolve INC-1 The gateway was restarted.")
+        told = desk.requester_thread(1)[-1].text
+        assert "“The gateway was restarted”. Has this" in told and ".”." not in told, told
+
+
+async def test_a_chain_of_lapses_keeps_to_the_minute(db_url):
+    """L2: each cover's new time is counted from the minute it happened, so the times
+    said do not creep a minute later at every lapse."""
+    async with FlowDesk(db_url) as desk:
+        await _declared(desk)
+        mark = len(desk.adapter.sent)
+        await desk.advance(timedelta(hours=1, seconds=30))  # due 11:00, covered 11:00:30
+        for _ in range(4):
+            await desk.advance(timedelta(hours=1))  # each hour, half a minute past it
+        said = [s.text for s in desk.since(mark) if s.message.channel_id == STATUS]
+        times = [t.rsplit("by ", 1)[1] for t in said]
+        assert len(times) >= 2 and all(t.endswith(":00 UTC.") for t in times), times

@@ -36,6 +36,10 @@ from bot.desk.features.resolution import resolve_ticket
 logger = logging.getLogger(__name__)
 
 TITLE_LIMIT = 200
+# An update goes to every requester and the status channel: it must fit one message
+# on every platform (Discord's is 2,000 characters) with the desk's words around it,
+# not arrive in pieces in hundreds of threads.
+UPDATE_LIMIT = 1500
 # The incident's promise: the P1 update interval unless the lead names a time.
 INCIDENT_PRIORITY = Priority.P1
 
@@ -65,6 +69,13 @@ def _numbers(text: str, usage: str) -> list[int]:
         return read_ticket_numbers(text)
     except Unreadable as error:
         raise BadInput.unreadable(error, usage) from None
+
+
+def _fits_one_message(text: str, usage: str) -> None:
+    """Refuse words broadcast to everyone that would not fit one message."""
+    if len(text) > UPDATE_LIMIT:
+        raise BadInput("input.incident_update_too_long", usage, limit=UPDATE_LIMIT,
+                       length=len(text))
 
 
 def _must_be_open(incident: Incident) -> None:
@@ -284,6 +295,7 @@ async def post_update(ctx: Context) -> None:
         raise BadInput.unreadable(error, "usage.incident_update") from None
     if not text:
         raise BadInput("input.need_update_text", "usage.incident_update")
+    _fits_one_message(text, "usage.incident_update")
     due = stated_minute(when.at if when is not None else await _next_due(ctx))
     previous = await ctx.uow.incidents.promise(incident.id)
     await ctx.uow.incidents.keep_promise(incident.id, ctx.now)
@@ -336,11 +348,13 @@ async def resolve(ctx: Context) -> None:
     requester asked "Has this solved your problem?"; a "no" detaches that ticket."""
     assert ctx.workspace is not None and ctx.person is not None
     number, summary = _split_ref(ctx, "usage.incident_resolve")
+    _fits_one_message(summary, "usage.incident_resolve")
     incident = await _load(ctx, number)
     _must_be_open(incident)
     tickets = await ctx.uow.incidents.tickets(incident.id, active_only=True)
     people = await ctx.uow.people.many({t.requester_id for t in tickets})
-    said = f": “{defang(excerpt(summary))}”" if summary else ""
+    # The sentence ends after the quote: a summary's own full stop would double it.
+    said = f": “{defang(excerpt(summary.rstrip('.')))}”" if summary.rstrip(".") else ""
     for ticket in tickets:
         await resolve_ticket(ctx, ticket, summary, words=ctx.t(
             "incident.resolved_requester", incident=incident.ref, title=defang(incident.title),
