@@ -188,7 +188,7 @@ async def test_unlinking_gives_the_ticket_its_own_promise_from_now(db_url):
         await desk.advance(timedelta(minutes=20))
         await desk.command("sam", "incident unlink INC-1 2")
         assert desk.private_to("sam")[-1].text == (
-            "Unlinked #2 from INC-1; each has its own promised time again.")
+            "Unlinked #2 from INC-1; it has its own promised time again.")
         (promise,) = await desk.open_promises(2)
         assert promise.kind is PromiseKind.FIRST_RESPONSE
         assert promise.made_at == desk.clock.now()
@@ -527,3 +527,17 @@ async def test_a_chain_of_lapses_keeps_to_the_minute(db_url):
         said = [s.text for s in desk.since(mark) if s.message.channel_id == STATUS]
         times = [t.rsplit("by ", 1)[1] for t in said]
         assert len(times) >= 2 and all(t.endswith(":00 UTC.") for t in times), times
+
+
+async def test_unlinking_from_a_resolved_incident_promises_nothing(db_url):
+    """L4: a resolved ticket unlinked from a resolved incident has no "promised time
+    again", and one ticket is not "each"."""
+    async with FlowDesk(db_url) as desk:
+        await _declared(desk)
+        await desk.command("sam", "incident resolve INC-1 Back")
+        await desk.command("sam", "incident unlink INC-1 3")
+        assert desk.private_to("sam")[-1].text == (
+            "Unlinked #3 from INC-1; it's resolved or closed already, so it has no "
+            "promised time.")
+        await desk.command("sam", "incident show INC-1")
+        assert "Tickets: #1 and #2" in desk.private_to("sam")[-1].text

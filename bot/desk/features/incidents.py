@@ -254,9 +254,11 @@ async def unlink(ctx: Context) -> None:
             next=when_for(ctx, due, requester))), ticket_id=ticket.id)
         await queue_card(ctx, ticket)
     lines = []
-    if mine:
-        lines.append(ctx.t("incident.unlinked", refs=ctx.join(t.ref for t in mine),
-                           incident=incident.ref))
+    for key, group in (("incident.unlinked", [t for t in mine if t.status.is_active]),
+                       ("incident.unlinked_done", [t for t in mine if not t.status.is_active])):
+        if group:
+            lines.append(ctx.t(key + ("_one" if len(group) == 1 else ""),
+                               refs=ctx.join(t.ref for t in group), incident=incident.ref))
     if others:
         lines.append(ctx.t("incident.was_not_linked", refs=ctx.join(others),
                            incident=incident.ref))
