@@ -541,3 +541,21 @@ async def test_unlinking_from_a_resolved_incident_promises_nothing(db_url):
             "promised time.")
         await desk.command("sam", "incident show INC-1")
         assert "Tickets: #1 and #2" in desk.private_to("sam")[-1].text
+
+
+async def test_a_card_still_waiting_its_turn_is_dropped_once_its_ticket_says_yes(db_url):
+    """In a storm a card waits its turn for the triage channel; when its requester says
+    Yes first, the incident stands for the ticket and the card is not posted (a card
+    already posted stays, naming the incident)."""
+    from bot.core import Pacing
+    async with FlowDesk(db_url) as desk:
+        await _declared(desk)
+        desk.adapter.pacing = Pacing(per_channel=1 / 60)  # one post a minute a channel
+        await desk.dm("dan", "vpn not working for me either")
+        await desk.dm("fay", "my vpn is down too")
+        assert desk.cards(4) and not desk.cards(5)  # #5's card waits its turn
+        await desk.press_button("fay", desk.ack(5), "Yes")
+        await desk.advance(timedelta(minutes=5))
+        assert not desk.cards(5)
+        await desk.command("sam", "incident show INC-1")
+        assert "Tickets: #1, #2, #3 and #5" in desk.private_to("sam")[-1].text
