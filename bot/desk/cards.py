@@ -118,8 +118,11 @@ class CardRenderer:
                     if m.confidence >= SUGGEST_THRESHOLD / 2]
             articles = matches.get(question, []) if ticket.status.is_active else []
             policy = policies.of(workspaces[ticket.workspace_id], ticket.team_id)
-            if ticket.id in clusters:
-                cluster = clusters[ticket.id]
+            # An anchor that left the declared incident (reopened, unlinked) is a ticket
+            # on its own again: it gets its own card back in the cluster card's place.
+            cluster = clusters.get(ticket.id)
+            if cluster is not None and (cluster.incident_id is None
+                                        or links.get(ticket.id) == cluster.incident_id):
                 cards[ticket.id] = render_cluster_card(
                     policy, ticket, cluster.tickets, cluster.id,
                     declared.get(cluster.incident_id or 0))

@@ -120,7 +120,9 @@ def split_declare(text: str) -> tuple[str, list[int]]:
     only when every word after it reads as a ticket number; otherwise it is part of
     the title ("Email down from Outlook")."""
     words = text.split()
-    for index in range(len(words) - 1, 0, -1):
+    # Down to the first word: "from 1" alone is a list with no title (refused), not
+    # an incident titled "from 1".
+    for index in range(len(words) - 1, -1, -1):
         if words[index].lower() == "from":
             try:
                 numbers = read_ticket_numbers(" ".join(words[index + 1:]))
@@ -134,16 +136,32 @@ def split_next(text: str, now: datetime, tz: str | None,
                calendar: BusinessCalendar) -> tuple[str, When | None]:
     """``<text> [next <when>]`` as (text, when). ``next <when>`` counts only as the last
     two words and only when ``<when>`` reads as a time; otherwise the words are the
-    update's own ("we'll know more by the next shift")."""
+    update's own ("we'll know more by the next shift"). A last word that was meant as a
+    time but cannot be kept (a number, a day: ``next 09:00`` once it has passed, ``next
+    0m``, ``next 99999d``, ``next yesterday``) raises :class:`Unreadable` with what was
+    wrong: broadcast as words, it would sit beside the time the desk actually promises."""
     words = text.split()
     if len(words) >= 2 and words[-2].lower() == "next":
         try:
             when, rest = read_when(words[-1], now, tz, calendar)
         except Unreadable:
+            if _meant_as_time(words[-1]):
+                raise
             return text.strip(), None
         if not rest.strip():
             return " ".join(words[:-2]), when
     return text.strip(), None
+
+
+# Words after "next" that can only have been meant as a time ("next monday" may well be
+# the update's own words: a weekday alone is text, as before).
+_DAY_WORDS = frozenset({"yesterday", "today", "tomorrow", "tmrw"})
+
+
+def _meant_as_time(word: str) -> bool:
+    """Whether ``word``, after "next", was meant as a time: it has a digit, or is
+    yesterday, today or tomorrow."""
+    return any(c.isdigit() for c in word) or word.lower().strip(".,;:!?") in _DAY_WORDS
 
 
 def default_next(now: datetime, interval: timedelta, calendar: BusinessCalendar) -> datetime:

@@ -4,12 +4,15 @@ An incident's promise (``incident_update``, owned by its lead) stands in for the
 update promises of every linked ticket. When it lapses the sweeper hands it here
 rather than to the per-ticket planner: one honest update with an apology and a new
 time, broadcast to every open linked ticket's requester thread and the status
-channel; one reminder to the lead; and, from the second miss in a row, an escalation
-as every other one goes: first privately to the default team's lead on duty (else its
-leads, else the desk's; an incident belongs to no one team), then a note in that
-team's triage channel naming who was asked (an incident has no card thread). The new
-time is the incident's next promise, with its misses counted, so the next lapse knows
-it is a repeat. :func:`plan_incident_cover` decides
+channel; one reminder to the lead; and, from the second miss in a row, one escalation
+per miss as every other one goes: first privately to the lead on duty of the
+incident's team (its teams are those of its linked tickets, most first:
+bot/desk/incident_teams.py; else that team's leads, else the desk's; never the incident's
+own lead about themself), then a note in that team's triage channel naming who was asked
+(an incident has no card thread). With nobody else to ask, the admins and the incident
+lead hear once in a run of misses that nobody could be asked, and how to add a lead (as
+the ticket ledger's "no_lead"). The new time is the incident's next promise, with its
+misses counted, so the next lapse knows it is a repeat. :func:`plan_incident_cover` decides
 (pure, what the tests read); :func:`cover_incidents` loads and writes.
 """
 
@@ -22,13 +25,16 @@ from datetime import datetime
 from bot.core import OutboundMessage
 from bot.desk.broadcast import broadcast
 from bot.desk.duty import escalation_leads, team_people
+from bot.desk.incident_teams import incident_teams
 from bot.desk.notify import to_person
 from bot.desk.policy import Desk, DeskPolicy, Policies
+from bot.desk.quoting import defang
 from bot.domain.incidents import Incident
-from bot.domain.people import Person, Role, Workspace
+from bot.domain.people import Person, Workspace
 from bot.domain.priority import Priority
 from bot.domain.promises import Promise, next_promise_span
 from bot.domain.tickets import Ticket
+from bot.domain.timefmt import happened_minute, stated_minute
 from bot.storage.outbox_repository import NewPost
 from bot.storage.uow import UnitOfWork
 
@@ -48,11 +54,12 @@ class IncidentCoverInputs:
     workspace: Workspace
     policy: DeskPolicy
     lead: Person
-    leads: tuple[Person, ...]
+    leads: tuple[Person, ...]  # who an escalation reaches: the lead on duty first
     tickets: tuple[Ticket, ...]
     now: datetime
     # Where the escalation's note goes after the leads' private word (None: nowhere).
     triage_channel: str | None = None
+    admins: tuple[Person, ...] = ()  # told when an escalation finds no lead
 
 
 @dataclass(frozen=True)
@@ -72,21 +79,27 @@ def plan_incident_cover(inputs: IncidentCoverInputs) -> IncidentCoverPlan:
     policy, promise, incident, now = inputs.policy, inputs.promise, inputs.incident, inputs.now
     calendar, render = policy.calendar, policy.templates.render
     interval = policy.sla.target(INCIDENT_PRIORITY).update_interval
-    next_due = calendar.add_business_time(now, next_promise_span(promise, interval, calendar))
+    # Counted from the minute the cover runs in, as the ticket ledger does: from
+    # 10:30:20 it would say 11:31, and drift a minute later at every lapse.
+    next_due = stated_minute(calendar.add_business_time(
+        happened_minute(now), next_promise_span(promise, interval, calendar)))
     misses = promise.misses_in_row + 1
     count = len(inputs.tickets)
     zone = calendar.timezone
+    # The title is an agent's words: repeated defanged, as the commands repeat it, or a
+    # "<!channel>" in it would ping the status channel at every lapse.
+    title = defang(incident.title)
 
     def when(moment: datetime, person: Person | None = None) -> str:
         return policy.when(moment, now, (person.tz if person else None) or zone)
 
     staff = [to_person(inputs.lead, render(
-        "incident.lead_reminder", incident=incident.ref, title=incident.title, count=count,
+        "incident.lead_reminder", incident=incident.ref, title=title, count=count,
         due=when(promise.due_at, inputs.lead), next=when(next_due, inputs.lead)))]
     asked = [lead for lead in inputs.leads if lead.id != inputs.lead.id]
     if misses >= ESCALATE_FROM_MISS and asked:
         staff += [to_person(lead, render(
-            "incident.escalation", incident=incident.ref, title=incident.title,
+            "incident.escalation", incident=incident.ref, title=title,
             lead=inputs.lead.name, misses=misses, count=count, next=when(next_due, lead)))
             for lead in asked]
         # Then the team sees a lead was asked, and who.
@@ -94,10 +107,20 @@ def plan_incident_cover(inputs: IncidentCoverInputs) -> IncidentCoverPlan:
             staff.append(OutboundMessage(
                 channel_id=inputs.triage_channel, audience="agents",
                 text=render("incident.escalation_triage", incident=incident.ref,
-                            title=incident.title, lead=inputs.lead.name, misses=misses,
+                            title=title, lead=inputs.lead.name, misses=misses,
                             count=count, leads=policy.templates.join(p.name for p in asked),
                             next=when(next_due))))
-    status_text = render("incident.lapse_status", incident=incident.ref, title=incident.title,
+    elif misses == ESCALATE_FROM_MISS:
+        # Nobody to ask: said once, when this run of misses first calls for a lead.
+        fields = dict(incident=incident.ref, title=title, lead=inputs.lead.name,
+                      misses=misses, count=count)
+        staff += [to_person(admin, render("incident.no_lead_admin", **fields))
+                  for admin in inputs.admins]
+        if inputs.lead.id not in {admin.id for admin in inputs.admins}:
+            staff.append(to_person(inputs.lead, render(
+                "incident.no_lead_lead" if inputs.admins else "incident.no_lead_lead_alone",
+                **fields)))
+    status_text = render("incident.lapse_status", incident=incident.ref, title=title,
                          due=when(promise.due_at), next=when(next_due))
     return IncidentCoverPlan(inputs, next_due, misses, status_text, tuple(staff))
 
@@ -112,24 +135,26 @@ async def cover_incidents(uow: UnitOfWork, desk: Desk, promises: list[Promise],
             continue  # resolved meanwhile: it owes nothing, nothing is said
         workspace = await uow.workspaces.get(incident.workspace_id)
         lead = await uow.people.get(promise.owner_id or incident.owner_id)
-        leads = tuple(await _escalation_leads(uow, desk, workspace, lead, now))
+        # The incident's first team (most of its tickets) is whose lead on duty hears.
+        team = (await incident_teams(uow, workspace, incident))[0]
+        leads = tuple(await _escalation_leads(uow, desk, workspace, team, lead, now))
+        admins = () if any(p.id != lead.id for p in leads) else tuple(
+            (await uow.people.admins_in({workspace.id}, desk.admins))[workspace.id])
         tickets = tuple(await uow.incidents.tickets(incident.id, active_only=True))
-        team = workspace.default_team
         triage = ((await uow.workspaces.team_channels(workspace, "triage")).get(team.id)
                   if team is not None else None)
         plan = plan_incident_cover(IncidentCoverInputs(
             promise, incident, workspace, policies.of(workspace), lead, leads, tickets, now,
-            triage[0] if triage else None))
+            triage[0] if triage else None, admins))
         await apply_incident_cover(uow, plan)
     return len(promises)
 
 
-async def _escalation_leads(uow: UnitOfWork, desk: Desk, workspace: Workspace,
+async def _escalation_leads(uow: UnitOfWork, desk: Desk, workspace: Workspace, team,
                             lead: Person, now: datetime) -> list[Person]:
-    """Who an incident's escalation reaches: the default team's lead on duty, as for a
-    ticket (bot/desk/duty.py). When that is the incident's own lead, the team's other
-    leads (else the desk's), so that someone else is asked."""
-    team = workspace.default_team
+    """Who an incident's escalation reaches: ``team``'s lead on duty, as for a ticket
+    (bot/desk/duty.py). When that is the incident's own lead, the team's other leads
+    (else the desk's), so that someone else is asked."""
     if team is None:
         return await uow.people.with_role(workspace.id, Role.LEAD)
     leads, on_duty = await escalation_leads(uow, desk, workspace, team, now)
@@ -149,7 +174,7 @@ async def apply_incident_cover(uow: UnitOfWork, plan: IncidentCoverPlan) -> None
     def words_for(ticket: Ticket, requester: Person) -> str:
         tz = requester.tz or zone
         return policy.templates.render(
-            "incident.lapse_requester", incident=incident.ref, title=incident.title,
+            "incident.lapse_requester", incident=incident.ref, title=defang(incident.title),
             ref=ticket.ref, due=policy.when(promise.due_at, now, tz),
             next=policy.when(plan.next_due, now, tz))
 

@@ -6,6 +6,12 @@ from the ticket as it stands then. Only the newest card row for a ticket is wort
 sending; an older one still queued is marked ``superseded``. The first post of a card
 uses an idempotency key per ticket, so two workers racing to post a ticket's first card
 make one message on the platform.
+
+A ticket linked to an incident before its first card went out (its requester said Yes
+to "Is this what you're seeing?" while the card waited its turn in a storm) gets none:
+the incident stands for it, and a storm's thousands of cards would otherwise drain
+into the triage channel at its pace for half an hour. A card already posted is kept
+and redrawn (it then names the incident).
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from typing import Awaitable, Callable
 from sqlalchemy import func, select, update
 
 from bot.core import Delivery, OutboundMessage
-from bot.storage.tables import OutboxRow, TicketRow
+from bot.storage.tables import IncidentTicketRow, OutboxRow, TicketRow
 from bot.storage.uow import Database, UnitOfWork
 
 
@@ -45,6 +51,11 @@ async def prepare_cards(db: Database, rows: list, render: RenderCards | None = N
                      select(TicketRow.id, TicketRow.triage_channel_id,
                             TicketRow.triage_message_id)
                      .where(TicketRow.id.in_(tickets_of)))).all()}
+        unposted = [t for t, (_, message_id) in where.items() if not message_id]
+        linked = set((await uow.session.execute(
+            select(IncidentTicketRow.ticket_id)
+            .where(IncidentTicketRow.ticket_id.in_(unposted)))).scalars()) if unposted else set()
+        where = {t: place for t, place in where.items() if t not in linked}
         live = {row.ticket_id for row in rows
                 if row.ticket_id in where and newest.get(row.ticket_id, row.id) <= row.id}
         drawn = await render(uow, live, db.clock.now()) if render and live else {}

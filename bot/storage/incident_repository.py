@@ -151,6 +151,17 @@ class IncidentRepository:
             .group_by(_links.c.incident_id))
         return dict(rows.all())
 
+    async def team_ids(self, incident_id: int) -> list[int | None]:
+        """The teams of the incident's linked tickets, the one with most first (None:
+        a ticket from before teams, which is the default team's)."""
+        count = func.count().label("n")
+        rows = await self.session.execute(
+            select(TicketRow.team_id, count)
+            .join(IncidentTicketRow, IncidentTicketRow.ticket_id == TicketRow.id)
+            .where(IncidentTicketRow.incident_id == incident_id)
+            .group_by(TicketRow.team_id).order_by(count.desc(), TicketRow.team_id))
+        return [team_id for team_id, _ in rows.all()]
+
     # -- updates --------------------------------------------------------------------
 
     async def add_update(self, incident_id: int, body: str, now: datetime, *,

@@ -189,6 +189,12 @@ class FlowDesk(DeskHarness):
                 PromiseRow.ticket_id == ticket.id).order_by(PromiseRow.id))).scalars().all()
             return [promise_from_row(r) for r in rows]
 
+    async def incident_of(self, number: int) -> int | None:
+        """The id of the incident ticket #``number`` is linked to, if any."""
+        ticket = await self.ticket(number)
+        async with self.db.unit_of_work() as uow:
+            return (await uow.incidents.links_of([ticket.id])).get(ticket.id)
+
     async def open_promises(self, number: int) -> list[Promise]:
         """Ticket ``number``'s promises not yet kept, missed or cancelled, soonest first."""
         ticket = await self.ticket(number)

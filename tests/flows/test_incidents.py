@@ -19,6 +19,7 @@ from bot.domain.tickets import TicketStatus
 from tests.flows.story import TRIAGE, FlowDesk
 
 STATUS = "C-status"
+HR_TRIAGE, HR_INTAKE = "C-hr-triage", "C-hr"
 PEOPLE = ("ann", "bob", "cat")
 
 
@@ -100,14 +101,17 @@ async def test_a_new_report_is_told_at_once_and_yes_links_it(db_url):
             "The latest update: “The provider is on it”\n"
             "The next update will be by today at 10:45 UTC.\nIs this what you're seeing?")
         assert [b.label for b in ack.message.buttons] == ["Yes", "No, something else"]
-        # No card of its own: the incident counts it.
-        assert len([s for s in desk.adapter.sent if s.message.title]) == cards_before
+        # Until Yes it is an ordinary ticket the team owes a reply: it has its card.
+        assert len([s for s in desk.adapter.sent if s.message.title]) == cards_before + 1
+        assert desk.cards(4) and "Incident" not in dict(desk.cards(4)[-1].message.fields)
         assert [p.kind for p in await desk.open_promises(4)] == [PromiseKind.FIRST_RESPONSE]
         await desk.press_button("dan", ack, "Yes")
         assert desk.private_to("dan")[-1].text == (
             "Thanks. I've added #4 to INC-1: you'll get its updates right here, the next one "
             "by today at 10:45 UTC.")
         assert await desk.open_promises(4) == []
+        # Linked, it is still to be seen: its card now names the incident.
+        assert dict(desk.cards(4)[-1].message.fields)["Incident"] == "INC-1 “VPN down”"
 
 
 async def test_no_something_else_keeps_an_ordinary_ticket(db_url):
@@ -205,7 +209,7 @@ async def test_unlinking_gives_the_ticket_its_own_promise_from_now(db_url):
         await desk.advance(timedelta(minutes=20))
         await desk.command("sam", "incident unlink INC-1 2")
         assert desk.private_to("sam")[-1].text == (
-            "Unlinked #2 from INC-1; each has its own promised time again.")
+            "Unlinked #2 from INC-1; it has its own promised time again.")
         (promise,) = await desk.open_promises(2)
         assert promise.kind is PromiseKind.FIRST_RESPONSE
         assert promise.made_at == desk.clock.now()
@@ -226,7 +230,10 @@ async def test_refusals_say_what_was_wrong(db_url):
         await desk.command("ann", "incident declare Mine now")
         assert "declaring incidents" in desk.private_to("ann")[-1].text
         await desk.command("sam", "incident declare Printer from 1")
-        assert "#1 is already part of INC-1" in desk.private_to("sam")[-1].text
+        refused = desk.private_to("sam")[-1].text
+        assert refused.startswith("Nothing was declared")  # an incident of nobody
+        assert "#1 is already part of INC-1" in refused
+        await desk.command("sam", "incident declare Printer")
         await desk.command("sam", "incident list")
         listed = desk.private_to("sam")[-1].text
         assert "• INC-2 “Printer”: open, led by Sam, 0 tickets" in listed
@@ -291,3 +298,285 @@ async def test_a_forged_yes_changes_nothing(db_url):
             await desk.press("dan", "incident.yes", value, channel="D-dan")
             assert desk.private_to("dan")[-1].text.startswith("That question is for")
         assert [p.kind for p in await desk.open_promises(4)] == [PromiseKind.FIRST_RESPONSE]
+
+
+# -- the review's findings (FINDINGS-1520) ---------------------------------------------
+
+LIVE_MARKUP = ("<!channel>", "<!here>", "@here", "@everyone", "@channel")
+
+
+async def test_the_ledgers_incident_messages_ping_nobody(db_url):
+    """H1: a title with group mentions is repeated defanged by the ledger's cover (the
+    apology, the status channel, the lead's reminder and the escalation), as it is by
+    the commands."""
+    async with FlowDesk(db_url) as desk:
+        await desk.staffed(leads=("lee",))
+        await desk.command("boss", f"helpdesk status <#{STATUS}|status>")
+        await desk.dm("ann", "The VPN is down, I can't connect")
+        await desk.command("sam", "incident declare <!channel> VPN @here down from 1")
+        mark = len(desk.adapter.sent)
+        await desk.advance(timedelta(hours=1, minutes=1))  # the first miss: a reminder
+        await desk.advance(timedelta(hours=4))  # the second: an escalation too
+        heard = desk.since(mark)
+        covers = [s for s in heard if "INC-1" in s.text]
+        kinds = {("status" if s.message.channel_id == STATUS else
+                  s.message.direct_to or s.message.audience) for s in covers}
+        assert {"status", "sam", "lee", "requester"} <= kinds, desk.adapter.transcript()
+        for sent in covers:
+            assert not any(word in sent.text for word in LIVE_MARKUP), sent.text
+            assert "VPN @\u200bhere down" in sent.text
+
+
+async def test_a_ticket_asked_about_a_known_problem_has_its_card_at_once(db_url):
+    """H2: the ticket asked "Is this what you're seeing?" is an ordinary ticket until
+    Yes, with a reply promised: its team sees its card whether or not anyone answers."""
+    async with FlowDesk(db_url) as desk:
+        await _declared(desk)
+        await desk.dm("dan", "vpn not working for me either")
+        assert "Is this what you're seeing?" in desk.ack(4).text
+        (card,) = desk.cards(4)
+        assert card.message.channel_id == TRIAGE and card.message.title.startswith("#4")
+        mark = len(desk.adapter.sent)
+        await desk.advance(timedelta(hours=6))  # nobody answers; the heads-up has a card
+        heads_up = [s for s in desk.since(mark) if s.message.channel_id == TRIAGE
+                    and "#4" in s.text and s.message.thread_id]
+        assert heads_up and all(s.message.thread_id == desk.card_thread_id(4) for s in heads_up)
+
+
+async def test_an_incident_is_offered_only_to_its_own_teams_tickets(db_url):
+    """H2: IT's VPN incident is not offered to a question in HR's intake channel; with
+    one team in the workspace every incident is offered to every ticket."""
+    async with FlowDesk(db_url) as desk:
+        await _declared(desk)  # one team: INC-1 is of IT, the default team
+        await desk.command("boss", "helpdesk team add hr")
+        await desk.command("boss", "helpdesk agents add <@hana|Hana> team hr")
+        await desk.command("boss", f"helpdesk triage <#{HR_TRIAGE}|hr-triage> team hr")
+        await desk.command("boss", f"helpdesk intake <#{HR_INTAKE}|ask-hr> team hr")
+        await desk.channel_message("hal", HR_INTAKE, "vpn down, can I work from the office?")
+        ack = desk.ack(4)
+        assert "INC-1" not in ack.text and not ack.message.buttons
+        assert desk.cards(4)[-1].message.channel_id == HR_TRIAGE
+        await desk.dm("dan", "vpn not working for me either")  # IT's front door
+        assert "This looks like a problem we already know about: INC-1" in desk.ack(5).text
+        # An incident of HR's tickets is offered to HR's intake.
+        await desk.command("sam", "incident declare Payroll portal down from 4")
+        await desk.channel_message("hil", HR_INTAKE, "the payroll portal is down")
+        assert "INC-2" in desk.ack(6).text
+
+
+async def _lapse_twice(desk: FlowDesk) -> list:
+    """INC-1's update lapses twice in a row; what everyone heard meanwhile."""
+    mark = len(desk.adapter.sent)
+    await desk.advance(timedelta(hours=1, minutes=1))  # the first miss
+    await desk.advance(timedelta(hours=4))  # the second
+    return desk.since(mark)
+
+
+async def test_an_incident_escalation_reaches_the_lead_on_duty_alone(db_url):
+    """H3: a repeated miss escalates to the lead on duty of the incident's team, once
+    per miss, never to every lead."""
+    async with FlowDesk(db_url) as desk:
+        await _declared(desk, leads=("kim", "lee"))
+        await desk.command("boss", "helpdesk oncall it <@lee|Lee>")
+        heard = await _lapse_twice(desk)
+        escalated = [s.message.direct_to for s in heard if s.text.startswith("Escalation: INC-1")]
+        assert escalated == ["lee"], desk.adapter.transcript()
+        mark = len(desk.adapter.sent)
+        await desk.advance(timedelta(hours=4))  # the third miss: one more, to Lee again
+        escalated = [s.message.direct_to for s in desk.since(mark)
+                     if s.text.startswith("Escalation: INC-1")]
+        assert escalated == ["lee"]
+
+
+async def test_with_no_leads_the_admins_and_the_lead_hear_once_that_nobody_was_asked(db_url):
+    """H4: an incident's repeated miss with no lead to ask is said to the admins and to
+    the incident lead once in the run of misses, with how to add a lead."""
+    async with FlowDesk(db_url) as desk:
+        await _declared(desk, leads=())
+        await desk.command("boss", "helpdesk show")  # the admin has written to the desk
+        heard = await _lapse_twice(desk)
+        to_boss = [s.text for s in heard if s.message.direct_to == "boss"]
+        assert len(to_boss) == 1 and "INC-1" in to_boss[0], desk.adapter.transcript()
+        assert "nobody was asked" in to_boss[0] and "/helpdesk leads add" in to_boss[0]
+        to_sam = [s.text for s in heard if s.message.direct_to == "sam"
+                  and "no other lead to ask" in s.text]
+        assert len(to_sam) == 1 and "INC-1" in to_sam[0]
+        mark = len(desk.adapter.sent)
+        await desk.advance(timedelta(hours=4))  # the third miss: nothing more of it
+        assert not [s for s in desk.since(mark) if "no leads" in s.text]
+
+
+async def test_a_next_counted_in_open_hours_is_said_to_the_agent(db_url):
+    """M1: ``next 2h`` at 16:00 on a desk that closes at 17:00 is tomorrow at 10:00:
+    the agent is told it was counted in the desk's open hours, as ``followup`` does."""
+    async with FlowDesk(db_url) as desk:
+        await _declared(desk)
+        await desk.advance(timedelta(hours=6))  # 16:00
+        await desk.command("sam", "incident update INC-1 Looking at it next 2h")
+        answer = desk.private_to("sam")[-1].text
+        assert answer.startswith("Sent the update on INC-1 to 3 people. The next one is "
+                                 "promised by tomorrow at 10:00 UTC."), answer
+        assert "Counted in the desk's open hours" in answer and "“2h”" in answer
+
+
+async def test_a_next_that_cannot_be_kept_is_refused_and_nothing_is_sent(db_url):
+    """M2: a past, zero, too long or unreadable time after ``next`` is refused with what
+    was wrong, never broadcast as text beside a contradictory time."""
+    async with FlowDesk(db_url) as desk:
+        await _declared(desk)
+        mark = len(desk.adapter.sent)
+        for when, why in (("09:00", "has already passed"), ("0m", "no time at all"),
+                          ("99999d", "too long"), ("yesterday", "couldn't read")):
+            await desk.command("sam", f"incident update INC-1 Still on it next {when}")
+            assert why in desk.private_to("sam")[-1].text, (when, desk.private_to("sam")[-1])
+        assert not [s for s in desk.since(mark) if "Still on it" in s.text]
+        await desk.command("sam", "incident update INC-1 Fixed by the next shift")
+        assert "Fixed by the next shift" in desk.requester_thread(1)[-1].text
+
+
+async def test_declaring_from_tickets_that_cannot_be_linked_declares_nothing(db_url):
+    """M3: only closed tickets (or a number that isn't a ticket) refuse the whole
+    declaration, with the reason, in an agent's words; nothing is announced."""
+    async with FlowDesk(db_url) as desk:
+        await _declared(desk)
+        await desk.command("sam", "incident resolve INC-1 Back")
+        await desk.press_button("ann", desk.requester_thread(1)[-1], "Yes, it's solved")
+        assert (await desk.ticket(1)).status is TicketStatus.CLOSED
+        mark = len(desk.adapter.sent)
+        await desk.command("sam", "incident declare Closed from 1")
+        answer = desk.private_to("sam")[-1].text
+        assert answer.startswith("Nothing was declared"), answer
+        assert "#1 resolved or closed already" in answer and "unlink" not in answer
+        await desk.dm("dan", "The wifi is down")  # #4
+        await desk.command("sam", "incident declare Wifi from 4, 77")
+        answer = desk.private_to("sam")[-1].text
+        assert answer.startswith("I can't find ticket #77") and "/ticket mine" not in answer
+        assert not [s for s in desk.since(mark) if s.message.channel_id == STATUS]
+        await desk.command("sam", "incident list")
+        assert "INC-2" not in desk.private_to("sam")[-1].text
+
+
+async def test_the_queue_shows_the_incidents_next_update_for_linked_tickets(db_url):
+    """M4: a linked ticket's requester holds the incident's promise; the queue says so
+    instead of "next: none"."""
+    async with FlowDesk(db_url) as desk:
+        await _declared(desk)
+        await desk.command("sam", "ticket queue")
+        queue = desk.private_to("sam")[-1].text
+        assert "next: none" not in queue, queue
+        assert "#1 P3 The VPN is down, I can't connect — Ann, next: INC-1 update by today " \
+               "at 11:00 UTC" in queue
+
+
+async def test_after_no_a_yes_is_refused_and_after_yes_a_no(db_url):
+    """M5: the first answer to "Is this what you're seeing?" stands; a second one is
+    answered as already given, never with a sentence that contradicts the first."""
+    async with FlowDesk(db_url) as desk:
+        await _declared(desk)
+        await desk.dm("eve", "VPN asks for a new password")
+        ack = desk.ack(4)
+        await desk.press_button("eve", ack, "No, something else")
+        await desk.press_button("eve", ack, "Yes")
+        assert desk.private_to("eve")[-1].text == "You've already answered that one for #4."
+        assert await desk.incident_of(4) is None
+        await desk.dm("dan", "vpn not working for me either")
+        ack = desk.ack(5)
+        await desk.press_button("dan", ack, "Yes")
+        mark = len(desk.adapter.sent)
+        await desk.press_button("dan", ack, "No, something else")
+        assert desk.private_to("dan")[-1].text == "You've already answered that one for #5."
+        assert not [s for s in desk.since(mark) if "stays a ticket of its own" in s.text]
+        assert await desk.incident_of(5) is not None
+
+
+async def test_a_reopened_ticket_leaves_the_resolved_incident_and_has_its_own_card(db_url):
+    """M7: reopening a ticket of a resolved incident (by command or by a reply in its
+    thread) takes it out of the incident, and an anchor of the detected cluster gets its
+    own card back, with its status and buttons."""
+    async with FlowDesk(db_url) as desk:
+        await desk.staffed()
+        for person, text in zip("abcde", ["VPN is down", "my vpn keeps dropping",
+                                          "VPN not connecting", "vpn down again",
+                                          "cannot reach the VPN"]):
+            await desk.dm(f"p{person}", text)
+        cluster = desk.cards(1)[-1]
+        await desk.press_button("sam", cluster, "Declare incident")
+        await desk.command("sam", "incident resolve INC-1 Back")
+        await desk.command("sam", "ticket reopen 1")
+        await desk.requester_says("pb", 2, "still broken for me")
+        assert (await desk.ticket(2)).status is not TicketStatus.RESOLVED
+        for number in (1, 2):
+            assert await desk.incident_of(number) is None, number
+            card = desk.cards(number)[-1].message
+            assert card.title.startswith(f"#{number}"), card
+            assert "Incident" not in dict(card.fields)
+            assert card.buttons
+        await desk.command("sam", "incident show INC-1")
+        assert "Tickets: #3, #4 and #5" in desk.private_to("sam")[-1].text
+
+
+async def test_the_small_things_the_review_found(db_url):
+    """L1, L5, L6, L12: no doubled punctuation after a quoted summary; ``declare from 1``
+    has no title; ``INC-0`` is refused without naming an incident; an update too long
+    for one message is refused with the limit, and nothing is sent."""
+    async with FlowDesk(db_url) as desk:
+        await _declared(desk)
+        await desk.command("sam", "incident declare from 1")
+        assert "I need a few words to name the incident" in desk.private_to("sam")[-1].text
+        await desk.command("sam", "incident show INC-0")
+        refused = desk.private_to("sam")[-1].text
+        assert "“INC-0”" in refused and "INC-3" not in refused and "INC-1" not in refused
+        mark = len(desk.adapter.sent)
+        await desk.command("sam", "incident update INC-1 " + "x" * 5000)
+        refused = desk.private_to("sam")[-1].text
+        assert "at most 1,500 characters" in refused and "5,000" in refused, refused
+        assert not [s for s in desk.since(mark) if "xxxx" in s.text]
+        await desk.command("sam", "incident resolve INC-1 The gateway was restarted.")
+        told = desk.requester_thread(1)[-1].text
+        assert "“The gateway was restarted”. Has this" in told and ".”." not in told, told
+
+
+async def test_a_chain_of_lapses_keeps_to_the_minute(db_url):
+    """L2: each cover's new time is counted from the minute it happened, so the times
+    said do not creep a minute later at every lapse."""
+    async with FlowDesk(db_url) as desk:
+        await _declared(desk)
+        mark = len(desk.adapter.sent)
+        await desk.advance(timedelta(hours=1, seconds=30))  # due 11:00, covered 11:00:30
+        for _ in range(4):
+            await desk.advance(timedelta(hours=1))  # each hour, half a minute past it
+        said = [s.text for s in desk.since(mark) if s.message.channel_id == STATUS]
+        times = [t.rsplit("by ", 1)[1] for t in said]
+        assert len(times) >= 2 and all(t.endswith(":00 UTC.") for t in times), times
+
+
+async def test_unlinking_from_a_resolved_incident_promises_nothing(db_url):
+    """L4: a resolved ticket unlinked from a resolved incident has no "promised time
+    again", and one ticket is not "each"."""
+    async with FlowDesk(db_url) as desk:
+        await _declared(desk)
+        await desk.command("sam", "incident resolve INC-1 Back")
+        await desk.command("sam", "incident unlink INC-1 3")
+        assert desk.private_to("sam")[-1].text == (
+            "Unlinked #3 from INC-1; it's resolved or closed already, so it has no "
+            "promised time.")
+        await desk.command("sam", "incident show INC-1")
+        assert "Tickets: #1 and #2" in desk.private_to("sam")[-1].text
+
+
+async def test_a_card_still_waiting_its_turn_is_dropped_once_its_ticket_says_yes(db_url):
+    """In a storm a card waits its turn for the triage channel; when its requester says
+    Yes first, the incident stands for the ticket and the card is not posted (a card
+    already posted stays, naming the incident)."""
+    from bot.core import Pacing
+    async with FlowDesk(db_url) as desk:
+        await _declared(desk)
+        desk.adapter.pacing = Pacing(per_channel=1 / 60)  # one post a minute a channel
+        await desk.dm("dan", "vpn not working for me either")
+        await desk.dm("fay", "my vpn is down too")
+        assert desk.cards(4) and not desk.cards(5)  # #5's card waits its turn
+        await desk.press_button("fay", desk.ack(5), "Yes")
+        await desk.advance(timedelta(minutes=5))
+        assert not desk.cards(5)
+        await desk.command("sam", "incident show INC-1")
+        assert "Tickets: #1, #2, #3 and #5" in desk.private_to("sam")[-1].text

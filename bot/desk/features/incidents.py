@@ -21,19 +21,25 @@ from bot.domain.incidents import (
 from bot.domain.people import Person, Role
 from bot.domain.priority import Priority
 from bot.domain.promises import PromiseKind
-from bot.domain.tickets import Ticket, read_row_id
+from bot.domain.tickets import Ticket, UnknownTicket, read_row_id
 from bot.domain.timefmt import stated_minute
 from bot.desk.broadcast import broadcast
 from bot.desk.cards import queue_card
 from bot.desk.context import BadInput, Context
+from bot.desk.incident_teams import offered_to
 from bot.desk.notify import to_requester
 from bot.desk.quoting import defang, excerpt
+from bot.desk.features.admin import describe_hours
 from bot.desk.features.lookup import load_ticket, ticket_of_button, when_for
 from bot.desk.features.resolution import resolve_ticket
 
 logger = logging.getLogger(__name__)
 
 TITLE_LIMIT = 200
+# An update goes to every requester and the status channel: it must fit one message
+# on every platform (Discord's is 2,000 characters) with the desk's words around it,
+# not arrive in pieces in hundreds of threads.
+UPDATE_LIMIT = 1500
 # The incident's promise: the P1 update interval unless the lead names a time.
 INCIDENT_PRIORITY = Priority.P1
 
@@ -65,6 +71,13 @@ def _numbers(text: str, usage: str) -> list[int]:
         raise BadInput.unreadable(error, usage) from None
 
 
+def _fits_one_message(text: str, usage: str) -> None:
+    """Refuse words broadcast to everyone that would not fit one message."""
+    if len(text) > UPDATE_LIMIT:
+        raise BadInput("input.incident_update_too_long", usage, limit=UPDATE_LIMIT,
+                       length=len(text))
+
+
 def _must_be_open(incident: Incident) -> None:
     if not incident.is_open:
         raise DomainError("incident.not_open", incident=incident.ref)
@@ -87,20 +100,7 @@ async def link_tickets(ctx: Context, incident: Incident, tickets: list[Ticket], 
     tickets by outcome: linked, already (here), elsewhere (another
     incident's: refs of both), done (not being worked any more)."""
     assert ctx.workspace is not None
-    links = await ctx.uow.incidents.links_of([t.id for t in tickets])
-    outcome: dict[str, list] = {"linked": [], "already": [], "elsewhere": [], "done": []}
-    fresh = []
-    for ticket in tickets:
-        if links.get(ticket.id) == incident.id:
-            outcome["already"].append(ticket.ref)
-        elif ticket.id in links:
-            other = await ctx.uow.incidents.get(links[ticket.id])
-            outcome["elsewhere"].append(ctx.t("incident.in_other", ref=ticket.ref,
-                                              incident=other.ref))
-        elif not ticket.status.is_active:
-            outcome["done"].append(ticket.ref)
-        else:
-            fresh.append(ticket)
+    outcome, fresh = await _sort_out(ctx, incident.id, tickets)
     if not fresh:
         return outcome
     await ctx.uow.incidents.link(incident.id, [t.id for t in fresh], ctx.now)
@@ -126,11 +126,42 @@ async def link_tickets(ctx: Context, incident: Incident, tickets: list[Ticket], 
     return outcome
 
 
+async def _sort_out(ctx: Context, incident_id: int | None,
+                    tickets: list[Ticket]) -> tuple[dict[str, list], list[Ticket]]:
+    """``tickets`` by what linking them to ``incident_id`` would do, and those it would
+    link. A ticket no longer worked is "done" whatever incident it was in: advice to
+    unlink it from a resolved incident could not be followed."""
+    links = await ctx.uow.incidents.links_of([t.id for t in tickets])
+    outcome: dict[str, list] = {"linked": [], "already": [], "elsewhere": [], "done": []}
+    fresh = []
+    for ticket in tickets:
+        if incident_id is not None and links.get(ticket.id) == incident_id:
+            outcome["already"].append(ticket.ref)
+        elif not ticket.status.is_active:
+            outcome["done"].append(ticket.ref)
+        elif ticket.id in links:
+            other = await ctx.uow.incidents.get(links[ticket.id])
+            outcome["elsewhere"].append(ctx.t("incident.in_other", ref=ticket.ref,
+                                              incident=other.ref))
+        else:
+            fresh.append(ticket)
+    return outcome, fresh
+
+
 async def _tickets(ctx: Context, numbers: list[int]) -> list[Ticket]:
-    return [await load_ticket(ctx, number) for number in numbers]
+    """The tickets numbered, every one checked before anything changes; a missing one
+    is refused in an agent's words (the requesters' hint, `/ticket mine`, is no help)."""
+    tickets = []
+    for number in numbers:
+        try:
+            tickets.append(await load_ticket(ctx, number))
+        except UnknownTicket as error:
+            raise DomainError("incident.unknown_ticket", **error.fields) from None
+    return tickets
 
 
-def _outcome_lines(ctx: Context, incident: Incident, outcome: dict[str, list]) -> list[str]:
+def _outcome_lines(ctx: Context, incident: Incident | None,
+                   outcome: dict[str, list]) -> list[str]:
     lines = []
     if outcome["linked"]:
         lines.append(ctx.t("incident.linked", refs=ctx.join(outcome["linked"]),
@@ -155,6 +186,15 @@ async def declare(ctx: Context) -> None:
         raise BadInput("input.incident_title_too_long", "usage.incident_declare",
                        limit=TITLE_LIMIT, length=len(title))
     tickets = await _tickets(ctx, numbers)  # every number checked before anything changes
+    if tickets:
+        outcome, fresh = await _sort_out(ctx, None, tickets)
+        if not fresh:
+            # An incident linked to nobody would be announced with a promise that lapses
+            # and is apologised for: nothing is declared, and each ticket is explained.
+            await ctx.answer("\n".join([ctx.t("incident.nothing_to_link")]
+                                       + _outcome_lines(ctx, None, outcome)))
+            ctx.handled = True
+            return
     await declare_from(ctx, title, tickets)
     ctx.handled = True
 
@@ -214,9 +254,11 @@ async def unlink(ctx: Context) -> None:
             next=when_for(ctx, due, requester))), ticket_id=ticket.id)
         await queue_card(ctx, ticket)
     lines = []
-    if mine:
-        lines.append(ctx.t("incident.unlinked", refs=ctx.join(t.ref for t in mine),
-                           incident=incident.ref))
+    for key, group in (("incident.unlinked", [t for t in mine if t.status.is_active]),
+                       ("incident.unlinked_done", [t for t in mine if not t.status.is_active])):
+        if group:
+            lines.append(ctx.t(key + ("_one" if len(group) == 1 else ""),
+                               refs=ctx.join(t.ref for t in group), incident=incident.ref))
     if others:
         lines.append(ctx.t("incident.was_not_linked", refs=ctx.join(others),
                            incident=incident.ref))
@@ -255,6 +297,7 @@ async def post_update(ctx: Context) -> None:
         raise BadInput.unreadable(error, "usage.incident_update") from None
     if not text:
         raise BadInput("input.need_update_text", "usage.incident_update")
+    _fits_one_message(text, "usage.incident_update")
     due = stated_minute(when.at if when is not None else await _next_due(ctx))
     previous = await ctx.uow.incidents.promise(incident.id)
     await ctx.uow.incidents.keep_promise(incident.id, ctx.now)
@@ -278,8 +321,28 @@ async def post_update(ctx: Context) -> None:
         text=said, next=when_for(ctx, due)), ctx.now, timeline_body=text,
         author_id=ctx.person.id)
     await ctx.answer(ctx.t("incident.update_sent", incident=incident.ref, count=reached,
-                           next=when_for(ctx, due)))
+                           next=when_for(ctx, due)) + _how_next_was_read(ctx, when, due))
     ctx.handled = True
+
+
+def _how_next_was_read(ctx: Context, when, due) -> str:
+    """What the lead is told after the update about how their ``next`` was read, as
+    ``/ticket followup`` tells an agent: a span counts in the desk's open hours, so
+    "next 30m" on a Saturday is Monday morning; a clock time outside the hours is kept
+    (it is theirs) but said to be outside them. Nothing when it reads as they'd expect."""
+    assert ctx.policy is not None
+    if when is None:
+        return ""
+    calendar = ctx.policy.calendar
+    hours = describe_hours(calendar, ctx.policy.templates)
+    if when.span is not None:
+        if when.at == ctx.now + when.span:
+            return ""
+        return " " + ctx.t("work.followup_business_time", span=when.written, hours=hours,
+                           due=when_for(ctx, due))
+    if calendar.is_in_hours(due):
+        return ""
+    return " " + ctx.t("work.followup_outside_hours", hours=hours)
 
 
 async def resolve(ctx: Context) -> None:
@@ -287,11 +350,13 @@ async def resolve(ctx: Context) -> None:
     requester asked "Has this solved your problem?"; a "no" detaches that ticket."""
     assert ctx.workspace is not None and ctx.person is not None
     number, summary = _split_ref(ctx, "usage.incident_resolve")
+    _fits_one_message(summary, "usage.incident_resolve")
     incident = await _load(ctx, number)
     _must_be_open(incident)
     tickets = await ctx.uow.incidents.tickets(incident.id, active_only=True)
     people = await ctx.uow.people.many({t.requester_id for t in tickets})
-    said = f": “{defang(excerpt(summary))}”" if summary else ""
+    # The sentence ends after the quote: a summary's own full stop would double it.
+    said = f": “{defang(excerpt(summary.rstrip('.')))}”" if summary.rstrip(".") else ""
     for ticket in tickets:
         await resolve_ticket(ctx, ticket, summary, words=ctx.t(
             "incident.resolved_requester", incident=incident.ref, title=defang(incident.title),
@@ -366,13 +431,16 @@ def _to_status(channel: str, text: str) -> OutboundMessage:
 
 async def known_problem(ctx: Context, text: str) -> Incident | None:
     """The open incident a new message looks like, if any (its words against each open
-    incident's title, analysed as the knowledge base analyses text). One small query for
-    the workspace's open incidents: cheap enough for every new ticket."""
+    incident's title, analysed as the knowledge base analyses text), among those of the
+    new ticket's team (``ctx.team``; every incident in a workspace of one team:
+    bot/desk/incident_teams.py). One small query for the workspace's open incidents,
+    and one more per incident whose words match: cheap enough for every new ticket."""
     assert ctx.workspace is not None
     if not ctx.workspace.incidents_declared:
         return None  # a desk that has never declared one (most days): nothing to read
     for incident in await ctx.uow.incidents.listed(ctx.workspace.id, open_only=True, limit=10):
-        if looks_like(text, signature(incident.title)):
+        if looks_like(text, signature(incident.title)) and \
+                await offered_to(ctx.uow, ctx.workspace, incident, ctx.team):
             return incident
     return None
 
@@ -412,7 +480,21 @@ async def _pressed(ctx: Context) -> tuple[Ticket, Incident] | None:
     if incident.workspace_id != ticket.workspace_id:
         await ctx.answer(ctx.t("incident.question_not_yours"))
         return None
+    # The first answer stands: a Yes after No (or a No after Yes) would tell them two
+    # contradicting things, one of them in a thread others may read.
+    if await _answered(ctx, ticket, incident):
+        await ctx.answer(ctx.t("incident.already_answered", ref=ticket.ref))
+        return None
     return ticket, incident
+
+
+async def _answered(ctx: Context, ticket: Ticket, incident: Incident) -> bool:
+    """Whether ``ticket``'s requester has answered the question about ``incident``
+    already: it is linked to an incident, or its timeline holds their No."""
+    if (await ctx.uow.incidents.links_of([ticket.id])).get(ticket.id) is not None:
+        return True
+    return any(e.kind == "incident_declined" and (e.data or {}).get("incident") == incident.ref
+               for e in await ctx.uow.tickets.timeline(ticket.id))
 
 
 async def yes_same(ctx: Context) -> None:

@@ -58,8 +58,10 @@ async def open_ticket(ctx: Context, requester: Person, text: str, *, channel_id:
     warn_at = warn_time_for_span(now, span, policy.sla.warn_at, policy.calendar)
     triage = (await uow.workspaces.team_channels(workspace, "triage")).get(team.id, [])
     # Self-help: articles good enough to offer, never an internal one.
-    # A known problem (an open incident this looks like) is said at once, instead of
-    # self-help articles and instead of a card of its own: the incident's counts it.
+    # A known problem (an open incident of this team that this looks like) is said at
+    # once, instead of self-help articles. Its card is posted as any ticket's: until
+    # the requester says Yes it is an ordinary ticket with an ordinary promise, and
+    # the team owes it a reply (after Yes the card names the incident).
     incident = await incidents.known_problem(ctx, text)
     matches = [] if incident is not None else await knowledge.suggestions(ctx, text)
     # Several alike tickets in a short window: counted on one card, not one each. A
@@ -101,7 +103,7 @@ async def open_ticket(ctx: Context, requester: Person, text: str, *, channel_id:
                                      text=text, ticket_number=ticket.number,
                                      buttons=buttons),
                      ticket.id, kind="post" if thread_id else "thread_root")]
-    if triage and incident is None and alike is None:
+    if triage and alike is None:
         posts.append(card_request(workspace, ticket, triage[0]))
     await uow.outbox.add_many(posts, now)  # the acknowledgement and the card, one statement
     if alike is not None:

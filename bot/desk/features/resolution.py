@@ -25,13 +25,16 @@ from bot.desk.features.lookup import (
 from bot.desk.features.working import start_update_cadence
 
 
-async def detach_from_incident(ctx: Context, ticket: Ticket) -> None:
-    """Take ``ticket`` out of the incident it is linked to, if any, and say so on its
-    timeline (the caller gives it its own promise)."""
+async def detach_from_incident(ctx: Context, ticket: Ticket, *,
+                               resolved_only: bool = False) -> None:
+    """Take ``ticket`` out of the incident it is linked to, if any (only a resolved
+    one, if asked), and say so on its timeline (the caller gives it its own promise)."""
     incident_id = (await ctx.uow.incidents.links_of([ticket.id])).get(ticket.id)
     if incident_id is None:
         return
     incident = await ctx.uow.incidents.get(incident_id)
+    if resolved_only and incident.is_open:
+        return
     await ctx.uow.incidents.unlink(incident_id, [ticket.id])
     await ctx.uow.tickets.add_event(ticket.id, "incident_unlinked", ctx.now,
                                     author_id=ctx.person.id if ctx.person else None,
@@ -149,6 +152,9 @@ async def reopen_ticket(ctx: Context, ticket: Ticket,
     of a closed ticket (``words``, passed on to the owner); or an agent, whose reopen is
     never put in the requester's mouth."""
     assert ctx.person is not None
+    # Back to work on its own: a resolved incident keeps it no more (its card is its
+    # own again, and the incident no longer lists it among those it solved).
+    await detach_from_incident(ctx, ticket, resolved_only=True)
     ticket = await change_status(ctx, ticket, action, resolved_at=None, closed_at=None)
     await ctx.uow.promises.cancel(ticket.id, ctx.now, (PromiseKind.AWAITING_CONFIRMATION,))
     update = await start_update_cadence(ctx, ticket)

@@ -227,6 +227,12 @@ async def queue(ctx: Context) -> None:
     # Two queries for every ticket listed, not two per ticket.
     due_of = await ctx.uow.promises.next_due([t.id for t in (*unowned, *mine)])
     people = await ctx.uow.people.many({t.requester_id for t in (*unowned, *mine)})
+    # A linked ticket's requester holds its incident's next update instead of a
+    # promise of its own: that is its "next" (two more queries, only for those).
+    links = await ctx.uow.incidents.links_of(
+        [t.id for t in (*unowned, *mine) if t.id not in due_of])
+    incidents = await ctx.uow.incidents.many(set(links.values()))
+    incident_due = await ctx.uow.incidents.promises(list(incidents))
     tz = ctx.person.tz or ctx.policy.calendar.timezone
     workspace = ctx.workspace
     several = len(workspace.teams) > 1
@@ -242,10 +248,21 @@ async def queue(ctx: Context) -> None:
                 lines.append(ctx.t(title))
             for ticket in sorted(tickets, key=lambda t: (t.priority.value, t.number)):
                 due = due_of.get(ticket.id)
+                incident_id = links.get(ticket.id)
+                held = incident_due.get(incident_id) if incident_id is not None else None
+                if due:
+                    next_ = ctx.policy.when(due, ctx.now, tz)
+                elif held is not None:
+                    # A linked ticket's time is the incident's next update.
+                    next_ = ctx.t("view.queue_incident_next",
+                                  incident=incidents[incident_id].ref,
+                                  due=ctx.policy.when(held.due_at, ctx.now, tz))
+                else:
+                    next_ = ctx.t("view.nothing")
                 lines.append(ctx.t(
                     "view.queue_line", ref=ticket.ref, priority=ticket.priority.value,
                     subject=defang(ticket.subject), requester=people[ticket.requester_id].name,
-                    next=ctx.policy.when(due, ctx.now, tz) if due else ctx.t("view.nothing")))
+                    next=next_))
     await ctx.answer("\n".join(lines))
     ctx.handled = True
 
