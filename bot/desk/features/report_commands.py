@@ -34,9 +34,9 @@ async def report(ctx: Context) -> None:
         period = _period(words.pop(0), "usage.helpdesk_report")
     agent = None
     if words:
+        rest = " ".join(words)
         if words[0].lower() != "agent":
-            raise BadInput("reports.not_understood", "usage.helpdesk_report",
-                           text=" ".join(words))
+            raise BadInput("reports.not_understood", "usage.helpdesk_report", text=rest)
         ref, rest = one_person(" ".join(words[1:]))
         if ref is None:
             raise BadInput("reports.need_agent", "usage.helpdesk_report")
@@ -63,7 +63,8 @@ async def stats(ctx: Context) -> None:
         raise BadInput("reports.stats_own_only")
     period = _period(words.pop(0), "usage.ticket_stats") if words else DEFAULT_PERIOD
     if words:
-        raise BadInput("reports.not_understood", "usage.ticket_stats", text=" ".join(words))
+        rest = " ".join(words)
+        raise BadInput("reports.not_understood", "usage.ticket_stats", text=rest)
     assert ctx.person is not None
     await _answer_report(ctx, period, ctx.person.id, "reports.header_own")
 
