@@ -280,8 +280,9 @@ class Dashboard:
         charts["backlogLabels"] = [t(f"web.age_{bucket.label}") for bucket in figures.backlog]
         charts["labels"] = {
             "opened": t("web.opened"), "resolved": t("web.resolved"),
-            "firstResponse": t("web.first_response_median_min"),
+            "firstResponse": t("web.first_response_median_h"),
             "resolution": t("web.resolution_median_h"),
+            "hours": t("web.business_hours"), "day": t("web.day"),
             "promises": [t("web.promises_kept"), t("web.promises_covered"),
                          t("web.promises_late")],
             "csat": t("web.count"), "backlog": t("web.count")}
