@@ -83,3 +83,11 @@ async def test_every_word_of_a_report_request_is_read_or_refused_by_name(sqlite_
     assert "Sorry, seeing your own figures is for agents of the desk." in printed
     assert "`/ticket stats` shows your own figures." in printed
     assert "I didn't understand “please”" in printed
+
+
+async def test_a_target_with_nothing_measured_is_not_shown_as_zero_of_zero(sqlite_url):
+    """Finding 16: "resolution 0/0" where no ticket was resolved."""
+    printed = await play(sqlite_url, "Printer jam\n/as agent Sam\n/ticket claim 1\n"
+                         "/as admin\n/helpdesk report today\n")
+    assert "• SLA targets met: P3 first response 1/1." in printed, printed
+    assert "0/0" not in printed

@@ -323,3 +323,22 @@ async def test_someone_removed_from_the_leads_loses_the_dashboard_at_once(sqlite
             assert refused.status == 403 and "aren't one of them any more" in text
             assert not any(c.startswith("helpdesk_session=")
                            for c in refused.headers.getall("Set-Cookie", []))
+
+
+async def test_an_agents_promises_add_up_on_the_agents_page(sqlite_url):
+    """Finding 16: made = kept + covered + late + open, all four shown."""
+    async with DashboardDesk(sqlite_url) as desk:
+        await staffed_with_a_ticket(desk)
+        link = await desk.link_for("lee")
+        async with client() as http:
+            assert (await sign_in(http, link)).status == 303
+            async with http.get(desk.web.url_for("/dashboard/agents?period=7d")) as page:
+                body = await page.text()
+        table = body[body.index('id="agents-table"'):]
+        heads = re.findall(r'<th scope="col">([^<]*)</th>', table[:table.index("</thead>")])
+        row = table[table.index("<tbody>"):table.index("</tbody>")]
+        cells = dict(zip(heads[1:], re.findall(r"<td>([^<]*)</td>", row)))
+        made = int(cells["Promises made"])
+        parts = [int(cells[k]) for k in ("Kept on time by a person",
+                                         "Covered on time by the desk", "Late", "Not due yet")]
+        assert made >= 1 and sum(parts) == made, cells

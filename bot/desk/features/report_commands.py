@@ -127,9 +127,11 @@ def _summary(ctx: Context, f: Figures, period: str) -> list[str]:
                            worst=_wall(ctx, p.late_by_max)))
     else:
         lines.append(t("reports.promises_none", period=period))
-    rows = [t("reports.sla_row", priority=row.priority, first_met=row.first_met,
-              first_total=row.first_total, resolve_met=row.resolve_met,
-              resolve_total=row.resolve_total)
+    # A measure with nothing measured is left out of its row, not shown as "0/0".
+    rows = [t("reports.sla_row" if row.first_total and row.resolve_total
+              else "reports.sla_row_first" if row.first_total else "reports.sla_row_resolve",
+              priority=row.priority, first_met=row.first_met, first_total=row.first_total,
+              resolve_met=row.resolve_met, resolve_total=row.resolve_total)
             for row in f.sla if row.first_total or row.resolve_total]
     lines.append(t("reports.sla", rows=ctx.join(rows)) if rows else t("reports.sla_none"))
     c = f.csat
