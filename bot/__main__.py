@@ -128,7 +128,8 @@ def build_parser() -> argparse.ArgumentParser:
                          help="the day after the last one (default: now)")
     tickets.add_argument("--format", choices=("csv", "jsonl"), default="csv",
                          help="csv (with a header) or jsonl (one JSON object a line)")
-    tickets.add_argument("--output", metavar="FILE", help="write here instead of stdout")
+    tickets.add_argument("--output", metavar="FILE",
+                         help="write here instead of stdout (- means stdout)")
     tickets.add_argument("--workspace", help="which workspace (its Slack team or Discord "
                                              "server id, or platform:id); needed when the "
                                              "database has several")
@@ -339,7 +340,14 @@ async def _kb(settings, args) -> int:
 
 
 async def _export(settings, args) -> int:
-    """``export tickets``: stream the tickets of a period to a file or stdout."""
+    """``export tickets``: stream the tickets of a period to a file or stdout.
+
+    Every refusal is one true line: a day that cannot be read or handled, a period that
+    ends before it starts (naming "now" when --until was not given), a database that does
+    not exist yet (an export only reads: it never creates one), or an --output that cannot
+    be written (named as such, not as a database problem). The rows are written to a
+    temporary file beside --output and moved into place at the end, so a failure never
+    leaves half a file; ``--output -`` means standard output."""
     from datetime import datetime, time, timezone
     from bot.clock import SystemClock
     from bot.desk.policy import Desk
@@ -348,11 +356,22 @@ async def _export(settings, args) -> int:
     from bot.kb_files import KbFilesError, find_workspace
     from bot.reports import ReportFilter
     from bot.reports.export import ticket_rows, write_tickets
+    from bot.storage.engine import sqlite_path
     from bot.storage.uow import Database
+    database = sqlite_path(settings.database_url)
+    if database is not None and not database.exists():
+        return _fail(f"there is no database at {database} yet; start the desk once first "
+                     "(or set HELPDESK_DATABASE_URL to the desk's database)", EXIT_CONFIG)
+    target = None if args.output in (None, "-") else Path(args.output)
+    if target is not None and not target.parent.is_dir():
+        return _fail(f"--output {args.output}: the folder {target.parent} does not exist",
+                     EXIT_CONFIG)
+    if target is not None and target.is_dir():
+        return _fail(f"--output {args.output} is a folder; give a file name", EXIT_CONFIG)
     clock = SystemClock()
     desk = Desk.from_settings(settings, clock)
     db = Database.from_url(settings.database_url, clock)
-    out = None
+    out = partial = None
     try:
         if settings.auto_migrate:  # as `kb` does: an export reads the current schema
             from bot.storage import migrate
@@ -364,25 +383,47 @@ async def _export(settings, args) -> int:
             zone = policy.calendar.zone
             now = clock.now()
             try:
-                start = datetime.combine(parse_day(args.since), time(0), tzinfo=zone)
-                end = (datetime.combine(parse_day(args.until), time(0), tzinfo=zone)
-                       if args.until else now)
+                since = parse_day(args.since)
+                until = parse_day(args.until) if args.until else None
             except Unreadable as error:
                 return _fail(f"--since/--until: {desk.templates.render(error.template, **error.fields)}",
                              EXIT_CONFIG)
+            try:  # the first and last days of the calendar have no time zone room
+                start = datetime.combine(since, time(0), tzinfo=zone).astimezone(timezone.utc)
+                end = (datetime.combine(until, time(0), tzinfo=zone).astimezone(timezone.utc)
+                       if until else now)
+            except (OverflowError, ValueError):
+                return _fail("--since/--until: give days between 0002-01-01 and 9998-12-31",
+                             EXIT_CONFIG)
             if end < start:
-                return _fail("--until is before --since", EXIT_CONFIG)
-            filt = ReportFilter(workspace_id, start.astimezone(timezone.utc),
-                                end.astimezone(timezone.utc))
-            out = open(args.output, "w", encoding="utf-8", newline="") if args.output \
-                else sys.stdout
-            count = await write_tickets(ticket_rows(uow, filt, now, policy.calendar), out,
-                                        args.format)
+                if until is None:
+                    return _fail(f"--since {args.since} is after now ({now:%Y-%m-%d %H:%M} "
+                                 "UTC), and --until defaults to now; give an earlier --since "
+                                 "or a later --until", EXIT_CONFIG)
+                return _fail(f"--until {args.until} is before --since {args.since}",
+                             EXIT_CONFIG)
+            filt = ReportFilter(workspace_id, start, end)
+            if target is not None:
+                try:
+                    partial = target.with_name(f".{target.name}.partial")
+                    out = open(partial, "w", encoding="utf-8", newline="")
+                except OSError as error:
+                    partial = None
+                    return _fail(f"--output {args.output}: cannot write there "
+                                 f"({error.strerror or error})", EXIT_CONFIG)
+            count = await write_tickets(ticket_rows(uow, filt, now, policy.calendar),
+                                        out or sys.stdout, args.format)
+            if out is not None:
+                out.close()
+                partial.replace(target)
+                partial = None
     except KbFilesError as error:
         return _fail(str(error), EXIT_CONFIG)
     finally:
-        if out is not None and out is not sys.stdout:
+        if out is not None:
             out.close()
+        if partial is not None:  # a failure after the first rows: no half file is left
+            partial.unlink(missing_ok=True)
         await db.dispose()
     print(f"exported {count} ticket(s)", file=sys.stderr)
     return 0

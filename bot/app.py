@@ -112,7 +112,8 @@ class App:
                 # (`/helpdesk dashboard` then says how to switch it on).
                 mount_dashboard(self.web, self.db, self.desk.templates,
                                 settings.secret_key.reveal(), settings.public_url, self.clock,
-                                self.desk.policy)
+                                self.desk.policy, places=tuple(self.adapters),
+                                admins=frozenset(self.desk.admins))
                 self.desk.web_url = self.web.url_for
         if self.console is not None:
             # Its own time, in a database no platform shares (bot/console_world.py).

@@ -31,6 +31,19 @@ def person_refs(text: str) -> list[PersonRef]:
     return found
 
 
+def one_person(text: str) -> tuple[PersonRef | None, str]:
+    """The first person named in ``text`` and whatever follows them (stripped of the
+    commas and spaces between names): a command that takes one person can refuse the
+    rest by name instead of ignoring it."""
+    match = _PERSON.search(text)
+    if match is None:
+        return None, text.strip()
+    ref = match.group(1) or match.group(3)
+    name = (match.group(2) or "").strip()
+    person = PersonRef(ref, name or ref, bool(match.group(1)) and name in ("", ref))
+    return person, text[match.end():].strip(" ,;")
+
+
 def channel_ref(text: str) -> str | None:
     """The one channel named in ``text``, or None when it names none or several."""
     match = _CHANNEL.match(text.strip())

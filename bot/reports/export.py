@@ -12,10 +12,10 @@ import csv
 import io
 import json
 from collections.abc import AsyncIterator, Iterable
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, TextIO
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import aliased
 
 from bot.domain.calendar import BusinessCalendar
@@ -36,6 +36,11 @@ _BATCH = 1000
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
+def _utc(value: datetime) -> datetime:
+    """An instant read back from the database as aware UTC (SQLite returns it naive)."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
+
+
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
@@ -43,8 +48,13 @@ def _iso(value: datetime | None) -> str | None:
 async def ticket_rows(uow: UnitOfWork, filt: ReportFilter, now: datetime,
                       calendar: BusinessCalendar | None = None) -> AsyncIterator[dict[str, Any]]:
     """The tickets opened in the filter's period (and slices), oldest first, one dict
-    per ticket with :data:`TICKET_COLUMNS`; business times on ``calendar`` (every
-    instant measured lies between the oldest ticket's opening and ``now``)."""
+    per ticket with :data:`TICKET_COLUMNS`; business times on ``calendar``.
+
+    The durations are each ticket's own, whenever its first response or resolution
+    came: a ticket opened on the period's last Friday and answered on the Monday after
+    reads its real duration, never 0. ``now`` is kept for callers; the business clock
+    spans exactly the instants the rows measure, whatever the period's bounds (a
+    period ending in the year 9999 measures the same tickets as one ending today)."""
     calendar = calendar or BusinessCalendar.always_open()
     requester, owner = aliased(PersonRow), aliased(PersonRow)
     ev = TicketEventRow
@@ -52,6 +62,15 @@ async def ticket_rows(uow: UnitOfWork, filt: ReportFilter, now: datetime,
               .order_by(ev.id.desc()).limit(1).scalar_subquery())
     if not await matches_workspace(uow, filt):
         return
+    conditions = (*ticket_slices(filt), in_period(TicketRow.created_at, filt))
+    lo, first_last, resolved_last = (await uow.session.execute(
+        select(func.min(TicketRow.created_at), func.max(TicketRow.first_response_at),
+               func.max(TicketRow.resolved_at)).where(*conditions))).one()
+    if lo is None:
+        return
+    hi = max((moment for moment in (first_last, resolved_last, lo) if moment is not None),
+             key=_utc)
+    clock = BusinessClock(calendar, _utc(lo), _utc(hi))
     query = (select(TicketRow.number, TicketRow.status, TicketRow.priority, TicketRow.subject,
                     requester.display_name, requester.external_id, owner.display_name,
                     owner.external_id, TicketRow.channel_id, TicketRow.created_at,
@@ -59,15 +78,12 @@ async def ticket_rows(uow: UnitOfWork, filt: ReportFilter, now: datetime,
                     rating)
              .join(requester, requester.id == TicketRow.requester_id)
              .outerjoin(owner, owner.id == TicketRow.owner_id)
-             .where(*ticket_slices(filt), in_period(TicketRow.created_at, filt))
+             .where(*conditions)
              .order_by(TicketRow.created_at, TicketRow.id))
-    clock: BusinessClock | None = None
     result = await uow.session.stream(query.execution_options(yield_per=_BATCH))
     async for row in result:
         (number, status, priority, subject, r_name, r_ext, o_name, o_ext, channel, created,
          first, resolved, closed, rated) = row
-        if clock is None:  # oldest first: this ticket opened before every other
-            clock = BusinessClock(calendar, created, max(filt.end, now))
         yield {
             "number": number, "status": status, "priority": priority, "subject": subject,
             "requester": r_name or r_ext, "owner": (o_name or o_ext) if o_ext else None,

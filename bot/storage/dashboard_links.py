@@ -13,7 +13,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, insert, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.storage.tables import DashboardLinkRow
@@ -60,6 +60,21 @@ class DashboardLinks:
             token_hash=hash_token(token), workspace_id=workspace_id, person_id=person_id,
             role=role, created_at=now, expires_at=now + LINK_LIFETIME))
         return token
+
+    async def state(self, token: str, now: datetime) -> str:
+        """What ``token`` is now, without spending it: "ready", "used", "expired" or
+        "unknown" (never given, cut short, changed). The sign-in page says which at once;
+        only someone holding the token learns anything, and a token is 256 bits."""
+        if not token or len(token) > 200:
+            return "unknown"
+        row = (await self.session.execute(
+            select(DashboardLinkRow.used_at, DashboardLinkRow.expires_at)
+            .where(DashboardLinkRow.token_hash == hash_token(token)))).first()
+        if row is None:
+            return "unknown"
+        if row.used_at is not None:
+            return "used"
+        return "ready" if row.expires_at > now else "expired"
 
     async def spend(self, token: str, now: datetime) -> SignIn | None:
         """Who ``token`` signs in, marking its link used; None when no such link exists,

@@ -8,7 +8,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.people import Person, Role
-from bot.storage.tables import PersonRow
+from bot.storage.tables import PersonRow, PromiseRow, TicketRow
 from bot.storage.workspace_repository import insert_for
 
 
@@ -74,6 +74,15 @@ class PeopleRepository:
             (PersonRow.external_id == ref) | (func.lower(PersonRow.display_name) == ref.lower()),
         ).order_by(PersonRow.id))).scalars().all()
         return person_from_row(rows[0]) if rows else None
+
+    async def has_worked(self, workspace_id: int, person_id: int) -> bool:
+        """Whether the person has ever owned a ticket or a promise in the workspace (so
+        has agent figures, whatever their role is now: someone who left the agents)."""
+        owned = select(TicketRow.id).where(TicketRow.workspace_id == workspace_id,
+                                           TicketRow.owner_id == person_id).limit(1)
+        promised = select(PromiseRow.id).where(PromiseRow.workspace_id == workspace_id,
+                                               PromiseRow.owner_id == person_id).limit(1)
+        return (await self.session.execute(select(owned.exists() | promised.exists()))).scalar()
 
     async def with_role(self, workspace_id: int, role: Role) -> list[Person]:
         """Everyone with exactly this role."""

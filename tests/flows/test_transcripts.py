@@ -152,3 +152,30 @@ async def test_the_offer_is_off_by_default(sqlite_url):
         assert not [s for s in desk.adapter.sent if "Send me the transcript" in desk.buttons(s)]
         assert any("rate" in s.text.lower() or "satisfied" in s.text.lower()
                    for s in desk.requester_thread(1))
+
+
+async def test_the_requesters_copy_has_their_rating_and_what_they_were_told(sqlite_url):
+    """Finding 15: a requester's own rating and comment are in their copy; the desk's
+    automatic escalation (the leads were told, the requester never was) is not; a
+    manual one reads as what the requester heard ("asked a lead to look at it too")."""
+    async with FlowDesk(sqlite_url) as desk:
+        await _confirmed(desk)
+        thanks = next(s for s in desk.requester_thread(1) if "thanks for confirming" in s.text)
+        await desk.press_button("ann", thanks, "2")
+        await desk.requester_says("ann", 1, "Slow but fine COMMENT-7")
+        ticket = await desk.ticket(1)
+        async with desk.db.unit_of_work() as uow:
+            await uow.tickets.add_event(ticket.id, "escalated", desk.clock.now(),
+                                        body="status update missed 2 times in a row",
+                                        automatic=True)
+        await desk.staffed(agents=(), leads=("lee",), triage=None)
+        await desk.command("sam", "ticket escalate 1 REASON-9 for the staff")
+        await desk.command("ann", "ticket transcript 1", is_direct=True)
+        mine = files_of(desk.last())
+        await desk.command("sam", "ticket transcript 1", is_direct=True)
+        staff = files_of(desk.last())
+        for name, text in mine.items():
+            assert "rated it 2/5" in text and "COMMENT-7" in text, name
+            assert "missed 2 times" not in text and "escalated it to the leads" not in text
+            assert "REASON-9" not in text and "asked a lead to look at it too" in text
+        assert "missed 2 times" in staff["ticket-1.md"] and "REASON-9" in staff["ticket-1.md"]

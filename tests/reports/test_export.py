@@ -13,7 +13,7 @@ from bot.reports import ReportFilter, compute_figures
 from bot.reports.export import figures_csv, safe_cell, ticket_rows, write_tickets
 from bot.storage.tables import TicketRow
 from tests.reports.test_figures import CALENDAR, END, NOW, START
-from tests.test_cli import cli, sqlite_url
+from tests.test_cli import assert_one_line_error, cli, sqlite_url
 
 
 async def _export(db, filt, fmt) -> tuple[int, str]:
@@ -86,3 +86,50 @@ def test_the_command_line_exports_what_the_console_opened(tmp_path):
     bad = cli(tmp_path, "export", "tickets", "--since", "2020-13-01", HELPDESK_DATABASE_URL=url)
     assert bad.returncode != 0 and "Traceback" not in bad.stderr
     assert len(bad.stderr.splitlines()) == 1 and bad.stderr.startswith("helpdesk-bot: ")
+
+
+async def test_a_ticket_answered_after_the_period_keeps_its_real_durations(history):
+    """Finding 2: a period ending before a ticket's answer or resolution used to clamp the
+    business clock to its end and read 0 (a perfect score); the figure is the ticket's own."""
+    db, ids = history
+    monday_noon = START.replace(hour=12)
+    out = io.StringIO()
+    async with db.reading() as uow:  # T2 (P1) opened Monday 09:00, resolved Tuesday 14:00
+        await write_tickets(ticket_rows(uow, ReportFilter(ids["ws"], START, monday_noon,
+                                                          priority="P1"),
+                                        monday_noon, CALENDAR), out, "jsonl")
+    [ticket] = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert ticket["first_response_business_s"] == 30 * 60
+    assert ticket["resolution_business_s"] == 13 * 3600
+
+
+def test_the_command_line_says_what_is_wrong_and_never_a_traceback(tmp_path):
+    """Findings 1 and 8: far days, a bad --output, a --since after now, no database."""
+    url = sqlite_url(tmp_path / "x.sqlite3")
+    assert cli(tmp_path, "run", "--console", input="My VPN keeps dropping\n",
+               HELPDESK_DATABASE_URL=url).returncode == 0
+    far = cli(tmp_path, "export", "tickets", "--since", "1900-01-01", "--until", "9999-12-31",
+              HELPDESK_DATABASE_URL=url)
+    assert far.returncode == 0 and "Traceback" not in far.stderr, far.stderr
+    assert len(far.stdout.splitlines()) == 2  # the header and ticket 1
+    for since in ("0001-01-01", "9999-12-31"):
+        edge = cli(tmp_path, "export", "tickets", "--since", since, "--until", "9999-12-31",
+                   HELPDESK_DATABASE_URL=url, HELPDESK_TIMEZONE="Asia/Tokyo")
+        assert "Traceback" not in edge.stderr, edge.stderr
+    nowhere = cli(tmp_path, "export", "tickets", "--since", "2020-01-01", "--output",
+                  str(tmp_path / "missing" / "x.csv"), HELPDESK_DATABASE_URL=url)
+    line = assert_one_line_error(nowhere, 2)
+    assert "does not exist" in line and "database" not in line
+    future = cli(tmp_path, "export", "tickets", "--since", "2999-01-01",
+                 HELPDESK_DATABASE_URL=url)
+    line = assert_one_line_error(future, 2)
+    assert "after now" in line and "--until is before" not in line
+    dash = cli(tmp_path, "export", "tickets", "--since", "2020-01-01", "--output", "-",
+               HELPDESK_DATABASE_URL=url)
+    assert dash.returncode == 0 and dash.stdout.startswith("number,")
+    assert not (tmp_path / "-").exists()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    none = cli(empty, "export", "tickets", "--since", "2020-01-01")
+    line = assert_one_line_error(none, 2)
+    assert "no database" in line and list(empty.iterdir()) == []

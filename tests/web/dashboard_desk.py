@@ -26,7 +26,8 @@ class DashboardDesk(FlowDesk):
         self.desk.settings = replace(self.settings, secret_key=Secret(KEY), public_url=public_url)
         self.web = WebServer("127.0.0.1", 0, public_url)
         self.dashboard = mount_dashboard(self.web, self.db, self.desk.templates, KEY,
-                                         public_url, self.clock, self.desk.policy)
+                                         public_url, self.clock, self.desk.policy,
+                                         admins=frozenset(self.desk.admins))
         self.desk.web_url = self.web.url_for
 
     async def __aenter__(self) -> "DashboardDesk":

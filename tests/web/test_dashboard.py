@@ -6,6 +6,7 @@ drives the same in a real browser.)"""
 from __future__ import annotations
 
 import csv
+import html
 import io
 import re
 from datetime import timedelta
@@ -66,10 +67,11 @@ async def test_a_lead_signs_in_once_and_sees_the_ticket_count(db_url):
 
             # The second use of the same link is refused, even by the person it was for.
             async with client() as other:
-                again = await sign_in(other, link)
-                assert again.status == 403
-                assert "has been used or has expired" in await again.text()
-                assert "/helpdesk dashboard" in await again.text()
+                async with other.get(link) as again:  # said at once, with no button
+                    text = await again.text()
+                    assert again.status == 410 and 'id="sign-in"' not in text
+                    assert "This sign-in link has been used" in text
+                    assert "<code>/helpdesk dashboard</code>" in text and "`" not in text
 
 
 async def test_only_a_hash_of_the_token_is_stored(sqlite_url):
@@ -87,10 +89,13 @@ async def test_an_expired_link_is_refused(db_url):
     async with DashboardDesk(db_url) as desk:
         await desk.staffed(leads=("lee",))
         link = await desk.link_for("lee")
-        desk.clock.advance(timedelta(minutes=10, seconds=1))
         async with client() as http:
-            response = await sign_in(http, link)
+            async with http.get(link) as page:  # the page was opened in time
+                fields = dict(FORM_FIELD.findall(await page.text()))
+            desk.clock.advance(timedelta(minutes=10, seconds=1))
+            response = await http.post(link.split("?")[0], data=fields, allow_redirects=False)
             assert response.status == 403
+            assert "This sign-in link has expired" in await response.text()
             async with http.get(desk.web.url_for("/dashboard"), allow_redirects=False) as page:
                 assert page.status == 303
 
@@ -115,7 +120,9 @@ async def test_without_a_session_every_page_and_download_goes_to_how_to_sign_in(
                     assert page.status == 303, path
                     assert page.headers["Location"] == "/dashboard/signed-out"
             async with http.get(desk.web.url_for("/dashboard/signed-out")) as page:
-                assert "send `/helpdesk dashboard` to the help desk bot" in await page.text()
+                text = await page.text()
+                assert "send <code>/helpdesk dashboard</code> to the help desk bot" in text
+                assert "`" not in text
             # A forged or altered cookie is no session either.
             http.cookie_jar.update_cookies({"helpdesk_session": "eyJ3IjoxfQ.forged"})
             async with http.get(desk.web.url_for("/dashboard"), allow_redirects=False) as page:
@@ -242,3 +249,96 @@ async def test_without_a_key_the_desk_says_how_to_switch_the_dashboard_on(sqlite
         await desk.staffed(leads=("lee",))
         await desk.command("lee", "helpdesk dashboard")
         assert "HELPDESK_SECRET_KEY" in desk.last().text and "token" not in desk.last().text
+
+
+async def test_the_sign_in_pages_say_what_is_true(sqlite_url):
+    """Finding 9: no token, a tampered token, an expired one and a failed CSRF check each
+    get their own true page; a GET says so at once and spends nothing."""
+    async with DashboardDesk(sqlite_url) as desk:
+        await desk.staffed(leads=("lee",))
+        link = await desk.link_for("lee")
+        token = parse_qs(urlsplit(link).query)["token"][0]
+        base = link.split("?")[0]
+        async with client() as http:
+            async with http.get(base) as page:
+                text = html.unescape(await page.text())
+                assert page.status == 400 and "needs a sign-in link" in text
+                assert "used" not in text and "expired" not in text
+            async with http.get(base + "?token=" + token[:-3] + "KQx") as page:
+                text = html.unescape(await page.text())
+                assert page.status == 404 and "We don't recognise this sign-in link" in text
+                assert 'id="sign-in"' not in text
+            async with http.post(base, data={"token": token, "login_csrf": "x"}) as page:
+                text = html.unescape(await page.text())
+                assert page.status == 403 and "We didn't sign you in" in text
+                assert "Your link still works" in text and "doesn't work" not in text
+            assert (await sign_in(http, link)).status == 303  # it did still work
+        late = await desk.link_for("lee")
+        desk.clock.advance(timedelta(minutes=11))
+        async with client() as http:
+            async with http.get(late) as page:
+                text = html.unescape(await page.text())
+                assert page.status == 410 and "This sign-in link has expired" in text
+                assert 'id="sign-in"' not in text
+
+
+async def test_the_console_is_named_where_the_desk_runs_in_it(sqlite_url):
+    async with DashboardDesk(sqlite_url) as desk:
+        desk.dashboard.places = ("console",)
+        async with client() as http:
+            async with http.get(desk.web.url_for("/dashboard/signed-out")) as page:
+                text = html.unescape(await page.text())
+        assert "to the help desk bot in the console it runs in" in text
+        assert "Slack" not in text
+
+
+async def test_someone_removed_from_the_leads_loses_the_dashboard_at_once(sqlite_url):
+    """Finding 6: the role is checked at sign-in and on every page and download."""
+    async with DashboardDesk(sqlite_url) as desk:
+        await staffed_with_a_ticket(desk)
+        await desk.staffed(agents=(), leads=("kim",), triage=None)
+        early = await desk.link_for("kim")
+        link = await desk.link_for("lee")
+        async with client() as http:
+            assert (await sign_in(http, link)).status == 303
+            async with http.get(desk.web.url_for("/dashboard")) as page:
+                assert page.status == 200
+            session = next(c.value for c in http.cookie_jar if c.key == "helpdesk_session")
+            async with http.get(early) as page:  # Kim opens the page, then is removed
+                fields = dict(FORM_FIELD.findall(await page.text()))
+            await desk.command("boss", "helpdesk leads remove <@lee|Lee> <@kim|Kim>")
+            assert "Done" in desk.last().text, desk.last().text
+            for path in ("/dashboard/tickets.csv", "/dashboard/figures.csv", "/dashboard"):
+                http.cookie_jar.update_cookies({"helpdesk_session": session})
+                async with http.get(desk.web.url_for(path), allow_redirects=False) as page:
+                    text = html.unescape(await page.text())
+                    assert page.status == 403, path
+                    assert "Your dashboard session has ended" in text and "VPN" not in text
+                    assert any(c.startswith('helpdesk_session="";') and "Max-Age=0" in c
+                               for c in page.headers.getall("Set-Cookie")), path
+        async with client() as http:
+            http.cookie_jar.update_cookies({"helpdesk_login": fields["login_csrf"]})
+            refused = await http.post(early.split("?")[0], data=fields, allow_redirects=False)
+            text = html.unescape(await refused.text())
+            assert refused.status == 403 and "aren't one of them any more" in text
+            assert not any(c.startswith("helpdesk_session=")
+                           for c in refused.headers.getall("Set-Cookie", []))
+
+
+async def test_an_agents_promises_add_up_on_the_agents_page(sqlite_url):
+    """Finding 16: made = kept + covered + late + open, all four shown."""
+    async with DashboardDesk(sqlite_url) as desk:
+        await staffed_with_a_ticket(desk)
+        link = await desk.link_for("lee")
+        async with client() as http:
+            assert (await sign_in(http, link)).status == 303
+            async with http.get(desk.web.url_for("/dashboard/agents?period=7d")) as page:
+                body = await page.text()
+        table = body[body.index('id="agents-table"'):]
+        heads = re.findall(r'<th scope="col">([^<]*)</th>', table[:table.index("</thead>")])
+        row = table[table.index("<tbody>"):table.index("</tbody>")]
+        cells = dict(zip(heads[1:], re.findall(r"<td>([^<]*)</td>", row)))
+        made = int(cells["Promises made"])
+        parts = [int(cells[k]) for k in ("Kept on time by a person",
+                                         "Covered on time by the desk", "Late", "Not due yet")]
+        assert made >= 1 and sum(parts) == made, cells

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.desk.context import BadInput, Context
-from bot.desk.people_refs import person_refs
+from bot.desk.people_refs import one_person
 from bot.desk.quoting import defang, excerpt
 from bot.domain.errors import Unreadable
 from bot.domain.people import Role
@@ -22,23 +22,34 @@ _MOVED = 0.10
 
 
 async def report(ctx: Context) -> None:
-    """``/helpdesk report [today|7d|30d|week|month] [agent <person>]``."""
+    """``/helpdesk report [today|7d|30d|week|month] [agent <person>]``.
+
+    Every word is read or refused by name: a second period, a second person or any
+    other word is "not understood", never silently dropped (the reader would believe
+    the figures answer what they asked). An agent who has left the agents keeps their
+    past figures: anyone who has owned a ticket or a promise can be reported on."""
     words = ctx.args.split()
     period = DEFAULT_PERIOD
     if words and words[0].lower() != "agent":
         period = _period(words.pop(0), "usage.helpdesk_report")
     agent = None
     if words:
+        rest = " ".join(words)
         if words[0].lower() != "agent":
+            raise BadInput("reports.not_understood", "usage.helpdesk_report", text=rest)
+        ref, rest = one_person(" ".join(words[1:]))
+        if ref is None:
             raise BadInput("reports.need_agent", "usage.helpdesk_report")
-        refs = person_refs(" ".join(words[1:]))
-        if not refs:
-            raise BadInput("reports.need_agent", "usage.helpdesk_report")
+        if rest:
+            raise BadInput("reports.not_understood_agent", "usage.helpdesk_report",
+                           text=rest, name=ref.label)
         assert ctx.workspace is not None
-        ref, label, _ = refs[0]
-        agent = await ctx.uow.people.find(ctx.workspace.id, ref)
-        if agent is None or not agent.role.at_least(Role.AGENT):
-            raise BadInput("input.not_an_agent", name=label)
+        agent = await ctx.uow.people.find(ctx.workspace.id, ref.ref)
+        if agent is None:
+            raise BadInput("input.not_an_agent", name=ref.label)
+        if not agent.role.at_least(Role.AGENT) and not await ctx.uow.people.has_worked(
+                ctx.workspace.id, agent.id):
+            raise BadInput("reports.never_an_agent", name=agent.name)
     if agent is None:
         await _answer_report(ctx, period, None, "reports.header")
     else:
@@ -48,7 +59,12 @@ async def report(ctx: Context) -> None:
 async def stats(ctx: Context) -> None:
     """``/ticket stats [today|7d|30d|week|month]``: the agent's own figures."""
     words = ctx.args.split()
-    period = _period(words[0], "usage.ticket_stats") if words else DEFAULT_PERIOD
+    if words and words[0].lower() == "agent":
+        raise BadInput("reports.stats_own_only")
+    period = _period(words.pop(0), "usage.ticket_stats") if words else DEFAULT_PERIOD
+    if words:
+        rest = " ".join(words)
+        raise BadInput("reports.not_understood", "usage.ticket_stats", text=rest)
     assert ctx.person is not None
     await _answer_report(ctx, period, ctx.person.id, "reports.header_own")
 
@@ -111,9 +127,11 @@ def _summary(ctx: Context, f: Figures, period: str) -> list[str]:
                            worst=_wall(ctx, p.late_by_max)))
     else:
         lines.append(t("reports.promises_none", period=period))
-    rows = [t("reports.sla_row", priority=row.priority, first_met=row.first_met,
-              first_total=row.first_total, resolve_met=row.resolve_met,
-              resolve_total=row.resolve_total)
+    # A measure with nothing measured is left out of its row, not shown as "0/0".
+    rows = [t("reports.sla_row" if row.first_total and row.resolve_total
+              else "reports.sla_row_first" if row.first_total else "reports.sla_row_resolve",
+              priority=row.priority, first_met=row.first_met, first_total=row.first_total,
+              resolve_met=row.resolve_met, resolve_total=row.resolve_total)
             for row in f.sla if row.first_total or row.resolve_total]
     lines.append(t("reports.sla", rows=ctx.join(rows)) if rows else t("reports.sla_none"))
     c = f.csat

@@ -31,6 +31,8 @@ _REQUESTER_KINDS = ("opened", "requester", "reply", "resolution", "status", "own
                     "promise", "bot", "escalated", "self_solved")
 _AGENT_KINDS = ("feedback", "no_lead")
 _NOTE_KINDS = ("note",)
+# What anyone sees of their own doing: a requester's rating and comment are theirs.
+_OWN_KINDS = ("feedback",)
 # Entries that are someone's words: shown whole, under what they did.
 _MESSAGE_KINDS = ("requester", "reply", "note", "resolution")
 WITH_NOTES = ("with-notes", "with_notes", "notes")
@@ -76,7 +78,13 @@ async def build_transcript(ctx: Context, ticket: Ticket, *, with_notes: bool) ->
     ]
     allowed = _REQUESTER_KINDS + (_AGENT_KINDS if is_agent else ()) \
         + (_NOTE_KINDS if is_agent and with_notes else ())
-    timeline = [e for e in await ctx.uow.tickets.timeline(ticket.id) if e.kind in allowed]
+    timeline = [e for e in await ctx.uow.tickets.timeline(ticket.id)
+                if e.kind in allowed or (e.kind in _OWN_KINDS and e.author_id == ctx.person.id)]
+    if not is_agent:
+        # The desk's own escalation on repeated misses goes to the leads only; the
+        # requester was never told, so their copy does not disclose it.
+        timeline = [e for e in timeline
+                    if not (e.kind == "escalated" and (e.data or {}).get("automatic"))]
     shown = timeline[-MAX_ENTRIES:]
     names = {person.id: person.name for person in people.values()}
     unknown = {e.author_id for e in shown if e.author_id is not None} - set(names)
@@ -86,7 +94,11 @@ async def build_transcript(ctx: Context, ticket: Ticket, *, with_notes: bool) ->
     for entry in shown:
         who = names.get(entry.author_id, "") if entry.author_id is not None \
             else ctx.t("view.the_desk")
-        if entry.kind in _MESSAGE_KINDS and entry.body:
+        if entry.kind == "escalated" and not is_agent:
+            # What the requester was told at the time: a lead was asked to look too.
+            entries.append(TranscriptEntry(stamp(entry.created_at, tz), who,
+                                           ctx.t("transcript.escalated_requester")))
+        elif entry.kind in _MESSAGE_KINDS and entry.body:
             entries.append(TranscriptEntry(stamp(entry.created_at, tz), who,
                                            ctx.t(f"view.kind_{entry.kind}"), entry.body,
                                            internal=entry.kind == "note"))

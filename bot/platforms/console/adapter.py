@@ -16,9 +16,11 @@ import logging
 import shutil
 import sys
 import threading
+import re
 import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Awaitable, Callable, Protocol, TextIO
 
 from bot.core import (
@@ -92,6 +94,9 @@ class ConsoleAdapter:
         self._agents: set[str] = set()  # personas made agents in this run
         self._names: dict[str, str] = {}  # user id -> name, of every persona played
         self._met(self.persona)
+        # Where files the desk sends (transcripts) are written so they can be opened:
+        # the folder the console runs in, under transcripts/ (made when first needed).
+        self.files_dir = Path("transcripts")
 
     @property
     def interactive(self) -> bool:
@@ -124,8 +129,28 @@ class ConsoleAdapter:
                                      _Thread(message.channel_id, thread))
         if message.buttons:
             self._shown.append(message)
-        await self._say(render(message, self._width(), self._names))
+        saved = self._save_files(message) if message.attachments else None
+        await self._say(render(message, self._width(), self._names, saved))
         return Delivery(message_id, message.channel_id, message.thread_id)
+
+    def _save_files(self, message: OutboundMessage) -> dict[str, str]:
+        """Write the message's files under :attr:`files_dir`, each named after whom it
+        was for (a requester's copy and an agent's differ), and say where, by file
+        name; a folder that cannot be written is said too, and loses nothing else."""
+        who = re.sub(r"[^A-Za-z0-9_.-]", "_", message.direct_to or message.channel_id) or "desk"
+        saved = {}
+        for attachment in message.attachments:
+            name = re.sub(r"[^A-Za-z0-9_.-]", "_", attachment.filename).lstrip(".") or "file"
+            path = self.files_dir / f"{who}-{name}"
+            try:
+                self.files_dir.mkdir(parents=True, exist_ok=True)
+                path.write_text(attachment.text, encoding="utf-8")
+            except OSError as error:
+                saved[attachment.filename] = (f"(not saved: {self.files_dir} could not be "
+                                              f"written, {error.strerror or error})")
+                continue
+            saved[attachment.filename] = f"saved as {path}"
+        return saved
 
     def _width(self) -> int | None:
         """The terminal's width when a person reads the output (long lines wrap), else

@@ -188,10 +188,14 @@ def _lines(text: str, width: int | None) -> list[str]:
 
 
 def render(message: OutboundMessage, width: int | None = None,
-           names: Mapping[str, str] | None = None) -> str:
+           names: Mapping[str, str] | None = None,
+           saved: Mapping[str, str] | None = None) -> str:
     """One desk message as console text: where it appears, then what it says, whole.
     ``width`` wraps long lines (at a terminal); piped output keeps each line whole.
-    ``names`` gives the personas' names by user id: people are named, not numbered."""
+    ``names`` gives the personas' names by user id: people are named, not numbered.
+    ``saved`` says, by file name, where the console wrote each attached file (or why
+    it could not), so a transcript can be opened."""
+    saved = saved or {}
     names = names or {}
     if message.ephemeral_to:
         where = f"only {name_of(message.ephemeral_to, names)} sees this"
@@ -216,7 +220,10 @@ def render(message: OutboundMessage, width: int | None = None,
         lines.extend(_lines(clean(f"{name}: {value}"), width))
     for attachment in message.attachments:
         # A terminal shows that a file came, not its bytes.
-        lines.append(f"  [file: {clean(attachment.filename)}, {attachment.size:,} bytes]")
+        line = f"  [file: {clean(attachment.filename)}, {attachment.size:,} bytes]"
+        if attachment.filename in saved:
+            line += f" {clean(saved[attachment.filename])}"
+        lines.append(line)
     if message.buttons:
         lines.append("  " + "  ".join(f"[{clean(b.label)}]" for b in message.buttons)
                      + "   (press with /press <label>)")

@@ -6,6 +6,8 @@
 - ``GET /dashboard``, ``/dashboard/{promises,agents,backlog}``, ``/dashboard/tickets.csv``,
   ``/dashboard/figures.csv``: only with a session, and only of the session's workspace;
   without one they redirect to ``/dashboard/signed-out``, which says how to get a link.
+  Each request checks (one query) that the session's person is still a lead or admin of
+  the workspace; otherwise the session ends with a page saying why.
 - ``POST /dashboard/logout`` needs the session's CSRF token, as any state change does.
 """
 
@@ -20,9 +22,12 @@ from urllib.parse import urlencode, urlsplit
 
 import jinja2
 from aiohttp import web
+from markupsafe import Markup, escape
+from sqlalchemy import select
 
 from bot.clock import Clock
-from bot.domain.people import Workspace
+from bot.domain.people import Role, Workspace
+from bot.storage.tables import PersonRow
 from bot.storage.uow import Database
 from bot.templates import Templates
 from bot.web.dashboard.exports import figures_text, stream_tickets
@@ -38,6 +43,11 @@ from bot.web.server import WebServer
 logger = logging.getLogger(__name__)
 
 PAGES = ("overview", "promises", "agents", "backlog")
+# The command that gives a sign-in link, shown as code wherever a page names it.
+LINK_COMMAND = "/helpdesk dashboard"
+# Who may see the dashboard: checked at sign-in and on every request, not only when
+# the link was given (someone removed from the leads loses it at once).
+DASHBOARD_ROLES = (Role.LEAD.value, Role.ADMIN.value)
 STATIC = {"chart.umd.min.js": "application/javascript", "dashboard.js": "application/javascript",
           "dashboard.css": "text/css", "chart.js-LICENSE.md": "text/plain"}
 # Every dashboard answer: nothing cached, never framed, scripts only from here.
@@ -64,8 +74,15 @@ class Dashboard:
     """The dashboard's handlers, for one desk: its database, wording, key and clock."""
 
     def __init__(self, db: Database, templates: Templates, secret_key: str, public_url: str,
-                 clock: Clock, policy_of: Callable[[Workspace], WorkspacePolicy]) -> None:
+                 clock: Clock, policy_of: Callable[[Workspace], WorkspacePolicy],
+                 places: tuple[str, ...] = ("slack", "discord"),
+                 admins: frozenset[str] = frozenset()) -> None:
         self.db = db
+        # Where the desk answers (its adapters: "slack", "discord", "console"), named in
+        # "how to get a link"; and HELPDESK_ADMINS, admins whatever their stored role.
+        self.places = tuple(p for p in places if p in ("slack", "discord", "console")) \
+            or ("slack", "discord")
+        self.admins = frozenset(admins)
         self.words = templates
         # A workspace's calendar, SLA targets and wording (the desk's policy for it).
         self.policy_of = policy_of
@@ -103,9 +120,39 @@ class Dashboard:
         return web.Response(text=body, status=status, content_type="text/html",
                             charset="utf-8", headers=SECURITY_HEADERS)
 
-    def _message(self, heading: str, *lines: str, status: int = 200) -> web.Response:
-        return self._html("message.html", status, heading=self.t(heading),
-                          lines=[self.t(line) for line in lines])
+    def _message(self, heading: str, *lines: str, status: int = 200,
+                 how: bool = True) -> web.Response:
+        """A notice page: ``heading``, ``lines`` (template keys) and, unless ``how`` is
+        False, how to get a new sign-in link."""
+        shown = [self.t(line) for line in lines] + ([self._how()] if how else [])
+        return self._html("message.html", status, heading=self.t(heading), lines=shown)
+
+    def _how(self) -> Markup:
+        """How to get a link, naming where this desk answers, the command as code (a
+        page is HTML: a chat's backticks would show as they are)."""
+        where = self.words.join((self.t(f"web.where_{place}") for place in self.places),
+                                alternatives=True)
+        text = escape(self.t("web.how_to_sign_in", where=where))
+        return Markup(text.replace(escape(LINK_COMMAND),
+                                   Markup("<code>{}</code>").format(LINK_COMMAND)))
+
+    def _link_refused(self, state: str, status: int) -> web.Response:
+        """The page for a link that cannot sign in: missing, used, expired or unknown."""
+        return self._message(f"web.link_{state}_heading", f"web.link_{state}", status=status)
+
+    async def _may_see(self, uow, workspace_id: int, person_id: int) -> bool:
+        """Whether the person is a lead or admin of the workspace now (one query)."""
+        row = (await uow.session.execute(
+            select(PersonRow.role, PersonRow.external_id)
+            .where(PersonRow.id == person_id, PersonRow.workspace_id == workspace_id))).first()
+        return row is not None and (row.role in DASHBOARD_ROLES or row.external_id in self.admins)
+
+    def _session_ended(self) -> web.Response:
+        """The answer to a session whose person is no longer a lead or admin: it ends."""
+        response = self._message("web.session_ended_heading", "web.session_ended",
+                                 status=403, how=False)
+        response.del_cookie(SESSION_COOKIE, path=f"{self.base}/dashboard")
+        return response
 
     def _session(self, request: web.Request) -> Session | None:
         return self.signer.read(request.cookies.get(SESSION_COOKIE), self.clock.now())
@@ -117,11 +164,15 @@ class Dashboard:
 
     async def login_page(self, request: web.Request) -> web.Response:
         """The link's landing page: a Sign in button that POSTs the token. A GET spends
-        nothing, whatever fetches it."""
+        nothing, whatever fetches it; a link that cannot sign in (used, expired, unknown,
+        or no link at all) says so at once instead of offering the button."""
         token = request.query.get("token", "")
-        if not token or len(token) > 200:
-            return self._message("web.link_refused_heading", "web.link_refused",
-                                 "web.how_to_sign_in", status=400)
+        if not token:
+            return self._link_refused("missing", 400)
+        async with self.db.reading() as uow:
+            state = await uow.dashboard_links.state(token, self.clock.now())
+        if state != "ready":
+            return self._link_refused(state, 404 if state == "unknown" else 410)
         nonce = new_login_nonce()
         response = self._html("login.html", token=token, login_csrf=nonce)
         response.set_cookie(LOGIN_COOKIE, nonce, max_age=600, path=f"{self.base}/dashboard",
@@ -129,20 +180,34 @@ class Dashboard:
         return response
 
     async def login(self, request: web.Request) -> web.Response:
-        """Spend the token and start a session; a used, expired or unknown link (or a
-        form not sent from our own page) is refused with how to get a new one."""
+        """Spend the token and start a session for a person who is still a lead or
+        admin. Refusals say what happened: a used, expired or unknown link; a form not
+        sent from our own page (which spends nothing: the link still works, if it does);
+        someone no longer a lead or admin."""
         form = await request.post()
         token = str(form.get("token", ""))
-        if not same(request.cookies.get(LOGIN_COOKIE), str(form.get("login_csrf", ""))):
-            return self._message("web.link_refused_heading", "web.form_refused",
-                                 "web.how_to_sign_in", status=403)
         now = self.clock.now()
+        if not same(request.cookies.get(LOGIN_COOKIE), str(form.get("login_csrf", ""))):
+            async with self.db.reading() as uow:
+                state = await uow.dashboard_links.state(token, now) if token else "missing"
+            if state != "ready":
+                return self._link_refused(state, 403)
+            return self._message("web.form_refused_heading", "web.form_refused",
+                                  "web.form_link_ok", status=403, how=False)
         async with self.db.unit_of_work() as uow:
-            signed = await uow.dashboard_links.spend(token, now)
+            state = await uow.dashboard_links.state(token, now) if token else "missing"
+            signed = await uow.dashboard_links.spend(token, now) if state == "ready" else None
+            allowed = signed is not None and await self._may_see(
+                uow, signed.workspace_id, signed.person_id)
         if signed is None:
-            logger.info("dashboard: a sign-in link was refused (used, expired or unknown)")
-            return self._message("web.link_refused_heading", "web.link_refused",
-                                 "web.how_to_sign_in", status=403)
+            logger.info("dashboard: a sign-in link was refused (%s)",
+                        "used or expired just now" if state == "ready" else state)
+            return self._link_refused("used" if state == "ready" else state, 403)
+        if not allowed:
+            logger.info("dashboard: person %s of workspace %s is no longer a lead or admin; "
+                        "not signed in", signed.person_id, signed.workspace_id)
+            return self._message("web.not_a_lead_heading", "web.not_a_lead", status=403,
+                                 how=False)
         logger.info("dashboard: person %s of workspace %s signed in", signed.person_id,
                     signed.workspace_id)
         response = web.HTTPSeeOther(f"{self.base}/dashboard", headers=SECURITY_HEADERS)
@@ -163,14 +228,13 @@ class Dashboard:
             self._to_sign_in()
         if not self.signer.csrf_ok(session, str(form.get("csrf", ""))):
             return self._message("web.csrf_heading", "web.csrf", status=403)
-        response = self._message("web.signed_out_heading", "web.signed_out_done",
-                                 "web.how_to_sign_in")
+        response = self._message("web.signed_out_heading", "web.signed_out_done")
         response.del_cookie(SESSION_COOKIE, path=f"{self.base}/dashboard")
         return response
 
     async def signed_out(self, request: web.Request) -> web.Response:
         """Where every dashboard request without a session lands: how to get a link."""
-        return self._message("web.signed_out_heading", "web.how_to_sign_in")
+        return self._message("web.signed_out_heading")
 
     async def static(self, request: web.Request) -> web.Response:
         """The vendored chart library, the page's script and style (fixed names only)."""
@@ -195,6 +259,8 @@ class Dashboard:
         filters = DashboardFilter.from_query(request.query)
         now = self.clock.now()
         async with self.db.reading() as uow:
+            if not await self._may_see(uow, session.workspace_id, session.person_id):
+                return self._session_ended()
             workspace = await uow.workspaces.get(session.workspace_id)
             policy = self.policy_of(workspace)
             figures = await page_figures(uow, workspace.id, policy, filters, now,
@@ -214,8 +280,9 @@ class Dashboard:
         charts["backlogLabels"] = [t(f"web.age_{bucket.label}") for bucket in figures.backlog]
         charts["labels"] = {
             "opened": t("web.opened"), "resolved": t("web.resolved"),
-            "firstResponse": t("web.first_response_median_min"),
+            "firstResponse": t("web.first_response_median_h"),
             "resolution": t("web.resolution_median_h"),
+            "hours": t("web.business_hours"), "day": t("web.day"),
             "promises": [t("web.promises_kept"), t("web.promises_covered"),
                          t("web.promises_late")],
             "csat": t("web.count"), "backlog": t("web.count")}
@@ -237,6 +304,8 @@ class Dashboard:
             **SECURITY_HEADERS, "Content-Type": "text/csv; charset=utf-8",
             "Content-Disposition": self._attachment("tickets", filters)})
         async with self.db.reading() as uow:
+            if not await self._may_see(uow, session.workspace_id, session.person_id):
+                return self._session_ended()
             workspace = await uow.workspaces.get(session.workspace_id)
             policy = self.policy_of(workspace)
             await response.prepare(request)
@@ -252,6 +321,8 @@ class Dashboard:
             self._to_sign_in()
         filters = DashboardFilter.from_query(request.query)
         async with self.db.reading() as uow:
+            if not await self._may_see(uow, session.workspace_id, session.person_id):
+                return self._session_ended()
             workspace = await uow.workspaces.get(session.workspace_id)
             text = await figures_text(uow, workspace.id, self.policy_of(workspace), filters,
                                       self.clock.now())
@@ -265,8 +336,12 @@ class Dashboard:
 
 def mount_dashboard(server: WebServer, db: Database, templates: Templates, secret_key: str,
                     public_url: str, clock: Clock,
-                    policy_of: Callable[[Workspace], WorkspacePolicy]) -> Dashboard:
-    """Serve the dashboard on ``server`` (only call with a secret key set)."""
-    dashboard = Dashboard(db, templates, secret_key, public_url, clock, policy_of)
+                    policy_of: Callable[[Workspace], WorkspacePolicy],
+                    places: tuple[str, ...] = ("slack", "discord"),
+                    admins: frozenset[str] = frozenset()) -> Dashboard:
+    """Serve the dashboard on ``server`` (only call with a secret key set); ``places``
+    are where the desk answers, ``admins`` HELPDESK_ADMINS."""
+    dashboard = Dashboard(db, templates, secret_key, public_url, clock, policy_of, places,
+                          admins)
     dashboard.mount(server)
     return dashboard

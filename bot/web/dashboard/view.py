@@ -96,22 +96,19 @@ async def intake_channels(uow: UnitOfWork, workspace_id: int) -> list[str]:
     return sorted(channel for channel in found if channel)
 
 
-def _minutes(value: timedelta | None) -> float | None:
-    return None if value is None else round(value.total_seconds() / 60, 1)
-
-
 def _hours(value: timedelta | None) -> float | None:
     return None if value is None else round(value.total_seconds() / 3600, 2)
 
 
 def chart_data(figures: Figures) -> dict[str, Any]:
-    """What the page's charts draw, as JSON for its script (durations in business
-    minutes and hours)."""
+    """What the page's charts draw, as JSON for its script. Both durations per day are
+    in hours of business time, so the two lines share one labelled axis (minutes beside
+    hours drew a 6-hour resolution as a flat line at 0)."""
     return {
         "days": [row.day.isoformat() for row in figures.days],
         "opened": [row.opened for row in figures.days],
         "resolved": [row.resolved for row in figures.days],
-        "firstResponse": [_minutes(row.first_response_median) for row in figures.days],
+        "firstResponse": [_hours(row.first_response_median) for row in figures.days],
         "resolution": [_hours(row.resolution_median) for row in figures.days],
         "promises": [figures.promises.kept, figures.promises.covered, figures.promises.late],
         "csat": [figures.csat.distribution.get(n, 0) for n in range(1, 6)],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from bot.core import Button, OutboundMessage
 from bot.platforms.console.render import clean, render
@@ -99,3 +100,18 @@ def test_a_file_is_shown_by_name_and_size_not_by_its_bytes():
     assert "[file: ticket-1.html, 2,009 bytes]" in printed
     assert "<p>" not in printed and not RAW.search(printed)
     assert "[file: evil\\x1b[2J.md, 4 bytes]" in printed
+
+
+async def test_the_console_writes_a_transcript_where_it_says(sqlite_url, tmp_path):
+    """Finding 15: in the console a transcript can be opened: its files are written
+    to a folder the console names, and each line says where."""
+    folder = tmp_path / "transcripts"
+    printed = await play(sqlite_url, "My VPN keeps dropping\n/ticket transcript 1\n",
+                         files_dir=folder)
+    saved = re.findall(r"\[file: (ticket-1\.(?:html|md)), [\d,]+ bytes\] saved as (\S+)",
+                       printed)
+    assert {name for name, _ in saved} == {"ticket-1.html", "ticket-1.md"}, printed
+    for name, path in saved:
+        written = Path(path)
+        assert written.parent == folder and written.name.endswith(name)
+        assert "My VPN keeps dropping" in written.read_text(encoding="utf-8")

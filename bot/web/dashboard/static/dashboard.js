@@ -19,16 +19,22 @@
     canvas.dataset.rendered = "yes";
     return chart;
   }
-  draw("chart-volume", { type: "bar", data: { labels: data.days, datasets: [
+  // Counts are whole: no 0.2 ticks on an axis of tickets or ratings.
+  var counted = { scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } };
+  draw("chart-volume", { type: "bar", options: counted, data: { labels: data.days, datasets: [
     { label: labels.opened, data: data.opened, backgroundColor: blue },
     { label: labels.resolved, data: data.resolved, backgroundColor: green }] } });
-  draw("chart-trends", { type: "line", data: { labels: data.days, datasets: [
+  // Both lines in hours of business time, on one axis that says so.
+  draw("chart-trends", { type: "line", options: { scales: {
+      x: { title: { display: true, text: labels.day } },
+      y: { beginAtZero: true, title: { display: true, text: labels.hours } } } },
+    data: { labels: data.days, datasets: [
     { label: labels.firstResponse, data: data.firstResponse, borderColor: blue, spanGaps: true },
     { label: labels.resolution, data: data.resolution, borderColor: amber, spanGaps: true }] } });
   draw("chart-promises", { type: "doughnut", data: { labels: labels.promises, datasets: [
     { data: data.promises, backgroundColor: [green, blue, red] }] } });
-  draw("chart-csat", { type: "bar", data: { labels: ["1", "2", "3", "4", "5"], datasets: [
+  draw("chart-csat", { type: "bar", options: counted, data: { labels: ["1", "2", "3", "4", "5"], datasets: [
     { label: labels.csat, data: data.csat, backgroundColor: blue }] } });
-  draw("chart-backlog", { type: "bar", data: { labels: data.backlogLabels, datasets: [
+  draw("chart-backlog", { type: "bar", options: counted, data: { labels: data.backlogLabels, datasets: [
     { label: labels.backlog, data: data.backlog, backgroundColor: amber }] } });
 }());
