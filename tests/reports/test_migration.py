@@ -37,7 +37,7 @@ async def test_the_report_indexes_arrive_on_a_populated_desk(db_url):
     db = Database.from_url(db_url)
     try:
         await _empty(db.engine)
-        await migrate.upgrade(db.engine, "0008")
+        await migrate.upgrade(db.engine, "0010")
         ids = await build_history(db)
         before_counts, before, indexes = await _state(db, ids["ws"])
         assert indexes == set()
@@ -46,7 +46,7 @@ async def test_the_report_indexes_arrive_on_a_populated_desk(db_url):
         assert indexes == REPORT_INDEXES
         assert after_counts == before_counts == [7, 14, 9]
         assert after == before and after["opened"] == 4
-        await migrate.downgrade(db.engine, "0008")
+        await migrate.downgrade(db.engine, "0010")
         counts, _, indexes = await _state(db, ids["ws"])
         assert counts == before_counts and indexes == set()
     finally:

@@ -196,6 +196,7 @@ class Dashboard:
         now = self.clock.now()
         async with self.db.reading() as uow:
             workspace = await uow.workspaces.get(session.workspace_id)
+            filters = filters.with_teams(workspace.teams)
             policy = self.policy_of(workspace)
             figures = await page_figures(uow, workspace.id, policy, filters, now,
                                          PAGE_PARTS[page])
@@ -222,6 +223,7 @@ class Dashboard:
         return self._html(
             "dashboard.html", fig=figures, filters=filters, channels=channels, page=page,
             charts=charts, t=t, local=local, csrf=self.signer.csrf_token(session),
+            teams=sorted(team.name for team in workspace.teams),
             query=urlencode(filters.query()),
             pages=[(key, t(f"web.page_{key}")) for key in PAGES],
             periods=list(PERIODS), priorities=PRIORITIES)
@@ -238,6 +240,7 @@ class Dashboard:
             "Content-Disposition": self._attachment("tickets", filters)})
         async with self.db.reading() as uow:
             workspace = await uow.workspaces.get(session.workspace_id)
+            filters = filters.with_teams(workspace.teams)
             policy = self.policy_of(workspace)
             await response.prepare(request)
             await stream_tickets(response, uow, workspace.id, policy, filters,
@@ -253,6 +256,7 @@ class Dashboard:
         filters = DashboardFilter.from_query(request.query)
         async with self.db.reading() as uow:
             workspace = await uow.workspaces.get(session.workspace_id)
+            filters = filters.with_teams(workspace.teams)
             text = await figures_text(uow, workspace.id, self.policy_of(workspace), filters,
                                       self.clock.now())
         return web.Response(text=text, content_type="text/csv", charset="utf-8", headers={
