@@ -10,6 +10,7 @@ switches the digest on; Monday 10 June is the first digest.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select
@@ -155,3 +156,17 @@ async def test_a_team_without_a_triage_channel_is_told_how_and_hears_nothing(sql
         # Nothing was posted, so nothing was kept: that one is cancelled, the next is due.
         assert [p[1:3] for p in await digest_promises(desk)] == [
             (MONDAY_0900, "cancelled"), (MONDAY_0900 + timedelta(days=7), "pending")]
+
+
+async def test_with_the_digest_on_by_default_a_triage_channel_brings_the_first_one(sqlite_url):
+    async with FlowDesk(sqlite_url, start=WEDNESDAY) as desk:
+        desk.desk.defaults = replace(desk.desk.defaults, weekly_digest=True)
+        await desk.staffed(triage=None)
+        assert await digest_promises(desk) == []
+        await desk.command("boss", f"helpdesk triage <#{TRIAGE}|triage>")
+        assert [p[1:3] for p in await digest_promises(desk)] == [(MONDAY_0900, "pending")]
+        await desk.command("boss", "helpdesk digest")
+        assert desk.last().text.startswith("The weekly digest is on: the next one goes to "
+                                           "<#C-triage> Monday at 09:00 UTC.")
+        heard = await live(desk, MONDAY_0900, timedelta(hours=6))
+        assert [channel for _, channel, _ in digests(heard)] == [TRIAGE]
