@@ -49,10 +49,10 @@ from bot.storage.uow import Database  # noqa: E402
 
 # Which figures each dashboard page shows (web19b's pages call compute_figures so).
 PAGES: dict[str, frozenset[str]] = {
-    "overview": frozenset({"counts", "durations", "days", "csat"}),
+    "overview": frozenset({"counts", "durations", "days", "csat", "incidents"}),
     "agents": frozenset({"agents"}),
     "promises": frozenset({"promises"}),
-    "backlog": frozenset({"backlog"}),
+    "backlog": frozenset({"backlog", "incidents"}),
 }
 NOW = datetime(2026, 12, 1, 12, tzinfo=timezone.utc)
 DAYS = 365

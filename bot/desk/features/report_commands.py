@@ -16,6 +16,9 @@ from bot.desk.report_words import (
 )
 
 DEFAULT_PERIOD = Period.SEVEN_DAYS
+# What the answer shows: no per-agent or per-day rows. The command's unit of work holds
+# SQLite's write lock while these run (docs/reports.md), so nothing more is asked for.
+REPORT_PARTS = frozenset({"counts", "durations", "promises", "csat", "backlog"})
 
 
 async def report(ctx: Context) -> None:
@@ -64,7 +67,8 @@ async def _answer_report(ctx: Context, period: Period, agent_id: int | None,
     calendar, sla = ctx.policy.calendar, ctx.policy.sla
     start, end = period_for(period, ctx.now, calendar.timezone)
     filt = ReportFilter(ctx.workspace.id, start, end, agent_id=agent_id)
-    figures = await compute_figures(ctx.uow, filt, ctx.now, calendar=calendar, sla=sla)
+    figures = await compute_figures(ctx.uow, filt, ctx.now, calendar=calendar, sla=sla,
+                                    parts=REPORT_PARTS)
     before = ReportFilter(ctx.workspace.id, start - (end - start), start, agent_id=agent_id)
     previous = await compute_figures(ctx.uow, before, start, calendar=calendar, sla=sla,
                                      parts=_COMPARED)
