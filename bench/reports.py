@@ -44,7 +44,6 @@ from bench import _common as common  # noqa: E402
 from bot.domain.calendar import BusinessCalendar  # noqa: E402
 from bot.domain.sla import SlaPolicy  # noqa: E402
 from bot.reports import ReportFilter, compute_figures  # noqa: E402
-from bot.reports import figures as figures_module  # noqa: E402
 from bot.storage import migrate  # noqa: E402
 from bot.storage.uow import Database  # noqa: E402
 
@@ -334,7 +333,7 @@ async def load_postgres(url: str, tickets: int) -> tuple[float, str]:
 
 async def rebuild_report_indexes(url: str) -> float:
     """``--reuse``: on a database an earlier run loaded, drop whatever report indexes it
-    has and build those of the migration in force (back to 0010, then up), so a change
+    has and build those of the migration in force (back to 0008, then up), so a change
     to the indexes is measured without loading a million tickets again."""
     from sqlalchemy import inspect, text
     db = Database.from_url(url)
@@ -349,8 +348,7 @@ async def rebuild_report_indexes(url: str) -> float:
                                     "ix_ticket_events_rated", "ix_ticket_events_commented",
                                     "ix_ticket_events_self", "ix_promises_report")):
                     await connection.execute(text(f"DROP INDEX {name}"))
-            # 0011 (the report indexes) follows 0010 since the merge of the inbox.
-            await connection.execute(text("UPDATE alembic_version SET version_num = '0010'"))
+            await connection.execute(text("UPDATE alembic_version SET version_num = '0008'"))
         await migrate.upgrade(db.engine)
         async with db.engine.begin() as connection:
             await connection.execute(text("ANALYZE"))
@@ -396,17 +394,10 @@ def filters() -> list[tuple[str, ReportFilter]]:
             ("30d channel", ReportFilter(1, last30, end, channel_id="C1-2"))]
 
 
-async def measure(url: str, repeat: int, explain: list[str] | None,
-                  compare_covers: bool = False) -> dict[str, list[float]]:
-    """Each page's timings (ms). With ``compare_covers``, every run is made twice in a
-    row, with the lapsed promises' covers found by the plain join ("page (join)",
-    before) and by the lateral lookup ("page", after; ``figures.COVER_LOOKUP``)."""
+async def measure(url: str, repeat: int, explain: list[str] | None) -> dict[str, list[float]]:
     db = Database.from_url(url)
     sla = SlaPolicy.default()
-    modes = ("join", "lateral") if compare_covers else (figures_module.COVER_LOOKUP,)
-    timings: dict[str, list[float]] = {
-        (page if mode == "lateral" or not compare_covers else f"{page} (join)"): []
-        for page in PAGES for mode in modes}
+    timings: dict[str, list[float]] = {page: [] for page in PAGES}
     try:
         for page, parts in PAGES.items():  # warm the caches once
             async with db.reading() as uow:
@@ -414,9 +405,7 @@ async def measure(url: str, repeat: int, explain: list[str] | None,
                                       parts=parts)
         for _ in range(repeat):
             for page, parts in PAGES.items():
-                for (_, filt), mode in ((f, m) for f in filters() for m in modes):
-                    figures_module.COVER_LOOKUP = mode
-                    key = page if mode == "lateral" or not compare_covers else f"{page} (join)"
+                for _, filt in filters():
                     for _attempt in range(30):
                         started = time.perf_counter()
                         try:
@@ -427,9 +416,8 @@ async def measure(url: str, repeat: int, explain: list[str] | None,
                             # A shared server restarted under us: not a figure; again.
                             await asyncio.sleep(2)
                             continue
-                        timings[key].append((time.perf_counter() - started) * 1000)
+                        timings[page].append((time.perf_counter() - started) * 1000)
                         break
-        figures_module.COVER_LOOKUP = "lateral"
         if explain is not None:
             try:
                 await _explain(db, explain)
@@ -470,8 +458,7 @@ async def _explain(db: Database, out: list[str]) -> None:
 
 
 async def run(name: str, url: str, tickets: int, repeat: int,
-              explain: list[str] | None, reuse: bool = False,
-              compare_covers: bool = False) -> dict:
+              explain: list[str] | None, reuse: bool = False) -> dict:
     if reuse:
         load_s = await rebuild_report_indexes(url)
         version = sqlite3.sqlite_version if name == "sqlite" else await _pg_version(url)
@@ -484,7 +471,7 @@ async def run(name: str, url: str, tickets: int, repeat: int,
         load_s, version = await load_postgres(url, tickets)
     if not reuse:
         common.say(f"{name}: {tickets:,} tickets generated and loaded in {load_s:.0f} s")
-    timings = await measure(url, repeat, explain, compare_covers)
+    timings = await measure(url, repeat, explain)
     rows = []
     by_page = {}
     for page, values in timings.items():
@@ -494,9 +481,8 @@ async def run(name: str, url: str, tickets: int, repeat: int,
                      common.fmt(p99, 1), common.fmt(max(values), 1)))
     common.say(common.table(("page", "runs", "p50 ms", "p99 ms", "max ms"), rows,
                             title=f"{name} {version}: dashboard pages over {tickets:,} tickets"))
-    pages = {page: p99 for page, p99 in by_page.items() if not page.endswith("(join)")}
     return {"bench": "reports", "db": name, "tickets": tickets,
-            "page_p99_ms": max(pages.values()), "by_page": by_page,
+            "page_p99_ms": max(by_page.values()), "by_page": by_page,
             "load_s": round(load_s, 1), "reused": reuse, "repeat": repeat,
             "filters": len(filters()),
             "version": version, "load_average": common.load_average()}
@@ -526,9 +512,6 @@ async def main() -> int:
                         help="measure the databases an earlier run loaded (the same "
                              "--tickets; --sqlite-path for SQLite), rebuilding only the "
                              "report indexes")
-    parser.add_argument("--compare-covers", action="store_true",
-                        help="run every page twice in a row: the lapsed promises' covers "
-                             "by the plain join (before) and by the lateral lookup")
     args = parser.parse_args()
     if args.reuse and args.db != "postgres" and not args.sqlite_path:
         parser.error("--reuse needs --sqlite-path for SQLite")
@@ -538,10 +521,10 @@ async def main() -> int:
     if args.db in ("sqlite", "both"):
         path = args.sqlite_path or f"{tempfile.mkdtemp(prefix='reports-bench-')}/desk.sqlite3"
         results.append(await run("sqlite", f"sqlite:///{path}", args.tickets, args.repeat,
-                                 explain, args.reuse, args.compare_covers))
+                                 explain, args.reuse))
     if args.db in ("postgres", "both"):
         results.append(await run("postgres", args.postgres_url, args.tickets, args.repeat,
-                                 explain, args.reuse, args.compare_covers))
+                                 explain, args.reuse))
     if explain is not None:
         args.explain.write_text("\n".join(explain), encoding="utf-8")
     for result in results:

@@ -38,7 +38,7 @@ from datetime import date, datetime, timedelta, timezone
 from statistics import median
 from typing import Any
 
-from sqlalchemy import Select, and_, case, exists, func, literal, or_, select, text, true
+from sqlalchemy import Select, and_, case, exists, func, literal, or_, select, text
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -559,11 +559,9 @@ def _agent(figures: Figures, person_id: int) -> AgentRow:
     return agent
 
 
-def _promise_category(dialect: str, o: Any = OutboxRow) -> tuple[ColumnElement, ColumnElement]:
-    """A promise's outcome (see the module doc) and, for late ones, seconds late.
-    ``o`` is where the cover's ``status`` and ``sent_at`` come from (the outbox, or
-    :func:`_covers_of`'s lateral lookup)."""
-    p = PromiseRow
+def _promise_category(dialect: str) -> tuple[ColumnElement, ColumnElement]:
+    """A promise's outcome (see the module doc) and, for late ones, seconds late."""
+    p, o = PromiseRow, OutboxRow
     grace = LATE_AFTER.total_seconds()
     cover_late = seconds_between(dialect, o.sent_at, p.due_at)
     category = case(
@@ -580,22 +578,6 @@ def _promise_category(dialect: str, o: Any = OutboxRow) -> tuple[ColumnElement, 
         (and_(p.status == "missed", o.status == "sent", o.sent_at.is_not(None)), cover_late),
         else_=None)
     return category, late_by
-
-
-# How the lapsed promises find their covers on PostgreSQL: "lateral", one primary-key
-# lookup per promise; "join", the plain outer join, for which the planner hashed the
-# whole outbox (600,000 rows at a million tickets; bench/reports.py --compare-covers
-# measures both in one run). SQLite probes the key either way and takes the join.
-COVER_LOOKUP = "lateral"
-
-
-def _covers_of(dialect: str, query: Select) -> tuple[Select, Any]:
-    """``query`` (over promises) with each promise's cover joined, and the columns."""
-    if dialect == "postgresql" and COVER_LOOKUP == "lateral":
-        cover = (select(OutboxRow.status, OutboxRow.sent_at)
-                 .where(OutboxRow.id == PromiseRow.cover_outbox_id).lateral("cover"))
-        return query.outerjoin(cover, true()), cover.c
-    return query.outerjoin(OutboxRow, OutboxRow.id == PromiseRow.cover_outbox_id), OutboxRow
 
 
 async def _promises(uow: UnitOfWork, filt: ReportFilter, figures: Figures,
@@ -628,11 +610,11 @@ async def _promises(uow: UnitOfWork, filt: ReportFilter, figures: Figures,
         figures.promises.add(category, count, None, None, 0)
         if owner is not None and agents:
             _agent(figures, owner).promises.add(category, count, None, None, 0)
-    base, cover = _covers_of(dialect, select().select_from(p))
-    category, late_by = _promise_category(dialect, cover)
+    category, late_by = _promise_category(dialect)
     late = sliced(
-        base.add_columns(p.owner_id, category, func.count(), func.sum(late_by),
-                         func.max(late_by), func.count(late_by))
+        select(p.owner_id, category, func.count(), func.sum(late_by), func.max(late_by),
+               func.count(late_by))
+        .select_from(p).outerjoin(OutboxRow, OutboxRow.id == p.cover_outbox_id)
         .where(*made, (p.status == "missed") | and_(p.status == "kept",
                                                     p.resolution == "late"))
         .group_by(p.owner_id, category))
