@@ -206,6 +206,26 @@ def render_card(policy: DeskPolicy, now: datetime, ticket: Ticket, *, requester:
     )
 
 
+def render_moved_card(policy: DeskPolicy, ticket: Ticket, *, requester: Person, team: str,
+                      agent: str, reason: str = "") -> OutboundMessage:
+    """The old team's card once ``ticket`` moved to ``team``: an edit of that card in
+    place (``edit_of``), saying where it went, with no buttons left to press (the
+    ticket's actions are on the new team's card). ``reason`` is already made safe."""
+    def t(key: str, **fields) -> str:
+        return policy.templates.render(key, **fields)
+
+    assert ticket.triage_channel_id and ticket.triage_message_id
+    return OutboundMessage(
+        channel_id=ticket.triage_channel_id, audience="agents", ticket_number=ticket.number,
+        edit_of=ticket.triage_message_id,
+        title=t("card.title", ref=ticket.ref, subject=defang(ticket.subject)),
+        text=t("card.moved_text_reason" if reason else "card.moved_text", team=team,
+               agent=agent, reason=reason),
+        fields=((t("card.moved_to"), t("card.moved_to_value", team=team)),
+                (t("card.requester"), requester.name)),
+        buttons=())
+
+
 def card_buttons(t, ticket: Ticket) -> tuple[Button, ...]:
     """The actions that still make sense for ``ticket``: all of them while it is worked;
     once resolved, a reply or a reopen; once closed, only a reopen."""

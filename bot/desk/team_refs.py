@@ -36,3 +36,14 @@ def named_team(ctx: Context, name: str, usage: str | None = None) -> Team:
         raise BadInput("input.unknown_team", usage, name=name.strip()[:40],
                        teams=ctx.join(t.name for t in ctx.workspace.teams))
     return team
+
+
+async def teams_first(ctx: Context) -> list[Team]:
+    """The workspace's teams in the order ``ctx.person`` reads them: the teams they
+    work first (someone in no team works the default one), then the others, each
+    group in the workspace's order (the default team first)."""
+    assert ctx.workspace is not None and ctx.person is not None
+    theirs = set(await ctx.uow.workspaces.teams_of(ctx.person.id))
+    if not theirs and ctx.workspace.default_team is not None:
+        theirs = {ctx.workspace.default_team.id}
+    return sorted(ctx.workspace.teams, key=lambda team: team.id not in theirs)

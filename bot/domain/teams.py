@@ -38,11 +38,21 @@ class Team:
     settings: dict = field(default_factory=dict, compare=False, hash=False)
 
 
+# Words a command or a platform already reads as something else: a team called "team"
+# breaks ``team <name>``, and the others read as a call to everyone.
+_RESERVED = frozenset({"team", "everyone", "here", "channel", "all"})
+
+
 def team_name(text: str) -> str:
     """``text`` as a team's name (lower case), or Unreadable naming what was wrong."""
     name = text.strip().lower()
     if not _NAME.fullmatch(name):
         raise Unreadable("input.bad_team_name", name=text.strip()[:40])
+    if name in _RESERVED:
+        raise Unreadable("input.team_name_reserved", name=name)
+    if name.isdigit():
+        # It would read as a ticket number wherever both may come.
+        raise Unreadable("input.team_name_number", name=name)
     return name
 
 

@@ -4,9 +4,12 @@ An incident's promise (``incident_update``, owned by its lead) stands in for the
 update promises of every linked ticket. When it lapses the sweeper hands it here
 rather than to the per-ticket planner: one honest update with an apology and a new
 time, broadcast to every open linked ticket's requester thread and the status
-channel; one reminder to the lead; and, from the second miss in a row, one
-escalation to each lead. The new time is the incident's next promise, with its misses
-counted, so the next lapse knows it is a repeat. :func:`plan_incident_cover` decides
+channel; one reminder to the lead; and, from the second miss in a row, an escalation
+as every other one goes: first privately to the default team's lead on duty (else its
+leads, else the desk's; an incident belongs to no one team), then a note in that
+team's triage channel naming who was asked (an incident has no card thread). The new
+time is the incident's next promise, with its misses counted, so the next lapse knows
+it is a repeat. :func:`plan_incident_cover` decides
 (pure, what the tests read); :func:`cover_incidents` loads and writes.
 """
 
@@ -18,6 +21,7 @@ from datetime import datetime
 
 from bot.core import OutboundMessage
 from bot.desk.broadcast import broadcast
+from bot.desk.duty import escalation_leads, team_people
 from bot.desk.notify import to_person
 from bot.desk.policy import Desk, DeskPolicy, Policies
 from bot.domain.incidents import Incident
@@ -47,6 +51,8 @@ class IncidentCoverInputs:
     leads: tuple[Person, ...]
     tickets: tuple[Ticket, ...]
     now: datetime
+    # Where the escalation's note goes after the leads' private word (None: nowhere).
+    triage_channel: str | None = None
 
 
 @dataclass(frozen=True)
@@ -77,11 +83,20 @@ def plan_incident_cover(inputs: IncidentCoverInputs) -> IncidentCoverPlan:
     staff = [to_person(inputs.lead, render(
         "incident.lead_reminder", incident=incident.ref, title=incident.title, count=count,
         due=when(promise.due_at, inputs.lead), next=when(next_due, inputs.lead)))]
-    if misses >= ESCALATE_FROM_MISS:
+    asked = [lead for lead in inputs.leads if lead.id != inputs.lead.id]
+    if misses >= ESCALATE_FROM_MISS and asked:
         staff += [to_person(lead, render(
             "incident.escalation", incident=incident.ref, title=incident.title,
             lead=inputs.lead.name, misses=misses, count=count, next=when(next_due, lead)))
-            for lead in inputs.leads if lead.id != inputs.lead.id]
+            for lead in asked]
+        # Then the team sees a lead was asked, and who.
+        if inputs.triage_channel:
+            staff.append(OutboundMessage(
+                channel_id=inputs.triage_channel, audience="agents",
+                text=render("incident.escalation_triage", incident=incident.ref,
+                            title=incident.title, lead=inputs.lead.name, misses=misses,
+                            count=count, leads=policy.templates.join(p.name for p in asked),
+                            next=when(next_due))))
     status_text = render("incident.lapse_status", incident=incident.ref, title=incident.title,
                          due=when(promise.due_at), next=when(next_due))
     return IncidentCoverPlan(inputs, next_due, misses, status_text, tuple(staff))
@@ -97,12 +112,31 @@ async def cover_incidents(uow: UnitOfWork, desk: Desk, promises: list[Promise],
             continue  # resolved meanwhile: it owes nothing, nothing is said
         workspace = await uow.workspaces.get(incident.workspace_id)
         lead = await uow.people.get(promise.owner_id or incident.owner_id)
-        leads = tuple(await uow.people.with_role(workspace.id, Role.LEAD))
+        leads = tuple(await _escalation_leads(uow, desk, workspace, lead, now))
         tickets = tuple(await uow.incidents.tickets(incident.id, active_only=True))
+        team = workspace.default_team
+        triage = ((await uow.workspaces.team_channels(workspace, "triage")).get(team.id)
+                  if team is not None else None)
         plan = plan_incident_cover(IncidentCoverInputs(
-            promise, incident, workspace, policies.of(workspace), lead, leads, tickets, now))
+            promise, incident, workspace, policies.of(workspace), lead, leads, tickets, now,
+            triage[0] if triage else None))
         await apply_incident_cover(uow, plan)
     return len(promises)
+
+
+async def _escalation_leads(uow: UnitOfWork, desk: Desk, workspace: Workspace,
+                            lead: Person, now: datetime) -> list[Person]:
+    """Who an incident's escalation reaches: the default team's lead on duty, as for a
+    ticket (bot/desk/duty.py). When that is the incident's own lead, the team's other
+    leads (else the desk's), so that someone else is asked."""
+    team = workspace.default_team
+    if team is None:
+        return await uow.people.with_role(workspace.id, Role.LEAD)
+    leads, on_duty = await escalation_leads(uow, desk, workspace, team, now)
+    if on_duty and all(person.id == lead.id for person in leads):
+        leads = [p for p in await team_people(uow, workspace, team, Role.LEAD)
+                 if p.id != lead.id] or await uow.people.with_role(workspace.id, Role.LEAD)
+    return leads
 
 
 async def apply_incident_cover(uow: UnitOfWork, plan: IncidentCoverPlan) -> None:

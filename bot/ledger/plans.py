@@ -98,6 +98,9 @@ class CoverPlan:
     posts: tuple[OutboundMessage, ...] = ()
     # Reminders and escalations, gathered per person across the sweep.
     notices: tuple[Notice, ...] = ()
+    # Messages written after the gathered notices: an escalation's note in the triage
+    # thread, which follows the leads' private word as ``/ticket escalate`` does.
+    after: tuple[OutboundMessage, ...] = ()
     # Open promises of the ticket to cancel before the next one is recorded: None
     # cancels nothing, () cancels every open promise.
     cancel: tuple[PromiseKind, ...] | None = None
@@ -194,6 +197,7 @@ def _plan_desk_promise(inputs: CoverInputs) -> CoverPlan:
         if note is not None:
             posts.append(note)
     timeline = []
+    after: list[OutboundMessage] = []
     urgent = ticket.priority is Priority.P1
     escalate = should_escalate(misses, urgent)
     escalated = t("timeline.escalated", what=what, misses=misses)
@@ -204,6 +208,15 @@ def _plan_desk_promise(inputs: CoverInputs) -> CoverPlan:
                                   misses=misses, priority=ticket.priority.value,
                                   owner=owner_name, due=when(promise.due_at, lead),
                                   next=when(next_due, lead)))
+        # Then the triage thread, so the team sees a lead was asked (and who).
+        triage = to_agents(ticket, t("lapse.escalation_triage", ref=ticket.ref,
+                                     requester=inputs.requester.name, what=what,
+                                     misses=misses, priority=ticket.priority.value,
+                                     owner=owner_name,
+                                     leads=policy.templates.join(p.name for p in inputs.leads),
+                                     next=when(next_due)))
+        if triage is not None:
+            after.append(triage)
         timeline.append(TimelineLine("escalated", escalated, {"automatic": True}))
     elif escalate:
         # Nobody to ask: the timeline says so (never "escalated"), and the admins and
@@ -227,7 +240,7 @@ def _plan_desk_promise(inputs: CoverInputs) -> CoverPlan:
         cancel = (PromiseKind.STATUS_UPDATE, PromiseKind.FOLLOW_UP)
     return CoverPlan(
         promise, ticket, inputs.workspace, policy, update=update, posts=tuple(posts),
-        notices=tuple(notices), cancel=cancel, next_promise=next_promise,
+        notices=tuple(notices), after=tuple(after), cancel=cancel, next_promise=next_promise,
         timeline=tuple(timeline), no_leads=escalate and not inputs.leads,
         relies_on=relies_on)
 

@@ -11,7 +11,7 @@ of work (the cards, built last) sees what the covers wrote.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Iterable
 
@@ -84,6 +84,7 @@ class PlanRows:
     events: list[dict[str, Any]]
     update: NewPost | None
     posts: list[NewPost]
+    after: list[NewPost] = field(default_factory=list)
 
 
 def rows_of(plan: CoverPlan, now: datetime) -> PlanRows:
@@ -98,7 +99,8 @@ def rows_of(plan: CoverPlan, now: datetime) -> PlanRows:
         [event_row(plan.ticket.id, line.kind, now, body=line.body, **line.data)
          for line in plan.timeline],
         _post(plan, plan.update) if plan.update is not None else None,
-        [_post(plan, message) for message in plan.posts])
+        [_post(plan, message) for message in plan.posts],
+        [_post(plan, message) for message in plan.after])
 
 
 async def apply_plans(uow: UnitOfWork, plans: list[CoverPlan], now: datetime) -> None:
@@ -114,8 +116,9 @@ async def write_rows(uow: UnitOfWork, batch: list[PlanRows], now: datetime,
     Order matters twice. Cancellations come before the next promises, so a cover that
     cancels a ticket's status updates does not cancel the one it makes. And the outbox
     rows go requesters' updates first, then notes to the agents, then the staff's
-    gathered notices: the dispatcher is handed them in that order, so in a burst what
-    requesters wait for goes first. The cards follow, drawn when sent. ``linked``: the
+    gathered notices, then the escalations' notes in the triage threads (a lead hears
+    first, privately, then the team): the dispatcher is handed them in that order, so
+    in a burst what requesters wait for goes first. The cards follow, drawn when sent. ``linked``: the
     outbox ids the fence already linked the promises to (promise id: id), to give their
     updates; the other updates are linked here.
     """
@@ -137,7 +140,8 @@ async def write_rows(uow: UnitOfWork, batch: list[PlanRows], now: datetime,
     ids = await uow.outbox.add_many(
         [rows.update for rows in with_update]
         + [post for rows in batch for post in rows.posts]
-        + gather([item for plan in plans for item in plan.notices]), now, given)
+        + gather([item for plan in plans for item in plan.notices])
+        + [post for rows in batch for post in rows.after], now, given)
     await uow.promises.link_covers({rows.plan.promise.id: row_id
                                     for rows, row_id in zip(with_update, ids)
                                     if rows.plan.promise.id not in linked})

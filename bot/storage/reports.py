@@ -9,11 +9,12 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Callable
 
 from sqlalchemy import select
 
 from bot.domain.promises import PromiseKind, DESK_OWES, LATE_AFTER
-from bot.storage.tables import OutboxRow, PersonRow, PromiseRow
+from bot.storage.tables import OutboxRow, PersonRow, PromiseRow, TicketRow
 from bot.storage.uow import UnitOfWork
 
 
@@ -47,27 +48,58 @@ class PromiseTally:
 async def promise_report(uow: UnitOfWork, workspace_id: int,
                          since: datetime | None = None) -> list[PromiseTally]:
     """One tally per owner, then the total (owner "all")."""
+    tallies: dict[str | None, PromiseTally] = defaultdict(lambda: PromiseTally(None))
+    total = PromiseTally("all")
+    for _, owner, counted in await _promise_rows(uow, workspace_id, since):
+        tally = tallies[owner]
+        tally.owner = owner
+        for t in (tally, total):
+            _count(t, *counted)
+    return _ordered(tallies) + [total]
+
+
+async def promise_report_by_team(uow: UnitOfWork, workspace_id: int,
+                                 team_of: Callable[[int | None], int],
+                                 since: datetime | None = None
+                                 ) -> tuple[dict[int, list[PromiseTally]], PromiseTally]:
+    """The same tallies per team: for each team id, one tally per owner then the
+    team's total (owner "all"); and the whole desk's total. ``team_of`` maps a
+    ticket's stored team id (None for an incident's promise, which belongs to no
+    ticket, or a row from before teams) to the team it is counted under."""
+    tallies: dict[int, dict[str | None, PromiseTally]] = defaultdict(
+        lambda: defaultdict(lambda: PromiseTally(None)))
+    totals: dict[int, PromiseTally] = defaultdict(lambda: PromiseTally("all"))
+    total = PromiseTally("all")
+    for team_id, owner, counted in await _promise_rows(uow, workspace_id, since):
+        team = team_of(team_id)
+        tally = tallies[team][owner]
+        tally.owner = owner
+        for t in (tally, totals[team], total):
+            _count(t, *counted)
+    return {team: _ordered(owners) + [totals[team]] for team, owners in tallies.items()}, total
+
+
+def _ordered(tallies: dict[str | None, PromiseTally]) -> list[PromiseTally]:
+    return sorted(tallies.values(), key=lambda t: (t.owner is None, t.owner or ""))
+
+
+async def _promise_rows(uow: UnitOfWork, workspace_id: int, since: datetime | None):
+    """(ticket's team id, owner, what :func:`_count` reads) for every promise counted."""
     query = (select(PromiseRow.kind, PromiseRow.status, PromiseRow.resolution, PromiseRow.due_at,
                     PersonRow.display_name, PersonRow.external_id, OutboxRow.status,
-                    OutboxRow.sent_at)
+                    OutboxRow.sent_at, TicketRow.team_id)
              .outerjoin(PersonRow, PersonRow.id == PromiseRow.owner_id)
              .outerjoin(OutboxRow, OutboxRow.id == PromiseRow.cover_outbox_id)
+             .outerjoin(TicketRow, TicketRow.id == PromiseRow.ticket_id)
              .where(PromiseRow.workspace_id == workspace_id,
                     PromiseRow.kind.in_([k.value for k in DESK_OWES]
                                         + [PromiseKind.INCIDENT_UPDATE.value])))
     if since is not None:
         query = query.where(PromiseRow.made_at >= since)
-    tallies: dict[str | None, PromiseTally] = defaultdict(lambda: PromiseTally(None))
-    total = PromiseTally("all")
-    for kind, status, resolution, due_at, name, external_id, cover_status, sent_at in \
-            (await uow.session.execute(query)).all():
-        owner = (name or external_id) if external_id else None
-        tally = tallies[owner]
-        tally.owner = owner
-        for t in (tally, total):
-            _count(t, kind, status, resolution, due_at, cover_status, sent_at)
-    ordered = sorted(tallies.values(), key=lambda t: (t.owner is None, t.owner or ""))
-    return ordered + [total]
+    return [(team_id, (name or external_id) if external_id else None,
+             (kind, status, resolution, due_at, cover_status, sent_at))
+            for kind, status, resolution, due_at, name, external_id, cover_status, sent_at,
+            team_id in (await uow.session.execute(query)).all()]
 
 
 def _count(t: PromiseTally, kind, status, resolution, due_at, cover_status, sent_at) -> None:

@@ -78,11 +78,21 @@ def test_clean_name_is_one_short_line(raw, limit):
     assert clean_name(name, limit) == name
 
 
-@given(st.text(st.characters(whitelist_categories=("L", "N", "P", "S", "Zs")), max_size=80))
+# Letters that draw nothing (Hangul fillers, the braille blank) are trimmed at the ends
+# like spaces, on purpose: they make names and messages that look empty.
+_BLANK_LETTERS = "\u115f\u1160\u3164\uffa0\u2800"
+
+
+@given(st.text(st.characters(whitelist_categories=("L", "N", "P", "S", "Zs"),
+                             blacklist_characters=_BLANK_LETTERS), max_size=80))
 def test_ordinary_text_is_kept_as_written(raw):
     # Letters, digits, punctuation, symbols and spaces: only spaces at the ends go.
     if has_words(raw):
         assert clean_text(raw) == raw.strip()
+
+
+def test_letters_that_draw_nothing_are_trimmed_at_the_ends_like_spaces():
+    assert clean_text("0\u115f") == "0" and clean_text("\u3164 hi \u2800") == "hi"
 
 
 def test_clean_event_cleans_words_names_forms_and_ids():

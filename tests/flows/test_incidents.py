@@ -16,7 +16,7 @@ from datetime import timedelta
 
 from bot.domain.promises import PromiseKind, PromiseStatus
 from bot.domain.tickets import TicketStatus
-from tests.flows.story import FlowDesk
+from tests.flows.story import TRIAGE, FlowDesk
 
 STATUS = "C-status"
 PEOPLE = ("ann", "bob", "cat")
@@ -152,6 +152,27 @@ async def test_a_lapsed_incident_promise_is_covered_once_for_all(db_url):
         assert escalations[0].text.startswith("Escalation: INC-1 (“VPN down”, led by Sam) has "
                                               "missed its update 2 times in a row; 3 people")
         assert len([s for s in second if s.message.audience == "requester"]) == 3
+
+
+async def test_an_incidents_escalation_reaches_the_lead_on_duty_then_the_triage_channel(
+        sqlite_url):
+    async with FlowDesk(sqlite_url) as desk:
+        await _declared(desk, leads=("lee", "kim"))
+        await desk.command("boss", "helpdesk oncall it Kim")
+        await desk.command("sam", "incident update INC-1 Looking into it next 30m")
+        await desk.advance(timedelta(minutes=31))  # the first miss: a reminder only
+        mark = len(desk.adapter.sent)
+        await desk.advance(timedelta(hours=2))  # the second: an escalation
+        second = desk.since(mark)
+        to_kim = [i for i, s in enumerate(second) if s.message.direct_to == "kim"]
+        noted = [i for i, s in enumerate(second)
+                 if s.message.channel_id == TRIAGE and not s.message.thread_id
+                 and s.text.startswith("I've asked Kim to look at INC-1 (“VPN down”, led by Sam)")]
+        assert len(to_kim) == 1 and len(noted) == 1, desk.adapter.transcript()
+        assert to_kim[0] < noted[0]
+        assert not [s for s in second if s.message.direct_to == "lee"]  # not on duty
+        assert not [s for s in second if s.message.audience == "requester"
+                    and "Kim" in s.text]
 
 
 async def test_resolving_asks_each_and_a_no_detaches_that_ticket(db_url):

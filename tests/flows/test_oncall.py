@@ -66,7 +66,7 @@ async def test_a_rota_set_on_friday_hands_over_at_monday_opening_not_over_the_we
         await desk.command("boss", "helpdesk oncall it rota Kim Lee")
         assert desk.last().text.startswith(
             "Done: team it's leads take weekly turns on duty in this order: Kim and Lee. "
-            "Kim is on duty this week;")
+            "Kim is on duty until Monday at 09:00 UTC, when Lee takes over;")
         await desk.command("boss", "helpdesk oncall it")
         assert desk.last().text == ("Kim is team it's lead on duty now. "
                                     "Next: Lee, from Monday at 09:00 UTC.")
@@ -95,4 +95,31 @@ async def test_a_p1_that_lapses_escalates_to_the_lead_on_duty_alone(sqlite_url):
         await desk.command("sam", "ticket priority 1 P1")
         await desk.advance(timedelta(hours=2))  # the 1h first reply lapses
         assert any("#1" in s.text for s in desk.private_to("lee"))
+        assert desk.private_to("kim") == []
+
+
+async def test_a_rota_of_one_says_every_week(sqlite_url):
+    async with FlowDesk(sqlite_url, start=FRIDAY) as desk:
+        await desk.staffed(leads=("kim",))
+        await desk.command("boss", "helpdesk oncall it rota Kim")
+        assert desk.last().text == "Done: Kim is team it's lead on duty every week."
+
+
+async def test_an_automatic_escalation_reaches_the_lead_on_duty_first_then_the_triage_thread(
+        sqlite_url):
+    async with FlowDesk(sqlite_url) as desk:
+        await desk.staffed(leads=("kim", "lee"))
+        await desk.command("boss", "helpdesk oncall it Lee")
+        await desk.dm("ann", "The whole office is offline")
+        await desk.command("sam", "ticket priority 1 P1")
+        mark = len(desk.adapter.sent)
+        await desk.advance(timedelta(hours=2))  # the 1h first reply lapses: a P1 escalates
+        after = desk.since(mark)
+        to_lee = [i for i, s in enumerate(after) if s.message.direct_to == "lee"]
+        noted = [i for i, s in enumerate(after)
+                 if s in desk.triage_thread(1) and s.text.startswith("I've asked Lee to look")]
+        assert to_lee and noted, desk.adapter.transcript()
+        assert to_lee[0] < noted[0]  # privately first, then the team
+        assert "#1 from Ann" in after[noted[0]].text and "priority P1" in after[noted[0]].text
+        assert not any("Lee" in s.text for s in desk.requester_thread(1))
         assert desk.private_to("kim") == []

@@ -61,7 +61,11 @@ async def test_only_leads_grant_exceptions_and_bad_ones_change_nothing(sqlite_ur
         await desk.command("sam", "ticket exception 1 first=1h please")
         assert "granting service exceptions" in desk.last().text
         await desk.command("lee", "ticket exception 1 first=1h")
+        assert desk.last().text.startswith("I need the reason too, after the targets")
+        await desk.command("lee", "ticket exception 1 because it is urgent")
         assert desk.last().text.startswith("I need at least one of first=")
+        await desk.command("lee", "ticket exception 1 first=1h first=2h twice")
+        assert desk.last().text.startswith("first= came twice")
         await desk.command("lee", "ticket exception 1 update=20h resolve=10h too slow")
         assert desk.last().text.startswith("The update interval")
         await desk.command("lee", "ticket exception 1 first=soon now")

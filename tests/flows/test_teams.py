@@ -4,7 +4,7 @@ promise the requester holds and keep every time in the new team's hours."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import select
@@ -125,18 +125,49 @@ async def test_a_transfer_to_a_team_with_other_hours_never_shortens_the_promise(
         assert after.warn_at is None or hr.calendar.is_in_hours(after.warn_at)
 
         told_requester = desk.requester_said(mark)
+        later = (" That's later than the time we gave you before (today at "
+                 f"{before.due_at:%H:%M} UTC); sorry for the longer wait."
+                 if after.due_at > before.due_at else "")
         assert told_requester == [
-            f"#1 is now with our hr team, who will get back to you by {told} UTC."]
+            f"#1 is now with our hr team, who will get back to you by {told} UTC.{later}"]
         old = [s.text for s in desk.since(mark)
                if s.message.channel_id == TRIAGE and not s.message.title]
         assert old == ["#1 has moved to team hr (Sam moved it: this is about payroll); "
                        "it's no longer this team's."]
-        old_card, new_card = desk.cards(1)
+        old_card, moved, new_card = desk.cards(1)
         assert [old_card.message.channel_id, new_card.message.channel_id] == [TRIAGE, HR_TRIAGE]
+        assert moved.message.edit_of == old_card.message_id
         # A first card in each channel: never taken by a platform for a retry of the other.
         assert not new_card.message.edit_of
         assert old_card.idempotency_key != new_card.idempotency_key
         assert desk.private_to("sam")[-1].text.startswith("Done: #1 is now with team hr")
+
+
+async def test_the_old_card_is_edited_in_place_to_say_where_it_went_without_buttons(
+        sqlite_url):
+    async with FlowDesk(sqlite_url) as desk:
+        await with_hr(desk)
+        await desk.dm("ann", "Question about my parental leave")
+        (old_card,) = desk.cards(1)
+        assert desk.buttons(old_card)  # claim, reply, ... while it is IT's
+        mark = len(desk.adapter.sent)
+        await desk.command("sam", "ticket transfer 1 hr @everyone not ours")
+        edits = [s for s in desk.since(mark) if s.message.edit_of == old_card.message_id]
+        assert len(edits) == 1, desk.adapter.transcript()
+        (moved,) = edits
+        assert moved.message.channel_id == TRIAGE and moved.message.buttons == ()
+        assert moved.text.startswith("Moved to team hr by Sam: “")
+        assert "not ours" in moved.text and "@everyone" not in moved.text
+        assert dict(moved.message.fields)["Now with"] == "team hr"
+        # The new team's card is a card of its own, with every action.
+        new_card = desk.cards(1)[-1]
+        assert new_card.message.channel_id == HR_TRIAGE and not new_card.message.edit_of
+        assert "Claim" in desk.buttons(new_card)
+        # Later changes redraw the new card only: the old one stays as it was left.
+        mark = len(desk.adapter.sent)
+        await desk.command("hana", "ticket claim 1")
+        assert all(c.message.channel_id == HR_TRIAGE for c in desk.cards(1)
+                   if c in desk.since(mark))
 
 
 async def test_after_a_transfer_the_requester_reaches_only_the_new_team(sqlite_url):
@@ -210,3 +241,156 @@ async def test_someone_working_the_desk_by_a_platform_role_keeps_it_when_joining
         await desk.command("boss", "helpdesk show")
         it_part, hr_part = desk.last().text.split("Team hr")
         assert "Agents: Kim" in it_part and "Agents: Kim" in hr_part
+
+
+async def test_a_team_with_no_triage_channel_takes_no_transfer(sqlite_url):
+    """Nobody there would see the ticket, while the requester heard it has it (review)."""
+    async with FlowDesk(sqlite_url) as desk:
+        await desk.staffed()
+        await desk.command("boss", "helpdesk team add facilities")
+        await desk.dm("ann", "The office is freezing")
+        mark = len(desk.adapter.sent)
+        await desk.command("sam", "ticket transfer 1 facilities")
+        assert desk.private_to("sam")[-1].text.startswith(
+            "Team facilities has no triage channel yet, so nobody there would see #1")
+        assert desk.requester_said(mark) == []
+        ticket = await desk.ticket(1)
+        async with desk.db.unit_of_work() as uow:
+            workspace = await uow.workspaces.get(ticket.workspace_id)
+        assert workspace.team(ticket.team_id).name == "it"
+        assert [c.message.channel_id for c in desk.cards(1)] == [TRIAGE]
+
+
+async def test_removing_a_team_names_who_now_works_the_default_team(sqlite_url):
+    """Its people in no other team work the default one from then on (review)."""
+    async with FlowDesk(sqlite_url) as desk:
+        await with_hr(desk)
+        await desk.command("boss", "helpdesk agents add @sam team hr")  # Sam works IT too
+        await desk.command("boss", "helpdesk team remove hr")
+        assert desk.last().text == (
+            "Done: team hr is gone, with its channels. Hana worked only team hr, so they "
+            "now work team it; `/helpdesk agents remove <person>` (or `leads remove`) if "
+            "they shouldn't.")
+        await desk.command("boss", "helpdesk team add legal")
+        await desk.command("boss", "helpdesk team remove legal")
+        assert desk.last().text == "Done: team legal is gone, with its channels and its list of people."
+
+
+@pytest.mark.parametrize("name, says", [
+    ("team", "the desk already reads that word"),
+    ("everyone", "the desk already reads that word"),
+    ("123", "a name needs a letter"),
+])
+async def test_a_word_the_desk_reads_otherwise_is_no_team_name(sqlite_url, name, says):
+    async with FlowDesk(sqlite_url) as desk:
+        await desk.command("boss", f"helpdesk team add {name}")
+        assert f"“{name}” can't be a team's name: {says}" in desk.last().text
+        async with desk.db.unit_of_work() as uow:
+            names = set((await uow.session.execute(select(TeamRow.name))).scalars())
+        assert name not in names
+
+
+async def test_a_team_name_with_a_word_too_many_says_which(sqlite_url):
+    async with FlowDesk(sqlite_url) as desk:
+        await desk.command("boss", "helpdesk team add hr team")
+        assert desk.last().text.startswith(
+            "A team's name is one word, so I didn't know what to do with “team”.")
+        await desk.command("boss", "helpdesk team add")
+        assert desk.last().text.startswith("I need add, remove or rename, and a team's name.")
+
+
+async def _one_ticket_each(desk: FlowDesk) -> None:
+    """#1 Ann's VPN question for IT (a DM), #2 Bob's payslip question for HR (its intake
+    channel); nobody has claimed either."""
+    await with_hr(desk)
+    await desk.dm("ann", "The VPN drops every few minutes")
+    await desk.channel_message("bob", HR_INTAKE, "My payslip is wrong")
+    assert [c.message.channel_id for c in desk.cards(2)][:1] == [HR_TRIAGE]
+
+
+async def test_the_queue_is_per_team_with_the_agents_own_team_first(sqlite_url):
+    async with FlowDesk(sqlite_url) as desk:
+        await _one_ticket_each(desk)
+        await desk.command("hana", "ticket queue")
+        assert [line.partition(", next:")[0] for line in desk.last().text.splitlines()] == [
+            "The queue:",
+            "Team hr:", "Waiting for someone to claim them:",
+            "• #2 P3 My payslip is wrong — Bob",
+            "Team it:", "Waiting for someone to claim them:",
+            "• #1 P3 The VPN drops every few minutes — Ann"]
+        await desk.command("sam", "ticket claim 1")
+        await desk.command("sam", "ticket queue")
+        assert [line.partition(", next:")[0] for line in desk.last().text.splitlines()] == [
+            "The queue:",
+            "Team it:", "Yours:",
+            "• #1 P3 The VPN drops every few minutes — Ann",
+            "Team hr:", "Waiting for someone to claim them:",
+            "• #2 P3 My payslip is wrong — Bob"]
+
+
+async def test_the_home_view_shows_each_teams_queue_the_agents_own_first(sqlite_url):
+    async with FlowDesk(sqlite_url) as desk:
+        await _one_ticket_each(desk)
+        await desk.home("hana")
+        assert desk.adapter.sent[-1].message.title == "Help desk"  # no one team's
+        titles = [title for title, _ in desk.adapter.sent[-1].message.fields]
+        assert titles[:3] == ["Yours", "Waiting to be claimed · team hr",
+                              "Breaching soon · team hr"]
+        sections = dict(desk.adapter.sent[-1].message.fields)
+        assert sections["Waiting to be claimed · team hr"].startswith("#2 P3 My payslip")
+        assert sections["Waiting to be claimed · team it"].startswith("#1 P3 The VPN")
+        assert "#1" not in sections["Waiting to be claimed · team hr"]
+
+
+async def test_the_promise_report_is_per_team_then_for_the_whole_desk(sqlite_url):
+    async with FlowDesk(sqlite_url) as desk:
+        await _one_ticket_each(desk)
+        await desk.command("hana", "ticket claim 2")  # HR's first response kept
+        await desk.command("boss", "helpdesk promises")
+        lines = desk.last().text.splitlines()
+        assert lines[0] == "How the desk has kept its word:"
+        hr, it = lines.index("Team hr:"), lines.index("Team it:")
+        assert it < hr  # the boss works no team, so the default team comes first
+        assert lines[hr + 1].startswith("• Hana: ")
+        (it_total,) = [line for line in lines[it:hr] if line.startswith("• Whole team: ")]
+        (hr_total,) = [line for line in lines[hr:] if line.startswith("• Whole team: ")]
+        assert " 0 kept on time" in it_total and " 1 kept on time" in hr_total
+        assert lines[-1].startswith("• Whole desk: ")
+        assert all("Hana" not in line for line in lines[it:hr])
+
+
+async def test_with_one_team_the_queue_says_no_team(sqlite_url):
+    async with FlowDesk(sqlite_url) as desk:
+        await desk.staffed()
+        await desk.dm("ann", "The VPN drops every few minutes")
+        await desk.command("sam", "ticket queue")
+        assert "Team" not in desk.last().text
+        await desk.home("sam")
+        assert [t for t, _ in desk.adapter.sent[-1].message.fields] == [
+            "Yours", "Waiting to be claimed", "Breaching soon"]
+        assert desk.adapter.sent[-1].message.title == "IT help desk"
+
+
+async def test_a_closed_team_speaks_of_itself_by_name(sqlite_url):
+    async with FlowDesk(sqlite_url) as desk:  # Monday 10:00; HR opens at 13:00
+        await with_hr(desk, hours="mon-fri 13:00-16:00 UTC")
+        await desk.channel_message("bob", HR_INTAKE, "My payslip is wrong")
+        (said,) = [s.text for s in desk.requester_thread(1) if "closed" in s.text]
+        assert ("Our hr team is closed right now and opens today at 13:00 UTC; "
+                "someone from the team will reply by ") in said
+        assert "desk" not in said
+        await desk.dm("ann", "The VPN drops every few minutes")  # IT is open: no change
+        assert not any("team" in s.text for s in desk.requester_thread(2))
+
+
+async def test_a_ticket_back_in_a_teams_queue_is_waiting_for_that_team_by_name(sqlite_url):
+    async with FlowDesk(sqlite_url) as desk:
+        await with_hr(desk)
+        await desk.dm("ann", "Question about my parental leave")
+        await desk.command("sam", "ticket claim 1")
+        await desk.command("sam", "ticket transfer 1 hr")  # Sam isn't HR's: nobody owns it
+        mark = len(desk.adapter.sent)
+        await desk.advance(timedelta(days=1))  # the status update lapses
+        lapsed = [t for t in desk.requester_said(mark) if "waiting for someone" in t]
+        assert lapsed and all("waiting for someone on our hr team to pick it up" in t
+                              for t in lapsed), desk.requester_said(mark)

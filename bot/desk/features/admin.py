@@ -13,7 +13,7 @@ from bot.desk.context import BadInput, Context
 from bot.desk.people_refs import channel_ref, person_refs
 from bot.desk.quoting import defang, excerpt
 from bot.desk.features.digest import arrange_digest
-from bot.desk.team_refs import take_team
+from bot.desk.team_refs import take_team, teams_first
 
 _GROUPS = {"agents": Role.AGENT, "leads": Role.LEAD}
 # How many of the latest service exceptions and flags the promise report names.
@@ -246,24 +246,44 @@ def describe_sla(sla, templates, calendar) -> str:
 
 
 async def promises(ctx: Context) -> None:
-    """``/helpdesk promises``: how the desk keeps its word, per agent and in total."""
-    from bot.storage.reports import promise_report
+    """``/helpdesk promises``: how the desk keeps its word, per agent and in total;
+    with several teams, per team (the asker's teams first) and then for the whole desk."""
+    from bot.storage.reports import promise_report, promise_report_by_team
     assert ctx.workspace is not None
-    tallies = await promise_report(ctx.uow, ctx.workspace.id)
-    if tallies[-1].made == 0:
+    workspace = ctx.workspace
+    several = len(workspace.teams) > 1
+    if several:
+        by_team, total = await promise_report_by_team(
+            ctx.uow, workspace.id, lambda team_id: workspace.team(team_id).id)
+        sections = [(team, by_team[team.id]) for team in await teams_first(ctx)
+                    if team.id in by_team]
+        made = total.made
+    else:
+        tallies = await promise_report(ctx.uow, workspace.id)
+        sections, made = [(None, tallies)], tallies[-1].made
+    if made == 0:
         await ctx.answer(ctx.t("report.empty"))
         ctx.handled = True
         return
-    lines = [ctx.t("report.header", since="")]
-    for tally in tallies:
-        owner = {None: ctx.t("report.unowned"), "all": ctx.t("report.total")}.get(
+
+    def row(tally, total_key: str = "report.total") -> str:
+        owner = {None: ctx.t("report.unowned"), "all": ctx.t(total_key)}.get(
             tally.owner, tally.owner)
         share = tally.on_time_share
-        lines.append(ctx.t("report.row", owner=owner, made=tally.made, kept=tally.kept,
-                           missed=tally.missed, covered=tally.covered, late=tally.late,
-                           dead=tally.dead, open=tally.open,
-                           share=ctx.t("report.no_share") if share is None
-                           else ctx.t("report.share", percent=f"{share:.0%}")))
+        return ctx.t("report.row", owner=owner, made=tally.made, kept=tally.kept,
+                     missed=tally.missed, covered=tally.covered, late=tally.late,
+                     dead=tally.dead, open=tally.open,
+                     share=ctx.t("report.no_share") if share is None
+                     else ctx.t("report.share", percent=f"{share:.0%}"))
+
+    lines = [ctx.t("report.header", since="")]
+    for team, tallies in sections:
+        if team is not None:
+            lines.append(ctx.t("report.team", team=team.name))
+        lines.extend(row(tally, "report.team_total" if several else "report.total")
+                     for tally in tallies)
+    if several:
+        lines.append(row(total))
     # A lead's exceptions and the difficult conversations flagged: for the staff only.
     for kind in ("exception", "flag"):
         found = await ctx.uow.tickets.latest_events(ctx.workspace.id, kind, REPORT_LATEST)

@@ -1,5 +1,6 @@
 """The bot's home surface (Slack's App Home): a queue for agents, open tickets for
-requesters, each with the next time the desk has promised something."""
+requesters, each with the next time the desk has promised something. With several
+teams, an agent's queue is shown per team, their own teams first."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from bot.domain.people import Role
 from bot.domain.tickets import ACTIVE_STATUSES, Ticket
 from bot.desk.context import Context
 from bot.desk.quoting import defang
+from bot.desk.team_refs import teams_first
 
 BREACHING_WITHIN = timedelta(hours=2)
 
@@ -26,8 +28,10 @@ async def home_opened(ctx: Context) -> None:
     if agent:
         owned = await ctx.uow.tickets.list(ctx.workspace.id, owner_id=ctx.person.id,
                                            statuses=ACTIVE_STATUSES, limit=20)
-        unowned = await ctx.uow.tickets.list(ctx.workspace.id, unowned=True, statuses=ACTIVE_STATUSES,
-                                             limit=20)
+        # With several teams, enough for each team's part of the queue.
+        unowned = await ctx.uow.tickets.list(
+            ctx.workspace.id, unowned=True, statuses=ACTIVE_STATUSES,
+            limit=20 * len(ctx.workspace.teams or (1,)))
         active = await ctx.uow.tickets.list(ctx.workspace.id, statuses=ACTIVE_STATUSES, limit=200)
     # The next promised time of every ticket shown, in one query.
     due_of = await ctx.uow.promises.next_due(
@@ -47,17 +51,39 @@ async def home_opened(ctx: Context) -> None:
     if agent:
         breaching = [t for t in active if next_due(t) is not None
                      and next_due(t) - ctx.now <= BREACHING_WITHIN]
-        for title, tickets in (("home.agent_mine", owned), ("home.agent_unowned", unowned),
-                               ("home.agent_breaching", breaching)):
+
+        def field(title: str, tickets: list[Ticket]) -> tuple[str, str]:
             rows = []
             for ticket in tickets:
                 due = next_due(ticket)
                 rows.append(ctx.t("home.agent_line", ref=ticket.ref,
                                   priority=ticket.priority.value, subject=defang(ticket.subject),
                                   next=ctx.policy.when(due, ctx.now, tz) if due else "—"))
-            fields.append((ctx.t(title), "\n".join(rows) or ctx.t("home.agent_none")))
+            return title, "\n".join(rows) or ctx.t("home.agent_none")
+
+        fields.append(field(ctx.t("home.agent_mine"), owned))
+        workspace = ctx.workspace
+        if len(workspace.teams) > 1:
+            # Each team's queue under its name, the agent's own teams first; another
+            # team's part only when it has something in it.
+            ordered = await teams_first(ctx)
+            theirs = set(await ctx.uow.workspaces.teams_of(ctx.person.id)) or {
+                workspace.default_team.id}
+            for team in ordered:
+                def of_team(tickets: list[Ticket]) -> list[Ticket]:
+                    return [t for t in tickets if workspace.team(t.team_id).id == team.id]
+
+                for key, tickets in (("home.agent_unowned_team", of_team(unowned)),
+                                     ("home.agent_breaching_team", of_team(breaching))):
+                    if tickets or team.id in theirs:
+                        fields.append(field(ctx.t(key, team=team.name), tickets))
+        else:
+            fields.append(field(ctx.t("home.agent_unowned"), unowned))
+            fields.append(field(ctx.t("home.agent_breaching"), breaching))
     await ctx.post(OutboundMessage(channel_id="", direct_to=ctx.person.external_id,
-                                   audience="home", title=ctx.t("home.title"), text=text,
+                                   audience="home",
+                                   title=ctx.t("home.title_teams" if len(ctx.workspace.teams) > 1
+                                               else "home.title"), text=text,
                                    fields=tuple(fields)), kind="home")
     ctx.handled = True
 

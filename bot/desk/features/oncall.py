@@ -11,9 +11,10 @@ Escalations of the team's tickets reach the lead on duty first (bot/desk/duty.py
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 from bot.domain.errors import Unreadable
-from bot.domain.oncall import Rota, rota_week
+from bot.domain.oncall import Rota, rota_week, week_start
 from bot.domain.people import Person, Role
 from bot.domain.when import parse_when
 from bot.desk.context import BadInput, Context
@@ -69,8 +70,17 @@ async def oncall(ctx: Context) -> None:
         settings = dict(team.settings)
         settings["rota"] = rota.to_dict()
         await ctx.uow.workspaces.save_team_settings(team.id, settings)
+        if len(leads) == 1:
+            await ctx.answer(ctx.t("admin.rota_set_one", team=team.name, first=leads[0].name))
+            return
+        # The first turn runs to the next week's opening, which may be days away or (set
+        # on a weekend) only the closed days: say when, rather than "this week".
+        handover = week_start(calendar, rota.anchor + timedelta(days=7))
+        tz = ctx.person.tz if ctx.person is not None else None
         await ctx.answer(ctx.t("admin.rota_set", team=team.name,
-                               people=ctx.join(p.name for p in leads), first=leads[0].name))
+                               people=ctx.join(p.name for p in leads), first=leads[0].name,
+                               next=leads[1].name,
+                               until=ctx.policy.when(handover, ctx.now, tz or calendar.timezone)))
         return
     head, bounds = _bounds(ctx, rest)
     refs = person_refs(head)

@@ -41,13 +41,17 @@ def _read_targets(args: str) -> tuple[dict[str, float], str]:
             reason.append(word)
             continue
         if FIELDS[name.lower()] in targets:
-            raise BadInput("input.need_exception", "usage.ticket_exception")
+            raise BadInput("input.exception_twice", "usage.ticket_exception",
+                           target=name.lower())
         try:
             targets[FIELDS[name.lower()]] = parse_duration(value).total_seconds()
         except Unreadable as error:
             raise BadInput.unreadable(error, "usage.ticket_exception") from None
-    if not targets or not reason:
+    if not targets:
         raise BadInput("input.need_exception", "usage.ticket_exception")
+    if not reason:
+        # A lead's reason is what the timeline and the reports keep: never optional.
+        raise BadInput("input.need_exception_reason", "usage.ticket_exception")
     return targets, " ".join(reason)
 
 

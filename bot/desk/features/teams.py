@@ -2,10 +2,11 @@
 
 ``/helpdesk team add|remove|rename`` (admins) shapes the workspace's teams;
 ``/ticket transfer <n> <team> [reason]`` (agents) moves a ticket to another team: its
-card goes to the new team's triage channel and the old card's thread says where it
-went, its open promises are re-planned on the new team's calendar and targets from now
-(never sooner than a time the requester holds: :func:`bot.domain.teams.replan_for_transfer`),
-and the requester hears in one sentence who has it now. The ticket keeps its number.
+card goes to the new team's triage channel, the old card is edited in place to say
+where it went (without its buttons) and its thread says so too, its open promises are
+re-planned on the new team's calendar and targets from now (never sooner than a time
+the requester holds: :func:`bot.domain.teams.replan_for_transfer`), and the requester
+hears in one sentence who has it now. The ticket keeps its number.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from bot.domain.people import Role
 from bot.domain.promises import UPDATE_KINDS
 from bot.domain.teams import Team, replan_for_transfer, team_name
 from bot.domain.tickets import ACTIVE_STATUSES, TicketStatus
-from bot.desk.cards import queue_card
+from bot.desk.cards import queue_card, render_moved_card
 from bot.desk.context import BadInput, Context
 from bot.desk.features.lookup import load_ticket, split_number, when_for
 from bot.desk.notify import to_agents, to_requester
@@ -41,8 +42,13 @@ async def team(ctx: Context) -> None:
     assert ctx.workspace is not None
     words = ctx.args.split()
     verb = words[0].lower() if words else ""
-    if verb not in ("add", "remove", "rename") or len(words) != (3 if verb == "rename" else 2):
+    wanted = 3 if verb == "rename" else 2
+    if verb not in ("add", "remove", "rename") or len(words) < wanted:
         raise BadInput("input.need_team_change", "admin.team_usage")
+    if len(words) > wanted:
+        # "team add hr team": say which word is one too many, not that one is missing.
+        extra = ctx.args.split(None, wanted)[wanted][:40]
+        raise BadInput("input.team_name_one_word", "admin.team_usage", extra=extra)
     workspaces, workspace = ctx.uow.workspaces, ctx.workspace
     ctx.handled = True
     if verb == "add":
@@ -68,8 +74,19 @@ async def team(ctx: Context) -> None:
         await ctx.answer(ctx.t("admin.team_remove_busy", team=current.name,
                                refs=ctx.join(t.ref for t in reversed(busy))))
         return
+    # Someone who worked only this team works the default one once it is gone (a person
+    # in no team does): the admin hears who, rather than finding them there later.
+    members = {person_id for role in ("agent", "lead")
+               for person_id in await workspaces.team_members(current.id, role)}
+    only_here = [person_id for person_id in members
+                 if set(await workspaces.teams_of(person_id)) == {current.id}]
     await workspaces.remove_team(current.id, workspace.default_team.id)
-    await ctx.answer(ctx.t("admin.team_removed", team=current.name))
+    if not only_here:
+        await ctx.answer(ctx.t("admin.team_removed", team=current.name))
+        return
+    names = [(await ctx.uow.people.get(person_id)).name for person_id in only_here]
+    await ctx.answer(ctx.t("admin.team_removed_moved", team=current.name,
+                           names=ctx.join(sorted(names)), default=workspace.default_team.name))
 
 
 async def works_for(ctx: Context, person_id: int, team: Team) -> bool:
@@ -98,6 +115,12 @@ async def transfer(ctx: Context) -> None:
                                status=ctx.policy.status(ticket.status, agent=True)))
         return
     uow, now = ctx.uow, ctx.now
+    # A team with no triage channel would never see the ticket or the requester's next
+    # words, while the requester was told it has it: nothing moves until it has one.
+    if not (await uow.workspaces.team_channels(ctx.workspace, "triage")).get(new_team.id):
+        await ctx.answer(ctx.t("work.transfer_no_triage", ref=ticket.ref, team=new_team.name,
+                               old_team=old_team.name if old_team else ""))
+        return
     # The old card's thread says where the ticket went, while it is still that card's.
     said = ctx.t("agent.transferred_out_reason" if reason else "agent.transferred_out",
                  ref=ticket.ref, team=new_team.name, agent=ctx.person.name,
@@ -105,6 +128,14 @@ async def transfer(ctx: Context) -> None:
     old_thread = to_agents(ticket, said)
     if old_thread is not None:
         await ctx.post(old_thread, ticket_id=ticket.id)
+    # And the old card itself, edited in place, says where it went and loses its
+    # buttons: a plain post (not a card row), so the new team's first card, queued for
+    # the same ticket below, does not supersede it.
+    if ticket.triage_channel_id and ticket.triage_message_id:
+        await ctx.post(render_moved_card(
+            ctx.policy, ticket, requester=await uow.people.get(ticket.requester_id),
+            team=new_team.name, agent=ctx.person.name, reason=defang(reason)),
+            ticket_id=ticket.id)
     # The owner stays only if they work the new team; otherwise it waits for one there.
     owner = await uow.people.get(ticket.owner_id) if ticket.owner_id else None
     if owner is not None and not await works_for(ctx, owner.id, new_team):
@@ -127,17 +158,23 @@ async def transfer(ctx: Context) -> None:
     planned = replan_for_transfer(open_promises, now, policy.calendar,
                                   policy.sla.target(ticket.priority), policy.sla.warn_at)
     await uow.promises.replan(planned)
+    held_before = sorted(p.due_at for p in open_promises
+                         if p.id in planned and p.kind in UPDATE_KINDS)
     held = sorted(planned[p.id][0] for p in open_promises
                   if p.id in planned and p.kind in UPDATE_KINDS)
     requester = await uow.people.get(ticket.requester_id)
     key = "work.transferred" + ("_owner" if owner else "") + ("" if held else "_no_time")
-    await ctx.post(to_requester(ticket, ctx.t(
-        key, ref=ticket.ref, team=new_team.name, owner=owner.name if owner else "",
-        due=when_for(ctx, held[0], requester) if held else "")), ticket_id=ticket.id)
+    said = ctx.t(key, ref=ticket.ref, team=new_team.name, owner=owner.name if owner else "",
+                 due=when_for(ctx, held[0], requester) if held else "")
+    if held and held[0] > held_before[0]:
+        # The new team cannot answer by the time the requester was given: say so, and
+        # be sorry for it, rather than let a later time pass as if nothing moved.
+        said += " " + ctx.t("work.transferred_later",
+                            before=when_for(ctx, held_before[0], requester))
+    await ctx.post(to_requester(ticket, said), ticket_id=ticket.id)
     await queue_card(ctx, ticket)
-    triage = (await uow.workspaces.team_channels(ctx.workspace, "triage")).get(new_team.id)
-    await ctx.answer(ctx.t("work.transfer_done" if triage else "work.transfer_done_no_triage",
-                           ref=ticket.ref, team=new_team.name, requester=requester.name))
+    await ctx.answer(ctx.t("work.transfer_done", ref=ticket.ref, team=new_team.name,
+                           requester=requester.name))
     logger.info("ticket %d moved to team %d", ticket.id, new_team.id)
 
 

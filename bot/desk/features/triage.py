@@ -12,6 +12,7 @@ from bot.domain.promises import PromiseKind
 from bot.domain.tickets import ACTIVE_STATUSES, Ticket, TicketAction
 from bot.domain.timefmt import stated_minute
 from bot.desk.duty import escalation_leads
+from bot.desk.team_refs import teams_first
 from bot.desk.cards import queue_card
 from bot.desk.context import BadInput, Context
 from bot.desk.notify import admins_of, to_agents, to_person, to_requester
@@ -213,7 +214,8 @@ async def _no_lead_to_ask(ctx: Context, ticket, requester, quoted: str) -> None:
 
 
 async def queue(ctx: Context) -> None:
-    """``/ticket queue``: what is waiting to be claimed, and what the agent owns."""
+    """``/ticket queue``: what is waiting to be claimed, and what the agent owns. With
+    several teams, each team's part under its name, the agent's own teams first."""
     assert ctx.workspace is not None and ctx.person is not None and ctx.policy is not None
     unowned = await ctx.uow.tickets.list(ctx.workspace.id, statuses=ACTIVE_STATUSES, unowned=True)
     mine = await ctx.uow.tickets.list(ctx.workspace.id, statuses=ACTIVE_STATUSES, owner_id=ctx.person.id)
@@ -226,15 +228,24 @@ async def queue(ctx: Context) -> None:
     due_of = await ctx.uow.promises.next_due([t.id for t in (*unowned, *mine)])
     people = await ctx.uow.people.many({t.requester_id for t in (*unowned, *mine)})
     tz = ctx.person.tz or ctx.policy.calendar.timezone
-    for title, tickets in (("view.queue_unowned", unowned), ("view.queue_mine", mine)):
-        if tickets:
-            lines.append(ctx.t(title))
-        for ticket in sorted(tickets, key=lambda t: (t.priority.value, t.number)):
-            due = due_of.get(ticket.id)
-            lines.append(ctx.t(
-                "view.queue_line", ref=ticket.ref, priority=ticket.priority.value,
-                subject=defang(ticket.subject), requester=people[ticket.requester_id].name,
-                next=ctx.policy.when(due, ctx.now, tz) if due else ctx.t("view.nothing")))
+    workspace = ctx.workspace
+    several = len(workspace.teams) > 1
+    for team in (await teams_first(ctx) if several else [None]):
+        def of_team(tickets):
+            return [t for t in tickets if team is None or workspace.team(t.team_id).id == team.id]
+
+        parts = (("view.queue_unowned", of_team(unowned)), ("view.queue_mine", of_team(mine)))
+        if team is not None and any(tickets for _, tickets in parts):
+            lines.append(ctx.t("view.queue_team", team=team.name))
+        for title, tickets in parts:
+            if tickets:
+                lines.append(ctx.t(title))
+            for ticket in sorted(tickets, key=lambda t: (t.priority.value, t.number)):
+                due = due_of.get(ticket.id)
+                lines.append(ctx.t(
+                    "view.queue_line", ref=ticket.ref, priority=ticket.priority.value,
+                    subject=defang(ticket.subject), requester=people[ticket.requester_id].name,
+                    next=ctx.policy.when(due, ctx.now, tz) if due else ctx.t("view.nothing")))
     await ctx.answer("\n".join(lines))
     ctx.handled = True
 

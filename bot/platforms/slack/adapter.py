@@ -18,12 +18,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 import asyncio
+import json
 import logging
 import time
 from collections import OrderedDict
 
 import aiohttp
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.adapter.socket_mode.async_internals import run_async_bolt_app, send_async_response
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
@@ -32,6 +36,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.core import Delivery, Event, EventSink, Inbox, OutboundMessage, WebRoutes
 from bot.platforms.slack.http import SlackHttpEndpoint
 from bot.platforms.slack.inbound import SlackInbound
+from bot.platforms.slack.kept import inbox_key, replayed_body, stored_envelope
 from bot.platforms.slack.limits import MethodLimiter
 from bot.platforms.slack.outbound import SlackSender
 from bot.platforms.slack.users import PeopleDirectory
@@ -162,19 +167,85 @@ class SlackAdapter:
         self._started = True
 
     def use_inbox(self, inbox: Inbox) -> bool:
-        """Keep every event in ``inbox`` before acknowledging it, and clear it once the
-        desk has handled it (HTTP mode; Socket Mode acknowledges over its socket and is
-        not covered). Returns whether the inbox is used, i.e. whether :meth:`replay`
-        should be given the events a dead instance left behind."""
-        if self.http is None:
-            return False
-        self._inbox = self.http.inbox = inbox
+        """Keep every event, slash command and interaction in ``inbox`` before
+        acknowledging it (a 200 in HTTP mode, an ack over the socket in Socket Mode),
+        and clear it once the desk has handled it. True: :meth:`replay` is given the
+        requests a dead instance left behind."""
+        self._inbox = inbox
+        if self.http is not None:
+            self.http.inbox = inbox
         return True
 
     async def replay(self, stored: str) -> None:
-        """Handle an event another instance kept and did not finish (bot/storage/inbox.py)."""
-        assert self.http is not None
-        await self.http.replay(stored)
+        """Handle a request another instance kept and did not finish
+        (bot/storage/inbox.py): an HTTP request is signed afresh and served as Slack
+        sent it; an envelope kept in Socket Mode (or any request, in an instance with no
+        HTTP endpoint) goes through Bolt as an envelope's payload, which Bolt does not
+        ask to be signed."""
+        if self.http is not None and "socket" not in json.loads(stored):
+            await self.http.replay(stored)
+            return
+        body = replayed_body(stored)
+        key = inbox_key(body)
+        if body is None or key is None:
+            logger.warning("a kept Slack request could not be read again; dropped")
+            return
+        response = await self._dispatch_kept(key, lambda: self.app.async_dispatch(
+            AsyncBoltRequest(mode="socket_mode", body=body)))
+        if response.status != 200:
+            logger.warning("a replayed Slack request %s was answered %d", key, response.status)
+
+    async def _dispatch_kept(self, key: str, dispatch):
+        """Run Bolt on a kept request; then clear its row if no listener took it (a
+        listener clears its own once handled), or, when Bolt failed, hand it back."""
+        assert self._inbox is not None
+        try:
+            response = await dispatch()
+        except BaseException:
+            if not self._was_taken(key):
+                try:
+                    await self._inbox.retry_later("slack", key)
+                except Exception:
+                    logger.exception("could not hand Slack request %s back", key)
+            raise
+        if not self._was_taken(key):
+            try:
+                await self._inbox.done("slack", key)
+            except Exception:  # its lease runs out; a replay then finds nothing to do
+                logger.exception("could not clear Slack request %s from the inbox", key)
+        return response
+
+    async def _on_envelope(self, client, request) -> None:
+        """One Socket Mode envelope: kept in the inbox before it is acknowledged over the
+        socket. One the inbox cannot take is not acknowledged at all: Slack sends an
+        event again, and shows the person a command or press that failed."""
+        started = time.time()
+        key = inbox_key(request.payload) if self._inbox is not None else None
+        if key is not None and not self._started:
+            # Stopping (or not started): what this process acknowledged now would wait
+            # out its lease in the inbox; unacknowledged, Slack gives it to another
+            # connection at once.
+            logger.info("stopping: Slack request %s left unacknowledged for another "
+                        "connection", key)
+            return
+        if key is None:
+            response = await run_async_bolt_app(self.app, request)
+        else:
+            try:
+                fresh = await self._inbox.keep("slack", key,
+                                               stored_envelope(request.type, request.payload))
+            except Exception:
+                logger.exception("could not keep Slack request %s; not acknowledged, so "
+                                 "Slack can send it again", key)
+                return
+            if not fresh:
+                logger.info("Slack request %s is already in the inbox; acknowledged", key)
+                await client.send_socket_mode_response(
+                    SocketModeResponse(envelope_id=request.envelope_id))
+                return
+            response = await self._dispatch_kept(
+                key, lambda: run_async_bolt_app(self.app, request))
+        await send_async_response(client, request, response, started)
 
     def stop_accepting(self) -> None:
         """Stopping: answer new requests 503 (Slack delivers them again, to an instance
@@ -194,6 +265,9 @@ class SlackAdapter:
         """Open the Socket Mode connection; a refused app token is a settings error. When
         Slack cannot be reached the SDK keeps trying in the background."""
         self.socket = AsyncSocketModeHandler(self.app, self.app_token)
+        # Bolt's own envelope handler acknowledges whatever its listeners took; ours
+        # keeps the envelope in the inbox first.
+        self.socket.client.socket_mode_request_listeners[:] = [self._on_envelope]
         try:
             response = await self.client.apps_connections_open(app_token=self.app_token)
             self.socket.client.wss_uri = response["url"]
@@ -271,29 +345,29 @@ class SlackAdapter:
         before Slack is acknowledged and before Bolt starts the listener in a task of its
         own, so a request is counted in flight before anyone can be told it was taken."""
         self._in_flight.begin()
-        event_id = body.get("event_id") if isinstance(body, dict) else None
-        if event_id and self._inbox is not None:
-            self._taken.add(event_id)
+        key = inbox_key(body)
+        if key and self._inbox is not None:
+            self._taken.add(key)
         await next_()
         return resp
 
-    def _was_taken(self, event_id: str) -> bool:
-        """Whether a listener took the event (and will clear it from the inbox); asked
+    def _was_taken(self, key: str) -> bool:
+        """Whether a listener took the request (and will clear it from the inbox); asked
         once per request, after Bolt has answered it."""
-        if event_id in self._taken:
-            self._taken.discard(event_id)
+        if key in self._taken:
+            self._taken.discard(key)
             return True
         return False
 
     async def _run(self, work, body: dict | None = None) -> None:
         """Await a listener's work; it is no longer in flight once this returns. Bolt
-        keeps no reference to the task it runs a listener in, so it is held here. An
-        event's inbox row is cleared once the desk has handled it, whatever became of it
-        (an error is answered by the desk's error handler, and a replay would meet it
+        keeps no reference to the task it runs a listener in, so it is held here. A
+        request's inbox row is cleared once the desk has handled it, whatever became of
+        it (an error is answered by the desk's error handler, and a replay would meet it
         again)."""
         task = asyncio.current_task()
         self._listeners.add(task)
-        event_id = body.get("event_id") if isinstance(body, dict) else None
+        event_id = inbox_key(body)
         handled = cancelled = False
         try:
             await work
@@ -312,7 +386,7 @@ class SlackAdapter:
                     await (self._inbox.done("slack", event_id) if handled
                            else self._inbox.retry_later("slack", event_id))
             except Exception:  # its lease runs out; a replay is dropped by the dedupe
-                logger.exception("could not update Slack event %s in the inbox", event_id)
+                logger.exception("could not update Slack request %s in the inbox", event_id)
             finally:
                 self._in_flight.end()
 

@@ -22,6 +22,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.signature import SignatureVerifier
 
 from bot.core import Inbox, WebRoutes
+from bot.platforms.slack.kept import inbox_key, parse_request, stored_http
 
 logger = logging.getLogger(__name__)
 
@@ -53,29 +54,31 @@ class SlackHttpEndpoint:
         return self.routes.url_for(self.path)
 
     async def handle(self, request: web.Request) -> web.Response:
-        """One request from Slack, through Bolt's middleware and listeners. An event
-        (``event_callback``) is first written to the inbox, so that what Slack sees
-        acknowledged is never only in memory; one the inbox cannot take is refused
-        with 503, and Slack delivers it again."""
+        """One request from Slack, through Bolt's middleware and listeners. An event, a
+        slash command or an interaction (button, modal) is first written to the inbox,
+        so that what Slack sees acknowledged is never only in memory; one the inbox
+        cannot take is refused with 503: Slack delivers an event again, and shows the
+        person a command or press that failed, which they can try again (nothing was
+        acknowledged, so nothing is promised)."""
         if not self.accepting():
             return web.Response(status=503, text="starting")
         raw = await request.read()
         body = raw.decode("utf-8", errors="replace")
-        key = self._event_key(body, request.headers)
+        key = self._request_key(body, request.headers)
         if key is not None and self.inbox is not None:
             try:
                 fresh = await self.inbox.keep("slack", key, _stored(body, request.headers))
             except Exception:  # nothing acknowledged: Slack retries, here or elsewhere
-                logger.exception("could not keep Slack event %s; refused for a retry", key)
+                logger.exception("could not keep Slack request %s; refused for a retry", key)
                 return web.Response(status=503, text="try again")
             if not fresh:
                 # Kept already: its owner, or whoever takes it over, handles it.
-                logger.info("Slack event %s is already in the inbox; acknowledged", key)
+                logger.info("Slack request %s is already in the inbox; acknowledged", key)
                 return web.Response(status=200, text="")
         return await self._dispatch(body, request.headers, key, request.query_string)
 
     async def replay(self, stored: str) -> None:
-        """Handle an event kept in the inbox again (its first owner died or stopped),
+        """Handle a request kept in the inbox again (its first owner died or stopped),
         signed afresh with our own secret: Bolt refuses a signature older than five
         minutes, and the stored one may be."""
         saved = json.loads(stored)
@@ -85,7 +88,7 @@ class SlackHttpEndpoint:
                                      hashlib.sha256).hexdigest()
         headers = {"content-type": saved.get("content_type") or "application/json",
                    "x-slack-request-timestamp": stamp, "x-slack-signature": signature}
-        key = self._event_key(body, headers, verify=False)
+        key = self._request_key(body, headers, verify=False)
         response = await self._dispatch(body, headers, key)
         if response.status != 200:
             logger.warning("a replayed Slack event %s was answered %d", key, response.status)
@@ -121,24 +124,17 @@ class SlackHttpEndpoint:
                            "within 5 minutes of the real time)", self.path)
         return await to_aiohttp_response(bolt_response)
 
-    def _event_key(self, body: str, headers, *, verify: bool = True) -> str | None:
-        """The ``event_id`` of a signed Events API delivery, else None (commands and
-        interactions are answered in their own request; an unsigned body is left to
+    def _request_key(self, body: str, headers, *, verify: bool = True) -> str | None:
+        """The inbox key of a signed request the desk keeps (an event's ``event_id``, a
+        command's or interaction's ``trigger_id``: bot/platforms/slack/kept.py), else
+        None (URL verification, a kind no listener takes; an unsigned body is left to
         Bolt to refuse, and never written anywhere)."""
-        if not body.startswith("{") or '"event_callback"' not in body:
-            return None
-        try:
-            envelope = json.loads(body)
-        except ValueError:
-            return None
-        if not isinstance(envelope, dict) or envelope.get("type") != "event_callback":
-            return None
-        event_id = envelope.get("event_id")
-        if not isinstance(event_id, str) or not event_id:
+        key = inbox_key(parse_request(body))
+        if key is None:
             return None
         if verify and not self._signed(body, headers):
             return None
-        return event_id
+        return key
 
     def _signed(self, body: str, headers) -> bool:
         """Whether Slack signed ``body`` (the check Bolt makes, made first here so an
@@ -150,4 +146,4 @@ class SlackHttpEndpoint:
 
 def _stored(body: str, headers) -> str:
     """What the inbox keeps of a request: its body and content type."""
-    return json.dumps({"body": body, "content_type": headers.get("content-type", "")})
+    return stored_http(body, headers.get("content-type", ""))

@@ -74,8 +74,8 @@ class SlackInbound:
                  taken: Callable[..., Awaitable[None]]) -> None:
         """Add every listener to ``app``. ``taken`` is listener middleware, run once Bolt
         has matched a request to a listener and before it acknowledges the request; each
-        listener then hands its work to ``run``, which awaits it (an event's listener
-        with its body, so the adapter can clear the event from the inbox once handled).
+        listener then hands its work to ``run``, which awaits it, with its body, so the
+        adapter can clear the request from the inbox once handled.
         Between the two the adapter counts the request as in flight."""
         async def on_message(body, event, context):
             await run(self.message(body, event, context), body)
@@ -91,15 +91,15 @@ class SlackInbound:
 
         async def on_command(ack, body, context):
             await ack()
-            await run(self.command(body, context))
+            await run(self.command(body, context), body)
 
         async def on_action(ack, body, action, context, client):
             await ack()
-            await run(self.action(body, action, context, client))
+            await run(self.action(body, action, context, client), body)
 
         async def on_view(ack, body, view, context):
             await ack()
-            await run(self.submission(body, view, context))
+            await run(self.submission(body, view, context), body)
 
         counted = [taken]
         for event, listener in zip(EVENTS, (on_message, on_mention, on_reaction, on_home)):

@@ -40,3 +40,20 @@ async def test_a_transfer_over_slack_moves_the_card_and_tells_the_requester(slac
     old_thread = [m["text"] for m in slack.fake.bot_messages(TRIAGE)
                   if "has moved to team hr" in m.get("text", "")]
     assert old_thread and "payroll question" in old_thread[0]
+
+
+async def test_over_slack_the_old_card_is_updated_in_place_without_its_buttons(slack):
+    await slack.make_agent()
+    await slack.command("UADMIN", "/helpdesk team add hr", channel=GENERAL)
+    await slack.command("UADMIN", f"/helpdesk triage <#{HR_TRIAGE}|hr-triage> team hr",
+                        channel=GENERAL)
+    await slack.dm("UREQ", "My payslip is wrong")
+    (card,) = slack.fake.bot_messages(TRIAGE, top_level=True)
+    assert any(b["type"] == "actions" for b in card["blocks"])
+    await slack.command("UAGENT", "/ticket transfer 1 hr payroll question", channel=GENERAL)
+    # The same message, edited: it says where the ticket went and has no buttons left.
+    assert slack.fake.bot_messages(TRIAGE, top_level=True) == [card]
+    assert card.get("edits", 0) >= 1
+    assert not any(b["type"] == "actions" for b in card["blocks"])
+    assert "Moved to team hr by " in str(card["blocks"]) and "payroll question" in str(
+        card["blocks"])

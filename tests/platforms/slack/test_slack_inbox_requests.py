@@ -1,0 +1,207 @@
+"""Issue 18, what its first round left: slash commands, button presses and modal
+submissions in HTTP mode, and every Socket Mode envelope, are kept in the inbox before
+Slack is acknowledged (a 200, or an ack over the socket), and any instance handles one
+whose owner died, once, its private answer shown once."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import timedelta
+from urllib.parse import urlencode
+
+import pytest
+from sqlalchemy import insert, select
+
+from bot.storage.tables import InboxRow, TicketRow
+from tests.support.slack import events as payloads
+from tests.support.slack.desk import TRIAGE, SlackDesk
+
+
+async def inbox_rows(desk) -> list[InboxRow]:
+    async with desk.db.reading() as uow:
+        return list((await uow.session.execute(select(InboxRow))).scalars())
+
+
+async def tickets(desk) -> list[TicketRow]:
+    async with desk.db.reading() as uow:
+        return list((await uow.session.execute(select(TicketRow))).scalars())
+
+
+class Held:
+    """The router, held until released: the request is acknowledged and not yet handled."""
+
+    def __init__(self, desk) -> None:
+        self.router, self.release, self.entered = desk.router, asyncio.Event(), asyncio.Event()
+        desk.adapter._sink = self
+
+    async def __call__(self, event) -> None:
+        self.entered.set()
+        await self.release.wait()
+        await self.router(event)
+
+
+async def until_empty(desk) -> None:
+    for _ in range(100):  # replays run in the background
+        if not await inbox_rows(desk):
+            return
+        await asyncio.sleep(0.05)
+
+
+def command_body(desk, line: str, user: str = "UREQ", channel: str = "CSECRET") -> dict:
+    name, _, text = line.partition(" ")
+    return payloads.slash_command(name, text, team=desk.team, user=user, channel=channel,
+                                  response_url=desk.fake.response_url(), channel_name="secret")
+
+
+async def dead_owners_row(desk, key: str, payload: str) -> None:
+    past = desk.clock.now() - timedelta(minutes=1)
+    async with desk.db.unit_of_work() as uow:
+        await uow.session.execute(insert(InboxRow), [
+            {"platform": "slack", "event_key": key, "owner": "dead-instance", "payload": payload,
+             "lease_until": past, "received_at": past, "attempts": 1}])
+
+
+# -- HTTP mode ----------------------------------------------------------------------
+
+
+@pytest.fixture
+async def http(db_url):
+    async with SlackDesk(db_url, inbox=True) as desk:
+        yield desk
+
+
+async def test_a_slash_command_is_kept_before_its_200_and_cleared_once_handled(http):
+    held = Held(http)
+    body = command_body(http, "/ticket new Printer jams on tray 2", channel=http.fake.dm_of("UREQ"))
+    body["channel_name"] = "directmessage"
+    result = await http.sender.command(body)
+    assert result.status == 200
+    await held.entered.wait()
+    [kept] = await inbox_rows(http)
+    assert (kept.platform, kept.event_key, kept.owner) == ("slack", body["trigger_id"],
+                                                           http.inbox.owner)
+    assert "Printer" in json.loads(kept.payload)["body"]
+    held.release.set()
+    await http.settle()
+    assert await inbox_rows(http) == []
+    assert [t.subject for t in await tickets(http)] == ["Printer jams on tray 2"]
+
+
+async def test_a_button_press_is_kept_before_its_200_and_cleared_once_handled(http):
+    await http.make_agent()
+    await http.set_channel("triage", TRIAGE)
+    await http.dm("UREQ", "Monitor flickers")
+    [card] = http.fake.bot_messages(TRIAGE, top_level=True)
+    held = Held(http)
+    button = payloads.find_button(card, "card.claim")
+    body = payloads.block_actions(card, button, team=http.team, user="UAGENT",
+                                  response_url=http.fake.response_url())
+    result = await http.sender.interaction(body)
+    assert result.status == 200
+    await held.entered.wait()
+    [kept] = await inbox_rows(http)
+    assert kept.event_key == body["trigger_id"]
+    held.release.set()
+    await http.settle()
+    assert await inbox_rows(http) == []
+
+
+async def test_a_command_the_inbox_cannot_keep_is_refused_and_not_handled(http):
+    async def broken(*args):
+        raise ConnectionError("the database is away")
+
+    http.inbox.keep = broken
+    result = await http.sender.command(command_body(http, "/ticket help"))
+    await http.settle()
+    assert result.status == 503
+    assert http.fake.responses == []
+
+
+async def test_a_command_a_dead_instance_acknowledged_is_answered_once_by_another(http):
+    http.fake.forbid("CSECRET", "not_in_channel")  # the answer goes by response_url
+    lost = command_body(http, "/ticket help", user="UBOB")
+    await dead_owners_row(http, lost["trigger_id"], json.dumps(
+        {"body": urlencode(lost), "content_type": "application/x-www-form-urlencoded"}))
+    assert await http.inbox.take_over() == 1
+    await until_empty(http)
+    await http.settle()
+    assert await inbox_rows(http) == []
+    [(url, answer)] = http.fake.responses
+    assert url == lost["response_url"] and "Here's what I can do" in answer["text"]
+
+
+async def test_a_command_handled_before_its_owner_died_is_not_answered_again(http):
+    http.fake.forbid("CSECRET", "not_in_channel")
+    body = command_body(http, "/ticket help", user="UBOB")
+    assert (await http.sender.command(body)).status == 200
+    await http.settle()
+    assert len(http.fake.responses) == 1
+    # It died after handling it and before clearing its row: the replay finds it done.
+    await dead_owners_row(http, body["trigger_id"], json.dumps(
+        {"body": urlencode(body), "content_type": "application/x-www-form-urlencoded"}))
+    assert await http.inbox.take_over() == 1
+    await until_empty(http)
+    await http.settle()
+    assert await inbox_rows(http) == []
+    assert len(http.fake.responses) == 1
+
+
+# -- Socket Mode ----------------------------------------------------------------------
+
+
+@pytest.fixture
+async def socket(db_url):
+    async with SlackDesk(db_url, mode="socket", inbox=True) as desk:
+        yield desk
+
+
+async def test_a_socket_envelope_is_kept_before_its_ack_and_cleared_once_handled(socket):
+    held = Held(socket)
+    message = socket.fake.add_message("DUREQ", "UREQ", "The wifi drops every hour")
+    body = payloads.event_callback(payloads.message_event(message, channel_type="im"),
+                                   team=socket.team, event_id="Ev-socket")
+    ack = await socket.fake.socket.send("events_api", body)
+    assert ack is not None
+    await held.entered.wait()
+    [kept] = await inbox_rows(socket)
+    assert (kept.event_key, kept.owner) == ("Ev-socket", socket.inbox.owner)
+    held.release.set()
+    await socket.settle()
+    assert await inbox_rows(socket) == []
+    assert len(await tickets(socket)) == 1
+
+
+async def test_a_socket_envelope_the_inbox_cannot_keep_is_not_acknowledged(socket):
+    async def broken(*args):
+        raise ConnectionError("the database is away")
+
+    socket.inbox.keep = broken
+    message = socket.fake.add_message("DUREQ", "UREQ", "Printer offline")
+    ack = await socket.fake.socket.send("events_api", payloads.event_callback(
+        payloads.message_event(message, channel_type="im"), team=socket.team), timeout=1.0)
+    await socket.settle()
+    assert ack is None  # Slack sends it again
+    assert await tickets(socket) == []
+
+
+async def test_a_socket_command_a_dead_instance_acknowledged_is_handled_once(socket):
+    socket.fake.forbid("CSECRET", "not_in_channel")
+    lost = command_body(socket, "/ticket help", user="UBOB")
+    await dead_owners_row(socket, lost["trigger_id"],
+                          json.dumps({"socket": lost, "type": "slash_commands"}))
+    assert await socket.inbox.take_over() == 1
+    await until_empty(socket)
+    await socket.settle()
+    assert await inbox_rows(socket) == []
+    [(url, answer)] = socket.fake.responses
+    assert "Here's what I can do" in answer["text"]
+
+
+async def test_a_stopping_instance_leaves_an_envelope_unacknowledged_for_another(socket):
+    socket.adapter.stop_accepting()
+    message = socket.fake.add_message("DUREQ", "UREQ", "Mouse lost")
+    ack = await socket.fake.socket.send("events_api", payloads.event_callback(
+        payloads.message_event(message, channel_type="im"), team=socket.team), timeout=1.0)
+    assert ack is None
+    assert await inbox_rows(socket) == []
