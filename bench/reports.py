@@ -49,10 +49,10 @@ from bot.storage.uow import Database  # noqa: E402
 
 # Which figures each dashboard page shows (web19b's pages call compute_figures so).
 PAGES: dict[str, frozenset[str]] = {
-    "overview": frozenset({"counts", "durations", "days", "csat"}),
+    "overview": frozenset({"counts", "durations", "days", "csat", "incidents"}),
     "agents": frozenset({"agents"}),
     "promises": frozenset({"promises"}),
-    "backlog": frozenset({"backlog"}),
+    "backlog": frozenset({"backlog", "incidents"}),
 }
 NOW = datetime(2026, 12, 1, 12, tzinfo=timezone.utc)
 DAYS = 365
@@ -333,7 +333,7 @@ async def load_postgres(url: str, tickets: int) -> tuple[float, str]:
 
 async def rebuild_report_indexes(url: str) -> float:
     """``--reuse``: on a database an earlier run loaded, drop whatever report indexes it
-    has and build those of the migration in force (back to 0008, then up), so a change
+    has and build those of the migration in force (back to 0010, then up), so a change
     to the indexes is measured without loading a million tickets again."""
     from sqlalchemy import inspect, text
     db = Database.from_url(url)
@@ -348,7 +348,8 @@ async def rebuild_report_indexes(url: str) -> float:
                                     "ix_ticket_events_rated", "ix_ticket_events_commented",
                                     "ix_ticket_events_self", "ix_promises_report")):
                     await connection.execute(text(f"DROP INDEX {name}"))
-            await connection.execute(text("UPDATE alembic_version SET version_num = '0008'"))
+            # 0011 (the report indexes) follows 0010 since the merge of the inbox.
+            await connection.execute(text("UPDATE alembic_version SET version_num = '0010'"))
         await migrate.upgrade(db.engine)
         async with db.engine.begin() as connection:
             await connection.execute(text("ANALYZE"))

@@ -44,6 +44,8 @@ class DeskPolicy:
     flag_emoji: str = "triangular_flag_on_post"
     # Offer the requester their transcript when they confirm it is solved.
     offer_transcript: bool = False
+    # Post the team's weekly digest to its triage channel at the week's first opening.
+    weekly_digest: bool = False
 
     def when(self, moment: datetime, now: datetime, tz: str | None = None) -> str:
         """``moment`` in this workspace's words, as a person in ``tz`` reads it:
@@ -87,6 +89,8 @@ class Defaults:
     flag_emoji: str = "triangular_flag_on_post"
     # Offer the requester their transcript when they confirm it is solved.
     offer_transcript: bool = False
+    # Post each team's weekly digest (switched per team with ``/helpdesk digest``).
+    weekly_digest: bool = False
 
     @classmethod
     def load(cls, path: Traversable, timezone_override: str | None = None) -> "Defaults":
@@ -111,7 +115,8 @@ class Defaults:
                    WaitPlan(parse_duration(confirmation["remind_after"]),
                             parse_duration(confirmation["close_after"])),
                    intake.get("flag_emoji", "triangular_flag_on_post"),
-                   _switch(data.get("closing", {}), "offer_transcript", path))
+                   _switch(data.get("closing", {}), "offer_transcript", path),
+                   _switch(data.get("digest", {}), "weekly", path))
 
 
 def _switch(section: dict, name: str, path: Traversable) -> bool:
@@ -218,6 +223,7 @@ class Desk:
             flag_emoji=stored.get("flag_emoji", self.defaults.flag_emoji),
             offer_transcript=bool(stored.get("offer_transcript",
                                              self.defaults.offer_transcript)),
+            weekly_digest=bool(stored.get("weekly_digest", self.defaults.weekly_digest)),
         )
 
 

@@ -25,6 +25,9 @@ class PromiseKind(str, Enum):
     # An incident's next update, owed to every linked ticket's requester at once and
     # owned by the incident lead (the promise has an incident and no ticket).
     INCIDENT_UPDATE = "incident_update"
+    # A team's weekly digest, posted to its triage channel at the week's first opening
+    # (no ticket, no incident, no owner: the desk keeps it itself; bot/ledger/digest.py).
+    WEEKLY_DIGEST = "weekly_digest"
 
 
 class PromiseStatus(str, Enum):
@@ -77,6 +80,7 @@ _KEPT_BY = {
     PromiseKind.AWAITING_REQUESTER: frozenset({"requester_reply"}),
     PromiseKind.AWAITING_CONFIRMATION: frozenset({"requester_confirm"}),
     PromiseKind.INCIDENT_UPDATE: frozenset({"incident_update"}),
+    PromiseKind.WEEKLY_DIGEST: frozenset(),
 }
 
 

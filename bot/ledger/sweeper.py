@@ -36,8 +36,9 @@ from typing import NamedTuple
 from sqlalchemy import or_, select, update
 
 from bot.desk.policy import Desk
-from bot.domain.promises import Promise, PromiseStatus
+from bot.domain.promises import Promise, PromiseKind, PromiseStatus
 from bot.domain.tickets import Ticket
+from bot.ledger.digest import post_digests
 from bot.ledger.incident_covers import cover_incidents
 from bot.ledger.plans import CoverPlan, plan_cover
 from bot.ledger.sets import (
@@ -259,6 +260,11 @@ class PromiseSweeper:
         if incident:
             await cover_incidents(uow, self.desk, incident, now)
         promises = [p for p in promises if p.incident_id is None]
+        # A team's weekly digest is posted, not covered: it has no ticket (its own plan).
+        digests = [p for p in promises if p.kind is PromiseKind.WEEKLY_DIGEST]
+        if digests:
+            await post_digests(uow, self.desk, digests, now)
+            promises = [p for p in promises if p.kind is not PromiseKind.WEEKLY_DIGEST]
         rounds: list[list[Promise]] = []
         seen: dict[int, int] = {}
         for promise in promises:

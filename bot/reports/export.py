@@ -144,7 +144,12 @@ def figures_rows(figures: Figures) -> Iterable[tuple[str, str, str, Any]]:
     for rating, count in csat["distribution"].items():
         yield "csat", f"rating_{rating}", "count", count
     for measure, value in data["incidents"].items():
-        yield "incidents", "all", measure, value
+        if measure == "open":
+            for incident in value:
+                yield "incident", f"INC-{incident['number']}", "linked_tickets", \
+                    incident["linked_tickets"]
+        else:
+            yield "incidents", "all", measure, value
     for label, count in data["backlog"].items():
         yield "backlog", label, "count", count
     for day in data["days"]:

@@ -38,7 +38,8 @@ from datetime import date, datetime, timedelta, timezone
 from statistics import median
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, literal, select, text
+from sqlalchemy import Select, and_, case, exists, func, literal, or_, select, text
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from bot.domain.calendar import BusinessCalendar
@@ -48,18 +49,22 @@ from bot.domain.sla import SlaPolicy
 from bot.domain.tickets import ACTIVE_STATUSES
 from bot.reports.filters import ReportFilter
 from bot.storage.tables import (
-    COMMENTED, RATED, REOPENED, SELF_SOLVED, OutboxRow, PersonRow, PromiseRow, TicketEventRow,
-    TicketRow, WorkspaceRow,
+    COMMENTED, RATED, REOPENED, SELF_SOLVED, IncidentRow, IncidentTicketRow, OutboxRow,
+    PersonRow, PromiseRow, TicketEventRow, TicketRow, WorkspaceRow,
 )
 from bot.storage.uow import UnitOfWork
 
 # What a caller may ask for (``parts``); each is a few queries (see bench/reports.py).
-PARTS = frozenset({"counts", "durations", "promises", "csat", "backlog", "days", "agents"})
+PARTS = frozenset({"counts", "durations", "promises", "csat", "backlog", "days", "agents",
+                   "incidents"})
 
 # Backlog age buckets: (label, lower bound of age). The last is open-ended.
 BACKLOG_BUCKETS = (("under_1d", timedelta(0)), ("1_3d", timedelta(days=1)),
                    ("3_7d", timedelta(days=3)), ("7_30d", timedelta(days=7)),
                    ("over_30d", timedelta(days=30)))
+
+# How many open incidents a report lists (oldest first).
+OPEN_INCIDENTS_SHOWN = 20
 
 # How many rating comments a report carries (newest first).
 COMMENTS_SHOWN = 20
@@ -186,12 +191,28 @@ class Csat:
 
 
 @dataclass(frozen=True)
+class OpenIncident:
+    """An incident still open at ``now``, as the backlog page lists it."""
+
+    number: int
+    title: str
+    created_at: datetime
+    linked_tickets: int
+
+
+@dataclass(frozen=True)
 class Incidents:
-    """Incidents and their linked tickets (none until the desk has incidents)."""
+    """Incidents declared and resolved in the period, the tickets linked to the ones
+    declared in it, and the incidents open at ``now`` (the oldest
+    :data:`OPEN_INCIDENTS_SHOWN` listed). With a ticket slice (team, channel, priority,
+    agent) an incident counts when one of its linked tickets is in the slice, and only
+    those tickets count."""
 
     opened: int = 0
+    resolved: int = 0
     open_now: int = 0
     linked_tickets: int = 0
+    open: tuple[OpenIncident, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -324,6 +345,10 @@ def _hour_of(dialect: str, column: ColumnElement) -> ColumnElement:
 def ticket_filters(filt: ReportFilter) -> list[ColumnElement]:
     """Conditions on ``tickets`` for the filter's slices (not its period)."""
     conditions: list[ColumnElement] = [TicketRow.workspace_id == filt.workspace_id]
+    if filt.team_id is not None:
+        # The default team has the tickets from before teams (team_id NULL) too.
+        conditions.append(or_(TicketRow.team_id == filt.team_id, TicketRow.team_id.is_(None))
+                          if filt.team_default else TicketRow.team_id == filt.team_id)
     if filt.channel_id is not None:
         conditions.append(TicketRow.channel_id == filt.channel_id)
     if filt.priority is not None:
@@ -374,16 +399,15 @@ async def compute_figures(uow: UnitOfWork, filt: ReportFilter, now: datetime, *,
         await _backlog(uow, filt, figures, now)
     if "days" in parts:
         await _opened_per_day(uow, filt, figures, dialect)
+    if "incidents" in parts:
+        await _incidents(uow, filt, figures, now)
     if "agents" in parts:
         await _name_agents(uow, figures)
     return figures
 
 
 async def matches_workspace(uow: UnitOfWork, filt: ReportFilter) -> bool:
-    """False when a slice can match nothing: a team (none exist yet) or a platform
-    other than the workspace's own."""
-    if filt.team is not None:
-        return False
+    """False when a slice can match nothing: a platform other than the workspace's own."""
     if filt.platform is None:
         return True
     platform = (await uow.session.execute(
@@ -568,7 +592,7 @@ async def _promises(uow: UnitOfWork, filt: ReportFilter, figures: Figures,
         made.append(p.owner_id == filt.agent_id)
 
     def sliced(query: Select) -> Select:
-        if filt.channel_id is not None or filt.priority is not None:
+        if filt.channel_id is not None or filt.priority is not None or filt.team_id is not None:
             return query.join(TicketRow, TicketRow.id == p.ticket_id).where(
                 *ticket_filters(filt))
         return query
@@ -664,6 +688,50 @@ async def _opened_per_day(uow: UnitOfWork, filt: ReportFilter, figures: Figures,
             row.opened += count
 
 
+def _sliced_by_ticket(filt: ReportFilter) -> bool:
+    return any(value is not None for value in (filt.team_id, filt.channel_id, filt.priority,
+                                                filt.agent_id))
+
+
+async def _incidents(uow: UnitOfWork, filt: ReportFilter, figures: Figures,
+                     now: datetime) -> None:
+    """Incidents of the period and those open at ``now``, with their linked tickets
+    (only those in the filter's slice when it has one)."""
+    i, link = IncidentRow, IncidentTicketRow
+    linked = (select(func.count()).select_from(link)
+              .join(TicketRow, TicketRow.id == link.ticket_id)
+              .where(link.incident_id == i.id, *ticket_slices(filt)).correlate(i)
+              .scalar_subquery())
+    mine = [i.workspace_id == filt.workspace_id]
+    if _sliced_by_ticket(filt):
+        # Its own link and ticket rows: only the incident correlates with the outer query
+        # (which may join links and tickets itself).
+        own = aliased(IncidentTicketRow)
+        one = (select(literal(1)).select_from(own)
+               .join(TicketRow, TicketRow.id == own.ticket_id)
+               .where(own.incident_id == i.id, *ticket_slices(filt)).correlate(i))
+        mine.append(exists(one))
+
+    async def count(*where) -> int:
+        return (await uow.session.execute(
+            select(func.count()).select_from(i).where(*mine, *where))).scalar_one()
+
+    opened = await count(in_period(i.created_at, filt))
+    resolved = await count(in_period(i.resolved_at, filt))
+    open_now = await count(i.status == "open", i.created_at <= now)
+    tickets = (await uow.session.execute(
+        select(func.count()).select_from(link)
+        .join(i, i.id == link.incident_id).join(TicketRow, TicketRow.id == link.ticket_id)
+        .where(*mine, in_period(i.created_at, filt), *ticket_slices(filt)))).scalar_one()
+    rows = (await uow.session.execute(
+        select(i.number, i.title, i.created_at, linked)
+        .where(*mine, i.status == "open", i.created_at <= now)
+        .order_by(i.created_at, i.number).limit(OPEN_INCIDENTS_SHOWN))).all()
+    figures.incidents = Incidents(
+        opened=opened, resolved=resolved, open_now=open_now, linked_tickets=tickets,
+        open=tuple(OpenIncident(n, title, at, count) for n, title, at, count in rows))
+
+
 async def _name_agents(uow: UnitOfWork, figures: Figures) -> None:
     """Give each agent row its name, and sort the rows by name."""
     ids = [agent.person_id for agent in figures.agents]
@@ -694,7 +762,7 @@ def as_dict(figures: Figures) -> dict[str, Any]:
     f = figures.filter
     return {
         "filter": {"workspace_id": f.workspace_id, "start": f.start.isoformat(),
-                   "end": f.end.isoformat(), "agent_id": f.agent_id, "team": f.team,
+                   "end": f.end.isoformat(), "agent_id": f.agent_id, "team_id": f.team_id,
                    "channel_id": f.channel_id, "priority": f.priority,
                    "platform": f.platform},
         "now": figures.now.isoformat(), "zone": figures.zone,
@@ -709,7 +777,14 @@ def as_dict(figures: Figures) -> dict[str, Any]:
                  "response_rate": figures.csat.response_rate,
                  "distribution": {str(k): v for k, v in figures.csat.distribution.items()},
                  "comments": figures.csat.comment_count},
-        "incidents": vars(figures.incidents),
+        "incidents": {"opened": figures.incidents.opened,
+                      "resolved": figures.incidents.resolved,
+                      "open_now": figures.incidents.open_now,
+                      "linked_tickets": figures.incidents.linked_tickets,
+                      "open": [{"number": o.number, "title": o.title,
+                                "created_at": o.created_at.isoformat(),
+                                "linked_tickets": o.linked_tickets}
+                               for o in figures.incidents.open]},
         "backlog": {b.label: b.count for b in figures.backlog},
         "days": [{"day": d.day.isoformat(), "opened": d.opened, "resolved": d.resolved,
                   "first_responses": d.first_responses,

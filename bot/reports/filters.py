@@ -16,7 +16,10 @@ class ReportFilter:
 
     ``start``/``end`` are aware UTC instants, the period half-open ``[start, end)``.
     ``agent_id`` is a person's row id (a ticket's owner; a promise's owner).
-    ``team`` is reserved: the desk has no teams yet, so a team matches no ticket.
+    ``team_id`` is a team's row id (``tickets.team_id``); with ``team_default`` (the
+    team is the workspace's default) tickets from before teams, whose team is NULL,
+    are its too. A team of another workspace matches nothing (the workspace condition
+    stays).
     ``channel_id`` is the intake path (the channel a ticket was opened in; a DM's
     channel for direct messages). ``priority`` is "P1".."P4"; ``platform`` is
     "slack", "discord" or "console" (a workspace lives on one platform, so a platform
@@ -27,7 +30,8 @@ class ReportFilter:
     start: datetime
     end: datetime
     agent_id: int | None = None
-    team: str | None = None
+    team_id: int | None = None
+    team_default: bool = False
     channel_id: str | None = None
     priority: str | None = None
     platform: str | None = None

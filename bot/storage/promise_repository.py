@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain.promises import (
     DESK_OWES, UPDATE_KINDS, KeptBy, Promise, PromiseKind, PromiseStatus, kept_by_action,
 )
+from bot.domain.digest import digest_text
 from bot.domain.timefmt import stated_minute
 from bot.storage.batch import among, insert_many, pairs_among
 from bot.storage.tables import PromiseRow
@@ -309,6 +310,47 @@ class PromiseRepository:
         result = await self.session.execute(query.values(
             status=PromiseStatus.CANCELLED.value, resolved_at=now, claim_token=None))
         return result.rowcount or 0
+
+    # -- a team's weekly digest (no ticket: its team is named in ``text``) ----------
+
+    def _digest_of(self, workspace_id: int, team_id: int):
+        return (PromiseRow.workspace_id == workspace_id,
+                PromiseRow.kind == PromiseKind.WEEKLY_DIGEST.value,
+                PromiseRow.text == digest_text(team_id), PromiseRow.status.in_(_OPEN))
+
+    async def digest_due(self, workspace_id: int, team_id: int) -> datetime | None:
+        """When team ``team_id``'s next digest is promised (None: none is)."""
+        return (await self.session.execute(
+            select(func.min(PromiseRow.due_at)).where(*self._digest_of(workspace_id, team_id))
+        )).scalar()
+
+    async def schedule_digest(self, workspace_id: int, team_id: int, due_at: datetime,
+                              now: datetime, *, parent_id: int | None = None) -> None:
+        """Promise team ``team_id``'s next digest at ``due_at``, in place of any open one."""
+        await self.cancel_digest(workspace_id, team_id, now)
+        row = promise_row(workspace_id, None, PromiseKind.WEEKLY_DIGEST, due_at,  # type: ignore[arg-type]
+                          now, text=digest_text(team_id), parent_id=parent_id)
+        await insert_many(self.session, _promises, [row])
+
+    async def cancel_digest(self, workspace_id: int, team_id: int, now: datetime) -> int:
+        """Cancel team ``team_id``'s open digest promise (the digest was switched off);
+        returns how many were open."""
+        result = await self.session.execute(
+            update(PromiseRow).where(*self._digest_of(workspace_id, team_id))
+            .values(status=PromiseStatus.CANCELLED.value, resolved_at=now, claim_token=None,
+                    lease_until=None))
+        return result.rowcount or 0
+
+    async def digest_done(self, promise_id: int, outbox_id: int | None) -> None:
+        """A digest fell due (the sweeper's fence marked it missed): kept by the desk
+        when it went out as ``outbox_id``, cancelled when nothing was posted (switched
+        off, or the team has no triage channel)."""
+        values: dict[str, Any] = (
+            {"status": PromiseStatus.KEPT.value, "resolution": "bot", "cover_outbox_id": outbox_id}
+            if outbox_id is not None else
+            {"status": PromiseStatus.CANCELLED.value, "resolution": None})
+        await self.session.execute(update(PromiseRow).where(PromiseRow.id == promise_id)
+                                   .values(**values))
 
     async def _resolve(self, promise_id: int, status: PromiseStatus, now: datetime,
                        resolution: str | None) -> None:

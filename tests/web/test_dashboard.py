@@ -342,3 +342,54 @@ async def test_an_agents_promises_add_up_on_the_agents_page(sqlite_url):
         parts = [int(cells[k]) for k in ("Kept on time by a person",
                                          "Covered on time by the desk", "Late", "Not due yet")]
         assert made >= 1 and sum(parts) == made, cells
+
+
+async def test_the_team_filter_lists_the_workspaces_teams_and_narrows_the_figures(db_url):
+    async with DashboardDesk(db_url) as desk:
+        await staffed_with_a_ticket(desk)
+        await desk.command("boss", "helpdesk team add hr")
+        # (a team takes transfers only once someone there would see them)
+        await desk.command("boss", "helpdesk triage <#C-hr-triage|hr-triage> team hr")
+        await desk.dm("bob", "My payslip is wrong")
+        await desk.command("sam", "ticket transfer 2 hr this is about payroll")
+        link = await desk.link_for("lee")
+        async with client() as http:
+            assert (await sign_in(http, link)).status == 303
+            counts = {}
+            for query in ("", "?team=it", "?team=hr", "?team=HR", "?team=finance"):
+                async with http.get(desk.web.url_for("/dashboard" + query)) as page:
+                    body = await page.text()
+                    counts[query] = re.search(r'id="ticket-count">(\d+)<', body).group(1)
+                    if query == "?team=hr":
+                        picker = re.search(r'<select id="f-team".*?</select>', body, re.S)
+                        options = re.findall(r'<option value="([^"]+)"( selected)?>',
+                                             picker.group(0))
+                        assert options == [("all", ""), ("hr", " selected"), ("it", "")]
+                        # Links between pages and downloads keep the team.
+                        assert "tickets.csv?period=30d&amp;team=hr" in body
+            # The default team (it) has the ticket from before any transfer; a team the
+            # workspace does not have reads as all teams.
+            assert counts == {"": "2", "?team=it": "1", "?team=hr": "1", "?team=HR": "1",
+                              "?team=finance": "2"}
+            async with http.get(desk.web.url_for("/dashboard/tickets.csv?team=hr")) as page:
+                rows = list(csv.DictReader(io.StringIO(await page.text())))
+            assert [row["number"] for row in rows] == ["2"]
+
+
+async def test_the_backlog_page_lists_open_incidents(db_url):
+    async with DashboardDesk(db_url) as desk:
+        await staffed_with_a_ticket(desk)
+        link = await desk.link_for("lee")
+        async with client() as http:
+            assert (await sign_in(http, link)).status == 303
+            async with http.get(desk.web.url_for("/dashboard/backlog")) as page:
+                assert "No open incidents." in await page.text()
+            await desk.command("sam", "incident declare VPN & Wi-Fi slow from 1")
+            async with http.get(desk.web.url_for("/dashboard/backlog")) as page:
+                body = await page.text()
+            row = re.search(r'<table id="incidents-table">.*?</table>', body, re.S).group(0)
+            assert "INC-1" in row and "VPN &amp; Wi-Fi slow" in row
+            assert re.search(r"<td>1</td></tr>", row), row
+            async with http.get(desk.web.url_for("/dashboard")) as page:
+                assert re.search(r'id="incident-count">1 \(1 linked ticket\)<',
+                                 await page.text())

@@ -12,6 +12,7 @@ from bot.desk import duty, words
 from bot.desk.context import BadInput, Context
 from bot.desk.people_refs import channel_ref, person_refs
 from bot.desk.quoting import defang, excerpt
+from bot.desk.features.digest import arrange_digest
 from bot.desk.team_refs import take_team, teams_first
 
 _GROUPS = {"agents": Role.AGENT, "leads": Role.LEAD}
@@ -134,6 +135,10 @@ async def _set_channel(ctx: Context, purpose: str) -> None:
         raise BadInput("input.channel_is_direct", purpose=purpose)
     await ctx.uow.workspaces.set_channel(ctx.workspace.id, purpose, channel, ctx.now,
                                          only_one=purpose in ("triage", "status"), team=team)
+    if purpose == "triage" and team is not None and ctx.policy is not None:
+        # With the digest on by default (policy.toml), a team's first triage channel is
+        # where its first digest is promised.
+        await arrange_digest(ctx.uow, ctx.workspace.id, team, ctx.policy, ctx.now)
     several = team is not None and len(ctx.workspace.teams) > 1
     await ctx.answer(ctx.t("admin.channel_set_team" if several else "admin.channel_set",
                            channel=channel, purpose=purpose,

@@ -154,6 +154,8 @@ SPECS: dict[tuple[str, str], SubCommand] = {
     ("helpdesk", "report"): SubCommand((_PERIOD, Option("agent", USER, prefix="agent "))),
     ("helpdesk", "panel"): SubCommand(),
     ("helpdesk", "dashboard"): SubCommand(),
+    ("helpdesk", "digest"): SubCommand((Option("switch", STRING, choices=("on", "off")),
+                                        _TEAM)),
     ("helpdesk", "help"): SubCommand(),
     ("helpdesk", "hours"): SubCommand(
         (Option("days", STRING, required=True, max_length=40, compact=True),

@@ -262,6 +262,7 @@ class Dashboard:
             if not await self._may_see(uow, session.workspace_id, session.person_id):
                 return self._session_ended()
             workspace = await uow.workspaces.get(session.workspace_id)
+            filters = filters.with_teams(workspace.teams)
             policy = self.policy_of(workspace)
             figures = await page_figures(uow, workspace.id, policy, filters, now,
                                          PAGE_PARTS[page])
@@ -289,6 +290,7 @@ class Dashboard:
         return self._html(
             "dashboard.html", fig=figures, filters=filters, channels=channels, page=page,
             charts=charts, t=t, local=local, csrf=self.signer.csrf_token(session),
+            teams=sorted(team.name for team in workspace.teams),
             query=urlencode(filters.query()),
             pages=[(key, t(f"web.page_{key}")) for key in PAGES],
             periods=list(PERIODS), priorities=PRIORITIES)
@@ -307,6 +309,7 @@ class Dashboard:
             if not await self._may_see(uow, session.workspace_id, session.person_id):
                 return self._session_ended()
             workspace = await uow.workspaces.get(session.workspace_id)
+            filters = filters.with_teams(workspace.teams)
             policy = self.policy_of(workspace)
             await response.prepare(request)
             await stream_tickets(response, uow, workspace.id, policy, filters,
@@ -324,6 +327,7 @@ class Dashboard:
             if not await self._may_see(uow, session.workspace_id, session.person_id):
                 return self._session_ended()
             workspace = await uow.workspaces.get(session.workspace_id)
+            filters = filters.with_teams(workspace.teams)
             text = await figures_text(uow, workspace.id, self.policy_of(workspace), filters,
                                       self.clock.now())
         return web.Response(text=text, content_type="text/csv", charset="utf-8", headers={

@@ -8,9 +8,9 @@ comes from the request: it is the signed session's.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any, Mapping, Protocol
+from typing import Any, Iterable, Mapping, Protocol
 
 from sqlalchemy import select
 
@@ -25,10 +25,10 @@ DEFAULT_PERIOD = Period.THIRTY_DAYS.value
 PRIORITIES = ("P1", "P2", "P3", "P4")
 # The figures each page needs (compute_figures does only that work).
 PAGE_PARTS = {
-    "overview": frozenset({"counts", "durations", "days", "promises", "csat"}),
+    "overview": frozenset({"counts", "durations", "days", "promises", "csat", "incidents"}),
     "promises": frozenset({"promises", "csat"}),
     "agents": frozenset({"agents"}),
-    "backlog": frozenset({"backlog"}),
+    "backlog": frozenset({"backlog", "incidents"}),
 }
 # The channel picker lists at most this many intake paths.
 MAX_CHANNELS = 200
@@ -43,12 +43,18 @@ class WorkspacePolicy(Protocol):
 
 @dataclass(frozen=True)
 class DashboardFilter:
-    """The dashboard's filters, as the person chose them (validated)."""
+    """The dashboard's filters, as the person chose them (validated).
+
+    ``team`` is a team's name or "all"; :meth:`with_teams` checks it against the
+    workspace's teams and gives ``team_id`` (and ``team_default``, the workspace's
+    default team, which also has the tickets from before teams)."""
 
     period: str = DEFAULT_PERIOD
     team: str = "all"
     channel: str = ""
     priority: str = ""
+    team_id: int | None = None
+    team_default: bool = False
 
     @classmethod
     def from_query(cls, query: Mapping[str, str]) -> "DashboardFilter":
@@ -56,21 +62,34 @@ class DashboardFilter:
         period = query.get("period", DEFAULT_PERIOD)
         priority = query.get("priority", "").upper()
         channel = query.get("channel", "")
+        team = query.get("team", "all").strip().lower()
         return cls(period=period if period in PERIODS else DEFAULT_PERIOD,
-                   team="all",  # teams do not exist yet: "all" is the only choice
+                   team=team if 0 < len(team) <= 40 and team.isprintable() else "all",
                    channel=channel if 0 < len(channel) <= 64 and channel.isprintable() else "",
                    priority=priority if priority in PRIORITIES else "")
 
+    def with_teams(self, teams: Iterable[Any]) -> "DashboardFilter":
+        """These filters with the team resolved among the workspace's ``teams``; a name
+        that is none of them reads as "all" (another workspace's team included)."""
+        team = next((t for t in teams if t.name == self.team), None)
+        if team is None:
+            return replace(self, team="all", team_id=None, team_default=False)
+        return replace(self, team_id=team.id, team_default=bool(team.is_default))
+
     def report_filter(self, workspace_id: int, now: datetime, zone: str) -> ReportFilter:
         """The reports' filter for these choices in ``workspace_id`` (days counted in the
-        desk's time zone ``zone``)."""
+        desk's time zone ``zone``). The team counts only once resolved by
+        :meth:`with_teams`."""
         start, end = period_for(Period(self.period), now, zone)
         return ReportFilter(workspace_id, start, end, channel_id=self.channel or None,
-                            priority=self.priority or None)
+                            priority=self.priority or None, team_id=self.team_id,
+                            team_default=self.team_default)
 
     def query(self) -> dict[str, str]:
         """These filters as query parameters (for links between pages and downloads)."""
         found = {"period": self.period}
+        if self.team_id is not None:
+            found["team"] = self.team
         if self.channel:
             found["channel"] = self.channel
         if self.priority:
