@@ -29,7 +29,7 @@ from bot.domain.people import Person, Workspace
 from bot.domain.priority import Priority
 from bot.domain.promises import (
     WAITS_ON_REQUESTER, Promise, PromiseKind, is_late, next_promise_span, should_escalate,
-    warn_time_for_span,
+    warn_time,
 )
 from bot.domain.tickets import Ticket, TicketAction, TicketStatus, transition
 from bot.domain.timefmt import happened_minute, stated_minute
@@ -231,7 +231,9 @@ def _plan_desk_promise(inputs: CoverInputs) -> CoverPlan:
     next_promise = None if relies_on else NextPromise(
         next_kind, next_due, owner_id=promise.owner_id, text=promise.text,
         misses_in_row=misses,
-        warn_at=warn_time_for_span(now, next_span, policy.sla.warn_at, policy.calendar))
+        # The next time counts from the minute the cover runs in; the heads-up from now,
+        # over what is left of it, so it never falls after the time it warns about.
+        warn_at=warn_time(now, next_due, policy.sla.warn_at, policy.calendar))
     # A new status update or follow-up replaces whichever of the two is open: a ticket
     # has one update cadence.
     cancel = None
