@@ -394,3 +394,55 @@ async def test_a_ticket_back_in_a_teams_queue_is_waiting_for_that_team_by_name(s
         lapsed = [t for t in desk.requester_said(mark) if "waiting for someone" in t]
         assert lapsed and all("waiting for someone on our hr team to pick it up" in t
                               for t in lapsed), desk.requester_said(mark)
+
+
+async def test_after_a_transfer_nothing_written_under_either_card_is_lost(sqlite_url):
+    """FINDINGS-20b H1: after a transfer, agents' messages under the old card (where
+    they always answered) and under the new one reach the requester or the notes."""
+    async with FlowDesk(sqlite_url) as desk:
+        await with_hr(desk)
+        await desk.dm("bob", "Need payroll help")
+        await desk.command("sam", "ticket transfer 1 hr")
+        new_card = desk.cards(1)[-1]
+        assert new_card.message.channel_id == HR_TRIAGE
+        # Sam, from IT, under the old card, before anyone claims it.
+        mark = len(desk.adapter.sent)
+        await desk.in_triage_thread("sam", 1, "Try the payroll portal first")
+        assert any("Try the payroll portal first" in t for t in desk.requester_said(mark))
+        copies = [s for s in desk.since(mark) if s.message.channel_id == HR_TRIAGE
+                  and s.message.thread_id == new_card.message_id]
+        assert any("Try the payroll portal first" in s.text for s in copies)
+        told = [s.text for s in desk.since(mark) if s.message.ephemeral_to == "sam"]
+        assert told and "team hr" in told[-1]
+        # Hana claims it and answers under the old card, then under the new one.
+        await desk.command("hana", "ticket claim 1")
+        mark = len(desk.adapter.sent)
+        await desk.in_triage_thread("hana", 1, "Hana under the old card")
+        await desk.channel_message("hana", HR_TRIAGE, "Hana under the new card",
+                                   thread_id=new_card.message_id)
+        said = desk.requester_said(mark)
+        assert any("Hana under the old card" in t for t in said), desk.adapter.transcript()
+        assert any("Hana under the new card" in t for t in said), desk.adapter.transcript()
+        # A note under the old card is kept, and shown under the new card.
+        mark = len(desk.adapter.sent)
+        await desk.in_triage_thread("hana", 1, "note: payroll closes on the 20th")
+        assert not desk.requester_said(mark)
+        assert any(e.kind == "note" and "payroll closes" in e.body
+                   for e in await desk.timeline(1))
+
+
+async def test_a_reply_by_someone_outside_the_new_team_does_not_take_the_ticket(sqlite_url):
+    """FINDINGS-20b M3: the old team's reply reaches the requester, and the ticket still
+    waits for someone in the new team."""
+    async with FlowDesk(sqlite_url) as desk:
+        await with_hr(desk)
+        await desk.dm("bob", "Need payroll help")
+        await desk.command("sam", "ticket claim 1")
+        await desk.command("sam", "ticket transfer 1 hr")
+        mark = len(desk.adapter.sent)
+        await desk.command("sam", "ticket reply 1 HR will take it from here")
+        assert any("HR will take it from here" in t for t in desk.requester_said(mark))
+        assert (await desk.ticket(1)).owner_id is None
+        # Someone in HR who replies does take it.
+        await desk.command("hana", "ticket reply 1 Hi, Hana from HR here")
+        assert (await desk.ticket(1)).owner_id is not None

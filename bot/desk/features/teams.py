@@ -16,11 +16,11 @@ import logging
 from bot.domain.errors import Unreadable
 from bot.domain.people import Role
 from bot.domain.promises import UPDATE_KINDS
-from bot.domain.teams import Team, replan_for_transfer, team_name
+from bot.domain.teams import replan_for_transfer, team_name
 from bot.domain.tickets import ACTIVE_STATUSES, TicketStatus
 from bot.desk.cards import queue_card, render_moved_card
 from bot.desk.context import BadInput, Context
-from bot.desk.features.lookup import load_ticket, split_number, when_for
+from bot.desk.features.lookup import load_ticket, split_number, when_for, works_for
 from bot.desk.notify import to_agents, to_requester
 from bot.desk.quoting import defang, excerpt
 from bot.desk.team_refs import named_team
@@ -89,12 +89,6 @@ async def team(ctx: Context) -> None:
                            names=ctx.join(sorted(names)), default=workspace.default_team.name))
 
 
-async def works_for(ctx: Context, person_id: int, team: Team) -> bool:
-    """True when the person works ``team`` (someone in no team works the default one)."""
-    teams = await ctx.uow.workspaces.teams_of(person_id)
-    return team.id in teams or (team.is_default and not teams)
-
-
 async def transfer(ctx: Context) -> None:
     """``/ticket transfer <n> <team> [reason]``: move a ticket to another team."""
     assert ctx.workspace is not None and ctx.person is not None
@@ -132,6 +126,9 @@ async def transfer(ctx: Context) -> None:
     # buttons: a plain post (not a card row), so the new team's first card, queued for
     # the same ticket below, does not supersede it.
     if ticket.triage_channel_id and ticket.triage_message_id:
+        # People keep writing under the old card: its thread must still reach the ticket.
+        await uow.tickets.remember_moved_card(ticket.id, ticket.triage_channel_id,
+                                              ticket.triage_message_id, ctx.now)
         await ctx.post(render_moved_card(
             ctx.policy, ticket, requester=await uow.people.get(ticket.requester_id),
             team=new_team.name, agent=ctx.person.name, reason=defang(reason)),
