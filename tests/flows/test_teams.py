@@ -446,3 +446,53 @@ async def test_a_reply_by_someone_outside_the_new_team_does_not_take_the_ticket(
         # Someone in HR who replies does take it.
         await desk.command("hana", "ticket reply 1 Hi, Hana from HR here")
         assert (await desk.ticket(1)).owner_id is not None
+
+
+async def test_intake_for_a_team_with_no_triage_channel_goes_to_the_default_team(sqlite_url):
+    """FINDINGS-20b H2 (input A): the admin forgets `team hr`, so IT takes #hr-triage and
+    HR has no triage channel. The admin is told both; an HR request is then seen by IT,
+    with a heads-up saying it was for hr, and its requester is given IT's time."""
+    async with FlowDesk(sqlite_url) as desk:
+        await with_hr(desk)
+        mark = len(desk.adapter.sent)
+        await desk.command("boss", f"helpdesk triage <#{HR_TRIAGE}|hr-triage>")
+        (said,) = [s.text for s in desk.since(mark) if s.message.ephemeral_to == "boss"]
+        assert f"It takes the place of <#{TRIAGE}>" in said, said
+        assert "Team hr has no triage channel now" in said, said
+        mark = len(desk.adapter.sent)
+        await desk.channel_message("ann", HR_INTAKE, "I was underpaid this month")
+        ticket = await desk.ticket(1)
+        async with desk.db.unit_of_work() as uow:
+            workspace = await uow.workspaces.get(ticket.workspace_id)
+        assert workspace.team(ticket.team_id).name == "it"
+        (card,) = desk.cards(1)
+        assert card.message.channel_id == HR_TRIAGE  # IT's triage channel now
+        heads_up = [s.text for s in desk.since(mark) if s.text.startswith("Heads-up: #1")]
+        assert heads_up and "team hr's intake channel" in heads_up[0]
+        assert "/ticket transfer 1 hr" in heads_up[0]
+
+
+async def test_intake_for_a_team_nobody_works_goes_to_the_default_team(sqlite_url):
+    """FINDINGS-20b H2 (input B) and M4: a team with a triage channel and nobody in it.
+    Setting its intake channel warns; a request there is seen by the default team; a
+    transfer to it is refused, and the requester is promised nothing by it."""
+    async with FlowDesk(sqlite_url) as desk:
+        await desk.staffed()
+        await desk.command("boss", "helpdesk team add fac")
+        await desk.command("boss", "helpdesk triage <#C-fac-triage|fac-triage> team fac")
+        mark = len(desk.adapter.sent)
+        await desk.command("boss", "helpdesk intake <#C-fac|facilities-help> team fac")
+        answer = desk.private_to("boss")[-1].text
+        assert "Nobody works team fac yet, so requests there go to team it" in answer
+        await desk.channel_message("fay", "C-fac", "The heating is broken on floor 3")
+        (card,) = desk.cards(1)
+        assert card.message.channel_id == TRIAGE
+        assert any(s.text.startswith("Heads-up: #1") and "nobody works team fac" in s.text
+                   for s in desk.since(mark))
+        await desk.dm("cid", "My door badge stopped working")
+        mark = len(desk.adapter.sent)
+        await desk.command("sam", "ticket transfer 2 fac door badges are facilities'")
+        assert desk.private_to("sam")[-1].text.startswith(
+            "Nobody works team fac yet, so nobody there would pick up #2")
+        assert desk.requester_said(mark) == []
+        assert [c.message.channel_id for c in desk.cards(2)] == [TRIAGE]

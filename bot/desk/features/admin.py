@@ -132,13 +132,37 @@ async def _set_channel(ctx: Context, purpose: str) -> None:
         raise BadInput("input.unknown_channel", "admin.channel_usage", purpose=purpose)
     if getattr(ctx.event, "is_direct", False) and channel == ctx.event.channel_id:
         raise BadInput("input.channel_is_direct", purpose=purpose)
-    await ctx.uow.workspaces.set_channel(ctx.workspace.id, purpose, channel, ctx.now,
+    workspace = ctx.workspace
+    target = team or workspace.default_team
+    before = await ctx.uow.workspaces.team_channels(workspace, "triage")
+    await ctx.uow.workspaces.set_channel(workspace.id, purpose, channel, ctx.now,
                                          only_one=purpose in ("triage", "status"), team=team)
-    several = team is not None and len(ctx.workspace.teams) > 1
-    await ctx.answer(ctx.t("admin.channel_set_team" if several else "admin.channel_set",
-                           channel=channel, purpose=purpose,
-                           team=team.name if team is not None else ""))
+    several = team is not None and len(workspace.teams) > 1
+    said = [ctx.t("admin.channel_set_team" if several else "admin.channel_set",
+                  channel=channel, purpose=purpose, team=team.name if team is not None else "")]
+    if purpose == "triage":
+        said += _triage_moved(ctx, before, target, channel)
+    elif purpose == "intake" and not target.is_default:
+        gap = await duty.staffing_gap(ctx.uow, workspace, target)
+        if gap is not None:
+            said.append(ctx.t("admin.intake_unstaffed_" + gap, team=target.name,
+                              default=workspace.default_team.name))
+    await ctx.answer(" ".join(said))
     ctx.handled = True
+
+
+def _triage_moved(ctx: Context, before: dict[int, list[str]], target, channel: str) -> list[str]:
+    """What else a new triage channel changed, said to the admin who set it: the channel
+    it replaced, and the team it was taken from (which now has none, so nobody would see
+    that team's cards)."""
+    assert ctx.workspace is not None
+    said = [ctx.t("admin.triage_replaced", old=old)
+            for old in before.get(target.id, []) if old != channel]
+    for other in ctx.workspace.teams:
+        if other.id != target.id and channel in before.get(other.id, []):
+            key = "admin.triage_taken_default" if other.is_default else "admin.triage_taken"
+            said.append(ctx.t(key, team=other.name, default=ctx.workspace.default_team.name))
+    return said
 
 
 async def intake(ctx: Context) -> None:

@@ -18,6 +18,7 @@ from bot.domain.people import Role
 from bot.domain.promises import UPDATE_KINDS
 from bot.domain.teams import replan_for_transfer, team_name
 from bot.domain.tickets import ACTIVE_STATUSES, TicketStatus
+from bot.desk import duty
 from bot.desk.cards import queue_card, render_moved_card
 from bot.desk.context import BadInput, Context
 from bot.desk.features.lookup import load_ticket, split_number, when_for, works_for
@@ -111,8 +112,11 @@ async def transfer(ctx: Context) -> None:
     uow, now = ctx.uow, ctx.now
     # A team with no triage channel would never see the ticket or the requester's next
     # words, while the requester was told it has it: nothing moves until it has one.
-    if not (await uow.workspaces.team_channels(ctx.workspace, "triage")).get(new_team.id):
-        await ctx.answer(ctx.t("work.transfer_no_triage", ref=ticket.ref, team=new_team.name,
+    # Nor does a team nobody works: its card would sit where, as far as the desk knows,
+    # nobody looks.
+    gap = await duty.staffing_gap(uow, ctx.workspace, new_team)
+    if gap is not None:
+        await ctx.answer(ctx.t("work.transfer_no_" + gap, ref=ticket.ref, team=new_team.name,
                                old_team=old_team.name if old_team else ""))
         return
     # The old card's thread says where the ticket went, while it is still that card's.
