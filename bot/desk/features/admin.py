@@ -35,6 +35,7 @@ async def _change_roles(ctx: Context, group: str) -> None:
     changed: list[str] = []
     unchanged: list[str] = []
     still_own: list[str] = []
+    off_duty: list[str] = []
     for ref, label, bare_mention in refs:
         # A mention with no name (Discord's <@id>) names nobody yet: the platform shows
         # the mention by the person's name, and their first message fills it in.
@@ -85,7 +86,13 @@ async def _change_roles(ctx: Context, group: str) -> None:
                                        role=ctx.t(f"roles.{role.value}")))
                 continue
             await workspaces.set_member(team.id, person.id, None, ctx.now)
-            if any(r == role.value for t, r in teams.items() if t != team.id):
+            still = any(r == role.value for t, r in teams.items() if t != team.id)
+            if role is Role.LEAD:
+                # Only a team's leads are on duty for it: their shifts and rota turns
+                # end with the role, and the admin hears who is on duty now.
+                off = {team.id} if still else {t.id for t in ctx.workspace.teams}
+                off_duty.extend(await _end_duty(ctx, person, off))
+            if still:
                 # Still works another team as this: the role stays, only this team goes.
                 changed.append(person.name)
                 continue
@@ -106,8 +113,31 @@ async def _change_roles(ctx: Context, group: str) -> None:
         lines.append(ctx.t(key, names=ctx.join(changed), team=team.name,
                            role=ctx.t(f"roles.{role.value}" if len(changed) == 1
                                       else f"roles.{group}")))
-    await ctx.answer("\n".join(lines + still_own + unchanged))
+    await ctx.answer("\n".join(lines + still_own + off_duty + unchanged))
     ctx.handled = True
+
+
+async def _end_duty(ctx: Context, person, team_ids: set[int]) -> list[str]:
+    """Take ``person`` off duty for these teams; for each team where they were on duty
+    (a shift or a rota turn), a line saying so and who is on duty there now."""
+    assert ctx.workspace is not None
+    before = {}
+    for team in ctx.workspace.teams:
+        if team.id in team_ids:
+            before[team.id] = await duty.duty_of(ctx.uow, ctx.desk, ctx.workspace, team,
+                                                 ctx.now)
+    if not await ctx.uow.workspaces.end_duty(team_ids, person.id):
+        return []
+    workspace = await ctx.uow.workspaces.get(ctx.workspace.id)  # the rotas as they are now
+    said = []
+    for team in workspace.teams:
+        was = before.get(team.id)
+        if was is None or was.now is None or was.now.id != person.id:
+            continue  # a later turn of theirs just goes, with nothing to say
+        now = (await duty.duty_of(ctx.uow, ctx.desk, workspace, team, ctx.now)).now
+        said.append(ctx.t("admin.duty_ended_now" if now else "admin.duty_ended_nobody",
+                          name=person.name, team=team.name, lead=now.name if now else ""))
+    return said
 
 
 async def agents(ctx: Context) -> None:
