@@ -5,6 +5,7 @@ ever takes those two words for one of its own."""
 from __future__ import annotations
 
 from bot.domain.errors import Unreadable
+from bot.desk.people_refs import PersonRef
 from bot.domain.teams import Team, split_team
 from bot.desk.context import BadInput, Context
 
@@ -26,6 +27,23 @@ def take_team(ctx: Context, text: str, usage: str | None = None,
                        **usage_fields)
     ctx.use_team(team)
     return rest, team
+
+
+async def no_team_words(ctx: Context, refs: list[PersonRef], usage: str | None = None,
+                        **usage_fields) -> None:
+    """Refuse, before anything changes, people who are really team words: ``team`` left
+    over (``agents add Hana team``, or ``... team hr team it``, where only the last
+    ``team it`` names the team), or a team's name typed where a person goes
+    (``agents add hr``) by someone the desk does not know yet. Either would make a
+    phantom person, who could even be put on duty."""
+    assert ctx.workspace is not None
+    for ref in refs:
+        words = {ref.ref.lower(), ref.label.strip().lstrip("@").lower()}
+        if "team" in words:
+            raise BadInput("input.team_word_left", usage, **usage_fields)
+        named = next((t for t in ctx.workspace.teams if t.name in words), None)
+        if named is not None and await ctx.uow.people.find(ctx.workspace.id, ref.ref) is None:
+            raise BadInput("input.team_as_person", usage, name=named.name, **usage_fields)
 
 
 def named_team(ctx: Context, name: str, usage: str | None = None) -> Team:

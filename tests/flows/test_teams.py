@@ -12,6 +12,7 @@ from sqlalchemy import select
 from bot.domain.promises import PromiseKind
 from bot.storage.tables import PersonRow, TeamMemberRow, TeamRow
 from tests.flows.story import MONDAY, TRIAGE, FlowDesk
+from tests.support.console import play
 
 HR_TRIAGE, HR_INTAKE = "C-hr-triage", "C-hr"
 
@@ -496,3 +497,47 @@ async def test_intake_for_a_team_nobody_works_goes_to_the_default_team(sqlite_ur
             "Nobody works team fac yet, so nobody there would pick up #2")
         assert desk.requester_said(mark) == []
         assert [c.message.channel_id for c in desk.cards(2)] == [TRIAGE]
+
+
+@pytest.mark.parametrize("command", [
+    "helpdesk agents add <@hana|Hana> team",
+    "helpdesk agents add <@pia|Pia> team hr team it",
+    "helpdesk leads add <@kim|Kim> team",
+    "helpdesk agents add hr",
+    "helpdesk agents add @Team",
+])
+async def test_a_team_word_left_over_is_never_a_person(sqlite_url, command):
+    """FINDINGS-20b M2: each of these made a phantom agent or lead (@Team, hr)."""
+    async with FlowDesk(sqlite_url) as desk:
+        await desk.command("boss", "helpdesk team add hr")
+        before = await _people(desk)
+        await desk.command("boss", command)
+        said = desk.last().text
+        assert "so I didn't take it for a person, and nothing changed" in said, said
+        assert await _people(desk) == before
+
+
+async def test_a_team_word_is_never_put_on_duty(sqlite_url):
+    async with FlowDesk(sqlite_url) as desk:
+        await desk.staffed(leads=("kim",))
+        await desk.command("boss", "helpdesk oncall it <@team|Team>")
+        assert "so I didn't take it for a person" in desk.last().text
+        await desk.command("boss", "helpdesk oncall it rota <@kim|Kim> team")
+        assert "so I didn't take it for a person" in desk.last().text
+
+
+CONSOLE_TEAM_WORDS = """\
+/as admin
+/helpdesk team add hr
+/helpdesk agents add Hana team
+/helpdesk agents add Pia team hr team it
+/helpdesk leads add Kim team
+/helpdesk agents add hr
+/helpdesk show
+"""
+
+
+async def test_in_the_console_a_team_word_left_over_is_never_a_person(sqlite_url):
+    printed = await play(sqlite_url, CONSOLE_TEAM_WORDS, start=MONDAY)
+    assert printed.count("so I didn't take it for a person, and nothing changed") == 4, printed
+    assert "@Team" not in printed and "Agents: nobody yet" in printed, printed

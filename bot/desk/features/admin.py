@@ -12,7 +12,7 @@ from bot.desk import duty, words
 from bot.desk.context import BadInput, Context
 from bot.desk.people_refs import channel_ref, person_refs
 from bot.desk.quoting import defang, excerpt
-from bot.desk.team_refs import take_team, teams_first
+from bot.desk.team_refs import no_team_words, take_team, teams_first
 
 _GROUPS = {"agents": Role.AGENT, "leads": Role.LEAD}
 # How many of the latest service exceptions and flags the promise report names.
@@ -29,6 +29,7 @@ async def _change_roles(ctx: Context, group: str) -> None:
     refs = person_refs(rest)
     if verb not in ("add", "remove") or not refs:
         raise BadInput("input.need_role_change", "admin.role_usage", group=group)
+    await no_team_words(ctx, refs, "admin.role_usage", group=group)
     role = _GROUPS[group]
     several = len(ctx.workspace.teams) > 1
     workspaces = ctx.uow.workspaces

@@ -21,7 +21,7 @@ from bot.domain.when import parse_when
 from bot.desk.context import BadInput, Context
 from bot.desk.duty import duty_of, team_people
 from bot.desk.people_refs import person_refs
-from bot.desk.team_refs import named_team
+from bot.desk.team_refs import named_team, no_team_words
 
 _BOUNDS = re.compile(r"\s+(from|until)\s+", re.I)
 ROTA_LIMIT = 12
@@ -72,6 +72,7 @@ async def oncall(ctx: Context) -> None:
         refs = person_refs(people)
         if not refs or len(refs) > ROTA_LIMIT:
             raise BadInput("input.need_rota", "admin.oncall_usage", limit=ROTA_LIMIT)
+        await no_team_words(ctx, refs, "admin.oncall_usage")
         leads = [await _lead(ctx, ref, label, team) for ref, label, _ in refs]
         calendar = ctx.policy.calendar
         rota = Rota(tuple(p.id for p in leads), rota_week(calendar, ctx.now))
@@ -103,6 +104,7 @@ async def oncall(ctx: Context) -> None:
     refs = person_refs(head)
     if len(refs) != 1:
         raise BadInput("input.need_oncall", "admin.oncall_usage")
+    await no_team_words(ctx, refs, "admin.oncall_usage")
     lead = await _lead(ctx, refs[0].ref, refs[0].label, team)
     tz = ctx.person.tz or ctx.policy.calendar.timezone
     try:

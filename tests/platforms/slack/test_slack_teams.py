@@ -30,6 +30,8 @@ async def test_a_transfer_over_slack_moves_the_card_and_tells_the_requester(slac
     await slack.command("UADMIN", "/helpdesk team add hr", channel=GENERAL)
     await slack.command("UADMIN", f"/helpdesk triage <#{HR_TRIAGE}|hr-triage> team hr",
                         channel=GENERAL)
+    # Someone works team hr: a team nobody works takes no transfer.
+    await slack.command("UADMIN", "/helpdesk agents add <@UHANA|hana> team hr", channel=GENERAL)
     await slack.dm("UREQ", "My payslip is wrong")
     await slack.command("UAGENT", "/ticket transfer 1 hr payroll question", channel=GENERAL)
     assert ephemerals_to(slack, "UAGENT")[-1].startswith("Done: #1 is now with team hr")
@@ -47,6 +49,8 @@ async def test_over_slack_the_old_card_is_updated_in_place_without_its_buttons(s
     await slack.command("UADMIN", "/helpdesk team add hr", channel=GENERAL)
     await slack.command("UADMIN", f"/helpdesk triage <#{HR_TRIAGE}|hr-triage> team hr",
                         channel=GENERAL)
+    # Someone works team hr: a team nobody works takes no transfer.
+    await slack.command("UADMIN", "/helpdesk agents add <@UHANA|hana> team hr", channel=GENERAL)
     await slack.dm("UREQ", "My payslip is wrong")
     (card,) = slack.fake.bot_messages(TRIAGE, top_level=True)
     assert any(b["type"] == "actions" for b in card["blocks"])
