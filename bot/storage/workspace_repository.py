@@ -92,11 +92,15 @@ class WorkspaceRepository:
                                    .values(name=name))
 
     async def remove_team(self, team_id: int, default_team_id: int) -> None:
-        """Remove a team: its tickets go to the default team, its channels and
-        memberships go with it."""
+        """Remove a team: its tickets and its intake channels go to the default team
+        (people keep writing where they always did, and must not go unheard); its other
+        channels and its memberships go with it."""
         from bot.storage.tables import TicketRow
         await self.session.execute(update(TicketRow).where(TicketRow.team_id == team_id)
                                    .values(team_id=default_team_id))
+        await self.session.execute(update(ChannelConfigRow).where(
+            ChannelConfigRow.team_id == team_id, ChannelConfigRow.purpose == "intake")
+            .values(team_id=default_team_id))
         await self.session.execute(delete(TeamRow).where(TeamRow.id == team_id))
 
     async def save_team_settings(self, team_id: int, settings: dict[str, Any]) -> None:

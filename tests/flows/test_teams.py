@@ -269,12 +269,27 @@ async def test_removing_a_team_names_who_now_works_the_default_team(sqlite_url):
         await desk.command("boss", "helpdesk agents add @sam team hr")  # Sam works IT too
         await desk.command("boss", "helpdesk team remove hr")
         assert desk.last().text == (
-            "Done: team hr is gone, with its channels. Hana worked only team hr, so they "
-            "now work team it; `/helpdesk agents remove <person>` (or `leads remove`) if "
-            "they shouldn't.")
+            "Done: team hr is gone, with its triage channel. Hana worked only team hr, so "
+            "they now work team it; `/helpdesk agents remove <person>` (or `leads remove`) "
+            f"if they shouldn't. Its intake channels (<#{HR_INTAKE}>) now open tickets for "
+            "team it, so nobody writing there goes unheard; `/helpdesk intake <channel> "
+            "team <name>` gives one to another team.")
         await desk.command("boss", "helpdesk team add legal")
         await desk.command("boss", "helpdesk team remove legal")
-        assert desk.last().text == "Done: team legal is gone, with its channels and its list of people."
+        assert desk.last().text == ("Done: team legal is gone, with its triage channel and "
+                                    "its list of people.")
+
+
+async def test_a_removed_teams_intake_channel_still_opens_tickets(sqlite_url):
+    """FINDINGS-20b M5: a request in #ask-hr after `team remove hr` was dropped silently."""
+    async with FlowDesk(sqlite_url) as desk:
+        await with_hr(desk)
+        await desk.command("boss", "helpdesk team remove hr")
+        await desk.channel_message("dan", HR_INTAKE, "Hi HR, after removal can you see me?")
+        assert await desk.ticket_count() == 1
+        (card,) = desk.cards(1)
+        assert card.message.channel_id == TRIAGE
+        assert desk.ack(1).message.channel_id == HR_INTAKE
 
 
 @pytest.mark.parametrize("name, says", [

@@ -81,13 +81,21 @@ async def team(ctx: Context) -> None:
                for person_id in await workspaces.team_members(current.id, role)}
     only_here = [person_id for person_id in members
                  if set(await workspaces.teams_of(person_id)) == {current.id}]
+    intake = (await workspaces.team_channels(workspace, "intake")).get(current.id, [])
     await workspaces.remove_team(current.id, workspace.default_team.id)
+    default = workspace.default_team.name
     if not only_here:
-        await ctx.answer(ctx.t("admin.team_removed", team=current.name))
-        return
-    names = [(await ctx.uow.people.get(person_id)).name for person_id in only_here]
-    await ctx.answer(ctx.t("admin.team_removed_moved", team=current.name,
-                           names=ctx.join(sorted(names)), default=workspace.default_team.name))
+        said = ctx.t("admin.team_removed", team=current.name)
+    else:
+        names = [(await ctx.uow.people.get(person_id)).name for person_id in only_here]
+        said = ctx.t("admin.team_removed_moved", team=current.name,
+                     names=ctx.join(sorted(names)), default=default)
+    if intake:
+        # Its intake channels stay intake channels, for the default team: people keep
+        # writing there, and nobody's request may be dropped without a word.
+        said += " " + ctx.t("admin.team_removed_intake", team=current.name, default=default,
+                            channels=ctx.join(f"<#{c}>" for c in intake))
+    await ctx.answer(said)
 
 
 async def transfer(ctx: Context) -> None:
