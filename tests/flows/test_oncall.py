@@ -20,7 +20,7 @@ async def test_an_escalation_reaches_only_the_lead_on_duty_then_the_triage_threa
         expected = "Sam escalated #1 from Ann: “The CEO's printer”. Priority P3, owner Sam."
         assert [s.text for s in desk.private_to("kim")] == [expected]
         assert desk.private_to("lee") == []
-        assert desk.triage_thread(1)[-1].text == expected
+        assert desk.triage_thread(1)[-1].text == expected + " I've asked Kim."  # L7
         assert desk.private_to("sam")[-1].text == "Escalated #1 to Kim, the lead on duty."
 
 

@@ -180,6 +180,11 @@ async def test_after_a_transfer_the_requester_reaches_only_the_new_team(sqlite_u
         ticket = await desk.ticket(1)
         assert ticket.owner_id is None  # Sam is not HR's: it waits for someone there
         assert desk.requester_said(0)[-1].startswith("#1 is now with our hr team")
+        # L10: both sides hear that Sam is no longer the owner.
+        assert desk.requester_said(0)[-1].endswith(" Sam has handed it over to them.")
+        assert desk.private_to("sam")[-1].text.endswith(
+            "You don't work team hr, so you're no longer #1's owner: it waits for someone "
+            "there to claim it.")
         mark = len(desk.adapter.sent)
         await desk.requester_says("ann", 1, "It starts in March")
         relayed = [s for s in desk.since(mark) if s.message.audience == "agents"

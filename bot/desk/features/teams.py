@@ -147,8 +147,9 @@ async def transfer(ctx: Context) -> None:
             ticket_id=ticket.id)
     # The owner stays only if they work the new team; otherwise it waits for one there.
     owner = await uow.people.get(ticket.owner_id) if ticket.owner_id else None
+    dropped = None
     if owner is not None and not await works_for(ctx, owner.id, new_team):
-        owner = None
+        owner, dropped = None, owner
     values = {"team_id": new_team.id, "triage_channel_id": None, "triage_message_id": None,
               "updated_at": now}
     if owner is None and ticket.owner_id is not None:
@@ -180,10 +181,19 @@ async def transfer(ctx: Context) -> None:
         # be sorry for it, rather than let a later time pass as if nothing moved.
         said += " " + ctx.t("work.transferred_later",
                             before=when_for(ctx, held_before[0], requester))
+    if dropped is not None:
+        # They were told who was looking after it: say that it is no longer them.
+        said += " " + ctx.t("work.transferred_handed", owner=dropped.name)
     await ctx.post(to_requester(ticket, said), ticket_id=ticket.id)
     await queue_card(ctx, ticket)
-    await ctx.answer(ctx.t("work.transfer_done", ref=ticket.ref, team=new_team.name,
-                           requester=requester.name))
+    answer = ctx.t("work.transfer_done", ref=ticket.ref, team=new_team.name,
+                   requester=requester.name)
+    if dropped is not None:
+        you = dropped.id == ctx.person.id
+        answer += " " + ctx.t("work.transfer_you_dropped" if you
+                              else "work.transfer_owner_dropped", ref=ticket.ref,
+                              team=new_team.name, owner=dropped.name)
+    await ctx.answer(answer)
     logger.info("ticket %d moved to team %d", ticket.id, new_team.id)
 
 
