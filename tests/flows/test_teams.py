@@ -561,3 +561,20 @@ async def test_in_the_console_a_team_word_left_over_is_never_a_person(sqlite_url
     printed = await play(sqlite_url, CONSOLE_TEAM_WORDS, start=MONDAY)
     assert printed.count("so I didn't take it for a person, and nothing changed") == 4, printed
     assert "@Team" not in printed and "Agents: nobody yet" in printed, printed
+
+
+async def test_status_and_panel_say_they_take_no_team(sqlite_url):
+    """FINDINGS-20b L5 and L6: `status ... team hr` blamed the channel and offered a
+    team in its usage; `panel team hr` posted a panel that ignored the team."""
+    async with FlowDesk(sqlite_url) as desk:
+        await with_hr(desk)
+        await desk.command("boss", "helpdesk status <#C-status|status> team hr")
+        said = desk.last().text
+        assert said.startswith("The status channel speaks for the whole desk's incidents, "
+                               "so it takes no team."), said
+        assert "[team <name>]" not in said
+        mark = len(desk.adapter.sent)
+        await desk.command("boss", "helpdesk panel team hr", channel="C-general")
+        said = [s.text for s in desk.since(mark)]
+        assert len(said) == 1 and said[0].startswith("A panel takes no team"), said
+        assert "team hr's intake channels" in said[0]

@@ -6,6 +6,8 @@ before anything changes).
 
 from __future__ import annotations
 
+import re
+
 from bot.domain.tickets import ACTIVE_STATUSES
 from bot.domain.people import Role
 from bot.desk import duty, words
@@ -154,13 +156,17 @@ async def leads(ctx: Context) -> None:
 async def _set_channel(ctx: Context, purpose: str) -> None:
     assert ctx.workspace is not None
     if purpose == "status":
-        # One status channel speaks for the whole desk's incidents, whatever the team.
+        # One status channel speaks for the whole desk's incidents, whatever the team:
+        # a team named here is refused as such, not taken for a channel.
         args, team = ctx.args, None
+        if re.search(r"(?:^|\s)team(?:\s+\S+)?\s*$", args, re.I):
+            raise BadInput("input.status_no_team", "admin.status_usage")
     else:
         args, team = take_team(ctx, ctx.args, "admin.channel_usage", purpose=purpose)
     channel = channel_ref(args) if args.strip() else ctx.event.channel_id
     if not channel:
-        raise BadInput("input.unknown_channel", "admin.channel_usage", purpose=purpose)
+        usage = "admin.status_usage" if purpose == "status" else "admin.channel_usage"
+        raise BadInput("input.unknown_channel", usage, purpose=purpose)
     if getattr(ctx.event, "is_direct", False) and channel == ctx.event.channel_id:
         raise BadInput("input.channel_is_direct", purpose=purpose)
     workspace = ctx.workspace
