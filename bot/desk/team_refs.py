@@ -20,6 +20,11 @@ def take_team(ctx: Context, text: str, usage: str | None = None,
         rest, name = split_team(text)
     except Unreadable as error:
         raise BadInput.unreadable(error, usage) from None
+    if name is None and rest.split()[-1:] and rest.split()[-1].lower() == "team":
+        # "team" with no name after it: say so, rather than blame the channel, the date
+        # or the hours that came before it.
+        raise BadInput("input.team_name_missing", usage,
+                       teams=ctx.join(t.name for t in ctx.workspace.teams), **usage_fields)
     team = ctx.workspace.default_team if name is None else ctx.workspace.team_named(name)
     if team is None:
         raise BadInput("input.unknown_team", usage, name=name,

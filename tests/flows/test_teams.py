@@ -533,7 +533,8 @@ async def test_a_team_word_left_over_is_never_a_person(sqlite_url, command):
         before = await _people(desk)
         await desk.command("boss", command)
         said = desk.last().text
-        assert "so I didn't take it for a person, and nothing changed" in said, said
+        assert ("so I didn't take it for a person, and nothing changed" in said
+                or said.startswith("“team” at the end needs the team's name")), said
         assert await _people(desk) == before
 
 
@@ -559,7 +560,9 @@ CONSOLE_TEAM_WORDS = """\
 
 async def test_in_the_console_a_team_word_left_over_is_never_a_person(sqlite_url):
     printed = await play(sqlite_url, CONSOLE_TEAM_WORDS, start=MONDAY)
-    assert printed.count("so I didn't take it for a person, and nothing changed") == 4, printed
+    refused = (printed.count("so I didn't take it for a person, and nothing changed")
+               + printed.count("“team” at the end needs the team's name"))
+    assert refused == 4, printed
     assert "@Team" not in printed and "Agents: nobody yet" in printed, printed
 
 
@@ -578,3 +581,26 @@ async def test_status_and_panel_say_they_take_no_team(sqlite_url):
         said = [s.text for s in desk.since(mark)]
         assert len(said) == 1 and said[0].startswith("A panel takes no team"), said
         assert "team hr's intake channels" in said[0]
+
+
+@pytest.mark.parametrize("command", [
+    "helpdesk hours mon-fri 08:00-16:00 Europe/Oslo team",
+    "helpdesk holiday add 2026-12-28 team",
+    f"helpdesk triage <#{HR_TRIAGE}|hr-triage> team",
+    "helpdesk sla P2 first=2h team",
+])
+async def test_a_team_word_with_no_name_is_the_error_named(sqlite_url, command):
+    """FINDINGS-20b L3: these blamed the hours, the date, the channel or the targets."""
+    async with FlowDesk(sqlite_url) as desk:
+        await with_hr(desk)
+        await desk.command("boss", command)
+        said = desk.last().text
+        assert said.startswith("“team” at the end needs the team's name after it"), said
+        assert "it and hr" in said
+
+
+async def test_a_rename_without_the_new_name_says_so(sqlite_url):
+    async with FlowDesk(sqlite_url) as desk:
+        await with_hr(desk)
+        await desk.command("boss", "helpdesk team rename hr")
+        assert desk.last().text.startswith("I need the new name too, after “hr”.")

@@ -44,6 +44,8 @@ async def team(ctx: Context) -> None:
     words = ctx.args.split()
     verb = words[0].lower() if words else ""
     wanted = 3 if verb == "rename" else 2
+    if verb == "rename" and len(words) == 2:
+        raise BadInput("input.need_new_team_name", "admin.team_usage", team=words[1][:40])
     if verb not in ("add", "remove", "rename") or len(words) < wanted:
         raise BadInput("input.need_team_change", "admin.team_usage")
     if len(words) > wanted:
