@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from bot.domain.errors import Unreadable
 from bot.desk.people_refs import PersonRef
+from bot.desk.quoting import excerpt
 from bot.domain.teams import Team, split_team
 from bot.desk.context import BadInput, Context
 
@@ -56,7 +57,7 @@ def named_team(ctx: Context, name: str, usage: str | None = None) -> Team:
     assert ctx.workspace is not None
     team = ctx.workspace.team_named(name.strip()) if name.strip() else None
     if team is None:
-        raise BadInput("input.unknown_team", usage, name=name.strip()[:40],
+        raise BadInput("input.unknown_team", usage, name=excerpt(name.strip(), 40),
                        teams=ctx.join(t.name for t in ctx.workspace.teams))
     return team
 

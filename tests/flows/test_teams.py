@@ -604,3 +604,16 @@ async def test_a_rename_without_the_new_name_says_so(sqlite_url):
         await with_hr(desk)
         await desk.command("boss", "helpdesk team rename hr")
         assert desk.last().text.startswith("I need the new name too, after “hr”.")
+
+
+async def test_a_long_team_name_is_shown_cut_with_an_ellipsis(sqlite_url):
+    """FINDINGS-20b L2 (old L10): the name shown was cut to 40 characters silently."""
+    async with FlowDesk(sqlite_url) as desk:
+        await desk.staffed()
+        await desk.command("boss", "helpdesk team add " + "h" * 500)
+        said = desk.last().text
+        assert "h" * 39 + "…" in said and "h" * 41 not in said, said
+        await desk.dm("ann", "The printer is jammed")
+        await desk.command("sam", "ticket transfer 1 " + "x" * 300)
+        said = desk.private_to("sam")[-1].text
+        assert "x" * 39 + "…” isn't one of the desk's teams" in said, said

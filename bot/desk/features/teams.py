@@ -45,12 +45,12 @@ async def team(ctx: Context) -> None:
     verb = words[0].lower() if words else ""
     wanted = 3 if verb == "rename" else 2
     if verb == "rename" and len(words) == 2:
-        raise BadInput("input.need_new_team_name", "admin.team_usage", team=words[1][:40])
+        raise BadInput("input.need_new_team_name", "admin.team_usage", team=excerpt(words[1], 40))
     if verb not in ("add", "remove", "rename") or len(words) < wanted:
         raise BadInput("input.need_team_change", "admin.team_usage")
     if len(words) > wanted:
         # "team add hr team": say which word is one too many, not that one is missing.
-        extra = ctx.args.split(None, wanted)[wanted][:40]
+        extra = excerpt(ctx.args.split(None, wanted)[wanted], 40)
         raise BadInput("input.team_name_one_word", "admin.team_usage", extra=extra)
     workspaces, workspace = ctx.uow.workspaces, ctx.workspace
     ctx.handled = True
