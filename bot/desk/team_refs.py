@@ -20,7 +20,7 @@ def take_team(ctx: Context, text: str, usage: str | None = None,
     try:
         rest, name = split_team(text)
     except Unreadable as error:
-        raise BadInput.unreadable(error, usage) from None
+        raise BadInput.unreadable(shown(error), usage) from None
     if name is None and rest.split()[-1:] and rest.split()[-1].lower() == "team":
         # "team" with no name after it: say so, rather than blame the channel, the date
         # or the hours that came before it.
@@ -33,6 +33,14 @@ def take_team(ctx: Context, text: str, usage: str | None = None,
                        **usage_fields)
     ctx.use_team(team)
     return rest, team
+
+
+def shown(error: Unreadable) -> Unreadable:
+    """``error`` with the name it quotes cut to a readable length, saying so when cut
+    (a 500-character name is not echoed whole, nor cut silently)."""
+    if isinstance(error.fields.get("name"), str):
+        error.fields["name"] = excerpt(error.fields["name"], 40)
+    return error
 
 
 async def no_team_words(ctx: Context, refs: list[PersonRef], usage: str | None = None,

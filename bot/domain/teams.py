@@ -47,10 +47,8 @@ def team_name(text: str) -> str:
     """``text`` as a team's name (lower case), or Unreadable naming what was wrong."""
     name = text.strip().lower()
     if not _NAME.fullmatch(name):
-        shown = text.strip()
-        # Cut to a readable length, saying so: the name shown is not the one typed.
-        raise Unreadable("input.bad_team_name",
-                         name=shown if len(shown) <= 40 else shown[:39] + "…")
+        # Bounded here; the desk cuts it to a readable length, saying so (team_refs.py).
+        raise Unreadable("input.bad_team_name", name=text.strip()[:200])
     if name in _RESERVED:
         raise Unreadable("input.team_name_reserved", name=name)
     if name.isdigit():

@@ -24,7 +24,7 @@ from bot.desk.context import BadInput, Context
 from bot.desk.features.lookup import load_ticket, split_number, when_for, works_for
 from bot.desk.notify import to_agents, to_requester
 from bot.desk.quoting import defang, excerpt
-from bot.desk.team_refs import named_team
+from bot.desk.team_refs import named_team, shown
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ def _name(text: str) -> str:
     try:
         return team_name(text)
     except Unreadable as error:
-        raise BadInput.unreadable(error, "admin.team_usage") from None
+        raise BadInput.unreadable(shown(error), "admin.team_usage") from None
 
 
 async def team(ctx: Context) -> None:
