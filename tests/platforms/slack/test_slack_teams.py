@@ -61,3 +61,18 @@ async def test_over_slack_the_old_card_is_updated_in_place_without_its_buttons(s
     assert not any(b["type"] == "actions" for b in card["blocks"])
     assert "Moved to team hr by " in str(card["blocks"]) and "payroll question" in str(
         card["blocks"])
+
+
+async def test_over_slack_a_reply_under_the_old_card_still_reaches_the_requester(slack):
+    """FINDINGS-20b H1 over Slack's wire: a reply in the moved card's thread."""
+    await slack.make_agent()
+    await slack.command("UADMIN", "/helpdesk team add hr", channel=GENERAL)
+    await slack.command("UADMIN", f"/helpdesk triage <#{HR_TRIAGE}|hr-triage> team hr",
+                        channel=GENERAL)
+    await slack.command("UADMIN", "/helpdesk agents add <@UHANA|hana> team hr", channel=GENERAL)
+    await slack.dm("UREQ", "My payslip is wrong")
+    (card,) = slack.fake.bot_messages(TRIAGE, top_level=True)
+    await slack.command("UAGENT", "/ticket transfer 1 hr payroll question", channel=GENERAL)
+    await slack.say("UAGENT", TRIAGE, "Payroll fixes these by Friday", thread_ts=card["ts"])
+    told = [m["text"] for m in slack.fake.bot_messages("DUREQ")]
+    assert any("Payroll fixes these by Friday" in t for t in told), told
