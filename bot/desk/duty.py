@@ -30,6 +30,19 @@ async def team_people(uow, workspace: Workspace, team: Team, role: Role) -> list
     return [p for p in everyone if p.id in members or (team.is_default and p.id not in placed)]
 
 
+async def staffing_gap(uow, workspace: Workspace, team: Team) -> str | None:
+    """Why nobody would see a ticket ``team`` took: ``"triage"`` when it has no triage
+    channel, ``"people"`` when nobody works it (no agent, no lead); None when it can take
+    tickets. Intake into such a team goes to the default team instead, and a transfer to
+    it is refused (docs/teams.md): nobody is promised a time no staff member can see."""
+    if not (await uow.workspaces.team_channels(workspace, "triage")).get(team.id):
+        return "triage"
+    if not (await team_people(uow, workspace, team, Role.AGENT)
+            or await team_people(uow, workspace, team, Role.LEAD)):
+        return "people"
+    return None
+
+
 async def duty_of(uow, desk, workspace: Workspace, team: Team, now: datetime,
                   shifts: list[Shift] | None = None) -> Duty:
     """The team's lead on duty at ``now`` and the next change of duty."""

@@ -5,6 +5,8 @@ ever takes those two words for one of its own."""
 from __future__ import annotations
 
 from bot.domain.errors import Unreadable
+from bot.desk.people_refs import PersonRef
+from bot.desk.quoting import excerpt
 from bot.domain.teams import Team, split_team
 from bot.desk.context import BadInput, Context
 
@@ -18,7 +20,12 @@ def take_team(ctx: Context, text: str, usage: str | None = None,
     try:
         rest, name = split_team(text)
     except Unreadable as error:
-        raise BadInput.unreadable(error, usage) from None
+        raise BadInput.unreadable(shown(error), usage) from None
+    if name is None and rest.split()[-1:] and rest.split()[-1].lower() == "team":
+        # "team" with no name after it: say so, rather than blame the channel, the date
+        # or the hours that came before it.
+        raise BadInput("input.team_name_missing", usage,
+                       teams=ctx.join(t.name for t in ctx.workspace.teams), **usage_fields)
     team = ctx.workspace.default_team if name is None else ctx.workspace.team_named(name)
     if team is None:
         raise BadInput("input.unknown_team", usage, name=name,
@@ -28,12 +35,37 @@ def take_team(ctx: Context, text: str, usage: str | None = None,
     return rest, team
 
 
+def shown(error: Unreadable) -> Unreadable:
+    """``error`` with the name it quotes cut to a readable length, saying so when cut
+    (a 500-character name is not echoed whole, nor cut silently)."""
+    if isinstance(error.fields.get("name"), str):
+        error.fields["name"] = excerpt(error.fields["name"], 40)
+    return error
+
+
+async def no_team_words(ctx: Context, refs: list[PersonRef], usage: str | None = None,
+                        **usage_fields) -> None:
+    """Refuse, before anything changes, people who are really team words: ``team`` left
+    over (``agents add Hana team``, or ``... team hr team it``, where only the last
+    ``team it`` names the team), or a team's name typed where a person goes
+    (``agents add hr``) by someone the desk does not know yet. Either would make a
+    phantom person, who could even be put on duty."""
+    assert ctx.workspace is not None
+    for ref in refs:
+        words = {ref.ref.lower(), ref.label.strip().lstrip("@").lower()}
+        if "team" in words:
+            raise BadInput("input.team_word_left", usage, **usage_fields)
+        named = next((t for t in ctx.workspace.teams if t.name in words), None)
+        if named is not None and await ctx.uow.people.find(ctx.workspace.id, ref.ref) is None:
+            raise BadInput("input.team_as_person", usage, name=named.name, **usage_fields)
+
+
 def named_team(ctx: Context, name: str, usage: str | None = None) -> Team:
     """The team called ``name``, or BadInput listing the workspace's teams."""
     assert ctx.workspace is not None
     team = ctx.workspace.team_named(name.strip()) if name.strip() else None
     if team is None:
-        raise BadInput("input.unknown_team", usage, name=name.strip()[:40],
+        raise BadInput("input.unknown_team", usage, name=excerpt(name.strip(), 40),
                        teams=ctx.join(t.name for t in ctx.workspace.teams))
     return team
 

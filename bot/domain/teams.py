@@ -47,7 +47,8 @@ def team_name(text: str) -> str:
     """``text`` as a team's name (lower case), or Unreadable naming what was wrong."""
     name = text.strip().lower()
     if not _NAME.fullmatch(name):
-        raise Unreadable("input.bad_team_name", name=text.strip()[:40])
+        # Bounded here; the desk cuts it to a readable length, saying so (team_refs.py).
+        raise Unreadable("input.bad_team_name", name=text.strip()[:200])
     if name in _RESERVED:
         raise Unreadable("input.team_name_reserved", name=name)
     if name.isdigit():

@@ -564,3 +564,18 @@ class DashboardLinkRow(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class MovedCardRow(Base):
+    """A triage card a ticket had before it was transferred to another team. People
+    keep writing in the old card's thread (it is where they answered before), so a
+    message there still finds its ticket instead of being dropped."""
+
+    __tablename__ = "moved_cards"
+    __table_args__ = (Index("ix_moved_cards_message", "channel_id", "message_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    channel_id: Mapped[str] = mapped_column(String(64))
+    message_id: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain.priority import Priority
 from bot.domain.tickets import Ticket, TicketStatus, TimelineEntry
 from bot.storage.batch import insert_many
-from bot.storage.tables import PersonRow, TicketEventRow, TicketRow, WorkspaceRow
+from bot.storage.tables import MovedCardRow, PersonRow, TicketEventRow, TicketRow, WorkspaceRow
 
 _events = TicketEventRow.__table__
 _tickets = TicketRow.__table__
@@ -70,7 +70,28 @@ class TicketRepository:
             | ((TicketRow.triage_channel_id == channel_id)
                & (TicketRow.triage_message_id == thread_id)),
         ).order_by(TicketRow.id.desc()).limit(1))).scalar_one_or_none()
+        if row is None:
+            # A card the ticket had before a transfer: its thread still reaches it.
+            row = (await self.session.execute(select(TicketRow).join(
+                MovedCardRow, MovedCardRow.ticket_id == TicketRow.id).where(
+                TicketRow.workspace_id == workspace_id,
+                MovedCardRow.channel_id == channel_id, MovedCardRow.message_id == thread_id,
+            ).order_by(TicketRow.id.desc()).limit(1))).scalar_one_or_none()
         return ticket_from_row(row) if row else None
+
+    async def remember_moved_card(self, ticket_id: int, channel_id: str, message_id: str,
+                                  now: datetime) -> None:
+        """Keep a card the ticket leaves behind in a transfer, so that what people write
+        in its thread afterwards still finds the ticket (:meth:`by_thread`)."""
+        self.session.add(MovedCardRow(ticket_id=ticket_id, channel_id=channel_id,
+                                      message_id=message_id, created_at=now))
+        await self.session.flush()
+
+    async def is_moved_card(self, ticket_id: int, channel_id: str, message_id: str) -> bool:
+        """Whether this is the thread of a card ``ticket_id`` had before a transfer."""
+        return bool((await self.session.execute(select(MovedCardRow.id).where(
+            MovedCardRow.ticket_id == ticket_id, MovedCardRow.channel_id == channel_id,
+            MovedCardRow.message_id == message_id).limit(1))).first())
 
     async def update(self, ticket_id: int, **values: Any) -> Ticket:
         """Change a ticket's columns and return the new value."""

@@ -92,11 +92,15 @@ class WorkspaceRepository:
                                    .values(name=name))
 
     async def remove_team(self, team_id: int, default_team_id: int) -> None:
-        """Remove a team: its tickets go to the default team, its channels and
-        memberships go with it."""
+        """Remove a team: its tickets and its intake channels go to the default team
+        (people keep writing where they always did, and must not go unheard); its other
+        channels and its memberships go with it."""
         from bot.storage.tables import TicketRow
         await self.session.execute(update(TicketRow).where(TicketRow.team_id == team_id)
                                    .values(team_id=default_team_id))
+        await self.session.execute(update(ChannelConfigRow).where(
+            ChannelConfigRow.team_id == team_id, ChannelConfigRow.purpose == "intake")
+            .values(team_id=default_team_id))
         await self.session.execute(delete(TeamRow).where(TeamRow.id == team_id))
 
     async def save_team_settings(self, team_id: int, settings: dict[str, Any]) -> None:
@@ -133,6 +137,30 @@ class WorkspaceRepository:
         await self.session.execute(insert_for(self.session, OnCallRow).values(
             team_id=team_id, person_id=person_id, starts_at=starts_at, ends_at=ends_at,
             created_at=now))
+
+    async def end_duty(self, team_ids: set[int], person_id: int) -> bool:
+        """Take ``person_id`` off duty for these teams: their shifts go, and they leave
+        the teams' rotas (someone who is no lead there may not be on duty). True when
+        anything changed."""
+        if not team_ids:
+            return False
+        gone = (await self.session.execute(delete(OnCallRow).where(
+            OnCallRow.team_id.in_(team_ids), OnCallRow.person_id == person_id))).rowcount
+        rows = (await self.session.execute(select(TeamRow).where(
+            TeamRow.id.in_(team_ids)))).scalars().all()
+        for row in rows:
+            settings = json.loads(row.settings_json or "{}")
+            rota = settings.get("rota") or {}
+            people = [int(p) for p in rota.get("people", [])]
+            if person_id in people:
+                rota["people"] = [p for p in people if p != person_id]
+                if rota["people"]:
+                    settings["rota"] = rota
+                else:
+                    settings.pop("rota")
+                await self.save_team_settings(row.id, settings)
+                gone = (gone or 0) + 1
+        return bool(gone)
 
     async def placed_people(self, workspace_id: int) -> set[int]:
         """The ids of everyone in this workspace who works at least one team."""

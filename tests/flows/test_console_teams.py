@@ -52,3 +52,30 @@ async def test_the_teams_story_plays_in_the_console(sqlite_url):
         found = printed.find(line, at)
         assert found >= 0, f"missing, or out of order: {line!r}\n\n{printed}"
         at = found + len(line)
+
+
+THREAD_AFTER_TRANSFER = """\
+/as admin
+/helpdesk triage triage
+/helpdesk team add hr
+/helpdesk triage hr-triage team hr
+/helpdesk agents add Sam
+/helpdesk agents add Hana team hr
+/as requester Bob
+Need payroll help
+/as agent Sam
+/ticket transfer 1 hr
+/as agent Hana
+/ticket claim 1
+/thread 1 Hana in thread of transferred ticket after claim
+"""
+
+
+async def test_in_the_console_a_thread_reply_after_a_transfer_reaches_the_requester(sqlite_url):
+    """FINDINGS-20b H1, as the reviewer ran it: `/thread` after a transfer printed
+    nothing and Bob heard nothing."""
+    printed = await play(sqlite_url, THREAD_AFTER_TRANSFER, start=MONDAY)
+    at = printed.find("Hana: Hana in thread of transferred ticket after claim")
+    assert at >= 0, printed
+    header = printed[printed.rfind("\n[", 0, at):at]
+    assert header.startswith("\n[DM with Bob · ticket #1]"), printed  # Bob reads it

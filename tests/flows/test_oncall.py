@@ -20,7 +20,7 @@ async def test_an_escalation_reaches_only_the_lead_on_duty_then_the_triage_threa
         expected = "Sam escalated #1 from Ann: “The CEO's printer”. Priority P3, owner Sam."
         assert [s.text for s in desk.private_to("kim")] == [expected]
         assert desk.private_to("lee") == []
-        assert desk.triage_thread(1)[-1].text == expected
+        assert desk.triage_thread(1)[-1].text == expected + " I've asked Kim."  # L7
         assert desk.private_to("sam")[-1].text == "Escalated #1 to Kim, the lead on duty."
 
 
@@ -123,3 +123,63 @@ async def test_an_automatic_escalation_reaches_the_lead_on_duty_first_then_the_t
         assert "#1 from Ann" in after[noted[0]].text and "priority P1" in after[noted[0]].text
         assert not any("Lee" in s.text for s in desk.requester_thread(1))
         assert desk.private_to("kim") == []
+
+
+async def _hr_with_leads(desk: FlowDesk) -> None:
+    """IT (Sam, lead Kim) and team hr (Hana, lead Lee)."""
+    await desk.staffed(leads=("kim",))
+    for command in ("helpdesk team add hr", "helpdesk agents add <@hana|Hana> team hr",
+                    "helpdesk leads add <@lee|Lee> team hr",
+                    "helpdesk triage <#C-hr-triage|hr-triage> team hr",
+                    "helpdesk intake <#C-hr|ask-hr> team hr"):
+        await desk.command("boss", command)
+
+
+async def test_a_lead_removed_from_a_team_is_no_longer_on_duty_for_it(sqlite_url):
+    """FINDINGS-20b H3: Lee stayed on duty after `leads remove`, and kept getting HR's
+    private flags and escalations."""
+    async with FlowDesk(sqlite_url) as desk:
+        await _hr_with_leads(desk)
+        await desk.command("boss", "helpdesk oncall hr <@lee|Lee>")
+        await desk.command("boss", "helpdesk leads remove <@lee|Lee> team hr")
+        said = desk.private_to("boss")[-1].text
+        assert said.startswith("Done: Lee can no longer work team hr as a lead."), said
+        assert "Lee is no longer on duty for team hr, and nobody else is now" in said
+        await desk.command("boss", "helpdesk oncall hr")
+        assert desk.last().text.startswith("Nobody is team hr's lead on duty now")
+        await desk.channel_message("ann", "C-hr", "A question about my contract")
+        await desk.command("hana", "ticket claim 1")
+        await desk.command("hana", "ticket escalate 1 please help")
+        assert desk.private_to("lee") == []
+        assert desk.private_to("kim") != []  # hr has no leads: the desk's leads hear
+
+
+async def test_a_lead_leaves_the_rota_of_a_team_they_no_longer_lead(sqlite_url):
+    async with FlowDesk(sqlite_url) as desk:
+        await _hr_with_leads(desk)
+        await desk.command("boss", "helpdesk leads add <@kay|Kay> team hr")
+        await desk.command("boss", "helpdesk oncall hr rota Lee Kay")
+        await desk.command("boss", "helpdesk leads remove <@lee|Lee> team hr")
+        assert ("Lee is no longer on duty for team hr; Kay is its lead on duty now."
+                in desk.private_to("boss")[-1].text)
+        await desk.command("boss", "helpdesk oncall hr")
+        assert desk.last().text.startswith("Kay is team hr's lead on duty now.")
+
+
+async def test_another_teams_lead_cannot_be_put_on_duty(sqlite_url):
+    """FINDINGS-20b M1: Kim, IT's lead, was put on duty for hr without a word, and got
+    HR's escalations; and a rota's answer named Lee while Kim's shift won."""
+    async with FlowDesk(sqlite_url) as desk:
+        await _hr_with_leads(desk)
+        await desk.command("boss", "helpdesk oncall hr <@kim|Kim>")
+        said = desk.last().text
+        assert said.startswith("Kim isn't a lead of team hr, so they can't be on duty"), said
+        assert "/helpdesk leads add Kim team hr" in said and "Lee" in said
+        await desk.command("boss", "helpdesk oncall hr rota Kim Lee")
+        assert desk.last().text.startswith("Kim isn't a lead of team hr")
+        # A shift of Lee's wins over a rota starting with Kay: the answer says so.
+        await desk.command("boss", "helpdesk leads add <@kay|Kay> team hr")
+        await desk.command("boss", "helpdesk oncall hr Lee")
+        await desk.command("boss", "helpdesk oncall hr rota Kay Lee")
+        assert desk.last().text.endswith(
+            "For now a shift wins over the rota: Lee is on duty until it ends.")

@@ -114,7 +114,7 @@ async def test_escalation_reaches_every_lead_and_the_owner_stays_the_contact(sql
         expected = ("Sam escalated #1 from Ann: “The CEO's printer”. Priority P3, owner Sam.")
         assert [s.text for s in desk.private_to("lee")] == [expected]
         assert [s.text for s in desk.private_to("liz")] == [expected]
-        assert desk.triage_thread(1)[-1].text == expected
+        assert desk.triage_thread(1)[-1].text == expected + " I've asked Lee and Liz."
         assert desk.requester_thread(1)[-1].text == (
             "I've asked a lead to look at #1 too, so it gets the attention it needs. Sam stays "
             "your contact.")

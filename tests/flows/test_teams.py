@@ -12,6 +12,7 @@ from sqlalchemy import select
 from bot.domain.promises import PromiseKind
 from bot.storage.tables import PersonRow, TeamMemberRow, TeamRow
 from tests.flows.story import MONDAY, TRIAGE, FlowDesk
+from tests.support.console import play
 
 HR_TRIAGE, HR_INTAKE = "C-hr-triage", "C-hr"
 
@@ -179,6 +180,11 @@ async def test_after_a_transfer_the_requester_reaches_only_the_new_team(sqlite_u
         ticket = await desk.ticket(1)
         assert ticket.owner_id is None  # Sam is not HR's: it waits for someone there
         assert desk.requester_said(0)[-1].startswith("#1 is now with our hr team")
+        # L10: both sides hear that Sam is no longer the owner.
+        assert desk.requester_said(0)[-1].endswith(" Sam has handed it over to them.")
+        assert desk.private_to("sam")[-1].text.endswith(
+            "You don't work team hr, so you're no longer #1's owner: it waits for someone "
+            "there to claim it.")
         mark = len(desk.adapter.sent)
         await desk.requester_says("ann", 1, "It starts in March")
         relayed = [s for s in desk.since(mark) if s.message.audience == "agents"
@@ -268,12 +274,27 @@ async def test_removing_a_team_names_who_now_works_the_default_team(sqlite_url):
         await desk.command("boss", "helpdesk agents add @sam team hr")  # Sam works IT too
         await desk.command("boss", "helpdesk team remove hr")
         assert desk.last().text == (
-            "Done: team hr is gone, with its channels. Hana worked only team hr, so they "
-            "now work team it; `/helpdesk agents remove <person>` (or `leads remove`) if "
-            "they shouldn't.")
+            "Done: team hr is gone, with its triage channel. Hana worked only team hr, so "
+            "they now work team it; `/helpdesk agents remove <person>` (or `leads remove`) "
+            f"if they shouldn't. Its intake channels (<#{HR_INTAKE}>) now open tickets for "
+            "team it, so nobody writing there goes unheard; `/helpdesk intake <channel> "
+            "team <name>` gives one to another team.")
         await desk.command("boss", "helpdesk team add legal")
         await desk.command("boss", "helpdesk team remove legal")
-        assert desk.last().text == "Done: team legal is gone, with its channels and its list of people."
+        assert desk.last().text == ("Done: team legal is gone, with its triage channel and "
+                                    "its list of people.")
+
+
+async def test_a_removed_teams_intake_channel_still_opens_tickets(sqlite_url):
+    """FINDINGS-20b M5: a request in #ask-hr after `team remove hr` was dropped silently."""
+    async with FlowDesk(sqlite_url) as desk:
+        await with_hr(desk)
+        await desk.command("boss", "helpdesk team remove hr")
+        await desk.channel_message("dan", HR_INTAKE, "Hi HR, after removal can you see me?")
+        assert await desk.ticket_count() == 1
+        (card,) = desk.cards(1)
+        assert card.message.channel_id == TRIAGE
+        assert desk.ack(1).message.channel_id == HR_INTAKE
 
 
 @pytest.mark.parametrize("name, says", [
@@ -394,3 +415,205 @@ async def test_a_ticket_back_in_a_teams_queue_is_waiting_for_that_team_by_name(s
         lapsed = [t for t in desk.requester_said(mark) if "waiting for someone" in t]
         assert lapsed and all("waiting for someone on our hr team to pick it up" in t
                               for t in lapsed), desk.requester_said(mark)
+
+
+async def test_after_a_transfer_nothing_written_under_either_card_is_lost(sqlite_url):
+    """FINDINGS-20b H1: after a transfer, agents' messages under the old card (where
+    they always answered) and under the new one reach the requester or the notes."""
+    async with FlowDesk(sqlite_url) as desk:
+        await with_hr(desk)
+        await desk.dm("bob", "Need payroll help")
+        await desk.command("sam", "ticket transfer 1 hr")
+        new_card = desk.cards(1)[-1]
+        assert new_card.message.channel_id == HR_TRIAGE
+        # Sam, from IT, under the old card, before anyone claims it.
+        mark = len(desk.adapter.sent)
+        await desk.in_triage_thread("sam", 1, "Try the payroll portal first")
+        assert any("Try the payroll portal first" in t for t in desk.requester_said(mark))
+        copies = [s for s in desk.since(mark) if s.message.channel_id == HR_TRIAGE
+                  and s.message.thread_id == new_card.message_id]
+        assert any("Try the payroll portal first" in s.text for s in copies)
+        told = [s.text for s in desk.since(mark) if s.message.ephemeral_to == "sam"]
+        assert told and "team hr" in told[-1]
+        # Hana claims it and answers under the old card, then under the new one.
+        await desk.command("hana", "ticket claim 1")
+        mark = len(desk.adapter.sent)
+        await desk.in_triage_thread("hana", 1, "Hana under the old card")
+        await desk.channel_message("hana", HR_TRIAGE, "Hana under the new card",
+                                   thread_id=new_card.message_id)
+        said = desk.requester_said(mark)
+        assert any("Hana under the old card" in t for t in said), desk.adapter.transcript()
+        assert any("Hana under the new card" in t for t in said), desk.adapter.transcript()
+        # A note under the old card is kept, and shown under the new card.
+        mark = len(desk.adapter.sent)
+        await desk.in_triage_thread("hana", 1, "note: payroll closes on the 20th")
+        assert not desk.requester_said(mark)
+        assert any(e.kind == "note" and "payroll closes" in e.body
+                   for e in await desk.timeline(1))
+
+
+async def test_a_reply_by_someone_outside_the_new_team_does_not_take_the_ticket(sqlite_url):
+    """FINDINGS-20b M3: the old team's reply reaches the requester, and the ticket still
+    waits for someone in the new team."""
+    async with FlowDesk(sqlite_url) as desk:
+        await with_hr(desk)
+        await desk.dm("bob", "Need payroll help")
+        await desk.command("sam", "ticket claim 1")
+        await desk.command("sam", "ticket transfer 1 hr")
+        mark = len(desk.adapter.sent)
+        await desk.command("sam", "ticket reply 1 HR will take it from here")
+        assert any("HR will take it from here" in t for t in desk.requester_said(mark))
+        assert (await desk.ticket(1)).owner_id is None
+        # Someone in HR who replies does take it.
+        await desk.command("hana", "ticket reply 1 Hi, Hana from HR here")
+        assert (await desk.ticket(1)).owner_id is not None
+
+
+async def test_intake_for_a_team_with_no_triage_channel_goes_to_the_default_team(sqlite_url):
+    """FINDINGS-20b H2 (input A): the admin forgets `team hr`, so IT takes #hr-triage and
+    HR has no triage channel. The admin is told both; an HR request is then seen by IT,
+    with a heads-up saying it was for hr, and its requester is given IT's time."""
+    async with FlowDesk(sqlite_url) as desk:
+        await with_hr(desk)
+        mark = len(desk.adapter.sent)
+        await desk.command("boss", f"helpdesk triage <#{HR_TRIAGE}|hr-triage>")
+        (said,) = [s.text for s in desk.since(mark) if s.message.ephemeral_to == "boss"]
+        assert f"It takes the place of <#{TRIAGE}>" in said, said
+        assert "Team hr has no triage channel now" in said, said
+        mark = len(desk.adapter.sent)
+        await desk.channel_message("ann", HR_INTAKE, "I was underpaid this month")
+        ticket = await desk.ticket(1)
+        async with desk.db.unit_of_work() as uow:
+            workspace = await uow.workspaces.get(ticket.workspace_id)
+        assert workspace.team(ticket.team_id).name == "it"
+        (card,) = desk.cards(1)
+        assert card.message.channel_id == HR_TRIAGE  # IT's triage channel now
+        heads_up = [s.text for s in desk.since(mark) if s.text.startswith("Heads-up: #1")]
+        assert heads_up and "team hr's intake channel" in heads_up[0]
+        assert "/ticket transfer 1 hr" in heads_up[0]
+
+
+async def test_intake_for_a_team_nobody_works_goes_to_the_default_team(sqlite_url):
+    """FINDINGS-20b H2 (input B) and M4: a team with a triage channel and nobody in it.
+    Setting its intake channel warns; a request there is seen by the default team; a
+    transfer to it is refused, and the requester is promised nothing by it."""
+    async with FlowDesk(sqlite_url) as desk:
+        await desk.staffed()
+        await desk.command("boss", "helpdesk team add fac")
+        await desk.command("boss", "helpdesk triage <#C-fac-triage|fac-triage> team fac")
+        mark = len(desk.adapter.sent)
+        await desk.command("boss", "helpdesk intake <#C-fac|facilities-help> team fac")
+        answer = desk.private_to("boss")[-1].text
+        assert "Nobody works team fac yet, so requests there go to team it" in answer
+        await desk.channel_message("fay", "C-fac", "The heating is broken on floor 3")
+        (card,) = desk.cards(1)
+        assert card.message.channel_id == TRIAGE
+        assert any(s.text.startswith("Heads-up: #1") and "nobody works team fac" in s.text
+                   for s in desk.since(mark))
+        await desk.dm("cid", "My door badge stopped working")
+        mark = len(desk.adapter.sent)
+        await desk.command("sam", "ticket transfer 2 fac door badges are facilities'")
+        assert desk.private_to("sam")[-1].text.startswith(
+            "Nobody works team fac yet, so nobody there would pick up #2")
+        assert desk.requester_said(mark) == []
+        assert [c.message.channel_id for c in desk.cards(2)] == [TRIAGE]
+
+
+@pytest.mark.parametrize("command", [
+    "helpdesk agents add <@hana|Hana> team",
+    "helpdesk agents add <@pia|Pia> team hr team it",
+    "helpdesk leads add <@kim|Kim> team",
+    "helpdesk agents add hr",
+    "helpdesk agents add @Team",
+])
+async def test_a_team_word_left_over_is_never_a_person(sqlite_url, command):
+    """FINDINGS-20b M2: each of these made a phantom agent or lead (@Team, hr)."""
+    async with FlowDesk(sqlite_url) as desk:
+        await desk.command("boss", "helpdesk team add hr")
+        before = await _people(desk)
+        await desk.command("boss", command)
+        said = desk.last().text
+        assert ("so I didn't take it for a person, and nothing changed" in said
+                or said.startswith("“team” at the end needs the team's name")), said
+        assert await _people(desk) == before
+
+
+async def test_a_team_word_is_never_put_on_duty(sqlite_url):
+    async with FlowDesk(sqlite_url) as desk:
+        await desk.staffed(leads=("kim",))
+        await desk.command("boss", "helpdesk oncall it <@team|Team>")
+        assert "so I didn't take it for a person" in desk.last().text
+        await desk.command("boss", "helpdesk oncall it rota <@kim|Kim> team")
+        assert "so I didn't take it for a person" in desk.last().text
+
+
+CONSOLE_TEAM_WORDS = """\
+/as admin
+/helpdesk team add hr
+/helpdesk agents add Hana team
+/helpdesk agents add Pia team hr team it
+/helpdesk leads add Kim team
+/helpdesk agents add hr
+/helpdesk show
+"""
+
+
+async def test_in_the_console_a_team_word_left_over_is_never_a_person(sqlite_url):
+    printed = await play(sqlite_url, CONSOLE_TEAM_WORDS, start=MONDAY)
+    refused = (printed.count("so I didn't take it for a person, and nothing changed")
+               + printed.count("“team” at the end needs the team's name"))
+    assert refused == 4, printed
+    assert "@Team" not in printed and "Agents: nobody yet" in printed, printed
+
+
+async def test_status_and_panel_say_they_take_no_team(sqlite_url):
+    """FINDINGS-20b L5 and L6: `status ... team hr` blamed the channel and offered a
+    team in its usage; `panel team hr` posted a panel that ignored the team."""
+    async with FlowDesk(sqlite_url) as desk:
+        await with_hr(desk)
+        await desk.command("boss", "helpdesk status <#C-status|status> team hr")
+        said = desk.last().text
+        assert said.startswith("The status channel speaks for the whole desk's incidents, "
+                               "so it takes no team."), said
+        assert "[team <name>]" not in said
+        mark = len(desk.adapter.sent)
+        await desk.command("boss", "helpdesk panel team hr", channel="C-general")
+        said = [s.text for s in desk.since(mark)]
+        assert len(said) == 1 and said[0].startswith("A panel takes no team"), said
+        assert "team hr's intake channels" in said[0]
+
+
+@pytest.mark.parametrize("command", [
+    "helpdesk hours mon-fri 08:00-16:00 Europe/Oslo team",
+    "helpdesk holiday add 2026-12-28 team",
+    f"helpdesk triage <#{HR_TRIAGE}|hr-triage> team",
+    "helpdesk sla P2 first=2h team",
+])
+async def test_a_team_word_with_no_name_is_the_error_named(sqlite_url, command):
+    """FINDINGS-20b L3: these blamed the hours, the date, the channel or the targets."""
+    async with FlowDesk(sqlite_url) as desk:
+        await with_hr(desk)
+        await desk.command("boss", command)
+        said = desk.last().text
+        assert said.startswith("“team” at the end needs the team's name after it"), said
+        assert "it and hr" in said
+
+
+async def test_a_rename_without_the_new_name_says_so(sqlite_url):
+    async with FlowDesk(sqlite_url) as desk:
+        await with_hr(desk)
+        await desk.command("boss", "helpdesk team rename hr")
+        assert desk.last().text.startswith("I need the new name too, after “hr”.")
+
+
+async def test_a_long_team_name_is_shown_cut_with_an_ellipsis(sqlite_url):
+    """FINDINGS-20b L2 (old L10): the name shown was cut to 40 characters silently."""
+    async with FlowDesk(sqlite_url) as desk:
+        await desk.staffed()
+        await desk.command("boss", "helpdesk team add " + "h" * 500)
+        said = desk.last().text
+        assert "h" * 39 + "…" in said and "h" * 41 not in said, said
+        await desk.dm("ann", "The printer is jammed")
+        await desk.command("sam", "ticket transfer 1 " + "x" * 300)
+        said = desk.private_to("sam")[-1].text
+        assert "x" * 39 + "…” isn't one of the desk's teams" in said, said

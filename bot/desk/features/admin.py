@@ -6,6 +6,8 @@ before anything changes).
 
 from __future__ import annotations
 
+import re
+
 from bot.domain.tickets import ACTIVE_STATUSES
 from bot.domain.people import Role
 from bot.desk import duty, words
@@ -13,7 +15,7 @@ from bot.desk.context import BadInput, Context
 from bot.desk.people_refs import channel_ref, person_refs
 from bot.desk.quoting import defang, excerpt
 from bot.desk.features.digest import arrange_digest
-from bot.desk.team_refs import take_team, teams_first
+from bot.desk.team_refs import no_team_words, take_team, teams_first
 
 _GROUPS = {"agents": Role.AGENT, "leads": Role.LEAD}
 # How many of the latest service exceptions and flags the promise report names.
@@ -30,12 +32,14 @@ async def _change_roles(ctx: Context, group: str) -> None:
     refs = person_refs(rest)
     if verb not in ("add", "remove") or not refs:
         raise BadInput("input.need_role_change", "admin.role_usage", group=group)
+    await no_team_words(ctx, refs, "admin.role_usage", group=group)
     role = _GROUPS[group]
     several = len(ctx.workspace.teams) > 1
     workspaces = ctx.uow.workspaces
     changed: list[str] = []
     unchanged: list[str] = []
     still_own: list[str] = []
+    off_duty: list[str] = []
     for ref, label, bare_mention in refs:
         # A mention with no name (Discord's <@id>) names nobody yet: the platform shows
         # the mention by the person's name, and their first message fills it in.
@@ -86,7 +90,13 @@ async def _change_roles(ctx: Context, group: str) -> None:
                                        role=ctx.t(f"roles.{role.value}")))
                 continue
             await workspaces.set_member(team.id, person.id, None, ctx.now)
-            if any(r == role.value for t, r in teams.items() if t != team.id):
+            still = any(r == role.value for t, r in teams.items() if t != team.id)
+            if role is Role.LEAD:
+                # Only a team's leads are on duty for it: their shifts and rota turns
+                # end with the role, and the admin hears who is on duty now.
+                off = {team.id} if still else {t.id for t in ctx.workspace.teams}
+                off_duty.extend(await _end_duty(ctx, person, off))
+            if still:
                 # Still works another team as this: the role stays, only this team goes.
                 changed.append(person.name)
                 continue
@@ -107,8 +117,31 @@ async def _change_roles(ctx: Context, group: str) -> None:
         lines.append(ctx.t(key, names=ctx.join(changed), team=team.name,
                            role=ctx.t(f"roles.{role.value}" if len(changed) == 1
                                       else f"roles.{group}")))
-    await ctx.answer("\n".join(lines + still_own + unchanged))
+    await ctx.answer("\n".join(lines + still_own + off_duty + unchanged))
     ctx.handled = True
+
+
+async def _end_duty(ctx: Context, person, team_ids: set[int]) -> list[str]:
+    """Take ``person`` off duty for these teams; for each team where they were on duty
+    (a shift or a rota turn), a line saying so and who is on duty there now."""
+    assert ctx.workspace is not None
+    before = {}
+    for team in ctx.workspace.teams:
+        if team.id in team_ids:
+            before[team.id] = await duty.duty_of(ctx.uow, ctx.desk, ctx.workspace, team,
+                                                 ctx.now)
+    if not await ctx.uow.workspaces.end_duty(team_ids, person.id):
+        return []
+    workspace = await ctx.uow.workspaces.get(ctx.workspace.id)  # the rotas as they are now
+    said = []
+    for team in workspace.teams:
+        was = before.get(team.id)
+        if was is None or was.now is None or was.now.id != person.id:
+            continue  # a later turn of theirs just goes, with nothing to say
+        now = (await duty.duty_of(ctx.uow, ctx.desk, workspace, team, ctx.now)).now
+        said.append(ctx.t("admin.duty_ended_now" if now else "admin.duty_ended_nobody",
+                          name=person.name, team=team.name, lead=now.name if now else ""))
+    return said
 
 
 async def agents(ctx: Context) -> None:
@@ -124,26 +157,54 @@ async def leads(ctx: Context) -> None:
 async def _set_channel(ctx: Context, purpose: str) -> None:
     assert ctx.workspace is not None
     if purpose == "status":
-        # One status channel speaks for the whole desk's incidents, whatever the team.
+        # One status channel speaks for the whole desk's incidents, whatever the team:
+        # a team named here is refused as such, not taken for a channel.
         args, team = ctx.args, None
+        if re.search(r"(?:^|\s)team(?:\s+\S+)?\s*$", args, re.I):
+            raise BadInput("input.status_no_team", "admin.status_usage")
     else:
         args, team = take_team(ctx, ctx.args, "admin.channel_usage", purpose=purpose)
     channel = channel_ref(args) if args.strip() else ctx.event.channel_id
     if not channel:
-        raise BadInput("input.unknown_channel", "admin.channel_usage", purpose=purpose)
+        usage = "admin.status_usage" if purpose == "status" else "admin.channel_usage"
+        raise BadInput("input.unknown_channel", usage, purpose=purpose)
     if getattr(ctx.event, "is_direct", False) and channel == ctx.event.channel_id:
         raise BadInput("input.channel_is_direct", purpose=purpose)
-    await ctx.uow.workspaces.set_channel(ctx.workspace.id, purpose, channel, ctx.now,
+    workspace = ctx.workspace
+    target = team or workspace.default_team
+    before = await ctx.uow.workspaces.team_channels(workspace, "triage")
+    await ctx.uow.workspaces.set_channel(workspace.id, purpose, channel, ctx.now,
                                          only_one=purpose in ("triage", "status"), team=team)
     if purpose == "triage" and team is not None and ctx.policy is not None:
         # With the digest on by default (policy.toml), a team's first triage channel is
         # where its first digest is promised.
         await arrange_digest(ctx.uow, ctx.workspace.id, team, ctx.policy, ctx.now)
-    several = team is not None and len(ctx.workspace.teams) > 1
-    await ctx.answer(ctx.t("admin.channel_set_team" if several else "admin.channel_set",
-                           channel=channel, purpose=purpose,
-                           team=team.name if team is not None else ""))
+    several = team is not None and len(workspace.teams) > 1
+    said = [ctx.t("admin.channel_set_team" if several else "admin.channel_set",
+                  channel=channel, purpose=purpose, team=team.name if team is not None else "")]
+    if purpose == "triage":
+        said += _triage_moved(ctx, before, target, channel)
+    elif purpose == "intake" and not target.is_default:
+        gap = await duty.staffing_gap(ctx.uow, workspace, target)
+        if gap is not None:
+            said.append(ctx.t("admin.intake_unstaffed_" + gap, team=target.name,
+                              default=workspace.default_team.name))
+    await ctx.answer(" ".join(said))
     ctx.handled = True
+
+
+def _triage_moved(ctx: Context, before: dict[int, list[str]], target, channel: str) -> list[str]:
+    """What else a new triage channel changed, said to the admin who set it: the channel
+    it replaced, and the team it was taken from (which now has none, so nobody would see
+    that team's cards)."""
+    assert ctx.workspace is not None
+    said = [ctx.t("admin.triage_replaced", old=old)
+            for old in before.get(target.id, []) if old != channel]
+    for other in ctx.workspace.teams:
+        if other.id != target.id and channel in before.get(other.id, []):
+            key = "admin.triage_taken_default" if other.is_default else "admin.triage_taken"
+            said.append(ctx.t(key, team=other.name, default=ctx.workspace.default_team.name))
+    return said
 
 
 async def intake(ctx: Context) -> None:

@@ -43,6 +43,8 @@ async def on_thread_message(ctx: Context) -> None:
                  and event.thread_id == ticket.triage_message_id)
     if in_triage:
         await _from_triage_thread(ctx, ticket, event.text)
+    elif await ctx.uow.tickets.is_moved_card(ticket.id, event.channel_id, event.thread_id):
+        await _under_old_card(ctx, ticket, event.text)
     elif ctx.person.id == ticket.requester_id:
         await requester_wrote(ctx, ticket, event.text)
     elif ctx.role.at_least(Role.AGENT):
@@ -59,6 +61,34 @@ async def _from_triage_thread(ctx: Context, ticket: Ticket, text: str) -> None:
         await add_note(ctx, ticket, note or stripped)
     else:
         await send_public_reply(ctx, ticket, stripped)
+
+
+async def _under_old_card(ctx: Context, ticket: Ticket, text: str) -> None:
+    """A message under a card the ticket had before it moved to another team: people
+    keep answering where they did, so it counts as if written under the card it has now
+    (a reply reaches the requester, a note is kept), the new card's thread gets a copy,
+    and the writer is told where the card is now."""
+    assert ctx.person is not None
+    if not ctx.role.at_least(Role.AGENT):
+        await ctx.answer(ctx.t("intake.only_agents_here"))
+        return
+    stripped = text.strip()
+    note = note_text(stripped)
+    team = ctx.team.name if ctx.team else ""
+    if note is not None:
+        await add_note(ctx, ticket, note or stripped)  # the note goes to the new card
+        await ctx.answer(ctx.t("agent.old_card_noted", ref=ticket.ref, team=team))
+        return
+    await send_public_reply(ctx, ticket, stripped)
+    ticket = await ctx.uow.tickets.get(ticket.id)
+    requester = await ctx.uow.people.get(ticket.requester_id)
+    copy = to_agents(ticket, ctx.t("agent.old_card_reply", agent=ctx.person.name,
+                                   requester=requester.name, ref=ticket.ref,
+                                   text=defang(excerpt(stripped))))
+    if copy is not None:
+        await ctx.post(copy, ticket_id=ticket.id)
+    await ctx.answer(ctx.t("agent.old_card_written", ref=ticket.ref, team=team,
+                           requester=requester.name))
 
 
 # How agents mark a message as internal in a chat thread: "note:", "NOTE-", "Note —",

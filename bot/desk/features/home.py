@@ -9,7 +9,7 @@ from datetime import timedelta
 from bot.core import Button, FormField, OutboundMessage
 from bot.domain.people import Role
 from bot.domain.tickets import ACTIVE_STATUSES, Ticket
-from bot.desk.context import Context
+from bot.desk.context import BadInput, Context
 from bot.desk.quoting import defang
 from bot.desk.team_refs import teams_first
 
@@ -90,6 +90,14 @@ async def home_opened(ctx: Context) -> None:
 
 async def panel(ctx: Context) -> None:
     """``/helpdesk panel``: post a message with an "Open a ticket" button here."""
+    assert ctx.workspace is not None
+    if ctx.args.strip():
+        # A panel's requests go to the team of the channel it is in; a team named here
+        # would be ignored, so nothing is posted and the admin hears where to post it.
+        words = ctx.args.split()
+        name = words[1] if len(words) > 1 and words[0].lower() == "team" else words[0]
+        raise BadInput("input.panel_no_team", "admin.panel_usage", team=name[:40],
+                       default=ctx.workspace.default_team.name)
     await ctx.post(OutboundMessage(
         channel_id=ctx.event.channel_id, text=ctx.t("panel.text"), audience="requester",
         buttons=(Button(ctx.t("panel.button"), "intake.panel", "", "primary",

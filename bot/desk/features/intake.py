@@ -18,6 +18,7 @@ from bot.domain.people import Person, Role
 from bot.domain.priority import Impact, Priority, PriorityDecision, Urgency
 from bot.domain.promises import PromiseKind, warn_time_for_span
 from bot.domain.tickets import Ticket, TicketAction, TicketStatus, subject_from, transition
+from bot.desk import duty
 from bot.desk.cards import card_request
 from bot.desk.context import BadInput, Context
 from bot.desk.features import detection, incidents, knowledge
@@ -45,6 +46,17 @@ async def open_ticket(ctx: Context, requester: Person, text: str, *, channel_id:
     It goes to the team of the intake channel ``channel_id``, or to the default team."""
     assert ctx.workspace is not None
     ctx.use_team(await ctx.uow.workspaces.channel_team(ctx.workspace, "intake", channel_id))
+    assert ctx.policy is not None and ctx.team is not None
+    # A team nobody would see it in (no triage channel, nobody working it) does not take
+    # it: the default team does, and its card says who it was for, so that no one is
+    # promised a time no staff member can see.
+    meant_for, gap = None, None
+    if not ctx.team.is_default:
+        gap = await duty.staffing_gap(ctx.uow, ctx.workspace, ctx.team)
+        if gap is not None and await duty.staffing_gap(
+                ctx.uow, ctx.workspace, ctx.workspace.default_team) != "triage":
+            meant_for = ctx.team
+            ctx.use_team(ctx.workspace.default_team)
     assert ctx.policy is not None and ctx.team is not None
     uow, now, policy, workspace, team = ctx.uow, ctx.now, ctx.policy, ctx.workspace, ctx.team
     # Everything is read before the ticket number is taken: that locks the workspace's
@@ -105,6 +117,13 @@ async def open_ticket(ctx: Context, requester: Person, text: str, *, channel_id:
                      ticket.id, kind="post" if thread_id else "thread_root")]
     if triage and alike is None:
         posts.append(card_request(workspace, ticket, triage[0]))
+    if triage and meant_for is not None:
+        # In the triage channel itself: the card's thread does not exist until it is posted.
+        posts.append(NewPost(workspace.id, workspace.platform, OutboundMessage(
+            channel_id=triage[0], audience="agents", ticket_number=ticket.number,
+            text=ctx.t("intake.meant_for_" + (gap or "triage"), ref=ticket.ref,
+                       channel=channel_id, team=meant_for.name, default=team.name,
+                       number=ticket.number)), ticket.id))
     await uow.outbox.add_many(posts, now)  # the acknowledgement and the card, one statement
     if alike is not None:
         await detection.count_on_cluster(ctx, alike, ticket)

@@ -7,6 +7,7 @@ from datetime import timedelta
 from bot.domain.errors import DomainError, Phrase, Unreadable
 from bot.domain.people import Role
 from bot.domain.promises import DESK_OWES, warn_time_for_span
+from bot.domain.teams import Team
 from bot.domain.tickets import (
     IllegalTransition, Ticket, TicketAction, TicketStatus, UnknownTicket, read_row_id,
     read_ticket_number, transition,
@@ -134,3 +135,9 @@ def when_for(ctx: Context, moment, person=None) -> str:
     who = person or ctx.person
     tz = (who.tz if who else None) or ctx.policy.calendar.timezone
     return ctx.policy.when(moment, ctx.now, tz)
+
+
+async def works_for(ctx: Context, person_id: int, team: Team) -> bool:
+    """True when the person works ``team`` (someone in no team works the default one)."""
+    teams = await ctx.uow.workspaces.teams_of(person_id)
+    return team.id in teams or (team.is_default and not teams)

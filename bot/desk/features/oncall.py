@@ -16,22 +16,30 @@ from datetime import timedelta
 from bot.domain.errors import Unreadable
 from bot.domain.oncall import Rota, rota_week, week_start
 from bot.domain.people import Person, Role
+from bot.domain.teams import Team
 from bot.domain.when import parse_when
 from bot.desk.context import BadInput, Context
-from bot.desk.duty import duty_of
+from bot.desk.duty import duty_of, team_people
 from bot.desk.people_refs import person_refs
-from bot.desk.team_refs import named_team
+from bot.desk.team_refs import named_team, no_team_words
 
 _BOUNDS = re.compile(r"\s+(from|until)\s+", re.I)
 ROTA_LIMIT = 12
 
 
-async def _lead(ctx: Context, ref: str, label: str) -> Person:
-    """The person ``ref`` names, who must be a lead (or an admin) of the desk."""
+async def _lead(ctx: Context, ref: str, label: str, team: Team) -> Person:
+    """The person ``ref`` names, who must be a lead of ``team`` (or an admin): a team's
+    escalations and flags can be private, so another team's lead is refused."""
     assert ctx.workspace is not None
     person = await ctx.uow.people.find(ctx.workspace.id, ref)
     if person is None or not person.role.at_least(Role.LEAD):
         raise BadInput("input.not_a_lead", name=person.name if person else label)
+    if person.role is Role.ADMIN:
+        return person
+    leads = await team_people(ctx.uow, ctx.workspace, team, Role.LEAD)
+    if person.id not in {p.id for p in leads}:
+        raise BadInput("admin.not_team_lead" if leads else "admin.not_team_lead_none",
+                       name=person.name, team=team.name, leads=ctx.join(p.name for p in leads))
     return person
 
 
@@ -64,14 +72,23 @@ async def oncall(ctx: Context) -> None:
         refs = person_refs(people)
         if not refs or len(refs) > ROTA_LIMIT:
             raise BadInput("input.need_rota", "admin.oncall_usage", limit=ROTA_LIMIT)
-        leads = [await _lead(ctx, ref, label) for ref, label, _ in refs]
+        await no_team_words(ctx, refs, "admin.oncall_usage")
+        leads = [await _lead(ctx, ref, label, team) for ref, label, _ in refs]
         calendar = ctx.policy.calendar
         rota = Rota(tuple(p.id for p in leads), rota_week(calendar, ctx.now))
         settings = dict(team.settings)
         settings["rota"] = rota.to_dict()
         await ctx.uow.workspaces.save_team_settings(team.id, settings)
+        # A shift still running wins over the rota: say so, rather than name the rota's
+        # first person as on duty when they are not.
+        workspace = await ctx.uow.workspaces.get(ctx.workspace.id)
+        now = (await duty_of(ctx.uow, ctx.desk, workspace, workspace.team(team.id),
+                             ctx.now)).now
+        wins = ("" if now is None or now.id == leads[0].id
+                else " " + ctx.t("admin.rota_shift_wins", lead=now.name))
         if len(leads) == 1:
-            await ctx.answer(ctx.t("admin.rota_set_one", team=team.name, first=leads[0].name))
+            await ctx.answer(ctx.t("admin.rota_set_one", team=team.name, first=leads[0].name)
+                             + wins)
             return
         # The first turn runs to the next week's opening, which may be days away or (set
         # on a weekend) only the closed days: say when, rather than "this week".
@@ -80,13 +97,15 @@ async def oncall(ctx: Context) -> None:
         await ctx.answer(ctx.t("admin.rota_set", team=team.name,
                                people=ctx.join(p.name for p in leads), first=leads[0].name,
                                next=leads[1].name,
-                               until=ctx.policy.when(handover, ctx.now, tz or calendar.timezone)))
+                               until=ctx.policy.when(handover, ctx.now, tz or calendar.timezone))
+                         + wins)
         return
     head, bounds = _bounds(ctx, rest)
     refs = person_refs(head)
     if len(refs) != 1:
         raise BadInput("input.need_oncall", "admin.oncall_usage")
-    lead = await _lead(ctx, refs[0].ref, refs[0].label)
+    await no_team_words(ctx, refs, "admin.oncall_usage")
+    lead = await _lead(ctx, refs[0].ref, refs[0].label, team)
     tz = ctx.person.tz or ctx.policy.calendar.timezone
     try:
         starts = parse_when(bounds["from"], ctx.now, tz) if "from" in bounds else ctx.now

@@ -163,8 +163,11 @@ async def on_flag_reaction(ctx: Context) -> None:
         return
     requester = await ctx.uow.people.get(ticket.requester_id)
     # A requester's own message, or the desk's relay of it under the card.
-    relayed = (event.message_author.is_bot and event.channel_id == ticket.triage_channel_id
-               and event.thread_id == ticket.triage_message_id)
+    relayed = event.message_author.is_bot and (
+        (event.channel_id == ticket.triage_channel_id
+         and event.thread_id == ticket.triage_message_id)
+        or (event.thread_id is not None and await ctx.uow.tickets.is_moved_card(
+            ticket.id, event.channel_id, event.thread_id)))
     if event.message_author.user_id != requester.external_id and not relayed:
         return  # only a requester's words are flagged
     ctx.for_ticket(ticket)

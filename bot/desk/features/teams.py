@@ -16,14 +16,15 @@ import logging
 from bot.domain.errors import Unreadable
 from bot.domain.people import Role
 from bot.domain.promises import UPDATE_KINDS
-from bot.domain.teams import Team, replan_for_transfer, team_name
+from bot.domain.teams import replan_for_transfer, team_name
 from bot.domain.tickets import ACTIVE_STATUSES, TicketStatus
+from bot.desk import duty
 from bot.desk.cards import queue_card, render_moved_card
 from bot.desk.context import BadInput, Context
-from bot.desk.features.lookup import load_ticket, split_number, when_for
+from bot.desk.features.lookup import load_ticket, split_number, when_for, works_for
 from bot.desk.notify import to_agents, to_requester
 from bot.desk.quoting import defang, excerpt
-from bot.desk.team_refs import named_team
+from bot.desk.team_refs import named_team, shown
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ def _name(text: str) -> str:
     try:
         return team_name(text)
     except Unreadable as error:
-        raise BadInput.unreadable(error, "admin.team_usage") from None
+        raise BadInput.unreadable(shown(error), "admin.team_usage") from None
 
 
 async def team(ctx: Context) -> None:
@@ -43,11 +44,13 @@ async def team(ctx: Context) -> None:
     words = ctx.args.split()
     verb = words[0].lower() if words else ""
     wanted = 3 if verb == "rename" else 2
+    if verb == "rename" and len(words) == 2:
+        raise BadInput("input.need_new_team_name", "admin.team_usage", team=excerpt(words[1], 40))
     if verb not in ("add", "remove", "rename") or len(words) < wanted:
         raise BadInput("input.need_team_change", "admin.team_usage")
     if len(words) > wanted:
         # "team add hr team": say which word is one too many, not that one is missing.
-        extra = ctx.args.split(None, wanted)[wanted][:40]
+        extra = excerpt(ctx.args.split(None, wanted)[wanted], 40)
         raise BadInput("input.team_name_one_word", "admin.team_usage", extra=extra)
     workspaces, workspace = ctx.uow.workspaces, ctx.workspace
     ctx.handled = True
@@ -80,19 +83,21 @@ async def team(ctx: Context) -> None:
                for person_id in await workspaces.team_members(current.id, role)}
     only_here = [person_id for person_id in members
                  if set(await workspaces.teams_of(person_id)) == {current.id}]
+    intake = (await workspaces.team_channels(workspace, "intake")).get(current.id, [])
     await workspaces.remove_team(current.id, workspace.default_team.id)
+    default = workspace.default_team.name
     if not only_here:
-        await ctx.answer(ctx.t("admin.team_removed", team=current.name))
-        return
-    names = [(await ctx.uow.people.get(person_id)).name for person_id in only_here]
-    await ctx.answer(ctx.t("admin.team_removed_moved", team=current.name,
-                           names=ctx.join(sorted(names)), default=workspace.default_team.name))
-
-
-async def works_for(ctx: Context, person_id: int, team: Team) -> bool:
-    """True when the person works ``team`` (someone in no team works the default one)."""
-    teams = await ctx.uow.workspaces.teams_of(person_id)
-    return team.id in teams or (team.is_default and not teams)
+        said = ctx.t("admin.team_removed", team=current.name)
+    else:
+        names = [(await ctx.uow.people.get(person_id)).name for person_id in only_here]
+        said = ctx.t("admin.team_removed_moved", team=current.name,
+                     names=ctx.join(sorted(names)), default=default)
+    if intake:
+        # Its intake channels stay intake channels, for the default team: people keep
+        # writing there, and nobody's request may be dropped without a word.
+        said += " " + ctx.t("admin.team_removed_intake", team=current.name, default=default,
+                            channels=ctx.join(f"<#{c}>" for c in intake))
+    await ctx.answer(said)
 
 
 async def transfer(ctx: Context) -> None:
@@ -117,8 +122,11 @@ async def transfer(ctx: Context) -> None:
     uow, now = ctx.uow, ctx.now
     # A team with no triage channel would never see the ticket or the requester's next
     # words, while the requester was told it has it: nothing moves until it has one.
-    if not (await uow.workspaces.team_channels(ctx.workspace, "triage")).get(new_team.id):
-        await ctx.answer(ctx.t("work.transfer_no_triage", ref=ticket.ref, team=new_team.name,
+    # Nor does a team nobody works: its card would sit where, as far as the desk knows,
+    # nobody looks.
+    gap = await duty.staffing_gap(uow, ctx.workspace, new_team)
+    if gap is not None:
+        await ctx.answer(ctx.t("work.transfer_no_" + gap, ref=ticket.ref, team=new_team.name,
                                old_team=old_team.name if old_team else ""))
         return
     # The old card's thread says where the ticket went, while it is still that card's.
@@ -132,14 +140,18 @@ async def transfer(ctx: Context) -> None:
     # buttons: a plain post (not a card row), so the new team's first card, queued for
     # the same ticket below, does not supersede it.
     if ticket.triage_channel_id and ticket.triage_message_id:
+        # People keep writing under the old card: its thread must still reach the ticket.
+        await uow.tickets.remember_moved_card(ticket.id, ticket.triage_channel_id,
+                                              ticket.triage_message_id, ctx.now)
         await ctx.post(render_moved_card(
             ctx.policy, ticket, requester=await uow.people.get(ticket.requester_id),
             team=new_team.name, agent=ctx.person.name, reason=defang(reason)),
             ticket_id=ticket.id)
     # The owner stays only if they work the new team; otherwise it waits for one there.
     owner = await uow.people.get(ticket.owner_id) if ticket.owner_id else None
+    dropped = None
     if owner is not None and not await works_for(ctx, owner.id, new_team):
-        owner = None
+        owner, dropped = None, owner
     values = {"team_id": new_team.id, "triage_channel_id": None, "triage_message_id": None,
               "updated_at": now}
     if owner is None and ticket.owner_id is not None:
@@ -171,10 +183,19 @@ async def transfer(ctx: Context) -> None:
         # be sorry for it, rather than let a later time pass as if nothing moved.
         said += " " + ctx.t("work.transferred_later",
                             before=when_for(ctx, held_before[0], requester))
+    if dropped is not None:
+        # They were told who was looking after it: say that it is no longer them.
+        said += " " + ctx.t("work.transferred_handed", owner=dropped.name)
     await ctx.post(to_requester(ticket, said), ticket_id=ticket.id)
     await queue_card(ctx, ticket)
-    await ctx.answer(ctx.t("work.transfer_done", ref=ticket.ref, team=new_team.name,
-                           requester=requester.name))
+    answer = ctx.t("work.transfer_done", ref=ticket.ref, team=new_team.name,
+                   requester=requester.name)
+    if dropped is not None:
+        you = dropped.id == ctx.person.id
+        answer += " " + ctx.t("work.transfer_you_dropped" if you
+                              else "work.transfer_owner_dropped", ref=ticket.ref,
+                              team=new_team.name, owner=dropped.name)
+    await ctx.answer(answer)
     logger.info("ticket %d moved to team %d", ticket.id, new_team.id)
 
 

@@ -179,7 +179,9 @@ async def escalate(ctx: Context) -> None:
                  priority=ticket.priority.value, owner=owner.name if owner else "")
     for lead in leads:
         await ctx.post(to_person(lead, text, ticket), ticket_id=ticket.id)
-    triage = to_agents(ticket, text)
+    # The thread's note names who was asked, as the sweeper's does (docs/teams.md).
+    triage = to_agents(ticket, text + " " + ctx.t("agent.escalated_asked",
+                                                  leads=ctx.join(p.name for p in leads)))
     if triage is not None:
         await ctx.post(triage, ticket_id=ticket.id)
     await ctx.uow.tickets.add_event(ticket.id, "escalated", ctx.now, author_id=ctx.person.id,

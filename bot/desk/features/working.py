@@ -19,7 +19,8 @@ from bot.desk.notify import to_person, to_requester
 from bot.desk.features.admin import describe_hours
 from bot.desk.people_refs import person_refs
 from bot.desk.quoting import defang, excerpt
-from bot.desk.features.lookup import change_status, load_ticket, split_number, when_for
+from bot.desk.features.lookup import (change_status, load_ticket, split_number, when_for,
+                                      works_for)
 
 
 async def start_update_cadence(ctx: Context, ticket: Ticket) -> Promise:
@@ -147,7 +148,11 @@ async def send_public_reply(ctx: Context, ticket: Ticket, text: str, *,
     """An agent's words to the requester, keeping whatever promises a reply keeps.
     ``already_visible`` when the agent wrote in the requester's own thread."""
     assert ctx.person is not None
-    if ticket.owner_id is None and ticket.status.is_active:
+    # A reply takes a waiting ticket, but only for someone who works its team: after a
+    # transfer, the old team's answer reaches the requester and the ticket still waits
+    # for someone in the new team (docs/teams.md).
+    if (ticket.owner_id is None and ticket.status.is_active
+            and (ctx.team is None or await works_for(ctx, ctx.person.id, ctx.team))):
         ticket = await give_ownership(ctx, ticket, ctx.person)
     elif ticket.first_response_at is None:
         ticket = await ctx.uow.tickets.update(ticket.id, first_response_at=ctx.now)

@@ -125,8 +125,13 @@ class ConsoleAdapter:
         message_id = self._next_id()
         if message.ticket_number is not None:
             thread = message.thread_id or message_id
-            self._threads.setdefault((message.audience, message.ticket_number),
-                                     _Thread(message.channel_id, thread))
+            key = (message.audience, message.ticket_number)
+            if message.audience == "agents" and message.title and not message.edit_of:
+                # A ticket's newest card (a transfer posts one in the new team's triage
+                # channel): `/thread` writes under it, as an agent would.
+                self._threads[key] = _Thread(message.channel_id, thread)
+            else:
+                self._threads.setdefault(key, _Thread(message.channel_id, thread))
         if message.buttons:
             self._shown.append(message)
         saved = self._save_files(message) if message.attachments else None

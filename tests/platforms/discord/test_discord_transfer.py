@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from bot.domain.people import Role
+
 from tests.support.discord.desk import DiscordDesk
 
 
@@ -26,6 +28,10 @@ async def test_the_old_card_is_edited_in_place_and_loses_its_buttons(fake, world
         workspace = await uow.workspaces.ensure("discord", world.guild, world.guild, now)
         await uow.workspaces.set_channel(workspace.id, "triage", hr_triage, now, only_one=True,
                                          team=workspace.team_named("hr"))
+        # Someone works team hr (a team nobody works takes no transfer).
+        hana = await uow.people.ensure(workspace.id, "hana-id", "Hana", now)
+        await uow.workspaces.set_member(workspace.team_named("hr").id, hana.id, "agent", now)
+        await uow.people.record_role(hana.id, Role.AGENT)
     fake.dm(world.alice, "My payslip is wrong")
     await desk.step()
     (card,) = fake.posts_in(world.triage)

@@ -30,6 +30,8 @@ async def test_a_transfer_over_slack_moves_the_card_and_tells_the_requester(slac
     await slack.command("UADMIN", "/helpdesk team add hr", channel=GENERAL)
     await slack.command("UADMIN", f"/helpdesk triage <#{HR_TRIAGE}|hr-triage> team hr",
                         channel=GENERAL)
+    # Someone works team hr: a team nobody works takes no transfer.
+    await slack.command("UADMIN", "/helpdesk agents add <@UHANA|hana> team hr", channel=GENERAL)
     await slack.dm("UREQ", "My payslip is wrong")
     await slack.command("UAGENT", "/ticket transfer 1 hr payroll question", channel=GENERAL)
     assert ephemerals_to(slack, "UAGENT")[-1].startswith("Done: #1 is now with team hr")
@@ -47,6 +49,8 @@ async def test_over_slack_the_old_card_is_updated_in_place_without_its_buttons(s
     await slack.command("UADMIN", "/helpdesk team add hr", channel=GENERAL)
     await slack.command("UADMIN", f"/helpdesk triage <#{HR_TRIAGE}|hr-triage> team hr",
                         channel=GENERAL)
+    # Someone works team hr: a team nobody works takes no transfer.
+    await slack.command("UADMIN", "/helpdesk agents add <@UHANA|hana> team hr", channel=GENERAL)
     await slack.dm("UREQ", "My payslip is wrong")
     (card,) = slack.fake.bot_messages(TRIAGE, top_level=True)
     assert any(b["type"] == "actions" for b in card["blocks"])
@@ -57,3 +61,18 @@ async def test_over_slack_the_old_card_is_updated_in_place_without_its_buttons(s
     assert not any(b["type"] == "actions" for b in card["blocks"])
     assert "Moved to team hr by " in str(card["blocks"]) and "payroll question" in str(
         card["blocks"])
+
+
+async def test_over_slack_a_reply_under_the_old_card_still_reaches_the_requester(slack):
+    """FINDINGS-20b H1 over Slack's wire: a reply in the moved card's thread."""
+    await slack.make_agent()
+    await slack.command("UADMIN", "/helpdesk team add hr", channel=GENERAL)
+    await slack.command("UADMIN", f"/helpdesk triage <#{HR_TRIAGE}|hr-triage> team hr",
+                        channel=GENERAL)
+    await slack.command("UADMIN", "/helpdesk agents add <@UHANA|hana> team hr", channel=GENERAL)
+    await slack.dm("UREQ", "My payslip is wrong")
+    (card,) = slack.fake.bot_messages(TRIAGE, top_level=True)
+    await slack.command("UAGENT", "/ticket transfer 1 hr payroll question", channel=GENERAL)
+    await slack.say("UAGENT", TRIAGE, "Payroll fixes these by Friday", thread_ts=card["ts"])
+    told = [m["text"] for m in slack.fake.bot_messages("DUREQ")]
+    assert any("Payroll fixes these by Friday" in t for t in told), told
