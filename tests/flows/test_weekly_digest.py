@@ -115,6 +115,8 @@ async def test_each_team_gets_its_own_digest_in_its_own_triage_channel_on_its_ow
         await desk.staffed(leads=("lee",))
         for command in ("helpdesk team add hr",
                         f"helpdesk triage <#{HR_TRIAGE}|hr-triage> team hr",
+                        # (a team takes transfers only when someone works it)
+                        "helpdesk agents add <@hana|Hana> team hr",
                         "helpdesk hours mon-fri 08:00-16:00 Europe/London team hr",
                         "helpdesk digest on team hr"):
             await desk.command("boss", command)
