@@ -348,8 +348,9 @@ async def test_the_team_filter_lists_the_workspaces_teams_and_narrows_the_figure
     async with DashboardDesk(db_url) as desk:
         await staffed_with_a_ticket(desk)
         await desk.command("boss", "helpdesk team add hr")
-        # (a team takes transfers only once someone there would see them)
+        # (a team takes transfers only once it has a triage channel and someone in it)
         await desk.command("boss", "helpdesk triage <#C-hr-triage|hr-triage> team hr")
+        await desk.command("boss", "helpdesk agents add <@hana|Hana> team hr")
         await desk.dm("bob", "My payslip is wrong")
         await desk.command("sam", "ticket transfer 2 hr this is about payroll")
         link = await desk.link_for("lee")
