@@ -283,3 +283,17 @@ async def prepare_postgres(url: str, schema: str) -> str:
         return await conn.fetchval("SHOW server_version")
     finally:
         await conn.close()
+
+
+def use_schema(engine, schema: str) -> None:
+    """Point every new PostgreSQL connection of ``engine`` (an AsyncEngine) at ``schema``,
+    the bench's own; SQLite needs nothing."""
+    if engine.dialect.name != "postgresql":
+        return
+    from sqlalchemy import event
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _schema(dbapi_connection, _record) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"SET search_path TO {schema}")
+        cursor.close()

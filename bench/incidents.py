@@ -125,7 +125,6 @@ class SlackLike:
 
 async def run_storm(db_url: str, args) -> dict[str, Any]:
     """One database's run; returns its figures."""
-    from sqlalchemy import event
 
     from bot.clock import SystemClock
     from bot.core import Actor, ButtonPressed, CommandInvoked, IncomingMessage
@@ -143,12 +142,7 @@ async def run_storm(db_url: str, args) -> dict[str, Any]:
 
     clock = SystemClock()
     db = Database.from_url(db_url, clock)
-    if db.engine.dialect.name == "postgresql":
-        @event.listens_for(db.engine.sync_engine, "connect")
-        def _schema(dbapi_connection, _record) -> None:
-            cursor = dbapi_connection.cursor()
-            cursor.execute(f"SET search_path TO {PG_SCHEMA}")
-            cursor.close()
+    common.use_schema(db.engine, PG_SCHEMA)
     await migrate.upgrade(db.engine)
     settings = Settings(database_url=db_url)
     desk = Desk.from_settings(settings, clock)

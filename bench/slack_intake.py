@@ -89,7 +89,6 @@ async def serve_null_desk(api_url: str) -> None:
 async def serve_desk(db_url: str, api_url: str, triage: bool, handling: int | None,
                      migrate_first: bool = True) -> None:
     """Run the desk behind the Slack adapter until stdin closes."""
-    from sqlalchemy import event
 
     from bot.platforms.slack.adapter import SlackAdapter
     from bot.clock import SystemClock
@@ -111,12 +110,7 @@ async def serve_desk(db_url: str, api_url: str, triage: bool, handling: int | No
                         http_host="127.0.0.1", http_port=0)
     clock = SystemClock()
     db = Database.from_url(db_url, clock)
-    if db.engine.dialect.name == "postgresql":
-        @event.listens_for(db.engine.sync_engine, "connect")
-        def _schema(dbapi_connection, _record) -> None:
-            cursor = dbapi_connection.cursor()
-            cursor.execute(f"SET search_path TO {PG_SCHEMA}")
-            cursor.close()
+    common.use_schema(db.engine, PG_SCHEMA)
     if migrate_first:
         await migrate.upgrade(db.engine)
     desk = Desk.from_settings(settings, clock)

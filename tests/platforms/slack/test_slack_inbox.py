@@ -9,10 +9,11 @@ import json
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import insert
 
-from bot.storage.tables import InboxRow, TicketRow
+from bot.storage.tables import InboxRow
 from tests.support.slack import events as payloads
+from tests.support.slack.inbox import Held, inbox_rows, tickets
 from tests.support.slack.desk import SlackDesk
 
 
@@ -22,32 +23,9 @@ async def slack(db_url):
         yield desk
 
 
-async def inbox_rows(desk) -> list[InboxRow]:
-    async with desk.db.reading() as uow:
-        return list((await uow.session.execute(select(InboxRow))).scalars())
-
-
-async def tickets(desk) -> list[TicketRow]:
-    async with desk.db.reading() as uow:
-        return list((await uow.session.execute(select(TicketRow))).scalars())
-
-
 def acks(desk, number: int) -> list[str]:
     return [m["text"] for m in desk.fake.bot_messages("DUREQ")
             if f"opened ticket #{number}" in m["text"]]
-
-
-class Held:
-    """The router, held until released: the event is acknowledged and not yet handled."""
-
-    def __init__(self, desk) -> None:
-        self.router, self.release, self.entered = desk.router, asyncio.Event(), asyncio.Event()
-        desk.adapter._sink = self
-
-    async def __call__(self, event) -> None:
-        self.entered.set()
-        await self.release.wait()
-        await self.router(event)
 
 
 async def test_an_event_is_kept_before_its_200_and_cleared_once_handled(slack):

@@ -11,34 +11,12 @@ from datetime import timedelta
 from urllib.parse import urlencode
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import insert
 
-from bot.storage.tables import InboxRow, TicketRow
+from bot.storage.tables import InboxRow
 from tests.support.slack import events as payloads
+from tests.support.slack.inbox import Held, inbox_rows, tickets
 from tests.support.slack.desk import TRIAGE, SlackDesk
-
-
-async def inbox_rows(desk) -> list[InboxRow]:
-    async with desk.db.reading() as uow:
-        return list((await uow.session.execute(select(InboxRow))).scalars())
-
-
-async def tickets(desk) -> list[TicketRow]:
-    async with desk.db.reading() as uow:
-        return list((await uow.session.execute(select(TicketRow))).scalars())
-
-
-class Held:
-    """The router, held until released: the request is acknowledged and not yet handled."""
-
-    def __init__(self, desk) -> None:
-        self.router, self.release, self.entered = desk.router, asyncio.Event(), asyncio.Event()
-        desk.adapter._sink = self
-
-    async def __call__(self, event) -> None:
-        self.entered.set()
-        await self.release.wait()
-        await self.router(event)
 
 
 async def until_empty(desk) -> None:
