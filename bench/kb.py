@@ -17,6 +17,10 @@ most three, never internal) and reports per database:
   10,000 articles (generated: made-up words by a Zipf law, one word in six from the
   real articles; see ``_pad``).
 
+``--embeddings`` searches by sentence embeddings instead (the ``kb-embeddings`` extra,
+bot/storage/kb_vectors.py), as a desk with ``HELPDESK_KB_EMBEDDINGS=on`` does; the
+articles are embedded at the warm-up search, outside the timings.
+
 The evaluation data is read from the paths given, never copied into the project, and
 nothing in the search is tuned to individual queries. One JSON line per database:
 ``{"bench": "kb", "db": ..., "recall_at_3": ..., "mrr_at_3": ..., "false_suggestion_rate":
@@ -122,8 +126,9 @@ async def _pad(db: Database, workspace_id: int, articles: Path, target: int) -> 
 
 
 async def run(db_name: str, url: str, articles: Path, queries: list[dict],
-              pad: int = PADDED) -> dict:
+              pad: int = PADDED, vectors=None) -> dict:
     db = await _fresh(url)
+    db.kb_vectors = vectors
     try:
         report = await import_folder(db, articles, Templates.load())
         async with db.reading() as uow:
@@ -148,6 +153,7 @@ async def run(db_name: str, url: str, articles: Path, queries: list[dict],
             times_10k = await _latencies(db, workspace_id, queries)
         result = {
             "bench": "kb", "db": db_name, "threshold": SUGGEST_THRESHOLD,
+            "search": "embeddings" if vectors is not None else "lexical",
             "articles": len(report.created) + len(report.updated),
             "answerable": len(answerable), "unanswerable": len(unanswerable),
             "recall_at_3": hits / len(answerable) if answerable else None,
@@ -171,6 +177,9 @@ async def main() -> int:
     parser.add_argument("--pad", type=int, default=PADDED,
                         help="pad the corpus to this many articles for the second latency "
                              "run (0: skip it)")
+    parser.add_argument("--embeddings", action="store_true",
+                        help="search by sentence embeddings (the kb-embeddings extra), as "
+                             "HELPDESK_KB_EMBEDDINGS=on does")
     parser.add_argument("--postgres-url", default=os.environ.get(
         "HELPDESK_BENCH_POSTGRES_URL", common.DEFAULT_PG_URL))
     args = parser.parse_args()
@@ -182,8 +191,17 @@ async def main() -> int:
     if args.db in ("postgres", "both"):
         await common.prepare_postgres(args.postgres_url, "public")
         targets.append(("postgres", args.postgres_url))
+    embedder = None
+    if args.embeddings:
+        from bot.storage.kb_vectors import Embedder
+        embedder = Embedder()
     for name, url in targets:
-        common.emit(await run(name, url, args.articles, queries, args.pad))
+        # A fresh cache per database (its article ids are its own), one model for all.
+        vectors = None
+        if embedder is not None:
+            from bot.storage.kb_vectors import KbVectors
+            vectors = KbVectors(embedder)
+        common.emit(await run(name, url, args.articles, queries, args.pad, vectors))
     return 0
 
 

@@ -50,6 +50,10 @@ class App:
         self.clock = clock or OffsetClock()
         self.run_migrations = settings.auto_migrate if run_migrations is None else run_migrations
         self.db = Database.from_url(settings.database_url, self.clock)
+        if settings.kb_embeddings:
+            # Loaded now, so a desk without the extra says so at start, not at intake.
+            from bot.storage.kb_vectors import Embedder, KbVectors
+            self.db.kb_vectors = KbVectors(Embedder())
         self.desk = Desk.from_settings(settings, self.clock)
         # Its own registry, so several Apps in one process (tests) count apart.
         self.metrics = Metrics()

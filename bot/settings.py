@@ -97,6 +97,9 @@ class Settings:
     timezone: str = ""
     config_dir: str = ""
     auto_migrate: bool = True
+    # Knowledge-base search by sentence embeddings (the kb-embeddings extra,
+    # bot/storage/kb_vectors.py) instead of the lexical search.
+    kb_embeddings: bool = False
     http_host: str = "0.0.0.0"
     http_port: int = 3000
     # Where people and platforms reach the web server (links the desk gives, Slack's

@@ -104,6 +104,7 @@ def test_every_field_can_be_set_from_its_environment_variable():
         "HELPDESK_TIMEZONE": "Europe/London",
         "HELPDESK_CONFIG_DIR": "/srv/config",
         "HELPDESK_AUTO_MIGRATE": "false",
+        "HELPDESK_KB_EMBEDDINGS": "on",
         "HELPDESK_HTTP_HOST": "127.0.0.1",
         "HELPDESK_HTTP_PORT": "8080",
         "SLACK_BOT_TOKEN": "xoxb-1",
@@ -132,6 +133,7 @@ def test_every_field_can_be_set_from_its_environment_variable():
     assert s.timezone == "Europe/London"
     assert s.config_dir == "/srv/config"
     assert s.auto_migrate is False
+    assert s.kb_embeddings is True
     assert s.http_host == "127.0.0.1"
     assert s.http_port == 8080
     assert s.slack_bot_token.reveal() == "xoxb-1"

@@ -6,14 +6,14 @@ from bot.core.events import (
     event_from_json, event_to_json,
 )
 from bot.core.messages import (
-    Attachment, Button, Delivery, DeliveryError, FormField, OutboundMessage,
+    Attachment, Button, Delivery, DeliveryError, Form, FormField, OutboundMessage,
 )
 from bot.core.ports import ChatAdapter, EventSink, Inbox, Pacing, WebHandler, WebRoutes
 from bot.core.text import clean_event, clean_name, clean_text, has_words
 
 __all__ = [
     "Actor", "Attachment", "Button", "ButtonPressed", "ChatAdapter", "CommandInvoked",
-    "Delivery", "DeliveryError", "Event", "EventSink", "FormField", "HomeOpened", "Inbox",
+    "Delivery", "DeliveryError", "Event", "EventSink", "Form", "FormField", "HomeOpened", "Inbox",
     "IncomingMessage",
     "OutboundMessage", "Pacing", "ReactionAdded", "clean_event", "clean_name", "clean_text",
     "event_from_json", "event_to_json",

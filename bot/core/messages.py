@@ -14,6 +14,23 @@ class FormField:
     label: str
     multiline: bool = False
     optional: bool = False
+    # What the input holds when the form opens (an article being edited), and the most
+    # it takes (0: the platform's usual limit). Only forms a command opens at once carry
+    # them; a button's form travels in its value, which has no room for them.
+    initial: str = ""
+    max_chars: int = 0
+
+
+@dataclass(frozen=True)
+class Form:
+    """A form a command opens at once (a modal), instead of being answered: ``title``
+    heads it, and submitting it presses the button ``action`` with ``value`` and the
+    answers by field name, like a button's form."""
+
+    title: str
+    action: str
+    value: str
+    fields: tuple[FormField, ...]
 
 @dataclass(frozen=True)
 class Button:

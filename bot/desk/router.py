@@ -16,10 +16,11 @@ from dataclasses import dataclass
 from typing import Awaitable, Callable
 
 from bot.core import (
-    Actor, ButtonPressed, CommandInvoked, Event, HomeOpened, IncomingMessage, ReactionAdded,
+    Actor, ButtonPressed, CommandInvoked, Event, Form, HomeOpened, IncomingMessage, ReactionAdded,
     clean_event, clean_text,
 )
 from bot.desk.choices import CHOICE_LIMIT, ticket_choices
+from bot.desk.forms import FormProvider, FormRequest
 from bot.desk.policy import Desk
 from bot.domain.people import Role
 from bot.domain.errors import DomainError, Phrase
@@ -74,6 +75,7 @@ class Router:
         self.commands: dict[tuple[str, str], Route] = {}
         self.buttons: dict[str, Route] = {}
         self.home_handlers: list[Route] = []
+        self.forms: dict[tuple[str, str], FormProvider] = {}
 
     def on_message(self, handler: Handler) -> None:
         """Offer every message to ``handler``; handlers run in order until one handles it."""
@@ -96,6 +98,25 @@ class Router:
     def on_button(self, action: str, handler: Handler, *, role: Role = Role.REQUESTER) -> None:
         """Route presses of buttons with this ``action`` to ``handler``."""
         self.buttons[action] = Route(handler, role)
+
+    def on_form(self, name: str, word: str, provider: FormProvider) -> None:
+        """``/name word ...`` may open a form at once (a modal) instead of being handled:
+        ``provider`` says which, or None to handle the command as usual."""
+        self.forms[(name, word)] = provider
+
+    async def command_form(self, platform: str, workspace_id: str, actor: Actor, name: str,
+                           text: str) -> Form | None:
+        """The form ``/name text`` opens at once for ``actor``, or None when it is handled
+        as a command (no form for it, or not for this person: the command's own answer
+        then explains). Read-only, so a platform can ask within its few seconds before
+        it acknowledges the command; submitting the form is a button press, checked
+        like any other."""
+        word, _, rest = text.strip().partition(" ")
+        provider = self.forms.get((name, word.lower()))
+        if provider is None:
+            return None
+        return await provider(FormRequest(self.db, self.desk, platform, workspace_id, actor,
+                                          clean_text(rest)))
 
     def match(self, event: Event) -> tuple[list[Route], str]:
         """The routes to try for ``event`` and the arguments left for them."""

@@ -9,6 +9,7 @@ any process (a running desk while ``helpdesk-bot kb import`` writes) sees it at 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,13 +24,20 @@ _COUNTERS = {"suggested": "suggested_count", "opened": "opened_count",
              "helpful": "helpful_count"}
 
 
+if TYPE_CHECKING:
+    from bot.storage.kb_vectors import KbVectors
+
+
 class KnowledgeRepository:
     """Articles of every workspace; ``stats`` is the database's shared cache of term
     statistics (one per :class:`bot.storage.uow.Database`)."""
 
-    def __init__(self, session: AsyncSession, stats: KbStatsCache) -> None:
+    def __init__(self, session: AsyncSession, stats: KbStatsCache,
+                 vectors: "KbVectors | None" = None) -> None:
         self.session = session
         self.stats = stats
+        # The optional sentence-embedding search (bot/storage/kb_vectors.py), or None.
+        self.vectors = vectors
 
     async def save(self, workspace_id: int, number: int | None, *, title: str, body: str,
                    tags, now: datetime, author_id: int | None = None) -> tuple[Article, bool]:
@@ -116,7 +124,7 @@ class KnowledgeRepository:
         articles with that tag, ``without`` leaves out articles with any of those. The caller applies the confidence threshold."""
         return await search_articles(self.session, self.stats, workspace_id, text,
                                      limit=limit, include_internal=include_internal, tag=tag,
-                                     without=without)
+                                     without=without, vectors=self.vectors)
 
     async def article_count(self, workspace_id: int) -> int:
         """How many articles the workspace's knowledge base holds (from the cached term

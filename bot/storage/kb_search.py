@@ -18,6 +18,7 @@ doing it once in Python keeps both databases alike and needs no extension.)
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select, text as sql
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -63,6 +64,13 @@ class KbStatsCache:
         self._by_workspace[workspace_id] = (revision, stats)
         return stats
 
+    def revision(self, workspace_id: int) -> int:
+        """The ``kb_revision`` the statistics last read (by :meth:`get`) are for."""
+        return self._by_workspace[workspace_id][0]
+
+
+if TYPE_CHECKING:
+    from bot.storage.kb_vectors import KbVectors
 
 _COLUMNS = "a.id, a.title_terms, a.tags_terms, a.body_terms"
 _PG_VECTOR = "a.kb_fts_vector"  # the stored weighted tsvector (bot/storage/tables.py)
@@ -141,14 +149,22 @@ async def load_articles(session: AsyncSession, ids: list[int]) -> dict[int, Arti
 
 async def search_articles(session: AsyncSession, cache: KbStatsCache, workspace_id: int,
                           text: str, *, limit: int, include_internal: bool,
-                          tag: str | None = None,
-                          without: tuple[str, ...] = ()) -> list[Match]:
-    """The best ``limit`` articles for ``text``, best first (see the module's doc)."""
+                          tag: str | None = None, without: tuple[str, ...] = (),
+                          vectors: "KbVectors | None" = None) -> list[Match]:
+    """The best ``limit`` articles for ``text``, best first (see the module's doc); by
+    sentence embeddings instead when ``vectors`` is given (bot/storage/kb_vectors.py)."""
     stats = await cache.get(session, workspace_id)
     if not stats.articles:
         # Most desks have no knowledge base: every new ticket would pay for reading its
         # words (spelling correction included) to find nothing.
         return []
+    if vectors is not None:
+        near = await vectors.nearest(session, workspace_id, cache.revision(workspace_id), text,
+                                     limit=limit, include_internal=include_internal, tag=tag,
+                                     without=without)
+        found = await load_articles(session, [n.article_id for n in near])
+        return [Match(found[n.article_id], n.cosine, n.confidence)
+                for n in near if n.article_id in found]
     slots = query_slots(text, stats.df)
     # A term no article uses cannot find anything; it still weighs in the confidence.
     known = [t for t in slot_terms(slots) if t in stats.df]

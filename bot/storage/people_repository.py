@@ -54,6 +54,11 @@ class PeopleRepository:
             PersonRow.workspace_id == workspace_id, PersonRow.external_id == external_id
         ))).scalar_one_or_none()
 
+    async def by_external(self, workspace_id: int, external_id: str) -> Person | None:
+        """The person the platform knows as ``external_id``, or None if never seen."""
+        row = await self._row(workspace_id, external_id)
+        return person_from_row(row) if row is not None else None
+
     async def get(self, person_id: int) -> Person:
         """The person with this id."""
         return person_from_row(await self.session.get_one(PersonRow, person_id))

@@ -88,6 +88,9 @@ class Database:
         self.clock = clock or SystemClock()
         self.peek = Peeker(engine)  # the tick's one cheap read (bot/storage/peek.py)
         self.kb_stats = KbStatsCache()  # the knowledge base's term statistics
+        # The optional sentence-embedding search (bot/storage/kb_vectors.py): set by the
+        # composition root when HELPDESK_KB_EMBEDDINGS is on; None keeps the lexical one.
+        self.kb_vectors = None
         self.outbox_sink: OutboxSink | None = None
         self.write_gate = (WriteGate(SQLITE_BUSY_TIMEOUT_MS / 1000)
                            if engine.dialect.name == "sqlite" else None)
@@ -168,7 +171,7 @@ class UnitOfWork:
         self.tickets = TicketRepository(self.session)
         self.events = InboundEventLog(self.session)
         self.promises = PromiseRepository(self.session)
-        self.kb = KnowledgeRepository(self.session, self.db.kb_stats)
+        self.kb = KnowledgeRepository(self.session, self.db.kb_stats, self.db.kb_vectors)
         self.incidents = IncidentRepository(self.session)
         self.clusters = ClusterRepository(self.session)
         self.dashboard_links = DashboardLinks(self.session)

@@ -64,6 +64,16 @@ class WorkspaceRepository:
             teams = (await self._teams({row.id})).get(row.id, ())
         return workspace_from_row(row, teams)
 
+    async def find(self, platform: str, external_id: str) -> Workspace | None:
+        """The workspace for (platform, id), or None if the desk has never seen it
+        (reading only; :meth:`ensure` creates it)."""
+        row = (await self.session.execute(select(WorkspaceRow).where(
+            WorkspaceRow.platform == platform, WorkspaceRow.external_id == external_id
+        ))).scalar_one_or_none()
+        if row is None:
+            return None
+        return workspace_from_row(row, (await self._teams({row.id})).get(row.id, ()))
+
     async def get(self, workspace_id: int) -> Workspace:
         """The workspace with this id."""
         row = await self.session.get_one(WorkspaceRow, workspace_id)

@@ -170,6 +170,7 @@ class DiscordAdapter:
         self._tasks = BackgroundTasks(logger)
         self._words: dict[str, dict[str, str]] = {}
         self._choices = None  # the sink's ticket_choices, when it offers them
+        self._forms = None  # the sink's command_form, when it offers forms
         self._inbox: Inbox | None = None
 
     async def start(self, dispatch: EventSink) -> None:
@@ -181,6 +182,7 @@ class DiscordAdapter:
         self._dispatch = dispatch
         self._words = command_words(dispatch)
         self._choices = getattr(dispatch, "ticket_choices", None)
+        self._forms = getattr(dispatch, "command_form", None)
         self.client = DeskClient(
             self, intents=intents(), max_messages=None, max_ratelimit_timeout=30.0,
             guild_ready_timeout=self.guild_ready_timeout, chunk_guilds_at_startup=False,
@@ -328,12 +330,39 @@ class DiscordAdapter:
             await interaction.response.send_message(reading.words(self.templates),
                                                     ephemeral=True)
             return
+        if await self._open_form(interaction, data["name"], reading.text):
+            return
         await interaction.response.defer(ephemeral=True, thinking=True)
         token = self._token(interaction)
         self.replies.thinking(token)
         await self.deliver(await self._event(interaction, CommandInvoked, name=data["name"],
                                              text=reading.text), deferred=True)
         self.replies.clear_later(token)
+
+    async def _open_form(self, interaction: discord.Interaction, name: str, text: str) -> bool:
+        """Answer the command with the modal the desk has for it and this person
+        (``/kb add``), within Discord's 3 seconds; False (the command is then deferred
+        and handed to the desk, which answers it) when there is none or it is late."""
+        if self._forms is None or interaction.guild is None:
+            return False
+        member = interaction.user if isinstance(interaction.user, discord.Member) else None
+        actor = self.inbound.actor(interaction.user, member, interaction.permissions)
+        try:
+            form = await asyncio.wait_for(
+                self._forms(PLATFORM, str(interaction.guild.id), actor, name, text),
+                AUTOCOMPLETE_BUDGET)
+        except asyncio.TimeoutError:
+            logger.warning("/%s's form took over %.1fs; answered as a command", name,
+                           AUTOCOMPLETE_BUDGET)
+            return False
+        except Exception:  # the command itself still gets its answer
+            logger.exception("could not look up /%s's form; answered as a command", name)
+            return False
+        if form is None:
+            return False
+        await interaction.response.send_modal(
+            form_modal(form.title, form.action, form.value, form.fields))
+        return True
 
     async def on_autocomplete(self, interaction: discord.Interaction) -> None:
         """The ticket number being typed: the tickets this person may see whose number

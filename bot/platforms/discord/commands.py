@@ -112,13 +112,13 @@ SPECS: dict[tuple[str, str], SubCommand] = {
     ("kb", "search"): SubCommand((_text("words", 500),)),
     ("kb", "show"): SubCommand((Option("article", STRING, required=True, max_length=20,
                                        compact=True),)),
-    # The router reads "<title> :: <text>" (a #tag in the text tags the article).
-    ("kb", "add"): SubCommand((_text("title", 300), Option("text", STRING, required=True,
-                                                           max_length=4000, prefix=":: "))),
+    # The router reads "<title> :: <text>" (a #tag in the text tags the article); with
+    # neither, an agent gets the form (a modal; the edit filled in with the article).
+    ("kb", "add"): SubCommand((_text("title", 300, False),
+                               Option("text", STRING, max_length=4000, prefix=":: "))),
     ("kb", "edit"): SubCommand((Option("article", STRING, required=True, max_length=20,
-                                       compact=True), _text("title", 300),
-                                Option("text", STRING, required=True, max_length=4000,
-                                       prefix=":: "))),
+                                       compact=True), _text("title", 300, False),
+                                Option("text", STRING, max_length=4000, prefix=":: "))),
     ("kb", "remove"): SubCommand((Option("article", STRING, required=True, max_length=20,
                                          compact=True),)),
     ("kb", "draft"): SubCommand((TICKET,)),

@@ -119,10 +119,12 @@ def form_modal(title: str, action: str, value: str,
     modal = discord.ui.Modal(title=title[:INPUT_LABEL_LIMIT],
                              custom_id=f"hdm:{action}:{value}"[:CUSTOM_ID_LIMIT], timeout=900)
     for item in fields[:5]:
+        usual = 4000 if item.multiline else 200
+        limit = min(item.max_chars or usual, 4000)
         modal.add_item(discord.ui.TextInput(
             label=item.label[:INPUT_LABEL_LIMIT], custom_id=item.name, required=not item.optional,
             style=discord.TextStyle.paragraph if item.multiline else discord.TextStyle.short,
-            max_length=4000 if item.multiline else 200))
+            max_length=limit, default=item.initial[:limit] or None))
     return modal
 
 

@@ -150,6 +150,7 @@ class SlackAdapter:
     async def start(self, dispatch: EventSink) -> None:
         """Check the token, then listen (Socket Mode or HTTP); returns once listening."""
         self._sink = dispatch
+        self.inbound.command_form = getattr(dispatch, "command_form", None)
         self._session = aiohttp.ClientSession()
         self.client.session = self.outbound_client.session = self._session
         await self._check_token()

@@ -35,6 +35,8 @@ BUTTONS_PER_ACTIONS = 25
 BUTTON_LABEL_CHARS = 75
 FALLBACK_CHARS = 3000
 MODAL_TITLE_CHARS = 24
+# A plain_text_input holds at most 3,000 characters (its initial value too).
+INPUT_CHARS = 3000
 CALLBACK_PREFIX = "hd|"
 # Text Slack keeps in one message (it truncates beyond 40,000), and the length beyond
 # which plain text goes in sections (Slack advises at most 4,000 characters of ``text``).
@@ -242,11 +244,15 @@ def modal(origin: FormOrigin, form: tuple[FormField, ...]) -> dict:
     """The modal a form button opens: one input per field."""
     blocks = []
     for field in form:
+        limit = min(field.max_chars or INPUT_CHARS, INPUT_CHARS)
+        element: dict[str, Any] = {"type": "plain_text_input", "action_id": field.name,
+                                   "multiline": field.multiline, "max_length": limit}
+        if field.initial:
+            element["initial_value"] = field.initial[:limit]
         blocks.append({
             "type": "input", "block_id": field.name, "optional": field.optional,
             "label": {"type": "plain_text", "text": plain(field.label, 2000), "emoji": True},
-            "element": {"type": "plain_text_input", "action_id": field.name,
-                        "multiline": field.multiline, "max_length": 3000},
+            "element": element,
         })
     title = plain(origin.label, MODAL_TITLE_CHARS)
     callback = f"{CALLBACK_PREFIX}{origin.action}|{origin.value}"

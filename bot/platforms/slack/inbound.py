@@ -11,6 +11,7 @@ The workspace is the team the request came from; event ids are the Events API's
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from dataclasses import replace
@@ -23,6 +24,7 @@ from bot.core import (
     ButtonPressed,
     CommandInvoked,
     Event,
+    Form,
     HomeOpened,
     IncomingMessage,
     ReactionAdded,
@@ -55,6 +57,11 @@ COMMANDS = ("/ticket", "/helpdesk", "/kb", "/incident")
 
 Dispatch = Callable[[Event], Awaitable[None]]
 DmChannel = Callable[[str], Awaitable[str]]
+# The desk's Router.command_form: (platform, workspace, actor, command, text) -> Form | None.
+CommandForm = Callable[[str, str, Actor, str, str], Awaitable[Form | None]]
+# A command's trigger_id opens a modal for 3 seconds; the desk's answer (a read) must
+# leave views.open time inside them.
+FORM_BUDGET_S = 1.5
 
 
 class SlackInbound:
@@ -69,6 +76,8 @@ class SlackInbound:
         self.dispatch = dispatch
         self.ticket_emojis = frozenset(e.strip(":") for e in ticket_emojis) | {"ticket"}
         self.allow_bots = allow_bots
+        # Set by the adapter when the desk offers forms for commands (``/kb add``).
+        self.command_form: CommandForm | None = None
 
     def register(self, app: AsyncApp, run: Callable[..., Awaitable[None]], *,
                  taken: Callable[..., Awaitable[None]]) -> None:
@@ -89,9 +98,9 @@ class SlackInbound:
         async def on_home(body, event, context):
             await run(self.home(body, event, context), body)
 
-        async def on_command(ack, body, context):
+        async def on_command(ack, body, context, client):
             await ack()
-            await run(self.command(body, context), body)
+            await run(self.command(body, context, client), body)
 
         async def on_action(ack, body, action, context, client):
             await ack()
@@ -191,21 +200,55 @@ class SlackInbound:
 
     # -- commands and interactions ------------------------------------------------
 
-    async def command(self, body: dict, context) -> None:
-        """``/ticket ...`` or ``/helpdesk ...``."""
+    async def command(self, body: dict, context, client=None) -> None:
+        """``/ticket ...`` or ``/helpdesk ...``; one that opens a form for this person
+        (``/kb add``) opens its modal instead of reaching the desk now: the desk hears of
+        it when the modal is submitted."""
         team = _team(body, context)
         actor = await self.people.actor(team, body["user_id"])
         channel = body.get("channel_id", "")
+        name = body["command"].lstrip("/")
+        text = unescape(body.get("text", "")).strip()
         direct = body.get("channel_name") in _DM_NAMES or \
             body.get("channel_name", "").startswith("mpdm-")
         if direct:
             dm = await self._dm_or_none(actor.user_id)
             channel = dm or channel
+        if client is not None and await self._open_form(client, body, team, actor, channel,
+                                                         name, text):
+            return
         await self.dispatch(CommandInvoked(
             platform=PLATFORM, workspace_id=team, event_id=body["trigger_id"], actor=actor,
-            channel_id=channel, name=body["command"].lstrip("/"),
-            text=unescape(body.get("text", "")).strip(), reply_token=body.get("response_url"),
+            channel_id=channel, name=name, text=text, reply_token=body.get("response_url"),
             is_direct=direct))
+
+    async def _open_form(self, client, body: dict, team: str, actor: Actor, channel: str,
+                         name: str, text: str) -> bool:
+        """Open the modal the desk has for this command and person; False (the command
+        then goes to the desk, which answers it) when there is none, or it could not be
+        opened in time (a replayed command's trigger has long expired)."""
+        if self.command_form is None:
+            return False
+        try:
+            form = await asyncio.wait_for(self.command_form(PLATFORM, team, actor, name, text),
+                                          FORM_BUDGET_S)
+        except asyncio.TimeoutError:
+            logger.warning("/%s's form took over %.1fs; answered as a command", name,
+                           FORM_BUDGET_S)
+            return False
+        except Exception:  # the command itself still gets its answer
+            logger.exception("could not look up /%s's form; answered as a command", name)
+            return False
+        if form is None:
+            return False
+        origin = FormOrigin(form.action, form.value, form.title, channel, None, None,
+                            body.get("response_url"))
+        try:
+            await client.views_open(trigger_id=body["trigger_id"], view=modal(origin, form.fields))
+        except Exception as error:
+            logger.warning("views.open for /%s failed: %s; answered as a command", name, error)
+            return False
+        return True
 
     async def _dm_or_none(self, user_id: str) -> str | None:
         try:

@@ -44,6 +44,10 @@ class CountingSink:
         """The router's ticket lookup for autocomplete (not an event: not counted)."""
         return await self.router.ticket_choices(*args, **kwargs)
 
+    async def command_form(self, *args, **kwargs):
+        """The router's form for a command (``/kb add``): a read, not an event."""
+        return await self.router.command_form(*args, **kwargs)
+
     async def __call__(self, event) -> None:
         """Handle ``event`` fully, then record it."""
         await self.router(event)

@@ -166,7 +166,7 @@ class GatewayMixin:
                                 user_payload=self.users[user_id], message_payload=message)
         record = Interaction(interaction_id, token, time.monotonic(), user_id,
                              message_id=message["id"] if message else None, kind=kind,
-                             focused_type=focused_type)
+                             focused_type=focused_type, channel_id=channel_id)
         self.interactions[interaction_id] = record
         self.dispatch_soon("INTERACTION_CREATE", payload)
         return record
@@ -304,7 +304,8 @@ class GatewayMixin:
             fields.append({"type": 18, "component": value} if row["type"] == 18
                           else {"type": 1, "components": [value]})
         source = self.messages.get(opened_by.message_id or "")
-        channel_id = source["channel_id"] if source else self.dm_channel_for(user_id)
+        channel_id = source["channel_id"] if source else \
+            (opened_by.channel_id or self.dm_channel_for(user_id))
         return self._new_interaction(user_id, channel_id, 5,
                                      {"custom_id": modal["custom_id"], "components": fields},
                                      source)

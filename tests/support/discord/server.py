@@ -66,6 +66,7 @@ class Interaction:
     response: dict | None = None
     original: dict | None = None
     followups: list[dict] = field(default_factory=list)
+    channel_id: str | None = None  # where it happened (a modal a command opened is sent there)
 
 
 class FakeDiscord(RestMixin, GatewayMixin):
