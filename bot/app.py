@@ -209,6 +209,7 @@ class App:
         grace = self.settings.stop_grace_seconds
         waiting = [getattr(adapter, "idle") for adapter in self.adapters.values()
                    if hasattr(adapter, "idle") and hasattr(adapter, "use_inbox")]
+        waiting.append(self.inbox.idle)  # rows taken over from a dead instance, replaying
         try:
             await asyncio.wait_for(asyncio.gather(*(idle(grace) for idle in waiting)), grace + 1)
         except asyncio.TimeoutError:

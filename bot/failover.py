@@ -101,7 +101,7 @@ class HeldGateway:
 
     async def stop(self) -> None:
         """Stop standing by or holding; the lock goes with its connection."""
-        self._tasks.cancel()
+        await self._tasks.cancel()
         if self.holding:
             self.holding = False
             await self.adapter.stop()

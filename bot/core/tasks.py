@@ -29,10 +29,23 @@ class BackgroundTasks:
         task.add_done_callback(self._done)
         return task
 
-    def cancel(self) -> None:
-        """Cancel every task still running."""
-        for task in list(self._tasks):
+    async def cancel(self, timeout: float = 5.0) -> None:
+        """Cancel every task still running and wait (up to ``timeout`` seconds) for them
+        to unwind: a task still cancelling when its owner goes on to close what it uses
+        (a connection, the database engine) can wait for ever or fail noisily."""
+        running = list(self._tasks)
+        for task in running:
             task.cancel()
+        if running:
+            await asyncio.wait(running, timeout=timeout)
+
+    async def wait(self, timeout: float) -> bool:
+        """Let the running tasks finish (up to ``timeout`` seconds); True when none is
+        left running."""
+        running = list(self._tasks)
+        if running:
+            await asyncio.wait(running, timeout=timeout)
+        return not any(not task.done() for task in running)
 
     def __len__(self) -> int:
         return len(self._tasks)

@@ -153,9 +153,17 @@ class DurableInbox:
             except Exception:  # then its lease runs out
                 self._mine.discard((platform, key[:128]))
 
+    async def idle(self, timeout: float) -> bool:
+        """Stopping: let the replays already started finish (up to ``timeout`` seconds);
+        True when none is left running. They are events some instance acknowledged."""
+        return await self._replaying.wait(timeout)
+
     async def hand_back(self) -> int:
-        """Stopping: let any instance take this process's unfinished rows at once
-        (their lease ends now); returns how many."""
+        """Stopping: cancel the replays still running, then let any instance take this
+        process's unfinished rows at once (their lease ends now); returns how many."""
+        # A replay left running after its row is handed back could be handled twice:
+        # here, and by the instance that takes the row.
+        await self._replaying.cancel()
         if not self._mine:
             return 0
         now = self.db.clock.now()

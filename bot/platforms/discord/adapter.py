@@ -245,7 +245,7 @@ class DiscordAdapter:
     async def stop(self) -> None:
         """Disconnect and forget pending work."""
         self._ready = False
-        self._tasks.cancel()
+        await self._tasks.cancel()
         if self.client is not None:
             await self.replies.close()
             await self.once.close()

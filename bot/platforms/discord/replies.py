@@ -101,7 +101,7 @@ class InteractionReplies:
 
     async def close(self) -> None:
         """Stop waiting to clear thinking states."""
-        self._tasks.cancel()
+        await self._tasks.cancel()
         self._thinking.clear()
 
     async def send(self, token: ReplyToken, message: OutboundMessage,

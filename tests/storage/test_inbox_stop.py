@@ -1,0 +1,67 @@
+"""Stopping with inbox rows being replayed (issue 18): a replay still running when its row
+is handed back could be handled twice, here and by the instance that takes the row, so
+the stop lets replays finish within the grace and cancels the rest before handing back."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import timedelta
+
+from sqlalchemy import insert, select
+
+from bot.clock import OffsetClock
+from bot.storage import migrate
+from bot.storage.inbox import DurableInbox
+from bot.storage.tables import InboxRow
+from bot.storage.uow import Database
+
+
+async def _rows(db) -> list[tuple[str, str, bool]]:
+    now = db.clock.now()
+    async with db.reading() as uow:
+        rows = (await uow.session.execute(select(InboxRow.event_key, InboxRow.owner,
+                                                 InboxRow.lease_until))).all()
+    return sorted((key, owner, lease <= now) for key, owner, lease in rows)
+
+
+async def _dead_instance_left(db, *keys: str) -> None:
+    past = db.clock.now() - timedelta(minutes=1)
+    async with db.unit_of_work() as uow:
+        await uow.session.execute(insert(InboxRow), [
+            {"platform": "slack", "event_key": key, "owner": "dead-instance",
+             "payload": json.dumps({"key": key}), "lease_until": past, "received_at": past,
+             "attempts": 1} for key in keys])
+
+
+async def test_a_stop_waits_for_quick_replays_and_hands_back_the_slow_one(db_url):
+    db = Database.from_url(db_url, OffsetClock())
+    await migrate.upgrade(db.engine)
+    try:
+        inbox = DurableInbox(db)
+        handled: list[str] = []
+        unwound: list[str] = []
+
+        async def replay(payload: str) -> None:
+            key = json.loads(payload)["key"]
+            try:
+                await asyncio.sleep(0.01 if key == "Ev-quick" else 60)
+                handled.append(key)
+                await inbox.done("slack", key)
+            finally:
+                if key not in handled:
+                    unwound.append(key)
+
+        inbox.replay_with("slack", replay)
+        await _dead_instance_left(db, "Ev-quick", "Ev-slow")
+        assert await inbox.take_over() == 2
+
+        assert await inbox.idle(1.0) is False  # the slow one is still running
+        assert handled == ["Ev-quick"]
+        assert await inbox.hand_back() == 1
+        # The slow replay was cancelled (and had unwound) before its row was handed
+        # back: only the instance that takes the row handles it now.
+        assert unwound == ["Ev-slow"]
+        assert await _rows(db) == [("Ev-slow", inbox.owner, True)]
+    finally:
+        await db.dispose()
