@@ -232,7 +232,8 @@ def _platform_adapters(settings: Settings, *, console_only: bool, clock: Clock,
         # The limiter's Retry-After must be on the clock the dispatcher re-schedules by.
         adapters["slack"] = SlackAdapter(settings, clock=clock,
                                          ticket_emojis=(desk.defaults.ticket_emoji,
-                                                        desk.defaults.flag_emoji), web=web)
+                                                        desk.defaults.flag_emoji), web=web,
+                                         templates=desk.templates)
     if settings.discord_enabled:
         from bot.platforms.discord.adapter import DiscordAdapter
         adapters["discord"] = DiscordAdapter(settings, templates=desk.templates)

@@ -23,6 +23,7 @@ from slack_sdk.signature import SignatureVerifier
 
 from bot.core import Inbox, WebRoutes
 from bot.platforms.slack.kept import inbox_key, parse_request, stored_http
+from bot.templates import Templates
 
 logger = logging.getLogger(__name__)
 
@@ -36,8 +37,13 @@ class SlackHttpEndpoint:
     whereas a request taken before the desk is connected would be acknowledged and lost."""
 
     def __init__(self, app: AsyncApp, routes: WebRoutes, accepting: Callable[[], bool],
-                 path: str = EVENTS_PATH, signing_secret: str = "") -> None:
+                 path: str = EVENTS_PATH, signing_secret: str = "",
+                 templates: Templates | None = None) -> None:
         self.app = app
+        # The words for a slash command the desk cannot take: Slack never delivers a
+        # command again, so a 503 would only show the person Slack's bare
+        # "dispatch_failed"; they are told instead that nothing was done, and to retry.
+        self.templates = templates
         self.routes = routes
         self.accepting = accepting
         self.path = path
@@ -61,6 +67,11 @@ class SlackHttpEndpoint:
         person a command or press that failed, which they can try again (nothing was
         acknowledged, so nothing is promised)."""
         if not self.accepting():
+            raw = await request.read()
+            body = raw.decode("utf-8", errors="replace")
+            command = self._signed_command(body, request.headers)
+            if command is not None:
+                return self._not_taken("errors.command_restarting", command)
             return web.Response(status=503, text="starting")
         raw = await request.read()
         body = raw.decode("utf-8", errors="replace")
@@ -70,6 +81,9 @@ class SlackHttpEndpoint:
                 fresh = await self.inbox.keep("slack", key, _stored(body, request.headers))
             except Exception:  # nothing acknowledged: Slack retries, here or elsewhere
                 logger.exception("could not keep Slack request %s; refused for a retry", key)
+                command = self._signed_command(body, request.headers)
+                if command is not None:
+                    return self._not_taken("errors.command_not_kept", command)
                 return web.Response(status=503, text="try again")
             if not fresh:
                 # Kept already: its owner, or whoever takes it over, handles it.
@@ -123,6 +137,25 @@ class SlackHttpEndpoint:
                            "(check SLACK_SIGNING_SECRET, and that this machine's clock is "
                            "within 5 minutes of the real time)", self.path)
         return await to_aiohttp_response(bolt_response)
+
+    def _signed_command(self, body: str, headers) -> str | None:
+        """The name of the slash command in a signed request (``/ticket``), else None."""
+        fields = parse_request(body)
+        if not isinstance(fields, dict) or fields.get("type") is not None:
+            return None
+        command = fields.get("command")
+        if not isinstance(command, str) or not command.startswith("/"):
+            return None
+        if self.templates is None or not self._signed(body, headers):
+            return None
+        return command[:40]
+
+    def _not_taken(self, template: str, command: str) -> web.Response:
+        """A slash command answered privately: not taken, nothing done, try again. (A
+        200: Slack shows the text; nothing was kept, so nothing waits to be handled.)"""
+        assert self.templates is not None
+        text = self.templates.render(template, command=command)
+        return web.json_response({"response_type": "ephemeral", "text": text})
 
     def _request_key(self, body: str, headers, *, verify: bool = True) -> str | None:
         """The inbox key of a signed request the desk keeps (an event's ``event_id``, a
