@@ -128,7 +128,7 @@ async def test_an_unsigned_command_while_stopping_gets_no_words(http):
     http.adapter.stop_accepting()
     http.sender.secret = "not-the-signing-secret"
     result = await http.sender.command(command_body(http, "/ticket help"))
-    assert result.status == 503 and "restarting" not in result.body
+    assert result.status == 401 and "restarting" not in result.body
 
 
 async def test_a_command_a_dead_instance_acknowledged_is_answered_once_by_another(http):
