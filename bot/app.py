@@ -18,7 +18,7 @@ from bot.desk.features import register_all
 from bot.desk.alerts import dead_letter_alerter
 from bot.desk.cards import CardRenderer
 from bot.desk.router import Router
-from bot.failover import HeldGateway
+from bot.failover import POLL_SECONDS, HeldGateway
 from bot.ledger.sweeper import PromiseSweeper
 from bot.metrics import Metrics
 from bot.outbox.dispatcher import OutboxDispatcher
@@ -82,7 +82,8 @@ class App:
             # per bot token: the instance holding the advisory lock connects, the others
             # stand by and take over when it dies (bot/failover.py).
             self.adapters["discord"] = HeldGateway(
-                self.adapters["discord"], GatewayLock(self.db.engine, "discord"),
+                self.adapters["discord"], GatewayLock(settings.database_url, "discord",
+                                                    ttl=3 * POLL_SECONDS, timeout=POLL_SECONDS),
                 self.dispatcher)
         self.sweeper = PromiseSweeper(
             self.db, self.desk, prepare_ahead=timedelta(seconds=max(0, settings.prepare_seconds)),
