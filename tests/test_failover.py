@@ -143,3 +143,18 @@ async def test_a_holder_cut_off_silently_stands_down_and_a_stand_by_takes_over(p
             await asyncio.wait_for(instance.stop(), 10)
         await proxy.stop()
         await db.dispose()
+
+
+async def test_the_lock_connection_keeps_the_urls_tls_demands(postgres_url):
+    # It used to be opened from the engine's URL, which had sslmode taken out, so a
+    # verify-full deployment's lock connected without checking the certificate.
+    strict = GatewayLock(postgres_url + "?sslmode=verify-full", "discord-tls", timeout=5.0)
+    plain = GatewayLock(postgres_url + "?sslmode=disable", "discord-tls", timeout=5.0)
+    try:
+        # This machine's server has no certificate a client could verify (or no TLS at
+        # all): a verify-full connection must be refused, as the desk's own would be.
+        assert await strict.try_acquire() is False
+        assert await plain.try_acquire() is True
+    finally:
+        await strict.release()
+        await plain.release()
