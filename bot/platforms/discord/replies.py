@@ -138,6 +138,17 @@ class InteractionReplies:
             {**payload, "flags": EPHEMERAL}, params={"wait": "true"}, auth=False)
         return str(data["id"])
 
+    async def apologise(self, token: ReplyToken, text: str) -> None:
+        """Tell the person, privately, that their command or press was not taken (it
+        replaces the thinking state when there is one). Best effort: the desk has
+        nothing else to say it with."""
+        try:
+            await self._send_one(token, {"content": text[:2000],
+                                         "allowed_mentions": {"parse": []}})
+        except discord.HTTPException as error:
+            logger.warning("could not tell the person interaction %s was not taken: %s",
+                           token.interaction_id, error)
+
     @staticmethod
     def _route(method: str, token: ReplyToken, *, original: bool = False) -> Route:
         path = "/webhooks/{webhook_id}/{webhook_token}"
