@@ -19,13 +19,13 @@ gateway, and the server frees the lock for a stand-by a few seconds later.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import zlib
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.core.tasks import bounded
 from bot.storage.engine import create_engine
 
 logger = logging.getLogger(__name__)
@@ -50,7 +50,6 @@ class GatewayLock:
         self.ttl = ttl
         self.timeout = timeout
         self._connection: AsyncConnection | None = None
-        self._abandoned: set[asyncio.Task] = set()
 
     async def try_acquire(self) -> bool:
         """Take the lock if nobody holds it; True when this instance now holds it."""
@@ -103,18 +102,18 @@ class GatewayLock:
         await connection.execute(text("SELECT 1"))
         await connection.commit()
 
-    async def _bounded(self, work, seconds: float):
-        """``work``'s result, or TimeoutError after ``seconds``, without waiting for the
-        cancelled work to unwind: over a silent network, the driver's cancellation
-        itself (a cancel request, a goodbye) never comes back either."""
-        task = asyncio.get_running_loop().create_task(work)
-        done, _ = await asyncio.wait({task}, timeout=seconds)
-        if task in done:
-            return task.result()
-        task.cancel()
-        self._abandoned.add(task)  # kept referenced until it unwinds, if ever
-        task.add_done_callback(self._abandoned.discard)
-        raise TimeoutError(f"no answer from the database within {seconds:g} s")
+    @staticmethod
+    async def _bounded(work, seconds: float):
+        """``work``'s result, or TimeoutError after ``seconds`` (not waiting for the
+        cancelled work to unwind: see :func:`bot.core.tasks.bounded`)."""
+        box: list = []
+
+        async def run() -> None:
+            box.append(await work)
+
+        if not await bounded(run(), seconds):
+            raise TimeoutError(f"no answer from the database within {seconds:g} s")
+        return box[0]
 
     async def release(self) -> None:
         """Give the lock up (closing its connection frees it) and close the engine."""
