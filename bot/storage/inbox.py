@@ -114,7 +114,11 @@ class DurableInbox:
             self._renewed_at = now
         if self.replays and (self._scanned_at is None or now - self._scanned_at >= self.scan_every):
             self._scanned_at = now
-            await self.take_over()
+            if await self.take_over() >= self.batch:
+                # A full batch: a dead instance left a backlog. Take the next batch on
+                # the next tick rather than ``scan_every`` later (50 every 5 s per
+                # instance would leave a burst's backlog waiting minutes).
+                self._scanned_at = None
 
     async def take_over(self) -> int:
         """Claim rows whose lease ran out and start replaying them; returns how many."""

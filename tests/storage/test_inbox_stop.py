@@ -65,3 +65,33 @@ async def test_a_stop_waits_for_quick_replays_and_hands_back_the_slow_one(db_url
         assert await _rows(db) == [("Ev-slow", inbox.owner, True)]
     finally:
         await db.dispose()
+
+
+async def test_a_dead_instances_backlog_is_taken_a_batch_a_tick(db_url):
+    # One batch every scan interval (50 every 5 s) left a burst's backlog waiting for
+    # minutes: a full batch now brings the next scan to the next tick.
+    db = Database.from_url(db_url, OffsetClock())
+    await migrate.upgrade(db.engine)
+    try:
+        inbox = DurableInbox(db, batch=50)
+        handled: list[str] = []
+
+        async def replay(payload: str) -> None:
+            key = json.loads(payload)["key"]
+            handled.append(key)
+            await inbox.done("slack", key)
+
+        inbox.replay_with("slack", replay)
+        await _dead_instance_left(db, *(f"Ev-{n:03d}" for n in range(120)))
+        taken = []
+        for _ in range(3):  # three ticks, no time passing between them
+            before = inbox.taken_over
+            await inbox.tick()
+            taken.append(inbox.taken_over - before)
+            await inbox.idle(5.0)
+        assert taken == [50, 50, 20]
+        assert sorted(handled) == [f"Ev-{n:03d}" for n in range(120)]
+        await inbox.tick()  # nothing left: back to scanning every scan interval
+        assert inbox.taken_over == 120
+    finally:
+        await db.dispose()
