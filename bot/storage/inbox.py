@@ -139,8 +139,8 @@ class DurableInbox:
                              "handled; dropping it", row.platform, row.event_key, row.attempts - 1)
                 await self.done(row.platform, row.event_key)
                 continue
-            logger.info("taking over inbound %s event %s (its owner stopped or died)",
-                        row.platform, row.event_key)
+            logger.info("taking over inbound %s event %s (its owner stopped, died, or "
+                        "handed it back after a failure)", row.platform, row.event_key)
             self._mine.add((row.platform, row.event_key))
             self.taken_over += 1
             self._replaying.start(self._replay(row.platform, row.event_key, row.payload),

@@ -54,6 +54,8 @@ class SlackHttpEndpoint:
         self.inbox: Inbox | None = None
         self.taken: Callable[[str], bool] = lambda key: False
         self._unsigned = 0  # refused since the last line about them
+        self._unkept = 0  # requests the inbox could not take since the last line
+        self._unkept_logged_at: float | None = None
         self._unsigned_logged_at: float | None = None
         routes.add_route("POST", path, self.handle)
 
@@ -80,7 +82,7 @@ class SlackHttpEndpoint:
             command = self._command(fields)
             if command is not None:
                 return self._not_taken("errors.command_restarting", command)
-            return web.Response(status=503, text="starting")
+            return web.Response(status=503, text="not taking requests (starting or stopping)")
         if fields is None:
             # Signed, yet neither JSON, form fields nor an interaction payload: Slack
             # never sends this; Bolt would fail on it with a traceback.
@@ -91,8 +93,8 @@ class SlackHttpEndpoint:
         if key is not None and self.inbox is not None:
             try:
                 fresh = await self.inbox.keep("slack", key, _stored(body, request.headers))
-            except Exception:  # nothing acknowledged: Slack retries, here or elsewhere
-                logger.exception("could not keep Slack request %s; refused for a retry", key)
+            except Exception as error:  # nothing acknowledged: Slack retries, here or elsewhere
+                self._keep_failed(key, error)
                 command = self._command(fields)
                 if command is not None:
                     return self._not_taken("errors.command_not_kept", command)
@@ -170,6 +172,23 @@ class SlackHttpEndpoint:
         verifier = SignatureVerifier(self.signing_secret)
         return verifier.is_valid(body=body, timestamp=timestamp,
                                  signature=headers.get("x-slack-signature", ""))
+
+    def _keep_failed(self, key: str, error: Exception) -> None:
+        """The first failure to keep a request is logged with its traceback; while the
+        database stays away the rest are counted into one line a minute (an outage of
+        a busy desk made one traceback per request, tens of thousands of lines)."""
+        self._unkept += 1
+        now = time.monotonic()
+        if self._unkept_logged_at is None:
+            logger.error("could not keep Slack request %s; refused for a retry", key,
+                         exc_info=error)
+        elif now - self._unkept_logged_at >= 60:
+            logger.error("could not keep %d Slack request(s) in the last minute (%s); "
+                         "refused for a retry", self._unkept, type(error).__name__)
+        else:
+            return
+        self._unkept = 0
+        self._unkept_logged_at = now
 
     def _refused_unsigned(self) -> None:
         """One line, at most once a minute with the count since: anyone can send

@@ -218,3 +218,18 @@ async def test_a_stopping_instance_leaves_an_envelope_unacknowledged_for_another
         payloads.message_event(message, channel_type="im"), team=socket.team), timeout=1.0)
     assert ack is None
     assert await inbox_rows(socket) == []
+
+
+async def test_an_outage_logs_one_traceback_not_one_per_request(http, caplog):
+    async def broken(*args):
+        raise ConnectionError("the database is away")
+
+    http.inbox.keep = broken
+    with caplog.at_level("INFO"):
+        for n in range(5):
+            message = http.fake.add_message("DUREQ", "UREQ", f"VPN down {n}")
+            result = await http.sender.event(payloads.event_callback(
+                payloads.message_event(message, channel_type="im"), team=http.team))
+            assert result.status == 503
+    errors = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert len(errors) == 1 and errors[0].exc_info is not None
