@@ -274,6 +274,12 @@ def _run(settings, *, console: bool, migrate: bool, not_migrating: str) -> int:
             await app.db.dispose()
             return _fail(mask(problem.message, settings.secrets()), problem.exit_status)
         await run_app(app)
+        if not app.stopped_cleanly:
+            # A stop step was given up (a silent database): asyncio.run would now wait
+            # for its cancelled work to unwind, which over a silent network it never
+            # does. What it held returns to the other instances by its leases.
+            logging.shutdown()
+            os._exit(0)
         return 0
 
     return asyncio.run(checked())

@@ -7,9 +7,10 @@ import asyncio
 import logging
 import signal
 from datetime import timedelta
-from typing import TextIO
+from typing import Awaitable, Callable, TextIO
 
 from bot.core import ChatAdapter, WebRoutes, event_from_json
+from bot.core.tasks import bounded
 from bot.platforms.console.adapter import ConsoleAdapter
 from bot.clock import Clock, OffsetClock
 from bot.console_world import ConsoleWorld
@@ -18,7 +19,7 @@ from bot.desk.features import register_all
 from bot.desk.alerts import dead_letter_alerter
 from bot.desk.cards import CardRenderer
 from bot.desk.router import Router
-from bot.failover import HeldGateway
+from bot.failover import POLL_SECONDS, HeldGateway
 from bot.ledger.sweeper import PromiseSweeper
 from bot.metrics import Metrics
 from bot.outbox.dispatcher import OutboxDispatcher
@@ -37,6 +38,12 @@ from bot.web.listening import cannot_listen
 logger = logging.getLogger(__name__)
 
 
+
+# What a stop may take after the acknowledged events' grace: the ticker's own 5 s to
+# record what it sent, the web server, the adapters and the database (20 s in all with
+# the default grace of 8 s: Docker's default stop timeout is 10 s, so compose.yaml
+# gives 30 s).
+STOP_AFTER_GRACE_S = 12.0
 
 class App:
     """One running desk: its database, router, adapters and scheduler."""
@@ -86,7 +93,8 @@ class App:
             # per bot token: the instance holding the advisory lock connects, the others
             # stand by and take over when it dies (bot/failover.py).
             self.adapters["discord"] = HeldGateway(
-                self.adapters["discord"], GatewayLock(self.db.engine, "discord"),
+                self.adapters["discord"], GatewayLock(settings.database_url, "discord",
+                                                    ttl=3 * POLL_SECONDS, timeout=POLL_SECONDS),
                 self.dispatcher)
         self.sweeper = PromiseSweeper(
             self.db, self.desk, prepare_ahead=timedelta(seconds=max(0, settings.prepare_seconds)),
@@ -95,6 +103,7 @@ class App:
         # in the database until handled (bot/storage/inbox.py); any instance finishes
         # those of an instance that died.
         self.inbox = DurableInbox(self.db)
+        self.stopped_cleanly = True  # False when a step of stop() was cut short
         for adapter in self.adapters.values():
             use_inbox = getattr(adapter, "use_inbox", None)
             if use_inbox is not None and use_inbox(self.inbox):
@@ -179,31 +188,45 @@ class App:
         await stop.wait()
 
     async def stop(self) -> None:
-        """Stop gracefully, within 20 s of SIGTERM: refuse new events (Slack
-        delivers them again, to an instance that runs), let the events already
-        acknowledged finish for a while and hand the rest back to the inbox for any
-        instance to take at once, stop serving HTTP (a load balancer sees us go), stop
-        ticking (recording what was sent and handing claimed outbox rows back),
-        disconnect the adapters and close the database."""
+        """Stop gracefully, within ``HELPDESK_STOP_GRACE_SECONDS`` + 12 s of SIGTERM
+        (20 s by default): refuse new events (Slack delivers them again, to an instance
+        that runs), let the events already acknowledged finish for a while and hand the
+        rest back to the inbox for any instance to take at once, stop serving HTTP (a
+        load balancer sees us go), stop ticking (recording what was sent and handing
+        claimed outbox rows back), disconnect the adapters and close the database.
+
+        Every step is bounded: a database that stops answering without refusing (a
+        silent network) would otherwise hold the stop for ever. A step cut short is
+        named in one ERROR line, ``stopped_cleanly`` turns False, and whatever it held
+        returns to the other instances when its lease runs out."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.settings.stop_grace_seconds + STOP_AFTER_GRACE_S
         for adapter in self.adapters.values():
             stop_accepting = getattr(adapter, "stop_accepting", None)
             if stop_accepting is not None:
                 stop_accepting()
+        steps: list[tuple[str, Callable[[], Awaitable[None]]]] = []
         if self.inbox.replays:
-            await self._finish_acknowledged()
+            steps.append(("handing unfinished events back", self._finish_acknowledged))
         if self.web is not None:
+            steps.append(("stopping the web server", self.web.stop))
+        steps.append(("stopping the ticker", self.ticker.stop))
+        steps += [(f"stopping the {adapter.platform} adapter", adapter.stop)
+                  for adapter in self.adapters.values()]
+        steps.append(("closing the database", self.db.dispose))
+        cut_short: list[str] = []
+        for name, step in steps:
             try:
-                await self.web.stop()
+                if not await bounded(step(), max(0.5, deadline - loop.time())):
+                    cut_short.append(name)
             except Exception:
-                logger.exception("stopping the web server failed")
-        await self.ticker.stop()
-        for adapter in self.adapters.values():
-            try:
-                await adapter.stop()
-            except Exception:
-                logger.exception("stopping the %s adapter failed", adapter.platform)
-        await self.db.dispose()
-
+                logger.exception("%s failed", name)
+        if cut_short:
+            self.stopped_cleanly = False
+            logger.error("could not finish stopping in time (%s did not finish; the database "
+                         "is most likely unreachable or silent); exiting anyway: events and "
+                         "outbox rows this instance held return to the other instances when "
+                         "their leases run out", ", ".join(cut_short))
 
     async def _finish_acknowledged(self) -> None:
         """Give the events already acknowledged ``HELPDESK_STOP_GRACE_SECONDS`` (8 by
@@ -213,6 +236,7 @@ class App:
         grace = self.settings.stop_grace_seconds
         waiting = [getattr(adapter, "idle") for adapter in self.adapters.values()
                    if hasattr(adapter, "idle") and hasattr(adapter, "use_inbox")]
+        waiting.append(self.inbox.idle)  # rows taken over from a dead instance, replaying
         try:
             await asyncio.wait_for(asyncio.gather(*(idle(grace) for idle in waiting)), grace + 1)
         except asyncio.TimeoutError:
@@ -235,7 +259,8 @@ def _platform_adapters(settings: Settings, *, console_only: bool, clock: Clock,
         # The limiter's Retry-After must be on the clock the dispatcher re-schedules by.
         adapters["slack"] = SlackAdapter(settings, clock=clock,
                                          ticket_emojis=(desk.defaults.ticket_emoji,
-                                                        desk.defaults.flag_emoji), web=web)
+                                                        desk.defaults.flag_emoji), web=web,
+                                         templates=desk.templates)
     if settings.discord_enabled:
         from bot.platforms.discord.adapter import DiscordAdapter
         adapters["discord"] = DiscordAdapter(settings, templates=desk.templates)

@@ -7,8 +7,12 @@ the one that takes the lock connects; the others stand by, ready (``/readyz`` co
 healthy stand-by as connected: it serves Slack and its ticker meanwhile), and poll the
 lock every ``poll`` seconds. When the holder dies its lock connection closes,
 PostgreSQL frees the lock, and a stand-by connects: within ``poll`` seconds plus the
-gateway's own start. A holder that loses its lock connection (a database restart)
-disconnects and stands by again, so two gateways never run for long. While standing by,
+gateway's own start. A holder that vanishes without closing it (its machine dies, the
+network goes silent) is ended by the server after the lock's ``ttl`` of silence (three
+polls), so a stand-by connects within about four polls. The holder pings its lock
+every ``poll`` seconds; one that loses its lock connection or hears nothing back in
+time (a database restart, a silent network) disconnects and stands by again before the
+server frees the lock, so two gateways never run at once. While standing by,
 the outbox does not claim the platform's rows: the holder sends them.
 
 Why a lock and not shards (``HELPDESK_DISCORD_SHARDS``): a help desk's guilds fit one
@@ -29,7 +33,7 @@ from bot.storage.gateway_lock import GatewayLock
 
 logger = logging.getLogger(__name__)
 
-POLL_SECONDS = 5.0
+POLL_SECONDS = 3.0
 
 
 class HeldGateway:
@@ -80,6 +84,9 @@ class HeldGateway:
                 await self.adapter.stop()
             except Exception:
                 logger.exception("stopping the %s adapter failed", self.platform)
+            # The instance that just lost its lock is the likeliest to be in trouble:
+            # a stand-by gets the first chance at it.
+            await asyncio.sleep(self.poll * 2)
 
     def use_inbox(self, inbox) -> bool:
         """The adapter's own inbox use (its deferred interactions), if it has one."""
@@ -101,7 +108,7 @@ class HeldGateway:
 
     async def stop(self) -> None:
         """Stop standing by or holding; the lock goes with its connection."""
-        self._tasks.cancel()
+        await self._tasks.cancel()
         if self.holding:
             self.holding = False
             await self.adapter.stop()

@@ -136,3 +136,12 @@ def test_every_compose_variable_is_documented_in_example_env():
     assert compose_variables() == {"POSTGRES_PASSWORD", "HELPDESK_HTTP_PORT"}
     for name in compose_variables():
         assert re.search(rf"^# {name}=", example, re.MULTILINE), name
+
+
+def test_compose_gives_the_desk_time_to_stop_gracefully():
+    # A stop takes up to the grace + 12 s (bot/app.py STOP_AFTER_GRACE_S); Compose's
+    # default of 10 s would SIGKILL a stop with acknowledged events still in hand.
+    from bot.app import STOP_AFTER_GRACE_S
+    desk = yaml.safe_load(COMPOSE.read_text())["services"]["desk"]
+    period = desk["stop_grace_period"]
+    assert period.endswith("s") and int(period[:-1]) > Settings().stop_grace_seconds + STOP_AFTER_GRACE_S

@@ -59,7 +59,7 @@ async def test_the_gateway_is_held_by_one_instance_and_taken_over_when_it_dies(p
         for _ in range(3):
             gateway = Gateway()
             dispatcher = OutboxDispatcher(db, {"discord": gateway})
-            instances.append(HeldGateway(gateway, GatewayLock(db.engine, "discord-test"),
+            instances.append(HeldGateway(gateway, GatewayLock(postgres_url, "discord-test"),
                                          dispatcher, poll=1.0))
         for instance in instances:
             await instance.start(lambda event: None)
@@ -93,3 +93,68 @@ async def test_the_gateway_is_held_by_one_instance_and_taken_over_when_it_dies(p
         for instance in instances:
             await instance.stop()
         await db.dispose()
+
+
+async def test_a_holder_cut_off_silently_stands_down_and_a_stand_by_takes_over(postgres_url):
+    # The holder's machine dies or its route drops: no FIN, no RST, its lock session
+    # looks merely idle to PostgreSQL, which would keep the lock for hours of TCP
+    # keepalive. The lock's session asks the server to end it after ``ttl`` of silence,
+    # and the holder, hearing nothing back, disconnects first: never two gateways.
+    from sqlalchemy.engine import make_url
+    from tests.support.silent_proxy import SilentProxy
+    url = make_url(postgres_url)
+    proxy = SilentProxy(url.host or "127.0.0.1", url.port or 5432)
+    await proxy.start()
+    db = Database.from_url(postgres_url, OffsetClock())
+    await reset_schema(db)
+    through_proxy = url.set(host="127.0.0.1", port=proxy.port).render_as_string(
+        hide_password=False)
+    holder = HeldGateway(Gateway(), GatewayLock(through_proxy, "discord-silent", ttl=3.0,
+                                                timeout=1.0),
+                         OutboxDispatcher(db, {"discord": Gateway()}), poll=1.0)
+    stand_by = HeldGateway(Gateway(), GatewayLock(postgres_url, "discord-silent", ttl=3.0,
+                                                  timeout=1.0),
+                           OutboxDispatcher(db, {"discord": Gateway()}), poll=1.0)
+    both_at_once = []
+    try:
+        await holder.start(lambda event: None)
+        await until(lambda: holder.holding, 10)
+        await stand_by.start(lambda event: None)
+        await asyncio.sleep(1.5)
+        assert not stand_by.holding  # the lock is taken
+
+        proxy.silence()
+
+        async def watch() -> None:
+            while True:
+                both_at_once.append(holder.holding and stand_by.holding)
+                await asyncio.sleep(0.05)
+
+        watcher = asyncio.get_running_loop().create_task(watch())
+        try:
+            took = await until(lambda: stand_by.holding, 30)
+        finally:
+            watcher.cancel()
+        assert took < 15  # ttl 3 s + polls of 1 s, with room for a loaded machine
+        assert not holder.holding and holder.adapter.stops == 1
+        assert not any(both_at_once)
+    finally:
+        for instance in (holder, stand_by):
+            await asyncio.wait_for(instance.stop(), 10)
+        await proxy.stop()
+        await db.dispose()
+
+
+async def test_the_lock_connection_keeps_the_urls_tls_demands(postgres_url):
+    # It used to be opened from the engine's URL, which had sslmode taken out, so a
+    # verify-full deployment's lock connected without checking the certificate.
+    strict = GatewayLock(postgres_url + "?sslmode=verify-full", "discord-tls", timeout=5.0)
+    plain = GatewayLock(postgres_url + "?sslmode=disable", "discord-tls", timeout=5.0)
+    try:
+        # This machine's server has no certificate a client could verify (or no TLS at
+        # all): a verify-full connection must be refused, as the desk's own would be.
+        assert await strict.try_acquire() is False
+        assert await plain.try_acquire() is True
+    finally:
+        await strict.release()
+        await plain.release()

@@ -29,10 +29,23 @@ class BackgroundTasks:
         task.add_done_callback(self._done)
         return task
 
-    def cancel(self) -> None:
-        """Cancel every task still running."""
-        for task in list(self._tasks):
+    async def cancel(self, timeout: float = 5.0) -> None:
+        """Cancel every task still running and wait (up to ``timeout`` seconds) for them
+        to unwind: a task still cancelling when its owner goes on to close what it uses
+        (a connection, the database engine) can wait for ever or fail noisily."""
+        running = list(self._tasks)
+        for task in running:
             task.cancel()
+        if running:
+            await asyncio.wait(running, timeout=timeout)
+
+    async def wait(self, timeout: float) -> bool:
+        """Let the running tasks finish (up to ``timeout`` seconds); True when none is
+        left running."""
+        running = list(self._tasks)
+        if running:
+            await asyncio.wait(running, timeout=timeout)
+        return not any(not task.done() for task in running)
 
     def __len__(self) -> int:
         return len(self._tasks)
@@ -44,3 +57,24 @@ class BackgroundTasks:
         error = task.exception()
         if error is not None:
             self.logger.error("background task %s failed", task.get_name(), exc_info=error)
+
+
+# Work given up by :func:`bounded`, referenced until it unwinds (if it ever does).
+_abandoned: set[asyncio.Task] = set()
+
+
+async def bounded(work: Coroutine[Any, Any, Any], seconds: float) -> bool:
+    """Run ``work`` for at most ``seconds``; True when it finished (its exception, if
+    any, is raised here), False when it was cancelled and given up *without waiting for
+    it to unwind*. ``asyncio.wait_for`` waits for a cancelled task's clean-up, and over a
+    silent network that clean-up (a driver's cancel request, a rollback, a goodbye to
+    the server) never comes back either."""
+    task = asyncio.get_running_loop().create_task(work)
+    done, _ = await asyncio.wait({task}, timeout=seconds)
+    if task in done:
+        task.result()
+        return True
+    task.cancel()
+    _abandoned.add(task)
+    task.add_done_callback(_abandoned.discard)
+    return False

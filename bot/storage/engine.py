@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
+from sqlalchemy.pool import NullPool
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from bot.settings import mask, to_async_url, url_secrets
@@ -189,8 +190,10 @@ WHERE n.nspname = current_schema() AND c.relkind = 'r'
 """
 
 
-def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
-    """An async engine for ``url`` (plain URLs get their async driver)."""
+def create_engine(url: str, *, echo: bool = False, pooled: bool = True) -> AsyncEngine:
+    """An async engine for ``url`` (plain URLs get their async driver). ``pooled=False``
+    (PostgreSQL): every connection is the caller's own, never lent again (a session-level
+    advisory lock lives on one)."""
     async_url = to_async_url(url)
     parsed = _parse(async_url)
     if parsed is None:
@@ -227,12 +230,16 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
             parsed = parsed.difference_update_query(["sslmode"])
         # A migration run by another process changes table shapes under cached
         # prepared statements; a small cache keeps that failure rare and cheap.
+        # Custom plans: a generic plan for the claim queries scans the whole table.
+        connect_args = {"prepared_statement_cache_size": 100,
+                        "server_settings": {"plan_cache_mode": "force_custom_plan"},
+                        **connect_args}
+        if not pooled:
+            return create_async_engine(parsed, echo=echo, poolclass=NullPool,
+                                       connect_args=connect_args)
         return create_async_engine(
             parsed, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10,
-            # Custom plans: a generic plan for the claim queries scans the whole table.
-            connect_args={"prepared_statement_cache_size": 100,
-                          "server_settings": {"plan_cache_mode": "force_custom_plan"},
-                          **connect_args},
+            connect_args=connect_args,
         )
     raise DatabaseUrlError(
         f"HELPDESK_DATABASE_URL uses {parsed.get_backend_name()!r}; "

@@ -2,9 +2,19 @@
 connection (Discord allows one per bot token and shard).
 
 The lock belongs to a database session, so it is held on a connection of its own,
-outside the pool (a pooled connection goes back and the lock with it). When the
-holder's process dies its connection closes and PostgreSQL frees the lock at once:
-that is the failover signal the instances standing by poll for.
+outside the pool (a pooled connection goes back and the lock with it), opened with the
+same URL and TLS settings as the desk's own connections. When the holder's process dies
+its connection closes and PostgreSQL frees the lock at once: that is the failover signal
+the instances standing by poll for.
+
+A holder can also vanish without closing anything: its machine dies, or the network
+between it and the database stops carrying packets. PostgreSQL would then keep the lock
+until the kernel's TCP keepalive gives up (two hours by default). So the lock's session
+asks the server to end it once it has been idle ``ttl`` seconds (``idle_session_timeout``,
+PostgreSQL 14 and newer; older servers get short TCP keepalives instead), and the holder
+pings it well within that (``still_held``), each ping bounded by ``timeout``: a holder
+whose ping does not come back in time takes itself for cut off and disconnects its
+gateway, and the server frees the lock for a stand-by a few seconds later.
 """
 
 from __future__ import annotations
@@ -13,8 +23,10 @@ import logging
 import zlib
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
-from sqlalchemy.pool import NullPool
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.core.tasks import bounded
+from bot.storage.engine import create_engine
 
 logger = logging.getLogger(__name__)
 
@@ -25,41 +37,83 @@ def lock_key(name: str) -> int:
 
 
 class GatewayLock:
-    """``pg_try_advisory_lock`` on a connection of its own, for the gateway ``name``."""
+    """``pg_try_advisory_lock`` on a connection of its own, for the gateway ``name``.
 
-    def __init__(self, engine: AsyncEngine, name: str) -> None:
-        # A second engine on the same URL, without a pool: its one connection is ours.
-        self._engine = create_async_engine(engine.url, poolclass=NullPool)
+    ``ttl``: seconds of silence after which the server ends the lock's session (and so
+    frees the lock); ``timeout``: how long one request on it may take before this
+    instance gives the connection (and the lock) up."""
+
+    def __init__(self, url: str, name: str, *, ttl: float = 9.0, timeout: float = 3.0) -> None:
+        self._engine = create_engine(url, pooled=False)
         self.key = lock_key(name)
         self.name = name
+        self.ttl = ttl
+        self.timeout = timeout
         self._connection: AsyncConnection | None = None
 
     async def try_acquire(self) -> bool:
         """Take the lock if nobody holds it; True when this instance now holds it."""
         try:
-            if self._connection is None:
-                self._connection = await self._engine.connect()
-            got = (await self._connection.execute(
-                text("SELECT pg_try_advisory_lock(:key)"), {"key": self.key})).scalar_one()
-            await self._connection.commit()  # end the transaction; the lock stays
-        except Exception as error:  # the database is away: not ours, try again later
+            got = await self._bounded(self._try_acquire(), self.timeout * 2)
+        except Exception as error:  # the database is away or silent: try again later
             logger.warning("could not ask for the %s gateway lock: %s", self.name,
                            type(error).__name__)
             await self._drop()
             return False
         return bool(got)
 
+    async def _try_acquire(self) -> bool:
+        if self._connection is None:
+            self._connection = await self._engine.connect()
+            await self._bound_silence(self._connection)
+        got = (await self._connection.execute(
+            text("SELECT pg_try_advisory_lock(:key)"), {"key": self.key})).scalar_one()
+        await self._connection.commit()  # end the transaction; the lock stays
+        return bool(got)
+
+    async def _bound_silence(self, connection: AsyncConnection) -> None:
+        """Ask the server to end this session after ``ttl`` seconds without a request
+        from us, so a holder that vanished silently frees the lock."""
+        version = (await connection.execute(text("SHOW server_version_num"))).scalar_one()
+        seconds = max(1, int(self.ttl))
+        if int(version) >= 140000:
+            await connection.execute(text(f"SET idle_session_timeout = '{seconds}s'"))
+        # Keepalives too: they also notice a dead peer while a request is in flight.
+        probe = max(1, seconds // 3)
+        await connection.execute(text(f"SET tcp_keepalives_idle = {probe}"))
+        await connection.execute(text(f"SET tcp_keepalives_interval = {probe}"))
+        await connection.execute(text("SET tcp_keepalives_count = 3"))
+        await connection.commit()
+
     async def still_held(self) -> bool:
-        """Whether our lock connection is alive (a restart or a cut frees the lock)."""
+        """Whether our lock session still answers, within ``timeout`` (a restart, a cut,
+        or silence past the server's ``ttl`` frees the lock)."""
         if self._connection is None:
             return False
         try:
-            await self._connection.execute(text("SELECT 1"))
-            await self._connection.commit()
+            await self._bounded(self._ping(self._connection), self.timeout)
             return True
-        except Exception:
+        except Exception:  # includes the timeout: a silent database is a lost lock
             await self._drop()
             return False
+
+    @staticmethod
+    async def _ping(connection: AsyncConnection) -> None:
+        await connection.execute(text("SELECT 1"))
+        await connection.commit()
+
+    @staticmethod
+    async def _bounded(work, seconds: float):
+        """``work``'s result, or TimeoutError after ``seconds`` (not waiting for the
+        cancelled work to unwind: see :func:`bot.core.tasks.bounded`)."""
+        box: list = []
+
+        async def run() -> None:
+            box.append(await work)
+
+        if not await bounded(run(), seconds):
+            raise TimeoutError(f"no answer from the database within {seconds:g} s")
+        return box[0]
 
     async def release(self) -> None:
         """Give the lock up (closing its connection frees it) and close the engine."""
@@ -68,8 +122,12 @@ class GatewayLock:
 
     async def _drop(self) -> None:
         connection, self._connection = self._connection, None
-        if connection is not None:
-            try:
-                await connection.close()
-            except Exception:  # already broken: closing it is all we wanted
-                pass
+        if connection is None:
+            return
+        try:
+            # Closing says goodbye to the server, which a silent network never carries:
+            # bounded, and then the connection is simply abandoned (the server's ttl
+            # ends the session on its side).
+            await self._bounded(connection.close(), self.timeout)
+        except Exception:  # already broken, or silent past the timeout: closing was all
+            pass           # we wanted

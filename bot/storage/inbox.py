@@ -114,7 +114,11 @@ class DurableInbox:
             self._renewed_at = now
         if self.replays and (self._scanned_at is None or now - self._scanned_at >= self.scan_every):
             self._scanned_at = now
-            await self.take_over()
+            if await self.take_over() >= self.batch:
+                # A full batch: a dead instance left a backlog. Take the next batch on
+                # the next tick rather than ``scan_every`` later (50 every 5 s per
+                # instance would leave a burst's backlog waiting minutes).
+                self._scanned_at = None
 
     async def take_over(self) -> int:
         """Claim rows whose lease ran out and start replaying them; returns how many."""
@@ -135,8 +139,8 @@ class DurableInbox:
                              "handled; dropping it", row.platform, row.event_key, row.attempts - 1)
                 await self.done(row.platform, row.event_key)
                 continue
-            logger.info("taking over inbound %s event %s (its owner stopped or died)",
-                        row.platform, row.event_key)
+            logger.info("taking over inbound %s event %s (its owner stopped, died, or "
+                        "handed it back after a failure)", row.platform, row.event_key)
             self._mine.add((row.platform, row.event_key))
             self.taken_over += 1
             self._replaying.start(self._replay(row.platform, row.event_key, row.payload),
@@ -153,9 +157,17 @@ class DurableInbox:
             except Exception:  # then its lease runs out
                 self._mine.discard((platform, key[:128]))
 
+    async def idle(self, timeout: float) -> bool:
+        """Stopping: let the replays already started finish (up to ``timeout`` seconds);
+        True when none is left running. They are events some instance acknowledged."""
+        return await self._replaying.wait(timeout)
+
     async def hand_back(self) -> int:
-        """Stopping: let any instance take this process's unfinished rows at once
-        (their lease ends now); returns how many."""
+        """Stopping: cancel the replays still running, then let any instance take this
+        process's unfinished rows at once (their lease ends now); returns how many."""
+        # A replay left running after its row is handed back could be handled twice:
+        # here, and by the instance that takes the row.
+        await self._replaying.cancel()
         if not self._mine:
             return 0
         now = self.db.clock.now()

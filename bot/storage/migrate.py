@@ -9,6 +9,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.storage.tables import KB_INDEX_OBJECTS
@@ -16,6 +17,8 @@ from bot.storage.tables import KB_INDEX_OBJECTS
 logger = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+# The advisory lock migrations take on PostgreSQL (the same in every instance).
+MIGRATION_LOCK_KEY = 0x4844_6D69_6772  # "HDmigr"
 
 
 def objects_for(dialect: str):
@@ -118,6 +121,13 @@ async def _run(engine: AsyncEngine, action) -> None:
         if sqlite:
             await connection.run_sync(_sqlite_foreign_keys, False)
         try:
+            if engine.dialect.name == "postgresql":
+                # Several instances started at once each migrate at start: one at a
+                # time (the others wait here, then find nothing left to do), instead of
+                # two creating the same table and one failing on PostgreSQL's catalog.
+                # Held until this transaction, the migration's own, ends.
+                await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                                         {"key": MIGRATION_LOCK_KEY})
             await connection.run_sync(in_sync)
             await connection.commit()
         except BaseException:

@@ -49,10 +49,38 @@ async def test_cancelling_stops_every_task_and_logs_nothing(caplog):
     tasks = BackgroundTasks(logger)
     started = [tasks.start(asyncio.sleep(60)) for _ in range(3)]
     with caplog.at_level(logging.ERROR, logger=logger.name):
-        tasks.cancel()
-        await asyncio.wait(started)
+        await tasks.cancel()
     assert all(task.cancelled() for task in started) and len(tasks) == 0
     assert caplog.records == []
+
+
+async def test_cancelling_waits_for_each_task_to_unwind():
+    # A task's clean-up (a rollback, closing a connection) runs after its cancel: the
+    # owner must not go on to close what that clean-up still uses.
+    tasks = BackgroundTasks(logger)
+    unwound = []
+
+    async def holds_a_connection():
+        try:
+            await asyncio.sleep(60)
+        finally:
+            await asyncio.sleep(0.05)  # a rollback's round trip
+            unwound.append(True)
+
+    tasks.start(holds_a_connection())
+    await asyncio.sleep(0)
+    await tasks.cancel()
+    assert unwound == [True] and len(tasks) == 0
+
+
+async def test_waiting_lets_tasks_finish_and_says_whether_any_is_left():
+    tasks = BackgroundTasks(logger)
+    quick = tasks.start(asyncio.sleep(0.01))
+    assert await tasks.wait(1.0) is True and quick.done()
+    slow = tasks.start(asyncio.sleep(60))
+    assert await tasks.wait(0.01) is False and not slow.done()
+    await tasks.cancel()
+    assert slow.cancelled()
 
 
 def _dropped_tasks(tree: ast.AST) -> list[int]:

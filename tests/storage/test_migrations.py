@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
@@ -54,3 +55,27 @@ async def test_migrations_match_the_models(db_url):
     finally:
         await _empty(engine)
         await engine.dispose()
+
+
+@pytest.mark.postgres
+async def test_instances_started_at_once_migrate_one_at_a_time(postgres_url):
+    # Compose replicas or a Deployment start together, each migrating at start: without
+    # a lock two created the same table, and one exited on PostgreSQL's catalog
+    # ("duplicate key value violates unique constraint pg_type_typname_nsp_index").
+    import asyncio
+    from sqlalchemy.engine import make_url
+    from tests import conftest
+    url = make_url(postgres_url)
+    name = f"{url.database}_migrate_race"
+    await conftest._admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await conftest._admin(url, f'CREATE DATABASE "{name}"')
+    engines = [create_engine(url.set(database=name).render_as_string(hide_password=False))
+               for _ in range(3)]
+    try:
+        await asyncio.gather(*(migrate.upgrade(engine) for engine in engines))
+        for engine in engines:
+            assert await migrate.current_revision(engine) == migrate.head_revision()
+    finally:
+        for engine in engines:
+            await engine.dispose()
+        await conftest._admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -149,7 +149,8 @@ class DiscordAdapter:
     def __init__(self, settings: Settings, *, guild_ready_timeout: float = 2.0,
                  thinking_grace: float = 5.0, startup_timeout: float = 60.0,
                  max_concurrent_events: int | None = None,
-                 templates: Templates | None = None) -> None:
+                 templates: Templates | None = None, outage_patience: float = 120.0,
+                 outage_pause: float = 5.0) -> None:
         if not settings.discord_bot_token:
             raise SettingsError("DISCORD_BOT_TOKEN is not set.")
         self.settings = settings
@@ -159,6 +160,8 @@ class DiscordAdapter:
             sqlite = settings.async_database_url.startswith("sqlite")
             max_concurrent_events = 2 if sqlite else 16
         self._handling = asyncio.Semaphore(max_concurrent_events)
+        self.outage_patience = outage_patience  # see deliver
+        self.outage_pause = outage_pause
         self.guild_ready_timeout = guild_ready_timeout
         self.thinking_grace = thinking_grace
         self.startup_timeout = startup_timeout
@@ -247,7 +250,7 @@ class DiscordAdapter:
     async def stop(self) -> None:
         """Disconnect and forget pending work."""
         self._ready = False
-        self._tasks.cancel()
+        await self._tasks.cancel()
         if self.client is not None:
             await self.replies.close()
             await self.once.close()
@@ -277,31 +280,57 @@ class DiscordAdapter:
         self._inbox = inbox
         return True
 
-    async def deliver(self, event, *, deferred: bool = False) -> None:
+    async def deliver(self, event, *, deferred: bool = False) -> bool:
         """Hand a translated event (or nothing) to the desk, a few at a time. A
-        ``deferred`` interaction is kept in the inbox first and cleared once handled."""
+        ``deferred`` interaction is kept in the inbox first and cleared once handled.
+
+        Discord delivers nothing twice, so while the database is away an event the
+        inbox could not keep waits here, in memory, and is tried again every
+        ``outage_pause`` seconds for up to ``outage_patience`` (a managed PostgreSQL
+        failover takes 30 s to 2 minutes; the router itself rides out the first 15 s).
+        Returns False only when it was given up: the caller tells the person."""
         if event is None or self._dispatch is None:
-            return
+            return True
+        loop = asyncio.get_running_loop()
+        give_up_at = loop.time() + self.outage_patience
         kept = False
-        if deferred and self._inbox is not None:
+        while True:
+            if deferred and self._inbox is not None and not kept:
+                try:
+                    if not await self._inbox.keep(PLATFORM, event.event_id,
+                                                  event_to_json(event)):
+                        return True  # kept already: whoever holds it handles it
+                    kept = True
+                except Exception:  # the database is away: tried in memory meanwhile
+                    logger.warning("could not keep Discord interaction %s; handling it "
+                                   "without the inbox", event.event_id)
             try:
-                if not await self._inbox.keep(PLATFORM, event.event_id, event_to_json(event)):
-                    return  # kept already: whoever holds it handles it
-                kept = True
-            except Exception:  # the database is away: the router will retry on its own
-                logger.exception("could not keep Discord interaction %s", event.event_id)
-        try:
-            async with self._handling:
-                await self._dispatch(event)
-        except Exception:
-            if kept:
-                await self._inbox.retry_later(PLATFORM, event.event_id)
-            raise
+                async with self._handling:
+                    await self._dispatch(event)  # raises only while the database is away
+                break
+            except Exception:
+                if kept:  # the inbox has it: any instance replays it once it is back
+                    try:
+                        await self._inbox.retry_later(PLATFORM, event.event_id)
+                    except Exception:  # then its lease runs out
+                        logger.warning("could not hand Discord interaction %s back",
+                                       event.event_id)
+                    return True
+                if loop.time() >= give_up_at:
+                    logger.error("the database stayed away for %.0f s: Discord %s %s was "
+                                 "not handled", self.outage_patience, type(event).__name__,
+                                 event.event_id)
+                    return False
+                logger.warning("the database is away: Discord %s %s waits here and is "
+                               "tried again in %.0f s", type(event).__name__, event.event_id,
+                               self.outage_pause)
+                await asyncio.sleep(self.outage_pause)
         if kept:
             try:
                 await self._inbox.done(PLATFORM, event.event_id)
             except Exception:  # its lease runs out; the replay is dropped by the dedupe
                 logger.exception("could not clear Discord interaction %s", event.event_id)
+        return True
 
     def sync_commands(self, guilds) -> None:
         """Register /ticket and /helpdesk in each guild, in the background."""
@@ -335,8 +364,11 @@ class DiscordAdapter:
         await interaction.response.defer(ephemeral=True, thinking=True)
         token = self._token(interaction)
         self.replies.thinking(token)
-        await self.deliver(await self._event(interaction, CommandInvoked, name=data["name"],
-                                             text=reading.text), deferred=True)
+        handled = await self.deliver(await self._event(interaction, CommandInvoked,
+                                                       name=data["name"], text=reading.text),
+                                     deferred=True)
+        if not handled:
+            await self.replies.apologise(token, self.templates.render("errors.not_taken"))
         self.replies.clear_later(token)
 
     async def _open_form(self, interaction: discord.Interaction, name: str, text: str) -> bool:
@@ -409,9 +441,13 @@ class DiscordAdapter:
             return
         await interaction.response.defer()
         message_id = str(interaction.message.id) if interaction.message else None
-        await self.deliver(await self._event(interaction, ButtonPressed, action=action,
-                                             value=value, message_id=message_id),
-                           deferred=True)
+        handled = await self.deliver(await self._event(interaction, ButtonPressed,
+                                                       action=action, value=value,
+                                                       message_id=message_id),
+                                     deferred=True)
+        if not handled:
+            await self.replies.apologise(self._token(interaction),
+                                         self.templates.render("errors.not_taken"))
 
     async def on_modal(self, interaction: discord.Interaction) -> None:
         """A submitted form: the button press it completes, with the answers."""
@@ -421,9 +457,12 @@ class DiscordAdapter:
             return
         await interaction.response.defer()
         message_id = str(interaction.message.id) if interaction.message else None
-        await self.deliver(await self._event(
+        handled = await self.deliver(await self._event(
             interaction, ButtonPressed, action=parsed[0], value=parsed[1], message_id=message_id,
             form=modal_values(data.get("components") or [])), deferred=True)
+        if not handled:
+            await self.replies.apologise(self._token(interaction),
+                                         self.templates.render("errors.not_taken"))
 
     def _token(self, interaction: discord.Interaction) -> ReplyToken:
         return ReplyToken(str(interaction.application_id), str(interaction.id), interaction.token)

@@ -101,7 +101,7 @@ class InteractionReplies:
 
     async def close(self) -> None:
         """Stop waiting to clear thinking states."""
-        self._tasks.cancel()
+        await self._tasks.cancel()
         self._thinking.clear()
 
     async def send(self, token: ReplyToken, message: OutboundMessage,
@@ -137,6 +137,17 @@ class InteractionReplies:
             "POST", f"/webhooks/{token.application_id}/{token.token}",
             {**payload, "flags": EPHEMERAL}, params={"wait": "true"}, auth=False)
         return str(data["id"])
+
+    async def apologise(self, token: ReplyToken, text: str) -> None:
+        """Tell the person, privately, that their command or press was not taken (it
+        replaces the thinking state when there is one). Best effort: the desk has
+        nothing else to say it with."""
+        try:
+            await self._send_one(token, {"content": text[:2000],
+                                         "allowed_mentions": {"parse": []}})
+        except discord.HTTPException as error:
+            logger.warning("could not tell the person interaction %s was not taken: %s",
+                           token.interaction_id, error)
 
     @staticmethod
     def _route(method: str, token: ReplyToken, *, original: bool = False) -> Route:

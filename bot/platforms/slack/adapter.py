@@ -44,6 +44,7 @@ from bot.platforms.slack.reactions import ReactedMessages
 from bot.clock import Clock
 from bot.core import Pacing
 from bot.settings import Settings, SettingsError
+from bot.templates import Templates, load_templates
 
 logger = logging.getLogger(__name__)
 
@@ -91,14 +92,15 @@ class SlackAdapter:
     def __init__(self, settings: Settings, *, clock: Clock | None = None,
                  ticket_emojis: tuple[str, ...] = ("ticket",), allow_bots: bool = False,
                  max_handling: int | None = MAX_HANDLING, timeout: int = 10,
-                 web: WebRoutes | None = None) -> None:
+                 web: WebRoutes | None = None, templates: Templates | None = None) -> None:
         """``clock`` should be the dispatcher's (its time decides when a rate-limited row
         is due again); ``ticket_emojis`` are the reactions that open tickets (the desk
         checks the workspace's own choice too); ``allow_bots`` lets other bots' messages
         in as if people wrote them; ``max_handling`` caps how many events the desk handles
         at once (the rest wait here, already acknowledged; 0 or None: no cap), so a burst
         cannot take every database connection from the outbox. ``web`` is the process's
-        web server, which HTTP mode adds ``/slack/events`` to (it must not have started)."""
+        web server, which HTTP mode adds ``/slack/events`` to (it must not have started);
+        ``templates`` the desk's words (the shipped ones and the operator's by default)."""
         token = settings.slack_bot_token.reveal()
         if not token:
             raise SettingsError("SLACK_BOT_TOKEN is not set.")
@@ -133,7 +135,9 @@ class SlackAdapter:
             if web is None:
                 raise ValueError("Slack's HTTP mode needs the desk's web server (web=)")
             self.http = SlackHttpEndpoint(self.app, web, lambda: self._started,
-                                          signing_secret=secret or "")
+                                          signing_secret=secret or "",
+                                          templates=templates or load_templates(
+                                              settings.config_dir))
             self.http.taken = self._was_taken
         self.socket: AsyncSocketModeHandler | None = None
         self._connecting: asyncio.Future | None = None

@@ -45,7 +45,7 @@ def parse_request(body: str) -> dict | None:
     commands), or the JSON in the form field ``payload`` (interactivity); None when it
     is none of those."""
     try:
-        if body.startswith("{"):
+        if body.startswith(("{", "[")):  # JSON (Bolt reads a list as JSON too, then fails)
             parsed = json.loads(body)
             return parsed if isinstance(parsed, dict) else None
         fields = parse_qs(body, keep_blank_values=True)

@@ -85,3 +85,55 @@ async def test_an_interaction_a_dead_instance_deferred_is_answered_by_another(fa
         "You have no tickets yet. Write to me any time and I'll open one."] * 2
     # Taken over once more, nothing is left to handle again.
     assert await desk.inbox.take_over() == 0
+
+
+class DatabaseAway:
+    """The router as it behaves while the database is away for longer than its own
+    15 s of retries: it raises (``DatabaseUnavailable``), for ``times`` calls."""
+
+    def __init__(self, router, times: int) -> None:
+        self.router, self.times, self.calls = router, times, 0
+
+    async def __call__(self, event) -> None:
+        self.calls += 1
+        if self.calls <= self.times:
+            from bot.storage.engine import DatabaseUnavailable
+            raise DatabaseUnavailable("the database is unreachable")
+        await self.router(event)
+
+
+async def test_a_command_waits_out_a_database_outage_in_memory(fake, world, desk):
+    # Discord delivers nothing twice: with the inbox unable to keep it either, the
+    # deferred command waits in memory and is handled once the database is back.
+    async def away(*args):
+        raise ConnectionError("the database is away")
+
+    desk.adapter.outage_pause = 0.05
+    kept, desk.inbox.keep = desk.inbox.keep, away
+    desk.sink.router = DatabaseAway(desk.sink.router, times=3)
+    run = fake.command(world.alice, world.general, "/ticket mine")
+    await fake.wait_for(lambda: run.response)
+    for _ in range(200):
+        if desk.sink.router.calls > 3:
+            break
+        await asyncio.sleep(0.02)
+    desk.inbox.keep = kept
+    await desk.step()
+    assert ephemeral_texts(run) == ["You have no tickets yet. Write to me any time and I'll open one."]
+
+
+async def test_a_command_given_up_after_the_outage_patience_is_answered_honestly(
+        fake, world, desk):
+    async def away(*args):
+        raise ConnectionError("the database is away")
+
+    desk.adapter.outage_pause, desk.adapter.outage_patience = 0.05, 0.3
+    desk.inbox.keep = away
+    desk.sink.router = DatabaseAway(desk.sink.router, times=10_000)
+    run = fake.command(world.alice, world.general, "/ticket new Printer jams on tray 2")
+    await fake.wait_for(lambda: run.response)
+    await fake.wait_for(lambda: ephemeral_texts(run), timeout=10)
+    # Not left on "thinking..." for ever, and nothing claimed that was not done.
+    assert ephemeral_texts(run) == ["Sorry, I couldn't take that just now, so nothing was "
+                                    "changed. Please try it again in a few minutes."]
+    assert desk.sink.router.calls >= 2

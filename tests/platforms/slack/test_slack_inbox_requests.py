@@ -85,15 +85,50 @@ async def test_a_button_press_is_kept_before_its_200_and_cleared_once_handled(ht
     assert await inbox_rows(http) == []
 
 
-async def test_a_command_the_inbox_cannot_keep_is_refused_and_not_handled(http):
+async def test_a_command_the_inbox_cannot_keep_is_not_handled_and_the_person_is_told(http):
+    # Slack never sends a slash command again: a 503 would show only its bare
+    # "dispatch_failed". The person reads, privately, that nothing was done.
     async def broken(*args):
         raise ConnectionError("the database is away")
 
     http.inbox.keep = broken
-    result = await http.sender.command(command_body(http, "/ticket help"))
+    result = await http.sender.command(command_body(http, "/ticket claim 4"))
     await http.settle()
+    assert result.status == 200
+    answer = json.loads(result.body)
+    assert answer["response_type"] == "ephemeral"
+    assert answer["text"] == ("Sorry, I couldn't take `/ticket` just now, so nothing was "
+                              "changed. Please try it again in a minute.")
+    assert "database" not in answer["text"]
+    assert http.fake.responses == [] and await tickets(http) == []
+
+
+async def test_a_command_while_stopping_is_not_taken_and_the_person_is_told(http):
+    http.adapter.stop_accepting()
+    result = await http.sender.command(command_body(http, "/ticket new Printer jams"))
+    await http.settle()
+    assert result.status == 200
+    assert json.loads(result.body) == {
+        "response_type": "ephemeral",
+        "text": "The help desk is restarting just now, so I couldn't take `/ticket` and "
+                "nothing was changed. Please try it again in a minute."}
+    assert await inbox_rows(http) == [] and await tickets(http) == []
+
+
+async def test_an_event_while_stopping_is_refused_so_slack_delivers_it_elsewhere(http):
+    http.adapter.stop_accepting()
+    message = http.fake.add_message("DUREQ", "UREQ", "VPN will not connect")
+    result = await http.sender.event(payloads.event_callback(
+        payloads.message_event(message, channel_type="im"), team=http.team, event_id="Ev-1"))
     assert result.status == 503
-    assert http.fake.responses == []
+    assert await inbox_rows(http) == []
+
+
+async def test_an_unsigned_command_while_stopping_gets_no_words(http):
+    http.adapter.stop_accepting()
+    http.sender.secret = "not-the-signing-secret"
+    result = await http.sender.command(command_body(http, "/ticket help"))
+    assert result.status == 401 and "restarting" not in result.body
 
 
 async def test_a_command_a_dead_instance_acknowledged_is_answered_once_by_another(http):
@@ -183,3 +218,18 @@ async def test_a_stopping_instance_leaves_an_envelope_unacknowledged_for_another
         payloads.message_event(message, channel_type="im"), team=socket.team), timeout=1.0)
     assert ack is None
     assert await inbox_rows(socket) == []
+
+
+async def test_an_outage_logs_one_traceback_not_one_per_request(http, caplog):
+    async def broken(*args):
+        raise ConnectionError("the database is away")
+
+    http.inbox.keep = broken
+    with caplog.at_level("INFO"):
+        for n in range(5):
+            message = http.fake.add_message("DUREQ", "UREQ", f"VPN down {n}")
+            result = await http.sender.event(payloads.event_callback(
+                payloads.message_event(message, channel_type="im"), team=http.team))
+            assert result.status == 503
+    errors = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert len(errors) == 1 and errors[0].exc_info is not None

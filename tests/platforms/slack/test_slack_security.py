@@ -188,11 +188,17 @@ async def test_events_before_the_adapter_starts_are_refused_for_slack_to_retry(s
     adapter = SlackAdapter(Settings(database_url=sqlite_url, slack_bot_token=Secret(BOT_TOKEN),
                                     slack_signing_secret=Secret(SECRET)), web=web)
     await web.start()
+    sender = SignedSender(adapter.http.url, SECRET)
     try:
+        response = await sender.event(payloads.event_callback(
+            {"type": "message", "channel": "DUREQ", "user": "UREQ", "text": "hi",
+             "ts": "1.000001", "channel_type": "im"}, team="T1"))
+        assert response.status == 503
         async with aiohttp.ClientSession() as session, \
-                session.post(adapter.http.url, data=b"{}") as response:
-            assert response.status == 503
+                session.post(adapter.http.url, data=b"{}") as unsigned:
+            assert unsigned.status == 401  # and an unsigned one is refused as such
     finally:
+        await sender.close()
         await web.stop()
 
 
@@ -227,3 +233,34 @@ async def test_http_mode_without_a_public_url_warns_that_slack_cannot_reach_it(
     assert len(said) == 1 and said[0][0] == logging.WARNING, said
     assert "HELPDESK_PUBLIC_URL is not set" in said[0][1] and "https://" in said[0][1]
     assert "Request URL is http://127.0.0.1" not in said[0][1]
+
+
+async def test_hostile_unsigned_bodies_get_401_and_one_quiet_line(slack, caplog):
+    # Anyone can reach the Request URL: garbage without a signature must be refused
+    # before it is parsed (it used to reach Bolt's parser: 500 and a traceback each).
+    import aiohttp
+    url = slack.adapter.http.url
+    bodies = [(b'{"a":', {}), (b"[1]", {}),
+              (b'{"type":"event_callback","event_id":"Ev1"}', {}),
+              (b'{"type":"event_callback","event_id":"Ev1"}',
+               {"X-Slack-Request-Timestamp": "abc", "X-Slack-Signature": "v0=00"}),
+              (b"payload=%7B", {"Content-Type": "application/x-www-form-urlencoded"})]
+    statuses = []
+    with caplog.at_level("INFO"):
+        async with aiohttp.ClientSession() as session:
+            for body, headers in bodies:
+                async with session.post(url, data=body, headers=headers) as response:
+                    statuses.append(response.status)
+    assert statuses == [401] * 5
+    assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
+    refusals = [r for r in caplog.records if "did not verify" in r.getMessage()]
+    assert len(refusals) == 1  # at most one line a minute, with the count
+    assert await count(slack, TicketRow) == 0
+
+
+async def test_a_signed_body_that_is_no_slack_payload_gets_400_not_a_traceback(slack, caplog):
+    with caplog.at_level("INFO"):
+        broken = await slack.sender.post(b'{"a":', "application/json")
+        listed = await slack.sender.post(b"[1]", "application/json")
+    assert (broken.status, listed.status) == (400, 400)
+    assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
