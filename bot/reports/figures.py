@@ -49,7 +49,7 @@ from bot.domain.sla import SlaPolicy
 from bot.domain.tickets import ACTIVE_STATUSES
 from bot.reports.filters import ReportFilter
 from bot.storage.tables import (
-    COMMENTED, RATED, REOPENED, SELF_SOLVED, IncidentRow, IncidentTicketRow, OutboxRow,
+    CLOSED_EVENT, COMMENTED, RATED, REOPENED, RESOLVED_EVENT, SELF_SOLVED, IncidentRow, IncidentTicketRow, OutboxRow,
     PersonRow, PromiseRow, TicketEventRow, TicketRow, WorkspaceRow,
 )
 from bot.storage.uow import UnitOfWork
@@ -416,19 +416,15 @@ async def matches_workspace(uow: UnitOfWork, filt: ReportFilter) -> bool:
 
 
 async def _counts(uow: UnitOfWork, filt: ReportFilter, figures: Figures) -> None:
-    """Opened, resolved and closed from the tickets' own times (each read from an index
-    alone), self-solves by their events, reopens from the index of reopens."""
+    """Opened from the tickets' own opening time (read from an index alone); resolved,
+    closed, reopened and self-solved from the timeline lines of the period, each from
+    its own partial index, so that a later reopen (which clears the ticket's
+    ``resolved_at`` and ``closed_at``) leaves past periods' figures as they were."""
     t = TicketRow
-
-    async def count(*where) -> int:
-        return (await uow.session.execute(
-            select(func.count()).select_from(t).where(*ticket_slices(filt), *where))
-        ).scalar_one()
-
-    figures.opened = await count(in_period(t.created_at, filt))
-    figures.resolved = await count(in_period(t.resolved_at, filt))
-    figures.closed = await count(in_period(t.closed_at, filt))
-    figures.csat.asked = await count(in_period(t.closed_at, filt), t.resolved_at.is_not(None))
+    figures.opened = (await uow.session.execute(
+        select(func.count()).select_from(t).where(*ticket_slices(filt),
+                                                  in_period(t.created_at, filt)))
+    ).scalar_one()
     ev = TicketEventRow
     # Each line's ticket is looked up by its key (a correlated subquery): a join let
     # PostgreSQL hash the workspace's every ticket to match a few thousand reopens.
@@ -439,6 +435,15 @@ async def _counts(uow: UnitOfWork, filt: ReportFilter, figures: Figures) -> None
     figures.self_solved = (await uow.session.execute(
         events.where(text(SELF_SOLVED)))).scalar_one()
     figures.reopened = (await uow.session.execute(events.where(text(REOPENED)))).scalar_one()
+    tickets = select(func.count(ev.ticket_id.distinct())).select_from(ev).where(
+        in_period(ev.created_at, filt), ticket_of.is_not(None))
+    figures.resolved = (await uow.session.execute(
+        tickets.where(text(RESOLVED_EVENT)))).scalar_one()
+    # Asked for a rating: closed on the requester's "yes" (out of resolved).
+    asked = func.count(case((ev.data_json.like('{"previous": "resolved"%'), ev.ticket_id))
+                       .distinct())
+    figures.closed, figures.csat.asked = (await uow.session.execute(
+        tickets.add_columns(asked).where(text(CLOSED_EVENT)))).one()
 
 
 async def _durations(uow: UnitOfWork, filt: ReportFilter, figures: Figures,
@@ -454,14 +459,21 @@ async def _durations(uow: UnitOfWork, filt: ReportFilter, figures: Figures,
     t = TicketRow
     connection = await uow.session.connection()
 
-    async def measured(column) -> list:
-        return (await connection.execute(
-            select(epoch(dialect, t.created_at), epoch(dialect, column), t.priority,
-                   t.owner_id)
-            .where(*ticket_slices(filt), in_period(column, filt)))).all()
-
-    answered = await measured(t.first_response_at)
-    resolved = await measured(t.resolved_at)
+    answered = (await connection.execute(
+        select(epoch(dialect, t.created_at), epoch(dialect, t.first_response_at), t.priority,
+               t.owner_id)
+        .where(*ticket_slices(filt), in_period(t.first_response_at, filt)))).all()
+    # Resolved: each ticket with a resolution in the period, measured to its last one in
+    # it (a reopen later does not take it back; one resolved in two periods counts in both).
+    ev = TicketEventRow
+    last = (select(ev.ticket_id.label("ticket_id"), func.max(ev.created_at).label("at"))
+            .where(text(RESOLVED_EVENT), in_period(ev.created_at, filt))
+            .group_by(ev.ticket_id).subquery())
+    resolved = (await connection.execute(
+        select(epoch(dialect, t.created_at), epoch(dialect, last.c.at), t.priority,
+               t.owner_id)
+        .select_from(last).join(t, t.id == last.c.ticket_id).where(*ticket_slices(filt))
+    )).all()
     oldest = min([r[0] for r in answered] + [r[0] for r in resolved],
                  default=filt.start.timestamp())
     lo = min(datetime.fromtimestamp(oldest, timezone.utc), filt.start)
@@ -801,8 +813,10 @@ def as_dict(figures: Figures) -> dict[str, Any]:
 
 @dataclass
 class TicketLine:
-    """One ticket as a small report lists it: its first response time (business
-    time, None before any), what became of its promises, and its rating."""
+    """One ticket as a small report lists it, counted as the report's summary counts:
+    its first response time (business time, the ticket's own, None before any), what
+    became of the promises made on it *in the period*, and the rating given *in the
+    period* (None when none was: a rating from before the period is not this one's)."""
 
     number: int
     subject: str
@@ -811,22 +825,49 @@ class TicketLine:
     rating: int | None = None
 
 
+def _promises_made(filt: ReportFilter) -> list[ColumnElement]:
+    """The promises the summary counts (see :func:`_promises`), but for the slices on
+    their ticket."""
+    p = PromiseRow
+    made = [p.workspace_id == filt.workspace_id, in_period(p.made_at, filt),
+            p.kind.in_([k.value for k in DESK_OWES]), p.status != "cancelled"]
+    if filt.agent_id is not None:
+        made.append(p.owner_id == filt.agent_id)
+    return made
+
+
 async def ticket_lines(uow: UnitOfWork, filt: ReportFilter, now: datetime,
-                       calendar: BusinessCalendar | None = None,
-                       limit: int = 5) -> list[TicketLine] | None:
-    """The tickets with something in the period (opened, first answered, resolved or
-    closed), oldest first, when there are at most ``limit`` of them; None when there are
-    more (a report then gives figures only). Each ticket's promises are all it was
-    made, whatever the period."""
+                       calendar: BusinessCalendar | None = None, limit: int = 5,
+                       figures: Figures | None = None) -> list[TicketLine] | None:
+    """The tickets the summary of ``filt`` counts, oldest first, when there are at most
+    ``limit`` of them; None when there are more (a report then gives figures only).
+
+    A ticket is listed when the summary counts something of it: opened, first answered,
+    resolved, closed, reopened or rated in the period, or a promise made on it in the
+    period. Each line's promises and rating are those of the period, so the lines add
+    up to the summary's promises and ratings (but for an incident's own promises, which
+    have no ticket). ``figures`` (the summary's, when the caller has them) spares the
+    search when they already show more than ``limit`` tickets opened, resolved or
+    closed."""
     calendar = calendar or BusinessCalendar.always_open()
+    if figures is not None and max(figures.opened, figures.resolved,
+                                   figures.closed) > limit:
+        return None
     if not await matches_workspace(uow, filt):
         return []
-    t = TicketRow
+    t, p, ev = TicketRow, PromiseRow, TicketEventRow
+    counted = or_(*(text(f"({condition})") for condition in (
+        RESOLVED_EVENT, CLOSED_EVENT, REOPENED, RATED)))
+    with_events = select(ev.ticket_id).where(in_period(ev.created_at, filt), counted)
+    with_promises = (select(p.ticket_id).join(t, t.id == p.ticket_id)
+                     .where(*_promises_made(filt), *ticket_filters(filt)))
     rows = (await uow.session.execute(
         select(t.id, t.number, t.subject, t.created_at, t.first_response_at)
-        .where(*ticket_slices(filt),
-               in_period(t.created_at, filt) | in_period(t.first_response_at, filt)
-               | in_period(t.resolved_at, filt) | in_period(t.closed_at, filt))
+        .where(t.workspace_id == filt.workspace_id,
+               and_(*ticket_slices(filt),
+                    in_period(t.created_at, filt) | in_period(t.first_response_at, filt)
+                    | t.id.in_(with_events))
+               | t.id.in_(with_promises))
         .order_by(t.created_at, t.id).limit(limit + 1))).all()
     if len(rows) > limit:
         return None
@@ -837,20 +878,18 @@ async def ticket_lines(uow: UnitOfWork, filt: ReportFilter, now: datetime,
                               timedelta(seconds=clock.between(r.created_at,
                                                               r.first_response_at)))
              for r in rows}
-    p = PromiseRow
     category, late_by = _promise_category(uow.session.bind.dialect.name)
     for ticket_id, cat, count, late_sum, late_max, known in (await uow.session.execute(
             select(p.ticket_id, category, func.count(), func.sum(late_by), func.max(late_by),
                    func.count(late_by))
             .select_from(p).outerjoin(OutboxRow, OutboxRow.id == p.cover_outbox_id)
-            .where(p.ticket_id.in_(list(lines)), p.kind.in_([k.value for k in DESK_OWES]),
-                   p.status != "cancelled")
+            .where(p.ticket_id.in_(list(lines)), *_promises_made(filt))
             .group_by(p.ticket_id, category))).all():
         lines[ticket_id].promises.add(cat, count, late_sum, late_max, known)
-    ev = TicketEventRow
     for ticket_id, body in (await uow.session.execute(
             select(ev.ticket_id, ev.body).where(
-                ev.ticket_id.in_(list(lines)), text(RATED)).order_by(ev.id))).all():
+                ev.ticket_id.in_(list(lines)), text(RATED), in_period(ev.created_at, filt))
+            .order_by(ev.id))).all():
         if body.isdigit():
             lines[ticket_id].rating = int(body)  # the last rating given wins
     return list(lines.values())

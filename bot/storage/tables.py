@@ -233,6 +233,11 @@ REOPENED = ("kind = 'status' AND body NOT IN ('resolved', 'closed') AND "
 RATED = "kind = 'feedback' AND data_json LIKE '{\"rating\":%'"
 COMMENTED = "kind = 'feedback' AND data_json LIKE '{\"comment\":%'"
 SELF_SOLVED = "kind = 'self_solved'"
+# A resolution and a close, each counted in the period it happened in: a later reopen
+# clears the ticket's ``resolved_at``/``closed_at``, never these lines (issue 19, finding
+# 13: last week's resolutions stay last week's).
+RESOLVED_EVENT = "kind = 'status' AND body = 'resolved'"
+CLOSED_EVENT = "kind = 'status' AND body = 'closed'"
 
 
 class TicketEventRow(Base):
@@ -252,7 +257,13 @@ class TicketEventRow(Base):
                             sqlite_where=text(COMMENTED), postgresql_where=text(COMMENTED)),
                       Index("ix_ticket_events_self_solved", "created_at", "ticket_id",
                             sqlite_where=text(SELF_SOLVED),
-                            postgresql_where=text(SELF_SOLVED)))
+                            postgresql_where=text(SELF_SOLVED)),
+                      Index("ix_ticket_events_resolved", "created_at", "ticket_id",
+                            sqlite_where=text(RESOLVED_EVENT),
+                            postgresql_where=text(RESOLVED_EVENT)),
+                      Index("ix_ticket_events_closed", "created_at", "ticket_id", "data_json",
+                            sqlite_where=text(CLOSED_EVENT),
+                            postgresql_where=text(CLOSED_EVENT)))
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
