@@ -11,21 +11,22 @@ the end of the period. Medians and p90s are taken from those durations.
 
 Definitions (docs/reports.md says the same for people):
 
-- opened, resolved, closed: tickets whose opening, resolution or closing time falls in
-  the period (a ticket reopened and resolved again counts once, at its last
-  resolution; one reopened and still open does not count as resolved); reopened:
-  status changes in the period out of resolved or closed back to work; reopen rate =
-  reopened / resolved.
+- opened: tickets opened in the period. resolved, closed: tickets with a resolution
+  (or a close) in the period, from the timeline, so each period counts what happened
+  in it: a later reopen (which clears the ticket's ``resolved_at``/``closed_at``) does
+  not take last week's resolution back, and a ticket resolved in two periods counts in
+  both (once in each). reopened: status changes in the period out of resolved or
+  closed back to work; reopen rate = reopened / resolved.
 - first response time: created -> first response, for tickets first answered in the
-  period; resolution time: created -> resolved, for tickets resolved in the period.
+  period; resolution time: created -> the ticket's last resolution in the period.
   Both in business time; the SLA rows compare them with the priority's targets.
 - promises: those the desk owes, made in the period, cancelled (superseded) ones left
   out; each settled one is *kept* (by a person on time), *covered* (lapsed, and the
   bot's honest update went out within ``LATE_AFTER``) or *late* (kept by a person after
   its time, or the bot's update was late or never delivered); how late is wall-clock
   time past due, where known.
-- CSAT: ratings given in the period; response rate = ratings / tickets closed after a
-  resolution in the period (closed on the requester's "yes", which asks for a
+- CSAT: ratings given in the period; response rate = ratings / tickets closed out of
+  resolved in the period (closed on the requester's "yes", which asks for a
   rating, or for want of an answer, which does not: the rate is a floor).
 - backlog: tickets still open at ``now``, by age (the period does not apply).
 """
