@@ -11,7 +11,7 @@ a shared machine's load falls on both alike.
 tar -x -C /tmp/main-tree``). Each round runs, in a fresh process each, this tree's
 ``bench.reports.measure`` then the other's (one pass: every page with every filter of
 :func:`bench.reports.filters`, after a warm-up pass), and the next round the other
-first. The databases are brought to this tree's newest migration first (an index the
+first. Both ask for the parts this tree's ``bench.reports.PAGES`` names for each page. The databases are brought to this tree's newest migration first (an index the
 other version does not use does no harm to it); nothing is loaded.
 
 One JSON line per database and version: ``{"bench": "reports_ab", "db": ...,
@@ -33,7 +33,7 @@ HERE = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(HERE))
 
 from bench import _common as common  # noqa: E402
-from bench.reports import DEFAULT_URL  # noqa: E402
+from bench.reports import DEFAULT_URL, PAGES  # noqa: E402
 from bot.storage import migrate  # noqa: E402
 from bot.storage.uow import Database  # noqa: E402
 
@@ -42,14 +42,18 @@ CHILD = """
 import asyncio, json, sys
 sys.path.insert(0, sys.argv[1])
 import bot
+import bench.reports as bench
 from bench.reports import measure
+# Both versions measure the same parts per page: this tree's list.
+bench.PAGES = {page: frozenset(parts) for page, parts in json.loads(sys.argv[3]).items()}
 print(json.dumps({"bot": bot.__file__, "timings": asyncio.run(measure(sys.argv[2], 1, None))}))
 """
 
 
 def one_pass(tree: Path, url: str) -> dict[str, list[float]]:
     """Every page's timings of one pass of ``tree``'s code, in a fresh process."""
-    done = subprocess.run([sys.executable, "-c", CHILD, str(tree), url], cwd=tree,
+    pages = json.dumps({page: sorted(parts) for page, parts in PAGES.items()})
+    done = subprocess.run([sys.executable, "-c", CHILD, str(tree), url, pages], cwd=tree,
                           env={**os.environ, "PYTHONPATH": str(tree)}, check=True,
                           capture_output=True, text=True)
     answer = json.loads(done.stdout.strip().splitlines()[-1])
