@@ -10,8 +10,9 @@ workspaces (80% of the tickets in the first), agents and requesters, each ticket
 its timeline (opened, claimed, replies, resolved, closed, some reopened, some solved
 with an article, ratings and comments), its promises (first response, follow-ups,
 status updates, the confirmation wait, some superseded; kept on time, kept late, or
-lapsed and covered by the bot on time, late or never) and the outbox rows that covered
-the lapses. Then it runs each dashboard page's figures (:data:`PAGES`: which parts of
+lapsed and covered by the bot on time, late or never), the outbox rows that covered
+the lapses, and the report outcomes of its resolutions and closes (as the desk's
+timeline writes them). Then it runs each dashboard page's figures (:data:`PAGES`: which parts of
 :func:`bot.reports.compute_figures` a page shows) for a mix of filters (the last 30 and
 7 days of the big workspace, one priority, one agent, one channel) ``--repeat`` times,
 and reports each page's p50/p99. ``--explain`` writes each query's plan (EXPLAIN
@@ -45,6 +46,7 @@ from bot.domain.calendar import BusinessCalendar  # noqa: E402
 from bot.domain.sla import SlaPolicy  # noqa: E402
 from bot.reports import ReportFilter, compute_figures  # noqa: E402
 from bot.storage import migrate  # noqa: E402
+from bot.storage.tables import report_outcomes_from_timeline  # noqa: E402
 from bot.storage.uow import Database  # noqa: E402
 from bot.web.dashboard.view import PAGE_PARTS  # noqa: E402
 
@@ -271,6 +273,9 @@ async def load_sqlite(path: str, tickets: int) -> float:
                             f"({', '.join('?' for _ in columns)})", rows)
         con.commit()
         done += count
+    # The report outcomes of the status lines, as the desk writes them with each line.
+    con.execute(report_outcomes_from_timeline())
+    con.commit()
     con.execute("ANALYZE")
     con.commit()
     con.close()
@@ -317,6 +322,15 @@ async def load_postgres(url: str, tickets: int) -> tuple[float, str]:
             done += count
         for attempt in range(5):
             try:
+                # The report outcomes of the status lines, as the desk writes them.
+                async with con.transaction():
+                    await con.execute("TRUNCATE report_outcomes")
+                    await con.execute(report_outcomes_from_timeline())
+                break
+            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+                con = await _connect(url)
+        for attempt in range(5):
+            try:
                 for table in ("workspaces", "people", *TABLES):
                     await con.execute(f"SELECT setval(pg_get_serial_sequence('{table}', "
                                       f"'id'), (SELECT max(id) FROM {table}))")
@@ -331,8 +345,7 @@ async def load_postgres(url: str, tickets: int) -> tuple[float, str]:
 
 REPORT_INDEX_PREFIXES = ("ix_tickets_report", "ix_ticket_events_reopened",
                          "ix_ticket_events_rated", "ix_ticket_events_commented",
-                         "ix_ticket_events_self_solved", "ix_ticket_events_resolved",
-                         "ix_ticket_events_closed", "ix_promises_report")
+                         "ix_ticket_events_self_solved", "ix_promises_report")
 
 
 async def rebuild_report_indexes(url: str) -> float:

@@ -12,10 +12,11 @@ the end of the period. Medians and p90s are taken from those durations.
 Definitions (docs/reports.md says the same for people):
 
 - opened: tickets opened in the period. resolved, closed: tickets with a resolution
-  (or a close) in the period, from the timeline, so each period counts what happened
-  in it: a later reopen (which clears the ticket's ``resolved_at``/``closed_at``) does
-  not take last week's resolution back, and a ticket resolved in two periods counts in
-  both (once in each). reopened: status changes in the period out of resolved or
+  (or a close) in the period, from their report outcomes (``report_outcomes``, written
+  with the timeline's status line, sliced by the ticket's owner, priority, channel and
+  team as they were then), so each period counts what happened in it: a later reopen
+  (which clears the ticket's ``resolved_at``/``closed_at``) does not take last week's
+  resolution back, and a ticket resolved in two periods counts in both (once in each). reopened: status changes in the period out of resolved or
   closed back to work; reopen rate = reopened / resolved.
 - first response time: created -> first response, for tickets first answered in the
   period; resolution time: created -> the ticket's last resolution in the period.
@@ -50,8 +51,9 @@ from bot.domain.sla import SlaPolicy
 from bot.domain.tickets import ACTIVE_STATUSES
 from bot.reports.filters import ReportFilter
 from bot.storage.tables import (
-    CLOSED_EVENT, COMMENTED, RATED, REOPENED, RESOLVED_EVENT, SELF_SOLVED, IncidentRow, IncidentTicketRow, OutboxRow,
-    PersonRow, PromiseRow, TicketEventRow, TicketRow, WorkspaceRow,
+    CLOSED_EVENT, COMMENTED, RATED, REOPENED, RESOLVED_EVENT, SELF_SOLVED, IncidentRow,
+    IncidentTicketRow, OutboxRow, PersonRow, PromiseRow, ReportOutcomeRow, TicketEventRow,
+    TicketRow, WorkspaceRow,
 )
 from bot.storage.uow import UnitOfWork
 
@@ -357,6 +359,23 @@ def ticket_filters(filt: ReportFilter) -> list[ColumnElement]:
     return conditions
 
 
+def outcome_slices(filt: ReportFilter) -> list[ColumnElement]:
+    """:func:`ticket_slices` on the report outcomes: the ticket's slices as they were
+    when it was resolved or closed."""
+    o = ReportOutcomeRow
+    conditions: list[ColumnElement] = [o.workspace_id == filt.workspace_id]
+    if filt.team_id is not None:
+        conditions.append(or_(o.team_id == filt.team_id, o.team_id.is_(None))
+                          if filt.team_default else o.team_id == filt.team_id)
+    if filt.channel_id is not None:
+        conditions.append(o.channel_id == filt.channel_id)
+    if filt.priority is not None:
+        conditions.append(o.priority == filt.priority)
+    if filt.agent_id is not None:
+        conditions.append(o.owner_id == filt.agent_id)
+    return conditions
+
+
 def ticket_slices(filt: ReportFilter) -> list[ColumnElement]:
     """:func:`ticket_filters` plus the agent, as the ticket's owner."""
     conditions = ticket_filters(filt)
@@ -417,10 +436,11 @@ async def matches_workspace(uow: UnitOfWork, filt: ReportFilter) -> bool:
 
 
 async def _counts(uow: UnitOfWork, filt: ReportFilter, figures: Figures) -> None:
-    """Opened from the tickets' own opening time (read from an index alone); resolved,
-    closed, reopened and self-solved from the timeline lines of the period, each from
-    its own partial index, so that a later reopen (which clears the ticket's
-    ``resolved_at`` and ``closed_at``) leaves past periods' figures as they were."""
+    """Opened from the tickets' own opening time; resolved and closed from the report
+    outcomes of the period (each read from an index alone), so that a later reopen
+    (which clears the ticket's ``resolved_at`` and ``closed_at``) leaves past periods'
+    figures as they were; reopened and self-solved from the timeline lines of the
+    period, each from its own partial index."""
     t = TicketRow
     figures.opened = (await uow.session.execute(
         select(func.count()).select_from(t).where(*ticket_slices(filt),
@@ -436,15 +456,15 @@ async def _counts(uow: UnitOfWork, filt: ReportFilter, figures: Figures) -> None
     figures.self_solved = (await uow.session.execute(
         events.where(text(SELF_SOLVED)))).scalar_one()
     figures.reopened = (await uow.session.execute(events.where(text(REOPENED)))).scalar_one()
-    tickets = select(func.count(ev.ticket_id.distinct())).select_from(ev).where(
-        in_period(ev.created_at, filt), ticket_of.is_not(None))
+    o = ReportOutcomeRow
+    tickets = select(func.count(o.ticket_id.distinct())).where(
+        *outcome_slices(filt), in_period(o.at, filt))
     figures.resolved = (await uow.session.execute(
-        tickets.where(text(RESOLVED_EVENT)))).scalar_one()
+        tickets.where(o.kind == "resolved"))).scalar_one()
     # Asked for a rating: closed on the requester's "yes" (out of resolved).
-    asked = func.count(case((ev.data_json.like('{"previous": "resolved"%'), ev.ticket_id))
-                       .distinct())
+    asked = func.count(case((o.asked, o.ticket_id)).distinct())
     figures.closed, figures.csat.asked = (await uow.session.execute(
-        tickets.add_columns(asked).where(text(CLOSED_EVENT)))).one()
+        tickets.add_columns(asked).where(o.kind == "closed"))).one()
 
 
 async def _durations(uow: UnitOfWork, filt: ReportFilter, figures: Figures,
@@ -464,17 +484,20 @@ async def _durations(uow: UnitOfWork, filt: ReportFilter, figures: Figures,
         select(epoch(dialect, t.created_at), epoch(dialect, t.first_response_at), t.priority,
                t.owner_id)
         .where(*ticket_slices(filt), in_period(t.first_response_at, filt)))).all()
-    # Resolved: each ticket with a resolution in the period, measured to its last one in
-    # it (a reopen later does not take it back; one resolved in two periods counts in both).
-    ev = TicketEventRow
-    last = (select(ev.ticket_id.label("ticket_id"), func.max(ev.created_at).label("at"))
-            .where(text(RESOLVED_EVENT), in_period(ev.created_at, filt))
-            .group_by(ev.ticket_id).subquery())
-    resolved = (await connection.execute(
-        select(epoch(dialect, t.created_at), epoch(dialect, last.c.at), t.priority,
-               t.owner_id)
-        .select_from(last).join(t, t.id == last.c.ticket_id).where(*ticket_slices(filt))
-    )).all()
+    # Resolved: each ticket with a resolution in the period (its report outcomes, read
+    # from their index alone), measured to its last one in it: a reopen later does not
+    # take it back, and one resolved in two periods counts in both.
+    o = ReportOutcomeRow
+    latest: dict[int, tuple] = {}
+    for ticket_id, created, at, priority, owner in (await connection.execute(
+            select(o.ticket_id, epoch(dialect, o.ticket_created_at), epoch(dialect, o.at),
+                   o.priority, o.owner_id)
+            .where(*outcome_slices(filt), o.kind == "resolved", in_period(o.at, filt))
+    )).all():
+        seen = latest.get(ticket_id)
+        if seen is None or at > seen[1]:
+            latest[ticket_id] = (created, at, priority, owner)
+    resolved = list(latest.values())
     oldest = min([r[0] for r in answered] + [r[0] for r in resolved],
                  default=filt.start.timestamp())
     lo = min(datetime.fromtimestamp(oldest, timezone.utc), filt.start)

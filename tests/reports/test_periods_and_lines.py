@@ -9,16 +9,15 @@ its last rating ever, the summary those of the period).
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, select, text, update
 
 from bot.domain.calendar import BusinessCalendar
 from bot.domain.sla import SlaPolicy
 from bot.reports import ReportFilter, compute_figures
 from bot.reports.figures import ticket_lines
-from bot.storage.tables import TicketEventRow, TicketRow
+from bot.storage.tables import ReportOutcomeRow, TicketRow, report_outcomes_from_timeline
 from tests.reports.test_figures import CALENDAR, END, NOW, START, at, nov
 
 WEDNESDAY = (END, END + timedelta(days=1))
@@ -30,17 +29,20 @@ async def figures_for(db, filt, now=NOW):
                                      sla=SlaPolicy.default())
 
 
+async def _ticket_id(uow, ids, number: int) -> int:
+    return (await uow.session.execute(select(TicketRow.id).where(
+        TicketRow.workspace_id == ids["ws"], TicketRow.number == number))).scalar_one()
+
+
 async def _reopen(db, ids, number: int, when) -> None:
-    """What the desk does on a reopen: the ticket forgets its resolution and close, and
-    its timeline gains the status line."""
+    """What the desk does on a reopen (bot/desk/features/lookup.py, change_status): the
+    ticket forgets its resolution and close, then its timeline gains the status line."""
     async with db.unit_of_work() as uow:
-        ticket_id = (await uow.session.execute(select(TicketRow.id).where(
-            TicketRow.workspace_id == ids["ws"], TicketRow.number == number))).scalar_one()
+        ticket_id = await _ticket_id(uow, ids, number)
         await uow.session.execute(update(TicketRow).where(TicketRow.id == ticket_id).values(
             status="in_progress", resolved_at=None, closed_at=None, updated_at=when))
-        await uow.session.execute(insert(TicketEventRow).values(
-            ticket_id=ticket_id, kind="status", author_id=ids["rita"], body="in_progress",
-            data_json=json.dumps({"previous": "closed"}), created_at=when))
+        await uow.tickets.add_event(ticket_id, "status", when, author_id=ids["rita"],
+                                    body="in_progress", previous="closed")
 
 
 def _past(f) -> tuple:
@@ -73,14 +75,12 @@ async def test_a_ticket_resolved_in_two_periods_counts_in_each(history):
     # 11:00: Monday 11:00-17:00 (6 h), Tuesday 8 h, Wednesday 09:00-15:00 (6 h) = 20 h
     # of business time to its second resolution.
     await _reopen(db, ids, 5, at(2, 10))
-    async with db.unit_of_work() as uow:
-        t5 = (await uow.session.execute(select(TicketRow.id).where(
-            TicketRow.workspace_id == ids["ws"], TicketRow.number == 5))).scalar_one()
+    async with db.unit_of_work() as uow:  # as the desk resolves: ticket, then timeline
+        t5 = await _ticket_id(uow, ids, 5)
         await uow.session.execute(update(TicketRow).where(TicketRow.id == t5).values(
             status="resolved", resolved_at=at(2, 15)))
-        await uow.session.execute(insert(TicketEventRow).values(
-            ticket_id=t5, kind="status", author_id=ids["ann"], body="resolved",
-            data_json=json.dumps({"previous": "in_progress"}), created_at=at(2, 15)))
+        await uow.tickets.add_event(t5, "status", at(2, 15), author_id=ids["ann"],
+                                    body="resolved", previous="in_progress")
     monday_tuesday = await figures_for(db, ReportFilter(ids["ws"], START, END), at(2, 16))
     assert monday_tuesday.resolved == 3
     assert monday_tuesday.resolution.median == timedelta(hours=7)
@@ -92,6 +92,52 @@ async def test_a_ticket_resolved_in_two_periods_counts_in_each(history):
                                    at(2, 16))
     assert three_days.resolved == 3
     assert three_days.resolution.p90 == timedelta(hours=20)
+
+
+async def _outcomes(db, ticket_id) -> list[tuple]:
+    async with db.reading() as uow:
+        o = ReportOutcomeRow
+        return [tuple(row) for row in (await uow.session.execute(
+            select(o.kind, o.at, o.asked, o.ticket_created_at, o.priority, o.owner_id,
+                   o.channel_id, o.team_id).where(o.ticket_id == ticket_id)
+            .order_by(o.at, o.kind))).all()]
+
+
+async def test_the_timeline_writes_the_outcome_the_migration_would(history):
+    # A resolution written as the desk writes it (the ticket, then its status line)
+    # gives the same report outcome the migration derives from the timeline.
+    db, ids = history
+    async with db.unit_of_work() as uow:
+        t4 = await _ticket_id(uow, ids, 4)
+        await uow.session.execute(update(TicketRow).where(TicketRow.id == t4).values(
+            status="resolved", owner_id=ids["sam"], resolved_at=at(2, 11)))
+        await uow.tickets.add_event(t4, "status", at(2, 11), author_id=ids["sam"],
+                                    body="resolved", previous="in_progress")
+        await uow.tickets.add_event(t4, "reply", at(2, 11), author_id=ids["sam"], body="done")
+    written = await _outcomes(db, t4)
+    assert [(kind, owner, priority) for kind, _, _, _, priority, owner, _, _ in written] == [
+        ("resolved", ids["sam"], "P3")]
+    async with db.unit_of_work() as uow:
+        await uow.session.execute(delete(ReportOutcomeRow).where(
+            ReportOutcomeRow.ticket_id == t4))
+        await uow.session.execute(text(report_outcomes_from_timeline(f"AND t.id = {t4}")))
+    assert await _outcomes(db, t4) == written
+
+
+async def test_an_outcome_keeps_the_slices_the_ticket_had_then(history):
+    # T5 was resolved by Ann as a P3 on Monday; on Wednesday it is raised to P1 and
+    # given to Sam. Monday's resolution stays Ann's and a P3's.
+    db, ids = history
+    async with db.unit_of_work() as uow:
+        t5 = await _ticket_id(uow, ids, 5)
+        await uow.session.execute(update(TicketRow).where(TicketRow.id == t5).values(
+            priority="P1", owner_id=ids["sam"]))
+    f = await figures_for(db, ReportFilter(ids["ws"], START, END))
+    agents = {a.name: (a.resolved, a.resolution.median) for a in f.agents}
+    assert agents["Ann"] == (1, timedelta(hours=2))
+    assert agents["Sam"] == (2, timedelta(hours=10))
+    p3 = await figures_for(db, ReportFilter(ids["ws"], START, END, priority="P3"))
+    assert (p3.resolved, p3.closed) == (2, 3)  # T1 and T5; closed T1, T5, T6
 
 
 async def test_the_listed_tickets_add_up_to_the_summary(history):
