@@ -612,7 +612,9 @@ class ReportOutcomeRow(Base):
     priority: Mapped[str] = mapped_column(String(2))
     owner_id: Mapped[int | None] = mapped_column(BigId, nullable=True)
     channel_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    team_id: Mapped[int | None] = mapped_column(BigId, nullable=True)
+    # A team removed since: NULL, the default team's, as on its tickets.
+    team_id: Mapped[int | None] = mapped_column(
+        ForeignKey("teams.id", ondelete="SET NULL"), nullable=True)
 
 
 def report_outcomes_from_timeline(where: str = "") -> str:

@@ -53,7 +53,10 @@ def upgrade() -> None:
         sa.Column('priority', sa.String(2), nullable=False),
         sa.Column('owner_id', BigId, nullable=True),
         sa.Column('channel_id', sa.String(64), nullable=True),
-        sa.Column('team_id', BigId, nullable=True),
+        sa.Column('team_id', BigId,
+                  sa.ForeignKey('teams.id', ondelete='SET NULL',
+                                name='fk_report_outcomes_team_id_teams'),
+                  nullable=True),
         sa.PrimaryKeyConstraint('id', name='pk_report_outcomes'),
     )
     op.execute(_BACKFILL)
