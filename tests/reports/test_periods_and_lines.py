@@ -69,6 +69,24 @@ async def test_a_reopen_today_leaves_the_past_periods_figures_as_they_were(histo
     assert (wednesday.reopened, wednesday.resolved, wednesday.closed) == (1, 0, 0)
 
 
+async def test_a_rating_given_after_the_day_counts_when_it_was_given(history):
+    db, ids = history
+    period = ReportFilter(ids["ws"], START, END)
+    before = await figures_for(db, period)
+    # T2 (resolved Tuesday) is rated 3 on Wednesday at 10:00, through the timeline.
+    async with db.unit_of_work() as uow:
+        t2 = await _ticket_id(uow, ids, 2)
+        await uow.tickets.add_event(t2, "feedback", at(2, 10), author_id=ids["rita"],
+                                    body="3", rating=3, owner_id=ids["sam"])
+    after = await figures_for(db, period)
+    assert after.csat.distribution == before.csat.distribution == {
+        1: 0, 2: 0, 3: 0, 4: 1, 5: 1}
+    wednesday = await figures_for(db, ReportFilter(ids["ws"], *WEDNESDAY))
+    assert (wednesday.csat.responses, wednesday.csat.average) == (1, 3.0)
+    # Nobody was asked on Wednesday (no close out of resolved): no rate to state.
+    assert wednesday.csat.response_rate is None
+
+
 async def test_a_ticket_resolved_in_two_periods_counts_in_each(history):
     db, ids = history
     # T5 is reopened on Wednesday 10:00 and resolved again at 15:00: opened Monday
