@@ -11,8 +11,9 @@ a shared machine's load falls on both alike.
 tar -x -C /tmp/main-tree``). Each round runs, in a fresh process each, this tree's
 ``bench.reports.measure`` then the other's (one pass: every page with every filter of
 :func:`bench.reports.filters`, after a warm-up pass), and the next round the other
-first. Both ask for the parts this tree's ``bench.reports.PAGES`` names for each page. The databases are brought to this tree's newest migration first (an index the
-other version does not use does no harm to it); nothing is loaded.
+first. Both ask for the parts this tree's ``bench.reports.PAGES`` names for each page.
+The databases are brought to this tree's newest migration first (an index the other
+version does not use does no harm to it); nothing is loaded.
 
 One JSON line per database and version: ``{"bench": "reports_ab", "db": ...,
 "code": "this"|"other", "tickets": ..., "page_p99_ms": ..., "by_page": {page: p99},

@@ -16,8 +16,9 @@ Definitions (docs/reports.md says the same for people):
   with the timeline's status line, sliced by the ticket's owner, priority, channel and
   team as they were then), so each period counts what happened in it: a later reopen
   (which clears the ticket's ``resolved_at``/``closed_at``) does not take last week's
-  resolution back, and a ticket resolved in two periods counts in both (once in each). reopened: status changes in the period out of resolved or
-  closed back to work; reopen rate = reopened / resolved.
+  resolution back, and a ticket resolved in two periods counts in both (once in each).
+  reopened: status changes in the period out of resolved or closed back to work;
+  reopen rate = reopened / resolved.
 - first response time: created -> first response, for tickets first answered in the
   period; resolution time: created -> the ticket's last resolution in the period.
   Both in business time; the SLA rows compare them with the priority's targets.

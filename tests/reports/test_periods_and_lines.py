@@ -161,8 +161,8 @@ async def test_an_outcome_keeps_the_slices_the_ticket_had_then(history):
 async def test_the_listed_tickets_add_up_to_the_summary(history):
     db, ids = history
     # Tuesday alone, oldest first: T2 (resolved, reopened, resolved again), T6 (opened
-    # at 09:00, self-solved and closed), T4 (opened at 10:00, its four promises). T1 and T5 were rated on Monday,
-    # T3 answered on Monday: not Tuesday's.
+    # at 09:00, self-solved and closed), T4 (opened at 10:00, its four promises). T1
+    # and T5 were rated on Monday, T3 answered on Monday: not Tuesday's.
     tuesday = ReportFilter(ids["ws"], at(1, 0), END)
     f = await figures_for(db, tuesday)
     async with db.reading() as uow:
