@@ -11,21 +11,24 @@ the end of the period. Medians and p90s are taken from those durations.
 
 Definitions (docs/reports.md says the same for people):
 
-- opened, resolved, closed: tickets whose opening, resolution or closing time falls in
-  the period (a ticket reopened and resolved again counts once, at its last
-  resolution; one reopened and still open does not count as resolved); reopened:
-  status changes in the period out of resolved or closed back to work; reopen rate =
-  reopened / resolved.
+- opened: tickets opened in the period. resolved, closed: tickets with a resolution
+  (or a close) in the period, from their report outcomes (``report_outcomes``, written
+  with the timeline's status line, sliced by the ticket's owner, priority, channel and
+  team as they were then), so each period counts what happened in it: a later reopen
+  (which clears the ticket's ``resolved_at``/``closed_at``) does not take last week's
+  resolution back, and a ticket resolved in two periods counts in both (once in each).
+  reopened: status changes in the period out of resolved or closed back to work;
+  reopen rate = reopened / resolved.
 - first response time: created -> first response, for tickets first answered in the
-  period; resolution time: created -> resolved, for tickets resolved in the period.
+  period; resolution time: created -> the ticket's last resolution in the period.
   Both in business time; the SLA rows compare them with the priority's targets.
 - promises: those the desk owes, made in the period, cancelled (superseded) ones left
   out; each settled one is *kept* (by a person on time), *covered* (lapsed, and the
   bot's honest update went out within ``LATE_AFTER``) or *late* (kept by a person after
   its time, or the bot's update was late or never delivered); how late is wall-clock
   time past due, where known.
-- CSAT: ratings given in the period; response rate = ratings / tickets closed after a
-  resolution in the period (closed on the requester's "yes", which asks for a
+- CSAT: ratings given in the period; response rate = ratings / tickets closed out of
+  resolved in the period (closed on the requester's "yes", which asks for a
   rating, or for want of an answer, which does not: the rate is a floor).
 - backlog: tickets still open at ``now``, by age (the period does not apply).
 """
@@ -49,8 +52,9 @@ from bot.domain.sla import SlaPolicy
 from bot.domain.tickets import ACTIVE_STATUSES
 from bot.reports.filters import ReportFilter
 from bot.storage.tables import (
-    COMMENTED, RATED, REOPENED, SELF_SOLVED, IncidentRow, IncidentTicketRow, OutboxRow,
-    PersonRow, PromiseRow, TicketEventRow, TicketRow, WorkspaceRow,
+    CLOSED_EVENT, COMMENTED, RATED, REOPENED, RESOLVED_EVENT, SELF_SOLVED, IncidentRow,
+    IncidentTicketRow, OutboxRow, PersonRow, PromiseRow, ReportOutcomeRow, TicketEventRow,
+    TicketRow, WorkspaceRow,
 )
 from bot.storage.uow import UnitOfWork
 
@@ -356,6 +360,23 @@ def ticket_filters(filt: ReportFilter) -> list[ColumnElement]:
     return conditions
 
 
+def outcome_slices(filt: ReportFilter) -> list[ColumnElement]:
+    """:func:`ticket_slices` on the report outcomes: the ticket's slices as they were
+    when it was resolved or closed."""
+    o = ReportOutcomeRow
+    conditions: list[ColumnElement] = [o.workspace_id == filt.workspace_id]
+    if filt.team_id is not None:
+        conditions.append(or_(o.team_id == filt.team_id, o.team_id.is_(None))
+                          if filt.team_default else o.team_id == filt.team_id)
+    if filt.channel_id is not None:
+        conditions.append(o.channel_id == filt.channel_id)
+    if filt.priority is not None:
+        conditions.append(o.priority == filt.priority)
+    if filt.agent_id is not None:
+        conditions.append(o.owner_id == filt.agent_id)
+    return conditions
+
+
 def ticket_slices(filt: ReportFilter) -> list[ColumnElement]:
     """:func:`ticket_filters` plus the agent, as the ticket's owner."""
     conditions = ticket_filters(filt)
@@ -387,9 +408,11 @@ async def compute_figures(uow: UnitOfWork, filt: ReportFilter, now: datetime, *,
     if not await matches_workspace(uow, filt):
         return figures
     dialect = uow.session.bind.dialect.name
+    measured = bool(parts & {"durations", "days", "agents"})
     if "counts" in parts or "days" in parts:
-        await _counts(uow, filt, figures)
-    if parts & {"durations", "days", "agents"}:
+        # With the durations read anyway, "resolved" is their count (the same rows).
+        await _counts(uow, filt, figures, resolved=not measured)
+    if measured:
         await _durations(uow, filt, figures, calendar, sla)
     if "promises" in parts or "agents" in parts:
         await _promises(uow, filt, figures, dialect)
@@ -415,20 +438,18 @@ async def matches_workspace(uow: UnitOfWork, filt: ReportFilter) -> bool:
     return platform == filt.platform
 
 
-async def _counts(uow: UnitOfWork, filt: ReportFilter, figures: Figures) -> None:
-    """Opened, resolved and closed from the tickets' own times (each read from an index
-    alone), self-solves by their events, reopens from the index of reopens."""
+async def _counts(uow: UnitOfWork, filt: ReportFilter, figures: Figures,
+                  resolved: bool = True) -> None:
+    """Opened from the tickets' own opening time; resolved and closed from the report
+    outcomes of the period (each read from an index alone), so that a later reopen
+    (which clears the ticket's ``resolved_at`` and ``closed_at``) leaves past periods'
+    figures as they were; reopened and self-solved from the timeline lines of the
+    period, each from its own partial index."""
     t = TicketRow
-
-    async def count(*where) -> int:
-        return (await uow.session.execute(
-            select(func.count()).select_from(t).where(*ticket_slices(filt), *where))
-        ).scalar_one()
-
-    figures.opened = await count(in_period(t.created_at, filt))
-    figures.resolved = await count(in_period(t.resolved_at, filt))
-    figures.closed = await count(in_period(t.closed_at, filt))
-    figures.csat.asked = await count(in_period(t.closed_at, filt), t.resolved_at.is_not(None))
+    figures.opened = (await uow.session.execute(
+        select(func.count()).select_from(t).where(*ticket_slices(filt),
+                                                  in_period(t.created_at, filt)))
+    ).scalar_one()
     ev = TicketEventRow
     # Each line's ticket is looked up by its key (a correlated subquery): a join let
     # PostgreSQL hash the workspace's every ticket to match a few thousand reopens.
@@ -439,6 +460,16 @@ async def _counts(uow: UnitOfWork, filt: ReportFilter, figures: Figures) -> None
     figures.self_solved = (await uow.session.execute(
         events.where(text(SELF_SOLVED)))).scalar_one()
     figures.reopened = (await uow.session.execute(events.where(text(REOPENED)))).scalar_one()
+    o = ReportOutcomeRow
+    tickets = select(func.count(o.ticket_id.distinct())).where(
+        *outcome_slices(filt), in_period(o.at, filt))
+    if resolved:  # else _durations counts them (a COUNT DISTINCT is a sort on SQLite)
+        figures.resolved = (await uow.session.execute(
+            tickets.where(o.kind == "resolved"))).scalar_one()
+    # Asked for a rating: closed on the requester's "yes" (out of resolved).
+    asked = func.count(case((o.asked, o.ticket_id)).distinct())
+    figures.closed, figures.csat.asked = (await uow.session.execute(
+        tickets.add_columns(asked).where(o.kind == "closed"))).one()
 
 
 async def _durations(uow: UnitOfWork, filt: ReportFilter, figures: Figures,
@@ -454,14 +485,24 @@ async def _durations(uow: UnitOfWork, filt: ReportFilter, figures: Figures,
     t = TicketRow
     connection = await uow.session.connection()
 
-    async def measured(column) -> list:
-        return (await connection.execute(
-            select(epoch(dialect, t.created_at), epoch(dialect, column), t.priority,
-                   t.owner_id)
-            .where(*ticket_slices(filt), in_period(column, filt)))).all()
-
-    answered = await measured(t.first_response_at)
-    resolved = await measured(t.resolved_at)
+    answered = (await connection.execute(
+        select(epoch(dialect, t.created_at), epoch(dialect, t.first_response_at), t.priority,
+               t.owner_id)
+        .where(*ticket_slices(filt), in_period(t.first_response_at, filt)))).all()
+    # Resolved: each ticket with a resolution in the period (its report outcomes, read
+    # from their index alone), measured to its last one in it: a reopen later does not
+    # take it back, and one resolved in two periods counts in both.
+    o = ReportOutcomeRow
+    latest: dict[int, tuple] = {}
+    for ticket_id, created, at, priority, owner in (await connection.execute(
+            select(o.ticket_id, epoch(dialect, o.ticket_created_at), epoch(dialect, o.at),
+                   o.priority, o.owner_id)
+            .where(*outcome_slices(filt), o.kind == "resolved", in_period(o.at, filt))
+    )).all():
+        seen = latest.get(ticket_id)
+        if seen is None or at > seen[1]:
+            latest[ticket_id] = (created, at, priority, owner)
+    resolved = list(latest.values())
     oldest = min([r[0] for r in answered] + [r[0] for r in resolved],
                  default=filt.start.timestamp())
     lo = min(datetime.fromtimestamp(oldest, timezone.utc), filt.start)
@@ -508,6 +549,7 @@ async def _durations(uow: UnitOfWork, filt: ReportFilter, figures: Figures,
 
     figures.first_response = Durations.of(tally(answered, 0))
     figures.resolution = Durations.of(tally(resolved, 1))
+    figures.resolved = len(resolved)  # tickets resolved in the period, each once
     figures.sla = [SlaRow(p, *counts) for p, counts in sorted(per_priority.items())]
     figures.days = _day_rows(figures, dict(zip(days, by_day[0])), dict(zip(days, by_day[1])))
     for owner, (first, res) in per_agent.items():
@@ -801,8 +843,10 @@ def as_dict(figures: Figures) -> dict[str, Any]:
 
 @dataclass
 class TicketLine:
-    """One ticket as a small report lists it: its first response time (business
-    time, None before any), what became of its promises, and its rating."""
+    """One ticket as a small report lists it, counted as the report's summary counts:
+    its first response time (business time, the ticket's own, None before any), what
+    became of the promises made on it *in the period*, and the rating given *in the
+    period* (None when none was: a rating from before the period is not this one's)."""
 
     number: int
     subject: str
@@ -811,22 +855,49 @@ class TicketLine:
     rating: int | None = None
 
 
+def _promises_made(filt: ReportFilter) -> list[ColumnElement]:
+    """The promises the summary counts (see :func:`_promises`), but for the slices on
+    their ticket."""
+    p = PromiseRow
+    made = [p.workspace_id == filt.workspace_id, in_period(p.made_at, filt),
+            p.kind.in_([k.value for k in DESK_OWES]), p.status != "cancelled"]
+    if filt.agent_id is not None:
+        made.append(p.owner_id == filt.agent_id)
+    return made
+
+
 async def ticket_lines(uow: UnitOfWork, filt: ReportFilter, now: datetime,
-                       calendar: BusinessCalendar | None = None,
-                       limit: int = 5) -> list[TicketLine] | None:
-    """The tickets with something in the period (opened, first answered, resolved or
-    closed), oldest first, when there are at most ``limit`` of them; None when there are
-    more (a report then gives figures only). Each ticket's promises are all it was
-    made, whatever the period."""
+                       calendar: BusinessCalendar | None = None, limit: int = 5,
+                       figures: Figures | None = None) -> list[TicketLine] | None:
+    """The tickets the summary of ``filt`` counts, oldest first, when there are at most
+    ``limit`` of them; None when there are more (a report then gives figures only).
+
+    A ticket is listed when the summary counts something of it: opened, first answered,
+    resolved, closed, reopened or rated in the period, or a promise made on it in the
+    period. Each line's promises and rating are those of the period, so the lines add
+    up to the summary's promises and ratings (but for an incident's own promises, which
+    have no ticket). ``figures`` (the summary's, when the caller has them) spares the
+    search when they already show more than ``limit`` tickets opened, resolved or
+    closed."""
     calendar = calendar or BusinessCalendar.always_open()
+    if figures is not None and max(figures.opened, figures.resolved,
+                                   figures.closed) > limit:
+        return None
     if not await matches_workspace(uow, filt):
         return []
-    t = TicketRow
+    t, p, ev = TicketRow, PromiseRow, TicketEventRow
+    counted = or_(*(text(f"({condition})") for condition in (
+        RESOLVED_EVENT, CLOSED_EVENT, REOPENED, RATED)))
+    with_events = select(ev.ticket_id).where(in_period(ev.created_at, filt), counted)
+    with_promises = (select(p.ticket_id).join(t, t.id == p.ticket_id)
+                     .where(*_promises_made(filt), *ticket_filters(filt)))
     rows = (await uow.session.execute(
         select(t.id, t.number, t.subject, t.created_at, t.first_response_at)
-        .where(*ticket_slices(filt),
-               in_period(t.created_at, filt) | in_period(t.first_response_at, filt)
-               | in_period(t.resolved_at, filt) | in_period(t.closed_at, filt))
+        .where(t.workspace_id == filt.workspace_id,
+               and_(*ticket_slices(filt),
+                    in_period(t.created_at, filt) | in_period(t.first_response_at, filt)
+                    | t.id.in_(with_events))
+               | t.id.in_(with_promises))
         .order_by(t.created_at, t.id).limit(limit + 1))).all()
     if len(rows) > limit:
         return None
@@ -837,20 +908,18 @@ async def ticket_lines(uow: UnitOfWork, filt: ReportFilter, now: datetime,
                               timedelta(seconds=clock.between(r.created_at,
                                                               r.first_response_at)))
              for r in rows}
-    p = PromiseRow
     category, late_by = _promise_category(uow.session.bind.dialect.name)
     for ticket_id, cat, count, late_sum, late_max, known in (await uow.session.execute(
             select(p.ticket_id, category, func.count(), func.sum(late_by), func.max(late_by),
                    func.count(late_by))
             .select_from(p).outerjoin(OutboxRow, OutboxRow.id == p.cover_outbox_id)
-            .where(p.ticket_id.in_(list(lines)), p.kind.in_([k.value for k in DESK_OWES]),
-                   p.status != "cancelled")
+            .where(p.ticket_id.in_(list(lines)), *_promises_made(filt))
             .group_by(p.ticket_id, category))).all():
         lines[ticket_id].promises.add(cat, count, late_sum, late_max, known)
-    ev = TicketEventRow
     for ticket_id, body in (await uow.session.execute(
             select(ev.ticket_id, ev.body).where(
-                ev.ticket_id.in_(list(lines)), text(RATED)).order_by(ev.id))).all():
+                ev.ticket_id.in_(list(lines)), text(RATED), in_period(ev.created_at, filt))
+            .order_by(ev.id))).all():
         if body.isdigit():
             lines[ticket_id].rating = int(body)  # the last rating given wins
     return list(lines.values())

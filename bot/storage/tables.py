@@ -233,6 +233,10 @@ REOPENED = ("kind = 'status' AND body NOT IN ('resolved', 'closed') AND "
 RATED = "kind = 'feedback' AND data_json LIKE '{\"rating\":%'"
 COMMENTED = "kind = 'feedback' AND data_json LIKE '{\"comment\":%'"
 SELF_SOLVED = "kind = 'self_solved'"
+# A resolution and a close: status lines. The reports count them from ReportOutcomeRow
+# (below), which the timeline writes with each of them.
+RESOLVED_EVENT = "kind = 'status' AND body = 'resolved'"
+CLOSED_EVENT = "kind = 'status' AND body = 'closed'"
 
 
 class TicketEventRow(Base):
@@ -579,3 +583,49 @@ class MovedCardRow(Base):
     channel_id: Mapped[str] = mapped_column(String(64))
     message_id: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class ReportOutcomeRow(Base):
+    """A resolution or a close of a ticket, as the reports count it: in the period it
+    happened in, with the ticket's slices (owner, priority, channel, team) as they were
+    then. Written with the status line of the timeline (``TicketRepository.add_events``),
+    never changed after: a later reopen clears the ticket's ``resolved_at`` and
+    ``closed_at`` but not this, so last week's resolutions stay last week's (issue 19,
+    review finding 13). One index holds everything the figures read of it, so a month
+    of a big desk is read from the index alone, with no join to its tickets."""
+
+    __tablename__ = "report_outcomes"
+    __table_args__ = (
+        Index("ix_report_outcomes", "workspace_id", "kind", "at", "ticket_created_at",
+              "priority", "owner_id", "channel_id", "team_id", "asked", "ticket_id"),
+        Index("ix_report_outcomes_ticket", "ticket_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))  # "resolved" or "closed"
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # A close out of resolved: the requester's "yes", which asks for a rating.
+    asked: Mapped[bool] = mapped_column(Boolean, default=False)
+    ticket_created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    priority: Mapped[str] = mapped_column(String(2))
+    owner_id: Mapped[int | None] = mapped_column(BigId, nullable=True)
+    channel_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # A team removed since: NULL, the default team's, as on its tickets.
+    team_id: Mapped[int | None] = mapped_column(
+        ForeignKey("teams.id", ondelete="SET NULL"), nullable=True)
+
+
+def report_outcomes_from_timeline(where: str = "") -> str:
+    """The SQL that writes the report outcomes of the timeline's status lines (both
+    dialects), each with its ticket's slices as they are now; ``where`` narrows the
+    lines (``AND ...`` on ``e``, the timeline, and ``t``, the tickets)."""
+    return (
+        "INSERT INTO report_outcomes (workspace_id, ticket_id, kind, at, asked, "
+        "ticket_created_at, priority, owner_id, channel_id, team_id) "
+        "SELECT t.workspace_id, t.id, e.body, e.created_at, "
+        "(e.body = 'closed' AND e.data_json LIKE '{\"previous\": \"resolved\"%'), "
+        "t.created_at, t.priority, t.owner_id, t.channel_id, t.team_id "
+        "FROM ticket_events e JOIN tickets t ON t.id = e.ticket_id "
+        "WHERE e.kind = 'status' AND e.body IN ('resolved', 'closed') " + where)

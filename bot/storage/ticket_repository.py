@@ -6,16 +6,23 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, and_, case, cast, exists, func, or_, select, true, union, update
+from sqlalchemy import (
+    String, and_, bindparam, case, cast, exists, func, or_, select, text, true, union, update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.priority import Priority
 from bot.domain.tickets import Ticket, TicketStatus, TimelineEntry
 from bot.storage.batch import insert_many
-from bot.storage.tables import MovedCardRow, PersonRow, TicketEventRow, TicketRow, WorkspaceRow
+from bot.storage.tables import (
+    MovedCardRow, PersonRow, TicketEventRow, TicketRow, WorkspaceRow,
+    report_outcomes_from_timeline,
+)
 
 _events = TicketEventRow.__table__
 _tickets = TicketRow.__table__
+# The status lines that are report outcomes (bot/storage/tables.py, ReportOutcomeRow).
+_OUTCOMES = frozenset({TicketStatus.RESOLVED.value, TicketStatus.CLOSED.value})
 
 
 def ticket_from_row(row: TicketRow) -> Ticket:
@@ -239,8 +246,17 @@ class TicketRepository:
                                          **data)])
 
     async def add_events(self, rows: list[dict[str, Any]]) -> None:
-        """Append many timeline lines at once (each from :func:`event_row`)."""
-        await insert_many(self.session, _events, rows)
+        """Append many timeline lines at once (each from :func:`event_row`). A
+        resolution or a close also writes its report outcome (``report_outcomes``),
+        with the ticket's slices as they are now, in the same statement's transaction:
+        callers update the ticket first."""
+        ids = await insert_many(self.session, _events, rows)
+        outcomes = [new_id for new_id, row in zip(ids, rows)
+                    if row["kind"] == "status" and row["body"] in _OUTCOMES]
+        if outcomes:
+            await self.session.execute(
+                text(report_outcomes_from_timeline("AND e.id IN :ids"))
+                .bindparams(bindparam("ids", expanding=True)), {"ids": outcomes})
 
     async def many(self, ticket_ids: set[int]) -> dict[int, Ticket]:
         """Several tickets by id, in one query, as they are in the database now."""

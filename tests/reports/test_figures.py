@@ -11,7 +11,7 @@ import json
 from datetime import datetime, time, timedelta, timezone
 
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import insert, text
 
 from bot.domain.calendar import BusinessCalendar
 from bot.domain.sla import SlaPolicy
@@ -19,6 +19,7 @@ from bot.reports import ReportFilter, compute_figures
 from bot.reports.figures import BusinessClock, Durations, as_dict
 from bot.storage.tables import (
     OutboxRow, PersonRow, PromiseRow, TicketEventRow, TicketRow, WorkspaceRow,
+    report_outcomes_from_timeline,
 )
 from bot.storage.uow import Database
 
@@ -108,6 +109,9 @@ async def build_history(db: Database) -> dict[str, int]:
             event(t9, "status", nov(30, 11), "resolved", None, previous="open"),
             event(t9, "feedback", nov(30, 12), "1", people["zed"], rating=1),
         ])
+        # The report outcomes of those status lines, as the desk's timeline writes them
+        # with each line (here all at once, as migration 0015 fills them).
+        await s.execute(text(report_outcomes_from_timeline()))
 
         async def outbox(status, sent):
             return (await s.execute(insert(OutboxRow).values(

@@ -15,12 +15,15 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import insert, update
+from sqlalchemy import delete, insert, text, update
 
 from bot.reports import ReportFilter, compute_figures
 from bot.reports.export import figures_csv
 from bot.reports.figures import as_dict
-from bot.storage.tables import IncidentRow, IncidentTicketRow, TeamRow, TicketRow
+from bot.storage.tables import (
+    IncidentRow, IncidentTicketRow, ReportOutcomeRow, TeamRow, TicketRow,
+    report_outcomes_from_timeline,
+)
 from tests.reports.test_figures import CALENDAR, END, NOW, START, at, nov
 
 UTC = timezone.utc
@@ -50,6 +53,9 @@ async def add_teams_and_incidents(db, ids) -> dict[str, int]:
                         .where(TicketRow.workspace_id == ids["other"]))).scalar_one()
         await s.execute(update(TicketRow).where(TicketRow.id == other_ticket)
                         .values(team_id=other_hr))
+        # The tickets had these teams all along: their report outcomes say so too.
+        await s.execute(delete(ReportOutcomeRow))
+        await s.execute(text(report_outcomes_from_timeline()))
 
         async def incident(workspace, number, title, declared, resolved=None):
             return (await s.execute(insert(IncidentRow).values(

@@ -88,27 +88,30 @@ async def _answer_report(ctx: Context, period: Period, agent_id: int | None,
     before = ReportFilter(ctx.workspace.id, start - (end - start), start, agent_id=agent_id)
     previous = await compute_figures(ctx.uow, before, start, calendar=calendar, sla=sla,
                                      parts=_COMPARED)
-    tickets = await ticket_lines(ctx.uow, filt, ctx.now, calendar)
+    tickets = await ticket_lines(ctx.uow, filt, ctx.now, calendar, figures=figures)
     period_words = ctx.t(f"reports.period_{period.value}")
     lines = [ctx.t(header, period=period_words, **fields)]
     lines += _summary(ctx, figures, period_words)
     for line in tickets or ():
-        lines.append(_ticket_line(ctx, line))
+        lines.append(_ticket_line(ctx, line, period_words))
     lines.append(_moved(ctx, figures, previous, end - start))
     ctx.handled = True
     await ctx.answer("\n".join(lines))
 
 
-def _ticket_line(ctx: Context, line) -> str:
+def _ticket_line(ctx: Context, line, period_words: str) -> str:
+    """One listed ticket; its promises and rating are the period's, as the summary's."""
     p = line.promises
     promises = (ctx.t("reports.ticket_promises", made=p.made, kept=p.kept, covered=p.covered,
-                      late=p.late, open=p.open) if p.made else ctx.t("reports.ticket_no_promises"))
+                      late=p.late, open=p.open) if p.made
+                else ctx.t("reports.ticket_no_promises", period=period_words))
     return ctx.t("reports.ticket", number=line.number, subject=defang(excerpt(line.subject)),
                  first=_time(ctx, line.first_response) if line.first_response is not None
                  else ctx.t("reports.ticket_not_answered"),
                  promises=promises,
                  rating=ctx.t("reports.ticket_rating", rating=line.rating)
-                 if line.rating is not None else ctx.t("reports.ticket_not_rated"))
+                 if line.rating is not None
+                 else ctx.t("reports.ticket_not_rated", period=period_words))
 
 
 def register(router) -> None:

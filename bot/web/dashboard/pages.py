@@ -27,6 +27,7 @@ from sqlalchemy import select
 
 from bot.clock import Clock
 from bot.domain.people import Role, Workspace
+from bot.reports import Figures
 from bot.storage.tables import PersonRow
 from bot.storage.uow import Database
 from bot.templates import Templates
@@ -262,10 +263,16 @@ class Dashboard:
             if not await self._may_see(uow, session.workspace_id, session.person_id):
                 return self._session_ended()
             workspace = await uow.workspaces.get(session.workspace_id)
-            filters = filters.with_teams(workspace.teams)
+            filters = await filters.with_teams(workspace.teams).with_channel_checked(
+                uow, workspace.id)
             policy = self.policy_of(workspace)
-            figures = await page_figures(uow, workspace.id, policy, filters, now,
-                                         PAGE_PARTS[page])
+            if filters.unknown:  # nothing to show for a slice the workspace lacks
+                figures = Figures(filters.report_filter(
+                    workspace.id, now, policy.calendar.timezone), now,
+                    policy.calendar.timezone, frozenset())
+            else:
+                figures = await page_figures(uow, workspace.id, policy, filters, now,
+                                             PAGE_PARTS[page])
             channels = await intake_channels(uow, workspace.id)
         words = getattr(policy, "templates", self.words)
 
@@ -309,7 +316,10 @@ class Dashboard:
             if not await self._may_see(uow, session.workspace_id, session.person_id):
                 return self._session_ended()
             workspace = await uow.workspaces.get(session.workspace_id)
-            filters = filters.with_teams(workspace.teams)
+            filters = await filters.with_teams(workspace.teams).with_channel_checked(
+                uow, workspace.id)
+            if filters.unknown:
+                return self._unknown_filters(filters)
             policy = self.policy_of(workspace)
             await response.prepare(request)
             await stream_tickets(response, uow, workspace.id, policy, filters,
@@ -327,11 +337,21 @@ class Dashboard:
             if not await self._may_see(uow, session.workspace_id, session.person_id):
                 return self._session_ended()
             workspace = await uow.workspaces.get(session.workspace_id)
-            filters = filters.with_teams(workspace.teams)
+            filters = await filters.with_teams(workspace.teams).with_channel_checked(
+                uow, workspace.id)
+            if filters.unknown:
+                return self._unknown_filters(filters)
             text = await figures_text(uow, workspace.id, self.policy_of(workspace), filters,
                                       self.clock.now())
         return web.Response(text=text, content_type="text/csv", charset="utf-8", headers={
             **SECURITY_HEADERS, "Content-Disposition": self._attachment("figures", filters)})
+
+    def _unknown_filters(self, filters: DashboardFilter) -> web.Response:
+        """A download asked for a channel or team the workspace does not have: say
+        which, and give no file (an empty one would read as "nothing happened there")."""
+        return self._html("message.html", 404, heading=self.t("web.unknown_heading"),
+                          lines=[self.t(f"web.unknown_{kind}", name=name)
+                                 for kind, name in filters.unknown])
 
     @staticmethod
     def _attachment(name: str, filters: DashboardFilter) -> str:

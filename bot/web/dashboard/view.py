@@ -1,9 +1,12 @@
 """What a dashboard page shows: the filters a person chose, turned into a
 :class:`bot.reports.ReportFilter`, and the figures ``compute_figures`` gives for them.
 
-The filters come from the page's query string and are checked here (an unknown period,
-priority or channel reads as its default, never as an error page). The workspace never
-comes from the request: it is the signed session's.
+The filters come from the page's query string and are checked here. An unknown period or
+priority reads as its default (the pickers show which). A channel or team the workspace
+does not have is *named* as unknown (:attr:`DashboardFilter.unknown`), and the pages show
+no figures for it: reading it as "All" showed the whole desk's figures, and passing it on
+showed zeros, under a picker saying "All" either way (issue 19, review finding 5). The
+workspace never comes from the request: it is the signed session's.
 """
 
 from __future__ import annotations
@@ -55,26 +58,53 @@ class DashboardFilter:
     priority: str = ""
     team_id: int | None = None
     team_default: bool = False
+    # What the person asked for that the workspace does not have: ("channel", text) or
+    # ("team", name). With any, a page shows no figures and says which.
+    unknown: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def from_query(cls, query: Mapping[str, str]) -> "DashboardFilter":
-        """Filters from a query string; anything unknown falls back to its default."""
+        """Filters from a query string: an unknown period or priority falls back to its
+        default; a channel or team that cannot be one (too long, unprintable) is unknown."""
         period = query.get("period", DEFAULT_PERIOD)
         priority = query.get("priority", "").upper()
         channel = query.get("channel", "")
-        team = query.get("team", "all").strip().lower()
-        return cls(period=period if period in PERIODS else DEFAULT_PERIOD,
-                   team=team if 0 < len(team) <= 40 and team.isprintable() else "all",
-                   channel=channel if 0 < len(channel) <= 64 and channel.isprintable() else "",
-                   priority=priority if priority in PRIORITIES else "")
+        team = query.get("team", "all").strip().lower() or "all"
+        unknown = []
+        if channel and not (len(channel) <= 64 and channel.isprintable()):
+            unknown.append(("channel", _shown(channel)))
+            channel = ""
+        if not (len(team) <= 40 and team.isprintable()):
+            unknown.append(("team", _shown(team)))
+            team = "all"
+        return cls(period=period if period in PERIODS else DEFAULT_PERIOD, team=team,
+                   channel=channel, priority=priority if priority in PRIORITIES else "",
+                   unknown=tuple(unknown))
 
     def with_teams(self, teams: Iterable[Any]) -> "DashboardFilter":
         """These filters with the team resolved among the workspace's ``teams``; a name
-        that is none of them reads as "all" (another workspace's team included)."""
+        that is none of them (another workspace's team included) is unknown."""
+        if self.team == "all":
+            return replace(self, team_id=None, team_default=False)
         team = next((t for t in teams if t.name == self.team), None)
         if team is None:
-            return replace(self, team="all", team_id=None, team_default=False)
+            return replace(self, team="all", team_id=None, team_default=False,
+                           unknown=(*self.unknown, ("team", self.team)))
         return replace(self, team_id=team.id, team_default=bool(team.is_default))
+
+    async def with_channel_checked(self, uow: UnitOfWork,
+                                   workspace_id: int) -> "DashboardFilter":
+        """These filters with the channel checked: one no ticket of ``workspace_id``
+        came in through is unknown (one indexed probe)."""
+        if not self.channel:
+            return self
+        found = (await uow.session.execute(
+            select(TicketRow.id).where(TicketRow.workspace_id == workspace_id,
+                                       TicketRow.channel_id == self.channel).limit(1)
+        )).first()
+        if found is not None:
+            return self
+        return replace(self, channel="", unknown=(*self.unknown, ("channel", self.channel)))
 
     def report_filter(self, workspace_id: int, now: datetime, zone: str) -> ReportFilter:
         """The reports' filter for these choices in ``workspace_id`` (days counted in the
@@ -95,6 +125,12 @@ class DashboardFilter:
         if self.priority:
             found["priority"] = self.priority
         return found
+
+
+def _shown(text: str) -> str:
+    """What a page may quote of a value it refuses: printable, at most 64 characters."""
+    printable = "".join(c if c.isprintable() else "?" for c in text)
+    return printable if len(printable) <= 64 else printable[:63] + "…"
 
 
 async def page_figures(uow: UnitOfWork, workspace_id: int, policy: WorkspacePolicy,
