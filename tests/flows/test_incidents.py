@@ -16,7 +16,7 @@ from datetime import timedelta
 
 from bot.domain.promises import PromiseKind, PromiseStatus
 from bot.domain.tickets import TicketStatus
-from tests.flows.story import TRIAGE, FlowDesk
+from tests.flows.story import MONDAY, TRIAGE, FlowDesk
 
 STATUS = "C-status"
 HR_TRIAGE, HR_INTAKE = "C-hr-triage", "C-hr"
@@ -652,3 +652,64 @@ async def test_reports_in_a_paced_channel_wait_for_no_card_of_their_own(db_url):
         assert "no answer yet (1): #4." in _incident_cards(desk)[-1].text
         await desk.command("sam", "incident show INC-1")
         assert "Tickets: #1, #2, #3 and #5" in desk.private_to("sam")[-1].text
+
+
+async def test_repeated_misses_apologise_once_each_and_stretch_the_new_time(db_url):
+    """L3: a lapsed incident update is covered with an apology each time, but the new
+    time doubles with each miss in a row (up to a business day), and a repeat says it
+    is another miss instead of the same hourly words."""
+    async with FlowDesk(db_url) as desk:
+        await _declared(desk)
+        await desk.command("sam", "incident update INC-1 Looking into it next 30m")
+        said = []
+        for _ in range(3):
+            mark = len(desk.adapter.sent)
+            due = (await desk.open_incident_promise()).due_at
+            await desk.advance(due - desk.clock.now() + timedelta(minutes=1))
+            [apology] = [s.text for s in desk.since(mark)
+                         if s.message.audience == "requester" and s.message.ticket_number == 1]
+            said.append(apology)
+        assert "haven't yet. Sorry about that. The team is still on it, and the next update " \
+               "will be by today at 11:31 UTC." in said[0]
+        assert "we've missed another update (it was due today at 11:31 UTC), and we're " \
+               "sorry." in said[1]
+        # Covered at 11:32: two hours on, not one.
+        assert "the next update will be by today at 13:32 UTC, sooner if there's news." \
+            in said[1]
+        assert "(it was due today at 13:32 UTC)" in said[2]
+        # Covered at 13:33: four business hours on, past the 17:00 closing.
+        assert "the next update will be by tomorrow at 09:33 UTC" in said[2]
+
+
+async def test_outside_the_desks_hours_nobody_is_said_to_be_working_on_it(db_url):
+    """M1: declared in the evening, the requesters are told when the desk opens, not
+    that "the team is working on it now"; a lapse at night says the same."""
+    async with FlowDesk(db_url, start=MONDAY.replace(hour=18)) as desk:
+        await _declared(desk)
+        told = desk.requester_thread(1)[-1].text
+        assert "working on it" not in told
+        assert told.startswith("Your ticket #1 is part of a known problem, INC-1: “VPN down”. "
+                               "Our desk is closed right now and opens tomorrow at 09:00 UTC;")
+        await desk.command("sam", "incident update INC-1 Checking next 21:00")
+        mark = len(desk.adapter.sent)
+        await desk.advance(timedelta(hours=2, minutes=61))
+        [apology] = [s.text for s in desk.since(mark)
+                     if s.message.audience == "requester" and s.message.ticket_number == 1]
+        assert "still on it" not in apology
+        assert "Sorry about that. Our desk is closed right now and opens tomorrow at 09:00 " \
+               "UTC; the next update will be by" in apology
+
+
+async def test_a_requester_asking_incident_help_is_helped_not_refused(db_url):
+    """L13: /incident help from someone who doesn't work the desk says what incidents
+    mean for their ticket and where to follow them, and lists no agent command."""
+    async with FlowDesk(db_url) as desk:
+        await _declared(desk)
+        await desk.command("ann", "incident help")
+        answer = desk.private_to("ann")[-1].text
+        assert answer.startswith("When one problem affects many people")
+        assert "`/ticket show <n>` shows which incident" in answer
+        assert f"Incidents are announced and updated in <#{STATUS}>." in answer
+        assert "/incident declare" not in answer and "/incident update" not in answer
+        await desk.command("sam", "incident help")
+        assert desk.private_to("sam")[-1].text.startswith("Incident commands (agents):")

@@ -110,6 +110,8 @@ async def link_tickets(ctx: Context, incident: Incident, tickets: list[Ticket], 
     await ctx.uow.incidents.release_ticket_promises([t.id for t in fresh], ctx.now)
     promise = await ctx.uow.incidents.promise(incident.id)
     people = await ctx.uow.people.many({t.requester_id for t in fresh})
+    assert ctx.policy is not None
+    calendar = ctx.policy.calendar
     for ticket in fresh:
         await ctx.uow.tickets.add_event(ticket.id, "incident_linked", ctx.now,
                                         author_id=ctx.person.id if ctx.person else None,
@@ -117,10 +119,14 @@ async def link_tickets(ctx: Context, incident: Incident, tickets: list[Ticket], 
         requester = people[ticket.requester_id]
         if tell:
             key = "incident.linked_requester" if promise else "incident.linked_requester_no_time"
+            opens = ""
+            if promise and not calendar.is_open(ctx.now):
+                key = "incident.linked_requester_closed"  # nobody is "working on it now"
+                opens = when_for(ctx, calendar.next_opening(ctx.now), requester)
             await ctx.post(to_requester(ticket, ctx.t(
                 key, ref=ticket.ref, incident=incident.ref, title=defang(incident.title),
-                next=when_for(ctx, promise.due_at, requester) if promise else "")),
-                ticket_id=ticket.id)
+                next=when_for(ctx, promise.due_at, requester) if promise else "",
+                opens=opens)), ticket_id=ticket.id)
         if ticket.triage_message_id is not None:
             # Its card now names the incident; a ticket that joined at intake has no
             # card of its own to redraw (the incident counts it).
@@ -564,13 +570,22 @@ def register(router) -> None:
     ):
         router.on_command("incident", word, handler, role=Role.AGENT,
                           description=f"commands.incident_{word}")
-    router.on_command("incident", "help", incident_help, role=Role.AGENT,
+    # Anyone may ask: a requester is told what incidents mean for them, never the
+    # agents' commands.
+    router.on_command("incident", "help", incident_help,
                       description="commands.incident_help")
     router.on_button("incident.yes", yes_same)
     router.on_button("incident.no", no_else)
 
 
 async def incident_help(ctx: Context) -> None:
-    """``/incident help``"""
-    await ctx.answer(ctx.t("help.incident"))
+    """``/incident help``: the commands for agents; for anyone else, what an incident
+    means for their ticket and where to follow it."""
+    assert ctx.workspace is not None
+    if ctx.role.at_least(Role.AGENT):
+        await ctx.answer(ctx.t("help.incident"))
+    else:
+        status = await ctx.uow.workspaces.channels(ctx.workspace.id, "status")
+        await ctx.answer(ctx.t("help.incident_requester", status=ctx.t(
+            "help.incident_requester_status", channel=status[0]) if status else ""))
     ctx.handled = True
