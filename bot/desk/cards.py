@@ -94,15 +94,21 @@ async def queue_incident_card(uow: UnitOfWork, workspace: Workspace, incident: I
     redrawn, at a bounded pace: a drawing already due later shows this change too (it
     is drawn when sent); otherwise the next one is booked ``INCIDENT_CARD_PACE`` after
     the last. Returns whether a drawing was queued. Nothing without a channel."""
-    channel = incident.card_channel_id or channel_id
-    if channel is None:
+    for attempt in range(2):
+        channel = incident.card_channel_id or channel_id
+        if channel is None:
+            return False
+        last = incident.card_due_at
+        if last is not None and last > now + INCIDENT_CARD_MARGIN:
+            return False
+        due = now if last is None else max(now, last + INCIDENT_CARD_PACE)
+        if await uow.incidents.book_card(incident, channel, due):
+            break
+        # Another change booked one meanwhile (PostgreSQL: it committed while this
+        # waited for the row): its drawing may go before this commits, so look again.
+        incident = await uow.incidents.get(incident.id)
+    else:
         return False
-    last = incident.card_due_at
-    if last is not None and last > now + INCIDENT_CARD_MARGIN:
-        return False
-    due = now if last is None else max(now, last + INCIDENT_CARD_PACE)
-    if not await uow.incidents.book_card(incident, channel, due):
-        return False  # another change booked it meanwhile
     await uow.outbox.add_many([NewPost(
         workspace.id, workspace.platform,
         OutboundMessage(channel_id=channel, text="", audience="agents", title=incident.ref),
