@@ -237,11 +237,22 @@ async def run_storm(db_url: str, args) -> dict[str, Any]:
         linked = len(await uow.incidents.tickets(incident.id)) if incident else 0
         open_linked = len(await uow.incidents.tickets(incident.id, active_only=True)) \
             if incident else 0
-    card_writes = sum(1 for at, m in adapter.sent
-                      if m.channel_id == TRIAGE and declared_at and at > declared_at[0])
+    after = [m for at, m in adapter.sent
+             if m.channel_id == TRIAGE and declared_at and at > declared_at[0]]
+    card_writes = len(after)
+    async with db.reading() as uow:
+        linked_numbers = {t.number for t in await uow.incidents.tickets(incident.id)} \
+            if incident else set()
+    writes_by_kind = Counter(
+        ("edit" if m.edit_of else "post")
+        + (" of a linked ticket's card" if m.ticket_number in linked_numbers
+           else " of another ticket's card" if m.ticket_number else " (no ticket)")
+        for m in after)
     latencies = [times[0] - reported[channel] for channel, times in acks.items()]
     say(f"  storm handled in {storm_handled:.1f} s; {len(acks)} acknowledged, "
         f"{linked} linked; ack p99 {common.percentile(latencies, 99):.3f} s")
+    say("  triage channel after declaring: " + (", ".join(
+        f"{count} {kind}" for kind, count in writes_by_kind.most_common()) or "nothing"))
 
     # The update, to everyone linked.
     sent_before = len(adapter.sent)

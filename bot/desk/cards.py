@@ -14,7 +14,7 @@ message ever after; only the newest queued card of a ticket is sent.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.core import Button, FormField, OutboundMessage
 from bot.desk.policy import Desk, DeskPolicy, Policies
@@ -31,6 +31,15 @@ from bot.storage.uow import UnitOfWork
 CARD_TEXT_LIMIT = 2500
 CARD_ARTICLES = 3
 HISTORY_SIZE = 5
+# An incident's card is redrawn at most this often: in a storm its count changes with
+# every report and every answer, and agents need a count, not a flicker (Slack's
+# chat.update allows about 50 a minute for the whole workspace).
+INCIDENT_CARD_PACE = timedelta(seconds=30)
+# A drawing due this soon is left to show a change too: it is drawn when it is sent,
+# which is after the change's transaction has committed.
+INCIDENT_CARD_MARGIN = timedelta(seconds=2)
+# The reports waiting for an answer named on the incident's card; the rest are counted.
+INCIDENT_CARD_REFS = 25
 
 
 async def queue_card(ctx: Context, ticket: Ticket) -> None:
@@ -47,6 +56,16 @@ async def queue_cards(uow: UnitOfWork, now: datetime,
         team = workspace.team(ticket.team_id)
         return team.id if team is not None else None
 
+    # A report asked about an incident and not answered is counted on the incident's
+    # card; whatever changes it now (an agent acting on it, its requester writing, a
+    # lapse, a No) brings it out of that shadow with a card of its own, and the
+    # incident's card counts one fewer.
+    shadowed = [t.id for _, t in tickets if t.offered_incident_id is not None]
+    if shadowed:
+        left = await uow.incidents.leave_shadow(shadowed)
+        workspace_of = {t.offered_incident_id: w for w, t in tickets}
+        for incident in (await uow.incidents.many(left)).values():
+            await queue_incident_card(uow, workspace_of[incident.id], incident, now)
     # Each ticket's card goes to its team's triage channel (bot/domain/teams.py).
     triage = await uow.workspaces.triage_of_teams(
         {team_of(w, t) for w, t in tickets}, {w.id: w for w, _ in tickets})
@@ -67,6 +86,34 @@ def card_request(workspace: Workspace, ticket: Ticket, channel_id: str) -> NewPo
                    OutboundMessage(channel_id=channel_id, text="", audience="agents",
                                    ticket_number=ticket.number),
                    ticket.id, kind="card")
+
+
+async def queue_incident_card(uow: UnitOfWork, workspace: Workspace, incident: Incident,
+                              now: datetime, channel_id: str | None = None) -> bool:
+    """Ask for ``incident``'s card (in ``channel_id``, or where it already is) to be
+    redrawn, at a bounded pace: a drawing already due later shows this change too (it
+    is drawn when sent); otherwise the next one is booked ``INCIDENT_CARD_PACE`` after
+    the last. Returns whether a drawing was queued. Nothing without a channel."""
+    for attempt in range(2):
+        channel = incident.card_channel_id or channel_id
+        if channel is None:
+            return False
+        last = incident.card_due_at
+        if last is not None and last > now + INCIDENT_CARD_MARGIN:
+            return False
+        due = now if last is None else max(now, last + INCIDENT_CARD_PACE)
+        if await uow.incidents.book_card(incident, channel, due):
+            break
+        # Another change booked one meanwhile (PostgreSQL: it committed while this
+        # waited for the row): its drawing may go before this commits, so look again.
+        incident = await uow.incidents.get(incident.id)
+    else:
+        return False
+    await uow.outbox.add_many([NewPost(
+        workspace.id, workspace.platform,
+        OutboundMessage(channel_id=channel, text="", audience="agents", title=incident.ref),
+        None, kind="incident_card", due_at=due)], now)
+    return True
 
 
 class CardRenderer:
@@ -137,6 +184,47 @@ class CardRenderer:
                 earlier=earlier, articles=articles,
                 incident=incidents.get(links.get(ticket.id, 0)), flags=flags.get(ticket.id, 0))
         return cards
+
+
+    async def incident_card(self, uow: UnitOfWork, workspace_id: int, number: int,
+                            now: datetime) -> tuple[Incident, OutboundMessage] | None:
+        """INC-``number``'s card as it stands, with the incident (None when there is no
+        such incident)."""
+        incident = await uow.incidents.by_number(workspace_id, number)
+        if incident is None or incident.card_channel_id is None:
+            return None
+        workspace = (await uow.workspaces.many({workspace_id}))[workspace_id]
+        linked = (await uow.incidents.counts([incident.id])).get(incident.id, 0)
+        waiting, first = await uow.incidents.offered(incident.id, INCIDENT_CARD_REFS)
+        lead = await uow.people.get(incident.owner_id)
+        policy = Policies(self.desk).of(workspace)
+        return incident, render_incident_card(policy, incident, lead=lead, linked=linked,
+                                              waiting=waiting, first=first)
+
+
+def render_incident_card(policy: DeskPolicy, incident: Incident, *, lead: Person,
+                         linked: int, waiting: int, first: list[Ticket]) -> OutboundMessage:
+    """The incident's one card in the triage channel: its lead and status, how many
+    tickets are linked, and the reports asked "Is this what you're seeing?" that have
+    no answer yet (each still an ordinary ticket owed a reply), named up to
+    ``INCIDENT_CARD_REFS`` and counted beyond."""
+    def t(key: str, **fields) -> str:
+        return policy.templates.render(key, **fields)
+
+    lines = [t("incident.card_text", lead=lead.name, linked=linked,
+               status=t(f"incident.status_{incident.status.value}"))]
+    if waiting:
+        refs = [x.ref for x in first]
+        if waiting > len(refs):
+            refs.append(t("incident.card_more", count=waiting - len(refs)))
+        lines.append(t("incident.card_waiting", count=waiting,
+                       refs=policy.templates.join(refs)))
+    elif incident.is_open:
+        lines.append(t("incident.card_none_waiting"))
+    return OutboundMessage(
+        channel_id=incident.card_channel_id or "", audience="agents",
+        title=t("incident.card_title", incident=incident.ref, title=defang(incident.title)),
+        text="\n".join(lines))
 
 
 def _incident_promise(promise) -> tuple[PromiseKind, datetime] | None:

@@ -41,6 +41,11 @@ class Incident:
     created_at: datetime
     resolved_at: datetime | None = None
     summary: str = ""
+    # Its card in a triage channel (counting the reports asked about it): where it
+    # is, and when its latest drawing is due (bot/desk/cards.py).
+    card_channel_id: str | None = None
+    card_message_id: str | None = None
+    card_due_at: datetime | None = None
 
     @property
     def ref(self) -> str:

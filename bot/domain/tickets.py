@@ -144,6 +144,9 @@ class Ticket:
     team_id: int | None = None
     # A lead's service exception: target name -> seconds, winning over the team's.
     sla_exception: dict | None = None
+    # The open incident its requester was asked about at intake and has not answered:
+    # counted on that incident's card, without a card of its own (bot/desk/cards.py).
+    offered_incident_id: int | None = None
 
     @property
     def ref(self) -> str:

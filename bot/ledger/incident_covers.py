@@ -12,7 +12,9 @@ own lead about themself), then a note in that team's triage channel naming who w
 (an incident has no card thread). With nobody else to ask, the admins and the incident
 lead hear once in a run of misses that nobody could be asked, and how to add a lead (as
 the ticket ledger's "no_lead"). The new time is the incident's next promise, with its
-misses counted, so the next lapse knows it is a repeat. :func:`plan_incident_cover` decides
+misses counted, so the next lapse knows it is a repeat: each miss in a row doubles the
+span to the new time (up to a business day, :func:`stretched_span`), and a repeated
+miss says it is another, with its own apology, instead of the same words every hour. :func:`plan_incident_cover` decides
 (pure, what the tests read); :func:`cover_incidents` loads and writes.
 """
 
@@ -20,7 +22,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.core import OutboundMessage
 from bot.desk.broadcast import broadcast
@@ -30,7 +32,7 @@ from bot.desk.notify import to_person
 from bot.desk.policy import Desk, DeskPolicy, Policies
 from bot.desk.quoting import defang
 from bot.domain.incidents import Incident
-from bot.domain.people import Person, Workspace
+from bot.domain.people import Person, Role, Workspace
 from bot.domain.priority import Priority
 from bot.domain.promises import Promise, next_promise_span
 from bot.domain.tickets import Ticket
@@ -43,6 +45,18 @@ logger = logging.getLogger(__name__)
 # An incident's cadence is the P1 update interval (bot/desk/features/incidents.py).
 INCIDENT_PRIORITY = Priority.P1
 ESCALATE_FROM_MISS = 2
+# Each miss in a row doubles the span to the new time, up to a business day: an
+# apology every hour for a day says nothing new, and a time we keep is worth more than
+# a time we miss again.
+STRETCH_CAP = timedelta(hours=8)
+
+
+def stretched_span(span: timedelta, interval: timedelta, misses: int) -> timedelta:
+    """The span to the new time after the ``misses``-th miss in a row (pure): the
+    update ``interval`` doubled for each miss after the first, up to ``STRETCH_CAP``,
+    and never less than ``span`` (what the missed promise itself ran for, or the
+    interval: bot/domain/promises.py ``next_promise_span``)."""
+    return max(span, min(interval * 2 ** max(0, misses - 1), STRETCH_CAP))
 
 
 @dataclass(frozen=True)
@@ -81,9 +95,10 @@ def plan_incident_cover(inputs: IncidentCoverInputs) -> IncidentCoverPlan:
     interval = policy.sla.target(INCIDENT_PRIORITY).update_interval
     # Counted from the minute the cover runs in, as the ticket ledger does: from
     # 10:30:20 it would say 11:31, and drift a minute later at every lapse.
-    next_due = stated_minute(calendar.add_business_time(
-        happened_minute(now), next_promise_span(promise, interval, calendar)))
     misses = promise.misses_in_row + 1
+    next_due = stated_minute(calendar.add_business_time(
+        happened_minute(now),
+        stretched_span(next_promise_span(promise, interval, calendar), interval, misses)))
     count = len(inputs.tickets)
     zone = calendar.timezone
     # The title is an agent's words: repeated defanged, as the commands repeat it, or a
@@ -171,12 +186,18 @@ async def apply_incident_cover(uow: UnitOfWork, plan: IncidentCoverPlan) -> None
     policy, incident, promise, now = inputs.policy, inputs.incident, inputs.promise, inputs.now
     zone = policy.calendar.timezone
 
+    # One apology per miss; a repeated miss says so. Outside the desk's hours nobody
+    # is said to be "still on it": when it opens is what is true.
+    key = "incident.lapse_requester" + ("_again" if plan.misses > 1 else "") \
+        + ("" if policy.calendar.is_open(now) else "_closed")
+    opens = now if policy.calendar.is_open(now) else policy.calendar.next_opening(now)
+
     def words_for(ticket: Ticket, requester: Person) -> str:
         tz = requester.tz or zone
         return policy.templates.render(
-            "incident.lapse_requester", incident=incident.ref, title=defang(incident.title),
+            key, incident=incident.ref, title=defang(incident.title),
             ref=ticket.ref, due=policy.when(promise.due_at, now, tz),
-            next=policy.when(plan.next_due, now, tz))
+            next=policy.when(plan.next_due, now, tz), opens=policy.when(opens, now, tz))
 
     await broadcast(uow, inputs.workspace, incident, list(inputs.tickets), words_for,
                     plan.status_text, now, timeline_kind="incident_cover")

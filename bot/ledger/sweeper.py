@@ -44,6 +44,7 @@ from bot.ledger.plans import CoverPlan, plan_cover
 from bot.ledger.sets import (
     PlanRows, apply_plans, apply_warnings, load_inputs, rows_of, write_rows,
 )
+from bot.desk.cards import queue_cards
 from bot.ledger.warnings import plan_warning
 from bot.metrics import Metrics
 from bot.logs import bound
@@ -316,6 +317,11 @@ class PromiseSweeper:
                                        lambda _: now)
             plans = [(plan_warning(item), item.workspace, item.ticket.id) for item in inputs]
             await apply_warnings(uow, plans, now)
+            # A report still counted on an incident's card (its requester never answered
+            # "Is this what you're seeing?") whose reply is about to be late needs a
+            # card of its own: nobody has picked it up.
+            await queue_cards(uow, now, [(item.workspace, item.ticket) for item in inputs
+                                         if item.ticket.offered_incident_id is not None])
         return len(rows)
 
     # -- covers prepared ahead ------------------------------------------------------

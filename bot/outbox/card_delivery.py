@@ -7,6 +7,9 @@ sending; an older one still queued is marked ``superseded``. The first post of a
 uses an idempotency key per ticket, so two workers racing to post a ticket's first card
 make one message on the platform.
 
+An ``incident_card`` row asks for an incident's one card (bot/desk/cards.py), drawn
+when sent as a ticket's is; its first post is keyed per incident, later ones edit it.
+
 A ticket linked to an incident before its first card went out (its requester said Yes
 to "Is this what you're seeing?" while the card waited its turn in a storm) gets none:
 the incident stands for it, and a storm's thousands of cards would otherwise drain
@@ -73,6 +76,42 @@ async def prepare_cards(db: Database, rows: list, render: RenderCards | None = N
             # card there too, which a platform must not take for a retry of the old one.
             prepared[row.id] = (message, f"hd-card-{row.ticket_id}-{message.channel_id}")
     return prepared
+
+
+async def prepare_incident_card(db: Database, row, render: RenderCards | None = None
+                                ) -> tuple[OutboundMessage | None, str]:
+    """The message and idempotency key for a claimed ``incident_card`` row: the
+    incident's card drawn now (the row names its incident by reference in ``title``),
+    an edit of the posted card once there is one. None when there is nothing to draw
+    (no renderer, or the incident is gone)."""
+    draw = getattr(render, "incident_card", None)
+    number = read_ref(row.message.title or "")
+    if draw is None or number is None:
+        return None, ""
+    async with db.reading() as uow:
+        drawn = await draw(uow, row.workspace_id, number, db.clock.now())
+    if drawn is None:
+        return None, ""
+    incident, message = drawn
+    if incident.card_message_id:
+        return replace(message, edit_of=incident.card_message_id), f"hd-{row.id}"
+    # One first post per incident, whoever sends it.
+    return message, f"hd-inccard-{incident.id}"
+
+
+def read_ref(title: str) -> int | None:
+    """The incident number an ``incident_card`` row names (``INC-N``), or None."""
+    head, _, number = title.partition("-")
+    return int(number) if head == "INC" and number.isdigit() else None
+
+
+async def remember_incident_card(uow: UnitOfWork, row, delivery: Delivery) -> None:
+    """After an incident card's first post, store where it lives so later drawings edit
+    it (the first message is kept if two workers ever both posted one)."""
+    number = read_ref(row.message.title or "")
+    incident = await uow.incidents.by_number(row.workspace_id, number) if number else None
+    if incident is not None:
+        await uow.incidents.remember_card(incident.id, delivery.channel_id, delivery.message_id)
 
 
 async def remember_card(uow: UnitOfWork, row, delivery: Delivery) -> None:

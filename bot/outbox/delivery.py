@@ -23,7 +23,8 @@ from bot.core import ChatAdapter, Delivery, DeliveryError, OutboundMessage
 from bot.metrics import Metrics
 from bot.logs import bound
 from bot.outbox.card_delivery import (
-    RenderCards, prepare_cards, remember_card, remember_thread_root,
+    RenderCards, prepare_cards, prepare_incident_card, remember_card, remember_incident_card,
+    remember_thread_root,
 )
 from bot.outbox.pacing import Pacer
 from bot.storage.tables import OutboxRow
@@ -152,6 +153,10 @@ class RowSender:
             message, key = card or (await prepare_cards(self.db, [row], self.render_cards))[row.id]
             if message is None:
                 return Outcome(row, {"status": "superseded"})
+        elif row.kind == "incident_card":
+            message, key = await prepare_incident_card(self.db, row, self.render_cards)
+            if message is None:
+                return Outcome(row, {"status": "superseded"})
         # Only new posts count against a channel's posting rate: private answers, card
         # edits and home views use other methods, with limits of their own (a 429 still
         # re-schedules them), and must not wait behind the channel's posts.
@@ -183,6 +188,8 @@ class RowSender:
         then: AfterRecord | None = None
         if row.kind == "card" and not message.edit_of:
             then = lambda uow: remember_card(uow, row, delivery)  # noqa: E731
+        elif row.kind == "incident_card" and not message.edit_of:
+            then = lambda uow: remember_incident_card(uow, row, delivery)  # noqa: E731
         elif row.kind == "thread_root":
             then = lambda uow: remember_thread_root(uow, row, delivery)  # noqa: E731
         return Outcome(row, {"status": "sent", "result_message_id": delivery.message_id,
@@ -219,7 +226,7 @@ class RowSender:
         reason = str(error)[:500]
         progress: dict[str, Any] = {}
         if error.parts_sent and error.parts_sent != row.message.parts_sent \
-                and row.kind != "card":  # a card is rendered afresh; it is one message
+                and row.kind not in ("card", "incident_card"):  # drawn afresh: one message
             progress["payload_json"] = json.dumps(
                 replace(row.message, parts_sent=tuple(error.parts_sent)).to_dict())
         if error.retry_after is not None:

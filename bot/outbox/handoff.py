@@ -48,7 +48,8 @@ class Handoff:
         Cards are never handed over: they are drawn when sent, after the messages people
         wait for, so they wait for a claim (see OutboxDispatcher.drain)."""
         now = self.now()
-        if (not self.accepting or platform not in self.platforms or kind == "card"
+        if (not self.accepting or platform not in self.platforms
+                or kind in ("card", "incident_card")
                 or (due_at and due_at > now)):
             return None
         return self.token, now + self.lease

@@ -34,7 +34,9 @@ def incident_from_row(row) -> Incident:
     return Incident(id=row.id, workspace_id=row.workspace_id, number=row.number,
                     title=row.title, owner_id=row.owner_id,
                     status=IncidentStatus(row.status), created_at=row.created_at,
-                    resolved_at=row.resolved_at, summary=row.summary or "")
+                    resolved_at=row.resolved_at, summary=row.summary or "",
+                    card_channel_id=row.card_channel_id, card_message_id=row.card_message_id,
+                    card_due_at=row.card_due_at)
 
 
 def update_from_row(row) -> IncidentUpdate:
@@ -116,12 +118,66 @@ class IncidentRepository:
             .where(among(_links.c.ticket_id, ticket_ids, self._dialect)))
         return {ticket_id: incident_id for ticket_id, incident_id in rows.all()}
 
-    async def link(self, incident_id: int, ticket_ids: list[int], now: datetime) -> None:
-        """Link these tickets (none of them linked anywhere yet) to the incident."""
-        if ticket_ids:
-            await insert_many(self.session, _links, [
-                {"incident_id": incident_id, "ticket_id": ticket_id, "linked_at": now}
-                for ticket_id in ticket_ids])
+    async def link(self, incident_id: int, ticket_ids: list[int], now: datetime) -> set[int]:
+        """Link these tickets (none of them linked anywhere yet) to the incident. A
+        ticket asked about an incident and linked is no longer waiting for its answer:
+        returns the incidents whose cards counted any of them as waiting."""
+        if not ticket_ids:
+            return set()
+        await insert_many(self.session, _links, [
+            {"incident_id": incident_id, "ticket_id": ticket_id, "linked_at": now}
+            for ticket_id in ticket_ids])
+        return await self.leave_shadow(ticket_ids)
+
+    # -- the reports asked about an incident and not answered yet ("its shadow") -----
+
+    async def leave_shadow(self, ticket_ids: list[int]) -> set[int]:
+        """These tickets are no longer counted on an incident's card as asked and not
+        answered; returns the incidents whose cards counted any of them."""
+        if not ticket_ids:
+            return set()
+        waiting = (among(TicketRow.id, ticket_ids, self._dialect),
+                   TicketRow.offered_incident_id.is_not(None))
+        # Read first: RETURNING gives the values as updated, NULL here.
+        incidents = set((await self.session.execute(
+            select(TicketRow.offered_incident_id).where(*waiting))).scalars())
+        if incidents:
+            await self.session.execute(
+                update(TicketRow).where(*waiting).values(offered_incident_id=None))
+        return incidents
+
+    async def offered(self, incident_id: int, limit: int | None = None
+                      ) -> tuple[int, list[Ticket]]:
+        """How many open tickets wait for their requester's answer about the incident,
+        and the first ``limit`` of them by number (all of them without one)."""
+        where = (TicketRow.offered_incident_id == incident_id,
+                 TicketRow.status.in_([s.value for s in ACTIVE_STATUSES]))
+        count = (await self.session.execute(
+            select(func.count()).select_from(TicketRow).where(*where))).scalar_one()
+        query = select(TicketRow).where(*where).order_by(TicketRow.number)
+        if limit is not None:
+            query = query.limit(limit)
+        rows = await self.session.execute(query)
+        return count, [ticket_from_row(row) for row in rows.scalars()]
+
+    async def book_card(self, incident: Incident, channel_id: str, due_at: datetime) -> bool:
+        """Book the incident card's next drawing at ``due_at`` in ``channel_id``, if no
+        one booked another since ``incident`` was read (the row is compared, so two
+        openings at once book one drawing). True when this one is booked."""
+        booked = (_incidents.c.card_due_at.is_(None) if incident.card_due_at is None
+                  else _incidents.c.card_due_at == incident.card_due_at)
+        result = await self.session.execute(
+            update(_incidents).where(_incidents.c.id == incident.id, booked)
+            .values(card_due_at=due_at,
+                    card_channel_id=func.coalesce(_incidents.c.card_channel_id, channel_id)))
+        return bool(result.rowcount)
+
+    async def remember_card(self, incident_id: int, channel_id: str, message_id: str) -> None:
+        """Where the incident's card was first posted: later drawings edit it."""
+        await self.session.execute(
+            update(_incidents).where(_incidents.c.id == incident_id,
+                                     _incidents.c.card_message_id.is_(None))
+            .values(card_channel_id=channel_id, card_message_id=message_id))
 
     async def unlink(self, incident_id: int, ticket_ids: list[int]) -> None:
         """Detach these tickets from the incident."""

@@ -26,7 +26,7 @@ class NewPost:
     platform: str
     message: OutboundMessage
     ticket_id: int | None = None
-    kind: str = "post"  # post | card | alert
+    kind: str = "post"  # post | card | incident_card | thread_root | alert
     due_at: datetime | None = None  # None: now
     # The message as stored, worked out once when the post is made (a cover prepared
     # ahead makes its posts long before they are written).

@@ -190,6 +190,11 @@ class TicketRow(Base):
               "priority", "owner_id", "channel_id"),
         Index("ix_tickets_report_closed", "workspace_id", "closed_at", "resolved_at",
               "priority", "owner_id", "channel_id"),
+        # The reports an incident's card counts as asked and not answered yet: a handful
+        # of rows among all the desk's tickets, so only those are indexed.
+        Index("ix_tickets_offered", "offered_incident_id",
+              sqlite_where=text("offered_incident_id IS NOT NULL"),
+              postgresql_where=text("offered_incident_id IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -216,6 +221,11 @@ class TicketRow(Base):
     # A lead's service exception: this ticket's own targets (seconds by target name,
     # JSON), which win over its team's for its priority. NULL: none.
     sla_exception: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # The open incident its requester was asked about at intake ("Is this what you're
+    # seeing?") and has not answered: the incident's card counts it instead of a card
+    # of its own (bot/desk/cards.py). NULL once it leaves that shadow. No foreign key:
+    # an incident is never deleted but with its workspace, and its tickets with it.
+    offered_incident_id: Mapped[int | None] = mapped_column(BigId, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
     first_response_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
@@ -341,6 +351,12 @@ class IncidentRow(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
     resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # The incident's own card in a triage channel, counting the reports asked about it
+    # (bot/desk/cards.py): where it is, and when its latest drawing is due, which
+    # paces its edits.
+    card_channel_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    card_message_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    card_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 
 class IncidentTicketRow(Base):

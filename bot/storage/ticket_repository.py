@@ -37,6 +37,7 @@ def ticket_from_row(row: TicketRow) -> Ticket:
         resolved_at=row.resolved_at, closed_at=row.closed_at, in_a_hurry=row.in_a_hurry,
         team_id=row.team_id,
         sla_exception=json.loads(row.sla_exception) if row.sla_exception else None,
+        offered_incident_id=row.offered_incident_id,
     )
 
 

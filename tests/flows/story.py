@@ -201,6 +201,15 @@ class FlowDesk(DeskHarness):
         async with self.db.unit_of_work() as uow:
             return await uow.promises.open_for_ticket(ticket.id)
 
+    async def open_incident_promise(self, number: int = 1) -> Promise:
+        """INC-``number``'s open promise: its next update."""
+        async with self.db.unit_of_work() as uow:
+            ws = await uow.workspaces.ensure(self.platform, WORKSPACE, WORKSPACE, self.clock.now())
+            incident = await uow.incidents.by_number(ws.id, number)
+            promise = await uow.incidents.promise(incident.id)
+        assert promise is not None, f"INC-{number} owes no update"
+        return promise
+
 
 async def live(desk: FlowDesk, until: datetime, step: timedelta = timedelta(minutes=30)):
     """Let time pass in steps, as a running desk would see it; returns (when, message)

@@ -16,7 +16,7 @@ from datetime import timedelta
 
 from bot.domain.promises import PromiseKind, PromiseStatus
 from bot.domain.tickets import TicketStatus
-from tests.flows.story import TRIAGE, FlowDesk
+from tests.flows.story import MONDAY, TRIAGE, FlowDesk
 
 STATUS = "C-status"
 HR_TRIAGE, HR_INTAKE = "C-hr-triage", "C-hr"
@@ -89,11 +89,16 @@ async def test_next_counts_only_as_the_last_two_words_reading_as_a_time(db_url):
         assert "Fixed by the next shift" in show
 
 
+def _incident_cards(desk: FlowDesk) -> list:
+    """Every drawing of an incident's own card in the triage channel."""
+    return [s for s in desk.adapter.sent if s.message.audience == "agents"
+            and (s.message.title or "").startswith("INC-")]
+
+
 async def test_a_new_report_is_told_at_once_and_yes_links_it(db_url):
     async with FlowDesk(db_url) as desk:
         await _declared(desk)
         await desk.command("sam", "incident update INC-1 The provider is on it next 45m")
-        cards_before = len([s for s in desk.adapter.sent if s.message.title])
         await desk.dm("dan", "vpn not working for me either")
         ack = desk.ack(4)
         assert ack.text.endswith(
@@ -101,17 +106,78 @@ async def test_a_new_report_is_told_at_once_and_yes_links_it(db_url):
             "The latest update: “The provider is on it”\n"
             "The next update will be by today at 10:45 UTC.\nIs this what you're seeing?")
         assert [b.label for b in ack.message.buttons] == ["Yes", "No, something else"]
-        # Until Yes it is an ordinary ticket the team owes a reply: it has its card.
-        assert len([s for s in desk.adapter.sent if s.message.title]) == cards_before + 1
-        assert desk.cards(4) and "Incident" not in dict(desk.cards(4)[-1].message.fields)
+        # Until Yes it is an ordinary ticket the team owes a reply: no card of its own,
+        # but named on the incident's one card, and listed by /incident show.
+        assert desk.cards(4) == []
+        [card] = _incident_cards(desk)
+        assert card.message.channel_id == TRIAGE
+        assert card.message.title == "INC-1 “VPN down”"
+        assert card.text == (
+            "Led by Sam · open · 3 tickets linked.\n"
+            "Asked “Is this what you're seeing?”, no answer yet (1): #4. Each is an ordinary "
+            "ticket owed a reply: `/ticket show <n>` or `/ticket claim <n>`; one that changes "
+            "gets its own card.")
+        await desk.command("sam", "incident show INC-1")
+        assert "Asked “Is this what you're seeing?”, no answer yet (1): #4." \
+            in desk.private_to("sam")[-1].text
         assert [p.kind for p in await desk.open_promises(4)] == [PromiseKind.FIRST_RESPONSE]
         await desk.press_button("dan", ack, "Yes")
         assert desk.private_to("dan")[-1].text == (
             "Thanks. I've added #4 to INC-1: you'll get its updates right here, the next one "
             "by today at 10:45 UTC.")
         assert await desk.open_promises(4) == []
-        # Linked, it is still to be seen: its card now names the incident.
-        assert dict(desk.cards(4)[-1].message.fields)["Incident"] == "INC-1 “VPN down”"
+        # Linked, the incident counts it: its card is redrawn (at its pace), and #4
+        # still has no card of its own.
+        await desk.advance(timedelta(seconds=31))
+        last = _incident_cards(desk)[-1]
+        assert last.message.edit_of == card.message_id
+        assert last.text == ("Led by Sam · open · 4 tickets linked.\n"
+                             "Every report asked about it has been answered.")
+        assert desk.cards(4) == []
+
+
+async def test_a_storm_of_reports_is_one_incident_card_edited_at_a_bounded_pace(db_url):
+    async with FlowDesk(db_url) as desk:
+        await _declared(desk)
+        mark = len(desk.adapter.sent)
+        for n in range(12):
+            await desk.dm(f"p{n}", "the VPN is down for me too")
+            await desk.advance(timedelta(seconds=5))  # 12 reports in a minute
+        await desk.advance(timedelta(seconds=60))
+        writes = [s for s in desk.since(mark) if s.message.channel_id == TRIAGE]
+        # One post and an edit at most every 30 s: not one card per report.
+        assert all(s in _incident_cards(desk) for s in writes)
+        assert 2 <= len(writes) <= 4, [s.text for s in writes]
+        assert writes[0].message.edit_of is None
+        assert all(s.message.edit_of == writes[0].message_id for s in writes[1:])
+        # The last drawing counts every one of them.
+        assert "no answer yet (12): #4, #5, #6," in writes[-1].text
+        assert all(desk.cards(n) == [] for n in range(4, 16))
+
+
+async def test_a_waiting_report_gets_its_own_card_when_it_leaves_the_incidents_shadow(db_url):
+    async with FlowDesk(db_url) as desk:
+        await _declared(desk)
+        for person in ("dan", "eve", "fay"):
+            await desk.dm(person, "vpn down here as well")
+        assert [desk.cards(n) for n in (4, 5, 6)] == [[], [], []]
+        # An agent acts on it: it is theirs to work, on a card of its own.
+        await desk.command("sam", "ticket claim 4")
+        assert desk.cards(4) and dict(desk.cards(4)[-1].message.fields)["Owner"] == "Sam"
+        # Its requester answers No: an ordinary ticket, with its card.
+        await desk.press_button("eve", desk.ack(5), "No, something else")
+        assert desk.cards(5)
+        # The incident is resolved with #6 still unanswered: it stays owed a reply, and
+        # gets its card so nobody loses sight of it.
+        await desk.command("sam", "incident resolve INC-1 Gateway replaced")
+        assert desk.cards(6)
+        assert (await desk.ticket(6)).status is not TicketStatus.RESOLVED
+        await desk.advance(timedelta(seconds=31))
+        last = _incident_cards(desk)[-1].text
+        assert last.startswith("Led by Sam · resolved · 3 tickets linked.")
+        assert "no answer yet" not in last
+        for number in (4, 5, 6):
+            assert (await desk.ticket(number)).offered_incident_id is None
 
 
 async def test_no_something_else_keeps_an_ordinary_ticket(db_url):
@@ -327,20 +393,24 @@ async def test_the_ledgers_incident_messages_ping_nobody(db_url):
             assert "VPN @\u200bhere down" in sent.text
 
 
-async def test_a_ticket_asked_about_a_known_problem_has_its_card_at_once(db_url):
+async def test_a_ticket_asked_about_a_known_problem_is_never_out_of_sight(db_url):
     """H2: the ticket asked "Is this what you're seeing?" is an ordinary ticket until
-    Yes, with a reply promised: its team sees its card whether or not anyone answers."""
+    Yes, with a reply promised: its team sees it whether or not anyone answers: named
+    on the incident's card at once, and on a card of its own by the heads-up before
+    its reply would be late."""
     async with FlowDesk(db_url) as desk:
         await _declared(desk)
         await desk.dm("dan", "vpn not working for me either")
         assert "Is this what you're seeing?" in desk.ack(4).text
-        (card,) = desk.cards(4)
-        assert card.message.channel_id == TRIAGE and card.message.title.startswith("#4")
+        assert "no answer yet (1): #4." in _incident_cards(desk)[-1].text
         mark = len(desk.adapter.sent)
-        await desk.advance(timedelta(hours=6))  # nobody answers; the heads-up has a card
+        await desk.advance(timedelta(hours=6))  # nobody answers
         heads_up = [s for s in desk.since(mark) if s.message.channel_id == TRIAGE
-                    and "#4" in s.text and s.message.thread_id]
-        assert heads_up and all(s.message.thread_id == desk.card_thread_id(4) for s in heads_up)
+                    and "#4" in s.text and not s.message.title]
+        assert heads_up
+        (card,) = desk.cards(4)[:1]
+        assert card.message.channel_id == TRIAGE and card.message.title.startswith("#4")
+        assert (await desk.ticket(4)).offered_incident_id is None
 
 
 async def test_an_incident_is_offered_only_to_its_own_teams_tickets(db_url):
@@ -382,7 +452,10 @@ async def test_an_incident_escalation_reaches_the_lead_on_duty_alone(db_url):
         escalated = [s.message.direct_to for s in heard if s.text.startswith("Escalation: INC-1")]
         assert escalated == ["lee"], desk.adapter.transcript()
         mark = len(desk.adapter.sent)
-        await desk.advance(timedelta(hours=4))  # the third miss: one more, to Lee again
+        # The third miss (later: the new time stretches with each miss): one more, to
+        # Lee again.
+        due = (await desk.open_incident_promise()).due_at
+        await desk.advance(due - desk.clock.now() + timedelta(minutes=1))
         escalated = [s.message.direct_to for s in desk.since(mark)
                      if s.text.startswith("Escalation: INC-1")]
         assert escalated == ["lee"]
@@ -564,19 +637,82 @@ async def test_unlinking_from_a_resolved_incident_promises_nothing(db_url):
         assert "Tickets: #1 and #2" in desk.private_to("sam")[-1].text
 
 
-async def test_a_card_still_waiting_its_turn_is_dropped_once_its_ticket_says_yes(db_url):
-    """In a storm a card waits its turn for the triage channel; when its requester says
-    Yes first, the incident stands for the ticket and the card is not posted (a card
-    already posted stays, naming the incident)."""
+async def test_reports_in_a_paced_channel_wait_for_no_card_of_their_own(db_url):
+    """In a storm the triage channel posts slowly; the reports asked about the incident
+    queue no card there at all (the incident's card names them), and one whose
+    requester says Yes is counted as linked."""
     from bot.core import Pacing
     async with FlowDesk(db_url) as desk:
         await _declared(desk)
         desk.adapter.pacing = Pacing(per_channel=1 / 60)  # one post a minute a channel
         await desk.dm("dan", "vpn not working for me either")
         await desk.dm("fay", "my vpn is down too")
-        assert desk.cards(4) and not desk.cards(5)  # #5's card waits its turn
+        # Neither waits for a card of its own: the incident's card names both.
+        assert not desk.cards(4) and not desk.cards(5)
         await desk.press_button("fay", desk.ack(5), "Yes")
         await desk.advance(timedelta(minutes=5))
         assert not desk.cards(5)
+        assert "no answer yet (1): #4." in _incident_cards(desk)[-1].text
         await desk.command("sam", "incident show INC-1")
         assert "Tickets: #1, #2, #3 and #5" in desk.private_to("sam")[-1].text
+
+
+async def test_repeated_misses_apologise_once_each_and_stretch_the_new_time(db_url):
+    """L3: a lapsed incident update is covered with an apology each time, but the new
+    time doubles with each miss in a row (up to a business day), and a repeat says it
+    is another miss instead of the same hourly words."""
+    async with FlowDesk(db_url) as desk:
+        await _declared(desk)
+        await desk.command("sam", "incident update INC-1 Looking into it next 30m")
+        said = []
+        for _ in range(3):
+            mark = len(desk.adapter.sent)
+            due = (await desk.open_incident_promise()).due_at
+            await desk.advance(due - desk.clock.now() + timedelta(minutes=1))
+            [apology] = [s.text for s in desk.since(mark)
+                         if s.message.audience == "requester" and s.message.ticket_number == 1]
+            said.append(apology)
+        assert "haven't yet. Sorry about that. The team is still on it, and the next update " \
+               "will be by today at 11:31 UTC." in said[0]
+        assert "we've missed another update (it was due today at 11:31 UTC), and we're " \
+               "sorry." in said[1]
+        # Covered at 11:32: two hours on, not one.
+        assert "the next update will be by today at 13:32 UTC, sooner if there's news." \
+            in said[1]
+        assert "(it was due today at 13:32 UTC)" in said[2]
+        # Covered at 13:33: four business hours on, past the 17:00 closing.
+        assert "the next update will be by tomorrow at 09:33 UTC" in said[2]
+
+
+async def test_outside_the_desks_hours_nobody_is_said_to_be_working_on_it(db_url):
+    """M1: declared in the evening, the requesters are told when the desk opens, not
+    that "the team is working on it now"; a lapse at night says the same."""
+    async with FlowDesk(db_url, start=MONDAY.replace(hour=18)) as desk:
+        await _declared(desk)
+        told = desk.requester_thread(1)[-1].text
+        assert "working on it" not in told
+        assert told.startswith("Your ticket #1 is part of a known problem, INC-1: “VPN down”. "
+                               "Our desk is closed right now and opens tomorrow at 09:00 UTC;")
+        await desk.command("sam", "incident update INC-1 Checking next 21:00")
+        mark = len(desk.adapter.sent)
+        await desk.advance(timedelta(hours=2, minutes=61))
+        [apology] = [s.text for s in desk.since(mark)
+                     if s.message.audience == "requester" and s.message.ticket_number == 1]
+        assert "still on it" not in apology
+        assert "Sorry about that. Our desk is closed right now and opens tomorrow at 09:00 " \
+               "UTC; the next update will be by" in apology
+
+
+async def test_a_requester_asking_incident_help_is_helped_not_refused(db_url):
+    """L13: /incident help from someone who doesn't work the desk says what incidents
+    mean for their ticket and where to follow them, and lists no agent command."""
+    async with FlowDesk(db_url) as desk:
+        await _declared(desk)
+        await desk.command("ann", "incident help")
+        answer = desk.private_to("ann")[-1].text
+        assert answer.startswith("When one problem affects many people")
+        assert "`/ticket show <n>` shows which incident" in answer
+        assert f"Incidents are announced and updated in <#{STATUS}>." in answer
+        assert "/incident declare" not in answer and "/incident update" not in answer
+        await desk.command("sam", "incident help")
+        assert desk.private_to("sam")[-1].text.startswith("Incident commands (agents):")

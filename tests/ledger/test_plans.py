@@ -202,3 +202,17 @@ def test_a_status_update_on_a_ticket_nobody_owns_names_nobody():
                              owner=None))
     assert "waiting for someone on the team to pick it up" in plan.update.text
     assert "still with" not in plan.update.text and "The desk" not in plan.update.text
+
+
+def test_an_incidents_new_time_stretches_with_each_miss_up_to_a_business_day():
+    """L3: after the first miss the incident's interval, then doubled per miss in a
+    row, capped at a business day, and never shorter than what the missed promise ran."""
+    from datetime import timedelta
+
+    from bot.ledger.incident_covers import STRETCH_CAP, stretched_span
+
+    hour = timedelta(hours=1)
+    assert [stretched_span(hour, hour, n) for n in (1, 2, 3, 4, 5, 9)] == [
+        hour, 2 * hour, 4 * hour, STRETCH_CAP, STRETCH_CAP, STRETCH_CAP]
+    # A lead's own longer time is never cut short by the stretch.
+    assert stretched_span(3 * hour, hour, 2) == 3 * hour

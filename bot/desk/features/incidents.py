@@ -24,7 +24,7 @@ from bot.domain.promises import PromiseKind
 from bot.domain.tickets import Ticket, UnknownTicket, read_row_id
 from bot.domain.timefmt import stated_minute
 from bot.desk.broadcast import broadcast
-from bot.desk.cards import queue_card
+from bot.desk.cards import queue_card, queue_cards, queue_incident_card
 from bot.desk.context import BadInput, Context
 from bot.desk.incident_teams import offered_to
 from bot.desk.notify import to_requester
@@ -103,10 +103,15 @@ async def link_tickets(ctx: Context, incident: Incident, tickets: list[Ticket], 
     outcome, fresh = await _sort_out(ctx, incident.id, tickets)
     if not fresh:
         return outcome
-    await ctx.uow.incidents.link(incident.id, [t.id for t in fresh], ctx.now)
+    waited = await ctx.uow.incidents.link(incident.id, [t.id for t in fresh], ctx.now)
+    # The cards that counted them as waiting for an answer count them as linked now.
+    for counted in (await ctx.uow.incidents.many(waited)).values():
+        await queue_incident_card(ctx.uow, ctx.workspace, counted, ctx.now)
     await ctx.uow.incidents.release_ticket_promises([t.id for t in fresh], ctx.now)
     promise = await ctx.uow.incidents.promise(incident.id)
     people = await ctx.uow.people.many({t.requester_id for t in fresh})
+    assert ctx.policy is not None
+    calendar = ctx.policy.calendar
     for ticket in fresh:
         await ctx.uow.tickets.add_event(ticket.id, "incident_linked", ctx.now,
                                         author_id=ctx.person.id if ctx.person else None,
@@ -114,10 +119,14 @@ async def link_tickets(ctx: Context, incident: Incident, tickets: list[Ticket], 
         requester = people[ticket.requester_id]
         if tell:
             key = "incident.linked_requester" if promise else "incident.linked_requester_no_time"
+            opens = ""
+            if promise and not calendar.is_open(ctx.now):
+                key = "incident.linked_requester_closed"  # nobody is "working on it now"
+                opens = when_for(ctx, calendar.next_opening(ctx.now), requester)
             await ctx.post(to_requester(ticket, ctx.t(
                 key, ref=ticket.ref, incident=incident.ref, title=defang(incident.title),
-                next=when_for(ctx, promise.due_at, requester) if promise else "")),
-                ticket_id=ticket.id)
+                next=when_for(ctx, promise.due_at, requester) if promise else "",
+                opens=opens)), ticket_id=ticket.id)
         if ticket.triage_message_id is not None:
             # Its card now names the incident; a ticket that joined at intake has no
             # card of its own to redraw (the incident counts it).
@@ -361,8 +370,13 @@ async def resolve(ctx: Context) -> None:
         await resolve_ticket(ctx, ticket, summary, words=ctx.t(
             "incident.resolved_requester", incident=incident.ref, title=defang(incident.title),
             ref=ticket.ref, summary=said, requester=people[ticket.requester_id].name))
+    # The reports still waiting to answer "Is this what you're seeing?" stay ordinary
+    # tickets owed a reply: with the incident over, each gets its own card.
+    _, waiting = await ctx.uow.incidents.offered(incident.id)
+    await queue_cards(ctx.uow, ctx.now, [(ctx.workspace, t) for t in waiting])
     await ctx.uow.incidents.cancel_promise(incident.id, ctx.now)
-    await ctx.uow.incidents.resolve(incident.id, summary, ctx.now)
+    resolved = await ctx.uow.incidents.resolve(incident.id, summary, ctx.now)
+    await queue_incident_card(ctx.uow, ctx.workspace, resolved, ctx.now)
     await ctx.uow.incidents.add_update(incident.id, summary, ctx.now, author_id=ctx.person.id,
                                        next_due_at=None, kind="resolved")
     status = await ctx.uow.workspaces.channels(ctx.workspace.id, "status")
@@ -413,6 +427,11 @@ async def show(ctx: Context) -> None:
                    tickets=ctx.join(t.ref for t in tickets) or ctx.t("incident.no_tickets"))]
     if promise is not None:
         lines.append(ctx.t("incident.show_next", next=when_for(ctx, promise.due_at)))
+    # The reports asked about it and not answered yet: ordinary tickets owed a reply.
+    waiting, asked = await ctx.uow.incidents.offered(incident.id)
+    if waiting:
+        lines.append(ctx.t("incident.show_waiting", count=waiting,
+                           refs=ctx.join(t.ref for t in asked)))
     for item in updates:
         who = authors[item.author_id].name if item.author_id else ctx.t("incident.the_desk")
         lines.append(ctx.t(f"incident.show_{item.kind}", who=who,
@@ -551,13 +570,22 @@ def register(router) -> None:
     ):
         router.on_command("incident", word, handler, role=Role.AGENT,
                           description=f"commands.incident_{word}")
-    router.on_command("incident", "help", incident_help, role=Role.AGENT,
+    # Anyone may ask: a requester is told what incidents mean for them, never the
+    # agents' commands.
+    router.on_command("incident", "help", incident_help,
                       description="commands.incident_help")
     router.on_button("incident.yes", yes_same)
     router.on_button("incident.no", no_else)
 
 
 async def incident_help(ctx: Context) -> None:
-    """``/incident help``"""
-    await ctx.answer(ctx.t("help.incident"))
+    """``/incident help``: the commands for agents; for anyone else, what an incident
+    means for their ticket and where to follow it."""
+    assert ctx.workspace is not None
+    if ctx.role.at_least(Role.AGENT):
+        await ctx.answer(ctx.t("help.incident"))
+    else:
+        status = await ctx.uow.workspaces.channels(ctx.workspace.id, "status")
+        await ctx.answer(ctx.t("help.incident_requester", status=ctx.t(
+            "help.incident_requester_status", channel=status[0]) if status else ""))
     ctx.handled = True

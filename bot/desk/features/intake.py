@@ -19,7 +19,7 @@ from bot.domain.priority import Impact, Priority, PriorityDecision, Urgency
 from bot.domain.promises import PromiseKind, warn_time_for_span
 from bot.domain.tickets import Ticket, TicketAction, TicketStatus, subject_from, transition
 from bot.desk import duty
-from bot.desk.cards import card_request
+from bot.desk.cards import card_request, queue_incident_card
 from bot.desk.context import BadInput, Context
 from bot.desk.features import detection, incidents, knowledge
 from bot.logs import bind
@@ -71,10 +71,17 @@ async def open_ticket(ctx: Context, requester: Person, text: str, *, channel_id:
     triage = (await uow.workspaces.team_channels(workspace, "triage")).get(team.id, [])
     # Self-help: articles good enough to offer, never an internal one.
     # A known problem (an open incident of this team that this looks like) is said at
-    # once, instead of self-help articles. Its card is posted as any ticket's: until
-    # the requester says Yes it is an ordinary ticket with an ordinary promise, and
-    # the team owes it a reply (after Yes the card names the incident).
+    # once, instead of self-help articles. Until the requester says Yes it is an
+    # ordinary ticket with an ordinary promise, and the team owes it a reply: it is
+    # counted and named on the incident's one card in the triage channel (its shadow)
+    # rather than getting a card of its own, so that a storm of reports is one card
+    # edited at a bounded pace, not thousands posted. Whatever changes it next (No,
+    # an agent acting on it, its requester writing) gives it its own card
+    # (bot/desk/cards.py). An incident whose card is in another team's channel would
+    # not be seen there: such a report gets its card as any ticket does.
     incident = await incidents.known_problem(ctx, text)
+    shadow = incident is not None and bool(triage) and \
+        incident.card_channel_id in (None, triage[0])
     matches = [] if incident is not None else await knowledge.suggestions(ctx, text)
     # Several alike tickets in a short window: counted on one card, not one each. A
     # cluster is of tickets waiting in the queue, so with fewer waiting than make one
@@ -91,6 +98,7 @@ async def open_ticket(ctx: Context, requester: Person, text: str, *, channel_id:
         channel_id=channel_id, thread_id=thread_id, source_message_id=source_message_id,
         in_a_hurry=said_they_are_in_a_hurry(text), created_at=now, updated_at=now,
         triage_channel_id=triage[0] if triage else None, team_id=team.id,
+        offered_incident_id=incident.id if shadow else None,
     )
     await uow.tickets.add_event(ticket.id, "opened", now, author_id=(opened_by or requester).id,
                                 body=text)
@@ -115,7 +123,7 @@ async def open_ticket(ctx: Context, requester: Person, text: str, *, channel_id:
                                      text=text, ticket_number=ticket.number,
                                      buttons=buttons),
                      ticket.id, kind="post" if thread_id else "thread_root")]
-    if triage and alike is None:
+    if triage and alike is None and not shadow:
         posts.append(card_request(workspace, ticket, triage[0]))
     if triage and meant_for is not None:
         # In the triage channel itself: the card's thread does not exist until it is posted.
@@ -127,6 +135,8 @@ async def open_ticket(ctx: Context, requester: Person, text: str, *, channel_id:
     await uow.outbox.add_many(posts, now)  # the acknowledgement and the card, one statement
     if alike is not None:
         await detection.count_on_cluster(ctx, alike, ticket)
+    if shadow:
+        await queue_incident_card(uow, workspace, incident, now, triage[0])
     bind(ticket=ticket.id)
     logger.info("opened ticket #%d in workspace %d", number, workspace.id)
     if ctx.metrics is not None:  # counted once it commits: a rollback opened nothing
