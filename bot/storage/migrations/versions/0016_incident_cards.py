@@ -1,7 +1,7 @@
 """incident cards: the reports asked about an incident are counted on its one card
 
-Revision ID: 0018
-Revises: 0014
+Revision ID: 0016
+Revises: 0015
 Create Date: 2026-12-05
 """
 import sqlalchemy as sa
@@ -12,8 +12,8 @@ from alembic import op
 BigId = sa.BigInteger().with_variant(sa.Integer(), 'sqlite')
 UtcDateTime = sa.DateTime(timezone=True)
 
-revision = '0018'
-down_revision = '0014'
+revision = '0016'
+down_revision = '0015'
 branch_labels = None
 depends_on = None
 
