@@ -38,7 +38,7 @@ async def arrange_digest(uow, workspace_id: int, team: Team, policy: DeskPolicy,
 
 async def digest(ctx: Context) -> None:
     """Switch the weekly digest on or off for a team, or say whether it is on."""
-    args, team = take_team(ctx, ctx.args, USAGE)
+    args, team = await take_team(ctx, ctx.args, USAGE)
     assert ctx.workspace is not None and ctx.policy is not None
     word = args.strip().lower()
     if word not in ("", "on", "off"):

@@ -60,7 +60,9 @@ async def oncall(ctx: Context) -> None:
     name, _, rest = ctx.args.strip().partition(" ")
     if not name:
         raise BadInput("input.need_oncall", "admin.oncall_usage")
-    team = named_team(ctx, name, "admin.oncall_usage")
+    # "oncall hana": a lead where the team goes (the team comes first).
+    team = await named_team(ctx, name, "admin.oncall_usage", person="input.oncall_team_first",
+                            team=ctx.workspace.default_team.name)
     ctx.use_team(team)
     rest = rest.strip()
     ctx.handled = True
