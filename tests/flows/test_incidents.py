@@ -592,3 +592,17 @@ async def test_a_card_still_waiting_its_turn_is_dropped_once_its_ticket_says_yes
         assert not desk.cards(5)
         await desk.command("sam", "incident show INC-1")
         assert "Tickets: #1, #2, #3 and #5" in desk.private_to("sam")[-1].text
+
+
+async def test_an_incident_led_by_the_lead_on_duty_escalates_to_another_lead(db_url):
+    """The lead on duty leading the incident themself is never asked about it: the
+    team's other lead is (this path once failed on a name it did not import)."""
+    async with FlowDesk(db_url) as desk:
+        await desk.staffed(leads=("kim", "lee"))
+        await desk.command("boss", "helpdesk oncall it <@lee|Lee>")
+        for person in PEOPLE:
+            await desk.dm(person, "The VPN is down, I can't connect")
+        await desk.command("lee", "incident declare VPN down from 1, 2 #3")
+        heard = await _lapse_twice(desk)
+        escalated = [s.message.direct_to for s in heard if s.text.startswith("Escalation: INC-1")]
+        assert escalated == ["kim"], desk.adapter.transcript()
