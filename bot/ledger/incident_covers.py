@@ -94,7 +94,7 @@ def plan_incident_cover(inputs: IncidentCoverInputs) -> IncidentCoverPlan:
     title = defang(incident.title)
 
     def when(moment: datetime, person: Person | None = None) -> str:
-        return policy.when(moment, now, (person.tz if person else None) or zone)
+        return policy.when(moment, now, person.reads_in(zone) if person else zone)
 
     staff = [to_person(inputs.lead, render(
         "incident.lead_reminder", incident=incident.ref, title=title, count=count,
@@ -193,7 +193,7 @@ async def apply_incident_cover(uow: UnitOfWork, plan: IncidentCoverPlan) -> None
     zone = policy.calendar.timezone
 
     def words_for(ticket: Ticket, requester: Person) -> str:
-        tz = requester.tz or zone
+        tz = requester.reads_in(zone)
         return policy.templates.render(
             "incident.lapse_requester", incident=incident.ref, title=defang(incident.title),
             ref=ticket.ref, due=policy.when(promise.due_at, now, tz),

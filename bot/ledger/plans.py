@@ -146,7 +146,7 @@ class _Words:
     def when(self, moment: datetime, person: Person | None = None) -> str:
         """A time in ``person``'s zone (the requester's by default)."""
         inputs = self.inputs
-        tz = (person or inputs.requester).tz or inputs.policy.calendar.timezone
+        tz = (person or inputs.requester).reads_in(inputs.policy.calendar.timezone)
         return inputs.policy.when(moment, inputs.now, tz)
 
 

@@ -74,7 +74,8 @@ async def digest(ctx: Context) -> None:
 def _when(ctx: Context, due: datetime) -> str:
     assert ctx.policy is not None
     # In the reader's zone when known, else the team's (its opening, as it keeps it).
-    zone = (ctx.person.tz if ctx.person else None) or ctx.policy.calendar.timezone
+    zone = (ctx.person.reads_in(ctx.policy.calendar.timezone) if ctx.person
+            else ctx.policy.calendar.timezone)
     return ctx.policy.when(due, ctx.now, zone)
 
 

@@ -164,6 +164,10 @@ async def transfer(ctx: Context) -> None:
             ctx.policy, ticket, requester=await uow.people.get(ticket.requester_id),
             team=new_team.name, agent=ctx.person.name, reason=defang(reason)),
             ticket_id=ticket.id)
+    # The requester keeps reading times in the zone they were told them in (the old
+    # team's, for someone the desk kept none for yet), never switched to the new team's.
+    requester = await uow.people.keep_zone(await uow.people.get(ticket.requester_id),
+                                           ctx.policy.calendar.timezone)
     # The owner stays only if they work the new team; otherwise it waits for one there.
     owner = await uow.people.get(ticket.owner_id) if ticket.owner_id else None
     dropped = None
@@ -191,7 +195,6 @@ async def transfer(ctx: Context) -> None:
                          if p.id in planned and p.kind in UPDATE_KINDS)
     held = sorted(planned[p.id][0] for p in open_promises
                   if p.id in planned and p.kind in UPDATE_KINDS)
-    requester = await uow.people.get(ticket.requester_id)
     key = "work.transferred" + ("_owner" if owner else "") + ("" if held else "_no_time")
     said = ctx.t(key, ref=ticket.ref, team=new_team.name, owner=owner.name if owner else "",
                  due=when_for(ctx, held[0], requester) if held else "")

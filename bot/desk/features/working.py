@@ -289,7 +289,7 @@ def _read_when(ctx: Context, rest: str):
     assert ctx.person is not None and ctx.policy is not None
     if not rest.split():
         raise BadInput("input.need_time", "usage.ticket_followup")
-    tz = ctx.person.tz or ctx.policy.calendar.timezone
+    tz = ctx.person.reads_in(ctx.policy.calendar.timezone)
     try:
         return read_when(rest, ctx.now, tz, ctx.policy.calendar)
     except Unreadable as error:
