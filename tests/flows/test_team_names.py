@@ -108,3 +108,16 @@ async def test_oncall_given_a_lead_first_says_the_team_comes_first(db_url):
         assert desk.last().text.startswith("“lee” is a person, not a team")
         await desk.command("boss", "helpdesk oncall it lee")
         assert desk.last().text.startswith("Done")
+
+
+async def test_assigning_to_a_team_points_to_transfer(db_url):
+    async with FlowDesk(db_url) as desk:
+        await with_hr(desk)
+        await desk.dm("ann", "Question about my parental leave")
+        for words in ("hr", "team hr"):
+            await desk.command("sam", f"ticket assign 1 {words}")
+            assert desk.last().text.startswith(
+                "“hr” is one of the desk's teams, not a person, so #1 stays with whoever has "
+                "it: to move it to team hr, use `/ticket transfer 1 hr`."), desk.last().text
+        assert (await desk.ticket(1)).team_id == await _team_id(desk, "it")
+        assert "hr" not in await _people(desk)
