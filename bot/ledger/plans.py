@@ -234,6 +234,8 @@ def _plan_desk_promise(inputs: CoverInputs) -> CoverPlan:
         data: dict[str, Any] = {"automatic": True}
         if wider:
             data["widened_to"] = [p.name for p in wider]
+            escalated = t("timeline.escalated_wider", what=what, misses=misses,
+                          wider=policy.templates.join(p.name for p in wider))
         timeline.append(TimelineLine("escalated", escalated, data))
     elif escalate:
         # Nobody to ask: the timeline says so (never "escalated"), and the admins and

@@ -57,6 +57,7 @@ async def test_a_p1_lapsing_every_hour_tells_the_other_leads_once(db_url):
         timeline = [e for e in await desk.timeline(1) if e.kind == "escalated"]
         assert [bool((e.data or {}).get("widened_to")) for e in timeline] == \
             [False, True, False]
+        assert timeline[1].body == "status update missed 2 times in a row; Kim told too"
 
 
 async def test_with_the_only_lead_on_duty_the_admins_hear_once(db_url):
