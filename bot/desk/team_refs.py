@@ -13,7 +13,7 @@ from bot.desk.context import BadInput, Context
 
 
 async def take_team(ctx: Context, text: str, usage: str | None = None,
-              **usage_fields) -> tuple[str, Team]:
+                    **usage_fields) -> tuple[str, Team]:
     """``text`` without its trailing ``team <name>``, and the team it names (the
     default team when it names none). From here on ``ctx`` works for that team (its
     policy). A name that is no team of the workspace is BadInput listing the teams."""
@@ -21,9 +21,10 @@ async def take_team(ctx: Context, text: str, usage: str | None = None,
     try:
         rest, name = split_team(text)
     except Unreadable as error:
-        if error.template in ("input.team_name_mention", "input.team_name_pronoun"):
+        if is_person_word(str(error.fields.get("name", ""))):
             # "team @hana", "team me": a person where the team's name goes.
-            raise BadInput("input.person_not_team", usage, name=excerpt(error.fields["name"], 40),
+            raise BadInput("input.person_not_team", usage,
+                           name=excerpt(error.fields["name"], 40),
                            teams=ctx.join(t.name for t in ctx.workspace.teams),
                            **usage_fields) from None
         raise BadInput.unreadable(shown(error), usage) from None

@@ -51,13 +51,14 @@ _PRONOUNS = frozenset({
     "hers", "someone", "somebody", "anyone", "anybody", "nobody", "everybody"})
 # How a chat writes a mention of a person or a channel, and how people type one.
 _MENTION = re.compile(r"^(?:<[@#!]|[@#])")
+_PERSON_MENTION = re.compile(r"^<?@")
 
 
 def is_person_word(text: str) -> bool:
-    """True when ``text`` is a mention (``@hana``, ``<@U1>``, ``#general``) or a word
-    that points at a person (``me``, ``you``): never a team, wherever a team goes."""
+    """True when ``text`` is a mention of a person (``@hana``, ``<@U1>``) or a word
+    that points at one (``me``, ``you``): never a team, wherever a team goes."""
     word = text.strip().lower()
-    return bool(_MENTION.match(word)) or word in _PRONOUNS
+    return bool(_PERSON_MENTION.match(word)) or word in _PRONOUNS
 
 
 def team_name(text: str) -> str:
