@@ -21,10 +21,10 @@ async def take_team(ctx: Context, text: str, usage: str | None = None,
     try:
         rest, name = split_team(text)
     except Unreadable as error:
-        if is_person_word(str(error.fields.get("name", ""))):
+        word = str(error.fields.get("name", ""))
+        if is_person_word(word):
             # "team @hana", "team me": a person where the team's name goes.
-            raise BadInput("input.person_not_team", usage,
-                           name=excerpt(error.fields["name"], 40),
+            raise BadInput("input.person_not_team", usage, name=excerpt(word, 40),
                            teams=ctx.join(t.name for t in ctx.workspace.teams),
                            **usage_fields) from None
         raise BadInput.unreadable(shown(error), usage) from None

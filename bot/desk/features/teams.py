@@ -44,7 +44,7 @@ async def _name(ctx: Context, text: str) -> str:
     person = await ctx.uow.people.find(ctx.workspace.id, name)
     if person is not None:
         raise BadInput("input.team_name_person", "admin.team_usage", name=name,
-                       person=person.name, suggestion=f"{name}-team"[:30])
+                       person=person.name)
     return name
 
 
