@@ -1,6 +1,8 @@
 """Who a team's escalations reach: the lead on duty first, privately; with nobody on
 duty, every lead of the team; with a team that has no leads, every lead of the desk,
-so that no escalation goes unasked while someone could take it."""
+so that no escalation goes unasked while someone could take it. When a run of misses
+goes on after a lead was asked, its one widening escalation also reaches the wider
+circle (:func:`wider_circle`)."""
 
 from __future__ import annotations
 
@@ -69,3 +71,20 @@ async def escalation_leads(uow, desk, workspace: Workspace, team: Team,
     if not leads:
         leads = await uow.people.with_role(workspace.id, Role.LEAD)
     return leads, False
+
+
+async def wider_circle(uow, desk, workspace: Workspace, team: Team | None,
+                       asked: list[Person]) -> list[Person]:
+    """Who else hears the one widening escalation of a run of misses, beyond ``asked``
+    (who every escalation reaches): the team's other leads (a team with no leads: the
+    desk's); when every one of them was asked already, the desk's admins."""
+    ids = {person.id for person in asked}
+    leads = (await team_people(uow, workspace, team, Role.LEAD) if team is not None
+             else [])
+    if team is None or not leads:
+        leads = await uow.people.with_role(workspace.id, Role.LEAD)
+    others = [person for person in leads if person.id not in ids]
+    if others:
+        return others
+    admins = (await uow.people.admins_in({workspace.id}, desk.admins)).get(workspace.id, [])
+    return [person for person in admins if person.id not in ids]

@@ -39,13 +39,37 @@ class Team:
 
 
 # Words a command or a platform already reads as something else: a team called "team"
-# breaks ``team <name>``, and the others read as a call to everyone.
-_RESERVED = frozenset({"team", "everyone", "here", "channel", "all"})
+# breaks ``team <name>``, the next four read as a call to everyone, and the on-duty
+# command reads ``rota``, ``from`` and ``until`` after the team.
+_RESERVED = frozenset({"team", "everyone", "here", "channel", "all", "rota", "from", "until"})
+# Words that point at a person, never at a team: ``/ticket transfer 5 me`` or
+# ``team you`` would read as someone. ("it" is the default team's name, and people
+# don't say it of a person.)
+_PRONOUNS = frozenset({
+    "i", "me", "my", "mine", "myself", "you", "your", "yours", "yourself", "we", "us",
+    "our", "ours", "they", "them", "their", "theirs", "he", "him", "his", "she", "her",
+    "hers", "someone", "somebody", "anyone", "anybody", "nobody", "everybody"})
+# How a chat writes a mention of a person or a channel, and how people type one.
+_MENTION = re.compile(r"^(?:<[@#!]|[@#])")
+_PERSON_MENTION = re.compile(r"^<?@")
+
+
+def is_person_word(text: str) -> bool:
+    """True when ``text`` is a mention of a person (``@hana``, ``<@U1>``) or a word
+    that points at one (``me``, ``you``): never a team, wherever a team goes."""
+    word = text.strip().lower()
+    return bool(_PERSON_MENTION.match(word)) or word in _PRONOUNS
 
 
 def team_name(text: str) -> str:
     """``text`` as a team's name (lower case), or Unreadable naming what was wrong."""
     name = text.strip().lower()
+    if _MENTION.match(name):
+        # "@hana" is a person (or "#hr" a channel): say that, not that it has a stray
+        # character in it.
+        raise Unreadable("input.team_name_mention", name=text.strip()[:200])
+    if name in _PRONOUNS:
+        raise Unreadable("input.team_name_pronoun", name=name)
     if not _NAME.fullmatch(name):
         # Bounded here; the desk cuts it to a readable length, saying so (team_refs.py).
         raise Unreadable("input.bad_team_name", name=text.strip()[:200])

@@ -29,7 +29,7 @@ from bot.domain.people import Person, Workspace
 from bot.domain.priority import Priority
 from bot.domain.promises import (
     WAITS_ON_REQUESTER, Promise, PromiseKind, is_late, next_promise_span, should_escalate,
-    warn_time,
+    warn_time, widens,
 )
 from bot.domain.tickets import Ticket, TicketAction, TicketStatus, transition
 from bot.domain.timefmt import happened_minute, stated_minute
@@ -59,6 +59,10 @@ class CoverInputs:
     # The workspace's admins, loaded only when it has no leads (they are told when an
     # escalation finds nobody to ask).
     admins: tuple[Person, ...] = ()
+    # Who the one widening escalation of a run of misses also reaches (the team's
+    # other leads, else the admins; never those in ``leads`` nor the owner), loaded
+    # only for a miss that widens (:func:`bot.domain.promises.widens`).
+    wider: tuple[Person, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -142,7 +146,7 @@ class _Words:
     def when(self, moment: datetime, person: Person | None = None) -> str:
         """A time in ``person``'s zone (the requester's by default)."""
         inputs = self.inputs
-        tz = (person or inputs.requester).tz or inputs.policy.calendar.timezone
+        tz = (person or inputs.requester).reads_in(inputs.policy.calendar.timezone)
         return inputs.policy.when(moment, inputs.now, tz)
 
 
@@ -208,16 +212,31 @@ def _plan_desk_promise(inputs: CoverInputs) -> CoverPlan:
                                   misses=misses, priority=ticket.priority.value,
                                   owner=owner_name, due=when(promise.due_at, lead),
                                   next=when(next_due, lead)))
+        asked = policy.templates.join(p.name for p in inputs.leads)
+        # It lapsed again after a lead was asked: the wider circle hears too, once in
+        # this run of misses, and is told it will not hear of each miss after.
+        wider = inputs.wider if widens(misses, urgent) else ()
+        for person in wider:
+            notices.append(notice(person, inputs.workspace, policy, ticket,
+                                  "escalation_wider", ref=ticket.ref,
+                                  requester=inputs.requester.name, what=what, misses=misses,
+                                  priority=ticket.priority.value, owner=owner_name,
+                                  asked=asked, next=when(next_due, person)))
         # Then the triage thread, so the team sees a lead was asked (and who).
-        triage = to_agents(ticket, t("lapse.escalation_triage", ref=ticket.ref,
-                                     requester=inputs.requester.name, what=what,
-                                     misses=misses, priority=ticket.priority.value,
-                                     owner=owner_name,
-                                     leads=policy.templates.join(p.name for p in inputs.leads),
-                                     next=when(next_due)))
+        fields = dict(ref=ticket.ref, requester=inputs.requester.name, what=what,
+                      misses=misses, priority=ticket.priority.value, owner=owner_name,
+                      leads=asked, next=when(next_due))
+        triage = to_agents(ticket, t("lapse.escalation_triage_wider", **fields,
+                                     wider=policy.templates.join(p.name for p in wider))
+                           if wider else t("lapse.escalation_triage", **fields))
         if triage is not None:
             after.append(triage)
-        timeline.append(TimelineLine("escalated", escalated, {"automatic": True}))
+        data: dict[str, Any] = {"automatic": True}
+        if wider:
+            data["widened_to"] = [p.name for p in wider]
+            escalated = t("timeline.escalated_wider", what=what, misses=misses,
+                          wider=policy.templates.join(p.name for p in wider))
+        timeline.append(TimelineLine("escalated", escalated, data))
     elif escalate:
         # Nobody to ask: the timeline says so (never "escalated"), and the admins and
         # the owner hear it once, when this run of misses first calls for a lead.

@@ -11,7 +11,7 @@ from bot.domain.calendar import BusinessCalendar
 from bot.domain.errors import Unreadable
 from bot.domain.promises import Promise, PromiseKind, PromiseStatus
 from bot.domain.sla import SlaTarget
-from bot.domain.teams import replan_for_transfer, split_team, team_name
+from bot.domain.teams import is_person_word, replan_for_transfer, split_team, team_name
 
 MONDAY = datetime(2030, 6, 3, 10, 30, tzinfo=timezone.utc)
 
@@ -73,3 +73,20 @@ def test_promises_the_desk_is_not_running_are_left_alone():
     # A follow-up keeps the moment an agent chose, brought into the new team's hours.
     assert set(planned) == {4}
     assert planned[4][0] == datetime(2030, 6, 4, 9, 0, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize("word, template", [
+    ("@hana", "input.team_name_mention"), ("<@U7|hana>", "input.team_name_mention"),
+    ("#hr", "input.team_name_mention"), ("me", "input.team_name_pronoun"),
+    ("THEM", "input.team_name_pronoun"), ("rota", "input.team_name_reserved"),
+])
+def test_a_mention_or_a_pronoun_is_never_a_teams_name(word, template):
+    with pytest.raises(Unreadable) as refused:
+        team_name(word)
+    assert refused.value.template == template
+
+
+def test_only_a_person_is_a_person_word():
+    assert is_person_word("@hana") and is_person_word("<@U7>") and is_person_word("Me")
+    assert not is_person_word("#hr") and not is_person_word("it")
+    assert not is_person_word("hr")

@@ -374,7 +374,8 @@ async def _lapse_twice(desk: FlowDesk) -> list:
 
 async def test_an_incident_escalation_reaches_the_lead_on_duty_alone(db_url):
     """H3: a repeated miss escalates to the lead on duty of the incident's team, once
-    per miss, never to every lead."""
+    per miss, never to every lead at every miss; the second escalation of the run
+    also tells the team's other leads, once (docs/teams.md)."""
     async with FlowDesk(db_url) as desk:
         await _declared(desk, leads=("kim", "lee"))
         await desk.command("boss", "helpdesk oncall it <@lee|Lee>")
@@ -382,7 +383,18 @@ async def test_an_incident_escalation_reaches_the_lead_on_duty_alone(db_url):
         escalated = [s.message.direct_to for s in heard if s.text.startswith("Escalation: INC-1")]
         assert escalated == ["lee"], desk.adapter.transcript()
         mark = len(desk.adapter.sent)
-        await desk.advance(timedelta(hours=4))  # the third miss: one more, to Lee again
+        await desk.advance(timedelta(hours=4))  # the third miss: Lee again, and Kim once
+        third = desk.since(mark)
+        escalated = [s.message.direct_to for s in third
+                     if s.text.startswith("Escalation: INC-1")]
+        assert escalated == ["lee", "kim"]
+        (to_kim,) = [s.text for s in third if s.message.direct_to == "kim"]
+        assert "and again after a lead was asked" in to_kim and "I've asked Lee" in to_kim
+        assert [s.text for s in third if s.message.channel_id == TRIAGE
+                and s.text.startswith("I've asked Lee to look at INC-1")][0].startswith(
+            "I've asked Lee to look at INC-1 (“VPN down”, led by Sam) again, and told Kim too")
+        mark = len(desk.adapter.sent)
+        await desk.advance(timedelta(days=1))  # the fourth: Lee alone again
         escalated = [s.message.direct_to for s in desk.since(mark)
                      if s.text.startswith("Escalation: INC-1")]
         assert escalated == ["lee"]
@@ -580,3 +592,17 @@ async def test_a_card_still_waiting_its_turn_is_dropped_once_its_ticket_says_yes
         assert not desk.cards(5)
         await desk.command("sam", "incident show INC-1")
         assert "Tickets: #1, #2, #3 and #5" in desk.private_to("sam")[-1].text
+
+
+async def test_an_incident_led_by_the_lead_on_duty_escalates_to_another_lead(db_url):
+    """The lead on duty leading the incident themself is never asked about it: the
+    team's other lead is (this path once failed on a name it did not import)."""
+    async with FlowDesk(db_url) as desk:
+        await desk.staffed(leads=("kim", "lee"))
+        await desk.command("boss", "helpdesk oncall it <@lee|Lee>")
+        for person in PEOPLE:
+            await desk.dm(person, "The VPN is down, I can't connect")
+        await desk.command("lee", "incident declare VPN down from 1, 2 #3")
+        heard = await _lapse_twice(desk)
+        escalated = [s.message.direct_to for s in heard if s.text.startswith("Escalation: INC-1")]
+        assert escalated == ["kim"], desk.adapter.transcript()

@@ -28,7 +28,7 @@ async def _change_roles(ctx: Context, group: str) -> None:
     assert ctx.workspace is not None
     verb, _, rest = ctx.args.partition(" ")
     # ``team hr`` at the end names the team, never two more people.
-    rest, team = take_team(ctx, rest, "admin.role_usage", group=group)
+    rest, team = await take_team(ctx, rest, "admin.role_usage", group=group)
     refs = person_refs(rest)
     if verb not in ("add", "remove") or not refs:
         raise BadInput("input.need_role_change", "admin.role_usage", group=group)
@@ -163,7 +163,7 @@ async def _set_channel(ctx: Context, purpose: str) -> None:
         if re.search(r"(?:^|\s)team(?:\s+\S+)?\s*$", args, re.I):
             raise BadInput("input.status_no_team", "admin.status_usage")
     else:
-        args, team = take_team(ctx, ctx.args, "admin.channel_usage", purpose=purpose)
+        args, team = await take_team(ctx, ctx.args, "admin.channel_usage", purpose=purpose)
     channel = channel_ref(args) if args.strip() else ctx.event.channel_id
     if not channel:
         usage = "admin.status_usage" if purpose == "status" else "admin.channel_usage"

@@ -19,7 +19,7 @@ BREACHING_WITHIN = timedelta(hours=2)
 async def home_opened(ctx: Context) -> None:
     """Publish this person's home view."""
     assert ctx.workspace and ctx.person and ctx.policy
-    tz = ctx.person.tz or ctx.policy.calendar.timezone
+    tz = ctx.person.reads_in(ctx.policy.calendar.timezone)
     fields: list[tuple[str, str]] = []
     mine = await ctx.uow.tickets.list(ctx.workspace.id, requester_id=ctx.person.id,
                                       statuses=ACTIVE_STATUSES, limit=20)

@@ -133,7 +133,7 @@ def when_for(ctx: Context, moment, person=None) -> str:
     """A time as ``person`` (default: whoever acted) reads it, in their zone."""
     assert ctx.policy is not None
     who = person or ctx.person
-    tz = (who.tz if who else None) or ctx.policy.calendar.timezone
+    tz = who.reads_in(ctx.policy.calendar.timezone) if who else ctx.policy.calendar.timezone
     return ctx.policy.when(moment, ctx.now, tz)
 
 

@@ -60,7 +60,9 @@ async def oncall(ctx: Context) -> None:
     name, _, rest = ctx.args.strip().partition(" ")
     if not name:
         raise BadInput("input.need_oncall", "admin.oncall_usage")
-    team = named_team(ctx, name, "admin.oncall_usage")
+    # "oncall hana": a lead where the team goes (the team comes first).
+    team = await named_team(ctx, name, "admin.oncall_usage", person="input.oncall_team_first",
+                            team=ctx.workspace.default_team.name)
     ctx.use_team(team)
     rest = rest.strip()
     ctx.handled = True
@@ -93,11 +95,11 @@ async def oncall(ctx: Context) -> None:
         # The first turn runs to the next week's opening, which may be days away or (set
         # on a weekend) only the closed days: say when, rather than "this week".
         handover = week_start(calendar, rota.anchor + timedelta(days=7))
-        tz = ctx.person.tz if ctx.person is not None else None
+        tz = ctx.person.reads_in(calendar.timezone)
         await ctx.answer(ctx.t("admin.rota_set", team=team.name,
                                people=ctx.join(p.name for p in leads), first=leads[0].name,
                                next=leads[1].name,
-                               until=ctx.policy.when(handover, ctx.now, tz or calendar.timezone))
+                               until=ctx.policy.when(handover, ctx.now, tz))
                          + wins)
         return
     head, bounds = _bounds(ctx, rest)
@@ -106,7 +108,7 @@ async def oncall(ctx: Context) -> None:
         raise BadInput("input.need_oncall", "admin.oncall_usage")
     await no_team_words(ctx, refs, "admin.oncall_usage")
     lead = await _lead(ctx, refs[0].ref, refs[0].label, team)
-    tz = ctx.person.tz or ctx.policy.calendar.timezone
+    tz = ctx.person.reads_in(ctx.policy.calendar.timezone)
     try:
         starts = parse_when(bounds["from"], ctx.now, tz) if "from" in bounds else ctx.now
         ends = parse_when(bounds["until"], ctx.now, tz) if "until" in bounds else None
@@ -124,7 +126,7 @@ async def oncall(ctx: Context) -> None:
 async def _show(ctx: Context, team) -> None:
     assert ctx.workspace is not None and ctx.person is not None
     duty = await duty_of(ctx.uow, ctx.desk, ctx.workspace, team, ctx.now)
-    tz = ctx.person.tz or ctx.policy.calendar.timezone
+    tz = ctx.person.reads_in(ctx.policy.calendar.timezone)
     now = (ctx.t("admin.oncall_now", team=team.name, lead=duty.now.name) if duty.now
            else ctx.t("admin.oncall_nobody", team=team.name))
     lines = [now]

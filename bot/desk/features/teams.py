@@ -31,11 +31,21 @@ logger = logging.getLogger(__name__)
 REASON_LIMIT = 300
 
 
-def _name(text: str) -> str:
+async def _name(ctx: Context, text: str) -> str:
+    """``text`` as a new team's name: one the commands can never read as anything
+    else, so neither a word they already read (``team``, ``rota``), nor a mention or a
+    pronoun (``@hana``, ``me``), nor what the desk calls someone it knows (``hana``:
+    ``agents add hana`` and ``team hana`` would each read two ways)."""
+    assert ctx.workspace is not None
     try:
-        return team_name(text)
+        name = team_name(text)
     except Unreadable as error:
         raise BadInput.unreadable(shown(error), "admin.team_usage") from None
+    person = await ctx.uow.people.find(ctx.workspace.id, name)
+    if person is not None:
+        raise BadInput("input.team_name_person", "admin.team_usage", name=name,
+                       person=person.name)
+    return name
 
 
 async def team(ctx: Context) -> None:
@@ -55,13 +65,13 @@ async def team(ctx: Context) -> None:
     workspaces, workspace = ctx.uow.workspaces, ctx.workspace
     ctx.handled = True
     if verb == "add":
-        name = _name(words[1])
+        name = await _name(ctx, words[1])
         added = await workspaces.add_team(workspace.id, name, ctx.now)
         await ctx.answer(ctx.t("admin.team_added" if added else "admin.team_exists", team=name))
         return
-    current = named_team(ctx, words[1], "admin.team_usage")
+    current = await named_team(ctx, words[1], "admin.team_usage")
     if verb == "rename":
-        name = _name(words[2])
+        name = await _name(ctx, words[2])
         if workspace.team_named(name) is not None:
             await ctx.answer(ctx.t("admin.team_exists", team=name))
             return
@@ -105,11 +115,18 @@ async def transfer(ctx: Context) -> None:
     assert ctx.workspace is not None and ctx.person is not None
     number, rest = split_number(ctx.args, "usage.ticket_transfer")
     word, _, reason = rest.partition(" ")
+    if word.lower() == "team" and reason.strip():
+        # "transfer 5 team hr": the word people say before a team's name (no team is
+        # called "team").
+        word, _, reason = reason.strip().partition(" ")
     if not word:
         raise BadInput("input.need_team", "usage.ticket_transfer")
     ticket = await load_ticket(ctx, number)  # ctx works for the ticket's team now
     old_team = ctx.team
-    new_team = named_team(ctx, word, "usage.ticket_transfer")
+    # "transfer 5 @hana" or "transfer 5 me" means a person: that is /ticket assign.
+    new_team = await named_team(ctx, word, "usage.ticket_transfer",
+                                person="input.transfer_to_person",
+                                number=ticket.number)
     reason = excerpt(reason.strip(), REASON_LIMIT)
     ctx.handled = True
     if old_team is not None and new_team.id == old_team.id:
@@ -147,6 +164,10 @@ async def transfer(ctx: Context) -> None:
             ctx.policy, ticket, requester=await uow.people.get(ticket.requester_id),
             team=new_team.name, agent=ctx.person.name, reason=defang(reason)),
             ticket_id=ticket.id)
+    # The requester keeps reading times in the zone they were told them in (the old
+    # team's, for someone the desk kept none for yet), never switched to the new team's.
+    requester = await uow.people.keep_zone(await uow.people.get(ticket.requester_id),
+                                           ctx.policy.calendar.timezone)
     # The owner stays only if they work the new team; otherwise it waits for one there.
     owner = await uow.people.get(ticket.owner_id) if ticket.owner_id else None
     dropped = None
@@ -174,7 +195,6 @@ async def transfer(ctx: Context) -> None:
                          if p.id in planned and p.kind in UPDATE_KINDS)
     held = sorted(planned[p.id][0] for p in open_promises
                   if p.id in planned and p.kind in UPDATE_KINDS)
-    requester = await uow.people.get(ticket.requester_id)
     key = "work.transferred" + ("_owner" if owner else "") + ("" if held else "_no_time")
     said = ctx.t(key, ref=ticket.ref, team=new_team.name, owner=owner.name if owner else "",
                  due=when_for(ctx, held[0], requester) if held else "")

@@ -65,7 +65,7 @@ async def build_transcript(ctx: Context, ticket: Ticket, *, with_notes: bool) ->
     """The transcript of ``ticket`` as this person may see it."""
     assert ctx.person is not None and ctx.policy is not None
     is_agent = ctx.role.at_least(Role.AGENT)
-    tz = ctx.person.tz or ctx.policy.calendar.timezone
+    tz = ctx.person.reads_in(ctx.policy.calendar.timezone)
     people = await ctx.uow.people.many({i for i in (ticket.requester_id, ticket.owner_id) if i})
     requester = people.get(ticket.requester_id)
     owner = people.get(ticket.owner_id) if ticket.owner_id else None

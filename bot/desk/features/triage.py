@@ -235,7 +235,7 @@ async def queue(ctx: Context) -> None:
         [t.id for t in (*unowned, *mine) if t.id not in due_of])
     incidents = await ctx.uow.incidents.many(set(links.values()))
     incident_due = await ctx.uow.incidents.promises(list(incidents))
-    tz = ctx.person.tz or ctx.policy.calendar.timezone
+    tz = ctx.person.reads_in(ctx.policy.calendar.timezone)
     workspace = ctx.workspace
     several = len(workspace.teams) > 1
     for team in (await teams_first(ctx) if several else [None]):

@@ -30,7 +30,7 @@ async def show(ctx: Context) -> None:
     ticket = await load_visible_ticket(ctx, number)
     assert ctx.person is not None and ctx.policy is not None
     is_agent = ctx.role.at_least(Role.AGENT)
-    tz = ctx.person.tz or ctx.policy.calendar.timezone
+    tz = ctx.person.reads_in(ctx.policy.calendar.timezone)
     owner = await ctx.uow.people.get(ticket.owner_id) if ticket.owner_id else None
     lines = [ctx.t("view.header", ref=ticket.ref, subject=defang(ticket.subject),
                    status=ctx.policy.status(ticket.status, agent=is_agent),

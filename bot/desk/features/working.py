@@ -122,6 +122,15 @@ async def assign(ctx: Context) -> None:
     assert ctx.workspace is not None
     ref, label, _ = refs[0]
     owner = await ctx.uow.people.find(ctx.workspace.id, ref)
+    if owner is None:
+        # "assign 5 hr" or "assign 5 team hr", with nobody called so: a team where a
+        # person goes, which is /ticket transfer.
+        words = rest.split()
+        named = ctx.workspace.team_named(words[1] if len(words) > 1 and words[0].lower()
+                                         == "team" else ref)
+        if named is not None:
+            raise BadInput("input.assign_to_team", "usage.ticket_assign", name=named.name,
+                           number=ticket.number)
     if owner is None or not owner.role.at_least(Role.AGENT):
         raise BadInput("input.not_an_agent", name=label)
     ctx.handled = True
@@ -289,7 +298,7 @@ def _read_when(ctx: Context, rest: str):
     assert ctx.person is not None and ctx.policy is not None
     if not rest.split():
         raise BadInput("input.need_time", "usage.ticket_followup")
-    tz = ctx.person.tz or ctx.policy.calendar.timezone
+    tz = ctx.person.reads_in(ctx.policy.calendar.timezone)
     try:
         return read_when(rest, ctx.now, tz, ctx.policy.calendar)
     except Unreadable as error:
