@@ -127,8 +127,12 @@ class CardRenderer:
                     policy, ticket, cluster.tickets, cluster.id,
                     declared.get(cluster.incident_id or 0))
                 continue
+            # The card is the team's board: the requester's tickets with other teams
+            # are theirs (an HR matter is private), so only this team's are listed.
+            team = workspaces[ticket.workspace_id].team(ticket.team_id)
             earlier = [x for x in history[(ticket.workspace_id, ticket.requester_id)]
-                       if x.id != ticket.id][:HISTORY_SIZE]
+                       if x.id != ticket.id
+                       and workspaces[x.workspace_id].team(x.team_id) == team][:HISTORY_SIZE]
             cards[ticket.id] = render_card(
                 policy, now, ticket, requester=people[ticket.requester_id],
                 owner=people.get(ticket.owner_id) if ticket.owner_id else None,
