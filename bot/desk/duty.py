@@ -1,6 +1,7 @@
 """Who a team's escalations reach: the lead on duty first, privately; with nobody on
-duty, every lead of the team; with a team that has no leads, every lead of the desk,
-so that no escalation goes unasked while someone could take it."""
+duty, every lead of the team. A team with no leads has nobody to ask: its escalations
+and flags go to the admins (the callers tell them), never to another team's leads, as
+a team's matters can be private (an HR matter)."""
 
 from __future__ import annotations
 
@@ -59,13 +60,15 @@ async def duty_of(uow, desk, workspace: Workspace, team: Team, now: datetime,
 
 
 async def escalation_leads(uow, desk, workspace: Workspace, team: Team,
-                           now: datetime) -> tuple[list[Person], bool]:
+                           now: datetime, *, besides: int | None = None,
+                           ) -> tuple[list[Person], bool]:
     """Who hears an escalation of one of ``team``'s tickets, and whether that is the
-    lead on duty alone."""
+    lead on duty alone; empty when the team has no lead to ask. ``besides`` is who is
+    asking (a lead escalating their own ticket asks someone else: the team's other
+    leads)."""
     duty = await duty_of(uow, desk, workspace, team, now)
-    if duty.now is not None:
+    if duty.now is not None and duty.now.id != besides:
         return [duty.now], True
-    leads = await team_people(uow, workspace, team, Role.LEAD)
-    if not leads:
-        leads = await uow.people.with_role(workspace.id, Role.LEAD)
+    leads = [person for person in await team_people(uow, workspace, team, Role.LEAD)
+             if person.id != besides]
     return leads, False

@@ -126,7 +126,9 @@ async def _show(ctx: Context, team) -> None:
     duty = await duty_of(ctx.uow, ctx.desk, ctx.workspace, team, ctx.now)
     tz = ctx.person.tz or ctx.policy.calendar.timezone
     now = (ctx.t("admin.oncall_now", team=team.name, lead=duty.now.name) if duty.now
-           else ctx.t("admin.oncall_nobody", team=team.name))
+           else ctx.t("admin.oncall_nobody", team=team.name)
+           if await team_people(ctx.uow, ctx.workspace, team, Role.LEAD)
+           else ctx.t("admin.oncall_no_leads", team=team.name))
     lines = [now]
     if duty.next is not None:
         person, moment = duty.next
