@@ -39,7 +39,8 @@ async def test_a_shift_ends_when_it_says_and_duty_goes_back_to_everyone(sqlite_u
         await desk.claimed(PRINTER, leads=("kim", "lee"))
         await desk.command("boss", "helpdesk oncall it Kim until 12:00")
         assert desk.last().text.startswith("Done: Kim is the lead on duty for team it from ")
-        assert desk.last().text.endswith("until today at 12:00 UTC.")
+        assert desk.last().text.endswith("until today at 12:00 UTC. From today at 12:00 "
+                                         "UTC, nobody is on duty.")
         await desk.command("boss", "helpdesk oncall it")
         assert desk.last().text == ("Kim is team it's lead on duty now. "
                                     "From today at 12:00 UTC, nobody is on duty.")
@@ -194,12 +195,42 @@ async def test_another_teams_lead_cannot_be_put_on_duty(sqlite_url):
         assert "/helpdesk leads add Kim team hr" in said and "Lee" in said
         await desk.command("boss", "helpdesk oncall hr rota Kim Lee")
         assert desk.last().text.startswith("Kim isn't a lead of team hr")
-        # A shift of Lee's wins over a rota starting with Kay: the answer says so.
+        # A shift of Lee's with an end wins over a rota starting with Kay until then:
+        # the answer says so, and how to end it sooner.
         await desk.command("boss", "helpdesk leads add <@kay|Kay> team hr")
-        await desk.command("boss", "helpdesk oncall hr Lee")
+        await desk.command("boss", "helpdesk oncall hr Lee until 14:00")
         await desk.command("boss", "helpdesk oncall hr rota Kay Lee")
         assert desk.last().text.endswith(
-            "For now a shift wins over the rota: Lee is on duty until it ends.")
+            "For now Lee's shift wins over the rota, until today at 14:00 UTC; "
+            "`/helpdesk oncall hr end` ends it sooner.")
+
+
+async def test_an_open_ended_shift_ends_when_someone_else_is_put_on_duty(db_url):
+    """FINDINGS-20c H6: Lee's open-ended shift outlived a rota and a later 2-hour
+    shift, so Lee stayed on duty for good, with no "Next" and no way to end it."""
+    async with FlowDesk(db_url) as desk:
+        await _hr_with_leads(desk)
+        await desk.command("boss", "helpdesk leads add <@lena|Lena> team hr")
+        await desk.command("boss", "helpdesk oncall hr <@lee|Lee>")
+        assert "until someone else is put on duty" in desk.last().text
+        await desk.command("boss", "helpdesk oncall hr rota Lena Lee")
+        said = desk.last().text
+        assert "wins" not in said and said.startswith("Done: team hr's leads take weekly")
+        await desk.command("boss", "helpdesk oncall hr")
+        assert desk.last().text.startswith("Lena is team hr's lead on duty now. Next: Lee, ")
+        await desk.command("boss", "helpdesk oncall hr <@lee|Lee> until 12:00")
+        assert desk.last().text.endswith("Next: Lena, from today at 12:00 UTC.")
+        desk.clock.offset += timedelta(hours=3)
+        await desk.command("boss", "helpdesk oncall hr")
+        assert desk.last().text.startswith("Lena is team hr's lead on duty now. Next: Lee, ")
+        # A shift can be ended at once: the rota has duty again.
+        await desk.command("boss", "helpdesk oncall hr <@lee|Lee>")
+        await desk.command("boss", "helpdesk oncall hr end")
+        assert desk.last().text.startswith(
+            "Done: the shift running for team hr has ended. Lena is team hr's lead on "
+            "duty now. Next: Lee, ")
+        await desk.command("boss", "helpdesk oncall hr end")
+        assert desk.last().text.startswith("No shift was running for team hr, so nothing")
 
 
 async def test_a_lead_escalating_their_own_ticket_asks_another_lead(db_url):
