@@ -115,3 +115,18 @@ async def test_only_the_teams_own_leads_grant_exceptions(db_url):
         assert desk.requester_said(mark) == []
         await desk.command("lee", "ticket exception 1 update=30m Pat is anxious")
         assert desk.last().text.startswith("Done: #1's targets are now")
+
+
+async def test_another_teams_agent_cannot_flag_by_reaction(db_url):
+    async with FlowDesk(db_url) as desk:
+        await _three_teams(desk)
+        channel, thread = desk.thread_of(1)
+        told = len(desk.private_to("lee"))
+        await desk.react("fred", "🚩", author="pat", text="My manager keeps shouting at me",
+                         channel=channel, message_id=thread)
+        assert len(desk.private_to("lee")) == told
+        assert desk.private_to("fred")[-1].text.startswith("#1 is with team hr, and you "
+                                                           "don't work team hr")
+        await desk.react("hana", "🚩", author="pat", text="My manager keeps shouting at me",
+                         channel=channel, message_id=thread)
+        assert len(desk.private_to("lee")) == told + 1

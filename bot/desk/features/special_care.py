@@ -23,7 +23,7 @@ from bot.domain.service_exceptions import FIELDS, exception_target, replan_for_e
 from bot.domain.sla import out_of_order, parse_duration
 from bot.desk.cards import queue_card
 from bot.desk.context import BadInput, Context
-from bot.desk.features.lookup import load_ticket, split_number, when_for
+from bot.desk.features.lookup import NotTheirTeam, load_ticket, may_work, split_number, when_for
 from bot.desk.duty import escalation_leads, team_people
 from bot.desk.notify import admins_of, to_agents, to_person, to_requester
 from bot.desk.quoting import defang, excerpt
@@ -188,6 +188,11 @@ async def on_flag_reaction(ctx: Context) -> None:
         return  # only a requester's words are flagged
     ctx.for_ticket(ticket)
     ctx.handled = True
+    if not await may_work(ctx, ticket):
+        # Another team's matter (the reaction's reader may sit in its channels): only
+        # its people flag it, as with /ticket flag.
+        assert ctx.team is not None
+        raise NotTheirTeam(ticket, ctx.team)
     await _flag(ctx, ticket, event.message_text, "")
 
 
