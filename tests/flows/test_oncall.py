@@ -53,7 +53,12 @@ async def test_only_a_lead_can_be_on_duty(sqlite_url):
     async with FlowDesk(sqlite_url) as desk:
         await desk.staffed(leads=("kim",))
         await desk.command("boss", "helpdesk oncall it <@sam|Sam>")
-        assert desk.last().text.startswith("Sam isn't a lead of the desk")
+        assert desk.last().text.startswith("Sam isn't a lead of team it, so they can't be "
+                                           "on duty for it")
+        # FINDINGS-20c M5: a rota gives the same answer, naming the team and its leads.
+        await desk.command("boss", "helpdesk oncall it rota Kim Sam")
+        assert desk.last().text.startswith("Sam isn't a lead of team it")
+        assert "`/helpdesk leads add Sam team it`" in desk.last().text and "(Kim)" in desk.last().text
         await desk.command("boss", "helpdesk oncall it Kim until yesterday")
         assert desk.last().text.startswith("I couldn't read “yesterday” as a time.")
         await desk.command("boss", "helpdesk oncall payroll Kim")
