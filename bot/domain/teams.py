@@ -67,10 +67,13 @@ def split_team(text: str) -> tuple[str, str | None]:
     return text[:match.start()].rstrip(), team_name(match.group(1))
 
 
-# The target each kind of promise is re-planned with on a new team's policy; a time an
-# agent chose (a follow-up) keeps its moment, brought into the new team's hours.
+# The target each kind of promise is re-planned with on a new team's policy. A follow-up
+# was one person's word, which the new team never gave: it is planned as the new team's
+# next update (its update interval from now), so the time it is due always leaves the
+# team working time to keep it, never its opening minute after a closed weekend
+# (FINDINGS-20c M1).
 _TARGET_OF = {"first_response": "first_response", "status_update": "update_interval",
-              "resolution": "resolution"}
+              "follow_up": "update_interval", "resolution": "resolution"}
 
 
 def replan_for_transfer(promises: Iterable[Promise], now: datetime, calendar: BusinessCalendar,

@@ -1,0 +1,28 @@
+"""What a transfer does to the promises a requester holds, and how the staff hear of
+them afterwards (FINDINGS-20c M1, M2)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from tests.flows.story import FlowDesk, live
+from tests.flows.test_teams import HR_TRIAGE, with_hr
+
+
+async def test_a_lapsed_follow_up_after_a_transfer_is_named_as_one(db_url):
+    """M2: HR's triage read "had no first response" for a ticket Sam had answered; the
+    promise that lapsed was Sam's follow-up, which the transfer left to nobody."""
+    async with FlowDesk(db_url) as desk:
+        await with_hr(desk, hours="mon-fri 09:00-17:00 UTC")
+        await desk.dm("ann", "My payslip is missing the overtime")
+        await desk.command("sam", "ticket claim 1")
+        await desk.command("sam", "ticket followup 1 1h checking with payroll")
+        await desk.command("sam", "ticket transfer 1 hr payroll is HR's")
+        heard = await live(desk, desk.clock.now() + timedelta(hours=25))
+        notes = [s.text for _, s in heard if s.message.channel_id == HR_TRIAGE
+                 and s.message.audience == "agents" and not s.message.title]
+        lapsed = [text for text in notes if text.startswith("#1 from Ann had no ")]
+        assert lapsed, notes
+        # Sam's 1-hour follow-up, planned on HR's update interval (M1), lapses unclaimed.
+        assert lapsed[0].startswith("#1 from Ann had no promised follow-up by today at "
+                                    "10:00 UTC."), lapsed
