@@ -15,7 +15,9 @@ from datetime import datetime
 
 from bot.domain.calendar import BusinessCalendar
 from bot.domain.errors import Unreadable
-from bot.domain.promises import DESK_OWES, Promise, PromiseStatus, warn_time_for_span
+from bot.domain.promises import (
+    DESK_OWES, UPDATE_KINDS, Promise, PromiseStatus, warn_time_for_span,
+)
 from bot.domain.sla import SlaTarget
 
 # The settings a team owns; what it leaves out comes from its workspace.
@@ -77,7 +79,8 @@ _TARGET_OF = {"first_response": "first_response", "status_update": "update_inter
 
 
 def replan_for_transfer(promises: Iterable[Promise], now: datetime, calendar: BusinessCalendar,
-                        target: SlaTarget, warn_share: float
+                        target: SlaTarget, warn_share: float,
+                        held_first: datetime | None = None,
                         ) -> dict[int, tuple[datetime, datetime | None]]:
     """The new due time and heads-up of each open promise of a ticket moving to a team
     with ``calendar`` and the priority's ``target``, planned from ``now``.
@@ -85,6 +88,10 @@ def replan_for_transfer(promises: Iterable[Promise], now: datetime, calendar: Bu
     A transfer never shortens a promise the requester holds: each is due at the later
     of its old time and the new team's plan from now, and always in the new team's open
     hours (a time the new team is closed moves to its next opening, never earlier).
+    ``held_first`` is the time the requester held before the ticket's first transfer:
+    a ticket moved on again (back where it started, or to a third team) is owed the
+    later of the new team's plan and that time, not of a later time an earlier hop
+    added, so a misroute does not cost a day at every hop (FINDINGS-20c M3).
     Promises the desk is not running (paused while it waits on the requester, or held
     by a sweeper) are left alone."""
     planned: dict[int, tuple[datetime, datetime | None]] = {}
@@ -94,7 +101,10 @@ def replan_for_transfer(promises: Iterable[Promise], now: datetime, calendar: Bu
         field_name = _TARGET_OF.get(promise.kind.value)
         plan = (calendar.add_business_time(now, getattr(target, field_name))
                 if field_name else now)
-        due = max(plan, promise.due_at)
+        held = promise.due_at
+        if held_first is not None and promise.kind in UPDATE_KINDS:
+            held = min(held, held_first)
+        due = max(plan, held)
         if not calendar.is_in_hours(due):
             due = calendar.next_opening(due)
         span = calendar.business_time_between(now, due)

@@ -85,3 +85,15 @@ def test_a_follow_up_moved_over_a_closed_weekend_leaves_the_new_team_its_update_
     planned = replan_for_transfer([_promise(1, PromiseKind.FOLLOW_UP, held)], friday, HR,
                                   TARGET, 0.75)
     assert planned[1][0] == datetime(2030, 6, 10, 11, 0, tzinfo=timezone.utc)
+
+
+def test_a_ticket_moved_on_again_is_planned_from_the_time_held_before_its_first_move():
+    """FINDINGS-20c M3: each hop took the later of its plan and the previous hop's time."""
+    it = BusinessCalendar.from_spec("mon-fri", "09:00-17:00", "UTC")
+    inflated = datetime(2030, 6, 5, 15, 0, tzinfo=timezone.utc)  # an earlier hop's time
+    first = datetime(2030, 6, 3, 12, 30, tzinfo=timezone.utc)  # held before any move
+    promise = _promise(1, PromiseKind.STATUS_UPDATE, inflated)
+    planned = replan_for_transfer([promise], MONDAY, it, TARGET, 0.75, held_first=first)
+    assert planned[1][0] == first  # IT's plan (12:30) and the first time agree
+    planned = replan_for_transfer([promise], MONDAY, it, TARGET, 0.75)
+    assert planned[1][0] == inflated  # without it, the ratchet

@@ -26,3 +26,24 @@ async def test_a_lapsed_follow_up_after_a_transfer_is_named_as_one(db_url):
         # Sam's 1-hour follow-up, planned on HR's update interval (M1), lapses unclaimed.
         assert lapsed[0].startswith("#1 from Ann had no promised follow-up by today at "
                                     "10:00 UTC."), lapsed
+
+
+async def test_a_misroute_costs_the_requester_no_day_and_one_apology(db_url):
+    """M3: IT -> HR -> IT within a minute moved Ann's time a day later at each hop, with
+    an apology each time."""
+    async with FlowDesk(db_url) as desk:
+        await with_hr(desk, hours="mon-fri 13:00-16:00 UTC")
+        await desk.dm("ann", "My laptop is slow")
+        await desk.command("sam", "ticket claim 1")
+        assert "by tomorrow at 10:00 UTC" in desk.requester_said(0)[-1]
+        mark = len(desk.adapter.sent)
+        await desk.command("sam", "ticket transfer 1 hr")
+        to_hr = desk.requester_said(mark)
+        assert len(to_hr) == 1 and "That's later than the time we gave you before " \
+            "(tomorrow at 10:00 UTC); sorry for the longer wait." in to_hr[0], to_hr
+        mark = len(desk.adapter.sent)
+        await desk.command("hana", "ticket transfer 1 it not HR after all")
+        (back,) = desk.requester_said(mark)
+        assert "by tomorrow at 10:00 UTC" in back and "sorry" not in back, back
+        assert [p.due_at.isoformat() for p in await desk.open_promises(1)
+                if p.kind.value == "status_update"] == ["2030-06-04T10:00:00+00:00"]
