@@ -47,3 +47,18 @@ async def test_a_misroute_costs_the_requester_no_day_and_one_apology(db_url):
         assert "by tomorrow at 10:00 UTC" in back and "sorry" not in back, back
         assert [p.due_at.isoformat() for p in await desk.open_promises(1)
                 if p.kind.value == "status_update"] == ["2030-06-04T10:00:00+00:00"]
+
+
+async def test_the_requester_sees_each_move_but_never_its_reason(db_url):
+    """M7: Ann's /ticket show listed owners coming and going with no word of a move."""
+    async with FlowDesk(db_url) as desk:
+        await with_hr(desk)
+        await desk.dm("ann", "My payslip is missing the overtime")
+        await desk.command("sam", "ticket claim 1")
+        await desk.command("sam", "ticket transfer 1 hr the payroll vendor broke it again")
+        await desk.command("ann", "ticket show 1")
+        shown = desk.last().text
+        assert "Sam moved it to our hr team" in shown, shown
+        assert "vendor" not in shown
+        await desk.command("hana", "ticket show 1")
+        assert "moved it to team hr: “the payroll vendor broke it again”" in desk.last().text
