@@ -233,6 +233,24 @@ def render_moved_card(policy: DeskPolicy, ticket: Ticket, *, requester: Person, 
         buttons=())
 
 
+def render_moved_on_card(policy: DeskPolicy, ticket: Ticket, *, channel_id: str,
+                         message_id: str, requester: Person, team: str) -> OutboundMessage:
+    """A card ``ticket`` left behind in an earlier transfer, once it moved on again: an
+    edit of it in place saying where the ticket is now, so no old card claims it is still
+    with a team it has left (FINDINGS-20c M8)."""
+    def t(key: str, **fields) -> str:
+        return policy.templates.render(key, **fields)
+
+    return OutboundMessage(
+        channel_id=channel_id, audience="agents", ticket_number=ticket.number,
+        edit_of=message_id,
+        title=t("card.title", ref=ticket.ref, subject=defang(ticket.subject)),
+        text=t("card.moved_on_text", team=team),
+        fields=((t("card.moved_to"), t("card.moved_to_value", team=team)),
+                (t("card.requester"), requester.name)),
+        buttons=())
+
+
 def card_buttons(t, ticket: Ticket) -> tuple[Button, ...]:
     """The actions that still make sense for ``ticket``: all of them while it is worked;
     once resolved, a reply or a reopen; once closed, only a reopen."""

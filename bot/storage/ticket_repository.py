@@ -89,6 +89,13 @@ class TicketRepository:
                                       message_id=message_id, created_at=now))
         await self.session.flush()
 
+    async def moved_cards(self, ticket_id: int) -> list[tuple[str, str]]:
+        """(channel, message) of every card ``ticket_id`` left behind, oldest first."""
+        rows = await self.session.execute(select(
+            MovedCardRow.channel_id, MovedCardRow.message_id).where(
+            MovedCardRow.ticket_id == ticket_id).order_by(MovedCardRow.id))
+        return [(channel, message) for channel, message in rows.all()]
+
     async def is_moved_card(self, ticket_id: int, channel_id: str, message_id: str) -> bool:
         """Whether this is the thread of a card ``ticket_id`` had before a transfer."""
         return bool((await self.session.execute(select(MovedCardRow.id).where(

@@ -62,3 +62,19 @@ async def test_the_requester_sees_each_move_but_never_its_reason(db_url):
         assert "vendor" not in shown
         await desk.command("hana", "ticket show 1")
         assert "moved it to team hr: “the payroll vendor broke it again”" in desk.last().text
+
+
+async def test_a_card_left_behind_follows_the_ticket_when_it_moves_on(db_url):
+    """M8: IT's first card for #1 still said "Now with: team hr" after #1 came back."""
+    async with FlowDesk(db_url) as desk:
+        await with_hr(desk)
+        await desk.dm("ann", "My laptop is slow")
+        first = desk.cards(1)[0]
+        await desk.command("sam", "ticket transfer 1 hr")
+        mark = len(desk.adapter.sent)
+        await desk.command("hana", "ticket transfer 1 it not HR after all")
+        edits = [s for s in desk.since(mark) if s.message.edit_of == first.message_id]
+        assert edits, desk.adapter.transcript()
+        assert dict(edits[-1].message.fields)["Now with"] == "team it"
+        assert edits[-1].message.text.startswith("This ticket has moved on since it was here")
+        assert edits[-1].message.buttons == ()

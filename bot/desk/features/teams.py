@@ -20,7 +20,7 @@ from bot.domain.promises import UPDATE_KINDS
 from bot.domain.teams import replan_for_transfer, team_name
 from bot.domain.tickets import ACTIVE_STATUSES, TicketStatus
 from bot.desk import duty
-from bot.desk.cards import queue_card, render_moved_card
+from bot.desk.cards import queue_card, render_moved_card, render_moved_on_card
 from bot.desk.context import BadInput, Context
 from bot.desk.features.lookup import load_ticket, split_number, when_for, works_for
 from bot.desk.notify import to_agents, to_requester
@@ -140,6 +140,12 @@ async def transfer(ctx: Context) -> None:
     # And the old card itself, edited in place, says where it went and loses its
     # buttons: a plain post (not a card row), so the new team's first card, queued for
     # the same ticket below, does not supersede it.
+    requester_person = await uow.people.get(ticket.requester_id)
+    for channel_id, message_id in await uow.tickets.moved_cards(ticket.id):
+        # Cards left by earlier moves say where the ticket is now, not where it went then.
+        await ctx.post(render_moved_on_card(ctx.policy, ticket, channel_id=channel_id,
+                                            message_id=message_id, requester=requester_person,
+                                            team=new_team.name), ticket_id=ticket.id)
     if ticket.triage_channel_id and ticket.triage_message_id:
         # People keep writing under the old card: its thread must still reach the ticket.
         await uow.tickets.remember_moved_card(ticket.id, ticket.triage_channel_id,
