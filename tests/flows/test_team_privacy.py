@@ -68,6 +68,7 @@ async def test_another_teams_agent_reads_neither_notes_nor_flags(db_url):
         assert desk.last().text.startswith("#1 is with team hr. Its details")
         await desk.command("fred", "ticket queue")
         assert "shouting" not in desk.last().text
+        assert desk.last().text != "The queue:"  # the empty queue's words, not a bare title
         said = " ".join(s.text + " ".join(a.text for a in s.message.attachments)
                         for s in desk.since(mark))
         assert "Jordan" not in said and "distressed" not in said and "shouting" not in said

@@ -278,7 +278,8 @@ async def queue(ctx: Context) -> None:
                     "view.queue_line", ref=ticket.ref, priority=ticket.priority.value,
                     subject=defang(ticket.subject), requester=people[ticket.requester_id].name,
                     next=next_))
-    await ctx.answer("\n".join(lines))
+    # Nothing in the reader's own teams (another team's work is not theirs to see).
+    await ctx.answer("\n".join(lines) if len(lines) > 1 else ctx.t("view.queue_empty"))
     ctx.handled = True
 
 
