@@ -5,7 +5,7 @@ ever takes those two words for one of its own."""
 from __future__ import annotations
 
 from bot.domain.errors import Unreadable
-from bot.domain.people import Person
+from bot.domain.people import Person, Role
 from bot.desk.people_refs import PersonRef, person_refs
 from bot.desk.quoting import excerpt
 from bot.domain.teams import Team, is_person_word, split_team
@@ -112,3 +112,17 @@ async def teams_first(ctx: Context) -> list[Team]:
     if not theirs and ctx.workspace.default_team is not None:
         theirs = {ctx.workspace.default_team.id}
     return sorted(ctx.workspace.teams, key=lambda team: team.id not in theirs)
+
+
+async def readable_teams(ctx: Context) -> list[Team]:
+    """The teams whose queues ``ctx.person`` may read, in :func:`teams_first` order:
+    the teams they work, or every team for an admin. Another team's ticket titles are
+    its own (an HR matter is private: docs/teams.md, "Whose tickets")."""
+    ordered = await teams_first(ctx)
+    if ctx.role.at_least(Role.ADMIN):
+        return ordered
+    assert ctx.person is not None and ctx.workspace is not None
+    theirs = set(await ctx.uow.workspaces.teams_of(ctx.person.id))
+    if not theirs and ctx.workspace.default_team is not None:
+        theirs = {ctx.workspace.default_team.id}
+    return [team for team in ordered if team.id in theirs]

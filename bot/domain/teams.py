@@ -15,7 +15,9 @@ from datetime import datetime
 
 from bot.domain.calendar import BusinessCalendar
 from bot.domain.errors import Unreadable
-from bot.domain.promises import DESK_OWES, Promise, PromiseStatus, warn_time_for_span
+from bot.domain.promises import (
+    DESK_OWES, UPDATE_KINDS, Promise, PromiseStatus, warn_time_for_span,
+)
 from bot.domain.sla import SlaTarget
 
 # The settings a team owns; what it leaves out comes from its workspace.
@@ -91,14 +93,18 @@ def split_team(text: str) -> tuple[str, str | None]:
     return text[:match.start()].rstrip(), team_name(match.group(1))
 
 
-# The target each kind of promise is re-planned with on a new team's policy; a time an
-# agent chose (a follow-up) keeps its moment, brought into the new team's hours.
+# The target each kind of promise is re-planned with on a new team's policy. A follow-up
+# was one person's word, which the new team never gave: it is planned as the new team's
+# next update (its update interval from now), so the time it is due always leaves the
+# team working time to keep it, never its opening minute after a closed weekend
+# (FINDINGS-20c M1).
 _TARGET_OF = {"first_response": "first_response", "status_update": "update_interval",
-              "resolution": "resolution"}
+              "follow_up": "update_interval", "resolution": "resolution"}
 
 
 def replan_for_transfer(promises: Iterable[Promise], now: datetime, calendar: BusinessCalendar,
-                        target: SlaTarget, warn_share: float
+                        target: SlaTarget, warn_share: float,
+                        held_first: datetime | None = None,
                         ) -> dict[int, tuple[datetime, datetime | None]]:
     """The new due time and heads-up of each open promise of a ticket moving to a team
     with ``calendar`` and the priority's ``target``, planned from ``now``.
@@ -106,6 +112,10 @@ def replan_for_transfer(promises: Iterable[Promise], now: datetime, calendar: Bu
     A transfer never shortens a promise the requester holds: each is due at the later
     of its old time and the new team's plan from now, and always in the new team's open
     hours (a time the new team is closed moves to its next opening, never earlier).
+    ``held_first`` is the time the requester held before the ticket's first transfer:
+    a ticket moved on again (back where it started, or to a third team) is owed the
+    later of the new team's plan and that time, not of a later time an earlier hop
+    added, so a misroute does not cost a day at every hop (FINDINGS-20c M3).
     Promises the desk is not running (paused while it waits on the requester, or held
     by a sweeper) are left alone."""
     planned: dict[int, tuple[datetime, datetime | None]] = {}
@@ -115,7 +125,10 @@ def replan_for_transfer(promises: Iterable[Promise], now: datetime, calendar: Bu
         field_name = _TARGET_OF.get(promise.kind.value)
         plan = (calendar.add_business_time(now, getattr(target, field_name))
                 if field_name else now)
-        due = max(plan, promise.due_at)
+        held = promise.due_at
+        if held_first is not None and promise.kind in UPDATE_KINDS:
+            held = min(held, held_first)
+        due = max(plan, held)
         if not calendar.is_in_hours(due):
             due = calendar.next_opening(due)
         span = calendar.business_time_between(now, due)

@@ -195,8 +195,10 @@ def _plan_desk_promise(inputs: CoverInputs) -> CoverPlan:
                               ref=ticket.ref, requester=inputs.requester.name, what=what,
                               due=when(promise.due_at, owner), next=when(next_due, owner)))
     else:
+        # The promise by name: after a transfer an unowned ticket's lapse is often a
+        # follow-up or an update, not a first response (FINDINGS-20c M2).
         note = to_agents(ticket, t("lapse.triage_unowned", ref=ticket.ref,
-                                   requester=inputs.requester.name,
+                                   requester=inputs.requester.name, what=what,
                                    due=when(promise.due_at), next=when(next_due)))
         if note is not None:
             posts.append(note)

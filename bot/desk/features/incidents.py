@@ -154,7 +154,8 @@ async def _tickets(ctx: Context, numbers: list[int]) -> list[Ticket]:
     tickets = []
     for number in numbers:
         try:
-            tickets.append(await load_ticket(ctx, number))
+            # An incident is the whole desk's: any agent links any team's ticket.
+            tickets.append(await load_ticket(ctx, number, any_team=True))
         except UnknownTicket as error:
             raise DomainError("incident.unknown_ticket", **error.fields) from None
     return tickets

@@ -12,6 +12,7 @@ hears in one sentence who has it now. The ticket keeps its number.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from bot.domain.errors import Unreadable
 from bot.domain.people import Role
@@ -19,7 +20,7 @@ from bot.domain.promises import UPDATE_KINDS
 from bot.domain.teams import replan_for_transfer, team_name
 from bot.domain.tickets import ACTIVE_STATUSES, TicketStatus
 from bot.desk import duty
-from bot.desk.cards import queue_card, render_moved_card
+from bot.desk.cards import queue_card, render_moved_card, render_moved_on_card
 from bot.desk.context import BadInput, Context
 from bot.desk.features.lookup import load_ticket, split_number, when_for, works_for
 from bot.desk.notify import to_agents, to_requester
@@ -156,6 +157,12 @@ async def transfer(ctx: Context) -> None:
     # And the old card itself, edited in place, says where it went and loses its
     # buttons: a plain post (not a card row), so the new team's first card, queued for
     # the same ticket below, does not supersede it.
+    requester_person = await uow.people.get(ticket.requester_id)
+    for channel_id, message_id in await uow.tickets.moved_cards(ticket.id):
+        # Cards left by earlier moves say where the ticket is now, not where it went then.
+        await ctx.post(render_moved_on_card(ctx.policy, ticket, channel_id=channel_id,
+                                            message_id=message_id, requester=requester_person,
+                                            team=new_team.name), ticket_id=ticket.id)
     if ticket.triage_channel_id and ticket.triage_message_id:
         # People keep writing under the old card: its thread must still reach the ticket.
         await uow.tickets.remember_moved_card(ticket.id, ticket.triage_channel_id,
@@ -173,6 +180,14 @@ async def transfer(ctx: Context) -> None:
     dropped = None
     if owner is not None and not await works_for(ctx, owner.id, new_team):
         owner, dropped = None, owner
+    # The time the requester held before the ticket's first transfer, and whether a
+    # transfer already apologised for a later time: a misroute is planned from that
+    # time and is sorry once, however many hops it takes (FINDINGS-20c M3).
+    earlier = [e.data or {} for e in await uow.tickets.timeline(ticket.id)
+               if e.kind == "transferred"]
+    held_first = next((datetime.fromisoformat(d["held"]) for d in earlier if d.get("held")),
+                      None)
+    sorry_before = any(d.get("later") for d in earlier)
     values = {"team_id": new_team.id, "triage_channel_id": None, "triage_message_id": None,
               "updated_at": now}
     if owner is None and ticket.owner_id is not None:
@@ -181,26 +196,31 @@ async def transfer(ctx: Context) -> None:
             values["status"] = TicketStatus.OPEN.value
         await uow.promises.hand_to(ticket.id, None)
     ticket = await uow.tickets.update(ticket.id, **values)
-    await uow.tickets.add_event(ticket.id, "transferred", now, author_id=ctx.person.id,
-                                body=reason, from_team=old_team.name if old_team else None,
-                                to_team=new_team.name)
     # From here on, the new team's calendar and targets.
     ctx.for_ticket(ticket)
     policy = ctx.policy
     open_promises = await uow.promises.open_for_ticket(ticket.id)
     planned = replan_for_transfer(open_promises, now, policy.calendar,
-                                  policy.sla.target(ticket.priority), policy.sla.warn_at)
+                                  policy.sla.target(ticket.priority), policy.sla.warn_at,
+                                  held_first)
     await uow.promises.replan(planned)
     held_before = sorted(p.due_at for p in open_promises
                          if p.id in planned and p.kind in UPDATE_KINDS)
     held = sorted(planned[p.id][0] for p in open_promises
                   if p.id in planned and p.kind in UPDATE_KINDS)
+    later = bool(held) and held[0] > held_before[0]
+    await uow.tickets.add_event(ticket.id, "transferred", now, author_id=ctx.person.id,
+                                body=reason, from_team=old_team.name if old_team else None,
+                                to_team=new_team.name,
+                                held=held_before[0].isoformat() if held_before else None,
+                                later=later)
     key = "work.transferred" + ("_owner" if owner else "") + ("" if held else "_no_time")
     said = ctx.t(key, ref=ticket.ref, team=new_team.name, owner=owner.name if owner else "",
                  due=when_for(ctx, held[0], requester) if held else "")
-    if held and held[0] > held_before[0]:
+    if later and not sorry_before:
         # The new team cannot answer by the time the requester was given: say so, and
-        # be sorry for it, rather than let a later time pass as if nothing moved.
+        # be sorry for it, rather than let a later time pass as if nothing moved (once
+        # per misroute: a further hop states its time without a second apology).
         said += " " + ctx.t("work.transferred_later",
                             before=when_for(ctx, held_before[0], requester))
     if dropped is not None:

@@ -28,7 +28,7 @@ from bot.storage.promise_repository import PromiseHistory
 # What a requester's transcript may show (as ``/ticket show`` does); agents also see
 # the feedback and the staff's own entries, and notes only when they ask for them.
 _REQUESTER_KINDS = ("opened", "requester", "reply", "resolution", "status", "owner", "priority",
-                    "promise", "bot", "escalated", "self_solved")
+                    "promise", "bot", "escalated", "self_solved", "transferred")
 _AGENT_KINDS = ("feedback", "no_lead")
 _NOTE_KINDS = ("note",)
 # What anyone sees of their own doing: a requester's rating and comment are theirs.

@@ -19,8 +19,8 @@ from bot.desk.notify import to_person, to_requester
 from bot.desk.features.admin import describe_hours
 from bot.desk.people_refs import person_refs
 from bot.desk.quoting import defang, excerpt
-from bot.desk.features.lookup import (change_status, load_ticket, split_number, when_for,
-                                      works_for)
+from bot.desk.features.lookup import (NotTheirTeam, change_status, load_ticket, may_work,
+                                      split_number, when_for, works_for)
 
 
 async def start_update_cadence(ctx: Context, ticket: Ticket) -> Promise:
@@ -133,6 +133,11 @@ async def assign(ctx: Context) -> None:
                            number=ticket.number)
     if owner is None or not owner.role.at_least(Role.AGENT):
         raise BadInput("input.not_an_agent", name=label)
+    assert ctx.team is not None
+    if not await works_for(ctx, owner.id, ctx.team):
+        # The requester would be told someone "from our hr team" has it: untrue.
+        raise BadInput("input.assignee_not_in_team", name=owner.name, team=ctx.team.name,
+                       ref=ticket.ref, number=ticket.number)
     ctx.handled = True
     if ticket.owner_id == owner.id:
         # Nothing changes hands, so nobody is told it did (the requester heard already).
@@ -148,8 +153,20 @@ async def reply(ctx: Context) -> None:
     number, text = split_number(ctx.args, "usage.ticket_reply")
     if not text:
         raise BadInput("input.need_reply_text", "usage.ticket_reply")
-    await send_public_reply(ctx, await load_ticket(ctx, number), text)
+    ticket = await load_ticket(ctx, number, any_team=True)
+    if not await may_work(ctx, ticket) and not await _was_on(ctx, ticket):
+        assert ctx.team is not None
+        raise NotTheirTeam(ticket, ctx.team)
+    await send_public_reply(ctx, ticket, text)
     ctx.handled = True
+
+
+async def _was_on(ctx: Context, ticket: Ticket) -> bool:
+    """True when whoever acted has written on ``ticket`` before: after a transfer the
+    old team's people may still answer the requester they were talking to (docs/teams.md)."""
+    assert ctx.person is not None
+    return any(entry.author_id == ctx.person.id
+               for entry in await ctx.uow.tickets.timeline(ticket.id))
 
 
 async def send_public_reply(ctx: Context, ticket: Ticket, text: str, *,
