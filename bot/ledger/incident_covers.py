@@ -24,7 +24,7 @@ from datetime import datetime
 
 from bot.core import OutboundMessage
 from bot.desk.broadcast import broadcast
-from bot.desk.duty import escalation_leads, team_people, wider_circle
+from bot.desk.duty import escalation_leads, wider_circle
 from bot.desk.incident_teams import incident_teams
 from bot.desk.notify import to_person
 from bot.desk.policy import Desk, DeskPolicy, Policies
@@ -174,14 +174,12 @@ async def cover_incidents(uow: UnitOfWork, desk: Desk, promises: list[Promise],
 async def _escalation_leads(uow: UnitOfWork, desk: Desk, workspace: Workspace, team,
                             lead: Person, now: datetime) -> list[Person]:
     """Who an incident's escalation reaches: ``team``'s lead on duty, as for a ticket
-    (bot/desk/duty.py). When that is the incident's own lead, the team's other leads
-    (else the desk's), so that someone else is asked."""
+    (bot/desk/duty.py). When that is the incident's own lead, the team's other leads,
+    so that someone else is asked; with none, nobody (the admins are told instead),
+    never another team's leads."""
     if team is None:
         return await uow.people.with_role(workspace.id, Role.LEAD)
-    leads, on_duty = await escalation_leads(uow, desk, workspace, team, now)
-    if on_duty and all(person.id == lead.id for person in leads):
-        leads = [p for p in await team_people(uow, workspace, team, Role.LEAD)
-                 if p.id != lead.id] or await uow.people.with_role(workspace.id, Role.LEAD)
+    leads, _ = await escalation_leads(uow, desk, workspace, team, now, besides=lead.id)
     return leads
 
 

@@ -56,8 +56,8 @@ class CoverInputs:
     # For a resolution target: the ticket's soonest open update (first response, status
     # update or follow-up) as (promise id, due time), which the cover points to.
     open_update: tuple[int, datetime] | None = None
-    # The workspace's admins, loaded only when it has no leads (they are told when an
-    # escalation finds nobody to ask).
+    # The workspace's admins, loaded only when the ticket's team has no lead to ask
+    # (they are told when an escalation finds nobody to ask).
     admins: tuple[Person, ...] = ()
     # Who the one widening escalation of a run of misses also reaches (the team's
     # other leads, else the admins; never those in ``leads`` nor the owner), loaded
@@ -112,7 +112,7 @@ class CoverPlan:
     # The status the ticket moves to (a close), if any.
     status: TicketStatus | None = None
     timeline: tuple[TimelineLine, ...] = ()
-    # Escalation was due but the workspace has no leads: nobody was asked (the admins
+    # Escalation was due but the ticket's team has no lead: nobody was asked (the admins
     # and the owner are told, in ``notices``, the first time in a run of misses).
     no_leads: bool = False
     # The open update this plan told the requester about (id, due time): a plan made
@@ -275,12 +275,18 @@ def _no_lead_notices(inputs: CoverInputs, what: str, misses: int,
     ticket, policy, workspace = inputs.ticket, inputs.policy, inputs.workspace
     fields = dict(ref=ticket.ref, requester=inputs.requester.name, what=what, misses=misses,
                   priority=ticket.priority.value, owner=owner_name)
-    notices = [notice(admin, workspace, policy, ticket, "no_lead_admin", **fields)
+    # With several teams it is the ticket's team that has no lead (another team's leads
+    # are never asked: bot/desk/duty.py), and the words say which, with its fix.
+    team = workspace.team(ticket.team_id) if len(workspace.teams) > 1 else None
+    why = ""
+    if team is not None:
+        why, fields["team"] = "_team", team.name
+    notices = [notice(admin, workspace, policy, ticket, "no_lead_admin" + why, **fields)
                for admin in inputs.admins]
     owner = inputs.owner
     if owner is not None and owner.id not in {admin.id for admin in inputs.admins}:
         key = "no_lead_owner" if inputs.admins else "no_lead_owner_alone"
-        notices.append(notice(owner, workspace, policy, ticket, key, **fields))
+        notices.append(notice(owner, workspace, policy, ticket, key + why, **fields))
     return notices
 
 

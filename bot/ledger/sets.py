@@ -163,8 +163,8 @@ async def write_rows(uow: UnitOfWork, batch: list[PlanRows], now: datetime,
                                     if rows.plan.promise.id not in linked})
     for plan in plans:
         if plan.no_leads:
-            logger.warning("ticket %s needs escalating but workspace %d has no leads "
-                           "(its admins and the owner are told)",
+            logger.warning("ticket %s needs escalating but its team in workspace %d has "
+                           "no lead (its admins and the owner are told)",
                            plan.ticket.ref, plan.workspace.id)
     # The cards are drawn when sent, from the tickets as the covers left them.
     await queue_cards(uow, now, [(plan.workspace, plan.ticket)

@@ -606,3 +606,23 @@ async def test_an_incident_led_by_the_lead_on_duty_escalates_to_another_lead(db_
         heard = await _lapse_twice(desk)
         escalated = [s.message.direct_to for s in heard if s.text.startswith("Escalation: INC-1")]
         assert escalated == ["kim"], desk.adapter.transcript()
+
+
+async def test_an_incident_led_by_its_teams_only_lead_tells_the_admins_not_another_team(
+        db_url):
+    """The incident's lead is its team's only lead: nobody else in the team to ask, so
+    the admins hear, never another team's lead (a team's matters can be private)."""
+    async with FlowDesk(db_url) as desk:
+        await desk.staffed(leads=("lee",))
+        for command in ("helpdesk team add hr", "helpdesk agents add <@hana|Hana> team hr",
+                        "helpdesk leads add <@kim|Kim> team hr"):
+            await desk.command("boss", command)
+        await desk.command("boss", "helpdesk oncall it <@lee|Lee>")
+        for person in PEOPLE:
+            await desk.dm(person, "The VPN is down, I can't connect")
+        await desk.command("lee", "incident declare VPN down from 1, 2 #3")
+        heard = await _lapse_twice(desk)
+        assert not [s for s in heard if s.message.direct_to == "kim"], \
+            desk.adapter.transcript()
+        to_boss = [s.text for s in heard if s.message.direct_to == "boss"]
+        assert len(to_boss) == 1 and "INC-1" in to_boss[0] and "nobody was asked" in to_boss[0]

@@ -87,3 +87,35 @@ async def test_a_p3_widens_at_its_third_miss_in_a_row(db_url):
             told.append((len(_escalations(desk.since(mark), "lee")),
                          len(_escalations(desk.since(mark), "kim"))))
         assert told == [(0, 0), (1, 0), (1, 1), (1, 0)], desk.adapter.transcript()
+
+
+async def test_a_team_with_no_lead_tells_the_admins_never_another_teams_leads(db_url):
+    """A team with no lead sends its escalations to the admins, at the widening round
+    too: IT's leads never hear of an HR ticket (its matters can be private), and the
+    admin and the owner are told that team hr has no lead, not that the desk has none."""
+    async with FlowDesk(db_url) as desk:
+        await desk.staffed(leads=("kim", "lee"))
+        for command in ("helpdesk team add hr", "helpdesk agents add <@hana|Hana> team hr",
+                        "helpdesk triage <#C-hr-triage|hr-triage> team hr",
+                        "helpdesk intake <#C-hr|ask-hr> team hr"):
+            await desk.command("boss", command)
+        await desk.channel_message("ann", "C-hr", "A question about my contract")
+        await desk.command("hana", "ticket claim 1")
+        mark = len(desk.adapter.sent)
+        for _ in range(4):  # the 8h update lapses: one working day each, past the widening
+            await desk.advance(timedelta(days=1))
+        heard = desk.since(mark)
+        assert not [s for s in heard if s.message.direct_to in ("kim", "lee")], \
+            desk.adapter.transcript()
+        to_boss = [s.text for s in heard if s.message.direct_to == "boss"]
+        assert len(to_boss) == 1, to_boss
+        assert to_boss[0].startswith("#1 from Ann has missed its status update 2 times in a "
+                                     "row (priority P3, owner Hana), so I'd have asked a lead")
+        assert ("team hr has no lead, so I'm telling you instead. Add one with "
+                "`/helpdesk leads add <person> team hr`.") in to_boss[0]
+        to_hana = [s.text for s in heard if s.message.direct_to == "hana"
+                   and "no lead" in s.text]
+        assert len(to_hana) == 1 and "but team hr has no lead. I've told the admins" \
+            in to_hana[0]
+        assert not [s for s in heard if "the desk has no leads" in s.text]
+        assert not any("lead" in s.text for s in desk.requester_thread(1))
