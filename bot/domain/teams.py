@@ -42,8 +42,9 @@ class Team:
 
 # Words a command or a platform already reads as something else: a team called "team"
 # breaks ``team <name>``, the next four read as a call to everyone, and the on-duty
-# command reads ``rota``, ``from`` and ``until`` after the team.
-_RESERVED = frozenset({"team", "everyone", "here", "channel", "all", "rota", "from", "until"})
+# command reads ``rota``, ``end``, ``from`` and ``until`` after the team.
+_RESERVED = frozenset({"team", "everyone", "here", "channel", "all", "rota", "end", "from",
+                       "until"})
 # Words that point at a person, never at a team: ``/ticket transfer 5 me`` or
 # ``team you`` would read as someone. ("it" is the default team's name, and people
 # don't say it of a person.)

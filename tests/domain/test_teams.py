@@ -103,6 +103,7 @@ def test_a_ticket_moved_on_again_is_planned_from_the_time_held_before_its_first_
     ("@hana", "input.team_name_mention"), ("<@U7|hana>", "input.team_name_mention"),
     ("#hr", "input.team_name_mention"), ("me", "input.team_name_pronoun"),
     ("THEM", "input.team_name_pronoun"), ("rota", "input.team_name_reserved"),
+    ("end", "input.team_name_reserved"),
 ])
 def test_a_mention_or_a_pronoun_is_never_a_teams_name(word, template):
     with pytest.raises(Unreadable) as refused:
