@@ -100,7 +100,7 @@ async def oncall(ctx: Context) -> None:
                    if shift.covers(ctx.now)]
         now = (await duty_of(ctx.uow, ctx.desk, workspace, workspace.team(team.id),
                              ctx.now)).now
-        tz = ctx.person.tz or calendar.timezone
+        tz = ctx.person.reads_in(calendar.timezone)
         wins = ("" if now is None or now.id == leads[0].id or not running
                 else " " + ctx.t("admin.rota_shift_wins", lead=now.name, ends=ctx.policy.when(
                     max(s.ends_at for s in running if s.ends_at), ctx.now, tz),
@@ -112,7 +112,6 @@ async def oncall(ctx: Context) -> None:
         # The first turn runs to the next week's opening, which may be days away or (set
         # on a weekend) only the closed days: say when, rather than "this week".
         handover = week_start(calendar, rota.anchor + timedelta(days=7))
-        tz = ctx.person.reads_in(calendar.timezone)
         await ctx.answer(ctx.t("admin.rota_set", team=team.name,
                                people=ctx.join(p.name for p in leads), first=leads[0].name,
                                next=leads[1].name,
