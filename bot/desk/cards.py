@@ -174,8 +174,12 @@ class CardRenderer:
                     policy, ticket, cluster.tickets, cluster.id,
                     declared.get(cluster.incident_id or 0))
                 continue
+            # The card is the team's board: the requester's tickets with other teams
+            # are theirs (an HR matter is private), so only this team's are listed.
+            team = workspaces[ticket.workspace_id].team(ticket.team_id)
             earlier = [x for x in history[(ticket.workspace_id, ticket.requester_id)]
-                       if x.id != ticket.id][:HISTORY_SIZE]
+                       if x.id != ticket.id
+                       and workspaces[x.workspace_id].team(x.team_id) == team][:HISTORY_SIZE]
             cards[ticket.id] = render_card(
                 policy, now, ticket, requester=people[ticket.requester_id],
                 owner=people.get(ticket.owner_id) if ticket.owner_id else None,
@@ -312,6 +316,24 @@ def render_moved_card(policy: DeskPolicy, ticket: Ticket, *, requester: Person, 
         title=t("card.title", ref=ticket.ref, subject=defang(ticket.subject)),
         text=t("card.moved_text_reason" if reason else "card.moved_text", team=team,
                agent=agent, reason=reason),
+        fields=((t("card.moved_to"), t("card.moved_to_value", team=team)),
+                (t("card.requester"), requester.name)),
+        buttons=())
+
+
+def render_moved_on_card(policy: DeskPolicy, ticket: Ticket, *, channel_id: str,
+                         message_id: str, requester: Person, team: str) -> OutboundMessage:
+    """A card ``ticket`` left behind in an earlier transfer, once it moved on again: an
+    edit of it in place saying where the ticket is now, so no old card claims it is still
+    with a team it has left (FINDINGS-20c M8)."""
+    def t(key: str, **fields) -> str:
+        return policy.templates.render(key, **fields)
+
+    return OutboundMessage(
+        channel_id=channel_id, audience="agents", ticket_number=ticket.number,
+        edit_of=message_id,
+        title=t("card.title", ref=ticket.ref, subject=defang(ticket.subject)),
+        text=t("card.moved_on_text", team=team),
         fields=((t("card.moved_to"), t("card.moved_to_value", team=team)),
                 (t("card.requester"), requester.name)),
         buttons=())

@@ -1,8 +1,8 @@
 """Tickets someone may pick from a list as they type (Discord's autocomplete).
 
 The same rule as ``/ticket show``: a requester sees only the tickets they asked for;
-whoever works the desk (an agent, lead or admin) also sees every ticket of the desk
-that is not closed. The role is read as the identity middleware reads it (stored role,
+whoever works the desk (an agent or lead) also sees every ticket not closed of the
+teams they work (docs/teams.md, "Whose tickets"), an admin every team's. The role is read as the identity middleware reads it (stored role,
 the platform's roles, admins), in the same single query that finds the tickets: a
 lookup runs on every keystroke and must answer within Discord's 3 seconds.
 """
@@ -32,4 +32,4 @@ async def ticket_choices(db: Database, desk: Desk, platform: str, workspace_id: 
         return await uow.tickets.visible_choices(
             platform, workspace_id, actor.user_id, desk_wide=desk_wide, desk_roles=_DESK_ROLES,
             back_to_grant=actor.platform_role is not None, desk_statuses=_NOT_CLOSED,
-            typed=typed[:100], limit=min(limit, CHOICE_LIMIT))
+            typed=typed[:100], limit=min(limit, CHOICE_LIMIT), all_teams=desk.is_admin(actor))

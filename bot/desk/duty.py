@@ -1,6 +1,10 @@
 """Who a team's escalations reach: the lead on duty first, privately; with nobody on
-duty, every lead of the team; with a team that has no leads, every lead of the desk,
-so that no escalation goes unasked while someone could take it."""
+duty, every lead of the team. A team with no leads has nobody to ask: its escalations
+and flags go to the admins (the callers tell them), never to another team's leads, as
+a team's matters can be private (an HR matter). When a run of misses goes on after a
+lead was asked, its one widening escalation also reaches the wider circle
+(:func:`wider_circle`): the team's other leads, else the admins, never another
+team's leads either."""
 
 from __future__ import annotations
 
@@ -59,13 +63,32 @@ async def duty_of(uow, desk, workspace: Workspace, team: Team, now: datetime,
 
 
 async def escalation_leads(uow, desk, workspace: Workspace, team: Team,
-                           now: datetime) -> tuple[list[Person], bool]:
+                           now: datetime, *, besides: int | None = None,
+                           ) -> tuple[list[Person], bool]:
     """Who hears an escalation of one of ``team``'s tickets, and whether that is the
-    lead on duty alone."""
+    lead on duty alone; empty when the team has no lead to ask. ``besides`` is who is
+    asking (a lead escalating their own ticket asks someone else: the team's other
+    leads)."""
     duty = await duty_of(uow, desk, workspace, team, now)
-    if duty.now is not None:
+    if duty.now is not None and duty.now.id != besides:
         return [duty.now], True
-    leads = await team_people(uow, workspace, team, Role.LEAD)
-    if not leads:
-        leads = await uow.people.with_role(workspace.id, Role.LEAD)
+    leads = [person for person in await team_people(uow, workspace, team, Role.LEAD)
+             if person.id != besides]
     return leads, False
+
+
+async def wider_circle(uow, desk, workspace: Workspace, team: Team | None,
+                       asked: list[Person]) -> list[Person]:
+    """Who else hears the one widening escalation of a run of misses, beyond ``asked``
+    (who every escalation reaches): the team's other leads; when every one of them was
+    asked already, or the team has no lead, the desk's admins. Never another team's
+    leads (a team's matters can be private). ``team`` None is a workspace without
+    teams, whose leads are all its own."""
+    ids = {person.id for person in asked}
+    leads = (await team_people(uow, workspace, team, Role.LEAD) if team is not None
+             else await uow.people.with_role(workspace.id, Role.LEAD))
+    others = [person for person in leads if person.id not in ids]
+    if others:
+        return others
+    admins = (await uow.people.admins_in({workspace.id}, desk.admins)).get(workspace.id, [])
+    return [person for person in admins if person.id not in ids]

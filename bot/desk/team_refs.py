@@ -5,14 +5,15 @@ ever takes those two words for one of its own."""
 from __future__ import annotations
 
 from bot.domain.errors import Unreadable
-from bot.desk.people_refs import PersonRef
+from bot.domain.people import Person, Role
+from bot.desk.people_refs import PersonRef, person_refs
 from bot.desk.quoting import excerpt
-from bot.domain.teams import Team, split_team
+from bot.domain.teams import Team, is_person_word, split_team
 from bot.desk.context import BadInput, Context
 
 
-def take_team(ctx: Context, text: str, usage: str | None = None,
-              **usage_fields) -> tuple[str, Team]:
+async def take_team(ctx: Context, text: str, usage: str | None = None,
+                    **usage_fields) -> tuple[str, Team]:
     """``text`` without its trailing ``team <name>``, and the team it names (the
     default team when it names none). From here on ``ctx`` works for that team (its
     policy). A name that is no team of the workspace is BadInput listing the teams."""
@@ -20,6 +21,12 @@ def take_team(ctx: Context, text: str, usage: str | None = None,
     try:
         rest, name = split_team(text)
     except Unreadable as error:
+        word = str(error.fields.get("name", ""))
+        if is_person_word(word):
+            # "team @hana", "team me": a person where the team's name goes.
+            raise BadInput("input.person_not_team", usage, name=excerpt(word, 40),
+                           teams=ctx.join(t.name for t in ctx.workspace.teams),
+                           **usage_fields) from None
         raise BadInput.unreadable(shown(error), usage) from None
     if name is None and rest.split()[-1:] and rest.split()[-1].lower() == "team":
         # "team" with no name after it: say so, rather than blame the channel, the date
@@ -27,6 +34,9 @@ def take_team(ctx: Context, text: str, usage: str | None = None,
         raise BadInput("input.team_name_missing", usage,
                        teams=ctx.join(t.name for t in ctx.workspace.teams), **usage_fields)
     team = ctx.workspace.default_team if name is None else ctx.workspace.team_named(name)
+    if team is None and await person_named(ctx, name) is not None:
+        raise BadInput("input.person_not_team", usage, name=name,
+                       teams=ctx.join(t.name for t in ctx.workspace.teams), **usage_fields)
     if team is None:
         raise BadInput("input.unknown_team", usage, name=name,
                        teams=ctx.join(t.name for t in ctx.workspace.teams),
@@ -60,10 +70,33 @@ async def no_team_words(ctx: Context, refs: list[PersonRef], usage: str | None =
             raise BadInput("input.team_as_person", usage, name=named.name, **usage_fields)
 
 
-def named_team(ctx: Context, name: str, usage: str | None = None) -> Team:
-    """The team called ``name``, or BadInput listing the workspace's teams."""
+async def person_named(ctx: Context, word: str) -> Person | str | None:
+    """Who ``word`` names when it names a person rather than a team: the person the
+    desk knows by that id or name, or, for a mention or a word like ``me``, the word
+    itself (a person the desk may not know yet); None when it names nobody. A team's
+    own name is never a person here: the caller asks only when no team has it."""
+    assert ctx.workspace is not None
+    word = word.strip()
+    if not word:
+        return None
+    if is_person_word(word):
+        return word
+    refs = person_refs(word)
+    if len(refs) != 1:
+        return None
+    return await ctx.uow.people.find(ctx.workspace.id, refs[0].ref)
+
+
+async def named_team(ctx: Context, name: str, usage: str | None = None, *,
+                     person: str = "input.person_not_team", **fields) -> Team:
+    """The team called ``name``, or BadInput: ``person`` (given ``name``, ``teams`` and
+    ``fields``) when the word names a person instead (``@hana``, ``me``, someone the
+    desk knows), else the list of the workspace's teams."""
     assert ctx.workspace is not None
     team = ctx.workspace.team_named(name.strip()) if name.strip() else None
+    if team is None and await person_named(ctx, name) is not None:
+        raise BadInput(person, usage, name=excerpt(name.strip(), 40),
+                       teams=ctx.join(t.name for t in ctx.workspace.teams), **fields)
     if team is None:
         raise BadInput("input.unknown_team", usage, name=excerpt(name.strip(), 40),
                        teams=ctx.join(t.name for t in ctx.workspace.teams))
@@ -79,3 +112,17 @@ async def teams_first(ctx: Context) -> list[Team]:
     if not theirs and ctx.workspace.default_team is not None:
         theirs = {ctx.workspace.default_team.id}
     return sorted(ctx.workspace.teams, key=lambda team: team.id not in theirs)
+
+
+async def readable_teams(ctx: Context) -> list[Team]:
+    """The teams whose queues ``ctx.person`` may read, in :func:`teams_first` order:
+    the teams they work, or every team for an admin. Another team's ticket titles are
+    its own (an HR matter is private: docs/teams.md, "Whose tickets")."""
+    ordered = await teams_first(ctx)
+    if ctx.role.at_least(Role.ADMIN):
+        return ordered
+    assert ctx.person is not None and ctx.workspace is not None
+    theirs = set(await ctx.uow.workspaces.teams_of(ctx.person.id))
+    if not theirs and ctx.workspace.default_team is not None:
+        theirs = {ctx.workspace.default_team.id}
+    return [team for team in ordered if team.id in theirs]

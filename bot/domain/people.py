@@ -38,6 +38,16 @@ class Person:
     role: Role = Role.REQUESTER
     email: str | None = None
     tz: str | None = None
+    # The zone the desk first told them a time in, when the platform gives no ``tz``
+    # (Discord, the console): kept, so a ticket moving to a team in another zone, or an
+    # incident of another team, never switches the zone they read times in.
+    told_tz: str | None = None
+
+    def reads_in(self, fallback: str) -> str:
+        """The zone to tell this person times in: their own (from the platform), else
+        the one the desk has been telling them times in, else ``fallback`` (the zone
+        of the team speaking, which becomes theirs when it is first recorded)."""
+        return self.tz or self.told_tz or fallback
 
     @property
     def name(self) -> str:

@@ -155,7 +155,25 @@ def warn_time(start: datetime, due: datetime, fraction: float,
 
 def should_escalate(misses_in_row: int, is_p1: bool) -> bool:
     """Escalate to the lead on the second consecutive miss, or at once for P1."""
-    return is_p1 or misses_in_row >= 2
+    return escalation_round(misses_in_row, is_p1) >= 1
+
+
+# The escalation, in a run of misses, that also reaches the wider circle (the team's
+# other leads, else the admins): the lead asked at the one before could not turn it
+# round, so more people must know. Once: the rounds after reach the lead alone again,
+# so a P1 lapsing hourly never floods everyone.
+WIDEN_AT_ROUND = 2
+
+
+def escalation_round(misses_in_row: int, is_p1: bool) -> int:
+    """Which escalation of its run of misses the ``misses_in_row``-th miss is: 0 none,
+    1 the first (the second miss in a row; any miss of a P1), 2 the next, and so on."""
+    return max(0, misses_in_row if is_p1 else misses_in_row - 1)
+
+
+def widens(misses_in_row: int, is_p1: bool) -> bool:
+    """True for the one escalation of a run that also reaches the wider circle."""
+    return escalation_round(misses_in_row, is_p1) == WIDEN_AT_ROUND
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,9 @@ from datetime import datetime
 
 from bot.domain.calendar import BusinessCalendar
 from bot.domain.errors import Unreadable
-from bot.domain.promises import DESK_OWES, Promise, PromiseStatus, warn_time_for_span
+from bot.domain.promises import (
+    DESK_OWES, UPDATE_KINDS, Promise, PromiseStatus, warn_time_for_span,
+)
 from bot.domain.sla import SlaTarget
 
 # The settings a team owns; what it leaves out comes from its workspace.
@@ -39,13 +41,38 @@ class Team:
 
 
 # Words a command or a platform already reads as something else: a team called "team"
-# breaks ``team <name>``, and the others read as a call to everyone.
-_RESERVED = frozenset({"team", "everyone", "here", "channel", "all"})
+# breaks ``team <name>``, the next four read as a call to everyone, and the on-duty
+# command reads ``rota``, ``end``, ``from`` and ``until`` after the team.
+_RESERVED = frozenset({"team", "everyone", "here", "channel", "all", "rota", "end", "from",
+                       "until"})
+# Words that point at a person, never at a team: ``/ticket transfer 5 me`` or
+# ``team you`` would read as someone. ("it" is the default team's name, and people
+# don't say it of a person.)
+_PRONOUNS = frozenset({
+    "i", "me", "my", "mine", "myself", "you", "your", "yours", "yourself", "we", "us",
+    "our", "ours", "they", "them", "their", "theirs", "he", "him", "his", "she", "her",
+    "hers", "someone", "somebody", "anyone", "anybody", "nobody", "everybody"})
+# How a chat writes a mention of a person or a channel, and how people type one.
+_MENTION = re.compile(r"^(?:<[@#!]|[@#])")
+_PERSON_MENTION = re.compile(r"^<?@")
+
+
+def is_person_word(text: str) -> bool:
+    """True when ``text`` is a mention of a person (``@hana``, ``<@U1>``) or a word
+    that points at one (``me``, ``you``): never a team, wherever a team goes."""
+    word = text.strip().lower()
+    return bool(_PERSON_MENTION.match(word)) or word in _PRONOUNS
 
 
 def team_name(text: str) -> str:
     """``text`` as a team's name (lower case), or Unreadable naming what was wrong."""
     name = text.strip().lower()
+    if _MENTION.match(name):
+        # "@hana" is a person (or "#hr" a channel): say that, not that it has a stray
+        # character in it.
+        raise Unreadable("input.team_name_mention", name=text.strip()[:200])
+    if name in _PRONOUNS:
+        raise Unreadable("input.team_name_pronoun", name=name)
     if not _NAME.fullmatch(name):
         # Bounded here; the desk cuts it to a readable length, saying so (team_refs.py).
         raise Unreadable("input.bad_team_name", name=text.strip()[:200])
@@ -67,14 +94,18 @@ def split_team(text: str) -> tuple[str, str | None]:
     return text[:match.start()].rstrip(), team_name(match.group(1))
 
 
-# The target each kind of promise is re-planned with on a new team's policy; a time an
-# agent chose (a follow-up) keeps its moment, brought into the new team's hours.
+# The target each kind of promise is re-planned with on a new team's policy. A follow-up
+# was one person's word, which the new team never gave: it is planned as the new team's
+# next update (its update interval from now), so the time it is due always leaves the
+# team working time to keep it, never its opening minute after a closed weekend
+# (FINDINGS-20c M1).
 _TARGET_OF = {"first_response": "first_response", "status_update": "update_interval",
-              "resolution": "resolution"}
+              "follow_up": "update_interval", "resolution": "resolution"}
 
 
 def replan_for_transfer(promises: Iterable[Promise], now: datetime, calendar: BusinessCalendar,
-                        target: SlaTarget, warn_share: float
+                        target: SlaTarget, warn_share: float,
+                        held_first: datetime | None = None,
                         ) -> dict[int, tuple[datetime, datetime | None]]:
     """The new due time and heads-up of each open promise of a ticket moving to a team
     with ``calendar`` and the priority's ``target``, planned from ``now``.
@@ -82,6 +113,10 @@ def replan_for_transfer(promises: Iterable[Promise], now: datetime, calendar: Bu
     A transfer never shortens a promise the requester holds: each is due at the later
     of its old time and the new team's plan from now, and always in the new team's open
     hours (a time the new team is closed moves to its next opening, never earlier).
+    ``held_first`` is the time the requester held before the ticket's first transfer:
+    a ticket moved on again (back where it started, or to a third team) is owed the
+    later of the new team's plan and that time, not of a later time an earlier hop
+    added, so a misroute does not cost a day at every hop (FINDINGS-20c M3).
     Promises the desk is not running (paused while it waits on the requester, or held
     by a sweeper) are left alone."""
     planned: dict[int, tuple[datetime, datetime | None]] = {}
@@ -91,7 +126,10 @@ def replan_for_transfer(promises: Iterable[Promise], now: datetime, calendar: Bu
         field_name = _TARGET_OF.get(promise.kind.value)
         plan = (calendar.add_business_time(now, getattr(target, field_name))
                 if field_name else now)
-        due = max(plan, promise.due_at)
+        held = promise.due_at
+        if held_first is not None and promise.kind in UPDATE_KINDS:
+            held = min(held, held_first)
+        due = max(plan, held)
         if not calendar.is_in_hours(due):
             due = calendar.next_opening(due)
         span = calendar.business_time_between(now, due)

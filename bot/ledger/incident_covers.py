@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 
 from bot.core import OutboundMessage
 from bot.desk.broadcast import broadcast
-from bot.desk.duty import escalation_leads, team_people
+from bot.desk.duty import escalation_leads, wider_circle
 from bot.desk.incident_teams import incident_teams
 from bot.desk.notify import to_person
 from bot.desk.policy import Desk, DeskPolicy, Policies
@@ -34,7 +34,7 @@ from bot.desk.quoting import defang
 from bot.domain.incidents import Incident
 from bot.domain.people import Person, Role, Workspace
 from bot.domain.priority import Priority
-from bot.domain.promises import Promise, next_promise_span
+from bot.domain.promises import WIDEN_AT_ROUND, Promise, next_promise_span
 from bot.domain.tickets import Ticket
 from bot.domain.timefmt import happened_minute, stated_minute
 from bot.storage.outbox_repository import NewPost
@@ -74,6 +74,9 @@ class IncidentCoverInputs:
     # Where the escalation's note goes after the leads' private word (None: nowhere).
     triage_channel: str | None = None
     admins: tuple[Person, ...] = ()  # told when an escalation finds no lead
+    # Who the one widening escalation of a run of misses (the second escalation) also
+    # reaches: the team's other leads, else the admins (loaded only for that miss).
+    wider: tuple[Person, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -106,7 +109,7 @@ def plan_incident_cover(inputs: IncidentCoverInputs) -> IncidentCoverPlan:
     title = defang(incident.title)
 
     def when(moment: datetime, person: Person | None = None) -> str:
-        return policy.when(moment, now, (person.tz if person else None) or zone)
+        return policy.when(moment, now, person.reads_in(zone) if person else zone)
 
     staff = [to_person(inputs.lead, render(
         "incident.lead_reminder", incident=incident.ref, title=title, count=count,
@@ -117,14 +120,22 @@ def plan_incident_cover(inputs: IncidentCoverInputs) -> IncidentCoverPlan:
             "incident.escalation", incident=incident.ref, title=title,
             lead=inputs.lead.name, misses=misses, count=count, next=when(next_due, lead)))
             for lead in asked]
+        names = policy.templates.join(p.name for p in asked)
+        # Lapsing again after a lead was asked: the wider circle hears too, once.
+        wider = inputs.wider if widens_incident(misses) else ()
+        staff += [to_person(person, render(
+            "incident.escalation_wider", incident=incident.ref, title=title,
+            lead=inputs.lead.name, misses=misses, count=count, asked=names,
+            next=when(next_due, person))) for person in wider]
         # Then the team sees a lead was asked, and who.
         if inputs.triage_channel:
+            fields = dict(incident=incident.ref, title=title, lead=inputs.lead.name,
+                          misses=misses, count=count, leads=names, next=when(next_due))
             staff.append(OutboundMessage(
                 channel_id=inputs.triage_channel, audience="agents",
-                text=render("incident.escalation_triage", incident=incident.ref,
-                            title=title, lead=inputs.lead.name, misses=misses,
-                            count=count, leads=policy.templates.join(p.name for p in asked),
-                            next=when(next_due))))
+                text=render("incident.escalation_triage_wider", **fields,
+                            wider=policy.templates.join(p.name for p in wider))
+                if wider else render("incident.escalation_triage", **fields)))
     elif misses == ESCALATE_FROM_MISS:
         # Nobody to ask: said once, when this run of misses first calls for a lead.
         fields = dict(incident=incident.ref, title=title, lead=inputs.lead.name,
@@ -138,6 +149,12 @@ def plan_incident_cover(inputs: IncidentCoverInputs) -> IncidentCoverPlan:
     status_text = render("incident.lapse_status", incident=incident.ref, title=title,
                          due=when(promise.due_at), next=when(next_due))
     return IncidentCoverPlan(inputs, next_due, misses, status_text, tuple(staff))
+
+
+def widens_incident(misses_in_row: int) -> bool:
+    """True for the miss of an incident's update that widens its escalation: the
+    second escalation of the run (bot/domain/promises.py, ``WIDEN_AT_ROUND``)."""
+    return misses_in_row - ESCALATE_FROM_MISS + 1 == WIDEN_AT_ROUND
 
 
 async def cover_incidents(uow: UnitOfWork, desk: Desk, promises: list[Promise],
@@ -158,9 +175,13 @@ async def cover_incidents(uow: UnitOfWork, desk: Desk, promises: list[Promise],
         tickets = tuple(await uow.incidents.tickets(incident.id, active_only=True))
         triage = ((await uow.workspaces.team_channels(workspace, "triage")).get(team.id)
                   if team is not None else None)
+        wider = ()
+        if widens_incident(promise.misses_in_row + 1) and any(p.id != lead.id for p in leads):
+            wider = tuple(p for p in await wider_circle(uow, desk, workspace, team,
+                                                        [*leads, lead]))
         plan = plan_incident_cover(IncidentCoverInputs(
             promise, incident, workspace, policies.of(workspace), lead, leads, tickets, now,
-            triage[0] if triage else None, admins))
+            triage[0] if triage else None, admins, wider))
         await apply_incident_cover(uow, plan)
     return len(promises)
 
@@ -168,14 +189,12 @@ async def cover_incidents(uow: UnitOfWork, desk: Desk, promises: list[Promise],
 async def _escalation_leads(uow: UnitOfWork, desk: Desk, workspace: Workspace, team,
                             lead: Person, now: datetime) -> list[Person]:
     """Who an incident's escalation reaches: ``team``'s lead on duty, as for a ticket
-    (bot/desk/duty.py). When that is the incident's own lead, the team's other leads
-    (else the desk's), so that someone else is asked."""
+    (bot/desk/duty.py). When that is the incident's own lead, the team's other leads,
+    so that someone else is asked; with none, nobody (the admins are told instead),
+    never another team's leads."""
     if team is None:
         return await uow.people.with_role(workspace.id, Role.LEAD)
-    leads, on_duty = await escalation_leads(uow, desk, workspace, team, now)
-    if on_duty and all(person.id == lead.id for person in leads):
-        leads = [p for p in await team_people(uow, workspace, team, Role.LEAD)
-                 if p.id != lead.id] or await uow.people.with_role(workspace.id, Role.LEAD)
+    leads, _ = await escalation_leads(uow, desk, workspace, team, now, besides=lead.id)
     return leads
 
 
@@ -193,7 +212,7 @@ async def apply_incident_cover(uow: UnitOfWork, plan: IncidentCoverPlan) -> None
     opens = now if policy.calendar.is_open(now) else policy.calendar.next_opening(now)
 
     def words_for(ticket: Ticket, requester: Person) -> str:
-        tz = requester.tz or zone
+        tz = requester.reads_in(zone)
         return policy.templates.render(
             key, incident=incident.ref, title=defang(incident.title),
             ref=ticket.ref, due=policy.when(promise.due_at, now, tz),

@@ -29,7 +29,7 @@ from bot.domain.people import Person, Workspace
 from bot.domain.priority import Priority
 from bot.domain.promises import (
     WAITS_ON_REQUESTER, Promise, PromiseKind, is_late, next_promise_span, should_escalate,
-    warn_time,
+    warn_time, widens,
 )
 from bot.domain.tickets import Ticket, TicketAction, TicketStatus, transition
 from bot.domain.timefmt import happened_minute, stated_minute
@@ -56,9 +56,13 @@ class CoverInputs:
     # For a resolution target: the ticket's soonest open update (first response, status
     # update or follow-up) as (promise id, due time), which the cover points to.
     open_update: tuple[int, datetime] | None = None
-    # The workspace's admins, loaded only when it has no leads (they are told when an
-    # escalation finds nobody to ask).
+    # The workspace's admins, loaded only when the ticket's team has no lead to ask
+    # (they are told when an escalation finds nobody to ask).
     admins: tuple[Person, ...] = ()
+    # Who the one widening escalation of a run of misses also reaches (the team's
+    # other leads, else the admins; never those in ``leads`` nor the owner), loaded
+    # only for a miss that widens (:func:`bot.domain.promises.widens`).
+    wider: tuple[Person, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -108,7 +112,7 @@ class CoverPlan:
     # The status the ticket moves to (a close), if any.
     status: TicketStatus | None = None
     timeline: tuple[TimelineLine, ...] = ()
-    # Escalation was due but the workspace has no leads: nobody was asked (the admins
+    # Escalation was due but the ticket's team has no lead: nobody was asked (the admins
     # and the owner are told, in ``notices``, the first time in a run of misses).
     no_leads: bool = False
     # The open update this plan told the requester about (id, due time): a plan made
@@ -142,7 +146,7 @@ class _Words:
     def when(self, moment: datetime, person: Person | None = None) -> str:
         """A time in ``person``'s zone (the requester's by default)."""
         inputs = self.inputs
-        tz = (person or inputs.requester).tz or inputs.policy.calendar.timezone
+        tz = (person or inputs.requester).reads_in(inputs.policy.calendar.timezone)
         return inputs.policy.when(moment, inputs.now, tz)
 
 
@@ -191,8 +195,10 @@ def _plan_desk_promise(inputs: CoverInputs) -> CoverPlan:
                               ref=ticket.ref, requester=inputs.requester.name, what=what,
                               due=when(promise.due_at, owner), next=when(next_due, owner)))
     else:
+        # The promise by name: after a transfer an unowned ticket's lapse is often a
+        # follow-up or an update, not a first response (FINDINGS-20c M2).
         note = to_agents(ticket, t("lapse.triage_unowned", ref=ticket.ref,
-                                   requester=inputs.requester.name,
+                                   requester=inputs.requester.name, what=what,
                                    due=when(promise.due_at), next=when(next_due)))
         if note is not None:
             posts.append(note)
@@ -208,16 +214,31 @@ def _plan_desk_promise(inputs: CoverInputs) -> CoverPlan:
                                   misses=misses, priority=ticket.priority.value,
                                   owner=owner_name, due=when(promise.due_at, lead),
                                   next=when(next_due, lead)))
+        asked = policy.templates.join(p.name for p in inputs.leads)
+        # It lapsed again after a lead was asked: the wider circle hears too, once in
+        # this run of misses, and is told it will not hear of each miss after.
+        wider = inputs.wider if widens(misses, urgent) else ()
+        for person in wider:
+            notices.append(notice(person, inputs.workspace, policy, ticket,
+                                  "escalation_wider", ref=ticket.ref,
+                                  requester=inputs.requester.name, what=what, misses=misses,
+                                  priority=ticket.priority.value, owner=owner_name,
+                                  asked=asked, next=when(next_due, person)))
         # Then the triage thread, so the team sees a lead was asked (and who).
-        triage = to_agents(ticket, t("lapse.escalation_triage", ref=ticket.ref,
-                                     requester=inputs.requester.name, what=what,
-                                     misses=misses, priority=ticket.priority.value,
-                                     owner=owner_name,
-                                     leads=policy.templates.join(p.name for p in inputs.leads),
-                                     next=when(next_due)))
+        fields = dict(ref=ticket.ref, requester=inputs.requester.name, what=what,
+                      misses=misses, priority=ticket.priority.value, owner=owner_name,
+                      leads=asked, next=when(next_due))
+        triage = to_agents(ticket, t("lapse.escalation_triage_wider", **fields,
+                                     wider=policy.templates.join(p.name for p in wider))
+                           if wider else t("lapse.escalation_triage", **fields))
         if triage is not None:
             after.append(triage)
-        timeline.append(TimelineLine("escalated", escalated, {"automatic": True}))
+        data: dict[str, Any] = {"automatic": True}
+        if wider:
+            data["widened_to"] = [p.name for p in wider]
+            escalated = t("timeline.escalated_wider", what=what, misses=misses,
+                          wider=policy.templates.join(p.name for p in wider))
+        timeline.append(TimelineLine("escalated", escalated, data))
     elif escalate:
         # Nobody to ask: the timeline says so (never "escalated"), and the admins and
         # the owner hear it once, when this run of misses first calls for a lead.
@@ -254,12 +275,18 @@ def _no_lead_notices(inputs: CoverInputs, what: str, misses: int,
     ticket, policy, workspace = inputs.ticket, inputs.policy, inputs.workspace
     fields = dict(ref=ticket.ref, requester=inputs.requester.name, what=what, misses=misses,
                   priority=ticket.priority.value, owner=owner_name)
-    notices = [notice(admin, workspace, policy, ticket, "no_lead_admin", **fields)
+    # With several teams it is the ticket's team that has no lead (another team's leads
+    # are never asked: bot/desk/duty.py), and the words say which, with its fix.
+    team = workspace.team(ticket.team_id) if len(workspace.teams) > 1 else None
+    why = ""
+    if team is not None:
+        why, fields["team"] = "_team", team.name
+    notices = [notice(admin, workspace, policy, ticket, "no_lead_admin" + why, **fields)
                for admin in inputs.admins]
     owner = inputs.owner
     if owner is not None and owner.id not in {admin.id for admin in inputs.admins}:
         key = "no_lead_owner" if inputs.admins else "no_lead_owner_alone"
-        notices.append(notice(owner, workspace, policy, ticket, key, **fields))
+        notices.append(notice(owner, workspace, policy, ticket, key + why, **fields))
     return notices
 
 

@@ -18,8 +18,9 @@ from typing import Any, Callable, Iterable
 from bot.desk.cards import queue_cards
 from bot.desk.policy import Desk, Policies
 from bot.domain.people import Role, Workspace
-from bot.domain.promises import Promise, PromiseKind
-from bot.desk.duty import escalation_leads
+from bot.domain.priority import Priority
+from bot.domain.promises import Promise, PromiseKind, widens
+from bot.desk.duty import escalation_leads, wider_circle
 from bot.ledger.notices import gather
 from bot.ledger.plans import CoverInputs, CoverPlan
 from bot.ledger.warnings import WarningPlan
@@ -52,6 +53,18 @@ async def load_inputs(uow: UnitOfWork, desk: Desk, promises: list[Promise],
                                                   now_of(promise)))[0]
                           if team is not None
                           else await uow.people.with_role(workspace.id, Role.LEAD))
+    # The one widening escalation of a run of misses also reaches the wider circle:
+    # loaded only for a miss that widens.
+    wider: dict[tuple[int, int | None], list] = {}
+    for promise in promises:
+        ticket = tickets[promise.ticket_id]
+        if not widens(promise.misses_in_row + 1, ticket.priority is Priority.P1):
+            continue
+        workspace = workspaces[ticket.workspace_id]
+        team = workspace.team(ticket.team_id)
+        key = (workspace.id, team.id if team is not None else None)
+        if key not in wider and leads[key]:
+            wider[key] = await wider_circle(uow, desk, workspace, team, leads[key])
     # The admins are told when an escalation finds no lead: asked for only then.
     admins = await uow.people.admins_in({w for (w, _), found in leads.items() if not found},
                                         desk.admins)
@@ -65,11 +78,14 @@ async def load_inputs(uow: UnitOfWork, desk: Desk, promises: list[Promise],
         workspace = workspaces[ticket.workspace_id]
         owner_id = promise.owner_id or ticket.owner_id
         team = workspace.team(ticket.team_id)
+        key = (workspace.id, team.id if team is not None else None)
         inputs.append(CoverInputs(
             promise, ticket, workspace, policies.of(workspace, ticket.team_id).for_ticket(ticket),
             people[ticket.requester_id], people[owner_id] if owner_id else None,
-            tuple(leads[(workspace.id, team.id if team is not None else None)]),
-            now_of(promise), updates.get(ticket.id), tuple(admins.get(workspace.id, ()))))
+            tuple(leads[key]), now_of(promise), updates.get(ticket.id),
+            tuple(admins.get(workspace.id, ())),
+            # The owner is reminded already: the wider circle is everyone else.
+            tuple(p for p in wider.get(key, ()) if p.id != owner_id)))
     return inputs
 
 
@@ -147,8 +163,8 @@ async def write_rows(uow: UnitOfWork, batch: list[PlanRows], now: datetime,
                                     if rows.plan.promise.id not in linked})
     for plan in plans:
         if plan.no_leads:
-            logger.warning("ticket %s needs escalating but workspace %d has no leads "
-                           "(its admins and the owner are told)",
+            logger.warning("ticket %s needs escalating but its team in workspace %d has "
+                           "no lead (its admins and the owner are told)",
                            plan.ticket.ref, plan.workspace.id)
     # The cards are drawn when sent, from the tickets as the covers left them.
     await queue_cards(uow, now, [(plan.workspace, plan.ticket)

@@ -28,7 +28,7 @@ def plan_warning(inputs: CoverInputs) -> WarningPlan:
     workspace, requester, owner = inputs.workspace, inputs.requester, inputs.owner
     if not ticket.status.is_active:
         return WarningPlan()
-    tz = (owner.tz if owner else None) or policy.calendar.timezone
+    tz = owner.reads_in(policy.calendar.timezone) if owner else policy.calendar.timezone
     fields = dict(ref=ticket.ref, requester=requester.name,
                   what=policy.templates.render(f"what.{promise.kind.value}"),
                   due=policy.when(promise.due_at, now, tz))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import func, or_, select, update
@@ -15,7 +16,7 @@ from bot.storage.workspace_repository import insert_for
 def person_from_row(row: PersonRow) -> Person:
     """Domain value for a person row."""
     return Person(row.id, row.workspace_id, row.external_id, row.display_name, Role(row.role),
-                  row.email, row.tz)
+                  row.email, row.tz, row.told_tz)
 
 
 class PeopleRepository:
@@ -48,6 +49,16 @@ class PeopleRepository:
                 setattr(row, key, value)
             await self.session.flush()
         return person_from_row(row)
+
+    async def keep_zone(self, person: Person, zone: str) -> Person:
+        """``person``, who reads times in ``zone`` from now on unless they have a zone
+        of their own or one was kept for them already (the first zone the desk tells
+        someone a time in stays theirs). Writes only when there is something to keep."""
+        if person.tz or person.told_tz:
+            return person
+        await self.session.execute(update(PersonRow).where(
+            PersonRow.id == person.id, PersonRow.told_tz.is_(None)).values(told_tz=zone))
+        return replace(person, told_tz=zone)
 
     async def _row(self, workspace_id: int, external_id: str) -> PersonRow | None:
         return (await self.session.execute(select(PersonRow).where(

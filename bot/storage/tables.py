@@ -90,6 +90,9 @@ class PersonRow(Base):
     display_name: Mapped[str] = mapped_column(String(200), default="")
     email: Mapped[str | None] = mapped_column(String(320), nullable=True)
     tz: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # With no ``tz`` from the platform: the zone the desk first told them a time in,
+    # which every time after is said in (bot/domain/people.py, ``Person.reads_in``).
+    told_tz: Mapped[str | None] = mapped_column(String(64), nullable=True)
     role: Mapped[str] = mapped_column(String(16), default="requester")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     # Set while ``role`` is one a platform role raised it to (a Discord role named in

@@ -15,7 +15,7 @@ from bot.domain.priority import Priority
 from bot.domain.tickets import Ticket, TicketStatus, TimelineEntry
 from bot.storage.batch import insert_many
 from bot.storage.tables import (
-    MovedCardRow, PersonRow, TicketEventRow, TicketRow, WorkspaceRow,
+    MovedCardRow, PersonRow, TeamMemberRow, TeamRow, TicketEventRow, TicketRow, WorkspaceRow,
     report_outcomes_from_timeline,
 )
 
@@ -95,6 +95,13 @@ class TicketRepository:
                                       message_id=message_id, created_at=now))
         await self.session.flush()
 
+    async def moved_cards(self, ticket_id: int) -> list[tuple[str, str]]:
+        """(channel, message) of every card ``ticket_id`` left behind, oldest first."""
+        rows = await self.session.execute(select(
+            MovedCardRow.channel_id, MovedCardRow.message_id).where(
+            MovedCardRow.ticket_id == ticket_id).order_by(MovedCardRow.id))
+        return [(channel, message) for channel, message in rows.all()]
+
     async def is_moved_card(self, ticket_id: int, channel_id: str, message_id: str) -> bool:
         """Whether this is the thread of a card ``ticket_id`` had before a transfer."""
         return bool((await self.session.execute(select(MovedCardRow.id).where(
@@ -152,7 +159,8 @@ class TicketRepository:
     async def visible_choices(self, platform: str, workspace: str, person: str, *,
                               desk_wide: bool, desk_roles: tuple[str, ...], back_to_grant: bool,
                               desk_statuses: tuple[TicketStatus, ...], typed: str,
-                              limit: int = 25) -> list[tuple[int, str]]:
+                              limit: int = 25, all_teams: bool = True,
+                              ) -> list[tuple[int, str]]:
         """``(number, subject)`` of the tickets ``person`` (an external id in the
         ``platform`` workspace ``workspace``) may pick, newest first, in one statement:
         the ones they asked for, and, when they see the desk's work (``desk_wide``, or a
@@ -160,7 +168,10 @@ class TicketRepository:
         ``desk_statuses``. ``back_to_grant``: the platform says the person holds no
         role now, so a role it once raised them to counts as the grant beneath it.
         ``typed`` matches the start of the number or any part of the subject, in any
-        case. Each half walks its own index (requester; workspace and status)."""
+        case. Each half walks its own index (requester; workspace and status).
+        Unless ``all_teams`` (an admin), the desk's tickets are only those of the teams
+        the person works (none: the default team), as ``/ticket show`` allows, and a
+        person whose stored role is admin sees every team's."""
         ws = select(WorkspaceRow.id).where(WorkspaceRow.platform == platform,
                                            WorkspaceRow.external_id == workspace) \
             .scalar_subquery()
@@ -182,6 +193,16 @@ class TicketRepository:
                                     PersonRow.granted_role.is_not(None)),
                                PersonRow.granted_role), else_=PersonRow.role)
             sees_desk = exists().where(*me, stored.in_(desk_roles))
+        if not all_teams:
+            me_id = select(PersonRow.id).where(*me).scalar_subquery()
+            default_id = select(TeamRow.id).where(
+                TeamRow.workspace_id == ws, TeamRow.is_default.is_(True)).scalar_subquery()
+            sees_desk = and_(sees_desk, or_(
+                exists().where(*me, PersonRow.role == "admin"),
+                TicketRow.team_id.in_(select(TeamMemberRow.team_id).where(
+                    TeamMemberRow.person_id == me_id)),
+                and_(~exists().where(TeamMemberRow.person_id == me_id),
+                     or_(TicketRow.team_id.is_(None), TicketRow.team_id == default_id))))
         columns = (TicketRow.number, TicketRow.subject)
         own = select(*columns).where(
             TicketRow.requester_id == select(PersonRow.id).where(*me).scalar_subquery(),

@@ -148,6 +148,18 @@ class WorkspaceRepository:
             team_id=team_id, person_id=person_id, starts_at=starts_at, ends_at=ends_at,
             created_at=now))
 
+    async def end_shifts(self, team_id: int, at: datetime, *, open_ended_only: bool = False,
+                         person_id: int | None = None) -> int:
+        """End at ``at`` the team's shifts running then (only the open-ended ones, or
+        only ``person_id``'s, when asked); how many ended. Shifts still to come stay."""
+        query = update(OnCallRow).where(
+            OnCallRow.team_id == team_id, OnCallRow.starts_at <= at,
+            (OnCallRow.ends_at.is_(None) if open_ended_only
+             else (OnCallRow.ends_at.is_(None) | (OnCallRow.ends_at > at))))
+        if person_id is not None:
+            query = query.where(OnCallRow.person_id == person_id)
+        return (await self.session.execute(query.values(ends_at=at))).rowcount
+
     async def end_duty(self, team_ids: set[int], person_id: int) -> bool:
         """Take ``person_id`` off duty for these teams: their shifts go, and they leave
         the teams' rotas (someone who is no lead there may not be on duty). True when

@@ -11,7 +11,7 @@ from bot.domain.calendar import BusinessCalendar
 from bot.domain.errors import Unreadable
 from bot.domain.promises import Promise, PromiseKind, PromiseStatus
 from bot.domain.sla import SlaTarget
-from bot.domain.teams import replan_for_transfer, split_team, team_name
+from bot.domain.teams import is_person_word, replan_for_transfer, split_team, team_name
 
 MONDAY = datetime(2030, 6, 3, 10, 30, tzinfo=timezone.utc)
 
@@ -70,6 +70,48 @@ def test_promises_the_desk_is_not_running_are_left_alone():
                 _promise(3, PromiseKind.STATUS_UPDATE, MONDAY, PromiseStatus.SENDING),
                 _promise(4, PromiseKind.FOLLOW_UP, MONDAY.replace(hour=15))]
     planned = replan_for_transfer(promises, MONDAY, HR, TARGET, 0.75)
-    # A follow-up keeps the moment an agent chose, brought into the new team's hours.
     assert set(planned) == {4}
-    assert planned[4][0] == datetime(2030, 6, 4, 9, 0, tzinfo=timezone.utc)
+    # A follow-up keeps the moment an agent chose when the new team can keep it; here
+    # 15:00 falls while HR is closed, and HR's own update plan (2h of its time from
+    # 10:30: 1h30 on Monday, 30 minutes on Tuesday) is later than its opening minute.
+    assert planned[4][0] == datetime(2030, 6, 4, 9, 30, tzinfo=timezone.utc)
+
+
+def test_a_follow_up_moved_over_a_closed_weekend_leaves_the_new_team_its_update_time():
+    """FINDINGS-20c M1: Fred's Friday follow-up landed on HR's Monday opening minute, a
+    certain lapse with an apology."""
+    friday = datetime(2030, 6, 7, 16, 15, tzinfo=timezone.utc)
+    held = friday.replace(hour=18)
+    planned = replan_for_transfer([_promise(1, PromiseKind.FOLLOW_UP, held)], friday, HR,
+                                  TARGET, 0.75)
+    assert planned[1][0] == datetime(2030, 6, 10, 11, 0, tzinfo=timezone.utc)
+
+
+def test_a_ticket_moved_on_again_is_planned_from_the_time_held_before_its_first_move():
+    """FINDINGS-20c M3: each hop took the later of its plan and the previous hop's time."""
+    it = BusinessCalendar.from_spec("mon-fri", "09:00-17:00", "UTC")
+    inflated = datetime(2030, 6, 5, 15, 0, tzinfo=timezone.utc)  # an earlier hop's time
+    first = datetime(2030, 6, 3, 12, 30, tzinfo=timezone.utc)  # held before any move
+    promise = _promise(1, PromiseKind.STATUS_UPDATE, inflated)
+    planned = replan_for_transfer([promise], MONDAY, it, TARGET, 0.75, held_first=first)
+    assert planned[1][0] == first  # IT's plan (12:30) and the first time agree
+    planned = replan_for_transfer([promise], MONDAY, it, TARGET, 0.75)
+    assert planned[1][0] == inflated  # without it, the ratchet
+
+
+@pytest.mark.parametrize("word, template", [
+    ("@hana", "input.team_name_mention"), ("<@U7|hana>", "input.team_name_mention"),
+    ("#hr", "input.team_name_mention"), ("me", "input.team_name_pronoun"),
+    ("THEM", "input.team_name_pronoun"), ("rota", "input.team_name_reserved"),
+    ("end", "input.team_name_reserved"),
+])
+def test_a_mention_or_a_pronoun_is_never_a_teams_name(word, template):
+    with pytest.raises(Unreadable) as refused:
+        team_name(word)
+    assert refused.value.template == template
+
+
+def test_only_a_person_is_a_person_word():
+    assert is_person_word("@hana") and is_person_word("<@U7>") and is_person_word("Me")
+    assert not is_person_word("#hr") and not is_person_word("it")
+    assert not is_person_word("hr")

@@ -40,7 +40,7 @@ async def test_a_flag_reaches_the_lead_on_duty_privately_and_never_the_requester
             "You don't have to handle this alone.")
         # The card shows it to the agents.
         card = desk.cards(1)[-1]
-        assert ("Difficult conversation", "flagged to a lead once") in card.message.fields
+        assert ("Difficult conversation", "flagged once, privately") in card.message.fields
         # Leak test: nothing the requester can see says so, and their own view of the
         # ticket's timeline leaves it out.
         await desk.command("ann", "ticket show 1")

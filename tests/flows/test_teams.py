@@ -329,24 +329,29 @@ async def _one_ticket_each(desk: FlowDesk) -> None:
     assert [c.message.channel_id for c in desk.cards(2)][:1] == [HR_TRIAGE]
 
 
-async def test_the_queue_is_per_team_with_the_agents_own_team_first(sqlite_url):
+async def test_the_queue_is_per_team_and_shows_only_the_readers_teams(sqlite_url):
+    """Another team's ticket titles are its own (FINDINGS-20c H2): an agent's queue
+    lists the teams they work, the admin's every team, their own first."""
     async with FlowDesk(sqlite_url) as desk:
         await _one_ticket_each(desk)
         await desk.command("hana", "ticket queue")
         assert [line.partition(", next:")[0] for line in desk.last().text.splitlines()] == [
             "The queue:",
             "Team hr:", "Waiting for someone to claim them:",
-            "• #2 P3 My payslip is wrong — Bob",
+            "• #2 P3 My payslip is wrong — Bob"]
+        await desk.command("boss", "ticket queue")  # an admin reads every team's
+        assert [line.partition(", next:")[0] for line in desk.last().text.splitlines()] == [
+            "The queue:",
             "Team it:", "Waiting for someone to claim them:",
-            "• #1 P3 The VPN drops every few minutes — Ann"]
+            "• #1 P3 The VPN drops every few minutes — Ann",
+            "Team hr:", "Waiting for someone to claim them:",
+            "• #2 P3 My payslip is wrong — Bob"]
         await desk.command("sam", "ticket claim 1")
         await desk.command("sam", "ticket queue")
         assert [line.partition(", next:")[0] for line in desk.last().text.splitlines()] == [
             "The queue:",
             "Team it:", "Yours:",
-            "• #1 P3 The VPN drops every few minutes — Ann",
-            "Team hr:", "Waiting for someone to claim them:",
-            "• #2 P3 My payslip is wrong — Bob"]
+            "• #1 P3 The VPN drops every few minutes — Ann"]
 
 
 async def test_the_home_view_shows_each_teams_queue_the_agents_own_first(sqlite_url):
@@ -359,8 +364,9 @@ async def test_the_home_view_shows_each_teams_queue_the_agents_own_first(sqlite_
                               "Breaching soon · team hr"]
         sections = dict(desk.adapter.sent[-1].message.fields)
         assert sections["Waiting to be claimed · team hr"].startswith("#2 P3 My payslip")
-        assert sections["Waiting to be claimed · team it"].startswith("#1 P3 The VPN")
-        assert "#1" not in sections["Waiting to be claimed · team hr"]
+        # Team it's queue is its own people's (FINDINGS-20c H2).
+        assert "Waiting to be claimed · team it" not in sections
+        assert "VPN" not in " ".join(sections.values())
 
 
 async def test_the_promise_report_is_per_team_then_for_the_whole_desk(sqlite_url):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from bot.domain.errors import DomainError
 from bot.domain.tickets import ACTIVE_STATUSES
 from bot.domain.people import Role
 from bot.desk import duty, words
@@ -28,7 +29,7 @@ async def _change_roles(ctx: Context, group: str) -> None:
     assert ctx.workspace is not None
     verb, _, rest = ctx.args.partition(" ")
     # ``team hr`` at the end names the team, never two more people.
-    rest, team = take_team(ctx, rest, "admin.role_usage", group=group)
+    rest, team = await take_team(ctx, rest, "admin.role_usage", group=group)
     refs = person_refs(rest)
     if verb not in ("add", "remove") or not refs:
         raise BadInput("input.need_role_change", "admin.role_usage", group=group)
@@ -111,14 +112,37 @@ async def _change_roles(ctx: Context, group: str) -> None:
                                            refs=ctx.join(t.ref for t in reversed(owned))))
         changed.append(person.name)
     lines = []
+    left = await _left_behind(ctx, team, changed) if verb == "remove" and changed else []
     if changed:
         key = "admin.role_added" if verb == "add" else "admin.role_removed"
         key += "_team" if several else ""
         lines.append(ctx.t(key, names=ctx.join(changed), team=team.name,
                            role=ctx.t(f"roles.{role.value}" if len(changed) == 1
                                       else f"roles.{group}")))
-    await ctx.answer("\n".join(lines + still_own + off_duty + unchanged))
+    await ctx.answer("\n".join(lines + still_own + off_duty + left + unchanged))
     ctx.handled = True
+
+
+async def _left_behind(ctx: Context, team, removed: list[str]) -> list[str]:
+    """What the removal of ``removed`` from ``team`` leaves (FINDINGS-20c H3, H4). A team
+    other than the default that nobody works any more while it has open tickets is
+    refused (DomainError: nothing changes): nobody would see them, nor its requesters'
+    messages, while its promises kept coming due. A team left with no lead is said so,
+    with where its flags and escalations go until it has one (the admins)."""
+    assert ctx.workspace is not None
+    if len(ctx.workspace.teams) < 2:
+        return []
+    if not team.is_default and await duty.staffing_gap(ctx.uow, ctx.workspace, team) == "people":
+        open_tickets = await ctx.uow.tickets.list(ctx.workspace.id, team_id=team.id,
+                                                  statuses=ACTIVE_STATUSES, limit=20)
+        if open_tickets:
+            raise DomainError("admin.last_of_team", names=ctx.join(removed), team=team.name,
+                              refs=ctx.join(t.ref for t in reversed(open_tickets)),
+                              number=open_tickets[-1].number,
+                              default=ctx.workspace.default_team.name)
+    if not await team_people(ctx, team, Role.LEAD):
+        return [ctx.t("admin.team_no_lead", team=team.name)]
+    return []
 
 
 async def _end_duty(ctx: Context, person, team_ids: set[int]) -> list[str]:
@@ -139,8 +163,11 @@ async def _end_duty(ctx: Context, person, team_ids: set[int]) -> list[str]:
         if was is None or was.now is None or was.now.id != person.id:
             continue  # a later turn of theirs just goes, with nothing to say
         now = (await duty.duty_of(ctx.uow, ctx.desk, workspace, team, ctx.now)).now
-        said.append(ctx.t("admin.duty_ended_now" if now else "admin.duty_ended_nobody",
-                          name=person.name, team=team.name, lead=now.name if now else ""))
+        key = "admin.duty_ended_now" if now else (
+            "admin.duty_ended_nobody" if await duty.team_people(
+                ctx.uow, workspace, team, Role.LEAD) else "admin.duty_ended_alone")
+        said.append(ctx.t(key, name=person.name, team=team.name,
+                          lead=now.name if now else ""))
     return said
 
 
@@ -163,7 +190,7 @@ async def _set_channel(ctx: Context, purpose: str) -> None:
         if re.search(r"(?:^|\s)team(?:\s+\S+)?\s*$", args, re.I):
             raise BadInput("input.status_no_team", "admin.status_usage")
     else:
-        args, team = take_team(ctx, ctx.args, "admin.channel_usage", purpose=purpose)
+        args, team = await take_team(ctx, ctx.args, "admin.channel_usage", purpose=purpose)
     channel = channel_ref(args) if args.strip() else ctx.event.channel_id
     if not channel:
         usage = "admin.status_usage" if purpose == "status" else "admin.channel_usage"

@@ -38,7 +38,7 @@ async def arrange_digest(uow, workspace_id: int, team: Team, policy: DeskPolicy,
 
 async def digest(ctx: Context) -> None:
     """Switch the weekly digest on or off for a team, or say whether it is on."""
-    args, team = take_team(ctx, ctx.args, USAGE)
+    args, team = await take_team(ctx, ctx.args, USAGE)
     assert ctx.workspace is not None and ctx.policy is not None
     word = args.strip().lower()
     if word not in ("", "on", "off"):
@@ -74,7 +74,8 @@ async def digest(ctx: Context) -> None:
 def _when(ctx: Context, due: datetime) -> str:
     assert ctx.policy is not None
     # In the reader's zone when known, else the team's (its opening, as it keeps it).
-    zone = (ctx.person.tz if ctx.person else None) or ctx.policy.calendar.timezone
+    zone = (ctx.person.reads_in(ctx.policy.calendar.timezone) if ctx.person
+            else ctx.policy.calendar.timezone)
     return ctx.policy.when(due, ctx.now, zone)
 
 

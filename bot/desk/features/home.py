@@ -11,7 +11,7 @@ from bot.domain.people import Role
 from bot.domain.tickets import ACTIVE_STATUSES, Ticket
 from bot.desk.context import BadInput, Context
 from bot.desk.quoting import defang
-from bot.desk.team_refs import teams_first
+from bot.desk.team_refs import readable_teams
 
 BREACHING_WITHIN = timedelta(hours=2)
 
@@ -19,7 +19,7 @@ BREACHING_WITHIN = timedelta(hours=2)
 async def home_opened(ctx: Context) -> None:
     """Publish this person's home view."""
     assert ctx.workspace and ctx.person and ctx.policy
-    tz = ctx.person.tz or ctx.policy.calendar.timezone
+    tz = ctx.person.reads_in(ctx.policy.calendar.timezone)
     fields: list[tuple[str, str]] = []
     mine = await ctx.uow.tickets.list(ctx.workspace.id, requester_id=ctx.person.id,
                                       statuses=ACTIVE_STATUSES, limit=20)
@@ -64,9 +64,9 @@ async def home_opened(ctx: Context) -> None:
         fields.append(field(ctx.t("home.agent_mine"), owned))
         workspace = ctx.workspace
         if len(workspace.teams) > 1:
-            # Each team's queue under its name, the agent's own teams first; another
-            # team's part only when it has something in it.
-            ordered = await teams_first(ctx)
+            # Each team's queue under its name: the agent's own teams (an admin's:
+            # every team, another team's part only when it has something in it).
+            ordered = await readable_teams(ctx)
             theirs = set(await ctx.uow.workspaces.teams_of(ctx.person.id)) or {
                 workspace.default_team.id}
             for team in ordered:

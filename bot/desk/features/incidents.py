@@ -163,7 +163,8 @@ async def _tickets(ctx: Context, numbers: list[int]) -> list[Ticket]:
     tickets = []
     for number in numbers:
         try:
-            tickets.append(await load_ticket(ctx, number))
+            # An incident is the whole desk's: any agent links any team's ticket.
+            tickets.append(await load_ticket(ctx, number, any_team=True))
         except UnknownTicket as error:
             raise DomainError("incident.unknown_ticket", **error.fields) from None
     return tickets
@@ -299,7 +300,7 @@ async def post_update(ctx: Context) -> None:
     number, rest = _split_ref(ctx, "usage.incident_update")
     incident = await _load(ctx, number)
     _must_be_open(incident)
-    tz = ctx.person.tz or ctx.policy.calendar.timezone
+    tz = ctx.person.reads_in(ctx.policy.calendar.timezone)
     try:
         text, when = split_next(rest, ctx.now, tz, ctx.policy.calendar)
     except Unreadable as error:
@@ -323,7 +324,7 @@ async def post_update(ctx: Context) -> None:
         return policy.templates.render(
             "incident.update_requester", incident=incident.ref, title=defang(incident.title),
             ref=ticket.ref, text=said,
-            next=policy.when(due, now, requester.tz or policy.calendar.timezone))
+            next=policy.when(due, now, requester.reads_in(policy.calendar.timezone)))
 
     reached = await broadcast(ctx.uow, ctx.workspace, incident, tickets, words_for, ctx.t(
         "incident.update_status", incident=incident.ref, title=defang(incident.title),

@@ -104,6 +104,10 @@ async def open_ticket(ctx: Context, requester: Person, text: str, *, channel_id:
                                 body=text)
     await uow.promises.make(workspace.id, ticket.id, PromiseKind.FIRST_RESPONSE, due, now,
                             warn_at=warn_at)
+    # The first time the desk tells someone a time, its zone becomes theirs (when the
+    # platform gives them none): a transfer to a team elsewhere, or an incident of
+    # another team, never switches it under them.
+    requester = await uow.people.keep_zone(requester, policy.calendar.timezone)
     text = ctx.t("intake.ack", requester=requester.name, ref=ticket.ref, subject=defang(ticket.subject),
                  eta=_eta_sentence(ctx, requester, due, ahead))
     if opened_by is not None and opened_by.id != requester.id:
@@ -163,7 +167,7 @@ async def expected_first_response(ctx: Context, priority: Priority) -> timedelta
 def _eta_sentence(ctx: Context, requester: Person, due, ahead: int) -> str:
     assert ctx.policy is not None
     calendar, now = ctx.policy.calendar, ctx.now
-    tz = requester.tz or calendar.timezone
+    tz = requester.reads_in(calendar.timezone)
     due_text = ctx.policy.when(due, now, tz)
     if not calendar.is_open(now):
         return ctx.t("intake.eta_closed", opens=ctx.policy.when(calendar.next_opening(now), now, tz),

@@ -15,8 +15,9 @@ from bot.domain.tickets import (
 from bot.desk.context import BadInput, Context
 from bot.logs import bind
 
-__all__ = ["UnknownTicket", "UnknownButtonTicket", "split_number", "load_ticket",
-           "load_visible_ticket", "ticket_of_button", "change_status", "when_for"]
+__all__ = ["UnknownTicket", "UnknownButtonTicket", "NotTheirTeam", "split_number",
+           "load_ticket", "load_visible_ticket", "ticket_of_button", "change_status",
+           "when_for", "works_for", "may_work"]
 
 
 class UnknownButtonTicket(DomainError):
@@ -24,6 +25,15 @@ class UnknownButtonTicket(DomainError):
 
     def __init__(self) -> None:
         super().__init__("errors.unknown_button_ticket")
+
+
+class NotTheirTeam(DomainError):
+    """A member of staff acted on, or asked to read, a ticket of a team they do not
+    work. A team's tickets, notes and flags are its own (an HR matter is private), so
+    the answer names the team and who can help, and nothing is shown or changed."""
+
+    def __init__(self, ticket: Ticket, team: Team, key: str = "errors.not_their_team") -> None:
+        super().__init__(key, ref=ticket.ref, team=team.name, number=ticket.number)
 
 
 def split_number(args: str, usage: str) -> tuple[int, str]:
@@ -39,26 +49,51 @@ def split_number(args: str, usage: str) -> tuple[int, str]:
     return number, rest.strip()
 
 
-async def load_ticket(ctx: Context, number: int) -> Ticket:
-    """Ticket ``#number`` in the current workspace, or a polite UnknownTicket."""
+async def load_ticket(ctx: Context, number: int, *, any_team: bool = False) -> Ticket:
+    """Ticket ``#number`` in the current workspace, or a polite UnknownTicket, for a
+    member of staff to act on: someone who does not work the ticket's team (an admin
+    excepted) is refused with NotTheirTeam (docs/teams.md, "Whose tickets"). Only
+    ``any_team`` lookups skip that, for what belongs to the whole desk (an incident)."""
     assert ctx.workspace is not None
     ticket = await ctx.uow.tickets.by_number(ctx.workspace.id, number)
     if ticket is None:
         raise UnknownTicket(number)
     bind(ticket=ticket.id)
     ctx.for_ticket(ticket)
+    if not any_team and not await may_work(ctx, ticket):
+        assert ctx.team is not None
+        raise NotTheirTeam(ticket, ctx.team)
     return ticket
 
 
 async def load_visible_ticket(ctx: Context, number: int) -> Ticket:
-    """Ticket ``#number`` when the person may see it: agents see every ticket, a
-    requester only their own. Someone else's ticket is answered exactly as one that does
-    not exist, so nobody can count the desk's tickets by asking."""
-    ticket = await load_ticket(ctx, number)
-    if not ctx.role.at_least(Role.AGENT) and (ctx.person is None
-                                              or ticket.requester_id != ctx.person.id):
-        raise UnknownTicket(number)
+    """Ticket ``#number`` when the person may see it: the staff of its team (and
+    admins) see it whole, a requester only their own. Someone else's ticket is answered
+    exactly as one that does not exist, so nobody can count the desk's tickets by
+    asking. A member of another team's staff reads their own ticket as its requester
+    does (``ctx.role`` becomes the requester's for this event), and is told another
+    team's ticket is that team's, never shown its notes or flags."""
+    ticket = await load_ticket(ctx, number, any_team=True)
+    mine = ctx.person is not None and ticket.requester_id == ctx.person.id
+    if not ctx.role.at_least(Role.AGENT):
+        if not mine:
+            raise UnknownTicket(number)
+    elif not await may_work(ctx, ticket):
+        if not mine:
+            assert ctx.team is not None
+            raise NotTheirTeam(ticket, ctx.team, "errors.not_their_team_to_read")
+        ctx.role = Role.REQUESTER
     return ticket
+
+
+async def may_work(ctx: Context, ticket: Ticket) -> bool:
+    """True when whoever acted may act on ``ticket`` and read its private parts: an
+    admin, or someone who works its team (someone in no team works the default one)."""
+    if ctx.role.at_least(Role.ADMIN) or not ctx.role.at_least(Role.AGENT):
+        # A requester's own rights are each command's business (their own ticket).
+        return True
+    assert ctx.person is not None and ctx.workspace is not None
+    return await works_for(ctx, ctx.person.id, ctx.workspace.team(ticket.team_id))
 
 
 async def ticket_of_button(ctx: Context, value: str) -> Ticket | None:
@@ -133,7 +168,7 @@ def when_for(ctx: Context, moment, person=None) -> str:
     """A time as ``person`` (default: whoever acted) reads it, in their zone."""
     assert ctx.policy is not None
     who = person or ctx.person
-    tz = (who.tz if who else None) or ctx.policy.calendar.timezone
+    tz = who.reads_in(ctx.policy.calendar.timezone) if who else ctx.policy.calendar.timezone
     return ctx.policy.when(moment, ctx.now, tz)
 
 

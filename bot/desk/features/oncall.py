@@ -4,6 +4,8 @@
 * ``/helpdesk oncall <team> <person> [from <when>] [until <when>]``: a shift.
 * ``/helpdesk oncall <team> rota <person> <person> ...``: weekly turns, handing over at
   the team's first opening of each week, starting now with the first person.
+* ``/helpdesk oncall <team> end``: the shift running now ends; the rota (or nobody)
+  has duty again.
 
 Escalations of the team's tickets reach the lead on duty first (bot/desk/duty.py).
 """
@@ -32,14 +34,15 @@ async def _lead(ctx: Context, ref: str, label: str, team: Team) -> Person:
     escalations and flags can be private, so another team's lead is refused."""
     assert ctx.workspace is not None
     person = await ctx.uow.people.find(ctx.workspace.id, ref)
-    if person is None or not person.role.at_least(Role.LEAD):
-        raise BadInput("input.not_a_lead", name=person.name if person else label)
-    if person.role is Role.ADMIN:
+    if person is not None and person.role is Role.ADMIN:
         return person
     leads = await team_people(ctx.uow, ctx.workspace, team, Role.LEAD)
-    if person.id not in {p.id for p in leads}:
+    if person is None or person.id not in {p.id for p in leads}:
+        # Whether they lead another team or none, the fix is the same: a lead of this
+        # one (FINDINGS-20c M5: "a lead of the desk" sent the admin to the wrong team).
+        person_name = person.name if person else label
         raise BadInput("admin.not_team_lead" if leads else "admin.not_team_lead_none",
-                       name=person.name, team=team.name, leads=ctx.join(p.name for p in leads))
+                       name=person_name, team=team.name, leads=ctx.join(p.name for p in leads))
     return person
 
 
@@ -60,7 +63,9 @@ async def oncall(ctx: Context) -> None:
     name, _, rest = ctx.args.strip().partition(" ")
     if not name:
         raise BadInput("input.need_oncall", "admin.oncall_usage")
-    team = named_team(ctx, name, "admin.oncall_usage")
+    # "oncall hana": a lead where the team goes (the team comes first).
+    team = await named_team(ctx, name, "admin.oncall_usage", person="input.oncall_team_first",
+                            team=ctx.workspace.default_team.name)
     ctx.use_team(team)
     rest = rest.strip()
     ctx.handled = True
@@ -68,6 +73,12 @@ async def oncall(ctx: Context) -> None:
         await _show(ctx, team)
         return
     word, _, people = rest.partition(" ")
+    if word.lower() == "end" and not people.strip():
+        # The running shift ends now: the rota (or nobody) has duty again.
+        ended = await ctx.uow.workspaces.end_shifts(team.id, ctx.now)
+        await _show(ctx, team, ctx.t("admin.oncall_ended" if ended
+                                     else "admin.oncall_no_shift", team=team.name))
+        return
     if word.lower() == "rota":
         refs = person_refs(people)
         if not refs or len(refs) > ROTA_LIMIT:
@@ -79,13 +90,21 @@ async def oncall(ctx: Context) -> None:
         settings = dict(team.settings)
         settings["rota"] = rota.to_dict()
         await ctx.uow.workspaces.save_team_settings(team.id, settings)
-        # A shift still running wins over the rota: say so, rather than name the rota's
-        # first person as on duty when they are not.
+        # A rota is someone else put on duty: an open-ended shift ("until someone else
+        # is put on duty") ends here, or it would outlive every turn (FINDINGS-20c H6).
+        await ctx.uow.workspaces.end_shifts(team.id, ctx.now, open_ended_only=True)
+        # A shift with an end still running wins over the rota until then: say so,
+        # rather than name the rota's first person as on duty when they are not.
         workspace = await ctx.uow.workspaces.get(ctx.workspace.id)
+        running = [shift for shift in (await ctx.uow.workspaces.shifts({team.id}))[team.id]
+                   if shift.covers(ctx.now)]
         now = (await duty_of(ctx.uow, ctx.desk, workspace, workspace.team(team.id),
                              ctx.now)).now
-        wins = ("" if now is None or now.id == leads[0].id
-                else " " + ctx.t("admin.rota_shift_wins", lead=now.name))
+        tz = ctx.person.reads_in(calendar.timezone)
+        wins = ("" if now is None or now.id == leads[0].id or not running
+                else " " + ctx.t("admin.rota_shift_wins", lead=now.name, ends=ctx.policy.when(
+                    max(s.ends_at for s in running if s.ends_at), ctx.now, tz),
+                    team=team.name))
         if len(leads) == 1:
             await ctx.answer(ctx.t("admin.rota_set_one", team=team.name, first=leads[0].name)
                              + wins)
@@ -93,11 +112,10 @@ async def oncall(ctx: Context) -> None:
         # The first turn runs to the next week's opening, which may be days away or (set
         # on a weekend) only the closed days: say when, rather than "this week".
         handover = week_start(calendar, rota.anchor + timedelta(days=7))
-        tz = ctx.person.tz if ctx.person is not None else None
         await ctx.answer(ctx.t("admin.rota_set", team=team.name,
                                people=ctx.join(p.name for p in leads), first=leads[0].name,
                                next=leads[1].name,
-                               until=ctx.policy.when(handover, ctx.now, tz or calendar.timezone))
+                               until=ctx.policy.when(handover, ctx.now, tz))
                          + wins)
         return
     head, bounds = _bounds(ctx, rest)
@@ -106,7 +124,7 @@ async def oncall(ctx: Context) -> None:
         raise BadInput("input.need_oncall", "admin.oncall_usage")
     await no_team_words(ctx, refs, "admin.oncall_usage")
     lead = await _lead(ctx, refs[0].ref, refs[0].label, team)
-    tz = ctx.person.tz or ctx.policy.calendar.timezone
+    tz = ctx.person.reads_in(ctx.policy.calendar.timezone)
     try:
         starts = parse_when(bounds["from"], ctx.now, tz) if "from" in bounds else ctx.now
         ends = parse_when(bounds["until"], ctx.now, tz) if "until" in bounds else None
@@ -114,26 +132,44 @@ async def oncall(ctx: Context) -> None:
         raise BadInput.unreadable(error, "admin.oncall_usage") from None
     if ends is not None and ends <= starts:
         raise BadInput("input.oncall_ends_first", "admin.oncall_usage")
+    # Someone put on duty from now on ends an open-ended shift running then (it lasts
+    # "until someone else is put on duty"): once this one ends, the rota or nobody has
+    # duty, never the old shift again (FINDINGS-20c H6). A shift planned for later
+    # (a weekend's cover) leaves it to resume afterwards.
+    if starts <= ctx.now:
+        await ctx.uow.workspaces.end_shifts(team.id, ctx.now, open_ended_only=True)
     await ctx.uow.workspaces.add_shift(team.id, lead.id, starts, ends, ctx.now)
     key = "admin.oncall_set" + ("_until" if ends else "")
-    await ctx.answer(ctx.t(key, team=team.name, lead=lead.name,
-                           starts=ctx.policy.when(starts, ctx.now, tz),
-                           ends=ctx.policy.when(ends, ctx.now, tz) if ends else ""))
+    said = ctx.t(key, team=team.name, lead=lead.name,
+                 starts=ctx.policy.when(starts, ctx.now, tz),
+                 ends=ctx.policy.when(ends, ctx.now, tz) if ends else "")
+    # Who has duty after it: the next handover, as `/helpdesk oncall <team>` says it.
+    duty = await duty_of(ctx.uow, ctx.desk, ctx.workspace, team, ctx.now)
+    if ends is not None and duty.next is not None and starts <= ctx.now:
+        said += " " + _next(ctx, duty, tz)
+    await ctx.answer(said)
 
 
-async def _show(ctx: Context, team) -> None:
+def _next(ctx: Context, duty, tz) -> str:
+    """The next change of duty in words ("Next: Lena, from Monday at 08:00 CET.")."""
+    person, moment = duty.next
+    return (ctx.t("admin.oncall_next", lead=person.name,
+                  when=ctx.policy.when(moment, ctx.now, tz)) if person
+            else ctx.t("admin.oncall_next_nobody", when=ctx.policy.when(moment, ctx.now, tz)))
+
+
+async def _show(ctx: Context, team, before: str = "") -> None:
+    """Who is on duty for ``team`` now and next (after ``before``, a change just made)."""
     assert ctx.workspace is not None and ctx.person is not None
     duty = await duty_of(ctx.uow, ctx.desk, ctx.workspace, team, ctx.now)
-    tz = ctx.person.tz or ctx.policy.calendar.timezone
+    tz = ctx.person.reads_in(ctx.policy.calendar.timezone)
     now = (ctx.t("admin.oncall_now", team=team.name, lead=duty.now.name) if duty.now
-           else ctx.t("admin.oncall_nobody", team=team.name))
-    lines = [now]
+           else ctx.t("admin.oncall_nobody", team=team.name)
+           if await team_people(ctx.uow, ctx.workspace, team, Role.LEAD)
+           else ctx.t("admin.oncall_no_leads", team=team.name))
+    lines = [before, now] if before else [now]
     if duty.next is not None:
-        person, moment = duty.next
-        lines.append(ctx.t("admin.oncall_next", lead=person.name,
-                           when=ctx.policy.when(moment, ctx.now, tz)) if person
-                     else ctx.t("admin.oncall_next_nobody",
-                                when=ctx.policy.when(moment, ctx.now, tz)))
+        lines.append(_next(ctx, duty, tz))
     await ctx.answer(" ".join(lines))
 
 

@@ -38,7 +38,7 @@ def _done(ctx: Context, key: str, **fields) -> str:
 
 async def hours(ctx: Context) -> None:
     """``/helpdesk hours mon-fri 09:00-17:00 Europe/London``"""
-    args, _ = take_team(ctx, ctx.args, "policy.hours_usage")
+    args, _ = await take_team(ctx, ctx.args, "policy.hours_usage")
     assert ctx.policy is not None
     parts = args.split()
     if len(parts) != 3:
@@ -56,7 +56,7 @@ async def hours(ctx: Context) -> None:
 
 async def holiday(ctx: Context) -> None:
     """``/helpdesk holiday add 2026-12-25`` or ``/helpdesk holiday remove 2026-12-25``."""
-    args, _ = take_team(ctx, ctx.args, "policy.holiday_usage")
+    args, _ = await take_team(ctx, ctx.args, "policy.holiday_usage")
     assert ctx.policy is not None
     verb, _, when = args.strip().partition(" ")
     verb = verb.lower()
@@ -104,7 +104,7 @@ def _next_year(day: date, today: date) -> str:
 
 async def sla(ctx: Context) -> None:
     """``/helpdesk sla P2 first=4h update=4h resolve=24h`` (any subset of the three)."""
-    args, _ = take_team(ctx, ctx.args, "policy.sla_usage")
+    args, _ = await take_team(ctx, ctx.args, "policy.sla_usage")
     assert ctx.policy is not None
     parts = args.split()
     try:

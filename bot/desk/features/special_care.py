@@ -13,17 +13,18 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 from bot.core import ReactionAdded
-from bot.domain.errors import Unreadable
+from bot.domain.errors import DomainError, Phrase, Unreadable
 from bot.domain.people import Role
 from bot.domain.promises import UPDATE_KINDS
 from bot.domain.service_exceptions import FIELDS, exception_target, replan_for_exception
 from bot.domain.sla import out_of_order, parse_duration
 from bot.desk.cards import queue_card
 from bot.desk.context import BadInput, Context
-from bot.desk.features.lookup import load_ticket, split_number, when_for
-from bot.desk.duty import escalation_leads
+from bot.desk.features.lookup import NotTheirTeam, load_ticket, may_work, split_number, when_for
+from bot.desk.duty import escalation_leads, team_people
 from bot.desk.notify import admins_of, to_agents, to_person, to_requester
 from bot.desk.quoting import defang, excerpt
 
@@ -61,6 +62,15 @@ async def exception(ctx: Context) -> None:
     changed, reason = _read_targets(rest)
     ticket = await load_ticket(ctx, number)  # ctx.policy: the ticket's, as it stands
     assert ctx.workspace is not None and ctx.person is not None and ctx.policy is not None
+    assert ctx.team is not None
+    leads = await team_people(ctx.uow, ctx.workspace, ctx.team, Role.LEAD)
+    if not ctx.role.at_least(Role.ADMIN) and ctx.person.id not in {p.id for p in leads}:
+        # A team's targets are its leads' to bend (an agent of the team who leads
+        # another is not one of them).
+        raise DomainError("work.exception_not_their_lead", ref=ticket.ref,
+                          team=ctx.team.name,
+                          leads=ctx.join(p.name for p in leads) if leads
+                          else Phrase("work.exception_no_leads", team=ctx.team.name))
     ctx.handled = True
     if not ticket.status.is_active:
         await ctx.answer(ctx.t("work.exception_inactive", ref=ticket.ref,
@@ -70,6 +80,10 @@ async def exception(ctx: Context) -> None:
     granted = {**(ticket.sla_exception or {}), **changed}
     target = exception_target(base.sla.target(ticket.priority), granted)
     problem = out_of_order(target)
+    if problem == "first_after_update" and ticket.first_response_at is not None:
+        # The first reply was given: its target binds nothing now, so a lead tightening
+        # the updates alone is not asked to invent one (FINDINGS-20c M6).
+        problem = out_of_order(replace(target, first_response=target.update_interval))
     said = {"first": ctx.policy.business_time(target.first_response),
             "update": ctx.policy.business_time(target.update_interval),
             "resolve": ctx.policy.business_time(target.resolution)}
@@ -115,8 +129,10 @@ async def _flag(ctx: Context, ticket, message: str, reason: str) -> None:
     requester = await uow.people.get(ticket.requester_id)
     await uow.tickets.add_event(ticket.id, "flag", ctx.now, author_id=ctx.person.id,
                                 body=reason, message=excerpt(message, REASON_LIMIT))
-    leads, _ = await escalation_leads(uow, ctx.desk, ctx.workspace, ctx.team, ctx.now)
-    told = [lead for lead in leads if lead.id != ctx.person.id]
+    # A lead flagging their own conversation tells the team's other leads; a team
+    # with no (other) lead tells the admins, never another team's leads.
+    told, _ = await escalation_leads(uow, ctx.desk, ctx.workspace, ctx.team, ctx.now,
+                                     besides=ctx.person.id)
     if not told:
         told = [admin for admin in await admins_of(uow, ctx.workspace, ctx.desk.admins, ctx.now)
                 if admin.id != ctx.person.id]
@@ -172,6 +188,11 @@ async def on_flag_reaction(ctx: Context) -> None:
         return  # only a requester's words are flagged
     ctx.for_ticket(ticket)
     ctx.handled = True
+    if not await may_work(ctx, ticket):
+        # Another team's matter (the reaction's reader may sit in its channels): only
+        # its people flag it, as with /ticket flag.
+        assert ctx.team is not None
+        raise NotTheirTeam(ticket, ctx.team)
     await _flag(ctx, ticket, event.message_text, "")
 
 

@@ -12,6 +12,7 @@ hears in one sentence who has it now. The ticket keeps its number.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from bot.domain.errors import Unreadable
 from bot.domain.people import Role
@@ -19,7 +20,7 @@ from bot.domain.promises import UPDATE_KINDS
 from bot.domain.teams import replan_for_transfer, team_name
 from bot.domain.tickets import ACTIVE_STATUSES, TicketStatus
 from bot.desk import duty
-from bot.desk.cards import queue_card, render_moved_card
+from bot.desk.cards import queue_card, render_moved_card, render_moved_on_card
 from bot.desk.context import BadInput, Context
 from bot.desk.features.lookup import load_ticket, split_number, when_for, works_for
 from bot.desk.notify import to_agents, to_requester
@@ -31,11 +32,21 @@ logger = logging.getLogger(__name__)
 REASON_LIMIT = 300
 
 
-def _name(text: str) -> str:
+async def _name(ctx: Context, text: str) -> str:
+    """``text`` as a new team's name: one the commands can never read as anything
+    else, so neither a word they already read (``team``, ``rota``), nor a mention or a
+    pronoun (``@hana``, ``me``), nor what the desk calls someone it knows (``hana``:
+    ``agents add hana`` and ``team hana`` would each read two ways)."""
+    assert ctx.workspace is not None
     try:
-        return team_name(text)
+        name = team_name(text)
     except Unreadable as error:
         raise BadInput.unreadable(shown(error), "admin.team_usage") from None
+    person = await ctx.uow.people.find(ctx.workspace.id, name)
+    if person is not None:
+        raise BadInput("input.team_name_person", "admin.team_usage", name=name,
+                       person=person.name)
+    return name
 
 
 async def team(ctx: Context) -> None:
@@ -55,13 +66,13 @@ async def team(ctx: Context) -> None:
     workspaces, workspace = ctx.uow.workspaces, ctx.workspace
     ctx.handled = True
     if verb == "add":
-        name = _name(words[1])
+        name = await _name(ctx, words[1])
         added = await workspaces.add_team(workspace.id, name, ctx.now)
         await ctx.answer(ctx.t("admin.team_added" if added else "admin.team_exists", team=name))
         return
-    current = named_team(ctx, words[1], "admin.team_usage")
+    current = await named_team(ctx, words[1], "admin.team_usage")
     if verb == "rename":
-        name = _name(words[2])
+        name = await _name(ctx, words[2])
         if workspace.team_named(name) is not None:
             await ctx.answer(ctx.t("admin.team_exists", team=name))
             return
@@ -105,11 +116,18 @@ async def transfer(ctx: Context) -> None:
     assert ctx.workspace is not None and ctx.person is not None
     number, rest = split_number(ctx.args, "usage.ticket_transfer")
     word, _, reason = rest.partition(" ")
+    if word.lower() == "team" and reason.strip():
+        # "transfer 5 team hr": the word people say before a team's name (no team is
+        # called "team").
+        word, _, reason = reason.strip().partition(" ")
     if not word:
         raise BadInput("input.need_team", "usage.ticket_transfer")
     ticket = await load_ticket(ctx, number)  # ctx works for the ticket's team now
     old_team = ctx.team
-    new_team = named_team(ctx, word, "usage.ticket_transfer")
+    # "transfer 5 @hana" or "transfer 5 me" means a person: that is /ticket assign.
+    new_team = await named_team(ctx, word, "usage.ticket_transfer",
+                                person="input.transfer_to_person",
+                                number=ticket.number)
     reason = excerpt(reason.strip(), REASON_LIMIT)
     ctx.handled = True
     if old_team is not None and new_team.id == old_team.id:
@@ -139,6 +157,12 @@ async def transfer(ctx: Context) -> None:
     # And the old card itself, edited in place, says where it went and loses its
     # buttons: a plain post (not a card row), so the new team's first card, queued for
     # the same ticket below, does not supersede it.
+    requester_person = await uow.people.get(ticket.requester_id)
+    for channel_id, message_id in await uow.tickets.moved_cards(ticket.id):
+        # Cards left by earlier moves say where the ticket is now, not where it went then.
+        await ctx.post(render_moved_on_card(ctx.policy, ticket, channel_id=channel_id,
+                                            message_id=message_id, requester=requester_person,
+                                            team=new_team.name), ticket_id=ticket.id)
     if ticket.triage_channel_id and ticket.triage_message_id:
         # People keep writing under the old card: its thread must still reach the ticket.
         await uow.tickets.remember_moved_card(ticket.id, ticket.triage_channel_id,
@@ -147,11 +171,23 @@ async def transfer(ctx: Context) -> None:
             ctx.policy, ticket, requester=await uow.people.get(ticket.requester_id),
             team=new_team.name, agent=ctx.person.name, reason=defang(reason)),
             ticket_id=ticket.id)
+    # The requester keeps reading times in the zone they were told them in (the old
+    # team's, for someone the desk kept none for yet), never switched to the new team's.
+    requester = await uow.people.keep_zone(await uow.people.get(ticket.requester_id),
+                                           ctx.policy.calendar.timezone)
     # The owner stays only if they work the new team; otherwise it waits for one there.
     owner = await uow.people.get(ticket.owner_id) if ticket.owner_id else None
     dropped = None
     if owner is not None and not await works_for(ctx, owner.id, new_team):
         owner, dropped = None, owner
+    # The time the requester held before the ticket's first transfer, and whether a
+    # transfer already apologised for a later time: a misroute is planned from that
+    # time and is sorry once, however many hops it takes (FINDINGS-20c M3).
+    earlier = [e.data or {} for e in await uow.tickets.timeline(ticket.id)
+               if e.kind == "transferred"]
+    held_first = next((datetime.fromisoformat(d["held"]) for d in earlier if d.get("held")),
+                      None)
+    sorry_before = any(d.get("later") for d in earlier)
     values = {"team_id": new_team.id, "triage_channel_id": None, "triage_message_id": None,
               "updated_at": now}
     if owner is None and ticket.owner_id is not None:
@@ -160,27 +196,31 @@ async def transfer(ctx: Context) -> None:
             values["status"] = TicketStatus.OPEN.value
         await uow.promises.hand_to(ticket.id, None)
     ticket = await uow.tickets.update(ticket.id, **values)
-    await uow.tickets.add_event(ticket.id, "transferred", now, author_id=ctx.person.id,
-                                body=reason, from_team=old_team.name if old_team else None,
-                                to_team=new_team.name)
     # From here on, the new team's calendar and targets.
     ctx.for_ticket(ticket)
     policy = ctx.policy
     open_promises = await uow.promises.open_for_ticket(ticket.id)
     planned = replan_for_transfer(open_promises, now, policy.calendar,
-                                  policy.sla.target(ticket.priority), policy.sla.warn_at)
+                                  policy.sla.target(ticket.priority), policy.sla.warn_at,
+                                  held_first)
     await uow.promises.replan(planned)
     held_before = sorted(p.due_at for p in open_promises
                          if p.id in planned and p.kind in UPDATE_KINDS)
     held = sorted(planned[p.id][0] for p in open_promises
                   if p.id in planned and p.kind in UPDATE_KINDS)
-    requester = await uow.people.get(ticket.requester_id)
+    later = bool(held) and held[0] > held_before[0]
+    await uow.tickets.add_event(ticket.id, "transferred", now, author_id=ctx.person.id,
+                                body=reason, from_team=old_team.name if old_team else None,
+                                to_team=new_team.name,
+                                held=held_before[0].isoformat() if held_before else None,
+                                later=later)
     key = "work.transferred" + ("_owner" if owner else "") + ("" if held else "_no_time")
     said = ctx.t(key, ref=ticket.ref, team=new_team.name, owner=owner.name if owner else "",
                  due=when_for(ctx, held[0], requester) if held else "")
-    if held and held[0] > held_before[0]:
+    if later and not sorry_before:
         # The new team cannot answer by the time the requester was given: say so, and
-        # be sorry for it, rather than let a later time pass as if nothing moved.
+        # be sorry for it, rather than let a later time pass as if nothing moved (once
+        # per misroute: a further hop states its time without a second apology).
         said += " " + ctx.t("work.transferred_later",
                             before=when_for(ctx, held_before[0], requester))
     if dropped is not None:

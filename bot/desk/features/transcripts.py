@@ -28,7 +28,7 @@ from bot.storage.promise_repository import PromiseHistory
 # What a requester's transcript may show (as ``/ticket show`` does); agents also see
 # the feedback and the staff's own entries, and notes only when they ask for them.
 _REQUESTER_KINDS = ("opened", "requester", "reply", "resolution", "status", "owner", "priority",
-                    "promise", "bot", "escalated", "self_solved")
+                    "promise", "bot", "escalated", "self_solved", "transferred")
 _AGENT_KINDS = ("feedback", "no_lead")
 _NOTE_KINDS = ("note",)
 # What anyone sees of their own doing: a requester's rating and comment are theirs.
@@ -65,7 +65,7 @@ async def build_transcript(ctx: Context, ticket: Ticket, *, with_notes: bool) ->
     """The transcript of ``ticket`` as this person may see it."""
     assert ctx.person is not None and ctx.policy is not None
     is_agent = ctx.role.at_least(Role.AGENT)
-    tz = ctx.person.tz or ctx.policy.calendar.timezone
+    tz = ctx.person.reads_in(ctx.policy.calendar.timezone)
     people = await ctx.uow.people.many({i for i in (ticket.requester_id, ticket.owner_id) if i})
     requester = people.get(ticket.requester_id)
     owner = people.get(ticket.owner_id) if ticket.owner_id else None

@@ -11,8 +11,8 @@ from bot.domain.priority import PriorityDecision, read_priority
 from bot.domain.promises import PromiseKind
 from bot.domain.tickets import ACTIVE_STATUSES, Ticket, TicketAction
 from bot.domain.timefmt import stated_minute
-from bot.desk.duty import escalation_leads
-from bot.desk.team_refs import teams_first
+from bot.desk.duty import escalation_leads, team_people
+from bot.desk.team_refs import readable_teams
 from bot.desk.cards import queue_card
 from bot.desk.context import BadInput, Context
 from bot.desk.notify import admins_of, to_agents, to_person, to_requester
@@ -165,8 +165,9 @@ async def escalate(ctx: Context) -> None:
     owner = await ctx.uow.people.get(ticket.owner_id) if ticket.owner_id else None
     # The lead on duty alone, privately; with nobody on duty, the team's leads.
     assert ctx.team is not None
+    # A lead escalating their own ticket asks someone else (FINDINGS-20c H5).
     leads, on_duty = await escalation_leads(ctx.uow, ctx.desk, ctx.workspace, ctx.team,
-                                            ctx.now)
+                                            ctx.now, besides=ctx.person.id)
     quoted = defang(excerpt(reason, 500)) if reason else ""
     ctx.handled = True
     if not leads:
@@ -195,24 +196,36 @@ async def escalate(ctx: Context) -> None:
 
 
 async def _no_lead_to_ask(ctx: Context, ticket, requester, quoted: str) -> None:
-    """An escalation with no lead to receive it: said to the staff, not the requester."""
-    assert ctx.person is not None and ctx.workspace is not None
+    """An escalation with no lead to receive it: said to the staff (the admins are
+    asked instead), not the requester, who is told of no lead that was not asked. Why
+    there is none is said as it is: the desk has no leads, the ticket's team has none
+    (a team's matters never go to another team's leads), or the one asking is its
+    only lead."""
+    assert ctx.person is not None and ctx.workspace is not None and ctx.team is not None
     await ctx.uow.tickets.add_event(ticket.id, "no_lead", ctx.now, author_id=ctx.person.id,
                                     body=quoted)
-    alert = ctx.t("agent.no_leads_admin", agent=ctx.person.name, ref=ticket.ref,
+    several = len(ctx.workspace.teams) > 1
+    leads = await team_people(ctx.uow, ctx.workspace, ctx.team, Role.LEAD)
+    why = "_self" if leads else ("_team" if several else "")
+    words = {"team": ctx.team.name,
+             "whose": ctx.t("agent.whose_team", team=ctx.team.name) if several
+             else ctx.t("agent.whose_desk"),
+             "in_team": f" team {ctx.team.name}" if several else ""}
+    alert = ctx.t("agent.no_leads_admin" + why, agent=ctx.person.name, ref=ticket.ref,
                   requester=requester.name,
-                  reason=" " + ctx.t("agent.no_leads_reason", reason=quoted) if quoted else "")
+                  reason=" " + ctx.t("agent.no_leads_reason", reason=quoted) if quoted else "",
+                  **words)
     others = [admin for admin in await admins_of(ctx.uow, ctx.workspace, ctx.desk.admins,
                                                  ctx.now) if admin.id != ctx.person.id]
     for admin in others:
         await ctx.post(to_person(admin, alert, ticket), ticket_id=ticket.id)
-    triage = to_agents(ticket, ctx.t("agent.no_leads_triage" if others
-                                     else "agent.no_leads_triage_alone",
-                                     agent=ctx.person.name, ref=ticket.ref))
+    triage = to_agents(ticket, ctx.t(("agent.no_leads_triage" if others
+                                      else "agent.no_leads_triage_alone") + why,
+                                     agent=ctx.person.name, ref=ticket.ref, **words))
     if triage is not None:
         await ctx.post(triage, ticket_id=ticket.id)
-    await ctx.answer(ctx.t("agent.no_leads_agent" if others else "agent.no_leads_agent_alone",
-                           ref=ticket.ref))
+    await ctx.answer(ctx.t(("agent.no_leads_agent" if others
+                            else "agent.no_leads_agent_alone") + why, ref=ticket.ref, **words))
 
 
 async def queue(ctx: Context) -> None:
@@ -235,10 +248,10 @@ async def queue(ctx: Context) -> None:
         [t.id for t in (*unowned, *mine) if t.id not in due_of])
     incidents = await ctx.uow.incidents.many(set(links.values()))
     incident_due = await ctx.uow.incidents.promises(list(incidents))
-    tz = ctx.person.tz or ctx.policy.calendar.timezone
+    tz = ctx.person.reads_in(ctx.policy.calendar.timezone)
     workspace = ctx.workspace
     several = len(workspace.teams) > 1
-    for team in (await teams_first(ctx) if several else [None]):
+    for team in (await readable_teams(ctx) if several else [None]):
         def of_team(tickets):
             return [t for t in tickets if team is None or workspace.team(t.team_id).id == team.id]
 
@@ -265,7 +278,8 @@ async def queue(ctx: Context) -> None:
                     "view.queue_line", ref=ticket.ref, priority=ticket.priority.value,
                     subject=defang(ticket.subject), requester=people[ticket.requester_id].name,
                     next=next_))
-    await ctx.answer("\n".join(lines))
+    # Nothing in the reader's own teams (another team's work is not theirs to see).
+    await ctx.answer("\n".join(lines) if len(lines) > 1 else ctx.t("view.queue_empty"))
     ctx.handled = True
 
 

@@ -15,10 +15,12 @@ from bot.desk.features.lookup import load_visible_ticket, split_number
 
 _REQUESTER_KINDS = ("opened", "requester", "reply", "resolution", "status", "owner", "priority",
                     "promise", "bot", "escalated", "self_solved", "incident_linked",
-                    "incident_unlinked", "incident_update", "incident_cover", "incident_declined")
-# Staff matters: a transfer's reason, a lead's exception, and above all a flag of a
-# difficult conversation, which the requester must never see.
-_AGENT_ONLY = ("note", "no_lead", "feedback", "held", "transferred", "exception", "flag")
+                    "incident_unlinked", "incident_update", "incident_cover", "incident_declined",
+                    "transferred")
+# Staff matters: a lead's exception, and above all a flag of a difficult conversation,
+# which the requester must never see. (A transfer shows to the requester as the move
+# alone, never its reason: describe_entry.)
+_AGENT_ONLY = ("note", "no_lead", "feedback", "held", "exception", "flag")
 TIMELINE_LIMIT = 30
 DETAIL_LIMIT = 300
 
@@ -30,7 +32,7 @@ async def show(ctx: Context) -> None:
     ticket = await load_visible_ticket(ctx, number)
     assert ctx.person is not None and ctx.policy is not None
     is_agent = ctx.role.at_least(Role.AGENT)
-    tz = ctx.person.tz or ctx.policy.calendar.timezone
+    tz = ctx.person.reads_in(ctx.policy.calendar.timezone)
     owner = await ctx.uow.people.get(ticket.owner_id) if ticket.owner_id else None
     lines = [ctx.t("view.header", ref=ticket.ref, subject=defang(ticket.subject),
                    status=ctx.policy.status(ticket.status, agent=is_agent),
@@ -93,7 +95,10 @@ def describe_entry(ctx: Context, entry, who: str, tz: str, is_agent: bool) -> st
             fields["detail"] = entry.body
     elif entry.kind == "transferred":
         fields["team"] = data.get("to_team") or ""
-        if detail:
+        if not is_agent:
+            # Where it went, in the desk's voice; the reason is the staff's.
+            key = "view.kind_transferred_requester"
+        elif detail:
             key, fields["detail"] = "view.kind_transferred_detail", detail
     elif entry.kind in ("opened", "bot"):
         pass

@@ -19,8 +19,8 @@ from bot.desk.notify import to_person, to_requester
 from bot.desk.features.admin import describe_hours
 from bot.desk.people_refs import person_refs
 from bot.desk.quoting import defang, excerpt
-from bot.desk.features.lookup import (change_status, load_ticket, split_number, when_for,
-                                      works_for)
+from bot.desk.features.lookup import (NotTheirTeam, change_status, load_ticket, may_work,
+                                      split_number, when_for, works_for)
 
 
 async def start_update_cadence(ctx: Context, ticket: Ticket) -> Promise:
@@ -122,8 +122,22 @@ async def assign(ctx: Context) -> None:
     assert ctx.workspace is not None
     ref, label, _ = refs[0]
     owner = await ctx.uow.people.find(ctx.workspace.id, ref)
+    if owner is None:
+        # "assign 5 hr" or "assign 5 team hr", with nobody called so: a team where a
+        # person goes, which is /ticket transfer.
+        words = rest.split()
+        named = ctx.workspace.team_named(words[1] if len(words) > 1 and words[0].lower()
+                                         == "team" else ref)
+        if named is not None:
+            raise BadInput("input.assign_to_team", "usage.ticket_assign", name=named.name,
+                           number=ticket.number)
     if owner is None or not owner.role.at_least(Role.AGENT):
         raise BadInput("input.not_an_agent", name=label)
+    assert ctx.team is not None
+    if not await works_for(ctx, owner.id, ctx.team):
+        # The requester would be told someone "from our hr team" has it: untrue.
+        raise BadInput("input.assignee_not_in_team", name=owner.name, team=ctx.team.name,
+                       ref=ticket.ref, number=ticket.number)
     ctx.handled = True
     if ticket.owner_id == owner.id:
         # Nothing changes hands, so nobody is told it did (the requester heard already).
@@ -139,8 +153,20 @@ async def reply(ctx: Context) -> None:
     number, text = split_number(ctx.args, "usage.ticket_reply")
     if not text:
         raise BadInput("input.need_reply_text", "usage.ticket_reply")
-    await send_public_reply(ctx, await load_ticket(ctx, number), text)
+    ticket = await load_ticket(ctx, number, any_team=True)
+    if not await may_work(ctx, ticket) and not await _was_on(ctx, ticket):
+        assert ctx.team is not None
+        raise NotTheirTeam(ticket, ctx.team)
+    await send_public_reply(ctx, ticket, text)
     ctx.handled = True
+
+
+async def _was_on(ctx: Context, ticket: Ticket) -> bool:
+    """True when whoever acted has written on ``ticket`` before: after a transfer the
+    old team's people may still answer the requester they were talking to (docs/teams.md)."""
+    assert ctx.person is not None
+    return any(entry.author_id == ctx.person.id
+               for entry in await ctx.uow.tickets.timeline(ticket.id))
 
 
 async def send_public_reply(ctx: Context, ticket: Ticket, text: str, *,
@@ -289,7 +315,7 @@ def _read_when(ctx: Context, rest: str):
     assert ctx.person is not None and ctx.policy is not None
     if not rest.split():
         raise BadInput("input.need_time", "usage.ticket_followup")
-    tz = ctx.person.tz or ctx.policy.calendar.timezone
+    tz = ctx.person.reads_in(ctx.policy.calendar.timezone)
     try:
         return read_when(rest, ctx.now, tz, ctx.policy.calendar)
     except Unreadable as error:

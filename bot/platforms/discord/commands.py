@@ -144,7 +144,8 @@ SPECS: dict[tuple[str, str], SubCommand] = {
          Option("person", USER),
          Option("from", STRING, max_length=60, prefix="from "),
          Option("until", STRING, max_length=60, prefix="until "),
-         Option("rota", STRING, max_length=500, prefix="rota "))),
+         Option("rota", STRING, max_length=500, prefix="rota "),
+         Option("shift", STRING, choices=("end",)))),
     ("helpdesk", "team"): SubCommand(
         (Option("action", STRING, required=True, choices=("add", "remove", "rename")),
          Option("name", STRING, required=True, max_length=30, compact=True),

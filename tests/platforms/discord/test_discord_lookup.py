@@ -35,3 +35,24 @@ async def test_the_lookup_follows_the_desks_roles_on_every_database(db_url):
         assert await pick("kim", platform_role="requester") == []
         assert await pick("stranger") == []
         assert await h.router.ticket_choices("discord", "another-guild", h.actor("sam"), "") == []
+
+
+async def test_the_lookup_shows_staff_only_their_teams_tickets(db_url):
+    """FINDINGS-20c H2's sibling: the autocomplete listed every team's ticket subjects
+    to any agent."""
+    async with DeskHarness(db_url, platform="discord") as h:
+        for command in ("helpdesk team add hr", "helpdesk agents add <@sam>",
+                        "helpdesk agents add <@hana> team hr",
+                        "helpdesk triage <#C-hr-triage> team hr",
+                        "helpdesk intake <#C-hr> team hr", "helpdesk triage <#C-triage>"):
+            await h.command("boss", command)
+        await h.command("ann", "ticket new VPN is down")
+        await h.channel_message("pat", "C-hr", "My manager keeps shouting at me")
+
+        async def pick(who: str) -> list[str]:
+            found = await h.router.ticket_choices("discord", WORKSPACE, h.actor(who), "")
+            return [subject for _, subject in found]
+
+        assert await pick("sam") == ["VPN is down"]
+        assert await pick("hana") == ["My manager keeps shouting at me"]
+        assert len(await pick("boss")) == 2

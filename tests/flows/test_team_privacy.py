@@ -1,0 +1,133 @@
+"""Whose tickets: a team's tickets, notes, flags and targets are its own people's
+(FINDINGS-20c H1, H2, H7). Someone who does not work a ticket's team (an admin
+excepted) neither acts on it nor reads its private parts, and the requester is never
+told someone is "from our hr team" who is not."""
+
+from __future__ import annotations
+
+from tests.flows.story import FlowDesk
+from tests.flows.test_teams import HR_INTAKE, with_hr
+
+FAC_TRIAGE = "C-fac-triage"
+
+
+async def _three_teams(desk: FlowDesk) -> None:
+    """IT (Sam; Kim its lead), HR (Hana; Lee its lead) and facilities (Fred)."""
+    await with_hr(desk)
+    for command in ("helpdesk leads add <@kim|Kim>",
+                    "helpdesk leads add <@lee|Lee> team hr",
+                    "helpdesk team add facilities",
+                    "helpdesk agents add <@fred|Fred> team facilities",
+                    f"helpdesk triage <#{FAC_TRIAGE}|fac-triage> team facilities"):
+        await desk.command("boss", command)
+    await desk.channel_message("pat", HR_INTAKE, "My manager keeps shouting at me")
+    await desk.command("hana", "ticket claim 1")
+    await desk.command("hana", "ticket note 1 manager is Jordan from finance; confidential")
+    await desk.command("hana", "ticket flag 1 Pat very distressed")
+
+
+async def test_another_teams_agent_cannot_act_on_a_teams_ticket(db_url):
+    async with FlowDesk(db_url) as desk:
+        await _three_teams(desk)
+        before = (await desk.ticket(1)).owner_id
+        mark = len(desk.adapter.sent)
+        for line in ("ticket claim 1", "ticket assign 1 <@fred|Fred>",
+                     "ticket followup 1 1h checking", "ticket priority 1 P1",
+                     "ticket wait 1 third-party payroll", "ticket escalate 1 help",
+                     "ticket flag 1 upset", "ticket note 1 hello",
+                     "ticket resolve 1 fixed", "ticket transfer 1 it misrouted",
+                     "ticket reply 1 Hi from facilities"):
+            await desk.command("fred", line)
+            said = desk.last().text
+            assert said.startswith("#1 is with team hr, and you don't work team hr, "
+                                   "so nothing changed"), (line, said)
+        assert desk.requester_said(mark) == []
+        assert not any("from our" in s.text for s in desk.since(mark))
+        ticket = await desk.ticket(1)
+        assert ticket.owner_id == before and ticket.priority.value == "P3"
+        assert ticket.status.value == "in_progress"
+
+
+async def test_a_teams_ticket_cannot_be_assigned_to_someone_outside_it(db_url):
+    async with FlowDesk(db_url) as desk:
+        await _three_teams(desk)
+        mark = len(desk.adapter.sent)
+        await desk.command("hana", "ticket assign 1 <@sam|Sam>")
+        assert desk.last().text.startswith("Sam doesn't work team hr, so #1 can't be theirs")
+        assert desk.requester_said(mark) == []
+
+
+async def test_another_teams_agent_reads_neither_notes_nor_flags(db_url):
+    async with FlowDesk(db_url) as desk:
+        await _three_teams(desk)
+        mark = len(desk.adapter.sent)
+        await desk.command("fred", "ticket show 1")
+        shown = desk.last().text
+        assert shown.startswith("#1 is with team hr. Its details and notes are for")
+        await desk.command("fred", "ticket transcript 1 with-notes")
+        assert desk.last().text.startswith("#1 is with team hr. Its details")
+        await desk.command("fred", "ticket queue")
+        assert "shouting" not in desk.last().text
+        assert desk.last().text != "The queue:"  # the empty queue's words, not a bare title
+        said = " ".join(s.text + " ".join(a.text for a in s.message.attachments)
+                        for s in desk.since(mark))
+        assert "Jordan" not in said and "distressed" not in said and "shouting" not in said
+        # Hana, who works team hr, and an admin still read it whole.
+        await desk.command("hana", "ticket show 1")
+        assert "Jordan" in desk.last().text and "distressed" in desk.last().text
+        await desk.command("boss", "ticket show 1")
+        assert "Jordan" in desk.last().text
+
+
+async def test_an_agent_reads_their_own_ticket_with_another_team_as_its_requester(db_url):
+    async with FlowDesk(db_url) as desk:
+        await _three_teams(desk)
+        await desk.channel_message("fred", HR_INTAKE, "A question about my own contract")
+        await desk.command("hana", "ticket note 2 check his probation")
+        await desk.command("fred", "ticket show 2")
+        shown = desk.last().text
+        assert shown.startswith("#2") and "contract" in shown and "probation" not in shown
+
+
+async def test_the_card_lists_only_the_teams_own_earlier_tickets(db_url):
+    async with FlowDesk(db_url) as desk:
+        await _three_teams(desk)
+        await desk.command("pat", "ticket new My laptop will not start")
+        card = desk.cards(2)[-1]
+        history = dict(card.message.fields)["Their recent tickets"]
+        assert "#1" not in history, history
+
+
+async def test_only_the_teams_own_leads_grant_exceptions(db_url):
+    async with FlowDesk(db_url) as desk:
+        await _three_teams(desk)
+        mark = len(desk.adapter.sent)
+        await desk.command("kim", "ticket exception 1 first=30m update=30m it lead")
+        assert desk.last().text == (
+            "#1 is with team hr, and you don't work team hr, so nothing changed: its "
+            "people look after it. If it belongs elsewhere, someone in team hr can move it "
+            "with `/ticket transfer 1 <team>`; if you should work team hr, an admin can add "
+            "you to it.")
+        # Kim working team hr as an agent is still not one of its leads.
+        await desk.command("boss", "helpdesk agents add <@kim|Kim> team hr")
+        await desk.command("kim", "ticket exception 1 update=30m it lead")
+        assert desk.last().text == ("#1 is with team hr, so its targets are for team hr's "
+                                    "leads to change (Lee), and nothing changed.")
+        assert desk.requester_said(mark) == []
+        await desk.command("lee", "ticket exception 1 update=30m Pat is anxious")
+        assert desk.last().text.startswith("Done: #1's targets are now")
+
+
+async def test_another_teams_agent_cannot_flag_by_reaction(db_url):
+    async with FlowDesk(db_url) as desk:
+        await _three_teams(desk)
+        channel, thread = desk.thread_of(1)
+        told = len(desk.private_to("lee"))
+        await desk.react("fred", "🚩", author="pat", text="My manager keeps shouting at me",
+                         channel=channel, message_id=thread)
+        assert len(desk.private_to("lee")) == told
+        assert desk.private_to("fred")[-1].text.startswith("#1 is with team hr, and you "
+                                                           "don't work team hr")
+        await desk.react("hana", "🚩", author="pat", text="My manager keeps shouting at me",
+                         channel=channel, message_id=thread)
+        assert len(desk.private_to("lee")) == told + 1
