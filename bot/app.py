@@ -94,7 +94,7 @@ class App:
             # stand by and take over when it dies (bot/failover.py).
             self.adapters["discord"] = HeldGateway(
                 self.adapters["discord"], GatewayLock(settings.database_url, "discord",
-                                                    ttl=3 * POLL_SECONDS, timeout=POLL_SECONDS),
+                                                    ttl=4 * POLL_SECONDS, timeout=2.0),
                 self.dispatcher)
         self.sweeper = PromiseSweeper(
             self.db, self.desk, prepare_ahead=timedelta(seconds=max(0, settings.prepare_seconds)),
@@ -200,7 +200,8 @@ class App:
         named in one ERROR line, ``stopped_cleanly`` turns False, and whatever it held
         returns to the other instances when its lease runs out."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.settings.stop_grace_seconds + STOP_AFTER_GRACE_S
+        # A second of the promised time is left for what follows (the process's exit).
+        deadline = loop.time() + self.settings.stop_grace_seconds + STOP_AFTER_GRACE_S - 1
         for adapter in self.adapters.values():
             stop_accepting = getattr(adapter, "stop_accepting", None)
             if stop_accepting is not None:
@@ -217,7 +218,9 @@ class App:
         cut_short: list[str] = []
         for name, step in steps:
             try:
-                if not await bounded(step(), max(0.5, deadline - loop.time())):
+                # Past the deadline a step gets a moment only: the whole stop must end
+                # within the promised time, process exit included.
+                if not await bounded(step(), max(0.1, deadline - loop.time())):
                     cut_short.append(name)
             except Exception:
                 logger.exception("%s failed", name)

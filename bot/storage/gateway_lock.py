@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import zlib
+from enum import Enum
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -29,6 +30,21 @@ from bot.core.tasks import bounded
 from bot.storage.engine import create_engine
 
 logger = logging.getLogger(__name__)
+
+
+class LockAnswer(Enum):
+    """What asking for the lock (or pinging it) told us."""
+
+    OURS = "ours"
+    THEIRS = "theirs"  # the database answered: another instance holds it
+    NO_ANSWER = "no answer"  # the database refused or failed: nobody can hold it now
+    SILENT = "silent"  # nothing came back in time: the network to it may be cut
+
+
+def _described(error: Exception) -> str:
+    """The error's kind and first line, for a log (no URL or secret is in either)."""
+    first = (str(error).strip().splitlines() or [""])[0][:200]
+    return f"{type(error).__name__}: {first}" if first else type(error).__name__
 
 
 def lock_key(name: str) -> int:
@@ -50,17 +66,23 @@ class GatewayLock:
         self.ttl = ttl
         self.timeout = timeout
         self._connection: AsyncConnection | None = None
+        self._silent: list[AsyncConnection] = []  # forgotten silent connections
 
     async def try_acquire(self) -> bool:
         """Take the lock if nobody holds it; True when this instance now holds it."""
+        return await self.ask() is LockAnswer.OURS
+
+    async def ask(self) -> "LockAnswer":
+        """Take the lock if nobody holds it, and say what happened: ours, another
+        instance's, or no answer (the database refused, failed or stayed silent)."""
         try:
             got = await self._bounded(self._try_acquire(), self.timeout * 2)
         except Exception as error:  # the database is away or silent: try again later
             logger.warning("could not ask for the %s gateway lock: %s", self.name,
-                           type(error).__name__)
+                           _described(error))
             await self._drop()
-            return False
-        return bool(got)
+            return LockAnswer.SILENT if isinstance(error, TimeoutError) else LockAnswer.NO_ANSWER
+        return LockAnswer.OURS if got else LockAnswer.THEIRS
 
     async def _try_acquire(self) -> bool:
         if self._connection is None:
@@ -85,17 +107,21 @@ class GatewayLock:
         await connection.execute(text("SET tcp_keepalives_count = 3"))
         await connection.commit()
 
-    async def still_held(self) -> bool:
-        """Whether our lock session still answers, within ``timeout`` (a restart, a cut,
-        or silence past the server's ``ttl`` frees the lock)."""
+    async def still_held(self) -> "LockAnswer":
+        """Whether our lock session still answers, within ``timeout``: OURS, or SILENT
+        (no answer in time: the network may be cut), or NO_ANSWER (the session ended:
+        a restart, a refused or broken connection). Either way the lock is gone."""
         if self._connection is None:
-            return False
+            return LockAnswer.NO_ANSWER
         try:
             await self._bounded(self._ping(self._connection), self.timeout)
-            return True
-        except Exception:  # includes the timeout: a silent database is a lost lock
+            return LockAnswer.OURS
+        except TimeoutError:
+            self._forget()
+            return LockAnswer.SILENT
+        except Exception:
             await self._drop()
-            return False
+            return LockAnswer.NO_ANSWER
 
     @staticmethod
     async def _ping(connection: AsyncConnection) -> None:
@@ -118,7 +144,21 @@ class GatewayLock:
     async def release(self) -> None:
         """Give the lock up (closing its connection frees it) and close the engine."""
         await self._drop()
+        for connection in self._silent:
+            try:
+                await self._bounded(connection.close(), self.timeout)
+            except Exception:  # still silent: abandoned; the server ends it
+                pass
+        self._silent.clear()
         await self._engine.dispose()
+
+    def _forget(self) -> None:
+        """Stop using a connection that went silent, without waiting to close it (the
+        server's ``ttl`` ends its session); closed later by :meth:`_drop`'s bounded try
+        if it ever answers."""
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            self._silent.append(connection)
 
     async def _drop(self) -> None:
         connection, self._connection = self._connection, None

@@ -63,19 +63,13 @@ async def test_instances_started_at_once_migrate_one_at_a_time(postgres_url):
     # a lock two created the same table, and one exited on PostgreSQL's catalog
     # ("duplicate key value violates unique constraint pg_type_typname_nsp_index").
     import asyncio
-    from sqlalchemy.engine import make_url
-    from tests import conftest
-    url = make_url(postgres_url)
-    name = f"{url.database}_migrate_race"
-    await conftest._admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    await conftest._admin(url, f'CREATE DATABASE "{name}"')
-    engines = [create_engine(url.set(database=name).render_as_string(hide_password=False))
-               for _ in range(3)]
-    try:
-        await asyncio.gather(*(migrate.upgrade(engine) for engine in engines))
-        for engine in engines:
-            assert await migrate.current_revision(engine) == migrate.head_revision()
-    finally:
-        for engine in engines:
-            await engine.dispose()
-        await conftest._admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    from tests.support.databases import own_database
+    async with own_database(postgres_url, "migrate_race") as url:
+        engines = [create_engine(url.render_as_string(hide_password=False)) for _ in range(3)]
+        try:
+            await asyncio.gather(*(migrate.upgrade(engine) for engine in engines))
+            for engine in engines:
+                assert await migrate.current_revision(engine) == migrate.head_revision()
+        finally:
+            for engine in engines:
+                await engine.dispose()

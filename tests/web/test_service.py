@@ -9,10 +9,9 @@ import json
 import os
 
 import pytest
-from sqlalchemy.engine import make_url
 
-import tests.conftest as conftest
 from tests.support.discord.server import FakeDiscord
+from tests.support.databases import own_database
 from tests.web.process import DeskProcess, TcpProxy
 
 
@@ -90,12 +89,8 @@ async def test_a_removed_sqlite_file_makes_the_desk_not_ready_naming_the_databas
 @pytest.fixture
 async def own_postgres(postgres_url):
     """A PostgreSQL database of this test's own (the desk migrates it itself)."""
-    url = make_url(postgres_url)
-    name = f"{url.database}_readyz"
-    await conftest._admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    await conftest._admin(url, f'CREATE DATABASE "{name}"')
-    yield url.set(database=name)
-    await conftest._admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    async with own_database(postgres_url, "readyz") as url:
+        yield url
 
 
 async def test_a_stopped_postgres_makes_the_desk_not_ready_naming_the_database(

@@ -13,13 +13,12 @@ import asyncio
 import signal
 
 import pytest
-from sqlalchemy.engine import make_url
 
-from tests import conftest
 from tests.support.silent_proxy import SilentProxy
 from tests.support.slack import events as payloads
 from tests.support.slack.events import SignedSender
 from tests.support.slack.server import BOT_TOKEN, FakeSlack
+from tests.support.databases import own_database
 from tests.web.process import DeskProcess
 
 pytestmark = pytest.mark.postgres
@@ -29,12 +28,8 @@ SECRET = "fake-signing-secret"
 
 @pytest.fixture
 async def own_postgres(postgres_url):
-    url = make_url(postgres_url)
-    name = f"{url.database}_silent"
-    await conftest._admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    await conftest._admin(url, f'CREATE DATABASE "{name}"')
-    yield url.set(database=name)
-    await conftest._admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    async with own_database(postgres_url, "silent") as url:
+        yield url
 
 
 async def test_sigterm_with_a_silent_database_still_exits_in_time(tmp_path, own_postgres):

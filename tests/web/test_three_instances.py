@@ -25,14 +25,13 @@ import aiohttp
 import pytest
 from aiohttp import web
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
-import tests.conftest as conftest
 from tests.support.discord.server import FakeDiscord
 from tests.support.slack import events as payloads
 from tests.support.slack.events import SignedSender
 from tests.support.slack.server import BOT_TOKEN, FakeSlack
+from tests.support.databases import own_database
 from tests.web.process import DeskProcess, free_port
 
 pytestmark = pytest.mark.postgres
@@ -43,13 +42,9 @@ PEOPLE = 1000
 
 @pytest.fixture
 async def shared_postgres(postgres_url):
-    """A PostgreSQL database for the three instances (they migrate it themselves)."""
-    url = make_url(postgres_url)
-    name = f"{url.database}_three"
-    await conftest._admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    await conftest._admin(url, f'CREATE DATABASE "{name}"')
-    yield url.set(database=name)
-    await conftest._admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    """A PostgreSQL database of this test's own (the desk migrates it itself)."""
+    async with own_database(postgres_url, "three") as url:
+        yield url
 
 
 class RoundRobin:

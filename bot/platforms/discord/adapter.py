@@ -34,6 +34,7 @@ from bot.core import (
 )
 from bot.core.tasks import BackgroundTasks
 from bot.platforms.discord.inbound import PLATFORM, Inbound, RoleMap
+from bot.platforms.forms import form_for
 from bot.platforms.discord.once import SendOnce
 from bot.platforms.discord.outbound import Outbound
 from bot.platforms.discord.replies import InteractionReplies, ReplyToken
@@ -379,17 +380,8 @@ class DiscordAdapter:
             return False
         member = interaction.user if isinstance(interaction.user, discord.Member) else None
         actor = self.inbound.actor(interaction.user, member, interaction.permissions)
-        try:
-            form = await asyncio.wait_for(
-                self._forms(PLATFORM, str(interaction.guild.id), actor, name, text),
-                AUTOCOMPLETE_BUDGET)
-        except asyncio.TimeoutError:
-            logger.warning("/%s's form took over %.1fs; answered as a command", name,
-                           AUTOCOMPLETE_BUDGET)
-            return False
-        except Exception:  # the command itself still gets its answer
-            logger.exception("could not look up /%s's form; answered as a command", name)
-            return False
+        form = await form_for(self._forms, PLATFORM, str(interaction.guild.id), actor, name,
+                              text, AUTOCOMPLETE_BUDGET)
         if form is None:
             return False
         await interaction.response.send_modal(

@@ -11,7 +11,6 @@ The workspace is the team the request came from; event ids are the Events API's
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 from dataclasses import replace
@@ -24,11 +23,11 @@ from bot.core import (
     ButtonPressed,
     CommandInvoked,
     Event,
-    Form,
     HomeOpened,
     IncomingMessage,
     ReactionAdded,
 )
+from bot.platforms.forms import CommandForm, form_for
 from bot.platforms.slack.blocks import (
     CALLBACK_PREFIX,
     FormOrigin,
@@ -57,8 +56,6 @@ COMMANDS = ("/ticket", "/helpdesk", "/kb", "/incident")
 
 Dispatch = Callable[[Event], Awaitable[None]]
 DmChannel = Callable[[str], Awaitable[str]]
-# The desk's Router.command_form: (platform, workspace, actor, command, text) -> Form | None.
-CommandForm = Callable[[str, str, Actor, str, str], Awaitable[Form | None]]
 # A command's trigger_id opens a modal for 3 seconds; the desk's answer (a read) must
 # leave views.open time inside them.
 FORM_BUDGET_S = 1.5
@@ -227,18 +224,8 @@ class SlackInbound:
         """Open the modal the desk has for this command and person; False (the command
         then goes to the desk, which answers it) when there is none, or it could not be
         opened in time (a replayed command's trigger has long expired)."""
-        if self.command_form is None:
-            return False
-        try:
-            form = await asyncio.wait_for(self.command_form(PLATFORM, team, actor, name, text),
-                                          FORM_BUDGET_S)
-        except asyncio.TimeoutError:
-            logger.warning("/%s's form took over %.1fs; answered as a command", name,
-                           FORM_BUDGET_S)
-            return False
-        except Exception:  # the command itself still gets its answer
-            logger.exception("could not look up /%s's form; answered as a command", name)
-            return False
+        form = await form_for(self.command_form, PLATFORM, team, actor, name, text,
+                              FORM_BUDGET_S)
         if form is None:
             return False
         origin = FormOrigin(form.action, form.value, form.title, channel, None, None,
