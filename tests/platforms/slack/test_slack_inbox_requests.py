@@ -110,8 +110,8 @@ async def test_a_command_while_stopping_is_not_taken_and_the_person_is_told(http
     assert result.status == 200
     assert json.loads(result.body) == {
         "response_type": "ephemeral",
-        "text": "The help desk is restarting just now, so I couldn't take `/ticket` and "
-                "nothing was changed. Please try it again in a minute."}
+        "text": "I couldn't take `/ticket` just now (this part of the help desk is starting "
+                "up or stopping), so nothing was changed. Please try it again in a minute."}
     assert await inbox_rows(http) == [] and await tickets(http) == []
 
 
