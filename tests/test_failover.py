@@ -206,3 +206,39 @@ async def test_the_lock_connection_keeps_the_urls_tls_demands(postgres_url):
     finally:
         await strict.release()
         await plain.release()
+
+
+class SlowGateway(Gateway):
+    """A gateway whose start takes longer than the lock's ttl of silence."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__()
+        self.seconds = seconds
+
+    async def start(self, dispatch) -> None:
+        await asyncio.sleep(self.seconds)
+        await super().start(dispatch)
+
+
+async def test_a_gateway_start_longer_than_the_locks_ttl_keeps_the_lock(postgres_url):
+    # The lock was not pinged while the gateway started: a start longer than the ttl
+    # let the server end the session, a stand-by started too, and both flapped.
+    db = Database.from_url(postgres_url, OffsetClock())
+    await reset_schema(db)
+    slow = HeldGateway(SlowGateway(5.0), GatewayLock(postgres_url, "discord-slow", ttl=2.0,
+                                                     timeout=1.0),
+                       OutboxDispatcher(db, {"discord": Gateway()}), poll=0.5)
+    other = HeldGateway(Gateway(), GatewayLock(postgres_url, "discord-slow", ttl=2.0,
+                                               timeout=1.0),
+                        OutboxDispatcher(db, {"discord": Gateway()}), poll=0.5)
+    try:
+        await slow.start(lambda event: None)
+        await asyncio.sleep(0.3)  # the slow one has the lock and is starting
+        await other.start(lambda event: None)
+        await until(lambda: slow.holding, 15)
+        await asyncio.sleep(1.5)
+        assert (slow.holding, other.holding, other.adapter.starts) == (True, False, 0)
+    finally:
+        for instance in (slow, other):
+            await instance.stop()
+        await db.dispose()
