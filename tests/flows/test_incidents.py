@@ -429,7 +429,7 @@ async def test_an_incident_is_offered_only_to_its_own_teams_tickets(db_url):
         await desk.dm("dan", "vpn not working for me either")  # IT's front door
         assert "This looks like a problem we already know about: INC-1" in desk.ack(5).text
         # An incident of HR's tickets is offered to HR's intake.
-        await desk.command("sam", "incident declare Payroll portal down from 4")
+        await desk.command("hana", "incident declare Payroll portal down from 4")
         await desk.channel_message("hil", HR_INTAKE, "the payroll portal is down")
         assert "INC-2" in desk.ack(6).text
 

@@ -63,8 +63,9 @@ async def test_an_incident_of_another_team_is_told_in_the_requesters_own_zone(db
         await desk.channel_message("bob", HR_INTAKE, "The VPN is down, I can't reach payroll")
         assert "CEST" in desk.ack(1).text and await _told_tz(desk, "bob") == "Europe/Oslo"
         await desk.dm("ann", "The VPN is down for me too")
-        # IT declares the incident (the default team's, in UTC) from both tickets.
-        await desk.command("sam", "incident declare VPN down from 1, 2")
+        # An admin declares the incident (the default team's, in UTC) from both tickets:
+        # linking HR's #1 needs work in team hr, or an admin (RECHECK-20 N2).
+        await desk.command("boss", "incident declare VPN down from 1, 2")
         await desk.command("sam", "incident update INC-1 Restarting the gateway next 30m")
         await desk.advance(timedelta(minutes=31))  # the update lapses: a broadcast apology
         bob, ann = ([s.text for s in desk.requester_thread(n)] for n in (1, 2))

@@ -131,3 +131,29 @@ async def test_another_teams_agent_cannot_flag_by_reaction(db_url):
         await desk.react("hana", "🚩", author="pat", text="My manager keeps shouting at me",
                          channel=channel, message_id=thread)
         assert len(desk.private_to("lee")) == told + 1
+
+
+async def test_another_teams_agent_cannot_link_a_teams_ticket_to_an_incident(db_url):
+    """RECHECK-20 N2: an incident is the whole desk's, but a ticket in it is still its
+    team's: Fred (facilities) neither declares one from HR's #1 nor links #1 to his
+    own, and Pat hears nothing; Hana (HR) and an admin still can."""
+    async with FlowDesk(db_url) as desk:
+        await _three_teams(desk)
+        mark = len(desk.adapter.sent)
+        await desk.command("fred", "incident declare building outage from 1")
+        said = desk.last().text
+        assert said.startswith("#1 is with team hr, and you don't work team hr, so nothing "
+                               "was linked"), said
+        assert await desk.incident_of(1) is None
+        await desk.command("fred", "incident declare building outage")
+        await desk.command("fred", "incident link INC-1 1")
+        assert desk.last().text.startswith("#1 is with team hr, and you don't work team hr")
+        assert await desk.incident_of(1) is None
+        assert desk.requester_said(mark) == []
+        await desk.command("hana", "incident link INC-1 1")
+        assert await desk.incident_of(1) is not None
+        await desk.command("fred", "incident unlink INC-1 1")
+        assert desk.last().text.startswith("#1 is with team hr, and you don't work team hr")
+        assert await desk.incident_of(1) is not None
+        await desk.command("boss", "incident unlink INC-1 1")
+        assert await desk.incident_of(1) is None
