@@ -157,3 +157,41 @@ async def test_another_teams_agent_cannot_link_a_teams_ticket_to_an_incident(db_
         assert await desk.incident_of(1) is not None
         await desk.command("boss", "incident unlink INC-1 1")
         assert await desk.incident_of(1) is None
+
+
+async def test_an_agent_taken_off_a_team_hands_its_tickets_back_to_the_team(db_url):
+    """RECHECK-20 N1: Hana, taken off team hr, can no longer act on #1, so it is no
+    longer hers: it waits in HR's queue, HR's triage thread asks for someone to claim
+    it, Pat is told it is no longer with Hana, and the admin hears which tickets went
+    back."""
+    async with FlowDesk(db_url) as desk:
+        await _three_teams(desk)
+        mark = len(desk.adapter.sent)
+        await desk.command("boss", "helpdesk agents remove <@hana|Hana> team hr")
+        answer = desk.last().text
+        assert "no longer owns #1 (back in team hr's queue)" in answer, answer
+        ticket = await desk.ticket(1)
+        assert ticket.owner_id is None and ticket.status.value == "open"
+        heard = desk.requester_said(mark)
+        assert len(heard) == 1 and "#1: Hana is no longer looking after it" in heard[0], heard
+        assert "distressed" not in heard[0] and "Jordan" not in heard[0]
+        assert any("Could someone in team hr claim it?" in s.text
+                   for s in desk.triage_thread(1)), [s.text for s in desk.triage_thread(1)]
+        # Nobody's "still with Hana" any more: the card has no owner.
+        assert "Hana" not in dict(desk.cards(1)[-1].message.fields).get("Owner", "")
+
+
+async def test_a_lead_taken_off_the_desk_hands_its_tickets_back_to_the_team(db_url):
+    """RECHECK-20 N1, the whole desk: Lee, team hr's only lead, removed as a lead works
+    no team; the HR ticket he owned waits for Hana's team again."""
+    async with FlowDesk(db_url) as desk:
+        await _three_teams(desk)
+        await desk.command("lee", "ticket assign 1 <@lee|Lee>")
+        assert (await desk.ticket(1)).owner_id is not None
+        mark = len(desk.adapter.sent)
+        await desk.command("boss", "helpdesk leads remove <@lee|Lee> team hr")
+        answer = desk.last().text
+        assert "no longer owns #1 (back in team hr's queue)" in answer, answer
+        assert (await desk.ticket(1)).owner_id is None
+        heard = desk.requester_said(mark)
+        assert len(heard) == 1 and "#1: Lee is no longer looking after it" in heard[0], heard

@@ -100,6 +100,8 @@ def describe_entry(ctx: Context, entry, who: str, tz: str, is_agent: bool) -> st
             key = "view.kind_transferred_requester"
         elif detail:
             key, fields["detail"] = "view.kind_transferred_detail", detail
+    elif entry.kind == "handed_back":
+        fields["detail"], fields["team"] = entry.body or "", data.get("team") or ""
     elif entry.kind in ("opened", "bot"):
         pass
     elif entry.kind.startswith("incident_"):
