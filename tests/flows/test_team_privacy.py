@@ -6,7 +6,7 @@ told someone is "from our hr team" who is not."""
 from __future__ import annotations
 
 from tests.flows.story import FlowDesk
-from tests.flows.test_teams import HR_INTAKE, with_hr
+from tests.flows.test_teams import HR_INTAKE, HR_TRIAGE, TRIAGE, with_hr
 
 FAC_TRIAGE = "C-fac-triage"
 
@@ -195,3 +195,28 @@ async def test_a_lead_taken_off_the_desk_hands_its_tickets_back_to_the_team(db_u
         assert (await desk.ticket(1)).owner_id is None
         heard = desk.requester_said(mark)
         assert len(heard) == 1 and "#1: Lee is no longer looking after it" in heard[0], heard
+
+
+async def test_a_teams_only_triage_channel_is_not_taken_while_it_promises_times(db_url):
+    """RECHECK-20 N3: giving IT's #it-triage to HR left the default team with no triage
+    channel while it went on promising times for DMs, and HR's #hr-triage taken by
+    facilities while #1 is open would put #1's thread where HR does not look."""
+    async with FlowDesk(db_url) as desk:
+        await _three_teams(desk)
+        await desk.command("boss", f"helpdesk triage <#{TRIAGE}|it-triage> team hr")
+        said = desk.last().text
+        assert said.startswith(f"Nothing changed: <#{TRIAGE}> is team it's only triage "
+                               "channel"), said
+        await desk.command("boss", f"helpdesk triage <#{HR_TRIAGE}|hr-triage> team facilities")
+        said = desk.last().text
+        assert said.startswith(f"Nothing changed: <#{HR_TRIAGE}> is team hr's only triage "
+                               "channel, and it has open tickets (#1)"), said
+        async with desk.db.unit_of_work() as uow:
+            workspace = await uow.workspaces.get((await desk.ticket(1)).workspace_id)
+            channels = await uow.workspaces.team_channels(workspace, "triage")
+        by_name = {team.name: channels.get(team.id) for team in workspace.teams}
+        assert by_name["it"] == [TRIAGE] and by_name["hr"] == [HR_TRIAGE], by_name
+        # Once #1 is done, HR may give its channel up (its intake goes to IT meanwhile).
+        await desk.command("hana", "ticket resolve 1 sorted with Pat")
+        await desk.command("boss", f"helpdesk triage <#{HR_TRIAGE}|hr-triage> team facilities")
+        assert "Team hr has no triage channel now" in desk.last().text, desk.last().text

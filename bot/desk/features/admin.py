@@ -243,6 +243,8 @@ async def _set_channel(ctx: Context, purpose: str) -> None:
     workspace = ctx.workspace
     target = team or workspace.default_team
     before = await ctx.uow.workspaces.team_channels(workspace, "triage")
+    if purpose == "triage":
+        await _keep_last_triage(ctx, before, target, channel)
     await ctx.uow.workspaces.set_channel(workspace.id, purpose, channel, ctx.now,
                                          only_one=purpose in ("triage", "status"), team=team)
     if purpose == "triage" and team is not None and ctx.policy is not None:
@@ -261,6 +263,29 @@ async def _set_channel(ctx: Context, purpose: str) -> None:
                               default=workspace.default_team.name))
     await ctx.answer(" ".join(said))
     ctx.handled = True
+
+
+async def _keep_last_triage(ctx: Context, before: dict[int, list[str]], target,
+                            channel: str) -> None:
+    """Refuse (DomainError: nothing changes) to give ``target`` the only triage channel
+    of a team that would be left promising times nobody sees (RECHECK-20 N3): the
+    default team, which direct messages and mentions always reach, or a team with open
+    tickets, whose cards and requesters' messages would land in another team's channel.
+    Another team with nothing open may lose it: its intake goes to the default team
+    until it has one again (the answer says so)."""
+    assert ctx.workspace is not None
+    for other in ctx.workspace.teams:
+        if other.id == target.id or before.get(other.id) != [channel]:
+            continue
+        if other.is_default:
+            raise DomainError("admin.triage_last_default", channel=channel, team=other.name,
+                              target=target.name)
+        open_tickets = await ctx.uow.tickets.list(ctx.workspace.id, team_id=other.id,
+                                                  statuses=ACTIVE_STATUSES, limit=20)
+        if open_tickets:
+            raise DomainError("admin.triage_last_open", channel=channel, team=other.name,
+                              target=target.name,
+                              refs=ctx.join(t.ref for t in reversed(open_tickets)))
 
 
 def _triage_moved(ctx: Context, before: dict[int, list[str]], target, channel: str) -> list[str]:
