@@ -342,6 +342,13 @@ async def test_alike_tickets_get_one_card_updated_in_place_and_a_declare_button(
         assert card.text.startswith("#1, #2, #3, #4, #5, #7 and #8.")
         (button,) = card.buttons
         assert button.label == "Declare incident"
+        # Someone who works only another team links none of them (RECHECK-20 N2).
+        await desk.command("boss", "helpdesk team add hr")
+        await desk.command("boss", "helpdesk agents add <@hana|Hana> team hr")
+        await desk.press_button("hana", edits[-1], "Declare incident")
+        assert desk.private_to("hana")[-1].text.startswith(
+            "#1 is with team it, and you don't work team it, so nothing was linked"), \
+            desk.private_to("hana")[-1].text
         await desk.press_button("sam", edits[-1], "Declare incident")
         assert desk.private_to("sam")[-1].text.startswith("Declared INC-1 “VPN is down”")
         await desk.command("sam", "incident show INC-1")
