@@ -179,6 +179,9 @@ async def test_an_agent_taken_off_a_team_hands_its_tickets_back_to_the_team(db_u
                    for s in desk.triage_thread(1)), [s.text for s in desk.triage_thread(1)]
         # Nobody's "still with Hana" any more: the card has no owner.
         assert "Hana" not in dict(desk.cards(1)[-1].message.fields).get("Owner", "")
+        await desk.command("lee", "ticket show 1")
+        assert "Boss took Hana off team hr, so it went back to the team's queue" \
+            in desk.last().text, desk.last().text
 
 
 async def test_a_lead_taken_off_the_desk_hands_its_tickets_back_to_the_team(db_url):
