@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.domain.calendar import BusinessCalendar
 from bot.domain.errors import Unreadable
@@ -103,6 +103,12 @@ _TARGET_OF = {"first_response": "first_response", "status_update": "update_inter
               "follow_up": "update_interval", "resolution": "resolution"}
 
 
+# The least of a new team's working time a held time must leave it for the team to keep
+# that time after a transfer (bounded by the target itself: a 30-minute P1 update
+# interval needs no more than 30 minutes); with less, it plans its own.
+KEEP_ROOM = timedelta(hours=1)
+
+
 def replan_for_transfer(promises: Iterable[Promise], now: datetime, calendar: BusinessCalendar,
                         target: SlaTarget, warn_share: float,
                         held_first: datetime | None = None,
@@ -110,9 +116,14 @@ def replan_for_transfer(promises: Iterable[Promise], now: datetime, calendar: Bu
     """The new due time and heads-up of each open promise of a ticket moving to a team
     with ``calendar`` and the priority's ``target``, planned from ``now``.
 
-    A transfer never shortens a promise the requester holds: each is due at the later
-    of its old time and the new team's plan from now, and always in the new team's open
-    hours (a time the new team is closed moves to its next opening, never earlier).
+    A transfer never shortens a promise the requester holds, nor stretches a time they
+    will hear from us by (a first response, follow-up or update) that the new team can
+    meet: one in the new team's open hours that leaves it at least ``KEEP_ROOM`` of its
+    working time (or the whole target, if shorter) is kept. A resolution target is the
+    new team's work to plan, never kept merely because an hour is left.
+    Otherwise it is due at the later of its old time and the new team's plan from now,
+    and always in the new team's open hours (a time the new team is closed moves to
+    its next opening, never earlier).
     ``held_first`` is the time the requester held before the ticket's first transfer:
     a ticket moved on again (back where it started, or to a third team) is owed the
     later of the new team's plan and that time, not of a later time an earlier hop
@@ -129,9 +140,16 @@ def replan_for_transfer(promises: Iterable[Promise], now: datetime, calendar: Bu
         held = promise.due_at
         if held_first is not None and promise.kind in UPDATE_KINDS:
             held = min(held, held_first)
-        due = max(plan, held)
-        if not calendar.is_in_hours(due):
-            due = calendar.next_opening(due)
+        room = min(KEEP_ROOM, getattr(target, field_name)) if field_name else KEEP_ROOM
+        if (promise.kind in UPDATE_KINDS and held >= now and calendar.is_in_hours(held)
+                and calendar.business_time_between(now, held) >= room):
+            # The new team can meet the time the requester holds: it keeps it, rather
+            # than stretch it to its own plan and apologise (RECHECK-20 N4).
+            due = held
+        else:
+            due = max(plan, held)
+            if not calendar.is_in_hours(due):
+                due = calendar.next_opening(due)
         span = calendar.business_time_between(now, due)
         planned[promise.id] = (due, warn_time_for_span(now, span, warn_share, calendar))
     return planned

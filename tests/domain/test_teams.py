@@ -115,3 +115,18 @@ def test_only_a_person_is_a_person_word():
     assert is_person_word("@hana") and is_person_word("<@U7>") and is_person_word("Me")
     assert not is_person_word("#hr") and not is_person_word("it")
     assert not is_person_word("hr")
+
+
+def test_an_update_time_the_new_team_can_meet_is_kept():
+    """RECHECK-20 N4: a transfer stretched every pending follow-up to the new team's
+    update plan, with an apology, even when the new team could keep the held time."""
+    it = BusinessCalendar.from_spec("mon-fri", "09:00-17:00", "UTC")
+    held = MONDAY + timedelta(hours=1, minutes=30)  # the team's update plan: 2h
+    for kind in (PromiseKind.FOLLOW_UP, PromiseKind.STATUS_UPDATE, PromiseKind.FIRST_RESPONSE):
+        planned = replan_for_transfer([_promise(1, kind, held)], MONDAY, it, TARGET, 0.75)
+        assert planned[1][0] == held, kind
+    # Too little of the team's time before it: the team's own plan.
+    soon = MONDAY + timedelta(minutes=20)
+    planned = replan_for_transfer([_promise(1, PromiseKind.FOLLOW_UP, soon)], MONDAY, it,
+                                  TARGET, 0.75)
+    assert planned[1][0] == MONDAY + TARGET.update_interval

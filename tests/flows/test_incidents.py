@@ -342,6 +342,13 @@ async def test_alike_tickets_get_one_card_updated_in_place_and_a_declare_button(
         assert card.text.startswith("#1, #2, #3, #4, #5, #7 and #8.")
         (button,) = card.buttons
         assert button.label == "Declare incident"
+        # Someone who works only another team links none of them (RECHECK-20 N2).
+        await desk.command("boss", "helpdesk team add hr")
+        await desk.command("boss", "helpdesk agents add <@hana|Hana> team hr")
+        await desk.press_button("hana", edits[-1], "Declare incident")
+        assert desk.private_to("hana")[-1].text.startswith(
+            "#1 is with team it, and you don't work team it, so nothing was linked"), \
+            desk.private_to("hana")[-1].text
         await desk.press_button("sam", edits[-1], "Declare incident")
         assert desk.private_to("sam")[-1].text.startswith("Declared INC-1 “VPN is down”")
         await desk.command("sam", "incident show INC-1")
@@ -429,7 +436,7 @@ async def test_an_incident_is_offered_only_to_its_own_teams_tickets(db_url):
         await desk.dm("dan", "vpn not working for me either")  # IT's front door
         assert "This looks like a problem we already know about: INC-1" in desk.ack(5).text
         # An incident of HR's tickets is offered to HR's intake.
-        await desk.command("sam", "incident declare Payroll portal down from 4")
+        await desk.command("hana", "incident declare Payroll portal down from 4")
         await desk.channel_message("hil", HR_INTAKE, "the payroll portal is down")
         assert "INC-2" in desk.ack(6).text
 

@@ -174,13 +174,18 @@ async def test_an_unknown_time_zone_gets_advice_that_works(sqlite_url):
                                            "name like Europe/London or America/New_York.")
 
 
-async def test_removing_an_agent_says_which_tickets_they_still_own(sqlite_url):
+async def test_removing_an_agent_hands_their_tickets_back_and_says_which(sqlite_url):
+    """Someone taken off the desk can act on no ticket, so owns none (RECHECK-20 N1)."""
     async with FlowDesk(sqlite_url) as desk:
         await desk.staffed()
         await desk.dm("ann", "The VPN drops")
         await desk.command("sam", "ticket claim 1")
+        mark = len(desk.adapter.sent)
         await desk.command("boss", "helpdesk agents remove sam")
         answer = desk.private_to("boss")[-1].text
         assert answer.startswith("Done: Sam can no longer work the desk as an agent.")
-        assert "Sam still owns #1; `/ticket assign <n> <person>` gives it to someone else." \
-            in answer
+        assert "Sam no longer owns #1: it waits for someone to claim it" in answer, answer
+        assert (await desk.ticket(1)).owner_id is None
+        assert desk.requester_said(mark) == [
+            "A change on #1: Sam is no longer looking after it, so someone else at the desk "
+            "will pick it up. You don't need to do anything."]

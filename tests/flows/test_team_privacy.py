@@ -6,7 +6,7 @@ told someone is "from our hr team" who is not."""
 from __future__ import annotations
 
 from tests.flows.story import FlowDesk
-from tests.flows.test_teams import HR_INTAKE, with_hr
+from tests.flows.test_teams import HR_INTAKE, HR_TRIAGE, TRIAGE, with_hr
 
 FAC_TRIAGE = "C-fac-triage"
 
@@ -131,3 +131,95 @@ async def test_another_teams_agent_cannot_flag_by_reaction(db_url):
         await desk.react("hana", "🚩", author="pat", text="My manager keeps shouting at me",
                          channel=channel, message_id=thread)
         assert len(desk.private_to("lee")) == told + 1
+
+
+async def test_another_teams_agent_cannot_link_a_teams_ticket_to_an_incident(db_url):
+    """RECHECK-20 N2: an incident is the whole desk's, but a ticket in it is still its
+    team's: Fred (facilities) neither declares one from HR's #1 nor links #1 to his
+    own, and Pat hears nothing; Hana (HR) and an admin still can."""
+    async with FlowDesk(db_url) as desk:
+        await _three_teams(desk)
+        mark = len(desk.adapter.sent)
+        await desk.command("fred", "incident declare building outage from 1")
+        said = desk.last().text
+        assert said.startswith("#1 is with team hr, and you don't work team hr, so nothing "
+                               "was linked"), said
+        assert await desk.incident_of(1) is None
+        await desk.command("fred", "incident declare building outage")
+        await desk.command("fred", "incident link INC-1 1")
+        assert desk.last().text.startswith("#1 is with team hr, and you don't work team hr")
+        assert await desk.incident_of(1) is None
+        assert desk.requester_said(mark) == []
+        await desk.command("hana", "incident link INC-1 1")
+        assert await desk.incident_of(1) is not None
+        await desk.command("fred", "incident unlink INC-1 1")
+        assert desk.last().text.startswith("#1 is with team hr, and you don't work team hr")
+        assert await desk.incident_of(1) is not None
+        await desk.command("boss", "incident unlink INC-1 1")
+        assert await desk.incident_of(1) is None
+
+
+async def test_an_agent_taken_off_a_team_hands_its_tickets_back_to_the_team(db_url):
+    """RECHECK-20 N1: Hana, taken off team hr, can no longer act on #1, so it is no
+    longer hers: it waits in HR's queue, HR's triage thread asks for someone to claim
+    it, Pat is told it is no longer with Hana, and the admin hears which tickets went
+    back."""
+    async with FlowDesk(db_url) as desk:
+        await _three_teams(desk)
+        mark = len(desk.adapter.sent)
+        await desk.command("boss", "helpdesk agents remove <@hana|Hana> team hr")
+        answer = desk.last().text
+        assert "no longer owns #1 (back in team hr's queue)" in answer, answer
+        ticket = await desk.ticket(1)
+        assert ticket.owner_id is None and ticket.status.value == "open"
+        heard = desk.requester_said(mark)
+        assert len(heard) == 1 and "#1: Hana is no longer looking after it" in heard[0], heard
+        assert "distressed" not in heard[0] and "Jordan" not in heard[0]
+        assert any("Could someone in team hr claim it?" in s.text
+                   for s in desk.triage_thread(1)), [s.text for s in desk.triage_thread(1)]
+        # Nobody's "still with Hana" any more: the card has no owner.
+        assert "Hana" not in dict(desk.cards(1)[-1].message.fields).get("Owner", "")
+        await desk.command("lee", "ticket show 1")
+        assert "Boss took Hana off team hr, so it went back to the team's queue" \
+            in desk.last().text, desk.last().text
+
+
+async def test_a_lead_taken_off_the_desk_hands_its_tickets_back_to_the_team(db_url):
+    """RECHECK-20 N1, the whole desk: Lee, team hr's only lead, removed as a lead works
+    no team; the HR ticket he owned waits for Hana's team again."""
+    async with FlowDesk(db_url) as desk:
+        await _three_teams(desk)
+        await desk.command("lee", "ticket assign 1 <@lee|Lee>")
+        assert (await desk.ticket(1)).owner_id is not None
+        mark = len(desk.adapter.sent)
+        await desk.command("boss", "helpdesk leads remove <@lee|Lee> team hr")
+        answer = desk.last().text
+        assert "no longer owns #1 (back in team hr's queue)" in answer, answer
+        assert (await desk.ticket(1)).owner_id is None
+        heard = desk.requester_said(mark)
+        assert len(heard) == 1 and "#1: Lee is no longer looking after it" in heard[0], heard
+
+
+async def test_a_teams_only_triage_channel_is_not_taken_while_it_promises_times(db_url):
+    """RECHECK-20 N3: giving IT's #it-triage to HR left the default team with no triage
+    channel while it went on promising times for DMs, and HR's #hr-triage taken by
+    facilities while #1 is open would put #1's thread where HR does not look."""
+    async with FlowDesk(db_url) as desk:
+        await _three_teams(desk)
+        await desk.command("boss", f"helpdesk triage <#{TRIAGE}|it-triage> team hr")
+        said = desk.last().text
+        assert said.startswith(f"Nothing changed: <#{TRIAGE}> is team it's only triage "
+                               "channel"), said
+        await desk.command("boss", f"helpdesk triage <#{HR_TRIAGE}|hr-triage> team facilities")
+        said = desk.last().text
+        assert said.startswith(f"Nothing changed: <#{HR_TRIAGE}> is team hr's only triage "
+                               "channel, and it has open tickets (#1)"), said
+        async with desk.db.unit_of_work() as uow:
+            workspace = await uow.workspaces.get((await desk.ticket(1)).workspace_id)
+            channels = await uow.workspaces.team_channels(workspace, "triage")
+        by_name = {team.name: channels.get(team.id) for team in workspace.teams}
+        assert by_name["it"] == [TRIAGE] and by_name["hr"] == [HR_TRIAGE], by_name
+        # Once #1 is done, HR may give its channel up (its intake goes to IT meanwhile).
+        await desk.command("hana", "ticket resolve 1 sorted with Pat")
+        await desk.command("boss", f"helpdesk triage <#{HR_TRIAGE}|hr-triage> team facilities")
+        assert "Team hr has no triage channel now" in desk.last().text, desk.last().text

@@ -23,9 +23,10 @@ async def test_a_lapsed_follow_up_after_a_transfer_is_named_as_one(db_url):
                  and s.message.audience == "agents" and not s.message.title]
         lapsed = [text for text in notes if text.startswith("#1 from Ann had no ")]
         assert lapsed, notes
-        # Sam's 1-hour follow-up, planned on HR's update interval (M1), lapses unclaimed.
+        # Sam's 1-hour follow-up, which HR (open, with an hour to keep it) keeps
+        # (RECHECK-20 N4), lapses unclaimed and is named as a follow-up.
         assert lapsed[0].startswith("#1 from Ann had no promised follow-up by today at "
-                                    "10:00 UTC."), lapsed
+                                    "11:00 UTC."), lapsed
 
 
 async def test_a_misroute_costs_the_requester_no_day_and_one_apology(db_url):
@@ -78,3 +79,27 @@ async def test_a_card_left_behind_follows_the_ticket_when_it_moves_on(db_url):
         assert dict(edits[-1].message.fields)["Now with"] == "team it"
         assert edits[-1].message.text.startswith("This ticket has moved on since it was here")
         assert edits[-1].message.buttons == ()
+
+
+async def test_an_open_team_keeps_the_follow_up_time_it_can_meet(db_url):
+    """RECHECK-20 N4: Sam's "by today at 11:00" became "by tomorrow ... sorry for the
+    longer wait" although HR was open all morning. A new team that is open at the time
+    the requester holds, with room to keep it, keeps it; one that can't plans its own."""
+    async with FlowDesk(db_url) as desk:
+        await with_hr(desk, hours="mon-fri 09:00-17:00 UTC")
+        await desk.dm("ann", "My payslip is missing the overtime")
+        await desk.command("sam", "ticket claim 1")
+        await desk.command("sam", "ticket followup 1 1h checking with payroll")
+        mark = len(desk.adapter.sent)
+        await desk.command("sam", "ticket transfer 1 hr payroll is HR's")
+        (said,) = desk.requester_said(mark)
+        assert said == "#1 is now with our hr team, who will get back to you by today at " \
+            "11:00 UTC. Sam has handed it over to them.", said
+        # Too little of HR's time left before the held time: HR's own plan, and sorry.
+        await desk.dm("bob", "My contract has the wrong start date")
+        await desk.command("sam", "ticket claim 2")
+        await desk.command("sam", "ticket followup 2 20m checking")
+        mark = len(desk.adapter.sent)
+        await desk.command("sam", "ticket transfer 2 hr contracts are HR's")
+        (said,) = desk.requester_said(mark)
+        assert "by tomorrow at 10:00 UTC" in said and "sorry for the longer wait" in said, said

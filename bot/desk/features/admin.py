@@ -9,13 +9,16 @@ from __future__ import annotations
 import re
 
 from bot.domain.errors import DomainError
-from bot.domain.tickets import ACTIVE_STATUSES
+from bot.domain.tickets import ACTIVE_STATUSES, TicketStatus
 from bot.domain.people import Role
 from bot.desk import duty, words
+from bot.desk.cards import queue_card
 from bot.desk.context import BadInput, Context
+from bot.desk.notify import to_agents, to_requester
 from bot.desk.people_refs import channel_ref, person_refs
 from bot.desk.quoting import defang, excerpt
 from bot.desk.features.digest import arrange_digest
+from bot.desk.features.lookup import works_for
 from bot.desk.team_refs import no_team_words, take_team, teams_first
 
 _GROUPS = {"agents": Role.AGENT, "leads": Role.LEAD}
@@ -97,19 +100,18 @@ async def _change_roles(ctx: Context, group: str) -> None:
                 # end with the role, and the admin hears who is on duty now.
                 off = {team.id} if still else {t.id for t in ctx.workspace.teams}
                 off_duty.extend(await _end_duty(ctx, person, off))
-            if still:
-                # Still works another team as this: the role stays, only this team goes.
-                changed.append(person.name)
-                continue
-            await ctx.uow.people.record_role(person.id, Role.REQUESTER)
-            if role is Role.AGENT:
-                # Their tickets are not silently orphaned: the admin hears which remain.
-                owned = await ctx.uow.tickets.list(ctx.workspace.id, owner_id=person.id,
-                                                   statuses=ACTIVE_STATUSES)
-                if owned:
-                    key = "admin.still_owns_one" if len(owned) == 1 else "admin.still_owns"
-                    still_own.append(ctx.t(key, name=person.name,
-                                           refs=ctx.join(t.ref for t in reversed(owned))))
+            if not still:
+                await ctx.uow.people.record_role(person.id, Role.REQUESTER)
+            # Someone who can no longer act on a ticket no longer owns it: its requester
+            # would keep hearing it is with them (RECHECK-20 N1). It goes back to its
+            # team's queue, as a transfer to a team they don't work does.
+            handed = await _hand_back(ctx, person, desk_wide=not still)
+            if handed:
+                key = "admin.handed_back_one" if len(handed) == 1 else "admin.handed_back"
+                still_own.append(ctx.t(key, name=person.name, refs=ctx.join(
+                    ctx.t("admin.handed_back_ref", ref=t.ref,
+                          team=ctx.workspace.team(t.team_id).name) if several else t.ref
+                    for t in handed)))
         changed.append(person.name)
     lines = []
     left = await _left_behind(ctx, team, changed) if verb == "remove" and changed else []
@@ -121,6 +123,47 @@ async def _change_roles(ctx: Context, group: str) -> None:
                                       else f"roles.{group}")))
     await ctx.answer("\n".join(lines + still_own + off_duty + left + unchanged))
     ctx.handled = True
+
+
+async def _hand_back(ctx: Context, person, *, desk_wide: bool) -> list:
+    """Give back to their teams' queues the open tickets ``person`` owns but may no
+    longer act on (every one when ``desk_wide``: they work no team now). Each ticket
+    becomes unowned (in progress goes back to open), its promises wait for whoever
+    claims it, its triage thread asks the team to claim it, its card is redrawn and its
+    requester hears that it is no longer with them; nothing else about it changes. The
+    tickets handed back, oldest first."""
+    assert ctx.workspace is not None
+    workspace = ctx.workspace
+    owned = await ctx.uow.tickets.list(workspace.id, owner_id=person.id,
+                                       statuses=ACTIVE_STATUSES, limit=500)
+    handed = []
+    team_before, policy_before = ctx.team, ctx.policy
+    for ticket in reversed(owned):
+        team = workspace.team(ticket.team_id)
+        if not desk_wide and await works_for(ctx, person.id, team):
+            continue
+        values = {"owner_id": None, "updated_at": ctx.now}
+        if ticket.status is TicketStatus.IN_PROGRESS:
+            values["status"] = TicketStatus.OPEN.value
+        ticket = await ctx.uow.tickets.update(ticket.id, **values)
+        await ctx.uow.promises.hand_to(ticket.id, None)
+        await ctx.uow.tickets.add_event(ticket.id, "handed_back", ctx.now,
+                                        author_id=ctx.person.id if ctx.person else None,
+                                        body=person.name, team=team.name)
+        ctx.for_ticket(ticket)
+        # One team: it is simply "the desk", as everywhere else a team is not named.
+        which = "_team" if len(workspace.teams) > 1 else ""
+        await ctx.post(to_requester(ticket, ctx.t("work.handed_back" + which, ref=ticket.ref,
+                                                  owner=person.name, team=team.name)),
+                       ticket_id=ticket.id)
+        thread = to_agents(ticket, ctx.t("agent.handed_back" + which, ref=ticket.ref,
+                                         owner=person.name, team=team.name))
+        if thread is not None:
+            await ctx.post(thread, ticket_id=ticket.id)
+        await queue_card(ctx, ticket)
+        handed.append(ticket)
+    ctx.team, ctx.policy = team_before, policy_before
+    return handed
 
 
 async def _left_behind(ctx: Context, team, removed: list[str]) -> list[str]:
@@ -200,6 +243,8 @@ async def _set_channel(ctx: Context, purpose: str) -> None:
     workspace = ctx.workspace
     target = team or workspace.default_team
     before = await ctx.uow.workspaces.team_channels(workspace, "triage")
+    if purpose == "triage":
+        await _keep_last_triage(ctx, before, target, channel)
     await ctx.uow.workspaces.set_channel(workspace.id, purpose, channel, ctx.now,
                                          only_one=purpose in ("triage", "status"), team=team)
     if purpose == "triage" and team is not None and ctx.policy is not None:
@@ -218,6 +263,29 @@ async def _set_channel(ctx: Context, purpose: str) -> None:
                               default=workspace.default_team.name))
     await ctx.answer(" ".join(said))
     ctx.handled = True
+
+
+async def _keep_last_triage(ctx: Context, before: dict[int, list[str]], target,
+                            channel: str) -> None:
+    """Refuse (DomainError: nothing changes) to give ``target`` the only triage channel
+    of a team that would be left promising times nobody sees (RECHECK-20 N3): the
+    default team, which direct messages and mentions always reach, or a team with open
+    tickets, whose cards and requesters' messages would land in another team's channel.
+    Another team with nothing open may lose it: its intake goes to the default team
+    until it has one again (the answer says so)."""
+    assert ctx.workspace is not None
+    for other in ctx.workspace.teams:
+        if other.id == target.id or before.get(other.id) != [channel]:
+            continue
+        if other.is_default:
+            raise DomainError("admin.triage_last_default", channel=channel, team=other.name,
+                              target=target.name)
+        open_tickets = await ctx.uow.tickets.list(ctx.workspace.id, team_id=other.id,
+                                                  statuses=ACTIVE_STATUSES, limit=20)
+        if open_tickets:
+            raise DomainError("admin.triage_last_open", channel=channel, team=other.name,
+                              target=target.name,
+                              refs=ctx.join(t.ref for t in reversed(open_tickets)))
 
 
 def _triage_moved(ctx: Context, before: dict[int, list[str]], target, channel: str) -> list[str]:

@@ -23,6 +23,7 @@ from datetime import timedelta
 from bot.desk.cards import queue_cards
 from bot.desk.context import Context
 from bot.desk.features.incidents import declare_from
+from bot.desk.features.lookup import may_work
 from bot.domain.incidents import alike_terms
 from bot.domain.knowledge import analyse
 from bot.domain.people import Role
@@ -99,6 +100,13 @@ async def declare_cluster(ctx: Context) -> None:
         incident = await ctx.uow.incidents.get(cluster.incident_id)
         await ctx.answer(ctx.t("incident.cluster_declared_already", incident=incident.ref))
         return
+    for ticket in cluster.tickets:
+        # As `/incident declare ... from`: linking a ticket needs work in its team.
+        if not await may_work(ctx, ticket):
+            await ctx.answer(ctx.t("incident.not_their_team", ref=ticket.ref,
+                                   number=ticket.number,
+                                   team=ctx.workspace.team(ticket.team_id).name))
+            return
     anchor = next(t for t in cluster.tickets if t.id == cluster.anchor_ticket_id)
     incident = await declare_from(ctx, anchor.subject, list(cluster.tickets))
     await ctx.uow.clusters.declared(cluster.id, incident.id)

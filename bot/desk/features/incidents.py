@@ -30,7 +30,7 @@ from bot.desk.incident_teams import offered_to
 from bot.desk.notify import to_requester
 from bot.desk.quoting import defang, excerpt
 from bot.desk.features.admin import describe_hours
-from bot.desk.features.lookup import load_ticket, ticket_of_button, when_for
+from bot.desk.features.lookup import NotTheirTeam, load_ticket, ticket_of_button, when_for
 from bot.desk.features.resolution import resolve_ticket
 
 logger = logging.getLogger(__name__)
@@ -163,10 +163,15 @@ async def _tickets(ctx: Context, numbers: list[int]) -> list[Ticket]:
     tickets = []
     for number in numbers:
         try:
-            # An incident is the whole desk's: any agent links any team's ticket.
-            tickets.append(await load_ticket(ctx, number, any_team=True))
+            # An incident is the whole desk's, but a ticket in it is still its team's:
+            # linking one (or unlinking it) changes what its requester is told and what
+            # its team is promised, so it needs work in the ticket's team, as every
+            # other act on it does (RECHECK-20 N2; admins excepted).
+            tickets.append(await load_ticket(ctx, number))
         except UnknownTicket as error:
             raise DomainError("incident.unknown_ticket", **error.fields) from None
+        except NotTheirTeam as error:
+            raise DomainError("incident.not_their_team", **error.fields) from None
     return tickets
 
 

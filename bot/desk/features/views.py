@@ -20,7 +20,7 @@ _REQUESTER_KINDS = ("opened", "requester", "reply", "resolution", "status", "own
 # Staff matters: a lead's exception, and above all a flag of a difficult conversation,
 # which the requester must never see. (A transfer shows to the requester as the move
 # alone, never its reason: describe_entry.)
-_AGENT_ONLY = ("note", "no_lead", "feedback", "held", "exception", "flag")
+_AGENT_ONLY = ("note", "no_lead", "feedback", "held", "exception", "flag", "handed_back")
 TIMELINE_LIMIT = 30
 DETAIL_LIMIT = 300
 
@@ -100,6 +100,8 @@ def describe_entry(ctx: Context, entry, who: str, tz: str, is_agent: bool) -> st
             key = "view.kind_transferred_requester"
         elif detail:
             key, fields["detail"] = "view.kind_transferred_detail", detail
+    elif entry.kind == "handed_back":
+        fields["detail"], fields["team"] = entry.body or "", data.get("team") or ""
     elif entry.kind in ("opened", "bot"):
         pass
     elif entry.kind.startswith("incident_"):
