@@ -346,34 +346,32 @@ def _hour_of(dialect: str, column: ColumnElement) -> ColumnElement:
     return func.substr(column, 1, 13)
 
 
-def ticket_filters(filt: ReportFilter) -> list[ColumnElement]:
-    """Conditions on ``tickets`` for the filter's slices (not its period)."""
-    conditions: list[ColumnElement] = [TicketRow.workspace_id == filt.workspace_id]
+def _slices(filt: ReportFilter, table) -> list[ColumnElement]:
+    """Conditions on ``table`` (tickets, or the report outcomes, which copy the ticket's
+    workspace, team, channel and priority) for the filter's slices, not its period."""
+    conditions: list[ColumnElement] = [table.workspace_id == filt.workspace_id]
     if filt.team_id is not None:
         # The default team has the tickets from before teams (team_id NULL) too.
-        conditions.append(or_(TicketRow.team_id == filt.team_id, TicketRow.team_id.is_(None))
-                          if filt.team_default else TicketRow.team_id == filt.team_id)
+        conditions.append(or_(table.team_id == filt.team_id, table.team_id.is_(None))
+                          if filt.team_default else table.team_id == filt.team_id)
     if filt.channel_id is not None:
-        conditions.append(TicketRow.channel_id == filt.channel_id)
+        conditions.append(table.channel_id == filt.channel_id)
     if filt.priority is not None:
-        conditions.append(TicketRow.priority == filt.priority)
+        conditions.append(table.priority == filt.priority)
     return conditions
+
+
+def ticket_filters(filt: ReportFilter) -> list[ColumnElement]:
+    """Conditions on ``tickets`` for the filter's slices (not its period)."""
+    return _slices(filt, TicketRow)
 
 
 def outcome_slices(filt: ReportFilter) -> list[ColumnElement]:
     """:func:`ticket_slices` on the report outcomes: the ticket's slices as they were
     when it was resolved or closed."""
-    o = ReportOutcomeRow
-    conditions: list[ColumnElement] = [o.workspace_id == filt.workspace_id]
-    if filt.team_id is not None:
-        conditions.append(or_(o.team_id == filt.team_id, o.team_id.is_(None))
-                          if filt.team_default else o.team_id == filt.team_id)
-    if filt.channel_id is not None:
-        conditions.append(o.channel_id == filt.channel_id)
-    if filt.priority is not None:
-        conditions.append(o.priority == filt.priority)
+    conditions = _slices(filt, ReportOutcomeRow)
     if filt.agent_id is not None:
-        conditions.append(o.owner_id == filt.agent_id)
+        conditions.append(ReportOutcomeRow.owner_id == filt.agent_id)
     return conditions
 
 

@@ -260,11 +260,10 @@ class Dashboard:
         filters = DashboardFilter.from_query(request.query)
         now = self.clock.now()
         async with self.db.reading() as uow:
-            if not await self._may_see(uow, session.workspace_id, session.person_id):
+            seen = await self._in_view(uow, session, filters)
+            if seen is None:
                 return self._session_ended()
-            workspace = await uow.workspaces.get(session.workspace_id)
-            filters = await filters.with_teams(workspace.teams).with_channel_checked(
-                uow, workspace.id)
+            workspace, filters = seen
             policy = self.policy_of(workspace)
             if filters.unknown:  # nothing to show for a slice the workspace lacks
                 figures = Figures(filters.report_filter(
@@ -313,11 +312,10 @@ class Dashboard:
             **SECURITY_HEADERS, "Content-Type": "text/csv; charset=utf-8",
             "Content-Disposition": self._attachment("tickets", filters)})
         async with self.db.reading() as uow:
-            if not await self._may_see(uow, session.workspace_id, session.person_id):
+            seen = await self._in_view(uow, session, filters)
+            if seen is None:
                 return self._session_ended()
-            workspace = await uow.workspaces.get(session.workspace_id)
-            filters = await filters.with_teams(workspace.teams).with_channel_checked(
-                uow, workspace.id)
+            workspace, filters = seen
             if filters.unknown:
                 return self._unknown_filters(filters)
             policy = self.policy_of(workspace)
@@ -334,17 +332,27 @@ class Dashboard:
             self._to_sign_in()
         filters = DashboardFilter.from_query(request.query)
         async with self.db.reading() as uow:
-            if not await self._may_see(uow, session.workspace_id, session.person_id):
+            seen = await self._in_view(uow, session, filters)
+            if seen is None:
                 return self._session_ended()
-            workspace = await uow.workspaces.get(session.workspace_id)
-            filters = await filters.with_teams(workspace.teams).with_channel_checked(
-                uow, workspace.id)
+            workspace, filters = seen
             if filters.unknown:
                 return self._unknown_filters(filters)
             text = await figures_text(uow, workspace.id, self.policy_of(workspace), filters,
                                       self.clock.now())
         return web.Response(text=text, content_type="text/csv", charset="utf-8", headers={
             **SECURITY_HEADERS, "Content-Disposition": self._attachment("figures", filters)})
+
+    async def _in_view(self, uow, session, filters: DashboardFilter
+                       ) -> tuple[Workspace, DashboardFilter] | None:
+        """The session's workspace and ``filters`` checked against it (its teams and
+        channels), or None when the person may no longer see the dashboard (the role is
+        re-checked on every request)."""
+        if not await self._may_see(uow, session.workspace_id, session.person_id):
+            return None
+        workspace = await uow.workspaces.get(session.workspace_id)
+        return workspace, await filters.with_teams(workspace.teams).with_channel_checked(
+            uow, workspace.id)
 
     def _unknown_filters(self, filters: DashboardFilter) -> web.Response:
         """A download asked for a channel or team the workspace does not have: say
